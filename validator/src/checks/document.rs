@@ -1,0 +1,204 @@
+//! Document-level checks: is this document a TracingPolicy, and are its `apiVersion`, `kind` and
+//! `metadata.name` right?
+
+use crate::codes::{Code, CodeInfo};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::Kind;
+use crate::schema::table::{API_VERSION, KINDS};
+use crate::suggest::{did_you_mean, distance};
+use crate::yaml::Node;
+
+/// `S007`.
+pub const S007: CodeInfo = CodeInfo {
+    code: "S007",
+    name: "invalid-name",
+    severity: Severity::Error,
+    summary: "metadata.name is not a valid Kubernetes name (a lowercase DNS subdomain).",
+    explanation: "Kubernetes, and Tetragon outside Kubernetes too, require a policy name made of lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters. `Block-secret-files` or `my_policy` are refused when the policy is added.",
+    tetragon: "apimachinery ValidateObjectMeta (IsDNS1123Subdomain)",
+};
+
+/// `S008`.
+pub const S008: CodeInfo = CodeInfo {
+    code: "S008",
+    name: "api-version",
+    severity: Severity::Error,
+    summary: "apiVersion is missing or is not cilium.io/v1alpha1.",
+    explanation: "Both policy kinds belong to the API group `cilium.io`, version `v1alpha1`. Any other version is not served, so Kubernetes cannot find the resource and Tetragon does not recognise the document.",
+    tetragon: "the CRD's served versions",
+};
+
+/// `S009`.
+pub const S009: CodeInfo = CodeInfo {
+    code: "S009",
+    name: "kind",
+    severity: Severity::Error,
+    summary: "kind is missing or misspelt (TracingPolicy, TracingPolicyNamespaced).",
+    explanation: "`kind` selects the resource: `TracingPolicy` applies cluster-wide (or to the host), `TracingPolicyNamespaced` to one Kubernetes namespace. Kinds are case-sensitive.",
+    tetragon: "pkg/tracingpolicy (`unknown CRD kind`)",
+};
+
+/// What a document is.
+pub enum Classified {
+    /// A policy of this kind (possibly with a wrong or missing kind, already reported).
+    Policy(Kind),
+    /// Some other Kubernetes object: not ours.
+    Other,
+}
+
+fn looks_like_policy_kind(kind: &str) -> bool {
+    let lower = kind.to_ascii_lowercase();
+    KINDS.iter().any(|k| distance(&lower, &k.to_ascii_lowercase()) <= 3)
+}
+
+/// Decide whether a mapping document is a TracingPolicy, reporting `S008`/`S009` for one that
+/// plainly means to be a policy but gets apiVersion or kind wrong.
+pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
+    let api = root.get("apiVersion");
+    let kind = root.get("kind");
+    let api_text = api.and_then(Node::as_str);
+    let kind_text = kind.and_then(Node::as_str);
+    let cilium = api_text.is_some_and(|a| a.starts_with("cilium.io"));
+    let policy_kind = kind_text.is_some_and(looks_like_policy_kind);
+    let spec_with_hooks = root.get("spec").is_some_and(|s| {
+        ["kprobes", "tracepoints", "lsmhooks", "uprobes", "usdts", "fentries"]
+            .iter()
+            .any(|k| s.get(k).is_some())
+    });
+    let ours = policy_kind || (cilium && kind_text.is_none()) || (kind.is_none() && api.is_none() && spec_with_hooks);
+    if !ours {
+        return Classified::Other;
+    }
+    match api {
+        Some(a) if a.as_str() == Some(API_VERSION) => {}
+        Some(a) => out.push(
+            Diagnostic::new(
+                Code::S008,
+                a.span,
+                format!("apiVersion is `{}`; TracingPolicies are `{API_VERSION}`", a.scalar_text()),
+            )
+            .help(format!("write `apiVersion: {API_VERSION}`")),
+        ),
+        None => out.push(
+            Diagnostic::new(Code::S008, crate::schema::head_span(root), "the document has no apiVersion")
+                .help(format!("add `apiVersion: {API_VERSION}` at the top")),
+        ),
+    }
+    let parsed = match (kind, kind_text) {
+        (_, Some("TracingPolicyNamespaced")) => Kind::TracingPolicyNamespaced,
+        (_, Some("TracingPolicy")) => Kind::TracingPolicy,
+        (Some(k), text) => {
+            let text = text.map_or_else(|| k.scalar_text(), str::to_string);
+            let d = Diagnostic::new(Code::S009, k.span, format!("`{text}` is not a policy kind"));
+            out.push(match did_you_mean(&text, KINDS) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help("use `TracingPolicy` or `TracingPolicyNamespaced`"),
+            });
+            if text.to_ascii_lowercase().contains("namespaced") {
+                Kind::TracingPolicyNamespaced
+            } else {
+                Kind::TracingPolicy
+            }
+        }
+        (None, _) => {
+            out.push(
+                Diagnostic::new(Code::S009, crate::schema::head_span(root), "the document has no kind")
+                    .help("add `kind: TracingPolicy` (or `TracingPolicyNamespaced`)"),
+            );
+            Kind::TracingPolicy
+        }
+    };
+    Classified::Policy(parsed)
+}
+
+/// `metadata.name` (and, for the namespaced kind, `metadata.namespace`).
+pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
+    let Some(meta) = root.get("metadata").filter(|m| m.as_map().is_some()) else {
+        return;
+    };
+    match meta.get("name") {
+        Some(name) => {
+            if let Some(text) = name.as_str() {
+                if let Some(problem) = dns_subdomain_problem(text) {
+                    let suggestion = suggest_name(text);
+                    let mut d = Diagnostic::new(
+                        Code::S007,
+                        name.span,
+                        format!("`{text}` is not a valid policy name: {problem}"),
+                    );
+                    d = if suggestion.is_empty() {
+                        d.help("use lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit")
+                    } else {
+                        d.help(format!("rename it, for example to `{suggestion}`"))
+                    };
+                    out.push(d);
+                }
+            }
+        }
+        None if meta.get("generateName").is_none() => out.push(
+            Diagnostic::new(Code::S002, crate::schema::head_span(meta), "`metadata` needs `name`")
+                .help("add `name:` with a lowercase name such as `block-secret-files`"),
+        ),
+        None => {}
+    }
+    if kind == Kind::TracingPolicyNamespaced {
+        if let Some(ns) = meta.get("namespace").and_then(|n| n.as_str().map(|s| (s, n.span))) {
+            if let Some(problem) = dns_label_problem(ns.0) {
+                out.push(
+                    Diagnostic::new(Code::S007, ns.1, format!("`{}` is not a valid namespace: {problem}", ns.0))
+                        .help("namespaces are lowercase letters, digits and `-`, at most 63 characters"),
+                );
+            }
+        }
+    }
+}
+
+/// Why `name` is not a DNS-1123 subdomain, or None.
+pub fn dns_subdomain_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    if name.len() > 253 {
+        return Some(format!("it has {} characters; at most 253 are allowed", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_ascii_uppercase()) {
+        return Some(format!("it contains the uppercase letter `{c}`"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
+        return Some(format!("it contains `{c}`; only lowercase letters, digits, `-` and `.` are allowed"));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Some("it has an empty part between dots".into());
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some("each part must start and end with a letter or digit".into());
+        }
+    }
+    None
+}
+
+fn dns_label_problem(name: &str) -> Option<String> {
+    if name.contains('.') {
+        return Some("it contains `.`".into());
+    }
+    if name.len() > 63 {
+        return Some(format!("it has {} characters; at most 63 are allowed", name.len()));
+    }
+    dns_subdomain_problem(name)
+}
+
+/// A valid name close to `name` (lowercased, other characters turned into `-`).
+pub fn suggest_name(name: &str) -> String {
+    let mapped: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' { c } else { '-' })
+        .collect();
+    let trimmed = mapped.trim_matches(|c| c == '-' || c == '.').to_string();
+    if dns_subdomain_problem(&trimmed).is_none() {
+        trimmed
+    } else {
+        String::new()
+    }
+}

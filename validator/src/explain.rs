@@ -1,0 +1,47 @@
+//! `policyctl explain CODE`: the long form of a code, rendered once for the CLI and the language
+//! server, with the code's invalid and valid examples (the files under `testdata/checks/<CODE>/`).
+
+use std::fmt::Write as _;
+
+use crate::codes::Code;
+
+include!(concat!(env!("OUT_DIR"), "/examples.rs"));
+
+/// The invalid and valid examples of a code.
+pub fn examples(code: Code) -> Option<(&'static str, &'static str)> {
+    EXAMPLES.iter().find(|(c, _, _)| *c == code.as_str()).map(|(_, i, v)| (*i, *v))
+}
+
+/// The explanation of a code as Markdown.
+pub fn explain(code: Code) -> String {
+    let info = code.info();
+    let mut s = String::new();
+    let _ = writeln!(s, "# {} {}\n", info.code, info.name);
+    let _ = writeln!(s, "Severity: {}\n", info.severity.as_str());
+    let _ = writeln!(s, "{}\n", info.summary);
+    let _ = writeln!(s, "## Why it matters\n\n{}\n", info.explanation);
+    if let Some((invalid, valid)) = examples(code) {
+        let _ = writeln!(s, "## Example\n\n```yaml\n{}```\n", strip_header(invalid));
+        let _ = writeln!(s, "## Use instead\n\n```yaml\n{}```\n", strip_header(valid));
+    }
+    let _ = writeln!(s, "Enforced in Tetragon by: {}", info.tetragon);
+    s
+}
+
+/// Example files start with comment lines for their readers; explain shows the policy itself.
+fn strip_header(text: &str) -> String {
+    let body: Vec<&str> = text.lines().skip_while(|l| l.starts_with('#')).collect();
+    let mut out = body.join("\n");
+    out.push('\n');
+    out
+}
+
+/// A one-line-per-code table of every code.
+pub fn list() -> String {
+    let mut s = String::new();
+    for code in crate::codes::ALL {
+        let info = code.info();
+        let _ = writeln!(s, "{}  {:<8} {:<30} {}", info.code, info.severity.as_str(), info.name, info.summary);
+    }
+    s
+}

@@ -1,0 +1,482 @@
+//! Facts about Tetragon's policy language that more than one check (and later the language
+//! server and the runtime) reads: argument type classes, the operator table, the action table,
+//! limits, and the names of capabilities, namespaces, signals, protocols, families and states.
+//!
+//! Each fact lives here once. Sources are Tetragon's `pkg/selectors/kernel.go`,
+//! `pkg/generictypes/generictypes.go` and `bpf/process/types/basic.h` (see
+//! `../shared/reference/tetragon-policy-facts.md` §3–§6).
+
+/// Most selectors per hook (`MaxSelectors`).
+pub const MAX_SELECTORS: usize = 5;
+/// Most matchArgs + matchData filters per selector (kernels with large programs).
+pub const MAX_ARG_FILTERS: usize = 5;
+/// Most actions per selector (`MAX_ACTIONS`).
+pub const MAX_ACTIONS: usize = 3;
+/// Most values of an integer comparison, InRange or FileType (`MAX_MATCH_VALUES`).
+pub const MAX_MATCH_VALUES: usize = 4;
+/// Most matchPIDs values the BPF side reads (`MAX_SELECTOR_VALUES`).
+pub const MAX_PID_VALUES: usize = 4;
+/// Most matchNamespaces values per filter.
+pub const MAX_NAMESPACE_VALUES: usize = 4;
+/// Most matchNamespaces filters per selector (large programs).
+pub const MAX_NAMESPACE_FILTERS: usize = 10;
+/// Most args + data per kprobe (`EventConfigMaxArgs`).
+pub const MAX_ARGS: usize = 5;
+/// Highest arg index of kprobes, uprobes and LSM hooks.
+pub const MAX_ARG_INDEX: i64 = 4;
+/// Highest arg index of raw tracepoints.
+pub const MAX_RAW_TP_INDEX: i64 = 5;
+/// Highest `sizeArgIndex` (1-based).
+pub const MAX_SIZE_ARG_INDEX: i64 = 15;
+/// Longest string compared with Equal (kernels 5.11+), in bytes.
+pub const MAX_EQUAL_LEN: usize = 4096;
+/// Longest Prefix value, in bytes.
+pub const MAX_PREFIX_LEN: usize = 256;
+/// Longest Postfix value, in bytes.
+pub const MAX_POSTFIX_LEN: usize = 127;
+/// Longest SubString value, in characters.
+pub const MAX_SUBSTRING_LEN: usize = 99;
+/// Longest matchBinaries In/NotIn path, in bytes.
+pub const MAX_BINARY_PATH: usize = 255;
+/// Most tags per hook, and their length bounds.
+pub const MAX_TAGS: usize = 16;
+/// Shortest tag.
+pub const MIN_TAG_LEN: usize = 2;
+/// Longest tag (longer ones are cut).
+pub const MAX_TAG_LEN: usize = 128;
+/// Shortest message.
+pub const MIN_MESSAGE_LEN: usize = 2;
+/// Longest message (longer ones are cut).
+pub const MAX_MESSAGE_LEN: usize = 256;
+/// Most CelExpr filters per policy.
+pub const MAX_CEL_EXPRS: usize = 8;
+
+/// How an argument type can be filtered in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgClass {
+    /// Signed integer compared as 32 bits (int, int8, int16, int32, size_t, bpf_cmd).
+    Int32,
+    /// Unsigned integer compared as 32 bits (uint8, uint16, uint32).
+    Uint32,
+    /// Signed 64-bit integer (long, int64, sint64, syscall64).
+    Int64,
+    /// Unsigned 64-bit integer (ulong, uint64).
+    Uint64,
+    /// Read as a string or a path (fd, file, path, dentry, string, char_buf, linux_binprm,
+    /// data_loc, net_device).
+    Str,
+    /// A socket or packet (sock, skb, socket).
+    Net,
+    /// `struct sockaddr *`: source address, source port and family only.
+    Sockaddr,
+    /// `struct sockaddr_un *`: family and Equal/NotEqual/Prefix/NotPrefix on the path.
+    SockaddrUn,
+    /// A capability set (kernel_cap_t, cap_inheritable, cap_permitted, cap_effective).
+    Cap,
+    /// Printed in events but never filtered in the kernel.
+    Opaque,
+}
+
+impl ArgClass {
+    /// True for the integer classes.
+    pub fn is_int(self) -> bool {
+        matches!(self, ArgClass::Int32 | ArgClass::Uint32 | ArgClass::Int64 | ArgClass::Uint64)
+    }
+}
+
+/// The filter class of an arg `type`.
+pub fn arg_class(ty: &str) -> ArgClass {
+    match ty {
+        "int" | "sint8" | "int8" | "sint16" | "int16" | "sint32" | "int32" | "size_t" | "bpf_cmd" => ArgClass::Int32,
+        "uint8" | "uint16" | "uint32" => ArgClass::Uint32,
+        "long" | "sint64" | "int64" | "syscall64" => ArgClass::Int64,
+        "ulong" | "uint64" => ArgClass::Uint64,
+        "fd" | "file" | "path" | "dentry" | "string" | "char_buf" | "linux_binprm" | "data_loc" | "net_device" => ArgClass::Str,
+        "sock" | "skb" | "socket" => ArgClass::Net,
+        "sockaddr" => ArgClass::Sockaddr,
+        "sockaddr_un" => ArgClass::SockaddrUn,
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => ArgClass::Cap,
+        _ => ArgClass::Opaque,
+    }
+}
+
+/// What one meaning of an arg type is, for hover and messages.
+pub fn arg_type_doc(ty: &str) -> &'static str {
+    match ty {
+        "int" | "int32" | "sint32" => "a signed 32-bit integer",
+        "int8" | "sint8" => "a signed 8-bit integer",
+        "int16" | "sint16" => "a signed 16-bit integer",
+        "uint8" => "an unsigned 8-bit integer",
+        "uint16" => "an unsigned 16-bit integer (umode_t, ...)",
+        "uint32" => "an unsigned 32-bit integer",
+        "long" | "int64" | "sint64" => "a signed 64-bit integer",
+        "ulong" | "uint64" => "an unsigned 64-bit integer or a pointer value",
+        "size_t" => "a size (compared as a signed 32-bit integer)",
+        "string" => "a NUL-terminated string (`char *`)",
+        "char_buf" => "a buffer whose size another argument gives (sizeArgIndex)",
+        "char_iovec" => "an iovec array of buffers",
+        "fd" => "a file descriptor, resolved to the file's path",
+        "file" => "a `struct file *`, read as its path",
+        "path" => "a `struct path *`, read as its path",
+        "dentry" => "a `struct dentry *`, read as its path",
+        "filename" => "a `struct filename *`, read as its name",
+        "linux_binprm" => "a `struct linux_binprm *`, read as the executable's path",
+        "sock" => "a `struct sock *`: addresses, ports, protocol, family, state",
+        "skb" => "a `struct sk_buff *`: addresses, ports, protocol",
+        "socket" => "a `struct socket *`: like sock",
+        "sockaddr" => "a `struct sockaddr *`: address, port, family",
+        "sockaddr_un" => "a `struct sockaddr_un *`: a unix socket path",
+        "net_device" => "a `struct net_device *`, read as the device name",
+        "cred" => "a `struct cred *`: uids, gids, capabilities",
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => "a capability set",
+        "syscall64" => "a 64-bit syscall number (raw_syscalls tracepoints)",
+        "nop" => "read but not printed (for example the size of a buffer)",
+        "auto" => "the type the tracepoint's format gives (tracepoints only)",
+        "const_buf" => "a fixed-size array of a tracepoint",
+        "data_loc" => "a tracepoint's __data_loc string",
+        _ => "a kernel object printed in events",
+    }
+}
+
+/// The operator's family, which decides the value format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// Equal, NotEqual: strings or integers by the arg's class.
+    Equality,
+    /// Prefix, NotPrefix.
+    Prefix,
+    /// Postfix, NotPostfix.
+    Postfix,
+    /// GT, LT.
+    Compare,
+    /// Mask.
+    Mask,
+    /// InMap, NotInMap.
+    InMap,
+    /// InRange, NotInRange.
+    Range,
+    /// SubString, SubStringIgnCase.
+    SubString,
+    /// SPort, NotSPort, DPort, NotDPort.
+    Port,
+    /// SPortPriv, NotSportPriv, DPortPriv, NotDPortPriv.
+    PortPriv,
+    /// SAddr, NotSAddr, DAddr, NotDAddr.
+    Addr,
+    /// Protocol.
+    Protocol,
+    /// Family.
+    Family,
+    /// State.
+    State,
+    /// FileType, NotFileType.
+    FileType,
+    /// CapabilitiesGained.
+    CapGained,
+    /// CelExpr.
+    Cel,
+}
+
+/// One `matchArgs` operator.
+#[derive(Debug)]
+pub struct Operator {
+    /// Its CRD spelling.
+    pub name: &'static str,
+    /// Its family.
+    pub kind: OpKind,
+    /// True for a destination (DPort, DAddr, DPortPriv ...): not on sockaddr.
+    pub destination: bool,
+    /// What it does, for hover and completion.
+    pub doc: &'static str,
+}
+
+const fn op(name: &'static str, kind: OpKind, destination: bool, doc: &'static str) -> Operator {
+    Operator { name, kind, destination, doc }
+}
+
+/// Every `matchArgs` operator (the CRD enum), with its family.
+pub static OPERATORS: &[Operator] = &[
+    op("Equal", OpKind::Equality, false, "The argument equals one of the values."),
+    op("NotEqual", OpKind::Equality, false, "The argument equals none of the values."),
+    op("Prefix", OpKind::Prefix, false, "The string starts with one of the values."),
+    op("NotPrefix", OpKind::Prefix, false, "The string starts with none of the values."),
+    op("Postfix", OpKind::Postfix, false, "The string ends with one of the values."),
+    op("NotPostfix", OpKind::Postfix, false, "The string ends with none of the values."),
+    op("GreaterThan", OpKind::Compare, false, "The integer is greater than the value."),
+    op("LessThan", OpKind::Compare, false, "The integer is less than the value."),
+    op("GT", OpKind::Compare, false, "The integer is greater than the value."),
+    op("LT", OpKind::Compare, false, "The integer is less than the value."),
+    op("Mask", OpKind::Mask, false, "The integer has any bit of the value set."),
+    op("SPort", OpKind::Port, false, "The source port is one of the values (ports or ranges)."),
+    op("NotSPort", OpKind::Port, false, "The source port is none of the values."),
+    op("SPortPriv", OpKind::PortPriv, false, "The source port is privileged (0-1023)."),
+    op("NotSportPriv", OpKind::PortPriv, false, "The source port is not privileged."),
+    op("DPort", OpKind::Port, true, "The destination port is one of the values (ports or ranges)."),
+    op("NotDPort", OpKind::Port, true, "The destination port is none of the values."),
+    op("DPortPriv", OpKind::PortPriv, true, "The destination port is privileged (0-1023)."),
+    op("NotDPortPriv", OpKind::PortPriv, true, "The destination port is not privileged."),
+    op("SAddr", OpKind::Addr, false, "The source address is in one of the addresses or CIDRs."),
+    op("NotSAddr", OpKind::Addr, false, "The source address is in none of them."),
+    op("DAddr", OpKind::Addr, true, "The destination address is in one of the addresses or CIDRs."),
+    op("NotDAddr", OpKind::Addr, true, "The destination address is in none of them."),
+    op("Protocol", OpKind::Protocol, true, "The IP protocol is one of the values (IPPROTO_TCP, 6, ...)."),
+    op("Family", OpKind::Family, false, "The address family is one of the values (AF_INET, 2, ...)."),
+    op("State", OpKind::State, true, "The TCP state is one of the values (TCP_ESTABLISHED, ...)."),
+    op("InMap", OpKind::InMap, false, "The integer is in the set (values, ranges `a:b`, or `list:NAME`)."),
+    op("NotInMap", OpKind::InMap, false, "The integer is not in the set."),
+    op("CapabilitiesGained", OpKind::CapGained, false, "The new capability set (args[0]) has capabilities the old one (args[1]) lacks."),
+    op("InRange", OpKind::Range, false, "The integer is in one of the ranges `min:max`."),
+    op("NotInRange", OpKind::Range, false, "The integer is in none of the ranges."),
+    op("SubString", OpKind::SubString, false, "The string contains one of the values."),
+    op("SubStringIgnCase", OpKind::SubString, false, "The string contains one of the values, ignoring case."),
+    op("CelExpr", OpKind::Cel, false, "A CEL expression over arg0, arg1, ... is true."),
+    op("FileType", OpKind::FileType, false, "The file is of one of the types (reg, dir, lnk, ...)."),
+    op("NotFileType", OpKind::FileType, false, "The file is of none of the types."),
+];
+
+/// The operator named `name` (CRD spelling).
+pub fn operator(name: &str) -> Option<&'static Operator> {
+    OPERATORS.iter().find(|o| o.name == name)
+}
+
+/// Whether an operator of this family can filter an argument of this class, and if not why.
+pub fn operator_fits(op: &Operator, class: ArgClass) -> Result<(), &'static str> {
+    use ArgClass as C;
+    use OpKind as K;
+    let ok = match op.kind {
+        K::Equality => matches!(class, C::Str | C::SockaddrUn | C::Cap) || class.is_int(),
+        K::Prefix => matches!(class, C::Str | C::SockaddrUn),
+        K::Postfix | K::SubString => matches!(class, C::Str),
+        K::Compare | K::InMap | K::Range => class.is_int(),
+        K::Mask => class.is_int() || class == C::Cap,
+        K::Port | K::PortPriv | K::Addr => match class {
+            C::Net => true,
+            C::Sockaddr => !op.destination,
+            _ => false,
+        },
+        K::Protocol | K::State => class == C::Net,
+        K::Family => matches!(class, C::Net | C::Sockaddr | C::SockaddrUn),
+        K::FileType => class == C::Str,
+        K::CapGained => class == C::Cap,
+        K::Cel => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match op.kind {
+        K::Equality | K::Prefix | K::Postfix | K::SubString => "works on strings and paths (string, char_buf, fd, file, path, dentry, linux_binprm, data_loc, net_device)",
+        K::Compare | K::InMap | K::Range => "works on integer types only",
+        K::Mask => "works on integers and capability sets only",
+        K::Port | K::PortPriv | K::Addr | K::Protocol | K::State => "works on sock, skb and socket args (sockaddr: source address, source port and family only)",
+        K::Family => "works on sock, skb, socket, sockaddr and sockaddr_un args",
+        K::FileType => "works on file and path args only",
+        K::CapGained => "compares two capability-set args",
+        K::Cel => "",
+    })
+}
+
+/// Arg types a string-family operator accepts only partly.
+pub fn string_operator_detail(ty: &str, op: &Operator) -> Option<&'static str> {
+    match (ty, op.kind) {
+        ("file" | "path" | "fd" | "dentry" | "linux_binprm", OpKind::SubString) => Some("SubString compares strings and buffers only (string, char_buf)"),
+        ("sockaddr_un", OpKind::Postfix) => Some("sockaddr_un supports Family, Equal, NotEqual, Prefix and NotPrefix only"),
+        _ => None,
+    }
+}
+
+/// Kinds of hook sections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HookKind {
+    /// `spec.kprobes`.
+    Kprobe,
+    /// `spec.fentries`.
+    Fentry,
+    /// `spec.tracepoints`.
+    Tracepoint,
+    /// `spec.uprobes`.
+    Uprobe,
+    /// `spec.usdts`.
+    Usdt,
+    /// `spec.lsmhooks`.
+    Lsm,
+}
+
+impl HookKind {
+    /// Every kind, with its `spec` key.
+    pub const ALL: [(HookKind, &'static str); 6] = [
+        (HookKind::Kprobe, "kprobes"),
+        (HookKind::Fentry, "fentries"),
+        (HookKind::Tracepoint, "tracepoints"),
+        (HookKind::Uprobe, "uprobes"),
+        (HookKind::Usdt, "usdts"),
+        (HookKind::Lsm, "lsmhooks"),
+    ];
+
+    /// The `spec` key of this kind.
+    pub fn key(self) -> &'static str {
+        HookKind::ALL.iter().find(|(k, _)| *k == self).map_or("", |(_, n)| n)
+    }
+
+    /// The singular word for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            HookKind::Kprobe => "kprobe",
+            HookKind::Fentry => "fentry",
+            HookKind::Tracepoint => "tracepoint",
+            HookKind::Uprobe => "uprobe",
+            HookKind::Usdt => "usdt",
+            HookKind::Lsm => "lsmhook",
+        }
+    }
+}
+
+/// One action.
+#[derive(Debug)]
+pub struct ActionSpec {
+    /// Its CRD spelling.
+    pub name: &'static str,
+    /// Parameters it needs.
+    pub required: &'static [&'static str],
+    /// Parameters it may take (besides the required ones).
+    pub optional: &'static [&'static str],
+    /// Hook kinds where Tetragon rejects it.
+    pub not_on: &'static [HookKind],
+    /// An enforcement action (Tetragon runs policies without one in monitor mode).
+    pub enforcement: bool,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+/// Every action parameter key.
+pub const ACTION_PARAMS: &[&str] = &[
+    "argError", "argSig", "argUrl", "argFqdn", "argSock", "argIndex", "argValue", "argRegs",
+    "argNewSymbol", "argNewAddr", "argNewOffset", "rateLimit", "rateLimitScope",
+    "kernelStackTrace", "userStackTrace", "imaHash",
+];
+
+/// The action table.
+pub static ACTIONS: &[ActionSpec] = &[
+    ActionSpec { name: "Post", required: &[], optional: &["rateLimit", "rateLimitScope", "kernelStackTrace", "userStackTrace", "imaHash"], not_on: &[], enforcement: false, doc: "Send an event to user space (the default)." },
+    ActionSpec { name: "NoPost", required: &[], optional: &[], not_on: &[], enforcement: false, doc: "Do not send an event." },
+    ActionSpec { name: "Sigkill", required: &[], optional: &[], not_on: &[HookKind::Fentry], enforcement: true, doc: "Kill the process with SIGKILL, synchronously, in the kernel." },
+    ActionSpec { name: "Signal", required: &["argSig"], optional: &[], not_on: &[HookKind::Fentry], enforcement: true, doc: "Send the signal `argSig` to the process." },
+    ActionSpec { name: "Override", required: &["argError"], optional: &["argRegs", "argNewSymbol", "argNewAddr", "argNewOffset"], not_on: &[HookKind::Fentry, HookKind::Tracepoint], enforcement: true, doc: "Make the hooked function return `argError` without running it (syscalls, security_ functions, LSM hooks)." },
+    ActionSpec { name: "GetUrl", required: &["argUrl"], optional: &[], not_on: &[HookKind::Uprobe, HookKind::Usdt, HookKind::Lsm], enforcement: false, doc: "Fetch `argUrl` (a canary or webhook) from user space." },
+    ActionSpec { name: "DnsLookup", required: &["argFqdn"], optional: &[], not_on: &[HookKind::Uprobe, HookKind::Usdt, HookKind::Lsm], enforcement: false, doc: "Resolve `argFqdn` (a DNS canary) from user space." },
+    ActionSpec { name: "TrackSock", required: &[], optional: &["argSock"], not_on: &[HookKind::Lsm], enforcement: false, doc: "Remember the sock at `argSock` so later events on it match." },
+    ActionSpec { name: "UntrackSock", required: &[], optional: &["argSock"], not_on: &[HookKind::Lsm], enforcement: false, doc: "Forget a sock remembered by TrackSock." },
+    ActionSpec { name: "NotifyEnforcer", required: &[], optional: &["argError", "argSig"], not_on: &[HookKind::Lsm], enforcement: true, doc: "Tell the policy's enforcer to fail (argError) or signal (argSig) the current syscall." },
+    ActionSpec { name: "CleanupEnforcerNotification", required: &[], optional: &[], not_on: &[HookKind::Lsm], enforcement: false, doc: "Drop a pending NotifyEnforcer notification." },
+    ActionSpec { name: "Set", required: &["argIndex", "argValue"], optional: &[], not_on: &[HookKind::Lsm], enforcement: true, doc: "USDT: write `argValue` into the argument at `argIndex`." },
+];
+
+/// The action named `name` (CRD spelling).
+pub fn action(name: &str) -> Option<&'static ActionSpec> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+/// Actions Tetragon accepts on LSM hooks.
+pub const LSM_ACTIONS: &[&str] = &["Post", "NoPost", "Sigkill", "Signal", "Override"];
+
+/// Actions removed from Tetragon after v1.7 (deprecated since v1.4).
+pub const REMOVED_ACTIONS: &[&str] = &["FollowFD", "UnfollowFD", "CopyFD"];
+
+/// Fields that went away with the removed actions.
+pub const REMOVED_ACTION_FIELDS: &[&str] = &["argFd", "argName"];
+
+/// True for a field the schema no longer has but a dedicated check explains.
+pub fn is_removed_field(object: &str, field: &str) -> bool {
+    object == "ActionSelector" && REMOVED_ACTION_FIELDS.contains(&field)
+}
+
+/// True for an enum value the schema no longer has but a dedicated check explains.
+pub fn is_removed_enum_value(field: &str, value: &str) -> bool {
+    field == "action" && REMOVED_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(value))
+}
+
+/// `rateLimitScope` values.
+pub const RATE_LIMIT_SCOPES: &[&str] = &["thread", "process", "global"];
+
+/// Policy option names and what their values must be.
+pub const OPTIONS: &[(&str, &[&str])] = &[
+    ("disable-kprobe-multi", &["true", "false", "1", "0"]),
+    ("disable-uprobe-multi", &["true", "false", "1", "0"]),
+    ("override-method", &["fmod-ret", "override-return"]),
+    ("policy-mode", &["enforce", "monitor"]),
+    ("sleepable-preload-size", &[]),
+];
+
+/// LSM hooks whose files IMA can hash.
+pub const IMA_HOOKS: &[&str] = &[
+    "bprm_check_security", "bprm_committed_creds", "bprm_committing_creds", "bprm_creds_for_exec",
+    "bprm_creds_from_file", "file_ioctl", "file_lock", "file_open", "file_post_open",
+    "file_receive", "mmap_file",
+];
+
+/// Linux capabilities, by number.
+pub const CAPABILITIES: &[&str] = &[
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// Namespace kinds matchNamespaceChanges understands (case-insensitive).
+pub const NAMESPACE_CHANGE_KINDS: &[&str] = &["Uts", "Ipc", "Mnt", "Pid", "Net", "Time", "Cgroup", "User"];
+
+/// Signal names, by number (1-based).
+pub const SIGNALS: &[&str] = &[
+    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
+    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
+    "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+];
+
+/// Highest signal number (real-time signals included).
+pub const MAX_SIGNAL: i64 = 64;
+
+/// IP protocol names Tetragon accepts for Protocol.
+pub const PROTOCOLS: &[(&str, u32)] = &[
+    ("IPPROTO_IP", 0), ("IPPROTO_ICMP", 1), ("IPPROTO_IGMP", 2), ("IPPROTO_IPIP", 4),
+    ("IPPROTO_TCP", 6), ("IPPROTO_EGP", 8), ("IPPROTO_PUP", 12), ("IPPROTO_UDP", 17),
+    ("IPPROTO_IDP", 22), ("IPPROTO_TP", 29), ("IPPROTO_DCCP", 33), ("IPPROTO_IPV6", 41),
+    ("IPPROTO_RSVP", 46), ("IPPROTO_GRE", 47), ("IPPROTO_ESP", 50), ("IPPROTO_AH", 51),
+    ("IPPROTO_ICMPV6", 58), ("IPPROTO_MTP", 92), ("IPPROTO_BEETPH", 94), ("IPPROTO_ENCAP", 98),
+    ("IPPROTO_PIM", 103), ("IPPROTO_COMP", 108), ("IPPROTO_L2TP", 115), ("IPPROTO_SCTP", 132),
+    ("IPPROTO_UDPLITE", 136), ("IPPROTO_MPLS", 137), ("IPPROTO_ETHERNET", 143), ("IPPROTO_RAW", 255),
+    ("IPPROTO_MPTCP", 262),
+];
+
+/// Address family names Tetragon accepts for Family.
+pub const FAMILIES: &[(&str, u32)] = &[
+    ("AF_UNSPEC", 0), ("AF_UNIX", 1), ("AF_LOCAL", 1), ("AF_INET", 2), ("AF_AX25", 3),
+    ("AF_IPX", 4), ("AF_APPLETALK", 5), ("AF_NETROM", 6), ("AF_BRIDGE", 7), ("AF_ATMPVC", 8),
+    ("AF_X25", 9), ("AF_INET6", 10), ("AF_ROSE", 11), ("AF_DECnet", 12), ("AF_NETBEUI", 13),
+    ("AF_SECURITY", 14), ("AF_KEY", 15), ("AF_NETLINK", 16), ("AF_ROUTE", 16), ("AF_PACKET", 17),
+    ("AF_ASH", 18), ("AF_ECONET", 19), ("AF_ATMSVC", 20), ("AF_RDS", 21), ("AF_SNA", 22),
+    ("AF_IRDA", 23), ("AF_PPPOX", 24), ("AF_WANPIPE", 25), ("AF_LLC", 26), ("AF_IB", 27),
+    ("AF_MPLS", 28), ("AF_CAN", 29), ("AF_TIPC", 30), ("AF_BLUETOOTH", 31), ("AF_IUCV", 32),
+    ("AF_RXRPC", 33), ("AF_ISDN", 34), ("AF_PHONET", 35), ("AF_IEEE802154", 36), ("AF_CAIF", 37),
+    ("AF_ALG", 38), ("AF_NFC", 39), ("AF_VSOCK", 40), ("AF_KCM", 41), ("AF_QIPCRTR", 42),
+    ("AF_SMC", 43), ("AF_XDP", 44), ("AF_MCTP", 45),
+];
+
+/// TCP state names Tetragon accepts for State.
+pub const TCP_STATES: &[(&str, u32)] = &[
+    ("TCP_ESTABLISHED", 1), ("TCP_SYN_SENT", 2), ("TCP_SYN_RECV", 3), ("TCP_FIN_WAIT1", 4),
+    ("TCP_FIN_WAIT2", 5), ("TCP_TIME_WAIT", 6), ("TCP_CLOSE", 7), ("TCP_CLOSE_WAIT", 8),
+    ("TCP_LAST_ACK", 9), ("TCP_LISTEN", 10), ("TCP_CLOSING", 11), ("TCP_NEW_SYN_RECV", 12),
+];
+
+/// File type names of FileType (aliases share a meaning).
+pub const FILE_TYPES: &[&str] = &[
+    "sock", "socket", "lnk", "link", "reg", "regular", "blk", "block", "dir", "chr", "char", "fifo", "pipe",
+];
+
+/// Syscall name prefixes of every architecture Tetragon knows.
+pub const SYSCALL_ARCH_PREFIXES: &[&str] = &["__x64_", "__arm64_", "__ia32_", "__s390x_", "__riscv_"];

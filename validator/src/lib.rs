@@ -1,0 +1,126 @@
+//! policyctl's engine: parse TracingPolicy YAML with exact spans, build the typed model, and
+//! check it against the CRD's schema and Tetragon's load-time semantics.
+//!
+//! The one entry point for every client (the CLI, the language server, the runtime) is
+//! [`check_source`]: text in, [`FileReport`] out (policies and diagnostics as plain data). The
+//! stages run in one fixed order: YAML → document kind → schema → CEL rules → model → semantic
+//! checks. Nothing here does I/O or knows about terminals or LSP.
+
+pub mod checks;
+pub mod codes;
+pub mod diagnostic;
+pub mod explain;
+pub mod facts;
+pub mod model;
+pub mod render;
+pub mod schema;
+pub mod source;
+pub mod suggest;
+pub mod yaml;
+
+pub use codes::Code;
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::{Kind, Policy};
+pub use source::{Position, SourceFile, Span};
+
+use checks::document::{self, Classified};
+
+/// One policy found in a file, with its model.
+#[derive(Clone, Debug)]
+pub struct CheckedPolicy {
+    /// The model.
+    pub policy: Policy,
+    /// Errors in this policy.
+    pub errors: usize,
+    /// Warnings in this policy.
+    pub warnings: usize,
+}
+
+/// Everything `check_source` learned about one file.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    /// The file.
+    pub source: SourceFile,
+    /// Every TracingPolicy document, in order.
+    pub policies: Vec<CheckedPolicy>,
+    /// Documents that are some other kind of object.
+    pub other_documents: usize,
+    /// Every diagnostic, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileReport {
+    /// Number of diagnostics of a severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+    }
+}
+
+/// Check every document of one file.
+pub fn check_source(source: SourceFile) -> FileReport {
+    let parsed = yaml::parse(&source);
+    let mut diagnostics = parsed.diagnostics;
+    let mut policies = Vec::new();
+    let mut other_documents = 0;
+    for doc in &parsed.documents {
+        let Some(root) = &doc.root else { continue };
+        let before = diagnostics.len();
+        if root.as_map().is_none() {
+            if !doc.truncated {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::Y007,
+                        root.span,
+                        format!("this document is {} `{}`, not a mapping with apiVersion, kind, metadata and spec", a_type(root), short(root)),
+                    )
+                    .help("a policy starts with `apiVersion: cilium.io/v1alpha1` on its own line"),
+                );
+            }
+            continue;
+        }
+        let kind = match document::classify(root, &mut diagnostics) {
+            Classified::Policy(kind) => kind,
+            Classified::Other => {
+                other_documents += 1;
+                continue;
+            }
+        };
+        let mut out = Vec::new();
+        schema::check_object(root, &schema::table::POLICY, &mut out);
+        document::check_metadata(root, kind, &mut out);
+        let policy = Policy::from_node(root, kind);
+        checks::cel::check(root, &policy, &mut out);
+        // A truncated document is checked for what it holds, not for what it is missing.
+        if doc.truncated {
+            out.retain(|d| !matches!(d.code, Code::S002 | Code::P002));
+        }
+        checks::run(&policy, &mut out);
+        diagnostics.append(&mut out);
+        let mine = &diagnostics[before..];
+        policies.push(CheckedPolicy {
+            errors: mine.iter().filter(|d| d.severity == Severity::Error).count(),
+            warnings: mine.iter().filter(|d| d.severity == Severity::Warning).count(),
+            policy,
+        });
+    }
+    diagnostics.sort_by_key(|d| (d.span.start, d.code));
+    diagnostics.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    FileReport {
+        source,
+        policies,
+        other_documents,
+        diagnostics,
+    }
+}
+
+fn a_type(node: &yaml::Node) -> &'static str {
+    match node.value {
+        yaml::Value::Seq(_) => "a list",
+        yaml::Value::Str { .. } => "the string",
+        _ => "the value",
+    }
+}
+
+fn short(node: &yaml::Node) -> String {
+    node.scalar_text().chars().take(40).collect()
+}

@@ -1,0 +1,559 @@
+//! The typed model of a TracingPolicy, built from the YAML tree after the schema check.
+//!
+//! Building is tolerant: a field whose value has the wrong type was already reported by the
+//! schema check and is left out here, so semantic checks only see well-typed values. Every
+//! value keeps the span of its text, and every optional field keeps the span of its key when
+//! it was written with no value (`argSig:`), so checks can say "has no value" precisely.
+
+use crate::facts::HookKind;
+use crate::source::Span;
+use crate::yaml::{Node, Value};
+
+/// A value and where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Its text.
+    pub span: Span,
+}
+
+/// The two kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Kind {
+    /// Cluster-wide `TracingPolicy`.
+    TracingPolicy,
+    /// `TracingPolicyNamespaced`.
+    TracingPolicyNamespaced,
+}
+
+/// A policy document.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Its kind.
+    pub kind: Kind,
+    /// `metadata.name`.
+    pub name: Option<Spanned<String>>,
+    /// `metadata.namespace`.
+    pub namespace: Option<Spanned<String>>,
+    /// The whole document.
+    pub span: Span,
+    /// `spec`.
+    pub spec: Spec,
+}
+
+/// `spec`.
+#[derive(Clone, Debug, Default)]
+pub struct Spec {
+    /// The span of `spec`'s key (or of the document when it is missing).
+    pub span: Span,
+    /// Hook sections present, with the span of their key.
+    pub sections: Vec<(HookKind, Span)>,
+    /// All hooks of all sections, in order.
+    pub hooks: Vec<Hook>,
+    /// `lists`.
+    pub lists: Vec<List>,
+    /// `enforcers` (their spans).
+    pub enforcers: Vec<Span>,
+    /// The span of the `enforcers` key.
+    pub enforcers_key: Option<Span>,
+    /// `options`.
+    pub options: Vec<OptionSpec>,
+    /// Names defined in `selectorsMacros`.
+    pub macros: Vec<Spanned<String>>,
+    /// `hostSelector` present: its key span and whether it is empty.
+    pub host_selector: Option<(Span, bool)>,
+    /// `loader: true`.
+    pub loader: bool,
+}
+
+/// One hook of any kind.
+#[derive(Clone, Debug)]
+pub struct Hook {
+    /// Its section.
+    pub kind: HookKind,
+    /// Its position in its section.
+    pub index: usize,
+    /// The item's span.
+    pub span: Span,
+    /// kprobe/fentry `call`, lsmhook `hook`, uprobe/usdt `path`, tracepoint `event`.
+    pub target: Option<Spanned<String>>,
+    /// Tracepoint `subsystem`.
+    pub subsystem: Option<Spanned<String>>,
+    /// Tracepoint `raw`.
+    pub raw: bool,
+    /// `syscall` as written (None: the CRD default, true).
+    pub syscall: Option<Spanned<bool>>,
+    /// `return` as written.
+    pub ret: Option<Spanned<bool>>,
+    /// `args`.
+    pub args: Vec<Arg>,
+    /// `data`.
+    pub data: Vec<Arg>,
+    /// `returnArg`.
+    pub return_arg: Option<Arg>,
+    /// Key span of `returnArg`.
+    pub return_arg_key: Option<Span>,
+    /// `returnArgAction`.
+    pub return_arg_action: Option<Spanned<String>>,
+    /// `selectors`.
+    pub selectors: Vec<Selector>,
+    /// `message`.
+    pub message: Option<Spanned<String>>,
+    /// `tags`.
+    pub tags: Vec<Spanned<String>>,
+    /// uprobe `symbols`, `offsets`, `addrs`, `refCtrOffsets`: key span and item count.
+    pub uprobe_addressing: Vec<(&'static str, Span, usize)>,
+}
+
+impl Hook {
+    /// True when `syscall` is true, written or by default (kprobes and fentries only).
+    pub fn is_syscall(&self) -> bool {
+        matches!(self.kind, HookKind::Kprobe | HookKind::Fentry)
+            && self.syscall.as_ref().is_none_or(|s| s.value)
+    }
+
+    /// True when `return: true`.
+    pub fn returns(&self) -> bool {
+        self.ret.as_ref().is_some_and(|r| r.value)
+    }
+
+    /// The declared arg with this `index`.
+    pub fn arg(&self, index: i64) -> Option<&Arg> {
+        self.args.iter().find(|a| a.index.as_ref().is_some_and(|i| i.value == index))
+    }
+
+    /// A description for messages: "kprobe `do_mkdirat`".
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Some(t) => format!("{} `{}`", self.kind.noun(), t.value),
+            None => format!("{} #{}", self.kind.noun(), self.index),
+        }
+    }
+}
+
+/// An entry of `args`, `data` or `returnArg`.
+#[derive(Clone, Debug)]
+pub struct Arg {
+    /// The item's span.
+    pub span: Span,
+    /// `index`.
+    pub index: Option<Spanned<i64>>,
+    /// `type` (None when not written: the CRD default `auto`).
+    pub ty: Option<Spanned<String>>,
+    /// `sizeArgIndex`.
+    pub size_arg_index: Option<Spanned<i64>>,
+    /// `maxData: true`.
+    pub max_data: Option<Spanned<bool>>,
+    /// `resolve`.
+    pub resolve: Option<Spanned<String>>,
+    /// `source`.
+    pub source: Option<Spanned<String>>,
+}
+
+impl Arg {
+    /// The type, with the CRD default.
+    pub fn type_name(&self) -> &str {
+        self.ty.as_ref().map_or("auto", |t| t.value.as_str())
+    }
+}
+
+/// A selector.
+#[derive(Clone, Debug, Default)]
+pub struct Selector {
+    /// The item's span.
+    pub span: Span,
+    /// `matchArgs` and its key span.
+    pub match_args: Vec<ArgFilter>,
+    /// `matchData`.
+    pub match_data: Vec<ArgFilter>,
+    /// `matchReturnArgs`.
+    pub match_return_args: Vec<ArgFilter>,
+    /// `matchPIDs`.
+    pub match_pids: Vec<SetFilter>,
+    /// `matchBinaries`.
+    pub match_binaries: Vec<SetFilter>,
+    /// `matchParentBinaries`.
+    pub match_parent_binaries: Vec<SetFilter>,
+    /// `matchNamespaces`.
+    pub match_namespaces: Vec<SetFilter>,
+    /// `matchNamespaceChanges`.
+    pub match_namespace_changes: Vec<SetFilter>,
+    /// `matchCapabilities`.
+    pub match_capabilities: Vec<SetFilter>,
+    /// `matchCapabilityChanges`.
+    pub match_capability_changes: Vec<SetFilter>,
+    /// `matchActions`.
+    pub match_actions: Vec<Action>,
+    /// `matchReturnActions`.
+    pub match_return_actions: Vec<Action>,
+    /// `macros`.
+    pub macros: Vec<Spanned<String>>,
+    /// Key spans of the filters written, by key.
+    pub keys: Vec<(&'static str, Span)>,
+}
+
+impl Selector {
+    /// The key span of a filter list, if written.
+    pub fn key(&self, name: &str) -> Option<Span> {
+        self.keys.iter().find(|(k, _)| *k == name).map(|(_, s)| *s)
+    }
+}
+
+/// A `matchArgs`, `matchData` or `matchReturnArgs` entry.
+#[derive(Clone, Debug)]
+pub struct ArgFilter {
+    /// The item's span.
+    pub span: Span,
+    /// `index`.
+    pub index: Option<Spanned<i64>>,
+    /// `operator`.
+    pub operator: Option<Spanned<String>>,
+    /// `values` (strings; non-strings were reported by the schema check).
+    pub values: Vec<Spanned<String>>,
+    /// Key span of `values`, when written.
+    pub values_key: Option<Span>,
+    /// `args`.
+    pub args: Vec<Spanned<i64>>,
+}
+
+/// An entry of matchPIDs, matchBinaries, matchNamespaces, matchCapabilities and their Changes.
+#[derive(Clone, Debug)]
+pub struct SetFilter {
+    /// The item's span.
+    pub span: Span,
+    /// `operator`.
+    pub operator: Option<Spanned<String>>,
+    /// `values` as text (pids are integers in YAML and kept as their text).
+    pub values: Vec<Spanned<String>>,
+    /// Key span of `values`.
+    pub values_key: Option<Span>,
+    /// matchNamespaces `namespace`.
+    pub namespace: Option<Spanned<String>>,
+    /// matchBinaries `followChildren`, matchPIDs `followForks`.
+    pub follow: Option<Spanned<bool>>,
+}
+
+/// An action.
+#[derive(Clone, Debug)]
+pub struct Action {
+    /// The item's span.
+    pub span: Span,
+    /// `action`.
+    pub action: Option<Spanned<String>>,
+    /// Every parameter key written, with its value node (null when written empty).
+    pub params: Vec<(String, Span, Node)>,
+}
+
+impl Action {
+    /// A parameter's value, when written with a value.
+    pub fn param(&self, name: &str) -> Option<&Node> {
+        self.params
+            .iter()
+            .find(|(k, _, v)| k == name && !v.is_null())
+            .map(|(_, _, v)| v)
+    }
+
+    /// A parameter written with no value.
+    pub fn empty_param(&self, name: &str) -> Option<Span> {
+        self.params
+            .iter()
+            .find(|(k, _, v)| k == name && v.is_null())
+            .map(|(_, s, _)| *s)
+    }
+}
+
+/// A `lists` entry.
+#[derive(Clone, Debug)]
+pub struct List {
+    /// The item's span.
+    pub span: Span,
+    /// `name`.
+    pub name: Option<Spanned<String>>,
+    /// `type`.
+    pub ty: Option<Spanned<String>>,
+    /// `values`.
+    pub values: Vec<Spanned<String>>,
+    /// `pattern`.
+    pub pattern: Option<Spanned<String>>,
+}
+
+/// An `options` entry.
+#[derive(Clone, Debug)]
+pub struct OptionSpec {
+    /// The item's span.
+    pub span: Span,
+    /// `name`.
+    pub name: Option<Spanned<String>>,
+    /// `value`.
+    pub value: Option<Spanned<String>>,
+}
+
+fn string(node: &Node, key: &str) -> Option<Spanned<String>> {
+    let v = node.get(key)?;
+    Some(Spanned {
+        value: v.as_str()?.to_string(),
+        span: v.span,
+    })
+}
+
+fn int(node: &Node, key: &str) -> Option<Spanned<i64>> {
+    let v = node.get(key)?;
+    Some(Spanned {
+        value: v.as_i64()?,
+        span: v.span,
+    })
+}
+
+fn boolean(node: &Node, key: &str) -> Option<Spanned<bool>> {
+    let v = node.get(key)?;
+    Some(Spanned {
+        value: v.as_bool()?,
+        span: v.span,
+    })
+}
+
+fn items<'a>(node: &'a Node, key: &str) -> &'a [Node] {
+    node.get(key).and_then(Node::as_seq).unwrap_or(&[])
+}
+
+fn strings(node: &Node, key: &str) -> Vec<Spanned<String>> {
+    items(node, key)
+        .iter()
+        .filter_map(|v| {
+            v.as_str().map(|s| Spanned {
+                value: s.to_string(),
+                span: v.span,
+            })
+        })
+        .collect()
+}
+
+fn scalars(node: &Node, key: &str) -> Vec<Spanned<String>> {
+    items(node, key)
+        .iter()
+        .filter(|v| matches!(v.value, Value::Str { .. } | Value::Int(_)))
+        .map(|v| Spanned {
+            value: v.scalar_text(),
+            span: v.span,
+        })
+        .collect()
+}
+
+fn key_span(node: &Node, key: &str) -> Option<Span> {
+    node.entry(key).map(|e| e.key.span)
+}
+
+impl Policy {
+    /// Build the model of a policy document whose root is a mapping.
+    pub fn from_node(root: &Node, kind: Kind) -> Policy {
+        let meta = root.get("metadata");
+        Policy {
+            kind,
+            name: meta.and_then(|m| string(m, "name")),
+            namespace: meta.and_then(|m| string(m, "namespace")),
+            span: root.span,
+            spec: root
+                .entry("spec")
+                .map(|e| Spec::from_node(&e.value, e.key.span))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Spec {
+    fn from_node(node: &Node, key: Span) -> Spec {
+        let mut spec = Spec {
+            span: key,
+            ..Spec::default()
+        };
+        for (kind, name) in HookKind::ALL {
+            let Some(entry) = node.entry(name) else {
+                continue;
+            };
+            spec.sections.push((kind, entry.key.span));
+            for (i, item) in entry.value.as_seq().unwrap_or(&[]).iter().enumerate() {
+                if item.as_map().is_some() {
+                    spec.hooks.push(Hook::from_node(item, kind, i));
+                }
+            }
+        }
+        spec.lists = items(node, "lists")
+            .iter()
+            .map(|l| List {
+                span: l.span,
+                name: string(l, "name"),
+                ty: string(l, "type"),
+                values: strings(l, "values"),
+                pattern: string(l, "pattern"),
+            })
+            .collect();
+        spec.enforcers = items(node, "enforcers").iter().map(|e| e.span).collect();
+        spec.enforcers_key = key_span(node, "enforcers");
+        spec.options = items(node, "options")
+            .iter()
+            .map(|o| OptionSpec {
+                span: o.span,
+                name: string(o, "name"),
+                value: string(o, "value"),
+            })
+            .collect();
+        if let Some(m) = node.get("selectorsMacros").and_then(Node::as_map) {
+            spec.macros = m
+                .iter()
+                .map(|e| Spanned {
+                    value: e.key.scalar_text(),
+                    span: e.key.span,
+                })
+                .collect();
+        }
+        if let Some(e) = node.entry("hostSelector") {
+            let empty = e.value.is_null() || e.value.as_map().is_some_and(<[_]>::is_empty);
+            spec.host_selector = Some((e.key.span, empty));
+        }
+        spec.loader = node.get("loader").and_then(Node::as_bool).unwrap_or(false);
+        spec
+    }
+}
+
+impl Hook {
+    fn from_node(node: &Node, kind: HookKind, index: usize) -> Hook {
+        let target_key = match kind {
+            HookKind::Kprobe | HookKind::Fentry => "call",
+            HookKind::Lsm => "hook",
+            HookKind::Tracepoint => "event",
+            HookKind::Uprobe | HookKind::Usdt => "path",
+        };
+        let return_arg = node.get("returnArg").filter(|n| n.as_map().is_some());
+        Hook {
+            kind,
+            index,
+            span: node.span,
+            target: string(node, target_key),
+            subsystem: string(node, "subsystem"),
+            raw: node.get("raw").and_then(Node::as_bool).unwrap_or(false),
+            syscall: boolean(node, "syscall"),
+            ret: boolean(node, "return"),
+            args: args(node, "args"),
+            data: args(node, "data"),
+            return_arg: return_arg.map(Arg::from_node),
+            return_arg_key: key_span(node, "returnArg"),
+            return_arg_action: string(node, "returnArgAction"),
+            selectors: items(node, "selectors")
+                .iter()
+                .filter(|s| s.as_map().is_some())
+                .map(Selector::from_node)
+                .collect(),
+            message: string(node, "message"),
+            tags: strings(node, "tags"),
+            uprobe_addressing: ["symbols", "offsets", "addrs", "refCtrOffsets"]
+                .into_iter()
+                .filter_map(|k| {
+                    let e = node.entry(k)?;
+                    Some((k, e.key.span, e.value.as_seq().map_or(0, <[_]>::len)))
+                })
+                .collect(),
+        }
+    }
+}
+
+fn args(node: &Node, key: &str) -> Vec<Arg> {
+    items(node, key)
+        .iter()
+        .filter(|a| a.as_map().is_some())
+        .map(Arg::from_node)
+        .collect()
+}
+
+impl Arg {
+    fn from_node(node: &Node) -> Arg {
+        Arg {
+            span: node.span,
+            index: int(node, "index"),
+            ty: string(node, "type"),
+            size_arg_index: int(node, "sizeArgIndex"),
+            max_data: boolean(node, "maxData"),
+            resolve: string(node, "resolve").filter(|r| !r.value.is_empty()),
+            source: string(node, "source"),
+        }
+    }
+}
+
+const SELECTOR_KEYS: &[&str] = &[
+    "matchArgs", "matchData", "matchReturnArgs", "matchPIDs", "matchBinaries",
+    "matchParentBinaries", "matchNamespaces", "matchNamespaceChanges", "matchCapabilities",
+    "matchCapabilityChanges", "matchActions", "matchReturnActions", "macros",
+];
+
+impl Selector {
+    fn from_node(node: &Node) -> Selector {
+        let arg_filters = |key| {
+            items(node, key)
+                .iter()
+                .filter(|f| f.as_map().is_some())
+                .map(|f| ArgFilter {
+                    span: f.span,
+                    index: int(f, "index"),
+                    operator: string(f, "operator"),
+                    values: strings(f, "values"),
+                    values_key: key_span(f, "values"),
+                    args: items(f, "args")
+                        .iter()
+                        .filter_map(|a| Some(Spanned { value: a.as_i64()?, span: a.span }))
+                        .collect(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let set_filters = |key, follow| {
+            items(node, key)
+                .iter()
+                .filter(|f| f.as_map().is_some())
+                .map(|f| SetFilter {
+                    span: f.span,
+                    operator: string(f, "operator"),
+                    values: scalars(f, "values"),
+                    values_key: key_span(f, "values"),
+                    namespace: string(f, "namespace"),
+                    follow: boolean(f, follow),
+                })
+                .collect::<Vec<_>>()
+        };
+        let actions = |key| {
+            items(node, key)
+                .iter()
+                .filter_map(|a| {
+                    let entries = a.as_map()?;
+                    Some(Action {
+                        span: a.span,
+                        action: string(a, "action"),
+                        params: entries
+                            .iter()
+                            .filter(|e| e.key.as_str() != Some("action"))
+                            .map(|e| (e.key.scalar_text(), e.key.span, e.value.clone()))
+                            .collect(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        Selector {
+            span: node.span,
+            match_args: arg_filters("matchArgs"),
+            match_data: arg_filters("matchData"),
+            match_return_args: arg_filters("matchReturnArgs"),
+            match_pids: set_filters("matchPIDs", "followForks"),
+            match_binaries: set_filters("matchBinaries", "followChildren"),
+            match_parent_binaries: set_filters("matchParentBinaries", "followChildren"),
+            match_namespaces: set_filters("matchNamespaces", ""),
+            match_namespace_changes: set_filters("matchNamespaceChanges", ""),
+            match_capabilities: set_filters("matchCapabilities", ""),
+            match_capability_changes: set_filters("matchCapabilityChanges", ""),
+            match_actions: actions("matchActions"),
+            match_return_actions: actions("matchReturnActions"),
+            macros: strings(node, "macros"),
+            keys: SELECTOR_KEYS
+                .iter()
+                .filter_map(|k| Some((*k, key_span(node, k)?)))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! GitHub Actions workflow commands: each diagnostic becomes an annotation on the pull request.
+
+use std::fmt::Write as _;
+
+use super::range;
+use crate::diagnostic::Severity;
+use crate::FileReport;
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub(super) fn render(reports: &[FileReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for d in &r.diagnostics {
+            let (start, end) = range(r, d);
+            let level = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "notice",
+            };
+            let mut message = d.message.clone();
+            if let Some(help) = &d.help {
+                message.push_str("\nhelp: ");
+                message.push_str(help);
+            }
+            let _ = writeln!(
+                out,
+                "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                escape_property(r.source.name()),
+                start.line,
+                start.column,
+                end.line,
+                end.column.max(start.column + usize::from(end.line == start.line)),
+                escape_property(&format!("{} {}", d.code, d.code.info().name)),
+                escape_data(&message)
+            );
+        }
+    }
+    out
+}
