@@ -1,1 +1,209 @@
-fn main() {}
+//! `policyctl`: check TracingPolicies (`check`), explain diagnostic codes (`explain`) and print
+//! the JSON Schema (`schema`). A thin shell over `policyctl-validator`: it reads files, calls
+//! the engine and prints what the renderers produce.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use policyctl_validator::render::{self, Format, Summary, TextOptions};
+use policyctl_validator::{check_source, explain, schema, Code, FileReport, Kind, SourceFile};
+
+#[derive(Parser)]
+#[command(name = "policyctl", version, about = "Check, explain and run Cilium Tetragon TracingPolicies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check policy files and directories (recursively, *.yaml and *.yml); `-` reads stdin.
+    Check(CheckArgs),
+    /// Print the long explanation of a diagnostic code, with examples.
+    Explain {
+        /// The code, like P021; `--all` lists every code.
+        code: Option<String>,
+        /// List every code.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print the JSON Schema of a policy kind.
+    Schema {
+        /// Which kind.
+        #[arg(long, value_enum, default_value_t = SchemaKind::TracingPolicy)]
+        kind: SchemaKind,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    #[value(name = "TracingPolicy")]
+    TracingPolicy,
+    #[value(name = "TracingPolicyNamespaced")]
+    TracingPolicyNamespaced,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+    Github,
+    Sarif,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or directories to check; `-` for standard input.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Kernel BTF to check against (repeatable). Kernel checks come with the kernel index.
+    #[arg(long = "btf", value_name = "FILE")]
+    btf: Vec<PathBuf>,
+    /// Do not check against any kernel, not even the host's.
+    #[arg(long, conflicts_with = "btf")]
+    no_btf: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Explain { code, all } => explain_cmd(code.as_deref(), all),
+        Command::Schema { kind } => {
+            let kind = match kind {
+                SchemaKind::TracingPolicy => Kind::TracingPolicy,
+                SchemaKind::TracingPolicyNamespaced => Kind::TracingPolicyNamespaced,
+            };
+            print!("{}", schema::json::schema_text(kind));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
+    if all || code.is_none() {
+        print!("{}", explain::list());
+        return ExitCode::SUCCESS;
+    }
+    let text = code.unwrap_or_default();
+    match Code::parse(text) {
+        Some(code) => {
+            print!("{}", explain::explain(code));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("policyctl: `{text}` is not a diagnostic code; `policyctl explain --all` lists them");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(args: &CheckArgs) -> ExitCode {
+    for btf in &args.btf {
+        if !btf.exists() {
+            eprintln!("policyctl: cannot read BTF file {}: no such file", btf.display());
+            return ExitCode::from(2);
+        }
+    }
+    let mut files = Vec::new();
+    for p in &args.paths {
+        if p == "-" {
+            files.push(None);
+            continue;
+        }
+        let path = Path::new(p);
+        if path.is_dir() {
+            match collect(path) {
+                Ok(mut found) => {
+                    found.sort();
+                    files.extend(found.into_iter().map(Some));
+                }
+                Err(e) => {
+                    eprintln!("policyctl: cannot read directory {p}: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else if path.exists() {
+            files.push(Some(path.to_path_buf()));
+        } else {
+            eprintln!("policyctl: {p}: no such file or directory");
+            return ExitCode::from(2);
+        }
+    }
+    let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
+    for f in files {
+        let (name, text) = match &f {
+            None => {
+                let mut buf = String::new();
+                if let Err(e) = std::io::stdin().read_to_string(&mut buf) {
+                    eprintln!("policyctl: cannot read standard input: {e}");
+                    return ExitCode::from(2);
+                }
+                ("-".to_string(), buf)
+            }
+            Some(path) => match std::fs::read(path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(t) => (path.display().to_string(), t),
+                    Err(_) => {
+                        eprintln!("policyctl: {} is not UTF-8 text", path.display());
+                        return ExitCode::from(2);
+                    }
+                },
+                Err(e) => {
+                    eprintln!("policyctl: cannot read {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            },
+        };
+        reports.push(check_source(SourceFile::new(name, text)));
+    }
+    let format = match args.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Github => Format::Github,
+        OutputFormat::Sarif => Format::Sarif,
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let out = render::render(&reports, format, &TextOptions { color });
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+    let s = Summary::of(&reports);
+    if s.errors > 0 || (args.deny_warnings && s.warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn collect(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let path = entry.path();
+            let ft = entry.file_type()?;
+            if ft.is_dir() {
+                todo.push(path);
+            } else if ft.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(path);
+            }
+        }
+    }
+    Ok(out)
+}

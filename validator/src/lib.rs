@@ -90,11 +90,23 @@ pub fn check_source(source: SourceFile) -> FileReport {
         document::check_metadata(root, kind, &mut out);
         let policy = Policy::from_node(root, kind);
         checks::cel::check(root, &policy, &mut out);
-        // A truncated document is checked for what it holds, not for what it is missing.
-        if doc.truncated {
-            out.retain(|d| !matches!(d.code, Code::S002 | Code::P002));
-        }
         checks::run(&policy, &mut out);
+        // A truncated document is checked for what it holds before the syntax error, not for
+        // what it is missing nor for the half-read node at the error.
+        if doc.truncated {
+            let cut = diagnostics[..before]
+                .iter()
+                .filter(|d| matches!(d.code, Code::Y001 | Code::Y003) && d.span.start >= doc.span.start)
+                .map(|d| d.span.start)
+                .min()
+                .map_or(doc.span.end, |at| {
+                    let line = source.position(at).line;
+                    source.offset_of(line.saturating_sub(2).max(1), 0)
+                });
+            // Checks for something missing cannot tell "missing" from "after the error".
+            let absence = |c: Code| matches!(c, Code::S002 | Code::S010 | Code::S011 | Code::P002 | Code::P020 | Code::P024 | Code::P060);
+            out.retain(|d| !absence(d.code) && d.span.end <= cut);
+        }
         diagnostics.append(&mut out);
         let mine = &diagnostics[before..];
         policies.push(CheckedPolicy {

@@ -123,6 +123,19 @@ impl Hook {
         self.args.iter().find(|a| a.index.as_ref().is_some_and(|i| i.value == index))
     }
 
+    /// The arg a matchArgs `index` refers to. For tracepoints Tetragon's own examples use both
+    /// the format field index (`args[].index`) and the position in `args`, so both are accepted,
+    /// the field index first.
+    pub fn filtered_arg(&self, index: i64) -> Option<&Arg> {
+        self.arg(index).or_else(|| {
+            if self.kind == HookKind::Tracepoint {
+                usize::try_from(index).ok().and_then(|p| self.args.get(p))
+            } else {
+                None
+            }
+        })
+    }
+
     /// A description for messages: "kprobe `do_mkdirat`".
     pub fn describe(&self) -> String {
         match &self.target {
@@ -213,6 +226,8 @@ pub struct ArgFilter {
     pub values: Vec<Spanned<String>>,
     /// Key span of `values`, when written.
     pub values_key: Option<Span>,
+    /// Number of items written under `values`, whatever their type.
+    pub values_written: usize,
     /// `args`.
     pub args: Vec<Spanned<i64>>,
 }
@@ -228,6 +243,8 @@ pub struct SetFilter {
     pub values: Vec<Spanned<String>>,
     /// Key span of `values`.
     pub values_key: Option<Span>,
+    /// Number of items written under `values`, whatever their type.
+    pub values_written: usize,
     /// matchNamespaces `namespace`.
     pub namespace: Option<Spanned<String>>,
     /// matchBinaries `followChildren`, matchPIDs `followForks`.
@@ -497,6 +514,7 @@ impl Selector {
                     operator: string(f, "operator"),
                     values: strings(f, "values"),
                     values_key: key_span(f, "values"),
+                    values_written: items(f, "values").len(),
                     args: items(f, "args")
                         .iter()
                         .filter_map(|a| Some(Spanned { value: a.as_i64()?, span: a.span }))
@@ -513,6 +531,7 @@ impl Selector {
                     operator: string(f, "operator"),
                     values: scalars(f, "values"),
                     values_key: key_span(f, "values"),
+                    values_written: items(f, "values").len(),
                     namespace: string(f, "namespace"),
                     follow: boolean(f, follow),
                 })

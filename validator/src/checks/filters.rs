@@ -47,8 +47,8 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 no_values(f, "matchPIDs", out);
                 limit(f, facts::MAX_PID_VALUES, "matchPIDs", "the BPF side reads only the first 4 pids; the others are silently ignored", out);
                 for v in &f.values {
-                    if !v.value.parse::<u32>().is_ok_and(|p| p > 0) {
-                        out.push(Diagnostic::new(Code::P022, v.span, format!("`{}` is not a process id", v.value)).help("write positive integers"));
+                    if v.value.parse::<u32>().is_err() {
+                        out.push(Diagnostic::new(Code::P022, v.span, format!("`{}` is not a process id", v.value)).help("write process ids as integers from 0"));
                     }
                 }
             }
@@ -92,7 +92,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 fn no_values(f: &SetFilter, what: &str, out: &mut Vec<Diagnostic>) {
-    if f.values.is_empty() {
+    if f.values_written == 0 {
         let span = f.values_key.or(f.operator.as_ref().map(|o| o.span)).unwrap_or(f.span);
         out.push(
             Diagnostic::new(Code::P024, span, format!("this {what} filter has no values, so it never does what it says"))
@@ -112,7 +112,7 @@ fn limit(f: &SetFilter, max: usize, what: &str, why: &str, out: &mut Vec<Diagnos
 
 fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
     let op = f.operator.as_ref().map(|o| o.value.as_str());
-    if f.values.is_empty() {
+    if f.values_written == 0 {
         let span = f.values_key.or(f.operator.as_ref().map(|o| o.span)).unwrap_or(f.span);
         out.push(
             Diagnostic::new(Code::P060, span, "this matchBinaries has no values; Tetragon ignores it and the selector applies to every process")

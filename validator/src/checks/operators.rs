@@ -110,7 +110,7 @@ fn arg_type(hook: &Hook, f: &ArgFilter, which: Which) -> Option<Spanned<String>>
     let arg = match which {
         Which::Args => match f.args.first() {
             Some(pos) => usize::try_from(pos.value).ok().and_then(|p| hook.args.get(p)),
-            None => hook.arg(f.index.as_ref().map_or(0, |i| i.value)),
+            None => hook.filtered_arg(f.index.as_ref().map_or(0, |i| i.value)),
         },
         Which::Data => usize::try_from(f.index.as_ref().map_or(0, |i| i.value)).ok().and_then(|p| hook.data.get(p)),
         Which::Return => hook.return_arg.as_ref(),
@@ -155,9 +155,12 @@ fn check_filter(
             }
         }
     }
-    // Values.
+    // Values. Templates (`${PODCIDR}`, `{{ .Values.x }}`) are filled in before loading.
+    if f.values.iter().any(|v| is_template(&v.value)) {
+        return;
+    }
     let needs_values = !matches!(op.kind, OpKind::PortPriv | OpKind::CapGained);
-    if needs_values && f.values.is_empty() {
+    if needs_values && f.values_written == 0 {
         let span = f.values_key.unwrap_or(op_name.span);
         let effect = if op.name.starts_with("Not") { "always matches" } else { "never matches" };
         out.push(
@@ -302,6 +305,11 @@ fn check_filter(
     }
 }
 
+/// A value that a templating step (envsubst, Helm) replaces before the policy is loaded.
+pub fn is_template(value: &str) -> bool {
+    value.contains("${") || value.contains("{{")
+}
+
 fn invalid(v: &Spanned<String>, message: String, help: String) -> Diagnostic {
     Diagnostic::new(Code::P022, v.span, message).help(help)
 }
@@ -439,8 +447,9 @@ fn check_in_map(policy: &Policy, hook: &Hook, v: &Spanned<String>, class: ArgCla
                 let syscall_list = list.ty.as_ref().is_some_and(|t| t.value == "syscalls" || t.value == "generated_syscalls");
                 if !syscall_list {
                     out.push(invalid(v, format!("list `{name}` is not a syscall list; InMap can only use `syscalls` or `generated_syscalls` lists"), "set the list's `type: syscalls`".into()));
-                } else if ty != "syscall64" {
-                    out.push(invalid(v, format!("InMap with a list needs a `syscall64` argument; this one is `{ty}`"), "declare the syscall id argument as `type: syscall64`".into()));
+                } else if !matches!(ty, "syscall64" | "uint64" | "auto") {
+                    // Tetragon's own list-syscalls-tracepoint example reads the id as uint64.
+                    out.push(invalid(v, format!("InMap with a syscall list needs the syscall id as a `syscall64` argument; this one is `{ty}`"), "declare the syscall id argument as `type: syscall64`".into()));
                 }
             }
         }

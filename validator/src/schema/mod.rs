@@ -53,8 +53,9 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
                 out.push(wrong_type(node, "a list", what));
                 return;
             };
+            let item_what = format!("each item of `{what}`");
             for it in items {
-                check_value(it, item, what, out);
+                check_value(it, item, &item_what, out);
             }
         }
         Ty::Map(value) => {
@@ -78,7 +79,7 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
                         Diagnostic::new(
                             Code::S006,
                             node.span,
-                            format!("`{what}` must fit in a 32-bit integer; {i} does not"),
+                            format!("{} must fit in a 32-bit integer; {i} does not", quoted(what)),
                         )
                         .help("use a value between -2147483648 and 2147483647"),
                     );
@@ -194,7 +195,7 @@ fn wrong_type(node: &Node, expected: &str, what: &str) -> Diagnostic {
     let mut d = Diagnostic::new(
         Code::S003,
         node.span,
-        format!("`{what}` must be {expected}, not {} `{}`", article(found), short(node)),
+        format!("{} must be {expected}, not {} {found} `{}`", quoted(what), article(found), short(node)),
     );
     d = match (&node.value, expected) {
         (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => d.help(format!(
@@ -215,6 +216,14 @@ fn wrong_type(node: &Node, expected: &str, what: &str) -> Diagnostic {
         _ => d.help(format!("write {expected} here")),
     };
     d
+}
+
+fn quoted(what: &str) -> String {
+    if what.contains('`') {
+        what.to_string()
+    } else {
+        format!("`{what}`")
+    }
 }
 
 fn article(word: &str) -> &'static str {
