@@ -119,6 +119,9 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if !args.btf.is_empty() {
+        eprintln!("policyctl: note: kernel checks against --btf files are not available in this version; checking schema and semantics only");
+    }
     let mut files = Vec::new();
     for p in &args.paths {
         if p == "-" {

@@ -1,1 +1,53 @@
-fn main() {}
+//! `check_100_policies`: check 100 policy files, built by cycling through
+//! `testdata/policies/valid/*.yaml` (read once, before measuring).
+//!
+//! ```sh
+//! cargo bench -p policyctl-validator --bench check_corpus
+//! cargo bench -p policyctl-validator --bench check_corpus -- --quick
+//! ```
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use policyctl_validator::{check_source, SourceFile};
+
+/// 100 (name, text) pairs, cycling through the valid policies.
+fn corpus() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/policies/valid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no policies in {}", dir.display());
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    texts.iter().cycle().take(100).cloned().collect()
+}
+
+fn check_100_policies(c: &mut Criterion) {
+    let corpus = corpus();
+    let bytes: usize = corpus.iter().map(|(_, t)| t.len()).sum();
+    let mut group = c.benchmark_group("check_corpus");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("check_100_policies", |b| {
+        b.iter(|| {
+            let mut diagnostics = 0;
+            for (name, text) in &corpus {
+                // Building the SourceFile (copy and line index) is part of checking a file.
+                let report = check_source(SourceFile::new(name.as_str(), text.as_str()));
+                diagnostics += report.diagnostics.len();
+            }
+            black_box(diagnostics)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, check_100_policies);
+criterion_main!(benches);

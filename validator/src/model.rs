@@ -357,6 +357,16 @@ fn scalars(node: &Node, key: &str) -> Vec<Spanned<String>> {
         .collect()
 }
 
+/// How many values were written, whatever their type (a scalar where a list belongs counts as
+/// one, so that "no values" is only said when there are none).
+fn written(node: &Node, key: &str) -> usize {
+    match node.get(key) {
+        None => 0,
+        Some(v) if v.is_null() => 0,
+        Some(v) => v.as_seq().map_or(1, <[_]>::len),
+    }
+}
+
 fn key_span(node: &Node, key: &str) -> Option<Span> {
     node.entry(key).map(|e| e.key.span)
 }
@@ -514,7 +524,7 @@ impl Selector {
                     operator: string(f, "operator"),
                     values: strings(f, "values"),
                     values_key: key_span(f, "values"),
-                    values_written: items(f, "values").len(),
+                    values_written: written(f, "values"),
                     args: items(f, "args")
                         .iter()
                         .filter_map(|a| Some(Spanned { value: a.as_i64()?, span: a.span }))
@@ -531,7 +541,7 @@ impl Selector {
                     operator: string(f, "operator"),
                     values: scalars(f, "values"),
                     values_key: key_span(f, "values"),
-                    values_written: items(f, "values").len(),
+                    values_written: written(f, "values"),
                     namespace: string(f, "namespace"),
                     follow: boolean(f, follow),
                 })

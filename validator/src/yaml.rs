@@ -242,10 +242,7 @@ pub fn parse(src: &SourceFile) -> Parsed {
     let mut doc_start = 0usize;
     let mut root: Option<Node> = None;
     let mut in_doc = false;
-    loop {
-        let Some(next) = parser.next_event() else {
-            break;
-        };
+    while let Some(next) = parser.next_event() {
         let (event, yspan) = match next {
             Ok(ev) => ev,
             Err(err) => {
@@ -570,8 +567,14 @@ impl Builder<'_> {
             )
             .help("replace the tab characters at the start of the line with spaces, aligned with the sibling keys");
         }
+        if info.contains("recursion limit") {
+            return Diagnostic::new(Code::Y005, Span::new(at, at), format!("the YAML nests deeper than the parser allows ({info})"))
+                .help("a TracingPolicy is never this deep; check for runaway brackets or indentation");
+        }
         let (message, help) = humanize(info, line_text);
-        Diagnostic::new(Code::Y001, Span::new(at, at), message).help(help)
+        // Underline the character where reading stopped (nothing at the end of a line or file).
+        let width = self.src.text()[at..].chars().next().filter(|c| *c != '\n' && *c != '\r').map_or(0, char::len_utf8);
+        Diagnostic::new(Code::Y001, Span::new(at, at + width), message).help(help)
     }
 
     fn tab_indented_line_near(&self, line: usize) -> Option<usize> {

@@ -56,7 +56,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 no_values(f, "matchNamespaces", out);
                 limit(f, facts::MAX_NAMESPACE_VALUES, "matchNamespaces", "Tetragon refuses more than 4 values per filter", out);
                 for v in &f.values {
-                    if v.value != "host_ns" && !v.value.parse::<u32>().is_ok() {
+                    if v.value != "host_ns" && v.value.parse::<u32>().is_err() {
                         out.push(
                             Diagnostic::new(Code::P022, v.span, format!("`{}` is not a namespace inode number or `host_ns`", v.value))
                                 .help("write the namespace's inode number (as in `ls -l /proc/<pid>/ns`), or `host_ns` for the host's"),

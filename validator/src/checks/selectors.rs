@@ -126,7 +126,7 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
         if idx < 0 || idx as usize >= hook.data.len() {
             let span = f.index.as_ref().map_or(f.span, |i| i.span);
             out.push(
-                Diagnostic::new(Code::P020, span, format!("matchData index {idx} is past the {} data entries", hook.data.len()))
+                Diagnostic::new(Code::P020, span, format!("matchData index {idx} is past the {} data entr{}", hook.data.len(), if hook.data.len() == 1 { "y" } else { "ies" }))
                     .help("matchData indexes count positions in `data`, from 0"),
             );
         }
@@ -157,7 +157,7 @@ fn check_arg_ref(hook: &Hook, f: &ArgFilter, out: &mut Vec<Diagnostic>) {
         for a in &f.args {
             if a.value < 0 || a.value as usize >= hook.args.len() {
                 out.push(
-                    Diagnostic::new(Code::P020, a.span, format!("`args: [{}]` is a position in the args list, which has {} entries", a.value, hook.args.len()))
+                    Diagnostic::new(Code::P020, a.span, format!("`args: [{}]` is a position in the args list, which has {} entr{}", a.value, hook.args.len(), if hook.args.len() == 1 { "y" } else { "ies" }))
                         .help("`args` counts positions in the hook's args list from 0 (not their `index`)"),
                 );
             }

@@ -41,7 +41,8 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
                     None => out.push(unknown_field(&entry.key, &key, obj)),
                 }
             }
-            for field in obj.fields.iter().filter(|f| f.required) {
+            // Kubernetes fills in defaults before it validates, so a defaulted field is never missing.
+            for field in obj.fields.iter().filter(|f| f.required && f.default.is_none()) {
                 let present = node.get(field.name).is_some_and(|v| !v.is_null());
                 if !present {
                     out.push(missing_field(node, field, obj));
@@ -175,7 +176,7 @@ fn missing_field(node: &Node, field: &Field, obj: &Obj) -> Diagnostic {
     } else {
         format!("{} needs `{}`", describe(obj), field.name)
     };
-    Diagnostic::new(Code::S002, span, message).help(format!("add `{}:` ({})", field.name, field.doc))
+    Diagnostic::new(Code::S002, span, message).help(format!("add `{}:`. {}", field.name, field.doc))
 }
 
 fn invalid_enum(node: &Node, value: &str, field: &Field) -> Diagnostic {
