@@ -11,7 +11,11 @@ use policyctl_validator::render::{self, Format, Summary, TextOptions};
 use policyctl_validator::{check_source, explain, schema, Code, FileReport, Kind, SourceFile};
 
 #[derive(Parser)]
-#[command(name = "policyctl", version, about = "Check, explain and run Cilium Tetragon TracingPolicies")]
+#[command(
+    name = "policyctl",
+    version,
+    about = "Check, explain and run Cilium Tetragon TracingPolicies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,7 +119,10 @@ fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
 fn check(args: &CheckArgs) -> ExitCode {
     for btf in &args.btf {
         if !btf.exists() {
-            eprintln!("policyctl: cannot read BTF file {}: no such file", btf.display());
+            eprintln!(
+                "policyctl: cannot read BTF file {}: no such file",
+                btf.display()
+            );
             return ExitCode::from(2);
         }
     }
@@ -203,7 +210,12 @@ fn collect(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let ft = entry.file_type()?;
             if ft.is_dir() {
                 todo.push(path);
-            } else if ft.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            } else if ft.is_file()
+                && matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                )
+            {
                 out.push(path);
             }
         }

@@ -9,7 +9,12 @@ fn main() {
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut table = String::from("/// (code, invalid example, valid example) for every code that has them.\npub static EXAMPLES: &[(&str, &str, &str)] = &[\n");
     let mut codes: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     codes.sort();
     for code_dir in codes {

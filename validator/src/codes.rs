@@ -132,7 +132,9 @@ impl Code {
 
     /// Look a code up by its text, case-insensitively.
     pub fn parse(text: &str) -> Option<Code> {
-        ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(text.trim()))
+        ALL.iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -150,8 +152,15 @@ mod tests {
     fn codes_match_their_names_and_are_documented() {
         for code in ALL {
             let info = code.info();
-            assert_eq!(format!("{code:?}"), info.code, "{code:?} points at another code's info");
-            assert!(!info.summary.is_empty() && !info.explanation.is_empty(), "{code} has no docs");
+            assert_eq!(
+                format!("{code:?}"),
+                info.code,
+                "{code:?} points at another code's info"
+            );
+            assert!(
+                !info.summary.is_empty() && !info.explanation.is_empty(),
+                "{code} has no docs"
+            );
             assert!(!info.name.is_empty() && !info.tetragon.is_empty(), "{code}");
         }
         let mut names: Vec<_> = ALL.iter().map(|c| c.info().name).collect();

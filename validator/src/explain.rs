@@ -9,7 +9,10 @@ include!(concat!(env!("OUT_DIR"), "/examples.rs"));
 
 /// The invalid and valid examples of a code.
 pub fn examples(code: Code) -> Option<(&'static str, &'static str)> {
-    EXAMPLES.iter().find(|(c, _, _)| *c == code.as_str()).map(|(_, i, v)| (*i, *v))
+    EXAMPLES
+        .iter()
+        .find(|(c, _, _)| *c == code.as_str())
+        .map(|(_, i, v)| (*i, *v))
 }
 
 /// The explanation of a code as Markdown.
@@ -41,7 +44,14 @@ pub fn list() -> String {
     let mut s = String::new();
     for code in crate::codes::ALL {
         let info = code.info();
-        let _ = writeln!(s, "{}  {:<8} {:<30} {}", info.code, info.severity.as_str(), info.name, info.summary);
+        let _ = writeln!(
+            s,
+            "{}  {:<8} {:<30} {}",
+            info.code,
+            info.severity.as_str(),
+            info.name,
+            info.summary
+        );
     }
     s
 }

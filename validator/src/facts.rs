@@ -80,18 +80,23 @@ pub enum ArgClass {
 impl ArgClass {
     /// True for the integer classes.
     pub fn is_int(self) -> bool {
-        matches!(self, ArgClass::Int32 | ArgClass::Uint32 | ArgClass::Int64 | ArgClass::Uint64)
+        matches!(
+            self,
+            ArgClass::Int32 | ArgClass::Uint32 | ArgClass::Int64 | ArgClass::Uint64
+        )
     }
 }
 
 /// The filter class of an arg `type`.
 pub fn arg_class(ty: &str) -> ArgClass {
     match ty {
-        "int" | "sint8" | "int8" | "sint16" | "int16" | "sint32" | "int32" | "size_t" | "bpf_cmd" => ArgClass::Int32,
+        "int" | "sint8" | "int8" | "sint16" | "int16" | "sint32" | "int32" | "size_t"
+        | "bpf_cmd" => ArgClass::Int32,
         "uint8" | "uint16" | "uint32" => ArgClass::Uint32,
         "long" | "sint64" | "int64" | "syscall64" => ArgClass::Int64,
         "ulong" | "uint64" => ArgClass::Uint64,
-        "fd" | "file" | "path" | "dentry" | "string" | "char_buf" | "linux_binprm" | "data_loc" | "net_device" => ArgClass::Str,
+        "fd" | "file" | "path" | "dentry" | "string" | "char_buf" | "linux_binprm" | "data_loc"
+        | "net_device" => ArgClass::Str,
         "sock" | "skb" | "socket" => ArgClass::Net,
         "sockaddr" => ArgClass::Sockaddr,
         "sockaddr_un" => ArgClass::SockaddrUn,
@@ -128,7 +133,9 @@ pub fn arg_type_doc(ty: &str) -> &'static str {
         "sockaddr_un" => "a `struct sockaddr_un *`: a unix socket path",
         "net_device" => "a `struct net_device *`, read as the device name",
         "cred" => "a `struct cred *`: uids, gids, capabilities",
-        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => "a capability set",
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => {
+            "a capability set"
+        }
         "syscall64" => "a 64-bit syscall number (raw_syscalls tracepoints)",
         "nop" => "read but not printed (for example the size of a buffer)",
         "auto" => "the type the tracepoint's format gives (tracepoints only)",
@@ -191,47 +198,232 @@ pub struct Operator {
 }
 
 const fn op(name: &'static str, kind: OpKind, destination: bool, doc: &'static str) -> Operator {
-    Operator { name, kind, destination, doc }
+    Operator {
+        name,
+        kind,
+        destination,
+        doc,
+    }
 }
 
 /// Every `matchArgs` operator (the CRD enum), with its family.
 pub static OPERATORS: &[Operator] = &[
-    op("Equal", OpKind::Equality, false, "The argument equals one of the values."),
-    op("NotEqual", OpKind::Equality, false, "The argument equals none of the values."),
-    op("Prefix", OpKind::Prefix, false, "The string starts with one of the values."),
-    op("NotPrefix", OpKind::Prefix, false, "The string starts with none of the values."),
-    op("Postfix", OpKind::Postfix, false, "The string ends with one of the values."),
-    op("NotPostfix", OpKind::Postfix, false, "The string ends with none of the values."),
-    op("GreaterThan", OpKind::Compare, false, "The integer is greater than the value."),
-    op("LessThan", OpKind::Compare, false, "The integer is less than the value."),
-    op("GT", OpKind::Compare, false, "The integer is greater than the value."),
-    op("LT", OpKind::Compare, false, "The integer is less than the value."),
-    op("Mask", OpKind::Mask, false, "The integer has any bit of the value set."),
-    op("SPort", OpKind::Port, false, "The source port is one of the values (ports or ranges)."),
-    op("NotSPort", OpKind::Port, false, "The source port is none of the values."),
-    op("SPortPriv", OpKind::PortPriv, false, "The source port is privileged (0-1023)."),
-    op("NotSportPriv", OpKind::PortPriv, false, "The source port is not privileged."),
-    op("DPort", OpKind::Port, true, "The destination port is one of the values (ports or ranges)."),
-    op("NotDPort", OpKind::Port, true, "The destination port is none of the values."),
-    op("DPortPriv", OpKind::PortPriv, true, "The destination port is privileged (0-1023)."),
-    op("NotDPortPriv", OpKind::PortPriv, true, "The destination port is not privileged."),
-    op("SAddr", OpKind::Addr, false, "The source address is in one of the addresses or CIDRs."),
-    op("NotSAddr", OpKind::Addr, false, "The source address is in none of them."),
-    op("DAddr", OpKind::Addr, true, "The destination address is in one of the addresses or CIDRs."),
-    op("NotDAddr", OpKind::Addr, true, "The destination address is in none of them."),
-    op("Protocol", OpKind::Protocol, true, "The IP protocol is one of the values (IPPROTO_TCP, 6, ...)."),
-    op("Family", OpKind::Family, false, "The address family is one of the values (AF_INET, 2, ...)."),
-    op("State", OpKind::State, true, "The TCP state is one of the values (TCP_ESTABLISHED, ...)."),
-    op("InMap", OpKind::InMap, false, "The integer is in the set (values, ranges `a:b`, or `list:NAME`)."),
-    op("NotInMap", OpKind::InMap, false, "The integer is not in the set."),
-    op("CapabilitiesGained", OpKind::CapGained, false, "The new capability set (args[0]) has capabilities the old one (args[1]) lacks."),
-    op("InRange", OpKind::Range, false, "The integer is in one of the ranges `min:max`."),
-    op("NotInRange", OpKind::Range, false, "The integer is in none of the ranges."),
-    op("SubString", OpKind::SubString, false, "The string contains one of the values."),
-    op("SubStringIgnCase", OpKind::SubString, false, "The string contains one of the values, ignoring case."),
-    op("CelExpr", OpKind::Cel, false, "A CEL expression over arg0, arg1, ... is true."),
-    op("FileType", OpKind::FileType, false, "The file is of one of the types (reg, dir, lnk, ...)."),
-    op("NotFileType", OpKind::FileType, false, "The file is of none of the types."),
+    op(
+        "Equal",
+        OpKind::Equality,
+        false,
+        "The argument equals one of the values.",
+    ),
+    op(
+        "NotEqual",
+        OpKind::Equality,
+        false,
+        "The argument equals none of the values.",
+    ),
+    op(
+        "Prefix",
+        OpKind::Prefix,
+        false,
+        "The string starts with one of the values.",
+    ),
+    op(
+        "NotPrefix",
+        OpKind::Prefix,
+        false,
+        "The string starts with none of the values.",
+    ),
+    op(
+        "Postfix",
+        OpKind::Postfix,
+        false,
+        "The string ends with one of the values.",
+    ),
+    op(
+        "NotPostfix",
+        OpKind::Postfix,
+        false,
+        "The string ends with none of the values.",
+    ),
+    op(
+        "GreaterThan",
+        OpKind::Compare,
+        false,
+        "The integer is greater than the value.",
+    ),
+    op(
+        "LessThan",
+        OpKind::Compare,
+        false,
+        "The integer is less than the value.",
+    ),
+    op(
+        "GT",
+        OpKind::Compare,
+        false,
+        "The integer is greater than the value.",
+    ),
+    op(
+        "LT",
+        OpKind::Compare,
+        false,
+        "The integer is less than the value.",
+    ),
+    op(
+        "Mask",
+        OpKind::Mask,
+        false,
+        "The integer has any bit of the value set.",
+    ),
+    op(
+        "SPort",
+        OpKind::Port,
+        false,
+        "The source port is one of the values (ports or ranges).",
+    ),
+    op(
+        "NotSPort",
+        OpKind::Port,
+        false,
+        "The source port is none of the values.",
+    ),
+    op(
+        "SPortPriv",
+        OpKind::PortPriv,
+        false,
+        "The source port is privileged (0-1023).",
+    ),
+    op(
+        "NotSportPriv",
+        OpKind::PortPriv,
+        false,
+        "The source port is not privileged.",
+    ),
+    op(
+        "DPort",
+        OpKind::Port,
+        true,
+        "The destination port is one of the values (ports or ranges).",
+    ),
+    op(
+        "NotDPort",
+        OpKind::Port,
+        true,
+        "The destination port is none of the values.",
+    ),
+    op(
+        "DPortPriv",
+        OpKind::PortPriv,
+        true,
+        "The destination port is privileged (0-1023).",
+    ),
+    op(
+        "NotDPortPriv",
+        OpKind::PortPriv,
+        true,
+        "The destination port is not privileged.",
+    ),
+    op(
+        "SAddr",
+        OpKind::Addr,
+        false,
+        "The source address is in one of the addresses or CIDRs.",
+    ),
+    op(
+        "NotSAddr",
+        OpKind::Addr,
+        false,
+        "The source address is in none of them.",
+    ),
+    op(
+        "DAddr",
+        OpKind::Addr,
+        true,
+        "The destination address is in one of the addresses or CIDRs.",
+    ),
+    op(
+        "NotDAddr",
+        OpKind::Addr,
+        true,
+        "The destination address is in none of them.",
+    ),
+    op(
+        "Protocol",
+        OpKind::Protocol,
+        true,
+        "The IP protocol is one of the values (IPPROTO_TCP, 6, ...).",
+    ),
+    op(
+        "Family",
+        OpKind::Family,
+        false,
+        "The address family is one of the values (AF_INET, 2, ...).",
+    ),
+    op(
+        "State",
+        OpKind::State,
+        true,
+        "The TCP state is one of the values (TCP_ESTABLISHED, ...).",
+    ),
+    op(
+        "InMap",
+        OpKind::InMap,
+        false,
+        "The integer is in the set (values, ranges `a:b`, or `list:NAME`).",
+    ),
+    op(
+        "NotInMap",
+        OpKind::InMap,
+        false,
+        "The integer is not in the set.",
+    ),
+    op(
+        "CapabilitiesGained",
+        OpKind::CapGained,
+        false,
+        "The new capability set (args[0]) has capabilities the old one (args[1]) lacks.",
+    ),
+    op(
+        "InRange",
+        OpKind::Range,
+        false,
+        "The integer is in one of the ranges `min:max`.",
+    ),
+    op(
+        "NotInRange",
+        OpKind::Range,
+        false,
+        "The integer is in none of the ranges.",
+    ),
+    op(
+        "SubString",
+        OpKind::SubString,
+        false,
+        "The string contains one of the values.",
+    ),
+    op(
+        "SubStringIgnCase",
+        OpKind::SubString,
+        false,
+        "The string contains one of the values, ignoring case.",
+    ),
+    op(
+        "CelExpr",
+        OpKind::Cel,
+        false,
+        "A CEL expression over arg0, arg1, ... is true.",
+    ),
+    op(
+        "FileType",
+        OpKind::FileType,
+        false,
+        "The file is of one of the types (reg, dir, lnk, ...).",
+    ),
+    op(
+        "NotFileType",
+        OpKind::FileType,
+        false,
+        "The file is of none of the types.",
+    ),
 ];
 
 /// The operator named `name` (CRD spelling).
@@ -278,8 +470,12 @@ pub fn operator_fits(op: &Operator, class: ArgClass) -> Result<(), &'static str>
 /// Arg types a string-family operator accepts only partly.
 pub fn string_operator_detail(ty: &str, op: &Operator) -> Option<&'static str> {
     match (ty, op.kind) {
-        ("file" | "path" | "fd" | "dentry" | "linux_binprm", OpKind::SubString) => Some("SubString compares strings and buffers only (string, char_buf)"),
-        ("sockaddr_un", OpKind::Postfix) => Some("sockaddr_un supports Family, Equal, NotEqual, Prefix and NotPrefix only"),
+        ("file" | "path" | "fd" | "dentry" | "linux_binprm", OpKind::SubString) => {
+            Some("SubString compares strings and buffers only (string, char_buf)")
+        }
+        ("sockaddr_un", OpKind::Postfix) => {
+            Some("sockaddr_un supports Family, Equal, NotEqual, Prefix and NotPrefix only")
+        }
         _ => None,
     }
 }
@@ -314,7 +510,10 @@ impl HookKind {
 
     /// The `spec` key of this kind.
     pub fn key(self) -> &'static str {
-        HookKind::ALL.iter().find(|(k, _)| *k == self).map_or("", |(_, n)| n)
+        HookKind::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("", |(_, n)| n)
     }
 
     /// The singular word for messages.
@@ -349,9 +548,22 @@ pub struct ActionSpec {
 
 /// Every action parameter key.
 pub const ACTION_PARAMS: &[&str] = &[
-    "argError", "argSig", "argUrl", "argFqdn", "argSock", "argIndex", "argValue", "argRegs",
-    "argNewSymbol", "argNewAddr", "argNewOffset", "rateLimit", "rateLimitScope",
-    "kernelStackTrace", "userStackTrace", "imaHash",
+    "argError",
+    "argSig",
+    "argUrl",
+    "argFqdn",
+    "argSock",
+    "argIndex",
+    "argValue",
+    "argRegs",
+    "argNewSymbol",
+    "argNewAddr",
+    "argNewOffset",
+    "rateLimit",
+    "rateLimitScope",
+    "kernelStackTrace",
+    "userStackTrace",
+    "imaHash",
 ];
 
 /// The action table.
@@ -391,7 +603,10 @@ pub fn is_removed_field(object: &str, field: &str) -> bool {
 
 /// True for an enum value the schema no longer has but a dedicated check explains.
 pub fn is_removed_enum_value(field: &str, value: &str) -> bool {
-    field == "action" && REMOVED_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(value))
+    field == "action"
+        && REMOVED_ACTIONS
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(value))
 }
 
 /// `rateLimitScope` values.
@@ -408,33 +623,101 @@ pub const OPTIONS: &[(&str, &[&str])] = &[
 
 /// LSM hooks whose files IMA can hash.
 pub const IMA_HOOKS: &[&str] = &[
-    "bprm_check_security", "bprm_committed_creds", "bprm_committing_creds", "bprm_creds_for_exec",
-    "bprm_creds_from_file", "file_ioctl", "file_lock", "file_open", "file_post_open",
-    "file_receive", "mmap_file",
+    "bprm_check_security",
+    "bprm_committed_creds",
+    "bprm_committing_creds",
+    "bprm_creds_for_exec",
+    "bprm_creds_from_file",
+    "file_ioctl",
+    "file_lock",
+    "file_open",
+    "file_post_open",
+    "file_receive",
+    "mmap_file",
 ];
 
 /// Linux capabilities, by number.
 pub const CAPABILITIES: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 ];
 
 /// Namespace kinds matchNamespaceChanges understands (case-insensitive).
-pub const NAMESPACE_CHANGE_KINDS: &[&str] = &["Uts", "Ipc", "Mnt", "Pid", "Net", "Time", "Cgroup", "User"];
+pub const NAMESPACE_CHANGE_KINDS: &[&str] =
+    &["Uts", "Ipc", "Mnt", "Pid", "Net", "Time", "Cgroup", "User"];
 
 /// Signal names, by number (1-based).
 pub const SIGNALS: &[&str] = &[
-    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
-    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
-    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
-    "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
 ];
 
 /// Highest signal number (real-time signals included).
@@ -442,41 +725,111 @@ pub const MAX_SIGNAL: i64 = 64;
 
 /// IP protocol names Tetragon accepts for Protocol.
 pub const PROTOCOLS: &[(&str, u32)] = &[
-    ("IPPROTO_IP", 0), ("IPPROTO_ICMP", 1), ("IPPROTO_IGMP", 2), ("IPPROTO_IPIP", 4),
-    ("IPPROTO_TCP", 6), ("IPPROTO_EGP", 8), ("IPPROTO_PUP", 12), ("IPPROTO_UDP", 17),
-    ("IPPROTO_IDP", 22), ("IPPROTO_TP", 29), ("IPPROTO_DCCP", 33), ("IPPROTO_IPV6", 41),
-    ("IPPROTO_RSVP", 46), ("IPPROTO_GRE", 47), ("IPPROTO_ESP", 50), ("IPPROTO_AH", 51),
-    ("IPPROTO_ICMPV6", 58), ("IPPROTO_MTP", 92), ("IPPROTO_BEETPH", 94), ("IPPROTO_ENCAP", 98),
-    ("IPPROTO_PIM", 103), ("IPPROTO_COMP", 108), ("IPPROTO_L2TP", 115), ("IPPROTO_SCTP", 132),
-    ("IPPROTO_UDPLITE", 136), ("IPPROTO_MPLS", 137), ("IPPROTO_ETHERNET", 143), ("IPPROTO_RAW", 255),
+    ("IPPROTO_IP", 0),
+    ("IPPROTO_ICMP", 1),
+    ("IPPROTO_IGMP", 2),
+    ("IPPROTO_IPIP", 4),
+    ("IPPROTO_TCP", 6),
+    ("IPPROTO_EGP", 8),
+    ("IPPROTO_PUP", 12),
+    ("IPPROTO_UDP", 17),
+    ("IPPROTO_IDP", 22),
+    ("IPPROTO_TP", 29),
+    ("IPPROTO_DCCP", 33),
+    ("IPPROTO_IPV6", 41),
+    ("IPPROTO_RSVP", 46),
+    ("IPPROTO_GRE", 47),
+    ("IPPROTO_ESP", 50),
+    ("IPPROTO_AH", 51),
+    ("IPPROTO_ICMPV6", 58),
+    ("IPPROTO_MTP", 92),
+    ("IPPROTO_BEETPH", 94),
+    ("IPPROTO_ENCAP", 98),
+    ("IPPROTO_PIM", 103),
+    ("IPPROTO_COMP", 108),
+    ("IPPROTO_L2TP", 115),
+    ("IPPROTO_SCTP", 132),
+    ("IPPROTO_UDPLITE", 136),
+    ("IPPROTO_MPLS", 137),
+    ("IPPROTO_ETHERNET", 143),
+    ("IPPROTO_RAW", 255),
     ("IPPROTO_MPTCP", 262),
 ];
 
 /// Address family names Tetragon accepts for Family.
 pub const FAMILIES: &[(&str, u32)] = &[
-    ("AF_UNSPEC", 0), ("AF_UNIX", 1), ("AF_LOCAL", 1), ("AF_INET", 2), ("AF_AX25", 3),
-    ("AF_IPX", 4), ("AF_APPLETALK", 5), ("AF_NETROM", 6), ("AF_BRIDGE", 7), ("AF_ATMPVC", 8),
-    ("AF_X25", 9), ("AF_INET6", 10), ("AF_ROSE", 11), ("AF_DECnet", 12), ("AF_NETBEUI", 13),
-    ("AF_SECURITY", 14), ("AF_KEY", 15), ("AF_NETLINK", 16), ("AF_ROUTE", 16), ("AF_PACKET", 17),
-    ("AF_ASH", 18), ("AF_ECONET", 19), ("AF_ATMSVC", 20), ("AF_RDS", 21), ("AF_SNA", 22),
-    ("AF_IRDA", 23), ("AF_PPPOX", 24), ("AF_WANPIPE", 25), ("AF_LLC", 26), ("AF_IB", 27),
-    ("AF_MPLS", 28), ("AF_CAN", 29), ("AF_TIPC", 30), ("AF_BLUETOOTH", 31), ("AF_IUCV", 32),
-    ("AF_RXRPC", 33), ("AF_ISDN", 34), ("AF_PHONET", 35), ("AF_IEEE802154", 36), ("AF_CAIF", 37),
-    ("AF_ALG", 38), ("AF_NFC", 39), ("AF_VSOCK", 40), ("AF_KCM", 41), ("AF_QIPCRTR", 42),
-    ("AF_SMC", 43), ("AF_XDP", 44), ("AF_MCTP", 45),
+    ("AF_UNSPEC", 0),
+    ("AF_UNIX", 1),
+    ("AF_LOCAL", 1),
+    ("AF_INET", 2),
+    ("AF_AX25", 3),
+    ("AF_IPX", 4),
+    ("AF_APPLETALK", 5),
+    ("AF_NETROM", 6),
+    ("AF_BRIDGE", 7),
+    ("AF_ATMPVC", 8),
+    ("AF_X25", 9),
+    ("AF_INET6", 10),
+    ("AF_ROSE", 11),
+    ("AF_DECnet", 12),
+    ("AF_NETBEUI", 13),
+    ("AF_SECURITY", 14),
+    ("AF_KEY", 15),
+    ("AF_NETLINK", 16),
+    ("AF_ROUTE", 16),
+    ("AF_PACKET", 17),
+    ("AF_ASH", 18),
+    ("AF_ECONET", 19),
+    ("AF_ATMSVC", 20),
+    ("AF_RDS", 21),
+    ("AF_SNA", 22),
+    ("AF_IRDA", 23),
+    ("AF_PPPOX", 24),
+    ("AF_WANPIPE", 25),
+    ("AF_LLC", 26),
+    ("AF_IB", 27),
+    ("AF_MPLS", 28),
+    ("AF_CAN", 29),
+    ("AF_TIPC", 30),
+    ("AF_BLUETOOTH", 31),
+    ("AF_IUCV", 32),
+    ("AF_RXRPC", 33),
+    ("AF_ISDN", 34),
+    ("AF_PHONET", 35),
+    ("AF_IEEE802154", 36),
+    ("AF_CAIF", 37),
+    ("AF_ALG", 38),
+    ("AF_NFC", 39),
+    ("AF_VSOCK", 40),
+    ("AF_KCM", 41),
+    ("AF_QIPCRTR", 42),
+    ("AF_SMC", 43),
+    ("AF_XDP", 44),
+    ("AF_MCTP", 45),
 ];
 
 /// TCP state names Tetragon accepts for State.
 pub const TCP_STATES: &[(&str, u32)] = &[
-    ("TCP_ESTABLISHED", 1), ("TCP_SYN_SENT", 2), ("TCP_SYN_RECV", 3), ("TCP_FIN_WAIT1", 4),
-    ("TCP_FIN_WAIT2", 5), ("TCP_TIME_WAIT", 6), ("TCP_CLOSE", 7), ("TCP_CLOSE_WAIT", 8),
-    ("TCP_LAST_ACK", 9), ("TCP_LISTEN", 10), ("TCP_CLOSING", 11), ("TCP_NEW_SYN_RECV", 12),
+    ("TCP_ESTABLISHED", 1),
+    ("TCP_SYN_SENT", 2),
+    ("TCP_SYN_RECV", 3),
+    ("TCP_FIN_WAIT1", 4),
+    ("TCP_FIN_WAIT2", 5),
+    ("TCP_TIME_WAIT", 6),
+    ("TCP_CLOSE", 7),
+    ("TCP_CLOSE_WAIT", 8),
+    ("TCP_LAST_ACK", 9),
+    ("TCP_LISTEN", 10),
+    ("TCP_CLOSING", 11),
+    ("TCP_NEW_SYN_RECV", 12),
 ];
 
 /// File type names of FileType (aliases share a meaning).
 pub const FILE_TYPES: &[&str] = &[
-    "sock", "socket", "lnk", "link", "reg", "regular", "blk", "block", "dir", "chr", "char", "fifo", "pipe",
+    "sock", "socket", "lnk", "link", "reg", "regular", "blk", "block", "dir", "chr", "char",
+    "fifo", "pipe",
 ];
 
 /// Syscall name prefixes of every architecture Tetragon knows.
-pub const SYSCALL_ARCH_PREFIXES: &[&str] = &["__x64_", "__arm64_", "__ia32_", "__s390x_", "__riscv_"];
+pub const SYSCALL_ARCH_PREFIXES: &[&str] =
+    &["__x64_", "__arm64_", "__ia32_", "__s390x_", "__riscv_"];

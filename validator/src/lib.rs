@@ -52,7 +52,10 @@ pub struct FileReport {
 impl FileReport {
     /// Number of diagnostics of a severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
@@ -96,7 +99,9 @@ pub fn check_source(source: SourceFile) -> FileReport {
         if doc.truncated {
             let cut = diagnostics[..before]
                 .iter()
-                .filter(|d| matches!(d.code, Code::Y001 | Code::Y003) && d.span.start >= doc.span.start)
+                .filter(|d| {
+                    matches!(d.code, Code::Y001 | Code::Y003) && d.span.start >= doc.span.start
+                })
                 .map(|d| d.span.start)
                 .min()
                 .map_or(doc.span.end, |at| {
@@ -104,14 +109,31 @@ pub fn check_source(source: SourceFile) -> FileReport {
                     source.offset_of(line.saturating_sub(2).max(1), 0)
                 });
             // Checks for something missing cannot tell "missing" from "after the error".
-            let absence = |c: Code| matches!(c, Code::S002 | Code::S010 | Code::S011 | Code::P002 | Code::P020 | Code::P024 | Code::P060);
+            let absence = |c: Code| {
+                matches!(
+                    c,
+                    Code::S002
+                        | Code::S010
+                        | Code::S011
+                        | Code::P002
+                        | Code::P020
+                        | Code::P024
+                        | Code::P060
+                )
+            };
             out.retain(|d| !absence(d.code) && d.span.end <= cut);
         }
         diagnostics.append(&mut out);
         let mine = &diagnostics[before..];
         policies.push(CheckedPolicy {
-            errors: mine.iter().filter(|d| d.severity == Severity::Error).count(),
-            warnings: mine.iter().filter(|d| d.severity == Severity::Warning).count(),
+            errors: mine
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count(),
+            warnings: mine
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count(),
             policy,
         });
     }

@@ -120,7 +120,9 @@ impl Hook {
 
     /// The declared arg with this `index`.
     pub fn arg(&self, index: i64) -> Option<&Arg> {
-        self.args.iter().find(|a| a.index.as_ref().is_some_and(|i| i.value == index))
+        self.args
+            .iter()
+            .find(|a| a.index.as_ref().is_some_and(|i| i.value == index))
     }
 
     /// The arg a matchArgs `index` refers to. For tracepoints Tetragon's own examples use both
@@ -507,9 +509,19 @@ impl Arg {
 }
 
 const SELECTOR_KEYS: &[&str] = &[
-    "matchArgs", "matchData", "matchReturnArgs", "matchPIDs", "matchBinaries",
-    "matchParentBinaries", "matchNamespaces", "matchNamespaceChanges", "matchCapabilities",
-    "matchCapabilityChanges", "matchActions", "matchReturnActions", "macros",
+    "matchArgs",
+    "matchData",
+    "matchReturnArgs",
+    "matchPIDs",
+    "matchBinaries",
+    "matchParentBinaries",
+    "matchNamespaces",
+    "matchNamespaceChanges",
+    "matchCapabilities",
+    "matchCapabilityChanges",
+    "matchActions",
+    "matchReturnActions",
+    "macros",
 ];
 
 impl Selector {
@@ -527,7 +539,12 @@ impl Selector {
                     values_written: written(f, "values"),
                     args: items(f, "args")
                         .iter()
-                        .filter_map(|a| Some(Spanned { value: a.as_i64()?, span: a.span }))
+                        .filter_map(|a| {
+                            Some(Spanned {
+                                value: a.as_i64()?,
+                                span: a.span,
+                            })
+                        })
                         .collect(),
                 })
                 .collect::<Vec<_>>()

@@ -42,9 +42,18 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("selector", &["selectors", "args"]), Some("selectors"));
-        assert_eq!(did_you_mean("sigkill", &["Sigkill", "Signal"]), Some("Sigkill"));
-        assert_eq!(did_you_mean("Prefx", &["Prefix", "Postfix"]), Some("Prefix"));
+        assert_eq!(
+            did_you_mean("selector", &["selectors", "args"]),
+            Some("selectors")
+        );
+        assert_eq!(
+            did_you_mean("sigkill", &["Sigkill", "Signal"]),
+            Some("Sigkill")
+        );
+        assert_eq!(
+            did_you_mean("Prefx", &["Prefix", "Postfix"]),
+            Some("Prefix")
+        );
         assert_eq!(did_you_mean("zzzz", &["Prefix", "Postfix"]), None);
         assert_eq!(distance("do_mkdirt", "do_mkdirat"), 1);
     }

@@ -436,7 +436,10 @@ fn looks_like_float(t: &str) -> bool {
             && body
                 .bytes()
                 .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
-            && body.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.'))
+            && body
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == b'.'))
 }
 
 fn node_size(node: &Node) -> usize {
@@ -475,7 +478,9 @@ impl Builder<'_> {
                     span,
                     format!("the YAML nests deeper than {MAX_DEPTH} levels"),
                 )
-                .help("a TracingPolicy is never this deep; check for runaway brackets or indentation"),
+                .help(
+                    "a TracingPolicy is never this deep; check for runaway brackets or indentation",
+                ),
             );
             return false;
         }
@@ -507,7 +512,10 @@ impl Builder<'_> {
                             .related(first_span, "first set here"),
                         );
                     } else {
-                        entries.push(Entry { key: k, value: node });
+                        entries.push(Entry {
+                            key: k,
+                            value: node,
+                        });
                     }
                 }
             },
@@ -519,7 +527,9 @@ impl Builder<'_> {
         let mut partial: Option<Node> = None;
         while let Some(frame) = self.stack.pop() {
             let node = match frame {
-                Frame::Seq { start, mut items, .. } => {
+                Frame::Seq {
+                    start, mut items, ..
+                } => {
                     if let Some(p) = partial.take() {
                         items.push(p);
                     }
@@ -538,7 +548,9 @@ impl Builder<'_> {
                     if let (Some(k), Some(p)) = (key, partial.take()) {
                         entries.push(Entry { key: k, value: p });
                     }
-                    let end = entries.last().map_or(start, |e| e.value.span.end.max(start));
+                    let end = entries
+                        .last()
+                        .map_or(start, |e| e.value.span.end.max(start));
                     Node {
                         value: Value::Map(entries),
                         span: Span::new(start, end),
@@ -558,7 +570,12 @@ impl Builder<'_> {
         // Tabs first: YAML forbids them in indentation and saphyr's wording does not say so plainly.
         if let Some(tab_line) = self.tab_indented_line_near(m.line()) {
             let start = self.src.offset_of(tab_line, 0);
-            let tabs = self.src.line_text(tab_line).chars().take_while(|c| c.is_whitespace()).count();
+            let tabs = self
+                .src
+                .line_text(tab_line)
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .count();
             let end = self.src.offset_of(tab_line, tabs);
             return Diagnostic::new(
                 Code::Y003,
@@ -568,12 +585,20 @@ impl Builder<'_> {
             .help("replace the tab characters at the start of the line with spaces, aligned with the sibling keys");
         }
         if info.contains("recursion limit") {
-            return Diagnostic::new(Code::Y005, Span::new(at, at), format!("the YAML nests deeper than the parser allows ({info})"))
-                .help("a TracingPolicy is never this deep; check for runaway brackets or indentation");
+            return Diagnostic::new(
+                Code::Y005,
+                Span::new(at, at),
+                format!("the YAML nests deeper than the parser allows ({info})"),
+            )
+            .help("a TracingPolicy is never this deep; check for runaway brackets or indentation");
         }
         let (message, help) = humanize(info, line_text);
         // Underline the character where reading stopped (nothing at the end of a line or file).
-        let width = self.src.text()[at..].chars().next().filter(|c| *c != '\n' && *c != '\r').map_or(0, char::len_utf8);
+        let width = self.src.text()[at..]
+            .chars()
+            .next()
+            .filter(|c| *c != '\n' && *c != '\r')
+            .map_or(0, char::len_utf8);
         Diagnostic::new(Code::Y001, Span::new(at, at + width), message).help(help)
     }
 
@@ -589,7 +614,9 @@ impl Builder<'_> {
 /// Turn saphyr's scanner wording into a sentence about the policy author's text.
 fn humanize(info: &str, line_text: &str) -> (String, String) {
     let lower = info.to_ascii_lowercase();
-    if lower.contains("quoted scalar") || lower.contains("unexpected end of stream") && line_text.contains('"') {
+    if lower.contains("quoted scalar")
+        || lower.contains("unexpected end of stream") && line_text.contains('"')
+    {
         return (
             "a quoted string is never closed".into(),
             "add the missing closing quote (\" or ') on this line".into(),
@@ -604,7 +631,8 @@ fn humanize(info: &str, line_text: &str) -> (String, String) {
     if lower.contains("did not find expected key") || lower.contains("expected key") {
         return (
             "this line's indentation does not fit the mapping above it".into(),
-            "align the key with its sibling keys, or indent it under a key that ends with `:`".into(),
+            "align the key with its sibling keys, or indent it under a key that ends with `:`"
+                .into(),
         );
     }
     if lower.contains("did not find expected '-'") || lower.contains("block sequence") {
@@ -694,6 +722,9 @@ mod tests {
     fn deep_nesting_is_bounded() {
         let text = "[".repeat(100_000);
         let (out, _) = p(&text);
-        assert!(out.diagnostics.iter().any(|d| d.code == Code::Y005 || d.code == Code::Y001));
+        assert!(out
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::Y005 || d.code == Code::Y001));
     }
 }

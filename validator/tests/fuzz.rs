@@ -33,7 +33,10 @@ fn corpus() -> &'static [String] {
             .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
             .collect();
         files.sort();
-        let texts: Vec<String> = files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+        let texts: Vec<String> = files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
         assert!(!texts.is_empty(), "no policies in {}", dir.display());
         texts
     })
@@ -55,14 +58,22 @@ fn check_and_verify(text: String) -> FileReport {
     }
     for span in spans {
         assert!(span.start <= span.end, "inverted span {span:?}");
-        assert!(span.end <= t.len(), "span {span:?} past the end ({} bytes)", t.len());
+        assert!(
+            span.end <= t.len(),
+            "span {span:?} past the end ({} bytes)",
+            t.len()
+        );
         assert!(
             t.is_char_boundary(span.start) && t.is_char_boundary(span.end),
             "span {span:?} splits a character"
         );
         for offset in [span.start, span.end] {
             let p = source.position(offset);
-            assert!(p.line >= 1 && p.line <= source.line_count(), "{offset}: line {}", p.line);
+            assert!(
+                p.line >= 1 && p.line <= source.line_count(),
+                "{offset}: line {}",
+                p.line
+            );
             assert!(p.column >= 1, "{offset}: column {}", p.column);
             assert_eq!(
                 source.offset_of(p.line, p.column - 1),
@@ -72,10 +83,17 @@ fn check_and_verify(text: String) -> FileReport {
         }
     }
     // Sorted by position, as documented.
-    assert!(report.diagnostics.windows(2).all(|w| w[0].span.start <= w[1].span.start));
+    assert!(report
+        .diagnostics
+        .windows(2)
+        .all(|w| w[0].span.start <= w[1].span.start));
     // Counts agree with the diagnostics.
     let per_policy: usize = report.policies.iter().map(|p| p.errors + p.warnings).sum();
-    assert!(per_policy <= report.diagnostics.len(), "policies count {per_policy} > {} diagnostics", report.diagnostics.len());
+    assert!(
+        per_policy <= report.diagnostics.len(),
+        "policies count {per_policy} > {} diagnostics",
+        report.diagnostics.len()
+    );
     report
 }
 
@@ -102,11 +120,68 @@ fn render_all(report: FileReport) {
 
 /// Fragments that matter to YAML (and to the checks), inserted at random places.
 const TOKENS: &[&str] = &[
-    "\t", "\"", "'", ":", ": ", "[", "]", "{", "}", ",", "- ", "-", "? ", "#", "|", ">", "|-\n", "&a ", "*a",
-    "&b [*a, *a]", "*b", "!!str ", "!!int ", "!tag ", "%YAML 1.2\n", "---\n", "...\n", "\n", "\r\n", "\r", " ",
-    "    ", "\\", "\0", "é", "日本語", "🦀", "\u{200b}", "\u{feff}", "\u{2028}", "0x", "-1", "99999999999999999999",
-    "1e400", ".inf", "null", "~", "true", "yes", "<<: *a\n", "index: ", "operator: ", "values:", "call: ",
-    "kprobes:", "selectors:", "matchArgs:", "matchActions:", "  - index: 0\n", "@", "`", "%",
+    "\t",
+    "\"",
+    "'",
+    ":",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "- ",
+    "-",
+    "? ",
+    "#",
+    "|",
+    ">",
+    "|-\n",
+    "&a ",
+    "*a",
+    "&b [*a, *a]",
+    "*b",
+    "!!str ",
+    "!!int ",
+    "!tag ",
+    "%YAML 1.2\n",
+    "---\n",
+    "...\n",
+    "\n",
+    "\r\n",
+    "\r",
+    " ",
+    "    ",
+    "\\",
+    "\0",
+    "é",
+    "日本語",
+    "🦀",
+    "\u{200b}",
+    "\u{feff}",
+    "\u{2028}",
+    "0x",
+    "-1",
+    "99999999999999999999",
+    "1e400",
+    ".inf",
+    "null",
+    "~",
+    "true",
+    "yes",
+    "<<: *a\n",
+    "index: ",
+    "operator: ",
+    "values:",
+    "call: ",
+    "kprobes:",
+    "selectors:",
+    "matchArgs:",
+    "matchActions:",
+    "  - index: 0\n",
+    "@",
+    "`",
+    "%",
 ];
 
 #[derive(Clone, Debug)]
@@ -295,7 +370,11 @@ fn quick_with_diagnostic(what: &str, text: String) -> FileReport {
     assert!(!report.diagnostics.is_empty(), "{what}: no diagnostic");
     eprintln!(
         "{what}: {elapsed:?}, {:?}",
-        report.diagnostics.iter().map(|d| d.code.as_str()).collect::<Vec<_>>()
+        report
+            .diagnostics
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect::<Vec<_>>()
     );
     report
 }
@@ -312,7 +391,11 @@ fn billion_laughs_is_stopped() {
         prev = n;
     }
     let report = quick_with_diagnostic("billion laughs", text);
-    assert!(report.diagnostics.iter().any(|d| d.code.as_str() == "Y004"), "{:#?}", report.diagnostics);
+    assert!(
+        report.diagnostics.iter().any(|d| d.code.as_str() == "Y004"),
+        "{:#?}",
+        report.diagnostics
+    );
 }
 
 #[test]

@@ -61,7 +61,8 @@ fn schema_files_are_up_to_date() {
             continue;
         }
         if update {
-            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            std::fs::write(&path, &want)
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
             eprintln!("rewrote {}", path.display());
         } else {
             stale.push(path.display().to_string());
@@ -81,19 +82,30 @@ fn schema_files_are_up_to_date() {
 /// The `openAPIV3Schema` of both CRDs, with their kind.
 fn crd_schemas() -> Vec<(String, Value)> {
     let path = root().join("testdata/crd/tetragon-crd-v1alpha1.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let docs = yaml_documents("tetragon-crd-v1alpha1.yaml", &text);
     let schemas: Vec<(String, Value)> = docs
         .iter()
         .map(|d| {
-            let kind = d["spec"]["names"]["kind"].as_str().expect("spec.names.kind").to_string();
+            let kind = d["spec"]["names"]["kind"]
+                .as_str()
+                .expect("spec.names.kind")
+                .to_string();
             let schema = d["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
-            assert!(schema.is_object(), "{kind}: no spec.versions[0].schema.openAPIV3Schema");
+            assert!(
+                schema.is_object(),
+                "{kind}: no spec.versions[0].schema.openAPIV3Schema"
+            );
             (kind, schema)
         })
         .collect();
     let kinds: Vec<&str> = schemas.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(kinds, ["TracingPolicy", "TracingPolicyNamespaced"], "the CRD file should hold both CRDs");
+    assert_eq!(
+        kinds,
+        ["TracingPolicy", "TracingPolicyNamespaced"],
+        "the CRD file should hold both CRDs"
+    );
     schemas
 }
 
@@ -106,7 +118,8 @@ struct Drift {
 
 impl Drift {
     fn push(&mut self, path: &str, what: String) {
-        self.mismatches.push(format!("[{}] {path}: {what}", self.crd));
+        self.mismatches
+            .push(format!("[{}] {path}: {what}", self.crd));
     }
 }
 
@@ -133,16 +146,40 @@ fn default_text(v: &Value) -> String {
 /// Compare an object of the table with an object schema of the CRD.
 fn walk_obj(path: &str, crd: &Value, obj: &Obj, is_root: bool, drift: &mut Drift) {
     let empty = serde_json::Map::new();
-    let props = crd.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let props = crd
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let skip = |name: &str| is_root && matches!(name, "apiVersion" | "kind" | "metadata");
 
-    let crd_names: BTreeSet<&str> = props.keys().map(String::as_str).filter(|n| !skip(n)).collect();
-    let table_names: BTreeSet<&str> = obj.fields.iter().map(|f| f.name).filter(|n| !skip(n)).collect();
+    let crd_names: BTreeSet<&str> = props
+        .keys()
+        .map(String::as_str)
+        .filter(|n| !skip(n))
+        .collect();
+    let table_names: BTreeSet<&str> = obj
+        .fields
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| !skip(n))
+        .collect();
     for missing in crd_names.difference(&table_names) {
-        drift.push(path, format!("field `{missing}` is in the CRD but not in the table ({})", obj.name));
+        drift.push(
+            path,
+            format!(
+                "field `{missing}` is in the CRD but not in the table ({})",
+                obj.name
+            ),
+        );
     }
     for extra in table_names.difference(&crd_names) {
-        drift.push(path, format!("field `{extra}` is in the table ({}) but not in the CRD", obj.name));
+        drift.push(
+            path,
+            format!(
+                "field `{extra}` is in the table ({}) but not in the CRD",
+                obj.name
+            ),
+        );
     }
 
     let crd_required: BTreeSet<&str> = crd
@@ -150,11 +187,19 @@ fn walk_obj(path: &str, crd: &Value, obj: &Obj, is_root: bool, drift: &mut Drift
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let table_required: BTreeSet<&str> = obj.fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    let table_required: BTreeSet<&str> = obj
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect();
     if crd_required != table_required {
         drift.push(
             path,
-            format!("required: CRD {crd_required:?}, table ({}) {table_required:?}", obj.name),
+            format!(
+                "required: CRD {crd_required:?}, table ({}) {table_required:?}",
+                obj.name
+            ),
         );
     }
 
@@ -175,20 +220,36 @@ fn walk_field(path: &str, crd: &Value, field: &Field, drift: &mut Drift) {
     let crd_enum: Vec<&str> = crd
         .get("enum")
         .and_then(Value::as_array)
-        .map(|e| e.iter().map(|v| v.as_str().unwrap_or("<non-string>")).collect())
+        .map(|e| {
+            e.iter()
+                .map(|v| v.as_str().unwrap_or("<non-string>"))
+                .collect()
+        })
         .unwrap_or_default();
     if crd_enum != field.enum_values {
-        drift.push(path, format!("enum: CRD {crd_enum:?}, table {:?}", field.enum_values));
+        drift.push(
+            path,
+            format!("enum: CRD {crd_enum:?}, table {:?}", field.enum_values),
+        );
     }
     // default
     let crd_default = crd.get("default").map(default_text);
     if crd_default.as_deref() != field.default {
-        drift.push(path, format!("default: CRD {crd_default:?}, table {:?}", field.default));
+        drift.push(
+            path,
+            format!("default: CRD {crd_default:?}, table {:?}", field.default),
+        );
     }
     // maxItems
-    let crd_max = crd.get("maxItems").and_then(Value::as_u64).map(|n| n as usize);
+    let crd_max = crd
+        .get("maxItems")
+        .and_then(Value::as_u64)
+        .map(|n| n as usize);
     if crd_max != field.max_items {
-        drift.push(path, format!("maxItems: CRD {crd_max:?}, table {:?}", field.max_items));
+        drift.push(
+            path,
+            format!("maxItems: CRD {crd_max:?}, table {:?}", field.max_items),
+        );
     }
     // minimum (of the list's items for a list)
     let min_at = match field.ty {
@@ -197,7 +258,10 @@ fn walk_field(path: &str, crd: &Value, field: &Field, drift: &mut Drift) {
     };
     let crd_min = min_at.get("minimum").and_then(Value::as_i64);
     if crd_min != field.minimum {
-        drift.push(path, format!("minimum: CRD {crd_min:?}, table {:?}", field.minimum));
+        drift.push(
+            path,
+            format!("minimum: CRD {crd_min:?}, table {:?}", field.minimum),
+        );
     }
     walk_ty(path, crd, &field.ty, drift);
 }
@@ -211,7 +275,10 @@ fn walk_ty(path: &str, crd: &Value, ty: &Ty, drift: &mut Drift) {
     let crd_format = crd.get("format").and_then(Value::as_str);
     let (want_type, want_format) = ty_name(ty);
     if crd_type != want_type {
-        drift.push(path, format!("type: CRD `{crd_type}`, table `{want_type}` ({ty:?})"));
+        drift.push(
+            path,
+            format!("type: CRD `{crd_type}`, table `{want_type}` ({ty:?})"),
+        );
         return;
     }
     if want_type == "integer" && crd_format != want_format {
@@ -223,24 +290,39 @@ fn walk_ty(path: &str, crd: &Value, ty: &Ty, drift: &mut Drift) {
     match ty {
         Ty::Obj(obj) => {
             if crd.get("properties").is_none() {
-                drift.push(path, format!("the CRD has no properties here, the table has object {}", obj.name));
+                drift.push(
+                    path,
+                    format!(
+                        "the CRD has no properties here, the table has object {}",
+                        obj.name
+                    ),
+                );
             } else {
                 walk_obj(path, crd, obj, false, drift);
             }
             if crd.get("additionalProperties").is_some() {
-                drift.push(path, "the CRD has additionalProperties (a map), the table an object".into());
+                drift.push(
+                    path,
+                    "the CRD has additionalProperties (a map), the table an object".into(),
+                );
             }
         }
         Ty::Map(value) => match crd.get("additionalProperties") {
             Some(v) => walk_ty(&format!("{path}.<key>"), v, value, drift),
-            None => drift.push(path, "the table has a map, the CRD no additionalProperties".into()),
+            None => drift.push(
+                path,
+                "the table has a map, the CRD no additionalProperties".into(),
+            ),
         },
         Ty::Arr(item) => match crd.get("items") {
             Some(items) => {
                 let ipath = format!("{path}[]");
                 // The table has no per-item enum, default or maxItems.
                 if let Some(e) = items.get("enum") {
-                    drift.push(&ipath, format!("the CRD has an enum on the items ({e}), the table cannot say it"));
+                    drift.push(
+                        &ipath,
+                        format!("the CRD has an enum on the items ({e}), the table cannot say it"),
+                    );
                 }
                 walk_ty(&ipath, items, item, drift);
             }
@@ -272,7 +354,11 @@ fn table_matches_the_crd() {
         walk_obj("", &schema, &POLICY, true, &mut drift);
         eprintln!("{kind}: compared {} fields", drift.fields);
         // Every hook, selector and argument field is reached (several hundred paths).
-        assert!(drift.fields > 300, "{kind}: only {} fields compared", drift.fields);
+        assert!(
+            drift.fields > 300,
+            "{kind}: only {} fields compared",
+            drift.fields
+        );
         all.extend(drift.mismatches);
     }
     if !all.is_empty() {
@@ -299,7 +385,10 @@ fn drift_walk_reports_a_changed_crd() {
     };
     walk_obj("", &schema, &POLICY, true, &mut drift);
     let text = drift.mismatches.join("\n");
-    assert!(text.contains("`newField` is in the CRD but not in the table"), "{text}");
+    assert!(
+        text.contains("`newField` is in the CRD but not in the table"),
+        "{text}"
+    );
     assert!(text.contains(".spec.kprobes[].syscall: default"), "{text}");
     assert!(text.contains(".spec.kprobes[]: required"), "{text}");
 }
@@ -309,9 +398,11 @@ fn drift_walk_reports_a_changed_crd() {
 
 fn validator(kind: Kind) -> jsonschema::Validator {
     let path = schema_path(kind);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::draft7::new(&schema).unwrap_or_else(|e| panic!("{} does not compile: {e}", path.display()))
+    jsonschema::draft7::new(&schema)
+        .unwrap_or_else(|e| panic!("{} does not compile: {e}", path.display()))
 }
 
 fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
@@ -354,8 +445,16 @@ fn json_schema_accepts_valid_policies() {
             }
         }
     }
-    assert!(failures.is_empty(), "valid policies rejected by the JSON Schema:\n{}", failures.join("\n"));
-    assert!(checked[0] >= 10, "too few TracingPolicy documents: {}", checked[0]);
+    assert!(
+        failures.is_empty(),
+        "valid policies rejected by the JSON Schema:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        checked[0] >= 10,
+        "too few TracingPolicy documents: {}",
+        checked[0]
+    );
     assert!(checked[1] >= 1, "no TracingPolicyNamespaced document");
     // A namespaced policy is not a TracingPolicy, and the other way round (`kind` is a const).
     let first = valid_files()
@@ -402,7 +501,11 @@ fn one_doc(text: &str) -> Value {
 fn json_schema_rejects_schema_level_errors() {
     let v = validator(Kind::TracingPolicy);
     let base = one_doc(BASE);
-    assert_eq!(errors(&v, &base), Vec::<String>::new(), "the base document is valid");
+    assert_eq!(
+        errors(&v, &base),
+        Vec::<String>::new(),
+        "the base document is valid"
+    );
 
     let cases: &[(&str, &str, &str, &str)] = &[
         // (what, replace, with, expected error location)
@@ -439,7 +542,10 @@ fn json_schema_rejects_schema_level_errors() {
     let text = BASE
         .replace("kind: TracingPolicy", "kind: TracingPolicyNamespaced")
         .replace("spec:\n", "spec:\n  hostSelector: {}\n");
-    assert!(!ns.is_valid(&one_doc(&text)), "hostSelector in a namespaced policy");
+    assert!(
+        !ns.is_valid(&one_doc(&text)),
+        "hostSelector in a namespaced policy"
+    );
     let ok = BASE.replace("kind: TracingPolicy", "kind: TracingPolicyNamespaced");
     assert_eq!(errors(&ns, &one_doc(&ok)), Vec::<String>::new());
 }

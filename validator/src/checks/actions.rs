@@ -123,7 +123,12 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.spec.hooks {
         for sel in &hook.selectors {
             for action in sel.match_actions.iter().chain(&sel.match_return_actions) {
-                if action.action.as_ref().is_some_and(|a| a.value == "NotifyEnforcer") && !notify {
+                if action
+                    .action
+                    .as_ref()
+                    .is_some_and(|a| a.value == "NotifyEnforcer")
+                    && !notify
+                {
                     notify = true;
                     if policy.spec.enforcers.is_empty() {
                         let a = action.action.as_ref().map_or(action.span, |a| a.span);
@@ -139,15 +144,22 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
     if policy.spec.enforcers.len() > 1 {
         out.push(
-            Diagnostic::new(Code::P046, policy.spec.enforcers[1], "a policy supports a single enforcer")
-                .help("put all calls in the `calls` of one enforcer"),
+            Diagnostic::new(
+                Code::P046,
+                policy.spec.enforcers[1],
+                "a policy supports a single enforcer",
+            )
+            .help("put all calls in the `calls` of one enforcer"),
         );
     }
 }
 
 fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
     let Some(name) = &action.action else { return };
-    if facts::REMOVED_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(&name.value)) {
+    if facts::REMOVED_ACTIONS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(&name.value))
+    {
         out.push(
             Diagnostic::new(Code::P045, name.span, format!("`{}` was removed from Tetragon (deprecated since 1.4)", name.value))
                 .help("remove it: an arg of type `fd` resolves the file path by itself, so filter the fd argument with Equal on the path"),
@@ -157,12 +169,18 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
     for (key, span, _) in &action.params {
         if facts::REMOVED_ACTION_FIELDS.contains(&key.as_str()) {
             out.push(
-                Diagnostic::new(Code::P045, *span, format!("`{key}` was removed from Tetragon together with FollowFD"))
-                    .help("remove it"),
+                Diagnostic::new(
+                    Code::P045,
+                    *span,
+                    format!("`{key}` was removed from Tetragon together with FollowFD"),
+                )
+                .help("remove it"),
             );
         }
     }
-    let Some(spec) = facts::action(&name.value) else { return };
+    let Some(spec) = facts::action(&name.value) else {
+        return;
+    };
 
     // Where the action can run.
     if let Some(problem) = placement_problem(hook, spec.name) {
@@ -170,9 +188,18 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
     }
 
     // Required parameters.
-    let uprobe_override = spec.name == "Override" && matches!(hook.kind, HookKind::Uprobe | HookKind::Usdt);
+    let uprobe_override =
+        spec.name == "Override" && matches!(hook.kind, HookKind::Uprobe | HookKind::Usdt);
     if uprobe_override {
-        let any = ["argError", "argRegs", "argNewSymbol", "argNewAddr", "argNewOffset"].iter().any(|p| action.param(p).is_some());
+        let any = [
+            "argError",
+            "argRegs",
+            "argNewSymbol",
+            "argNewAddr",
+            "argNewOffset",
+        ]
+        .iter()
+        .any(|p| action.param(p).is_some());
         if !any {
             out.push(
                 Diagnostic::new(Code::P040, name.span, "a uprobe Override needs `argError`, `argRegs` or one of argNewSymbol/argNewAddr/argNewOffset")
@@ -185,7 +212,10 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let (span, message) = match action.empty_param(req) {
-                Some(s) => (s, format!("`{req}` has no value, so {} has nothing to use", spec.name)),
+                Some(s) => (
+                    s,
+                    format!("`{req}` has no value, so {} has nothing to use", spec.name),
+                ),
                 None => (name.span, format!("{} needs `{req}`", spec.name)),
             };
             out.push(Diagnostic::new(Code::P040, span, message).help(param_help(spec.name, req)));
@@ -194,32 +224,47 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
 
     // Parameters this action ignores.
     for (key, span, value) in &action.params {
-        if !facts::ACTION_PARAMS.contains(&key.as_str()) || spec.required.contains(&key.as_str()) || spec.optional.contains(&key.as_str()) {
+        if !facts::ACTION_PARAMS.contains(&key.as_str())
+            || spec.required.contains(&key.as_str())
+            || spec.optional.contains(&key.as_str())
+        {
             continue;
         }
         let stack = matches!(key.as_str(), "kernelStackTrace" | "userStackTrace");
         if stack {
             if value.as_bool() == Some(true) {
                 out.push(
-                    Diagnostic::new(Code::P044, *span, format!("`{key}` only works with the Post action, not {}", spec.name))
-                        .help("add a separate `- action: Post` with the stack trace option"),
+                    Diagnostic::new(
+                        Code::P044,
+                        *span,
+                        format!("`{key}` only works with the Post action, not {}", spec.name),
+                    )
+                    .help("add a separate `- action: Post` with the stack trace option"),
                 );
             }
             continue;
         }
         if key == "rateLimit" {
             out.push(
-                Diagnostic::new(Code::P042, *span, format!("`rateLimit` only limits Post events; Tetragon refuses it on {}", spec.name))
-                    .help("move `rateLimit` to a `- action: Post` entry"),
+                Diagnostic::new(
+                    Code::P042,
+                    *span,
+                    format!(
+                        "`rateLimit` only limits Post events; Tetragon refuses it on {}",
+                        spec.name
+                    ),
+                )
+                .help("move `rateLimit` to a `- action: Post` entry"),
             );
             continue;
         }
         out.push(
-            Diagnostic::new(Code::P041, *span, format!("{} ignores `{key}`", spec.name))
-                .help(match spec.required.first().or(spec.optional.first()) {
+            Diagnostic::new(Code::P041, *span, format!("{} ignores `{key}`", spec.name)).help(
+                match spec.required.first().or(spec.optional.first()) {
                     Some(p) => format!("remove it ({} takes `{p}`)", spec.name),
                     None => format!("remove it ({} takes no parameters)", spec.name),
-                }),
+                },
+            ),
         );
     }
 
@@ -238,14 +283,18 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
                 if v >= 0 {
                     let what = if v == 0 {
                         if hook.kind == HookKind::Lsm {
-                            "0 tells the LSM hook to allow the operation, so nothing is denied".to_string()
+                            "0 tells the LSM hook to allow the operation, so nothing is denied"
+                                .to_string()
                         } else {
                             "0 makes the function report success without doing its work".to_string()
                         }
                     } else {
                         format!("{v} is not an error: kernel errors are negative errno values")
                     };
-                    out.push(Diagnostic::new(Code::P050, err.span, format!("argError {what}")).help("use a negative errno such as -1 (EPERM) or -13 (EACCES)"));
+                    out.push(
+                        Diagnostic::new(Code::P050, err.span, format!("argError {what}"))
+                            .help("use a negative errno such as -1 (EPERM) or -13 (EACCES)"),
+                    );
                 }
             }
         }
@@ -258,7 +307,10 @@ fn placement_problem(hook: &Hook, action: &str) -> Option<(Code, String, String)
         HookKind::Lsm if !facts::LSM_ACTIONS.contains(&action) => Some((
             Code::P048,
             format!("LSM hooks do not support the {action} action"),
-            format!("use one of {} on an lsmhook, or hook a kprobe instead", facts::LSM_ACTIONS.join(", ")),
+            format!(
+                "use one of {} on an lsmhook, or hook a kprobe instead",
+                facts::LSM_ACTIONS.join(", ")
+            ),
         )),
         HookKind::Uprobe | HookKind::Usdt if matches!(action, "GetUrl" | "DnsLookup") => Some((
             Code::P048,
@@ -305,16 +357,38 @@ fn check_post(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
     if hook.kind == HookKind::Lsm {
         for key in ["kernelStackTrace", "userStackTrace"] {
             if action.param(key).and_then(Node::as_bool) == Some(true) {
-                let span = action.params.iter().find(|(k, _, _)| k == key).map_or(action.span, |p| p.1);
-                out.push(Diagnostic::new(Code::P044, span, format!("LSM hooks do not support `{key}`")).help("remove it, or hook the matching security_ function as a kprobe"));
+                let span = action
+                    .params
+                    .iter()
+                    .find(|(k, _, _)| k == key)
+                    .map_or(action.span, |p| p.1);
+                out.push(
+                    Diagnostic::new(
+                        Code::P044,
+                        span,
+                        format!("LSM hooks do not support `{key}`"),
+                    )
+                    .help("remove it, or hook the matching security_ function as a kprobe"),
+                );
             }
         }
-    } else if let Some((_, span, _)) = action.params.iter().find(|(k, _, v)| k == "imaHash" && v.as_bool() == Some(true)) {
-        out.push(Diagnostic::new(Code::P041, *span, "`imaHash` is only computed on LSM hooks").help("remove it, or move the policy to an lsmhook"));
+    } else if let Some((_, span, _)) = action
+        .params
+        .iter()
+        .find(|(k, _, v)| k == "imaHash" && v.as_bool() == Some(true))
+    {
+        out.push(
+            Diagnostic::new(Code::P041, *span, "`imaHash` is only computed on LSM hooks")
+                .help("remove it, or move the policy to an lsmhook"),
+        );
     }
     if hook.kind == HookKind::Lsm {
         let hook_name = hook.target.as_ref().map_or("", |t| t.value.as_str());
-        if let Some((_, span, _)) = action.params.iter().find(|(k, _, v)| k == "imaHash" && v.as_bool() == Some(true)) {
+        if let Some((_, span, _)) = action
+            .params
+            .iter()
+            .find(|(k, _, v)| k == "imaHash" && v.as_bool() == Some(true))
+        {
             if !facts::IMA_HOOKS.contains(&hook_name) {
                 out.push(
                     Diagnostic::new(Code::P041, *span, format!("IMA hashes are not computed on the `{hook_name}` hook; `imaHash` is ignored"))
@@ -328,8 +402,12 @@ fn check_post(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
         let text = limit.scalar_text();
         if !valid_rate_limit(&text) {
             out.push(
-                Diagnostic::new(Code::P042, limit.span, format!("`{text}` is not a rate limit"))
-                    .help("write a number with an optional unit s, m or h, like `30s`, `5m` or `1h`"),
+                Diagnostic::new(
+                    Code::P042,
+                    limit.span,
+                    format!("`{text}` is not a rate limit"),
+                )
+                .help("write a number with an optional unit s, m or h, like `30s`, `5m` or `1h`"),
             );
         }
     }
@@ -337,14 +415,22 @@ fn check_post(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
         let text = scope.scalar_text();
         if !facts::RATE_LIMIT_SCOPES.contains(&text.as_str()) {
             out.push(
-                Diagnostic::new(Code::P043, scope.span, format!("`{text}` is not a rate limit scope"))
-                    .help("use `thread`, `process` or `global` (lowercase)")
-                    .severity(Severity::Error),
+                Diagnostic::new(
+                    Code::P043,
+                    scope.span,
+                    format!("`{text}` is not a rate limit scope"),
+                )
+                .help("use `thread`, `process` or `global` (lowercase)")
+                .severity(Severity::Error),
             );
         } else if limit.is_none() {
             out.push(
-                Diagnostic::new(Code::P043, scope.span, "`rateLimitScope` without `rateLimit` is ignored, so events are not limited")
-                    .help("add `rateLimit:`, like `rateLimit: 1m`"),
+                Diagnostic::new(
+                    Code::P043,
+                    scope.span,
+                    "`rateLimitScope` without `rateLimit` is ignored, so events are not limited",
+                )
+                .help("add `rateLimit:`, like `rateLimit: 1m`"),
             );
         }
     }
@@ -354,15 +440,22 @@ fn check_post(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
 pub fn valid_rate_limit(text: &str) -> bool {
     let digits = text.trim_end_matches(['s', 'S', 'm', 'M', 'h', 'H']);
     let unit_len = text.len() - digits.len();
-    unit_len <= 1 && !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && digits.parse::<u32>().is_ok()
+    unit_len <= 1
+        && !digits.is_empty()
+        && digits.bytes().all(|c| c.is_ascii_digit())
+        && digits.parse::<u32>().is_ok()
 }
 
 fn check_signal(sig: &Node, out: &mut Vec<Diagnostic>) {
     let Some(v) = sig.as_i64() else { return };
     if !(1..=facts::MAX_SIGNAL).contains(&v) {
         out.push(
-            Diagnostic::new(Code::P049, sig.span, format!("{v} is not a signal number (1 to {})", facts::MAX_SIGNAL))
-                .help("use 9 for SIGKILL, 15 for SIGTERM, 19 for SIGSTOP"),
+            Diagnostic::new(
+                Code::P049,
+                sig.span,
+                format!("{v} is not a signal number (1 to {})", facts::MAX_SIGNAL),
+            )
+            .help("use 9 for SIGKILL, 15 for SIGTERM, 19 for SIGSTOP"),
         );
     }
 }

@@ -101,14 +101,27 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.spec.hooks {
         let total = hook.args.len() + hook.data.len();
         if total > facts::MAX_ARGS {
-            let extra = hook.args.iter().chain(&hook.data).nth(facts::MAX_ARGS).map_or(hook.span, |a| a.span);
+            let extra = hook
+                .args
+                .iter()
+                .chain(&hook.data)
+                .nth(facts::MAX_ARGS)
+                .map_or(hook.span, |a| a.span);
             out.push(
                 Diagnostic::new(
                     Code::P014,
                     extra,
-                    format!("{} reads {total} arguments ({} args, {} data); at most {} fit", hook.describe(), hook.args.len(), hook.data.len(), facts::MAX_ARGS),
+                    format!(
+                        "{} reads {total} arguments ({} args, {} data); at most {} fit",
+                        hook.describe(),
+                        hook.args.len(),
+                        hook.data.len(),
+                        facts::MAX_ARGS
+                    ),
                 )
-                .help("keep the arguments you filter on or need in events; use type `nop` for none"),
+                .help(
+                    "keep the arguments you filter on or need in events; use type `nop` for none",
+                ),
             );
         }
         let max_index = match hook.kind {
@@ -120,17 +133,35 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             if let (Some(max), Some(idx)) = (max_index, &arg.index) {
                 if idx.value > max {
                     out.push(
-                        Diagnostic::new(Code::P015, idx.span, format!("{} can read argument indexes 0 to {max}; {} is out of range", hook.describe(), idx.value))
-                            .help("arguments count from 0; check the function's prototype"),
+                        Diagnostic::new(
+                            Code::P015,
+                            idx.span,
+                            format!(
+                                "{} can read argument indexes 0 to {max}; {} is out of range",
+                                hook.describe(),
+                                idx.value
+                            ),
+                        )
+                        .help("arguments count from 0; check the function's prototype"),
                     );
                 }
             }
             if let Some(idx) = &arg.index {
-                if let Some(first) = hook.args[..i].iter().find(|a| a.index.as_ref().is_some_and(|j| j.value == idx.value)) {
+                if let Some(first) = hook.args[..i]
+                    .iter()
+                    .find(|a| a.index.as_ref().is_some_and(|j| j.value == idx.value))
+                {
                     out.push(
-                        Diagnostic::new(Code::P025, idx.span, format!("argument index {} is already read by another arg", idx.value))
-                            .help("fix the index, or remove one of the two")
-                            .related(first.span, "first read here"),
+                        Diagnostic::new(
+                            Code::P025,
+                            idx.span,
+                            format!(
+                                "argument index {} is already read by another arg",
+                                idx.value
+                            ),
+                        )
+                        .help("fix the index, or remove one of the two")
+                        .related(first.span, "first read here"),
                     );
                 }
             }
@@ -139,8 +170,12 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             if let Some(source) = &arg.source {
                 if !source.value.is_empty() {
                     out.push(
-                        Diagnostic::new(Code::P032, source.span, "a regular arg cannot set `source`")
-                            .help("move the entry to `data:`, or remove `source`"),
+                        Diagnostic::new(
+                            Code::P032,
+                            source.span,
+                            "a regular arg cannot set `source`",
+                        )
+                        .help("move the entry to `data:`, or remove `source`"),
                     );
                 }
             }
@@ -159,17 +194,30 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
             if arg.resolve.is_none() {
                 out.push(
-                    Diagnostic::new(Code::P032, arg.span, "a data entry needs `resolve` to say what to read")
-                        .help("add `resolve:` with the field path, like `pid` or `mm.owner.comm`"),
+                    Diagnostic::new(
+                        Code::P032,
+                        arg.span,
+                        "a data entry needs `resolve` to say what to read",
+                    )
+                    .help("add `resolve:` with the field path, like `pid` or `mm.owner.comm`"),
                 );
             }
         }
         if let Some(ret) = &hook.return_arg {
             if let Some(ty) = &ret.ty {
-                if ty.value == "auto" && matches!(hook.kind, HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe) {
+                if ty.value == "auto"
+                    && matches!(
+                        hook.kind,
+                        HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe
+                    )
+                {
                     out.push(
-                        Diagnostic::new(Code::P026, ty.span, "the return value needs an explicit type, not `auto`")
-                            .help("write the type of the function's return value, for example `int`"),
+                        Diagnostic::new(
+                            Code::P026,
+                            ty.span,
+                            "the return value needs an explicit type, not `auto`",
+                        )
+                        .help("write the type of the function's return value, for example `int`"),
                     );
                 }
             }
@@ -190,8 +238,15 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 );
             } else if !hook.returns() {
                 out.push(
-                    Diagnostic::new(Code::P029, action.span, format!("{} has a `returnArgAction` but no `return: true`", hook.describe()))
-                        .help("add `return: true` and a `returnArg` of type `sock`"),
+                    Diagnostic::new(
+                        Code::P029,
+                        action.span,
+                        format!(
+                            "{} has a `returnArgAction` but no `return: true`",
+                            hook.describe()
+                        ),
+                    )
+                    .help("add `return: true` and a `returnArg` of type `sock`"),
                 );
             }
         }
@@ -204,18 +259,32 @@ fn check_type(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
     let written = arg.ty.is_some();
     let problem = match (hook.kind, ty) {
         (HookKind::Kprobe | HookKind::Fentry, "auto") => Some(if written {
-            "kprobes cannot use type `auto`; only tracepoints have a format to take types from".to_string()
+            "kprobes cannot use type `auto`; only tracepoints have a format to take types from"
+                .to_string()
         } else {
             "this arg has no `type`, and the default `auto` is invalid for kprobes".to_string()
         }),
-        (HookKind::Kprobe | HookKind::Fentry, "syscall64") => Some("`syscall64` is for raw syscall tracepoints, not kprobes".into()),
-        (HookKind::Lsm | HookKind::Uprobe | HookKind::Usdt, "auto") if arg.resolve.is_none() => Some(format!(
-            "{}s need an explicit arg type{}",
-            hook.kind.noun(),
-            if written { "; `auto` works only on tracepoints" } else { " (the default `auto` works only on tracepoints)" }
-        )),
-        (HookKind::Tracepoint, "const_buf") => Some("`const_buf` is set by Tetragon from the format and cannot be written in a policy".into()),
-        (HookKind::Tracepoint, "auto") if hook.raw => Some("a raw tracepoint has no format to take `auto` types from".into()),
+        (HookKind::Kprobe | HookKind::Fentry, "syscall64") => {
+            Some("`syscall64` is for raw syscall tracepoints, not kprobes".into())
+        }
+        (HookKind::Lsm | HookKind::Uprobe | HookKind::Usdt, "auto") if arg.resolve.is_none() => {
+            Some(format!(
+                "{}s need an explicit arg type{}",
+                hook.kind.noun(),
+                if written {
+                    "; `auto` works only on tracepoints"
+                } else {
+                    " (the default `auto` works only on tracepoints)"
+                }
+            ))
+        }
+        (HookKind::Tracepoint, "const_buf") => Some(
+            "`const_buf` is set by Tetragon from the format and cannot be written in a policy"
+                .into(),
+        ),
+        (HookKind::Tracepoint, "auto") if hook.raw => {
+            Some("a raw tracepoint has no format to take `auto` types from".into())
+        }
         _ => None,
     };
     if let Some(message) = problem {
@@ -227,19 +296,33 @@ fn check_type(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
     if let Some(md) = &arg.max_data {
         if md.value && ty != "char_buf" {
             out.push(
-                Diagnostic::new(Code::P028, md.span, format!("`maxData` only applies to `char_buf`; on `{ty}` it is ignored"))
-                    .help("remove `maxData`, or read the argument as `char_buf` with a `sizeArgIndex`"),
+                Diagnostic::new(
+                    Code::P028,
+                    md.span,
+                    format!("`maxData` only applies to `char_buf`; on `{ty}` it is ignored"),
+                )
+                .help("remove `maxData`, or read the argument as `char_buf` with a `sizeArgIndex`"),
             );
         }
     }
 }
 
 fn check_size_arg(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
-    let Some(size) = &arg.size_arg_index else { return };
+    let Some(size) = &arg.size_arg_index else {
+        return;
+    };
     if size.value > facts::MAX_SIZE_ARG_INDEX {
         out.push(
-            Diagnostic::new(Code::P027, size.span, format!("`sizeArgIndex` can be at most {}; it is {}", facts::MAX_SIZE_ARG_INDEX, size.value))
-                .help("sizeArgIndex is 1-based: the size argument's index plus one"),
+            Diagnostic::new(
+                Code::P027,
+                size.span,
+                format!(
+                    "`sizeArgIndex` can be at most {}; it is {}",
+                    facts::MAX_SIZE_ARG_INDEX,
+                    size.value
+                ),
+            )
+            .help("sizeArgIndex is 1-based: the size argument's index plus one"),
         );
         return;
     }
@@ -252,7 +335,11 @@ fn check_size_arg(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
     }
     let target = size.value - 1;
     if hook.arg(target).is_none() {
-        let declared: Vec<String> = hook.args.iter().filter_map(|a| a.index.as_ref().map(|i| i.value.to_string())).collect();
+        let declared: Vec<String> = hook
+            .args
+            .iter()
+            .filter_map(|a| a.index.as_ref().map(|i| i.value.to_string()))
+            .collect();
         out.push(
             Diagnostic::new(
                 Code::P027,

@@ -59,8 +59,10 @@ pub const S014: CodeInfo = CodeInfo {
 /// Run the CEL rules.
 pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.spec.hooks {
-        if matches!(hook.kind, HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe)
-            && hook.returns()
+        if matches!(
+            hook.kind,
+            HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe
+        ) && hook.returns()
             && hook.return_arg_key.is_none()
         {
             let span = hook.ret.as_ref().map_or(hook.span, |r| r.span);
@@ -78,14 +80,24 @@ pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
             if ways.len() > 1 {
                 let names: Vec<&str> = ways.iter().map(|(k, _, _)| *k).collect();
                 out.push(
-                    Diagnostic::new(Code::S011, ways[1].1, format!("this uprobe sets both `{}` and `{}`", names[0], names[1]))
-                        .help("keep only one way of naming the code to hook"),
+                    Diagnostic::new(
+                        Code::S011,
+                        ways[1].1,
+                        format!("this uprobe sets both `{}` and `{}`", names[0], names[1]),
+                    )
+                    .help("keep only one way of naming the code to hook"),
                 );
             } else if ways.is_empty() {
                 let span = hook.target.as_ref().map_or(hook.span, |t| t.span);
                 out.push(
-                    Diagnostic::new(Code::S011, span, format!("{} names no code to hook", hook.describe()))
-                        .help("add `symbols:` with the function names to hook (or `offsets:` / `addrs:`)"),
+                    Diagnostic::new(
+                        Code::S011,
+                        span,
+                        format!("{} names no code to hook", hook.describe()),
+                    )
+                    .help(
+                        "add `symbols:` with the function names to hook (or `offsets:` / `addrs:`)",
+                    ),
                 );
             }
         }
@@ -94,23 +106,40 @@ pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
                 let set: Vec<_> = action
                     .params
                     .iter()
-                    .filter(|(k, _, v)| matches!(k.as_str(), "argNewSymbol" | "argNewAddr" | "argNewOffset") && !v.is_null())
+                    .filter(|(k, _, v)| {
+                        matches!(k.as_str(), "argNewSymbol" | "argNewAddr" | "argNewOffset")
+                            && !v.is_null()
+                    })
                     .collect();
                 if set.len() > 1 {
                     out.push(
-                        Diagnostic::new(Code::S012, set[1].1, format!("this action sets both `{}` and `{}`", set[0].0, set[1].0))
-                            .help("keep only one of argNewSymbol, argNewAddr and argNewOffset"),
+                        Diagnostic::new(
+                            Code::S012,
+                            set[1].1,
+                            format!("this action sets both `{}` and `{}`", set[0].0, set[1].0),
+                        )
+                        .help("keep only one of argNewSymbol, argNewAddr and argNewOffset"),
                     );
                 }
             }
         }
     }
     let spec = root.get("spec");
-    let mut selectors: Vec<&Node> = spec.and_then(|s| s.get("hostSelector")).into_iter().collect();
+    let mut selectors: Vec<&Node> = spec
+        .and_then(|s| s.get("hostSelector"))
+        .into_iter()
+        .collect();
     for (_, key) in HookKind::ALL {
-        for hook in spec.and_then(|s| s.get(key)).and_then(Node::as_seq).unwrap_or(&[]) {
+        for hook in spec
+            .and_then(|s| s.get(key))
+            .and_then(Node::as_seq)
+            .unwrap_or(&[])
+        {
             for sel in hook.get("selectors").and_then(Node::as_seq).unwrap_or(&[]) {
-                if let Some(h) = sel.get("matchWorkloads").and_then(|w| w.get("hostSelector")) {
+                if let Some(h) = sel
+                    .get("matchWorkloads")
+                    .and_then(|w| w.get("hostSelector"))
+                {
                     selectors.push(h);
                 }
             }
@@ -120,8 +149,12 @@ pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
         for key in ["matchLabels", "matchExpressions"] {
             if let Some(e) = host.entry(key) {
                 out.push(
-                    Diagnostic::new(Code::S013, e.key.span, format!("`hostSelector` cannot have `{key}`"))
-                        .help("write `hostSelector: {}` to match all host processes, or remove it"),
+                    Diagnostic::new(
+                        Code::S013,
+                        e.key.span,
+                        format!("`hostSelector` cannot have `{key}`"),
+                    )
+                    .help("write `hostSelector: {}` to match all host processes, or remove it"),
                 );
             }
         }
@@ -129,8 +162,12 @@ pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
     if policy.kind == Kind::TracingPolicyNamespaced {
         if let Some((span, _)) = policy.spec.host_selector {
             out.push(
-                Diagnostic::new(Code::S014, span, "a TracingPolicyNamespaced cannot have `spec.hostSelector`")
-                    .help("remove `hostSelector`, or make the policy a cluster-wide `TracingPolicy`"),
+                Diagnostic::new(
+                    Code::S014,
+                    span,
+                    "a TracingPolicyNamespaced cannot have `spec.hostSelector`",
+                )
+                .help("remove `hostSelector`, or make the policy a cluster-wide `TracingPolicy`"),
             );
         }
     }

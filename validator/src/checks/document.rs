@@ -48,7 +48,9 @@ pub enum Classified {
 
 fn looks_like_policy_kind(kind: &str) -> bool {
     let lower = kind.to_ascii_lowercase();
-    KINDS.iter().any(|k| distance(&lower, &k.to_ascii_lowercase()) <= 3)
+    KINDS
+        .iter()
+        .any(|k| distance(&lower, &k.to_ascii_lowercase()) <= 3)
 }
 
 /// Decide whether a mapping document is a TracingPolicy, reporting `S008`/`S009` for one that
@@ -61,11 +63,20 @@ pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
     let cilium = api_text.is_some_and(|a| a.starts_with("cilium.io"));
     let policy_kind = kind_text.is_some_and(looks_like_policy_kind);
     let spec_with_hooks = root.get("spec").is_some_and(|s| {
-        ["kprobes", "tracepoints", "lsmhooks", "uprobes", "usdts", "fentries"]
-            .iter()
-            .any(|k| s.get(k).is_some())
+        [
+            "kprobes",
+            "tracepoints",
+            "lsmhooks",
+            "uprobes",
+            "usdts",
+            "fentries",
+        ]
+        .iter()
+        .any(|k| s.get(k).is_some())
     });
-    let ours = policy_kind || (cilium && kind_text.is_none()) || (kind.is_none() && api.is_none() && spec_with_hooks);
+    let ours = policy_kind
+        || (cilium && kind_text.is_none())
+        || (kind.is_none() && api.is_none() && spec_with_hooks);
     if !ours {
         return Classified::Other;
     }
@@ -75,13 +86,20 @@ pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
             Diagnostic::new(
                 Code::S008,
                 a.span,
-                format!("apiVersion is `{}`; TracingPolicies are `{API_VERSION}`", a.scalar_text()),
+                format!(
+                    "apiVersion is `{}`; TracingPolicies are `{API_VERSION}`",
+                    a.scalar_text()
+                ),
             )
             .help(format!("write `apiVersion: {API_VERSION}`")),
         ),
         None => out.push(
-            Diagnostic::new(Code::S008, crate::schema::head_span(root), "the document has no apiVersion")
-                .help(format!("add `apiVersion: {API_VERSION}` at the top")),
+            Diagnostic::new(
+                Code::S008,
+                crate::schema::head_span(root),
+                "the document has no apiVersion",
+            )
+            .help(format!("add `apiVersion: {API_VERSION}` at the top")),
         ),
     }
     let parsed = match (kind, kind_text) {
@@ -102,8 +120,12 @@ pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
         }
         (None, _) => {
             out.push(
-                Diagnostic::new(Code::S009, crate::schema::head_span(root), "the document has no kind")
-                    .help("add `kind: TracingPolicy` (or `TracingPolicyNamespaced`)"),
+                Diagnostic::new(
+                    Code::S009,
+                    crate::schema::head_span(root),
+                    "the document has no kind",
+                )
+                .help("add `kind: TracingPolicy` (or `TracingPolicyNamespaced`)"),
             );
             Kind::TracingPolicy
         }
@@ -136,17 +158,30 @@ pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
             }
         }
         None if meta.get("generateName").is_none() => out.push(
-            Diagnostic::new(Code::S002, crate::schema::head_span(meta), "`metadata` needs `name`")
-                .help("add `name:` with a lowercase name such as `block-secret-files`"),
+            Diagnostic::new(
+                Code::S002,
+                crate::schema::head_span(meta),
+                "`metadata` needs `name`",
+            )
+            .help("add `name:` with a lowercase name such as `block-secret-files`"),
         ),
         None => {}
     }
     if kind == Kind::TracingPolicyNamespaced {
-        if let Some(ns) = meta.get("namespace").and_then(|n| n.as_str().map(|s| (s, n.span))) {
+        if let Some(ns) = meta
+            .get("namespace")
+            .and_then(|n| n.as_str().map(|s| (s, n.span)))
+        {
             if let Some(problem) = dns_label_problem(ns.0) {
                 out.push(
-                    Diagnostic::new(Code::S007, ns.1, format!("`{}` is not a valid namespace: {problem}", ns.0))
-                        .help("namespaces are lowercase letters, digits and `-`, at most 63 characters"),
+                    Diagnostic::new(
+                        Code::S007,
+                        ns.1,
+                        format!("`{}` is not a valid namespace: {problem}", ns.0),
+                    )
+                    .help(
+                        "namespaces are lowercase letters, digits and `-`, at most 63 characters",
+                    ),
                 );
             }
         }
@@ -159,13 +194,21 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
         return Some("it is empty".into());
     }
     if name.len() > 253 {
-        return Some(format!("it has {} characters; at most 253 are allowed", name.len()));
+        return Some(format!(
+            "it has {} characters; at most 253 are allowed",
+            name.len()
+        ));
     }
     if let Some(c) = name.chars().find(|c| c.is_ascii_uppercase()) {
         return Some(format!("it contains the uppercase letter `{c}`"));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
-        return Some(format!("it contains `{c}`; only lowercase letters, digits, `-` and `.` are allowed"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        return Some(format!(
+            "it contains `{c}`; only lowercase letters, digits, `-` and `.` are allowed"
+        ));
     }
     for label in name.split('.') {
         if label.is_empty() {
@@ -183,7 +226,10 @@ fn dns_label_problem(name: &str) -> Option<String> {
         return Some("it contains `.`".into());
     }
     if name.len() > 63 {
-        return Some(format!("it has {} characters; at most 63 are allowed", name.len()));
+        return Some(format!(
+            "it has {} characters; at most 63 are allowed",
+            name.len()
+        ));
     }
     dns_subdomain_problem(name)
 }
@@ -193,7 +239,13 @@ pub fn suggest_name(name: &str) -> String {
     let mapped: String = name
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = mapped.trim_matches(|c| c == '-' || c == '.').to_string();
     if dns_subdomain_problem(&trimmed).is_none() {

@@ -45,16 +45,35 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
             for f in &sel.match_pids {
                 no_values(f, "matchPIDs", out);
-                limit(f, facts::MAX_PID_VALUES, "matchPIDs", "the BPF side reads only the first 4 pids; the others are silently ignored", out);
+                limit(
+                    f,
+                    facts::MAX_PID_VALUES,
+                    "matchPIDs",
+                    "the BPF side reads only the first 4 pids; the others are silently ignored",
+                    out,
+                );
                 for v in &f.values {
                     if v.value.parse::<u32>().is_err() {
-                        out.push(Diagnostic::new(Code::P022, v.span, format!("`{}` is not a process id", v.value)).help("write process ids as integers from 0"));
+                        out.push(
+                            Diagnostic::new(
+                                Code::P022,
+                                v.span,
+                                format!("`{}` is not a process id", v.value),
+                            )
+                            .help("write process ids as integers from 0"),
+                        );
                     }
                 }
             }
             for f in &sel.match_namespaces {
                 no_values(f, "matchNamespaces", out);
-                limit(f, facts::MAX_NAMESPACE_VALUES, "matchNamespaces", "Tetragon refuses more than 4 values per filter", out);
+                limit(
+                    f,
+                    facts::MAX_NAMESPACE_VALUES,
+                    "matchNamespaces",
+                    "Tetragon refuses more than 4 values per filter",
+                    out,
+                );
                 for v in &f.values {
                     if v.value != "host_ns" && v.value.parse::<u32>().is_err() {
                         out.push(
@@ -67,23 +86,46 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             for f in &sel.match_namespace_changes {
                 no_values(f, "matchNamespaceChanges", out);
                 for v in &f.values {
-                    if !facts::NAMESPACE_CHANGE_KINDS.iter().any(|k| k.eq_ignore_ascii_case(&v.value)) {
+                    if !facts::NAMESPACE_CHANGE_KINDS
+                        .iter()
+                        .any(|k| k.eq_ignore_ascii_case(&v.value))
+                    {
                         out.push(
-                            Diagnostic::new(Code::P022, v.span, format!("`{}` is not a namespace kind", v.value))
-                                .help(format!("use one of: {}", facts::NAMESPACE_CHANGE_KINDS.join(", "))),
+                            Diagnostic::new(
+                                Code::P022,
+                                v.span,
+                                format!("`{}` is not a namespace kind", v.value),
+                            )
+                            .help(format!(
+                                "use one of: {}",
+                                facts::NAMESPACE_CHANGE_KINDS.join(", ")
+                            )),
                         );
                     }
                 }
             }
-            for f in sel.match_capabilities.iter().chain(&sel.match_capability_changes) {
+            for f in sel
+                .match_capabilities
+                .iter()
+                .chain(&sel.match_capability_changes)
+            {
                 no_values(f, "capabilities", out);
                 for v in &f.values {
-                    if !facts::CAPABILITIES.contains(&v.value.trim().to_ascii_uppercase().as_str()) {
-                        let d = Diagnostic::new(Code::P022, v.span, format!("`{}` is not a Linux capability", v.value));
-                        out.push(match crate::suggest::did_you_mean(&v.value, facts::CAPABILITIES) {
-                            Some(s) => d.help(format!("did you mean `{s}`?")),
-                            None => d.help("use a CAP_* name such as CAP_SYS_ADMIN or CAP_NET_RAW"),
-                        });
+                    if !facts::CAPABILITIES.contains(&v.value.trim().to_ascii_uppercase().as_str())
+                    {
+                        let d = Diagnostic::new(
+                            Code::P022,
+                            v.span,
+                            format!("`{}` is not a Linux capability", v.value),
+                        );
+                        out.push(
+                            match crate::suggest::did_you_mean(&v.value, facts::CAPABILITIES) {
+                                Some(s) => d.help(format!("did you mean `{s}`?")),
+                                None => {
+                                    d.help("use a CAP_* name such as CAP_SYS_ADMIN or CAP_NET_RAW")
+                                }
+                            },
+                        );
                     }
                 }
             }
@@ -93,10 +135,17 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
 
 fn no_values(f: &SetFilter, what: &str, out: &mut Vec<Diagnostic>) {
     if f.values_written == 0 {
-        let span = f.values_key.or(f.operator.as_ref().map(|o| o.span)).unwrap_or(f.span);
+        let span = f
+            .values_key
+            .or(f.operator.as_ref().map(|o| o.span))
+            .unwrap_or(f.span);
         out.push(
-            Diagnostic::new(Code::P024, span, format!("this {what} filter has no values, so it never does what it says"))
-                .help("add the values to compare with under `values:`"),
+            Diagnostic::new(
+                Code::P024,
+                span,
+                format!("this {what} filter has no values, so it never does what it says"),
+            )
+            .help("add the values to compare with under `values:`"),
         );
     }
 }
@@ -104,8 +153,12 @@ fn no_values(f: &SetFilter, what: &str, out: &mut Vec<Diagnostic>) {
 fn limit(f: &SetFilter, max: usize, what: &str, why: &str, out: &mut Vec<Diagnostic>) {
     if f.values.len() > max {
         out.push(
-            Diagnostic::new(Code::P013, f.values[max].span, format!("{what} holds at most {max} values; {why}"))
-                .help("split the values over several selectors"),
+            Diagnostic::new(
+                Code::P013,
+                f.values[max].span,
+                format!("{what} holds at most {max} values; {why}"),
+            )
+            .help("split the values over several selectors"),
         );
     }
 }
@@ -113,7 +166,10 @@ fn limit(f: &SetFilter, max: usize, what: &str, why: &str, out: &mut Vec<Diagnos
 fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
     let op = f.operator.as_ref().map(|o| o.value.as_str());
     if f.values_written == 0 {
-        let span = f.values_key.or(f.operator.as_ref().map(|o| o.span)).unwrap_or(f.span);
+        let span = f
+            .values_key
+            .or(f.operator.as_ref().map(|o| o.span))
+            .unwrap_or(f.span);
         out.push(
             Diagnostic::new(Code::P060, span, "this matchBinaries has no values; Tetragon ignores it and the selector applies to every process")
                 .help("list the binaries' absolute paths under `values:`, or remove the filter"),
@@ -133,8 +189,16 @@ fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
             }
             if v.value.len() > facts::MAX_BINARY_PATH {
                 out.push(
-                    Diagnostic::new(Code::P023, v.span, format!("binary paths hold at most {} bytes; this one has {}", facts::MAX_BINARY_PATH, v.value.len()))
-                        .help("use Prefix or Postfix on a shorter part of the path"),
+                    Diagnostic::new(
+                        Code::P023,
+                        v.span,
+                        format!(
+                            "binary paths hold at most {} bytes; this one has {}",
+                            facts::MAX_BINARY_PATH,
+                            v.value.len()
+                        ),
+                    )
+                    .help("use Prefix or Postfix on a shorter part of the path"),
                 );
             }
         }
@@ -142,8 +206,15 @@ fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
     if let Some(follow) = &f.follow {
         if follow.value && !matches!(op, Some("In" | "NotIn") | None) {
             out.push(
-                Diagnostic::new(Code::P062, follow.span, format!("`followChildren` works with In and NotIn, not `{}`", op.unwrap_or("")))
-                    .help("use In with full paths, or remove followChildren"),
+                Diagnostic::new(
+                    Code::P062,
+                    follow.span,
+                    format!(
+                        "`followChildren` works with In and NotIn, not `{}`",
+                        op.unwrap_or("")
+                    ),
+                )
+                .help("use In with full paths, or remove followChildren"),
             );
         }
     }

@@ -100,16 +100,24 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     if spec.hooks.is_empty() && !spec.loader {
         let span = spec.sections.first().map_or(spec.span, |(_, s)| *s);
         out.push(
-            Diagnostic::new(Code::P002, span, "this policy hooks nothing, so it does nothing when loaded")
-                .help("add a hook section such as `kprobes:` or `lsmhooks:` under `spec`"),
+            Diagnostic::new(
+                Code::P002,
+                span,
+                "this policy hooks nothing, so it does nothing when loaded",
+            )
+            .help("add a hook section such as `kprobes:` or `lsmhooks:` under `spec`"),
         );
     }
     if policy.kind == Kind::TracingPolicyNamespaced {
         for &(kind, span) in &spec.sections {
             if matches!(kind, HookKind::Uprobe | HookKind::Usdt) {
                 out.push(
-                    Diagnostic::new(Code::P003, span, format!("a TracingPolicyNamespaced cannot have `{}`", kind.key()))
-                        .help("move the user-space probes to a cluster-wide `TracingPolicy`"),
+                    Diagnostic::new(
+                        Code::P003,
+                        span,
+                        format!("a TracingPolicyNamespaced cannot have `{}`", kind.key()),
+                    )
+                    .help("move the user-space probes to a cluster-wide `TracingPolicy`"),
                 );
             }
         }
@@ -124,7 +132,14 @@ fn check_options(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for opt in &policy.spec.options {
         let Some(name) = &opt.name else { continue };
         let Some((_, allowed)) = facts::OPTIONS.iter().find(|(n, _)| *n == name.value) else {
-            let d = Diagnostic::new(Code::P004, name.span, format!("`{}` is not an option Tetragon knows; it is ignored", name.value));
+            let d = Diagnostic::new(
+                Code::P004,
+                name.span,
+                format!(
+                    "`{}` is not an option Tetragon knows; it is ignored",
+                    name.value
+                ),
+            );
             out.push(match did_you_mean(&name.value, &names) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!("known options: {}", names.join(", "))),
@@ -140,10 +155,18 @@ fn check_options(policy: &Policy, out: &mut Vec<Diagnostic>) {
         };
         if !ok {
             let span = value.map_or(name.span, |v| v.span);
-            let expected = if allowed.is_empty() { "a positive integer".to_string() } else { allowed.join(" or ") };
+            let expected = if allowed.is_empty() {
+                "a positive integer".to_string()
+            } else {
+                allowed.join(" or ")
+            };
             out.push(
-                Diagnostic::new(Code::P005, span, format!("option `{}` cannot be `{text}`", name.value))
-                    .help(format!("set `value:` to {expected}")),
+                Diagnostic::new(
+                    Code::P005,
+                    span,
+                    format!("option `{}` cannot be `{text}`", name.value),
+                )
+                .help(format!("set `value:` to {expected}")),
             );
         }
     }
@@ -152,9 +175,10 @@ fn check_options(policy: &Policy, out: &mut Vec<Diagnostic>) {
 /// True when `call` is a syscall name Tetragon can prefix (`sys_x`) or already prefixed.
 pub fn is_syscall_name(call: &str) -> bool {
     call.starts_with("sys_")
-        || facts::SYSCALL_ARCH_PREFIXES
-            .iter()
-            .any(|p| call.strip_prefix(p).is_some_and(|rest| rest.starts_with("sys_") || rest.starts_with("compat_sys_")))
+        || facts::SYSCALL_ARCH_PREFIXES.iter().any(|p| {
+            call.strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with("sys_") || rest.starts_with("compat_sys_"))
+        })
 }
 
 fn check_syscall_flags(policy: &Policy, out: &mut Vec<Diagnostic>) {
@@ -215,14 +239,20 @@ fn check_duplicates(policy: &Policy, out: &mut Vec<Diagnostic>) {
         }
         let Some(call) = &hook.target else { continue };
         let first = hooks[..i].iter().find(|h| {
-            h.kind == hook.kind && h.target.as_ref().is_some_and(|t| t.value == call.value) && h.is_syscall() == hook.is_syscall()
+            h.kind == hook.kind
+                && h.target.as_ref().is_some_and(|t| t.value == call.value)
+                && h.is_syscall() == hook.is_syscall()
         });
         if let Some(first) = first {
             let first_span = first.target.as_ref().map_or(first.span, |t| t.span);
             out.push(
-                Diagnostic::new(Code::P007, call.span, format!("`{}` is already hooked by this policy", call.value))
-                    .help("merge both hooks into one, with the selectors of both (at most 5)")
-                    .related(first_span, "first hooked here"),
+                Diagnostic::new(
+                    Code::P007,
+                    call.span,
+                    format!("`{}` is already hooked by this policy", call.value),
+                )
+                .help("merge both hooks into one, with the selectors of both (at most 5)")
+                .related(first_span, "first hooked here"),
             );
         }
     }

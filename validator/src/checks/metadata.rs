@@ -62,35 +62,81 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
         for tag in &hook.tags {
             let n = tag.value.chars().count();
             if n < facts::MIN_TAG_LEN {
-                out.push(Diagnostic::new(Code::P070, tag.span, format!("the tag `{}` is too short; tags have at least {} characters", tag.value, facts::MIN_TAG_LEN)).help("use a longer, descriptive tag"));
+                out.push(
+                    Diagnostic::new(
+                        Code::P070,
+                        tag.span,
+                        format!(
+                            "the tag `{}` is too short; tags have at least {} characters",
+                            tag.value,
+                            facts::MIN_TAG_LEN
+                        ),
+                    )
+                    .help("use a longer, descriptive tag"),
+                );
             } else if n > facts::MAX_TAG_LEN {
                 out.push(
-                    Diagnostic::new(Code::P070, tag.span, format!("this tag has {n} characters; Tetragon cuts it to {}", facts::MAX_TAG_LEN))
-                        .help("shorten the tag")
-                        .severity(Severity::Warning),
+                    Diagnostic::new(
+                        Code::P070,
+                        tag.span,
+                        format!(
+                            "this tag has {n} characters; Tetragon cuts it to {}",
+                            facts::MAX_TAG_LEN
+                        ),
+                    )
+                    .help("shorten the tag")
+                    .severity(Severity::Warning),
                 );
             }
         }
         if let Some(msg) = &hook.message {
             let n = msg.value.chars().count();
             if n > 0 && n < facts::MIN_MESSAGE_LEN {
-                out.push(Diagnostic::new(Code::P071, msg.span, "a message needs at least 2 characters").help("write a message that says what the event means"));
+                out.push(
+                    Diagnostic::new(
+                        Code::P071,
+                        msg.span,
+                        "a message needs at least 2 characters",
+                    )
+                    .help("write a message that says what the event means"),
+                );
             } else if n > facts::MAX_MESSAGE_LEN {
                 out.push(
-                    Diagnostic::new(Code::P071, msg.span, format!("this message has {n} characters; Tetragon cuts it to {}", facts::MAX_MESSAGE_LEN))
-                        .help("shorten the message")
-                        .severity(Severity::Warning),
+                    Diagnostic::new(
+                        Code::P071,
+                        msg.span,
+                        format!(
+                            "this message has {n} characters; Tetragon cuts it to {}",
+                            facts::MAX_MESSAGE_LEN
+                        ),
+                    )
+                    .help("shorten the message")
+                    .severity(Severity::Warning),
                 );
             }
         }
         if let Some(call) = &hook.target {
             if let Some(name) = call.value.strip_prefix("list:") {
-                if !spec.lists.iter().any(|l| l.name.as_ref().is_some_and(|n| n.value == name)) {
-                    let names: Vec<&str> = spec.lists.iter().filter_map(|l| l.name.as_ref().map(|n| n.value.as_str())).collect();
-                    let d = Diagnostic::new(Code::P072, call.span, format!("there is no list named `{name}` in spec.lists"));
+                if !spec
+                    .lists
+                    .iter()
+                    .any(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+                {
+                    let names: Vec<&str> = spec
+                        .lists
+                        .iter()
+                        .filter_map(|l| l.name.as_ref().map(|n| n.value.as_str()))
+                        .collect();
+                    let d = Diagnostic::new(
+                        Code::P072,
+                        call.span,
+                        format!("there is no list named `{name}` in spec.lists"),
+                    );
                     out.push(match crate::suggest::did_you_mean(name, &names) {
                         Some(s) => d.help(format!("did you mean `list:{s}`?")),
-                        None => d.help("define it under `spec.lists` with `name:`, `type:` and `values:`"),
+                        None => d.help(
+                            "define it under `spec.lists` with `name:`, `type:` and `values:`",
+                        ),
                     });
                 }
             }
@@ -99,8 +145,15 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             for m in &sel.macros {
                 if !spec.macros.iter().any(|d| d.value == m.value) {
                     out.push(
-                        Diagnostic::new(Code::P074, m.span, format!("the macro `{}` is not defined in spec.selectorsMacros", m.value))
-                            .help("define it under `spec.selectorsMacros`, or fix the name"),
+                        Diagnostic::new(
+                            Code::P074,
+                            m.span,
+                            format!(
+                                "the macro `{}` is not defined in spec.selectorsMacros",
+                                m.value
+                            ),
+                        )
+                        .help("define it under `spec.selectorsMacros`, or fix the name"),
                     );
                 }
             }
@@ -110,30 +163,61 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
         let ty = list.ty.as_ref().map(|t| t.value.as_str());
         let at = list.ty.as_ref().map_or(list.span, |t| t.span);
         if let Some(name) = &list.name {
-            if spec.lists[..i].iter().any(|l| l.name.as_ref().is_some_and(|n| n.value == name.value)) {
-                out.push(Diagnostic::new(Code::P073, name.span, format!("another list is already named `{}`", name.value)).help("give each list its own name"));
+            if spec.lists[..i]
+                .iter()
+                .any(|l| l.name.as_ref().is_some_and(|n| n.value == name.value))
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::P073,
+                        name.span,
+                        format!("another list is already named `{}`", name.value),
+                    )
+                    .help("give each list its own name"),
+                );
             }
         }
         match ty {
             Some("generated_syscalls" | "generated_ftrace") if !list.values.is_empty() => out.push(
-                Diagnostic::new(Code::P073, list.values[0].span, format!("a `{}` list is filled by Tetragon and cannot have values", ty.unwrap_or("")))
-                    .help("remove `values`, or make it a `syscalls` list"),
+                Diagnostic::new(
+                    Code::P073,
+                    list.values[0].span,
+                    format!(
+                        "a `{}` list is filled by Tetragon and cannot have values",
+                        ty.unwrap_or("")
+                    ),
+                )
+                .help("remove `values`, or make it a `syscalls` list"),
             ),
             Some("generated_ftrace") if list.pattern.is_none() => out.push(
-                Diagnostic::new(Code::P073, at, "a `generated_ftrace` list needs a `pattern`")
-                    .help("add `pattern:` with a regular expression over kernel function names"),
+                Diagnostic::new(
+                    Code::P073,
+                    at,
+                    "a `generated_ftrace` list needs a `pattern`",
+                )
+                .help("add `pattern:` with a regular expression over kernel function names"),
             ),
             Some("syscalls") | None if list.values.is_empty() => out.push(
-                Diagnostic::new(Code::P073, at, "this list has no values, so hooks on it hook nothing")
-                    .help("add the functions or syscalls under `values:`"),
+                Diagnostic::new(
+                    Code::P073,
+                    at,
+                    "this list has no values, so hooks on it hook nothing",
+                )
+                .help("add the functions or syscalls under `values:`"),
             ),
             Some("syscalls") => {
                 for v in &list.values {
                     let name = v.value.rsplit('/').next().unwrap_or(&v.value);
                     if !crate::checks::hooks::is_syscall_name(name) {
                         out.push(
-                            Diagnostic::new(Code::P073, v.span, format!("`{}` is not a syscall name", v.value))
-                                .help("syscall lists hold names like `sys_openat` (or `x64/sys_openat`)"),
+                            Diagnostic::new(
+                                Code::P073,
+                                v.span,
+                                format!("`{}` is not a syscall name", v.value),
+                            )
+                            .help(
+                                "syscall lists hold names like `sys_openat` (or `x64/sys_openat`)",
+                            ),
                         );
                     }
                 }

@@ -71,7 +71,9 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             ] {
                 for f in list {
                     let Some(op_name) = &f.operator else { continue };
-                    let Some(op) = facts::operator(&op_name.value) else { continue };
+                    let Some(op) = facts::operator(&op_name.value) else {
+                        continue;
+                    };
                     if op.kind == OpKind::SubString {
                         substrings += f.values.len();
                     }
@@ -79,8 +81,15 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         cel += 1;
                         if cel == facts::MAX_CEL_EXPRS + 1 {
                             out.push(
-                                Diagnostic::new(Code::P013, op_name.span, format!("a policy holds at most {} CelExpr filters", facts::MAX_CEL_EXPRS))
-                                    .help("combine expressions with && and || into fewer filters"),
+                                Diagnostic::new(
+                                    Code::P013,
+                                    op_name.span,
+                                    format!(
+                                        "a policy holds at most {} CelExpr filters",
+                                        facts::MAX_CEL_EXPRS
+                                    ),
+                                )
+                                .help("combine expressions with && and || into fewer filters"),
                             );
                         }
                     }
@@ -90,8 +99,12 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
             if substrings > 100 {
                 out.push(
-                    Diagnostic::new(Code::P013, sel.span, format!("this selector has {substrings} SubString values; at most 100 fit"))
-                        .help("use fewer, shorter substrings"),
+                    Diagnostic::new(
+                        Code::P013,
+                        sel.span,
+                        format!("this selector has {substrings} SubString values; at most 100 fit"),
+                    )
+                    .help("use fewer, shorter substrings"),
                 );
             }
         }
@@ -109,10 +122,14 @@ enum Which {
 fn arg_type(hook: &Hook, f: &ArgFilter, which: Which) -> Option<Spanned<String>> {
     let arg = match which {
         Which::Args => match f.args.first() {
-            Some(pos) => usize::try_from(pos.value).ok().and_then(|p| hook.args.get(p)),
+            Some(pos) => usize::try_from(pos.value)
+                .ok()
+                .and_then(|p| hook.args.get(p)),
             None => hook.filtered_arg(f.index.as_ref().map_or(0, |i| i.value)),
         },
-        Which::Data => usize::try_from(f.index.as_ref().map_or(0, |i| i.value)).ok().and_then(|p| hook.data.get(p)),
+        Which::Data => usize::try_from(f.index.as_ref().map_or(0, |i| i.value))
+            .ok()
+            .and_then(|p| hook.data.get(p)),
         Which::Return => hook.return_arg.as_ref(),
     }?;
     Some(Spanned {
@@ -137,19 +154,28 @@ fn check_filter(
     if let (Some(ty), Some(class)) = (&ty, class) {
         // Tracepoint `auto` types come from the format; nothing to compare without a kernel.
         if ty.value != "auto" {
-            let fits = facts::operator_fits(op, class).and_then(|()| match facts::string_operator_detail(&ty.value, op) {
-                Some(why) => Err(why),
-                None => Ok(()),
-            });
+            let fits =
+                facts::operator_fits(op, class).and_then(|()| match facts::string_operator_detail(
+                    &ty.value, op,
+                ) {
+                    Some(why) => Err(why),
+                    None => Ok(()),
+                });
             if let Err(why) = fits {
                 out.push(
                     Diagnostic::new(
                         Code::P021,
                         op_name.span,
-                        format!("`{}` cannot filter the `{}` argument: it {why}", op.name, ty.value),
+                        format!(
+                            "`{}` cannot filter the `{}` argument: it {why}",
+                            op.name, ty.value
+                        ),
                     )
                     .help(type_help(&ty.value, op))
-                    .related(ty.span, format!("the argument is declared `{}` here", ty.value)),
+                    .related(
+                        ty.span,
+                        format!("the argument is declared `{}` here", ty.value),
+                    ),
                 );
                 return;
             }
@@ -162,18 +188,33 @@ fn check_filter(
     let needs_values = !matches!(op.kind, OpKind::PortPriv | OpKind::CapGained);
     if needs_values && f.values_written == 0 {
         let span = f.values_key.unwrap_or(op_name.span);
-        let effect = if op.name.starts_with("Not") { "always matches" } else { "never matches" };
+        let effect = if op.name.starts_with("Not") {
+            "always matches"
+        } else {
+            "never matches"
+        };
         out.push(
-            Diagnostic::new(Code::P024, span, format!("this `{}` filter has no values, so it {effect}", op.name))
-                .help("add the values to compare with under `values:`"),
+            Diagnostic::new(
+                Code::P024,
+                span,
+                format!("this `{}` filter has no values, so it {effect}", op.name),
+            )
+            .help("add the values to compare with under `values:`"),
         );
         return;
     }
     if op.kind == OpKind::PortPriv && !f.values.is_empty() {
         out.push(
-            Diagnostic::new(Code::P024, f.values_key.unwrap_or(op_name.span), format!("`{}` takes no values; these are ignored (privileged means ports 0-1023)", op.name))
-                .help("remove `values`, or use SPort/DPort with explicit ports")
-                .severity(Severity::Warning),
+            Diagnostic::new(
+                Code::P024,
+                f.values_key.unwrap_or(op_name.span),
+                format!(
+                    "`{}` takes no values; these are ignored (privileged means ports 0-1023)",
+                    op.name
+                ),
+            )
+            .help("remove `values`, or use SPort/DPort with explicit ports")
+            .severity(Severity::Warning),
         );
         return;
     }
@@ -182,26 +223,47 @@ fn check_filter(
     let limit = |n: usize, what: &str, out: &mut Vec<Diagnostic>| {
         if f.values.len() > n {
             out.push(
-                Diagnostic::new(Code::P013, f.values[n].span, format!("{what} holds at most {n} values; this is value {}", n + 1))
-                    .help(if class.is_int() { "use InMap (or NotInMap) for more integers" } else { "split the values over several selectors" }),
+                Diagnostic::new(
+                    Code::P013,
+                    f.values[n].span,
+                    format!("{what} holds at most {n} values; this is value {}", n + 1),
+                )
+                .help(if class.is_int() {
+                    "use InMap (or NotInMap) for more integers"
+                } else {
+                    "split the values over several selectors"
+                }),
             );
         }
     };
     match op.kind {
         OpKind::Equality | OpKind::Compare | OpKind::Mask if class.is_int() => {
-            limit(facts::MAX_MATCH_VALUES, &format!("`{}` on an integer", op.name), out);
+            limit(
+                facts::MAX_MATCH_VALUES,
+                &format!("`{}` on an integer", op.name),
+                out,
+            );
             for v in &f.values {
                 if let Err(e) = parse_int_for(&v.value, class) {
-                    out.push(invalid(v, format!("`{}` is not {e} (the argument is `{ty_name}`)", v.value), int_help(&v.value)));
+                    out.push(invalid(
+                        v,
+                        format!("`{}` is not {e} (the argument is `{ty_name}`)", v.value),
+                        int_help(&v.value),
+                    ));
                 }
             }
         }
         OpKind::Equality | OpKind::Mask if class == ArgClass::Cap => {
-            limit(facts::MAX_MATCH_VALUES, &format!("`{}` on a capability set", op.name), out);
+            limit(
+                facts::MAX_MATCH_VALUES,
+                &format!("`{}` on a capability set", op.name),
+                out,
+            );
             for v in &f.values {
                 if parse_go_int(&v.value).is_none() {
                     for name in v.value.split(',') {
-                        if !facts::CAPABILITIES.contains(&name.trim().to_ascii_uppercase().as_str()) {
+                        if !facts::CAPABILITIES.contains(&name.trim().to_ascii_uppercase().as_str())
+                        {
                             out.push(invalid(v, format!("`{}` is not a capability", name.trim()), "use CAP_* names (CAP_SYS_ADMIN, ...) separated by commas, or a number".into()));
                         }
                     }
@@ -227,8 +289,16 @@ fn check_filter(
             for v in &f.values {
                 if v.value.chars().count() > facts::MAX_SUBSTRING_LEN {
                     out.push(
-                        Diagnostic::new(Code::P023, v.span, format!("a SubString value holds at most {} characters; this one has {}", facts::MAX_SUBSTRING_LEN, v.value.chars().count()))
-                            .help("shorten the substring"),
+                        Diagnostic::new(
+                            Code::P023,
+                            v.span,
+                            format!(
+                                "a SubString value holds at most {} characters; this one has {}",
+                                facts::MAX_SUBSTRING_LEN,
+                                v.value.chars().count()
+                            ),
+                        )
+                        .help("shorten the substring"),
                     );
                 }
             }
@@ -243,20 +313,40 @@ fn check_filter(
             limit(facts::MAX_MATCH_VALUES, "`InRange`", out);
             for v in &f.values {
                 let Some((a, b)) = v.value.split_once(':') else {
-                    out.push(invalid(v, format!("`{}` is not a range", v.value), "write ranges as `min:max`, like `1000:1999`".into()));
+                    out.push(invalid(
+                        v,
+                        format!("`{}` is not a range", v.value),
+                        "write ranges as `min:max`, like `1000:1999`".into(),
+                    ));
                     continue;
                 };
-                match (parse_int_for(a.trim(), class), parse_int_for(b.trim(), class)) {
+                match (
+                    parse_int_for(a.trim(), class),
+                    parse_int_for(b.trim(), class),
+                ) {
                     (Ok(lo), Ok(hi)) if lo <= hi => {}
-                    (Ok(_), Ok(_)) => out.push(invalid(v, format!("the range `{}` starts after it ends", v.value), "write `min:max` with min ≤ max".into())),
-                    (Err(e), _) | (_, Err(e)) => out.push(invalid(v, format!("`{}` is not a range of {e}", v.value), "write ranges as `min:max` with integers".into())),
+                    (Ok(_), Ok(_)) => out.push(invalid(
+                        v,
+                        format!("the range `{}` starts after it ends", v.value),
+                        "write `min:max` with min ≤ max".into(),
+                    )),
+                    (Err(e), _) | (_, Err(e)) => out.push(invalid(
+                        v,
+                        format!("`{}` is not a range of {e}", v.value),
+                        "write ranges as `min:max` with integers".into(),
+                    )),
                 }
             }
         }
         OpKind::Port => {
             for v in &f.values {
                 if !valid_port_or_range(&v.value) {
-                    out.push(invalid(v, format!("`{}` is not a port", v.value), "write a port from 0 to 65535, or a range `min:max` like `8000:8080`".into()));
+                    out.push(invalid(
+                        v,
+                        format!("`{}` is not a port", v.value),
+                        "write a port from 0 to 65535, or a range `min:max` like `8000:8080`"
+                            .into(),
+                    ));
                 }
             }
         }
@@ -268,22 +358,48 @@ fn check_filter(
                 }
             }
         }
-        OpKind::Protocol => named_numbers(f, facts::PROTOCOLS, "an IP protocol", "IPPROTO_TCP, IPPROTO_UDP, 6, 17, ...", out),
-        OpKind::Family => named_numbers(f, facts::FAMILIES, "an address family", "AF_INET, AF_INET6, AF_UNIX, 2, 10, ...", out),
-        OpKind::State => named_numbers(f, facts::TCP_STATES, "a TCP state", "TCP_ESTABLISHED, TCP_SYN_SENT, TCP_CLOSE, ...", out),
+        OpKind::Protocol => named_numbers(
+            f,
+            facts::PROTOCOLS,
+            "an IP protocol",
+            "IPPROTO_TCP, IPPROTO_UDP, 6, 17, ...",
+            out,
+        ),
+        OpKind::Family => named_numbers(
+            f,
+            facts::FAMILIES,
+            "an address family",
+            "AF_INET, AF_INET6, AF_UNIX, 2, 10, ...",
+            out,
+        ),
+        OpKind::State => named_numbers(
+            f,
+            facts::TCP_STATES,
+            "a TCP state",
+            "TCP_ESTABLISHED, TCP_SYN_SENT, TCP_CLOSE, ...",
+            out,
+        ),
         OpKind::FileType => {
             limit(facts::MAX_MATCH_VALUES, "`FileType`", out);
             for v in &f.values {
                 if !facts::FILE_TYPES.contains(&v.value.as_str()) {
-                    out.push(invalid(v, format!("`{}` is not a file type", v.value), format!("use one of: {}", facts::FILE_TYPES.join(", "))));
+                    out.push(invalid(
+                        v,
+                        format!("`{}` is not a file type", v.value),
+                        format!("use one of: {}", facts::FILE_TYPES.join(", ")),
+                    ));
                 }
             }
         }
         OpKind::Cel => {
             if f.values.len() != 1 {
                 out.push(
-                    Diagnostic::new(Code::P013, f.values.get(1).map_or(op_name.span, |v| v.span), "a CelExpr filter takes exactly one expression")
-                        .help("combine the expressions with && or || into one"),
+                    Diagnostic::new(
+                        Code::P013,
+                        f.values.get(1).map_or(op_name.span, |v| v.span),
+                        "a CelExpr filter takes exactly one expression",
+                    )
+                    .help("combine the expressions with && or || into one"),
                 );
             }
         }
@@ -317,8 +433,15 @@ fn invalid(v: &Spanned<String>, message: String, help: String) -> Diagnostic {
 fn string_len(v: &Spanned<String>, max: usize, what: &str, out: &mut Vec<Diagnostic>) {
     if v.value.len() > max {
         out.push(
-            Diagnostic::new(Code::P023, v.span, format!("{what} at most {max} bytes; this value has {}", v.value.len()))
-                .help("shorten the value"),
+            Diagnostic::new(
+                Code::P023,
+                v.span,
+                format!(
+                    "{what} at most {max} bytes; this value has {}",
+                    v.value.len()
+                ),
+            )
+            .help("shorten the value"),
         );
     }
 }
@@ -342,7 +465,9 @@ fn type_help(ty: &str, op: &Operator) -> String {
 }
 
 fn int_help(value: &str) -> String {
-    if value.starts_with('/') || value.chars().any(|c| c.is_alphabetic()) && !value.starts_with("0x") {
+    if value.starts_with('/')
+        || value.chars().any(|c| c.is_alphabetic()) && !value.starts_with("0x")
+    {
         "this argument is declared as an integer; to compare a string or a path, declare it with a string type (string, file, path, fd...)".into()
     } else {
         "write a decimal, 0x hexadecimal or 0 octal integer that fits the argument's type".into()
@@ -394,7 +519,9 @@ fn parse_int_for(text: &str, class: ArgClass) -> Result<i128, &'static str> {
 }
 
 fn valid_port_or_range(text: &str) -> bool {
-    let port = |p: &str| p.parse::<u32>().is_ok_and(|n| n <= 65535) && p.bytes().all(|c| c.is_ascii_digit());
+    let port = |p: &str| {
+        p.parse::<u32>().is_ok_and(|n| n <= 65535) && p.bytes().all(|c| c.is_ascii_digit())
+    };
     match text.split_once(':') {
         Some((a, b)) => port(a) && port(b) && a.parse::<u32>().ok() <= b.parse::<u32>().ok(),
         None => port(text),
@@ -405,7 +532,9 @@ fn valid_port_or_range(text: &str) -> bool {
 pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
     match text.split_once('/') {
         Some((addr, bits)) => {
-            let ip: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
+            let ip: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("`{addr}` is not an IP address"))?;
             let max = if ip.is_ipv4() { 32 } else { 128 };
             let n: u8 = bits
                 .parse()
@@ -421,30 +550,63 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
     }
 }
 
-fn named_numbers(f: &ArgFilter, names: &[(&str, u32)], what: &str, examples: &str, out: &mut Vec<Diagnostic>) {
+fn named_numbers(
+    f: &ArgFilter,
+    names: &[(&str, u32)],
+    what: &str,
+    examples: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     for v in &f.values {
-        let known = names.iter().any(|(n, _)| *n == v.value) || v.value.parse::<u32>().is_ok_and(|n| n < 65536);
+        let known = names.iter().any(|(n, _)| *n == v.value)
+            || v.value.parse::<u32>().is_ok_and(|n| n < 65536);
         if !known {
-            let d = invalid(v, format!("`{}` is not {what}", v.value), format!("use a number or a name: {examples}"));
+            let d = invalid(
+                v,
+                format!("`{}` is not {what}", v.value),
+                format!("use a number or a name: {examples}"),
+            );
             let candidates: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
             out.push(match crate::suggest::did_you_mean(&v.value, &candidates) {
-                Some(s) => Diagnostic { help: Some(format!("did you mean `{s}`?")), ..d },
+                Some(s) => Diagnostic {
+                    help: Some(format!("did you mean `{s}`?")),
+                    ..d
+                },
                 None => d,
             });
         }
     }
 }
 
-fn check_in_map(policy: &Policy, hook: &Hook, v: &Spanned<String>, class: ArgClass, ty: &str, out: &mut Vec<Diagnostic>) {
+fn check_in_map(
+    policy: &Policy,
+    hook: &Hook,
+    v: &Spanned<String>,
+    class: ArgClass,
+    ty: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     let _ = hook;
     if let Some(name) = v.value.strip_prefix("list:") {
-        match policy.spec.lists.iter().find(|l| l.name.as_ref().is_some_and(|n| n.value == name)) {
+        match policy
+            .spec
+            .lists
+            .iter()
+            .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+        {
             None => out.push(
-                Diagnostic::new(Code::P072, v.span, format!("there is no list named `{name}` in spec.lists"))
-                    .help("define it under `spec.lists`, or fix the name"),
+                Diagnostic::new(
+                    Code::P072,
+                    v.span,
+                    format!("there is no list named `{name}` in spec.lists"),
+                )
+                .help("define it under `spec.lists`, or fix the name"),
             ),
             Some(list) => {
-                let syscall_list = list.ty.as_ref().is_some_and(|t| t.value == "syscalls" || t.value == "generated_syscalls");
+                let syscall_list = list
+                    .ty
+                    .as_ref()
+                    .is_some_and(|t| t.value == "syscalls" || t.value == "generated_syscalls");
                 if !syscall_list {
                     out.push(invalid(v, format!("list `{name}` is not a syscall list; InMap can only use `syscalls` or `generated_syscalls` lists"), "set the list's `type: syscalls`".into()));
                 } else if !matches!(ty, "syscall64" | "uint64" | "auto") {
@@ -458,7 +620,9 @@ fn check_in_map(policy: &Policy, hook: &Hook, v: &Spanned<String>, class: ArgCla
     let decimal = |s: &str| {
         let s = s.trim();
         let digits = s.strip_prefix('-').unwrap_or(s);
-        !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) && parse_int_for(s, class).is_ok()
+        !digits.is_empty()
+            && digits.bytes().all(|c| c.is_ascii_digit())
+            && parse_int_for(s, class).is_ok()
     };
     let ok = match v.value.split_once(':') {
         Some((a, b)) => decimal(a) && decimal(b),
@@ -467,7 +631,10 @@ fn check_in_map(policy: &Policy, hook: &Hook, v: &Spanned<String>, class: ArgCla
     if !ok {
         out.push(invalid(
             v,
-            format!("`{}` is not a decimal integer, range or list for InMap (the argument is `{ty}`)", v.value),
+            format!(
+                "`{}` is not a decimal integer, range or list for InMap (the argument is `{ty}`)",
+                v.value
+            ),
             "InMap takes decimal integers (no 0x), ranges `min:max`, or `list:NAME`".into(),
         ));
     }

@@ -74,7 +74,12 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     Code::P010,
                     hook.selectors[facts::MAX_SELECTORS].span,
-                    format!("{} has {} selectors; at most {} are evaluated", hook.describe(), hook.selectors.len(), facts::MAX_SELECTORS),
+                    format!(
+                        "{} has {} selectors; at most {} are evaluated",
+                        hook.describe(),
+                        hook.selectors.len(),
+                        facts::MAX_SELECTORS
+                    ),
                 )
                 .help("merge selectors with the same actions: values inside one filter are ORed"),
             );
@@ -88,17 +93,40 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
 fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
     let filters = sel.match_args.len() + sel.match_data.len();
     if filters > facts::MAX_ARG_FILTERS {
-        let extra = sel.match_args.iter().chain(&sel.match_data).nth(facts::MAX_ARG_FILTERS).map_or(sel.span, |f| f.span);
+        let extra = sel
+            .match_args
+            .iter()
+            .chain(&sel.match_data)
+            .nth(facts::MAX_ARG_FILTERS)
+            .map_or(sel.span, |f| f.span);
         out.push(
-            Diagnostic::new(Code::P011, extra, format!("this selector has {filters} argument filters; at most {} fit", facts::MAX_ARG_FILTERS))
-                .help("split the selector in two, or combine values of the same arg into one filter"),
+            Diagnostic::new(
+                Code::P011,
+                extra,
+                format!(
+                    "this selector has {filters} argument filters; at most {} fit",
+                    facts::MAX_ARG_FILTERS
+                ),
+            )
+            .help("split the selector in two, or combine values of the same arg into one filter"),
         );
     }
-    for (list, key) in [(&sel.match_actions, "matchActions"), (&sel.match_return_actions, "matchReturnActions")] {
+    for (list, key) in [
+        (&sel.match_actions, "matchActions"),
+        (&sel.match_return_actions, "matchReturnActions"),
+    ] {
         if list.len() > facts::MAX_ACTIONS {
             out.push(
-                Diagnostic::new(Code::P012, list[facts::MAX_ACTIONS].span, format!("`{key}` has {} actions; at most {} run", list.len(), facts::MAX_ACTIONS))
-                    .help("keep at most 3 actions; Post is the default and can be left out"),
+                Diagnostic::new(
+                    Code::P012,
+                    list[facts::MAX_ACTIONS].span,
+                    format!(
+                        "`{key}` has {} actions; at most {} run",
+                        list.len(),
+                        facts::MAX_ACTIONS
+                    ),
+                )
+                .help("keep at most 3 actions; Post is the default and can be left out"),
             );
         }
     }
@@ -107,15 +135,23 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 Code::P016,
                 sel.match_namespaces[facts::MAX_NAMESPACE_FILTERS].span,
-                format!("this selector has {} matchNamespaces filters; at most {} fit", sel.match_namespaces.len(), facts::MAX_NAMESPACE_FILTERS),
+                format!(
+                    "this selector has {} matchNamespaces filters; at most {} fit",
+                    sel.match_namespaces.len(),
+                    facts::MAX_NAMESPACE_FILTERS
+                ),
             )
             .help("remove filters; one filter per namespace kind is enough"),
         );
     }
     if sel.match_namespace_changes.len() > 1 {
         out.push(
-            Diagnostic::new(Code::P016, sel.match_namespace_changes[1].span, "a selector holds a single matchNamespaceChanges filter")
-                .help("put all namespace kinds in the `values` of one filter"),
+            Diagnostic::new(
+                Code::P016,
+                sel.match_namespace_changes[1].span,
+                "a selector holds a single matchNamespaceChanges filter",
+            )
+            .help("put all namespace kinds in the `values` of one filter"),
         );
     }
     for f in &sel.match_args {
@@ -126,8 +162,16 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
         if idx < 0 || idx as usize >= hook.data.len() {
             let span = f.index.as_ref().map_or(f.span, |i| i.span);
             out.push(
-                Diagnostic::new(Code::P020, span, format!("matchData index {idx} is past the {} data entr{}", hook.data.len(), if hook.data.len() == 1 { "y" } else { "ies" }))
-                    .help("matchData indexes count positions in `data`, from 0"),
+                Diagnostic::new(
+                    Code::P020,
+                    span,
+                    format!(
+                        "matchData index {idx} is past the {} data entr{}",
+                        hook.data.len(),
+                        if hook.data.len() == 1 { "y" } else { "ies" }
+                    ),
+                )
+                .help("matchData indexes count positions in `data`, from 0"),
             );
         }
     }
@@ -140,13 +184,13 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
                 } else {
                     format!("{} has no `return: true` with a `returnArg`, so `{key}` is never evaluated", hook.describe())
                 };
-                out.push(
-                    Diagnostic::new(Code::P030, span, why).help(if hook.kind == facts::HookKind::Lsm {
+                out.push(Diagnostic::new(Code::P030, span, why).help(
+                    if hook.kind == facts::HookKind::Lsm {
                         "filter on the hook's arguments with matchArgs instead"
                     } else {
                         "add `return: true` and a `returnArg`, or remove it"
-                    }),
-                );
+                    },
+                ));
             }
         }
     }
@@ -166,16 +210,36 @@ fn check_arg_ref(hook: &Hook, f: &ArgFilter, out: &mut Vec<Diagnostic>) {
     }
     let idx = f.index.as_ref().map_or(0, |i| i.value);
     if hook.filtered_arg(idx).is_none() {
-        let declared: Vec<String> = hook.args.iter().filter_map(|a| a.index.as_ref().map(|i| i.value.to_string())).collect();
+        let declared: Vec<String> = hook
+            .args
+            .iter()
+            .filter_map(|a| a.index.as_ref().map(|i| i.value.to_string()))
+            .collect();
         let span = f.index.as_ref().map_or(f.span, |i| i.span);
-        let what = if f.index.is_some() { format!("index {idx}") } else { "index 0 (the default)".to_string() };
+        let what = if f.index.is_some() {
+            format!("index {idx}")
+        } else {
+            "index 0 (the default)".to_string()
+        };
         out.push(
-            Diagnostic::new(Code::P020, span, format!("matchArgs {what} refers to no declared arg of {}", hook.describe()))
-                .help(if declared.is_empty() {
-                    format!("declare the argument in `args` (index {idx} with its type) so that it is read")
-                } else {
-                    format!("use one of the declared arg indexes ({}) or declare index {idx} in `args`", declared.join(", "))
-                }),
+            Diagnostic::new(
+                Code::P020,
+                span,
+                format!(
+                    "matchArgs {what} refers to no declared arg of {}",
+                    hook.describe()
+                ),
+            )
+            .help(if declared.is_empty() {
+                format!(
+                    "declare the argument in `args` (index {idx} with its type) so that it is read"
+                )
+            } else {
+                format!(
+                    "use one of the declared arg indexes ({}) or declare index {idx} in `args`",
+                    declared.join(", ")
+                )
+            }),
         );
     }
 }

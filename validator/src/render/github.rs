@@ -7,7 +7,9 @@ use crate::diagnostic::Severity;
 use crate::FileReport;
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -36,7 +38,8 @@ pub(super) fn render(reports: &[FileReport]) -> String {
                 start.line,
                 start.column,
                 end.line,
-                end.column.max(start.column + usize::from(end.line == start.line)),
+                end.column
+                    .max(start.column + usize::from(end.line == start.line)),
                 escape_property(&format!("{} {}", d.code, d.code.info().name)),
                 escape_data(&message)
             );

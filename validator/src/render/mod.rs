@@ -69,5 +69,8 @@ pub fn render(reports: &[FileReport], format: Format, text: &TextOptions) -> Str
 
 /// Start and end positions of a diagnostic (end is exclusive; an empty span ends where it starts).
 pub fn range(report: &FileReport, d: &Diagnostic) -> (Position, Position) {
-    (report.source.position(d.span.start), report.source.position(d.span.end))
+    (
+        report.source.position(d.span.start),
+        report.source.position(d.span.end),
+    )
 }

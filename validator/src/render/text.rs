@@ -44,7 +44,10 @@ impl miette::Diagnostic for Shown<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        self.d.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -52,17 +55,29 @@ impl miette::Diagnostic for Shown<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let mut labels = vec![LabeledSpan::new_primary_with_span(None, SourceSpan::from(self.d.span.start..self.d.span.end))];
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            None,
+            SourceSpan::from(self.d.span.start..self.d.span.end),
+        )];
         for r in &self.d.related {
-            labels.push(LabeledSpan::new_with_span(Some(r.message.clone()), SourceSpan::from(r.span.start..r.span.end)));
+            labels.push(LabeledSpan::new_with_span(
+                Some(r.message.clone()),
+                SourceSpan::from(r.span.start..r.span.end),
+            ));
         }
         Some(Box::new(labels.into_iter()))
     }
 }
 
 pub(super) fn render(reports: &[FileReport], options: &TextOptions) -> String {
-    let theme = if options.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     for r in reports {
         if r.diagnostics.is_empty() {
@@ -70,7 +85,10 @@ pub(super) fn render(reports: &[FileReport], options: &TextOptions) -> String {
         }
         let source = NamedSource::new(r.source.name(), r.source.text().to_string());
         for d in &r.diagnostics {
-            let shown = Shown { d, source: source.clone() };
+            let shown = Shown {
+                d,
+                source: source.clone(),
+            };
             let _ = handler.render_report(&mut out, &shown);
             out.push('\n');
         }

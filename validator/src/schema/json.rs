@@ -20,12 +20,21 @@ pub fn schema(kind: Kind) -> Value {
     let root = object(&POLICY, &mut defs);
     let (name, title) = match kind {
         Kind::TracingPolicy => ("TracingPolicy", "Tetragon TracingPolicy"),
-        Kind::TracingPolicyNamespaced => ("TracingPolicyNamespaced", "Tetragon TracingPolicyNamespaced"),
+        Kind::TracingPolicyNamespaced => (
+            "TracingPolicyNamespaced",
+            "Tetragon TracingPolicyNamespaced",
+        ),
     };
     let mut root = root;
     let props = root["properties"].as_object_mut().expect("object schema");
-    props.insert("apiVersion".into(), json!({"const": API_VERSION, "description": "Always `cilium.io/v1alpha1`."}));
-    props.insert("kind".into(), json!({"const": name, "description": format!("`{name}`.")}));
+    props.insert(
+        "apiVersion".into(),
+        json!({"const": API_VERSION, "description": "Always `cilium.io/v1alpha1`."}),
+    );
+    props.insert(
+        "kind".into(),
+        json!({"const": name, "description": format!("`{name}`.")}),
+    );
     root["required"] = json!(["apiVersion", "kind", "metadata", "spec"]);
     if kind == Kind::TracingPolicyNamespaced {
         root["properties"]["spec"] = json!({
@@ -35,8 +44,17 @@ pub fn schema(kind: Kind) -> Value {
         });
     }
     let mut out = Map::new();
-    out.insert("$schema".into(), json!("http://json-schema.org/draft-07/schema#"));
-    out.insert("$id".into(), json!(format!("https://policyctl.dev/schema/{}.json", name.to_ascii_lowercase())));
+    out.insert(
+        "$schema".into(),
+        json!("http://json-schema.org/draft-07/schema#"),
+    );
+    out.insert(
+        "$id".into(),
+        json!(format!(
+            "https://policyctl.dev/schema/{}.json",
+            name.to_ascii_lowercase()
+        )),
+    );
     out.insert("title".into(), json!(title));
     for (k, v) in root.as_object().cloned().unwrap_or_default() {
         out.insert(k, v);

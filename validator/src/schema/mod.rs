@@ -42,7 +42,11 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
                 }
             }
             // Kubernetes fills in defaults before it validates, so a defaulted field is never missing.
-            for field in obj.fields.iter().filter(|f| f.required && f.default.is_none()) {
+            for field in obj
+                .fields
+                .iter()
+                .filter(|f| f.required && f.default.is_none())
+            {
                 let present = node.get(field.name).is_some_and(|v| !v.is_null());
                 if !present {
                     out.push(missing_field(node, field, obj));
@@ -80,7 +84,10 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
                         Diagnostic::new(
                             Code::S006,
                             node.span,
-                            format!("{} must fit in a 32-bit integer; {i} does not", quoted(what)),
+                            format!(
+                                "{} must fit in a 32-bit integer; {i} does not",
+                                quoted(what)
+                            ),
                         )
                         .help("use a value between -2147483648 and 2147483647"),
                     );
@@ -196,7 +203,12 @@ fn wrong_type(node: &Node, expected: &str, what: &str) -> Diagnostic {
     let mut d = Diagnostic::new(
         Code::S003,
         node.span,
-        format!("{} must be {expected}, not {} {found} `{}`", quoted(what), article(found), short(node)),
+        format!(
+            "{} must be {expected}, not {} {found} `{}`",
+            quoted(what),
+            article(found),
+            short(node)
+        ),
     );
     d = match (&node.value, expected) {
         (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => d.help(format!(
@@ -207,7 +219,10 @@ fn wrong_type(node: &Node, expected: &str, what: &str) -> Diagnostic {
             d.help(format!("write it without quotes: {}", text.trim()))
         }
         (Value::Str { text, .. }, "true or false")
-            if matches!(text.to_ascii_lowercase().as_str(), "yes" | "no" | "on" | "off" | "y" | "n") =>
+            if matches!(
+                text.to_ascii_lowercase().as_str(),
+                "yes" | "no" | "on" | "off" | "y" | "n"
+            ) =>
         {
             d.help("write `true` or `false`; YAML 1.2 and Tetragon read yes/no/on/off as strings")
         }

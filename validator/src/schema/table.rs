@@ -109,37 +109,139 @@ const INT64: Ty = Ty::Int { wide: true };
 
 /// Argument types (`args[].type`), in the CRD's order.
 pub const ARG_TYPES: &[&str] = &[
-    "auto", "int", "sint8", "int8", "uint8", "sint16", "int16", "uint16", "uint32", "sint32",
-    "int32", "ulong", "uint64", "size_t", "long", "sint64", "int64", "char_buf", "char_iovec",
-    "skb", "sock", "sockaddr", "socket", "sockaddr_un", "string", "fd", "file", "filename", "path",
-    "nop", "bpf_attr", "perf_event", "bpf_map", "user_namespace", "capability", "kiocb",
-    "iov_iter", "cred", "const_buf", "load_info", "module", "syscall64", "kernel_cap_t",
-    "cap_inheritable", "cap_permitted", "cap_effective", "linux_binprm", "data_loc", "net_device",
-    "bpf_cmd", "dentry", "bpf_prog",
+    "auto",
+    "int",
+    "sint8",
+    "int8",
+    "uint8",
+    "sint16",
+    "int16",
+    "uint16",
+    "uint32",
+    "sint32",
+    "int32",
+    "ulong",
+    "uint64",
+    "size_t",
+    "long",
+    "sint64",
+    "int64",
+    "char_buf",
+    "char_iovec",
+    "skb",
+    "sock",
+    "sockaddr",
+    "socket",
+    "sockaddr_un",
+    "string",
+    "fd",
+    "file",
+    "filename",
+    "path",
+    "nop",
+    "bpf_attr",
+    "perf_event",
+    "bpf_map",
+    "user_namespace",
+    "capability",
+    "kiocb",
+    "iov_iter",
+    "cred",
+    "const_buf",
+    "load_info",
+    "module",
+    "syscall64",
+    "kernel_cap_t",
+    "cap_inheritable",
+    "cap_permitted",
+    "cap_effective",
+    "linux_binprm",
+    "data_loc",
+    "net_device",
+    "bpf_cmd",
+    "dentry",
+    "bpf_prog",
 ];
 
 /// `matchArgs[].operator` values, in the CRD's order.
 pub const ARG_OPERATORS: &[&str] = &[
-    "Equal", "NotEqual", "Prefix", "NotPrefix", "Postfix", "NotPostfix", "GreaterThan",
-    "LessThan", "GT", "LT", "Mask", "SPort", "NotSPort", "SPortPriv", "NotSportPriv", "DPort",
-    "NotDPort", "DPortPriv", "NotDPortPriv", "SAddr", "NotSAddr", "DAddr", "NotDAddr", "Protocol",
-    "Family", "State", "InMap", "NotInMap", "CapabilitiesGained", "InRange", "NotInRange",
-    "SubString", "SubStringIgnCase", "CelExpr", "FileType", "NotFileType",
+    "Equal",
+    "NotEqual",
+    "Prefix",
+    "NotPrefix",
+    "Postfix",
+    "NotPostfix",
+    "GreaterThan",
+    "LessThan",
+    "GT",
+    "LT",
+    "Mask",
+    "SPort",
+    "NotSPort",
+    "SPortPriv",
+    "NotSportPriv",
+    "DPort",
+    "NotDPort",
+    "DPortPriv",
+    "NotDPortPriv",
+    "SAddr",
+    "NotSAddr",
+    "DAddr",
+    "NotDAddr",
+    "Protocol",
+    "Family",
+    "State",
+    "InMap",
+    "NotInMap",
+    "CapabilitiesGained",
+    "InRange",
+    "NotInRange",
+    "SubString",
+    "SubStringIgnCase",
+    "CelExpr",
+    "FileType",
+    "NotFileType",
 ];
 
 /// `matchActions[].action` values, in the CRD's order.
 pub const ACTIONS: &[&str] = &[
-    "Post", "Sigkill", "Override", "GetUrl", "DnsLookup", "NoPost", "Signal", "TrackSock",
-    "UntrackSock", "NotifyEnforcer", "CleanupEnforcerNotification", "Set",
+    "Post",
+    "Sigkill",
+    "Override",
+    "GetUrl",
+    "DnsLookup",
+    "NoPost",
+    "Signal",
+    "TrackSock",
+    "UntrackSock",
+    "NotifyEnforcer",
+    "CleanupEnforcerNotification",
+    "Set",
 ];
 
 /// `matchBinaries[].operator` values.
-pub const BINARY_OPERATORS: &[&str] = &["In", "NotIn", "Prefix", "NotPrefix", "Postfix", "NotPostfix"];
+pub const BINARY_OPERATORS: &[&str] = &[
+    "In",
+    "NotIn",
+    "Prefix",
+    "NotPrefix",
+    "Postfix",
+    "NotPostfix",
+];
 /// Operators of matchPIDs, matchNamespaces, matchCapabilities and their Changes.
 pub const SET_OPERATORS: &[&str] = &["In", "NotIn"];
 /// `matchNamespaces[].namespace` values.
 pub const NAMESPACES: &[&str] = &[
-    "Uts", "Ipc", "Mnt", "Pid", "PidForChildren", "Net", "Time", "TimeForChildren", "Cgroup", "User",
+    "Uts",
+    "Ipc",
+    "Mnt",
+    "Pid",
+    "PidForChildren",
+    "Net",
+    "Time",
+    "TimeForChildren",
+    "Cgroup",
+    "User",
 ];
 /// `matchCapabilities[].type` values.
 pub const CAPABILITY_SETS: &[&str] = &["Effective", "Inheritable", "Permitted"];
@@ -158,8 +260,19 @@ static LABEL_EXPRESSION: Obj = Obj {
     doc: "A label key, an operator and the values it is compared with.",
     fields: &[
         req(f("key", Ty::Str, "The label key.")),
-        req(en(f("operator", Ty::Str, "How the key's value is compared: In, NotIn, Exists, DoesNotExist."), LABEL_OPERATORS)),
-        f("values", Ty::Arr(&Ty::Str), "Values for In and NotIn; empty for Exists and DoesNotExist."),
+        req(en(
+            f(
+                "operator",
+                Ty::Str,
+                "How the key's value is compared: In, NotIn, Exists, DoesNotExist.",
+            ),
+            LABEL_OPERATORS,
+        )),
+        f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "Values for In and NotIn; empty for Exists and DoesNotExist.",
+        ),
     ],
 };
 
@@ -168,8 +281,16 @@ pub static LABEL_SELECTOR: Obj = Obj {
     name: "LabelSelector",
     doc: "Selects Kubernetes objects by their labels.",
     fields: &[
-        f("matchExpressions", Ty::Arr(&Ty::Obj(&LABEL_EXPRESSION)), "Label requirements, all of which must hold."),
-        f("matchLabels", Ty::Map(&Ty::Str), "Labels that must be set to exactly these values."),
+        f(
+            "matchExpressions",
+            Ty::Arr(&Ty::Obj(&LABEL_EXPRESSION)),
+            "Label requirements, all of which must hold.",
+        ),
+        f(
+            "matchLabels",
+            Ty::Map(&Ty::Str),
+            "Labels that must be set to exactly these values.",
+        ),
     ],
 };
 
@@ -196,9 +317,24 @@ static ARG_SELECTOR: Obj = Obj {
     doc: "Compares one argument with a list of values.",
     fields: &[
         min0(f("index", INT, "The `index` of a declared arg to compare.")),
-        req(en(f("operator", Ty::Str, "How the argument is compared with the values."), ARG_OPERATORS)),
-        f("values", Ty::Arr(&Ty::Str), "Values to compare with, always written as strings."),
-        min0(f("args", Ty::Arr(&INT), "Positions in the args list (instead of index), for operators on two args.")),
+        req(en(
+            f(
+                "operator",
+                Ty::Str,
+                "How the argument is compared with the values.",
+            ),
+            ARG_OPERATORS,
+        )),
+        f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "Values to compare with, always written as strings.",
+        ),
+        min0(f(
+            "args",
+            Ty::Arr(&INT),
+            "Positions in the args list (instead of index), for operators on two args.",
+        )),
     ],
 };
 
@@ -208,8 +344,22 @@ static PID_SELECTOR: Obj = Obj {
     fields: &[
         req(en(f("operator", Ty::Str, "In or NotIn."), SET_OPERATORS)),
         req(f("values", Ty::Arr(&INT), "Process ids, as integers.")),
-        def(f("isNamespacePID", Ty::Bool, "Compare the pid as seen in the process's pid namespace."), "false"),
-        def(f("followForks", Ty::Bool, "Also match the children the process forks."), "false"),
+        def(
+            f(
+                "isNamespacePID",
+                Ty::Bool,
+                "Compare the pid as seen in the process's pid namespace.",
+            ),
+            "false",
+        ),
+        def(
+            f(
+                "followForks",
+                Ty::Bool,
+                "Also match the children the process forks.",
+            ),
+            "false",
+        ),
     ],
 };
 
@@ -217,9 +367,27 @@ static BINARY_SELECTOR: Obj = Obj {
     name: "BinarySelector",
     doc: "Matches the path of the process's executable.",
     fields: &[
-        req(en(f("operator", Ty::Str, "In, NotIn (full path), Prefix, NotPrefix, Postfix, NotPostfix."), BINARY_OPERATORS)),
-        req(f("values", Ty::Arr(&Ty::Str), "Executable paths (absolute for In and NotIn).")),
-        def(f("followChildren", Ty::Bool, "Also match the processes these binaries start (In and NotIn only)."), "false"),
+        req(en(
+            f(
+                "operator",
+                Ty::Str,
+                "In, NotIn (full path), Prefix, NotPrefix, Postfix, NotPostfix.",
+            ),
+            BINARY_OPERATORS,
+        )),
+        req(f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "Executable paths (absolute for In and NotIn).",
+        )),
+        def(
+            f(
+                "followChildren",
+                Ty::Bool,
+                "Also match the processes these binaries start (In and NotIn only).",
+            ),
+            "false",
+        ),
     ],
 };
 
@@ -227,9 +395,16 @@ static NAMESPACE_SELECTOR: Obj = Obj {
     name: "NamespaceSelector",
     doc: "Matches the process's Linux namespace of one kind.",
     fields: &[
-        req(en(f("namespace", Ty::Str, "The namespace kind."), NAMESPACES)),
+        req(en(
+            f("namespace", Ty::Str, "The namespace kind."),
+            NAMESPACES,
+        )),
         req(en(f("operator", Ty::Str, "In or NotIn."), SET_OPERATORS)),
-        req(f("values", Ty::Arr(&Ty::Str), "Namespace inode numbers, or `host_ns`.")),
+        req(f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "Namespace inode numbers, or `host_ns`.",
+        )),
     ],
 };
 
@@ -238,7 +413,11 @@ static NAMESPACE_CHANGES_SELECTOR: Obj = Obj {
     doc: "Matches when the process changed one of these namespaces.",
     fields: &[
         req(en(f("operator", Ty::Str, "In or NotIn."), SET_OPERATORS)),
-        req(f("values", Ty::Arr(&Ty::Str), "Namespace kinds (Uts, Ipc, Mnt, Pid, Net, Time, Cgroup, User, ...).")),
+        req(f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "Namespace kinds (Uts, Ipc, Mnt, Pid, Net, Time, Cgroup, User, ...).",
+        )),
     ],
 };
 
@@ -246,10 +425,31 @@ static CAPABILITIES_SELECTOR: Obj = Obj {
     name: "CapabilitiesSelector",
     doc: "Matches the process's Linux capabilities.",
     fields: &[
-        def(en(f("type", Ty::Str, "Which capability set: Effective, Inheritable or Permitted."), CAPABILITY_SETS), "Effective"),
+        def(
+            en(
+                f(
+                    "type",
+                    Ty::Str,
+                    "Which capability set: Effective, Inheritable or Permitted.",
+                ),
+                CAPABILITY_SETS,
+            ),
+            "Effective",
+        ),
         req(en(f("operator", Ty::Str, "In or NotIn."), SET_OPERATORS)),
-        def(f("isNamespaceCapability", Ty::Bool, "Only count capabilities held in a non-initial user namespace."), "false"),
-        req(f("values", Ty::Arr(&Ty::Str), "Capability names such as CAP_SYS_ADMIN.")),
+        def(
+            f(
+                "isNamespaceCapability",
+                Ty::Bool,
+                "Only count capabilities held in a non-initial user namespace.",
+            ),
+            "false",
+        ),
+        req(f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "Capability names such as CAP_SYS_ADMIN.",
+        )),
     ],
 };
 
@@ -283,8 +483,16 @@ static WORKLOADS: Obj = Obj {
     doc: "Limits a selector to some pods, containers or hosts.",
     fields: &[
         f("podSelector", Ty::Obj(&LABEL_SELECTOR), "Pods by label."),
-        f("containerSelector", Ty::Obj(&LABEL_SELECTOR), "Containers by field (only `name`)."),
-        f("hostSelector", Ty::Obj(&LABEL_SELECTOR), "Host processes: null or {} only."),
+        f(
+            "containerSelector",
+            Ty::Obj(&LABEL_SELECTOR),
+            "Containers by field (only `name`).",
+        ),
+        f(
+            "hostSelector",
+            Ty::Obj(&LABEL_SELECTOR),
+            "Host processes: null or {} only.",
+        ),
     ],
 };
 
@@ -293,20 +501,82 @@ pub static SELECTOR: Obj = Obj {
     name: "KProbeSelector",
     doc: "In-kernel filters (all must match) and the actions to take when they do.",
     fields: &[
-        f("matchArgs", Ty::Arr(&Ty::Obj(&ARG_SELECTOR)), "Filters on argument values."),
-        f("matchData", Ty::Arr(&Ty::Obj(&ARG_SELECTOR)), "Filters on data[] values."),
-        f("matchReturnArgs", Ty::Arr(&Ty::Obj(&ARG_SELECTOR)), "Filters on the return value."),
-        f("matchPIDs", Ty::Arr(&Ty::Obj(&PID_SELECTOR)), "Filters on the process id."),
-        max(f("matchBinaries", Ty::Arr(&Ty::Obj(&BINARY_SELECTOR)), "Filter on the executable (one per selector)."), 1),
-        max(f("matchParentBinaries", Ty::Arr(&Ty::Obj(&BINARY_SELECTOR)), "Filter on the parent's executable (one per selector)."), 1),
-        f("matchNamespaces", Ty::Arr(&Ty::Obj(&NAMESPACE_SELECTOR)), "Filters on Linux namespaces."),
-        f("matchCapabilities", Ty::Arr(&Ty::Obj(&CAPABILITIES_SELECTOR)), "Filters on capabilities."),
-        f("matchNamespaceChanges", Ty::Arr(&Ty::Obj(&NAMESPACE_CHANGES_SELECTOR)), "Filter on namespace changes."),
-        f("matchCapabilityChanges", Ty::Arr(&Ty::Obj(&CAPABILITIES_SELECTOR)), "Filters on capability changes."),
-        f("matchActions", Ty::Arr(&Ty::Obj(&ACTION_SELECTOR)), "Actions when the selector matches (at most 3)."),
-        f("matchReturnActions", Ty::Arr(&Ty::Obj(&ACTION_SELECTOR)), "Actions when the return filters match."),
-        f("matchWorkloads", Ty::Obj(&WORKLOADS), "Limit the selector to some workloads."),
-        f("macros", Ty::Arr(&Ty::Str), "Names of spec.selectorsMacros to merge into this selector."),
+        f(
+            "matchArgs",
+            Ty::Arr(&Ty::Obj(&ARG_SELECTOR)),
+            "Filters on argument values.",
+        ),
+        f(
+            "matchData",
+            Ty::Arr(&Ty::Obj(&ARG_SELECTOR)),
+            "Filters on data[] values.",
+        ),
+        f(
+            "matchReturnArgs",
+            Ty::Arr(&Ty::Obj(&ARG_SELECTOR)),
+            "Filters on the return value.",
+        ),
+        f(
+            "matchPIDs",
+            Ty::Arr(&Ty::Obj(&PID_SELECTOR)),
+            "Filters on the process id.",
+        ),
+        max(
+            f(
+                "matchBinaries",
+                Ty::Arr(&Ty::Obj(&BINARY_SELECTOR)),
+                "Filter on the executable (one per selector).",
+            ),
+            1,
+        ),
+        max(
+            f(
+                "matchParentBinaries",
+                Ty::Arr(&Ty::Obj(&BINARY_SELECTOR)),
+                "Filter on the parent's executable (one per selector).",
+            ),
+            1,
+        ),
+        f(
+            "matchNamespaces",
+            Ty::Arr(&Ty::Obj(&NAMESPACE_SELECTOR)),
+            "Filters on Linux namespaces.",
+        ),
+        f(
+            "matchCapabilities",
+            Ty::Arr(&Ty::Obj(&CAPABILITIES_SELECTOR)),
+            "Filters on capabilities.",
+        ),
+        f(
+            "matchNamespaceChanges",
+            Ty::Arr(&Ty::Obj(&NAMESPACE_CHANGES_SELECTOR)),
+            "Filter on namespace changes.",
+        ),
+        f(
+            "matchCapabilityChanges",
+            Ty::Arr(&Ty::Obj(&CAPABILITIES_SELECTOR)),
+            "Filters on capability changes.",
+        ),
+        f(
+            "matchActions",
+            Ty::Arr(&Ty::Obj(&ACTION_SELECTOR)),
+            "Actions when the selector matches (at most 3).",
+        ),
+        f(
+            "matchReturnActions",
+            Ty::Arr(&Ty::Obj(&ACTION_SELECTOR)),
+            "Actions when the return filters match.",
+        ),
+        f(
+            "matchWorkloads",
+            Ty::Obj(&WORKLOADS),
+            "Limit the selector to some workloads.",
+        ),
+        f(
+            "macros",
+            Ty::Arr(&Ty::Str),
+            "Names of spec.selectorsMacros to merge into this selector.",
+        ),
         f("label", Ty::Str, "A name for the selector."),
     ],
 };
@@ -314,23 +584,58 @@ pub static SELECTOR: Obj = Obj {
 static KPROBE_IGNORE: Obj = Obj {
     name: "KProbeIgnore",
     doc: "Conditions under which the hook is skipped instead of failing the policy.",
-    fields: &[f("callNotFound", Ty::Bool, "Skip the hook when the function does not exist on the kernel.")],
+    fields: &[f(
+        "callNotFound",
+        Ty::Bool,
+        "Skip the hook when the function does not exist on the kernel.",
+    )],
 };
 
 static UPROBE_IGNORE: Obj = Obj {
     name: "UProbeIgnore",
     doc: "Conditions under which the hook is skipped instead of failing the policy.",
-    fields: &[f("digestVerificationFailure", Ty::Bool, "Skip the hook when the binary's digest does not match.")],
+    fields: &[f(
+        "digestVerificationFailure",
+        Ty::Bool,
+        "Skip the hook when the binary's digest does not match.",
+    )],
 };
 
 static SELECTOR_TY: Ty = Ty::Obj(&SELECTOR);
 static ARG_TY: Ty = Ty::Obj(&ARG);
-const SELECTORS: Field = f("selectors", Ty::Arr(&SELECTOR_TY), "Up to 5 selectors; the first that matches applies.");
-const ARGS: Field = f("args", Ty::Arr(&ARG_TY), "The arguments to read (at most 5).");
-const DATA: Field = f("data", Ty::Arr(&ARG_TY), "Extra values read from the task or registers.");
-const TAGS: Field = max(f("tags", Ty::Arr(&Ty::Str), "Tags added to every event (2 to 128 characters each)."), 16);
-const MESSAGE: Field = f("message", Ty::Str, "A message added to every event (2 to 256 characters).");
-const RETURN_ARG: Field = f("returnArg", Ty::Obj(&ARG), "How to read the return value (needs `return: true`).");
+const SELECTORS: Field = f(
+    "selectors",
+    Ty::Arr(&SELECTOR_TY),
+    "Up to 5 selectors; the first that matches applies.",
+);
+const ARGS: Field = f(
+    "args",
+    Ty::Arr(&ARG_TY),
+    "The arguments to read (at most 5).",
+);
+const DATA: Field = f(
+    "data",
+    Ty::Arr(&ARG_TY),
+    "Extra values read from the task or registers.",
+);
+const TAGS: Field = max(
+    f(
+        "tags",
+        Ty::Arr(&Ty::Str),
+        "Tags added to every event (2 to 128 characters each).",
+    ),
+    16,
+);
+const MESSAGE: Field = f(
+    "message",
+    Ty::Str,
+    "A message added to every event (2 to 256 characters).",
+);
+const RETURN_ARG: Field = f(
+    "returnArg",
+    Ty::Obj(&ARG),
+    "How to read the return value (needs `return: true`).",
+);
 
 /// A kprobe or fentry hook.
 pub static KPROBE: Obj = Obj {
@@ -356,9 +661,21 @@ pub static TRACEPOINT: Obj = Obj {
     name: "TracepointSpec",
     doc: "A hook on a kernel tracepoint.",
     fields: &[
-        req(f("subsystem", Ty::Str, "The tracepoint's subsystem, like `syscalls` or `sched`.")),
-        req(f("event", Ty::Str, "The tracepoint's event, like `sys_enter_openat`.")),
-        f("raw", Ty::Bool, "Attach as a raw tracepoint (arguments by position, not format fields)."),
+        req(f(
+            "subsystem",
+            Ty::Str,
+            "The tracepoint's subsystem, like `syscalls` or `sched`.",
+        )),
+        req(f(
+            "event",
+            Ty::Str,
+            "The tracepoint's event, like `sys_enter_openat`.",
+        )),
+        f(
+            "raw",
+            Ty::Bool,
+            "Attach as a raw tracepoint (arguments by position, not format fields).",
+        ),
         ARGS,
         SELECTORS,
         MESSAGE,
@@ -371,19 +688,50 @@ pub static UPROBE: Obj = Obj {
     name: "UProbeSpec",
     doc: "A hook on a function of a user-space binary.",
     fields: &[
-        req(f("path", Ty::Str, "Absolute path of the binary or library.")),
-        f("symbols", Ty::Arr(&Ty::Str), "Function symbols to hook (`name` or `name+offset`)."),
+        req(f(
+            "path",
+            Ty::Str,
+            "Absolute path of the binary or library.",
+        )),
+        f(
+            "symbols",
+            Ty::Arr(&Ty::Str),
+            "Function symbols to hook (`name` or `name+offset`).",
+        ),
         f("offsets", Ty::Arr(&INT64), "File offsets to hook."),
         f("addrs", Ty::Arr(&INT64), "Addresses to hook."),
-        f("refCtrOffsets", Ty::Arr(&INT64), "Reference counter offsets, one per symbol or offset."),
-        def(f("return", Ty::Bool, "Also hook the function's return (needs returnArg)."), "false"),
+        f(
+            "refCtrOffsets",
+            Ty::Arr(&INT64),
+            "Reference counter offsets, one per symbol or offset.",
+        ),
+        def(
+            f(
+                "return",
+                Ty::Bool,
+                "Also hook the function's return (needs returnArg).",
+            ),
+            "false",
+        ),
         ARGS,
         RETURN_ARG,
         DATA,
-        f("btfPath", Ty::Str, "BTF file describing the binary's types."),
-        f("binaryDigests", Ty::Arr(&Ty::Str), "Accepted digests of the binary, `<algo>:<hash>`."),
+        f(
+            "btfPath",
+            Ty::Str,
+            "BTF file describing the binary's types.",
+        ),
+        f(
+            "binaryDigests",
+            Ty::Arr(&Ty::Str),
+            "Accepted digests of the binary, `<algo>:<hash>`.",
+        ),
         SELECTORS,
-        f("ignore", Ty::Obj(&UPROBE_IGNORE), "When to skip the hook instead of failing."),
+        f(
+            "ignore",
+            Ty::Obj(&UPROBE_IGNORE),
+            "When to skip the hook instead of failing.",
+        ),
         MESSAGE,
         TAGS,
     ],
@@ -398,7 +746,11 @@ pub static USDT: Obj = Obj {
         req(f("provider", Ty::Str, "The USDT provider.")),
         req(f("name", Ty::Str, "The USDT probe name.")),
         ARGS,
-        f("btfPath", Ty::Str, "BTF file describing the binary's types."),
+        f(
+            "btfPath",
+            Ty::Str,
+            "BTF file describing the binary's types.",
+        ),
         SELECTORS,
         MESSAGE,
         TAGS,
@@ -410,7 +762,11 @@ pub static LSMHOOK: Obj = Obj {
     name: "LsmHookSpec",
     doc: "A hook on a Linux Security Module hook through BPF LSM.",
     fields: &[
-        req(f("hook", Ty::Str, "The LSM hook without prefix, like `file_open` or `bprm_check_security`.")),
+        req(f(
+            "hook",
+            Ty::Str,
+            "The LSM hook without prefix, like `file_open` or `bprm_check_security`.",
+        )),
         ARGS,
         SELECTORS,
         MESSAGE,
@@ -423,17 +779,40 @@ static LIST: Obj = Obj {
     doc: "A named list of functions or syscalls, used as `list:NAME`.",
     fields: &[
         req(f("name", Ty::Str, "The list's name.")),
-        en(f("type", Ty::Str, "syscalls, generated_syscalls or generated_ftrace."), LIST_TYPES),
-        f("values", Ty::Arr(&Ty::Str), "The functions or syscalls (not for generated lists)."),
-        f("pattern", Ty::Str, "generated_ftrace: a regular expression over the kernel's functions."),
-        f("validated", Ty::Bool, "The list was already checked against the kernel."),
+        en(
+            f(
+                "type",
+                Ty::Str,
+                "syscalls, generated_syscalls or generated_ftrace.",
+            ),
+            LIST_TYPES,
+        ),
+        f(
+            "values",
+            Ty::Arr(&Ty::Str),
+            "The functions or syscalls (not for generated lists).",
+        ),
+        f(
+            "pattern",
+            Ty::Str,
+            "generated_ftrace: a regular expression over the kernel's functions.",
+        ),
+        f(
+            "validated",
+            Ty::Bool,
+            "The list was already checked against the kernel.",
+        ),
     ],
 };
 
 static ENFORCER: Obj = Obj {
     name: "EnforcerSpec",
     doc: "Syscalls or security_ functions where NotifyEnforcer actions take effect.",
-    fields: &[req(f("calls", Ty::Arr(&Ty::Str), "Syscalls (`sys_*`), `security_*` functions or `list:NAME`."))],
+    fields: &[req(f(
+        "calls",
+        Ty::Arr(&Ty::Str),
+        "Syscalls (`sys_*`), `security_*` functions or `list:NAME`.",
+    ))],
 };
 
 static OPTION: Obj = Obj {
@@ -450,21 +829,77 @@ pub static SPEC: Obj = Obj {
     name: "TracingPolicySpec",
     doc: "What to hook, what to read, how to filter and what to do.",
     fields: &[
-        f("kprobes", Ty::Arr(&Ty::Obj(&KPROBE)), "Hooks on kernel functions and syscalls."),
-        f("tracepoints", Ty::Arr(&Ty::Obj(&TRACEPOINT)), "Hooks on tracepoints."),
-        f("lsmhooks", Ty::Arr(&Ty::Obj(&LSMHOOK)), "Hooks on LSM hooks (BPF LSM)."),
-        f("uprobes", Ty::Arr(&Ty::Obj(&UPROBE)), "Hooks on user-space functions."),
-        f("usdts", Ty::Arr(&Ty::Obj(&USDT)), "Hooks on user-space static tracepoints."),
-        f("fentries", Ty::Arr(&Ty::Obj(&KPROBE)), "Hooks on kernel functions through BPF trampolines."),
-        f("lists", Ty::Arr(&Ty::Obj(&LIST)), "Named lists of functions, used as `list:NAME`."),
-        f("enforcers", Ty::Arr(&Ty::Obj(&ENFORCER)), "Where NotifyEnforcer actions take effect (at most one)."),
+        f(
+            "kprobes",
+            Ty::Arr(&Ty::Obj(&KPROBE)),
+            "Hooks on kernel functions and syscalls.",
+        ),
+        f(
+            "tracepoints",
+            Ty::Arr(&Ty::Obj(&TRACEPOINT)),
+            "Hooks on tracepoints.",
+        ),
+        f(
+            "lsmhooks",
+            Ty::Arr(&Ty::Obj(&LSMHOOK)),
+            "Hooks on LSM hooks (BPF LSM).",
+        ),
+        f(
+            "uprobes",
+            Ty::Arr(&Ty::Obj(&UPROBE)),
+            "Hooks on user-space functions.",
+        ),
+        f(
+            "usdts",
+            Ty::Arr(&Ty::Obj(&USDT)),
+            "Hooks on user-space static tracepoints.",
+        ),
+        f(
+            "fentries",
+            Ty::Arr(&Ty::Obj(&KPROBE)),
+            "Hooks on kernel functions through BPF trampolines.",
+        ),
+        f(
+            "lists",
+            Ty::Arr(&Ty::Obj(&LIST)),
+            "Named lists of functions, used as `list:NAME`.",
+        ),
+        f(
+            "enforcers",
+            Ty::Arr(&Ty::Obj(&ENFORCER)),
+            "Where NotifyEnforcer actions take effect (at most one).",
+        ),
         f("options", Ty::Arr(&Ty::Obj(&OPTION)), "Policy options."),
-        f("loader", Ty::Bool, "Report shared-library loads (kernel 5.19+)."),
-        f("selectorsMacros", Ty::Map(&Ty::Obj(&SELECTOR)), "Named selectors merged into selectors that list them in `macros`."),
-        f("podSelector", Ty::Obj(&LABEL_SELECTOR), "Kubernetes: apply to pods with these labels."),
-        f("containerSelector", Ty::Obj(&LABEL_SELECTOR), "Kubernetes: apply to containers by name."),
-        f("hostSelector", Ty::Obj(&LABEL_SELECTOR), "Apply to host processes: null or {} only."),
-        f("nodeSelector", Ty::Obj(&LABEL_SELECTOR), "Kubernetes: load only on nodes with these labels."),
+        f(
+            "loader",
+            Ty::Bool,
+            "Report shared-library loads (kernel 5.19+).",
+        ),
+        f(
+            "selectorsMacros",
+            Ty::Map(&Ty::Obj(&SELECTOR)),
+            "Named selectors merged into selectors that list them in `macros`.",
+        ),
+        f(
+            "podSelector",
+            Ty::Obj(&LABEL_SELECTOR),
+            "Kubernetes: apply to pods with these labels.",
+        ),
+        f(
+            "containerSelector",
+            Ty::Obj(&LABEL_SELECTOR),
+            "Kubernetes: apply to containers by name.",
+        ),
+        f(
+            "hostSelector",
+            Ty::Obj(&LABEL_SELECTOR),
+            "Apply to host processes: null or {} only.",
+        ),
+        f(
+            "nodeSelector",
+            Ty::Obj(&LABEL_SELECTOR),
+            "Kubernetes: load only on nodes with these labels.",
+        ),
     ],
 };
 
@@ -473,11 +908,23 @@ pub static METADATA: Obj = Obj {
     name: "ObjectMeta",
     doc: "The policy's name and Kubernetes metadata.",
     fields: &[
-        f("name", Ty::Str, "The policy's name: a lowercase DNS subdomain, unique on the node or cluster."),
-        f("namespace", Ty::Str, "TracingPolicyNamespaced: the Kubernetes namespace."),
+        f(
+            "name",
+            Ty::Str,
+            "The policy's name: a lowercase DNS subdomain, unique on the node or cluster.",
+        ),
+        f(
+            "namespace",
+            Ty::Str,
+            "TracingPolicyNamespaced: the Kubernetes namespace.",
+        ),
         f("labels", Ty::Map(&Ty::Str), "Kubernetes labels."),
         f("annotations", Ty::Map(&Ty::Str), "Kubernetes annotations."),
-        f("generateName", Ty::Str, "Kubernetes: a prefix for a generated name."),
+        f(
+            "generateName",
+            Ty::Str,
+            "Kubernetes: a prefix for a generated name.",
+        ),
         f("uid", Ty::Any, "Set by Kubernetes."),
         f("resourceVersion", Ty::Any, "Set by Kubernetes."),
         f("generation", Ty::Any, "Set by Kubernetes."),
@@ -496,7 +943,11 @@ pub static POLICY: Obj = Obj {
     doc: "A Tetragon TracingPolicy (or TracingPolicyNamespaced).",
     fields: &[
         f("apiVersion", Ty::Str, "Always `cilium.io/v1alpha1`."),
-        f("kind", Ty::Str, "TracingPolicy (cluster-wide) or TracingPolicyNamespaced."),
+        f(
+            "kind",
+            Ty::Str,
+            "TracingPolicy (cluster-wide) or TracingPolicyNamespaced.",
+        ),
         req(f("metadata", Ty::Obj(&METADATA), "The policy's name.")),
         req(f("spec", Ty::Obj(&SPEC), "What the policy hooks and does.")),
     ],

@@ -1,0 +1,404 @@
+//! The `policyctl` binary end to end: exit codes, inputs (files, directories, stdin), the four
+//! output formats (snapshots in `tests/snapshots/`), `explain` and `schema`.
+//!
+//! Update the snapshots with `INSTA_UPDATE=always cargo test --test cli`, then review them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The article's policy with one error (an unquoted port in matchArgs values).
+const ARTICLE: &str = "testdata/policies/article/original-block-443-for-wget.yaml";
+/// A clean policy.
+const CLEAN: &str = "testdata/policies/article/fixed-block-443-for-wget.yaml";
+
+const WARNING_ONLY: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"warn-only\"
+spec:
+  options:
+  - name: polcy-mode
+    value: enforce
+  kprobes:
+  - call: \"tcp_connect\"
+    syscall: false
+    args:
+    - index: 0
+      type: \"sock\"
+";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `policyctl` in the workspace root.
+fn policyctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_policyctl"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run policyctl")
+}
+
+/// Run `policyctl` with `input` on stdin.
+fn policyctl_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run policyctl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("wait for policyctl")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", stdout(o)))
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit codes.
+
+#[test]
+fn exit_0_on_a_clean_file() {
+    let o = policyctl(&["check", CLEAN]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("0 errors, 0 warnings in 1 policy (1 file)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn exit_1_with_an_error() {
+    let o = policyctl(&["check", ARTICLE]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn warnings_exit_0_unless_denied() {
+    let dir = scratch("warnings");
+    let file = dir.join("warn.yaml");
+    write(&file, WARNING_ONLY);
+    let file = file.to_str().unwrap();
+
+    let o = policyctl(&["check", "--format", "json", file]);
+    let v = json(&o);
+    assert_eq!(v["summary"]["errors"], 0, "{v:#}");
+    assert_eq!(v["summary"]["warnings"], 1, "{v:#}");
+    assert_eq!(v["diagnostics"][0]["code"], "P004");
+    assert_eq!(code(&o), 0);
+
+    let o = policyctl(&["check", "--deny-warnings", file]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    // Denying warnings does not turn a clean file into a failure.
+    assert_eq!(code(&policyctl(&["check", "--deny-warnings", CLEAN])), 0);
+}
+
+#[test]
+fn exit_2_for_a_missing_path() {
+    let o = policyctl(&["check", "testdata/no/such/file.yaml"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("no such file or directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    // Even next to a file that exists.
+    assert_eq!(code(&policyctl(&["check", CLEAN, "missing.yaml"])), 2);
+}
+
+#[test]
+fn exit_2_for_an_unknown_explain_code() {
+    let o = policyctl(&["explain", "Z999"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("`Z999` is not a diagnostic code"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn exit_2_for_bad_usage() {
+    assert_eq!(code(&policyctl(&["check"])), 2);
+    assert_eq!(code(&policyctl(&["check", "--format", "xml", CLEAN])), 2);
+    assert_eq!(code(&policyctl(&["frobnicate"])), 2);
+    assert_eq!(
+        code(&policyctl(&["check", "--btf", "/no/such/btf", CLEAN])),
+        2
+    );
+    assert_eq!(code(&policyctl(&["--version"])), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs.
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let o = policyctl_stdin(&["check", "--format", "json", "-"], &read(ARTICLE));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["diagnostics"][0]["file"], "-");
+    assert_eq!(v["diagnostics"][0]["code"], "S003");
+    assert_eq!(v["summary"]["files"], 1);
+
+    let o = policyctl_stdin(&["check", "-"], &read(CLEAN));
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
+#[test]
+fn directories_recurse_and_pick_only_yaml() {
+    let dir = scratch("recurse");
+    write(&dir.join("a.yaml"), &read(CLEAN));
+    write(&dir.join("sub/deeper/b.yml"), &read(ARTICLE));
+    write(&dir.join("sub/c.yaml"), WARNING_ONLY);
+    // Not policies: other extensions are not read, even when broken.
+    write(&dir.join("notes.txt"), "key: [unclosed\n");
+    write(&dir.join("sub/policy.json"), "{");
+    write(&dir.join("sub/README.md"), "# hi\n\tkey: [\n");
+    write(&dir.join("sub/yaml"), "a: [\n");
+    write(&dir.join("x.yaml.bak"), "a: [\n");
+
+    let o = policyctl(&["check", "--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"], 3, "{v:#}");
+    assert_eq!(v["summary"]["policies"], 3, "{v:#}");
+    assert_eq!(v["summary"]["errors"], 1, "{v:#}");
+    assert_eq!(v["summary"]["warnings"], 1, "{v:#}");
+    let mut files: Vec<String> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["file"].as_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    assert!(
+        files[0].ends_with("sub/c.yaml") && files[1].ends_with("sub/deeper/b.yml"),
+        "{files:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output formats.
+
+#[test]
+fn json_format_follows_the_contract() {
+    let o = policyctl(&["check", "--format", "json", ARTICLE]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert!(
+        top.contains(&"diagnostics") && top.contains(&"summary"),
+        "{top:?}"
+    );
+    for key in ["files", "policies", "errors", "warnings"] {
+        assert!(v["summary"][key].is_u64(), "summary.{key}: {v:#}");
+    }
+    assert_eq!(v["summary"]["files"], 1);
+    assert_eq!(v["summary"]["policies"], 1);
+    let diagnostics = v["diagnostics"].as_array().unwrap();
+    assert!(!diagnostics.is_empty());
+    for d in diagnostics {
+        for key in ["file", "severity", "code", "message"] {
+            assert!(d[key].is_string(), "{key}: {d:#}");
+        }
+        for key in ["line", "column", "end_line", "end_column"] {
+            assert!(d[key].as_u64().is_some_and(|n| n >= 1), "{key}: {d:#}");
+        }
+        assert!(d["help"].is_string() || d["help"].is_null(), "help: {d:#}");
+        assert!(["error", "warning", "info"].contains(&d["severity"].as_str().unwrap()));
+    }
+    // The README's example: the unquoted 443 on line 21, columns 11 to 14.
+    let d = &diagnostics[0];
+    assert_eq!(
+        (
+            &d["file"],
+            &d["line"],
+            &d["column"],
+            &d["end_line"],
+            &d["end_column"],
+            &d["code"]
+        ),
+        (
+            &Value::from(ARTICLE),
+            &Value::from(21),
+            &Value::from(11),
+            &Value::from(21),
+            &Value::from(14),
+            &Value::from("S003")
+        )
+    );
+    insta::assert_snapshot!("json", stdout(&o));
+}
+
+#[test]
+fn github_format() {
+    let o = policyctl(&["check", "--format", "github", ARTICLE]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.starts_with("::error file="), "{out}");
+    insta::assert_snapshot!("github", out);
+}
+
+#[test]
+fn sarif_format() {
+    let o = policyctl(&["check", "--format", "sarif", ARTICLE]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    let v: Value = serde_json::from_str(&out).expect("SARIF is JSON");
+    assert_eq!(v["version"], "2.1.0");
+    let driver = &v["runs"][0]["tool"]["driver"];
+    assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
+    // Every result's ruleIndex points at its rule.
+    let rules = driver["rules"].as_array().unwrap();
+    for r in v["runs"][0]["results"].as_array().unwrap() {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+    }
+    for rule in rules {
+        for key in [
+            "name",
+            "shortDescription",
+            "fullDescription",
+            "help",
+            "defaultConfiguration",
+        ] {
+            assert!(!rule[key].is_null(), "rule {}: no {key}", rule["id"]);
+        }
+        assert!(!rule["fullDescription"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty());
+    }
+    let needle = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        out.matches(&needle).count(),
+        1,
+        "one tool version in the output"
+    );
+    // The snapshot keeps the whole document except the tool version, and the rules' long
+    // texts (they belong to `explain`, and change with every wording fix): each rule is
+    // reduced to its id, name and level.
+    let mut v = v;
+    v["runs"][0]["tool"]["driver"]["version"] = Value::from("[version]");
+    for rule in v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array_mut()
+        .unwrap()
+    {
+        let short = serde_json::json!({
+            "id": rule["id"],
+            "name": rule["name"],
+            "level": rule["defaultConfiguration"]["level"],
+        });
+        *rule = short;
+    }
+    let redacted = serde_json::to_string_pretty(&v).unwrap();
+    insta::assert_snapshot!("sarif", redacted);
+}
+
+#[test]
+fn text_format_without_colour() {
+    let o = policyctl(&["check", ARTICLE]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        !out.contains('\u{1b}'),
+        "no ANSI escapes when stdout is not a terminal:\n{out}"
+    );
+    assert!(
+        out.ends_with("1 error, 0 warnings in 1 policy (1 file)\n"),
+        "{out}"
+    );
+    insta::assert_snapshot!("text", out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// explain and schema.
+
+#[test]
+fn explain_prints_the_heading_and_examples() {
+    let o = policyctl(&["explain", "P021"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("P021"), "{out}");
+    assert!(out.contains("```yaml"), "{out}");
+    // Lower case works too, and --all lists the codes.
+    let lower = policyctl(&["explain", "p021"]);
+    if code(&lower) == 0 {
+        assert_eq!(stdout(&lower), out);
+    }
+    let all = policyctl(&["explain", "--all"]);
+    assert_eq!(code(&all), 0);
+    assert!(stdout(&all).contains("P021") && stdout(&all).contains("Y001"));
+}
+
+#[test]
+fn schema_prints_the_schema_files() {
+    for (kind, file) in [
+        ("TracingPolicy", "schema/tracingpolicy.json"),
+        (
+            "TracingPolicyNamespaced",
+            "schema/tracingpolicynamespaced.json",
+        ),
+    ] {
+        let o = policyctl(&["schema", "--kind", kind]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert!(
+            stdout(&o) == read(file),
+            "`policyctl schema --kind {kind}` differs from {file}"
+        );
+    }
+    // TracingPolicy is the default.
+    assert_eq!(
+        stdout(&policyctl(&["schema"])),
+        read("schema/tracingpolicy.json")
+    );
+}
