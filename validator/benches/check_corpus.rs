@@ -6,23 +6,16 @@
 //! cargo bench -p policyctl-validator --bench check_corpus -- --quick
 //! ```
 
-use std::hint::black_box;
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use policyctl_validator::{check_source, SourceFile};
+use std::hint::black_box;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 /// 100 (name, text) pairs, cycling through the valid policies.
 fn corpus() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/policies/valid");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no policies in {}", dir.display());
+    let files = support::testdata_files("policies/valid");
     let texts: Vec<(String, String)> = files
         .iter()
         .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))

@@ -125,6 +125,14 @@ impl Hook {
             .find(|a| a.index.as_ref().is_some_and(|i| i.value == index))
     }
 
+    /// The declared arg indexes, as text, for messages.
+    pub fn declared_indexes(&self) -> Vec<String> {
+        self.args
+            .iter()
+            .filter_map(|a| a.index.as_ref().map(|i| i.value.to_string()))
+            .collect()
+    }
+
     /// The arg a matchArgs `index` refers to. For tracepoints Tetragon's own examples use both
     /// the format field index (`args[].index`) and the position in `args`, so both are accepted,
     /// the field index first.

@@ -11,7 +11,6 @@
 //! non-ASCII text inserted; truncation at any byte), soups of YAML tokens, and random bytes
 //! (lossy UTF-8). 3000 cases in all.
 
-use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -19,25 +18,19 @@ use policyctl_validator::render::{self, Format, TextOptions};
 use policyctl_validator::{check_source, FileReport, SourceFile, Span};
 use proptest::prelude::*;
 
+mod support;
+
 const GUARD: Duration = Duration::from_secs(2);
 
 /// The valid policies, read once.
 fn corpus() -> &'static [String] {
     static CORPUS: OnceLock<Vec<String>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/policies/valid");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
-            .collect();
-        files.sort();
+        let files = support::testdata_files("policies/valid");
         let texts: Vec<String> = files
             .iter()
             .map(|p| std::fs::read_to_string(p).unwrap())
             .collect();
-        assert!(!texts.is_empty(), "no policies in {}", dir.display());
         texts
     })
 }

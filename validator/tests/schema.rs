@@ -16,6 +16,8 @@ use policyctl_validator::schema::table::{Field, Obj, Ty, POLICY};
 use policyctl_validator::{yaml, Kind, SourceFile};
 use serde_json::Value;
 
+mod support;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -412,15 +414,7 @@ fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
 }
 
 fn valid_files() -> Vec<PathBuf> {
-    let dir = root().join("testdata/policies/valid");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
-        .collect();
-    files.sort();
-    files
+    support::testdata_files("policies/valid")
 }
 
 #[test]

@@ -335,11 +335,7 @@ fn check_size_arg(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
     }
     let target = size.value - 1;
     if hook.arg(target).is_none() {
-        let declared: Vec<String> = hook
-            .args
-            .iter()
-            .filter_map(|a| a.index.as_ref().map(|i| i.value.to_string()))
-            .collect();
+        let declared = hook.declared_indexes();
         out.push(
             Diagnostic::new(
                 Code::P027,

@@ -210,11 +210,7 @@ fn check_arg_ref(hook: &Hook, f: &ArgFilter, out: &mut Vec<Diagnostic>) {
     }
     let idx = f.index.as_ref().map_or(0, |i| i.value);
     if hook.filtered_arg(idx).is_none() {
-        let declared: Vec<String> = hook
-            .args
-            .iter()
-            .filter_map(|a| a.index.as_ref().map(|i| i.value.to_string()))
-            .collect();
+        let declared = hook.declared_indexes();
         let span = f.index.as_ref().map_or(f.span, |i| i.span);
         let what = if f.index.is_some() {
             format!("index {idx}")
