@@ -190,17 +190,23 @@ fn embedded_examples_match_the_files() {
     }
 }
 
+/// Check a file and assert it reports no diagnostic at all.
+fn assert_clean(path: &Path) -> FileReport {
+    let report = check(&path.display().to_string(), read(path));
+    assert!(
+        report.diagnostics.is_empty(),
+        "{}: expected no diagnostic, got\n{}",
+        path.display(),
+        render(&report)
+    );
+    report
+}
+
 #[test]
 fn valid_examples_are_clean() {
     for code in codes::ALL {
         let path = checks_dir().join(code.as_str()).join("valid.yaml");
-        let report = check(&path.display().to_string(), read(&path));
-        assert!(
-            report.diagnostics.is_empty(),
-            "{}: expected no diagnostic, got\n{}",
-            path.display(),
-            render(&report)
-        );
+        let report = assert_clean(&path);
         assert_eq!(
             report.policies.len(),
             1,
@@ -332,13 +338,7 @@ fn valid_corpus_is_clean() {
     );
     assert!(files.len() >= 60, "only {} files", files.len());
     for path in files {
-        let report = check(&path.display().to_string(), read(&path));
-        assert!(
-            report.diagnostics.is_empty(),
-            "{}: expected no diagnostic, got\n{}",
-            path.display(),
-            render(&report)
-        );
+        let report = assert_clean(&path);
         assert!(
             !report.policies.is_empty(),
             "{}: no policy found",

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, ArgClass, OpKind, Operator};
-use crate::model::{ArgFilter, Hook, Policy, Selector, Spanned};
+use crate::model::{ArgFilter, Hook, Policy, Spanned};
 
 /// `P013`.
 pub const P013: CodeInfo = CodeInfo {
@@ -94,7 +94,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         }
                     }
                     let ty = arg_type(hook, f, which);
-                    check_filter(policy, hook, sel, f, op_name, op, ty, out);
+                    check_filter(policy, hook, f, op_name, op, ty, out);
                 }
             }
             if substrings > 100 {
@@ -138,18 +138,15 @@ fn arg_type(hook: &Hook, f: &ArgFilter, which: Which) -> Option<Spanned<String>>
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_filter(
     policy: &Policy,
     hook: &Hook,
-    sel: &Selector,
     f: &ArgFilter,
     op_name: &Spanned<String>,
     op: &Operator,
     ty: Option<Spanned<String>>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let _ = sel;
     let class = ty.as_ref().map(|t| facts::arg_class(&t.value));
     if let (Some(ty), Some(class)) = (&ty, class) {
         // Tracepoint `auto` types come from the format; nothing to compare without a kernel.
@@ -306,7 +303,7 @@ fn check_filter(
         OpKind::Compare | OpKind::Mask => {}
         OpKind::InMap => {
             for v in &f.values {
-                check_in_map(policy, hook, v, class, ty_name, out);
+                check_in_map(policy, v, class, ty_name, out);
             }
         }
         OpKind::Range => {
@@ -580,13 +577,11 @@ fn named_numbers(
 
 fn check_in_map(
     policy: &Policy,
-    hook: &Hook,
     v: &Spanned<String>,
     class: ArgClass,
     ty: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    let _ = hook;
     if let Some(name) = v.value.strip_prefix("list:") {
         match policy
             .spec
