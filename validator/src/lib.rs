@@ -74,7 +74,7 @@ pub fn check_source(source: SourceFile) -> FileReport {
                     Diagnostic::new(
                         Code::Y007,
                         root.span,
-                        format!("this document is {} `{}`, not a mapping with apiVersion, kind, metadata and spec", a_type(root), short(root)),
+                        format!("this document is {} `{}`, not a mapping with apiVersion, kind, metadata and spec", a_type(root), schema::short(root)),
                     )
                     .help("a policy starts with `apiVersion: cilium.io/v1alpha1` on its own line"),
                 );
@@ -153,8 +153,4 @@ fn a_type(node: &yaml::Node) -> &'static str {
         yaml::Value::Str { .. } => "the string",
         _ => "the value",
     }
-}
-
-fn short(node: &yaml::Node) -> String {
-    node.scalar_text().chars().take(40).collect()
 }

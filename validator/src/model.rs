@@ -281,6 +281,14 @@ impl Action {
             .map(|(_, _, v)| v)
     }
 
+    /// The key span of a boolean parameter set to `true`.
+    pub fn flag(&self, name: &str) -> Option<Span> {
+        self.params
+            .iter()
+            .find(|(k, _, v)| k == name && v.as_bool() == Some(true))
+            .map(|(_, s, _)| *s)
+    }
+
     /// A parameter written with no value.
     pub fn empty_param(&self, name: &str) -> Option<Span> {
         self.params

@@ -354,14 +354,10 @@ fn param_help(action: &str, param: &str) -> String {
 }
 
 fn check_post(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
-    if hook.kind == HookKind::Lsm {
+    let lsm = hook.kind == HookKind::Lsm;
+    if lsm {
         for key in ["kernelStackTrace", "userStackTrace"] {
-            if action.param(key).and_then(Node::as_bool) == Some(true) {
-                let span = action
-                    .params
-                    .iter()
-                    .find(|(k, _, _)| k == key)
-                    .map_or(action.span, |p| p.1);
+            if let Some(span) = action.flag(key) {
                 out.push(
                     Diagnostic::new(
                         Code::P044,
@@ -372,29 +368,19 @@ fn check_post(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-    } else if let Some((_, span, _)) = action
-        .params
-        .iter()
-        .find(|(k, _, v)| k == "imaHash" && v.as_bool() == Some(true))
-    {
-        out.push(
-            Diagnostic::new(Code::P041, *span, "`imaHash` is only computed on LSM hooks")
-                .help("remove it, or move the policy to an lsmhook"),
-        );
     }
-    if hook.kind == HookKind::Lsm {
+    if let Some(span) = action.flag("imaHash") {
         let hook_name = hook.target.as_ref().map_or("", |t| t.value.as_str());
-        if let Some((_, span, _)) = action
-            .params
-            .iter()
-            .find(|(k, _, v)| k == "imaHash" && v.as_bool() == Some(true))
-        {
-            if !facts::IMA_HOOKS.contains(&hook_name) {
-                out.push(
-                    Diagnostic::new(Code::P041, *span, format!("IMA hashes are not computed on the `{hook_name}` hook; `imaHash` is ignored"))
-                        .help(format!("IMA works on: {}", facts::IMA_HOOKS.join(", "))),
-                );
-            }
+        if !lsm {
+            out.push(
+                Diagnostic::new(Code::P041, span, "`imaHash` is only computed on LSM hooks")
+                    .help("remove it, or move the policy to an lsmhook"),
+            );
+        } else if !facts::IMA_HOOKS.contains(&hook_name) {
+            out.push(
+                Diagnostic::new(Code::P041, span, format!("IMA hashes are not computed on the `{hook_name}` hook; `imaHash` is ignored"))
+                    .help(format!("IMA works on: {}", facts::IMA_HOOKS.join(", "))),
+            );
         }
     }
     let limit = action.param("rateLimit");

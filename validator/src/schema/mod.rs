@@ -249,7 +249,8 @@ fn article(word: &str) -> &'static str {
     }
 }
 
-fn short(node: &Node) -> String {
+/// A scalar's text cut to 30 characters, for messages.
+pub fn short(node: &Node) -> String {
     let t = node.scalar_text();
     if t.chars().count() > 30 {
         format!("{}…", t.chars().take(30).collect::<String>())
