@@ -2,6 +2,7 @@
 //! and the help line; a summary line closes the output.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
@@ -19,7 +20,7 @@ pub struct TextOptions {
 #[derive(Debug)]
 struct Shown<'a> {
     d: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: NamedSource<Arc<str>>,
 }
 
 impl std::fmt::Display for Shown<'_> {
@@ -83,7 +84,8 @@ pub(super) fn render(reports: &[FileReport], options: &TextOptions) -> String {
         if r.diagnostics.is_empty() {
             continue;
         }
-        let source = NamedSource::new(r.source.name(), r.source.text().to_string());
+        // One shared copy of the text per file; each diagnostic clones the handle, not the text.
+        let source = NamedSource::new(r.source.name(), Arc::<str>::from(r.source.text()));
         for d in &r.diagnostics {
             let shown = Shown {
                 d,
