@@ -6,9 +6,12 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod kernel_cmd;
+mod kernels;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
-use policyctl_validator::{check_source, explain, schema, Code, FileReport, Kind, SourceFile};
+use policyctl_validator::{check_source_with, explain, schema, Code, FileReport, Kind, SourceFile};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +36,8 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Search a kernel's functions, LSM hooks and tracepoints; show what it supports.
+    Kernel(kernel_cmd::KernelCmd),
     /// Print the JSON Schema of a policy kind.
     Schema {
         /// Which kind.
@@ -68,12 +73,9 @@ struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
-    /// Kernel BTF to check against (repeatable). Kernel checks come with the kernel index.
-    #[arg(long = "btf", value_name = "FILE")]
-    btf: Vec<PathBuf>,
-    /// Do not check against any kernel, not even the host's.
-    #[arg(long, conflicts_with = "btf")]
-    no_btf: bool,
+    /// Kernels to check against.
+    #[command(flatten)]
+    kernel: kernels::KernelArgs,
 }
 
 fn main() -> ExitCode {
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Explain { code, all } => explain_cmd(code.as_deref(), all),
+        Command::Kernel(cmd) => kernel_cmd::run(&cmd),
         Command::Schema { kind } => {
             let kind = match kind {
                 SchemaKind::TracingPolicy => Kind::TracingPolicy,
@@ -117,17 +120,15 @@ fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    for btf in &args.btf {
-        if !btf.exists() {
-            eprintln!(
-                "policyctl: cannot read BTF file {}: no such file",
-                btf.display()
-            );
+    let loaded = match kernels::load(&args.kernel) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("policyctl: {e}");
             return ExitCode::from(2);
         }
-    }
-    if !args.btf.is_empty() {
-        eprintln!("policyctl: note: kernel checks against --btf files are not available in this version; checking schema and semantics only");
+    };
+    if let Some(note) = &loaded.note {
+        eprintln!("policyctl: {note}");
     }
     let mut files = Vec::new();
     for p in &args.paths {
@@ -179,7 +180,10 @@ fn check(args: &CheckArgs) -> ExitCode {
                 }
             },
         };
-        reports.push(check_source(SourceFile::new(name, text)));
+        reports.push(check_source_with(
+            SourceFile::new(name, text),
+            &loaded.kernels,
+        ));
     }
     let format = match args.format {
         OutputFormat::Text => Format::Text,

@@ -1,5 +1,8 @@
 //! The `policyctl` binary end to end: exit codes, inputs (files, directories, stdin), the four
-//! output formats (snapshots in `tests/snapshots/`), `explain` and `schema`.
+//! output formats (snapshots in `tests/snapshots/`), kernels (`--btf`), `explain` and `schema`.
+//!
+//! `check` runs with `--no-btf` unless a test names its kernels, so that no result depends on
+//! the kernel of the machine running the tests.
 //!
 //! Update the snapshots with `INSTA_UPDATE=always cargo test --test cli`, then review them.
 
@@ -31,14 +34,34 @@ spec:
       type: \"sock\"
 ";
 
+/// The fixture kernels.
+const K61: &str = "testdata/btf/6.1.0-56-amd64.btf.zst";
+const K612: &str = "testdata/btf/6.12.117+deb12-amd64.btf.zst";
+const K618: &str = "testdata/btf/6.18.44-fc-v769.btf.zst";
+const CFG618: &str = "testdata/btf/6.18.44-fc-v769.config.gz";
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Run `policyctl` in the workspace root.
+/// `check` without kernel arguments gets `--no-btf` (see the module doc).
+fn with_kernels(args: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let names_kernels = args
+        .iter()
+        .any(|a| matches!(*a, "--btf" | "--no-btf" | "--host"));
+    if args.first() == Some(&"check") && !names_kernels {
+        v.insert(1, "--no-btf".into());
+    }
+    v.retain(|a| a != "--host");
+    v
+}
+
+/// Run `policyctl` in the workspace root. `--host` (removed before running) lets `check` use
+/// the host's kernel.
 fn policyctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_policyctl"))
-        .args(args)
+        .args(with_kernels(args))
         .current_dir(root())
         .env_remove("NO_COLOR")
         .stdin(Stdio::null())
@@ -49,7 +72,7 @@ fn policyctl(args: &[&str]) -> Output {
 /// Run `policyctl` with `input` on stdin.
 fn policyctl_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_policyctl"))
-        .args(args)
+        .args(with_kernels(args))
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -170,10 +193,24 @@ fn exit_2_for_bad_usage() {
     assert_eq!(code(&policyctl(&["check"])), 2);
     assert_eq!(code(&policyctl(&["check", "--format", "xml", CLEAN])), 2);
     assert_eq!(code(&policyctl(&["frobnicate"])), 2);
-    assert_eq!(
-        code(&policyctl(&["check", "--btf", "/no/such/btf", CLEAN])),
-        2
-    );
+    let o = policyctl(&["check", "--btf", "/no/such/btf", CLEAN]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("/no/such/btf"), "{}", stderr(&o));
+    let o = policyctl(&["check", "--btf", "Cargo.toml", CLEAN]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not BTF"), "{}", stderr(&o));
+    let o = policyctl(&[
+        "check",
+        "--btf",
+        K61,
+        "--btf",
+        K612,
+        "--error-injection",
+        "Cargo.toml",
+        CLEAN,
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("NAME="), "{}", stderr(&o));
     assert_eq!(code(&policyctl(&["--version"])), 0);
 }
 
@@ -401,4 +438,135 @@ fn schema_prints_the_schema_files() {
         stdout(&policyctl(&["schema"])),
         read("schema/tracingpolicy.json")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels.
+
+/// A policy that loads on 6.12 and 6.18 but not on 6.1: `security_bpf_map_create` came in 6.9
+/// (6.1 has `security_bpf_map_alloc`), and `vfs_mkdir`'s first parameter changed type.
+const NEWER_KERNELS: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"bpf-maps\"
+spec:
+  kprobes:
+  - call: \"security_bpf_map_create\"
+    syscall: false
+    args:
+    - index: 0
+      type: \"bpf_map\"
+";
+
+#[test]
+fn several_kernels_name_the_kernels_each_finding_holds_for() {
+    let dir = scratch("kernels");
+    let file = dir.join("bpf-maps.yaml");
+    write(&file, NEWER_KERNELS);
+    let f = file.to_str().unwrap();
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--btf",
+        K61,
+        "--btf",
+        K612,
+        "--btf",
+        K618,
+        "--kernel-config",
+        CFG618,
+        f,
+    ];
+    let o = policyctl(&args);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(
+        v["kernels"],
+        serde_json::json!(["6.1.0-56-amd64", "6.12.117+deb12-amd64", "6.18.44-fc-v769"])
+    );
+    let found: Vec<(String, Value)> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["kernels"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("K001".into(), serde_json::json!(["6.1.0-56-amd64"]))),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("K030".into(), serde_json::json!(["6.18.44-fc-v769"]))),
+        "{found:?}"
+    );
+    let per_kernel = &v["policies"][0]["kernels"];
+    assert_eq!(per_kernel[1]["errors"], 0, "{per_kernel:#}");
+    assert_eq!(per_kernel[0]["errors"], 1, "{per_kernel:#}");
+
+    // The message names both sides.
+    let k001 = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "K001")
+        .unwrap();
+    assert!(
+        k001["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(on 6.1.0-56-amd64; not on 6.12.117+deb12-amd64, 6.18.44-fc-v769)"),
+        "{k001:#}"
+    );
+    // Text: a table of policies × kernels closes the run.
+    let text_args: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--format" && *a != "json" && *a != f)
+        .chain(["-"])
+        .collect();
+    let o = policyctl_stdin(&text_args, NEWER_KERNELS);
+    let out = stdout(&o);
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("policy "))
+        .collect();
+    insta::assert_snapshot!("kernel_table", table.join("\n"));
+}
+
+#[test]
+fn one_kernel_checks_without_a_table() {
+    let o = policyctl(&["check", "--btf", K612, CLEAN]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("\npolicy "), "{}", stdout(&o));
+    // Named kernels.
+    let o = policyctl(&[
+        "check",
+        "--format",
+        "json",
+        "--btf",
+        &format!("debian-6.12={K612}"),
+        CLEAN,
+    ]);
+    assert_eq!(json(&o)["kernels"], serde_json::json!(["debian-6.12"]));
+}
+
+#[test]
+fn host_kernel_by_default() {
+    let o = policyctl(&["check", "--host", "--format", "json", CLEAN]);
+    let v = json(&o);
+    if Path::new("/sys/kernel/btf/vmlinux").exists() {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        assert_eq!(v["kernels"], serde_json::json!([release.trim()]));
+    } else {
+        assert_eq!(v["kernels"], serde_json::json!([]));
+        assert!(stderr(&o).contains("no kernel checks"), "{}", stderr(&o));
+    }
+    let o = policyctl(&["check", "--no-btf", "--format", "json", CLEAN]);
+    assert_eq!(json(&o)["kernels"], serde_json::json!([]));
 }

@@ -6,7 +6,7 @@
 //! read this table.
 //!
 //! Prefixes: `Y` YAML, `S` schema (what the CRD enforces), `P` policy semantics (what Tetragon
-//! checks when it loads a policy, or never checks).
+//! checks when it loads a policy, or never checks), `K` kernel facts (what a given kernel offers).
 
 use crate::checks;
 use crate::diagnostic::Severity;
@@ -122,6 +122,17 @@ codes! {
     P072 => checks::metadata::P072,
     P073 => checks::metadata::P073,
     P074 => checks::metadata::P074,
+    K001 => checks::kernel::K001,
+    K002 => checks::kernel::K002,
+    K003 => checks::kernel::K003,
+    K010 => checks::kernel::K010,
+    K011 => checks::kernel::K011,
+    K012 => checks::kernel::K012,
+    K013 => checks::kernel::K013,
+    K014 => checks::kernel::K014,
+    K020 => checks::kernel::K020,
+    K021 => checks::kernel::K021,
+    K030 => checks::kernel::K030,
 }
 
 impl Code {

@@ -52,6 +52,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places that explain this one.
     pub related: Vec<Related>,
+    /// The kernels this holds for, by name; empty when it holds whatever the kernel.
+    pub kernels: Vec<String>,
 }
 
 impl Diagnostic {
@@ -64,6 +66,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             related: Vec::new(),
+            kernels: Vec::new(),
         }
     }
 

@@ -833,3 +833,115 @@ pub const FILE_TYPES: &[&str] = &[
 /// Syscall name prefixes of every architecture Tetragon knows.
 pub const SYSCALL_ARCH_PREFIXES: &[&str] =
     &["__x64_", "__arm64_", "__ia32_", "__s390x_", "__riscv_"];
+
+/// The kernel C type an arg `type` reads, for checks against a kernel's BTF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelType {
+    /// An integer or enum of this many bytes (0: any width) and signedness (None: either).
+    Integer(u32, Option<bool>),
+    /// A 64-bit integer or a pointer's value (`ulong`, `uint64`).
+    Word,
+    /// A pointer to `char` (a C string).
+    CharPtr,
+    /// A pointer to bytes (`char *`, `u8 *`, `void *`).
+    Buffer,
+    /// A pointer to one of these structs, unions or typedefs.
+    PtrTo(&'static [&'static str]),
+    /// Whatever is there (`nop`).
+    Any,
+}
+
+/// The kernel type each arg `type` reads; `None` for types kprobes cannot use (`auto`,
+/// `syscall64`, `const_buf`, `data_loc`). Tetragon's own table is `pkg/btf/validation.go`
+/// `typesCompatible`; this one is stricter about pointers (a `file` read from a `struct
+/// filename *` prints garbage) and looser about integer aliases (`sint32` is `int`).
+pub fn kernel_type(ty: &str) -> Option<KernelType> {
+    use KernelType::*;
+    Some(match ty {
+        "int" | "sint32" | "int32" | "bpf_cmd" | "capability" => Integer(4, None),
+        "uint32" => Integer(4, None),
+        "sint16" | "int16" | "uint16" => Integer(2, None),
+        "sint8" | "int8" | "uint8" => Integer(1, None),
+        "long" | "sint64" | "int64" => Integer(8, None),
+        "size_t" => Integer(8, None),
+        "ulong" | "uint64" => Word,
+        "fd" => Integer(0, None),
+        "string" => CharPtr,
+        "char_buf" => Buffer,
+        "char_iovec" => PtrTo(&["iovec"]),
+        "skb" => PtrTo(&["sk_buff"]),
+        "sock" => PtrTo(&["sock"]),
+        "sockaddr" => PtrTo(&["sockaddr"]),
+        "socket" => PtrTo(&["socket"]),
+        "sockaddr_un" => PtrTo(&["sockaddr_un", "sockaddr"]),
+        "filename" => PtrTo(&["filename"]),
+        "file" => PtrTo(&["file"]),
+        "path" => PtrTo(&["path"]),
+        "dentry" => PtrTo(&["dentry"]),
+        "linux_binprm" => PtrTo(&["linux_binprm"]),
+        "kiocb" => PtrTo(&["kiocb"]),
+        "iov_iter" => PtrTo(&["iov_iter"]),
+        "cred" => PtrTo(&["cred"]),
+        "bpf_attr" => PtrTo(&["bpf_attr"]),
+        "bpf_prog" => PtrTo(&["bpf_prog"]),
+        "perf_event" => PtrTo(&["perf_event"]),
+        "bpf_map" => PtrTo(&["bpf_map"]),
+        "user_namespace" => PtrTo(&["user_namespace"]),
+        "load_info" => PtrTo(&["load_info"]),
+        "module" => PtrTo(&["module"]),
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => {
+            PtrTo(&["kernel_cap_t"])
+        }
+        "net_device" => PtrTo(&["net_device"]),
+        "nop" => Any,
+        _ => return None,
+    })
+}
+
+/// The arg `type` that reads a kernel integer of this size and signedness.
+pub fn int_arg_type(bytes: u32, signed: bool) -> &'static str {
+    match (bytes, signed) {
+        (1, true) => "int8",
+        (1, false) => "uint8",
+        (2, true) => "int16",
+        (2, false) => "uint16",
+        (4, true) => "int",
+        (4, false) => "uint32",
+        (_, true) => "long",
+        (_, false) => "uint64",
+    }
+}
+
+/// The arg `type` that reads a pointer to this struct, union or typedef, if one does.
+pub fn pointer_arg_type(name: &str) -> Option<&'static str> {
+    // The first type whose table entry names it; `sockaddr` before `sockaddr_un`.
+    const ORDER: &[&str] = &[
+        "char_iovec",
+        "skb",
+        "sock",
+        "sockaddr",
+        "socket",
+        "sockaddr_un",
+        "filename",
+        "file",
+        "path",
+        "dentry",
+        "linux_binprm",
+        "kiocb",
+        "iov_iter",
+        "cred",
+        "bpf_attr",
+        "bpf_prog",
+        "perf_event",
+        "bpf_map",
+        "user_namespace",
+        "load_info",
+        "module",
+        "kernel_cap_t",
+        "net_device",
+    ];
+    ORDER
+        .iter()
+        .copied()
+        .find(|t| matches!(kernel_type(t), Some(KernelType::PtrTo(names)) if names.contains(&name)))
+}

@@ -6,11 +6,13 @@
 //! stages run in one fixed order: YAML → document kind → schema → CEL rules → model → semantic
 //! checks. Nothing here does I/O or knows about terminals or LSP.
 
+pub mod btf;
 pub mod checks;
 pub mod codes;
 pub mod diagnostic;
 pub mod explain;
 pub mod facts;
+pub mod kernel;
 pub mod model;
 pub mod render;
 pub mod schema;
@@ -23,17 +25,22 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Kind, Policy};
 pub use source::{Position, SourceFile, Span};
 
+use std::sync::Arc;
+
 use checks::document::{self, Classified};
+use kernel::Kernel;
 
 /// One policy found in a file, with its model.
 #[derive(Clone, Debug)]
 pub struct CheckedPolicy {
     /// The model.
     pub policy: Policy,
-    /// Errors in this policy.
+    /// Errors in this policy (on any kernel).
     pub errors: usize,
-    /// Warnings in this policy.
+    /// Warnings in this policy (on any kernel).
     pub warnings: usize,
+    /// (errors, warnings) on each kernel checked, in the order of [`FileReport::kernels`].
+    pub per_kernel: Vec<(usize, usize)>,
 }
 
 /// Everything `check_source` learned about one file.
@@ -47,6 +54,8 @@ pub struct FileReport {
     pub other_documents: usize,
     /// Every diagnostic, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The kernels the file was checked against, by name.
+    pub kernels: Vec<String>,
 }
 
 impl FileReport {
@@ -59,8 +68,14 @@ impl FileReport {
     }
 }
 
-/// Check every document of one file.
+/// Check every document of one file, without kernel facts.
 pub fn check_source(source: SourceFile) -> FileReport {
+    check_source_with(source, &[])
+}
+
+/// Check every document of one file, and against each kernel given. A diagnostic that depends
+/// on the kernel names the kernels it holds for ([`Diagnostic::kernels`]).
+pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileReport {
     let parsed = yaml::parse(&source);
     let mut diagnostics = parsed.diagnostics;
     let mut policies = Vec::new();
@@ -94,6 +109,7 @@ pub fn check_source(source: SourceFile) -> FileReport {
         let policy = Policy::from_node(root, kind);
         checks::cel::check(root, &policy, &mut out);
         checks::run(&policy, &mut out);
+        checks::kernel::run_all(&policy, kernels, &mut out);
         // A truncated document is checked for what it holds before the syntax error, not for
         // what it is missing nor for the half-read node at the error.
         if doc.truncated {
@@ -123,9 +139,24 @@ pub fn check_source(source: SourceFile) -> FileReport {
             };
             out.retain(|d| !absence(d.code) && d.span.end <= cut);
         }
+        let per_kernel = kernels
+            .iter()
+            .map(|k| {
+                let on = |sev: Severity| {
+                    out.iter()
+                        .filter(|d| {
+                            d.severity == sev
+                                && (d.kernels.is_empty() || d.kernels.iter().any(|n| *n == k.name))
+                        })
+                        .count()
+                };
+                (on(Severity::Error), on(Severity::Warning))
+            })
+            .collect();
         diagnostics.append(&mut out);
         let mine = &diagnostics[before..];
         policies.push(CheckedPolicy {
+            per_kernel,
             errors: mine
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
@@ -144,6 +175,7 @@ pub fn check_source(source: SourceFile) -> FileReport {
         policies,
         other_documents,
         diagnostics,
+        kernels: kernels.iter().map(|k| k.name.clone()).collect(),
     }
 }
 

@@ -104,6 +104,8 @@ pub struct Hook {
     pub tags: Vec<Spanned<String>>,
     /// uprobe `symbols`, `offsets`, `addrs`, `refCtrOffsets`: key span and item count.
     pub uprobe_addressing: Vec<(&'static str, Span, usize)>,
+    /// `ignore.callNotFound: true`: a call missing from the kernel is skipped, not fatal.
+    pub ignore_call_not_found: bool,
 }
 
 impl Hook {
@@ -172,6 +174,8 @@ pub struct Arg {
     pub resolve: Option<Spanned<String>>,
     /// `source`.
     pub source: Option<Spanned<String>>,
+    /// `btfType`: the struct the argument is cast to before `resolve`.
+    pub btf_type: Option<Spanned<String>>,
 }
 
 impl Arg {
@@ -498,6 +502,11 @@ impl Hook {
                     Some((k, e.key.span, e.value.as_seq().map_or(0, <[_]>::len)))
                 })
                 .collect(),
+            ignore_call_not_found: node
+                .get("ignore")
+                .and_then(|i| i.get("callNotFound"))
+                .and_then(Node::as_bool)
+                .unwrap_or(false),
         }
     }
 }
@@ -520,6 +529,7 @@ impl Arg {
             max_data: boolean(node, "maxData"),
             resolve: string(node, "resolve").filter(|r| !r.value.is_empty()),
             source: string(node, "source"),
+            btf_type: string(node, "btfType").filter(|r| !r.value.is_empty()),
         }
     }
 }

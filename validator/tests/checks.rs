@@ -5,7 +5,15 @@
 //! - every `invalid*.yaml` has a reviewed snapshot of its diagnostics (`snapshots/`);
 //! - diagnostics of every fixture and corpus file have sane spans, messages and codes;
 //! - the valid corpus and the fixed article policies are clean, the original article policies
-//!   get exactly the errors listed in `testdata/policies/article/README.md`.
+//!   get exactly the errors listed in `testdata/policies/article/README.md`;
+//! - the corpora checked against the fixture kernels have reviewed snapshots of their kernel
+//!   (K) diagnostics.
+//!
+//! Kernel codes (`K*`) depend on the kernel: their fixtures are checked against the three
+//! fixture kernels of [`support::fixture_kernels`] (each loaded with a different amount of
+//! knowledge), every other fixture without a kernel, as before. A `K*/valid.yaml` has no
+//! diagnostic of its own code on any kernel and no Y/S/P diagnostic at all; another K code it
+//! gets on some kernel (K030 for kprobes on 6.18, which has none) is named in its comment.
 //!
 //! Y006 (file larger than 4 MiB) is special: a 4 MiB fixture is not committed. Its
 //! `invalid.yaml` is a small policy that [`fixture_text`] pads with comment lines past the
@@ -15,11 +23,20 @@
 //! Update the snapshots with `INSTA_UPDATE=always cargo test -p policyctl-validator --test checks`
 //! and review every changed `.snap` file like code.
 
+mod support;
+
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use policyctl_validator::codes::{self, Code};
-use policyctl_validator::{check_source, explain, FileReport, Severity, SourceFile};
+use policyctl_validator::kernel::config::KernelConfig;
+use policyctl_validator::kernel::Kernel;
+use policyctl_validator::{
+    check_source, check_source_with, explain, Diagnostic, FileReport, Severity, SourceFile,
+};
+use support::fixture_kernels;
 
 /// The size limit of Y006 (policyctl reads at most 4 MiB).
 const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
@@ -61,6 +78,26 @@ fn pad_past_limit(text: &str) -> String {
 
 fn check(name: &str, text: String) -> FileReport {
     check_source(SourceFile::new(name, text))
+}
+
+/// Is this a kernel code (checked against the fixture kernels)?
+fn is_kernel_code(code: &str) -> bool {
+    code.starts_with('K')
+}
+
+/// The kernels a fixture of `code` is checked against: the fixture kernels for K codes, none
+/// for the others (whose snapshots predate kernels and stay as they are).
+fn kernels_for(code: &str) -> &'static [Arc<Kernel>] {
+    if is_kernel_code(code) {
+        fixture_kernels()
+    } else {
+        &[]
+    }
+}
+
+/// Check a fixture of `code` (see [`kernels_for`]).
+fn check_fixture(code: &str, name: &str, text: String) -> FileReport {
+    check_source_with(SourceFile::new(name, text), kernels_for(code))
 }
 
 fn codes_of(report: &FileReport) -> Vec<&'static str> {
@@ -110,7 +147,18 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// One line per diagnostic: `line:col-end_line:end_col severity CODE message`, then its help.
+/// `[6.1.0-56-amd64, 6.12.117+deb12-amd64] ` for a diagnostic that depends on the kernel,
+/// nothing for one that does not.
+fn kernels_tag(d: &Diagnostic) -> String {
+    if d.kernels.is_empty() {
+        String::new()
+    } else {
+        format!("[{}] ", d.kernels.join(", "))
+    }
+}
+
+/// One line per diagnostic: `line:col-end_line:end_col severity CODE [kernels] message` (the
+/// kernels only for a diagnostic that names them), then its help.
 fn render(report: &FileReport) -> String {
     let mut s = String::new();
     for d in &report.diagnostics {
@@ -118,13 +166,14 @@ fn render(report: &FileReport) -> String {
         let end = report.source.position(d.span.end);
         let _ = writeln!(
             s,
-            "{}:{}-{}:{} {} {} {}",
+            "{}:{}-{}:{} {} {} {}{}",
             start.line,
             start.column,
             end.line,
             end.column,
             d.severity.as_str(),
             d.code,
+            kernels_tag(d),
             d.message
         );
         if let Some(help) = &d.help {
@@ -158,7 +207,8 @@ fn every_code_has_examples() {
 fn invalid_examples_trigger_their_code() {
     for code in codes::ALL {
         let path = checks_dir().join(code.as_str()).join("invalid.yaml");
-        let report = check(
+        let report = check_fixture(
+            code.as_str(),
             &path.display().to_string(),
             fixture_text(code.as_str(), &path),
         );
@@ -187,6 +237,22 @@ fn embedded_examples_match_the_files() {
             read(&dir.join("valid.yaml")),
             "{code}: rebuild to embed the current valid.yaml"
         );
+        // What `policyctl explain` shows is what the tests check: the embedded invalid example
+        // reports its code (on some fixture kernel, for K codes), the valid one does not.
+        if code.as_str() != "Y006" {
+            let report = check_fixture(code.as_str(), "embedded-invalid.yaml", invalid.to_string());
+            assert!(
+                report.diagnostics.iter().any(|d| d.code == *code),
+                "{code}: the embedded invalid example does not report it\n{}",
+                render(&report)
+            );
+        }
+        let report = check_fixture(code.as_str(), "embedded-valid.yaml", valid.to_string());
+        assert!(
+            !report.diagnostics.iter().any(|d| d.code == *code),
+            "{code}: the embedded valid example reports it\n{}",
+            render(&report)
+        );
     }
 }
 
@@ -206,7 +272,11 @@ fn assert_clean(path: &Path) -> FileReport {
 fn valid_examples_are_clean() {
     for code in codes::ALL {
         let path = checks_dir().join(code.as_str()).join("valid.yaml");
-        let report = assert_clean(&path);
+        let report = if is_kernel_code(code.as_str()) {
+            assert_kernel_valid(*code, &path)
+        } else {
+            assert_clean(&path)
+        };
         assert_eq!(
             report.policies.len(),
             1,
@@ -214,6 +284,28 @@ fn valid_examples_are_clean() {
             path.display()
         );
     }
+}
+
+/// A K code's valid example, checked against the fixture kernels: no diagnostic of its code
+/// on any kernel, no Y/S/P diagnostic, and every other K code it gets named in the file (its
+/// comment says why it is there).
+fn assert_kernel_valid(code: Code, path: &Path) -> FileReport {
+    let text = read(path);
+    let report = check_fixture(code.as_str(), &path.display().to_string(), text.clone());
+    for d in &report.diagnostics {
+        let at = format!("{}: {} {}", path.display(), d.code, d.message);
+        assert_ne!(d.code, code, "{at}: the valid example reports its own code");
+        assert!(
+            is_kernel_code(d.code.as_str()),
+            "{at}: a valid example has no schema or semantic diagnostic\n{}",
+            render(&report)
+        );
+        assert!(
+            text.contains(d.code.as_str()),
+            "{at}: a K code on a valid example must be explained in its comment"
+        );
+    }
+    report
 }
 
 #[test]
@@ -230,7 +322,7 @@ fn y006_needs_the_size_not_the_content() {
 fn fixtures_snapshot() {
     let fixtures = invalid_fixtures();
     assert!(
-        fixtures.len() >= 86,
+        fixtures.len() >= 122,
         "only {} broken fixtures",
         fixtures.len()
     );
@@ -241,7 +333,11 @@ fn fixtures_snapshot() {
             path.display()
         );
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let report = check(&format!("{code}/{stem}.yaml"), fixture_text(&code, &path));
+        let report = check_fixture(
+            &code,
+            &format!("{code}/{stem}.yaml"),
+            fixture_text(&code, &path),
+        );
         assert!(
             report.diagnostics.iter().any(|d| d.code.as_str() == code),
             "{}: expected {code}, got {:?}",
@@ -292,6 +388,40 @@ fn assert_sane(what: &str, report: &FileReport) {
             assert!(!r.message.trim().is_empty(), "{at}: empty related message");
         }
     }
+    for d in &report.diagnostics {
+        let at = format!("{what}: {} {:?}", d.code, d.span);
+        if is_kernel_code(d.code.as_str()) {
+            assert!(
+                !d.kernels.is_empty(),
+                "{at}: a kernel diagnostic names no kernel"
+            );
+            // The kernels it names, in the order they were checked, each once.
+            let mut order = report.kernels.iter();
+            for k in &d.kernels {
+                assert!(
+                    order.any(|n| n == k),
+                    "{at}: kernel {k} not checked, repeated or out of order: {:?} of {:?}",
+                    d.kernels,
+                    report.kernels
+                );
+            }
+        } else {
+            assert!(
+                d.kernels.is_empty(),
+                "{at}: a diagnostic that does not depend on the kernel names kernels {:?}",
+                d.kernels
+            );
+        }
+    }
+    assert_eq!(
+        report
+            .policies
+            .iter()
+            .filter(|p| p.per_kernel.len() != report.kernels.len())
+            .count(),
+        0,
+        "{what}: per-kernel counts do not match the kernels checked"
+    );
     let mut sorted = report.diagnostics.clone();
     sorted.sort_by_key(|d| (d.span.start, d.code));
     assert_eq!(
@@ -318,7 +448,11 @@ fn diagnostics_are_well_formed() {
     );
     assert!(files.len() > 150, "only {} files", files.len());
     for (code, path) in files {
-        let report = check(&path.display().to_string(), fixture_text(&code, &path));
+        let report = check_fixture(
+            &code,
+            &path.display().to_string(),
+            fixture_text(&code, &path),
+        );
         assert_sane(&path.display().to_string(), &report);
     }
 }
@@ -418,4 +552,166 @@ fn tetragon_examples_have_no_errors() {
             render(&report)
         );
     }
+}
+
+/// Check `files` (named relative to `root`) with and without the fixture kernels; assert what
+/// the kernels may and may not change, and render every K diagnostic as
+/// `file:line CODE severity [kernels] message`, then how many policies are clean, warned or in
+/// error on each kernel.
+fn kernel_corpus_report(root: &Path, files: &[PathBuf]) -> String {
+    let kernels = fixture_kernels();
+    let mut s = String::new();
+    // Per kernel: (clean, warn, error) policies.
+    let mut status = vec![(0usize, 0usize, 0usize); kernels.len()];
+    let mut policies = 0;
+    for path in files {
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let text = read(path);
+        let without = check(&name, text.clone());
+        let with = check_source_with(SourceFile::new(name.as_str(), text), kernels);
+        assert_sane(&name, &with);
+        assert_eq!(with.kernels.len(), kernels.len());
+        // The kernels add K diagnostics and nothing else: no Y/S/P error comes from them.
+        let new_errors: Vec<&Diagnostic> = with
+            .diagnostics
+            .iter()
+            .filter(|d| !is_kernel_code(d.code.as_str()) && d.severity == Severity::Error)
+            .filter(|d| !without.diagnostics.contains(d))
+            .collect();
+        assert!(
+            new_errors.is_empty(),
+            "{name}: errors that appear only with kernels: {new_errors:?}"
+        );
+        for d in with
+            .diagnostics
+            .iter()
+            .filter(|d| is_kernel_code(d.code.as_str()))
+        {
+            assert!(!d.kernels.is_empty(), "{name}: {} names no kernel", d.code);
+            let _ = writeln!(
+                s,
+                "{name}:{} {} {} {}{}",
+                with.source.position(d.span.start).line,
+                d.code,
+                d.severity.as_str(),
+                kernels_tag(d),
+                d.message
+            );
+        }
+        for p in &with.policies {
+            policies += 1;
+            for (i, &(errors, warnings)) in p.per_kernel.iter().enumerate() {
+                match (errors, warnings) {
+                    (0, 0) => status[i].0 += 1,
+                    (0, _) => status[i].1 += 1,
+                    _ => status[i].2 += 1,
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "\n{} files, {policies} policies:", files.len());
+    for (k, (clean, warn, error)) in kernels.iter().zip(&status) {
+        let _ = writeln!(
+            s,
+            "{}: {clean} clean, {warn} with warnings, {error} with errors",
+            k.name
+        );
+    }
+    s
+}
+
+#[test]
+fn corpus_on_fixture_kernels() {
+    let root = testdata().join("policies");
+    let mut files = yaml_files(&root.join("valid"));
+    files.extend(yaml_files(&root.join("article")).into_iter().filter(|p| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("fixed-")
+    }));
+    assert!(files.len() >= 60, "only {} files", files.len());
+    insta::assert_snapshot!(
+        "corpus_on_fixture_kernels",
+        kernel_corpus_report(&root, &files)
+    );
+}
+
+#[test]
+fn tetragon_examples_on_fixture_kernels() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tetragon-examples");
+    if !dir.is_dir() {
+        println!("skipping: ../shared/tetragon-examples not present");
+        return;
+    }
+    let files = yaml_files(&dir);
+    assert!(!files.is_empty(), "{} has no yaml files", dir.display());
+    insta::assert_snapshot!(
+        "tetragon_examples_on_fixture_kernels",
+        kernel_corpus_report(&dir, &files)
+    );
+}
+
+#[test]
+fn k030_bpf_left_out_of_config_lsm() {
+    // No fixture kernel lacks BPF LSM (all three have CONFIG_BPF_LSM=y and bpf in CONFIG_LSM),
+    // so K030 for `lsmhooks` is shown on 6.18's BTF with its configuration changed in one line:
+    // CONFIG_LSM without bpf, as some distributions build it (BPF LSM built in, not active
+    // unless `lsm=` adds it). The policy is K030's valid example, which needs BPF LSM.
+    let base = &fixture_kernels()[2];
+    assert_eq!(base.name, "6.18.44-fc-v769");
+    let path = support::btf_dir().join("6.18.44-fc-v769.config.gz");
+    let mut config = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+        .read_to_string(&mut config)
+        .unwrap();
+    let lsm = "CONFIG_LSM=\"landlock,lockdown,yama,loadpin,safesetid,integrity,smack,tomoyo,apparmor,bpf\"";
+    assert!(
+        config.lines().any(|l| l == lsm),
+        "6.18's CONFIG_LSM changed"
+    );
+    let config = config.replace(lsm, &lsm.replace(",bpf\"", "\""));
+    let name = "6.18.44-fc-v769-lsm-without-bpf";
+    let mut kernel = Kernel::from_btf(name, base.btf_arc());
+    kernel.config = Some((KernelConfig::parse(&config), format!("{name}.config")));
+    let policy = read(&checks_dir().join("K030/valid.yaml"));
+    let report = check_source_with(
+        SourceFile::new("K030/valid.yaml", policy),
+        &[Arc::new(kernel)],
+    );
+    assert_sane(name, &report);
+    assert_eq!(codes_of(&report), ["K030"], "{}", render(&report));
+    insta::assert_snapshot!("K030__bpf_left_out_of_config_lsm", render(&report));
+}
+
+#[test]
+fn k003_syscall_events_outside_the_syscall_table() {
+    // init_module is a syscall of 6.1 and 6.12 (loadable modules) that the built-in syscall
+    // table, read from 6.18's tracefs (no modules there), does not list: its events exist on
+    // the Debian kernels, with fields policyctl does not know, so nothing is reported. An event
+    // of a syscall the kernel lacks (fchmodat2 on 6.1) is reported.
+    let policy = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "tp-watch-module-load"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_init_module"
+    args:
+    - index: 7
+      type: "string"
+  - subsystem: "syscalls"
+    event: "sys_exit_finit_module"
+  - subsystem: "syscalls"
+    event: "sys_exit_fchmodat2"
+"#;
+    let kernels = &fixture_kernels()[..2];
+    let report = check_source_with(SourceFile::new("tp.yaml", policy), kernels);
+    assert_sane("tp.yaml", &report);
+    insta::assert_snapshot!("K003__syscall_events_outside_the_table", render(&report));
 }

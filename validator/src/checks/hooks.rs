@@ -197,13 +197,27 @@ fn check_syscall_flags(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     Some(s) => (s.span, "`syscall: true`"),
                     None => (call.span, "`syscall` left at its default (true)"),
                 };
+                if crate::kernel::syscalls::lookup(&call.value).is_some() {
+                    out.push(
+                        Diagnostic::new(
+                            Code::P006,
+                            call.span,
+                            format!(
+                                "`{}` is a syscall's bare name; with {how} Tetragon expects `sys_{}` and adds the architecture's prefix to that",
+                                call.value, call.value
+                            ),
+                        )
+                        .help(format!("write `call: \"sys_{}\"`", call.value)),
+                    );
+                    continue;
+                }
                 out.push(
                     Diagnostic::new(
                         Code::P006,
                         span,
                         format!(
-                            "`{}` is not a syscall, but with {how} Tetragon looks for `__x64_{}` and the policy fails to load",
-                            call.value, call.value
+                            "`{}` is not a syscall, but with {how} Tetragon adds the architecture's prefix, looks for `__x64_{}` (x86_64) or `__arm64_{}` (arm64), and the policy fails to load",
+                            call.value, call.value, call.value
                         ),
                     )
                     .help(if hook.syscall.is_some() {

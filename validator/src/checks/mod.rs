@@ -11,6 +11,7 @@ pub mod cel;
 pub mod document;
 pub mod filters;
 pub mod hooks;
+pub mod kernel;
 pub mod metadata;
 pub mod operators;
 pub mod selectors;

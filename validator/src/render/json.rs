@@ -21,10 +21,37 @@ pub(super) fn render(reports: &[FileReport]) -> String {
                 "code": d.code.as_str(),
                 "message": d.message,
                 "help": d.help,
+                "kernels": d.kernels,
             }));
         }
     }
-    let out = json!({"diagnostics": diagnostics, "summary": Summary::of(reports)});
+    let kernels = reports.first().map_or(&[][..], |r| &r.kernels[..]);
+    let mut policies = Vec::new();
+    for r in reports {
+        for p in &r.policies {
+            let per_kernel: Vec<_> = r
+                .kernels
+                .iter()
+                .zip(&p.per_kernel)
+                .map(|(k, (errors, warnings))| {
+                    json!({"kernel": k, "errors": errors, "warnings": warnings})
+                })
+                .collect();
+            policies.push(json!({
+                "file": r.source.name(),
+                "name": p.policy.name.as_ref().map(|n| n.value.as_str()),
+                "errors": p.errors,
+                "warnings": p.warnings,
+                "kernels": per_kernel,
+            }));
+        }
+    }
+    let out = json!({
+        "diagnostics": diagnostics,
+        "policies": policies,
+        "kernels": kernels,
+        "summary": Summary::of(reports),
+    });
     let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
     s.push('\n');
     s

@@ -105,5 +105,64 @@ pub(super) fn render(reports: &[FileReport], options: &TextOptions) -> String {
         plural(s.policies, "policy").replace("policys", "policies"),
         plural(s.files, "file")
     );
+    kernel_table(reports, &mut out);
     out
+}
+
+/// With more than one kernel: a table of policies × kernels (clean, warnings, errors).
+fn kernel_table(reports: &[FileReport], out: &mut String) {
+    let kernels = reports.first().map_or(&[][..], |r| &r.kernels[..]);
+    if kernels.len() < 2 {
+        return;
+    }
+    let rows: Vec<(String, Vec<String>)> = reports
+        .iter()
+        .flat_map(|r| {
+            r.policies.iter().map(move |p| {
+                let name = p
+                    .policy
+                    .name
+                    .as_ref()
+                    .map_or("(unnamed)", |n| n.value.as_str());
+                let cells = p
+                    .per_kernel
+                    .iter()
+                    .map(|&(e, w)| match (e, w) {
+                        (0, 0) => "clean".to_string(),
+                        (0, w) => format!("{w} warning{}", if w == 1 { "" } else { "s" }),
+                        (e, _) => format!("{e} error{}", if e == 1 { "" } else { "s" }),
+                    })
+                    .collect();
+                (format!("{} ({name})", r.source.name()), cells)
+            })
+        })
+        .collect();
+    let first = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let widths: Vec<usize> = kernels
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            rows.iter()
+                .map(|(_, c)| c.get(i).map_or(0, String::len))
+                .max()
+                .unwrap_or(0)
+                .max(k.chars().count())
+        })
+        .collect();
+    let line = |first_cell: &str, cells: &[String]| {
+        let mut l = format!("{first_cell:first$}");
+        for (c, w) in cells.iter().zip(&widths) {
+            let _ = write!(l, "  {c:w$}");
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(out, "\n{}", line("policy", kernels));
+    for (name, cells) in &rows {
+        let _ = writeln!(out, "{}", line(name, cells));
+    }
 }

@@ -1,0 +1,788 @@
+//! What a kernel offers a policy, read from its BTF: functions with their prototypes, syscalls of
+//! its architecture, LSM hooks, tracepoints; and, where they can be known, its error-injection
+//! list and build configuration.
+//!
+//! A [`Kernel`] is built once ([`Kernel::load`] for files, [`Kernel::host`] for the running
+//! kernel) and then only read: checks, the language server and `policyctl kernel` share it.
+//! Loading is the only I/O in the validator besides the host's tracefs format files, read when a
+//! tracepoint is looked up.
+//!
+//! Facts the BTF cannot give are never guessed: [`Known`] says where each one came from, or why
+//! it is unknown, and the checks say so in their messages.
+
+pub mod config;
+mod index;
+pub mod syscalls;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::btf::{Btf, BtfError, Kind, Type, TypeId};
+use config::KernelConfig;
+use index::NameIndex;
+
+/// Where the running kernel keeps its BTF.
+pub const HOST_BTF: &str = "/sys/kernel/btf/vmlinux";
+/// Where the running kernel lists its error-injectable functions (debugfs).
+pub const HOST_ERROR_INJECTION: &str = "/sys/kernel/debug/error_injection/list";
+/// The running kernel's build configuration (with `CONFIG_IKCONFIG_PROC`).
+pub const HOST_CONFIG: &str = "/proc/config.gz";
+/// Where tracefs is usually mounted.
+pub const HOST_TRACEFS: &[&str] = &["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+/// The active LSMs of the running kernel (securityfs).
+pub const HOST_LSM: &str = "/sys/kernel/security/lsm";
+
+/// `bpf_lsm_*` functions that are BPF LSM's own helpers, not hooks (6.1 to 6.18).
+pub const BPF_LSM_HELPERS: &[&str] = &[
+    "find_cgroup_shim",
+    "func_proto",
+    "get_retval_range",
+    "has_d_inode_locked",
+    "hook_returns_errno",
+    "init",
+    "is_sleepable_hook",
+    "is_trusted",
+    "verify_prog",
+];
+
+/// A fact about a kernel with its provenance: known (and from where), or unknown (and why).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Known<T> {
+    /// Known; the string says where it came from (`/proc/config.gz`, a file name, "BTF").
+    Yes(T, String),
+    /// Not known; the string says why.
+    Unknown(String),
+}
+
+impl<T> Known<T> {
+    /// The value when known.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Known::Yes(v, _) => Some(v),
+            Known::Unknown(_) => None,
+        }
+    }
+}
+
+/// Error injection (`bpf_override_return` on kprobes) on a kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorInjection {
+    /// The kernel was built without it (`CONFIG_FUNCTION_ERROR_INJECTION` or
+    /// `CONFIG_BPF_KPROBE_OVERRIDE` unset).
+    Unsupported(String),
+    /// These functions may be overridden (sorted).
+    List(Vec<String>),
+}
+
+/// The CPU architecture, as far as syscall names tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// x86_64 (`__x64_sys_*`).
+    X86_64,
+    /// arm64 (`__arm64_sys_*`).
+    Arm64,
+}
+
+impl Arch {
+    /// The prefix Tetragon puts before `sys_` names.
+    pub fn syscall_prefix(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "__x64_",
+            Arch::Arm64 => "__arm64_",
+        }
+    }
+
+    /// The architecture's usual name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Why a kernel could not be loaded.
+#[derive(Debug)]
+pub enum KernelError {
+    /// The BTF file.
+    Btf(PathBuf, BtfError),
+    /// Another input file (error-injection list, config).
+    Read(PathBuf, std::io::Error),
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelError::Btf(p, e) => write!(f, "cannot read BTF {}: {e}", p.display()),
+            KernelError::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for KernelError {}
+
+/// What to load for one kernel.
+#[derive(Clone, Debug, Default)]
+pub struct KernelSpec {
+    /// The name to show; by default the BTF file's name without `.btf`, `.zst`, `.elf`.
+    pub name: Option<String>,
+    /// The BTF: raw, zstd or ELF.
+    pub btf: PathBuf,
+    /// An error-injection list in the format of `/sys/kernel/debug/error_injection/list`.
+    pub error_injection: Option<PathBuf>,
+    /// A build configuration (`.config`, plain or gzip).
+    pub config: Option<PathBuf>,
+    /// Split BTF of kernel modules (`/sys/kernel/btf/<module>`), read when a name is not in
+    /// vmlinux.
+    pub modules: Vec<PathBuf>,
+}
+
+/// The name a kernel gets from its BTF file name: `6.1.0-56-amd64.btf.zst` → `6.1.0-56-amd64`.
+pub fn name_from_path(path: &Path) -> String {
+    let mut name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    for suffix in [".zst", ".btf", ".elf", ".o"] {
+        if let Some(s) = name.strip_suffix(suffix) {
+            name = s.to_string();
+        }
+    }
+    name
+}
+
+/// A tracepoint, from BTF (and, on the host, tracefs).
+#[derive(Clone, Debug)]
+pub struct Tracepoint {
+    /// The event name (`sys_enter`).
+    pub event: String,
+    /// The raw tracepoint's arguments after the context pointer: (name, C type).
+    pub raw_args: Vec<(String, String)>,
+    /// The format's fields, the four `common_*` ones first, when known: (name, C type).
+    pub fields: Option<Vec<(String, String)>>,
+    /// Where `fields` came from (`tracefs`, `BTF trace_event_raw_sys_enter`).
+    pub fields_source: Option<String>,
+}
+
+/// The running kernel's extras, read when it is loaded.
+#[derive(Clone, Debug, Default)]
+pub struct HostFacts {
+    /// tracefs mount point, when mounted.
+    pub tracefs: Option<PathBuf>,
+    /// Active LSMs, from securityfs, when mounted.
+    pub active_lsms: Option<Vec<String>>,
+}
+
+/// One kernel's index. Cheap to share (`Arc`), never changed after loading.
+pub struct Kernel {
+    /// The name diagnostics use (`6.12.117+deb12-amd64`).
+    pub name: String,
+    /// Where the BTF came from (a path; empty for BTF parsed from memory).
+    pub source: String,
+    btf: Arc<Btf>,
+    funcs: NameIndex,
+    structs: NameIndex,
+    typedefs: NameIndex,
+    sorted_funcs: OnceLock<Vec<u32>>,
+    /// The architecture, from which syscall stubs exist; `None` when there are none.
+    pub arch: Option<Arch>,
+    lsm_hooks: Vec<String>,
+    /// Where the LSM hook list came from.
+    pub lsm_source: String,
+    tracepoints: Vec<String>,
+    /// Error injection on this kernel.
+    pub error_injection: Known<ErrorInjection>,
+    /// The build configuration, when given or found.
+    pub config: Option<(KernelConfig, String)>,
+    /// Present for the running kernel.
+    pub host: Option<HostFacts>,
+    module_paths: Vec<PathBuf>,
+    modules: OnceLock<Vec<Module>>,
+    tracefs_events: OnceLock<Option<Vec<(String, String)>>>,
+}
+
+/// A kernel module's split BTF and its function names.
+struct Module {
+    name: String,
+    btf: Arc<Btf>,
+    funcs: NameIndex,
+}
+
+impl fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kernel")
+            .field("name", &self.name)
+            .field("funcs", &self.funcs.len())
+            .finish()
+    }
+}
+
+/// A kernel function with its prototype.
+#[derive(Clone, Copy, Debug)]
+pub struct Func<'k> {
+    /// The `FUNC` type.
+    pub func: Type<'k>,
+    /// Its `FUNC_PROTO`.
+    pub proto: Type<'k>,
+}
+
+impl<'k> Func<'k> {
+    /// The function's name.
+    pub fn name(&self) -> &'k str {
+        self.func.name()
+    }
+
+    /// Parameters: (name, type id).
+    pub fn params(&self) -> Vec<(&'k str, TypeId)> {
+        self.proto.params().map(|p| (p.name, p.type_id)).collect()
+    }
+
+    /// The return type.
+    pub fn ret(&self) -> TypeId {
+        self.proto.type_id()
+    }
+
+    /// The prototype in C.
+    pub fn c_prototype(&self) -> String {
+        self.func
+            .btf()
+            .c_prototype(self.func.id)
+            .unwrap_or_default()
+    }
+}
+
+impl Kernel {
+    /// Index a parsed BTF (no error-injection list, no config).
+    pub fn from_btf(name: impl Into<String>, btf: Arc<Btf>) -> Kernel {
+        let mut funcs = NameIndex::default();
+        let mut structs = NameIndex::default();
+        let mut typedefs = NameIndex::default();
+        let mut tracepoints = Vec::new();
+        let mut b = Some(&btf);
+        // Walk the blob and its base (for split BTF), base first.
+        let mut chain = Vec::new();
+        while let Some(x) = b {
+            chain.push(x.clone());
+            b = x.base();
+        }
+        for blob in chain.iter().rev() {
+            for (kind, name_off, id) in blob.own_kinds() {
+                match kind {
+                    Kind::Func => funcs.push(name_off, id),
+                    Kind::Struct | Kind::Union => structs.push(name_off, id),
+                    Kind::Typedef => {
+                        let name = blob.bytes_at(name_off);
+                        if let Some(event) = name.strip_prefix(b"btf_trace_") {
+                            tracepoints.push(String::from_utf8_lossy(event).into_owned());
+                        }
+                        typedefs.push(name_off, id)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        funcs.build(&btf);
+        structs.build(&btf);
+        typedefs.build(&btf);
+        tracepoints.sort();
+        tracepoints.dedup();
+        let mut k = Kernel {
+            name: name.into(),
+            source: String::new(),
+            btf,
+            funcs,
+            structs,
+            typedefs,
+            sorted_funcs: OnceLock::new(),
+            arch: None,
+            lsm_hooks: Vec::new(),
+            lsm_source: String::new(),
+            tracepoints,
+            error_injection: Known::Unknown(
+                "no error-injection list was given and the kernel configuration is unknown".into(),
+            ),
+            config: None,
+            host: None,
+            module_paths: Vec::new(),
+            modules: OnceLock::new(),
+            tracefs_events: OnceLock::new(),
+        };
+        k.arch = k.detect_arch();
+        (k.lsm_hooks, k.lsm_source) = k.find_lsm_hooks();
+        k
+    }
+
+    /// Load a kernel from files.
+    pub fn load(spec: &KernelSpec) -> Result<Kernel, KernelError> {
+        let btf = Btf::open(&spec.btf).map_err(|e| KernelError::Btf(spec.btf.clone(), e))?;
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| name_from_path(&spec.btf));
+        let mut k = Kernel::from_btf(name, Arc::new(btf));
+        k.module_paths = spec.modules.clone();
+        k.source = spec.btf.display().to_string();
+        if let Some(path) = &spec.config {
+            let cfg = KernelConfig::read(path).map_err(|e| KernelError::Read(path.clone(), e))?;
+            k.config = Some((cfg, path.display().to_string()));
+        }
+        match &spec.error_injection {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| KernelError::Read(path.clone(), e))?;
+                k.error_injection = Known::Yes(
+                    ErrorInjection::List(parse_error_injection(&text)),
+                    path.display().to_string(),
+                );
+            }
+            None => k.error_injection = k.error_injection_from_config(),
+        }
+        Ok(k)
+    }
+
+    /// The running kernel: its BTF, `/proc/config.gz`, the debugfs error-injection list, tracefs
+    /// and securityfs where they can be read. `None` when the host has no BTF.
+    pub fn host() -> Result<Option<Kernel>, KernelError> {
+        let path = Path::new(HOST_BTF);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "host".into());
+        let modules = std::fs::read_dir("/sys/kernel/btf")
+            .map(|rd| {
+                let mut v: Vec<PathBuf> = rd
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.file_name().is_some_and(|n| n != "vmlinux"))
+                    .collect();
+                v.sort();
+                v
+            })
+            .unwrap_or_default();
+        let mut k = Kernel::load(&KernelSpec {
+            name: Some(release),
+            btf: path.to_path_buf(),
+            modules,
+            ..KernelSpec::default()
+        })?;
+        if let Ok(cfg) = KernelConfig::read(Path::new(HOST_CONFIG)) {
+            k.config = Some((cfg, HOST_CONFIG.into()));
+        }
+        k.error_injection = match std::fs::read_to_string(HOST_ERROR_INJECTION) {
+            Ok(text) => Known::Yes(
+                ErrorInjection::List(parse_error_injection(&text)),
+                HOST_ERROR_INJECTION.into(),
+            ),
+            Err(_) => match k.error_injection_from_config() {
+                Known::Unknown(_) => Known::Unknown(format!(
+                    "{HOST_ERROR_INJECTION} cannot be read (is debugfs mounted?) and the kernel configuration is unknown"
+                )),
+                known => known,
+            },
+        };
+        let tracefs = HOST_TRACEFS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.join("events").is_dir());
+        let active_lsms = std::fs::read_to_string(HOST_LSM)
+            .ok()
+            .map(|s| s.trim().split(',').map(str::to_string).collect());
+        k.host = Some(HostFacts {
+            tracefs,
+            active_lsms,
+        });
+        Ok(Some(k))
+    }
+
+    fn error_injection_from_config(&self) -> Known<ErrorInjection> {
+        let Some((cfg, source)) = &self.config else {
+            return Known::Unknown(
+                "no error-injection list was given and the kernel configuration is unknown".into(),
+            );
+        };
+        for option in ["FUNCTION_ERROR_INJECTION", "BPF_KPROBE_OVERRIDE"] {
+            if !cfg.enabled(option) {
+                return Known::Yes(
+                    ErrorInjection::Unsupported(format!("CONFIG_{option} is not set")),
+                    source.clone(),
+                );
+            }
+        }
+        Known::Unknown(format!(
+            "{source} enables error injection, but no error-injection list was given"
+        ))
+    }
+
+    /// The BTF.
+    pub fn btf(&self) -> &Btf {
+        &self.btf
+    }
+
+    /// Shared handle to the BTF.
+    pub fn btf_arc(&self) -> Arc<Btf> {
+        self.btf.clone()
+    }
+
+    /// Number of distinct function names.
+    pub fn func_count(&self) -> usize {
+        self.funcs.len()
+    }
+
+    /// A function by exact name: in vmlinux, else in the kernel's modules.
+    pub fn func(&self, name: &str) -> Option<Func<'_>> {
+        if let Some(id) = self.funcs.get(&self.btf, name) {
+            return func_at(&self.btf, id);
+        }
+        self.modules()
+            .iter()
+            .find_map(|m| func_at(&m.btf, m.funcs.get(&m.btf, name)?))
+    }
+
+    /// The module a function is in; `None` for vmlinux's functions and unknown names.
+    pub fn module_of(&self, name: &str) -> Option<&str> {
+        if self.funcs.get(&self.btf, name).is_some() {
+            return None;
+        }
+        self.modules()
+            .iter()
+            .find(|m| m.funcs.get(&m.btf, name).is_some())
+            .map(|m| m.name.as_str())
+    }
+
+    /// Modules whose BTF was given (or found on the host), by name.
+    pub fn module_names(&self) -> Vec<&str> {
+        self.modules().iter().map(|m| m.name.as_str()).collect()
+    }
+
+    /// Modules are read on first use; one that cannot be read is left out.
+    fn modules(&self) -> &[Module] {
+        self.modules.get_or_init(|| {
+            self.module_paths
+                .iter()
+                .filter_map(|path| {
+                    let btf = Arc::new(Btf::open_split(path, self.btf.clone()).ok()?);
+                    let mut funcs = NameIndex::default();
+                    for (kind, name_off, id) in btf.own_kinds() {
+                        if kind == Kind::Func {
+                            funcs.push(name_off, id);
+                        }
+                    }
+                    funcs.build(&btf);
+                    let name = name_from_path(path);
+                    let name = name.strip_suffix(".ko").unwrap_or(&name).to_string();
+                    Some(Module { name, btf, funcs })
+                })
+                .collect()
+        })
+    }
+
+    /// A struct or union by name.
+    pub fn struct_named(&self, name: &str) -> Option<Type<'_>> {
+        self.btf.ty(self.structs.get(&self.btf, name)?)
+    }
+
+    /// A typedef by name.
+    pub fn typedef_named(&self, name: &str) -> Option<Type<'_>> {
+        self.btf.ty(self.typedefs.get(&self.btf, name)?)
+    }
+
+    /// Every function name, sorted.
+    pub fn func_names(&self) -> impl Iterator<Item = &str> + '_ {
+        let sorted = self
+            .sorted_funcs
+            .get_or_init(|| self.funcs.sorted(&self.btf));
+        sorted
+            .iter()
+            .map(|&i| self.funcs.name(&self.btf, i as usize))
+    }
+
+    /// Function names that match a pattern (see [`matches_pattern`]), sorted.
+    pub fn search_funcs(&self, pattern: &str) -> Vec<&str> {
+        self.func_names()
+            .filter(|n| matches_pattern(pattern, n))
+            .collect()
+    }
+
+    /// The syscall stub of a bare syscall name on this kernel's architecture (`openat` →
+    /// `__x64_sys_openat`), when it exists.
+    pub fn syscall(&self, bare: &str) -> Option<Func<'_>> {
+        let arch = self.arch?;
+        self.func(&format!("{}sys_{bare}", arch.syscall_prefix()))
+    }
+
+    /// Every syscall name of this kernel's architecture (bare: `openat`), sorted.
+    pub fn syscall_names(&self) -> Vec<&str> {
+        let Some(arch) = self.arch else {
+            return Vec::new();
+        };
+        let prefix = format!("{}sys_", arch.syscall_prefix());
+        self.func_names()
+            .filter_map(|n| n.strip_prefix(prefix.as_str()))
+            .collect()
+    }
+
+    fn detect_arch(&self) -> Option<Arch> {
+        [Arch::X86_64, Arch::Arm64]
+            .into_iter()
+            .map(|a| {
+                let probe = format!("{}sys_", a.syscall_prefix());
+                let n = ["read", "write", "openat", "close", "execve", "exit_group"]
+                    .iter()
+                    .filter(|s| self.funcs.get(&self.btf, &format!("{probe}{s}")).is_some())
+                    .count();
+                (a, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .max_by_key(|(_, n)| *n)
+            .map(|(a, _)| a)
+    }
+
+    fn find_lsm_hooks(&self) -> (Vec<String>, String) {
+        for table in ["lsm_static_calls_table", "security_hook_heads"] {
+            if let Some(t) = self.struct_named(table) {
+                let mut hooks: Vec<String> = t
+                    .members()
+                    .map(|m| m.name.to_string())
+                    .filter(|m| self.funcs.get(&self.btf, &format!("bpf_lsm_{m}")).is_some())
+                    .collect();
+                if !hooks.is_empty() {
+                    hooks.sort();
+                    hooks.dedup();
+                    return (hooks, format!("BTF struct {table} and bpf_lsm_* functions"));
+                }
+            }
+        }
+        let mut hooks: Vec<String> = self
+            .search_funcs("bpf_lsm_*")
+            .into_iter()
+            .filter_map(|n| n.strip_prefix("bpf_lsm_"))
+            .filter(|n| !BPF_LSM_HELPERS.contains(n))
+            .map(str::to_string)
+            .collect();
+        hooks.sort();
+        (hooks, "BTF bpf_lsm_* functions".into())
+    }
+
+    /// LSM hook names (without `bpf_lsm_`), sorted. Empty on a kernel without BPF LSM.
+    pub fn lsm_hooks(&self) -> &[String] {
+        &self.lsm_hooks
+    }
+
+    /// The BPF LSM function of a hook (`file_open` → `bpf_lsm_file_open`), when it is a hook.
+    pub fn lsm_hook(&self, hook: &str) -> Option<Func<'_>> {
+        self.lsm_hooks
+            .binary_search_by(|h| h.as_str().cmp(hook))
+            .ok()?;
+        self.func(&format!("bpf_lsm_{hook}"))
+    }
+
+    /// Tracepoint event names with BTF (`btf_trace_<event>`), sorted.
+    pub fn tracepoint_events(&self) -> &[String] {
+        &self.tracepoints
+    }
+
+    /// On the running kernel with tracefs: every `subsystem/event`, sorted (read once).
+    pub fn tracefs_events(&self) -> Option<&[(String, String)]> {
+        self.tracefs_events
+            .get_or_init(|| {
+                let dir = self.host.as_ref()?.tracefs.as_ref()?.join("events");
+                let mut out = Vec::new();
+                for sub in std::fs::read_dir(&dir).ok()?.flatten() {
+                    if !sub.file_type().is_ok_and(|t| t.is_dir()) {
+                        continue;
+                    }
+                    let subsystem = sub.file_name().to_string_lossy().into_owned();
+                    for ev in std::fs::read_dir(sub.path())
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        if ev.path().join("format").is_file() {
+                            out.push((
+                                subsystem.clone(),
+                                ev.file_name().to_string_lossy().into_owned(),
+                            ));
+                        }
+                    }
+                }
+                out.sort();
+                Some(out)
+            })
+            .as_deref()
+    }
+
+    /// A tracepoint by subsystem and event. On the running kernel the tracefs format decides and
+    /// gives the fields; elsewhere BTF knows the event (not its subsystem) and, when the event
+    /// names its own class, the fields. Syscall events (`syscalls/sys_enter_openat`) have no BTF
+    /// of their own: they exist when the syscall does, with the fields of the syscall table.
+    pub fn tracepoint(&self, subsystem: &str, event: &str) -> Option<Tracepoint> {
+        if let Some(tracefs) = self.host.as_ref().and_then(|h| h.tracefs.as_ref()) {
+            let format = tracefs
+                .join("events")
+                .join(subsystem)
+                .join(event)
+                .join("format");
+            let text = std::fs::read_to_string(format).ok()?;
+            return Some(Tracepoint {
+                event: event.to_string(),
+                raw_args: self.raw_tracepoint_args(event).unwrap_or_default(),
+                fields: Some(parse_tracefs_format(&text)),
+                fields_source: Some("tracefs".into()),
+            });
+        }
+        if subsystem == "syscalls" {
+            let bare = event
+                .strip_prefix("sys_enter_")
+                .or_else(|| event.strip_prefix("sys_exit_"))?;
+            self.syscall(bare)?;
+            let mut fields = common_fields();
+            fields.push(("__syscall_nr".into(), "int".into()));
+            if event.starts_with("sys_enter_") {
+                let sc = syscalls::lookup(bare)?;
+                fields.extend(
+                    sc.args
+                        .iter()
+                        .map(|a| (a.name.to_string(), a.ctype.to_string())),
+                );
+            } else {
+                fields.push(("ret".into(), "long".into()));
+            }
+            return Some(Tracepoint {
+                event: event.to_string(),
+                raw_args: Vec::new(),
+                fields: Some(fields),
+                fields_source: Some("the syscall table".into()),
+            });
+        }
+        self.tracepoints
+            .binary_search_by(|e| e.as_str().cmp(event))
+            .ok()?;
+        let raw = format!("trace_event_raw_{event}");
+        let fields = self.struct_named(&raw).map(|s| {
+            let mut fields = Vec::new();
+            for m in s.members() {
+                if m.name == "ent" {
+                    fields.extend(common_fields());
+                } else if m.name == "__data" {
+                    continue;
+                } else if let Some(name) = m.name.strip_prefix("__data_loc_") {
+                    fields.push((name.to_string(), "__data_loc".to_string()));
+                } else {
+                    fields.push((m.name.to_string(), self.btf.c_type(m.type_id)));
+                }
+            }
+            fields
+        });
+        Some(Tracepoint {
+            event: event.to_string(),
+            raw_args: self.raw_tracepoint_args(event).unwrap_or_default(),
+            fields_source: fields.as_ref().map(|_| format!("BTF struct {raw}")),
+            fields,
+        })
+    }
+
+    /// The raw tracepoint's arguments (after the leading context pointer) from
+    /// `btf_trace_<event>`: (name, C type); `None` when BTF has no such event.
+    pub fn raw_tracepoint_args(&self, event: &str) -> Option<Vec<(String, String)>> {
+        let td = self.typedef_named(&format!("btf_trace_{event}"))?;
+        let ptr = self.btf.skip_aliases(td.type_id())?;
+        let proto = self
+            .btf
+            .ty(ptr.type_id())
+            .filter(|p| p.kind == Kind::FuncProto)?;
+        Some(
+            proto
+                .params()
+                .skip(1)
+                .map(|p| (p.name.to_string(), self.btf.c_type(p.type_id)))
+                .collect(),
+        )
+    }
+
+    /// The build-configuration value of an option, when the configuration is known.
+    pub fn config_enabled(&self, option: &str) -> Option<bool> {
+        self.config.as_ref().map(|(c, _)| c.enabled(option))
+    }
+}
+
+fn func_at(btf: &Btf, id: TypeId) -> Option<Func<'_>> {
+    let func = btf.ty(id)?;
+    let proto = btf.ty(func.type_id())?;
+    (proto.kind == Kind::FuncProto).then_some(Func { func, proto })
+}
+
+/// The four fields every tracepoint format starts with.
+fn common_fields() -> Vec<(String, String)> {
+    [
+        ("common_type", "unsigned short"),
+        ("common_flags", "unsigned char"),
+        ("common_preempt_count", "unsigned char"),
+        ("common_pid", "int"),
+    ]
+    .iter()
+    .map(|(n, t)| (n.to_string(), t.to_string()))
+    .collect()
+}
+
+/// Fields of a tracefs `format` file: (name, C type), `common_*` included, in order.
+pub fn parse_tracefs_format(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("field:"))
+        .filter_map(|l| l.split(';').next())
+        .filter_map(|decl| {
+            let decl = decl.trim();
+            // `unsigned long args[6]`, `__data_loc char[] name`, `const char * filename`.
+            let cut = decl.rfind([' ', '*'])?;
+            let (ty, name) = decl.split_at(cut + 1);
+            let name = name.split('[').next().unwrap_or(name);
+            Some((name.trim().to_string(), ty.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Parse `/sys/kernel/debug/error_injection/list`: `name<TAB>TYPE` or `name [module]<TAB>TYPE`.
+pub fn parse_error_injection(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| !n.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Match a name against a pattern: `*` any run, `?` one character; a pattern without either
+/// matches names that contain it.
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return name.contains(pattern);
+    }
+    glob(pattern.as_bytes(), name.as_bytes())
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    // Iterative matcher with one backtrack point per `*`: linear in practice, no recursion.
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}

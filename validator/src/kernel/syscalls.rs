@@ -1,0 +1,204 @@
+//! The argument lists of the Linux x86_64 syscalls: names and C types.
+//!
+//! A `syscall: true` kprobe hooks the syscall's entry point (`__x64_sys_openat`, …), whose BTF
+//! only shows `const struct pt_regs *regs`, so the real arguments must come from elsewhere. They
+//! come from the kernel's syscall tracepoints: every
+//! `/sys/kernel/tracing/events/syscalls/sys_enter_<name>/format` lists, after the `common_*`
+//! fields and `int __syscall_nr`, one `field:<ctype> <name>;` line per argument, taken from the
+//! `SYSCALL_DEFINEn` in the kernel source.
+//!
+//! `scripts/gen-syscalls.sh` reads those formats and writes `syscalls_x86_64.tsv` (its header
+//! line names the kernel release it was read from), which is compiled in here and parsed once.
+//! One line per syscall, sorted by name: `name<TAB>argname:ctype<TAB>…`; lines starting with
+//! `#` and blank lines are ignored. The C types are the kernel's text with whitespace
+//! normalised: runs of spaces collapse to one, a run of stars gets one space before it and none
+//! after it or inside it (`const char *`, `struct iocb **`, `const char *const *`,
+//! `const void *const`). Nothing else is rewritten: typedefs (`umode_t`, `size_t`), `unsigned`
+//! beside `unsigned int` and top-level `const` (`const clockid_t`) stay as the kernel prints
+//! them.
+//!
+//! Limits: the table is for one architecture (x86_64, whose syscall set differs from arm64's:
+//! no `open` or `fork` there, for one) and one kernel release. Syscall argument lists are ABI and
+//! do not change, but syscalls added by newer kernels are missing, and a syscall whose tracepoint
+//! the kernel does not define (or that the build left out, e.g. by `CONFIG_*`) is missing too,
+//! so a failed [`lookup`] means "unknown here", not "does not exist".
+
+use std::sync::OnceLock;
+
+/// The generated table (see the module documentation).
+const TABLE: &str = include_str!("syscalls_x86_64.tsv");
+
+/// One syscall's arguments, as the syscall tracepoint format shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Syscall {
+    /// The bare name: `openat`, without `sys_` or `__x64_sys_`.
+    pub name: &'static str,
+    /// The arguments in order (at most six).
+    pub args: Vec<SyscallArg>,
+}
+
+/// One argument of a syscall.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyscallArg {
+    /// The argument's name in the kernel source (`filename`).
+    pub name: &'static str,
+    /// Its C type, whitespace normalised (`const char *`).
+    pub ctype: &'static str,
+}
+
+/// Look up a syscall by its bare name (`openat`, not `sys_openat` nor `__x64_sys_openat`).
+pub fn lookup(name: &str) -> Option<&'static Syscall> {
+    let all = all();
+    all.binary_search_by(|s| s.name.cmp(name))
+        .ok()
+        .and_then(|i| all.get(i))
+}
+
+/// Every syscall, sorted by name.
+pub fn all() -> &'static [Syscall] {
+    static SYSCALLS: OnceLock<Vec<Syscall>> = OnceLock::new();
+    SYSCALLS.get_or_init(|| parse(TABLE))
+}
+
+/// Parse the table, skipping comments, blank lines and malformed lines, sorted by name.
+fn parse(text: &'static str) -> Vec<Syscall> {
+    let mut syscalls: Vec<Syscall> = text.lines().filter_map(parse_line).collect();
+    // The generator sorts already; sorting again keeps `lookup` right whatever the file holds.
+    syscalls.sort_by(|a, b| a.name.cmp(b.name));
+    syscalls
+}
+
+/// Whether a table line carries data (is neither blank nor a comment).
+fn is_data_line(line: &str) -> bool {
+    let line = line.trim();
+    !line.is_empty() && !line.starts_with('#')
+}
+
+/// Parse one data line; `None` for a comment, a blank line or a malformed line.
+fn parse_line(line: &'static str) -> Option<Syscall> {
+    if !is_data_line(line) {
+        return None;
+    }
+    let line = line.trim_end_matches('\r');
+    let mut fields = line.split('\t');
+    let name = fields.next()?;
+    if name.is_empty() || name.contains(|c: char| c == ':' || c.is_whitespace()) {
+        return None;
+    }
+    let args = fields
+        .map(|field| {
+            let (name, ctype) = field.split_once(':')?;
+            (!name.is_empty() && !ctype.is_empty()).then_some(SyscallArg { name, ctype })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Syscall { name, args })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arg_list(name: &str) -> Vec<(&'static str, &'static str)> {
+        lookup(name)
+            .unwrap_or_else(|| panic!("{name} is in the table"))
+            .args
+            .iter()
+            .map(|a| (a.name, a.ctype))
+            .collect()
+    }
+
+    #[test]
+    fn every_data_line_parses() {
+        let lines = TABLE.lines().filter(|l| is_data_line(l)).count();
+        assert_eq!(all().len(), lines);
+        assert!(all().len() > 300, "only {} syscalls", all().len());
+    }
+
+    #[test]
+    fn openat() {
+        assert_eq!(
+            arg_list("openat"),
+            [
+                ("dfd", "int"),
+                ("filename", "const char *"),
+                ("flags", "int"),
+                ("mode", "umode_t"),
+            ]
+        );
+    }
+
+    #[test]
+    fn execve() {
+        assert_eq!(
+            arg_list("execve"),
+            [
+                ("filename", "const char *"),
+                ("argv", "const char *const *"),
+                ("envp", "const char *const *"),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_args_and_double_pointers() {
+        assert!(arg_list("getpid").is_empty());
+        assert_eq!(arg_list("io_submit")[2], ("iocbpp", "struct iocb **"));
+    }
+
+    #[test]
+    fn unknown_and_prefixed_names() {
+        assert!(lookup("nope").is_none());
+        assert!(lookup("").is_none());
+        assert!(lookup("sys_openat").is_none());
+        assert!(lookup("__x64_sys_openat").is_none());
+    }
+
+    #[test]
+    fn names_unique_and_sorted() {
+        // The file itself, not only the parsed (re-sorted) table.
+        let names: Vec<&str> = TABLE
+            .lines()
+            .filter(|l| is_data_line(l))
+            .filter_map(|l| l.split('\t').next())
+            .collect();
+        assert!(
+            names.windows(2).all(|w| w[0] < w[1]),
+            "file not sorted/unique"
+        );
+        assert!(all().windows(2).all(|w| w[0].name < w[1].name));
+        for s in all() {
+            assert_eq!(lookup(s.name).map(|f| f.name), Some(s.name));
+        }
+    }
+
+    #[test]
+    fn args_well_formed() {
+        for s in all() {
+            assert!(s.args.len() <= 6, "{} has {} args", s.name, s.args.len());
+            for a in &s.args {
+                assert!(!a.name.is_empty(), "{}: empty arg name", s.name);
+                assert!(!a.ctype.is_empty(), "{}: empty type of {}", s.name, a.name);
+                assert_eq!(a.ctype, a.ctype.trim(), "{}: {}", s.name, a.name);
+                assert!(!a.ctype.contains("  "), "{}: {}", s.name, a.ctype);
+                assert!(!a.ctype.contains("* "), "{}: {}", s.name, a.ctype);
+                assert!(!a.ctype.contains("**") || a.ctype.contains(" **"));
+                assert!(!a.ctype.starts_with('*'), "{}: {}", s.name, a.ctype);
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped() {
+        let text = "# header\n\nok\ta:int\nbad\tnocolon\nbad2\t:int\nbad3\ta:\n\tx:int\nok2\r\n";
+        let parsed = parse(text);
+        let names: Vec<&str> = parsed.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["ok", "ok2"]);
+        assert_eq!(
+            parsed[0].args,
+            [SyscallArg {
+                name: "a",
+                ctype: "int"
+            }]
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! The kernel index against facts recorded about the three fixture kernels when they were made
+//! (`testdata/btf/README.md`, `/work/shared/btf/README.md`): counts of functions, syscall stubs,
+//! LSM hooks and tracepoints, prototypes that differ between versions, error-injection lists.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use policyctl_validator::btf::Kind;
+use policyctl_validator::kernel::{self, ErrorInjection, Kernel, KernelSpec, Known};
+
+const NAMES: [&str; 3] = ["6.1.0-56-amd64", "6.12.117+deb12-amd64", "6.18.44-fc-v769"];
+
+fn fixture(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/btf")
+        .join(file)
+}
+
+/// The three kernels from BTF alone, loaded once.
+fn kernels() -> &'static [Arc<Kernel>] {
+    static K: OnceLock<Vec<Arc<Kernel>>> = OnceLock::new();
+    K.get_or_init(|| {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = NAMES
+                .iter()
+                .map(|n| {
+                    s.spawn(move || {
+                        Kernel::load(&KernelSpec {
+                            btf: fixture(&format!("{n}.btf.zst")),
+                            ..KernelSpec::default()
+                        })
+                        .expect("fixture loads")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| Arc::new(h.join().unwrap()))
+                .collect()
+        })
+    })
+}
+
+#[test]
+fn names_come_from_the_file_names() {
+    for (k, n) in kernels().iter().zip(NAMES) {
+        assert_eq!(k.name, n);
+    }
+}
+
+#[test]
+fn counts_match_the_recorded_facts() {
+    // (types, FUNC types, __x64_sys_ stubs, LSM hooks, btf_trace_ events, trace_event_raw_ structs)
+    let facts = [
+        (100_750, 44_546, 432, 239, 639, 411),
+        (112_768, 49_766, 444, 266, 772, 491),
+        (126_689, 56_327, 452, 271, 1601, 818),
+    ];
+    for (k, f) in kernels().iter().zip(facts) {
+        let btf = k.btf();
+        let funcs = btf.own_types().filter(|t| t.kind == Kind::Func).count();
+        let raw_structs = btf
+            .own_types()
+            .filter(|t| t.kind == Kind::Struct && t.name().starts_with("trace_event_raw_"))
+            .count();
+        let got = (
+            btf.len(),
+            funcs,
+            k.syscall_names().len(),
+            k.lsm_hooks().len(),
+            k.tracepoint_events().len(),
+            raw_structs,
+        );
+        assert_eq!(got, f, "{}", k.name);
+        assert_eq!(k.arch, Some(kernel::Arch::X86_64), "{}", k.name);
+        // Distinct names: static functions repeat across compilation units.
+        assert!(k.func_count() <= funcs && k.func_count() > funcs * 9 / 10);
+    }
+}
+
+#[test]
+fn lsm_hooks_agree_with_the_bpf_lsm_functions() {
+    for k in kernels() {
+        let from_funcs: Vec<&str> = k
+            .search_funcs("bpf_lsm_*")
+            .into_iter()
+            .filter_map(|n| n.strip_prefix("bpf_lsm_"))
+            .filter(|n| !kernel::BPF_LSM_HELPERS.contains(n))
+            .collect();
+        let hooks: Vec<&str> = k.lsm_hooks().iter().map(String::as_str).collect();
+        assert_eq!(from_funcs, hooks, "{}: {}", k.name, k.lsm_source);
+        assert!(k.lsm_hook("file_open").is_some());
+        assert!(
+            k.lsm_hook("verify_prog").is_none(),
+            "a helper is not a hook"
+        );
+        assert!(k.lsm_hook("no_such_hook").is_none());
+    }
+    assert!(kernels()[0].lsm_source.contains("security_hook_heads"));
+    assert!(kernels()[2].lsm_source.contains("lsm_static_calls_table"));
+}
+
+#[test]
+fn prototypes_that_changed_between_versions() {
+    let first_param = |k: &Kernel, f: &str| {
+        let func = k.func(f).unwrap();
+        let (_, id) = func.params()[0];
+        k.btf().c_type(id)
+    };
+    let [k61, k612, k618] = kernels() else {
+        unreachable!()
+    };
+    assert_eq!(first_param(k61, "vfs_mkdir"), "struct user_namespace *");
+    assert_eq!(first_param(k612, "vfs_mkdir"), "struct mnt_idmap *");
+    assert_eq!(first_param(k618, "vfs_mkdir"), "struct mnt_idmap *");
+    let ret = |k: &Kernel, f: &str| k.btf().c_type(k.func(f).unwrap().ret());
+    assert_eq!(ret(k612, "vfs_mkdir"), "int");
+    assert_eq!(ret(k618, "vfs_mkdir"), "struct dentry *");
+    assert_eq!(ret(k612, "do_sys_openat2"), "long int");
+    assert_eq!(ret(k618, "do_sys_openat2"), "int");
+    for k in kernels() {
+        assert_eq!(
+            k.func("do_mkdirat").unwrap().c_prototype(),
+            "int do_mkdirat(int dfd, struct filename *name, umode_t mode)"
+        );
+        for absent in [
+            "sys_openat",
+            "__se_sys_openat",
+            "__do_sys_openat",
+            "do_execveat_common",
+        ] {
+            assert!(k.func(absent).is_none(), "{}: {absent}", k.name);
+        }
+        assert_eq!(
+            k.syscall("openat").map(|f| f.name()),
+            Some("__x64_sys_openat")
+        );
+        assert!(k.syscall("no_such_call").is_none());
+    }
+}
+
+#[test]
+fn tracepoints() {
+    let [k61, _, k618] = kernels() else {
+        unreachable!()
+    };
+    let exit = |k: &Kernel| {
+        k.tracepoint("sched", "sched_process_exit")
+            .unwrap()
+            .raw_args
+    };
+    assert_eq!(exit(k61).len(), 1);
+    assert_eq!(exit(k618).len(), 2);
+    assert_eq!(exit(k618)[1].1, "bool");
+    for k in kernels() {
+        let enter = k.tracepoint("raw_syscalls", "sys_enter").unwrap();
+        let fields: Vec<&str> = enter
+            .fields
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        // The index Tetragon's `args[].index` uses: `id` is 4.
+        assert_eq!(
+            fields,
+            [
+                "common_type",
+                "common_flags",
+                "common_preempt_count",
+                "common_pid",
+                "id",
+                "args"
+            ]
+        );
+        let openat = k.tracepoint("syscalls", "sys_enter_openat").unwrap();
+        let fields: Vec<&str> = openat
+            .fields
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            fields[4..],
+            ["__syscall_nr", "dfd", "filename", "flags", "mode"]
+        );
+        assert!(k.tracepoint("syscalls", "sys_enter_no_such_call").is_none());
+        assert!(k.tracepoint("sched", "no_such_event").is_none());
+    }
+}
+
+#[test]
+fn error_injection_lists_and_configs() {
+    let with = |n: &str, ei: bool, cfg: bool| {
+        Kernel::load(&KernelSpec {
+            btf: fixture(&format!("{n}.btf.zst")),
+            error_injection: ei.then(|| fixture(&format!("{n}.error-injection.from-source.txt"))),
+            config: cfg.then(|| fixture(&format!("{n}.config.gz"))),
+            ..KernelSpec::default()
+        })
+        .unwrap()
+    };
+    let k = with(NAMES[1], true, false);
+    let Known::Yes(ErrorInjection::List(list), source) = &k.error_injection else {
+        panic!("{:?}", k.error_injection)
+    };
+    assert_eq!(list.len(), 1099);
+    assert!(source.ends_with(".error-injection.from-source.txt"));
+    assert!(list.binary_search(&"__x64_sys_openat".to_string()).is_ok());
+    assert!(list.binary_search(&"do_mkdirat".to_string()).is_err());
+    // Module entries are listed by name: `name [module]`.
+    assert!(list.iter().all(|n| !n.contains('[')));
+
+    let k = with(NAMES[0], false, true);
+    assert!(matches!(
+        &k.error_injection,
+        Known::Yes(ErrorInjection::Unsupported(why), _) if why.contains("CONFIG_FUNCTION_ERROR_INJECTION")
+    ));
+    assert_eq!(k.config_enabled("BPF_LSM"), Some(true));
+    assert_eq!(k.config_enabled("KPROBES"), Some(true));
+    let k = with(NAMES[2], false, true);
+    assert_eq!(k.config_enabled("KPROBES"), Some(false));
+    // Nothing known: say so.
+    assert!(matches!(kernels()[0].error_injection, Known::Unknown(_)));
+    assert_eq!(kernels()[0].config_enabled("KPROBES"), None);
+}
+
+#[test]
+fn search_by_pattern() {
+    let k = &kernels()[2];
+    assert_eq!(k.search_funcs("do_mkdir*"), ["do_mkdirat"]);
+    let sys = k.search_funcs("__x64_sys_open*");
+    assert!(sys.contains(&"__x64_sys_openat") && sys.contains(&"__x64_sys_openat2"));
+    assert!(sys.windows(2).all(|w| w[0] < w[1]), "sorted");
+    assert!(k.search_funcs("?o_mkdirat").contains(&"do_mkdirat"));
+    // No wildcard: substring.
+    assert!(k.search_funcs("mkdirat").contains(&"do_mkdirat"));
+    assert!(k.search_funcs("zz*no*such").is_empty());
+}
+
+#[test]
+fn the_host_kernel_when_there_is_one() {
+    let Some(host) = Kernel::host().expect("host BTF reads") else {
+        eprintln!("no /sys/kernel/btf/vmlinux on this machine: nothing to check");
+        return;
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert_eq!(host.name, release.trim());
+    assert!(host.func_count() > 10_000);
+    assert!(host.func("do_mkdirat").is_some());
+    assert!(host.host.is_some());
+}
+
+#[test]
+fn module_functions_come_from_their_split_btf() {
+    let k = Kernel::load(&KernelSpec {
+        btf: fixture("6.1.0-56-amd64.btf.zst"),
+        modules: vec![
+            fixture("modules/sata_qstor.ko"),
+            PathBuf::from("/no/such/module.ko"),
+        ],
+        ..KernelSpec::default()
+    })
+    .unwrap();
+    // vmlinux first; the module only for names vmlinux lacks; unreadable modules are left out.
+    assert!(kernels()[0].func("qs_ata_init_one").is_none());
+    let f = k.func("qs_ata_init_one").expect("found in the module");
+    assert!(f.func.id > k.btf().len() as u32, "a split BTF id");
+    assert!(f
+        .c_prototype()
+        .starts_with("int qs_ata_init_one(struct pci_dev *"));
+    assert_eq!(k.module_of("qs_ata_init_one"), Some("sata_qstor"));
+    assert_eq!(k.module_of("do_mkdirat"), None);
+    assert_eq!(k.module_names(), ["sata_qstor"]);
+}
