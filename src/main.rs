@@ -36,6 +36,12 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Run the language server over standard input and output.
+    Lsp {
+        /// Accepted for clients that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Search a kernel's functions, LSM hooks and tracepoints; show what it supports.
     Kernel(kernel_cmd::KernelCmd),
     /// Print the JSON Schema of a policy kind.
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Explain { code, all } => explain_cmd(code.as_deref(), all),
         Command::Kernel(cmd) => kernel_cmd::run(&cmd),
+        Command::Lsp { stdio: _ } => lsp(),
         Command::Schema { kind } => {
             let kind = match kind {
                 SchemaKind::TracingPolicy => Kind::TracingPolicy,
@@ -99,6 +106,21 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+fn lsp() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("policyctl: cannot start the language server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(policyctl_lsp::serve_stdio());
+    ExitCode::SUCCESS
 }
 
 fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {

@@ -1,4 +1,5 @@
-//! Throws malformed and mutated documents at `check_source`.
+//! Throws malformed and mutated documents at `check_source_with`, against the three fixture
+//! kernels.
 //!
 //! Properties, for any text:
 //! - it never panics and finishes quickly (a generous 2 s guard per case; each takes ~ms);
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use policyctl_validator::render::{self, Format, TextOptions};
-use policyctl_validator::{check_source, FileReport, SourceFile, Span};
+use policyctl_validator::{check_source_with, FileReport, SourceFile, Span};
 use proptest::prelude::*;
 
 mod support;
@@ -38,7 +39,11 @@ fn corpus() -> &'static [String] {
 /// Check `text` and assert every property; returns the report.
 fn check_and_verify(text: String) -> FileReport {
     let started = Instant::now();
-    let report = check_source(SourceFile::new("fuzz.yaml", text));
+    // Against the three fixture kernels, so the kernel checks see every mutation too.
+    let report = check_source_with(
+        SourceFile::new("fuzz.yaml", text),
+        support::fixture_kernels(),
+    );
     let elapsed = started.elapsed();
     assert!(elapsed < GUARD, "check_source took {elapsed:?}");
     let source = &report.source;

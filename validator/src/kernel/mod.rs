@@ -138,8 +138,14 @@ pub struct KernelSpec {
     pub modules: Vec<PathBuf>,
 }
 
-/// The name a kernel gets from its BTF file name: `6.1.0-56-amd64.btf.zst` → `6.1.0-56-amd64`.
+/// The name a kernel gets from its BTF file name: `6.1.0-56-amd64.btf.zst` → `6.1.0-56-amd64`;
+/// the running kernel's `/sys/kernel/btf/vmlinux` is named by its release.
 pub fn name_from_path(path: &Path) -> String {
+    if path == Path::new(HOST_BTF) {
+        if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+            return release.trim().to_string();
+        }
+    }
     let mut name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -348,9 +354,7 @@ impl Kernel {
         if !path.exists() {
             return Ok(None);
         }
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "host".into());
+        let release = name_from_path(path);
         let modules = std::fs::read_dir("/sys/kernel/btf")
             .map(|rd| {
                 let mut v: Vec<PathBuf> = rd
