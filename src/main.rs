@@ -10,6 +10,7 @@ mod kernel_cmd;
 mod kernels;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
 use policyctl_validator::{check_source_with, explain, schema, Code, FileReport, Kind, SourceFile};
 
@@ -177,7 +178,7 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
+    let mut sources = Vec::with_capacity(files.len());
     for f in files {
         let (name, text) = match &f {
             None => {
@@ -202,11 +203,9 @@ fn check(args: &CheckArgs) -> ExitCode {
                 }
             },
         };
-        reports.push(check_source_with(
-            SourceFile::new(name, text),
-            &loaded.kernels,
-        ));
+        sources.push(SourceFile::new(name, text));
     }
+    let reports = check_all(sources, &loaded.kernels);
     let format = match args.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -224,6 +223,45 @@ fn check(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Check files on every core, keeping their order.
+fn check_all(sources: Vec<SourceFile>, kernels: &[std::sync::Arc<Kernel>]) -> Vec<FileReport> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len().max(1));
+    if threads <= 1 {
+        return sources
+            .into_iter()
+            .map(|s| check_source_with(s, kernels))
+            .collect();
+    }
+    let chunk = sources.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<SourceFile>> = Vec::new();
+    let mut rest = sources.into_iter();
+    loop {
+        let c: Vec<SourceFile> = rest.by_ref().take(chunk).collect();
+        if c.is_empty() {
+            break;
+        }
+        chunks.push(c);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| {
+                s.spawn(move || {
+                    c.into_iter()
+                        .map(|src| check_source_with(src, kernels))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 fn collect(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

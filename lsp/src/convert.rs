@@ -48,7 +48,10 @@ impl LineIndex {
 
     /// The LSP range of a span.
     pub fn range(&self, text: &str, span: Span) -> Range {
-        Range::new(self.position(text, span.start), self.position(text, span.end))
+        Range::new(
+            self.position(text, span.start),
+            self.position(text, span.end),
+        )
     }
 }
 
@@ -71,11 +74,17 @@ mod tests {
             let p = idx.position(text, offset);
             assert_eq!(idx.offset(text, p), offset, "{offset} {p:?}");
         }
-        assert_eq!(idx.position(text, text.find('x').unwrap()), Position::new(1, 5));
+        assert_eq!(
+            idx.position(text, text.find('x').unwrap()),
+            Position::new(1, 5)
+        );
         // Past the end of a line or of the text.
         assert_eq!(idx.offset(text, Position::new(0, 99)), 5);
         assert_eq!(idx.offset(text, Position::new(99, 0)), text.len());
         // Inside the surrogate pair of 😀.
-        assert_eq!(idx.offset(text, Position::new(1, 4)), text.find('😀').unwrap());
+        assert_eq!(
+            idx.offset(text, Position::new(1, 4)),
+            text.find('😀').unwrap()
+        );
     }
 }

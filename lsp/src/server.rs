@@ -1,4 +1,1085 @@
-//! (being written)
+//! The server: open documents, the kernels, validation off the message loop, and the LSP
+//! methods that hand each feature an [`Analysis`].
+//!
+//! # Documents
+//!
+//! Every open document keeps its text, its version, its line index, the report of its current
+//! text (once computed) and the last report that had no YAML (`Y…`) error. Changes are applied
+//! as they arrive (incremental ones through [`LineIndex`], in UTF-16 positions). The handlers of
+//! `didOpen`/`didChange`/`didClose` never await before they have updated the document:
+//! tower-lsp-server starts the handlers of messages in the order they arrive, so the edits are
+//! applied in order even though handlers run concurrently.
+//!
+//! Only TracingPolicy documents are claimed ([`claims`]): the others get no diagnostics, no
+//! completion, no hover, no code action and no outline, so the server lives beside a general
+//! YAML server. A document keeps its claim once made, while it is being typed.
+//!
+//! # Validation
+//!
+//! A change schedules a validation of the document [`Options::debounce`] after it (a newer
+//! change cancels the pending one); opening a document or changing kernels validates at once.
+//! The validator runs in `spawn_blocking`, never on the message loop. A result is published only
+//! if, right before publishing, it is still the result of the document's current text and
+//! kernels; publishing is serialised, so a stale result is never published over a newer one.
+//!
+//! # Requests
+//!
+//! Completion, hover, code actions and the outline read a snapshot: the current text, the report
+//! of exactly that text if it is there (else none: nothing is computed synchronously), the last
+//! good report and the kernels. They run in `spawn_blocking` too, so a slow request never blocks
+//! the loop, and a cancelled one (`$/cancelRequest`) is dropped with its result.
+//!
+//! # Kernels
+//!
+//! From `initializationOptions` or `workspace/didChangeConfiguration`, under `policyctl` (see
+//! [`Settings`]); the host's kernel by default. They are loaded in parallel off the loop, once:
+//! the same kernel in a later configuration is reused, and every document shares them. A kernel
+//! that fails to load is reported with `window/showMessage`, and the others are used.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use policyctl_validator::kernel::{Kernel, KernelSpec};
+use policyctl_validator::{check_source_with, FileReport, Severity, SourceFile};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::{
+    CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
+    CodeActionProviderCapability, CodeActionResponse, CodeDescription, CompletionOptions,
+    CompletionParams, CompletionResponse, ConfigurationItem, Diagnostic,
+    DiagnosticRelatedInformation, DiagnosticSeverity, DidChangeConfigurationParams,
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DocumentSymbolParams, DocumentSymbolResponse, Hover, HoverParams, HoverProviderCapability,
+    InitializeParams, InitializeResult, InitializedParams, Location, MessageType, NumberOrString,
+    OneOf, Position, PositionEncodingKind, ServerCapabilities, ServerInfo,
+    TextDocumentContentChangeEvent, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, Uri,
+};
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::analysis::Analysis;
+use crate::convert::LineIndex;
+
+/// The editing features, called through their signatures only.
+mod features {
+    pub(super) use crate::actions::code_actions;
+    pub(super) use crate::completion::{complete_list, warm_up};
+    pub(super) use crate::hover::hover;
+    pub(super) use crate::symbols::document_symbols;
+}
+
+/// Where a code's explanation is published: `<this>#<code in lowercase>`.
+pub const CODES_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/codes.md");
+
+/// How the server runs; [`Options::default`] is what `policyctl lsp` uses.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How long after the last change of a document it is validated (a client may override it
+    /// with the `debounceMs` setting).
+    pub debounce: Duration,
+    /// How many messages tower-lsp-server handles at once (requests waiting on a blocking task
+    /// count), so a few slow requests never hold up the others.
+    pub concurrency: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            debounce: Duration::from_millis(30),
+            concurrency: 32,
+        }
+    }
+}
 
 /// Serve LSP over standard input and output until the client exits.
-pub async fn serve_stdio() {}
+pub async fn serve_stdio() {
+    serve_stdio_with(Options::default()).await;
+}
+
+/// [`serve_stdio`] with other [`Options`].
+pub async fn serve_stdio_with(options: Options) {
+    let concurrency = options.concurrency.max(1);
+    let (service, socket) = LspService::new(|client| Backend::new(client, options));
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .concurrency_level(concurrency)
+        .serve(service)
+        .await;
+}
+
+/// The settings under `policyctl` (in `initializationOptions`, or in the settings of
+/// `workspace/didChangeConfiguration`):
+///
+/// ```json
+/// { "kernels": [ { "btf": "/path/6.12.btf.zst", "name": "prod", "config": "/path/config.gz",
+///                  "errorInjection": "/path/list", "modules": ["/path/mod.ko"] } ],
+///   "hostKernel": true, "debounceMs": 30 }
+/// ```
+///
+/// `hostKernel` defaults to true when no kernel is listed, false otherwise. Relative paths are
+/// relative to the workspace root.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// Kernels to check against, by their BTF.
+    pub kernels: Vec<KernelSetting>,
+    /// Also (or only) the running kernel.
+    pub host_kernel: Option<bool>,
+    /// Overrides [`Options::debounce`], in milliseconds.
+    pub debounce_ms: Option<u64>,
+}
+
+/// One kernel of [`Settings::kernels`].
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct KernelSetting {
+    /// The BTF: raw, zstd or ELF.
+    pub btf: PathBuf,
+    /// The name diagnostics give it (default: from the file's name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its build configuration (`.config`, plain or gzip).
+    #[serde(default)]
+    pub config: Option<PathBuf>,
+    /// Its error-injection list.
+    #[serde(default)]
+    pub error_injection: Option<PathBuf>,
+    /// Split BTF of its modules.
+    #[serde(default)]
+    pub modules: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// The settings in a JSON value: under `policyctl` if it has that key, else the value itself
+    /// if it has one of the settings' keys; `Ok(None)` when it has no policyctl settings.
+    pub fn from_json(value: &Value) -> std::result::Result<Option<Settings>, String> {
+        let inner = match value.get("policyctl") {
+            Some(v) => v,
+            None if ["kernels", "hostKernel", "debounceMs"]
+                .iter()
+                .any(|k| value.get(k).is_some()) =>
+            {
+                value
+            }
+            None => return Ok(None),
+        };
+        if inner.is_null() {
+            return Ok(None);
+        }
+        Settings::deserialize(inner)
+            .map(Some)
+            .map_err(|e| format!("policyctl settings: {e}"))
+    }
+
+    fn wants_host(&self) -> bool {
+        self.host_kernel.unwrap_or(self.kernels.is_empty())
+    }
+}
+
+/// True when some document of `text` is a TracingPolicy: a top-level `apiVersion:
+/// cilium.io/...` and `kind: TracingPolicy` (or `TracingPolicyNamespaced`) between the same
+/// `---` separators. A cheap line scan, not a parse: it works on half-typed YAML.
+pub fn claims(text: &str) -> bool {
+    let (mut api, mut kind) = (false, false);
+    for line in text.lines() {
+        if line.starts_with("---") || line.starts_with("...") {
+            (api, kind) = (false, false);
+            continue;
+        }
+        if let Some(v) = top_level_value(line, "apiVersion") {
+            api = v.starts_with("cilium.io/");
+        } else if let Some(v) = top_level_value(line, "kind") {
+            kind = matches!(v, "TracingPolicy" | "TracingPolicyNamespaced");
+        }
+        if api && kind {
+            return true;
+        }
+    }
+    false
+}
+
+/// The value of `key: value` written at column 0, without quotes or a trailing comment.
+fn top_level_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = line
+        .strip_prefix(key)
+        .or_else(|| line.strip_prefix(&format!("\"{key}\"")))?;
+    let rest = rest.trim_start_matches([' ', '\t']).strip_prefix(':')?;
+    let rest = rest.split(" #").next().unwrap_or("").trim();
+    Some(rest.trim_matches(|c| c == '"' || c == '\''))
+}
+
+/// The validator's diagnostics as LSP diagnostics, positions counted in `lines` (the line index
+/// of the report's text).
+pub fn to_lsp_diagnostics(uri: &Uri, report: &FileReport, lines: &LineIndex) -> Vec<Diagnostic> {
+    let text = report.source.text();
+    report
+        .diagnostics
+        .iter()
+        .map(|d| to_lsp_diagnostic(uri, text, lines, d))
+        .collect()
+}
+
+/// One validator diagnostic of `text` (indexed by `lines`) as published: the range, severity,
+/// code with the link to its explanation, `policyctl` as source, the message followed by the
+/// help line and the kernels it holds for, related locations, and `data` =
+/// `{"code": ..., "help": ...}`.
+pub fn to_lsp_diagnostic(
+    uri: &Uri,
+    text: &str,
+    lines: &LineIndex,
+    d: &policyctl_validator::Diagnostic,
+) -> Diagnostic {
+    let code = d.code.as_str();
+    let mut message = d.message.clone();
+    if let Some(help) = &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    if !d.kernels.is_empty() {
+        message.push_str("\nkernels: ");
+        message.push_str(&d.kernels.join(", "));
+    }
+    let related: Vec<DiagnosticRelatedInformation> = d
+        .related
+        .iter()
+        .map(|r| DiagnosticRelatedInformation {
+            location: Location::new(uri.clone(), lines.range(text, r.span)),
+            message: r.message.clone(),
+        })
+        .collect();
+    Diagnostic {
+        range: lines.range(text, d.span),
+        severity: Some(match d.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+            Severity::Info => DiagnosticSeverity::INFORMATION,
+        }),
+        code: Some(NumberOrString::String(code.to_string())),
+        code_description: code_href(code).map(|href| CodeDescription { href }),
+        source: Some("policyctl".to_string()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        tags: None,
+        data: Some(serde_json::json!({ "code": code, "help": d.help })),
+    }
+}
+
+/// The URL of a code's explanation.
+pub fn code_href(code: &str) -> Option<Uri> {
+    format!("{CODES_URL}#{}", code.to_ascii_lowercase())
+        .parse()
+        .ok()
+}
+
+/// One open document.
+struct Document {
+    /// The client's version of `text`.
+    version: i32,
+    /// Our own revision of `text`, unique across documents and never reused.
+    rev: u64,
+    text: Arc<String>,
+    lines: Arc<LineIndex>,
+    /// A TracingPolicy document (kept once true).
+    claimed: bool,
+    /// The report of the text at a revision (current when it is `rev`).
+    report: Option<(u64, Arc<FileReport>)>,
+    /// The last report with no YAML error, and the revision it is of.
+    last_good: Option<(u64, Arc<FileReport>)>,
+    /// The last published (revision, kernel generation).
+    published: Option<(u64, u64)>,
+    /// The client shows diagnostics of ours for it.
+    shows_diagnostics: bool,
+    /// The pending validation.
+    timer: Option<JoinHandle<()>>,
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        if let Some(t) = self.timer.take() {
+            t.abort();
+        }
+    }
+}
+
+/// The kernels in use, and their generation (bumped at each configuration change).
+#[derive(Clone)]
+struct KernelSet {
+    generation: u64,
+    kernels: Arc<Vec<Arc<Kernel>>>,
+}
+
+/// Which kernel a loaded index is, for reusing it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum KernelKey {
+    Host,
+    File(KernelSetting),
+}
+
+/// Everything a request reads, owned, so it can move to a blocking task.
+struct Snapshot {
+    text: Arc<String>,
+    lines: Arc<LineIndex>,
+    current: Option<Arc<FileReport>>,
+    last_good: Option<Arc<FileReport>>,
+    kernels: Arc<Vec<Arc<Kernel>>>,
+}
+
+impl Snapshot {
+    fn analysis(&self) -> Analysis<'_> {
+        Analysis {
+            text: &self.text,
+            lines: &self.lines,
+            current: self.current.as_deref(),
+            last_good: self.last_good.as_deref(),
+            kernels: &self.kernels,
+        }
+    }
+
+    fn offset(&self, pos: Position) -> usize {
+        self.lines.offset(&self.text, pos)
+    }
+}
+
+struct Inner {
+    client: Client,
+    docs: Mutex<HashMap<Uri, Document>>,
+    next_rev: AtomicU64,
+    debounce_ms: AtomicU64,
+    /// `None` until the first kernels are loaded.
+    kernels: watch::Sender<Option<KernelSet>>,
+    /// Loaded kernels, for reuse by the next configuration.
+    kernel_cache: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
+    /// The latest configuration asked for; an older load finishing late is dropped.
+    config_generation: AtomicU64,
+    /// The workspace root, for relative paths in the settings.
+    root: Mutex<Option<PathBuf>>,
+    /// The client answers `workspace/configuration`.
+    pull_configuration: std::sync::atomic::AtomicBool,
+    /// The settings last applied.
+    settings: Mutex<Option<Settings>>,
+    /// Held while publishing, so results go out in the order they were checked.
+    publish: tokio::sync::Mutex<()>,
+}
+
+/// The `LanguageServer` of `policyctl lsp`.
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Backend {
+    /// A server talking to `client`.
+    pub fn new(client: Client, options: Options) -> Backend {
+        let (kernels, _) = watch::channel(None);
+        Backend {
+            inner: Arc::new(Inner {
+                client,
+                docs: Mutex::new(HashMap::new()),
+                next_rev: AtomicU64::new(1),
+                debounce_ms: AtomicU64::new(options.debounce.as_millis() as u64),
+                kernels,
+                kernel_cache: Mutex::new(HashMap::new()),
+                config_generation: AtomicU64::new(0),
+                root: Mutex::new(None),
+                pull_configuration: std::sync::atomic::AtomicBool::new(false),
+                settings: Mutex::new(None),
+                publish: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+}
+
+impl Inner {
+    fn rev(&self) -> u64 {
+        self.next_rev.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn current_kernels(&self) -> Arc<Vec<Arc<Kernel>>> {
+        self.kernels
+            .borrow()
+            .as_ref()
+            .map_or_else(|| Arc::new(Vec::new()), |k| k.kernels.clone())
+    }
+
+    /// Schedule a validation of `doc` after `delay`, replacing any pending one. An unclaimed
+    /// document is not validated, and loses the diagnostics it showed.
+    fn schedule(self: &Arc<Self>, uri: &Uri, doc: &mut Document, delay: Duration) {
+        if let Some(t) = doc.timer.take() {
+            t.abort();
+        }
+        if !doc.claimed {
+            if doc.shows_diagnostics {
+                doc.shows_diagnostics = false;
+                let (inner, uri, version) = (self.clone(), uri.clone(), doc.version);
+                tokio::spawn(async move {
+                    let _order = inner.publish.lock().await;
+                    inner
+                        .client
+                        .publish_diagnostics(uri, Vec::new(), Some(version))
+                        .await;
+                });
+            }
+            return;
+        }
+        let (inner, uri, rev) = (self.clone(), uri.clone(), doc.rev);
+        doc.timer = Some(tokio::spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            inner.validate(uri, rev).await;
+        }));
+    }
+
+    /// Validate the document at revision `rev` and publish the result if it is still current.
+    async fn validate(self: Arc<Self>, uri: Uri, rev: u64) {
+        // The first kernels: diagnostics without them would be replaced a moment later.
+        let mut rx = self.kernels.subscribe();
+        let Ok(set) = rx.wait_for(Option::is_some).await.map(|s| s.clone()) else {
+            return;
+        };
+        let Some(set) = set else { return };
+        let (text, lines, version) = {
+            let docs = lock(&self.docs);
+            match docs.get(&uri) {
+                Some(d) if d.rev == rev => (d.text.clone(), d.lines.clone(), d.version),
+                _ => return,
+            }
+        };
+        let kernels = set.kernels.clone();
+        let name = uri.as_str().to_string();
+        let checked = tokio::task::spawn_blocking(move || {
+            check_source_with(SourceFile::new(name, text.as_str()), &kernels)
+        })
+        .await;
+        let report = match checked {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                if e.is_panic() {
+                    self.client
+                        .log_message(
+                            MessageType::ERROR,
+                            format!("policyctl: the validator failed on {}", uri.as_str()),
+                        )
+                        .await;
+                }
+                return;
+            }
+        };
+        let diagnostics = to_lsp_diagnostics(&uri, &report, &lines);
+        let good = !report
+            .diagnostics
+            .iter()
+            .any(|d| d.code.as_str().starts_with('Y'));
+        let _order = self.publish.lock().await;
+        {
+            let mut docs = lock(&self.docs);
+            let Some(doc) = docs.get_mut(&uri) else {
+                return;
+            };
+            if good && doc.last_good.as_ref().is_none_or(|(r, _)| *r <= rev) {
+                doc.last_good = Some((rev, report.clone()));
+            }
+            let generation = self.kernels.borrow().as_ref().map(|k| k.generation);
+            // Right before publishing: the result must be of the current text and kernels.
+            if doc.rev != rev || generation != Some(set.generation) {
+                return;
+            }
+            doc.report = Some((rev, report));
+            if doc.published == Some((rev, set.generation)) {
+                return;
+            }
+            doc.published = Some((rev, set.generation));
+            doc.shows_diagnostics = !diagnostics.is_empty();
+        }
+        self.client
+            .publish_diagnostics(uri, diagnostics, Some(version))
+            .await;
+    }
+
+    /// What a request reads; `None` for unknown and unclaimed documents.
+    fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
+        let docs = lock(&self.docs);
+        let doc = docs.get(uri)?;
+        if !doc.claimed {
+            return None;
+        }
+        let current = doc
+            .report
+            .as_ref()
+            .filter(|(r, _)| *r == doc.rev)
+            .map(|(_, rep)| rep.clone());
+        Some(Snapshot {
+            text: doc.text.clone(),
+            lines: doc.lines.clone(),
+            current,
+            last_good: doc.last_good.as_ref().map(|(_, r)| r.clone()),
+            kernels: self.current_kernels(),
+        })
+    }
+
+    /// Run `f` on a document's snapshot in a blocking task; `None` for unknown or unclaimed
+    /// documents, or when `f` panicked.
+    async fn with_snapshot<T: Send + 'static>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&Snapshot) -> T + Send + 'static,
+    ) -> Option<T> {
+        let snap = self.snapshot(uri)?;
+        tokio::task::spawn_blocking(move || f(&snap)).await.ok()
+    }
+
+    /// Apply new settings: debounce at once; kernels loaded off the loop, then every claimed
+    /// document validated again.
+    fn configure(self: &Arc<Self>, settings: Settings) {
+        {
+            let mut last = lock(&self.settings);
+            if last.as_ref() == Some(&settings) {
+                return; // Clients send the whole section when any setting changes.
+            }
+            *last = Some(settings.clone());
+        }
+        if let Some(ms) = settings.debounce_ms {
+            self.debounce_ms.store(ms.min(10_000), Ordering::Relaxed);
+        }
+        let generation = self.config_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let inner = self.clone();
+        tokio::spawn(async move {
+            let (kernels, failures) = inner.load_kernels(&settings).await;
+            for (level, why) in failures {
+                let why = format!("policyctl: {why}");
+                if level == MessageType::WARNING {
+                    inner.client.show_message(level, why).await;
+                } else {
+                    inner.client.log_message(level, why).await;
+                }
+            }
+            if inner.config_generation.load(Ordering::SeqCst) != generation {
+                return; // A newer configuration came meanwhile.
+            }
+            inner.kernels.send_modify(|set| {
+                let next = set.as_ref().map_or(1, |s| s.generation + 1);
+                *set = Some(KernelSet {
+                    generation: next,
+                    kernels: Arc::new(kernels),
+                });
+            });
+            {
+                let mut docs = lock(&inner.docs);
+                for (uri, doc) in docs.iter_mut() {
+                    if doc.claimed {
+                        inner.schedule(uri, doc, Duration::ZERO);
+                    }
+                }
+            }
+            // The completion's name table of these kernels, before the first `call:` needs it.
+            let kernels = inner.current_kernels();
+            let _ = tokio::task::spawn_blocking(move || features::warm_up(&kernels)).await;
+        });
+    }
+
+    /// Load the kernels of `settings` in parallel, reusing those already loaded. Returns the
+    /// kernels in order, and what to tell the user (warnings: kernels that failed to load).
+    async fn load_kernels(
+        &self,
+        settings: &Settings,
+    ) -> (Vec<Arc<Kernel>>, Vec<(MessageType, String)>) {
+        let root = lock(&self.root).clone();
+        let mut keys: Vec<KernelKey> = settings
+            .kernels
+            .iter()
+            .map(|k| KernelKey::File(resolve(k, root.as_deref())))
+            .collect();
+        if settings.wants_host() {
+            keys.push(KernelKey::Host);
+        }
+        let cache = lock(&self.kernel_cache).clone();
+        let tasks: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                let (key, cached) = (key.clone(), cache.get(key).cloned());
+                tokio::task::spawn_blocking(move || match cached {
+                    Some(k) => Ok(Some(k)),
+                    None => load_kernel(&key).map(|k| k.map(Arc::new)),
+                })
+            })
+            .collect();
+        let mut kernels: Vec<Arc<Kernel>> = Vec::new();
+        let mut failures = Vec::new();
+        let mut loaded = HashMap::new();
+        for (key, task) in keys.into_iter().zip(tasks) {
+            match task.await {
+                Ok(Ok(Some(k))) => {
+                    if kernels.iter().any(|o| o.name == k.name) {
+                        let why = format!(
+                            "two kernels are named {}; the second is ignored (give it a name)",
+                            k.name
+                        );
+                        failures.push((MessageType::WARNING, why));
+                        continue;
+                    }
+                    loaded.insert(key, k.clone());
+                    kernels.push(k);
+                }
+                Ok(Ok(None)) => {
+                    // Asked for, a warning; by default, a note in the log.
+                    let level = if settings.host_kernel == Some(true) {
+                        MessageType::WARNING
+                    } else {
+                        MessageType::INFO
+                    };
+                    let why = format!(
+                        "this host has no {}: no checks against its kernel \
+                         (list BTF files in the `policyctl.kernels` setting)",
+                        policyctl_validator::kernel::HOST_BTF
+                    );
+                    failures.push((level, why));
+                }
+                Ok(Err(why)) => failures.push((
+                    MessageType::WARNING,
+                    format!("cannot load a kernel: {why}; checking without it"),
+                )),
+                Err(_) => failures.push((
+                    MessageType::WARNING,
+                    "cannot load a kernel: loading failed".to_string(),
+                )),
+            }
+        }
+        *lock(&self.kernel_cache) = loaded;
+        (kernels, failures)
+    }
+}
+
+/// Paths of a kernel setting made absolute against the workspace root.
+fn resolve(k: &KernelSetting, root: Option<&Path>) -> KernelSetting {
+    let abs = |p: &PathBuf| match root {
+        Some(r) if p.is_relative() => r.join(p),
+        _ => p.clone(),
+    };
+    KernelSetting {
+        btf: abs(&k.btf),
+        name: k.name.clone(),
+        config: k.config.as_ref().map(abs),
+        error_injection: k.error_injection.as_ref().map(abs),
+        modules: k.modules.iter().map(abs).collect(),
+    }
+}
+
+/// Load one kernel (blocking). `Ok(None)`: the host has no BTF.
+fn load_kernel(key: &KernelKey) -> std::result::Result<Option<Kernel>, String> {
+    match key {
+        KernelKey::Host => Kernel::host().map_err(|e| e.to_string()),
+        KernelKey::File(k) => Kernel::load(&KernelSpec {
+            name: k.name.clone(),
+            btf: k.btf.clone(),
+            error_injection: k.error_injection.clone(),
+            config: k.config.clone(),
+            modules: k.modules.clone(),
+        })
+        .map(Some)
+        .map_err(|e| e.to_string()),
+    }
+}
+
+/// Apply one content change to a text and its line index.
+fn apply_change(text: &mut String, lines: &mut LineIndex, change: TextDocumentContentChangeEvent) {
+    match change.range {
+        None => *text = change.text,
+        Some(range) => {
+            let a = lines.offset(text, range.start);
+            let b = lines.offset(text, range.end);
+            let (start, end) = (a.min(b), a.max(b));
+            text.replace_range(start..end, &change.text);
+        }
+    }
+    *lines = LineIndex::new(text);
+}
+
+/// True when `action` is of a kind `only` asks for (kinds nest: `refactor` covers
+/// `refactor.rewrite`); everything when `only` is not given.
+fn wanted(only: Option<&[CodeActionKind]>, action: &CodeActionOrCommand) -> bool {
+    let Some(only) = only else { return true };
+    let kind = match action {
+        CodeActionOrCommand::CodeAction(a) => a.kind.as_ref().map(|k| k.as_str()).unwrap_or(""),
+        CodeActionOrCommand::Command(_) => "",
+    };
+    only.iter().any(|o| {
+        let o = o.as_str();
+        kind == o || (kind.starts_with(o) && kind[o.len()..].starts_with('.'))
+    })
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        #[allow(deprecated)] // `rootUri`: for clients that send no workspace folders.
+        let root = params
+            .workspace_folders
+            .as_ref()
+            .and_then(|f| f.first())
+            .map(|f| &f.uri)
+            .or(params.root_uri.as_ref())
+            .and_then(|u| u.to_file_path().map(|p| p.into_owned()));
+        *lock(&self.inner.root) = root;
+        let pull = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.configuration)
+            .unwrap_or(false);
+        self.inner.pull_configuration.store(pull, Ordering::Relaxed);
+        let settings = match params
+            .initialization_options
+            .as_ref()
+            .map(Settings::from_json)
+            .transpose()
+        {
+            Ok(s) => s.flatten().unwrap_or_default(),
+            Err(why) => {
+                let client = self.inner.client.clone();
+                tokio::spawn(async move {
+                    client
+                        .show_message(MessageType::WARNING, format!("{why}; using the defaults"))
+                        .await;
+                });
+                Settings::default()
+            }
+        };
+        // Loading starts now, while the client finishes the handshake and opens documents.
+        self.inner.configure(settings);
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(PositionEncodingKind::UTF16),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..TextDocumentSyncOptions::default()
+                    },
+                )),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(
+                        [":", " ", "-", "\""]
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ),
+                    resolve_provider: Some(false),
+                    ..CompletionOptions::default()
+                }),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            CodeActionKind::REFACTOR,
+                        ]),
+                        resolve_provider: Some(false),
+                        ..CodeActionOptions::default()
+                    },
+                )),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "policyctl".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {}
+
+    async fn shutdown(&self) -> Result<()> {
+        let mut docs = lock(&self.inner.docs);
+        for doc in docs.values_mut() {
+            if let Some(t) = doc.timer.take() {
+                t.abort();
+            }
+        }
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        // No await before the document is stored (see the module doc).
+        let doc = params.text_document;
+        let text = doc.text;
+        let mut docs = lock(&self.inner.docs);
+        let shows = docs.get(&doc.uri).is_some_and(|d| d.shows_diagnostics);
+        let entry = docs.entry(doc.uri.clone()).insert_entry(Document {
+            version: doc.version,
+            rev: self.inner.rev(),
+            lines: Arc::new(LineIndex::new(&text)),
+            claimed: claims(&text),
+            text: Arc::new(text),
+            report: None,
+            last_good: None,
+            published: None,
+            shows_diagnostics: shows,
+            timer: None,
+        });
+        let document = entry.into_mut();
+        self.inner.schedule(&doc.uri, document, Duration::ZERO);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        // No await before the change is applied (see the module doc).
+        let uri = params.text_document.uri;
+        let mut docs = lock(&self.inner.docs);
+        let Some(doc) = docs.get_mut(&uri) else {
+            return;
+        };
+        let text = Arc::make_mut(&mut doc.text);
+        let lines = Arc::make_mut(&mut doc.lines);
+        for change in params.content_changes {
+            apply_change(text, lines, change);
+        }
+        doc.version = params.text_document.version;
+        doc.rev = self.inner.rev();
+        if !doc.claimed {
+            doc.claimed = claims(&doc.text);
+        }
+        let delay = Duration::from_millis(self.inner.debounce_ms.load(Ordering::Relaxed));
+        self.inner.schedule(&uri, doc, delay);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let shows = lock(&self.inner.docs)
+            .remove(&uri)
+            .is_some_and(|d| d.shows_diagnostics);
+        if shows {
+            let _order = self.inner.publish.lock().await;
+            self.inner
+                .client
+                .publish_diagnostics(uri, Vec::new(), None)
+                .await;
+        }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let settings = match Settings::from_json(&params.settings) {
+            Ok(Some(s)) => Some(s),
+            Ok(None) if self.inner.pull_configuration.load(Ordering::Relaxed) => {
+                // Pull model: the notification only says something changed.
+                let item = ConfigurationItem {
+                    scope_uri: None,
+                    section: Some("policyctl".to_string()),
+                };
+                match self.inner.client.configuration(vec![item]).await {
+                    Ok(values) => values
+                        .first()
+                        .filter(|v| v.is_object())
+                        .and_then(|v| Settings::deserialize(v).ok()),
+                    Err(_) => None,
+                }
+            }
+            Ok(None) => None,
+            Err(why) => {
+                self.inner
+                    .client
+                    .show_message(MessageType::WARNING, format!("{why}; settings unchanged"))
+                    .await;
+                None
+            }
+        };
+        if let Some(settings) = settings {
+            self.inner.configure(settings);
+        }
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let pos = params.text_document_position;
+        // A list, not an array: kernel names are filtered here, so the client must ask again
+        // as the user types when the list says it is incomplete.
+        let list = self
+            .inner
+            .with_snapshot(&pos.text_document.uri, move |s| {
+                features::complete_list(&s.analysis(), s.offset(pos.position))
+            })
+            .await;
+        Ok(list
+            .filter(|l| !l.items.is_empty() || l.is_incomplete)
+            .map(CompletionResponse::List))
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let pos = params.text_document_position_params;
+        Ok(self
+            .inner
+            .with_snapshot(&pos.text_document.uri, move |s| {
+                features::hover(&s.analysis(), s.offset(pos.position))
+            })
+            .await
+            .flatten())
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri;
+        let range = params.range;
+        let only = params.context.only;
+        let actions = self
+            .inner
+            .with_snapshot(&uri.clone(), move |s| {
+                let (a, b) = (s.offset(range.start), s.offset(range.end));
+                let mut actions = features::code_actions(&uri, &s.analysis(), a.min(b), a.max(b));
+                actions.retain(|act| wanted(only.as_deref(), act));
+                actions
+            })
+            .await
+            .unwrap_or_default();
+        Ok((!actions.is_empty()).then_some(actions))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let symbols = self
+            .inner
+            .with_snapshot(&params.text_document.uri, |s| {
+                features::document_symbols(&s.analysis())
+            })
+            .await
+            .unwrap_or_default();
+        Ok((!symbols.is_empty()).then_some(DocumentSymbolResponse::Nested(symbols)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policyctl_validator::check_source;
+    use tower_lsp_server::ls_types::Range;
+
+    #[test]
+    fn claims_policies_only() {
+        let policy = "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: x\n";
+        assert!(claims(policy));
+        assert!(claims(
+            "kind: \"TracingPolicyNamespaced\" # ns\r\napiVersion: 'cilium.io/v1'\r\n"
+        ));
+        assert!(claims(&format!(
+            "apiVersion: v1\nkind: ConfigMap\n---\n{policy}"
+        )));
+        assert!(!claims("apiVersion: apps/v1\nkind: Deployment\n"));
+        assert!(!claims(
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+        ));
+        // Both keys in one document, at the top level.
+        assert!(!claims(
+            "apiVersion: cilium.io/v1alpha1\n---\nkind: TracingPolicy\n"
+        ));
+        assert!(!claims(
+            "spec:\n  apiVersion: cilium.io/v1alpha1\n  kind: TracingPolicy\n"
+        ));
+        assert!(!claims(
+            "kind: TracingPol\napiVersion: cilium.io/v1alpha1\n"
+        ));
+        assert!(!claims(""));
+    }
+
+    #[test]
+    fn settings_under_policyctl_or_bare() {
+        let v = serde_json::json!({"policyctl": {"kernels": [{"btf": "a.btf", "errorInjection": "l"}], "hostKernel": false}});
+        let s = Settings::from_json(&v).unwrap().unwrap();
+        assert_eq!(s.kernels[0].btf, PathBuf::from("a.btf"));
+        assert_eq!(s.kernels[0].error_injection, Some(PathBuf::from("l")));
+        assert!(!s.wants_host());
+        let bare = Settings::from_json(&serde_json::json!({"kernels": []}))
+            .unwrap()
+            .unwrap();
+        assert!(bare.wants_host());
+        assert_eq!(
+            Settings::from_json(&serde_json::json!({"yaml": {}})).unwrap(),
+            None
+        );
+        assert_eq!(Settings::from_json(&Value::Null).unwrap(), None);
+        assert!(Settings::from_json(&serde_json::json!({"policyctl": {"kernels": 3}})).is_err());
+    }
+
+    #[test]
+    fn incremental_changes_in_utf16() {
+        let mut text = "a: é😀b\nc: d\n".to_string();
+        let mut lines = LineIndex::new(&text);
+        let at = |l, c| Position::new(l, c);
+        // Replace `b` (after a surrogate pair: UTF-16 column 6).
+        apply_change(
+            &mut text,
+            &mut lines,
+            TextDocumentContentChangeEvent {
+                range: Some(Range::new(at(0, 6), at(0, 7))),
+                range_length: None,
+                text: "B".into(),
+            },
+        );
+        assert_eq!(text, "a: é😀B\nc: d\n");
+        // Across lines, reversed, past the end: clamped, never a panic.
+        apply_change(
+            &mut text,
+            &mut lines,
+            TextDocumentContentChangeEvent {
+                range: Some(Range::new(at(9, 0), at(1, 1))),
+                range_length: None,
+                text: "!".into(),
+            },
+        );
+        assert_eq!(text, "a: é😀B\nc!");
+        apply_change(
+            &mut text,
+            &mut lines,
+            TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: "new".into(),
+            },
+        );
+        assert_eq!((text.as_str(), lines.position(&text, 3)), ("new", at(0, 3)));
+    }
+
+    #[test]
+    fn diagnostics_carry_code_link_help_and_data() {
+        let text = "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: \"x\"\nspec:\n  kprobes:\n  - call: \"do_mkdirat\"\n";
+        let report = check_source(SourceFile::new("t.yaml", text));
+        let uri: Uri = "file:///t.yaml".parse().unwrap();
+        let diags = to_lsp_diagnostics(&uri, &report, &LineIndex::new(text));
+        let p006 = diags
+            .iter()
+            .find(|d| d.code == Some(NumberOrString::String("P006".into())))
+            .expect("P006");
+        assert_eq!(
+            p006.code_description.as_ref().unwrap().href.as_str(),
+            "https://github.com/policyctl/policyctl/blob/main/docs/codes.md#p006"
+        );
+        assert!(
+            p006.message.contains("\nhelp: add `syscall: false`"),
+            "{}",
+            p006.message
+        );
+        assert_eq!(p006.data.as_ref().unwrap()["code"], "P006");
+        assert_eq!(p006.range.start, Position::new(6, 10));
+        assert_eq!(p006.source.as_deref(), Some("policyctl"));
+    }
+
+    #[test]
+    fn only_filters_code_action_kinds() {
+        use tower_lsp_server::ls_types::CodeAction;
+        let act = |k: CodeActionKind| {
+            CodeActionOrCommand::CodeAction(CodeAction {
+                kind: Some(k),
+                ..CodeAction::default()
+            })
+        };
+        let only = [CodeActionKind::REFACTOR];
+        assert!(wanted(Some(&only), &act(CodeActionKind::REFACTOR_REWRITE)));
+        assert!(!wanted(Some(&only), &act(CodeActionKind::QUICKFIX)));
+        assert!(wanted(None, &act(CodeActionKind::QUICKFIX)));
+    }
+}

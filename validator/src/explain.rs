@@ -55,3 +55,38 @@ pub fn list() -> String {
     }
     s
 }
+
+/// Every code's explanation in one Markdown page (`docs/codes.md`), each under an anchor named
+/// by its code in lower case (`#k001`): the page the language server's code links open.
+pub fn reference() -> String {
+    let mut s = String::from(
+        "# Diagnostic codes\n\nGenerated from the validator's code table by `validator/tests/docs.rs` \
+         (`UPDATE_DOCS=1` rewrites it); `policyctl explain CODE` prints the same text.\n\n",
+    );
+    for code in crate::codes::ALL {
+        let info = code.info();
+        let _ = writeln!(
+            s,
+            "- [{}](#{}) {}",
+            info.code,
+            info.code.to_ascii_lowercase(),
+            info.summary
+        );
+    }
+    for code in crate::codes::ALL {
+        let _ = writeln!(
+            s,
+            "\n<a id=\"{}\"></a>\n",
+            code.as_str().to_ascii_lowercase()
+        );
+        for line in explain(*code).lines() {
+            // One heading level down: the page has its own title.
+            if line.starts_with('#') {
+                let _ = writeln!(s, "#{line}");
+            } else {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+    }
+    s
+}

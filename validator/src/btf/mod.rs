@@ -497,11 +497,12 @@ fn read_input(path: &Path) -> Result<Bytes, BtfError> {
     // SAFETY: the map is read-only and private; a file truncated by someone else while mapped
     // would fault, as with any reader of mapped files. Kernel and fixture BTF files do not change.
     if len > 0 {
-        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+        // A private mapping: sysfs refuses shared mappings of /sys/kernel/btf/vmlinux.
+        if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) } {
             return Ok(Bytes::Mapped(map));
         }
     }
-    // sysfs files report a size but (before 6.16) cannot be mapped; some report size 0.
+    // Files that cannot be mapped at all (some report size 0) are read.
     let mut buf = Vec::new();
     use std::io::Read;
     file.take(MAX_BTF_BYTES as u64 + 1).read_to_end(&mut buf)?;
@@ -518,6 +519,21 @@ fn unwrap_container(bytes: Bytes) -> Result<Bytes, BtfError> {
     let data = bytes.as_slice();
     if !data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return Ok(bytes);
+    }
+    // One frame that records its size (what `zstd` writes): decompress in one call into a
+    // buffer of exactly that size; otherwise stream.
+    let single_frame = zstd::zstd_safe::find_frame_compressed_size(data) == Ok(data.len());
+    if let (true, Ok(Some(n))) = (single_frame, zstd::zstd_safe::get_frame_content_size(data)) {
+        if let Ok(n) = usize::try_from(n) {
+            if n <= MAX_BTF_BYTES {
+                let mut out = Vec::with_capacity(n);
+                let got = zstd::bulk::Decompressor::new()
+                    .and_then(|mut d| d.decompress_to_buffer(data, &mut out));
+                if got.is_ok_and(|got| got == n) {
+                    return Ok(Bytes::Owned(out));
+                }
+            }
+        }
     }
     use std::io::Read;
     let decoder = zstd::stream::read::Decoder::with_buffer(data)

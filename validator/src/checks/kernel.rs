@@ -322,7 +322,7 @@ fn syscall_proto(bare: &str, kernel: &Kernel) -> Option<Proto> {
         .args
         .iter()
         .map(|a| Param {
-            shape: Shape::from_c(a.ctype, kernel),
+            shape: Shape::from_c(a.ctype, Some(kernel)),
             btf: None,
             c: format!(
                 "{}{}{}",
@@ -1009,6 +1009,39 @@ fn hook_name(hook: &Hook) -> &str {
     hook.target.as_ref().map_or("?", |t| t.value.as_str())
 }
 
+/// What a parameter (or a field, or a C type written as text) is, as far as reading it with an
+/// arg `type` goes: the public face of the shape K011 checks, for the language server's
+/// completion and code actions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamShape(Shape);
+
+impl ParamShape {
+    /// The shape of a BTF type (a function parameter's type id).
+    pub fn from_btf(btf: &Btf, id: TypeId) -> ParamShape {
+        ParamShape(Shape::from_btf(btf, id))
+    }
+
+    /// The shape of a C type written as text (`const char *`, `struct sockaddr *`, `umode_t`:
+    /// the syscall table, tracepoint formats); typedefs are looked up in the kernel's BTF when a
+    /// kernel is given.
+    pub fn from_c(ctype: &str, kernel: Option<&Kernel>) -> ParamShape {
+        ParamShape(Shape::from_c(ctype, kernel))
+    }
+
+    /// The arg `type` that reads it best (the one K011's help suggests), when there is one.
+    pub fn best_type(&self) -> Option<&'static str> {
+        better_type(&self.0)
+    }
+
+    /// Whether an arg `type` reads it as a parameter without K011 finding fault (a warning
+    /// counts as a fault); `None` for types that kprobes cannot use (`auto`, `syscall64`, ...)
+    /// and unknown names.
+    pub fn fits(&self, ty: &str) -> Option<bool> {
+        let expected = facts::kernel_type(ty)?;
+        Some(fit(expected, &self.0, false).is_none())
+    }
+}
+
 /// What a parameter is, as far as reading it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Shape {
@@ -1057,8 +1090,9 @@ impl Shape {
         }
     }
 
-    /// From the C text of the syscall table (`const char *`, `struct sockaddr *`, `umode_t`).
-    fn from_c(ctype: &str, kernel: &Kernel) -> Shape {
+    /// From the C text of the syscall table (`const char *`, `struct sockaddr *`, `umode_t`);
+    /// typedefs are looked up in the kernel's BTF, when there is a kernel.
+    fn from_c(ctype: &str, kernel: Option<&Kernel>) -> Shape {
         let stars = ctype.matches('*').count();
         let base: Vec<&str> = ctype
             .split(|c: char| c == '*' || c.is_whitespace())
@@ -1066,8 +1100,8 @@ impl Shape {
             .collect();
         let base = base.join(" ");
         if stars == 0 {
-            return match kernel.typedef_named(&base) {
-                Some(t) => Shape::from_btf(kernel.btf(), t.id),
+            return match kernel.and_then(|k| Some((k, k.typedef_named(&base)?))) {
+                Some((k, t)) => Shape::from_btf(k.btf(), t.id),
                 None => Shape::Int(c_int_size(&base), !base.starts_with("unsigned")),
             };
         }
@@ -1082,8 +1116,8 @@ impl Shape {
                 .or_else(|| b.strip_prefix("union "))
             {
                 Some(name) => Pointee::Named(vec![name.to_string()]),
-                None => match kernel.typedef_named(b) {
-                    Some(t) => pointee_btf(kernel.btf(), t.id),
+                None => match kernel.and_then(|k| Some((k, k.typedef_named(b)?))) {
+                    Some((k, t)) => pointee_btf(k.btf(), t.id),
                     None => Pointee::Int,
                 },
             },
@@ -1241,5 +1275,23 @@ mod tests {
         let caps = Shape::Struct(vec!["kernel_cap_t".into()]);
         assert_eq!(fit(KernelType::PtrTo(&["kernel_cap_t"]), &caps, true), None);
         assert!(fit(KernelType::PtrTo(&["kernel_cap_t"]), &caps, false).is_some());
+    }
+
+    #[test]
+    fn param_shapes_from_c_text() {
+        let s = ParamShape::from_c("const char *", None);
+        assert_eq!(s.best_type(), Some("string"));
+        assert_eq!(s.fits("string"), Some(true));
+        assert_eq!(s.fits("file"), Some(false));
+        assert_eq!(s.fits("auto"), None);
+        let s = ParamShape::from_c("struct sockaddr *", None);
+        assert_eq!(s.best_type(), Some("sockaddr"));
+        assert_eq!(s.fits("uint64"), Some(true), "a pointer's value");
+        // Without a kernel a typedef is an integer of unknown width.
+        assert_eq!(ParamShape::from_c("umode_t", None).best_type(), Some("int"));
+        assert_eq!(
+            ParamShape::from_c("unsigned long", None).best_type(),
+            Some("uint64")
+        );
     }
 }

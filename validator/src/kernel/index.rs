@@ -37,6 +37,12 @@ impl NameIndex {
         self.entries.len()
     }
 
+    pub(super) fn name_bytes<'b>(&self, btf: &'b Btf, i: usize) -> &'b [u8] {
+        self.entries
+            .get(i)
+            .map_or(&[], |&(_, off)| btf.bytes_at(off))
+    }
+
     pub(super) fn name<'b>(&self, btf: &'b Btf, i: usize) -> &'b str {
         self.entries.get(i).map_or("", |&(_, off)| btf.str_at(off))
     }

@@ -505,9 +505,29 @@ impl Kernel {
 
     /// Function names that match a pattern (see [`matches_pattern`]), sorted.
     pub fn search_funcs(&self, pattern: &str) -> Vec<&str> {
-        self.func_names()
+        // A glob's literal start narrows the sorted names to one range first.
+        let literal = if pattern.contains(['*', '?']) {
+            &pattern[..pattern.find(['*', '?']).unwrap_or(pattern.len())]
+        } else {
+            ""
+        };
+        self.funcs_with_prefix(literal)
             .filter(|n| matches_pattern(pattern, n))
             .collect()
+    }
+
+    /// Function names that start with `prefix`, sorted (a binary search, then a walk).
+    pub fn funcs_with_prefix(&self, prefix: &str) -> impl Iterator<Item = &str> + '_ {
+        let sorted = self
+            .sorted_funcs
+            .get_or_init(|| self.funcs.sorted(&self.btf));
+        let p = prefix.as_bytes();
+        let name = |i: u32| self.funcs.name_bytes(&self.btf, i as usize);
+        let start = sorted.partition_point(|&i| name(i) < p);
+        let len = sorted[start..].partition_point(|&i| name(i).starts_with(p));
+        sorted[start..start + len]
+            .iter()
+            .map(move |&i| self.funcs.name(&self.btf, i as usize))
     }
 
     /// The syscall stub of a bare syscall name on this kernel's architecture (`openat` →
@@ -523,8 +543,8 @@ impl Kernel {
             return Vec::new();
         };
         let prefix = format!("{}sys_", arch.syscall_prefix());
-        self.func_names()
-            .filter_map(|n| n.strip_prefix(prefix.as_str()))
+        self.funcs_with_prefix(&prefix)
+            .map(|n| &n[prefix.len()..])
             .collect()
     }
 

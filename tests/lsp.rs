@@ -1,0 +1,1016 @@
+//! `policyctl lsp` end to end: the real binary, spoken to in JSON-RPC over its stdin and stdout
+//! with Content-Length framing, as an editor does.
+//!
+//! Every server is started with `hostKernel: false` and the Debian 6.12 fixture kernel, so no
+//! result depends on the machine running the tests. Snapshots are in `tests/snapshots/lsp__*`;
+//! update them with `INSTA_UPDATE=always cargo test --test lsp`, then review them.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// The fixture kernel every server checks against.
+const K612: &str = "testdata/btf/6.12.117+deb12-amd64.btf.zst";
+const K61: &str = "testdata/btf/6.1.0-56-amd64.btf.zst";
+
+/// How long any single answer may take (debug builds on a busy CI machine).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A policy with schema, semantic and kernel errors (and a non-ASCII character, so UTF-16
+/// columns differ from byte columns on its line).
+const BROKEN: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "broken-démo"
+spec:
+  kprobes:
+  - call: "do_mkdirat"
+    args:
+    - index: 1
+      type: "string"
+    - index: 1
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefx"
+        values:
+        - 443
+      matchActions:
+      - action: Sigkill
+  - call: "dev_queue_xmit"
+    syscall: false
+    args:
+    - index: 0
+      type: "skb"
+"#;
+
+/// A clean policy.
+const CLEAN: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "kprobe-ssh-session-mkdir"
+spec:
+  kprobes:
+  - call: "do_mkdirat"
+    syscall: false
+    args:
+    - index: 1
+      type: "filename"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/sbin/sshd"
+        followChildren: true
+      matchActions:
+      - action: Post
+"#;
+
+/// Not a policy: the YAML server's business.
+const DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: "three"
+  template:
+    spec:
+      containers:
+      - name: web
+        image: nginx
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// A small LSP client.
+
+/// A running `policyctl lsp --stdio`.
+struct Lsp {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: Receiver<Value>,
+    /// Messages read but not yet consumed, in order.
+    backlog: VecDeque<Value>,
+    next_id: i64,
+}
+
+impl Lsp {
+    /// Start the server, without initializing it.
+    fn spawn() -> Lsp {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+            .args(["lsp", "--stdio"])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start policyctl lsp");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, incoming) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(msg) = read_message(&mut reader) {
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+        Lsp {
+            child,
+            stdin,
+            incoming,
+            backlog: VecDeque::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Start and initialize a server with these initialization options.
+    fn start_with(options: Value) -> (Lsp, Value) {
+        let mut lsp = Lsp::spawn();
+        let init = lsp.request(
+            "initialize",
+            json!({ "processId": null, "rootUri": null, "capabilities": {},
+                    "initializationOptions": options }),
+        );
+        lsp.notify("initialized", json!({}));
+        (lsp, init)
+    }
+
+    /// Start a server checking against the 6.12 fixture kernel only.
+    fn start() -> Lsp {
+        Lsp::start_with(kernels(&[K612])).0
+    }
+
+    fn send(&mut self, msg: &Value) {
+        let body = serde_json::to_string(msg).unwrap();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    /// Send a request; returns its id.
+    fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        id
+    }
+
+    /// The response to request `id` (the whole message: `result` or `error`).
+    fn response(&mut self, id: i64) -> Value {
+        self.wait(TIMEOUT, |m| m.get("method").is_none() && m["id"] == id)
+            .unwrap_or_else(|| panic!("no response to request {id}"))
+    }
+
+    /// Send a request and return its result; panics on an error response.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        let resp = self.response(id);
+        assert!(resp.get("error").is_none(), "{method} failed: {resp}");
+        resp["result"].clone()
+    }
+
+    /// The next message, answering the server's own requests on the way (with `null`).
+    fn next(&mut self, deadline: Instant) -> Option<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.incoming.recv_timeout(left) {
+            Ok(msg) => {
+                if msg.get("method").is_some() && msg.get("id").is_some() {
+                    let id = msg["id"].clone();
+                    self.send(&json!({ "jsonrpc": "2.0", "id": id, "result": null }));
+                }
+                Some(msg)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("the server closed its output"),
+        }
+    }
+
+    /// The first message (read or already in the backlog) that `pred` accepts, within
+    /// `timeout`; the others stay in the backlog.
+    fn wait(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + timeout;
+        while let Some(msg) = self.next(deadline) {
+            if pred(&msg) {
+                return Some(msg);
+            }
+            self.backlog.push_back(msg);
+        }
+        None
+    }
+
+    /// Read everything that arrives within `time` into the backlog.
+    fn drain(&mut self, time: Duration) {
+        let deadline = Instant::now() + time;
+        while let Some(msg) = self.next(deadline) {
+            self.backlog.push_back(msg);
+        }
+    }
+
+    /// Take every `publishDiagnostics` for `uri` from the backlog, in order.
+    fn take_published(&mut self, uri: &str) -> Vec<Value> {
+        let (mine, rest): (Vec<Value>, Vec<Value>) = self
+            .backlog
+            .drain(..)
+            .partition(|m| is_diagnostics_for(m, uri));
+        self.backlog = rest.into();
+        mine.into_iter().map(|m| m["params"].clone()).collect()
+    }
+
+    /// The diagnostics published for `uri` at `version` (earlier publications for it are
+    /// dropped).
+    fn diagnostics(&mut self, uri: &str, version: i64) -> Value {
+        let msg = self
+            .wait(TIMEOUT, |m| {
+                is_diagnostics_for(m, uri) && m["params"]["version"] == version
+            })
+            .unwrap_or_else(|| panic!("no diagnostics for {uri} at version {version}"));
+        msg["params"]["diagnostics"].clone()
+    }
+
+    fn open(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "yaml", "version": version,
+                                      "text": text } }),
+        );
+    }
+
+    /// An incremental change: replace `range` (`[[line, character], [line, character]]`).
+    fn edit(&mut self, uri: &str, version: i64, range: [[u32; 2]; 2], text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version },
+                    "contentChanges": [ { "range": lsp_range(range), "text": text } ] }),
+        );
+    }
+
+    fn replace_all(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version },
+                    "contentChanges": [ { "text": text } ] }),
+        );
+    }
+
+    fn at(&mut self, method: &str, uri: &str, line: u32, character: u32) -> Value {
+        self.request(
+            method,
+            json!({ "textDocument": { "uri": uri },
+                    "position": { "line": line, "character": character } }),
+        )
+    }
+
+    /// `shutdown`, `exit`, and the process ends with status 0.
+    fn shutdown(mut self) {
+        assert_eq!(self.request("shutdown", Value::Null), Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "policyctl lsp exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "policyctl lsp did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Lsp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One framed message, or `None` at the end of the stream.
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length:") {
+            length = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    Some(serde_json::from_slice(&body).expect("the server sent JSON"))
+}
+
+fn is_diagnostics_for(m: &Value, uri: &str) -> bool {
+    m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+}
+
+fn kernels(btf: &[&str]) -> Value {
+    let list: Vec<Value> = btf.iter().map(|b| json!({ "btf": b })).collect();
+    json!({ "policyctl": { "kernels": list, "hostKernel": false } })
+}
+
+fn lsp_range([[l0, c0], [l1, c1]]: [[u32; 2]; 2]) -> Value {
+    json!({ "start": { "line": l0, "character": c0 }, "end": { "line": l1, "character": c1 } })
+}
+
+/// The LSP position (line, UTF-16 column) of byte `offset` of `text`.
+fn position(text: &str, offset: usize) -> [u32; 2] {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    [line as u32, before[start..].encode_utf16().count() as u32]
+}
+
+/// The position of the end of the first occurrence of `needle` in `text`.
+fn after(text: &str, needle: &str) -> [u32; 2] {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the text"));
+    position(text, at + needle.len())
+}
+
+/// Codes of a diagnostics array, in order.
+fn codes(diags: &Value) -> Vec<String> {
+    diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Diagnostics as they would be for another URI (relatedInformation names its document).
+fn with_uri(diags: &Value, from: &str, to: &str) -> Value {
+    serde_json::from_str(&diags.to_string().replace(from, to)).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle.
+
+#[test]
+fn initialize_announces_capabilities_and_shutdown_exits() {
+    let (lsp, init) = Lsp::start_with(kernels(&[K612]));
+    assert_eq!(init["serverInfo"]["name"], "policyctl");
+    insta::assert_json_snapshot!("capabilities", init["capabilities"]);
+    lsp.shutdown();
+}
+
+#[test]
+fn requests_before_initialize_are_refused_not_fatal() {
+    let mut lsp = Lsp::spawn();
+    let id = lsp.send_request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": "file:///x.yaml" },
+                "position": { "line": 0, "character": 0 } }),
+    );
+    let resp = lsp.response(id);
+    assert_eq!(resp["error"]["code"], -32002, "{resp}");
+    // A notification before initialize is dropped.
+    lsp.open("file:///early.yaml", 1, BROKEN);
+    let init = lsp.request(
+        "initialize",
+        json!({ "capabilities": {}, "initializationOptions": kernels(&[K612]) }),
+    );
+    assert!(init["capabilities"]["hoverProvider"] == true);
+    lsp.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diagnostics.
+
+#[test]
+fn broken_policy_gets_the_validators_diagnostics() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/broken.yaml";
+    lsp.open(uri, 1, BROKEN);
+    let diags = lsp.diagnostics(uri, 1);
+    insta::assert_json_snapshot!("broken_policy_diagnostics", diags);
+
+    // Exactly what `policyctl check` says about the same text, on the same kernel.
+    let mut check = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+        .args(["check", "--format", "json", "--btf", K612, "-"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(BROKEN.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from_cli: Vec<(String, u64, String)> = cli["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap() - 1,
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let from_lsp: Vec<(String, u64, String)> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let message = d["message"].as_str().unwrap();
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["range"]["start"]["line"].as_u64().unwrap(),
+                message.split('\n').next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(from_lsp, from_cli);
+
+    // The kernel finding names its kernel; the others none.
+    let k001 = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "K001")
+        .expect("K001 on 6.12");
+    assert!(k001["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("\nkernels: 6.12.117+deb12-amd64"));
+    let with_kernels = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["message"].as_str().unwrap().contains("\nkernels: "))
+        .count();
+    assert_eq!(with_kernels, 1);
+    lsp.shutdown();
+}
+
+#[test]
+fn incremental_edits_mid_word_publish_the_latest_version_only() {
+    // A debounce long enough that the burst below fits in it even on a loaded machine.
+    let mut options = kernels(&[K612]);
+    options["policyctl"]["debounceMs"] = json!(150);
+    let (mut lsp, _) = Lsp::start_with(options);
+    let uri = "file:///policies/mkdir.yaml";
+    lsp.open(uri, 1, CLEAN);
+    assert_eq!(lsp.diagnostics(uri, 1), json!([]));
+
+    // A burst of edits faster than the debounce: `do_mkdirat` → `do_mkd|irat` typed over, the
+    // quote of `"In"` deleted mid-word (invalid YAML) and typed again.
+    let mut text = CLEAN.to_string();
+    let mut version = 1;
+    let mut edit = |lsp: &mut Lsp, text: &mut String, at: usize, del: usize, ins: &str| {
+        version += 1;
+        let (a, b) = (position(text, at), position(text, at + del));
+        lsp.edit(uri, version, [a, b], ins);
+        text.replace_range(at..at + del, ins);
+        version
+    };
+    let mid = CLEAN.find("mkdirat").unwrap() + 3;
+    edit(&mut lsp, &mut text, mid, 0, "X");
+    edit(&mut lsp, &mut text, mid, 1, "");
+    let quote = text.find("\"In\"").unwrap() + 3;
+    edit(&mut lsp, &mut text, quote, 1, "");
+    edit(&mut lsp, &mut text, quote - 1, 0, "é");
+    edit(&mut lsp, &mut text, quote - 1, "é".len(), "");
+    let last = edit(&mut lsp, &mut text, quote, 0, "\"");
+    assert_eq!(text, CLEAN);
+    assert_eq!(lsp.diagnostics(uri, last), json!([]));
+    lsp.drain(Duration::from_millis(300));
+    let stale: Vec<Value> = lsp
+        .take_published(uri)
+        .into_iter()
+        .filter(|p| p["version"] != last)
+        .collect();
+    assert!(stale.is_empty(), "stale diagnostics published: {stale:?}");
+
+    // Now slowly: the broken text (an unterminated quote mid-word) gets its YAML error...
+    let quote = text.find("\"In\"").unwrap() + 3;
+    let broken = edit(&mut lsp, &mut text, quote, 1, "");
+    let diags = lsp.diagnostics(uri, broken);
+    assert!(
+        codes(&diags).iter().any(|c| c.starts_with('Y')),
+        "{diags:#}"
+    );
+    insta::assert_json_snapshot!("mid_word_yaml_error", diags);
+    // ... the server keeps working on it ...
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert!(symbols.is_null() || symbols.is_array(), "{symbols}");
+    // ... and the fixed text is clean again.
+    let fixed = edit(&mut lsp, &mut text, quote, 0, "\"");
+    assert_eq!(lsp.diagnostics(uri, fixed), json!([]));
+    lsp.shutdown();
+}
+
+#[test]
+fn published_versions_never_go_backwards_without_a_debounce() {
+    // No debounce: every change starts a validation at once, and they race.
+    let mut options = kernels(&[K612]);
+    options["policyctl"]["debounceMs"] = json!(0);
+    let (mut lsp, _) = Lsp::start_with(options);
+    let uri = "file:///policies/race.yaml";
+    lsp.open(uri, 1, BROKEN);
+    lsp.diagnostics(uri, 1);
+    let name = after(BROKEN, "name: \"broken");
+    let mut version = 1;
+    for i in 0..300 {
+        version += 1;
+        // Type a letter into the name, or delete it again.
+        if i % 2 == 0 {
+            lsp.edit(uri, version, [name, name], "x");
+        } else {
+            lsp.edit(uri, version, [name, [name[0], name[1] + 1]], "");
+        }
+    }
+    // Every publication, in the order they arrive, until the last version's and a while after.
+    let mut published = Vec::new();
+    while published
+        .last()
+        .is_none_or(|p: &Value| p["version"] != version)
+    {
+        let msg = lsp
+            .wait(TIMEOUT, |m| is_diagnostics_for(m, uri))
+            .expect("diagnostics of the last version");
+        published.push(msg["params"].clone());
+    }
+    lsp.drain(Duration::from_millis(300));
+    published.extend(lsp.take_published(uri));
+    let versions: Vec<i64> = published
+        .iter()
+        .map(|p| p["version"].as_i64().unwrap())
+        .collect();
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]) && versions.last() == Some(&version),
+        "published out of order: {versions:?}"
+    );
+    let last = published.last().unwrap()["diagnostics"].clone();
+    assert_eq!(
+        with_uri(&last, uri, "u"),
+        with_uri(&lsp.diagnostics_again(uri), uri, "u")
+    );
+    lsp.shutdown();
+}
+
+#[test]
+fn other_yaml_documents_are_left_to_other_servers() {
+    let mut lsp = Lsp::start();
+    let deployment = "file:///k8s/deployment.yaml";
+    let policy = "file:///k8s/policy.yaml";
+    lsp.open(deployment, 1, DEPLOYMENT);
+    lsp.open(policy, 1, BROKEN);
+    lsp.diagnostics(policy, 1);
+    lsp.edit(deployment, 2, [[4, 0], [4, 0]], "  labels: {}\n");
+    lsp.drain(Duration::from_millis(300));
+    assert!(lsp.take_published(deployment).is_empty());
+    for method in ["textDocument/completion", "textDocument/hover"] {
+        assert_eq!(lsp.at(method, deployment, 1, 7), Value::Null, "{method}");
+    }
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": deployment } }),
+    );
+    assert_eq!(symbols, Value::Null);
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": deployment }, "range": lsp_range([[0, 0], [9, 0]]),
+                "context": { "diagnostics": [] } }),
+    );
+    assert_eq!(actions, Value::Null);
+
+    // Once it becomes a policy, it is claimed.
+    lsp.replace_all(deployment, 3, BROKEN);
+    let diags = lsp.diagnostics(deployment, 3);
+    assert_eq!(
+        with_uri(&diags, deployment, policy),
+        with_uri(&lsp.diagnostics_again(policy), deployment, policy)
+    );
+    lsp.shutdown();
+}
+
+impl Lsp {
+    /// The diagnostics of `uri` once more: close and reopen it.
+    fn diagnostics_again(&mut self, uri: &str) -> Value {
+        self.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+        self.open(uri, 100, BROKEN);
+        self.diagnostics(uri, 100)
+    }
+}
+
+#[test]
+fn closing_a_document_clears_its_diagnostics() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/closed.yaml";
+    lsp.open(uri, 1, BROKEN);
+    assert!(!lsp.diagnostics(uri, 1).as_array().unwrap().is_empty());
+    lsp.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let cleared = lsp
+        .wait(TIMEOUT, |m| is_diagnostics_for(m, uri))
+        .expect("diagnostics cleared");
+    assert_eq!(cleared["params"]["diagnostics"], json!([]));
+    lsp.shutdown();
+}
+
+#[test]
+fn kernels_follow_the_configuration() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/kernels.yaml";
+    lsp.open(uri, 1, BROKEN);
+    let on_612 = lsp.diagnostics(uri, 1);
+    assert!(codes(&on_612).contains(&"K001".to_string()));
+
+    // Two kernels, one of them missing: a warning names the file, the other kernel is used.
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "policyctl": { "hostKernel": false, "kernels": [
+            { "btf": K61, "name": "old" }, { "btf": "testdata/btf/missing.btf" } ] } } }),
+    );
+    let warning = lsp
+        .wait(TIMEOUT, |m| m["method"] == "window/showMessage")
+        .expect("a warning");
+    assert_eq!(warning["params"]["type"], 2, "{warning}");
+    let text = warning["params"]["message"].as_str().unwrap();
+    assert!(text.contains("testdata/btf/missing.btf"), "{text}");
+    let on_61 = lsp.diagnostics(uri, 1);
+    // dev_queue_xmit exists on 6.1: no K001 there.
+    assert!(!codes(&on_61).contains(&"K001".to_string()), "{on_61:#}");
+
+    // No kernel at all: the kernel-free diagnostics.
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "policyctl": { "hostKernel": false, "kernels": [] } } }),
+    );
+    let none = lsp.diagnostics(uri, 1);
+    assert!(codes(&none).iter().all(|c| !c.starts_with('K')), "{none:#}");
+    lsp.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+#[test]
+fn document_symbols_outline_the_policy() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/outline.yaml";
+    lsp.open(uri, 1, BROKEN);
+    lsp.diagnostics(uri, 1);
+    let symbols = lsp.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    insta::assert_json_snapshot!("document_symbols", symbols);
+    lsp.shutdown();
+}
+
+#[test]
+fn bad_positions_and_unknown_documents_get_empty_answers() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/positions.yaml";
+    lsp.open(uri, 1, BROKEN);
+    lsp.diagnostics(uri, 1);
+    for method in ["textDocument/completion", "textDocument/hover"] {
+        for (line, character) in [(9999, 0), (0, 9999), (3, 13), (u32::MAX, u32::MAX)] {
+            let id = lsp.send_request(
+                method,
+                json!({ "textDocument": { "uri": uri },
+                        "position": { "line": line, "character": character } }),
+            );
+            let resp = lsp.response(id);
+            assert!(
+                resp.get("error").is_none(),
+                "{method} {line}:{character}: {resp}"
+            );
+        }
+        assert_eq!(lsp.at(method, "file:///nowhere.yaml", 0, 0), Value::Null);
+    }
+    let id = lsp.send_request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": lsp_range([[30, 2], [1, 0]]),
+                "context": { "diagnostics": [] } }),
+    );
+    assert!(lsp.response(id).get("error").is_none());
+    // Malformed messages are refused, never fatal.
+    let id = lsp.send_request("textDocument/hover", json!({ "textDocument": 3 }));
+    assert_eq!(lsp.response(id)["error"]["code"], -32602);
+    lsp.notify("textDocument/didChange", json!({ "textDocument": 3 }));
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "policyctl": 3 } }),
+    );
+    let warning = lsp
+        .wait(TIMEOUT, |m| m["method"] == "window/showMessage")
+        .expect("a warning about the settings");
+    assert!(warning["params"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("settings unchanged"));
+    // Changes to unknown documents and out-of-range edits are ignored or clamped.
+    lsp.edit("file:///nowhere.yaml", 2, [[0, 0], [0, 0]], "x");
+    lsp.edit(uri, 2, [[500, 3], [400, 0]], "");
+    assert_eq!(
+        with_uri(&lsp.diagnostics(uri, 2), uri, "u"),
+        with_uri(&lsp.diagnostics_again(uri), uri, "u")
+    );
+    lsp.shutdown();
+}
+
+#[test]
+fn cancelled_requests_leave_the_server_responsive() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/cancel.yaml";
+    lsp.open(uri, 1, BROKEN);
+    lsp.diagnostics(uri, 1);
+    let pos = after(BROKEN, "call: \"do_mk");
+    let ids: Vec<i64> = (0..20)
+        .map(|_| {
+            let id = lsp.send_request(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri },
+                        "position": { "line": pos[0], "character": pos[1] } }),
+            );
+            lsp.notify("$/cancelRequest", json!({ "id": id }));
+            id
+        })
+        .collect();
+    for id in ids {
+        let resp = lsp.response(id);
+        // Answered, or cancelled (-32800) if the cancellation came in time.
+        if let Some(err) = resp.get("error") {
+            assert_eq!(err["code"], -32800, "{resp}");
+        }
+    }
+    lsp.edit(uri, 2, [[0, 0], [0, 0]], "");
+    lsp.diagnostics(uri, 2);
+    lsp.shutdown();
+}
+
+#[test]
+fn completion_offers_kernel_functions() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/complete.yaml";
+    let text = BROKEN.replace("call: \"do_mkdirat\"", "call: do_mk");
+    lsp.open(uri, 1, &text);
+    lsp.diagnostics(uri, 1);
+    let [line, character] = after(&text, "call: do_mk");
+    let result = lsp.at("textDocument/completion", uri, line, character);
+    let items = result
+        .get("items")
+        .unwrap_or(&result)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let labels: Vec<&str> = items.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"do_mkdirat"), "{labels:?}");
+    let top: Vec<Value> = items.iter().take(10).cloned().collect();
+    insta::assert_json_snapshot!("completion_do_mk", top);
+    lsp.shutdown();
+}
+
+#[test]
+fn hover_shows_the_kernel_prototype() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/hover.yaml";
+    lsp.open(uri, 1, CLEAN);
+    lsp.diagnostics(uri, 1);
+    let [line, character] = after(CLEAN, "call: \"do_mk");
+    let hover = lsp.at("textDocument/hover", uri, line, character);
+    let text = hover["contents"].to_string();
+    assert!(text.contains("do_mkdirat(int dfd"), "{hover:#}");
+    insta::assert_json_snapshot!("hover_do_mkdirat", hover);
+    lsp.shutdown();
+}
+
+#[test]
+fn code_action_for_p006_sets_syscall_false() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/actions.yaml";
+    lsp.open(uri, 1, BROKEN);
+    let diags = lsp.diagnostics(uri, 1);
+    let p006 = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "P006")
+        .cloned()
+        .expect("P006");
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": p006["range"],
+                "context": { "diagnostics": [p006], "only": ["quickfix"] } }),
+    );
+    let fix = actions
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|x| x["edit"].to_string().contains("syscall: false"))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no action adds `syscall: false`: {actions:#}"));
+    assert_eq!(fix["kind"], "quickfix");
+    insta::assert_json_snapshot!("code_action_p006", fix);
+
+    // Applying it clears P006.
+    let edits = fix["edit"]["changes"][uri]
+        .as_array()
+        .cloned()
+        .expect("edits for the document");
+    for (i, e) in edits.iter().rev().enumerate() {
+        lsp.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": 2 + i },
+                    "contentChanges": [ { "range": e["range"], "text": e["newText"] } ] }),
+        );
+    }
+    let after_fix = lsp.diagnostics(uri, 1 + edits.len() as i64);
+    assert!(
+        !codes(&after_fix).contains(&"P006".to_string()),
+        "{after_fix:#}"
+    );
+    lsp.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stress.
+
+/// xorshift64*: reproducible randomness without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// A random character boundary of `text`.
+fn boundary(rng: &mut Rng, text: &str) -> usize {
+    let mut at = rng.below(text.len() + 1);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+#[test]
+fn ten_thousand_random_edits_neither_crash_nor_wedge_it() {
+    const EDITS: usize = 10_000;
+    const TOKENS: &[&str] = &[
+        "a",
+        "z",
+        "_",
+        "-",
+        ":",
+        " ",
+        "\n",
+        "  ",
+        "- ",
+        "\"",
+        "'",
+        "#",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        "é",
+        "😀",
+        "\t",
+        "call: ",
+        "index: 1",
+        "operator: \"Prefix\"",
+        "values:\n",
+        "---\n",
+        "&a ",
+        "*a",
+        "!!str ",
+        "|\n",
+        "> ",
+        "0x1f",
+        "true",
+        "null",
+        "~",
+        "selectors:\n    - ",
+        "kind: TracingPolicy\n",
+        "matchActions:\n      - action: Sigkill\n",
+        "\r\n",
+        "\\",
+    ];
+    let started = Instant::now();
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/fuzzed.yaml";
+    let twin = "file:///policies/twin.yaml";
+    let mut text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/policies/valid/19-kprobe-block-container-smtp.yaml"),
+    )
+    .unwrap();
+    lsp.open(uri, 1, &text);
+    lsp.diagnostics(uri, 1);
+    // The edits leave `apiVersion` and `kind` alone, so that the same text opened afresh is
+    // claimed too (the fuzzed document keeps its claim whatever happens to them).
+    let header = text.find("kind: TracingPolicy\n").unwrap() + "kind: TracingPolicy\n".len();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut version = 1;
+    for i in 0..EDITS {
+        version += 1;
+        let start = header + boundary(&mut rng, &text[header..]);
+        let delete = rng.below(3) == 0 || text.len() > 6000;
+        let (end, insert) = if delete {
+            let mut end = (start + 1 + rng.below(12)).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            (end, "")
+        } else {
+            (start, TOKENS[rng.below(TOKENS.len())])
+        };
+        let range = [position(&text, start), position(&text, end)];
+        lsp.edit(uri, version, range, insert);
+        text.replace_range(start..end, insert);
+        // Let a validation run now and then, and read the analysis of a broken text.
+        if i % 500 == 499 {
+            std::thread::sleep(Duration::from_millis(40));
+            let at = boundary(&mut rng, &text);
+            let [line, character] = position(&text, at);
+            for method in ["textDocument/completion", "textDocument/hover"] {
+                let id = lsp.send_request(
+                    method,
+                    json!({ "textDocument": { "uri": uri },
+                            "position": { "line": line, "character": character } }),
+                );
+                let resp = lsp.response(id);
+                assert!(
+                    resp.get("error").is_none(),
+                    "{method} after edit {i}: {resp}"
+                );
+            }
+        }
+        if i % 100 == 0 {
+            // Keep the backlog small.
+            lsp.drain(Duration::ZERO);
+            lsp.take_published(uri);
+        }
+    }
+    // The server applied every edit exactly: its diagnostics of the last text are those of the
+    // same text opened afresh.
+    let fuzzed = lsp.diagnostics(uri, version);
+    lsp.open(twin, 1, &text);
+    let fresh = lsp.diagnostics(twin, 1);
+    assert_eq!(with_uri(&fuzzed, uri, twin), fresh, "text:\n{text}");
+
+    // A final full-text change to a known policy.
+    version += 1;
+    lsp.replace_all(uri, version, BROKEN);
+    let last = lsp.diagnostics(uri, version);
+    assert_eq!(
+        with_uri(&last, uri, twin),
+        with_uri(&lsp.diagnostics_again(twin), uri, twin)
+    );
+    assert_eq!(
+        codes(&last),
+        ["S007", "P006", "P025", "S004", "S003", "K001"],
+        "{last:#}"
+    );
+    lsp.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+}
