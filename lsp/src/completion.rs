@@ -38,7 +38,7 @@ use crate::context::{self, Context, HookText, Seg, Slot};
 /// Most items returned for a list the server filters (kernel functions, syscalls, LSM hooks,
 /// tracepoint events). A list cut at this size is incomplete: the client must ask again as
 /// the user types.
-pub const MAX_ITEMS: usize = 200;
+pub const MAX_ITEMS: usize = 100;
 
 /// Completion items at a byte offset of the document (see the module documentation). The
 /// list may be incomplete; [`complete_list`] says so.
