@@ -47,7 +47,7 @@
 //! tower-lsp-server turns the answer into a `serde_json::Value`, then into text, and writes
 //! 95 kB to the pipe (a hover, small, takes 0.6 ms end to end).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -63,6 +63,9 @@ use serde_json::{json, Value};
 
 const KERNEL: &str = "testdata/btf/6.18.44-fc-v769.btf.zst";
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[path = "../tests/support/jsonrpc.rs"]
+mod jsonrpc;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -91,7 +94,8 @@ impl Lsp {
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let (tx, incoming) = mpsc::channel();
         std::thread::spawn(move || {
-            while let Some((at, msg)) = read_message(&mut reader) {
+            while let Some(msg) = jsonrpc::read_message(&mut reader) {
+                let at = Instant::now();
                 if tx.send((at, msg)).is_err() {
                     break;
                 }
@@ -112,9 +116,7 @@ impl Lsp {
     }
 
     fn send(&mut self, msg: &Value) {
-        let body = serde_json::to_string(msg).unwrap();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
+        jsonrpc::write_message(&mut self.stdin, msg);
     }
 
     fn notify(&mut self, method: &str, params: Value) {
@@ -182,27 +184,6 @@ impl Drop for Lsp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn read_message(reader: &mut impl BufRead) -> Option<(Instant, Value)> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some(v) = line.strip_prefix("Content-Length:") {
-            length = v.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    let at = Instant::now();
-    serde_json::from_slice(&body).ok().map(|v| (at, v))
 }
 
 fn options(debounce_ms: Option<u64>) -> Value {

@@ -40,6 +40,10 @@ const K612: &str = "testdata/btf/6.12.117+deb12-amd64.btf.zst";
 const K618: &str = "testdata/btf/6.18.44-fc-v769.btf.zst";
 const CFG618: &str = "testdata/btf/6.18.44-fc-v769.config.gz";
 
+#[path = "support/output.rs"]
+mod output;
+use output::{code, json, stderr, stdout};
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -86,22 +90,6 @@ fn policyctl_stdin(args: &[&str], input: &str) -> Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().expect("wait for policyctl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", stdout(o)))
 }
 
 /// A fresh scratch directory for one test.

@@ -16,6 +16,10 @@ const K61: &str = "testdata/btf/6.1.0-56-amd64.btf.zst";
 const K612: &str = "testdata/btf/6.12.117+deb12-amd64.btf.zst";
 const K618: &str = "testdata/btf/6.18.44-fc-v769.btf.zst";
 
+#[path = "support/output.rs"]
+mod output;
+use output::{code, json, stderr, stdout};
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -29,22 +33,6 @@ fn kernel(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run policyctl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", stdout(o)))
 }
 
 /// `--btf A --btf B ...`.

@@ -6,7 +6,7 @@
 //! update them with `INSTA_UPDATE=always cargo test --test lsp`, then review them.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -90,6 +90,9 @@ spec:
 // A small LSP client.
 
 /// A running `policyctl lsp --stdio`.
+#[path = "support/jsonrpc.rs"]
+mod jsonrpc;
+
 struct Lsp {
     child: Child,
     stdin: ChildStdin,
@@ -115,7 +118,7 @@ impl Lsp {
         let (tx, incoming) = mpsc::channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
-            while let Some(msg) = read_message(&mut reader) {
+            while let Some(msg) = jsonrpc::read_message(&mut reader) {
                 if tx.send(msg).is_err() {
                     break;
                 }
@@ -148,9 +151,7 @@ impl Lsp {
     }
 
     fn send(&mut self, msg: &Value) {
-        let body = serde_json::to_string(msg).unwrap();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
+        jsonrpc::write_message(&mut self.stdin, msg);
     }
 
     fn notify(&mut self, method: &str, params: Value) {
@@ -294,27 +295,6 @@ impl Drop for Lsp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// One framed message, or `None` at the end of the stream.
-fn read_message(reader: &mut impl BufRead) -> Option<Value> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some(v) = line.strip_prefix("Content-Length:") {
-            length = v.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    Some(serde_json::from_slice(&body).expect("the server sent JSON"))
 }
 
 fn is_diagnostics_for(m: &Value, uri: &str) -> bool {

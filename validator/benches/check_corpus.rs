@@ -13,18 +13,8 @@ use std::hint::black_box;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-/// 100 (name, text) pairs, cycling through the valid policies.
-fn corpus() -> Vec<(String, String)> {
-    let files = support::testdata_files("policies/valid");
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
-        .collect();
-    texts.iter().cycle().take(100).cloned().collect()
-}
-
 fn check_100_policies(c: &mut Criterion) {
-    let corpus = corpus();
+    let corpus = support::corpus_100();
     let bytes: usize = corpus.iter().map(|(_, t)| t.len()).sum();
     let mut group = c.benchmark_group("check_corpus");
     group.throughput(Throughput::Bytes(bytes as u64));

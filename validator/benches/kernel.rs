@@ -136,18 +136,8 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 }
 
-/// 100 (name, text) pairs, cycling through the valid policies.
-fn corpus() -> Vec<(String, String)> {
-    let files = support::testdata_files("policies/valid");
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
-        .collect();
-    texts.iter().cycle().take(100).cloned().collect()
-}
-
 fn check_100x3(c: &mut Criterion) {
-    let corpus = corpus();
+    let corpus = support::corpus_100();
     let kernels: Vec<Arc<Kernel>> = [K_6_1, K_6_12, K_6_18]
         .into_iter()
         .map(|name| Arc::new(load(name)))

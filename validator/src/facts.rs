@@ -914,33 +914,8 @@ pub fn int_arg_type(bytes: u32, signed: bool) -> &'static str {
 
 /// The arg `type` that reads a pointer to this struct, union or typedef, if one does.
 pub fn pointer_arg_type(name: &str) -> Option<&'static str> {
-    // The first type whose table entry names it; `sockaddr` before `sockaddr_un`.
-    const ORDER: &[&str] = &[
-        "char_iovec",
-        "skb",
-        "sock",
-        "sockaddr",
-        "socket",
-        "sockaddr_un",
-        "filename",
-        "file",
-        "path",
-        "dentry",
-        "linux_binprm",
-        "kiocb",
-        "iov_iter",
-        "cred",
-        "bpf_attr",
-        "bpf_prog",
-        "perf_event",
-        "bpf_map",
-        "user_namespace",
-        "load_info",
-        "module",
-        "kernel_cap_t",
-        "net_device",
-    ];
-    ORDER
+    // The first in the CRD's order whose kernel type names it (`sockaddr` before `sockaddr_un`).
+    crate::schema::table::ARG_TYPES
         .iter()
         .copied()
         .find(|t| matches!(kernel_type(t), Some(KernelType::PtrTo(names)) if names.contains(&name)))

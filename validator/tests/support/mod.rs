@@ -114,3 +114,13 @@ pub fn fixture_kernels() -> &'static [Arc<Kernel>] {
         })
     })
 }
+
+/// 100 (name, text) pairs, cycling through the valid policies (read once, for benchmarks).
+#[allow(dead_code)]
+pub fn corpus_100() -> Vec<(String, String)> {
+    let texts: Vec<(String, String)> = testdata_files("policies/valid")
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    texts.iter().cycle().take(100).cloned().collect()
+}
