@@ -22,7 +22,7 @@ import {
 } from './logic';
 
 const SECTION = 'policyctl';
-const INSTALL_URL = 'https://github.com/policyctl/policyctl#install';
+const INSTALL_URL = 'https://github.com/policyctl/policyctl/tree/main/editors/vscode#requirements';
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;

@@ -375,7 +375,9 @@ export function statusFor(state: ServerState, s: ServerSettings, version?: strin
     failed: 'failed',
   };
   const text =
-    state === 'missing' ? `${icon[state]} policyctl: not found` : `${icon[state]} policyctl: ${kernels}`;
+    state === 'missing' || state === 'failed'
+      ? `${icon[state]} policyctl: ${what[state]}`
+      : `${icon[state]} policyctl: ${kernels}`;
   const lines = [
     `policyctl language server${version ? ` ${version}` : ''}: ${what[state]}`,
     `Kernels: ${labels.length === 0 ? 'none' : labels.join(', ')}`,

@@ -182,6 +182,8 @@ test('completion after `call: do_mk` offers do_mkdirat with its prototype', asyn
   const labels = items(c).map((i) => i.label);
   const mkdirat = items(c).find((i) => i.label === 'do_mkdirat');
   assert.ok(mkdirat, `do_mkdirat expected in ${JSON.stringify(labels.slice(0, 20))}`);
+  const shown = `${mkdirat.detail ?? ''} ${JSON.stringify(mkdirat.labelDetails ?? {})} ${JSON.stringify(mkdirat.documentation ?? '')}`;
+  assert.match(shown, /dfd/, `prototype expected: ${shown}`);
 });
 
 const policy = [

@@ -201,6 +201,8 @@ test('status text: kernels and server state', () => {
   assert.equal(statusFor('stopped', { kernels: [], hostKernel: false }).text, '$(debug-stop) policyctl: no kernel');
   assert.equal(statusFor('missing', s).text, '$(error) policyctl: not found');
   assert.equal(statusFor('missing', s).error, true);
+  assert.equal(statusFor('failed', s).text, '$(error) policyctl: failed');
+  assert.match(statusFor('failed', s).tooltip, /Kernels: prod/);
   const many = { kernels: ['a', 'b', 'c', 'd'].map((n) => ({ btf: `/k/${n}.btf` })), hostKernel: true };
   assert.equal(statusFor('running', many).text, '$(check) policyctl: a, b, c +2');
 });
