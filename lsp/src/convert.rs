@@ -12,8 +12,14 @@ pub struct LineIndex {
 impl LineIndex {
     /// Index a text.
     pub fn new(text: &str) -> LineIndex {
+        // LSP's line ends: `\n`, `\r\n` and a lone `\r`.
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
         LineIndex { starts }
     }
 
@@ -32,10 +38,18 @@ impl LineIndex {
         let Some(&start) = self.starts.get(pos.line as usize) else {
             return text.len();
         };
-        let end = self
-            .starts
-            .get(pos.line as usize + 1)
-            .map_or(text.len(), |&e| e.saturating_sub(1).max(start));
+        // The line's end, before its terminator (`\n`, `\r\n` or `\r`).
+        let end = match self.starts.get(pos.line as usize + 1) {
+            Some(&next) => {
+                let e = next - 1;
+                if text.as_bytes()[e] == b'\n' && e > start && text.as_bytes()[e - 1] == b'\r' {
+                    e - 1
+                } else {
+                    e
+                }
+            }
+            None => text.len(),
+        };
         let mut units = 0usize;
         for (i, c) in text[start..end].char_indices() {
             if units + c.len_utf16() > pos.character as usize {
@@ -86,5 +100,20 @@ mod tests {
             idx.offset(text, Position::new(1, 4)),
             text.find('😀').unwrap()
         );
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_end_lines() {
+        let text = "a: 1\r\nb: 2\rc: 3";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.position(text, 6), Position::new(1, 0));
+        assert_eq!(idx.position(text, 11), Position::new(2, 0));
+        // A CRLF line ends before its `\r`; a lone `\r` line before the `\r`.
+        assert_eq!(idx.offset(text, Position::new(0, 99)), 4);
+        assert_eq!(idx.offset(text, Position::new(1, 99)), 10);
+        for offset in 0..=text.len() {
+            let p = idx.position(text, offset);
+            assert!(idx.offset(text, p) <= offset);
+        }
     }
 }
