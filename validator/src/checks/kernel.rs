@@ -363,7 +363,11 @@ fn btf_proto(func: crate::kernel::Func<'_>) -> Proto {
 fn kprobe(policy: &Policy, hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
     let Some(call) = &hook.target else { return };
     if let Some(list) = call.value.strip_prefix("list:") {
-        list_calls(policy, list, kernel, out);
+        let stubs = list_calls(policy, list, kernel, out);
+        if !stubs.is_empty() {
+            let what = format!("the {} functions of list `{list}`", stubs.len());
+            check_override(hook, &stubs, &what, kernel, out);
+        }
         return;
     }
     let syscall = hook.is_syscall();
@@ -380,7 +384,7 @@ fn kprobe(policy: &Policy, hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnosti
         check_args(hook, proto, kernel, out);
         check_return(hook, proto, out);
     }
-    check_override(hook, &symbol, kernel, out);
+    check_override(hook, std::slice::from_ref(&symbol), &format!("`{symbol}`"), kernel, out);
 }
 
 /// The symbol a call attaches to and its prototype (`None` for syscalls missing from the
@@ -476,26 +480,35 @@ fn missing_call(
     out.push(d);
 }
 
-fn list_calls(policy: &Policy, list: &str, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
+/// Check the syscalls of a `list:` call exist; the functions the hook attaches to.
+fn list_calls(
+    policy: &Policy,
+    list: &str,
+    kernel: &Kernel,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let mut stubs = Vec::new();
     let Some(l) = policy
         .spec
         .lists
         .iter()
         .find(|l| l.name.as_ref().is_some_and(|n| n.value == list))
     else {
-        return;
+        return stubs;
     };
     if l.ty.as_ref().map(|t| t.value.as_str()) != Some("syscalls") {
-        return;
+        return stubs;
     }
     for v in &l.values {
         let name = v.value.as_str();
-        let exists = match bare_syscall(name, kernel) {
-            Some(bare) if name.starts_with("sys_") => kernel.syscall(bare).is_some(),
+        let stub = match bare_syscall(name, kernel) {
+            Some(bare) if name.starts_with("sys_") => kernel.syscall(bare).map(|f| f.name()),
             // Another ABI's stub, written out (`__ia32_sys_dup`).
-            _ => kernel.func(name).is_some(),
+            _ => kernel.func(name).map(|f| f.name()),
         };
-        if !exists {
+        if let Some(stub) = stub {
+            stubs.push(stub.to_string());
+        } else {
             let bare = name.rsplit("sys_").next().unwrap_or(name);
             let names = kernel.syscall_names();
             let d = Diagnostic::new(
@@ -509,6 +522,7 @@ fn list_calls(policy: &Policy, list: &str, kernel: &Kernel, out: &mut Vec<Diagno
             });
         }
     }
+    stubs
 }
 
 fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
@@ -774,36 +788,61 @@ fn check_return(hook: &Hook, proto: &Proto, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_override(hook: &Hook, symbol: &str, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
+/// Override on the functions a hook attaches to (one call, or every function of a `list:`):
+/// `what` names them in messages.
+fn check_override(
+    hook: &Hook,
+    symbols: &[String],
+    what: &str,
+    kernel: &Kernel,
+    out: &mut Vec<Diagnostic>,
+) {
     let overrides = hook
         .selectors
         .iter()
         .flat_map(|s| s.match_actions.iter())
         .filter(|a| a.action.as_ref().is_some_and(|n| n.value == "Override"));
+    // `security_*` functions can be overridden through fmod_ret without the list.
+    let needs_list: Vec<&str> = symbols
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.starts_with("security_"))
+        .collect();
+    if needs_list.is_empty() {
+        return;
+    }
+    let alternative = "Override an LSM hook instead (`lsmhooks:`), or a `security_*` function";
     for action in overrides {
         let span = action.action.as_ref().map_or(action.span, |a| a.span);
-        if symbol.starts_with("security_") {
-            continue;
-        }
-        let alternative = "Override an LSM hook instead (`lsmhooks:`), or a `security_*` function";
         match &kernel.error_injection {
             Known::Yes(ErrorInjection::List(list), _) => {
-                if list.binary_search_by(|n| n.as_str().cmp(symbol)).is_err() {
-                    out.push(
-                        Diagnostic::new(
-                            Code::K020,
-                            span,
-                            format!("this kernel cannot Override `{symbol}`: it is not on its error-injection list"),
-                        )
-                        .help(alternative),
-                    );
-                }
+                let refused: Vec<&str> = needs_list
+                    .iter()
+                    .copied()
+                    .filter(|s| list.binary_search_by(|n| n.as_str().cmp(s)).is_err())
+                    .collect();
+                let message = match refused.as_slice() {
+                    [] => continue,
+                    [one] if symbols.len() == 1 => format!(
+                        "this kernel cannot Override `{one}`: it is not on its error-injection list"
+                    ),
+                    many => format!(
+                        "this kernel cannot Override {} of {what}: {} not on its error-injection list",
+                        many.len(),
+                        many.iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                            + if many.len() == 1 { " is" } else { " are" }
+                    ),
+                };
+                out.push(Diagnostic::new(Code::K020, span, message).help(alternative));
             }
             Known::Yes(ErrorInjection::Unsupported(why), _) => out.push(
                 Diagnostic::new(
                     Code::K020,
                     span,
-                    format!("this kernel cannot Override `{symbol}`: it has no error injection ({why} in its configuration)"),
+                    format!("this kernel cannot Override {what}: it has no error injection ({why} in its configuration)"),
                 )
                 .help(alternative),
             ),
@@ -811,7 +850,7 @@ fn check_override(hook: &Hook, symbol: &str, kernel: &Kernel, out: &mut Vec<Diag
                 Diagnostic::new(
                     Code::K021,
                     span,
-                    format!("cannot tell whether this kernel can Override `{symbol}`: {why}"),
+                    format!("cannot tell whether this kernel can Override {what}: {why}"),
                 )
                 .help("pass --error-injection FILE (a copy of /sys/kernel/debug/error_injection/list) or --kernel-config FILE"),
             ),
