@@ -384,7 +384,13 @@ fn kprobe(policy: &Policy, hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnosti
         check_args(hook, proto, kernel, out);
         check_return(hook, proto, out);
     }
-    check_override(hook, std::slice::from_ref(&symbol), &format!("`{symbol}`"), kernel, out);
+    check_override(
+        hook,
+        std::slice::from_ref(&symbol),
+        &format!("`{symbol}`"),
+        kernel,
+        out,
+    );
 }
 
 /// The symbol a call attaches to and its prototype (`None` for syscalls missing from the
