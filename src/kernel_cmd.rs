@@ -1339,7 +1339,7 @@ fn info(ctx: &Ctx<'_>) -> Output {
         let mut lsm = vec![if hooks == 0 {
             "no bpf_lsm_* hooks in BTF".to_string()
         } else {
-            format!("{hooks} hooks (from {})", k.lsm_source)
+            format!("{hooks} hooks (from {})", k.lsm_source())
         }];
         let (cfg_bpf_lsm, cfg_lsm) = match &k.config {
             Some((cfg, _)) => {
@@ -1455,7 +1455,7 @@ fn info(ctx: &Ctx<'_>) -> Output {
             "config": cfg_path,
             "bpf_lsm": {
                 "hooks": hooks,
-                "hooks_source": k.lsm_source,
+                "hooks_source": k.lsm_source(),
                 "config_bpf_lsm": cfg_bpf_lsm,
                 "config_lsm": cfg_lsm,
                 "active_lsms": active,

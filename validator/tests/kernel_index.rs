@@ -88,7 +88,7 @@ fn lsm_hooks_agree_with_the_bpf_lsm_functions() {
             .filter(|n| !kernel::BPF_LSM_HELPERS.contains(n))
             .collect();
         let hooks: Vec<&str> = k.lsm_hooks().iter().map(String::as_str).collect();
-        assert_eq!(from_funcs, hooks, "{}: {}", k.name, k.lsm_source);
+        assert_eq!(from_funcs, hooks, "{}: {}", k.name, k.lsm_source());
         assert!(k.lsm_hook("file_open").is_some());
         assert!(
             k.lsm_hook("verify_prog").is_none(),
@@ -96,8 +96,8 @@ fn lsm_hooks_agree_with_the_bpf_lsm_functions() {
         );
         assert!(k.lsm_hook("no_such_hook").is_none());
     }
-    assert!(kernels()[0].lsm_source.contains("security_hook_heads"));
-    assert!(kernels()[2].lsm_source.contains("lsm_static_calls_table"));
+    assert!(kernels()[0].lsm_source().contains("security_hook_heads"));
+    assert!(kernels()[2].lsm_source().contains("lsm_static_calls_table"));
 }
 
 #[test]

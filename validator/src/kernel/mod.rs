@@ -188,14 +188,13 @@ pub struct Kernel {
     pub source: String,
     btf: Arc<Btf>,
     funcs: NameIndex,
-    structs: NameIndex,
-    typedefs: NameIndex,
+    structs: OnceLock<NameIndex>,
+    typedefs: OnceLock<NameIndex>,
     sorted_funcs: OnceLock<Vec<u32>>,
     /// The architecture, from which syscall stubs exist; `None` when there are none.
     pub arch: Option<Arch>,
-    lsm_hooks: Vec<String>,
-    /// Where the LSM hook list came from.
-    pub lsm_source: String,
+    /// LSM hooks and where the list came from.
+    lsm: OnceLock<(Vec<String>, String)>,
     tracepoints: Vec<String>,
     /// Error injection on this kernel.
     pub error_injection: Known<ErrorInjection>,
@@ -259,38 +258,26 @@ impl<'k> Func<'k> {
 }
 
 impl Kernel {
-    /// Index a parsed BTF (no error-injection list, no config).
+    /// Index a parsed BTF (no error-injection list, no config). Functions are indexed now;
+    /// structs, typedefs and LSM hooks on first use.
     pub fn from_btf(name: impl Into<String>, btf: Arc<Btf>) -> Kernel {
         let mut funcs = NameIndex::default();
-        let mut structs = NameIndex::default();
-        let mut typedefs = NameIndex::default();
         let mut tracepoints = Vec::new();
-        let mut b = Some(&btf);
-        // Walk the blob and its base (for split BTF), base first.
-        let mut chain = Vec::new();
-        while let Some(x) = b {
-            chain.push(x.clone());
-            b = x.base();
-        }
-        for blob in chain.iter().rev() {
+        for blob in chain(&btf) {
             for (kind, name_off, id) in blob.own_kinds() {
                 match kind {
                     Kind::Func => funcs.push(name_off, id),
-                    Kind::Struct | Kind::Union => structs.push(name_off, id),
                     Kind::Typedef => {
                         let name = blob.bytes_at(name_off);
                         if let Some(event) = name.strip_prefix(b"btf_trace_") {
                             tracepoints.push(String::from_utf8_lossy(event).into_owned());
                         }
-                        typedefs.push(name_off, id)
                     }
                     _ => {}
                 }
             }
         }
         funcs.build(&btf);
-        structs.build(&btf);
-        typedefs.build(&btf);
         tracepoints.sort();
         tracepoints.dedup();
         let mut k = Kernel {
@@ -298,12 +285,11 @@ impl Kernel {
             source: String::new(),
             btf,
             funcs,
-            structs,
-            typedefs,
+            structs: OnceLock::new(),
+            typedefs: OnceLock::new(),
             sorted_funcs: OnceLock::new(),
             arch: None,
-            lsm_hooks: Vec::new(),
-            lsm_source: String::new(),
+            lsm: OnceLock::new(),
             tracepoints,
             error_injection: Known::Unknown(
                 "no error-injection list was given and the kernel configuration is unknown".into(),
@@ -315,8 +301,21 @@ impl Kernel {
             tracefs_events: OnceLock::new(),
         };
         k.arch = k.detect_arch();
-        (k.lsm_hooks, k.lsm_source) = k.find_lsm_hooks();
         k
+    }
+
+    /// A name index of the types of these kinds (vmlinux and, for split BTF, its base).
+    fn index_kinds(&self, kinds: &[Kind]) -> NameIndex {
+        let mut index = NameIndex::default();
+        for blob in chain(&self.btf) {
+            for (kind, name_off, id) in blob.own_kinds() {
+                if kinds.contains(&kind) {
+                    index.push(name_off, id);
+                }
+            }
+        }
+        index.build(&self.btf);
+        index
     }
 
     /// Load a kernel from files.
@@ -485,12 +484,18 @@ impl Kernel {
 
     /// A struct or union by name.
     pub fn struct_named(&self, name: &str) -> Option<Type<'_>> {
-        self.btf.ty(self.structs.get(&self.btf, name)?)
+        let index = self
+            .structs
+            .get_or_init(|| self.index_kinds(&[Kind::Struct, Kind::Union]));
+        self.btf.ty(index.get(&self.btf, name)?)
     }
 
     /// A typedef by name.
     pub fn typedef_named(&self, name: &str) -> Option<Type<'_>> {
-        self.btf.ty(self.typedefs.get(&self.btf, name)?)
+        let index = self
+            .typedefs
+            .get_or_init(|| self.index_kinds(&[Kind::Typedef]));
+        self.btf.ty(index.get(&self.btf, name)?)
     }
 
     /// Every function name, sorted.
@@ -592,12 +597,17 @@ impl Kernel {
 
     /// LSM hook names (without `bpf_lsm_`), sorted. Empty on a kernel without BPF LSM.
     pub fn lsm_hooks(&self) -> &[String] {
-        &self.lsm_hooks
+        &self.lsm.get_or_init(|| self.find_lsm_hooks()).0
+    }
+
+    /// Where the LSM hook list came from.
+    pub fn lsm_source(&self) -> &str {
+        &self.lsm.get_or_init(|| self.find_lsm_hooks()).1
     }
 
     /// The BPF LSM function of a hook (`file_open` → `bpf_lsm_file_open`), when it is a hook.
     pub fn lsm_hook(&self, hook: &str) -> Option<Func<'_>> {
-        self.lsm_hooks
+        self.lsm_hooks()
             .binary_search_by(|h| h.as_str().cmp(hook))
             .ok()?;
         self.func(&format!("bpf_lsm_{hook}"))
@@ -730,6 +740,16 @@ impl Kernel {
     pub fn config_enabled(&self, option: &str) -> Option<bool> {
         self.config.as_ref().map(|(c, _)| c.enabled(option))
     }
+}
+
+/// A BTF and its bases, the first base first.
+fn chain(btf: &Arc<Btf>) -> Vec<Arc<Btf>> {
+    let mut chain = vec![btf.clone()];
+    while let Some(base) = chain.last().and_then(|b| b.base()).cloned() {
+        chain.push(base);
+    }
+    chain.reverse();
+    chain
 }
 
 fn func_at(btf: &Btf, id: TypeId) -> Option<Func<'_>> {
