@@ -163,20 +163,46 @@ pub fn run_all(policy: &Policy, kernels: &[Arc<Kernel>], out: &mut Vec<Diagnosti
                         })
                     })
                     .collect();
-                d.message = if others.is_empty() {
-                    format!("{} (on {})", d.message, d.kernels.join(", "))
-                } else {
-                    format!(
-                        "{} (on {}; not on {})",
-                        d.message,
-                        d.kernels.join(", "),
-                        others.join(", ")
-                    )
-                };
+                // A kernel feature nobody told us about is unknown there, not present.
+                let (unknown, others): (Vec<&str>, Vec<&str>) = others.into_iter().partition(|n| {
+                    d.code == Code::K030
+                        && kernels
+                            .iter()
+                            .find(|k| k.name == *n)
+                            .is_some_and(|k| feature_unknown(policy, d.span, k))
+                });
+                let mut parts = vec![format!("on {}", d.kernels.join(", "))];
+                if !others.is_empty() {
+                    parts.push(format!("not on {}", others.join(", ")));
+                }
+                if !unknown.is_empty() {
+                    parts.push(format!(
+                        "unknown on {}: no kernel configuration",
+                        unknown.join(", ")
+                    ));
+                }
+                d.message = format!("{} ({})", d.message, parts.join("; "));
             }
         }
     }
     out.append(&mut merged);
+}
+
+/// Whether the kernel feature the hook section at `span` needs is unknown on this kernel: it
+/// would come from a configuration that was not given (BTF shows BPF LSM built in, not active).
+fn feature_unknown(policy: &Policy, span: crate::Span, kernel: &Kernel) -> bool {
+    let Some(&(kind, _)) = policy.spec.sections.iter().find(|(_, s)| *s == span) else {
+        return false;
+    };
+    let active_known = kernel
+        .host
+        .as_ref()
+        .is_some_and(|h| h.active_lsms.is_some());
+    match kind {
+        HookKind::Kprobe | HookKind::Uprobe | HookKind::Fentry => kernel.config.is_none(),
+        HookKind::Lsm => !kernel.lsm_hooks().is_empty() && kernel.config.is_none() && !active_known,
+        _ => false,
+    }
 }
 
 /// Check a policy against one kernel.
