@@ -163,7 +163,20 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
 }
 
 fn load_host(args: &KernelArgs) -> Result<Loaded, String> {
-    let Some(mut host) = Kernel::host().map_err(|e| e.to_string())? else {
+    let host = match Kernel::host() {
+        Ok(host) => host,
+        // Nobody asked for this kernel: go on without it, and say why.
+        Err(e) if args.error_injection.is_empty() && args.kernel_config.is_empty() => {
+            return Ok(Loaded {
+                kernels: Vec::new(),
+                note: Some(format!(
+                    "note: no kernel checks: {e} (pass --btf FILE to check against a kernel)"
+                )),
+            });
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let Some(mut host) = host else {
         if !args.error_injection.is_empty()
             || !args.kernel_config.is_empty()
             || !args.btf_module.is_empty()
