@@ -503,7 +503,7 @@ fn syscall_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
                 Some(a) => format!(
                     "({})",
                     a.iter()
-                        .map(|(n, t)| c_decl(t, n))
+                        .map(|(n, t)| kernel::c_decl(t, n))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -543,14 +543,6 @@ fn syscall_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
 }
 
 /// `const char *` + `filename` → `const char *filename`; `int` + `fd` → `int fd`.
-fn c_decl(ty: &str, name: &str) -> String {
-    if name.is_empty() || ty.ends_with('*') {
-        format!("{ty}{name}")
-    } else {
-        format!("{ty} {name}")
-    }
-}
-
 fn lsm_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
     let mut all = Vec::new();
     for k in ctx.kernels {
@@ -615,7 +607,7 @@ fn raw_args_text(args: &Option<Vec<(String, String)>>) -> String {
         Some(a) => format!(
             "({})",
             a.iter()
-                .map(|(n, t)| c_decl(t, n))
+                .map(|(n, t)| kernel::c_decl(t, n))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

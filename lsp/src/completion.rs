@@ -1036,15 +1036,7 @@ impl Completer<'_, '_> {
     }
 
     fn lsm_hooks(&mut self) {
-        let mut all: Vec<&str> = self
-            .a
-            .kernels
-            .iter()
-            .flat_map(|k| k.lsm_hooks().iter().map(String::as_str))
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        let all = all.into_iter().map(str::to_string).collect();
+        let all = self.union(Kernel::lsm_hooks);
         for n in self.rank_names(all) {
             let detail = self
                 .a
@@ -1073,6 +1065,19 @@ impl Completer<'_, '_> {
             description,
             ..Cand::default()
         });
+    }
+
+    /// The sorted union over the kernels of one of their sorted name lists.
+    fn union(&self, names: fn(&Kernel) -> &[String]) -> Vec<String> {
+        let mut all: Vec<&str> = self
+            .a
+            .kernels
+            .iter()
+            .flat_map(|k| names(k).iter().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.into_iter().map(str::to_string).collect()
     }
 
     fn tracefs(&self) -> Vec<&(String, String)> {
@@ -1148,15 +1153,7 @@ impl Completer<'_, '_> {
             ]
         } else {
             // BTF knows events, not their subsystems.
-            let mut all: Vec<&str> = self
-                .a
-                .kernels
-                .iter()
-                .flat_map(|k| k.tracepoint_events().iter().map(String::as_str))
-                .collect();
-            all.sort_unstable();
-            all.dedup();
-            let all = all.into_iter().map(str::to_string).collect();
+            let all = self.union(Kernel::tracepoint_events);
             for e in self.rank_names(all) {
                 let description = self.missing_on(|k| {
                     k.tracepoint_events()

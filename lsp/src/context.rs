@@ -626,18 +626,12 @@ pub fn syscall_proto(bare: &str, kernel: Option<&Kernel>) -> Option<ProtoInfo> {
         .iter()
         .map(|a| ParamInfo {
             name: a.name.to_string(),
-            c: format!(
-                "{}{}{}",
-                a.ctype,
-                if a.ctype.ends_with('*') { "" } else { " " },
-                a.name
-            ),
+            c: a.c_decl(),
             shape: ParamShape::from_c(a.ctype, kernel),
         })
         .collect();
-    let list: Vec<&str> = params.iter().map(|p| p.c.as_str()).collect();
     Some(ProtoInfo {
-        text: format!("long sys_{bare}({})", list.join(", ")),
+        text: sc.c_prototype(),
         params,
         ret: Some(("long".into(), ParamShape::from_c("long", kernel))),
         source: "the syscall table".into(),

@@ -350,17 +350,11 @@ fn syscall_proto(bare: &str, kernel: &Kernel) -> Option<Proto> {
         .map(|a| Param {
             shape: Shape::from_c(a.ctype, Some(kernel)),
             btf: None,
-            c: format!(
-                "{}{}{}",
-                a.ctype,
-                if a.ctype.ends_with('*') { "" } else { " " },
-                a.name
-            ),
+            c: a.c_decl(),
         })
         .collect();
-    let list: Vec<&str> = params.iter().map(|p| p.c.as_str()).collect();
     Some(Proto {
-        text: format!("long sys_{bare}({})", list.join(", ")),
+        text: sc.c_prototype(),
         params,
         ret: Shape::Int(8, true),
         ret_text: "long".into(),

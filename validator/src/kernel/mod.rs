@@ -787,6 +787,16 @@ pub fn parse_tracefs_format(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A C declaration from a type's text and a name: `const char *filename`, `int dfd`; the type
+/// alone when the name is empty.
+pub fn c_decl(ctype: &str, name: &str) -> String {
+    if name.is_empty() || ctype.ends_with('*') {
+        format!("{ctype}{name}")
+    } else {
+        format!("{ctype} {name}")
+    }
+}
+
 /// Parse `/sys/kernel/debug/error_injection/list`: `name<TAB>TYPE` or `name [module]<TAB>TYPE`.
 pub fn parse_error_injection(text: &str) -> Vec<String> {
     let mut names: Vec<String> = text

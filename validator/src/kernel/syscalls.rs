@@ -94,6 +94,21 @@ fn parse_line(line: &'static str) -> Option<Syscall> {
     Some(Syscall { name, args })
 }
 
+impl SyscallArg {
+    /// The argument as a C declaration: `const char *filename`, `int dfd`.
+    pub fn c_decl(&self) -> String {
+        super::c_decl(self.ctype, self.name)
+    }
+}
+
+impl Syscall {
+    /// The syscall's prototype in C: `long sys_openat(int dfd, const char *filename, ...)`.
+    pub fn c_prototype(&self) -> String {
+        let args: Vec<String> = self.args.iter().map(SyscallArg::c_decl).collect();
+        format!("long sys_{}({})", self.name, args.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
