@@ -139,19 +139,10 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
         spec.config = cfg;
         spec.modules = modules;
     }
-    let results: Vec<Result<Kernel, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = specs
-            .iter()
-            .map(|spec| s.spawn(move || Kernel::load(spec).map_err(|e| e.to_string())))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("kernel loading failed".into()))
-            })
-            .collect()
-    });
+    let results: Vec<Result<Kernel, String>> = Kernel::load_all(&specs)
+        .into_iter()
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect();
     let kernels = results
         .into_iter()
         .map(|r| r.map(Arc::new))

@@ -1769,24 +1769,17 @@ pub(crate) mod fixtures {
     pub fn kernels() -> &'static [Arc<Kernel>] {
         static K: OnceLock<Vec<Arc<Kernel>>> = OnceLock::new();
         K.get_or_init(|| {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = NAMES
-                    .iter()
-                    .map(|n| {
-                        s.spawn(move || {
-                            Kernel::load(&KernelSpec {
-                                btf: testdata(&format!("btf/{n}.btf.zst")),
-                                ..KernelSpec::default()
-                            })
-                            .expect("fixture kernel loads")
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| Arc::new(h.join().expect("loader thread")))
-                    .collect()
-            })
+            let specs: Vec<KernelSpec> = NAMES
+                .iter()
+                .map(|n| KernelSpec {
+                    btf: testdata(&format!("btf/{n}.btf.zst")),
+                    ..KernelSpec::default()
+                })
+                .collect();
+            Kernel::load_all(&specs)
+                .into_iter()
+                .map(|k| Arc::new(k.expect("fixture kernel loads")))
+                .collect()
         })
     }
 

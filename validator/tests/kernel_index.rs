@@ -20,24 +20,17 @@ fn fixture(file: &str) -> PathBuf {
 fn kernels() -> &'static [Arc<Kernel>] {
     static K: OnceLock<Vec<Arc<Kernel>>> = OnceLock::new();
     K.get_or_init(|| {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = NAMES
-                .iter()
-                .map(|n| {
-                    s.spawn(move || {
-                        Kernel::load(&KernelSpec {
-                            btf: fixture(&format!("{n}.btf.zst")),
-                            ..KernelSpec::default()
-                        })
-                        .expect("fixture loads")
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| Arc::new(h.join().unwrap()))
-                .collect()
-        })
+        let specs: Vec<KernelSpec> = NAMES
+            .iter()
+            .map(|n| KernelSpec {
+                btf: fixture(&format!("{n}.btf.zst")),
+                ..KernelSpec::default()
+            })
+            .collect();
+        Kernel::load_all(&specs)
+            .into_iter()
+            .map(|k| Arc::new(k.expect("fixture loads")))
+            .collect()
     })
 }
 

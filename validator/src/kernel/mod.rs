@@ -346,6 +346,28 @@ impl Kernel {
         Ok(k)
     }
 
+    /// Load several kernels at once, one thread each, in the order given.
+    pub fn load_all(specs: &[KernelSpec]) -> Vec<Result<Kernel, KernelError>> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = specs
+                .iter()
+                .map(|spec| s.spawn(move || Kernel::load(spec)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(specs)
+                .map(|(h, spec)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(KernelError::Btf(
+                            spec.btf.clone(),
+                            BtfError::Malformed("the loader panicked".into()),
+                        ))
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// The running kernel: its BTF, `/proc/config.gz`, the debugfs error-injection list, tracefs
     /// and securityfs where they can be read. `None` when the host has no BTF.
     pub fn host() -> Result<Option<Kernel>, KernelError> {

@@ -96,22 +96,12 @@ impl FixtureKernel {
 pub fn fixture_kernels() -> &'static [Arc<Kernel>] {
     static KERNELS: OnceLock<Vec<Arc<Kernel>>> = OnceLock::new();
     KERNELS.get_or_init(|| {
-        std::thread::scope(|s| {
-            let loading: Vec<_> = FIXTURE_KERNELS
-                .iter()
-                .map(|k| {
-                    s.spawn(move || {
-                        let spec = k.spec();
-                        Kernel::load(&spec)
-                            .unwrap_or_else(|e| panic!("fixture kernel {}: {e}", k.name))
-                    })
-                })
-                .collect();
-            loading
-                .into_iter()
-                .map(|h| Arc::new(h.join().expect("loading a fixture kernel panicked")))
-                .collect()
-        })
+        let specs: Vec<KernelSpec> = FIXTURE_KERNELS.iter().map(|k| k.spec()).collect();
+        Kernel::load_all(&specs)
+            .into_iter()
+            .zip(FIXTURE_KERNELS)
+            .map(|(k, f)| Arc::new(k.unwrap_or_else(|e| panic!("fixture kernel {}: {e}", f.name))))
+            .collect()
     })
 }
 
