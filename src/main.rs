@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 mod kernel_cmd;
 mod kernels;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use policyctl_validator::kernel::Kernel;
@@ -45,6 +46,9 @@ enum Command {
     },
     /// Search a kernel's functions, LSM hooks and tracepoints; show what it supports.
     Kernel(kernel_cmd::KernelCmd),
+    /// Load policies onto eBPF on this host, enforce them in the kernel and print events
+    /// (needs root).
+    Run(run::RunArgs),
     /// Print the JSON Schema of a policy kind.
     Schema {
         /// Which kind.
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Command::Explain { code, all } => explain_cmd(code.as_deref(), all),
         Command::Kernel(cmd) => kernel_cmd::run(&cmd),
         Command::Lsp { stdio: _ } => lsp(),
+        Command::Run(args) => run::run(&args),
         Command::Schema { kind } => {
             let kind = match kind {
                 SchemaKind::TracingPolicy => Kind::TracingPolicy,

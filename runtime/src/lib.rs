@@ -1,3 +1,19 @@
-//! The runtime behind `policyctl run`: it will load validated policies onto eBPF. It is built
-//! in a later issue; this crate has no code yet. It will take only a model the validator
-//! accepted.
+//! policyctl's eBPF runtime: `policyctl run`.
+//!
+//! Data flows one way: policies the validator accepted → [`plan::Plan`]
+//! (pure data: per-hook configurations and filter strings, tested byte by
+//! byte) → [`loader`] (aya: load the one BPF object, write the maps, attach
+//! every hook of every policy or none) → ring buffer → event decoding and
+//! rendering in Tetragon's JSON or compact form.
+//!
+//! The BPF programs (`runtime/bpf/*.bpf.c`) are generic: they know no
+//! policy; the maps tell them what to read, what to compare and what to do.
+//! The compiled object is committed and embedded, so building needs only
+//! Rust; `runtime/tests/bpf_objects.rs` checks it matches the C sources.
+
+pub mod event;
+pub mod layout;
+pub mod loader;
+pub mod output;
+pub mod plan;
+pub mod process;

@@ -58,7 +58,58 @@ pub struct FileReport {
     pub kernels: Vec<String>,
 }
 
+/// A policy the validator accepted: its file was checked, against every kernel given, without
+/// one error. Only the validator makes these, and the runtime takes nothing else.
+#[derive(Clone, Copy, Debug)]
+pub struct Accepted<'a> {
+    policy: &'a Policy,
+    source: &'a SourceFile,
+}
+
+impl<'a> Accepted<'a> {
+    /// The policy's model.
+    pub fn policy(&self) -> &'a Policy {
+        self.policy
+    }
+
+    /// The file it came from.
+    pub fn source(&self) -> &'a SourceFile {
+        self.source
+    }
+}
+
 impl FileReport {
+    /// The file's policies, when the file has no error at all (in a policy or around one);
+    /// otherwise the number of errors.
+    pub fn accepted(&self) -> Result<Vec<Accepted<'_>>, usize> {
+        self.accepted_allowing(|_| false)
+    }
+
+    /// As [`FileReport::accepted`], with errors for which `allow` returns true not counted:
+    /// for a consumer that serves a case Tetragon cannot (the runtime attaches a syscall hook
+    /// to the raw syscall tracepoint on a kernel without kprobes).
+    pub fn accepted_allowing(
+        &self,
+        allow: impl Fn(&Diagnostic) -> bool,
+    ) -> Result<Vec<Accepted<'_>>, usize> {
+        let errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error && !allow(d))
+            .count();
+        match errors {
+            0 => Ok(self
+                .policies
+                .iter()
+                .map(|p| Accepted {
+                    policy: &p.policy,
+                    source: &self.source,
+                })
+                .collect()),
+            errors => Err(errors),
+        }
+    }
+
     /// Number of diagnostics of a severity.
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics

@@ -102,6 +102,8 @@ pub struct Hook {
     pub message: Option<Spanned<String>>,
     /// `tags`.
     pub tags: Vec<Spanned<String>>,
+    /// uprobe `symbols`.
+    pub symbols: Vec<Spanned<String>>,
     /// uprobe `symbols`, `offsets`, `addrs`, `refCtrOffsets`: key span and item count.
     pub uprobe_addressing: Vec<(&'static str, Span, usize)>,
     /// `ignore.callNotFound: true`: a call missing from the kernel is skipped, not fatal.
@@ -495,6 +497,7 @@ impl Hook {
                 .collect(),
             message: string(node, "message"),
             tags: strings(node, "tags"),
+            symbols: strings(node, "symbols"),
             uprobe_addressing: ["symbols", "offsets", "addrs", "refCtrOffsets"]
                 .into_iter()
                 .filter_map(|k| {

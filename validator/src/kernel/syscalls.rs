@@ -60,6 +60,30 @@ pub fn all() -> &'static [Syscall] {
     SYSCALLS.get_or_init(|| parse(TABLE))
 }
 
+/// The x86_64 syscall numbers, from the UAPI header (`scripts/gen-syscall-numbers.sh`).
+const NUMBERS: &str = include_str!("syscall_numbers_x86_64.tsv");
+
+/// The x86_64 number of a syscall by its bare name (`openat` → 257), as the raw
+/// `raw_syscalls/sys_enter` tracepoint reports it.
+pub fn number(name: &str) -> Option<u32> {
+    NUMBERS
+        .lines()
+        .filter(|l| is_data_line(l))
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, nr)| nr.trim().parse().ok())
+}
+
+/// The bare name of an x86_64 syscall number (257 → `openat`).
+pub fn name_of(number: u32) -> Option<&'static str> {
+    NUMBERS
+        .lines()
+        .filter(|l| is_data_line(l))
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(_, nr)| nr.trim().parse() == Ok(number))
+        .map(|(n, _)| n)
+}
+
 /// Parse the table, skipping comments, blank lines and malformed lines, sorted by name.
 fn parse(text: &'static str) -> Vec<Syscall> {
     let mut syscalls: Vec<Syscall> = text.lines().filter_map(parse_line).collect();
@@ -120,6 +144,29 @@ mod tests {
             .iter()
             .map(|a| (a.name, a.ctype))
             .collect()
+    }
+
+    #[test]
+    fn syscall_numbers_are_the_x86_64_abi() {
+        assert_eq!(number("read"), Some(0));
+        assert_eq!(number("openat"), Some(257));
+        assert_eq!(number("mkdirat"), Some(258));
+        assert_eq!(number("setresuid"), Some(117));
+        assert_eq!(number("no_such_call"), None);
+        assert_eq!(name_of(257), Some("openat"));
+        assert_eq!(number("newstat"), Some(4));
+        assert_eq!(name_of(100_000), None);
+        // every syscall with arguments in the tracefs table has a number
+        let missing: Vec<_> = all()
+            .iter()
+            .filter(|s| number(s.name).is_none())
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            missing,
+            ["uprobe", "uretprobe"],
+            "syscalls without a number"
+        );
     }
 
     #[test]

@@ -1,0 +1,1020 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * policyctl's BPF programs: process tracking and one generic hook handler.
+ *
+ * Nothing here knows a policy. The loader compiles each hook into a
+ * `struct hook_config` in the `hooks` array and the string values of its
+ * filters into the `str_prefix` / `str_postfix` tries; the handlers below
+ * read arguments as configured, evaluate the selectors and act.
+ *
+ * Every attach kind has SLOTS_PER_KIND copies of its program (kprobe_0,
+ * kprobe_1, ...): a copy only differs in the slot it serves, which is how
+ * one object serves many hooks and every program shares the same maps.
+ */
+#include "kernel.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "common.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SIGKILL 9
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_HOOKS);
+	__type(key, __u32);
+	__type(value, struct hook_config);
+} hooks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct syscall_hooks);
+} syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct str_key);
+	__type(value, __u32); /* length of the stored value, in bytes */
+} str_prefix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct str_key);
+	__type(value, __u32);
+} str_postfix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct process);
+} processes SEC(".maps");
+
+struct rate_key {
+	__u32 slot;
+	__u32 selector;
+	__u64 hash;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct rate_key);
+	__type(value, __u64);
+} rate_limits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* [0]: events the ring buffer had no room for. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Scratch space: BPF stacks are 512 bytes. */
+struct scratch {
+	__u64 raw[6];
+	__u32 key_len;
+	__u32 _pad;
+	struct str_key key;
+	struct str_key rkey;
+	__u8 path[ARG_BUF * 2]; /* room for any offset plus any length */
+	const unsigned char *names[PATH_DEPTH];
+	__u32 lens[PATH_DEPTH];
+	union {
+		struct hook_event hook;
+		struct exec_event exec;
+	};
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/*
+ * v if v < n, else 0, computed in the register that then indexes: clang
+ * otherwise checks one copy and indexes with another, which the verifier
+ * cannot follow.
+ */
+#define BOUNDED(value, limit)                                             \
+	({                                                                \
+		__u64 __b = (value);                                      \
+		asm volatile("if %[b] < %[lim] goto +1; %[b] = 0"         \
+			     : [b] "+r"(__b)                              \
+			     : [lim] "i"(limit));                         \
+		__b;                                                      \
+	})
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void fill_header(struct event_header *h, __u32 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	h->type = type;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->ktime = bpf_ktime_get_boot_ns();
+}
+
+/* ---- paths ------------------------------------------------------------ */
+
+/*
+ * The helpers below are global functions: the verifier checks each once,
+ * with unknown scalar arguments, instead of once per call site. That keeps
+ * every program far below the complexity limit. They take scalars only
+ * and find their data in the per-CPU scratch.
+ */
+#define GLOBAL __attribute__((noinline))
+
+/* Where write_path puts a path: an event argument 0..4, or the exec binary. */
+#define DEST_BINARY MAX_ARGS
+
+/*
+ * Writes the path of (mnt, dentry) into the destination and returns its
+ * length. Components are collected walking up, crossing mounts, then
+ * written from the root down. mnt may be 0 for a dentry alone.
+ */
+static __always_inline int write_path(__u64 vmnt, __u64 dentry_addr, __u64 dest)
+{
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	__u8 *buf;
+	if (dest == DEST_BINARY) {
+		buf = s->exec.binary;
+	} else {
+		if (dest >= MAX_ARGS)
+			return 0;
+		buf = s->hook.args[BOUNDED(dest, MAX_ARGS)].str;
+	}
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	struct mount *mnt = vmnt ? (struct mount *)(vmnt - bpf_core_field_offset(struct mount, mnt)) : 0;
+
+	/* Walk up: names[i] is the component seen at step i, or 0 for a step
+	 * that crossed a mount or came after the root. Indexing by step, not
+	 * by depth, keeps the verifier's states linear in the steps. */
+	for (int i = 0; i < PATH_DEPTH; i++)
+		s->names[i] = 0;
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		if (!dentry)
+			break;
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		if (mnt && dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			if (up == mnt)
+				break;
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			continue;
+		}
+		if (dentry == parent)
+			break;
+		s->names[i] = BPF_CORE_READ(dentry, d_name.name);
+		s->lens[i] = BPF_CORE_READ(dentry, d_name.len);
+		dentry = parent;
+	}
+
+	/* Write from the root down; `path` has room for any offset below
+	 * ARG_BUF plus any component length below ARG_BUF. */
+	__u8 *path = s->path;
+	__u32 off = 0;
+	for (int i = PATH_DEPTH - 1; i >= 0; i--) {
+		const unsigned char *name = s->names[i];
+		if (!name)
+			continue;
+		__u32 len = s->lens[i];
+		asm volatile("%[len] &= 0xff" : [len] "+r"(len));
+		asm volatile("%[off] &= 0xff" : [off] "+r"(off));
+		path[off] = '/';
+		bpf_probe_read_kernel(path + off + 1, len, name);
+		off += 1 + len;
+		if (off >= ARG_BUF - 1) {
+			off = ARG_BUF - 1;
+			break;
+		}
+	}
+	if (off == 0)
+		path[off++] = '/';
+	asm volatile("%[off] &= 0xff" : [off] "+r"(off));
+	path[off] = 0;
+	bpf_probe_read_kernel(buf, ARG_BUF, path);
+	return off;
+}
+
+/* The path of an executed file, into the exec event. */
+GLOBAL int binary_path(__u64 file_addr)
+{
+	struct file *file = (struct file *)file_addr;
+	return write_path((__u64)BPF_CORE_READ(file, f_path.mnt),
+			  (__u64)BPF_CORE_READ(file, f_path.dentry), DEST_BINARY);
+}
+
+/* ---- processes -------------------------------------------------------- */
+
+static __always_inline __u32 task_ppid(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, real_parent, tgid);
+}
+
+SEC("tp_btf/sched_process_exec")
+int process_exec(__u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct exec_event *e = &s->exec;
+
+	fill_header(&e->header, EVENT_EXEC);
+	e->ppid = task_ppid(task);
+	e->start_boottime = BPF_CORE_READ(task, start_boottime);
+	e->binary_len = binary_path((__u64)BPF_CORE_READ(bprm, file));
+
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	__u64 len = end > start ? end - start : 0;
+	if (len > ARGV_BUF)
+		len = ARGV_BUF;
+	asm volatile("%[len] &= 0x3ff" : [len] "+r"(len));
+	e->args_len = 0;
+	if (len > 0 && len <= ARGV_BUF && bpf_probe_read_user(e->args, len, (void *)start) == 0)
+		e->args_len = len;
+
+	struct process *p = bpf_map_lookup_elem(&processes, &e->header.pid);
+	if (!p) {
+		struct process fresh = {};
+		bpf_map_update_elem(&processes, &e->header.pid, &fresh, BPF_ANY);
+		p = bpf_map_lookup_elem(&processes, &e->header.pid);
+	}
+	if (p) {
+		p->ppid = e->ppid;
+		p->binary_len = e->binary_len;
+		bpf_probe_read_kernel(p->binary, ARG_BUF, e->binary);
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		count_lost();
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int process_fork(__u64 *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx[0];
+	struct task_struct *child = (struct task_struct *)ctx[1];
+	__u32 ppid = BPF_CORE_READ(parent, tgid);
+	__u32 pid = BPF_CORE_READ(child, tgid);
+	if (pid == ppid)
+		return 0; /* a new thread */
+	struct process *pp = bpf_map_lookup_elem(&processes, &ppid);
+	if (!pp)
+		return 0;
+	bpf_map_update_elem(&processes, &pid, pp, BPF_ANY);
+	struct process *p = bpf_map_lookup_elem(&processes, &pid);
+	if (p)
+		p->ppid = ppid;
+	struct fork_event e = {};
+	fill_header(&e.header, EVENT_FORK);
+	e.header.pid = pid;
+	e.header.tid = BPF_CORE_READ(child, pid);
+	e.ppid = ppid;
+	e.start_boottime = BPF_CORE_READ(child, start_boottime);
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		count_lost();
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int process_exit(__u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+	__u32 pid = BPF_CORE_READ(task, pid);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (pid != tgid)
+		return 0; /* a thread; the process goes with its leader */
+	struct exit_event e = {};
+	fill_header(&e.header, EVENT_EXIT);
+	e.ppid = task_ppid(task);
+	e.exit_code = BPF_CORE_READ(task, exit_code);
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		count_lost();
+	bpf_map_delete_elem(&processes, &tgid);
+	return 0;
+}
+
+/* ---- arguments -------------------------------------------------------- */
+
+static __always_inline __s64 sign_extend(__u64 v, __u8 width, bool is_signed)
+{
+	switch (width) {
+	case 1:
+		return is_signed ? (__s64)(__s8)v : (__s64)(__u8)v;
+	case 2:
+		return is_signed ? (__s64)(__s16)v : (__s64)(__u16)v;
+	case 4:
+		return is_signed ? (__s64)(__s32)v : (__s64)(__u32)v;
+	}
+	return (__s64)v;
+}
+
+static __always_inline void read_sock(struct sock *sk, struct sock_tuple *t)
+{
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->protocol = BPF_CORE_READ(sk, sk_protocol);
+	t->type = BPF_CORE_READ(sk, sk_type);
+	t->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	t->dport = __builtin_bswap16(dport);
+	__builtin_memset(t->saddr, 0, 16);
+	__builtin_memset(t->daddr, 0, 16);
+	if (t->family == AF_INET) {
+		__u32 src = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 dst = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->saddr, &src, 4);
+		__builtin_memcpy(t->daddr, &dst, 4);
+	} else if (t->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+static __always_inline struct file *fd_file(__s64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = 0;
+	bpf_probe_read_kernel(&file, sizeof(file), fds + fd);
+	return file;
+}
+
+/* Reads argument `i` of the hook in `slot`, as configured, into the event. */
+GLOBAL int read_arg(__u64 slot, __u64 i)
+{
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	struct scratch *s = get_scratch();
+	if (!h || !s || i >= MAX_ARGS)
+		return 0;
+	i = BOUNDED(i, MAX_ARGS);
+	struct arg_config *a = &h->args[i];
+	struct event_arg *out = &s->hook.args[i];
+
+	out->type = a->type;
+	out->len = 0;
+	out->value = 0;
+	if (a->type == ARG_NONE)
+		return 0;
+
+	__u64 index = a->index;
+	if (index > 5)
+		return 0;
+	__u64 v = s->raw[BOUNDED(index, 6)];
+	bool user = a->flags & ARG_USER;
+
+	for (int r = 0; r < MAX_RESOLVE; r++) {
+		if (r >= a->nresolve)
+			break;
+		__u64 addr = v + a->resolve[r];
+		if (r == a->nresolve - 1 && (a->flags & ARG_LAST_ADDR)) {
+			v = addr;
+			break;
+		}
+		v = 0;
+		if (user)
+			bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+		else
+			bpf_probe_read_kernel(&v, sizeof(v), (void *)addr);
+	}
+
+	long n;
+	struct file *file = 0;
+	struct path *path = 0;
+	switch (a->type) {
+	case ARG_INT:
+		out->value = sign_extend(v, a->width, true);
+		return 0;
+	case ARG_UINT:
+		out->value = sign_extend(v, a->width, false);
+		return 0;
+	case ARG_STRING:
+		if (user)
+			n = bpf_probe_read_user_str(out->str, ARG_BUF, (void *)v);
+		else
+			n = bpf_probe_read_kernel_str(out->str, ARG_BUF, (void *)v);
+		out->len = n > 0 ? n - 1 : 0;
+		return 0;
+	case ARG_FILENAME:
+		n = bpf_probe_read_kernel_str(out->str, ARG_BUF, BPF_CORE_READ((struct filename *)v, name));
+		out->len = n > 0 ? n - 1 : 0;
+		return 0;
+	case ARG_SOCK:
+		read_sock((struct sock *)v, &out->sock);
+		return 0;
+	case ARG_BYTES: {
+		__u64 size = ARG_BUF;
+		__u64 si = a->size_index;
+		if (si >= 1 && si <= 6)
+			size = s->raw[BOUNDED(si - 1, 6)];
+		if (size > ARG_BUF)
+			size = ARG_BUF;
+		asm volatile("%[size] &= 0x1ff" : [size] "+r"(size));
+		if (size > ARG_BUF)
+			size = ARG_BUF;
+		long err = user ? bpf_probe_read_user(out->str, size, (void *)v)
+				: bpf_probe_read_kernel(out->str, size, (void *)v);
+		out->len = err ? 0 : size;
+		return 0;
+	}
+	case ARG_FILE:
+		file = (struct file *)v;
+		break;
+	case ARG_FD:
+		file = fd_file((__s64)(__s32)v);
+		if (!file)
+			return 0;
+		break;
+	case ARG_PATH:
+		path = (struct path *)v;
+		break;
+	case ARG_DENTRY:
+		break;
+	default:
+		return 0;
+	}
+	/* one path walk for the four kinds of file argument */
+	__u64 mnt = 0, dentry = v;
+	if (file) {
+		mnt = (__u64)BPF_CORE_READ(file, f_path.mnt);
+		dentry = (__u64)BPF_CORE_READ(file, f_path.dentry);
+	} else if (path) {
+		mnt = (__u64)BPF_CORE_READ(path, mnt);
+		dentry = (__u64)BPF_CORE_READ(path, dentry);
+	}
+	out->len = write_path(mnt, dentry, i);
+	return 0;
+}
+
+/* ---- filters ---------------------------------------------------------- */
+
+/* Copies a string into the scratch key used by match_key. */
+static __always_inline void set_key(struct scratch *s, const __u8 *str, __u32 len)
+{
+	bpf_probe_read_kernel(s->key.data, STR_LEN, str);
+	s->key_len = len > STR_LEN ? STR_LEN : len;
+}
+
+/*
+ * Looks the key's string up in the filter's trie: Equal and In need the
+ * longest stored prefix to be the whole string, Prefix any stored prefix,
+ * Postfix a stored prefix of the reversed string.
+ */
+GLOBAL int match_key(__u64 filter, __u64 op)
+{
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	__u32 len = s->key_len;
+	if (len > STR_LEN)
+		return 0;
+	if (op == OP_POSTFIX) {
+		for (int i = 0; i < STR_LEN; i++) {
+			if (i >= len)
+				break;
+			__u32 from = len - 1 - i;
+			if (from >= STR_LEN)
+				break;
+			s->rkey.data[i] = s->key.data[from];
+		}
+		s->rkey.filter = filter;
+		s->rkey.prefixlen = 32 + len * 8;
+		return bpf_map_lookup_elem(&str_postfix, &s->rkey) != 0;
+	}
+	s->key.filter = filter;
+	s->key.prefixlen = 32 + len * 8;
+	__u32 *stored = bpf_map_lookup_elem(&str_prefix, &s->key);
+	if (!stored)
+		return 0;
+	if (op == OP_EQUAL || op == OP_IN)
+		return *stored == len;
+	return 1;
+}
+
+static __always_inline bool match_ints(struct filter *f, __s64 v)
+{
+	for (int i = 0; i < MAX_VALUES; i++) {
+		if (i >= f->nvalues)
+			break;
+		__s64 want = (__s64)f->ints[i];
+		switch (f->op) {
+		case OP_GT:
+			if (v > want)
+				return true;
+			break;
+		case OP_LT:
+			if (v < want)
+				return true;
+			break;
+		case OP_MASK:
+			if ((__u64)v & (__u64)want)
+				return true;
+			break;
+		default:
+			if (v == want)
+				return true;
+		}
+	}
+	return false;
+}
+
+static __always_inline bool match_cidrs(struct filter *f, __u16 family, const __u8 *addr)
+{
+	for (int i = 0; i < MAX_VALUES; i++) {
+		if (i >= f->nvalues)
+			break;
+		struct cidr *c = &f->cidrs[i];
+		if (c->family != family)
+			continue;
+		__u32 bits = c->prefix;
+		bool ok = true;
+		for (int b = 0; b < 16; b++) {
+			if (bits == 0)
+				break;
+			__u8 mask = bits >= 8 ? 0xff : (__u8)(0xff << (8 - bits));
+			if ((addr[b] & mask) != (c->addr[b] & mask)) {
+				ok = false;
+				break;
+			}
+			bits = bits >= 8 ? bits - 8 : 0;
+		}
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool match_sock(struct filter *f, struct sock_tuple *t)
+{
+	switch (f->op) {
+	case OP_SPORT:
+		return match_ints(f, t->sport);
+	case OP_DPORT:
+		return match_ints(f, t->dport);
+	case OP_SPORT_PRIV:
+		return t->sport < 1024;
+	case OP_DPORT_PRIV:
+		return t->dport < 1024;
+	case OP_PROTOCOL:
+		return match_ints(f, t->protocol);
+	case OP_FAMILY:
+		return match_ints(f, t->family);
+	case OP_STATE:
+		return match_ints(f, t->state);
+	case OP_SADDR:
+		return match_cidrs(f, t->family, t->saddr);
+	case OP_DADDR:
+		return match_cidrs(f, t->family, t->daddr);
+	}
+	return false;
+}
+
+static __always_inline struct selector *selector_of(__u64 slot, __u64 sel)
+{
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	if (!h || sel >= MAX_SELECTORS)
+		return 0;
+	return &h->selectors[BOUNDED(sel, MAX_SELECTORS)];
+}
+
+/* matchArgs entry `fi` of selector `sel` against the event's arguments. */
+GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
+{
+	struct selector *sp = selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!sp || !s || fi >= MAX_FILTERS)
+		return 0;
+	struct filter *f = &sp->args[BOUNDED(fi, MAX_FILTERS)];
+	__u64 idx = f->arg;
+	if (idx >= MAX_ARGS)
+		return 0;
+	struct event_arg *a = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
+	bool hit;
+
+	switch (a->type) {
+	case ARG_INT:
+	case ARG_UINT:
+		hit = match_ints(f, a->value);
+		break;
+	case ARG_SOCK:
+		hit = match_sock(f, &a->sock);
+		break;
+	case ARG_NONE:
+		hit = false;
+		break;
+	default:
+		set_key(s, a->str, a->len);
+		hit = match_key(f->id, f->op);
+	}
+	return (f->flags & FILTER_NOT) ? !hit : hit;
+}
+
+/* matchBinaries: the process's binary, or with followChildren an ancestor's. */
+GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
+{
+	struct selector *sp = selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!sp || !s)
+		return 0;
+	struct filter *f = &sp->binaries;
+	__u32 pid = tgid;
+	bool hit = false;
+	for (int depth = 0; depth < ANCESTORS; depth++) {
+		struct process *p = bpf_map_lookup_elem(&processes, &pid);
+		if (!p)
+			break;
+		set_key(s, p->binary, p->binary_len);
+		pid = p->ppid;
+		if (match_key(f->id, f->op)) {
+			hit = true;
+			break;
+		}
+		if (!(f->flags & FILTER_FOLLOW))
+			break;
+	}
+	return (f->flags & FILTER_NOT) ? !hit : hit;
+}
+
+static __always_inline __u32 ns_pid(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	int nr = 0;
+	__u64 off = bpf_core_field_offset(struct pid, numbers) +
+		    (__u64)level * bpf_core_type_size(struct upid) +
+		    bpf_core_field_offset(struct upid, nr);
+	bpf_probe_read_kernel(&nr, sizeof(nr), (char *)pid + off);
+	return nr;
+}
+
+/* matchPIDs: the pid, or with followForks one of its ancestors. */
+GLOBAL int match_pids(__u64 slot, __u64 sel, __u64 tgid)
+{
+	struct selector *sp = selector_of(slot, sel);
+	if (!sp)
+		return 0;
+	struct filter *f = &sp->pids;
+	__u32 pid = tgid;
+	bool hit = false;
+	if (f->flags & FILTER_NSPID) {
+		hit = match_ints(f, ns_pid());
+	} else {
+		for (int depth = 0; depth < ANCESTORS; depth++) {
+			if (match_ints(f, pid)) {
+				hit = true;
+				break;
+			}
+			if (!(f->flags & FILTER_FOLLOW))
+				break;
+			struct process *p = bpf_map_lookup_elem(&processes, &pid);
+			if (!p || p->ppid == 0)
+				break;
+			pid = p->ppid;
+		}
+	}
+	return (f->flags & FILTER_NOT) ? !hit : hit;
+}
+
+static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 selector, __u32 ms)
+{
+	struct rate_key key = { .slot = slot, .selector = selector };
+	__u64 hash = s->hook.header.pid;
+	for (int i = 0; i < MAX_ARGS; i++)
+		hash = hash * 1000003 ^ (__u64)s->hook.args[i].value;
+	key.hash = hash;
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 *last = bpf_map_lookup_elem(&rate_limits, &key);
+	if (last && now - *last < (__u64)ms * 1000000)
+		return true;
+	bpf_map_update_elem(&rate_limits, &key, &now, BPF_ANY);
+	return false;
+}
+
+/*
+ * The generic handler, after the caller put the raw arguments in the
+ * scratch: reads the arguments, finds the first selector that matches,
+ * acts and posts the event. Returns 1 when the caller must override the
+ * return value with the event's action_arg.
+ */
+GLOBAL int handle(__u64 slot)
+{
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	struct scratch *s = get_scratch();
+	if (!h || !s || !h->enabled)
+		return 0;
+
+	fill_header(&s->hook.header, EVENT_HOOK);
+	s->hook.slot = slot;
+	s->hook.selector = 255;
+	s->hook.action = ACTION_POST;
+	s->hook.action_arg = 0;
+	for (int i = 0; i < MAX_ARGS; i++)
+		read_arg(slot, i);
+
+	__u32 pid = s->hook.header.pid;
+	__u32 nsel = h->nselectors;
+	if (nsel == 0) {
+		if (bpf_ringbuf_output(&events, &s->hook, sizeof(s->hook), 0))
+			count_lost();
+		return 0;
+	}
+	int which = -1;
+	for (int i = 0; i < MAX_SELECTORS; i++) {
+		if (i >= nsel)
+			break;
+		struct selector *sel = &h->selectors[i];
+		if (sel->has_pids && !match_pids(slot, i, pid))
+			continue;
+		if (sel->has_binaries && !match_binaries(slot, i, pid))
+			continue;
+		bool ok = true;
+		for (int f = 0; f < MAX_FILTERS; f++) {
+			if (f >= sel->nargs)
+				break;
+			if (!match_arg(slot, i, f)) {
+				ok = false;
+				break;
+			}
+		}
+		if (ok) {
+			which = i;
+			break;
+		}
+	}
+	if (which < 0 || which >= MAX_SELECTORS)
+		return 0;
+
+	/* match_* reused the scratch; h is still the same map value */
+	struct selector *sel = &h->selectors[which];
+	s->hook.selector = which;
+	int ret = 0;
+	if (sel->override) {
+		s->hook.action = ACTION_OVERRIDE;
+		s->hook.action_arg = sel->override_value;
+		ret = 1;
+	}
+	if (sel->signal) {
+		bpf_send_signal(sel->signal);
+		if (!ret) {
+			s->hook.action = ACTION_SIGNAL;
+			s->hook.action_arg = sel->signal;
+		}
+	}
+	if (sel->kill) {
+		bpf_send_signal(SIGKILL);
+		if (!ret) {
+			s->hook.action = ACTION_SIGKILL;
+			s->hook.action_arg = SIGKILL;
+		}
+	}
+	if (sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel->rate_limit_ms))) {
+		if (bpf_ringbuf_output(&events, &s->hook, sizeof(s->hook), 0))
+			count_lost();
+	}
+	return ret;
+}
+
+/* ---- program copies ---------------------------------------------------- */
+
+static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
+{
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot);
+	struct scratch *s = get_scratch();
+	if (!h || !s || !h->enabled)
+		return 0;
+	*syscall = h->syscall;
+	s->hook.syscall = 0;
+	return s;
+}
+
+/* A syscall's arguments, from the user registers its stub receives. */
+static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
+{
+	s->raw[0] = BPF_CORE_READ(user, di);
+	s->raw[1] = BPF_CORE_READ(user, si);
+	s->raw[2] = BPF_CORE_READ(user, dx);
+	s->raw[3] = BPF_CORE_READ(user, r10);
+	s->raw[4] = BPF_CORE_READ(user, r8);
+	s->raw[5] = BPF_CORE_READ(user, r9);
+}
+
+#define KPROBE(n)                                                         \
+	SEC("kprobe/slot" #n)                                             \
+	int kprobe_##n(struct pt_regs *ctx)                               \
+	{                                                                 \
+		__u32 slot = KIND_KPROBE * SLOTS_PER_KIND + n;            \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s)                                                   \
+			return 0;                                         \
+		if (syscall) {                                            \
+			user_regs(s, (struct pt_regs *)ctx->di);          \
+		} else {                                                  \
+			s->raw[0] = ctx->di;                              \
+			s->raw[1] = ctx->si;                              \
+			s->raw[2] = ctx->dx;                              \
+			s->raw[3] = ctx->cx;                              \
+			s->raw[4] = ctx->r8;                              \
+			s->raw[5] = ctx->r9;                              \
+		}                                                         \
+		handle(slot);                                             \
+		return 0;                                                 \
+	}
+
+/* kprobe copies that may override the return value: loaded only for
+ * selectors with Override, as kernels without error injection refuse
+ * programs calling bpf_override_return. */
+#define KPROBE_OVERRIDE(n)                                                \
+	SEC("kprobe/override" #n)                                         \
+	int kprobe_override_##n(struct pt_regs *ctx)                      \
+	{                                                                 \
+		__u32 slot = KIND_KPROBE * SLOTS_PER_KIND + n;            \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s)                                                   \
+			return 0;                                         \
+		if (syscall) {                                            \
+			user_regs(s, (struct pt_regs *)ctx->di);          \
+		} else {                                                  \
+			s->raw[0] = ctx->di;                              \
+			s->raw[1] = ctx->si;                              \
+			s->raw[2] = ctx->dx;                              \
+			s->raw[3] = ctx->cx;                              \
+			s->raw[4] = ctx->r8;                              \
+			s->raw[5] = ctx->r9;                              \
+		}                                                         \
+		if (handle(slot))                                         \
+			bpf_override_return(ctx, (long)s->hook.action_arg); \
+		return 0;                                                 \
+	}
+
+/* fentry and lsm: the context is the arguments, one u64 each. */
+/* The verifier refuses direct reads past the function's arity, so all six
+ * slots are copied with one probe read; those past the arity are unused. */
+#define TRAMPOLINE_ARGS(s, ctx)                                           \
+	bpf_probe_read_kernel((s)->raw, sizeof((s)->raw), (ctx))
+
+#define FENTRY(n)                                                         \
+	SEC("fentry/slot" #n)                                             \
+	int fentry_##n(__u64 *ctx)                                        \
+	{                                                                 \
+		__u32 slot = KIND_FENTRY * SLOTS_PER_KIND + n;            \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s)                                                   \
+			return 0;                                         \
+		if (syscall)                                              \
+			user_regs(s, (struct pt_regs *)ctx[0]);           \
+		else                                                      \
+			TRAMPOLINE_ARGS(s, ctx);                          \
+		handle(slot);                                             \
+		return 0;                                                 \
+	}
+
+/* An LSM program may only return 0 or -errno (-4095..-1). */
+static __always_inline int lsm_errno(int value)
+{
+	if (value < -4095 || value > 0)
+		return -1; /* EPERM */
+	return value;
+}
+
+#define LSM(n)                                                            \
+	SEC("lsm/slot" #n)                                                \
+	int lsm_##n(__u64 *ctx)                                           \
+	{                                                                 \
+		__u32 slot = KIND_LSM * SLOTS_PER_KIND + n;               \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s)                                                   \
+			return 0;                                         \
+		TRAMPOLINE_ARGS(s, ctx);                                  \
+		if (handle(slot))                                         \
+			return lsm_errno(s->hook.action_arg);             \
+		return 0;                                                 \
+	}
+
+/* tracepoints: arguments are fields of the record, at configured offsets. */
+#define TRACEPOINT(n)                                                     \
+	SEC("tracepoint/slot" #n)                                         \
+	int tracepoint_##n(void *ctx)                                     \
+	{                                                                 \
+		__u32 slot = KIND_TRACEPOINT * SLOTS_PER_KIND + n;        \
+		struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot); \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s || !h)                                             \
+			return 0;                                         \
+		for (int i = 0; i < MAX_ARGS; i++) {                      \
+			__u32 w = h->args[i].width;                       \
+			s->raw[i] = 0;                                    \
+			if (w > 8)                                        \
+				w = 8;                                    \
+			if (w)                                            \
+				bpf_probe_read_kernel(&s->raw[i], w,      \
+					(char *)ctx + h->args[i].field_offset); \
+		}                                                         \
+		handle(slot);                                             \
+		return 0;                                                 \
+	}
+
+#define UPROBE(n)                                                         \
+	SEC("uprobe/slot" #n)                                             \
+	int uprobe_##n(struct pt_regs *ctx)                               \
+	{                                                                 \
+		__u32 slot = KIND_UPROBE * SLOTS_PER_KIND + n;            \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s)                                                   \
+			return 0;                                         \
+		s->raw[0] = ctx->di;                                      \
+		s->raw[1] = ctx->si;                                      \
+		s->raw[2] = ctx->dx;                                      \
+		s->raw[3] = ctx->cx;                                      \
+		s->raw[4] = ctx->r8;                                      \
+		s->raw[5] = ctx->r9;                                      \
+		handle(slot);                                             \
+		return 0;                                                 \
+	}
+
+#define COPIES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+COPIES(KPROBE)
+COPIES(KPROBE_OVERRIDE)
+COPIES(FENTRY)
+COPIES(LSM)
+COPIES(TRACEPOINT)
+COPIES(UPROBE)
+
+/* Syscalls where neither kprobes nor trampolines exist: one raw tracepoint,
+ * dispatched by syscall number to the hooks registered for it. */
+SEC("raw_tp/sys_enter")
+int raw_syscall(struct raw_syscall_args *ctx)
+{
+	struct raw_syscall_args args;
+	bpf_probe_read_kernel(&args, sizeof(args), ctx);
+	__u32 nr = args.id;
+	struct syscall_hooks *sh = bpf_map_lookup_elem(&syscalls, &nr);
+	if (!sh || !sh->count)
+		return 0;
+	for (int i = 0; i < SYSCALL_HOOKS; i++) {
+		if (i >= sh->count)
+			break;
+		__u32 slot = sh->slots[i];
+		bool syscall;
+		struct scratch *s = begin(slot, &syscall);
+		if (!s)
+			continue;
+		user_regs(s, args.regs);
+		s->hook.syscall = nr;
+		handle(slot);
+	}
+	return 0;
+}

@@ -1,0 +1,270 @@
+//! Decoding the records the BPF programs write to the ring buffer.
+//!
+//! A record is the raw bytes of one `struct exec_event`, `struct exit_event`
+//! or `struct hook_event` (see `runtime/bpf/common.h`). [`decode`] is total:
+//! a short, unknown or garbage record gives `None`, never a panic; lengths the
+//! kernel claims are clamped to the buffers they describe.
+
+use crate::layout::{
+    arg_type, event_type, read_record, EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent,
+    HookEvent, SockTuple, ARGV_BUF, ARG_BUF,
+};
+
+/// The fields every event starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Header {
+    /// Thread group id (the process id).
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Real uid of the task.
+    pub uid: u32,
+    /// When the event happened, in ns since boot (`bpf_ktime_get_boot_ns`).
+    pub ktime: u64,
+}
+
+impl From<EventHeader> for Header {
+    fn from(h: EventHeader) -> Self {
+        Header {
+            pid: h.pid,
+            tid: h.tid,
+            uid: h.uid,
+            ktime: h.ktime,
+        }
+    }
+}
+
+/// A process executed a binary (`execve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exec {
+    /// Common fields.
+    pub header: Header,
+    /// Parent's thread group id.
+    pub ppid: u32,
+    /// When the task started, in ns since boot.
+    pub start_boottime: u64,
+    /// The binary's path.
+    pub binary: String,
+    /// The argument vector, `argv[0]` included.
+    pub argv: Vec<String>,
+}
+
+/// A process forked without exec: it runs its parent's binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fork {
+    /// Common fields; `pid` is the child.
+    pub header: Header,
+    /// The parent's thread group id.
+    pub ppid: u32,
+    /// The child's start, in ns since boot.
+    pub start_boottime: u64,
+}
+
+/// A process exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    /// Common fields.
+    pub header: Header,
+    /// Parent's thread group id.
+    pub ppid: u32,
+    /// The wait status: `code << 8 | signal`.
+    pub exit_code: u32,
+}
+
+impl Exit {
+    /// The signal that killed the process, 0 if it exited normally.
+    pub fn signal(&self) -> u32 {
+        self.exit_code & 0x7f
+    }
+
+    /// The exit status (the low byte of the code passed to `exit`).
+    pub fn status(&self) -> u32 {
+        (self.exit_code >> 8) & 0xff
+    }
+}
+
+/// One argument of a hook event, as the kernel read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Nothing was read (`ARG_NONE`), or the slot is unused.
+    None,
+    /// A signed integer (`ARG_INT`).
+    Int(i64),
+    /// An unsigned integer (`ARG_UINT`).
+    Uint(u64),
+    /// A string (`ARG_STRING`, `ARG_FILENAME`), up to its first NUL.
+    String(String),
+    /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`).
+    Path(String),
+    /// Raw bytes (`ARG_BYTES`).
+    Bytes(Vec<u8>),
+    /// A socket (`ARG_SOCK`).
+    Sock(SockTuple),
+    /// A type this decoder does not know.
+    Unknown(u32),
+}
+
+impl Arg {
+    /// Decodes one `struct event_arg`.
+    pub fn from_raw(raw: &EventArg) -> Arg {
+        let ty = raw.ty;
+        if ty > u8::MAX as u32 {
+            return Arg::Unknown(ty);
+        }
+        match ty as u8 {
+            arg_type::NONE => Arg::None,
+            arg_type::INT => Arg::Int(raw.value()),
+            arg_type::UINT => Arg::Uint(raw.value() as u64),
+            arg_type::STRING | arg_type::FILENAME => Arg::String(c_string(raw.bytes())),
+            arg_type::FILE | arg_type::PATH | arg_type::DENTRY | arg_type::FD => {
+                Arg::Path(c_string(raw.bytes()))
+            }
+            arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
+            arg_type::SOCK => Arg::Sock(raw.sock()),
+            _ => Arg::Unknown(ty),
+        }
+    }
+}
+
+/// A hook (kprobe, tracepoint, LSM, uprobe) matched and posted an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// Common fields.
+    pub header: Header,
+    /// The hook's slot: [`crate::plan::Plan::hook`] finds its plan.
+    pub slot: u32,
+    /// Index of the selector that matched, or 255.
+    pub selector: u32,
+    /// The action taken (`layout::action::*`).
+    pub action: u32,
+    /// The action's argument: signal number or override value.
+    pub action_arg: i32,
+    /// Raw syscall hooks: the syscall number.
+    pub syscall: u64,
+    /// The arguments, all [`crate::layout::MAX_ARGS`] slots (unused ones are [`Arg::None`]).
+    pub args: Vec<Arg>,
+}
+
+/// A decoded ring-buffer record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `EVENT_EXEC`.
+    Exec(Exec),
+    /// `EVENT_EXIT`.
+    Exit(Exit),
+    /// `EVENT_FORK`: only updates the process cache; Tetragon prints no event for it.
+    Fork(Fork),
+    /// `EVENT_HOOK`.
+    Hook(Hook),
+}
+
+impl Event {
+    /// The common header.
+    pub fn header(&self) -> &Header {
+        match self {
+            Event::Exec(e) => &e.header,
+            Event::Exit(e) => &e.header,
+            Event::Fork(e) => &e.header,
+            Event::Hook(e) => &e.header,
+        }
+    }
+}
+
+/// Decodes one ring-buffer record; `None` when it is short or of an unknown type.
+pub fn decode(bytes: &[u8]) -> Option<Event> {
+    let header: EventHeader = read_record(bytes)?;
+    match header.ty {
+        event_type::EXEC => {
+            let raw: ExecEvent = read_record(bytes)?;
+            let binary = c_string(&raw.binary[..(raw.binary_len as usize).min(ARG_BUF)]);
+            let args = &raw.args[..(raw.args_len as usize).min(ARGV_BUF)];
+            Some(Event::Exec(Exec {
+                header: raw.header.into(),
+                ppid: raw.ppid,
+                start_boottime: raw.start_boottime,
+                binary,
+                argv: split_argv(args),
+            }))
+        }
+        event_type::EXIT => {
+            let raw: ExitEvent = read_record(bytes)?;
+            Some(Event::Exit(Exit {
+                header: raw.header.into(),
+                ppid: raw.ppid,
+                exit_code: raw.exit_code,
+            }))
+        }
+        event_type::FORK => {
+            let raw: ForkEvent = read_record(bytes)?;
+            Some(Event::Fork(Fork {
+                header: raw.header.into(),
+                ppid: raw.ppid,
+                start_boottime: raw.start_boottime,
+            }))
+        }
+        event_type::HOOK => {
+            let raw: HookEvent = read_record(bytes)?;
+            Some(Event::Hook(Hook {
+                header: raw.header.into(),
+                slot: raw.slot,
+                selector: raw.selector,
+                action: raw.action,
+                action_arg: raw.action_arg,
+                syscall: raw.syscall,
+                args: raw.args.iter().map(Arg::from_raw).collect(),
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The bytes up to the first NUL, as UTF-8 (invalid sequences replaced).
+pub fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// Splits a NUL-separated argument vector (a trailing NUL ends it, it does not
+/// add an empty argument).
+pub fn split_argv(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_splitting() {
+        assert_eq!(split_argv(b""), Vec::<String>::new());
+        assert_eq!(split_argv(b"\0"), Vec::<String>::new());
+        assert_eq!(split_argv(b"ls\0-l\0/tmp\0"), vec!["ls", "-l", "/tmp"]);
+        assert_eq!(split_argv(b"ls\0-l"), vec!["ls", "-l"]);
+        assert_eq!(split_argv(b"a\0\0b\0"), vec!["a", "", "b"]);
+    }
+
+    #[test]
+    fn c_strings_stop_at_nul() {
+        assert_eq!(c_string(b"/bin/ls\0garbage"), "/bin/ls");
+        assert_eq!(c_string(b"/bin/ls"), "/bin/ls");
+        assert_eq!(c_string(b"\xff/x"), "\u{fffd}/x");
+    }
+
+    #[test]
+    fn short_and_unknown_records_are_none() {
+        assert_eq!(decode(&[]), None);
+        assert_eq!(decode(&[1, 0, 0]), None);
+        let mut header = vec![0u8; 24];
+        header[0] = 1; // EXEC, but only a header
+        assert_eq!(decode(&header), None);
+        header[0] = 99;
+        assert_eq!(decode(&header), None);
+    }
+}

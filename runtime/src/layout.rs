@@ -1,0 +1,363 @@
+//! Rust mirrors of `runtime/bpf/common.h`: the configuration the loader
+//! writes into maps and the events the programs write to the ring buffer.
+//!
+//! Every struct is `#[repr(C)]` with the C field order; `tests/layout.rs`
+//! compares sizes and offsets with the BTF of the compiled object, so a
+//! change on one side without the other fails the tests.
+
+#![allow(missing_docs)] // field docs live in common.h; names match it
+
+/// Slots in the `hooks` array.
+pub const MAX_HOOKS: usize = 64;
+/// Program copies per attach kind.
+pub const SLOTS_PER_KIND: usize = 12;
+/// Arguments read per hook.
+pub const MAX_ARGS: usize = 5;
+/// Selectors per hook.
+pub const MAX_SELECTORS: usize = 5;
+/// matchArgs entries per selector.
+pub const MAX_FILTERS: usize = 5;
+/// Inline values per filter.
+pub const MAX_VALUES: usize = 8;
+/// Steps of a `resolve:` path.
+pub const MAX_RESOLVE: usize = 4;
+/// Bytes of a string compared by filters.
+pub const STR_LEN: usize = 248;
+/// Bytes of a string, path or buffer kept in events.
+pub const ARG_BUF: usize = 256;
+/// Bytes of a process's arguments in exec events.
+pub const ARGV_BUF: usize = 512;
+/// Syscall numbers the raw syscall tracepoint dispatches.
+pub const MAX_SYSCALLS: usize = 512;
+/// Hooks per syscall number.
+pub const SYSCALL_HOOKS: usize = 4;
+
+/// `enum hook_kind`: the attach kind, and the slot range it owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum HookKind {
+    Kprobe = 0,
+    Fentry = 1,
+    Lsm = 2,
+    Tracepoint = 3,
+    Uprobe = 4,
+    RawSyscall = 5,
+}
+
+impl HookKind {
+    /// Name of the program copy `n` of this kind in the object.
+    pub fn program(self, copy: usize) -> String {
+        match self {
+            HookKind::Kprobe => format!("kprobe_{copy}"),
+            HookKind::Fentry => format!("fentry_{copy}"),
+            HookKind::Lsm => format!("lsm_{copy}"),
+            HookKind::Tracepoint => format!("tracepoint_{copy}"),
+            HookKind::Uprobe => format!("uprobe_{copy}"),
+            HookKind::RawSyscall => "raw_syscall".to_string(),
+        }
+    }
+
+    /// Slot of program copy `copy` (the raw syscall kind shares the kprobe range).
+    pub fn slot(self, copy: usize) -> u32 {
+        let base = match self {
+            HookKind::RawSyscall => HookKind::Kprobe as usize,
+            k => k as usize,
+        };
+        (base * SLOTS_PER_KIND + copy) as u32
+    }
+}
+
+/// `enum arg_type`.
+pub mod arg_type {
+    pub const NONE: u8 = 0;
+    pub const INT: u8 = 1;
+    pub const UINT: u8 = 2;
+    pub const STRING: u8 = 3;
+    pub const FILENAME: u8 = 4;
+    pub const FILE: u8 = 5;
+    pub const PATH: u8 = 6;
+    pub const DENTRY: u8 = 7;
+    pub const FD: u8 = 8;
+    pub const SOCK: u8 = 9;
+    pub const BYTES: u8 = 10;
+}
+
+/// `ARG_USER`: the argument points into user memory.
+pub const ARG_USER: u8 = 1;
+/// `ARG_LAST_ADDR`: the last resolve step takes an address.
+pub const ARG_LAST_ADDR: u8 = 2;
+
+/// `enum filter_op`.
+pub mod op {
+    pub const NONE: u8 = 0;
+    pub const EQUAL: u8 = 1;
+    pub const PREFIX: u8 = 2;
+    pub const POSTFIX: u8 = 3;
+    pub const GT: u8 = 4;
+    pub const LT: u8 = 5;
+    pub const MASK: u8 = 6;
+    pub const SPORT: u8 = 7;
+    pub const DPORT: u8 = 8;
+    pub const SPORT_PRIV: u8 = 9;
+    pub const DPORT_PRIV: u8 = 10;
+    pub const SADDR: u8 = 11;
+    pub const DADDR: u8 = 12;
+    pub const PROTOCOL: u8 = 13;
+    pub const FAMILY: u8 = 14;
+    pub const STATE: u8 = 15;
+    pub const IN: u8 = 16;
+}
+
+/// `FILTER_NOT`: the negated operator.
+pub const FILTER_NOT: u8 = 1;
+/// `FILTER_FOLLOW`: followForks / followChildren.
+pub const FILTER_FOLLOW: u8 = 2;
+/// `FILTER_NSPID`: isNamespacePID.
+pub const FILTER_NSPID: u8 = 4;
+
+/// `enum action`, numbered as Tetragon's `KprobeAction`.
+pub mod action {
+    pub const UNKNOWN: u32 = 0;
+    pub const POST: u32 = 1;
+    pub const SIGKILL: u32 = 3;
+    pub const OVERRIDE: u32 = 5;
+    pub const NOPOST: u32 = 9;
+    pub const SIGNAL: u32 = 10;
+}
+
+/// `enum event_type`.
+pub mod event_type {
+    pub const EXEC: u32 = 1;
+    pub const EXIT: u32 = 2;
+    pub const HOOK: u32 = 3;
+    pub const FORK: u32 = 4;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ArgConfig {
+    pub ty: u8,
+    pub index: u8,
+    pub width: u8,
+    pub flags: u8,
+    pub nresolve: u8,
+    pub size_index: u8,
+    pub field_offset: u16,
+    pub resolve: [u16; MAX_RESOLVE],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Cidr {
+    pub family: u32,
+    pub prefix: u32,
+    pub addr: [u8; 16],
+}
+
+/// `struct filter`; `values` is the C union of `ints[8]` and `cidrs[8]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Filter {
+    pub id: u32,
+    pub op: u8,
+    pub flags: u8,
+    pub arg: u8,
+    pub nvalues: u8,
+    pub values: [u64; 24],
+}
+
+impl Filter {
+    /// Sets the inline integer values (at most [`MAX_VALUES`]).
+    pub fn set_ints(&mut self, ints: &[u64]) {
+        let n = ints.len().min(MAX_VALUES);
+        self.values[..n].copy_from_slice(&ints[..n]);
+        self.nvalues = n as u8;
+    }
+
+    /// Sets the inline CIDR values (at most [`MAX_VALUES`]).
+    pub fn set_cidrs(&mut self, cidrs: &[Cidr]) {
+        let n = cidrs.len().min(MAX_VALUES);
+        let mut bytes = [0u8; 192];
+        for (i, c) in cidrs.iter().take(n).enumerate() {
+            let at = i * 24;
+            bytes[at..at + 4].copy_from_slice(&c.family.to_ne_bytes());
+            bytes[at + 4..at + 8].copy_from_slice(&c.prefix.to_ne_bytes());
+            bytes[at + 8..at + 24].copy_from_slice(&c.addr);
+        }
+        for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+            self.values[i] = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+        }
+        self.nvalues = n as u8;
+    }
+
+    /// The inline integer values in use.
+    pub fn ints(&self) -> &[u64] {
+        &self.values[..self.nvalues as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Selector {
+    pub nargs: u8,
+    pub has_binaries: u8,
+    pub has_pids: u8,
+    pub post: u8,
+    pub kill: u8,
+    pub signal: u8,
+    pub override_: u8,
+    pub _pad: u8,
+    pub override_value: i32,
+    pub rate_limit_ms: u32,
+    pub args: [Filter; MAX_FILTERS],
+    pub binaries: Filter,
+    pub pids: Filter,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct HookConfig {
+    pub policy: u32,
+    pub kind: u8,
+    pub nargs: u8,
+    pub nselectors: u8,
+    pub enabled: u8,
+    pub syscall: u8,
+    pub _pad: [u8; 3],
+    pub args: [ArgConfig; MAX_ARGS],
+    pub selectors: [Selector; MAX_SELECTORS],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SyscallHooks {
+    pub count: u32,
+    pub slots: [u32; SYSCALL_HOOKS],
+}
+
+/// `struct str_key` without its leading `prefixlen`, which aya's `Key` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct StrKeyData {
+    pub filter: u32,
+    pub data: [u8; STR_LEN],
+}
+
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct Process {
+    pub ppid: u32,
+    pub binary_len: u32,
+    pub binary: [u8; ARG_BUF],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct EventHeader {
+    pub ty: u32,
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub ktime: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct ExecEvent {
+    pub header: EventHeader,
+    pub ppid: u32,
+    pub args_len: u32,
+    pub binary_len: u32,
+    pub _pad: u32,
+    pub start_boottime: u64,
+    pub binary: [u8; ARG_BUF],
+    pub args: [u8; ARGV_BUF],
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+pub struct ForkEvent {
+    pub header: EventHeader,
+    pub ppid: u32,
+    pub _pad: u32,
+    pub start_boottime: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
+pub struct ExitEvent {
+    pub header: EventHeader,
+    pub ppid: u32,
+    pub exit_code: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SockTuple {
+    pub family: u16,
+    pub protocol: u16,
+    pub sport: u16,
+    pub dport: u16,
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    pub state: u32,
+    pub ty: u32,
+}
+
+/// `struct event_arg`; `data` is the C union of `value`, `sock` and `str`.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct EventArg {
+    pub ty: u32,
+    pub len: u32,
+    pub data: [u64; ARG_BUF / 8],
+}
+
+impl EventArg {
+    /// The integer value.
+    pub fn value(&self) -> i64 {
+        self.data[0] as i64
+    }
+
+    /// The string, path or buffer bytes (`len` of them).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `data` is 256 initialised bytes; u8 has no alignment.
+        let all: &[u8; ARG_BUF] = unsafe { &*(self.data.as_ptr() as *const [u8; ARG_BUF]) };
+        &all[..(self.len as usize).min(ARG_BUF)]
+    }
+
+    /// The socket tuple.
+    pub fn sock(&self) -> SockTuple {
+        // SAFETY: SockTuple is plain data no larger than `data`.
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const SockTuple) }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct HookEvent {
+    pub header: EventHeader,
+    pub slot: u32,
+    pub selector: u32,
+    pub action: u32,
+    pub action_arg: i32,
+    pub syscall: u64,
+    pub args: [EventArg; MAX_ARGS],
+}
+
+// SAFETY: plain #[repr(C)] data without padding holes that matter to the
+// kernel (it reads them as bytes) and valid for any bit pattern.
+unsafe impl aya::Pod for HookConfig {}
+unsafe impl aya::Pod for SyscallHooks {}
+unsafe impl aya::Pod for StrKeyData {}
+unsafe impl aya::Pod for Process {}
+
+/// Reads a `T` from the start of a ring-buffer record, if it is long enough.
+pub fn read_record<T: Copy>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() < std::mem::size_of::<T>() {
+        return None;
+    }
+    // SAFETY: length checked; every T used here is plain data valid for any
+    // bit pattern, and read_unaligned has no alignment requirement.
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
+}

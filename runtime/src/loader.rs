@@ -1,0 +1,435 @@
+//! Loading a [`Plan`] into the kernel with aya, and reading what comes back.
+//!
+//! One object serves every policy: it is loaded once, the plan's
+//! configurations are written into its maps, then every hook's program copy
+//! is loaded and attached. Any failure drops the [`Loaded`] value, and aya
+//! detaches and unloads everything already attached, so a policy's hooks are
+//! all attached or none are. Nothing is pinned: when the process exits, for
+//! whatever reason, the kernel releases every program, link and map.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use aya::maps::lpm_trie::{Key, LpmTrie};
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::{
+    uprobe::UProbeScope, BtfTracePoint, FEntry, KProbe, Lsm, RawTracePoint, TracePoint, UProbe,
+};
+use aya::{Btf, Ebpf, EbpfLoader};
+
+use crate::layout::{
+    HookConfig, Process, StrKeyData, SyscallHooks, ARG_BUF, STR_LEN, SYSCALL_HOOKS,
+};
+use crate::plan::{Attach, Features, Plan};
+
+/// The compiled BPF object (`runtime/bpf/policyctl.bpf.o`, built by `runtime/bpf/build.sh`).
+pub static OBJECT: &[u8] = include_bytes!("../bpf/policyctl.bpf.o");
+
+/// A failure to run, as one line for the user.
+#[derive(Debug)]
+pub struct RunError(pub String);
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+fn err(message: impl Into<String>) -> RunError {
+    RunError(message.into())
+}
+
+/// The error and every cause aya gives, on one line, without the verifier log.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    // the verifier log is long; keep its last line, which says what failed
+    if let Some(at) = out.find("Verifier output:") {
+        let log = &out[at..];
+        let noise = [
+            "processed ",
+            "verification time",
+            "stack depth",
+            "max_states_per_insn",
+        ];
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !noise.iter().any(|n| l.contains(n)))
+            .unwrap_or("");
+        out = format!("{} (verifier: {})", out[..at].trim_end(), last.trim());
+    }
+    out.replace('\n', " ")
+}
+
+/// Checks that need no BPF: privileges, BTF, tracefs. Each failure is one line that says
+/// what to do.
+pub fn preflight() -> Result<(), RunError> {
+    if !has_bpf_privileges() {
+        return Err(err(
+            "policyctl run loads BPF programs: run it as root (or with CAP_BPF and CAP_PERFMON)",
+        ));
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Err(err(
+            "this kernel has no BTF (/sys/kernel/btf/vmlinux): policyctl run needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+        ));
+    }
+    if !Path::new("/sys/kernel/tracing/events").exists() {
+        return Err(err(
+            "tracefs is not mounted at /sys/kernel/tracing: mount it with `mount -t tracefs tracefs /sys/kernel/tracing`",
+        ));
+    }
+    Ok(())
+}
+
+/// Root, or CAP_BPF (39) with CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in the effective set.
+fn has_bpf_privileges() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |bit: u32| caps & (1u64 << bit) != 0;
+    has(21) || (has(39) && has(38))
+}
+
+/// The loaded object, before any hook is attached.
+pub struct Loaded {
+    bpf: Ebpf,
+    btf: Btf,
+    attached: Vec<String>,
+}
+
+impl Loaded {
+    /// Load the object against the running kernel's BTF (CO-RE relocations) and attach the
+    /// process tracking programs.
+    pub fn new() -> Result<Loaded, RunError> {
+        let btf = Btf::from_sys_fs()
+            .map_err(|e| err(format!("cannot read the kernel's BTF: {}", chain(&e))))?;
+        // aya parses the ELF in place; a Vec is suitably aligned where a static may not be
+        let object = OBJECT.to_vec();
+        let bpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .load(&object)
+            .map_err(|e| err(format!("cannot load the BPF object: {}", chain(&e))))?;
+        let mut loaded = Loaded {
+            bpf,
+            btf,
+            attached: Vec::new(),
+        };
+        for (program, tracepoint) in [
+            ("process_exec", "sched_process_exec"),
+            ("process_fork", "sched_process_fork"),
+            ("process_exit", "sched_process_exit"),
+        ] {
+            let (p, btf) = loaded.program_btf::<BtfTracePoint>(program)?;
+            p.load(tracepoint, btf)
+                .and_then(|()| p.attach().map(|_| ()))
+                .map_err(|e| {
+                    err(format!(
+                        "cannot track processes ({tracepoint}): {}",
+                        chain(&e)
+                    ))
+                })?;
+        }
+        Ok(loaded)
+    }
+
+    fn program<'a, T>(&'a mut self, name: &str) -> Result<&'a mut T, RunError>
+    where
+        &'a mut T: TryFrom<&'a mut aya::programs::Program>,
+    {
+        Ok(self.program_btf::<T>(name)?.0)
+    }
+
+    /// A program and the kernel's BTF (parsed once, shared by every BTF-attached program).
+    fn program_btf<'a, T>(&'a mut self, name: &str) -> Result<(&'a mut T, &'a Btf), RunError>
+    where
+        &'a mut T: TryFrom<&'a mut aya::programs::Program>,
+    {
+        let Loaded { bpf, btf, .. } = self;
+        let p = bpf
+            .program_mut(name)
+            .ok_or_else(|| err(format!("the BPF object has no program {name}")))?;
+        let p = p
+            .try_into()
+            .map_err(|_| err(format!("program {name} has an unexpected type")))?;
+        Ok((p, btf))
+    }
+
+    /// What the running kernel can attach. Trampolines are tried for real (some kernels
+    /// refuse them at load time, with EPERM), on the last fentry copy, then unloaded.
+    pub fn features(&mut self) -> Features {
+        let kprobes = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
+        let bpf_lsm = std::fs::read_to_string("/sys/kernel/security/lsm")
+            .is_ok_and(|l| l.trim().split(',').any(|m| m == "bpf"));
+        let trampolines = match self.program_btf::<FEntry>("fentry_11") {
+            Ok((p, btf)) => {
+                let ok =
+                    p.load("security_file_open", btf).is_ok() || p.load("vfs_read", btf).is_ok();
+                if ok {
+                    let _ = p.unload();
+                }
+                ok
+            }
+            Err(_) => false,
+        };
+        Features {
+            kprobes,
+            trampolines,
+            bpf_lsm,
+        }
+    }
+
+    /// Put the processes already running into the kernel's process table (so matchBinaries
+    /// knows them), as (pid, ppid, binary).
+    pub fn seed_processes(
+        &mut self,
+        processes: impl IntoIterator<Item = (u32, u32, String)>,
+    ) -> Result<usize, RunError> {
+        let map = self
+            .bpf
+            .map_mut("processes")
+            .ok_or_else(|| err("no processes map"))?;
+        let mut table: BpfHashMap<&mut MapData, u32, Process> =
+            BpfHashMap::try_from(map).map_err(|e| err(format!("processes map: {e}")))?;
+        let mut n = 0;
+        for (pid, ppid, binary) in processes {
+            let mut p = Process {
+                ppid,
+                binary_len: 0,
+                binary: [0; ARG_BUF],
+            };
+            let bytes = binary.as_bytes();
+            let len = bytes.len().min(ARG_BUF - 1);
+            p.binary[..len].copy_from_slice(&bytes[..len]);
+            p.binary_len = len as u32;
+            // BPF_NOEXIST: an exec seen since loading is newer than /proc
+            if table.insert(pid, p, 1).is_ok() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Write every hook's configuration and strings, then load and attach every hook. On
+    /// error nothing stays attached once `self` is dropped.
+    pub fn attach(&mut self, plan: &Plan) -> Result<(), RunError> {
+        self.write_maps(plan)?;
+        for hook in &plan.hooks {
+            let policy = &plan.policies[hook.policy].name;
+            let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
+            let what = match &hook.attach {
+                Attach::Kprobe { symbol, override_ } => {
+                    let name = if *override_ {
+                        format!("kprobe_override_{copy}")
+                    } else {
+                        format!("kprobe_{copy}")
+                    };
+                    let p: &mut KProbe = self.program(&name)?;
+                    p.load()
+                        .and_then(|()| p.attach(symbol, 0).map(|_| ()))
+                        .map_err(|e| attach_error(policy, "kprobe", symbol, &e))?;
+                    format!("kprobe {symbol}")
+                }
+                Attach::Fentry { symbol } => {
+                    let (p, btf) = self.program_btf::<FEntry>(&format!("fentry_{copy}"))?;
+                    p.load(symbol, btf)
+                        .and_then(|()| p.attach().map(|_| ()))
+                        .map_err(|e| attach_error(policy, "fentry", symbol, &e))?;
+                    format!("fentry {symbol}")
+                }
+                Attach::Lsm { hook: name } => {
+                    let (p, btf) = self.program_btf::<Lsm>(&format!("lsm_{copy}"))?;
+                    p.load(name, btf)
+                        .and_then(|()| p.attach().map(|_| ()))
+                        .map_err(|e| attach_error(policy, "LSM hook", name, &e))?;
+                    format!("lsm {name}")
+                }
+                Attach::Tracepoint { subsystem, event } => {
+                    let p: &mut TracePoint = self.program(&format!("tracepoint_{copy}"))?;
+                    p.load()
+                        .and_then(|()| p.attach(subsystem, event).map(|_| ()))
+                        .map_err(|e| {
+                            attach_error(policy, "tracepoint", &format!("{subsystem}/{event}"), &e)
+                        })?;
+                    format!("tracepoint {subsystem}/{event}")
+                }
+                Attach::Uprobe { path, symbol } => {
+                    let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
+                    p.load()
+                        .and_then(|()| {
+                            p.attach(symbol.as_str(), path, UProbeScope::AllProcesses)
+                                .map(|_| ())
+                        })
+                        .map_err(|e| {
+                            attach_error(policy, "uprobe", &format!("{path}:{symbol}"), &e)
+                        })?;
+                    format!("uprobe {path}:{symbol}")
+                }
+                Attach::RawSyscall { symbol, .. } => {
+                    if !self.attached.iter().any(|a| a == "raw_syscalls/sys_enter") {
+                        let p: &mut RawTracePoint = self.program("raw_syscall")?;
+                        p.load()
+                            .and_then(|()| p.attach("sys_enter").map(|_| ()))
+                            .map_err(|e| attach_error(policy, "raw tracepoint", "sys_enter", &e))?;
+                        self.attached.push("raw_syscalls/sys_enter".into());
+                    }
+                    format!("raw_syscalls/sys_enter for {symbol}")
+                }
+            };
+            self.attached.push(what);
+        }
+        Ok(())
+    }
+
+    fn write_maps(&mut self, plan: &Plan) -> Result<(), RunError> {
+        {
+            let map = self
+                .bpf
+                .map_mut("hooks")
+                .ok_or_else(|| err("no hooks map"))?;
+            let mut hooks: Array<&mut MapData, HookConfig> =
+                Array::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
+            for h in &plan.hooks {
+                hooks
+                    .set(h.slot, h.config, 0)
+                    .map_err(|e| err(format!("hooks map: {e}")))?;
+            }
+        }
+        {
+            let mut per_nr: std::collections::BTreeMap<u32, SyscallHooks> = Default::default();
+            for h in &plan.hooks {
+                if let Attach::RawSyscall { nr, .. } = h.attach {
+                    let e = per_nr.entry(nr).or_default();
+                    if e.count as usize >= SYSCALL_HOOKS {
+                        return Err(err(format!(
+                            "more than {SYSCALL_HOOKS} hooks on one syscall"
+                        )));
+                    }
+                    e.slots[e.count as usize] = h.slot;
+                    e.count += 1;
+                }
+            }
+            let map = self
+                .bpf
+                .map_mut("syscalls")
+                .ok_or_else(|| err("no syscalls map"))?;
+            let mut syscalls: Array<&mut MapData, SyscallHooks> =
+                Array::try_from(map).map_err(|e| err(format!("syscalls map: {e}")))?;
+            for (nr, e) in per_nr {
+                syscalls
+                    .set(nr, e, 0)
+                    .map_err(|e| err(format!("syscalls map (syscall {nr}): {e}")))?;
+            }
+        }
+        for (name, postfix) in [("str_prefix", false), ("str_postfix", true)] {
+            let map = self
+                .bpf
+                .map_mut(name)
+                .ok_or_else(|| err(format!("no {name} map")))?;
+            let mut trie: LpmTrie<&mut MapData, StrKeyData, u32> =
+                LpmTrie::try_from(map).map_err(|e| err(format!("{name} map: {e}")))?;
+            for h in &plan.hooks {
+                for s in h.strings.iter().filter(|s| s.postfix == postfix) {
+                    let mut data = StrKeyData {
+                        filter: s.filter,
+                        data: [0; STR_LEN],
+                    };
+                    let len = s.value.len().min(STR_LEN);
+                    data.data[..len].copy_from_slice(&s.value[..len]);
+                    let key = Key::new(32 + 8 * len as u32, data);
+                    trie.insert(&key, len as u32, 0)
+                        .map_err(|e| err(format!("{name} map: {e}")))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What was attached, one line each.
+    pub fn attached(&self) -> &[String] {
+        &self.attached
+    }
+
+    /// Take the event ring buffer and the lost-event counter, for [`Events`].
+    pub fn events(&mut self) -> Result<Events, RunError> {
+        let ring = self
+            .bpf
+            .take_map("events")
+            .ok_or_else(|| err("no events map"))?;
+        let ring = RingBuf::try_from(ring).map_err(|e| err(format!("events map: {e}")))?;
+        let lost = self
+            .bpf
+            .take_map("lost")
+            .ok_or_else(|| err("no lost map"))?;
+        let lost = PerCpuArray::try_from(lost).map_err(|e| err(format!("lost map: {e}")))?;
+        Ok(Events { ring, lost })
+    }
+}
+
+fn attach_error(policy: &str, what: &str, target: &str, e: &dyn std::error::Error) -> RunError {
+    err(format!(
+        "policy `{policy}`: cannot attach {what} `{target}`: {}",
+        chain(e)
+    ))
+}
+
+/// The event stream: the ring buffer and the count of events it had no room for.
+pub struct Events {
+    ring: RingBuf<MapData>,
+    lost: PerCpuArray<MapData, u64>,
+}
+
+impl Events {
+    /// Wait up to `timeout` for events, then hand each record to `each`. Returns the number
+    /// of records read.
+    pub fn poll(&mut self, timeout: Duration, mut each: impl FnMut(&[u8])) -> usize {
+        let mut fds = libc::pollfd {
+            fd: self.ring.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a failed poll (EINTR on a signal) just reads nothing new.
+        unsafe {
+            libc::poll(
+                &mut fds,
+                1,
+                timeout.as_millis().min(i32::MAX as u128) as i32,
+            )
+        };
+        let mut n = 0;
+        while let Some(item) = self.ring.next() {
+            each(&item);
+            n += 1;
+        }
+        n
+    }
+
+    /// Events the kernel side could not queue since loading (the ring buffer was full).
+    pub fn lost(&self) -> u64 {
+        self.lost
+            .get(&0, 0)
+            .map(|per_cpu| per_cpu.iter().sum())
+            .unwrap_or(0)
+    }
+}

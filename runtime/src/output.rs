@@ -1,0 +1,1024 @@
+//! Rendering decoded events as Tetragon prints them: its JSON (protojson with
+//! proto field names, one object per line) or its compact lines
+//! (`tetra getevents -o compact`, `pkg/encoder/encoder.go`).
+//!
+//! Both formats are produced from one intermediate form that mirrors
+//! Tetragon's `GetEventsResponse`, so the compact line reads exactly the
+//! fields the JSON shows, the way Tetragon's `CompactEncoder` does.
+
+use serde_json::{Map, Value};
+
+use crate::event::{Arg, Event, Exit, Hook};
+use crate::layout::{action, SockTuple};
+use crate::plan::{Attach, EventKind, HookPlan, Plan};
+use crate::process::{base64, ProcessCache, ProcessInfo, AUID_UNKNOWN};
+use policyctl_validator::facts::{FAMILIES, PROTOCOLS, SIGNALS, SYSCALL_ARCH_PREFIXES, TCP_STATES};
+
+/// The output format of `policyctl run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Tetragon's JSON export: one `GetEventsResponse` object per line.
+    Json,
+    /// Tetragon's compact lines (`tetra getevents -o compact`, no colours).
+    Compact,
+}
+
+/// Turns decoded events into lines of one [`Format`].
+#[derive(Debug, Clone, Copy)]
+pub struct Renderer {
+    format: Format,
+    boot_offset_ns: i128,
+}
+
+/// `CLOCK_REALTIME - CLOCK_BOOTTIME` now, in ns: adding it to a boot-time
+/// stamp gives wall time.
+pub fn boot_offset_ns() -> i64 {
+    fn now(clock: libc::clockid_t) -> i128 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+            return 0;
+        }
+        i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+    }
+    let offset = now(libc::CLOCK_REALTIME) - now(libc::CLOCK_BOOTTIME);
+    offset.clamp(i64::MIN.into(), i64::MAX.into()) as i64
+}
+
+impl Renderer {
+    /// A renderer whose boot-to-wall offset is measured now.
+    pub fn new(format: Format) -> Self {
+        Renderer::with_boot_offset(format, boot_offset_ns())
+    }
+
+    /// A renderer with a given boot-to-wall offset in ns (stable output for tests).
+    pub fn with_boot_offset(format: Format, offset_ns: i64) -> Self {
+        Renderer {
+            format,
+            boot_offset_ns: offset_ns.into(),
+        }
+    }
+
+    /// The format rendered.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Renders one event as one line (no newline), updating the cache: an exec
+    /// adds its process before rendering, an exit removes it after. `None`
+    /// for a hook event whose slot is not in the plan.
+    pub fn render(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<String> {
+        let response = self.response(plan, cache, event)?;
+        Some(match self.format {
+            Format::Json => response.to_json(),
+            Format::Compact => response.to_compact(),
+        })
+    }
+
+    fn wall(&self, ktime: u64) -> (i64, u32) {
+        let ns = (i128::from(ktime) + self.boot_offset_ns).max(0);
+        let secs = (ns / 1_000_000_000).min(i64::MAX as i128) as i64;
+        (secs, (ns % 1_000_000_000) as u32)
+    }
+
+    fn process(&self, p: &ProcessInfo, tid: u32) -> Proc {
+        Proc {
+            exec_id: p.exec_id.clone(),
+            pid: p.pid,
+            uid: p.uid,
+            cwd: p.cwd.clone().unwrap_or_default(),
+            binary: p.binary.clone(),
+            arguments: p.arguments.clone(),
+            flags: p.flags.clone(),
+            start_time: Some(self.wall(p.start_boottime)),
+            auid: p.auid,
+            parent_exec_id: p.parent_exec_id.clone().unwrap_or_default(),
+            tid,
+        }
+    }
+
+    /// The event's process (from the cache, else what the header says) and its parent.
+    fn process_and_parent(
+        &self,
+        cache: &mut ProcessCache,
+        pid: u32,
+        tid: u32,
+        uid: u32,
+    ) -> (Proc, Option<Proc>) {
+        let Some(p) = cache.lookup(pid).cloned() else {
+            let bare = Proc {
+                pid,
+                uid,
+                auid: AUID_UNKNOWN,
+                tid,
+                ..Proc::default()
+            };
+            return (bare, None);
+        };
+        let parent = cache
+            .lookup(p.ppid)
+            .cloned()
+            .map(|pp| self.process(&pp, pp.pid));
+        (self.process(&p, tid), parent)
+    }
+
+    fn response(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<Response> {
+        let node_name = cache.node_name().to_string();
+        let header = event.header();
+        let time = self.wall(header.ktime);
+        let body = match event {
+            Event::Exec(exec) => {
+                let info = cache.exec(exec);
+                let parent = cache
+                    .lookup(info.ppid)
+                    .cloned()
+                    .map(|pp| self.process(&pp, pp.pid));
+                Body::Exec {
+                    process: self.process(&info, info.pid),
+                    parent,
+                }
+            }
+            Event::Fork(fork) => {
+                cache.fork(fork);
+                return None;
+            }
+            Event::Exit(exit) => {
+                let (process, parent) =
+                    self.process_and_parent(cache, header.pid, header.pid, header.uid);
+                cache.remove(header.pid);
+                exit_body(exit, process, parent, time)
+            }
+            Event::Hook(hook) => {
+                let plan_hook = plan.hook(hook.slot)?;
+                let (process, parent) =
+                    self.process_and_parent(cache, header.pid, header.tid, header.uid);
+                hook_body(plan, plan_hook, hook, process, parent)
+            }
+        };
+        Some(Response {
+            body,
+            node_name,
+            time,
+        })
+    }
+}
+
+fn exit_body(exit: &Exit, process: Proc, parent: Option<Proc>, time: (i64, u32)) -> Body {
+    let signal = match exit.signal() {
+        0 => String::new(),
+        n => signal_name(n),
+    };
+    Body::Exit {
+        process,
+        parent,
+        signal,
+        status: exit.status(),
+        time,
+    }
+}
+
+/// `SIGKILL` for 9; `SIG<n>` for numbers without a name.
+fn signal_name(n: u32) -> String {
+    (n as usize)
+        .checked_sub(1)
+        .and_then(|i| SIGNALS.get(i))
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("SIG{n}"))
+}
+
+fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Option<Proc>) -> Body {
+    let args: Vec<KArg> = h
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| KArg {
+            value: arg_value(&a.ty, hook.args.get(i).unwrap_or(&Arg::None)),
+            label: a.label.clone().unwrap_or_default(),
+        })
+        .collect();
+    let common = Common {
+        process,
+        parent,
+        args,
+        action: hook.action,
+        policy_name: plan
+            .policies
+            .get(h.policy)
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        message: h.message.clone().unwrap_or_default(),
+        tags: h.tags.clone(),
+    };
+    match (&h.event, &h.attach) {
+        (EventKind::Tracepoint, Attach::Tracepoint { subsystem, event }) => Body::Tracepoint {
+            common,
+            subsys: subsystem.clone(),
+            event: event.clone(),
+        },
+        (EventKind::Uprobe, Attach::Uprobe { path, symbol }) => Body::Uprobe {
+            common,
+            path: path.clone(),
+            symbol: symbol.clone(),
+        },
+        (EventKind::Lsm, _) => Body::Lsm {
+            common,
+            function_name: h.function_name.clone(),
+        },
+        _ => Body::Kprobe {
+            common,
+            function_name: h.function_name.clone(),
+        },
+    }
+}
+
+/// A `tetragon.Process`, the fields policyctl knows.
+#[derive(Debug, Clone, Default)]
+struct Proc {
+    exec_id: String,
+    pid: u32,
+    uid: u32,
+    cwd: String,
+    binary: String,
+    arguments: String,
+    flags: String,
+    start_time: Option<(i64, u32)>,
+    auid: u32,
+    parent_exec_id: String,
+    tid: u32,
+}
+
+/// A `tetragon.KprobeArgument` value (its oneof).
+#[derive(Debug, Clone, PartialEq)]
+enum ArgValue {
+    None,
+    String(String),
+    Int(i32),
+    Size(u64),
+    Bytes(Vec<u8>),
+    Path(String),
+    File(String),
+    Sock(SockTuple),
+    Long(i64),
+    Uint(u32),
+    SyscallId(u32),
+}
+
+#[derive(Debug, Clone)]
+struct KArg {
+    value: ArgValue,
+    label: String,
+}
+
+fn int_of(arg: &Arg) -> i64 {
+    match arg {
+        Arg::Int(v) => *v,
+        Arg::Uint(v) => *v as i64,
+        _ => 0,
+    }
+}
+
+fn text_of(arg: &Arg) -> String {
+    match arg {
+        Arg::String(s) | Arg::Path(s) => s.clone(),
+        Arg::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The argument as Tetragon types it: by the policy's `type`, else by what
+/// the kernel read.
+fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
+    match ty {
+        "int" | "sint8" | "int8" | "sint16" | "int16" | "sint32" | "int32" => {
+            ArgValue::Int(int_of(arg) as i32)
+        }
+        "uint8" | "uint16" | "uint32" => ArgValue::Uint(int_of(arg) as u32),
+        "size_t" | "uint64" | "ulong" => ArgValue::Size(int_of(arg) as u64),
+        "long" | "sint64" | "int64" => ArgValue::Long(int_of(arg)),
+        "syscall64" => ArgValue::SyscallId(int_of(arg) as u32),
+        "string" | "filename" => ArgValue::String(text_of(arg)),
+        "file" | "fd" => ArgValue::File(text_of(arg)),
+        "path" | "dentry" => ArgValue::Path(text_of(arg)),
+        "char_buf" | "char_iovec" => ArgValue::Bytes(match arg {
+            Arg::Bytes(b) => b.clone(),
+            other => text_of(other).into_bytes(),
+        }),
+        "sock" | "socket" => ArgValue::Sock(match arg {
+            Arg::Sock(s) => *s,
+            _ => SockTuple::default(),
+        }),
+        _ => match arg {
+            Arg::None | Arg::Unknown(_) => ArgValue::None,
+            Arg::Int(v) => ArgValue::Long(*v),
+            Arg::Uint(v) => ArgValue::Size(*v),
+            Arg::String(s) => ArgValue::String(s.clone()),
+            Arg::Path(s) => ArgValue::Path(s.clone()),
+            Arg::Bytes(b) => ArgValue::Bytes(b.clone()),
+            Arg::Sock(s) => ArgValue::Sock(*s),
+        },
+    }
+}
+
+/// Fields shared by kprobe, tracepoint, uprobe and LSM events.
+#[derive(Debug, Clone)]
+struct Common {
+    process: Proc,
+    parent: Option<Proc>,
+    args: Vec<KArg>,
+    action: u32,
+    policy_name: String,
+    message: String,
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    Exec {
+        process: Proc,
+        parent: Option<Proc>,
+    },
+    Exit {
+        process: Proc,
+        parent: Option<Proc>,
+        signal: String,
+        status: u32,
+        time: (i64, u32),
+    },
+    Kprobe {
+        common: Common,
+        function_name: String,
+    },
+    Tracepoint {
+        common: Common,
+        subsys: String,
+        event: String,
+    },
+    Uprobe {
+        common: Common,
+        path: String,
+        symbol: String,
+    },
+    Lsm {
+        common: Common,
+        function_name: String,
+    },
+}
+
+/// A `tetragon.GetEventsResponse`.
+#[derive(Debug, Clone)]
+struct Response {
+    body: Body,
+    node_name: String,
+    time: (i64, u32),
+}
+
+// ---------------------------------------------------------------- JSON
+
+/// protojson's Timestamp: RFC 3339 in UTC, with 0, 3, 6 or 9 fraction digits.
+pub fn rfc3339(secs: i64, nanos: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let frac = if nanos == 0 {
+        String::new()
+    } else if nanos % 1_000_000 == 0 {
+        format!(".{:03}", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        format!(".{:06}", nanos / 1_000)
+    } else {
+        format!(".{nanos:09}")
+    };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+fn put_str(m: &mut Map<String, Value>, key: &str, v: &str) {
+    if !v.is_empty() {
+        m.insert(key.into(), Value::String(v.into()));
+    }
+}
+
+fn put_u32(m: &mut Map<String, Value>, key: &str, v: u32) {
+    if v != 0 {
+        m.insert(key.into(), Value::from(v));
+    }
+}
+
+fn proc_json(p: &Proc) -> Value {
+    let mut m = Map::new();
+    put_str(&mut m, "exec_id", &p.exec_id);
+    m.insert("pid".into(), p.pid.into());
+    m.insert("uid".into(), p.uid.into());
+    put_str(&mut m, "cwd", &p.cwd);
+    put_str(&mut m, "binary", &p.binary);
+    put_str(&mut m, "arguments", &p.arguments);
+    put_str(&mut m, "flags", &p.flags);
+    if let Some((s, n)) = p.start_time {
+        m.insert("start_time".into(), rfc3339(s, n).into());
+    }
+    m.insert("auid".into(), p.auid.into());
+    put_str(&mut m, "parent_exec_id", &p.parent_exec_id);
+    m.insert("tid".into(), p.tid.into());
+    Value::Object(m)
+}
+
+fn name_of(table: &[(&'static str, u32)], n: u32) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| *v == n)
+        .map(|(k, _)| *k)
+        .unwrap_or("")
+}
+
+fn sock_type_name(n: u32) -> &'static str {
+    match n {
+        1 => "SOCK_STREAM",
+        2 => "SOCK_DGRAM",
+        3 => "SOCK_RAW",
+        4 => "SOCK_RDM",
+        5 => "SOCK_SEQPACKET",
+        6 => "SOCK_DCCP",
+        10 => "SOCK_PACKET",
+        _ => "",
+    }
+}
+
+/// An address as text by family: dotted quad for AF_INET, RFC 5952 for AF_INET6.
+fn addr(family: u16, bytes: &[u8; 16]) -> String {
+    match family {
+        2 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        10 => std::net::Ipv6Addr::from(*bytes).to_string(),
+        _ => String::new(),
+    }
+}
+
+fn sock_json(s: &SockTuple) -> Value {
+    let mut m = Map::new();
+    put_str(&mut m, "family", name_of(FAMILIES, s.family.into()));
+    put_str(&mut m, "type", sock_type_name(s.ty));
+    put_str(&mut m, "protocol", name_of(PROTOCOLS, s.protocol.into()));
+    put_str(&mut m, "saddr", &addr(s.family, &s.saddr));
+    put_str(&mut m, "daddr", &addr(s.family, &s.daddr));
+    put_u32(&mut m, "sport", s.sport.into());
+    put_u32(&mut m, "dport", s.dport.into());
+    put_str(&mut m, "state", name_of(TCP_STATES, s.state));
+    Value::Object(m)
+}
+
+/// The syscall ABI name Tetragon uses for this machine.
+fn syscall_abi() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        "x86" => "i386",
+        _ => "x64",
+    }
+}
+
+fn path_json(p: &str) -> Value {
+    let mut m = Map::new();
+    put_str(&mut m, "path", p);
+    Value::Object(m)
+}
+
+fn arg_json(a: &KArg) -> Value {
+    let mut m = Map::new();
+    match &a.value {
+        ArgValue::None => {}
+        ArgValue::String(s) => {
+            m.insert("string_arg".into(), s.as_str().into());
+        }
+        ArgValue::Int(v) => {
+            m.insert("int_arg".into(), (*v).into());
+        }
+        // protojson writes 64-bit integers as strings.
+        ArgValue::Size(v) => {
+            m.insert("size_arg".into(), v.to_string().into());
+        }
+        ArgValue::Bytes(b) => {
+            m.insert("bytes_arg".into(), base64(b).into());
+        }
+        ArgValue::Path(p) => {
+            m.insert("path_arg".into(), path_json(p));
+        }
+        ArgValue::File(p) => {
+            m.insert("file_arg".into(), path_json(p));
+        }
+        ArgValue::Sock(s) => {
+            m.insert("sock_arg".into(), sock_json(s));
+        }
+        ArgValue::Long(v) => {
+            m.insert("long_arg".into(), v.to_string().into());
+        }
+        ArgValue::Uint(v) => {
+            m.insert("uint_arg".into(), (*v).into());
+        }
+        ArgValue::SyscallId(id) => {
+            let mut s = Map::new();
+            put_u32(&mut s, "id", *id);
+            s.insert("abi".into(), syscall_abi().into());
+            m.insert("syscall_id".into(), Value::Object(s));
+        }
+    }
+    put_str(&mut m, "label", &a.label);
+    Value::Object(m)
+}
+
+/// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
+fn action_json(n: u32) -> Option<Value> {
+    let name = match n {
+        action::UNKNOWN => return None,
+        action::POST => "KPROBE_ACTION_POST",
+        action::SIGKILL => "KPROBE_ACTION_SIGKILL",
+        action::OVERRIDE => "KPROBE_ACTION_OVERRIDE",
+        action::NOPOST => "KPROBE_ACTION_NOPOST",
+        action::SIGNAL => "KPROBE_ACTION_SIGNAL",
+        other => return Some(other.into()),
+    };
+    Some(name.into())
+}
+
+impl Common {
+    fn head(&self, m: &mut Map<String, Value>) {
+        m.insert("process".into(), proc_json(&self.process));
+        if let Some(p) = &self.parent {
+            m.insert("parent".into(), proc_json(p));
+        }
+    }
+
+    fn args(&self, m: &mut Map<String, Value>) {
+        if !self.args.is_empty() {
+            m.insert("args".into(), self.args.iter().map(arg_json).collect());
+        }
+    }
+
+    fn action(&self, m: &mut Map<String, Value>) {
+        if let Some(a) = action_json(self.action) {
+            m.insert("action".into(), a);
+        }
+    }
+
+    fn tags(&self, m: &mut Map<String, Value>) {
+        if !self.tags.is_empty() {
+            m.insert("tags".into(), self.tags.clone().into());
+        }
+    }
+}
+
+impl Response {
+    fn to_json(&self) -> String {
+        let mut m = Map::new();
+        let (key, body) = match &self.body {
+            Body::Exec { process, parent } => {
+                m.insert("process".into(), proc_json(process));
+                if let Some(p) = parent {
+                    m.insert("parent".into(), proc_json(p));
+                }
+                ("process_exec", m)
+            }
+            Body::Exit {
+                process,
+                parent,
+                signal,
+                status,
+                time,
+            } => {
+                m.insert("process".into(), proc_json(process));
+                if let Some(p) = parent {
+                    m.insert("parent".into(), proc_json(p));
+                }
+                put_str(&mut m, "signal", signal);
+                put_u32(&mut m, "status", *status);
+                m.insert("time".into(), rfc3339(time.0, time.1).into());
+                ("process_exit", m)
+            }
+            Body::Kprobe {
+                common: c,
+                function_name,
+            } => {
+                c.head(&mut m);
+                put_str(&mut m, "function_name", function_name);
+                c.args(&mut m);
+                c.action(&mut m);
+                put_str(&mut m, "policy_name", &c.policy_name);
+                put_str(&mut m, "message", &c.message);
+                c.tags(&mut m);
+                ("process_kprobe", m)
+            }
+            Body::Tracepoint {
+                common: c,
+                subsys,
+                event,
+            } => {
+                c.head(&mut m);
+                put_str(&mut m, "subsys", subsys);
+                put_str(&mut m, "event", event);
+                c.args(&mut m);
+                put_str(&mut m, "policy_name", &c.policy_name);
+                c.action(&mut m);
+                put_str(&mut m, "message", &c.message);
+                c.tags(&mut m);
+                ("process_tracepoint", m)
+            }
+            Body::Uprobe {
+                common: c,
+                path,
+                symbol,
+            } => {
+                c.head(&mut m);
+                put_str(&mut m, "path", path);
+                put_str(&mut m, "symbol", symbol);
+                put_str(&mut m, "policy_name", &c.policy_name);
+                put_str(&mut m, "message", &c.message);
+                c.args(&mut m);
+                c.tags(&mut m);
+                c.action(&mut m);
+                ("process_uprobe", m)
+            }
+            Body::Lsm {
+                common: c,
+                function_name,
+            } => {
+                c.head(&mut m);
+                put_str(&mut m, "function_name", function_name);
+                put_str(&mut m, "policy_name", &c.policy_name);
+                put_str(&mut m, "message", &c.message);
+                c.args(&mut m);
+                c.action(&mut m);
+                c.tags(&mut m);
+                ("process_lsm", m)
+            }
+        };
+        let mut top = Map::new();
+        top.insert(key.into(), Value::Object(body));
+        put_str(&mut top, "node_name", &self.node_name);
+        top.insert("time".into(), rfc3339(self.time.0, self.time.1).into());
+        Value::Object(top).to_string()
+    }
+
+    // ------------------------------------------------------------ compact
+
+    fn to_compact(&self) -> String {
+        let info = |p: &Proc| format!("{} {}", self.node_name, p.binary);
+        match &self.body {
+            Body::Exec { process, .. } => {
+                format!(
+                    "🚀 {:<7} {} {}",
+                    "process",
+                    info(process),
+                    process.arguments
+                )
+            }
+            Body::Exit {
+                process,
+                signal,
+                status,
+                ..
+            } => {
+                let status = if signal.is_empty() {
+                    status.to_string()
+                } else {
+                    signal.clone()
+                };
+                format!(
+                    "💥 {:<7} {} {} {}",
+                    "exit",
+                    info(process),
+                    process.arguments,
+                    status
+                )
+            }
+            Body::Kprobe {
+                common: c,
+                function_name,
+            } => compact_kprobe(&info(&c.process), function_name, &c.args),
+            Body::Tracepoint {
+                common: c,
+                subsys,
+                event,
+            } => {
+                if subsys == "raw_syscalls" && event == "sys_enter" {
+                    let name = raw_syscall_name(&c.args);
+                    format!("☎  {:<7} {} {}", "syscall", info(&c.process), name)
+                } else {
+                    format!(
+                        "⁉️ {:<7} {} {} {}",
+                        "tracepoint",
+                        info(&c.process),
+                        subsys,
+                        event
+                    )
+                }
+            }
+            Body::Uprobe {
+                common: c,
+                path,
+                symbol,
+            } => {
+                format!(
+                    "🕵️ {:<7} {} {} {}",
+                    "uprobe",
+                    info(&c.process),
+                    path,
+                    symbol
+                )
+            }
+            Body::Lsm {
+                common: c,
+                function_name,
+            } => {
+                format!("🔒 {:<7} {} {}", "LSM", info(&c.process), function_name)
+            }
+        }
+    }
+}
+
+/// `function_name` without an architecture's syscall prefix (`__x64_sys_write` → `sys_write`).
+fn cut_syscall_prefix(name: &str) -> &str {
+    SYSCALL_ARCH_PREFIXES
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
+fn file_at(args: &[KArg], i: usize) -> String {
+    match args.get(i).map(|a| &a.value) {
+        Some(ArgValue::File(p)) => p.clone(),
+        _ => String::new(),
+    }
+}
+
+fn string_at(args: &[KArg], i: usize) -> String {
+    match args.get(i).map(|a| &a.value) {
+        Some(ArgValue::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn int_at(args: &[KArg], i: usize) -> i32 {
+    match args.get(i).map(|a| &a.value) {
+        Some(ArgValue::Int(v)) => *v,
+        _ => 0,
+    }
+}
+
+fn sock_at(args: &[KArg], i: usize) -> String {
+    let s = match args.get(i).map(|a| &a.value) {
+        Some(ArgValue::Sock(s)) => *s,
+        Some(_) => SockTuple::default(),
+        None => return String::new(),
+    };
+    format!(
+        "tcp {}:{} -> {}:{}",
+        addr(s.family, &s.saddr),
+        s.sport,
+        addr(s.family, &s.daddr),
+        s.dport
+    )
+}
+
+fn ns_name(n: i32) -> &'static str {
+    match n {
+        0 => "any",
+        0x2000000 => "cgroup",
+        0x8000000 => "ipc",
+        0x40000000 => "net",
+        0x20000 => "mnt",
+        0x20000000 => "pid",
+        0x80 => "time",
+        0x10000000 => "user",
+        0x4000000 => "uts",
+        _ => "",
+    }
+}
+
+/// Tetragon's compact kprobe line: known calls get their own emoji and details.
+fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
+    let ev = |emoji: &str, name: &str| format!("{emoji} {name:<7}");
+    match cut_syscall_prefix(function_name) {
+        "sys_write" | "sys_read" => {
+            let e = if function_name.ends_with("write") {
+                ev("📝", "write")
+            } else {
+                ev("📚", "read")
+            };
+            let bytes = match args.get(2).map(|a| &a.value) {
+                Some(ArgValue::Size(n)) => format!("{n} bytes"),
+                Some(_) => "0 bytes".to_string(),
+                None => String::new(),
+            };
+            format!("{e} {info} {} {bytes}", file_at(args, 0))
+        }
+        "fd_install" => format!("{} {info} {}", ev("📬", "open"), file_at(args, 1)),
+        "sys_openat" => format!(
+            "{} {info} {}",
+            ev("📬\u{fe0f}", "openat"),
+            string_at(args, 1)
+        ),
+        "sys_open" => format!("{} {info} {}", ev("📬\u{fe0f}", "open"), string_at(args, 1)),
+        "sys_close" => format!("{} {info} {}", ev("📪", "close"), file_at(args, 0)),
+        "sys_mount" => format!(
+            "{} {info} {} {}",
+            ev("💾", "mount"),
+            string_at(args, 0),
+            string_at(args, 1)
+        ),
+        "sys_setuid" => {
+            let uid = if args.is_empty() {
+                String::new()
+            } else {
+                int_at(args, 0).to_string()
+            };
+            format!("{} {info} {uid}", ev("🔑", "setuid"))
+        }
+        "sys_clock_settime" => format!("{} {info}", ev("⏰", "clock_settime")),
+        "sys_pivot_root" => format!(
+            "{} {info} {} {}",
+            ev("💾", "pivot_root"),
+            string_at(args, 0),
+            string_at(args, 1)
+        ),
+        "proc_exec_connector" => format!("{} {info}", ev("🔧", "proc_exec_connector")),
+        "sys_setns" => {
+            let ns = if args.len() > 1 {
+                ns_name(int_at(args, 1))
+            } else {
+                ""
+            };
+            format!("{} {info} {ns}", ev("🔧", "setns"))
+        }
+        "tcp_connect" => format!("{} {info} {}", ev("🔌", "connect"), sock_at(args, 0)),
+        "tcp_close" => format!("{} {info} {}", ev("🧹", "close"), sock_at(args, 0)),
+        "tcp_sendmsg" => format!(
+            "{} {info} {} bytes {}",
+            ev("📤", "sendmsg"),
+            sock_at(args, 0),
+            int_at(args, 1)
+        ),
+        "security_file_permission" => {
+            if args.len() > 1 {
+                let e = match int_at(args, 1) {
+                    0x02 => ev("📝", "write"),
+                    0x04 => ev("📚", "read"),
+                    _ => ev("❓", "security_file_permission"),
+                };
+                format!("{e} {info} {}", file_at(args, 0))
+            } else {
+                format!("{} {info} ", ev("❓", "security_file_permission"))
+            }
+        }
+        "security_mmap_file" => {
+            if args.len() > 1 {
+                let prot = match args[1].value {
+                    ArgValue::Uint(v) => v,
+                    _ => 0,
+                };
+                let mut tag = "mmap-".to_string();
+                for (bit, c) in [(1, 'r'), (2, 'w'), (4, 'x')] {
+                    if prot & bit != 0 {
+                        tag.push(c);
+                    }
+                }
+                format!("{} {info} {}", ev("📝", &tag), file_at(args, 0))
+            } else {
+                format!("{} {info} ", ev("❓", "security_mmap_file"))
+            }
+        }
+        "security_path_truncate" => match args.first().map(|a| &a.value) {
+            Some(v) => {
+                let p = if let ArgValue::Path(p) = v {
+                    p.as_str()
+                } else {
+                    ""
+                };
+                format!("{} {info} {p}", ev("📝", "truncate"))
+            }
+            None => format!("{} {info} ", ev("❓", "security_path_truncate")),
+        },
+        _ => format!("{} {info} {function_name}", ev("❓", "syscall")),
+    }
+}
+
+/// The syscall named by a `raw_syscalls/sys_enter` event's first argument,
+/// as Tetragon's compact output prints it (`unknown` when not known).
+fn raw_syscall_name(args: &[KArg]) -> String {
+    let id = match args.first().map(|a| &a.value) {
+        Some(ArgValue::Long(v)) => *v,
+        Some(ArgValue::SyscallId(v)) => i64::from(*v),
+        _ => -1,
+    };
+    syscall_name(id).unwrap_or("unknown").to_string()
+}
+
+macro_rules! syscall_table {
+    ($($name:ident)*) => {
+        &[$((libc::$name as i64, stringify!($name)),)*]
+    };
+}
+
+/// Syscall numbers of this architecture with their names (a common subset).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const SYSCALLS: &[(i64, &str)] = syscall_table!(
+    SYS_read SYS_write SYS_openat SYS_close SYS_execve SYS_execveat SYS_exit SYS_exit_group
+    SYS_clone SYS_clone3 SYS_kill SYS_tkill SYS_tgkill SYS_mmap SYS_mprotect SYS_munmap SYS_brk
+    SYS_ioctl SYS_pread64 SYS_pwrite64 SYS_readv SYS_writev SYS_socket SYS_connect SYS_accept
+    SYS_accept4 SYS_bind SYS_listen SYS_sendto SYS_recvfrom SYS_sendmsg SYS_recvmsg SYS_shutdown
+    SYS_getpid SYS_getppid SYS_getuid SYS_geteuid SYS_setuid SYS_setgid SYS_setns SYS_unshare
+    SYS_mount SYS_umount2 SYS_pivot_root SYS_chdir SYS_fchdir SYS_fchmodat SYS_fchownat
+    SYS_unlinkat SYS_renameat2 SYS_mkdirat SYS_linkat SYS_symlinkat SYS_ptrace SYS_bpf
+    SYS_init_module SYS_finit_module SYS_delete_module SYS_prctl SYS_capset SYS_setresuid
+    SYS_setreuid SYS_wait4 SYS_getdents64 SYS_newfstatat SYS_dup3 SYS_pipe2 SYS_fcntl SYS_lseek
+    SYS_clock_settime SYS_memfd_create SYS_process_vm_readv SYS_process_vm_writev
+    SYS_perf_event_open SYS_seccomp SYS_io_uring_setup SYS_io_uring_enter SYS_reboot
+    SYS_sethostname SYS_chroot SYS_faccessat SYS_statx SYS_splice SYS_sendfile SYS_setsid
+    SYS_keyctl SYS_kexec_load SYS_userfaultfd SYS_madvise SYS_mremap SYS_futex SYS_nanosleep
+    SYS_rt_sigaction SYS_rt_sigprocmask SYS_sched_yield SYS_uname SYS_getrandom SYS_openat2
+);
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const SYSCALLS: &[(i64, &str)] = &[];
+
+#[cfg(target_arch = "x86_64")]
+const SYSCALLS_X64: &[(i64, &str)] = syscall_table!(
+    SYS_open SYS_creat SYS_unlink SYS_rename SYS_mkdir SYS_rmdir SYS_chmod SYS_chown SYS_fork
+    SYS_vfork SYS_access SYS_stat SYS_lstat SYS_readlink SYS_symlink SYS_link SYS_pipe SYS_dup2
+    SYS_poll SYS_select
+);
+
+#[cfg(not(target_arch = "x86_64"))]
+const SYSCALLS_X64: &[(i64, &str)] = &[];
+
+/// The name of syscall `nr` on this architecture (`openat`), for the common ones.
+pub fn syscall_name(nr: i64) -> Option<&'static str> {
+    SYSCALLS
+        .iter()
+        .chain(SYSCALLS_X64)
+        .find(|(n, _)| *n == nr)
+        .map(|(_, name)| name.trim_start_matches("SYS_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_like_protojson() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(1_696_629_837, 700_327_580),
+            "2023-10-06T22:03:57.700327580Z"
+        );
+        assert_eq!(
+            rfc3339(1_696_629_837, 700_000_000),
+            "2023-10-06T22:03:57.700Z"
+        );
+        assert_eq!(
+            rfc3339(1_696_629_837, 700_327_000),
+            "2023-10-06T22:03:57.700327Z"
+        );
+        assert_eq!(rfc3339(951_782_400, 1), "2000-02-29T00:00:00.000000001Z");
+        assert_eq!(rfc3339(4_102_444_799, 0), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn prefixes_and_names() {
+        assert_eq!(cut_syscall_prefix("__x64_sys_openat"), "sys_openat");
+        assert_eq!(cut_syscall_prefix("__arm64_sys_write"), "sys_write");
+        assert_eq!(cut_syscall_prefix("tcp_connect"), "tcp_connect");
+        assert_eq!(signal_name(9), "SIGKILL");
+        assert_eq!(signal_name(15), "SIGTERM");
+        assert_eq!(signal_name(40), "SIG40");
+        assert_eq!(syscall_name(libc::SYS_openat), Some("openat"));
+        assert_eq!(syscall_name(-1), None);
+        assert_eq!(name_of(FAMILIES, 1), "AF_UNIX");
+    }
+
+    #[test]
+    fn ipv6_addresses() {
+        let mut b = [0u8; 16];
+        b[10] = 0xff;
+        b[11] = 0xff;
+        b[12..].copy_from_slice(&[10, 42, 0, 11]);
+        assert_eq!(addr(10, &b), "::ffff:10.42.0.11");
+        assert_eq!(
+            addr(2, &[127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            "127.0.0.1"
+        );
+        assert_eq!(addr(99, &b), "");
+    }
+}

@@ -1,0 +1,1145 @@
+//! A plan: what `policyctl run` will attach and how each hook is configured.
+//!
+//! [`Plan::compile`] turns policies the validator accepted into per-hook
+//! [`HookConfig`] records (the data the generic BPF programs evaluate) and
+//! the string values of their filters (trie entries). It refuses, with one
+//! clear message per cause, what the runtime does not implement yet; it
+//! never guesses. Nothing here touches the kernel: the plan is pure data,
+//! tested byte by byte.
+
+use crate::layout::{HookConfig, HookKind};
+
+/// How a hook is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attach {
+    /// A kprobe on `symbol` (`override_` picks the copy that may call
+    /// `bpf_override_return`).
+    Kprobe { symbol: String, override_: bool },
+    /// A BPF trampoline (fentry) on `symbol`.
+    Fentry { symbol: String },
+    /// The raw `sys_enter` tracepoint, dispatched on syscall number `nr`.
+    RawSyscall { symbol: String, nr: u32 },
+    /// A BPF LSM program on `hook` (without `bpf_lsm_`).
+    Lsm { hook: String },
+    /// A tracepoint.
+    Tracepoint { subsystem: String, event: String },
+    /// A uprobe on `symbol` in the binary at `path`.
+    Uprobe { path: String, symbol: String },
+}
+
+impl Attach {
+    /// The program kind serving this attach.
+    pub fn kind(&self) -> HookKind {
+        match self {
+            Attach::Kprobe { .. } => HookKind::Kprobe,
+            Attach::Fentry { .. } => HookKind::Fentry,
+            Attach::RawSyscall { .. } => HookKind::RawSyscall,
+            Attach::Lsm { .. } => HookKind::Lsm,
+            Attach::Tracepoint { .. } => HookKind::Tracepoint,
+            Attach::Uprobe { .. } => HookKind::Uprobe,
+        }
+    }
+
+    /// The method, as printed: `kprobe`, `fentry`, `tracepoint` (raw syscall), `lsm` ...
+    pub fn method(&self) -> &'static str {
+        match self {
+            Attach::Kprobe { .. } => "kprobe",
+            Attach::Fentry { .. } => "fentry",
+            Attach::RawSyscall { .. } => "raw tracepoint raw_syscalls/sys_enter",
+            Attach::Lsm { .. } => "BPF LSM",
+            Attach::Tracepoint { .. } => "tracepoint",
+            Attach::Uprobe { .. } => "uprobe",
+        }
+    }
+}
+
+/// Which Tetragon event a hook produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `process_kprobe` (kprobes, whatever the attach method).
+    Kprobe,
+    /// `process_tracepoint`.
+    Tracepoint,
+    /// `process_uprobe`.
+    Uprobe,
+    /// `process_lsm`.
+    Lsm,
+}
+
+/// One argument as the policy declared it, for rendering events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgPlan {
+    /// The policy's `type` (`int`, `string`, `file`, `sock` ...).
+    pub ty: String,
+    /// The policy's `label`, if any.
+    pub label: Option<String>,
+}
+
+/// A string value of a filter, stored in one of the two tries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringEntry {
+    /// The filter id (`struct filter.id`).
+    pub filter: u32,
+    /// The bytes stored (already reversed for `postfix`), at most STR_LEN.
+    pub value: Vec<u8>,
+    /// Stored in the postfix trie (reversed) rather than the prefix trie.
+    pub postfix: bool,
+}
+
+/// One hook of one policy, ready to load.
+#[derive(Debug, Clone)]
+pub struct HookPlan {
+    /// Index into [`Plan::policies`].
+    pub policy: usize,
+    /// How it attaches.
+    pub attach: Attach,
+    /// The slot (index into the `hooks` map); assigned by [`Plan::compile`].
+    pub slot: u32,
+    /// Which event it produces.
+    pub event: EventKind,
+    /// Tetragon's `function_name`: the kernel symbol (`__x64_sys_openat`,
+    /// `do_mkdirat`), the LSM hook (`file_open`), the uprobe symbol.
+    pub function_name: String,
+    /// The policy's args, in config order (event arg i is args[i]).
+    pub args: Vec<ArgPlan>,
+    /// The hook's `message`.
+    pub message: Option<String>,
+    /// The hook's `tags`.
+    pub tags: Vec<String>,
+    /// The compiled configuration written to the `hooks` map.
+    pub config: HookConfig,
+    /// String values of the filters.
+    pub strings: Vec<StringEntry>,
+}
+
+/// One policy of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyPlan {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` (TracingPolicyNamespaced).
+    pub namespace: Option<String>,
+    /// The file it came from.
+    pub file: String,
+}
+
+/// Everything `policyctl run` loads.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The policies, in the order given.
+    pub policies: Vec<PolicyPlan>,
+    /// Their hooks, each with its own slot.
+    pub hooks: Vec<HookPlan>,
+}
+
+impl Plan {
+    /// The hook serving `slot`.
+    pub fn hook(&self, slot: u32) -> Option<&HookPlan> {
+        self.hooks.iter().find(|h| h.slot == slot)
+    }
+}
+
+// ---- compiling -------------------------------------------------------------
+
+use std::collections::HashMap;
+
+use policyctl_validator::btf::{Btf, Kind, TypeId};
+use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
+use policyctl_validator::kernel::{syscalls, Kernel};
+use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter};
+use policyctl_validator::Accepted;
+
+use crate::layout::{
+    self, arg_type, op, ArgConfig, Cidr, Filter, Selector as SelectorConfig, ARG_LAST_ADDR,
+    ARG_USER, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_FILTERS, MAX_RESOLVE, MAX_VALUES,
+    SLOTS_PER_KIND, STR_LEN,
+};
+
+/// What the running kernel can attach, as the loader found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// kprobes are configured (the `kprobe` perf PMU exists).
+    pub kprobes: bool,
+    /// BPF trampolines load (fentry, LSM programs).
+    pub trampolines: bool,
+    /// BPF LSM is active (`bpf` in the LSM list).
+    pub bpf_lsm: bool,
+}
+
+/// An attach method asked for with `--attach`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// kprobes.
+    Kprobe,
+    /// BPF trampolines (fentry).
+    Fentry,
+    /// The raw syscall tracepoint (syscall hooks only).
+    Tracepoint,
+}
+
+/// Why a policy cannot run: one line, naming the policy and the hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// The file.
+    pub file: String,
+    /// The policy.
+    pub policy: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: policy `{}`: {}",
+            self.file, self.policy, self.message
+        )
+    }
+}
+
+/// Slot counters per program range.
+#[derive(Default)]
+struct Slots {
+    used: HashMap<u8, usize>,
+}
+
+impl Slots {
+    fn take(&mut self, kind: HookKind) -> Option<u32> {
+        let range = match kind {
+            HookKind::RawSyscall => HookKind::Kprobe,
+            k => k,
+        };
+        let n = self.used.entry(range as u8).or_default();
+        if *n >= SLOTS_PER_KIND {
+            return None;
+        }
+        let slot = range.slot(*n);
+        *n += 1;
+        Some(slot)
+    }
+}
+
+impl Plan {
+    /// Compile accepted policies for the running kernel.
+    pub fn compile(
+        policies: &[Accepted<'_>],
+        kernel: &Kernel,
+        features: Features,
+        method: Option<Method>,
+    ) -> Result<Plan, Vec<PlanError>> {
+        let mut plan = Plan::default();
+        let mut errors = Vec::new();
+        let mut slots = Slots::default();
+        let mut filter_ids = 1u32;
+        for accepted in policies {
+            let policy = accepted.policy();
+            let name = policy
+                .name
+                .as_ref()
+                .map(|n| n.value.clone())
+                .unwrap_or_default();
+            let file = accepted.source().name().to_string();
+            let index = plan.policies.len();
+            plan.policies.push(PolicyPlan {
+                name: name.clone(),
+                namespace: policy.namespace.as_ref().map(|n| n.value.clone()),
+                file: file.clone(),
+            });
+            let mut fail = |message: String| {
+                errors.push(PlanError {
+                    file: file.clone(),
+                    policy: name.clone(),
+                    message,
+                })
+            };
+            if !policy.spec.enforcers.is_empty() || policy.spec.enforcers_key.is_some() {
+                fail(
+                    "`enforcers` are not supported by policyctl run; remove them or use Tetragon"
+                        .into(),
+                );
+                continue;
+            }
+            for hook in &policy.spec.hooks {
+                let mut ctx = HookCompiler {
+                    kernel,
+                    features,
+                    method,
+                    filter_ids: &mut filter_ids,
+                };
+                match ctx.hook(hook) {
+                    Ok(hooks) => {
+                        for mut h in hooks {
+                            let Some(slot) = slots.take(h.attach.kind()) else {
+                                fail(format!(
+                                    "more than {SLOTS_PER_KIND} {} hooks in all policies; run fewer policies at once",
+                                    h.attach.method()
+                                ));
+                                break;
+                            };
+                            h.policy = index;
+                            h.slot = slot;
+                            h.config.policy = index as u32;
+                            plan.hooks.push(h);
+                        }
+                    }
+                    Err(message) => fail(format!("{}: {message}", hook.describe())),
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(plan)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+struct HookCompiler<'a> {
+    kernel: &'a Kernel,
+    features: Features,
+    method: Option<Method>,
+    filter_ids: &'a mut u32,
+}
+
+type Result2<T> = std::result::Result<T, String>;
+
+impl HookCompiler<'_> {
+    fn hook(&mut self, hook: &Hook) -> Result2<Vec<HookPlan>> {
+        if hook.returns() || hook.return_arg.is_some() {
+            return Err("return probes (`return: true`, `returnArg`) are not supported by policyctl run yet".into());
+        }
+        if !hook.data.is_empty() {
+            return Err("`data` is not supported by policyctl run yet".into());
+        }
+        let target = hook
+            .target
+            .as_ref()
+            .map(|t| t.value.clone())
+            .unwrap_or_default();
+        if target.starts_with("list:") {
+            return Err("calls from `lists` are not supported by policyctl run yet; write one hook per call".into());
+        }
+        let overrides = hook
+            .selectors
+            .iter()
+            .any(|s| s.match_actions.iter().any(|a| action_name(a) == "Override"));
+        let (attaches, event, function_name, syscall): (Vec<Attach>, EventKind, String, bool) =
+            match hook.kind {
+                PolicyHook::Kprobe | PolicyHook::Fentry => {
+                    let (attach, symbol) = self.kprobe_attach(hook, &target, overrides)?;
+                    (vec![attach], EventKind::Kprobe, symbol, hook.is_syscall())
+                }
+                PolicyHook::Lsm => {
+                    if !self.features.bpf_lsm {
+                        return Err("BPF LSM is not active on this kernel: boot with `lsm=...,bpf` (see /sys/kernel/security/lsm)".into());
+                    }
+                    if !self.features.trampolines {
+                        return Err("this kernel does not load BPF LSM programs (BPF trampolines are unavailable)".into());
+                    }
+                    (
+                        vec![Attach::Lsm {
+                            hook: target.clone(),
+                        }],
+                        EventKind::Lsm,
+                        target.clone(),
+                        false,
+                    )
+                }
+                PolicyHook::Tracepoint => {
+                    if hook.raw {
+                        return Err(
+                            "raw tracepoints (`raw: true`) are not supported by policyctl run yet"
+                                .into(),
+                        );
+                    }
+                    let subsystem = hook
+                        .subsystem
+                        .as_ref()
+                        .map(|s| s.value.clone())
+                        .unwrap_or_default();
+                    (
+                        vec![Attach::Tracepoint {
+                            subsystem: subsystem.clone(),
+                            event: target.clone(),
+                        }],
+                        EventKind::Tracepoint,
+                        format!("{subsystem}/{target}"),
+                        false,
+                    )
+                }
+                PolicyHook::Uprobe => {
+                    if hook.symbols.is_empty() {
+                        return Err("uprobes are attached by `symbols` only in policyctl run (not offsets or addrs)".into());
+                    }
+                    let attaches = hook
+                        .symbols
+                        .iter()
+                        .map(|s| Attach::Uprobe {
+                            path: target.clone(),
+                            symbol: s.value.clone(),
+                        })
+                        .collect();
+                    (attaches, EventKind::Uprobe, String::new(), false)
+                }
+                PolicyHook::Usdt => {
+                    return Err("USDT probes are not supported by policyctl run yet".into())
+                }
+            };
+
+        let mut config = layout::HookConfig {
+            enabled: 1,
+            syscall: syscall as u8,
+            ..Default::default()
+        };
+        let mut args = Vec::new();
+        let tp_fields = match &attaches[0] {
+            Attach::Tracepoint { subsystem, event } => Some(tracepoint_format(subsystem, event)?),
+            _ => None,
+        };
+        if hook.args.len() > layout::MAX_ARGS {
+            return Err(format!("more than {} args", layout::MAX_ARGS));
+        }
+        let user = syscall
+            || matches!(&attaches[0], Attach::Uprobe { .. })
+            || matches!(&attaches[0], Attach::Tracepoint { subsystem, .. } if subsystem == "syscalls");
+        for (i, arg) in hook.args.iter().enumerate() {
+            let cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
+            config.args[i] = cfg;
+            args.push(ArgPlan {
+                ty: arg
+                    .ty
+                    .as_ref()
+                    .map(|t| t.value.clone())
+                    .unwrap_or_else(|| "auto".into()),
+                label: None,
+            });
+        }
+        config.nargs = hook.args.len() as u8;
+
+        let mut strings = Vec::new();
+        if hook.selectors.len() > layout::MAX_SELECTORS {
+            return Err(format!("more than {} selectors", layout::MAX_SELECTORS));
+        }
+        for (si, sel) in hook.selectors.iter().enumerate() {
+            config.selectors[si] = self.selector(hook, sel, &config.args, &mut strings)?;
+        }
+        config.nselectors = hook.selectors.len() as u8;
+
+        Ok(attaches
+            .into_iter()
+            .map(|attach| {
+                let mut config = config;
+                config.kind = attach.kind() as u8;
+                let function_name = match &attach {
+                    Attach::Uprobe { symbol, .. } => symbol.clone(),
+                    _ => function_name.clone(),
+                };
+                HookPlan {
+                    policy: 0,
+                    attach,
+                    slot: 0,
+                    event,
+                    function_name,
+                    args: args.clone(),
+                    message: hook.message.as_ref().map(|m| m.value.clone()),
+                    tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
+                    config,
+                    strings: strings.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// How a kprobe (or fentry) hook attaches on this kernel, and its symbol.
+    fn kprobe_attach(&self, hook: &Hook, call: &str, overrides: bool) -> Result2<(Attach, String)> {
+        let syscall = hook.is_syscall();
+        let (symbol, bare) = if syscall {
+            let bare = facts::SYSCALL_ARCH_PREFIXES
+                .iter()
+                .find_map(|p| call.strip_prefix(p))
+                .or_else(|| call.strip_prefix("sys_"))
+                .unwrap_or(call);
+            let stub = self
+                .kernel
+                .syscall(bare)
+                .ok_or_else(|| format!("this kernel has no syscall `{bare}`"))?;
+            (stub.name().to_string(), Some(bare.to_string()))
+        } else {
+            self.kernel
+                .func(call)
+                .ok_or_else(|| format!("this kernel has no function `{call}`"))?;
+            (call.to_string(), None)
+        };
+        let f = self.features;
+        let want = if hook.kind == PolicyHook::Fentry {
+            Some(Method::Fentry)
+        } else {
+            self.method
+        };
+        if overrides {
+            if want.is_some_and(|m| m != Method::Kprobe) {
+                return Err("Override needs a kprobe (bpf_override_return); drop `--attach` or use `--attach kprobe`".into());
+            }
+            if !f.kprobes {
+                return Err("Override needs kprobes, and this kernel has none".into());
+            }
+            return Ok((
+                Attach::Kprobe {
+                    symbol: symbol.clone(),
+                    override_: true,
+                },
+                symbol,
+            ));
+        }
+        let raw = |bare: &Option<String>| -> Result2<Attach> {
+            let bare = bare.as_ref().ok_or_else(|| {
+                "the raw syscall tracepoint serves only `syscall: true` hooks".to_string()
+            })?;
+            let nr = syscalls::number(bare)
+                .ok_or_else(|| format!("no syscall number is known for `{bare}`"))?;
+            Ok(Attach::RawSyscall {
+                symbol: symbol.clone(),
+                nr,
+            })
+        };
+        let attach = match want {
+            Some(Method::Kprobe) if f.kprobes => Attach::Kprobe { symbol: symbol.clone(), override_: false },
+            Some(Method::Kprobe) => return Err("`--attach kprobe`: this kernel has no kprobes".into()),
+            Some(Method::Fentry) if f.trampolines => Attach::Fentry { symbol: symbol.clone() },
+            Some(Method::Fentry) => return Err("fentry: this kernel does not load BPF trampolines".into()),
+            Some(Method::Tracepoint) => raw(&bare)?,
+            None if f.kprobes => Attach::Kprobe { symbol: symbol.clone(), override_: false },
+            None if f.trampolines => Attach::Fentry { symbol: symbol.clone() },
+            None if bare.is_some() => raw(&bare)?,
+            None => {
+                return Err(format!(
+                    "cannot attach to `{symbol}`: this kernel has neither kprobes nor BPF trampolines (only `syscall: true` hooks fall back to the raw syscall tracepoint)"
+                ))
+            }
+        };
+        Ok((attach, symbol))
+    }
+
+    fn arg(
+        &self,
+        hook: &Hook,
+        arg: &Arg,
+        position: usize,
+        user: bool,
+        tp_fields: Option<&[TpField]>,
+        function: &str,
+    ) -> Result2<ArgConfig> {
+        let ty = arg.ty.as_ref().map(|t| t.value.as_str()).unwrap_or("auto");
+        let index = arg
+            .index
+            .as_ref()
+            .map(|i| i.value)
+            .unwrap_or(position as i64);
+        let mut cfg = ArgConfig::default();
+        let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
+            format!("arg {index}: type `{ty}` is not read by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd and sock)")
+        })?;
+        cfg.ty = if kind == arg_type::INT && !signed {
+            arg_type::UINT
+        } else {
+            kind
+        };
+        cfg.width = width;
+        if user && matches!(kind, arg_type::STRING | arg_type::BYTES) {
+            cfg.flags |= ARG_USER;
+        }
+        if let Some(fields) = tp_fields {
+            let field = usize::try_from(index)
+                .ok()
+                .and_then(|i| fields.get(i))
+                .ok_or_else(|| format!("arg {index}: the tracepoint has no field {index}"))?;
+            if field.data_loc {
+                return Err(format!(
+                    "arg {index}: `__data_loc` field `{}` is not read by policyctl run yet",
+                    field.name
+                ));
+            }
+            cfg.index = position as u8;
+            cfg.field_offset = field.offset;
+            cfg.width = field.size.min(8) as u8;
+            if cfg.ty == arg_type::INT && !field.signed {
+                cfg.ty = arg_type::UINT;
+            }
+        } else {
+            if !(0..=5).contains(&index) {
+                return Err(format!("arg index {index} is out of range"));
+            }
+            cfg.index = index as u8;
+        }
+        if let Some(size) = &arg.size_arg_index {
+            if !(1..=6).contains(&size.value) {
+                return Err(format!(
+                    "arg {index}: sizeArgIndex {} is out of range",
+                    size.value
+                ));
+            }
+            cfg.size_index = size.value as u8;
+        }
+        if arg.resolve.is_some() || arg.btf_type.is_some() {
+            let steps = self.resolve(hook, arg, index, function)?;
+            cfg.nresolve = steps.offsets.len() as u8;
+            for (i, off) in steps.offsets.iter().enumerate() {
+                cfg.resolve[i] = *off;
+            }
+            if steps.last_addr {
+                cfg.flags |= ARG_LAST_ADDR;
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The offsets a `resolve:` path loads through.
+    fn resolve(&self, hook: &Hook, arg: &Arg, index: i64, function: &str) -> Result2<Resolve> {
+        let btf = self.kernel.btf();
+        let param = if hook.kind == PolicyHook::Lsm {
+            self.kernel.lsm_hook(function)
+        } else {
+            self.kernel.func(function)
+        }
+        .and_then(|f| f.params().get(index as usize).map(|p| p.1))
+        .ok_or_else(|| format!("arg {index}: `resolve` needs the function's prototype in BTF"))?;
+        let mut id = param;
+        if let Some(cast) = &arg.btf_type {
+            let t = self
+                .kernel
+                .struct_named(&cast.value)
+                .ok_or_else(|| format!("btfType `{}` is not in this kernel's BTF", cast.value))?;
+            id = t.id;
+        }
+        let path = arg.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
+        let mut out = Resolve::default();
+        let mut pending: u32 = 0;
+        // `holds` says whether the walk holds the address of the current struct (true) or a
+        // pointer value still to follow (it is always an address after the first step).
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            if part.contains('[') {
+                return Err(format!(
+                    "arg {index}: array steps in `resolve` are not supported by policyctl run yet"
+                ));
+            }
+            let t = btf.skip_aliases(id).ok_or("broken BTF")?;
+            let owner = if t.kind == Kind::Ptr {
+                // a pointer member must be loaded before going into its struct
+                if pending > 0 || !out.offsets.is_empty() || id != param {
+                    push_step(&mut out, pending, index)?;
+                    pending = 0;
+                }
+                btf.skip_aliases(t.type_id()).ok_or("broken BTF")?
+            } else {
+                t
+            };
+            if !matches!(owner.kind, Kind::Struct | Kind::Union) {
+                return Err(format!(
+                    "arg {index}: `resolve: {path}` goes through a non-struct"
+                ));
+            }
+            let (member, offset) = member_offset(btf, owner.id, part)
+                .ok_or_else(|| format!("arg {index}: no member `{part}` on this kernel"))?;
+            pending += offset;
+            id = member;
+        }
+        // the final member: load it, unless it is a struct (then take its address)
+        let last = btf.skip_aliases(id).ok_or("broken BTF")?;
+        if matches!(last.kind, Kind::Struct | Kind::Union) {
+            push_step(&mut out, pending, index)?;
+            out.last_addr = true;
+        } else if !path.is_empty() {
+            push_step(&mut out, pending, index)?;
+        }
+        Ok(out)
+    }
+
+    fn selector(
+        &mut self,
+        hook: &Hook,
+        sel: &Selector,
+        args: &[ArgConfig; layout::MAX_ARGS],
+        strings: &mut Vec<StringEntry>,
+    ) -> Result2<SelectorConfig> {
+        for (key, present) in [
+            ("matchReturnArgs", !sel.match_return_args.is_empty()),
+            ("matchData", !sel.match_data.is_empty()),
+            ("matchParentBinaries", !sel.match_parent_binaries.is_empty()),
+            ("matchNamespaces", !sel.match_namespaces.is_empty()),
+            (
+                "matchNamespaceChanges",
+                !sel.match_namespace_changes.is_empty(),
+            ),
+            ("matchCapabilities", !sel.match_capabilities.is_empty()),
+            (
+                "matchCapabilityChanges",
+                !sel.match_capability_changes.is_empty(),
+            ),
+            ("matchReturnActions", !sel.match_return_actions.is_empty()),
+        ] {
+            if present {
+                return Err(format!("`{key}` is not supported by policyctl run yet"));
+            }
+        }
+        let mut out = SelectorConfig {
+            post: 1,
+            ..Default::default()
+        };
+        if sel.match_args.len() > MAX_FILTERS {
+            return Err(format!("more than {MAX_FILTERS} matchArgs in one selector"));
+        }
+        for (i, f) in sel.match_args.iter().enumerate() {
+            out.args[i] = self.arg_filter(hook, f, args, strings)?;
+        }
+        out.nargs = sel.match_args.len() as u8;
+        match sel.match_binaries.as_slice() {
+            [] => {}
+            [b] if b.values.is_empty() => {} // Tetragon ignores an empty matchBinaries
+            [b] => {
+                out.binaries = self.binaries(b, strings)?;
+                out.has_binaries = 1;
+            }
+            _ => return Err("more than one matchBinaries entry in a selector is not supported by policyctl run yet".into()),
+        }
+        match sel.match_pids.as_slice() {
+            [] => {}
+            [p] => {
+                out.pids = pids(p)?;
+                out.has_pids = 1;
+            }
+            _ => return Err(
+                "more than one matchPIDs entry in a selector is not supported by policyctl run yet"
+                    .into(),
+            ),
+        }
+        for action in &sel.match_actions {
+            self.action(hook, action, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn next_filter(&mut self) -> u32 {
+        let id = *self.filter_ids;
+        *self.filter_ids += 1;
+        id
+    }
+
+    fn arg_filter(
+        &mut self,
+        hook: &Hook,
+        f: &ArgFilter,
+        args: &[ArgConfig; layout::MAX_ARGS],
+        strings: &mut Vec<StringEntry>,
+    ) -> Result2<Filter> {
+        let name = f.operator.as_ref().map(|o| o.value.as_str()).unwrap_or("");
+        let operator = facts::operator(name).ok_or_else(|| format!("unknown operator `{name}`"))?;
+        let index = f.index.as_ref().map(|i| i.value).unwrap_or(0);
+        // the event position of the filtered arg
+        let position = hook
+            .args
+            .iter()
+            .position(|a| a.index.as_ref().is_some_and(|i| i.value == index))
+            .or_else(|| {
+                (hook.kind == PolicyHook::Tracepoint)
+                    .then(|| usize::try_from(index).ok().filter(|p| *p < hook.args.len()))
+                    .flatten()
+            })
+            .ok_or_else(|| format!("matchArgs index {index} names no declared arg"))?;
+        let ty = args[position].ty;
+        let mut out = Filter {
+            id: self.next_filter(),
+            arg: position as u8,
+            ..Default::default()
+        };
+        if name.starts_with("Not") {
+            out.flags |= FILTER_NOT;
+        }
+        let values: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
+        let string_arg = !matches!(ty, arg_type::INT | arg_type::UINT | arg_type::SOCK);
+        match operator.kind {
+            OpKind::Equality | OpKind::Prefix | OpKind::Postfix if string_arg => {
+                out.op = match operator.kind {
+                    OpKind::Equality => op::EQUAL,
+                    OpKind::Prefix => op::PREFIX,
+                    _ => op::POSTFIX,
+                };
+                for v in &values {
+                    strings.push(string_entry(out.id, v, out.op == op::POSTFIX)?);
+                }
+            }
+            OpKind::Equality | OpKind::Compare | OpKind::Mask
+                if !string_arg && ty != arg_type::SOCK =>
+            {
+                out.op = match name {
+                    "GT" => op::GT,
+                    "LT" => op::LT,
+                    "Mask" => op::MASK,
+                    _ => op::EQUAL,
+                };
+                out.set_ints(&ints(&values, parse_int)?);
+            }
+            OpKind::Port if ty == arg_type::SOCK => {
+                out.op = if operator.destination {
+                    op::DPORT
+                } else {
+                    op::SPORT
+                };
+                out.set_ints(&ints(&values, |v| {
+                    parse_int(v).filter(|p| (0..=65535).contains(p))
+                })?);
+            }
+            OpKind::PortPriv if ty == arg_type::SOCK => {
+                out.op = if operator.destination {
+                    op::DPORT_PRIV
+                } else {
+                    op::SPORT_PRIV
+                };
+            }
+            OpKind::Addr if ty == arg_type::SOCK => {
+                out.op = if operator.destination {
+                    op::DADDR
+                } else {
+                    op::SADDR
+                };
+                if values.len() > MAX_VALUES {
+                    return Err(format!("more than {MAX_VALUES} addresses in one filter"));
+                }
+                let cidrs = values
+                    .iter()
+                    .map(|v| {
+                        parse_cidr(v).ok_or_else(|| format!("`{v}` is not an address or CIDR"))
+                    })
+                    .collect::<Result2<Vec<_>>>()?;
+                out.set_cidrs(&cidrs);
+            }
+            OpKind::Protocol | OpKind::Family | OpKind::State if ty == arg_type::SOCK => {
+                let (code, table) = match operator.kind {
+                    OpKind::Protocol => (op::PROTOCOL, facts::PROTOCOLS),
+                    OpKind::Family => (op::FAMILY, facts::FAMILIES),
+                    _ => (op::STATE, facts::TCP_STATES),
+                };
+                out.op = code;
+                out.set_ints(&ints(&values, |v| {
+                    parse_int(v)
+                        .or_else(|| table.iter().find(|(n, _)| *n == v).map(|(_, n)| *n as i64))
+                })?);
+            }
+            _ => {
+                return Err(format!(
+                    "operator `{name}` on this arg is not supported by policyctl run yet"
+                ))
+            }
+        }
+        Ok(out)
+    }
+
+    fn binaries(&mut self, b: &SetFilter, strings: &mut Vec<StringEntry>) -> Result2<Filter> {
+        let name = b
+            .operator
+            .as_ref()
+            .map(|o| o.value.as_str())
+            .unwrap_or("In");
+        let mut out = Filter {
+            id: self.next_filter(),
+            ..Default::default()
+        };
+        out.op = match name {
+            "In" | "NotIn" => op::IN,
+            "Prefix" | "NotPrefix" => op::PREFIX,
+            "Postfix" | "NotPostfix" => op::POSTFIX,
+            other => {
+                return Err(format!(
+                    "matchBinaries operator `{other}` is not supported by policyctl run yet"
+                ))
+            }
+        };
+        if name.starts_with("Not") {
+            out.flags |= FILTER_NOT;
+        }
+        if b.follow.as_ref().is_some_and(|f| f.value) {
+            out.flags |= FILTER_FOLLOW;
+        }
+        for v in &b.values {
+            strings.push(string_entry(out.id, &v.value, out.op == op::POSTFIX)?);
+        }
+        Ok(out)
+    }
+
+    fn action(&self, hook: &Hook, action: &Action, out: &mut SelectorConfig) -> Result2<()> {
+        let name = action_name(action);
+        match name {
+            "Post" => {
+                if let Some(rate) = action.param("rateLimit").and_then(|n| n.as_str()) {
+                    out.rate_limit_ms = parse_duration_ms(rate)
+                        .ok_or_else(|| format!("rateLimit `{rate}` is not a duration like 30s, 5m or 1h"))?;
+                }
+            }
+            "NoPost" => out.post = 0,
+            "Sigkill" => out.kill = 1,
+            "Signal" => {
+                let sig = action
+                    .param("argSig")
+                    .and_then(|n| n.as_i64())
+                    .filter(|s| (1..=64).contains(s))
+                    .ok_or("Signal needs `argSig`, a signal number")?;
+                out.signal = sig as u8;
+            }
+            "Override" => {
+                let err = action
+                    .param("argError")
+                    .and_then(|n| n.as_i64())
+                    .ok_or("Override needs `argError`")?;
+                out.override_ = 1;
+                out.override_value = err as i32;
+            }
+            other => {
+                return Err(format!(
+                    "action `{other}` is not supported by policyctl run (it runs Post, NoPost, Sigkill, Signal and Override)"
+                ))
+            }
+        }
+        let _ = hook;
+        Ok(())
+    }
+}
+
+fn action_name(a: &Action) -> &str {
+    a.action.as_ref().map(|a| a.value.as_str()).unwrap_or("")
+}
+
+fn pids(p: &SetFilter) -> Result2<Filter> {
+    let name = p
+        .operator
+        .as_ref()
+        .map(|o| o.value.as_str())
+        .unwrap_or("In");
+    let mut out = Filter {
+        op: op::IN,
+        ..Default::default()
+    };
+    match name {
+        "In" => {}
+        "NotIn" => out.flags |= FILTER_NOT,
+        other => return Err(format!("matchPIDs operator `{other}` is not supported")),
+    }
+    if p.follow.as_ref().is_some_and(|f| f.value) {
+        out.flags |= FILTER_FOLLOW;
+    }
+    if p.namespace.as_ref().is_some_and(|n| n.value == "true") {
+        out.flags |= FILTER_NSPID;
+    }
+    let values: Vec<&str> = p.values.iter().map(|v| v.value.as_str()).collect();
+    out.set_ints(&ints(&values, |v| parse_int(v).filter(|p| *p >= 0))?);
+    Ok(out)
+}
+
+fn ints(values: &[&str], parse: impl Fn(&str) -> Option<i64>) -> Result2<Vec<u64>> {
+    if values.len() > MAX_VALUES {
+        return Err(format!("more than {MAX_VALUES} values in one filter"));
+    }
+    values
+        .iter()
+        .map(|v| {
+            parse(v)
+                .map(|n| n as u64)
+                .ok_or_else(|| format!("`{v}` is not a valid value here"))
+        })
+        .collect()
+}
+
+/// A string value for a trie: at most STR_LEN bytes, reversed for Postfix.
+fn string_entry(filter: u32, value: &str, postfix: bool) -> Result2<StringEntry> {
+    let mut bytes = value.as_bytes().to_vec();
+    if bytes.len() > STR_LEN {
+        return Err(format!("value `{value}` is longer than {STR_LEN} bytes"));
+    }
+    if postfix {
+        bytes.reverse();
+    }
+    Ok(StringEntry {
+        filter,
+        value: bytes,
+        postfix,
+    })
+}
+
+/// Decimal, 0x hex or 0 octal, with an optional minus sign.
+pub fn parse_int(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let v = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()? as i64
+    } else if t.len() > 1 && t.starts_with('0') {
+        i64::from_str_radix(&t[1..], 8).ok()?
+    } else {
+        t.parse::<u64>().ok()? as i64
+    };
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// `10.0.0.0/8`, `127.0.0.1`, `::1`, `fd00::/8`.
+pub fn parse_cidr(text: &str) -> Option<Cidr> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p.parse::<u32>().ok()?)),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr.trim().parse().ok()?;
+    let mut out = Cidr::default();
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            out.family = 2;
+            out.prefix = prefix.unwrap_or(32);
+            out.addr[..4].copy_from_slice(&v4.octets());
+            (out.prefix <= 32).then_some(out)
+        }
+        std::net::IpAddr::V6(v6) => {
+            out.family = 10;
+            out.prefix = prefix.unwrap_or(128);
+            out.addr = v6.octets();
+            (out.prefix <= 128).then_some(out)
+        }
+    }
+}
+
+/// Tetragon's rateLimit: a number with an optional unit s, m or h (seconds by default).
+pub fn parse_duration_ms(text: &str) -> Option<u32> {
+    let t = text.trim();
+    let (num, mult) = match t.chars().last()? {
+        'h' => (&t[..t.len() - 1], 3_600_000u64),
+        'm' => (&t[..t.len() - 1], 60_000),
+        's' => (&t[..t.len() - 1], 1000),
+        _ => (t, 1000),
+    };
+    let n: u64 = num.parse().ok()?;
+    u32::try_from(n.checked_mul(mult)?)
+        .ok()
+        .filter(|ms| *ms > 0)
+}
+
+/// (arg_type, width, signed) of a policy arg type the runtime reads.
+fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
+    Some(match ty {
+        "int" | "sint32" | "int32" => (arg_type::INT, 4, true),
+        "uint32" => (arg_type::INT, 4, false),
+        "sint8" | "int8" => (arg_type::INT, 1, true),
+        "uint8" => (arg_type::INT, 1, false),
+        "sint16" | "int16" => (arg_type::INT, 2, true),
+        "uint16" => (arg_type::INT, 2, false),
+        "long" | "sint64" | "int64" | "syscall64" => (arg_type::INT, 8, true),
+        "ulong" | "uint64" | "size_t" => (arg_type::INT, 8, false),
+        "string" => (arg_type::STRING, 8, false),
+        "char_buf" => (arg_type::BYTES, 8, false),
+        "filename" => (arg_type::FILENAME, 8, false),
+        "file" => (arg_type::FILE, 8, false),
+        "path" => (arg_type::PATH, 8, false),
+        "dentry" => (arg_type::DENTRY, 8, false),
+        "fd" => (arg_type::FD, 4, true),
+        "sock" => (arg_type::SOCK, 8, false),
+        _ => return None,
+    })
+}
+
+#[derive(Default, Debug)]
+struct Resolve {
+    offsets: Vec<u16>,
+    last_addr: bool,
+}
+
+fn push_step(out: &mut Resolve, offset: u32, index: i64) -> Result2<()> {
+    if out.offsets.len() >= MAX_RESOLVE {
+        return Err(format!(
+            "arg {index}: `resolve` has more than {MAX_RESOLVE} pointer steps"
+        ));
+    }
+    let off = u16::try_from(offset)
+        .map_err(|_| format!("arg {index}: member offset {offset} is too large"))?;
+    out.offsets.push(off);
+    Ok(())
+}
+
+/// A member's type and byte offset, looking into anonymous structs and unions.
+fn member_offset(btf: &Btf, owner: TypeId, name: &str) -> Option<(TypeId, u32)> {
+    let t = btf.ty(owner)?;
+    for m in t.members() {
+        if m.bitfield_size != 0 || m.offset % 8 != 0 {
+            if m.name == name {
+                return None; // bitfields are not loadable this way
+            }
+            continue;
+        }
+        if m.name == name {
+            return Some((m.type_id, m.offset / 8));
+        }
+        if m.name.is_empty() {
+            if let Some(inner) = btf.skip_aliases(m.type_id) {
+                if matches!(inner.kind, Kind::Struct | Kind::Union) {
+                    if let Some((id, off)) = member_offset(btf, inner.id, name) {
+                        return Some((id, off + m.offset / 8));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A field of a tracepoint's format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TpField {
+    /// Its name.
+    pub name: String,
+    /// Byte offset in the record.
+    pub offset: u16,
+    /// Size in bytes.
+    pub size: u16,
+    /// Signed.
+    pub signed: bool,
+    /// A `__data_loc` field (offset and length of data later in the record).
+    pub data_loc: bool,
+}
+
+/// The fields of a tracepoint, from tracefs (the common fields first, as the policy's
+/// indexes count them).
+pub fn tracepoint_format(subsystem: &str, event: &str) -> Result2<Vec<TpField>> {
+    let path = format!("/sys/kernel/tracing/events/{subsystem}/{event}/format");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        if std::path::Path::new("/sys/kernel/tracing/events").exists() {
+            format!("cannot read {path}: {e}")
+        } else {
+            "tracefs is not mounted at /sys/kernel/tracing: `mount -t tracefs tracefs /sys/kernel/tracing`".to_string()
+        }
+    })?;
+    Ok(parse_format(&text))
+}
+
+/// Parse a tracefs `format` file's field lines.
+pub fn parse_format(text: &str) -> Vec<TpField> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let decl = line.strip_prefix("field:")?.split(';').next()?.trim();
+            let get = |key: &str| {
+                line.split(';')
+                    .find_map(|p| p.trim().strip_prefix(key).map(str::trim))
+                    .and_then(|v| v.parse::<u16>().ok())
+            };
+            let name = decl
+                .rsplit([' ', '*'])
+                .next()?
+                .split('[')
+                .next()?
+                .to_string();
+            Some(TpField {
+                name,
+                offset: get("offset:")?,
+                size: get("size:")?,
+                signed: get("signed:") == Some(1),
+                data_loc: decl.starts_with("__data_loc"),
+            })
+        })
+        .collect()
+}

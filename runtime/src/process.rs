@@ -1,0 +1,481 @@
+//! The userspace process cache: what events say about their process and its
+//! parent, keyed by pid.
+//!
+//! It is seeded from `/proc` at start ([`ProcessCache::seed_from_proc`], flag
+//! `procFS`), grows with exec events (flag `execve`) and shrinks with exit
+//! events. Exec ids follow Tetragon: base64 of `node_name:ktime:pid`, where
+//! ktime is the process start time in ns since boot.
+
+use std::collections::HashMap;
+
+use crate::event::{split_argv, Exec, Fork};
+
+/// Tetragon's `auid` when the login uid is unknown (`(uid_t)-1`).
+pub const AUID_UNKNOWN: u32 = u32::MAX;
+
+/// What the cache knows about one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Thread group id.
+    pub pid: u32,
+    /// Parent's thread group id.
+    pub ppid: u32,
+    /// Real uid.
+    pub uid: u32,
+    /// Login uid ([`AUID_UNKNOWN`] when unknown).
+    pub auid: u32,
+    /// Working directory, when known.
+    pub cwd: Option<String>,
+    /// Path of the executed binary.
+    pub binary: String,
+    /// Arguments without `argv[0]`, space-joined.
+    pub arguments: String,
+    /// Tetragon's flags: `execve` or `procFS`, plus `rootcwd` when cwd is `/`.
+    pub flags: String,
+    /// Start time in ns since boot.
+    pub start_boottime: u64,
+    /// Tetragon's exec id.
+    pub exec_id: String,
+    /// The parent's exec id, when the parent is known.
+    pub parent_exec_id: Option<String>,
+}
+
+/// The raw `/proc/<pid>` files of one process, for [`parse_proc_entry`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcEntry<'a> {
+    /// The pid (the directory name).
+    pub pid: u32,
+    /// `/proc/<pid>/stat`.
+    pub stat: &'a str,
+    /// `/proc/<pid>/cmdline` (NUL-separated).
+    pub cmdline: &'a [u8],
+    /// Target of `/proc/<pid>/exe`, if readable.
+    pub exe: Option<&'a str>,
+    /// `/proc/<pid>/status`.
+    pub status: &'a str,
+    /// Target of `/proc/<pid>/cwd`, if readable.
+    pub cwd: Option<&'a str>,
+    /// `/proc/<pid>/loginuid`, if readable.
+    pub loginuid: Option<&'a str>,
+}
+
+/// Tetragon's exec id: base64 of `node:ktime:pid`.
+pub fn exec_id(node_name: &str, ktime: u64, pid: u32) -> String {
+    base64(format!("{node_name}:{ktime}:{pid}").as_bytes())
+}
+
+/// Standard base64 (RFC 4648, with padding).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Nanoseconds per clock tick (`1e9 / sysconf(_SC_CLK_TCK)`), for `/proc/<pid>/stat`.
+pub fn ns_per_clock_tick() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        1_000_000_000 / ticks as u64
+    } else {
+        10_000_000
+    }
+}
+
+fn flags(base: &str, cwd: Option<&str>) -> String {
+    if cwd == Some("/") {
+        format!("{base} rootcwd")
+    } else {
+        base.to_string()
+    }
+}
+
+fn join_arguments(argv: &[String]) -> String {
+    argv.get(1..).unwrap_or(&[]).join(" ")
+}
+
+/// Builds a process from its `/proc` files; `None` when `stat` does not parse.
+///
+/// The binary is `exe`, else `argv[0]`, else the command name (kernel
+/// threads). `parent_exec_id` is left unset: the cache links parents.
+pub fn parse_proc_entry(
+    node_name: &str,
+    e: &ProcEntry<'_>,
+    ns_per_tick: u64,
+) -> Option<ProcessInfo> {
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    let open = e.stat.find('(')?;
+    let close = e.stat.rfind(')')?;
+    let comm = e.stat.get(open + 1..close)?;
+    let fields: Vec<&str> = e.stat.get(close + 1..)?.split_whitespace().collect();
+    // fields[0] is field 3 (state); ppid is field 4, starttime field 22.
+    let ppid: u32 = fields.get(1)?.parse().ok()?;
+    let start_ticks: u64 = fields.get(19)?.parse().ok()?;
+    let start_boottime = start_ticks.saturating_mul(ns_per_tick);
+    let uid = e
+        .status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(0);
+    let auid = e
+        .loginuid
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(AUID_UNKNOWN);
+    let argv = split_argv(e.cmdline);
+    let binary = match (e.exe, argv.first()) {
+        (Some(exe), _) if !exe.is_empty() => exe.to_string(),
+        (_, Some(a0)) if !a0.is_empty() => a0.clone(),
+        _ => comm.to_string(),
+    };
+    Some(ProcessInfo {
+        pid: e.pid,
+        ppid,
+        uid,
+        auid,
+        cwd: e.cwd.map(str::to_string),
+        binary,
+        arguments: join_arguments(&argv),
+        flags: flags("procFS", e.cwd),
+        start_boottime,
+        exec_id: exec_id(node_name, start_boottime, e.pid),
+        parent_exec_id: None,
+    })
+}
+
+fn read_link(path: &str) -> Option<String> {
+    std::fs::read_link(path)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Reads `/proc/<pid>`; `None` when the process is gone or unreadable.
+pub fn read_proc_entry(node_name: &str, pid: u32, ns_per_tick: u64) -> Option<ProcessInfo> {
+    let dir = format!("/proc/{pid}");
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+    let cmdline = std::fs::read(format!("{dir}/cmdline")).unwrap_or_default();
+    let status = std::fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
+    let loginuid = std::fs::read_to_string(format!("{dir}/loginuid")).ok();
+    let exe = read_link(&format!("{dir}/exe"));
+    let cwd = read_link(&format!("{dir}/cwd"));
+    let entry = ProcEntry {
+        pid,
+        stat: &stat,
+        cmdline: &cmdline,
+        exe: exe.as_deref(),
+        status: &status,
+        cwd: cwd.as_deref(),
+        loginuid: loginuid.as_deref(),
+    };
+    parse_proc_entry(node_name, &entry, ns_per_tick)
+}
+
+/// pid → process, with the node name used in exec ids.
+#[derive(Debug, Clone)]
+pub struct ProcessCache {
+    node_name: String,
+    procs: HashMap<u32, ProcessInfo>,
+    read_proc: bool,
+    ns_per_tick: u64,
+}
+
+impl ProcessCache {
+    /// An empty cache that may read `/proc` (cwd at exec time, processes it misses).
+    pub fn new(node_name: impl Into<String>) -> Self {
+        ProcessCache {
+            node_name: node_name.into(),
+            procs: HashMap::new(),
+            read_proc: true,
+            ns_per_tick: ns_per_clock_tick(),
+        }
+    }
+
+    /// An empty cache that never reads `/proc` (for tests and replays).
+    pub fn without_proc(node_name: impl Into<String>) -> Self {
+        ProcessCache {
+            read_proc: false,
+            ..ProcessCache::new(node_name)
+        }
+    }
+
+    /// The node name put in exec ids and events.
+    pub fn node_name(&self) -> &str {
+        &self.node_name
+    }
+
+    /// Number of processes known.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// True when no process is known.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    /// The process `pid`, if known.
+    pub fn get(&self, pid: u32) -> Option<&ProcessInfo> {
+        self.procs.get(&pid)
+    }
+
+    /// The process `pid`; when unknown and this cache reads `/proc`, read it
+    /// from there (best effort) and remember it.
+    pub fn lookup(&mut self, pid: u32) -> Option<&ProcessInfo> {
+        if !self.procs.contains_key(&pid) && self.read_proc && pid != 0 {
+            let mut info = read_proc_entry(&self.node_name, pid, self.ns_per_tick)?;
+            info.parent_exec_id = self.procs.get(&info.ppid).map(|p| p.exec_id.clone());
+            self.procs.insert(pid, info);
+        }
+        self.procs.get(&pid)
+    }
+
+    /// Adds or replaces a process.
+    pub fn insert(&mut self, info: ProcessInfo) {
+        self.procs.insert(info.pid, info);
+    }
+
+    /// Forgets a process (on exit), returning what was known.
+    pub fn remove(&mut self, pid: u32) -> Option<ProcessInfo> {
+        self.procs.remove(&pid)
+    }
+
+    /// Every process as (pid, ppid, binary), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32, &str)> + '_ {
+        self.procs
+            .values()
+            .map(|p| (p.pid, p.ppid, p.binary.as_str()))
+    }
+
+    /// Records an exec event and returns the new process. The parent is
+    /// looked up (from `/proc` if missing and allowed) to link its exec id.
+    pub fn exec(&mut self, exec: &Exec) -> ProcessInfo {
+        let pid = exec.header.pid;
+        let parent_exec_id = self.lookup(exec.ppid).map(|p| p.exec_id.clone());
+        let cwd = if self.read_proc {
+            read_link(&format!("/proc/{pid}/cwd"))
+        } else {
+            None
+        };
+        let info = ProcessInfo {
+            pid,
+            ppid: exec.ppid,
+            uid: exec.header.uid,
+            auid: AUID_UNKNOWN,
+            flags: flags("execve", cwd.as_deref()),
+            cwd,
+            binary: exec.binary.clone(),
+            arguments: join_arguments(&exec.argv),
+            start_boottime: exec.start_boottime,
+            exec_id: exec_id(&self.node_name, exec.start_boottime, pid),
+            parent_exec_id,
+        };
+        self.procs.insert(pid, info.clone());
+        info
+    }
+
+    /// A fork without exec: the child runs its parent's binary with its parent's arguments,
+    /// under its own pid and exec id (Tetragon's `clone` flag). Nothing is added when the
+    /// parent is unknown.
+    pub fn fork(&mut self, fork: &Fork) {
+        let pid = fork.header.pid;
+        let Some(parent) = self.lookup(fork.ppid).cloned() else {
+            return;
+        };
+        let info = ProcessInfo {
+            pid,
+            ppid: fork.ppid,
+            uid: fork.header.uid,
+            flags: flags("clone", parent.cwd.as_deref()),
+            start_boottime: fork.start_boottime,
+            exec_id: exec_id(&self.node_name, fork.start_boottime, pid),
+            parent_exec_id: Some(parent.exec_id.clone()),
+            ..parent
+        };
+        self.procs.insert(pid, info);
+    }
+
+    /// Adds processes read elsewhere (e.g. [`parse_proc_entry`]) and links
+    /// every process's `parent_exec_id` to a known parent.
+    pub fn seed(&mut self, infos: impl IntoIterator<Item = ProcessInfo>) {
+        for info in infos {
+            self.procs.insert(info.pid, info);
+        }
+        let ids: HashMap<u32, String> = self
+            .procs
+            .iter()
+            .map(|(pid, p)| (*pid, p.exec_id.clone()))
+            .collect();
+        for p in self.procs.values_mut() {
+            if p.parent_exec_id.is_none() {
+                p.parent_exec_id = ids.get(&p.ppid).cloned();
+            }
+        }
+    }
+
+    /// Seeds the cache from every `/proc/<pid>`, skipping processes that
+    /// vanish while being read. Returns how many were added.
+    pub fn seed_from_proc(&mut self) -> usize {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        let infos: Vec<ProcessInfo> = dir
+            .filter_map(Result::ok)
+            .filter_map(|d| d.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|pid| read_proc_entry(&self.node_name, pid, self.ns_per_tick))
+            .collect();
+        let n = infos.len();
+        self.seed(infos);
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Header;
+
+    const STAT: &str = "4242 (my (odd) prog) S 1 4242 4242 0 -1 4194560 100 0 0 0 \
+                        1 2 0 0 20 0 1 0 12345 1000000 200 18446744073709551615";
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
+        assert_eq!(base64(b"fooba"), "Zm9vYmE=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(exec_id("node", 5, 7), base64(b"node:5:7"));
+    }
+
+    #[test]
+    fn parses_proc_files() {
+        let e = ProcEntry {
+            pid: 4242,
+            stat: STAT,
+            cmdline: b"/usr/bin/prog\0--flag\0value\0",
+            exe: Some("/usr/bin/prog"),
+            status: "Name:\tprog\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\n",
+            cwd: Some("/"),
+            loginuid: Some("1000"),
+        };
+        let p = parse_proc_entry("n", &e, 10_000_000).unwrap();
+        assert_eq!(p.pid, 4242);
+        assert_eq!(p.ppid, 1);
+        assert_eq!(p.uid, 1000);
+        assert_eq!(p.auid, 1000);
+        assert_eq!(p.binary, "/usr/bin/prog");
+        assert_eq!(p.arguments, "--flag value");
+        assert_eq!(p.flags, "procFS rootcwd");
+        assert_eq!(p.start_boottime, 12345 * 10_000_000);
+        assert_eq!(p.exec_id, exec_id("n", 123_450_000_000, 4242));
+        assert_eq!(p.parent_exec_id, None);
+    }
+
+    #[test]
+    fn kernel_threads_and_missing_files() {
+        let e = ProcEntry {
+            pid: 2,
+            stat: "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0",
+            loginuid: Some("4294967295"),
+            ..ProcEntry::default()
+        };
+        let p = parse_proc_entry("n", &e, 10).unwrap();
+        assert_eq!(p.binary, "kthreadd");
+        assert_eq!(p.arguments, "");
+        assert_eq!(p.flags, "procFS");
+        assert_eq!(p.auid, AUID_UNKNOWN);
+        assert_eq!(p.start_boottime, 30);
+    }
+
+    #[test]
+    fn garbage_stat_is_none() {
+        for stat in [
+            "",
+            "1 (x",
+            "1 x) S",
+            "1 (x) S notanumber",
+            "1 (x) S 1 2 3",
+            ")(",
+        ] {
+            let e = ProcEntry {
+                pid: 1,
+                stat,
+                ..ProcEntry::default()
+            };
+            assert_eq!(parse_proc_entry("n", &e, 10), None, "{stat:?}");
+        }
+    }
+
+    #[test]
+    fn exec_links_parent_and_exit_removes() {
+        let mut cache = ProcessCache::without_proc("node");
+        let parent = parse_proc_entry(
+            "node",
+            &ProcEntry {
+                pid: 1,
+                stat: STAT,
+                ..ProcEntry::default()
+            },
+            10,
+        )
+        .unwrap();
+        let parent = ProcessInfo { pid: 100, ..parent };
+        cache.seed([parent.clone()]);
+        let exec = Exec {
+            header: Header {
+                pid: 200,
+                tid: 200,
+                uid: 0,
+                ktime: 9,
+            },
+            ppid: 100,
+            start_boottime: 8,
+            binary: "/bin/ls".into(),
+            argv: vec!["ls".into(), "-l".into()],
+        };
+        let p = cache.exec(&exec);
+        assert_eq!(p.parent_exec_id.as_deref(), Some(parent.exec_id.as_str()));
+        assert_eq!(p.arguments, "-l");
+        assert_eq!(p.flags, "execve");
+        let mut seen: Vec<_> = cache
+            .iter()
+            .map(|(a, b, c)| (a, b, c.to_string()))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                (100, 1, "my (odd) prog".into()),
+                (200, 100, "/bin/ls".into())
+            ]
+        );
+        assert!(cache.remove(200).is_some());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn seeds_from_this_machine() {
+        let mut cache = ProcessCache::new("node");
+        assert!(cache.seed_from_proc() > 0);
+        let me = std::process::id();
+        assert!(cache.get(me).is_some());
+    }
+}
