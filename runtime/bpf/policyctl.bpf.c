@@ -918,17 +918,19 @@ static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 		return 0;                                                 \
 	}
 
-/* An LSM program may only return 0 or -errno (-4095..-1). */
-static __always_inline int lsm_errno(int value)
+/* An LSM program may only return 0 or -errno (-4095..-1), checked on the
+ * whole 64-bit register: computed in 64 bits so the sign is extended. */
+static __always_inline __s64 lsm_errno(__s32 value)
 {
-	if (value < -4095 || value > 0)
+	__s64 v = value;
+	if (v < -4095 || v > 0)
 		return -1; /* EPERM */
-	return value;
+	return v;
 }
 
 #define LSM(n)                                                            \
 	SEC("lsm/slot" #n)                                                \
-	int lsm_##n(__u64 *ctx)                                           \
+	__s64 lsm_##n(__u64 *ctx)                                         \
 	{                                                                 \
 		__u32 slot = KIND_LSM * SLOTS_PER_KIND + n;               \
 		bool syscall;                                             \
