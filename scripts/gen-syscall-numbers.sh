@@ -12,7 +12,8 @@ out=$(dirname "$0")/../validator/src/kernel/syscall_numbers_x86_64.tsv
 		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$/\1\t\2/p' "$header"
 		# Names the kernel's syscall stubs use where the UAPI name differs
 		# (__x64_sys_newstat is stat's stub).
-		printf '%s\t%s\n' newstat 4 newfstat 5 newlstat 6 newuname 63 sendfile64 40 umount 166
+		# A third column marks them, so number -> name gives the UAPI name.
+		printf '%s\t%s\talias\n' newstat 4 newfstat 5 newlstat 6 newuname 63 sendfile64 40 umount 166
 		# Syscalls newer than the header, from arch/x86/entry/syscalls/syscall_64.tbl.
 		printf '%s\t%s\n' cachestat 451 fchmodat2 452 map_shadow_stack 453 futex_wake 454 \
 			futex_wait 455 futex_requeue 456 statmount 457 listmount 458 lsm_get_self_attr 459 \

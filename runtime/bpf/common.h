@@ -194,9 +194,10 @@ struct exec_event {
 	__u32 ppid;
 	__u32 args_len;  /* bytes of args used: NUL-separated argv */
 	__u32 binary_len;
-	__u32 _pad;
+	__u32 cwd_len;
 	__u64 start_boottime; /* task start, ns since boot */
 	__u8 binary[ARG_BUF];
+	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];
 };
 

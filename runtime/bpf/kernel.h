@@ -115,6 +115,10 @@ struct pid {
 	struct upid numbers[1];
 };
 
+struct fs_struct {
+	struct path pwd;
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -124,6 +128,7 @@ struct task_struct {
 	__u64 start_boottime;
 	struct mm_struct *mm;
 	struct files_struct *files;
+	struct fs_struct *fs;
 	const struct cred *real_cred;
 	struct pid *thread_pid;
 };

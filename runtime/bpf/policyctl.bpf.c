@@ -156,8 +156,10 @@ static __always_inline void fill_header(struct event_header *h, __u32 type)
  */
 #define GLOBAL __attribute__((noinline))
 
-/* Where write_path puts a path: an event argument 0..4, or the exec binary. */
+/* Where write_path puts a path: an event argument 0..4, the exec binary or
+ * the exec's working directory. */
 #define DEST_BINARY MAX_ARGS
+#define DEST_CWD (MAX_ARGS + 1)
 
 /*
  * Writes the path of (mnt, dentry) into the destination and returns its
@@ -172,6 +174,8 @@ static __always_inline int write_path(__u64 vmnt, __u64 dentry_addr, __u64 dest)
 	__u8 *buf;
 	if (dest == DEST_BINARY) {
 		buf = s->exec.binary;
+	} else if (dest == DEST_CWD) {
+		buf = s->exec.cwd;
 	} else {
 		if (dest >= MAX_ARGS)
 			return 0;
@@ -239,6 +243,16 @@ GLOBAL int binary_path(__u64 file_addr)
 			  (__u64)BPF_CORE_READ(file, f_path.dentry), DEST_BINARY);
 }
 
+/* The working directory of a task (its fs_struct, read by the caller: a
+ * global function takes scalars, not the context's typed pointers), into
+ * the exec event. */
+GLOBAL int cwd_path(__u64 fs_addr)
+{
+	struct fs_struct *fs = (struct fs_struct *)fs_addr;
+	return write_path((__u64)BPF_CORE_READ(fs, pwd.mnt),
+			  (__u64)BPF_CORE_READ(fs, pwd.dentry), DEST_CWD);
+}
+
 /* ---- processes -------------------------------------------------------- */
 
 static __always_inline __u32 task_ppid(struct task_struct *task)
@@ -260,6 +274,7 @@ int process_exec(__u64 *ctx)
 	e->ppid = task_ppid(task);
 	e->start_boottime = BPF_CORE_READ(task, start_boottime);
 	e->binary_len = binary_path((__u64)BPF_CORE_READ(bprm, file));
+	e->cwd_len = cwd_path((__u64)BPF_CORE_READ(task, fs));
 
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	unsigned long start = BPF_CORE_READ(mm, arg_start);

@@ -45,6 +45,8 @@ pub struct Exec {
     pub start_boottime: u64,
     /// The binary's path.
     pub binary: String,
+    /// The working directory at exec (empty when the kernel could not tell).
+    pub cwd: String,
     /// The argument vector, `argv[0]` included.
     pub argv: Vec<String>,
 }
@@ -183,6 +185,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 ppid: raw.ppid,
                 start_boottime: raw.start_boottime,
                 binary,
+                cwd: c_string(&raw.cwd[..(raw.cwd_len as usize).min(ARG_BUF)]),
                 argv: split_argv(args),
             }))
         }

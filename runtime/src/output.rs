@@ -925,51 +925,11 @@ fn raw_syscall_name(args: &[KArg]) -> String {
     syscall_name(id).unwrap_or("unknown").to_string()
 }
 
-macro_rules! syscall_table {
-    ($($name:ident)*) => {
-        &[$((libc::$name as i64, stringify!($name)),)*]
-    };
-}
-
-/// Syscall numbers of this architecture with their names (a common subset).
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-const SYSCALLS: &[(i64, &str)] = syscall_table!(
-    SYS_read SYS_write SYS_openat SYS_close SYS_execve SYS_execveat SYS_exit SYS_exit_group
-    SYS_clone SYS_clone3 SYS_kill SYS_tkill SYS_tgkill SYS_mmap SYS_mprotect SYS_munmap SYS_brk
-    SYS_ioctl SYS_pread64 SYS_pwrite64 SYS_readv SYS_writev SYS_socket SYS_connect SYS_accept
-    SYS_accept4 SYS_bind SYS_listen SYS_sendto SYS_recvfrom SYS_sendmsg SYS_recvmsg SYS_shutdown
-    SYS_getpid SYS_getppid SYS_getuid SYS_geteuid SYS_setuid SYS_setgid SYS_setns SYS_unshare
-    SYS_mount SYS_umount2 SYS_pivot_root SYS_chdir SYS_fchdir SYS_fchmodat SYS_fchownat
-    SYS_unlinkat SYS_renameat2 SYS_mkdirat SYS_linkat SYS_symlinkat SYS_ptrace SYS_bpf
-    SYS_init_module SYS_finit_module SYS_delete_module SYS_prctl SYS_capset SYS_setresuid
-    SYS_setreuid SYS_wait4 SYS_getdents64 SYS_newfstatat SYS_dup3 SYS_pipe2 SYS_fcntl SYS_lseek
-    SYS_clock_settime SYS_memfd_create SYS_process_vm_readv SYS_process_vm_writev
-    SYS_perf_event_open SYS_seccomp SYS_io_uring_setup SYS_io_uring_enter SYS_reboot
-    SYS_sethostname SYS_chroot SYS_faccessat SYS_statx SYS_splice SYS_sendfile SYS_setsid
-    SYS_keyctl SYS_kexec_load SYS_userfaultfd SYS_madvise SYS_mremap SYS_futex SYS_nanosleep
-    SYS_rt_sigaction SYS_rt_sigprocmask SYS_sched_yield SYS_uname SYS_getrandom SYS_openat2
-);
-
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-const SYSCALLS: &[(i64, &str)] = &[];
-
-#[cfg(target_arch = "x86_64")]
-const SYSCALLS_X64: &[(i64, &str)] = syscall_table!(
-    SYS_open SYS_creat SYS_unlink SYS_rename SYS_mkdir SYS_rmdir SYS_chmod SYS_chown SYS_fork
-    SYS_vfork SYS_access SYS_stat SYS_lstat SYS_readlink SYS_symlink SYS_link SYS_pipe SYS_dup2
-    SYS_poll SYS_select
-);
-
-#[cfg(not(target_arch = "x86_64"))]
-const SYSCALLS_X64: &[(i64, &str)] = &[];
-
-/// The name of syscall `nr` on this architecture (`openat`), for the common ones.
+/// The name of x86_64 syscall `nr` (`openat`), from the validator's syscall table.
 pub fn syscall_name(nr: i64) -> Option<&'static str> {
-    SYSCALLS
-        .iter()
-        .chain(SYSCALLS_X64)
-        .find(|(n, _)| *n == nr)
-        .map(|(_, name)| name.trim_start_matches("SYS_"))
+    u32::try_from(nr)
+        .ok()
+        .and_then(policyctl_validator::kernel::syscalls::name_of)
 }
 
 #[cfg(test)]
@@ -1003,7 +963,7 @@ mod tests {
         assert_eq!(signal_name(9), "SIGKILL");
         assert_eq!(signal_name(15), "SIGTERM");
         assert_eq!(signal_name(40), "SIG40");
-        assert_eq!(syscall_name(libc::SYS_openat), Some("openat"));
+        assert_eq!(syscall_name(257), Some("openat"));
         assert_eq!(syscall_name(-1), None);
         assert_eq!(name_of(FAMILIES, 1), "AF_UNIX");
     }

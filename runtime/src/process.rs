@@ -267,7 +267,9 @@ impl ProcessCache {
     pub fn exec(&mut self, exec: &Exec) -> ProcessInfo {
         let pid = exec.header.pid;
         let parent_exec_id = self.lookup(exec.ppid).map(|p| p.exec_id.clone());
-        let cwd = if self.read_proc {
+        let cwd = if !exec.cwd.is_empty() {
+            Some(exec.cwd.clone())
+        } else if self.read_proc {
             read_link(&format!("/proc/{pid}/cwd"))
         } else {
             None
@@ -449,6 +451,7 @@ mod tests {
             ppid: 100,
             start_boottime: 8,
             binary: "/bin/ls".into(),
+            cwd: String::new(),
             argv: vec!["ls".into(), "-l".into()],
         };
         let p = cache.exec(&exec);

@@ -360,9 +360,10 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 ppid,
                 args_len,
                 binary_len,
-                _pad,
+                cwd_len,
                 start_boottime,
                 binary,
+                cwd,
                 args
             }),
             0,

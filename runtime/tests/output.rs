@@ -36,11 +36,13 @@ fn exec_record(pid: u32, ppid: u32, uid: u32, binary: &str, argv: &[&str]) -> Ve
         ppid,
         args_len: 0,
         binary_len: binary.len() as u32,
-        _pad: 0,
+        cwd_len: 5,
         start_boottime: 5_000_000_000,
         binary: [0; ARG_BUF],
+        cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
     };
+    ev.cwd[..5].copy_from_slice(b"/home");
     ev.binary[..binary.len()].copy_from_slice(binary.as_bytes());
     let mut at = 0;
     for a in argv {

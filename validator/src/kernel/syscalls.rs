@@ -71,7 +71,7 @@ pub fn number(name: &str) -> Option<u32> {
         .filter(|l| is_data_line(l))
         .filter_map(|l| l.split_once('\t'))
         .find(|(n, _)| *n == name)
-        .and_then(|(_, nr)| nr.trim().parse().ok())
+        .and_then(|(_, rest)| rest.split('\t').next()?.trim().parse().ok())
 }
 
 /// The bare name of an x86_64 syscall number (257 → `openat`).
@@ -79,6 +79,7 @@ pub fn name_of(number: u32) -> Option<&'static str> {
     NUMBERS
         .lines()
         .filter(|l| is_data_line(l))
+        .filter(|l| !l.ends_with("\talias"))
         .filter_map(|l| l.split_once('\t'))
         .find(|(_, nr)| nr.trim().parse() == Ok(number))
         .map(|(n, _)| n)
@@ -155,6 +156,7 @@ mod tests {
         assert_eq!(number("no_such_call"), None);
         assert_eq!(name_of(257), Some("openat"));
         assert_eq!(number("newstat"), Some(4));
+        assert_eq!(name_of(4), Some("stat"));
         assert_eq!(name_of(100_000), None);
         // every syscall with arguments in the tracefs table has a number
         let missing: Vec<_> = all()
