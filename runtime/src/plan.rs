@@ -455,11 +455,11 @@ impl HookCompiler<'_> {
     fn kprobe_attach(&self, hook: &Hook, call: &str, overrides: bool) -> Result2<(Attach, String)> {
         let syscall = hook.is_syscall();
         let (symbol, bare) = if syscall {
-            let bare = facts::SYSCALL_ARCH_PREFIXES
+            let unprefixed = facts::SYSCALL_ARCH_PREFIXES
                 .iter()
                 .find_map(|p| call.strip_prefix(p))
-                .or_else(|| call.strip_prefix("sys_"))
                 .unwrap_or(call);
+            let bare = unprefixed.strip_prefix("sys_").unwrap_or(unprefixed);
             let stub = self
                 .kernel
                 .syscall(bare)
@@ -772,10 +772,13 @@ impl HookCompiler<'_> {
                 if !string_arg && ty != arg_type::SOCK =>
             {
                 out.op = match name {
-                    "GT" => op::GT,
-                    "LT" => op::LT,
+                    "GT" | "GreaterThan" => op::GT,
+                    "LT" | "LessThan" => op::LT,
                     "Mask" => op::MASK,
-                    _ => op::EQUAL,
+                    "Equal" | "NotEqual" => op::EQUAL,
+                    other => return Err(format!(
+                        "operator `{other}` on an integer is not supported by policyctl run yet"
+                    )),
                 };
                 out.set_ints(&ints(&values, parse_int)?);
             }
@@ -785,6 +788,11 @@ impl HookCompiler<'_> {
                 } else {
                     op::SPORT
                 };
+                if let Some(range) = values.iter().find(|v| v.contains(':')) {
+                    return Err(format!(
+                        "port ranges (`{range}`) are not supported by policyctl run yet"
+                    ));
+                }
                 out.set_ints(&ints(&values, |v| {
                     parse_int(v).filter(|p| (0..=65535).contains(p))
                 })?);
@@ -926,7 +934,7 @@ fn pids(p: &SetFilter) -> Result2<Filter> {
     if p.follow.as_ref().is_some_and(|f| f.value) {
         out.flags |= FILTER_FOLLOW;
     }
-    if p.namespace.as_ref().is_some_and(|n| n.value == "true") {
+    if p.namespace_pid.as_ref().is_some_and(|n| n.value) {
         out.flags |= FILTER_NSPID;
     }
     let values: Vec<&str> = p.values.iter().map(|v| v.value.as_str()).collect();

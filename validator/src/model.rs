@@ -265,6 +265,8 @@ pub struct SetFilter {
     pub namespace: Option<Spanned<String>>,
     /// matchBinaries `followChildren`, matchPIDs `followForks`.
     pub follow: Option<Spanned<bool>>,
+    /// matchPIDs `isNamespacePID`.
+    pub namespace_pid: Option<Spanned<bool>>,
 }
 
 /// An action.
@@ -590,6 +592,7 @@ impl Selector {
                     values_written: written(f, "values"),
                     namespace: string(f, "namespace"),
                     follow: boolean(f, follow),
+                    namespace_pid: boolean(f, "isNamespacePID"),
                 })
                 .collect::<Vec<_>>()
         };
