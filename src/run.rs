@@ -175,6 +175,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     };
 
+    for line in &plan.skipped {
+        eprintln!("policyctl run: note: {line}");
+    }
+    if plan.hooks.is_empty() {
+        return fail("nothing to attach: every hook was skipped");
+    }
     let node_name = args.node_name.clone().unwrap_or_else(hostname);
     let mut cache = ProcessCache::new(node_name);
     cache.seed_from_proc();

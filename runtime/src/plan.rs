@@ -130,6 +130,9 @@ pub struct Plan {
     pub policies: Vec<PolicyPlan>,
     /// Their hooks, each with its own slot.
     pub hooks: Vec<HookPlan>,
+    /// Hooks left out on purpose (`ignore.callNotFound` on a call this kernel lacks), one line
+    /// each, for the user.
+    pub skipped: Vec<String>,
 }
 
 impl Plan {
@@ -267,6 +270,13 @@ impl Plan {
                     method,
                     filter_ids: &mut filter_ids,
                 };
+                if hook.ignore_call_not_found && ctx.call_missing(hook) {
+                    plan.skipped.push(format!(
+                        "{file}: policy `{name}`: {} skipped: not in this kernel (ignore.callNotFound)",
+                        hook.describe()
+                    ));
+                    continue;
+                }
                 match ctx.hook(hook) {
                     Ok(hooks) => {
                         for mut h in hooks {
@@ -305,6 +315,19 @@ struct HookCompiler<'a> {
 type Result2<T> = std::result::Result<T, String>;
 
 impl HookCompiler<'_> {
+    /// A kprobe's call (or syscall) this kernel does not have.
+    fn call_missing(&self, hook: &Hook) -> bool {
+        if !matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry) {
+            return false;
+        }
+        let call = hook.target.as_ref().map(|t| t.value.as_str()).unwrap_or("");
+        if hook.is_syscall() {
+            self.kernel.syscall(bare_syscall(call)).is_none()
+        } else {
+            self.kernel.func(call).is_none()
+        }
+    }
+
     fn hook(&mut self, hook: &Hook) -> Result2<Vec<HookPlan>> {
         if hook.returns() || hook.return_arg.is_some() {
             return Err("return probes (`return: true`, `returnArg`) are not supported by policyctl run yet".into());
@@ -455,11 +478,7 @@ impl HookCompiler<'_> {
     fn kprobe_attach(&self, hook: &Hook, call: &str, overrides: bool) -> Result2<(Attach, String)> {
         let syscall = hook.is_syscall();
         let (symbol, bare) = if syscall {
-            let unprefixed = facts::SYSCALL_ARCH_PREFIXES
-                .iter()
-                .find_map(|p| call.strip_prefix(p))
-                .unwrap_or(call);
-            let bare = unprefixed.strip_prefix("sys_").unwrap_or(unprefixed);
+            let bare = bare_syscall(call);
             let stub = self
                 .kernel
                 .syscall(bare)
@@ -776,9 +795,11 @@ impl HookCompiler<'_> {
                     "LT" | "LessThan" => op::LT,
                     "Mask" => op::MASK,
                     "Equal" | "NotEqual" => op::EQUAL,
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "operator `{other}` on an integer is not supported by policyctl run yet"
-                    )),
+                    ))
+                    }
                 };
                 out.set_ints(&ints(&values, parse_int)?);
             }
@@ -910,6 +931,15 @@ impl HookCompiler<'_> {
         let _ = hook;
         Ok(())
     }
+}
+
+/// `sys_openat`, `__x64_sys_openat` and `openat` → `openat`.
+fn bare_syscall(call: &str) -> &str {
+    let unprefixed = facts::SYSCALL_ARCH_PREFIXES
+        .iter()
+        .find_map(|p| call.strip_prefix(p))
+        .unwrap_or(call);
+    unprefixed.strip_prefix("sys_").unwrap_or(unprefixed)
 }
 
 fn action_name(a: &Action) -> &str {

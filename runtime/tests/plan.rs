@@ -1435,3 +1435,25 @@ fn rate_limit_as_a_number_never_reaches_the_plan() {
     );
     assert!(report.accepted().is_err(), "{:#?}", report.diagnostics);
 }
+
+/// `ignore.callNotFound` on a call the kernel lacks: the hook is skipped with a line saying so,
+/// the policy's other hooks still compile.
+#[test]
+fn ignore_call_not_found_skips_the_hook() {
+    let text = policy(
+        r#"  kprobes:
+  - call: no_such_function_in_any_kernel
+    syscall: false
+    ignore:
+      callNotFound: true
+  - call: do_mkdirat
+    syscall: false
+"#,
+    );
+    let p = plan(&text);
+    assert_eq!(p.hooks.len(), 1);
+    assert_eq!(
+        p.skipped,
+        ["test.yaml: policy `p`: kprobe `no_such_function_in_any_kernel` skipped: not in this kernel (ignore.callNotFound)"]
+    );
+}
