@@ -860,6 +860,23 @@ static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 	s->raw[5] = BPF_CORE_READ(user, r9);
 }
 
+/* A function's arguments from a kprobe's registers (x86_64 calling
+ * convention), or, for a syscall stub, from the user registers it takes.
+ * Direct context reads at constant offsets, as the verifier requires. */
+static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, bool syscall)
+{
+	if (syscall) {
+		user_regs(s, (struct pt_regs *)ctx->di);
+		return;
+	}
+	s->raw[0] = ctx->di;
+	s->raw[1] = ctx->si;
+	s->raw[2] = ctx->dx;
+	s->raw[3] = ctx->cx;
+	s->raw[4] = ctx->r8;
+	s->raw[5] = ctx->r9;
+}
+
 #define KPROBE(n)                                                         \
 	SEC("kprobe/slot" #n)                                             \
 	int kprobe_##n(struct pt_regs *ctx)                               \
@@ -869,16 +886,7 @@ static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 		struct scratch *s = begin(slot, &syscall);                \
 		if (!s)                                                   \
 			return 0;                                         \
-		if (syscall) {                                            \
-			user_regs(s, (struct pt_regs *)ctx->di);          \
-		} else {                                                  \
-			s->raw[0] = ctx->di;                              \
-			s->raw[1] = ctx->si;                              \
-			s->raw[2] = ctx->dx;                              \
-			s->raw[3] = ctx->cx;                              \
-			s->raw[4] = ctx->r8;                              \
-			s->raw[5] = ctx->r9;                              \
-		}                                                         \
+		kprobe_args(s, ctx, syscall);                             \
 		handle(slot);                                             \
 		return 0;                                                 \
 	}
@@ -895,16 +903,7 @@ static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 		struct scratch *s = begin(slot, &syscall);                \
 		if (!s)                                                   \
 			return 0;                                         \
-		if (syscall) {                                            \
-			user_regs(s, (struct pt_regs *)ctx->di);          \
-		} else {                                                  \
-			s->raw[0] = ctx->di;                              \
-			s->raw[1] = ctx->si;                              \
-			s->raw[2] = ctx->dx;                              \
-			s->raw[3] = ctx->cx;                              \
-			s->raw[4] = ctx->r8;                              \
-			s->raw[5] = ctx->r9;                              \
-		}                                                         \
+		kprobe_args(s, ctx, syscall);                             \
 		if (handle(slot))                                         \
 			bpf_override_return(ctx, (long)s->hook.action_arg); \
 		return 0;                                                 \
@@ -991,12 +990,7 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		struct scratch *s = begin(slot, &syscall);                \
 		if (!s)                                                   \
 			return 0;                                         \
-		s->raw[0] = ctx->di;                                      \
-		s->raw[1] = ctx->si;                                      \
-		s->raw[2] = ctx->dx;                                      \
-		s->raw[3] = ctx->cx;                                      \
-		s->raw[4] = ctx->r8;                                      \
-		s->raw[5] = ctx->r9;                                      \
+		kprobe_args(s, ctx, false);                               \
 		handle(slot);                                             \
 		return 0;                                                 \
 	}
