@@ -120,8 +120,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
         })
         .sum();
     if errors > 0 {
+        // what run tolerates is left out, so the report's counts are the refusal's
+        let shown: Vec<FileReport> = reports
+            .iter()
+            .map(|r| {
+                let mut shown = r.clone();
+                shown.diagnostics.retain(|d| !served_otherwise(r, d));
+                shown
+            })
+            .collect();
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let text = render::render(&reports, render::Format::Text, &TextOptions { color });
+        let text = render::render(&shown, render::Format::Text, &TextOptions { color });
         eprint!("{text}");
         return fail(format!(
             "refusing to load: {errors} error{} (fix them; `policyctl check` shows the same)",

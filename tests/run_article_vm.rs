@@ -184,14 +184,25 @@ fn article_policies_enforce_in_a_vm() {
     assert!(out.contains("mkdir test rc=137\n"), "{out}");
     assert!(out.contains("mkdir other rc=0\n"), "{out}");
     assert!(out.contains("`do_mkdirat` attached with kprobe"), "{out}");
-    assert_eq!(events(out), ["❓ syscall vm /bin/busybox do_mkdirat"], "{out}");
+    assert_eq!(
+        events(out),
+        ["❓ syscall vm /bin/busybox do_mkdirat"],
+        "{out}"
+    );
 
     // reading under /tmp/secret/ is killed through LSM file_open; elsewhere works
     let out = run.ok("secret");
     assert!(out.contains("cat secret rc=137\n"), "{out}");
     assert!(out.contains("p\ncat public rc=0\n"), "{out}");
-    assert!(out.contains("LSM hook `file_open` attached with BPF LSM"), "{out}");
-    assert_eq!(events(out), ["🔒 LSM     vm /bin/busybox file_open"], "{out}");
+    assert!(
+        out.contains("LSM hook `file_open` attached with BPF LSM"),
+        "{out}"
+    );
+    assert_eq!(
+        events(out),
+        ["🔒 LSM     vm /bin/busybox file_open"],
+        "{out}"
+    );
 
     // a program named wget is killed connecting to 443; another binary connects fine
     let out = run.ok("wget");
@@ -231,7 +242,10 @@ fn article_policies_enforce_in_a_vm() {
     let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("❓")).collect();
     assert_eq!(
         lines,
-        ["❓ syscall vm /bin/busybox do_mkdirat", "❓ syscall vm /bin/busybox do_mkdirat"],
+        [
+            "❓ syscall vm /bin/busybox do_mkdirat",
+            "❓ syscall vm /bin/busybox do_mkdirat"
+        ],
         "{out}"
     );
 }
@@ -268,7 +282,9 @@ fn normalize(v: &mut serde_json::Value, key: &str) {
         Value::Array(items) => items.iter_mut().for_each(|i| normalize(i, key)),
         Value::String(s) if key.ends_with("exec_id") => *s = "<exec_id>".into(),
         Value::String(s) if key == "time" || key == "start_time" => *s = "<time>".into(),
-        Value::String(s) if key == "arguments" && s.starts_with("-c ") => *s = "<scenario script>".into(),
+        Value::String(s) if key == "arguments" && s.starts_with("-c ") => {
+            *s = "<scenario script>".into()
+        }
         Value::Number(_) if key == "pid" || key == "tid" => *v = "<pid>".into(),
         _ => {}
     }

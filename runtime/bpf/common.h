@@ -125,6 +125,10 @@ enum action {
 	ACTION_SIGNAL = 10,
 };
 
+#define RATE_THREAD 0  /* Tetragon's default */
+#define RATE_PROCESS 1
+#define RATE_GLOBAL 2
+
 struct selector {
 	__u8 nargs;     /* matchArgs filters used */
 	__u8 has_binaries;
@@ -133,7 +137,7 @@ struct selector {
 	__u8 kill;      /* 1: Sigkill */
 	__u8 signal;    /* Signal's argSig, 0 = none */
 	__u8 override;  /* 1: Override with override_value */
-	__u8 _pad;
+	__u8 rate_scope; /* rateLimitScope: RATE_THREAD, RATE_PROCESS, RATE_GLOBAL */
 	__s32 override_value;
 	__u32 rate_limit_ms; /* Post rateLimit, 0 = none */
 	struct filter args[MAX_FILTERS];

@@ -736,13 +736,40 @@ GLOBAL int match_pids(__u64 slot, __u64 sel, __u64 tgid)
 	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
-static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 selector, __u32 ms)
+/*
+ * Post's rateLimit: one event per key and period, the key being the hook,
+ * the selector, the scope's id (thread, process or nothing) and every
+ * argument's value (Tetragon keys on the first 40 bytes of each; whole
+ * values keep two long paths with a common beginning apart).
+ */
+static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 selector,
+					 struct selector *sel)
 {
 	struct rate_key key = { .slot = slot, .selector = selector };
-	__u64 hash = s->hook.header.pid;
-	for (int i = 0; i < MAX_ARGS; i++)
-		hash = hash * 1000003 ^ (__u64)s->hook.args[i].value;
+	__u64 hash = 0;
+	if (sel->rate_scope == RATE_THREAD)
+		hash = s->hook.header.tid;
+	else if (sel->rate_scope == RATE_PROCESS)
+		hash = s->hook.header.pid;
+	for (int i = 0; i < MAX_ARGS; i++) {
+		struct event_arg *a = &s->hook.args[i];
+		__u32 n = a->len; /* strings, paths, buffers */
+		if (a->type == ARG_INT || a->type == ARG_UINT)
+			n = 8;
+		else if (a->type == ARG_SOCK)
+			n = sizeof(struct sock_tuple);
+		for (int w = 0; w < ARG_BUF / 8; w++) {
+			if (w * 8 >= n)
+				break;
+			__u64 word;
+			__builtin_memcpy(&word, &a->str[w * 8], 8);
+			if (n - w * 8 < 8) /* bytes past the value are stale */
+				word &= (1ULL << ((n - w * 8) * 8)) - 1;
+			hash = (hash ^ word) * 0x100000001b3ULL;
+		}
+	}
 	key.hash = hash;
+	__u32 ms = sel->rate_limit_ms;
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 *last = bpf_map_lookup_elem(&rate_limits, &key);
 	if (last && now - *last < (__u64)ms * 1000000)
@@ -829,7 +856,7 @@ GLOBAL int handle(__u64 slot)
 			s->hook.action_arg = SIGKILL;
 		}
 	}
-	if (sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel->rate_limit_ms))) {
+	if (sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel))) {
 		if (bpf_ringbuf_output(&events, &s->hook, sizeof(s->hook), 0))
 			count_lost();
 	}

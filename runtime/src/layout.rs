@@ -115,6 +115,13 @@ pub const FILTER_FOLLOW: u8 = 2;
 /// `FILTER_NSPID`: isNamespacePID.
 pub const FILTER_NSPID: u8 = 4;
 
+/// `RATE_*`: a Post rateLimit's scope.
+pub mod rate_scope {
+    pub const THREAD: u8 = 0;
+    pub const PROCESS: u8 = 1;
+    pub const GLOBAL: u8 = 2;
+}
+
 /// `enum action`, numbered as Tetragon's `KprobeAction`.
 pub mod action {
     pub const UNKNOWN: u32 = 0;
@@ -206,7 +213,7 @@ pub struct Selector {
     pub kill: u8,
     pub signal: u8,
     pub override_: u8,
-    pub _pad: u8,
+    pub rate_scope: u8,
     pub override_value: i32,
     pub rate_limit_ms: u32,
     pub args: [Filter; MAX_FILTERS],

@@ -287,6 +287,20 @@ impl Plan {
                                 ));
                                 break;
                             };
+                            if let Attach::RawSyscall { symbol, nr } = &h.attach {
+                                let on_nr = plan
+                                    .hooks
+                                    .iter()
+                                    .filter(|o| matches!(&o.attach, Attach::RawSyscall { nr: n, .. } if n == nr))
+                                    .count();
+                                if on_nr >= layout::SYSCALL_HOOKS {
+                                    fail(format!(
+                                        "more than {} hooks on `{symbol}` through the raw syscall tracepoint in all policies; run fewer policies at once",
+                                        layout::SYSCALL_HOOKS
+                                    ));
+                                    break;
+                                }
+                            }
                             h.policy = index;
                             h.slot = slot;
                             h.config.policy = index as u32;
@@ -899,6 +913,12 @@ impl HookCompiler<'_> {
         let name = action_name(action);
         match name {
             "Post" => {
+                match action.param("rateLimitScope").and_then(|n| n.as_str()) {
+                    None | Some("thread") => out.rate_scope = layout::rate_scope::THREAD,
+                    Some("process") => out.rate_scope = layout::rate_scope::PROCESS,
+                    Some("global") => out.rate_scope = layout::rate_scope::GLOBAL,
+                    Some(other) => return Err(format!("rateLimitScope `{other}` is not thread, process or global")),
+                }
                 if let Some(rate) = action.param("rateLimit").and_then(|n| n.as_str()) {
                     out.rate_limit_ms = parse_duration_ms(rate)
                         .ok_or_else(|| format!("rateLimit `{rate}` is not a duration like 30s, 5m or 1h"))?;

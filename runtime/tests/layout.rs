@@ -302,7 +302,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 kill,
                 signal,
                 override_,
-                _pad,
+                rate_scope,
                 override_value,
                 rate_limit_ms,
                 args,

@@ -257,6 +257,7 @@ fn plan() -> Plan {
             lsm,
             uprobe,
         ],
+        skipped: Vec::new(),
     }
 }
 

@@ -1457,3 +1457,21 @@ fn ignore_call_not_found_skips_the_hook() {
         ["test.yaml: policy `p`: kprobe `no_such_function_in_any_kernel` skipped: not in this kernel (ignore.callNotFound)"]
     );
 }
+
+/// The raw syscall tracepoint dispatches at most SYSCALL_HOOKS hooks per syscall number: a
+/// fifth hook on openat is refused at planning, naming the policy and what to do.
+#[test]
+fn at_most_four_raw_syscall_hooks_per_syscall() {
+    let texts: Vec<String> = (0..5).map(|_| openat("")).collect();
+    let files: Vec<(&str, &str)> = texts.iter().map(|t| ("test.yaml", t.as_str())).collect();
+    let errors = compile_files(&files, NONE, None).expect_err("a fifth openat hook");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("more than 4 hooks on `__x64_sys_openat` through the raw syscall tracepoint in all policies; run fewer policies at once"),
+        "{}",
+        errors[0]
+    );
+    assert!(compile_files(&files[..4], NONE, None).is_ok());
+}

@@ -426,11 +426,6 @@ impl Drop for Running {
     }
 }
 
-/// The object under `key` of an event (`process_kprobe` ...), if it is that kind.
-pub fn body<'a>(event: &'a Value, key: &str) -> Option<&'a Value> {
-    event.get(key)
-}
-
 /// `event[key].process.pid`.
 pub fn pid_of(event: &Value, key: &str) -> Option<u64> {
     event.get(key)?.get("process")?.get("pid")?.as_u64()
