@@ -55,30 +55,8 @@
 //! about one CPU's worth of it, or less when the generator and the rest of the machine share
 //! that CPU.
 //!
-//! Figures on the development machine (2 vCPUs, kernel 6.18 without kprobes, so the hook is
-//! served by the raw syscall tracepoint; load average 1.5-3 from other work), 52 s:
-//!
-//! ```text
-//! openat+close, 5 rounds of 200000 iterations (a round: the median of 10 chunks); each configuration right after a round with no policy
-//!   configuration (per iteration)               no policy: med  min        with: med  min  ratio
-//!   other syscall hooked                         3.715 µs  2.989 µs    4.241 µs  3.385 µs   1.14
-//!   openat hooked, unmatched                     3.775 µs  2.978 µs    5.356 µs  4.902 µs   1.42
-//!   openat hooked, unmatched + matchBinaries     3.708 µs  3.137 µs    5.592 µs  5.001 µs   1.51
-//! openat+close: 3.77 µs without policy, 5.36 µs with policy (raw tracepoint raw_syscalls/sys_enter), ratio 1.42
-//!   1 thread, as fast as it can        N=200000  generated  165.1 k/s  delivered   55.1 k/s  printed 69655  lost 130345
-//!   1 thread, paced at 50k/s           N=100000  generated   50.0 k/s  delivered   50.0 k/s  printed 100000  lost 0
-//!   1 thread, paced at 100k/s          N=200000  generated  100.0 k/s  delivered   56.9 k/s  printed 116680  lost 83320
-//!   4 threads burst                    N=400000  generated  289.9 k/s  delivered   29.1 k/s  printed 41635  lost 358365
-//! ```
-//!
-//! Ratios moved between 1.26 and 1.42 from run to run on that machine. A `perf` profile of the
-//! `openat` loop with the unmatched policy put 26 % of the time in `syscall_trace_enter`: 22 %
-//! in the BPF program, of which `handle` 14 % (reading the user string 4 %, `match_arg` with its
-//! 248-byte key copy and the trie lookup 3 %, the header's clock and uid helpers 3 %) and the
-//! dispatcher's own part 8 % (copying the tracepoint context and the six user registers with
-//! `bpf_probe_read_kernel`, on both `openat` and `close`). `policyctl run` at full rate is 98 %
-//! user space: building `serde_json` maps (indexmap inserts, SipHash), string escaping and
-//! allocation, about 17-19 µs of CPU per event here.
+//! Figures belong in the issue notes, not here (they change with the machine and the code);
+//! the notes of `policyctl run` give them with this command and what was changed between runs.
 
 use std::ffi::{CStr, CString};
 use std::io::{BufRead, BufReader, Read};

@@ -743,7 +743,7 @@ GLOBAL int match_pids(__u64 slot, __u64 sel, __u64 tgid)
  * values keep two long paths with a common beginning apart).
  */
 static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 selector,
-					 struct selector *sel)
+					 struct selector *sel, __u32 nargs)
 {
 	struct rate_key key = { .slot = slot, .selector = selector };
 	__u64 hash = 0;
@@ -752,6 +752,8 @@ static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 se
 	else if (sel->rate_scope == RATE_PROCESS)
 		hash = s->hook.header.pid;
 	for (int i = 0; i < MAX_ARGS; i++) {
+		if (i >= nargs)
+			break;
 		struct event_arg *a = &s->hook.args[i];
 		__u32 n = a->len; /* strings, paths, buffers */
 		if (a->type == ARG_INT || a->type == ARG_UINT)
@@ -778,6 +780,18 @@ static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 se
 	return false;
 }
 
+/* Posts the hook event with only the arguments the hook declares: a hook
+ * with one argument sends a fifth of the bytes, so the ring buffer holds
+ * more events. The reader zero-fills the arguments not sent. */
+static __always_inline long post_hook(struct scratch *s, __u32 nargs)
+{
+	__u64 size = __builtin_offsetof(struct hook_event, args) +
+		     (__u64)nargs * sizeof(struct event_arg);
+	if (size > sizeof(s->hook))
+		size = sizeof(s->hook);
+	return bpf_ringbuf_output(&events, &s->hook, size, 0);
+}
+
 /*
  * The generic handler, after the caller put the raw arguments in the
  * scratch: reads the arguments, finds the first selector that matches,
@@ -797,13 +811,17 @@ GLOBAL int handle(__u64 slot)
 	s->hook.selector = 255;
 	s->hook.action = ACTION_POST;
 	s->hook.action_arg = 0;
-	for (int i = 0; i < MAX_ARGS; i++)
+	__u32 nargs = h->nargs;
+	for (int i = 0; i < MAX_ARGS; i++) {
+		if (i >= nargs)
+			break;
 		read_arg(slot, i);
+	}
 
 	__u32 pid = s->hook.header.pid;
 	__u32 nsel = h->nselectors;
 	if (nsel == 0) {
-		if (bpf_ringbuf_output(&events, &s->hook, sizeof(s->hook), 0))
+		if (post_hook(s, nargs))
 			count_lost();
 		return 0;
 	}
@@ -856,8 +874,8 @@ GLOBAL int handle(__u64 slot)
 			s->hook.action_arg = SIGKILL;
 		}
 	}
-	if (sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel))) {
-		if (bpf_ringbuf_output(&events, &s->hook, sizeof(s->hook), 0))
+	if (sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel, nargs))) {
+		if (post_hook(s, nargs))
 			count_lost();
 	}
 	return ret;
@@ -879,12 +897,15 @@ static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
 /* A syscall's arguments, from the user registers its stub receives. */
 static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 {
-	s->raw[0] = BPF_CORE_READ(user, di);
-	s->raw[1] = BPF_CORE_READ(user, si);
-	s->raw[2] = BPF_CORE_READ(user, dx);
-	s->raw[3] = BPF_CORE_READ(user, r10);
-	s->raw[4] = BPF_CORE_READ(user, r8);
-	s->raw[5] = BPF_CORE_READ(user, r9);
+	/* one read of r10..di (x86_64's pt_regs is ABI): r10 r9 r8 ax cx dx si di */
+	__u64 r[8] = {};
+	bpf_probe_read_kernel(r, sizeof(r), &user->r10);
+	s->raw[0] = r[7]; /* di */
+	s->raw[1] = r[6]; /* si */
+	s->raw[2] = r[5]; /* dx */
+	s->raw[3] = r[0]; /* r10 */
+	s->raw[4] = r[2]; /* r8 */
+	s->raw[5] = r[1]; /* r9 */
 }
 
 /* A function's arguments from a kprobe's registers (x86_64 calling
@@ -1036,8 +1057,7 @@ COPIES(UPROBE)
 SEC("raw_tp/sys_enter")
 int raw_syscall(struct raw_syscall_args *ctx)
 {
-	struct raw_syscall_args args;
-	bpf_probe_read_kernel(&args, sizeof(args), ctx);
+	struct raw_syscall_args args = { .regs = ctx->regs, .id = ctx->id };
 	__u32 nr = args.id;
 	struct syscall_hooks *sh = bpf_map_lookup_elem(&syscalls, &nr);
 	if (!sh || !sh->count)

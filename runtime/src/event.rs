@@ -6,8 +6,8 @@
 //! kernel claims are clamped to the buffers they describe.
 
 use crate::layout::{
-    arg_type, event_type, read_record, EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent,
-    HookEvent, SockTuple, ARGV_BUF, ARG_BUF,
+    arg_type, event_type, read_record, read_record_prefix, EventArg, EventHeader, ExecEvent,
+    ExitEvent, ForkEvent, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED,
 };
 
 /// The fields every event starts with.
@@ -206,7 +206,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
             }))
         }
         event_type::HOOK => {
-            let raw: HookEvent = read_record(bytes)?;
+            let raw: HookEvent = read_record_prefix(bytes, HOOK_EVENT_FIXED)?;
             Some(Event::Hook(Hook {
                 header: raw.header.into(),
                 slot: raw.slot,

@@ -360,6 +360,22 @@ unsafe impl aya::Pod for SyscallHooks {}
 unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
 
+/// Reads a `T` from a record that may stop early (a hook event sends only the arguments its
+/// hook declares): at least `min` bytes must be there, the rest reads as zeros.
+pub fn read_record_prefix<T: Copy>(bytes: &[u8], min: usize) -> Option<T> {
+    let size = std::mem::size_of::<T>();
+    if bytes.len() < min.min(size) {
+        return None;
+    }
+    let mut buf = vec![0u8; size];
+    let n = bytes.len().min(size);
+    buf[..n].copy_from_slice(&bytes[..n]);
+    read_record(&buf)
+}
+
+/// Bytes of a hook event before its arguments (what a hook without arguments sends).
+pub const HOOK_EVENT_FIXED: usize = std::mem::offset_of!(HookEvent, args);
+
 /// Reads a `T` from the start of a ring-buffer record, if it is long enough.
 pub fn read_record<T: Copy>(bytes: &[u8]) -> Option<T> {
     if bytes.len() < std::mem::size_of::<T>() {

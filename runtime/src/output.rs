@@ -6,7 +6,7 @@
 //! Tetragon's `GetEventsResponse`, so the compact line reads exactly the
 //! fields the JSON shows, the way Tetragon's `CompactEncoder` does.
 
-use serde_json::{Map, Value};
+use std::fmt::Write as _;
 
 use crate::event::{Arg, Event, Exit, Hook};
 use crate::layout::{action, SockTuple};
@@ -408,34 +408,122 @@ pub fn rfc3339(secs: i64, nanos: u32) -> String {
     )
 }
 
-fn put_str(m: &mut Map<String, Value>, key: &str, v: &str) {
-    if !v.is_empty() {
-        m.insert(key.into(), Value::String(v.into()));
+/// A JSON object written straight into a string, members in the order written (as
+/// protojson orders them), empty strings and zero optional numbers left out as protojson does.
+/// Writing directly, rather than through `serde_json::Value` maps, keeps rendering free of
+/// per-member allocations: it is what bounds how many events per second reach the output.
+struct Obj<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn new(out: &'a mut String) -> Obj<'a> {
+        out.push('{');
+        Obj { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        push_json_str(self.out, key);
+        self.out.push(':');
+    }
+
+    /// A string member, left out when empty.
+    fn str(&mut self, key: &str, v: &str) {
+        if !v.is_empty() {
+            self.key(key);
+            push_json_str(self.out, v);
+        }
+    }
+
+    /// A number member, always written.
+    fn num(&mut self, key: &str, v: impl std::fmt::Display) {
+        self.key(key);
+        let _ = write!(self.out, "{v}");
+    }
+
+    /// A number member, left out when zero.
+    fn nonzero(&mut self, key: &str, v: u32) {
+        if v != 0 {
+            self.num(key, v);
+        }
+    }
+
+    /// A nested object.
+    fn obj(&mut self, key: &str, fill: impl FnOnce(&mut Obj<'_>)) {
+        self.key(key);
+        let mut inner = Obj::new(self.out);
+        fill(&mut inner);
+        inner.end();
+    }
+
+    /// An array of objects.
+    fn array<T>(&mut self, key: &str, items: &[T], each: impl Fn(&mut Obj<'_>, &T)) {
+        self.key(key);
+        self.out.push('[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            let mut inner = Obj::new(self.out);
+            each(&mut inner, item);
+            inner.end();
+        }
+        self.out.push(']');
+    }
+
+    fn end(self) {
+        self.out.push('}');
     }
 }
 
-fn put_u32(m: &mut Map<String, Value>, key: &str, v: u32) {
-    if v != 0 {
-        m.insert(key.into(), Value::from(v));
+/// A JSON string, escaped as serde_json escapes it (quote, backslash, control characters).
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
-fn proc_json(p: &Proc) -> Value {
-    let mut m = Map::new();
-    put_str(&mut m, "exec_id", &p.exec_id);
-    m.insert("pid".into(), p.pid.into());
-    m.insert("uid".into(), p.uid.into());
-    put_str(&mut m, "cwd", &p.cwd);
-    put_str(&mut m, "binary", &p.binary);
-    put_str(&mut m, "arguments", &p.arguments);
-    put_str(&mut m, "flags", &p.flags);
+fn proc_json(o: &mut Obj<'_>, p: &Proc) {
+    o.str("exec_id", &p.exec_id);
+    o.num("pid", p.pid);
+    o.num("uid", p.uid);
+    o.str("cwd", &p.cwd);
+    o.str("binary", &p.binary);
+    o.str("arguments", &p.arguments);
+    o.str("flags", &p.flags);
     if let Some((s, n)) = p.start_time {
-        m.insert("start_time".into(), rfc3339(s, n).into());
+        o.str("start_time", &rfc3339(s, n));
     }
-    m.insert("auid".into(), p.auid.into());
-    put_str(&mut m, "parent_exec_id", &p.parent_exec_id);
-    m.insert("tid".into(), p.tid.into());
-    Value::Object(m)
+    o.num("auid", p.auid);
+    o.str("parent_exec_id", &p.parent_exec_id);
+    o.num("tid", p.tid);
 }
 
 fn name_of(table: &[(&'static str, u32)], n: u32) -> &'static str {
@@ -468,19 +556,6 @@ fn addr(family: u16, bytes: &[u8; 16]) -> String {
     }
 }
 
-fn sock_json(s: &SockTuple) -> Value {
-    let mut m = Map::new();
-    put_str(&mut m, "family", name_of(FAMILIES, s.family.into()));
-    put_str(&mut m, "type", sock_type_name(s.ty));
-    put_str(&mut m, "protocol", name_of(PROTOCOLS, s.protocol.into()));
-    put_str(&mut m, "saddr", &addr(s.family, &s.saddr));
-    put_str(&mut m, "daddr", &addr(s.family, &s.daddr));
-    put_u32(&mut m, "sport", s.sport.into());
-    put_u32(&mut m, "dport", s.dport.into());
-    put_str(&mut m, "state", name_of(TCP_STATES, s.state));
-    Value::Object(m)
-}
-
 /// The syscall ABI name Tetragon uses for this machine.
 fn syscall_abi() -> &'static str {
     match std::env::consts::ARCH {
@@ -490,106 +565,115 @@ fn syscall_abi() -> &'static str {
     }
 }
 
-fn path_json(p: &str) -> Value {
-    let mut m = Map::new();
-    put_str(&mut m, "path", p);
-    Value::Object(m)
+fn sock_json(o: &mut Obj<'_>, s: &SockTuple) {
+    o.str("family", name_of(FAMILIES, s.family.into()));
+    o.str("type", sock_type_name(s.ty));
+    o.str("protocol", name_of(PROTOCOLS, s.protocol.into()));
+    o.str("saddr", &addr(s.family, &s.saddr));
+    o.str("daddr", &addr(s.family, &s.daddr));
+    o.nonzero("sport", s.sport.into());
+    o.nonzero("dport", s.dport.into());
+    o.str("state", name_of(TCP_STATES, s.state));
 }
 
-fn arg_json(a: &KArg) -> Value {
-    let mut m = Map::new();
+fn arg_json(o: &mut Obj<'_>, a: &KArg) {
     match &a.value {
         ArgValue::None => {}
         ArgValue::String(s) => {
-            m.insert("string_arg".into(), s.as_str().into());
+            o.key("string_arg");
+            push_json_str(o.out, s);
         }
-        ArgValue::Int(v) => {
-            m.insert("int_arg".into(), (*v).into());
-        }
+        ArgValue::Int(v) => o.num("int_arg", v),
         // protojson writes 64-bit integers as strings.
         ArgValue::Size(v) => {
-            m.insert("size_arg".into(), v.to_string().into());
+            o.key("size_arg");
+            push_json_str(o.out, &v.to_string());
         }
         ArgValue::Bytes(b) => {
-            m.insert("bytes_arg".into(), base64(b).into());
+            o.key("bytes_arg");
+            push_json_str(o.out, &base64(b));
         }
-        ArgValue::Path(p) => {
-            m.insert("path_arg".into(), path_json(p));
-        }
-        ArgValue::File(p) => {
-            m.insert("file_arg".into(), path_json(p));
-        }
-        ArgValue::Sock(s) => {
-            m.insert("sock_arg".into(), sock_json(s));
-        }
+        ArgValue::Path(p) => o.obj("path_arg", |m| m.str("path", p)),
+        ArgValue::File(p) => o.obj("file_arg", |m| m.str("path", p)),
+        ArgValue::Sock(s) => o.obj("sock_arg", |m| sock_json(m, s)),
         ArgValue::Long(v) => {
-            m.insert("long_arg".into(), v.to_string().into());
+            o.key("long_arg");
+            push_json_str(o.out, &v.to_string());
         }
-        ArgValue::Uint(v) => {
-            m.insert("uint_arg".into(), (*v).into());
-        }
-        ArgValue::SyscallId(id) => {
-            let mut s = Map::new();
-            put_u32(&mut s, "id", *id);
-            s.insert("abi".into(), syscall_abi().into());
-            m.insert("syscall_id".into(), Value::Object(s));
-        }
+        ArgValue::Uint(v) => o.num("uint_arg", v),
+        ArgValue::SyscallId(id) => o.obj("syscall_id", |m| {
+            m.nonzero("id", *id);
+            m.str("abi", syscall_abi());
+        }),
     }
-    put_str(&mut m, "label", &a.label);
-    Value::Object(m)
+    o.str("label", &a.label);
 }
 
 /// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
-fn action_json(n: u32) -> Option<Value> {
+fn action_json(o: &mut Obj<'_>, n: u32) {
     let name = match n {
-        action::UNKNOWN => return None,
+        action::UNKNOWN => return,
         action::POST => "KPROBE_ACTION_POST",
         action::SIGKILL => "KPROBE_ACTION_SIGKILL",
         action::OVERRIDE => "KPROBE_ACTION_OVERRIDE",
         action::NOPOST => "KPROBE_ACTION_NOPOST",
         action::SIGNAL => "KPROBE_ACTION_SIGNAL",
-        other => return Some(other.into()),
+        other => return o.num("action", other),
     };
-    Some(name.into())
+    o.str("action", name);
 }
 
 impl Common {
-    fn head(&self, m: &mut Map<String, Value>) {
-        m.insert("process".into(), proc_json(&self.process));
+    fn head(&self, o: &mut Obj<'_>) {
+        o.obj("process", |m| proc_json(m, &self.process));
         if let Some(p) = &self.parent {
-            m.insert("parent".into(), proc_json(p));
+            o.obj("parent", |m| proc_json(m, p));
         }
     }
 
-    fn args(&self, m: &mut Map<String, Value>) {
+    fn args(&self, o: &mut Obj<'_>) {
         if !self.args.is_empty() {
-            m.insert("args".into(), self.args.iter().map(arg_json).collect());
+            o.array("args", &self.args, arg_json);
         }
     }
 
-    fn action(&self, m: &mut Map<String, Value>) {
-        if let Some(a) = action_json(self.action) {
-            m.insert("action".into(), a);
-        }
+    fn action(&self, o: &mut Obj<'_>) {
+        action_json(o, self.action);
     }
 
-    fn tags(&self, m: &mut Map<String, Value>) {
+    fn tags(&self, o: &mut Obj<'_>) {
         if !self.tags.is_empty() {
-            m.insert("tags".into(), self.tags.clone().into());
+            o.key("tags");
+            o.out.push('[');
+            for (i, t) in self.tags.iter().enumerate() {
+                if i > 0 {
+                    o.out.push(',');
+                }
+                push_json_str(o.out, t);
+            }
+            o.out.push(']');
         }
     }
 }
 
 impl Response {
     fn to_json(&self) -> String {
-        let mut m = Map::new();
-        let (key, body) = match &self.body {
+        let mut out = String::with_capacity(1024);
+        let mut top = Obj::new(&mut out);
+        let key = match &self.body {
+            Body::Exec { .. } => "process_exec",
+            Body::Exit { .. } => "process_exit",
+            Body::Kprobe { .. } => "process_kprobe",
+            Body::Tracepoint { .. } => "process_tracepoint",
+            Body::Uprobe { .. } => "process_uprobe",
+            Body::Lsm { .. } => "process_lsm",
+        };
+        top.obj(key, |m| match &self.body {
             Body::Exec { process, parent } => {
-                m.insert("process".into(), proc_json(process));
+                m.obj("process", |o| proc_json(o, process));
                 if let Some(p) = parent {
-                    m.insert("parent".into(), proc_json(p));
+                    m.obj("parent", |o| proc_json(o, p));
                 }
-                ("process_exec", m)
             }
             Body::Exit {
                 process,
@@ -598,77 +682,71 @@ impl Response {
                 status,
                 time,
             } => {
-                m.insert("process".into(), proc_json(process));
+                m.obj("process", |o| proc_json(o, process));
                 if let Some(p) = parent {
-                    m.insert("parent".into(), proc_json(p));
+                    m.obj("parent", |o| proc_json(o, p));
                 }
-                put_str(&mut m, "signal", signal);
-                put_u32(&mut m, "status", *status);
-                m.insert("time".into(), rfc3339(time.0, time.1).into());
-                ("process_exit", m)
+                m.str("signal", signal);
+                m.nonzero("status", *status);
+                m.str("time", &rfc3339(time.0, time.1));
             }
             Body::Kprobe {
                 common: c,
                 function_name,
             } => {
-                c.head(&mut m);
-                put_str(&mut m, "function_name", function_name);
-                c.args(&mut m);
-                c.action(&mut m);
-                put_str(&mut m, "policy_name", &c.policy_name);
-                put_str(&mut m, "message", &c.message);
-                c.tags(&mut m);
-                ("process_kprobe", m)
+                c.head(m);
+                m.str("function_name", function_name);
+                c.args(m);
+                c.action(m);
+                m.str("policy_name", &c.policy_name);
+                m.str("message", &c.message);
+                c.tags(m);
             }
             Body::Tracepoint {
                 common: c,
                 subsys,
                 event,
             } => {
-                c.head(&mut m);
-                put_str(&mut m, "subsys", subsys);
-                put_str(&mut m, "event", event);
-                c.args(&mut m);
-                put_str(&mut m, "policy_name", &c.policy_name);
-                c.action(&mut m);
-                put_str(&mut m, "message", &c.message);
-                c.tags(&mut m);
-                ("process_tracepoint", m)
+                c.head(m);
+                m.str("subsys", subsys);
+                m.str("event", event);
+                c.args(m);
+                m.str("policy_name", &c.policy_name);
+                c.action(m);
+                m.str("message", &c.message);
+                c.tags(m);
             }
             Body::Uprobe {
                 common: c,
                 path,
                 symbol,
             } => {
-                c.head(&mut m);
-                put_str(&mut m, "path", path);
-                put_str(&mut m, "symbol", symbol);
-                put_str(&mut m, "policy_name", &c.policy_name);
-                put_str(&mut m, "message", &c.message);
-                c.args(&mut m);
-                c.tags(&mut m);
-                c.action(&mut m);
-                ("process_uprobe", m)
+                c.head(m);
+                m.str("path", path);
+                m.str("symbol", symbol);
+                m.str("policy_name", &c.policy_name);
+                m.str("message", &c.message);
+                c.args(m);
+                c.tags(m);
+                c.action(m);
             }
             Body::Lsm {
                 common: c,
                 function_name,
             } => {
-                c.head(&mut m);
-                put_str(&mut m, "function_name", function_name);
-                put_str(&mut m, "policy_name", &c.policy_name);
-                put_str(&mut m, "message", &c.message);
-                c.args(&mut m);
-                c.action(&mut m);
-                c.tags(&mut m);
-                ("process_lsm", m)
+                c.head(m);
+                m.str("function_name", function_name);
+                m.str("policy_name", &c.policy_name);
+                m.str("message", &c.message);
+                c.args(m);
+                c.action(m);
+                c.tags(m);
             }
-        };
-        let mut top = Map::new();
-        top.insert(key.into(), Value::Object(body));
-        put_str(&mut top, "node_name", &self.node_name);
-        top.insert("time".into(), rfc3339(self.time.0, self.time.1).into());
-        Value::Object(top).to_string()
+        });
+        top.str("node_name", &self.node_name);
+        top.str("time", &rfc3339(self.time.0, self.time.1));
+        top.end();
+        out
     }
 
     // ------------------------------------------------------------ compact
@@ -935,6 +1013,27 @@ pub fn syscall_name(nr: i64) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        let mut samples: Vec<String> = [
+            "",
+            "plain /tmp/x",
+            "quote \" and backslash \\",
+            "tab\tnewline\ncr\r",
+            "bell\u{7} nul\u{0} esc\u{1b} del\u{7f}",
+            "unicode é 😀 \u{2028}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        samples.push((0u8..=0x7f).map(char::from).collect());
+        for s in samples {
+            let mut ours = String::new();
+            push_json_str(&mut ours, &s);
+            assert_eq!(ours, serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+    }
 
     #[test]
     fn timestamps_like_protojson() {

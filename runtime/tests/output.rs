@@ -4,7 +4,7 @@
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
     action, arg_type, event_type, EventArg, EventHeader, ExecEvent, ExitEvent, HookConfig,
-    HookEvent, SockTuple, ARGV_BUF, ARG_BUF, MAX_ARGS,
+    HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -490,10 +490,31 @@ fn truncated_and_garbage_records_are_none() {
     let hook = hook_record(OPENAT, 1, 1, action::POST, vec![]);
     for full in [&exec, &exit, &hook] {
         assert!(decode(full).is_some());
-        for cut in [0, 1, 4, 23, 24, full.len() - 1] {
+        for cut in [0, 1, 4, 23, 24] {
             assert_eq!(decode(&full[..cut]), None, "cut at {cut}");
         }
     }
+    for full in [&exec, &exit] {
+        assert_eq!(decode(&full[..full.len() - 1]), None);
+    }
+    // a hook event sends only its declared arguments: shorter than its fixed part is
+    // garbage, anything after it decodes with the missing arguments empty
+    assert_eq!(decode(&hook[..HOOK_EVENT_FIXED - 1]), None);
+    assert!(decode(&hook[..HOOK_EVENT_FIXED]).is_some());
+    assert_eq!(decode(&hook[..hook.len() - 1]), decode(&hook));
+    // the kernel sends two arguments of a two-argument hook: the same event as all five
+    let two = hook_record(
+        OPENAT,
+        1,
+        1,
+        action::POST,
+        vec![
+            int(arg_type::INT, -100),
+            text(arg_type::STRING, b"/etc/passwd"),
+        ],
+    );
+    let sent = HOOK_EVENT_FIXED + 2 * std::mem::size_of::<EventArg>();
+    assert_eq!(decode(&two[..sent]), decode(&two));
     let mut unknown = exit.clone();
     unknown[0] = 4;
     assert_eq!(decode(&unknown), None);
