@@ -5,9 +5,10 @@
 //!
 //! Covered: the raw syscall tracepoint fallback of `syscall: true` kprobes (hosts without
 //! kprobes), tracepoints with args by field index, uprobes, matchBinaries (In, NotIn, Prefix,
-//! Postfix) and matchPIDs, the Sigkill and Signal actions, Post's rateLimit, several policies
-//! at once, exec and exit events, and the refusals: invalid policies, what the runtime does not
-//! support, hooks that cannot attach (all or none), and no privileges.
+//! Postfix) and matchPIDs, the Sigkill, Signal and NoPost actions, Post's rateLimit, several
+//! policies at once, exec and exit events, SIGTERM and SIGKILL (nothing left behind), and the
+//! refusals: invalid policies, what the runtime does not support, hooks that cannot attach (all
+//! or none), no privileges, tracefs not mounted and no BTF (in a private mount namespace).
 //!
 //! Safety: every enforcing policy (Sigkill, Signal) matches only a binary copied into the test's
 //! own temporary directory, so it can only ever kill or signal processes the test started; every
@@ -1115,4 +1116,143 @@ fn refusal_counts_agree_with_the_printed_diagnostics() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{last}"));
     assert_eq!(printed, refused_with, "{f}");
+}
+
+/// Sigkill with NoPost: the matched binary dies and no event is printed for it.
+#[test]
+fn nopost_kills_without_an_event() {
+    if !run::ready("nopost_kills_without_an_event") {
+        return;
+    }
+    let dir = TempDir::new("nopost");
+    let secret = dir.write("secret.txt", "secret\n");
+    let quiet_cat = dir.copy_binary(CAT, "cat-quiet");
+    let policy = dir.write(
+        "nopost.yaml",
+        &openat_policy(
+            "host-nopost",
+            dir.str(),
+            &binaries("In", &[&quiet_cat]),
+            "      - action: Sigkill\n      - action: NoPost\n",
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, _) = run_child(&quiet_cat, &[&secret]);
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let f = running.stop();
+    assert!(kprobes_of(&f.events(), pid).is_empty(), "{f}");
+}
+
+/// SIGTERM stops a run cleanly like SIGINT; a run killed with SIGKILL leaves nothing behind:
+/// nothing is pinned, so its enforcing hook is gone with the process and the binary it
+/// killed before runs freely.
+#[test]
+fn sigterm_detaches_and_sigkill_leaves_nothing_behind() {
+    if !run::ready("sigterm_detaches_and_sigkill_leaves_nothing_behind") {
+        return;
+    }
+    let dir = TempDir::new("signals");
+    let secret = dir.write("secret.txt", "secret\n");
+    let victim = dir.copy_binary(CAT, "cat-victim");
+    let policy = dir.write(
+        "kill.yaml",
+        &openat_policy(
+            "host-signals",
+            dir.str(),
+            &binaries("In", &[&victim]),
+            "      - action: Sigkill\n",
+        ),
+    );
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        let mut child = run::spawn(
+            Command::new(run::policyctl())
+                .args(["run", policy.as_str(), "--policy-events-only"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped stderr"));
+        let mut text = String::new();
+        while !text.contains("Ctrl-C stops") {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut stderr, &mut line).unwrap_or(0) == 0 {
+                panic!("policyctl run ended before attaching:\n{text}");
+            }
+            text.push_str(&line);
+        }
+        // enforcing while it runs
+        let (status, _, _) = run_child(&victim, &[&secret]);
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+        // SAFETY: kill on the pid of our own child, not waited for yet.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let status = child.wait().expect("wait for policyctl run");
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        if signal == libc::SIGTERM {
+            assert!(status.success(), "{status:?}\n{text}{rest}");
+            assert!(rest.trim_end().ends_with("everything detached"), "{rest}");
+        } else {
+            assert_eq!(status.signal(), Some(libc::SIGKILL));
+        }
+        // gone with the process: the same binary reads the file now
+        let (status, _, out) = run_child(&victim, &[&secret]);
+        assert!(
+            status.success(),
+            "still enforced after {signal}: {status:?}"
+        );
+        assert_eq!(out, "secret\n");
+    }
+}
+
+/// `policyctl run` under `unshare -m` with one mount hidden in that private mount namespace
+/// (the host's mounts are untouched): its one-line error, exit 1.
+fn run_with_hidden_mount(test: &str, hide: &str, policy: &str) -> Option<(i32, String)> {
+    if Command::new("unshare").arg("--version").output().is_err() {
+        println!("{test}: SKIPPED: unshare (util-linux) is not installed");
+        return None;
+    }
+    let script = format!("{hide} && exec \"$0\" run \"$1\"");
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .arg(run::policyctl())
+        .arg(policy)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare");
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn missing_tracefs_and_btf_are_one_line_errors() {
+    if !run::ready("missing_tracefs_and_btf_are_one_line_errors") {
+        return;
+    }
+    let dir = TempDir::new("mounts");
+    let policy = dir.write("p.yaml", &openat_policy("host-mounts", dir.str(), "", ""));
+    let test = "missing_tracefs_and_btf_are_one_line_errors";
+    let Some((code, stderr)) =
+        run_with_hidden_mount(test, "mount -t tmpfs none /sys/kernel/tracing", &policy)
+    else {
+        return;
+    };
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        "policyctl run: tracefs is not mounted at /sys/kernel/tracing: mount it with `mount -t tracefs tracefs /sys/kernel/tracing`\n"
+    );
+    let Some((code, stderr)) =
+        run_with_hidden_mount(test, "mount -t tmpfs none /sys/kernel/btf", &policy)
+    else {
+        return;
+    };
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        "policyctl run: this kernel has no BTF (/sys/kernel/btf/vmlinux): policyctl run needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n"
+    );
 }
