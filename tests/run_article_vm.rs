@@ -104,6 +104,38 @@ spec:
         - "-watched"
 "#;
 
+/// Three policies on `tcp_connect` for the same connection of `/usr/bin/fetch` to
+/// 127.0.0.1:443: one whose filters all hold (DAddr in 127.0.0.0/8, Family, Protocol,
+/// DPortPriv, NotSportPriv, as the CRD spells it) and two whose one filter does not (NotDAddr, SPortPriv).
+fn sock_policy(name: &str, args: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  kprobes:
+  - call: "tcp_connect"
+    syscall: false
+    args:
+    - index: 0
+      type: "sock"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/bin/fetch"
+      matchArgs:
+{args}"#
+    )
+}
+
+fn sock_filter(operator: &str, value: &str) -> String {
+    format!(
+        "      - index: 0\n        operator: \"{operator}\"\n        values:\n        - \"{value}\"\n"
+    )
+}
+
 #[test]
 fn article_policies_enforce_in_a_vm() {
     let Some(vm) = vm::Vm::builder("run_article") else {
@@ -118,6 +150,36 @@ fn article_policies_enforce_in_a_vm() {
         .bytes("/etc/policies/detect-sudo.yaml", article("detect-sudo").as_bytes(), 0o644)
         .bytes("/etc/policies/deny-secret-open.yaml", LSM_OVERRIDE.as_bytes(), 0o644)
         .bytes("/etc/policies/watch-mkdir.yaml", MKDIR_WATCH.as_bytes(), 0o644)
+        .bytes(
+            "/etc/policies/sock-match.yaml",
+            sock_policy(
+                "sock-match",
+                &[
+                    sock_filter("DAddr", "127.0.0.0/8"),
+                    sock_filter("Family", "AF_INET"),
+                    sock_filter("Protocol", "IPPROTO_TCP"),
+                    "      - index: 0\n        operator: \"DPortPriv\"\n".to_string(),
+                    "      - index: 0\n        operator: \"NotSportPriv\"\n".to_string(),
+                ]
+                .concat(),
+            )
+            .as_bytes(),
+            0o644,
+        )
+        .bytes(
+            "/etc/policies/sock-not-daddr.yaml",
+            sock_policy("sock-not-daddr", &sock_filter("NotDAddr", "127.0.0.0/8")).as_bytes(),
+            0o644,
+        )
+        .bytes(
+            "/etc/policies/sock-sport-priv.yaml",
+            sock_policy(
+                "sock-sport-priv",
+                "      - index: 0\n        operator: \"SPortPriv\"\n",
+            )
+            .as_bytes(),
+            0o644,
+        )
         .c_program("/usr/bin/wget", CONNECT)
         .c_program("/usr/bin/fetch", CONNECT)
         .busybox_applet("/opt/test/cat")
@@ -147,6 +209,15 @@ fn article_policies_enforce_in_a_vm() {
                  /usr/bin/fetch; echo \"fetch rc=$?\"; wait $L
                  nc -l -p 443 >/dev/null & L=$!; sleep 0.2
                  /usr/bin/wget; echo \"wget rc=$?\"; kill $L 2>/dev/null
+                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
+            ),
+        )
+        .scenario(
+            "sock",
+            &scenario(
+                "start /etc/policies/sock-match.yaml /etc/policies/sock-not-daddr.yaml /etc/policies/sock-sport-priv.yaml --policy-events-only -o json --node-name vm || exit 1
+                 nc -l -p 443 >/dev/null & L=$!; sleep 0.2
+                 /usr/bin/fetch; echo \"fetch rc=$?\"; wait $L
                  stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
             ),
         )
@@ -216,6 +287,21 @@ fn article_policies_enforce_in_a_vm() {
         "🔌 connect vm /usr/bin/wget tcp 127.0.0.1:<port> -> 127.0.0.1:443",
         "{out}"
     );
+
+    // sock filters: only the policy whose filters all hold reports the connection
+    let out = run.ok("sock");
+    assert!(out.contains("connect rc=0\nfetch rc=0\n"), "{out}");
+    let json = json_events(out);
+    assert_eq!(json.len(), 1, "{out}");
+    let k = &json[0]["process_kprobe"];
+    assert_eq!(k["policy_name"], "sock-match", "{out}");
+    assert_eq!(k["function_name"], "tcp_connect");
+    let sock = &k["args"][0]["sock_arg"];
+    assert_eq!(sock["family"], "AF_INET", "{out}");
+    assert_eq!(sock["protocol"], "IPPROTO_TCP", "{out}");
+    assert_eq!(sock["daddr"], "127.0.0.1", "{out}");
+    assert_eq!(sock["dport"], 443, "{out}");
+    assert!(sock["sport"].as_u64().is_some_and(|p| p >= 1024), "{out}");
 
     // setresuid(-1, 0, -1) produces an event (JSON, Tetragon's shape)
     let out = run.ok("sudo");
