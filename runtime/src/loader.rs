@@ -388,9 +388,14 @@ impl Loaded {
 }
 
 fn attach_error(policy: &str, what: &str, target: &str, e: &dyn std::error::Error) -> RunError {
+    let why = chain(e);
+    if why.contains("bpf_override_return") {
+        return err(format!(
+            "policy `{policy}`: cannot attach {what} `{target}`: this kernel cannot override return values from kprobes (bpf_override_return needs CONFIG_BPF_KPROBE_OVERRIDE); override an LSM hook's return value instead ({why})"
+        ));
+    }
     err(format!(
-        "policy `{policy}`: cannot attach {what} `{target}`: {}",
-        chain(e)
+        "policy `{policy}`: cannot attach {what} `{target}`: {why}"
     ))
 }
 

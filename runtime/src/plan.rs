@@ -517,6 +517,9 @@ impl HookCompiler<'_> {
             if !f.kprobes {
                 return Err("Override needs kprobes, and this kernel has none".into());
             }
+            if self.kernel.config_enabled("CONFIG_BPF_KPROBE_OVERRIDE") == Some(false) {
+                return Err("Override on a kprobe needs bpf_override_return, and this kernel is built without CONFIG_BPF_KPROBE_OVERRIDE; override an LSM hook's return value instead".into());
+            }
             return Ok((
                 Attach::Kprobe {
                     symbol: symbol.clone(),

@@ -1475,3 +1475,34 @@ fn at_most_four_raw_syscall_hooks_per_syscall() {
     );
     assert!(compile_files(&files[..4], NONE, None).is_ok());
 }
+
+/// Override through a kprobe on a kernel whose configuration lacks CONFIG_BPF_KPROBE_OVERRIDE
+/// (Debian's 6.12: no function error injection) is refused at planning, with the way out.
+#[test]
+fn kprobe_override_needs_the_kernel_option() {
+    let dir = testdata().join("btf");
+    let kernel = Kernel::load(&KernelSpec {
+        name: Some(KERNEL_612.to_string()),
+        btf: dir.join(format!("{KERNEL_612}.btf.zst")),
+        config: Some(dir.join(format!("{KERNEL_612}.config.gz"))),
+        ..KernelSpec::default()
+    })
+    .expect("fixture kernel with its configuration");
+    assert_eq!(
+        kernel.config_enabled("CONFIG_BPF_KPROBE_OVERRIDE"),
+        Some(false)
+    );
+    let text = openat(OVERRIDE);
+    let source = SourceFile::new("test.yaml", text.as_str());
+    // the validator needs no configuration to accept it; planning for this kernel does
+    let report = check_source_with(source, std::slice::from_ref(self::kernel()));
+    let accepted = report.accepted().expect("accepted");
+    let errors = Plan::compile(&accepted, &kernel, ALL, None).expect_err("refused");
+    assert!(
+        errors[0].message.contains(
+            "built without CONFIG_BPF_KPROBE_OVERRIDE; override an LSM hook's return value instead"
+        ),
+        "{}",
+        errors[0]
+    );
+}
