@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Stop after this many seconds.
     #[arg(long)]
     duration: Option<f64>,
+    /// Size of the event ring buffer in MiB (a power of two): larger absorbs longer bursts
+    /// before events are lost (and counted).
+    #[arg(long, default_value_t = 4)]
+    ring_buffer_mib: u32,
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -162,7 +166,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
 
     phase("checked");
-    let mut loaded = match Loaded::new() {
+    let mut loaded = match Loaded::new(args.ring_buffer_mib) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };

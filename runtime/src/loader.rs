@@ -120,15 +120,21 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Load the object against the running kernel's BTF (CO-RE relocations) and attach the
-    /// process tracking programs.
-    pub fn new() -> Result<Loaded, RunError> {
+    /// Load the object against the running kernel's BTF (CO-RE relocations), with an event
+    /// ring buffer of `ring_mib` MiB (a power of two), and attach the process tracking programs.
+    pub fn new(ring_mib: u32) -> Result<Loaded, RunError> {
+        if !ring_mib.is_power_of_two() || ring_mib > 1024 {
+            return Err(err(format!(
+                "the ring buffer is {ring_mib} MiB: it must be a power of two from 1 to 1024"
+            )));
+        }
         let btf = Btf::from_sys_fs()
             .map_err(|e| err(format!("cannot read the kernel's BTF: {}", chain(&e))))?;
         // aya parses the ELF in place; a Vec is suitably aligned where a static may not be
         let object = OBJECT.to_vec();
         let bpf = EbpfLoader::new()
             .btf(Some(&btf))
+            .set_max_entries("events", ring_mib << 20)
             .load(&object)
             .map_err(|e| err(format!("cannot load the BPF object: {}", chain(&e))))?;
         let mut loaded = Loaded {
