@@ -449,7 +449,7 @@ impl HookCompiler<'_> {
                     .as_ref()
                     .map(|t| t.value.clone())
                     .unwrap_or_else(|| "auto".into()),
-                label: None,
+                label: arg.label.as_ref().map(|l| l.value.clone()),
             });
         }
         config.nargs = hook.args.len() as u8;

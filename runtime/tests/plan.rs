@@ -1506,3 +1506,14 @@ fn kprobe_override_needs_the_kernel_option() {
         errors[0]
     );
 }
+
+/// An arg's `label` reaches the plan, for the events' `label` field.
+#[test]
+fn arg_labels_reach_the_plan() {
+    let text = policy(
+        "  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n      label: \"pathname\"\n    - index: 2\n      type: int\n",
+    );
+    let p = plan(&text);
+    let labels: Vec<Option<&str>> = p.hooks[0].args.iter().map(|a| a.label.as_deref()).collect();
+    assert_eq!(labels, [Some("pathname"), None]);
+}

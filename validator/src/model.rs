@@ -178,6 +178,8 @@ pub struct Arg {
     pub source: Option<Spanned<String>>,
     /// `btfType`: the struct the argument is cast to before `resolve`.
     pub btf_type: Option<Spanned<String>>,
+    /// `label`: the name events give the argument.
+    pub label: Option<Spanned<String>>,
 }
 
 impl Arg {
@@ -535,6 +537,7 @@ impl Arg {
             resolve: string(node, "resolve").filter(|r| !r.value.is_empty()),
             source: string(node, "source"),
             btf_type: string(node, "btfType").filter(|r| !r.value.is_empty()),
+            label: string(node, "label").filter(|l| !l.value.is_empty()),
         }
     }
 }
