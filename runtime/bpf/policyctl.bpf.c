@@ -925,19 +925,24 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 	s->raw[5] = ctx->r9;
 }
 
-#define KPROBE(n)                                                         \
-	SEC("kprobe/slot" #n)                                             \
-	int kprobe_##n(struct pt_regs *ctx)                               \
+/* A program copy whose context is registers (kprobe, uprobe): gathers the
+ * arguments (`syscall` says whether through a syscall stub's user
+ * registers) and runs the handler for its slot. */
+#define REGS_PROGRAM(section, name, kind, n, from_syscall)                \
+	SEC(section #n)                                                   \
+	int name##_##n(struct pt_regs *ctx)                               \
 	{                                                                 \
-		__u32 slot = KIND_KPROBE * SLOTS_PER_KIND + n;            \
+		__u32 slot = kind * SLOTS_PER_KIND + n;                   \
 		bool syscall;                                             \
 		struct scratch *s = begin(slot, &syscall);                \
 		if (!s)                                                   \
 			return 0;                                         \
-		kprobe_args(s, ctx, syscall);                             \
+		kprobe_args(s, ctx, from_syscall);                        \
 		handle(slot);                                             \
 		return 0;                                                 \
 	}
+
+#define KPROBE(n) REGS_PROGRAM("kprobe/slot", kprobe, KIND_KPROBE, n, syscall)
 
 /* kprobe copies that may override the return value: loaded only for
  * selectors with Override, as kernels without error injection refuse
@@ -1029,19 +1034,7 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		return 0;                                                 \
 	}
 
-#define UPROBE(n)                                                         \
-	SEC("uprobe/slot" #n)                                             \
-	int uprobe_##n(struct pt_regs *ctx)                               \
-	{                                                                 \
-		__u32 slot = KIND_UPROBE * SLOTS_PER_KIND + n;            \
-		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
-		if (!s)                                                   \
-			return 0;                                         \
-		kprobe_args(s, ctx, false);                               \
-		handle(slot);                                             \
-		return 0;                                                 \
-	}
+#define UPROBE(n) REGS_PROGRAM("uprobe/slot", uprobe, KIND_UPROBE, n, false)
 
 #define COPIES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 
