@@ -341,23 +341,27 @@ spec:
     assert_eq!(u["action"], "KPROBE_ACTION_POST");
 }
 
+/// The setup of an enforcing test: a temporary directory with a file to open and a copy of
+/// `cat` (the only binary the policy may act on), and a `sys_openat` policy named `name` with
+/// `actions` for that copy opening files in the directory. Returns (dir, file, copy, policy).
+fn enforcing(test: &str, name: &str, actions: &str) -> (TempDir, String, String, String) {
+    let dir = TempDir::new(test);
+    let file = dir.write("secret.txt", "secret\n");
+    let copy = dir.copy_binary(CAT, &format!("cat-{test}"));
+    let policy = dir.write(
+        "policy.yaml",
+        &openat_policy(name, dir.str(), &binaries("In", &[&copy]), actions),
+    );
+    (dir, file, copy, policy)
+}
+
 #[test]
 fn sigkill_kills_only_the_matched_binary() {
     if !run::ready("sigkill_kills_only_the_matched_binary") {
         return;
     }
-    let dir = TempDir::new("sigkill");
-    let secret = dir.write("secret.txt", "secret\n");
-    let killer_cat = dir.copy_binary(CAT, "cat-killed");
-    let policy = dir.write(
-        "kill.yaml",
-        &openat_policy(
-            "host-sigkill",
-            dir.str(),
-            &binaries("In", &[&killer_cat]),
-            "      - action: Sigkill\n",
-        ),
-    );
+    let (_dir, secret, killer_cat, policy) =
+        enforcing("sigkill", "host-sigkill", "      - action: Sigkill\n");
     let running = started(&[policy.as_str(), "--policy-events-only"]);
 
     let (status, pid, out) = run_child(&killer_cat, &[&secret]);
@@ -540,24 +544,17 @@ fn signal_action_sends_the_signal_asked_for() {
     if !run::ready("signal_action_sends_the_signal_asked_for") {
         return;
     }
-    let dir = TempDir::new("signal");
-    let file = dir.write("poke.txt", "poke\n");
-    let signalled = dir.copy_binary(CAT, "cat-signalled");
-    let policy = dir.write(
-        "signal.yaml",
-        &openat_policy(
-            "host-signal",
-            dir.str(),
-            &binaries("In", &[&signalled]),
-            "      - action: Signal\n        argSig: 10\n",
-        ),
+    let (_dir, file, signalled, policy) = enforcing(
+        "signal",
+        "host-signal",
+        "      - action: Signal\n        argSig: 10\n",
     );
     let running = started(&[policy.as_str(), "--policy-events-only"]);
     let (status, pid, _) = run_child(&signalled, &[&file]);
     assert_eq!(status.signal(), Some(libc::SIGUSR1), "{status:?}");
     let (status, _, out) = run_child(CAT, &[&file]);
     assert!(status.success());
-    assert_eq!(out, "poke\n");
+    assert_eq!(out, "secret\n");
     running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
     let f = running.stop();
     let mine = kprobes_of(&f.events(), pid);
@@ -1124,17 +1121,10 @@ fn nopost_kills_without_an_event() {
     if !run::ready("nopost_kills_without_an_event") {
         return;
     }
-    let dir = TempDir::new("nopost");
-    let secret = dir.write("secret.txt", "secret\n");
-    let quiet_cat = dir.copy_binary(CAT, "cat-quiet");
-    let policy = dir.write(
-        "nopost.yaml",
-        &openat_policy(
-            "host-nopost",
-            dir.str(),
-            &binaries("In", &[&quiet_cat]),
-            "      - action: Sigkill\n      - action: NoPost\n",
-        ),
+    let (_dir, secret, quiet_cat, policy) = enforcing(
+        "nopost",
+        "host-nopost",
+        "      - action: Sigkill\n      - action: NoPost\n",
     );
     let running = started(&[policy.as_str(), "--policy-events-only"]);
     let (status, pid, _) = run_child(&quiet_cat, &[&secret]);
@@ -1152,18 +1142,8 @@ fn sigterm_detaches_and_sigkill_leaves_nothing_behind() {
     if !run::ready("sigterm_detaches_and_sigkill_leaves_nothing_behind") {
         return;
     }
-    let dir = TempDir::new("signals");
-    let secret = dir.write("secret.txt", "secret\n");
-    let victim = dir.copy_binary(CAT, "cat-victim");
-    let policy = dir.write(
-        "kill.yaml",
-        &openat_policy(
-            "host-signals",
-            dir.str(),
-            &binaries("In", &[&victim]),
-            "      - action: Sigkill\n",
-        ),
-    );
+    let (_dir, secret, victim, policy) =
+        enforcing("signals", "host-signals", "      - action: Sigkill\n");
     for signal in [libc::SIGTERM, libc::SIGKILL] {
         let mut child = run::spawn(
             Command::new(run::policyctl())
