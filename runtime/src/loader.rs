@@ -134,7 +134,7 @@ impl Loaded {
         let object = OBJECT.to_vec();
         let bpf = EbpfLoader::new()
             .btf(Some(&btf))
-            .set_max_entries("events", ring_mib << 20)
+            .map_max_entries("events", ring_mib << 20)
             .load(&object)
             .map_err(|e| err(format!("cannot load the BPF object: {}", chain(&e))))?;
         let mut loaded = Loaded {
