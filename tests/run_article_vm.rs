@@ -84,6 +84,28 @@ spec:
         argError: -13
 "#;
 
+/// An exec of a program whose path ends with `/blocked-tool` is killed through LSM
+/// `bprm_check_security` (a `linux_binprm` arg read as the path of the file executed).
+const BLOCK_EXEC: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "block-exec"
+spec:
+  lsmhooks:
+  - hook: "bprm_check_security"
+    args:
+    - index: 0
+      type: "linux_binprm"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values:
+        - "/blocked-tool"
+      matchActions:
+      - action: Sigkill
+"#;
+
 const MKDIR_WATCH: &str = r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
@@ -150,6 +172,9 @@ fn article_policies_enforce_in_a_vm() {
         .bytes("/etc/policies/detect-sudo.yaml", article("detect-sudo").as_bytes(), 0o644)
         .bytes("/etc/policies/deny-secret-open.yaml", LSM_OVERRIDE.as_bytes(), 0o644)
         .bytes("/etc/policies/watch-mkdir.yaml", MKDIR_WATCH.as_bytes(), 0o644)
+        .bytes("/etc/policies/block-exec.yaml", BLOCK_EXEC.as_bytes(), 0o644)
+        .busybox_applet("/opt/test/blocked-tool")
+        .busybox_applet("/opt/test/allowed-tool")
         .bytes(
             "/etc/policies/sock-match.yaml",
             sock_policy(
@@ -239,6 +264,14 @@ fn article_policies_enforce_in_a_vm() {
             ),
         )
         .scenario(
+            "exec",
+            &scenario(
+                "start /etc/policies/block-exec.yaml --policy-events-only -o json --node-name vm || exit 1
+                 /opt/test/blocked-tool; echo \"blocked rc=$?\"; /opt/test/allowed-tool; echo \"allowed rc=$?\"
+                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
+            ),
+        )
+        .scenario(
             "fentry",
             &scenario(
                 "start /etc/policies/watch-mkdir.yaml --attach fentry --policy-events-only -o compact --node-name vm || exit 1
@@ -320,6 +353,21 @@ fn article_policies_enforce_in_a_vm() {
     let json = json_events(out);
     assert_eq!(json.len(), 1, "{out}");
     insta::assert_json_snapshot!("lsm_override_json", json[0]);
+
+    // an exec is killed through LSM bprm_check_security on the executed file's path
+    let out = run.ok("exec");
+    assert!(out.contains("blocked rc=137\n"), "{out}");
+    assert!(out.contains("allowed rc="), "{out}");
+    assert!(!out.contains("allowed rc=137"), "{out}");
+    let json = json_events(out);
+    assert_eq!(json.len(), 1, "{out}");
+    let lsm = &json[0]["process_lsm"];
+    assert_eq!(lsm["function_name"], "bprm_check_security", "{out}");
+    assert_eq!(lsm["action"], "KPROBE_ACTION_SIGKILL", "{out}");
+    assert_eq!(
+        lsm["args"][0]["linux_binprm_arg"]["path"], "/opt/test/blocked-tool",
+        "{out}"
+    );
 
     // the same policy through fentry and through kprobe
     let out = run.ok("fentry");

@@ -55,6 +55,8 @@ enum arg_type {
 	ARG_FD = 8,       /* file descriptor of the current task: its path */
 	ARG_SOCK = 9,     /* struct sock *: addresses, ports, protocol */
 	ARG_BYTES = 10,    /* bytes at the pointer (char_buf), size from another arg */
+	ARG_BINPRM = 11,   /* struct linux_binprm *: path of its file */
+	ARG_SOCKET = 12,   /* struct socket *: its sock, read as ARG_SOCK */
 };
 
 /* Where a hook's raw argument values come from. */

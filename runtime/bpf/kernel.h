@@ -150,6 +150,12 @@ struct sock_common {
 	struct in6_addr skc_v6_rcv_saddr;
 };
 
+struct sock;
+
+struct socket {
+	struct sock *sk;
+};
+
 struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_type;

@@ -461,6 +461,10 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	case ARG_SOCK:
 		read_sock((struct sock *)v, &out->sock);
 		return 0;
+	case ARG_SOCKET:
+		out->type = ARG_SOCK;
+		read_sock(BPF_CORE_READ((struct socket *)v, sk), &out->sock);
+		return 0;
 	case ARG_BYTES: {
 		__u64 size = ARG_BUF;
 		__u64 si = a->size_index;
@@ -478,6 +482,9 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	}
 	case ARG_FILE:
 		file = (struct file *)v;
+		break;
+	case ARG_BINPRM:
+		file = BPF_CORE_READ((struct linux_binprm *)v, file);
 		break;
 	case ARG_FD:
 		file = fd_file((__s64)(__s32)v);

@@ -118,11 +118,13 @@ impl Arg {
             arg_type::INT => Arg::Int(raw.value()),
             arg_type::UINT => Arg::Uint(raw.value() as u64),
             arg_type::STRING | arg_type::FILENAME => Arg::String(c_string(raw.bytes())),
-            arg_type::FILE | arg_type::PATH | arg_type::DENTRY | arg_type::FD => {
-                Arg::Path(c_string(raw.bytes()))
-            }
+            arg_type::FILE
+            | arg_type::PATH
+            | arg_type::DENTRY
+            | arg_type::FD
+            | arg_type::BINPRM => Arg::Path(c_string(raw.bytes())),
             arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
-            arg_type::SOCK => Arg::Sock(raw.sock()),
+            arg_type::SOCK | arg_type::SOCKET => Arg::Sock(raw.sock()),
             _ => Arg::Unknown(ty),
         }
     }

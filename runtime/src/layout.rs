@@ -80,6 +80,8 @@ pub mod arg_type {
     pub const FD: u8 = 8;
     pub const SOCK: u8 = 9;
     pub const BYTES: u8 = 10;
+    pub const BINPRM: u8 = 11;
+    pub const SOCKET: u8 = 12;
 }
 
 /// `ARG_USER`: the argument points into user memory.

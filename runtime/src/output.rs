@@ -194,6 +194,7 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
         .args
         .iter()
         .enumerate()
+        .filter(|(_, a)| a.ty != "nop") // declared to skip an argument: never shown
         .map(|(i, a)| KArg {
             value: arg_value(&a.ty, hook.args.get(i).unwrap_or(&Arg::None)),
             label: a.label.clone().unwrap_or_default(),
@@ -260,6 +261,7 @@ enum ArgValue {
     Bytes(Vec<u8>),
     Path(String),
     File(String),
+    Binprm(String),
     Sock(SockTuple),
     Long(i64),
     Uint(u32),
@@ -302,6 +304,7 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
         "string" | "filename" => ArgValue::String(text_of(arg)),
         "file" | "fd" => ArgValue::File(text_of(arg)),
         "path" | "dentry" => ArgValue::Path(text_of(arg)),
+        "linux_binprm" => ArgValue::Binprm(text_of(arg)),
         "char_buf" | "char_iovec" => ArgValue::Bytes(match arg {
             Arg::Bytes(b) => b.clone(),
             other => text_of(other).into_bytes(),
@@ -595,6 +598,7 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
         }
         ArgValue::Path(p) => o.obj("path_arg", |m| m.str("path", p)),
         ArgValue::File(p) => o.obj("file_arg", |m| m.str("path", p)),
+        ArgValue::Binprm(p) => o.obj("linux_binprm_arg", |m| m.str("path", p)),
         ArgValue::Sock(s) => o.obj("sock_arg", |m| sock_json(m, s)),
         ArgValue::Long(v) => {
             o.key("long_arg");

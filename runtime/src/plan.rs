@@ -258,7 +258,7 @@ impl Plan {
             };
             if !policy.spec.enforcers.is_empty() || policy.spec.enforcers_key.is_some() {
                 fail(
-                    "`enforcers` are not supported by policyctl run; remove them or use Tetragon"
+                    "`enforcers` are not supported by policyctl run yet; remove them or use Tetragon"
                         .into(),
                 );
                 continue;
@@ -407,7 +407,7 @@ impl HookCompiler<'_> {
                 }
                 PolicyHook::Uprobe => {
                     if hook.symbols.is_empty() {
-                        return Err("uprobes are attached by `symbols` only in policyctl run (not offsets or addrs)".into());
+                        return Err("uprobes by `offsets` or `addrs` are not supported by policyctl run yet (it attaches them by `symbols`)".into());
                     }
                     let attaches = hook
                         .symbols
@@ -574,7 +574,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not read by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd and sock)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -947,7 +947,7 @@ impl HookCompiler<'_> {
             }
             other => {
                 return Err(format!(
-                    "action `{other}` is not supported by policyctl run (it runs Post, NoPost, Sigkill, Signal and Override)"
+                    "action `{other}` is not supported by policyctl run yet (it runs Post, NoPost, Sigkill, Signal and Override)"
                 ))
             }
         }
@@ -982,7 +982,11 @@ fn pids(p: &SetFilter) -> Result2<Filter> {
     match name {
         "In" => {}
         "NotIn" => out.flags |= FILTER_NOT,
-        other => return Err(format!("matchPIDs operator `{other}` is not supported")),
+        other => {
+            return Err(format!(
+                "matchPIDs operator `{other}` is not supported by policyctl run yet"
+            ))
+        }
     }
     if p.follow.as_ref().is_some_and(|f| f.value) {
         out.flags |= FILTER_FOLLOW;
@@ -1100,6 +1104,9 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "dentry" => (arg_type::DENTRY, 8, false),
         "fd" => (arg_type::FD, 4, true),
         "sock" => (arg_type::SOCK, 8, false),
+        "socket" => (arg_type::SOCKET, 8, false),
+        "linux_binprm" => (arg_type::BINPRM, 8, false),
+        "nop" => (arg_type::NONE, 0, false),
         _ => return None,
     })
 }

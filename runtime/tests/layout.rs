@@ -844,6 +844,8 @@ fn enums_match() {
                     ("FD", arg_type::FD),
                     ("SOCK", arg_type::SOCK),
                     ("BYTES", arg_type::BYTES),
+                    ("BINPRM", arg_type::BINPRM),
+                    ("SOCKET", arg_type::SOCKET),
                 ],
             ),
         ),
