@@ -1572,7 +1572,7 @@ fn real_policies_compile_or_are_refused_with_a_reason() {
     }
     println!("compiled {compiled}, refused {refused}, not accepted on 6.12 {invalid}");
     let mut ranked: Vec<_> = causes.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (cause, n) in ranked {
         println!("{n:>4}  {cause}");
     }
