@@ -1,6 +1,7 @@
-//! `policyctl`: check TracingPolicies (`check`), explain diagnostic codes (`explain`) and print
-//! the JSON Schema (`schema`). A thin shell over `policyctl-validator`: it reads files, calls
-//! the engine and prints what the renderers produce.
+//! `policyctl`: check TracingPolicies (`check`), explain diagnostic codes (`explain`), print
+//! the JSON Schema (`schema`), ask a kernel (`kernel`), serve editors (`lsp`) and run policies
+//! on this host (`run`). A thin shell over `policyctl-validator` and `policyctl-runtime`: it
+//! reads files, calls the engines and prints what the renderers produce.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
