@@ -93,6 +93,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
             );
         }
     };
+    // From here SIGINT and SIGTERM only ask to stop: the run then detaches everything it
+    // attached, even when the signal comes while it is still attaching (a signal right after
+    // the "Ctrl-C stops" line must not kill it with its hooks half accounted for).
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
     if let Err(e) = loader::preflight() {
         return fail(e);
     }
@@ -205,6 +213,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     ) {
         return fail(e);
     }
+    if STOP.load(Ordering::SeqCst) {
+        return fail("interrupted before attaching; nothing was attached");
+    }
     if let Err(e) = loaded.attach(&plan) {
         return fail(e);
     }
@@ -229,11 +240,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if plan.hooks.len() == 1 { "" } else { "s" }
     );
 
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
     let renderer = Renderer::new(match args.output {
         Output::Json => Format::Json,
         Output::Compact => Format::Compact,
