@@ -401,6 +401,43 @@ fn policies_of(events: &[Value], pid: u32, file: &str) -> Vec<String> {
     names
 }
 
+/// Runs the `policies` (each a name and the selector keys added to [`openat_policy`]) in one
+/// `policyctl run`, opens `file` with each binary of `binaries` in turn, and returns for each
+/// binary the sorted names of the policies that reported its open, with the run's output.
+fn policies_reporting(
+    dir: &TempDir,
+    file: &str,
+    policies: &[(&str, String)],
+    binaries: &[&str],
+    expected_events: usize,
+) -> (Vec<Vec<String>>, run::Finished) {
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write(&format!("{}.yaml", policies[0].0), &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let pids: Vec<u32> = binaries
+        .iter()
+        .map(|bin| {
+            let (status, pid, _) = run_child(bin, &[file]);
+            assert!(status.success(), "{bin}: {status:?}");
+            pid
+        })
+        .collect();
+    running.wait_events(expected_events, |e| {
+        pids.iter()
+            .any(|p| pid_of(e, "process_kprobe") == Some(*p as u64))
+    });
+    let f = running.stop();
+    let events = f.events();
+    let per_binary = pids
+        .iter()
+        .map(|p| policies_of(&events, *p, file))
+        .collect();
+    (per_binary, f)
+}
+
 #[test]
 fn match_binaries_operators_and_match_pids() {
     if !run::ready("match_binaries_operators_and_match_pids") {
@@ -422,85 +459,26 @@ fn match_binaries_operators_and_match_pids() {
         ),
         ("bin-postfix", binaries("Postfix", &["/beta-cat"])),
     ];
-    let text: Vec<String> = policies
-        .iter()
-        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
-        .collect();
-    let policy = dir.write("binaries.yaml", &text.join("---\n"));
-    let running = started(&[policy.as_str(), "--policy-events-only"]);
-    let (status, alpha_pid, _) = run_child(&alpha, &[&file]);
-    assert!(status.success());
-    let (status, beta_pid, _) = run_child(&beta, &[&file]);
-    assert!(status.success());
-    let (status, cat_pid, _) = run_child(CAT, &[&file]);
-    assert!(status.success());
-    running.wait_events(5, |e| {
-        [alpha_pid, beta_pid, cat_pid]
-            .iter()
-            .any(|p| pid_of(e, "process_kprobe") == Some(*p as u64))
-    });
-    let f = running.stop();
-    let events = f.events();
-    assert_eq!(
-        policies_of(&events, alpha_pid, &file),
-        ["bin-in", "bin-prefix"],
-        "{f}"
-    );
-    assert_eq!(
-        policies_of(&events, beta_pid, &file),
-        ["bin-notin", "bin-postfix"],
-        "{f}"
-    );
-    assert_eq!(policies_of(&events, cat_pid, &file), ["bin-notin"], "{f}");
-    for e in &events {
+    let (seen, f) = policies_reporting(&dir, &file, &policies, &[&alpha, &beta, CAT], 5);
+    assert_eq!(seen[0], ["bin-in", "bin-prefix"], "{f}");
+    assert_eq!(seen[1], ["bin-notin", "bin-postfix"], "{f}");
+    assert_eq!(seen[2], ["bin-notin"], "{f}");
+    for e in &f.events() {
         assert_eq!(e["process_kprobe"]["action"], "KPROBE_ACTION_POST", "{e}");
     }
 
     // the negated string operators
-    let text = [
-        openat_policy(
+    let negated = [
+        (
             "bin-notprefix",
-            dir.str(),
-            &binaries("NotPrefix", &[&format!("{}/alpha-", dir.str())]),
-            "",
+            binaries("NotPrefix", &[&format!("{}/alpha-", dir.str())]),
         ),
-        openat_policy(
-            "bin-notpostfix",
-            dir.str(),
-            &binaries("NotPostfix", &["/beta-cat"]),
-            "",
-        ),
+        ("bin-notpostfix", binaries("NotPostfix", &["/beta-cat"])),
     ];
-    let policy = dir.write("negated.yaml", &text.join("---\n"));
-    let running = started(&[policy.as_str(), "--policy-events-only"]);
-    let (status, alpha_pid, _) = run_child(&alpha, &[&file]);
-    assert!(status.success());
-    let (status, beta_pid, _) = run_child(&beta, &[&file]);
-    assert!(status.success());
-    let (status, cat_pid, _) = run_child(CAT, &[&file]);
-    assert!(status.success());
-    running.wait_events(4, |e| {
-        [alpha_pid, beta_pid, cat_pid]
-            .iter()
-            .any(|p| pid_of(e, "process_kprobe") == Some(*p as u64))
-    });
-    let f = running.stop();
-    let events = f.events();
-    assert_eq!(
-        policies_of(&events, alpha_pid, &file),
-        ["bin-notpostfix"],
-        "{f}"
-    );
-    assert_eq!(
-        policies_of(&events, beta_pid, &file),
-        ["bin-notprefix"],
-        "{f}"
-    );
-    assert_eq!(
-        policies_of(&events, cat_pid, &file),
-        ["bin-notpostfix", "bin-notprefix"],
-        "{f}"
-    );
+    let (seen, f) = policies_reporting(&dir, &file, &negated, &[&alpha, &beta, CAT], 4);
+    assert_eq!(seen[0], ["bin-notpostfix"], "{f}");
+    assert_eq!(seen[1], ["bin-notprefix"], "{f}");
+    assert_eq!(seen[2], ["bin-notpostfix", "bin-notprefix"], "{f}");
 
     // matchPIDs: a child whose pid goes into the policy opens the file once told to (after
     // the run attached), keeping its pid through `exec`

@@ -762,82 +762,52 @@ impl WithKprobes for Features {
 
 // ---- 3. refusals --------------------------------------------------------------
 
+/// What the runtime does not implement: each refused with one line naming the policy, the
+/// hook and the missing feature.
 #[test]
-fn refuses_return_probes() {
-    let text = policy(
-        "  kprobes:\n  - call: do_mkdirat\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: int\n",
-    );
-    let e = refusal(&text, ALL, None);
-    assert!(e.contains("kprobe `do_mkdirat`: return probes"), "{e}");
-}
-
-#[test]
-fn refuses_match_namespaces() {
-    let e = refusal(
-        &mkdirat("    - matchNamespaces:\n      - namespace: Pid\n        operator: In\n        values:\n        - \"4026531836\"\n"),
-        ALL,
-        None,
-    );
-    assert!(e.contains("`matchNamespaces` is not supported"), "{e}");
-}
-
-#[test]
-fn refuses_match_capabilities() {
-    let e = refusal(
-        &mkdirat("    - matchCapabilities:\n      - type: Effective\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n"),
-        ALL,
-        None,
-    );
-    assert!(e.contains("`matchCapabilities` is not supported"), "{e}");
-}
-
-#[test]
-fn refuses_get_url() {
-    let e = refusal(
-        &mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: http://example.com/canary\n"),
-        ALL,
-        None,
-    );
-    assert!(e.contains("action `GetUrl` is not supported"), "{e}");
-}
-
-#[test]
-fn refuses_skb_args() {
-    let text = policy(
-        "  kprobes:\n  - call: ip_rcv\n    syscall: false\n    args:\n    - index: 0\n      type: skb\n",
-    );
-    let e = refusal(&text, ALL, None);
-    assert!(
-        e.contains("arg 0: type `skb` is not supported by policyctl run yet"),
-        "{e}"
-    );
-}
-
-#[test]
-fn refuses_list_calls() {
-    let text = policy(
-        "  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - sys_mkdirat\n  kprobes:\n  - call: list:dirs\n    syscall: true\n",
-    );
-    let e = refusal(&text, ALL, None);
-    assert!(e.contains("calls from `lists` are not supported"), "{e}");
-}
-
-#[test]
-fn refuses_usdts() {
-    let text = policy(
-        "  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n",
-    );
-    let e = refusal(&text, ALL, None);
-    assert!(e.contains("USDT probes are not supported"), "{e}");
-}
-
-#[test]
-fn refuses_raw_tracepoints() {
-    let text = policy(
-        "  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    raw: true\n",
-    );
-    let e = refusal(&text, ALL, None);
-    assert!(e.contains("raw tracepoints (`raw: true`)"), "{e}");
+fn refuses_what_the_runtime_does_not_implement() {
+    let cases: [(String, &str); 9] = [
+        (
+            policy("  kprobes:\n  - call: do_mkdirat\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: int\n"),
+            "kprobe `do_mkdirat`: return probes",
+        ),
+        (
+            mkdirat("    - matchNamespaces:\n      - namespace: Pid\n        operator: In\n        values:\n        - \"4026531836\"\n"),
+            "`matchNamespaces` is not supported",
+        ),
+        (
+            mkdirat("    - matchCapabilities:\n      - type: Effective\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n"),
+            "`matchCapabilities` is not supported",
+        ),
+        (
+            mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: http://example.com/canary\n"),
+            "action `GetUrl` is not supported",
+        ),
+        (
+            policy("  kprobes:\n  - call: ip_rcv\n    syscall: false\n    args:\n    - index: 0\n      type: skb\n"),
+            "arg 0: type `skb` is not supported by policyctl run yet",
+        ),
+        (
+            policy("  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - sys_mkdirat\n  kprobes:\n  - call: list:dirs\n    syscall: true\n"),
+            "calls from `lists` are not supported",
+        ),
+        (
+            policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n"),
+            "USDT probes are not supported",
+        ),
+        (
+            policy("  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    raw: true\n"),
+            "raw tracepoints (`raw: true`)",
+        ),
+        (
+            policy("  uprobes:\n  - path: /usr/bin/bash\n    offsets:\n    - 4096\n"),
+            "uprobes by `offsets` or `addrs` are not supported",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = refusal(&text, ALL, None);
+        assert!(e.contains(want), "{want}: {e}");
+    }
 }
 
 /// 13 kprobe hooks in all: the first 12 take slots 0..12, the 13th is refused; LSM hooks use
