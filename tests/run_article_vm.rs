@@ -1,26 +1,35 @@
 //! `policyctl run` in a VM (Debian 6.12 under qemu, see `tests/support/vm.rs`), where kprobes,
-//! BPF trampolines and the BPF LSM exist: the seed article's four policies (with their YAML
-//! mistakes fixed) do what the article shows, LSM Override makes an open fail with the errno
-//! asked for, and one policy attaches through fentry and through kprobe alike. Every policy
-//! only ever matches processes the scenario itself starts inside the guest.
+//! BPF trampolines and the BPF LSM exist. One run holds nine policies at once while each
+//! scenario acts (a few hundred ms each after boot): the seed article's four policies (with
+//! their YAML mistakes fixed) do what the article shows, LSM Override makes an open fail with
+//! the errno asked for, sock filters pick the one policy whose filters all hold, an exec is
+//! killed through `bprm_check_security`. Then one policy attaches through fentry and through
+//! kprobe alike (compact output). Every policy only ever matches processes the scenarios
+//! themselves start inside the guest.
 
 #[path = "support/vm.rs"]
 mod vm;
 
-/// Shell helpers for scenarios: `start` runs `policyctl run` in the background and waits until
-/// every hook is attached; `stop` sends SIGINT, waits, and prints the exit status.
+/// Shell helpers for scenarios: `start` runs `policyctl run` in the background (its pid in
+/// /tmp/run.pid, so it outlives the scenario that started it) and waits until every hook is
+/// attached; `stop` sends SIGINT, waits for the exit and prints its status, what it said and
+/// the events after a `--- events` marker.
 const PRELUDE: &str = r#"
 start() {
   policyctl run "$@" >/tmp/events 2>/tmp/run.err &
-  PID=$!
+  echo $! >/tmp/run.pid
   for i in $(seq 1 600); do
     grep -q 'Ctrl-C stops' /tmp/run.err && return 0
-    kill -0 $PID 2>/dev/null || { cat /tmp/run.err; return 1; }
+    kill -0 $(cat /tmp/run.pid) 2>/dev/null || { cat /tmp/run.err; return 1; }
     sleep 0.05
   done
   cat /tmp/run.err; return 1
 }
-stop() { sleep 0.5; kill -INT $PID; wait $PID; echo "policyctl rc=$?"; }
+stop() {
+  PID=$(cat /tmp/run.pid); sleep 0.5; kill -INT $PID
+  while kill -0 $PID 2>/dev/null; do sleep 0.05; done
+  cat /tmp/run.err; echo '--- events'; cat /tmp/events
+}
 "#;
 
 fn article(name: &str) -> String {
@@ -209,164 +218,159 @@ fn article_policies_enforce_in_a_vm() {
         .c_program("/usr/bin/fetch", CONNECT)
         .busybox_applet("/opt/test/cat")
         .c_program("/usr/bin/become-root", SETRESUID)
+        // one run of every policy but the fentry/kprobe pair: each scenario then only acts
+        .scenario(
+            "start",
+            &scenario(
+                "mkdir -p /tmp/secret /tmp/vault; echo s > /tmp/secret/key; echo p > /tmp/public; echo v > /tmp/vault/key
+                 start /etc/policies/kill-mkdir-test.yaml /etc/policies/block-secret-files.yaml \\
+                   /etc/policies/block-443-for-wget.yaml /etc/policies/detect-sudo.yaml \\
+                   /etc/policies/deny-secret-open.yaml /etc/policies/block-exec.yaml \\
+                   /etc/policies/sock-match.yaml /etc/policies/sock-not-daddr.yaml \\
+                   /etc/policies/sock-sport-priv.yaml --policy-events-only -o json --node-name vm || exit 1
+                 cat /tmp/run.err",
+            ),
+        )
         .scenario(
             "mkdir",
-            &scenario(
-                "start /etc/policies/kill-mkdir-test.yaml --policy-events-only -o compact --node-name vm || exit 1
-                 cd /tmp; mkdir test; echo \"mkdir test rc=$?\"; mkdir other; echo \"mkdir other rc=$?\"
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
+            "cd /tmp; mkdir test; echo \"mkdir test rc=$?\"; mkdir other; echo \"mkdir other rc=$?\"",
         )
         .scenario(
             "secret",
-            &scenario(
-                "mkdir -p /tmp/secret; echo s > /tmp/secret/key; echo p > /tmp/public
-                 start /etc/policies/block-secret-files.yaml --policy-events-only -o compact --node-name vm || exit 1
-                 cat /tmp/secret/key; echo \"cat secret rc=$?\"; cat /tmp/public; echo \"cat public rc=$?\"
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
+            "cat /tmp/secret/key; echo \"cat secret rc=$?\"; cat /tmp/public; echo \"cat public rc=$?\"",
         )
         .scenario(
             "wget",
-            &scenario(
-                "start /etc/policies/block-443-for-wget.yaml --policy-events-only -o compact --node-name vm || exit 1
-                 nc -l -p 443 >/dev/null & L=$!; sleep 0.2
-                 /usr/bin/fetch; echo \"fetch rc=$?\"; wait $L
-                 nc -l -p 443 >/dev/null & L=$!; sleep 0.2
-                 /usr/bin/wget; echo \"wget rc=$?\"; kill $L 2>/dev/null
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
+            "nc -l -p 443 >/dev/null & L=$!; sleep 0.2
+             /usr/bin/fetch; echo \"fetch rc=$?\"; wait $L
+             nc -l -p 443 >/dev/null & L=$!; sleep 0.2
+             /usr/bin/wget; echo \"wget rc=$?\"; kill $L 2>/dev/null; true",
         )
-        .scenario(
-            "sock",
-            &scenario(
-                "start /etc/policies/sock-match.yaml /etc/policies/sock-not-daddr.yaml /etc/policies/sock-sport-priv.yaml --policy-events-only -o json --node-name vm || exit 1
-                 nc -l -p 443 >/dev/null & L=$!; sleep 0.2
-                 /usr/bin/fetch; echo \"fetch rc=$?\"; wait $L
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
-        )
-        .scenario(
-            "sudo",
-            &scenario(
-                "start /etc/policies/detect-sudo.yaml --policy-events-only -o json --node-name vm || exit 1
-                 /usr/bin/become-root
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
-        )
+        .scenario("sudo", "/usr/bin/become-root")
         .scenario(
             "override",
-            &scenario(
-                "mkdir -p /tmp/vault; echo v > /tmp/vault/key
-                 start /etc/policies/deny-secret-open.yaml --policy-events-only -o json --node-name vm || exit 1
-                 /opt/test/cat /tmp/vault/key; echo \"cat vault rc=$?\"; cat /tmp/vault/key; echo \"other cat rc=$?\"
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
+            "/opt/test/cat /tmp/vault/key; echo \"cat vault rc=$?\"; cat /tmp/vault/key; echo \"other cat rc=$?\"",
         )
         .scenario(
             "exec",
-            &scenario(
-                "start /etc/policies/block-exec.yaml --policy-events-only -o json --node-name vm || exit 1
-                 /opt/test/blocked-tool; echo \"blocked rc=$?\"; /opt/test/allowed-tool; echo \"allowed rc=$?\"
-                 stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
-            ),
+            "/opt/test/blocked-tool; echo \"blocked rc=$?\"; /opt/test/allowed-tool; echo \"allowed rc=$?\"; true",
         )
+        .scenario("stop", &scenario("stop"))
         .scenario(
             "fentry",
             &scenario(
                 "start /etc/policies/watch-mkdir.yaml --attach fentry --policy-events-only -o compact --node-name vm || exit 1
-                 mkdir /tmp/a-watched /tmp/b-unwatched; stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events
+                 mkdir /tmp/a-watched /tmp/b-unwatched; stop
                  start /etc/policies/watch-mkdir.yaml --attach kprobe --policy-events-only -o compact --node-name vm || exit 1
-                 mkdir /tmp/c-watched; stop; cat /tmp/run.err; echo '--- events'; cat /tmp/events",
+                 mkdir /tmp/c-watched; stop",
             ),
         )
         .run();
     eprintln!("{}", run.timings());
 
+    // one run attached all nine policies, each hook with the method this kernel offers
+    let out = run.ok("start");
+    for line in [
+        "kill-mkdir-test: `do_mkdirat` attached with kprobe",
+        "block-secret-files: LSM hook `file_open` attached with BPF LSM",
+        "block-443-for-wget: `tcp_connect` attached with kprobe",
+        "detect-sudo: `__sys_setresuid` attached with kprobe",
+        "block-exec: LSM hook `bprm_check_security` attached with BPF LSM",
+        "running 9 policies (9 hooks)",
+    ] {
+        assert!(out.contains(line), "{line}:\n{out}");
+    }
+    let stopped = run.ok("stop");
+    assert!(stopped.contains("everything detached"), "{stopped}");
+    let all = json_events(stopped);
+    let of = |policy: &str| -> Vec<&serde_json::Value> {
+        all.iter()
+            .filter(|e| {
+                e.as_object()
+                    .and_then(|o| o.values().next())
+                    .is_some_and(|b| b["policy_name"] == policy)
+            })
+            .collect()
+    };
+
     // mkdir test is killed through do_mkdirat; another mkdir works
     let out = run.ok("mkdir");
-    assert!(out.contains("mkdir test rc=137\n"), "{out}");
-    assert!(out.contains("mkdir other rc=0\n"), "{out}");
-    assert!(out.contains("`do_mkdirat` attached with kprobe"), "{out}");
-    assert_eq!(
-        events(out),
-        ["❓ syscall vm /bin/busybox do_mkdirat"],
-        "{out}"
-    );
+    assert_eq!(out, "Killed\nmkdir test rc=137\nmkdir other rc=0\n");
+    let mkdir = of("kill-mkdir-test");
+    assert_eq!(mkdir.len(), 1, "{stopped}");
+    let k = &mkdir[0]["process_kprobe"];
+    assert_eq!(k["function_name"], "do_mkdirat");
+    assert_eq!(k["args"][1]["string_arg"], "test");
+    assert_eq!(k["action"], "KPROBE_ACTION_SIGKILL");
 
     // reading under /tmp/secret/ is killed through LSM file_open; elsewhere works
     let out = run.ok("secret");
-    assert!(out.contains("cat secret rc=137\n"), "{out}");
-    assert!(out.contains("p\ncat public rc=0\n"), "{out}");
-    assert!(
-        out.contains("LSM hook `file_open` attached with BPF LSM"),
-        "{out}"
-    );
-    assert_eq!(
-        events(out),
-        ["🔒 LSM     vm /bin/busybox file_open"],
-        "{out}"
-    );
+    assert_eq!(out, "Killed\ncat secret rc=137\np\ncat public rc=0\n");
+    let secret = of("block-secret-files");
+    assert_eq!(secret.len(), 1, "{stopped}");
+    let l = &secret[0]["process_lsm"];
+    assert_eq!(l["function_name"], "file_open");
+    assert_eq!(l["args"][0]["file_arg"]["path"], "/tmp/secret/key");
+    assert_eq!(l["action"], "KPROBE_ACTION_SIGKILL");
 
     // a program named wget is killed connecting to 443; another binary connects fine
     let out = run.ok("wget");
     assert!(out.contains("connect rc=0\nfetch rc=0\n"), "{out}");
     assert!(out.contains("wget rc=137\n"), "{out}");
-    let lines = events(out);
-    assert_eq!(lines.len(), 1, "{out}");
-    let port = lines[0].rsplit(' ').nth(2).unwrap_or_default();
-    assert_eq!(
-        lines[0].replace(port, "127.0.0.1:<port>"),
-        "🔌 connect vm /usr/bin/wget tcp 127.0.0.1:<port> -> 127.0.0.1:443",
-        "{out}"
-    );
+    let wget = of("block-443-for-wget");
+    assert_eq!(wget.len(), 1, "{stopped}");
+    let k = &wget[0]["process_kprobe"];
+    assert_eq!(k["process"]["binary"], "/usr/bin/wget");
+    assert_eq!(k["args"][0]["sock_arg"]["dport"], 443);
+    assert_eq!(k["action"], "KPROBE_ACTION_SIGKILL");
 
-    // sock filters: only the policy whose filters all hold reports the connection
-    let out = run.ok("sock");
-    assert!(out.contains("connect rc=0\nfetch rc=0\n"), "{out}");
-    let json = json_events(out);
-    assert_eq!(json.len(), 1, "{out}");
-    let k = &json[0]["process_kprobe"];
-    assert_eq!(k["policy_name"], "sock-match", "{out}");
-    assert_eq!(k["function_name"], "tcp_connect");
-    let sock = &k["args"][0]["sock_arg"];
-    assert_eq!(sock["family"], "AF_INET", "{out}");
-    assert_eq!(sock["protocol"], "IPPROTO_TCP", "{out}");
-    assert_eq!(sock["daddr"], "127.0.0.1", "{out}");
-    assert_eq!(sock["dport"], 443, "{out}");
-    assert!(sock["sport"].as_u64().is_some_and(|p| p >= 1024), "{out}");
+    // sock filters: of three policies on fetch's connection, only the one whose filters all
+    // hold reports it
+    let sock = of("sock-match");
+    assert_eq!(sock.len(), 1, "{stopped}");
+    let s = &sock[0]["process_kprobe"]["args"][0]["sock_arg"];
+    assert_eq!(s["family"], "AF_INET", "{stopped}");
+    assert_eq!(s["protocol"], "IPPROTO_TCP", "{stopped}");
+    assert_eq!(s["daddr"], "127.0.0.1", "{stopped}");
+    assert_eq!(s["dport"], 443, "{stopped}");
+    assert!(s["sport"].as_u64().is_some_and(|p| p >= 1024), "{stopped}");
+    assert!(of("sock-not-daddr").is_empty(), "{stopped}");
+    assert!(of("sock-sport-priv").is_empty(), "{stopped}");
 
     // setresuid(-1, 0, -1) produces an event (JSON, Tetragon's shape)
-    let out = run.ok("sudo");
-    assert!(out.contains("setresuid rc=0\n"), "{out}");
-    let json = json_events(out);
-    assert_eq!(json.len(), 1, "{out}");
-    insta::assert_json_snapshot!("article_detect_sudo_json", json[0]);
+    assert_eq!(run.ok("sudo"), "setresuid rc=0\n");
+    let sudo = of("detect-sudo");
+    assert_eq!(sudo.len(), 1, "{stopped}");
+    insta::assert_json_snapshot!("article_detect_sudo_json", sudo[0]);
 
     // LSM Override: the open fails with the errno asked for (-13, EACCES), nothing is killed
     let out = run.ok("override");
-    assert!(
-        out.contains("cat: can't open '/tmp/vault/key': Permission denied\ncat vault rc=1\n"),
-        "{out}"
+    assert_eq!(
+        out,
+        "cat: can't open '/tmp/vault/key': Permission denied\ncat vault rc=1\nv\nother cat rc=0\n"
     );
-    assert!(out.contains("v\nother cat rc=0\n"), "{out}");
-    let json = json_events(out);
-    assert_eq!(json.len(), 1, "{out}");
-    insta::assert_json_snapshot!("lsm_override_json", json[0]);
+    let denied = of("deny-secret-open");
+    assert_eq!(denied.len(), 1, "{stopped}");
+    insta::assert_json_snapshot!("lsm_override_json", denied[0]);
 
     // an exec is killed through LSM bprm_check_security on the executed file's path
     let out = run.ok("exec");
     assert!(out.contains("blocked rc=137\n"), "{out}");
     assert!(out.contains("allowed rc="), "{out}");
     assert!(!out.contains("allowed rc=137"), "{out}");
-    let json = json_events(out);
-    assert_eq!(json.len(), 1, "{out}");
-    let lsm = &json[0]["process_lsm"];
-    assert_eq!(lsm["function_name"], "bprm_check_security", "{out}");
-    assert_eq!(lsm["action"], "KPROBE_ACTION_SIGKILL", "{out}");
+    let exec = of("block-exec");
+    assert_eq!(exec.len(), 1, "{stopped}");
+    let lsm = &exec[0]["process_lsm"];
+    assert_eq!(lsm["function_name"], "bprm_check_security", "{stopped}");
+    assert_eq!(lsm["action"], "KPROBE_ACTION_SIGKILL", "{stopped}");
     assert_eq!(
         lsm["args"][0]["linux_binprm_arg"]["path"], "/opt/test/blocked-tool",
-        "{out}"
+        "{stopped}"
+    );
+    assert_eq!(
+        all.len(),
+        7,
+        "one event per matched action, nothing else:\n{stopped}"
     );
 
     // the same policy through fentry and through kprobe
