@@ -792,6 +792,10 @@ static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 se
  * more events. The reader zero-fills the arguments not sent. */
 static __always_inline long post_hook(struct scratch *s, __u32 nargs)
 {
+	/* the uid and the clock only for events that are posted: a hooked call
+	 * that matches nothing skips both helpers */
+	s->hook.header.uid = (__u32)bpf_get_current_uid_gid();
+	s->hook.header.ktime = bpf_ktime_get_boot_ns();
 	__u64 size = __builtin_offsetof(struct hook_event, args) +
 		     (__u64)nargs * sizeof(struct event_arg);
 	if (size > sizeof(s->hook))
@@ -813,7 +817,10 @@ GLOBAL int handle(__u64 slot)
 	if (!h || !s || !h->enabled)
 		return 0;
 
-	fill_header(&s->hook.header, EVENT_HOOK);
+	__u64 id = bpf_get_current_pid_tgid();
+	s->hook.header.type = EVENT_HOOK;
+	s->hook.header.pid = id >> 32;
+	s->hook.header.tid = (__u32)id;
 	s->hook.slot = slot;
 	s->hook.selector = 255;
 	s->hook.action = ACTION_POST;
