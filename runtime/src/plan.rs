@@ -331,14 +331,26 @@ type Result2<T> = std::result::Result<T, String>;
 impl HookCompiler<'_> {
     /// A kprobe's call (or syscall) this kernel does not have.
     fn call_missing(&self, hook: &Hook) -> bool {
-        if !matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry) {
-            return false;
-        }
         let call = hook.target.as_ref().map(|t| t.value.as_str()).unwrap_or("");
+        matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry)
+            && self.kernel_symbol(hook, call).is_err()
+    }
+
+    /// The kernel symbol a kprobe's call attaches to (`__x64_sys_openat` for a syscall) and,
+    /// for a syscall, its bare name; an error when this kernel lacks it.
+    fn kernel_symbol(&self, hook: &Hook, call: &str) -> Result2<(String, Option<String>)> {
         if hook.is_syscall() {
-            self.kernel.syscall(bare_syscall(call)).is_none()
+            let bare = bare_syscall(call);
+            let stub = self
+                .kernel
+                .syscall(bare)
+                .ok_or_else(|| format!("this kernel has no syscall `{bare}`"))?;
+            Ok((stub.name().to_string(), Some(bare.to_string())))
         } else {
-            self.kernel.func(call).is_none()
+            self.kernel
+                .func(call)
+                .ok_or_else(|| format!("this kernel has no function `{call}`"))?;
+            Ok((call.to_string(), None))
         }
     }
 
@@ -490,20 +502,7 @@ impl HookCompiler<'_> {
 
     /// How a kprobe (or fentry) hook attaches on this kernel, and its symbol.
     fn kprobe_attach(&self, hook: &Hook, call: &str, overrides: bool) -> Result2<(Attach, String)> {
-        let syscall = hook.is_syscall();
-        let (symbol, bare) = if syscall {
-            let bare = bare_syscall(call);
-            let stub = self
-                .kernel
-                .syscall(bare)
-                .ok_or_else(|| format!("this kernel has no syscall `{bare}`"))?;
-            (stub.name().to_string(), Some(bare.to_string()))
-        } else {
-            self.kernel
-                .func(call)
-                .ok_or_else(|| format!("this kernel has no function `{call}`"))?;
-            (call.to_string(), None)
-        };
+        let (symbol, bare) = self.kernel_symbol(hook, call)?;
         let f = self.features;
         let want = if hook.kind == PolicyHook::Fentry {
             Some(Method::Fentry)
