@@ -110,8 +110,10 @@ pub(crate) fn resolve(path: &[Seg]) -> Option<Resolved> {
 pub(crate) fn type_name(ty: &Ty) -> String {
     match ty {
         Ty::Str => "string".into(),
-        Ty::Int { wide: false } => "integer".into(),
-        Ty::Int { wide: true } => "integer (64-bit)".into(),
+        Ty::Int { .. } => match ty.int_range() {
+            Some((lo, hi)) => format!("integer ({lo} to {hi})"),
+            None => "integer".into(),
+        },
         Ty::Bool => "boolean".into(),
         Ty::Obj(o) => o.name.into(),
         Ty::Arr(inner) => format!("list of {}", type_name(inner)),
@@ -1357,9 +1359,10 @@ impl Completer<'_, '_> {
 
     fn operators(&mut self, field: &Field) {
         let ty = self.filtered_type();
-        let class = ty.as_deref().map(facts::arg_class);
         for op in facts::OPERATORS {
-            let fits = class.is_none_or(|c| facts::operator_fits(op, c).is_ok());
+            let fits = ty
+                .as_deref()
+                .is_none_or(|t| facts::operator_fits(op, t).is_ok());
             if !fits || !field.enum_values.contains(&op.name) {
                 continue;
             }
@@ -1936,7 +1939,7 @@ mod tests {
         assert_eq!(labels(&list)[0], "argError");
         assert_eq!(
             list.items[0].detail.as_deref(),
-            Some("integer, needed by this action")
+            Some("integer (-2147483648 to 2147483647), needed by this action")
         );
         // Signal names give their numbers.
         let sig = policy("  kprobes:\n  - call: sys_openat\n    selectors:\n    - matchActions:\n      - action: Signal\n        argSig: ‸\n");

@@ -607,7 +607,8 @@ impl HookCompiler<'_> {
             }
             cfg.index = index as u8;
         }
-        if let Some(size) = &arg.size_arg_index {
+        // 0 means "not set", as in Tetragon (args_linux.go getMetaValue).
+        if let Some(size) = arg.size_arg_index.as_ref().filter(|s| s.value != 0) {
             if !(1..=6).contains(&size.value) {
                 return Err(format!(
                     "arg {index}: sizeArgIndex {} is out of range",

@@ -148,6 +148,12 @@ fn policy(spec: &str) -> String {
 
 /// A `do_mkdirat` kprobe with int, string (resolved `name`) and int args, and one selector.
 fn mkdirat(selector: &str) -> String {
+    // No selector: no `selectors:` key (a null there is S016, refused by Tetragon's loader).
+    let selectors = if selector.is_empty() {
+        String::new()
+    } else {
+        format!("    selectors:\n{selector}")
+    };
     policy(&format!(
         r#"  kprobes:
   - call: do_mkdirat
@@ -160,13 +166,18 @@ fn mkdirat(selector: &str) -> String {
       resolve: name
     - index: 2
       type: int
-    selectors:
-{selector}"#
+{selectors}"#
     ))
 }
 
 /// A `tcp_connect` kprobe with a sock arg and one selector.
 fn tcp_connect(selector: &str) -> String {
+    // No selector: no `selectors:` key (a null there is S016, refused by Tetragon's loader).
+    let selectors = if selector.is_empty() {
+        String::new()
+    } else {
+        format!("    selectors:\n{selector}")
+    };
     policy(&format!(
         r#"  kprobes:
   - call: tcp_connect
@@ -174,8 +185,7 @@ fn tcp_connect(selector: &str) -> String {
     args:
     - index: 0
       type: sock
-    selectors:
-{selector}"#
+{selectors}"#
     ))
 }
 
@@ -1043,8 +1053,14 @@ fn sock_filter(operator: &str, values: &[&str]) -> Filter {
         .iter()
         .map(|v| format!("        - \"{v}\"\n"))
         .collect();
+    // No values (DPortPriv): no `values:` key, whose null Tetragon's loader refuses (S016).
+    let values = if vals.is_empty() {
+        String::new()
+    } else {
+        format!("        values:\n{vals}")
+    };
     let p = plan(&tcp_connect(&format!(
-        "    - matchArgs:\n      - index: 0\n        operator: {operator}\n        values:\n{vals}"
+        "    - matchArgs:\n      - index: 0\n        operator: {operator}\n{values}"
     )));
     let h = only_hook(&p);
     assert!(h.strings.is_empty());

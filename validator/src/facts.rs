@@ -431,52 +431,240 @@ pub fn operator(name: &str) -> Option<&'static Operator> {
     OPERATORS.iter().find(|o| o.name == name)
 }
 
-/// Whether an operator of this family can filter an argument of this class, and if not why.
-pub fn operator_fits(op: &Operator, class: ArgClass) -> Result<(), &'static str> {
-    use ArgClass as C;
-    use OpKind as K;
-    let ok = match op.kind {
-        K::Equality => matches!(class, C::Str | C::SockaddrUn | C::Cap) || class.is_int(),
-        K::Prefix => matches!(class, C::Str | C::SockaddrUn),
-        K::Postfix | K::SubString => matches!(class, C::Str),
-        K::Compare | K::InMap | K::Range => class.is_int(),
-        K::Mask => class.is_int() || class == C::Cap,
-        K::Port | K::PortPriv | K::Addr => match class {
-            C::Net => true,
-            C::Sockaddr => !op.destination,
-            _ => false,
-        },
-        K::Protocol | K::State => class == C::Net,
-        K::Family => matches!(class, C::Net | C::Sockaddr | C::SockaddrUn),
-        K::FileType => class == C::Str,
-        K::CapGained => class == C::Cap,
-        K::Cel => true,
-    };
-    if ok {
-        return Ok(());
+/// Whether operator `op` does what it says on an arg of type `ty` (its CRD spelling), as
+/// [`verdict`] decides: `Err` says why not (refused by Tetragon, or loads and never matches, or
+/// not filtered at all). Completion and hover offer and describe operators with it.
+pub fn operator_fits(op: &Operator, ty: &str) -> Result<(), String> {
+    match verdict(op, sel_type(ty), ty) {
+        Verdict::Fits => Ok(()),
+        Verdict::Refused { why, .. } => Err(why),
+        Verdict::NeverMatches(why) => {
+            Err(format!("Tetragon loads it, but it never matches: {why}"))
+        }
+        Verdict::Ignored => Err(format!(
+            "Tetragon loads it, but the BPF side does not filter `{ty}` args, so every call passes"
+        )),
     }
-    Err(match op.kind {
-        K::Equality | K::Prefix | K::Postfix | K::SubString => "works on strings and paths (string, char_buf, fd, file, path, dentry, linux_binprm, data_loc, net_device)",
-        K::Compare | K::InMap | K::Range => "works on integer types only",
-        K::Mask => "works on integers and capability sets only",
-        K::Port | K::PortPriv | K::Addr | K::Protocol | K::State => "works on sock, skb and socket args (sockaddr: source address, source port and family only)",
-        K::Family => "works on sock, skb, socket, sockaddr and sockaddr_un args",
-        K::FileType => "works on file and path args only",
-        K::CapGained => "compares two capability-set args",
-        K::Cel => "",
-    })
 }
 
-/// Arg types a string-family operator accepts only partly.
-pub fn string_operator_detail(ty: &str, op: &Operator) -> Option<&'static str> {
-    match (ty, op.kind) {
-        ("file" | "path" | "fd" | "dentry" | "linux_binprm", OpKind::SubString) => {
-            Some("SubString compares strings and buffers only (string, char_buf)")
-        }
-        ("sockaddr_un", OpKind::Postfix) => {
-            Some("sockaddr_un supports Family, Equal, NotEqual, Prefix and NotPrefix only")
-        }
-        _ => None,
+/// How Tetragon reads an integer argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntType {
+    /// Go parses values with `ParseInt` (true) or `ParseUint` (false).
+    pub signed: bool,
+    /// Bits of Go's parse of Equal/GT/LT/Mask values, and of InRange limits: 32 or 64.
+    pub bits: u32,
+    /// Bits the BPF side reads from the argument: 8, 16, 32 or 64.
+    pub read_bits: u32,
+    /// The BPF side compares ranges, GT and LT as signed numbers (int, int32, long, int64).
+    pub bpf_signed: bool,
+}
+
+/// How Tetragon's selector compiler and BPF filters treat an argument type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelType {
+    /// An integer.
+    Int(IntType),
+    /// Read as a path: fd, file, path, dentry, linux_binprm (`file_type`: file and path, which
+    /// FileType takes).
+    Path {
+        /// FileType works on it.
+        file_type: bool,
+    },
+    /// Read as a string or buffer: string, char_buf, data_loc, net_device.
+    Buf {
+        /// `char_buf` (Postfix keeps trailing NULs).
+        char_buf: bool,
+        /// `string` (Equal drops trailing NULs).
+        string: bool,
+    },
+    /// `sockaddr_un`.
+    SockaddrUn,
+    /// `sock` or `socket`.
+    Sock,
+    /// `skb`.
+    Skb,
+    /// `sockaddr`.
+    Sockaddr,
+    /// A capability set.
+    Cap,
+    /// Anything else: filename, cred, bpf_attr, bpf_cmd, nop ... Tetragon's selector code
+    /// has no case for it, and the BPF side does not filter it.
+    Other,
+}
+
+impl SelType {
+    /// Read as a string or path (the types Equal and SubString compare as strings).
+    pub fn is_string(self) -> bool {
+        matches!(
+            self,
+            SelType::Path { .. } | SelType::Buf { .. } | SelType::SockaddrUn
+        )
+    }
+
+    /// A socket or packet (sock, socket, skb, sockaddr).
+    pub fn is_net(self) -> bool {
+        matches!(self, SelType::Sock | SelType::Skb | SelType::Sockaddr)
+    }
+}
+
+/// The selector type of an arg `type` (its spelling in the CRD).
+pub fn sel_type(name: &str) -> SelType {
+    let int = |signed, bits, read_bits, bpf_signed| {
+        SelType::Int(IntType {
+            signed,
+            bits,
+            read_bits,
+            bpf_signed,
+        })
+    };
+    match name {
+        "int" | "int32" | "sint32" => int(true, 32, 32, true),
+        "size_t" => int(true, 32, 32, false),
+        "int16" | "sint16" => int(true, 32, 16, false),
+        "int8" | "sint8" => int(true, 32, 8, false),
+        "uint32" => int(false, 32, 32, false),
+        "uint16" => int(false, 32, 16, false),
+        "uint8" => int(false, 32, 8, false),
+        "long" | "int64" | "sint64" => int(true, 64, 64, true),
+        "syscall64" => int(true, 64, 64, false),
+        "ulong" | "uint64" => int(false, 64, 64, false),
+        "file" | "path" => SelType::Path { file_type: true },
+        "fd" | "dentry" | "linux_binprm" => SelType::Path { file_type: false },
+        "string" => SelType::Buf {
+            char_buf: false,
+            string: true,
+        },
+        "char_buf" => SelType::Buf {
+            char_buf: true,
+            string: false,
+        },
+        "data_loc" | "net_device" => SelType::Buf {
+            char_buf: false,
+            string: false,
+        },
+        "sockaddr_un" => SelType::SockaddrUn,
+        "sock" | "socket" => SelType::Sock,
+        "skb" => SelType::Skb,
+        "sockaddr" => SelType::Sockaddr,
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => SelType::Cap,
+        _ => SelType::Other,
+    }
+}
+
+/// What Tetragon does with an operator on an argument type ([`verdict`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It compiles and compares.
+    Fits,
+    /// Tetragon refuses the policy (always, or only when the filter has values: the check
+    /// sits in the loop over the values).
+    Refused {
+        /// Tetragon's reason, in words.
+        why: String,
+        /// Refused only when the filter has values (the check sits in the loop over them).
+        only_with_values: bool,
+    },
+    /// It loads, but the BPF filter never matches.
+    NeverMatches(String),
+    /// It loads, but the BPF side does not filter this type: every call passes.
+    Ignored,
+}
+
+/// What Tetragon's selector compiler (`pkg/selectors/kernel.go` ParseMatchArg and friends) and
+/// its BPF filters (`bpf/process/types/basic.h`) do with operator `op` on an argument of
+/// selector type `ty` (written `name`). The one table of operators × arg types: the checks,
+/// completion and hover all read it.
+pub fn verdict(op: &Operator, ty: SelType, name: &str) -> Verdict {
+    use SelType as T;
+    let refused = |why: String| Verdict::Refused {
+        why,
+        only_with_values: false,
+    };
+    let refused_with_values = |why: String| Verdict::Refused {
+        why,
+        only_with_values: true,
+    };
+    let net_only = || {
+        refused(format!(
+            "Tetragon takes socket operators on sock, skb, socket and sockaddr args only (\"sock/socket/skb/sockaddr operators specified for non-sock/socket/skb/sockaddr type\"), not on `{name}`"
+        ))
+    };
+    let sockaddr_no_dest = || {
+        refused("a `sockaddr` arg has only a source address and port, and a family (\"sockaddr only supports [not]saddr, [not]sport[priv], and family\")".to_string())
+    };
+    let sockaddr_un_only = || {
+        refused("a `sockaddr_un` arg takes Family and the string operators only (\"sockaddr_un only supports Family and string operators\")".to_string())
+    };
+    let no_values = |what: &str| {
+        refused_with_values(format!(
+            "Tetragon {what} `{name}` args (\"MatchArgs type %s unsupported\")"
+        ))
+    };
+    let never = |why: &str| Verdict::NeverMatches(why.to_string());
+    match op.kind {
+        OpKind::Equality => match ty {
+            T::Int(_) | T::Cap | T::Path { .. } | T::Buf { .. } | T::SockaddrUn => Verdict::Fits,
+            T::Sock | T::Skb | T::Sockaddr => refused_with_values(format!(
+                "Tetragon refuses Equal and NotEqual on socket args (\"MatchArgs type sock, socket, skb, sockaddr and net_device do not support operator {}\")",
+                op.name
+            )),
+            T::Other => no_values("cannot compare values with"),
+        },
+        OpKind::Prefix | OpKind::Postfix | OpKind::SubString => match ty {
+            T::Path { .. } | T::Buf { .. } => Verdict::Fits,
+            T::SockaddrUn if op.kind != OpKind::Postfix => Verdict::Fits,
+            T::SockaddrUn => never("the BPF side compares a sockaddr_un path with Equal, Prefix and SubString only"),
+            T::Int(_) | T::Cap => never("the BPF side compares integers and capability sets by value, not as strings"),
+            T::Sock | T::Skb | T::Sockaddr => never("the BPF side compares sockets by address, port, protocol, family and state only"),
+            T::Other => Verdict::Ignored,
+        },
+        OpKind::Compare | OpKind::Mask => match ty {
+            T::Int(_) | T::Cap => Verdict::Fits,
+            T::Sock | T::Skb | T::Sockaddr => refused_with_values(format!(
+                "Tetragon refuses {} on socket args (\"MatchArgs type sock, socket, skb, sockaddr and net_device do not support operator\")",
+                op.name
+            )),
+            _ => no_values("compares only integers and capability sets with GT, LT and Mask, not"),
+        },
+        OpKind::InMap => match ty {
+            T::Int(_) => Verdict::Fits,
+            _ => refused_with_values(format!(
+                "InMap and NotInMap take integer args only; Tetragon refuses a value for a `{name}` arg (\"unknown type\")"
+            )),
+        },
+        OpKind::Range => match ty {
+            T::Int(_) => Verdict::Fits,
+            _ => refused_with_values(format!(
+                "InRange and NotInRange take integer args only (\"MatchArgs type {name} unsupported for range operators\")"
+            )),
+        },
+        OpKind::Port | OpKind::PortPriv | OpKind::Addr => match ty {
+            T::Sock | T::Skb => Verdict::Fits,
+            T::Sockaddr if op.destination => sockaddr_no_dest(),
+            T::Sockaddr => Verdict::Fits,
+            T::SockaddrUn if op.kind == OpKind::Port => sockaddr_un_only(),
+            _ => net_only(),
+        },
+        OpKind::Protocol | OpKind::State => match ty {
+            T::Sock => Verdict::Fits,
+            T::Skb if op.kind == OpKind::Protocol => Verdict::Fits,
+            T::Skb => never("the BPF side reads the TCP state of sock and socket args only"),
+            T::Sockaddr => sockaddr_no_dest(),
+            T::SockaddrUn => sockaddr_un_only(),
+            _ => net_only(),
+        },
+        OpKind::Family => match ty {
+            T::Sock | T::Skb | T::Sockaddr | T::SockaddrUn => Verdict::Fits,
+            _ => net_only(),
+        },
+        OpKind::FileType => match ty {
+            T::Path { file_type: true } => Verdict::Fits,
+            _ => refused(format!(
+                "FileType and NotFileType take file and path args only (\"FileType operators specified for non-file/path type\"), not `{name}`"
+            )),
+        },
+        OpKind::CapGained | OpKind::Cel => Verdict::Fits,
     }
 }
 
@@ -579,7 +767,7 @@ pub static ACTIONS: &[ActionSpec] = &[
     ActionSpec { name: "UntrackSock", required: &[], optional: &["argSock"], not_on: &[HookKind::Lsm], enforcement: false, doc: "Forget a sock remembered by TrackSock." },
     ActionSpec { name: "NotifyEnforcer", required: &[], optional: &["argError", "argSig"], not_on: &[HookKind::Lsm], enforcement: true, doc: "Tell the policy's enforcer to fail (argError) or signal (argSig) the current syscall." },
     ActionSpec { name: "CleanupEnforcerNotification", required: &[], optional: &[], not_on: &[HookKind::Lsm], enforcement: false, doc: "Drop a pending NotifyEnforcer notification." },
-    ActionSpec { name: "Set", required: &["argIndex", "argValue"], optional: &[], not_on: &[HookKind::Lsm], enforcement: true, doc: "USDT: write `argValue` into the argument at `argIndex`." },
+    ActionSpec { name: "Set", required: &[], optional: &["argIndex", "argValue"], not_on: &[HookKind::Lsm], enforcement: true, doc: "USDT: write `argValue` into the argument at `argIndex`." },
 ];
 
 /// The action named `name` (CRD spelling).
@@ -636,10 +824,13 @@ pub const IMA_HOOKS: &[&str] = &[
     "mmap_file",
 ];
 
-/// Linux capabilities, by number.
+/// Linux capabilities, by number, spelt as Tetragon's capability table spells them
+/// (`api/v1/tetragon/capabilities.proto` CapabilitiesType, read by `pkg/selectors/kernel.go`
+/// capsStrToUint64): capability 1 is `DAC_OVERRIDE`, without the `CAP_` prefix, and
+/// `CAP_DAC_OVERRIDE` is refused.
 pub const CAPABILITIES: &[&str] = &[
     "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
+    "DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
     "CAP_FOWNER",
     "CAP_FSETID",
@@ -681,9 +872,10 @@ pub const CAPABILITIES: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-/// Namespace kinds matchNamespaceChanges understands (case-insensitive).
-pub const NAMESPACE_CHANGE_KINDS: &[&str] =
-    &["Uts", "Ipc", "Mnt", "Pid", "Net", "Time", "Cgroup", "User"];
+/// Namespace kinds matchNamespaceChanges understands (case-insensitive): Tetragon's
+/// `namespaceTypeTable` (pkg/selectors/kernel.go), the same kinds as the CRD's enum of
+/// `matchNamespaces[].namespace`.
+pub const NAMESPACE_CHANGE_KINDS: &[&str] = crate::schema::table::NAMESPACES;
 
 /// Signal names, by number (1-based).
 pub const SIGNALS: &[&str] = &[
@@ -741,13 +933,11 @@ pub const PROTOCOLS: &[(&str, u32)] = &[
     ("IPPROTO_GRE", 47),
     ("IPPROTO_ESP", 50),
     ("IPPROTO_AH", 51),
-    ("IPPROTO_ICMPV6", 58),
     ("IPPROTO_MTP", 92),
     ("IPPROTO_BEETPH", 94),
     ("IPPROTO_ENCAP", 98),
     ("IPPROTO_PIM", 103),
     ("IPPROTO_COMP", 108),
-    ("IPPROTO_L2TP", 115),
     ("IPPROTO_SCTP", 132),
     ("IPPROTO_UDPLITE", 136),
     ("IPPROTO_MPLS", 137),
@@ -760,7 +950,6 @@ pub const PROTOCOLS: &[(&str, u32)] = &[
 pub const FAMILIES: &[(&str, u32)] = &[
     ("AF_UNSPEC", 0),
     ("AF_UNIX", 1),
-    ("AF_LOCAL", 1),
     ("AF_INET", 2),
     ("AF_AX25", 3),
     ("AF_IPX", 4),
@@ -776,7 +965,6 @@ pub const FAMILIES: &[(&str, u32)] = &[
     ("AF_SECURITY", 14),
     ("AF_KEY", 15),
     ("AF_NETLINK", 16),
-    ("AF_ROUTE", 16),
     ("AF_PACKET", 17),
     ("AF_ASH", 18),
     ("AF_ECONET", 19),

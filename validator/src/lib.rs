@@ -12,6 +12,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod explain;
 pub mod facts;
+pub mod golang;
 pub mod kernel;
 pub mod model;
 pub mod render;
@@ -133,6 +134,11 @@ pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileRep
     let mut other_documents = 0;
     for doc in &parsed.documents {
         let Some(root) = &doc.root else { continue };
+        // An empty document (only `---`, only comments, or `null`) is nothing, as kubectl
+        // treats it: a trailing `---` (Kubernetes and Helm style) is not a finding.
+        if root.is_null() {
+            continue;
+        }
         let before = diagnostics.len();
         if root.as_map().is_none() {
             if !doc.truncated {
@@ -155,12 +161,20 @@ pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileRep
             }
         };
         let mut out = Vec::new();
-        schema::check_object(root, &schema::table::POLICY, &mut out);
+        schema::check_object(root, &schema::table::POLICY, source.text(), &mut out);
         document::check_metadata(root, kind, &mut out);
         let policy = Policy::from_node(root, kind);
         checks::cel::check(root, &policy, &mut out);
         checks::run(&policy, &mut out);
         checks::kernel::run_all(&policy, kernels, &mut out);
+        // One finding per mistake: a null action parameter that P040 explains ("Signal needs
+        // argSig", an error there too) is not reported again as a bare null (S016).
+        let explained: Vec<Span> = out
+            .iter()
+            .filter(|d| d.code == Code::P040)
+            .map(|d| d.span)
+            .collect();
+        out.retain(|d| d.code != Code::S016 || !explained.contains(&d.span));
         // A truncated document is checked for what it holds before the syntax error, not for
         // what it is missing nor for the half-read node at the error.
         if doc.truncated {

@@ -65,6 +65,9 @@ pub struct Spec {
     pub host_selector: Option<(Span, bool)>,
     /// `loader: true`.
     pub loader: bool,
+    /// `podSelector` or `containerSelector` is written with something in it: the policy applies
+    /// to some workloads only.
+    pub workload_selector: bool,
 }
 
 /// One hook of any kind.
@@ -417,6 +420,22 @@ impl Policy {
 }
 
 impl Spec {
+    /// The value of option `name`, as Tetragon applies `options` (in order, so the last one
+    /// wins; `pkg/sensors/tracing/options.go` getSpecOptions).
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .rev()
+            .find(|o| o.name.as_ref().is_some_and(|n| n.value == name))
+            .map(|o| o.value.as_ref().map_or("", |v| v.value.as_str()))
+    }
+
+    /// Option `name` read as Go's `strconv.ParseBool` reads it; `None` when the option is
+    /// absent or its value does not parse (P005 reports that).
+    pub fn option_bool(&self, name: &str) -> Option<bool> {
+        self.option(name).and_then(crate::golang::parse_bool)
+    }
+
     fn from_node(node: &Node, key: Span) -> Spec {
         let mut spec = Spec {
             span: key,
@@ -467,6 +486,11 @@ impl Spec {
             spec.host_selector = Some((e.key.span, empty));
         }
         spec.loader = node.get("loader").and_then(Node::as_bool).unwrap_or(false);
+        spec.workload_selector = ["podSelector", "containerSelector"].iter().any(|k| {
+            node.get(k)
+                .and_then(Node::as_map)
+                .is_some_and(|m| !m.is_empty())
+        });
         spec
     }
 }

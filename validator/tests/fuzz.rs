@@ -5,12 +5,16 @@
 //! - it never panics and finishes quickly (a generous 2 s guard per case; each takes ~ms);
 //! - every diagnostic span (primary and related) lies within the text, on char boundaries;
 //! - every span's positions can be computed, and map back to the same offsets;
-//! - every output format renders.
+//! - every output format (text, JSON, GitHub, SARIF) renders, each diagnostic once, the text
+//!   with an excerpt for every label and the others with the positions the source gives;
+//! - line endings do not matter: the same text with `\r\n` or a lone `\r` for each `\n` gives
+//!   the same diagnostics at the same lines and columns;
+//! - empty documents (`---` alone, comments alone) around a policy add nothing.
 //!
 //! Inputs: the valid policies of `testdata/policies/valid/` mutated at random (lines deleted,
 //! duplicated, swapped, re-indented; YAML-significant characters, anchors, aliases and
 //! non-ASCII text inserted; truncation at any byte), soups of YAML tokens, and random bytes
-//! (lossy UTF-8). 3000 cases in all.
+//! (lossy UTF-8). About 3600 cases in all.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -95,21 +99,80 @@ fn check_and_verify(text: String) -> FileReport {
     report
 }
 
-/// Render the report in every format (none may panic or emit an empty result).
+/// Render the report in every format: none may panic or emit an empty result; each shows
+/// every diagnostic once, where the source says it is.
 fn render_all(report: FileReport) {
     let reports = [report];
+    let report = &reports[0];
+    let n = report.diagnostics.len();
     for format in [Format::Text, Format::Json, Format::Github, Format::Sarif] {
         let out = render::render(&reports, format, &TextOptions { color: false });
         if format != Format::Github {
             assert!(!out.is_empty(), "{format:?} rendered nothing");
         }
-        if format == Format::Json {
-            let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output parses");
-            assert_eq!(
-                v["diagnostics"].as_array().map(Vec::len),
-                Some(reports[0].diagnostics.len())
-            );
+        match format {
+            Format::Json => {
+                let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output parses");
+                let diags = v["diagnostics"].as_array().expect("diagnostics");
+                assert_eq!(diags.len(), n);
+                for (j, d) in diags.iter().zip(&report.diagnostics) {
+                    let p = report.source.position(d.span.start);
+                    assert_eq!(j["line"], p.line, "{j}");
+                    assert_eq!(j["column"], p.column, "{j}");
+                    assert_eq!(j["code"], d.code.as_str());
+                }
+            }
+            Format::Sarif => {
+                let v: serde_json::Value = serde_json::from_str(&out).expect("SARIF output parses");
+                assert_eq!(v["runs"][0]["results"].as_array().map(Vec::len), Some(n));
+            }
+            Format::Github => assert_eq!(out.lines().count(), n),
+            Format::Text => {
+                assert!(
+                    !out.contains("Failed to read contents"),
+                    "an excerpt could not be read:\n{out}"
+                );
+                // Each diagnostic opens with its code alone on a line.
+                let heads = out
+                    .lines()
+                    .filter(|l| {
+                        l.len() == 4
+                            && l.starts_with(['Y', 'S', 'P', 'K'])
+                            && l[1..].bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .count();
+                assert_eq!(heads, n, "{out}");
+                assert!(out.contains(" (1 file)\n"), "no summary:\n{out}");
+            }
         }
+    }
+}
+
+/// (code, line, column) of each diagnostic, for comparing texts that differ in line endings.
+fn places(report: &FileReport) -> Vec<(&'static str, usize, usize)> {
+    report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let p = report.source.position(d.span.start);
+            (d.code.as_str(), p.line, p.column)
+        })
+        .collect()
+}
+
+/// The same diagnostics with `\r\n` and a lone `\r` for every `\n` (texts with a `\r` of their
+/// own are left alone: `\r` + `\n` → `\r\r\n` would add a line).
+fn same_with_other_line_endings(text: &str, report: &FileReport) {
+    if text.contains('\r') {
+        return;
+    }
+    let want = places(report);
+    for eol in ["\r\n", "\r"] {
+        let other = check_source_with(
+            SourceFile::new("fuzz.yaml", text.replace('\n', eol)),
+            support::fixture_kernels(),
+        );
+        assert_eq!(places(&other), want, "with {eol:?} line endings");
     }
 }
 
@@ -300,9 +363,13 @@ fn token_soup() -> impl Strategy<Value = String> {
     .prop_map(|parts| parts.concat())
 }
 
+/// `cases` cases, or `PROPTEST_CASES` for a longer hunt.
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
-        cases,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(cases),
         // Shrinking a mutation list is quick; keep it bounded anyway.
         max_shrink_iters: 2000,
         failure_persistence: None,
@@ -321,10 +388,50 @@ proptest! {
         for m in &mutations {
             text = apply(&text, m);
         }
-        let report = check_and_verify(text);
+        let report = check_and_verify(text.clone());
+        same_with_other_line_endings(&text, &report);
         render_all(report);
     }
 }
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    /// A valid policy with empty documents around it (`---` alone, comments alone, `...`):
+    /// still clean, still one policy.
+    #[test]
+    fn empty_documents_add_nothing(
+        file in any::<usize>(),
+        before in prop::collection::vec(0usize..EMPTY.len(), 0..3),
+        after in prop::collection::vec(0usize..EMPTY.len(), 0..3),
+    ) {
+        let corpus = corpus();
+        let policy = &corpus[file % corpus.len()];
+        let clean = check_source_with(SourceFile::new("p.yaml", policy.as_str()), &[]);
+        let mut text: String = before.iter().map(|&i| EMPTY[i]).collect();
+        if !text.is_empty() {
+            text.push_str("---\n");
+        }
+        text.push_str(policy);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.extend(after.iter().map(|&i| EMPTY[i]));
+        let report = check_source_with(SourceFile::new("p.yaml", text.as_str()), &[]);
+        prop_assert_eq!(report.policies.len(), clean.policies.len(), "{}", text);
+        let codes = |r: &FileReport| r.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>();
+        prop_assert_eq!(codes(&report), codes(&clean), "{}", text);
+    }
+}
+
+/// Documents that hold nothing.
+const EMPTY: &[&str] = &[
+    "---\n",
+    "---\n# nothing\n",
+    "# a comment\n---\n",
+    "---\n...\n",
+    "--- ~\n",
+];
 
 proptest! {
     #![proptest_config(config(700))]
@@ -332,7 +439,7 @@ proptest! {
     /// Soups of YAML tokens, words, characters and indented line breaks.
     #[test]
     fn token_soup_is_checked_safely(text in token_soup()) {
-        check_and_verify(text);
+        render_all(check_and_verify(text));
     }
 }
 
@@ -353,7 +460,7 @@ proptest! {
             text.push_str(&policy[..cut]);
         }
         text.push_str(&String::from_utf8_lossy(&bytes));
-        check_and_verify(text);
+        render_all(check_and_verify(text));
     }
 }
 

@@ -129,8 +129,8 @@ impl Drift {
 fn ty_name(ty: &Ty) -> (&'static str, Option<&'static str>) {
     match ty {
         Ty::Str => ("string", None),
-        Ty::Int { wide: true } => ("integer", Some("int64")),
-        Ty::Int { wide: false } => ("integer", Some("int32")),
+        Ty::Int { wide: true, .. } => ("integer", Some("int64")),
+        Ty::Int { wide: false, .. } => ("integer", Some("int32")),
         Ty::Bool => ("boolean", None),
         Ty::Obj(_) | Ty::Map(_) => ("object", None),
         Ty::Arr(_) => ("array", None),

@@ -9,7 +9,9 @@
 //!
 //! Every kind of the current format is understood, DECL_TAG, TYPE_TAG and ENUM64 included. A
 //! malformed file is an error at open, never a panic later: record bounds are checked at open,
-//! and type ids or string offsets that point nowhere read as absent.
+//! and type ids or string offsets that point nowhere read as absent. A string is read up to
+//! [`MAX_NAME_LEN`] bytes, so reading costs the same on any file (a string section without NUL
+//! bytes would otherwise make each name a scan to the end of the section).
 //!
 //! [`render`] writes types as C (`Btf::c_prototype`); [`dump`] prints them exactly as
 //! `bpftool btf dump file X format raw` does (`Btf::dump_raw`), which is how
@@ -30,6 +32,11 @@ pub type TypeId = u32;
 
 /// Decompressed input larger than this is refused (vmlinux BTF is about 6 MiB).
 pub const MAX_BTF_BYTES: usize = 256 << 20;
+
+/// Longest string read, in bytes without its NUL: the kernel's `KSYM_NAME_LEN`, past which its
+/// own BTF loader refuses a name (`__btf_name_valid`). A longer string reads as absent. Real
+/// kernels' longest BTF string is about 100 bytes.
+pub const MAX_NAME_LEN: usize = 512;
 
 const MAGIC: u16 = 0xeb9f;
 const HEADER_LEN: usize = 24;
@@ -345,27 +352,21 @@ impl Btf {
     }
 
     /// The string at an offset of the string section (base strings first for split BTF).
-    /// Offsets that point nowhere, or at bytes that are not UTF-8, read as `""`.
+    /// Offsets that point nowhere, strings longer than [`MAX_NAME_LEN`], and bytes that are not
+    /// UTF-8 read as `""`.
     pub fn str_at(&self, off: u32) -> &str {
         std::str::from_utf8(self.bytes_at(off)).unwrap_or("")
     }
 
-    /// The bytes of the string at an offset, without its NUL; empty when it points nowhere.
+    /// The bytes of the string at an offset, without its NUL; empty when it points nowhere or
+    /// is longer than [`MAX_NAME_LEN`].
     pub fn bytes_at(&self, off: u32) -> &[u8] {
-        if off < self.str_base {
-            return self.base.as_ref().map_or(&[], |b| b.bytes_at(off));
-        }
-        let rel = (off - self.str_base) as usize;
-        let strings = &self.data()[self.strings.0..self.strings.1];
-        let Some(rest) = strings.get(rel..) else {
-            return &[];
-        };
-        let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-        &rest[..len]
+        self.str_checked(off).unwrap_or(&[])
     }
 
     /// The bytes of the string at `off` as libbpf's `btf__name_by_offset` sees it: `None` when
-    /// the offset lies outside the string sections (bpftool prints `(invalid)`).
+    /// the offset lies outside the string sections (bpftool prints `(invalid)`), or when the
+    /// string is longer than [`MAX_NAME_LEN`] (which no kernel loads).
     fn str_checked(&self, off: u32) -> Option<&[u8]> {
         if off < self.str_base {
             return self.base.as_ref()?.str_checked(off);
@@ -375,7 +376,9 @@ impl Btf {
         if rest.is_empty() {
             return None;
         }
-        let len = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        // At most MAX_NAME_LEN bytes and the NUL are looked at, whatever the section holds.
+        let window = &rest[..rest.len().min(MAX_NAME_LEN + 1)];
+        let len = window.iter().position(|&b| b == 0)?;
         Some(&rest[..len])
     }
 

@@ -13,7 +13,7 @@ pub const S010: CodeInfo = CodeInfo {
     severity: Severity::Error,
     summary: "`return: true` without a `returnArg`.",
     explanation: "A hook that also traces the function's return must say how to read the return value. The CRD rule `!has(self.return) || (!self.return || has(self.returnArg))` rejects the policy otherwise (\"ReturnArg not specified with Return=true.\").",
-    tetragon: "CRD CEL rule on kprobes[], fentries[], uprobes[]",
+    tetragon: "pkg/k8s/apis/cilium.io/v1alpha1/types.go XValidation on KProbeSpec and UProbeSpec, checked by pkg/crdutils/crdutils.go CRDContext.Validate (CEL) and by the API server",
 };
 
 /// `S011`.
@@ -21,9 +21,9 @@ pub const S011: CodeInfo = CodeInfo {
     code: "S011",
     name: "uprobe-addressing",
     severity: Severity::Error,
-    summary: "A uprobe needs exactly one of `symbols`, `offsets` or `addrs`.",
-    explanation: "A uprobe names the code to hook in one way only. The CRD forbids two of `symbols`, `offsets` and `addrs` together, and Tetragon's loader refuses a uprobe with none of them (`uprobe needs exactly one of either Symbols, Offsets or Addrs defined`).",
-    tetragon: "CRD CEL rule on uprobes[]; pkg/sensors/tracing/genericuprobe.go",
+    summary: "A uprobe needs exactly one of `symbols`, `offsets` or `addrs`, and one `refCtrOffsets` item per symbol or offset.",
+    explanation: "A uprobe names the code to hook in one way only. The CRD forbids two of `symbols`, `offsets` and `addrs` together (`uprobe needs at most one of symbols, addrs or offsets defined`, even when one of them is an empty list), and Tetragon's uprobe sensor counts the non-empty ones and refuses anything but exactly one (`uprobe needs exactly one of either Symbols, Offsets or Addrs defined`), so a uprobe with none, or with only `symbols: []`, fails too. `refCtrOffsets`, when given, needs as many items as `symbols` or `offsets` (`RefCtrOffsets(2) has different dimension than Symbols(1)`).",
+    tetragon: "pkg/k8s/apis/cilium.io/v1alpha1/types.go XValidation on UProbeSpec (CRD CEL); pkg/sensors/tracing/genericuprobe.go validateUprobeSpec",
 };
 
 /// `S012`.
@@ -33,7 +33,7 @@ pub const S012: CodeInfo = CodeInfo {
     severity: Severity::Error,
     summary: "An Override names more than one of argNewSymbol, argNewAddr, argNewOffset.",
     explanation: "A uprobe Override can redirect execution to a symbol, an address or an offset, never to two of them (\"override action needs at most one of argNewSymbol, argNewAddr or argNewOffset defined\").",
-    tetragon: "CRD CEL rule on matchActions[] and matchReturnActions[]",
+    tetragon: "pkg/k8s/apis/cilium.io/v1alpha1/types.go XValidation on ActionSelector (CRD CEL); pkg/sensors/tracing/genericuprobe.go validateUprobeSpec (`uprobe Override action needs exactly one of either argNewSymbol, argNewOffset or argNewAddr defined`)",
 };
 
 /// `S013`.
@@ -43,7 +43,7 @@ pub const S013: CodeInfo = CodeInfo {
     severity: Severity::Error,
     summary: "`hostSelector` with labels; only null or {} is supported.",
     explanation: "`hostSelector` selects host (non-container) processes, and it has no labels to select on: `{}` means all host processes, null means none. The CRD rejects `matchLabels` and `matchExpressions` in it (\"The hostSelector should be either null or {}.\").",
-    tetragon: "CRD CEL rule on spec.hostSelector and matchWorkloads.hostSelector",
+    tetragon: "pkg/k8s/apis/cilium.io/v1alpha1/types.go XValidation on the hostSelector fields (TracingPolicySpec and WorkloadSelector), checked by pkg/crdutils/crdutils.go CRDContext.Validate and the API server",
 };
 
 /// `S014`.
@@ -53,7 +53,7 @@ pub const S014: CodeInfo = CodeInfo {
     severity: Severity::Error,
     summary: "A TracingPolicyNamespaced with `spec.hostSelector`.",
     explanation: "A namespaced policy applies to the pods of its namespace, so it cannot also match host processes. The CRD rejects it (\"TracingPolicyNamespaced should have a null spec.hostSelector.\").",
-    tetragon: "CRD CEL rule on the TracingPolicyNamespaced root",
+    tetragon: "pkg/k8s/apis/cilium.io/v1alpha1/tracing_policy_types.go XValidation on TracingPolicyNamespaced (`!has(self.spec.hostSelector)`), checked by pkg/crdutils/crdutils.go CRDContext.Validate and the API server",
 };
 
 /// Run the CEL rules.
@@ -87,8 +87,13 @@ pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
                     )
                     .help("keep only one way of naming the code to hook"),
                 );
-            } else if ways.is_empty() {
-                let span = hook.target.as_ref().map_or(hook.span, |t| t.span);
+            } else if ways.iter().all(|(_, _, n)| *n == 0) {
+                // Tetragon counts the non-empty lists: `symbols: []` names nothing either.
+                let span = ways
+                    .first()
+                    .map(|(_, s, _)| *s)
+                    .or(hook.target.as_ref().map(|t| t.span))
+                    .unwrap_or(hook.span);
                 out.push(
                     Diagnostic::new(
                         Code::S011,
@@ -99,6 +104,26 @@ pub fn check(root: &Node, policy: &Policy, out: &mut Vec<Diagnostic>) {
                         "add `symbols:` with the function names to hook (or `offsets:` / `addrs:`)",
                     ),
                 );
+            } else if let Some((_, ref_span, refs)) = hook
+                .uprobe_addressing
+                .iter()
+                .find(|(k, _, n)| *k == "refCtrOffsets" && *n != 0)
+            {
+                if let Some((way, _, n)) = ways
+                    .iter()
+                    .find(|(k, _, n)| matches!(*k, "symbols" | "offsets") && n != refs)
+                {
+                    out.push(
+                        Diagnostic::new(
+                            Code::S011,
+                            *ref_span,
+                            format!("`refCtrOffsets` has {refs} items but `{way}` has {n}"),
+                        )
+                        .help(format!(
+                            "give one reference counter offset per item of `{way}`"
+                        )),
+                    );
+                }
             }
         }
         for sel in &hook.selectors {

@@ -14,18 +14,28 @@ pub const S007: CodeInfo = CodeInfo {
     name: "invalid-name",
     severity: Severity::Error,
     summary: "metadata.name is not a valid Kubernetes name (a lowercase DNS subdomain).",
-    explanation: "Kubernetes, and Tetragon outside Kubernetes too, require a policy name made of lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters. `Block-secret-files` or `my_policy` are refused when the policy is added.",
-    tetragon: "apimachinery ValidateObjectMeta (IsDNS1123Subdomain)",
+    explanation: "A policy name must be a DNS subdomain: lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters. Tetragon's file loader validates the metadata the way the API server does, so `Block-secret-files` or `my_policy` are refused on both paths (`a lowercase RFC 1123 subdomain must consist of ...`). A TracingPolicyNamespaced's namespace must be a DNS label (no `.`, at most 63 characters).",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (apimachinery ValidateObjectMeta with NameIsDNSSubdomain)",
+};
+
+/// `S017`.
+pub const S017: CodeInfo = CodeInfo {
+    code: "S017",
+    name: "metadata-namespace",
+    severity: Severity::Error,
+    summary: "A namespace on a cluster-wide TracingPolicy, or none on a TracingPolicyNamespaced.",
+    explanation: "`TracingPolicy` is cluster-scoped: it has no namespace. Tetragon's file loader validates the metadata as the API server's object-meta rules say and refuses a namespace on it (`metadata.namespace: Forbidden: not allowed on this type`). Kubernetes instead drops the namespace silently, so a policy meant for one namespace applies to the whole cluster, which is rarely what its author wanted: to limit a policy to one namespace, use `kind: TracingPolicyNamespaced`. The reverse: a `TracingPolicyNamespaced` needs a namespace. kubectl fills it in from `-n` or the context, so it loads through Kubernetes, but Tetragon's file loader refuses it (`metadata.namespace: Required value`); that case is a warning.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (apimachinery ValidateObjectMeta with requiresNamespace = the CRD's scope)",
 };
 
 /// `S008`.
 pub const S008: CodeInfo = CodeInfo {
     code: "S008",
     name: "api-version",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     summary: "apiVersion is missing or is not cilium.io/v1alpha1.",
-    explanation: "Both policy kinds belong to the API group `cilium.io`, version `v1alpha1`. Any other version is not served, so Kubernetes cannot find the resource and Tetragon does not recognise the document.",
-    tetragon: "the CRD's served versions",
+    explanation: "Both policy kinds belong to the API group `cilium.io`, version `v1alpha1`. Kubernetes serves no other version, so `kubectl apply` of any other apiVersion (or of none) fails: `no matches for kind \"TracingPolicy\" in version ...`. Tetragon's own file loader does not read apiVersion at all, it chooses the type by `kind`, so the same file loads when given to Tetragon directly: a warning, not an error. Write `apiVersion: cilium.io/v1alpha1` so that the file works on both paths.",
+    tetragon: "pkg/tracingpolicy/k8s.go FromYAML (dispatches on kind only; apiVersion is never compared); the CRD's served versions (pkg/k8s/apis/cilium.io/v1alpha1/register.go) for Kubernetes",
 };
 
 /// `S009`.
@@ -34,8 +44,8 @@ pub const S009: CodeInfo = CodeInfo {
     name: "kind",
     severity: Severity::Error,
     summary: "kind is missing or misspelt (TracingPolicy, TracingPolicyNamespaced).",
-    explanation: "`kind` selects the resource: `TracingPolicy` applies cluster-wide (or to the host), `TracingPolicyNamespaced` to one Kubernetes namespace. Kinds are case-sensitive.",
-    tetragon: "pkg/tracingpolicy (`unknown CRD kind`)",
+    explanation: "`kind` selects the type: `TracingPolicy` applies cluster-wide (or to the host), `TracingPolicyNamespaced` to one Kubernetes namespace. Tetragon's file loader compares the kind with these two names exactly (case included) and refuses anything else (`unknown CRD kind`); Kubernetes has no other kind under `cilium.io` for policies.",
+    tetragon: "pkg/tracingpolicy/k8s.go FromYAML (`unknown CRD kind: ...`)",
 };
 
 /// What a document is.
@@ -167,17 +177,16 @@ pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
         ),
         None => {}
     }
-    if kind == Kind::TracingPolicyNamespaced {
-        if let Some(ns) = meta
-            .get("namespace")
-            .and_then(|n| n.as_str().map(|s| (s, n.span)))
-        {
-            if let Some(problem) = dns_label_problem(ns.0) {
+    let namespace = meta.entry("namespace");
+    let ns_text = namespace.and_then(|e| e.value.as_str().filter(|t| !t.is_empty()));
+    match (kind, namespace, ns_text) {
+        (Kind::TracingPolicyNamespaced, Some(e), Some(ns)) => {
+            if let Some(problem) = dns_label_problem(ns) {
                 out.push(
                     Diagnostic::new(
                         Code::S007,
-                        ns.1,
-                        format!("`{}` is not a valid namespace: {problem}", ns.0),
+                        e.value.span,
+                        format!("`{ns}` is not a valid namespace: {problem}"),
                     )
                     .help(
                         "namespaces are lowercase letters, digits and `-`, at most 63 characters",
@@ -185,6 +194,31 @@ pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+        (Kind::TracingPolicyNamespaced, _, None) => {
+            let span = namespace.map_or_else(|| crate::schema::head_span(meta), |e| e.key.span);
+            out.push(
+                Diagnostic::new(
+                    Code::S017,
+                    span,
+                    "this TracingPolicyNamespaced names no namespace: kubectl fills it in, Tetragon's file loader refuses it",
+                )
+                .severity(Severity::Warning)
+                .help("add `namespace:` under `metadata` with the namespace the policy is for"),
+            );
+        }
+        (Kind::TracingPolicy, Some(e), Some(ns)) => {
+            out.push(
+                Diagnostic::new(
+                    Code::S017,
+                    e.key.span,
+                    format!(
+                        "a TracingPolicy is cluster-wide and cannot have a namespace (`{ns}`): Tetragon's file loader refuses it, Kubernetes drops it and the policy applies to every namespace"
+                    ),
+                )
+                .help("to limit the policy to one namespace, make it `kind: TracingPolicyNamespaced`; otherwise remove `namespace:`"),
+            );
+        }
+        _ => {}
     }
 }
 

@@ -1,6 +1,9 @@
 //! Process filters: matchBinaries, matchParentBinaries, matchPIDs, matchNamespaces,
-//! matchNamespaceChanges, matchCapabilities and matchCapabilityChanges.
+//! matchNamespaceChanges, matchCapabilities and matchCapabilityChanges, as Tetragon's
+//! `pkg/selectors/kernel.go` (ParseMatchBinary, ParseMatchPid, ParseMatchNamespace(Change),
+//! ParseMatchCaps) compiles them and `bpf/process/pfilter.h` evaluates them.
 
+use super::operators::{parse_uint10, tetragon_capability};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts;
@@ -12,8 +15,8 @@ pub const P060: CodeInfo = CodeInfo {
     name: "empty-binaries",
     severity: Severity::Error,
     summary: "A matchBinaries filter with no values, which Tetragon ignores.",
-    explanation: "Tetragon drops a matchBinaries filter whose `values` is empty, as if it were not written. The selector then applies to every process on the host: a Sigkill meant for one binary kills every process that reaches the hook. Older versions did the opposite and matched nothing.",
-    tetragon: "pkg/selectors/kernel.go (empty matchBinaries are ignored since PR #4022)",
+    explanation: "Loads, but cannot do what it says (error): Tetragon loads a matchBinaries (or matchParentBinaries) filter whose `values` is empty and then drops it, as if it were not written (since v1.6, commit 996d40f09 \"selectors: Ignore empty matchBinaries\"; before, such a filter matched no process). The selector then applies to every process on the host instead of the binaries it was meant for: a Sigkill meant for one binary kills every process that reaches the hook. An empty filter also skips the followChildren check.",
+    tetragon: "pkg/selectors/kernel.go ParseMatchBinary (returns early when `len(b.Values) == 0`)",
 };
 
 /// `P061`.
@@ -22,8 +25,8 @@ pub const P061: CodeInfo = CodeInfo {
     name: "relative-binary-path",
     severity: Severity::Error,
     summary: "matchBinaries In/NotIn with a value that is not an absolute path.",
-    explanation: "In and NotIn compare the full path of the process's executable, such as `/usr/bin/wget`. A bare name such as `wget` never equals a full path: In never matches (the selector never fires) and NotIn always does. Use the absolute path, or Postfix `/wget` to match the name in any directory.",
-    tetragon: "not checked by Tetragon",
+    explanation: "In and NotIn look the process's executable up by its full path, such as `/usr/bin/wget`: on kernels with large BPF programs (5.3 and later) the BPF side records the absolute path of the exe at exec time.\n\nLoads, but cannot do what it says (error): Tetragon loads a bare name such as `wget`, but it never equals a full path, so In never matches (the selector never fires) and NotIn always does (it excludes nothing). Use the absolute path, or Postfix `/wget` to match the name in any directory. (Kernels older than 5.3, without large BPF programs, compare the file name as passed to execve instead, which may be relative; policyctl judges by current kernels.)",
+    tetragon: "not checked by Tetragon (pkg/selectors/kernel.go ParseMatchBinary stores the paths as written; bpf/process/bpf_execve_event.h reads the exe path; bpf/process/types/basic.h match_binaries)",
 };
 
 /// `P062`.
@@ -32,9 +35,14 @@ pub const P062: CodeInfo = CodeInfo {
     name: "follow-children-operator",
     severity: Severity::Error,
     summary: "`followChildren: true` with an operator other than In or NotIn.",
-    explanation: "Following the children of matched binaries is implemented for In and NotIn only; Tetragon refuses it with Prefix and Postfix (\"followChildren not yet implemented for operation\").",
-    tetragon: "pkg/selectors/kernel.go ParseMatchBinary",
+    explanation: "Following the children of matched binaries is implemented for In and NotIn only; Tetragon refuses it with Prefix, NotPrefix, Postfix and NotPostfix when it loads the policy (\"followChildren not yet implemented for operation\"). A filter with no values is dropped before this check (P060).",
+    tetragon: "pkg/selectors/kernel.go ParseMatchBinary (\"%s: followChildren not yet implemented for operation '%s'\")",
 };
+
+/// Most matchBinaries Prefix bytes (`StringPrefixMaxLength`).
+const MAX_BINARY_PREFIX: usize = 256;
+/// Most matchBinaries Postfix bytes (`StringPostfixMaxLength` - 1).
+const MAX_BINARY_POSTFIX: usize = 127;
 
 /// Run the checks.
 pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
@@ -44,21 +52,35 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 check_binaries(f, out);
             }
             for f in &sel.match_pids {
-                no_values(f, "matchPIDs", out);
-                limit(
-                    f,
-                    facts::MAX_PID_VALUES,
-                    "matchPIDs",
-                    "the BPF side reads only the first 4 pids; the others are silently ignored",
-                    out,
-                );
+                no_values(f, "matchPIDs", false, out);
+                if f.values.len() > facts::MAX_PID_VALUES {
+                    out.push(
+                        Diagnostic::new(
+                            Code::P013,
+                            f.values[facts::MAX_PID_VALUES].span,
+                            format!(
+                                "Tetragon loads this, but the BPF side compares only the first {} matchPIDs values; this one and the rest are ignored{}",
+                                facts::MAX_PID_VALUES,
+                                if f.values.len() >= 8 {
+                                    ", and with 8 or more values the filters after this one are misread"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        )
+                        .help("split the pids over several selectors"),
+                    );
+                }
                 for v in &f.values {
-                    if v.value.parse::<u32>().is_err() {
+                    if parse_uint10(&v.value, 32).is_err() {
                         out.push(
                             Diagnostic::new(
                                 Code::P022,
                                 v.span,
-                                format!("`{}` is not a process id", v.value),
+                                format!(
+                                    "`{}` is not a process id (an unsigned 32-bit integer)",
+                                    v.value
+                                ),
                             )
                             .help("write process ids as integers from 0"),
                         );
@@ -66,66 +88,80 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 }
             }
             for f in &sel.match_namespaces {
-                no_values(f, "matchNamespaces", out);
-                limit(
-                    f,
-                    facts::MAX_NAMESPACE_VALUES,
-                    "matchNamespaces",
-                    "Tetragon refuses more than 4 values per filter",
-                    out,
-                );
+                no_values(f, "matchNamespaces", false, out);
+                if f.values.len() > facts::MAX_NAMESPACE_VALUES {
+                    out.push(
+                        Diagnostic::new(
+                            Code::P013,
+                            f.values[facts::MAX_NAMESPACE_VALUES].span,
+                            format!(
+                                "matchNamespaces holds at most {} values; Tetragon refuses more (\"matchNamespace supports up to 4 values per filter\")",
+                                facts::MAX_NAMESPACE_VALUES
+                            ),
+                        )
+                        .help("split the values over several selectors"),
+                    );
+                }
                 for v in &f.values {
-                    if v.value != "host_ns" && v.value.parse::<u32>().is_err() {
+                    if v.value != "host_ns" && parse_uint10(&v.value, 32).is_err() {
                         out.push(
                             Diagnostic::new(Code::P022, v.span, format!("`{}` is not a namespace inode number or `host_ns`", v.value))
-                                .help("write the namespace's inode number (as in `ls -l /proc/<pid>/ns`), or `host_ns` for the host's"),
+                                .help("write the namespace's inode number in decimal (as in `ls -l /proc/<pid>/ns`), or `host_ns` for the host's"),
                         );
                     }
                 }
             }
             for f in &sel.match_namespace_changes {
-                no_values(f, "matchNamespaceChanges", out);
+                no_values(f, "matchNamespaceChanges", true, out);
                 for v in &f.values {
                     if !facts::NAMESPACE_CHANGE_KINDS
                         .iter()
                         .any(|k| k.eq_ignore_ascii_case(&v.value))
                     {
+                        let d = Diagnostic::new(
+                            Code::P022,
+                            v.span,
+                            format!("`{}` is not a namespace kind", v.value),
+                        );
                         out.push(
-                            Diagnostic::new(
-                                Code::P022,
-                                v.span,
-                                format!("`{}` is not a namespace kind", v.value),
-                            )
-                            .help(format!(
-                                "use one of: {}",
-                                facts::NAMESPACE_CHANGE_KINDS.join(", ")
-                            )),
+                            match crate::suggest::did_you_mean(
+                                &v.value,
+                                facts::NAMESPACE_CHANGE_KINDS,
+                            ) {
+                                Some(s) => d.help(format!("did you mean `{s}`?")),
+                                None => d.help(format!(
+                                    "use one of: {}",
+                                    facts::NAMESPACE_CHANGE_KINDS.join(", ")
+                                )),
+                            },
                         );
                     }
                 }
             }
-            for f in sel
-                .match_capabilities
-                .iter()
-                .chain(&sel.match_capability_changes)
-            {
-                no_values(f, "capabilities", out);
-                for v in &f.values {
-                    if !facts::CAPABILITIES.contains(&v.value.trim().to_ascii_uppercase().as_str())
-                    {
-                        let d = Diagnostic::new(
-                            Code::P022,
-                            v.span,
-                            format!("`{}` is not a Linux capability", v.value),
-                        );
-                        out.push(
-                            match crate::suggest::did_you_mean(&v.value, facts::CAPABILITIES) {
-                                Some(s) => d.help(format!("did you mean `{s}`?")),
-                                None => {
-                                    d.help("use a CAP_* name such as CAP_SYS_ADMIN or CAP_NET_RAW")
-                                }
-                            },
-                        );
+            for (list, key, changes) in [
+                (&sel.match_capabilities, "matchCapabilities", false),
+                (
+                    &sel.match_capability_changes,
+                    "matchCapabilityChanges",
+                    true,
+                ),
+            ] {
+                for f in list {
+                    no_values(f, key, changes, out);
+                    for v in &f.values {
+                        if let Err(help) = tetragon_capability(&v.value) {
+                            out.push(
+                                Diagnostic::new(
+                                    Code::P022,
+                                    v.span,
+                                    format!(
+                                        "`{}` is not a capability name Tetragon knows",
+                                        v.value
+                                    ),
+                                )
+                                .help(help),
+                            );
+                        }
                     }
                 }
             }
@@ -133,34 +169,35 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn no_values(f: &SetFilter, what: &str, out: &mut Vec<Diagnostic>) {
-    if f.values_written == 0 {
-        let span = f
-            .values_key
-            .or(f.operator.as_ref().map(|o| o.span))
-            .unwrap_or(f.span);
-        out.push(
-            Diagnostic::new(
-                Code::P024,
-                span,
-                format!("this {what} filter has no values, so it never does what it says"),
-            )
-            .help("add the values to compare with under `values:`"),
-        );
+/// P024 for a process filter with no values. NotIn on a Changes filter with no values means
+/// "any change", which is meaningful.
+fn no_values(f: &SetFilter, what: &str, changes: bool, out: &mut Vec<Diagnostic>) {
+    if f.values_written != 0 {
+        return;
     }
-}
-
-fn limit(f: &SetFilter, max: usize, what: &str, why: &str, out: &mut Vec<Diagnostic>) {
-    if f.values.len() > max {
-        out.push(
-            Diagnostic::new(
-                Code::P013,
-                f.values[max].span,
-                format!("{what} holds at most {max} values; {why}"),
-            )
-            .help("split the values over several selectors"),
-        );
+    let not_in = f.operator.as_ref().is_some_and(|o| o.value == "NotIn");
+    if changes && not_in {
+        return;
     }
+    let span = f
+        .values_key
+        .or(f.operator.as_ref().map(|o| o.span))
+        .unwrap_or(f.span);
+    out.push(
+        Diagnostic::new(
+            Code::P024,
+            span,
+            format!(
+                "this {what} filter has no values: Tetragon loads this, but it {}",
+                if not_in {
+                    "always matches"
+                } else {
+                    "never matches"
+                }
+            ),
+        )
+        .help("add the values to compare with under `values:`"),
+    );
 }
 
 fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
@@ -171,34 +208,52 @@ fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
             .or(f.operator.as_ref().map(|o| o.span))
             .unwrap_or(f.span);
         out.push(
-            Diagnostic::new(Code::P060, span, "this matchBinaries has no values; Tetragon ignores it and the selector applies to every process")
+            Diagnostic::new(Code::P060, span, "this matchBinaries has no values: Tetragon loads this, but ignores the filter, and the selector applies to every process")
                 .help("list the binaries' absolute paths under `values:`, or remove the filter"),
         );
+        // Tetragon drops the filter before looking at anything else in it.
+        return;
+    }
+    for v in &f.values {
+        let (max, what) = match op {
+            Some("In" | "NotIn") => (facts::MAX_BINARY_PATH, "binary paths hold"),
+            Some("Prefix" | "NotPrefix") => (MAX_BINARY_PREFIX, "a matchBinaries Prefix holds"),
+            Some("Postfix" | "NotPostfix") => (MAX_BINARY_POSTFIX, "a matchBinaries Postfix holds"),
+            _ => continue,
+        };
+        if v.value.len() > max {
+            out.push(
+                Diagnostic::new(
+                    Code::P023,
+                    v.span,
+                    format!("{what} at most {max} bytes; this one has {}", v.value.len()),
+                )
+                .help("use Prefix or Postfix on a shorter part of the path"),
+            );
+        }
     }
     if matches!(op, Some("In" | "NotIn")) {
         for v in &f.values {
             if !v.value.starts_with('/') {
+                let name = v.value.trim_start_matches("./");
                 out.push(
                     Diagnostic::new(
                         Code::P061,
                         v.span,
-                        format!("`{}` is not an absolute path; {} compares full executable paths, so it {}", v.value, op.unwrap_or(""), if op == Some("In") { "never matches" } else { "always matches" }),
-                    )
-                    .help(format!("write the full path (like `/usr/bin/{}`), or use `Postfix` with `/{}`", v.value.trim_start_matches("./"), v.value.trim_start_matches("./"))),
-                );
-            }
-            if v.value.len() > facts::MAX_BINARY_PATH {
-                out.push(
-                    Diagnostic::new(
-                        Code::P023,
-                        v.span,
                         format!(
-                            "binary paths hold at most {} bytes; this one has {}",
-                            facts::MAX_BINARY_PATH,
-                            v.value.len()
+                            "`{}` is not an absolute path: Tetragon loads this, but {} compares full executable paths, so it {}",
+                            v.value,
+                            op.unwrap_or(""),
+                            if op == Some("In") {
+                                "never matches"
+                            } else {
+                                "always matches"
+                            }
                         ),
                     )
-                    .help("use Prefix or Postfix on a shorter part of the path"),
+                    .help(format!(
+                        "write the full path (like `/usr/bin/{name}`), or use `Postfix` with `/{name}`"
+                    )),
                 );
             }
         }

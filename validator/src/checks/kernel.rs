@@ -10,7 +10,7 @@ use crate::btf::{Btf, Kind, TypeId};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, HookKind, KernelType};
-use crate::kernel::{syscalls, ErrorInjection, Kernel, Known};
+use crate::kernel::{syscalls, Arch, ErrorInjection, Kernel, Known};
 use crate::model::{Arg, Hook, Policy, Spanned};
 use crate::suggest;
 
@@ -20,8 +20,8 @@ pub const K001: CodeInfo = CodeInfo {
     name: "kernel-function-missing",
     severity: Severity::Error,
     summary: "A kprobe `call` (function or syscall) that this kernel does not have.",
-    explanation: "Tetragon looks the call up in the kernel's BTF (with `syscall: true`, after adding the architecture's prefix: `sys_openat` becomes `__x64_sys_openat` on x86_64) and fails the whole policy when it is not there: \"function/syscall not found in BTF\". Functions come and go between kernel versions and are renamed, inlined or made static; a policy written on one kernel may not load on another. With `ignore: {callNotFound: true}` the hook is skipped instead, and the policy loads without it (a warning).",
-    tetragon: "pkg/sensors/tracing/generickprobe.go preValidateKprobe (ValidationFailedError)",
+    explanation: "Tetragon looks every kprobe call up in the kernel's BTF and fails the whole policy when it is not there (\"call ... not found\", \"syscall ... not found\"). With `syscall: true` it first puts the architecture's prefix before the name (`sys_openat` becomes `__x64_sys_openat` on x86_64); a name that already carries another architecture's prefix is looked up as written (`__ia32_sys_dup` exists on x86_64 kernels with 32-bit emulation). The functions of a `list:` call are looked up one by one, the same way. Functions come and go between kernel versions and are renamed, inlined or made static, so a policy written on one kernel may not load on another. With `ignore: {callNotFound: true}` Tetragon skips a call it does not find and loads the policy without it: a warning here. That does not cover a syscall named with another architecture's prefix that the kernel lacks: Tetragon then fails on the prefix, not on a missing name.",
+    tetragon: "pkg/sensors/tracing/generickprobe.go preValidateKprobe and pkg/btf/validation.go ValidateKprobeSpec (ValidationFailedError; ignore.callNotFound skips only a not-found error)",
 };
 
 /// `K002`.
@@ -30,8 +30,8 @@ pub const K002: CodeInfo = CodeInfo {
     name: "lsm-hook-missing",
     severity: Severity::Error,
     summary: "An LSM `hook` that this kernel does not have.",
-    explanation: "Tetragon looks an LSM hook up in BTF as `bpf_lsm_<hook>` and fails the policy when it is missing: \"lsm hook %q not found in BTF\". The hook list is the kernel's own (`struct security_hook_heads` before 6.12, `struct lsm_static_calls_table` since); hooks are added and removed between versions.",
-    tetragon: "pkg/sensors/tracing/genericlsm.go",
+    explanation: "Tetragon looks an LSM hook up in the kernel's BTF as the function `bpf_lsm_<hook>` and fails the policy when it is missing (\"lsm hook ... not found in BTF\"). policyctl also wants the name in the kernel's own hook list (`struct security_hook_heads` before 6.12, `struct lsm_static_calls_table` since): a few `bpf_lsm_*` functions are BPF LSM's helpers, which the kernel does not let a program attach to. Hooks are added and removed between kernel versions, and a hook is named without the `security_` of the function that calls it.",
+    tetragon: "pkg/sensors/tracing/genericlsm.go preValidateLsm (\"lsm hook %q not found in BTF\")",
 };
 
 /// `K003`.
@@ -40,28 +40,28 @@ pub const K003: CodeInfo = CodeInfo {
     name: "tracepoint-missing",
     severity: Severity::Error,
     summary: "A tracepoint that this kernel does not have.",
-    explanation: "Tetragon reads the tracepoint's format from tracefs (`events/<subsystem>/<event>/format`) and fails the policy when it is missing: \"tracepoint %s/%s not supported\". On a live host policyctl reads tracefs too. From a BTF file it knows each event by its `btf_trace_<event>` type (but not its subsystem, which BTF does not record) and the per-syscall events (`syscalls/sys_enter_<name>`) by the syscall.",
-    tetragon: "pkg/sensors/tracing/generictracepoint.go",
+    explanation: "Tetragon reads a tracepoint's format from tracefs (`events/<subsystem>/<event>/format`) and fails the policy when there is none (\"tracepoint %s/%s not supported\"). A `raw: true` tracepoint has no format to read: the kernel refuses to attach the program to an event it does not have, and the policy fails to load then. On a live host policyctl reads tracefs too. From a BTF file it knows each event by its `btf_trace_<event>` type (but not its subsystem, which BTF does not record) and the per-syscall events (`syscalls/sys_enter_<name>`) by the syscall.",
+    tetragon: "pkg/sensors/tracing/generictracepoint.go preValidateTracepoint (\"tracepoint %s/%s not supported\"); raw tracepoints: the kernel when the program attaches",
 };
 
 /// `K010`.
 pub const K010: CodeInfo = CodeInfo {
     code: "K010",
     name: "arg-index-out-of-range",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     summary: "An arg `index` past the last parameter of the hooked function.",
-    explanation: "A kprobe reads argument N from the Nth argument register whatever the function takes; past the last parameter that register holds leftovers, so the arg prints garbage and filters on it match by chance. Tetragon does not compare the index with the prototype. The message shows the function's prototype on this kernel.",
-    tetragon: "not checked by Tetragon (reads the register anyway)",
+    explanation: "A kprobe reads argument N from the Nth argument register whatever the function takes; past the last parameter that register holds leftovers, so the arg prints garbage and filters on it match by chance. Tetragon compares the index with the function's BTF prototype (for a syscall, with its syscall table), logs a warning (\"kprobe arg %d has an invalid index\") and loads the policy anyway: a warning here. An arg with `resolve` is different: Tetragon looks its parameter up in BTF and fails the policy (\"index %d is out of range\"), an error here. LSM hooks are not compared at all. The message shows the function's prototype on this kernel.",
+    tetragon: "pkg/btf/validation.go ValidateKprobeSpec and validateSycall (logged as a warning by preValidateKprobe in pkg/sensors/tracing/generickprobe.go); with resolve pkg/btf/btf.go FindBTFFuncParamFromHook (\"index %d is out of range\")",
 };
 
 /// `K011`.
 pub const K011: CodeInfo = CodeInfo {
     code: "K011",
     name: "arg-type-mismatch",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     summary: "An arg `type` that does not fit the parameter's type in the kernel's prototype.",
-    explanation: "The arg type tells the BPF program how to read the parameter: `file` follows a `struct file *` to its path, `string` copies a `char *`, `int` takes the register. Read with the wrong type, a `struct filename *` as `file` gives garbage or nothing, and filters never match. Tetragon only warns (`typesCompatible` in pkg/btf/validation.go). Pointer and struct mismatches are errors here; an integer of another width or a pointer read as a number is a warning. With `resolve`, the type must fit the field the path reaches. The message shows the real prototype on this kernel.",
-    tetragon: "pkg/btf/validation.go typesCompatible (warning only)",
+    explanation: "The arg type tells the BPF program how to read the parameter: `file` follows a `struct file *` to its path, `string` copies a `char *`, `int` takes the register. Read with the wrong type, a `struct filename *` as `file` gives garbage or nothing, and filters never match. Tetragon compares kprobe arg types with the BTF prototype through a short table of names and only logs a warning (\"type (%s) of argument %d does not match spec type\") before loading the policy; LSM hook args it does not compare. A warning here too: for a pointer of the wrong kind, an integer read from memory with another width, or a pointer read as a number. With `resolve`, Tetragon reads the field the path reaches by its own BTF type when it has an arg type of that name (`struct file` as `file`, `int` as `int`, an enum as an integer of its size), whatever `type` says, while filters on the arg are still parsed for `type`; otherwise `type` must fit that field. The message shows the real prototype on this kernel.",
+    tetragon: "pkg/btf/validation.go ValidateKprobeSpec / typesCompatible (ValidationWarnError, a warning); with resolve pkg/sensors/tracing/generic.go findTypeFromBTFType",
 };
 
 /// `K012`.
@@ -70,18 +70,18 @@ pub const K012: CodeInfo = CodeInfo {
     name: "resolve-path",
     severity: Severity::Error,
     summary: "A `resolve` path (or `btfType`) that does not exist in this kernel's types.",
-    explanation: "`resolve: \"a.b.c\"` follows struct members from the argument, through pointers, in the kernel's BTF. Tetragon fails the policy when a member is missing (\"failed to find member\"), and struct layouts change between kernel versions.",
-    tetragon: "pkg/btf/validation.go ResolveBTFPath",
+    explanation: "`resolve: \"a.b.c\"` follows struct members from the argument, through pointers, in the kernel's BTF. Tetragon fails the policy when a member is missing (\"attribute %q not found in structure %q\"), when the path goes on from something that is neither a struct, a union, a pointer nor an array (\"unexpected type\"), or when `btfType` names a struct it finds neither in the kernel's BTF nor in that of the module `btfTypeModule` names (or the hooked function's module). policyctl reads only the kernel's own BTF there: a `btfType` it does not find is a warning, since a module may have it, and `struct x` (with the keyword) an error. Struct layouts change between kernel versions, so a path written on one kernel may not exist on another.",
+    tetragon: "pkg/btf/btf.go ResolveBTFPath / processMembers, and for btfType pkg/sensors/tracing/generic.go findBTFTypeStruct, both from resolveBTFArg (addKprobe, addLsm)",
 };
 
 /// `K013`.
 pub const K013: CodeInfo = CodeInfo {
     code: "K013",
     name: "return-type-mismatch",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     summary: "A `returnArg` type that does not fit what the function returns.",
-    explanation: "With `return: true` Tetragon reads the return value as the `returnArg` type. A function that returns `void` has no value to read; a pointer read as `int` loses its upper half. Syscalls return `long`.",
-    tetragon: "pkg/sensors/tracing/generickprobe.go (returnArg), pkg/btf/validation.go",
+    explanation: "With `return: true` Tetragon reads the return value as the `returnArg` type. A function that returns `void` has no value to read; a pointer read as `int` loses its upper half. Syscalls return `long`. Tetragon compares the type with the BTF prototype (for a syscall, with `long`), logs a warning (\"return type (%s) does not match spec return type\") and loads the policy: a warning here too.",
+    tetragon: "pkg/btf/validation.go ValidateKprobeSpec and validateSycall (logged as a warning by preValidateKprobe in pkg/sensors/tracing/generickprobe.go)",
 };
 
 /// `K014`.
@@ -90,8 +90,8 @@ pub const K014: CodeInfo = CodeInfo {
     name: "tracepoint-field-index",
     severity: Severity::Error,
     summary: "A tracepoint arg `index` past the last field of the tracepoint's format.",
-    explanation: "A tracepoint's `args[].index` is the field's position in its format, the four `common_*` fields included (so `raw_syscalls/sys_enter` `id` is 4). Tetragon fails the policy: \"tracepoint %s/%s has %d fields but field %d was requested\". For `raw: true` the index counts the raw tracepoint's arguments.",
-    tetragon: "pkg/sensors/tracing/generictracepoint.go",
+    explanation: "A tracepoint's `args[].index` is the field's position in its format, the four `common_*` fields included (so `raw_syscalls/sys_enter` `id` is 4). Tetragon fails the policy: \"tracepoint %s/%s has %d fields but field %d was requested\". For `raw: true` the index counts the raw tracepoint's arguments. Tetragon only refuses raw indexes above 5; past the event's last argument the program reads leftovers and the policy loads (a warning here), unless the arg has `resolve`, where Tetragon looks the argument up in BTF and fails the policy.",
+    tetragon: "pkg/sensors/tracing/generictracepoint.go preValidateTracepoint / validateTracepointArg; raw: only validateRawTracepointArg's cap of 5, and pkg/btf/btf.go FindBTFFuncParamFromHook with resolve",
 };
 
 /// `K020`.
@@ -99,9 +99,9 @@ pub const K020: CodeInfo = CodeInfo {
     code: "K020",
     name: "override-not-possible",
     severity: Severity::Error,
-    summary: "`Override` on a function this kernel cannot override.",
-    explanation: "On a kprobe, Override uses `bpf_override_return`, which the kernel allows only on functions on its error-injection list (`ALLOW_ERROR_INJECTION`; every syscall stub when the kernel has error injection) and only when built with `CONFIG_FUNCTION_ERROR_INJECTION` and `CONFIG_BPF_KPROBE_OVERRIDE`. The policy passes Tetragon's checks and then fails when the program attaches. Debian's and many distributions' kernels have no error injection at all. LSM hooks (`lsmhooks:` with Override) and `security_*` functions (fmod_ret) can be overridden without it.",
-    tetragon: "checked by the kernel when the program attaches",
+    summary: "`Override` on a kprobe that this kernel, or Tetragon on it, cannot override.",
+    explanation: "How Tetragon overrides depends on the function. On a syscall it uses `bpf_override_return`: it refuses the policy when the kernel lacks that helper (\"bpf_override_return helper not available\": a kernel built without `CONFIG_BPF_KPROBE_OVERRIDE`, which needs `CONFIG_FUNCTION_ERROR_INJECTION`), and the kernel refuses to attach to a function that is not on its error-injection list (every syscall stub is, where there is error injection). Debian's and many distributions' kernels have no error injection at all. On a `security_*` function it uses fmod_ret, which needs no error injection but BPF trampolines (\"fmod_ret not available\": `CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`), and it refuses the Override when it attaches the policy's kprobes with kprobe_multi (\"can't override ... with kprobe_multi\"). It does that on x86_64 kernels with multi-kprobe support (`CONFIG_FPROBE`, which policyctl also sees in BTF as `register_fprobe`) unless the policy sets the option `disable-kprobe-multi` to \"true\"; Tetragon's `--disable-kprobe-multi` flag does the same for all policies, and policyctl cannot see it. LSM hooks (`lsmhooks:` with Override) need none of this. Override on any other function Tetragon refuses whatever the kernel (P047).",
+    tetragon: "pkg/sensors/tracing/generickprobe.go validateOverride (called by addKprobe; useMulti set in createGenericKprobeSensor from bpf.HasKprobeMulti); the kernel checks the error-injection list when the program attaches",
 };
 
 /// `K021`.
@@ -110,8 +110,8 @@ pub const K021: CodeInfo = CodeInfo {
     name: "override-unknown",
     severity: Severity::Warning,
     summary: "`Override` where policyctl cannot tell whether this kernel allows it.",
-    explanation: "Whether a kprobe can Override a function depends on the kernel's error-injection list, which BTF does not record. policyctl reads it from `/sys/kernel/debug/error_injection/list` on a live host (debugfs must be mounted), from `--error-injection FILE`, or learns from the kernel configuration (`--kernel-config FILE`, `/proc/config.gz`) that there is none. Without any of these it says so instead of guessing.",
-    tetragon: "checked by the kernel when the program attaches",
+    explanation: "Whether a kprobe can Override a syscall depends on the kernel's error-injection list, which BTF does not record. policyctl reads it from `/sys/kernel/debug/error_injection/list` on a live host (debugfs must be mounted), from `--error-injection FILE`, or learns from the kernel configuration (`--kernel-config FILE`, `/proc/config.gz`) that there is none. Without any of these it says so instead of guessing. On a `security_*` function the same goes for a kernel with multi-kprobe support whose architecture is unknown (no syscall stubs in its BTF): Tetragon refuses that Override with kprobe_multi on x86_64, unless the policy sets `disable-kprobe-multi`, and not on arm64.",
+    tetragon: "pkg/sensors/tracing/generickprobe.go validateOverride; the kernel checks the error-injection list when the program attaches",
 };
 
 /// `K030`.
@@ -119,9 +119,9 @@ pub const K030: CodeInfo = CodeInfo {
     code: "K030",
     name: "kernel-feature-missing",
     severity: Severity::Error,
-    summary: "A kernel that lacks a feature the policy needs (BPF LSM, kprobes, uprobes).",
-    explanation: "lsmhooks need BPF LSM built in (`CONFIG_BPF_LSM`) and active (`bpf` in the `lsm=` boot parameter or `CONFIG_LSM`); kprobes need `CONFIG_KPROBES`; uprobes need `CONFIG_UPROBES`. policyctl learns this from the kernel's BTF (no `bpf_lsm_*` hooks) or its configuration (`--kernel-config`, `/proc/config.gz`) and, on a live host, from securityfs. Tetragon fails such policies at load (\"does you kernel support the bpf LSM?\").",
-    tetragon: "pkg/sensors/tracing/genericlsm.go, the kernel at attach time",
+    summary: "A kernel that lacks a feature the policy needs (BPF LSM, kprobes, uprobes, BPF trampolines).",
+    explanation: "lsmhooks need BPF LSM built in (`CONFIG_BPF_LSM`) and active (`bpf` in the `lsm=` boot parameter or `CONFIG_LSM`); kprobes need `CONFIG_KPROBES`, except where Tetragon attaches them with kprobe_multi, which needs only `CONFIG_FPROBE`; uprobes need `CONFIG_UPROBES`; fentries need BPF trampolines (`CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`). policyctl learns this from the kernel's BTF (no `bpf_lsm_*` hooks) or its configuration (`--kernel-config`, `/proc/config.gz`) and, on a live host, from securityfs. Tetragon refuses lsmhooks without an active BPF LSM (\"does you kernel support the bpf LSM?\"); the other hooks fail when their programs attach, and the policy with them.",
+    tetragon: "pkg/sensors/tracing/genericlsm.go createGenericLsmSensor (bpf.HasLSMPrograms); kprobes, uprobes and fentries: the kernel when the program attaches",
 };
 
 /// Check a policy against every kernel, then merge what several kernels share into one
@@ -277,7 +277,10 @@ fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
                     lsm_inactive(kernel).map(|why| ("an active BPF LSM", why))
                 }
             }
-            HookKind::Kprobe => config_says("KPROBES").map(|why| ("kprobes", why)),
+            // Where Tetragon attaches with kprobe_multi (fprobe), kprobes are not needed.
+            HookKind::Kprobe => config_says("KPROBES")
+                .filter(|_| !matches!(uses_multi(policy, kernel), Multi::Yes(_)))
+                .map(|why| ("kprobes", why)),
             HookKind::Uprobe => config_says("UPROBES").map(|why| ("uprobes", why)),
             HookKind::Fentry => config_says("DYNAMIC_FTRACE_WITH_DIRECT_CALLS")
                 .map(|why| ("BPF trampolines (fentry)", why)),
@@ -383,10 +386,11 @@ fn btf_proto(func: crate::kernel::Func<'_>) -> Proto {
 fn kprobe(policy: &Policy, hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
     let Some(call) = &hook.target else { return };
     if let Some(list) = call.value.strip_prefix("list:") {
-        let stubs = list_calls(policy, list, kernel, out);
-        if !stubs.is_empty() {
-            let what = format!("the {} functions of list `{list}`", stubs.len());
-            check_override(hook, &stubs, &what, kernel, out);
+        if let Some((functions, syscall)) = list_calls(policy, hook, list, kernel, out) {
+            if !functions.is_empty() {
+                let what = format!("the {} functions of list `{list}`", functions.len());
+                check_override(policy, hook, &functions, syscall, &what, kernel, out);
+            }
         }
         return;
     }
@@ -405,16 +409,22 @@ fn kprobe(policy: &Policy, hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnosti
         check_return(hook, proto, out);
     }
     check_override(
+        policy,
         hook,
         std::slice::from_ref(&symbol),
+        syscall,
         &format!("`{symbol}`"),
         kernel,
         out,
     );
 }
 
+/// The architecture prefixes Tetragon knows (pkg/arch): a syscall name with one of them is
+/// looked up as written, any other gets the running architecture's prefix.
+const TETRAGON_ARCH_PREFIXES: &[&str] = &["__x64_", "__arm64_", "__ia32_"];
+
 /// The symbol a call attaches to and its prototype (`None` for syscalls missing from the
-/// table); `None` when the kernel does not have it.
+/// table, and other ABIs' stubs); `None` when the kernel does not have it.
 fn resolve_call(name: &str, syscall: bool, kernel: &Kernel) -> Option<(String, Option<Proto>)> {
     if !syscall {
         let f = kernel.func(name)?;
@@ -424,14 +434,18 @@ fn resolve_call(name: &str, syscall: bool, kernel: &Kernel) -> Option<(String, O
         let stub = kernel.syscall(bare)?;
         return Some((stub.name().to_string(), syscall_proto(bare, kernel)));
     }
-    // Another symbol with this kernel's prefix (`__x64_compat_sys_recvmsg`): Tetragon hooks it
-    // as it is. Its arguments are not the syscall table's.
+    // Another symbol with this kernel's prefix (`__x64_compat_sys_recvmsg`), or with another
+    // prefix Tetragon knows (`__ia32_sys_dup` on x86_64): Tetragon hooks it as it is. Its
+    // arguments are not the syscall table's.
     let prefix = kernel.arch?.syscall_prefix();
-    if name.starts_with(prefix) {
+    if name.starts_with(prefix) || TETRAGON_ARCH_PREFIXES.iter().any(|p| name.starts_with(p)) {
         kernel.func(name)?;
         return Some((name.to_string(), None));
     }
-    None
+    // Any other name gets this kernel's prefix before it.
+    let symbol = format!("{prefix}{name}");
+    kernel.func(&symbol)?;
+    Some((symbol, None))
 }
 
 /// `sys_openat` / `__x64_sys_openat` → `openat` (None for another architecture's prefix).
@@ -451,8 +465,21 @@ fn missing_call(
     out: &mut Vec<Diagnostic>,
 ) {
     let name = call.value.as_str();
+    // A name that is no syscall on any kernel is P009's, reported once without a kernel.
+    if syscall && crate::checks::hooks::is_unknown_syscall(name) {
+        return;
+    }
+    // Another architecture's prefix that the kernel lacks: Tetragon fails on the prefix, which
+    // `ignore.callNotFound` does not cover.
+    let foreign = syscall
+        && kernel.arch.is_some_and(|arch| {
+            TETRAGON_ARCH_PREFIXES
+                .iter()
+                .any(|p| *p != arch.syscall_prefix() && name.starts_with(p))
+        });
+    let ignored = hook.ignore_call_not_found && !foreign;
     // With `ignore.callNotFound` the help says so instead of guessing: no need to look.
-    let guess = !hook.ignore_call_not_found;
+    let guess = !ignored;
     let (what, suggestion) = if syscall {
         let known = bare_syscall(name, kernel);
         let bare = known.unwrap_or_else(|| name.rsplit("sys_").next().unwrap_or(name));
@@ -472,11 +499,15 @@ fn missing_call(
             (Some(arch), None) if name.starts_with(arch.syscall_prefix()) => {
                 format!("syscall `{name}` does not exist on this kernel (not in its BTF)")
             }
-            // `__arm64_sys_openat` on x86_64: Tetragon refuses another architecture's prefix,
-            // or (`__ia32_`, which it does not know) puts its own before it.
-            (Some(arch), None) => format!(
-                "syscall `{name}` is not named for this kernel's architecture: on {} Tetragon hooks the `{}sys_*` stubs",
+            // `__arm64_sys_openat` on x86_64: Tetragon looks it up as written, and fails on
+            // the prefix when it is not there.
+            (Some(arch), None) if foreign => format!(
+                "syscall `{name}` is not named for this kernel's architecture and is not in its BTF: on {} Tetragon hooks the `{}sys_*` stubs",
                 arch.name(),
+                arch.syscall_prefix()
+            ),
+            (Some(arch), None) => format!(
+                "syscall `{name}` does not exist on this kernel (no `{}{name}` in its BTF)",
                 arch.syscall_prefix()
             ),
         };
@@ -493,62 +524,91 @@ fn missing_call(
         (what, guess)
     };
     let mut d = Diagnostic::new(Code::K001, call.span, what);
-    if hook.ignore_call_not_found {
+    if ignored {
         d = d
             .severity(Severity::Warning)
             .help("with `ignore.callNotFound: true` Tetragon skips this hook on this kernel");
     } else {
         d = d.help(match suggestion {
             Some(s) => format!("did you mean `{s}`?"),
+            None if foreign => "use the `sys_` name and let Tetragon add the architecture's prefix (`ignore.callNotFound` does not cover a foreign prefix)".to_string(),
             None => "`policyctl kernel funcs PATTERN` lists the kernel's functions; `ignore: {callNotFound: true}` skips a hook the kernel lacks".to_string(),
         });
     }
     out.push(d);
 }
 
-/// Check the syscalls of a `list:` call exist; the functions the hook attaches to.
+/// Check the functions of a `list:` call exist (a `syscalls` list's syscalls, or a list without
+/// a type, whose values are function names); the functions the hook attaches to and whether
+/// Tetragon treats them as syscalls. `None` for lists whose values are made at load time
+/// (`generated_syscalls`, `generated_ftrace`) or that do not exist (another check says so).
 fn list_calls(
     policy: &Policy,
+    hook: &Hook,
     list: &str,
     kernel: &Kernel,
     out: &mut Vec<Diagnostic>,
-) -> Vec<String> {
-    let mut stubs = Vec::new();
-    let Some(l) = policy
+) -> Option<(Vec<String>, bool)> {
+    let l = policy
         .spec
         .lists
         .iter()
-        .find(|l| l.name.as_ref().is_some_and(|n| n.value == list))
-    else {
-        return stubs;
+        .find(|l| l.name.as_ref().is_some_and(|n| n.value == list))?;
+    let syscalls = match l.ty.as_ref().map(|t| t.value.as_str()) {
+        Some("syscalls") => true,
+        None | Some("") => false,
+        _ => return None,
     };
-    if l.ty.as_ref().map(|t| t.value.as_str()) != Some("syscalls") {
-        return stubs;
-    }
+    let mut found = Vec::new();
     for v in &l.values {
         let name = v.value.as_str();
-        let stub = match bare_syscall(name, kernel) {
-            Some(bare) if name.starts_with("sys_") => kernel.syscall(bare).map(|f| f.name()),
-            // Another ABI's stub, written out (`__ia32_sys_dup`).
-            _ => kernel.func(name).map(|f| f.name()),
+        let stub = if syscalls {
+            match bare_syscall(name, kernel) {
+                Some(bare) if name.starts_with("sys_") => kernel.syscall(bare).map(|f| f.name()),
+                // Another ABI's stub, written out (`__ia32_sys_dup`).
+                _ => kernel.func(name).map(|f| f.name()),
+            }
+        } else {
+            kernel.func(name).map(|f| f.name())
         };
         if let Some(stub) = stub {
-            stubs.push(stub.to_string());
-        } else {
+            found.push(stub.to_string());
+            continue;
+        }
+        // No syscall on any kernel: P073 reports it once, without a kernel.
+        if syscalls && crate::checks::hooks::is_unknown_syscall(name) {
+            continue;
+        }
+        let d = Diagnostic::new(
+            Code::K001,
+            v.span,
+            if syscalls {
+                format!("syscall `{name}` of list `{list}` does not exist on this kernel")
+            } else {
+                format!("function `{name}` of list `{list}` does not exist on this kernel (not in its BTF)")
+            },
+        );
+        if hook.ignore_call_not_found {
+            out.push(d.severity(Severity::Warning).help(
+                "with `ignore.callNotFound: true` Tetragon skips this function on this kernel",
+            ));
+            continue;
+        }
+        let guess = if syscalls {
             let bare = name.rsplit("sys_").next().unwrap_or(name);
             let names = kernel.syscall_names();
-            let d = Diagnostic::new(
-                Code::K001,
-                v.span,
-                format!("syscall `{name}` of list `{list}` does not exist on this kernel"),
-            );
-            out.push(match closest(bare, names.iter().copied()) {
-                Some(s) => d.help(format!("did you mean `sys_{s}`?")),
-                None => d.help("remove it from the list"),
-            });
-        }
+            closest(bare, names.iter().copied()).map(|s| format!("sys_{s}"))
+        } else {
+            closest(name, kernel.func_names()).map(str::to_string)
+        };
+        out.push(match guess {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => {
+                d.help("remove it from the list, or add `ignore: {callNotFound: true}` to the hook")
+            }
+        });
     }
-    stubs
+    Some((found, syscalls || hook.is_syscall()))
 }
 
 fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
@@ -559,40 +619,62 @@ fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnos
         };
         let Some(param) = proto.params.get(i) else {
             let n = proto.params.len();
-            out.push(
-                Diagnostic::new(
-                    Code::K010,
-                    index.span,
-                    format!(
-                        "`{}` takes {n} argument{}, so index {i} is past its last parameter: `{}`",
-                        hook_name(hook),
-                        if n == 1 { "" } else { "s" },
-                        proto.text
-                    ),
-                )
-                .help(match n {
-                    0 => "remove this arg".to_string(),
-                    1 => "use index 0".to_string(),
-                    _ => format!("use an index from 0 to {}", n - 1),
-                }),
+            let mut d = Diagnostic::new(
+                Code::K010,
+                index.span,
+                format!(
+                    "`{}` takes {n} argument{}, so index {i} is past its last parameter: `{}`",
+                    hook_name(hook),
+                    if n == 1 { "" } else { "s" },
+                    proto.text
+                ),
             );
+            // With `resolve` Tetragon looks the parameter up in BTF, and fails the policy.
+            if arg.resolve.is_some() && proto.params.iter().all(|p| p.btf.is_some()) {
+                d = d.severity(Severity::Error);
+            }
+            out.push(d.help(match n {
+                0 => "remove this arg".to_string(),
+                1 => "use index 0".to_string(),
+                _ => format!("use an index from 0 to {}", n - 1),
+            }));
             continue;
         };
         let Some(ty) = &arg.ty else { continue };
         let Some(expected) = facts::kernel_type(&ty.value) else {
             continue;
         };
-        let memory = arg.resolve.is_some();
-        let (shape, what) = match (&arg.resolve, &arg.btf_type, param.btf) {
-            (None, None, _) => (param.shape.clone(), format!("`{}`", param.c)),
-            (_, _, Some(id)) => match resolve(arg, id, kernel, out) {
-                Some(found) => found,
+        // `btfType` without `resolve` is ignored by Tetragon: the parameter is read as it is.
+        let (shape, what) = match (&arg.resolve, param.btf) {
+            (None, _) => (param.shape.clone(), format!("`{}`", param.c)),
+            (Some(path), Some(id)) => match resolve(arg, id, kernel, out) {
+                Some((reached, shape, what)) => {
+                    if let Some(read) = tetragon_btf_type(kernel.btf(), reached) {
+                        if !same_arg_type(read, &ty.value) {
+                            out.push(
+                                Diagnostic::new(
+                                    Code::K011,
+                                    ty.span,
+                                    format!(
+                                        "arg {i} of `{}` reaches {what}, which Tetragon reads as `type: {read}` (its BTF type) whatever `type: {}` says; filters on the arg are still parsed for `{}`",
+                                        hook_name(hook),
+                                        ty.value,
+                                        ty.value
+                                    ),
+                                )
+                                .help(format!("use `type: \"{read}\"`, or resolve `{}` further", path.value)),
+                            );
+                        }
+                        continue;
+                    }
+                    (shape, what)
+                }
                 None => continue,
             },
             // resolve on a syscall argument: no BTF id to walk.
-            (_, _, None) => continue,
+            (Some(_), None) => continue,
         };
-        if let Some((severity, why, better)) = fit(expected, &shape, memory) {
+        if let Some((why, better)) = fit(expected, &shape, arg.resolve.is_some()) {
             let d = Diagnostic::new(
                 Code::K011,
                 ty.span,
@@ -602,8 +684,7 @@ fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnos
                     ty.value,
                     proto.text
                 ),
-            )
-            .severity(severity);
+            );
             out.push(match better {
                 Some(b) => d.help(format!("use `type: \"{b}\"`")),
                 None => {
@@ -614,20 +695,126 @@ fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnos
     }
 }
 
-/// Follow `btfType` and `resolve` from a parameter; the shape reached and how to name it, or
-/// `None` after reporting why the path does not exist.
+/// The arg type names of Tetragon's table (pkg/generictypes genericStringToType) with the
+/// canonical name of the type each one stands for.
+const TETRAGON_TYPE_NAMES: &[(&str, &str)] = &[
+    ("string", "string"),
+    ("int", "int"),
+    ("uint64", "uint64"),
+    ("unsigned long", "uint64"),
+    ("ulong", "uint64"),
+    ("uint32", "uint32"),
+    ("sint64", "int64"),
+    ("int64", "int64"),
+    ("long", "int64"),
+    ("sint32", "int32"),
+    ("int32", "int32"),
+    ("skb", "skb"),
+    ("sock", "sock"),
+    ("size_t", "size_t"),
+    ("char_buf", "char_buf"),
+    ("char_iovec", "char_iovec"),
+    ("filename", "filename"),
+    ("file", "file"),
+    ("path", "path"),
+    ("fd", "fd"),
+    ("cred", "cred"),
+    ("const_buf", "const_buf"),
+    ("nop", "nop"),
+    ("bpf_attr", "bpf_attr"),
+    ("perf_event", "perf_event"),
+    ("bpf_map", "bpf_map"),
+    ("user_namespace", "user_namespace"),
+    ("capability", "capability"),
+    ("kiocb", "kiocb"),
+    ("iov_iter", "iov_iter"),
+    ("load_info", "load_info"),
+    ("module", "module"),
+    ("syscall64", "syscall64"),
+    ("sint16", "int16"),
+    ("int16", "int16"),
+    ("uint16", "uint16"),
+    ("sint8", "int8"),
+    ("int8", "int8"),
+    ("uint8", "uint8"),
+    ("kernel_cap_t", "kernel_cap_t"),
+    ("cap_inheritable", "cap_inheritable"),
+    ("cap_permitted", "cap_permitted"),
+    ("cap_effective", "cap_effective"),
+    ("linux_binprm", "linux_binprm"),
+    ("data_loc", "data_loc"),
+    ("net_device", "net_device"),
+    ("sockaddr", "sockaddr"),
+    ("sockaddr_un", "sockaddr_un"),
+    ("socket", "socket"),
+    ("dentry", "dentry"),
+    ("bpf_prog", "bpf_prog"),
+];
+
+/// The canonical Tetragon type an arg type name stands for (`long` → `int64`).
+fn tetragon_type(name: &str) -> Option<&'static str> {
+    TETRAGON_TYPE_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+}
+
+/// Whether two arg type names are the same Tetragon type (`int64` and `long`).
+fn same_arg_type(a: &str, b: &str) -> bool {
+    a == b || tetragon_type(a).is_some_and(|t| Some(t) == tetragon_type(b))
+}
+
+/// The arg type Tetragon reads a field reached by `resolve` as, whatever the arg's `type` says:
+/// the field's type without qualifiers and typedefs, or what it points to, named by Tetragon's
+/// table (`struct file` → `file`, `int` → `int`) or, for an enum, an integer of its size. `None`
+/// when Tetragon has no such type and reads the field as the arg's `type`
+/// (pkg/btf/btf.go processMembers, pkg/generictypes GenericTypeFromBTF).
+fn tetragon_btf_type(btf: &Btf, field: TypeId) -> Option<&'static str> {
+    let t = btf.skip_aliases(field)?;
+    let start = if t.kind == Kind::Ptr {
+        t.type_id()
+    } else {
+        t.id
+    };
+    let mut cur = start;
+    for _ in 0..16 {
+        let t = btf.ty(cur)?;
+        if let Some(found) = tetragon_type(t.name()) {
+            return Some(found);
+        }
+        match t.kind {
+            Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::Ptr => {
+                cur = t.type_id();
+            }
+            Kind::Enum | Kind::Enum64 => {
+                let name = format!(
+                    "{}int{}",
+                    if t.is_signed() { "" } else { "u" },
+                    t.size() * 8
+                );
+                return tetragon_type(&name);
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Follow `btfType` and `resolve` from a parameter; the type reached, its shape and how to name
+/// it, or `None` after reporting why the path does not exist.
 fn resolve(
     arg: &Arg,
     param: TypeId,
     kernel: &Kernel,
     out: &mut Vec<Diagnostic>,
-) -> Option<(Shape, String)> {
+) -> Option<(TypeId, Shape, String)> {
     let btf = kernel.btf();
     let mut id = param;
     if let Some(cast) = &arg.btf_type {
         match kernel.struct_named(&cast.value) {
             Some(t) => id = t.id,
-            None => {
+            // `struct linux_binprm`: no module has a type of that name either.
+            None if cast.value.contains(' ') => {
                 out.push(
                     Diagnostic::new(
                         Code::K012,
@@ -641,10 +828,31 @@ fn resolve(
                 );
                 return None;
             }
+            // Tetragon looks in the BTF of `btfTypeModule`, or of the hooked function's module,
+            // when the kernel's own BTF does not have the type: policyctl may not have that.
+            None => {
+                out.push(
+                    Diagnostic::new(
+                        Code::K012,
+                        cast.span,
+                        format!(
+                            "`btfType: {}` is not a struct or union of this kernel's own BTF; Tetragon then looks in the BTF of `btfTypeModule` (or of the hooked function's module) and fails the policy when it is not there either",
+                            cast.value
+                        ),
+                    )
+                    .severity(Severity::Warning)
+                    .help("check the name against `policyctl kernel` with the module's BTF (`--btf-module`), or name a struct of the kernel's BTF"),
+                );
+                return None;
+            }
         }
     }
     let Some(path) = &arg.resolve else {
-        return Some((Shape::from_btf(btf, id), format!("`{}`", btf.c_type(id))));
+        return Some((
+            id,
+            Shape::from_btf(btf, id),
+            format!("`{}`", btf.c_type(id)),
+        ));
     };
     let mut walked = String::new();
     for part in path.value.split('.') {
@@ -705,15 +913,20 @@ fn resolve(
         walked.push_str(part);
     }
     Some((
+        id,
         Shape::from_btf(btf, id),
         format!("`{}` at `{walked}`", btf.c_type(id)),
     ))
 }
 
-/// The struct or union a type is, or points to.
+/// The struct or union a type is, or points to (through any number of pointers, as Tetragon
+/// follows them).
 fn deref_to_struct(btf: &Btf, id: TypeId) -> Option<TypeId> {
     let mut t = btf.skip_aliases(id)?;
-    if t.kind == Kind::Ptr {
+    for _ in 0..8 {
+        if t.kind != Kind::Ptr {
+            break;
+        }
         t = btf.skip_aliases(t.type_id())?;
     }
     matches!(t.kind, Kind::Struct | Kind::Union).then_some(t.id)
@@ -794,7 +1007,7 @@ fn check_return(hook: &Hook, proto: &Proto, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
-    if let Some((severity, why, better)) = fit(expected, &proto.ret, false) {
+    if let Some((why, better)) = fit(expected, &proto.ret, false) {
         let d = Diagnostic::new(
             Code::K013,
             ty.span,
@@ -805,8 +1018,7 @@ fn check_return(hook: &Hook, proto: &Proto, out: &mut Vec<Diagnostic>) {
                 ty.value,
                 proto.text
             ),
-        )
-        .severity(severity);
+        );
         out.push(match better {
             Some(b) => d.help(format!("use `type: \"{b}\"`")),
             None => d.help("pick the type that reads the return value"),
@@ -814,73 +1026,229 @@ fn check_return(hook: &Hook, proto: &Proto, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Override on the functions a hook attaches to (one call, or every function of a `list:`):
-/// `what` names them in messages.
+/// Override on the functions a kprobe attaches to (one call, or every function of a `list:`),
+/// as Tetragon's validateOverride sees them: `security_*` functions through fmod_ret, other
+/// functions of a syscall hook through `bpf_override_return` and the kernel's error-injection
+/// list. Any other function Tetragon refuses whatever the kernel: P047 says so, not this.
+/// `syscall` is Tetragon's syscall flag for the hook (a `syscalls` list sets it); `what` names
+/// the functions in messages.
 fn check_override(
+    policy: &Policy,
     hook: &Hook,
     symbols: &[String],
+    syscall: bool,
     what: &str,
     kernel: &Kernel,
     out: &mut Vec<Diagnostic>,
 ) {
-    let overrides = hook
-        .selectors
-        .iter()
-        .flat_map(|s| s.match_actions.iter())
-        .filter(|a| a.action.as_ref().is_some_and(|n| n.value == "Override"));
-    // `security_*` functions can be overridden through fmod_ret without the list.
-    let needs_list: Vec<&str> = symbols
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !s.starts_with("security_"))
-        .collect();
-    if needs_list.is_empty() {
+    if hook.kind != HookKind::Kprobe {
+        // fentries take no enforcement action (P048).
         return;
     }
-    let alternative = "Override an LSM hook instead (`lsmhooks:`), or a `security_*` function";
-    for action in overrides {
-        let span = action.action.as_ref().map_or(action.span, |a| a.span);
-        match &kernel.error_injection {
-            Known::Yes(ErrorInjection::List(list), _) => {
-                let refused: Vec<&str> = needs_list
-                    .iter()
-                    .copied()
-                    .filter(|s| list.binary_search_by(|n| n.as_str().cmp(s)).is_err())
-                    .collect();
-                let message = match refused.as_slice() {
-                    [] => continue,
-                    [one] if symbols.len() == 1 => format!(
-                        "this kernel cannot Override `{one}`: it is not on its error-injection list"
-                    ),
-                    many => format!(
-                        "this kernel cannot Override {} of {what}: {} not on its error-injection list",
-                        many.len(),
-                        many.iter()
-                            .map(|s| format!("`{s}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                            + if many.len() == 1 { " is" } else { " are" }
-                    ),
-                };
-                out.push(Diagnostic::new(Code::K020, span, message).help(alternative));
-            }
-            Known::Yes(ErrorInjection::Unsupported(why), _) => out.push(
-                Diagnostic::new(
-                    Code::K020,
-                    span,
-                    format!("this kernel cannot Override {what}: it has no error injection ({why} in its configuration)"),
-                )
-                .help(alternative),
-            ),
-            Known::Unknown(why) => out.push(
-                Diagnostic::new(
-                    Code::K021,
-                    span,
-                    format!("cannot tell whether this kernel can Override {what}: {why}"),
-                )
-                .help("pass --error-injection FILE (a copy of /sys/kernel/debug/error_injection/list) or --kernel-config FILE"),
-            ),
+    let (security, others): (Vec<&str>, Vec<&str>) = symbols
+        .iter()
+        .map(String::as_str)
+        .partition(|s| s.starts_with("security_"));
+    for span in override_spans(hook) {
+        if !security.is_empty() {
+            let named = if security.len() == symbols.len() {
+                what.to_string()
+            } else {
+                format!("{} of {what}", quoted(&security))
+            };
+            security_override(policy, &named, span, kernel, out);
         }
+        if syscall && !others.is_empty() {
+            let named = if others.len() == symbols.len() {
+                what.to_string()
+            } else {
+                format!("{} of {what}", quoted(&others))
+            };
+            syscall_override(&others, symbols.len() == 1, &named, span, kernel, out);
+        }
+    }
+}
+
+/// The spans of a hook's Override actions (Tetragon reads action names case-insensitively).
+fn override_spans(hook: &Hook) -> Vec<crate::Span> {
+    hook.selectors
+        .iter()
+        .flat_map(|s| s.match_actions.iter())
+        .filter_map(|a| {
+            a.action
+                .as_ref()
+                .filter(|n| n.value.eq_ignore_ascii_case("Override"))
+                .map(|n| n.span)
+        })
+        .collect()
+}
+
+/// `a`, `b` and `c` in backquotes, joined by commas.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Override on `security_*` functions: fmod_ret must exist, and Tetragon must not attach the
+/// policy's kprobes with kprobe_multi (validateOverride checks in this order).
+fn security_override(
+    policy: &Policy,
+    what: &str,
+    span: crate::Span,
+    kernel: &Kernel,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(why) = fmod_ret_missing(kernel) {
+        out.push(
+            Diagnostic::new(
+                Code::K020,
+                span,
+                format!("this kernel cannot Override {what}: Tetragon overrides security_ functions with fmod_ret, which needs BPF trampolines, and {why}"),
+            )
+            .help("Override the syscall instead (on a kernel with error injection), or check against a kernel built with CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"),
+        );
+        return;
+    }
+    const HELP: &str = "add `options: [{name: \"disable-kprobe-multi\", value: \"true\"}]` to the policy (or run Tetragon with --disable-kprobe-multi), or Override the LSM hook instead (`lsmhooks:`)";
+    match uses_multi(policy, kernel) {
+        Multi::No => {}
+        Multi::Yes(why) => out.push(
+            Diagnostic::new(
+                Code::K020,
+                span,
+                format!("Tetragon refuses to Override {what} on this kernel: it attaches the policy's kprobes with kprobe_multi here ({why}), and cannot override security_ functions that way"),
+            )
+            .help(HELP),
+        ),
+        Multi::Unknown(why) => out.push(
+            Diagnostic::new(
+                Code::K021,
+                span,
+                format!("cannot tell whether Tetragon can Override {what} on this kernel: {why}"),
+            )
+            .help(HELP),
+        ),
+    }
+}
+
+/// Override on syscall stubs (and other functions of a syscall hook): the kernel needs
+/// `bpf_override_return`, and each function must be on its error-injection list.
+fn syscall_override(
+    functions: &[&str],
+    single: bool,
+    what: &str,
+    span: crate::Span,
+    kernel: &Kernel,
+    out: &mut Vec<Diagnostic>,
+) {
+    let alternative = "Override an LSM hook instead (`lsmhooks:`), or a `security_*` function";
+    match &kernel.error_injection {
+        Known::Yes(ErrorInjection::List(list), _) => {
+            let refused: Vec<&str> = functions
+                .iter()
+                .copied()
+                .filter(|s| list.binary_search_by(|n| n.as_str().cmp(s)).is_err())
+                .collect();
+            let message = match refused.as_slice() {
+                [] => return,
+                [one] if single => format!(
+                    "this kernel cannot Override `{one}`: it is not on its error-injection list"
+                ),
+                many => format!(
+                    "this kernel cannot Override {} of {what}: {} {} not on its error-injection list",
+                    many.len(),
+                    quoted(many),
+                    if many.len() == 1 { "is" } else { "are" }
+                ),
+            };
+            out.push(Diagnostic::new(Code::K020, span, message).help(alternative));
+        }
+        Known::Yes(ErrorInjection::Unsupported(why), _) => out.push(
+            Diagnostic::new(
+                Code::K020,
+                span,
+                format!("this kernel cannot Override {what}: it has no error injection, so no bpf_override_return ({why} in its configuration)"),
+            )
+            .help(alternative),
+        ),
+        Known::Unknown(why) => out.push(
+            Diagnostic::new(
+                Code::K021,
+                span,
+                format!("cannot tell whether this kernel can Override {what}: {why}"),
+            )
+            .help("pass --error-injection FILE (a copy of /sys/kernel/debug/error_injection/list) or --kernel-config FILE"),
+        ),
+    }
+}
+
+/// Why this kernel has no fmod_ret (BPF trampolines), when its configuration says so.
+fn fmod_ret_missing(kernel: &Kernel) -> Option<String> {
+    let (cfg, _) = kernel.config.as_ref()?;
+    ["BPF_JIT", "DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]
+        .iter()
+        .find(|o| !cfg.enabled(o))
+        .map(|o| format!("CONFIG_{o} is not set in its configuration"))
+}
+
+/// Whether this kernel has multi-kprobe links (kprobe_multi, built on fprobe), and how that is
+/// known: from its configuration when given (`CONFIG_FPROBE` and `CONFIG_BPF_EVENTS`), else from
+/// its BTF (`register_fprobe` exists only with `CONFIG_FPROBE`, `bpf_kprobe_multi_link_attach`
+/// only with BPF kprobe programs). `None`: it has none.
+fn kprobe_multi(kernel: &Kernel) -> Option<String> {
+    match &kernel.config {
+        Some((cfg, _)) => (cfg.enabled("FPROBE") && cfg.enabled("BPF_EVENTS"))
+            .then(|| "CONFIG_FPROBE is set in its configuration".to_string()),
+        None => (kernel.func("register_fprobe").is_some()
+            && kernel.func("bpf_kprobe_multi_link_attach").is_some())
+        .then(|| "its BTF has `register_fprobe`, so it is built with CONFIG_FPROBE".to_string()),
+    }
+}
+
+/// Whether the policy turns kprobe_multi off with `options: disable-kprobe-multi` (the last
+/// such option wins, its value read as Go's strconv.ParseBool reads it). A value Tetragon cannot
+/// read fails the policy, which another check reports: counted as off here.
+fn multi_disabled(policy: &Policy) -> bool {
+    policy
+        .spec
+        .option("disable-kprobe-multi")
+        .is_some_and(|v| crate::golang::parse_bool(v) != Some(false))
+}
+
+/// Whether Tetragon attaches a policy's kprobes with kprobe_multi on a kernel.
+enum Multi {
+    /// It does: why the kernel has kprobe_multi.
+    Yes(String),
+    /// It does not.
+    No,
+    /// It depends on what policyctl does not know: why.
+    Unknown(String),
+}
+
+/// Tetragon uses kprobe_multi when the kernel has it and neither the policy's option nor its own
+/// `--disable-kprobe-multi` flag (which policyctl cannot see) turns it off; on arm64 not for a
+/// policy with an Override.
+fn uses_multi(policy: &Policy, kernel: &Kernel) -> Multi {
+    if multi_disabled(policy) {
+        return Multi::No;
+    }
+    let Some(why) = kprobe_multi(kernel) else {
+        return Multi::No;
+    };
+    let overrides = policy
+        .spec
+        .hooks
+        .iter()
+        .any(|h| h.kind == HookKind::Kprobe && !override_spans(h).is_empty());
+    match kernel.arch {
+        Some(Arch::Arm64) if overrides => Multi::No,
+        None if overrides => Multi::Unknown(format!(
+            "it has kprobe_multi ({why}), with which Tetragon refuses to override security_ functions on x86_64 (not on arm64), and its architecture is unknown (no syscall stubs in its BTF)"
+        )),
+        _ => Multi::Yes(why),
     }
 }
 
@@ -991,23 +1359,26 @@ fn tracepoint(hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
                 .enumerate()
                 .map(|(i, f)| format!("{i}: {f}"))
                 .collect();
-            out.push(
-                Diagnostic::new(
-                    Code::K014,
-                    index.span,
-                    format!(
-                        "`{}/{}` has {count} {what}, so index {i} is past the last ({})",
-                        sub.value,
-                        event.value,
-                        shown.join(", ")
-                    ),
-                )
-                .help(if count == 1 {
-                    "use index 0".to_string()
-                } else {
-                    format!("use an index from 0 to {}", count - 1)
-                }),
+            let mut d = Diagnostic::new(
+                Code::K014,
+                index.span,
+                format!(
+                    "`{}/{}` has {count} {what}, so index {i} is past the last ({})",
+                    sub.value,
+                    event.value,
+                    shown.join(", ")
+                ),
             );
+            // Tetragon does not compare a raw index with the event's arguments (the program
+            // reads leftovers), except through `resolve`, which looks the argument up.
+            if hook.raw && arg.resolve.is_none() {
+                d = d.severity(Severity::Warning);
+            }
+            out.push(d.help(if count == 1 {
+                "use index 0".to_string()
+            } else {
+                format!("use an index from 0 to {}", count - 1)
+            }));
         }
     }
 }
@@ -1228,28 +1599,27 @@ fn pointee_btf(btf: &Btf, id: TypeId) -> Pointee {
     Pointee::Other
 }
 
-/// Does an arg type read this shape? `None` when it fits; otherwise the severity, why not, and
-/// the arg type that would fit. `memory` is true for a field reached by `resolve` (read from
+/// Does an arg type read this shape? `None` when it fits; otherwise why not, and the arg type
+/// that would fit. `memory` is true for a field reached by `resolve` (read from
 /// memory, where the width matters) and false for a parameter or return value (a register,
 /// where any integer width reads the value).
 fn fit(
     expected: KernelType,
     shape: &Shape,
     memory: bool,
-) -> Option<(Severity, String, Option<&'static str>)> {
+) -> Option<(String, Option<&'static str>)> {
     use KernelType::*;
     let better = better_type(shape);
-    let wrong = |why: &str| Some((Severity::Error, why.to_string(), better));
-    let loose = |why: &str| Some((Severity::Warning, why.to_string(), better));
+    let wrong = |why: &str| Some((why.to_string(), better));
     let width = |bytes: u32, size: u32| {
         if !memory || bytes == 0 || size == 0 || bytes == size {
             None
         } else if bytes > size {
-            loose(&format!(
+            wrong(&format!(
                 "reads {bytes} bytes from a {size}-byte field, and so the bytes after it"
             ))
         } else {
-            loose(&format!("reads only {bytes} of the field's {size} bytes"))
+            wrong(&format!("reads only {bytes} of the field's {size} bytes"))
         }
     };
     let pointer_to = |names: &[&str]| {
@@ -1266,15 +1636,15 @@ fn fit(
         (Integer(bytes, _), Shape::Int(size, _)) => width(bytes, *size),
         (Word, Shape::Int(size, _)) => width(8, *size),
         (Word, Shape::Ptr(_)) => None,
-        (Integer(..), Shape::Ptr(_)) => loose("reads a pointer as a number"),
+        (Integer(..), Shape::Ptr(_)) => wrong("reads a pointer as a number"),
         (CharPtr, Shape::Ptr(Pointee::Byte)) => None,
         (CharPtr | Buffer, Shape::CharArray) if memory => None,
-        (CharPtr, Shape::Ptr(Pointee::Void)) => loose("expects a `char *` and this is `void *`"),
+        (CharPtr, Shape::Ptr(Pointee::Void)) => wrong("expects a `char *` and this is `void *`"),
         (Buffer, Shape::Ptr(Pointee::Byte | Pointee::Void)) => None,
         (Buffer, Shape::Ptr(Pointee::Named(_))) => {
             wrong("expects a pointer to bytes, not to a struct")
         }
-        (Buffer, Shape::Ptr(_)) => loose("expects a pointer to bytes"),
+        (Buffer, Shape::Ptr(_)) => wrong("expects a pointer to bytes"),
         (PtrTo(names), Shape::Ptr(Pointee::Named(have))) => {
             if have.iter().any(|h| names.contains(&h.as_str())) {
                 None
@@ -1288,7 +1658,7 @@ fn fit(
         {
             None
         }
-        (PtrTo(names), Shape::Ptr(Pointee::Void)) => loose(&format!(
+        (PtrTo(names), Shape::Ptr(Pointee::Void)) => wrong(&format!(
             "expects {} and this is `void *`",
             pointer_to(names)
         )),
@@ -1321,16 +1691,15 @@ mod tests {
     fn fits() {
         let file = Shape::Ptr(Pointee::Named(vec!["file".into()]));
         assert_eq!(fit(KernelType::PtrTo(&["file"]), &file, false), None);
-        let (sev, _, better) = fit(KernelType::PtrTo(&["filename"]), &file, false).unwrap();
-        assert_eq!((sev, better), (Severity::Error, Some("file")));
+        let (_, better) = fit(KernelType::PtrTo(&["filename"]), &file, false).unwrap();
+        assert_eq!(better, Some("file"));
         // A register holds the whole value whatever width reads it; memory does not.
         assert_eq!(
             fit(KernelType::Integer(4, None), &Shape::Int(2, false), false),
             None
         );
-        let (sev, _, better) =
-            fit(KernelType::Integer(4, None), &Shape::Int(2, false), true).unwrap();
-        assert_eq!((sev, better), (Severity::Warning, Some("uint16")));
+        let (_, better) = fit(KernelType::Integer(4, None), &Shape::Int(2, false), true).unwrap();
+        assert_eq!(better, Some("uint16"));
         assert_eq!(
             fit(KernelType::CharPtr, &Shape::Ptr(Pointee::Byte), false),
             None
@@ -1340,6 +1709,170 @@ mod tests {
         let caps = Shape::Struct(vec!["kernel_cap_t".into()]);
         assert_eq!(fit(KernelType::PtrTo(&["kernel_cap_t"]), &caps, true), None);
         assert!(fit(KernelType::PtrTo(&["kernel_cap_t"]), &caps, false).is_some());
+    }
+
+    /// A fixture kernel's BTF with its configuration, changed by `edit` (one line replaced by
+    /// another): kernels that the fixture kernels of the integration tests do not cover.
+    fn kernel_with_config(name: &str, edit: &[(&str, &str)]) -> Arc<Kernel> {
+        use std::io::Read as _;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/btf");
+        let mut k = Kernel::load(&crate::kernel::KernelSpec {
+            btf: dir.join(format!("{name}.btf.zst")),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut text = String::new();
+        let file = std::fs::File::open(dir.join(format!("{name}.config.gz"))).unwrap();
+        flate2::read::GzDecoder::new(file)
+            .read_to_string(&mut text)
+            .unwrap();
+        for (from, to) in edit {
+            assert!(text.lines().any(|l| l == *from), "{name}: no line {from}");
+            text = text.replace(from, to);
+        }
+        k.config = Some((
+            crate::kernel::config::KernelConfig::parse(&text),
+            format!("{name}.config"),
+        ));
+        Arc::new(k)
+    }
+
+    /// The K diagnostics of a policy on these kernels: (code, severity, message).
+    fn kernel_findings(policy: &str, kernels: &[Arc<Kernel>]) -> Vec<(Code, Severity, String)> {
+        let report = crate::check_source_with(crate::SourceFile::new("p.yaml", policy), kernels);
+        report
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code.as_str().starts_with('K'))
+            .map(|d| (d.code, d.severity, d.message))
+            .collect()
+    }
+
+    const OVERRIDE_SECURITY: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "security-override"
+spec:
+  kprobes:
+  - call: "security_inode_mkdir"
+    syscall: false
+    selectors:
+    - matchActions:
+      - action: Override
+        argError: -1
+"#;
+
+    /// The same policy with kprobe_multi turned off by the policy.
+    fn without_multi(policy: &str, value: &str) -> String {
+        policy.replace(
+            "spec:\n",
+            &format!(
+                "spec:\n  options:\n  - name: \"disable-kprobe-multi\"\n    value: \"{value}\"\n"
+            ),
+        )
+    }
+
+    #[test]
+    fn override_security_with_kprobe_multi() {
+        // Debian's 6.12 has CONFIG_FPROBE: Tetragon uses kprobe_multi and refuses the Override.
+        let k612 = kernel_with_config("6.12.117+deb12-amd64", &[]);
+        let found = kernel_findings(OVERRIDE_SECURITY, std::slice::from_ref(&k612));
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (code, severity, message) = &found[0];
+        assert_eq!((*code, *severity), (Code::K020, Severity::Error));
+        assert!(
+            message.contains("kprobe_multi") && message.contains("CONFIG_FPROBE is set"),
+            "{message}"
+        );
+        // The policy's option turns kprobe_multi off; a value that is not a boolean is left to
+        // the option check, not piled on.
+        for value in ["true", "1", "T", "yes"] {
+            let found = kernel_findings(
+                &without_multi(OVERRIDE_SECURITY, value),
+                std::slice::from_ref(&k612),
+            );
+            assert!(found.is_empty(), "{value}: {found:?}");
+        }
+        let found = kernel_findings(
+            &without_multi(OVERRIDE_SECURITY, "false"),
+            std::slice::from_ref(&k612),
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        // Debian's 6.1 has no CONFIG_FPROBE: no kprobe_multi, and the Override works.
+        let k61 = kernel_with_config("6.1.0-56-amd64", &[]);
+        assert!(kernel_findings(OVERRIDE_SECURITY, &[k61]).is_empty());
+        // From BTF alone (register_fprobe): the same error; with the architecture unknown, a
+        // warning (arm64 does not use kprobe_multi for a policy with an Override).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/btf");
+        let mut btf_only = Kernel::load(&crate::kernel::KernelSpec {
+            btf: dir.join("6.12.117+deb12-amd64.btf.zst"),
+            ..Default::default()
+        })
+        .unwrap();
+        let found = kernel_findings(
+            OVERRIDE_SECURITY,
+            &[Arc::new(Kernel::from_btf("6.12", btf_only.btf_arc()))],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].2.contains("register_fprobe"), "{}", found[0].2);
+        btf_only.arch = None;
+        let found = kernel_findings(OVERRIDE_SECURITY, &[Arc::new(btf_only)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (Code::K021, Severity::Warning));
+        btf_only = Kernel::from_btf("6.12-arm64", k612.btf_arc());
+        btf_only.arch = Some(Arch::Arm64);
+        assert!(kernel_findings(OVERRIDE_SECURITY, &[Arc::new(btf_only)]).is_empty());
+        // Without trampolines there is no fmod_ret, which Tetragon checks first.
+        let no_tramp = kernel_with_config(
+            "6.12.117+deb12-amd64",
+            &[(
+                "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS=y",
+                "# CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS is not set",
+            )],
+        );
+        let found = kernel_findings(&without_multi(OVERRIDE_SECURITY, "true"), &[no_tramp]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (Code::K020, Severity::Error));
+        assert!(found[0].2.contains("fmod_ret"), "{}", found[0].2);
+    }
+
+    #[test]
+    fn kprobe_multi_from_btf_or_config() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/btf");
+        let btf_only = |name: &str| {
+            Kernel::load(&crate::kernel::KernelSpec {
+                btf: dir.join(format!("{name}.btf.zst")),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        assert!(kprobe_multi(&btf_only("6.12.117+deb12-amd64")).is_some());
+        assert!(kprobe_multi(&btf_only("6.1.0-56-amd64")).is_none());
+        assert!(kprobe_multi(&btf_only("6.18.44-fc-v769")).is_none());
+        // The configuration wins over BTF when given.
+        let off = kernel_with_config(
+            "6.12.117+deb12-amd64",
+            &[("CONFIG_FPROBE=y", "# CONFIG_FPROBE is not set")],
+        );
+        assert!(kprobe_multi(&off).is_none());
+    }
+
+    #[test]
+    fn kprobes_through_kprobe_multi_need_no_config_kprobes() {
+        // A kernel with fprobe and no kprobes: Tetragon attaches kprobes with kprobe_multi,
+        // unless the policy turns it off.
+        let k = kernel_with_config(
+            "6.12.117+deb12-amd64",
+            &[("CONFIG_KPROBES=y", "# CONFIG_KPROBES is not set")],
+        );
+        let watch = OVERRIDE_SECURITY.replace(
+            "      - action: Override\n        argError: -1\n",
+            "      - action: Post\n",
+        );
+        assert!(kernel_findings(&watch, std::slice::from_ref(&k)).is_empty());
+        let found = kernel_findings(&without_multi(&watch, "true"), &[k]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Code::K030);
     }
 
     #[test]

@@ -2,17 +2,17 @@
 
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::facts;
-use crate::model::Policy;
+use crate::facts::{self, HookKind};
+use crate::model::{List, Policy};
 
 /// `P070`.
 pub const P070: CodeInfo = CodeInfo {
     code: "P070",
     name: "invalid-tag",
     severity: Severity::Error,
-    summary: "A tag shorter than 2 characters (refused) or longer than 128 (cut).",
-    explanation: "Tags are copied into every event. Tetragon refuses a tag of fewer than 2 characters (\"custom tag n%d: too short\") and cuts longer ones to 128 characters without a word, so a search for the full tag finds nothing.",
-    tetragon: "pkg/sensors/tracing/tags.go",
+    summary: "A tag shorter than 2 bytes (refused) or longer than 128 bytes (cut).",
+    explanation: "Tags are copied into every event. Tetragon measures them in bytes (UTF-8): it refuses a tag of fewer than 2 bytes (\"custom tag n%d: too short\"), so a single ASCII character fails the policy while one accented letter passes, and it cuts longer tags to 128 bytes without a word (a warning), so a search for the full tag finds nothing. At most 16 tags fit (a schema check).",
+    tetragon: "pkg/sensors/tracing/tags.go GetPolicyTags, escapeTag; called by generickprobe.go addKprobe, generictracepoint.go createGenericTracepoint, genericlsm.go addLsm, genericuprobe.go initUprobeMisc, genericusdt.go addUsdt",
 };
 
 /// `P071`.
@@ -20,9 +20,9 @@ pub const P071: CodeInfo = CodeInfo {
     code: "P071",
     name: "invalid-message",
     severity: Severity::Error,
-    summary: "A message of 1 character (refused) or more than 256 (cut).",
-    explanation: "`message` is copied into every event. Tetragon refuses a one-character message (\"message field is too short\") and cuts messages to 256 characters, logging only a warning.",
-    tetragon: "pkg/sensors/tracing/message.go",
+    summary: "A message of 1 byte (refused) or more than 256 bytes (cut).",
+    explanation: "`message` is copied into every event. Tetragon measures it in bytes (UTF-8): it refuses a one-byte message (\"message field is too short\") and cuts a message to 256 bytes, logging only a warning (a warning here too). An empty message means no message.",
+    tetragon: "pkg/sensors/tracing/message.go getPolicyMessage; called by generickprobe.go addKprobe, generictracepoint.go createGenericTracepoint, genericlsm.go addLsm, genericuprobe.go initUprobeMisc, genericusdt.go addUsdt",
 };
 
 /// `P072`.
@@ -31,8 +31,8 @@ pub const P072: CodeInfo = CodeInfo {
     name: "unknown-list",
     severity: Severity::Error,
     summary: "`list:NAME` that names no entry of spec.lists.",
-    explanation: "A `call`, an enforcer call or an InMap value of the form `list:NAME` expands to the functions of the list NAME in `spec.lists`. A name with no list fails the policy (\"error list '%s' not found\").",
-    tetragon: "pkg/sensors/tracing/lists_linux.go",
+    explanation: "A kprobe or fentry `call`, an enforcer call or an InMap value of the form `list:NAME` stands for the values of the list NAME in `spec.lists` (the first list of that name). A name with no list fails the policy (\"error list '%s' not found\").",
+    tetragon: "pkg/sensors/tracing/generickprobe.go preValidateKprobe and lists_linux.go isList (calls); enforcer.go createEnforcerSensor (enforcer calls); lists_linux.go listReader.Read (InMap)",
 };
 
 /// `P073`.
@@ -40,9 +40,9 @@ pub const P073: CodeInfo = CodeInfo {
     code: "P073",
     name: "invalid-list",
     severity: Severity::Error,
-    summary: "A list whose type and contents disagree (generated list with values, ftrace list without pattern, ...).",
-    explanation: "`generated_syscalls` and `generated_ftrace` lists are filled by Tetragon and must not have `values` (\"error generated list '%s' has values\"); `generated_ftrace` needs a `pattern` (\"must specify pattern\"). A `syscalls` list needs values, each a syscall name. Two lists may not share a name.",
-    tetragon: "pkg/sensors/tracing/lists_linux.go, syscall_list.go",
+    summary: "A list whose type and contents disagree (generated list with values, ftrace list without pattern, syscall list with a non-syscall, ...).",
+    explanation: "Tetragon checks every list of a policy. `generated_syscalls` and `generated_ftrace` lists are filled by Tetragon and must not have `values` (\"error generated list '%s' has values\"); `generated_ftrace` needs a non-empty `pattern` (\"must specify pattern\"). A `syscalls` list used as a call holds syscall names: `sys_NAME`, optionally with an arch prefix (`__x64_sys_NAME`) or an ABI (`x64/sys_NAME`, `i386/`, `arm64/`, `arm32/`); anything else fails the policy (\"invalid syscall list element\"); when the list is not used by a call here (an enforcer call may use it) this is a warning.\n\nLoads, but cannot do what it says (error): a list without values that a kprobe or fentry `call` uses (Tetragon skips a hook with no functions, so it hooks nothing) or that an InMap value uses (it never matches); a list whose name an earlier list already has, when that name is used by a call or an InMap value: Tetragon takes the first list of a name, so this one's values are never used.\n\nWarnings: the same when no call or InMap value of this policy uses the name (an enforcer's calls may, which policyctl does not follow), as nothing the policy says then depends on it.",
+    tetragon: "pkg/sensors/tracing/lists_linux.go validateList, preValidateLists, isList and listReader.Read (the first list of a name), getListSymbols; generickprobe.go preValidateKprobe (a hook whose calls are all missing is ignored); syscall_list.go SyscallVal.Symbol, parseSyscallValue, validateABI",
 };
 
 /// `P074`.
@@ -51,7 +51,7 @@ pub const P074: CodeInfo = CodeInfo {
     name: "undefined-macro",
     severity: Severity::Error,
     summary: "A selector lists a macro that spec.selectorsMacros does not define.",
-    explanation: "`selectors[].macros` names entries of `spec.selectorsMacros` whose filters are merged into the selector. An undefined name fails the policy (\"undefined macro '%s'\").",
+    explanation: "`selectors[].macros` names entries of `spec.selectorsMacros` whose filters are merged into the selector. An undefined name fails the policy (\"undefined macro '%s'\", or \"macro '%s' is used in selector, but no macros were defined in policy spec\" when there are none).",
     tetragon: "pkg/sensors/tracing/generic.go appendMacrosSelectors",
 };
 
@@ -60,14 +60,15 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let spec = &policy.spec;
     for hook in &spec.hooks {
         for tag in &hook.tags {
-            let n = tag.value.chars().count();
+            // Tetragon measures tags in bytes.
+            let n = tag.value.len();
             if n < facts::MIN_TAG_LEN {
                 out.push(
                     Diagnostic::new(
                         Code::P070,
                         tag.span,
                         format!(
-                            "the tag `{}` is too short; tags have at least {} characters",
+                            "the tag `{}` is too short; tags have at least {} bytes",
                             tag.value,
                             facts::MIN_TAG_LEN
                         ),
@@ -80,7 +81,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         Code::P070,
                         tag.span,
                         format!(
-                            "this tag has {n} characters; Tetragon cuts it to {}",
+                            "this tag has {n} bytes; Tetragon cuts it to {}",
                             facts::MAX_TAG_LEN
                         ),
                     )
@@ -90,13 +91,14 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
         }
         if let Some(msg) = &hook.message {
-            let n = msg.value.chars().count();
+            // Tetragon measures the message in bytes; an empty one is no message.
+            let n = msg.value.len();
             if n > 0 && n < facts::MIN_MESSAGE_LEN {
                 out.push(
                     Diagnostic::new(
                         Code::P071,
                         msg.span,
-                        "a message needs at least 2 characters",
+                        format!("a message needs at least {} bytes", facts::MIN_MESSAGE_LEN),
                     )
                     .help("write a message that says what the event means"),
                 );
@@ -106,7 +108,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         Code::P071,
                         msg.span,
                         format!(
-                            "this message has {n} characters; Tetragon cuts it to {}",
+                            "this message has {n} bytes; Tetragon cuts it to {}",
                             facts::MAX_MESSAGE_LEN
                         ),
                     )
@@ -115,13 +117,11 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        if let Some(call) = &hook.target {
+        // Only kprobe and fentry calls expand lists.
+        let expands = matches!(hook.kind, HookKind::Kprobe | HookKind::Fentry);
+        if let Some(call) = hook.target.as_ref().filter(|_| expands) {
             if let Some(name) = call.value.strip_prefix("list:") {
-                if !spec
-                    .lists
-                    .iter()
-                    .any(|l| l.name.as_ref().is_some_and(|n| n.value == name))
-                {
+                if find_list(policy, name).is_none() {
                     let names: Vec<&str> = spec
                         .lists
                         .iter()
@@ -144,85 +144,249 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
         for sel in &hook.selectors {
             for m in &sel.macros {
                 if !spec.macros.iter().any(|d| d.value == m.value) {
-                    out.push(
-                        Diagnostic::new(
-                            Code::P074,
-                            m.span,
-                            format!(
-                                "the macro `{}` is not defined in spec.selectorsMacros",
-                                m.value
-                            ),
+                    let message = if spec.macros.is_empty() {
+                        format!(
+                            "the macro `{}` is used, but the policy has no spec.selectorsMacros",
+                            m.value
                         )
-                        .help("define it under `spec.selectorsMacros`, or fix the name"),
+                    } else {
+                        format!(
+                            "the macro `{}` is not defined in spec.selectorsMacros",
+                            m.value
+                        )
+                    };
+                    out.push(
+                        Diagnostic::new(Code::P074, m.span, message)
+                            .help("define it under `spec.selectorsMacros`, or fix the name"),
                     );
                 }
             }
         }
     }
     for (i, list) in spec.lists.iter().enumerate() {
-        let ty = list.ty.as_ref().map(|t| t.value.as_str());
-        let at = list.ty.as_ref().map_or(list.span, |t| t.span);
-        if let Some(name) = &list.name {
-            if spec.lists[..i]
-                .iter()
-                .any(|l| l.name.as_ref().is_some_and(|n| n.value == name.value))
-            {
-                out.push(
-                    Diagnostic::new(
-                        Code::P073,
-                        name.span,
-                        format!("another list is already named `{}`", name.value),
-                    )
-                    .help("give each list its own name"),
-                );
-            }
+        check_list(policy, i, list, out);
+    }
+}
+
+/// The list Tetragon uses for `list:NAME`: the first of that name.
+fn find_list<'a>(policy: &'a Policy, name: &str) -> Option<&'a List> {
+    policy
+        .spec
+        .lists
+        .iter()
+        .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+}
+
+/// True when an InMap or NotInMap value of a tracepoint (the only hooks that read list values)
+/// is `list:NAME`.
+fn used_by_in_map(policy: &Policy, name: &str) -> bool {
+    policy
+        .spec
+        .hooks
+        .iter()
+        .filter(|h| h.kind == HookKind::Tracepoint)
+        .flat_map(|h| &h.selectors)
+        .flat_map(|s| &s.match_args)
+        .filter(|f| {
+            f.operator
+                .as_ref()
+                .is_some_and(|o| o.value == "InMap" || o.value == "NotInMap")
+        })
+        .flat_map(|f| &f.values)
+        .any(|v| v.value.strip_prefix("list:") == Some(name))
+}
+
+/// True when a kprobe or fentry `call` is `list:NAME`.
+fn used_by_call(policy: &Policy, name: &str) -> bool {
+    policy.spec.hooks.iter().any(|h| {
+        matches!(h.kind, HookKind::Kprobe | HookKind::Fentry)
+            && h.target
+                .as_ref()
+                .and_then(|t| t.value.strip_prefix("list:"))
+                == Some(name)
+    })
+}
+
+fn check_list(policy: &Policy, i: usize, list: &List, out: &mut Vec<Diagnostic>) {
+    let spec = &policy.spec;
+    let ty = list.ty.as_ref().map(|t| t.value.as_str());
+    let at = list.ty.as_ref().map_or(list.span, |t| t.span);
+    let mut shadowed = false;
+    let by_call = list
+        .name
+        .as_ref()
+        .is_some_and(|n| used_by_call(policy, &n.value));
+    let by_in_map = list
+        .name
+        .as_ref()
+        .is_some_and(|n| used_by_in_map(policy, &n.value));
+    if let Some(name) = &list.name {
+        if let Some(first) = spec.lists[..i]
+            .iter()
+            .find_map(|l| l.name.as_ref().filter(|n| n.value == name.value))
+        {
+            shadowed = true;
+            let d = Diagnostic::new(
+                Code::P073,
+                name.span,
+                format!(
+                    "another list is already named `{}`; {}",
+                    name.value,
+                    if by_call || by_in_map {
+                        "Tetragon loads this, but uses the first list of a name, so this one's values are never used"
+                    } else {
+                        "Tetragon uses the first and ignores this one"
+                    }
+                ),
+            )
+            .help("give each list its own name")
+            .related(first.span, "the list Tetragon uses");
+            out.push(if by_call || by_in_map {
+                d
+            } else {
+                d.severity(Severity::Warning)
+            });
         }
-        match ty {
-            Some("generated_syscalls" | "generated_ftrace") if !list.values.is_empty() => out.push(
+    }
+    match ty {
+        Some("generated_syscalls" | "generated_ftrace") if !list.values.is_empty() => out.push(
+            Diagnostic::new(
+                Code::P073,
+                list.values[0].span,
+                format!(
+                    "a `{}` list is filled by Tetragon and cannot have values",
+                    ty.unwrap_or("")
+                ),
+            )
+            .help("remove `values`, or make it a `syscalls` list"),
+        ),
+        Some("generated_ftrace") if list.pattern.as_ref().is_none_or(|p| p.value.is_empty()) => out
+            .push(
                 Diagnostic::new(
                     Code::P073,
-                    list.values[0].span,
-                    format!(
-                        "a `{}` list is filled by Tetragon and cannot have values",
-                        ty.unwrap_or("")
-                    ),
-                )
-                .help("remove `values`, or make it a `syscalls` list"),
-            ),
-            Some("generated_ftrace") if list.pattern.is_none() => out.push(
-                Diagnostic::new(
-                    Code::P073,
-                    at,
+                    list.pattern.as_ref().map_or(at, |p| p.span),
                     "a `generated_ftrace` list needs a `pattern`",
                 )
                 .help("add `pattern:` with a regular expression over kernel function names"),
             ),
-            Some("syscalls") | None if list.values.is_empty() => out.push(
-                Diagnostic::new(
-                    Code::P073,
-                    at,
-                    "this list has no values, so hooks on it hook nothing",
-                )
-                .help("add the functions or syscalls under `values:`"),
-            ),
-            Some("syscalls") => {
-                for v in &list.values {
-                    let name = v.value.rsplit('/').next().unwrap_or(&v.value);
-                    if !crate::checks::hooks::is_syscall_name(name) {
-                        out.push(
-                            Diagnostic::new(
-                                Code::P073,
-                                v.span,
-                                format!("`{}` is not a syscall name", v.value),
-                            )
-                            .help(
-                                "syscall lists hold names like `sys_openat` (or `x64/sys_openat`)",
-                            ),
-                        );
-                    }
+        Some("syscalls") | None if list.values.is_empty() && !shadowed => {
+            let d = Diagnostic::new(
+                Code::P073,
+                at,
+                match (by_call, by_in_map) {
+                    (true, _) => "this list has no values: Tetragon loads this, but the hook on it hooks nothing",
+                    (false, true) => "this list has no values: Tetragon loads this, but InMap on it never matches",
+                    (false, false) => "this list has no values: a hook on it would hook nothing and InMap on it would match nothing",
+                },
+            )
+            .help("add the functions or syscalls under `values:`");
+            out.push(if by_call || by_in_map {
+                d
+            } else {
+                d.severity(Severity::Warning)
+            });
+        }
+        Some("syscalls") if !shadowed => {
+            // Tetragon turns the values into function names when a call (a kprobe's or the
+            // enforcer's) uses the list.
+            for v in &list.values {
+                if let Some(problem) = syscall_value_problem(&v.value) {
+                    let d = Diagnostic::new(Code::P073, v.span, problem).help(
+                        "syscall lists hold names like `sys_openat`, `__x64_sys_openat` or `i386/sys_open`",
+                    );
+                    out.push(if by_call {
+                        d
+                    } else {
+                        d.severity(Severity::Warning)
+                    });
                 }
             }
-            _ => {}
+        }
+        _ => {}
+    }
+}
+
+/// Why Tetragon cannot turn a `syscalls` list value into a function name, if it cannot.
+fn syscall_value_problem(value: &str) -> Option<String> {
+    let parts: Vec<&str> = value.split('/').collect();
+    // 32-bit ABIs name their syscalls differently (`socketcall`): only 64-bit names are known.
+    let mut known_abi = true;
+    let name = match parts.as_slice() {
+        [one] => cut_syscall_prefix(one).1,
+        [abi, rest] => {
+            let (arch, name) = cut_syscall_prefix(rest);
+            let ok = match arch {
+                None => matches!(*abi, "x64" | "i386" | "arm64" | "arm32"),
+                Some("amd64") => matches!(*abi, "x64" | "i386"),
+                Some("i386") => *abi == "i386",
+                Some(_) => matches!(*abi, "arm64" | "arm32"),
+            };
+            if !ok {
+                return Some(format!(
+                    "`{abi}` is not an ABI for `{rest}`; Tetragon knows x64, i386, arm64 and arm32"
+                ));
+            }
+            known_abi = matches!(*abi, "x64" | "arm64");
+            name
+        }
+        _ => return Some(format!("`{value}` has more than one `/`")),
+    };
+    if let Some(bare) = name.strip_prefix("sys_") {
+        if known_abi && !crate::checks::hooks::is_known_syscall(bare) {
+            return Some(format!(
+                "`{value}` is not a Linux syscall: Tetragon finds no `__x64_sys_{bare}` (or arm64 wrapper)"
+            ));
+        }
+        None
+    } else {
+        Some(format!("`{value}` is not a syscall name"))
+    }
+}
+
+/// The architecture of a syscall prefix Tetragon knows, and the name without it.
+fn cut_syscall_prefix(symbol: &str) -> (Option<&'static str>, &str) {
+    for (arch, prefix) in [
+        ("amd64", "__x64_"),
+        ("arm64", "__arm64_"),
+        ("i386", "__ia32_"),
+    ] {
+        if let Some(rest) = symbol.strip_prefix(prefix) {
+            return (Some(arch), rest);
+        }
+    }
+    (None, symbol)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_values() {
+        for ok in [
+            "sys_openat",
+            "__x64_sys_openat",
+            "__ia32_sys_open",
+            "x64/sys_openat",
+            "i386/sys_open",
+            "i386/__ia32_sys_open",
+            "arm32/__arm64_sys_openat",
+            "i386/__x64_sys_open",
+        ] {
+            assert_eq!(syscall_value_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "ksys_read",
+            "openat",
+            "__ia32_compat_sys_open",
+            "__s390x_sys_open",
+            "x86/sys_open",
+            "x64/__ia32_sys_open",
+            "a/b/sys_open",
+            "sys_dupXXX",
+            "x64/sys_fake",
+        ] {
+            assert!(syscall_value_problem(bad).is_some(), "{bad}");
         }
     }
 }

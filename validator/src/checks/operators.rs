@@ -1,11 +1,18 @@
-//! matchArgs / matchData / matchReturnArgs operators: does the operator fit the argument's type,
-//! and are its values well-formed and within limits? The operator table is `facts::OPERATORS`.
+//! matchArgs / matchData / matchReturnArgs operators: does Tetragon accept the operator on the
+//! argument's type, does the BPF side then compare anything, and are the values in a form
+//! Tetragon parses and within its limits? Everything here follows `parseMatchArg` and the
+//! functions it calls in Tetragon's `pkg/selectors/kernel.go`, and the filters of
+//! `bpf/process/types/basic.h`.
 
 use std::net::IpAddr;
 
+use super::selectors::{self, FilterList, SigArg};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::facts::{self, ArgClass, OpKind, Operator};
+use crate::facts::{
+    self, sel_type, verdict, HookKind, IntType, OpKind, Operator, SelType, Verdict,
+};
+use crate::golang::{self, NumError};
 use crate::model::{ArgFilter, Hook, Policy, Spanned};
 
 /// `P013`.
@@ -13,9 +20,9 @@ pub const P013: CodeInfo = CodeInfo {
     code: "P013",
     name: "too-many-values",
     severity: Severity::Error,
-    summary: "More values than a filter holds (4 for integer comparisons, ranges, file types, pids, namespaces).",
-    explanation: "Integer comparisons (Equal, NotEqual, GT, LT, Mask), InRange, FileType and matchNamespaces store their values inline in the selector, 4 at most (\"selector does not support more than 4 values: consider using InMap or NotInMap operators\"). matchPIDs is worse: Tetragon accepts more than 4 pids but the BPF side reads only the first 4, silently ignoring the rest. Use InMap for many integers.",
-    tetragon: "pkg/selectors/kernel.go writeMatchValues; bpf/process/pfilter.h (pids: not checked)",
+    summary: "More values than a filter holds (4 for integer comparisons, ranges, file types, namespaces; 1 CEL expression).",
+    explanation: "Refused (error): Tetragon stores the values of Equal/NotEqual on integers and capability sets, GT, LT, Mask, InRange/NotInRange and FileType inline in the selector, 4 at most, and refuses more when it loads the policy (\"selector does not support more than 4 values: consider using InMap or NotInMap operators\"); InMap takes any number of integers. A matchNamespaces filter holds 4 values. A CelExpr filter takes exactly one expression and a hook at most 8 CelExpr filters, and the SubString values of one hook's selectors share 100 slots.\n\nLoads, but cannot do what it says (error): Tetragon loads any number of matchPIDs values, but the BPF side compares only the first 4 and ignores the rest (from 8 values on it also misreads the selector's other process filters).\n\nWarning: where Tetragon attaches the kprobes (or uprobes) of a policy with kprobe_multi (uprobe_multi), its default when the kernel supports it, they all share the 8 CelExpr filters and Tetragon refuses more; whether it does depends on the kernel and the agent's flags, which policyctl cannot see (the policy option `disable-kprobe-multi` / `disable-uprobe-multi` turns it off, and then nothing is reported).",
+    tetragon: "pkg/selectors/kernel.go writeMatchValues, writeMatchValuesRange (\"selector does not support more than %d values\"), namespaceSelectorValue, writeMatchSubString (\"Only %d substrings allowed\"), ParseMatchPid (no limit); pkg/selectors/celexpr.go addMatchCelExpr; bpf/process/pfilter.h selector_match (pids: at most MAX_SELECTOR_VALUES read)",
 };
 
 /// `P021`.
@@ -23,9 +30,9 @@ pub const P021: CodeInfo = CodeInfo {
     code: "P021",
     name: "operator-arg-type",
     severity: Severity::Error,
-    summary: "An operator that cannot filter an argument of this type (Prefix on an int, DPort on a string, ...).",
-    explanation: "Each operator works on a family of argument types: string operators (Equal, Prefix, Postfix, SubString) on strings and paths (string, char_buf, fd, file, path, dentry, linux_binprm, ...); integer operators (GT, LT, Mask, InMap, InRange) on integers; network operators (SPort, DPort, SAddr, DAddr, Protocol, Family, State) on sock, skb and socket; FileType on file and path. Some mismatches make Tetragon refuse the policy (\"MatchArgs type filename unsupported\", \"sock/socket/skb/sockaddr operators specified for non-sock... type\"); others load and then never match, because the kernel compares bytes of a different shape. `filename` args cannot be string-filtered at all.",
-    tetragon: "pkg/selectors/kernel.go parseMatchArg (partly; Prefix, Postfix and SubString are not type-checked)",
+    summary: "An operator that cannot filter an argument of this type (Equal on a filename, DPort on a string, ...).",
+    explanation: "Refused (error): Tetragon checks some operator/type pairs when it loads the policy and refuses them: Equal, NotEqual, GT, LT and Mask only compare integers, capability sets and (Equal, NotEqual) strings and paths (\"MatchArgs type filename unsupported\"); InMap and InRange need an integer type; a type Tetragon's selectors do not know (filename, cred, bpf_cmd, ...) takes none of these; the socket operators need a sock, skb, socket or sockaddr arg (\"sock/socket/skb/sockaddr operators specified for non-sock... type\"), a sockaddr has no destination, protocol or state, and a sockaddr_un takes Family and the string operators only; FileType needs a file or path arg; CapabilitiesGained needs two capability-set args named by `args: [new, old]`.\n\nLoads, but cannot do what it says (error): Prefix, Postfix and SubString are not type-checked, so Tetragon loads them on any type. On an integer, capability set or socket the BPF filter never matches (nor does Postfix on a sockaddr_un, or State on an skb), so the selector never fires; on a type the BPF side does not filter at all (filename, cred, bpf_attr, ...) the filter lets every call through, so it filters nothing.",
+    tetragon: "pkg/selectors/kernel.go parseMatchArg, writeMatchValues (\"MatchArgs type %s unsupported\"), writeMatchValuesInMap, writeMatchValuesRange; bpf/process/types/basic.h filter_arg_1, filter_arg_2, filter_inet, filter_sockaddr_un (what loads but never matches)",
 };
 
 /// `P022`.
@@ -33,9 +40,9 @@ pub const P022: CodeInfo = CodeInfo {
     code: "P022",
     name: "invalid-value",
     severity: Severity::Error,
-    summary: "A filter value in the wrong format (not a number, port, CIDR, capability, namespace, signal...).",
-    explanation: "Values are strings in YAML, but each operator parses them: integers for integer args (decimal, 0x hex or 0 octal, within the arg's width), ports 0-65535 or ranges `min:max`, IP addresses or CIDRs for SAddr/DAddr, IPPROTO_*, AF_* and TCP_* names, file types, CAP_* capability names, namespace inode numbers or `host_ns`, namespace kinds. Tetragon fails the policy on a value it cannot parse (\"MatchArgs value %s invalid\").",
-    tetragon: "pkg/selectors/kernel.go (writeMatchValues, parseAddr, ParseMatch*)",
+    summary: "A filter value in the wrong format (not a number, port, CIDR, capability, namespace, file type...).",
+    explanation: "Values are strings in YAML, and Tetragon parses each one for its operator and argument type when it loads the policy, refusing the policy on a value it cannot parse (\"MatchArgs value %s invalid\"):\n\n- Equal, NotEqual, GT, LT and Mask on integers use Go's `strconv.ParseInt` / `ParseUint` with base 0: decimal, `0x` hexadecimal, `0o` or leading-`0` octal, `0b` binary, `_` between digits (`1_000`); 32 bits for int, int32, size_t, int16, int8 (signed) and uint32, uint16, uint8 (unsigned), 64 bits for long, int64, syscall64 (signed) and uint64, ulong (unsigned). No spaces, no sign on unsigned types.\n- InRange takes `min:max`, each side a signed 64-bit integer in the same base-0 syntax; for 32-bit and narrower types neither side may exceed 4294967295 (negative values pass).\n- InMap takes plain decimal integers (base 10: no `0x`, no `_`), ranges `min:max`, or `list:NAME` (tracepoints only, naming a syscalls list, read into a `syscall64` arg).\n- Ports and Protocol/Family/State values are unsigned decimal integers or `min:max` ranges; Protocol, Family and State also take Tetragon's IPPROTO_*, AF_* and TCP_* names. SAddr/DAddr take an IP address or a CIDR. FileType takes Tetragon's file type names. Capability sets take CAP_* names (Tetragon spells one of them `DAC_OVERRIDE`) or a number. matchNamespaces takes decimal inode numbers or `host_ns`, matchNamespaceChanges namespace kinds, matchPIDs unsigned 32-bit integers. An empty Postfix value (on any type but char_buf) makes Tetragon's agent panic while it loads the policy.\n\nLoads, but cannot do what it says (error): some values parse but can never match, because the BPF side reads fewer bits than Go accepted: ports, protocols and families above 65535 and TCP states above 255; on 8- and 16-bit args, negative or oversized values (Equal and GT with them never match, NotEqual and LT always match, and a Mask with none of the arg's bits never matches); InMap values, or whole InMap ranges, outside 0..255, 0..65535 or 0..4294967295 on 8-, 16- and 32-bit args; a range that is empty as written (`10:5`) or that starts past what a narrow arg can hold.\n\nWarnings: an InMap range only partly outside what the arg can hold (its inside part still matches); a range on a signed 32-bit arg (int, int32) that is empty only because a bound above 2147483647, which Tetragon accepts for every 32-bit type, reads as negative on the BPF side (`0:4294967295` ends at -1). Tetragon's own tests write such a bound (kprobe_process_credentials_test.go, next to ranges that work), so it stays a warning.",
+    tetragon: "pkg/selectors/kernel.go writeMatchValues, writeMatchValuesRange, writeMatchValuesInMap, writeRangeInMap, parseAddr, writeMatchFileType, parseCapabilitiesMask, capsStrToUint64, namespaceSelectorValue, ParseMatchNamespaceChange; pkg/sensors/tracing/lists_linux.go listReader.Read; pkg/reader/network/inet.go; bpf/process/types/basic.h filter_16ty_selector_val, filter_8ty_selector_val, filter_32ty_range (value widths; is_signed_type)",
 };
 
 /// `P023`.
@@ -44,8 +51,8 @@ pub const P023: CodeInfo = CodeInfo {
     name: "value-too-long",
     severity: Severity::Error,
     summary: "A string value longer than the operator can compare.",
-    explanation: "Strings are matched through fixed-size BPF map keys: Equal compares up to 4096 bytes (510 on kernels before 5.11), Prefix up to 256 bytes, Postfix up to 127 bytes, SubString up to 99 characters, and matchBinaries In/NotIn paths up to 255 bytes. Longer values are refused when the policy loads.",
-    tetragon: "pkg/selectors/selectors.go, kernel.go (`string is longer than ...`)",
+    explanation: "Strings are matched through fixed-size BPF map keys, and Tetragon refuses longer values when it loads the policy: Equal and NotEqual compare up to 4096 bytes (510 on kernels 5.4 to 5.10, 144 before 5.4), Prefix up to 256 bytes, Postfix up to 127 bytes, SubString up to 99 bytes, matchBinaries In/NotIn paths up to 255 bytes, matchBinaries Prefix up to 256 bytes and Postfix up to 127 bytes.",
+    tetragon: "pkg/selectors/selectors.go ArgStringSelectorValue (\"string is too long\"); pkg/selectors/kernel.go writePrefix, writePostfix (\"string is longer than %d characters\"), writeMatchSubString (\"Substring is bigger than 100 chars\"), ParseMatchBinary (\"Binary names > %d chars not supported\")",
 };
 
 /// `P024`.
@@ -54,134 +61,266 @@ pub const P024: CodeInfo = CodeInfo {
     name: "missing-values",
     severity: Severity::Error,
     summary: "A filter with no values (or values an operator ignores).",
-    explanation: "A filter compares the argument with its values. With no values, Equal, Prefix and the other positive operators never match, so the selector and its actions never fire, and the Not* operators always match; either way the policy loads and does not do what it says. SPortPriv, DPortPriv and their Not forms take no values; values written there are ignored.",
-    tetragon: "not checked by Tetragon",
+    explanation: "A filter compares the argument with its values.\n\nLoads, but cannot do what it says (error): Tetragon loads a filter with no values, but then Equal, Prefix, InMap, In and the other positive operators never match, so the selector and its actions never fire, and the Not* operators always match, so the filter filters nothing.\n\nWarning: SPortPriv, DPortPriv and their Not forms take no values; values written there are ignored, but the operator still does what its name says (privileged ports 0-1023), so only the values are dead, like an action parameter the action does not read (P041).\n\n(matchNamespaceChanges and matchCapabilityChanges with NotIn and no values mean \"any change\" and are not reported; matchBinaries with no values is P060.)",
+    tetragon: "not checked by Tetragon (pkg/selectors/kernel.go writes empty value sets; bpf/process/types/basic.h and pfilter.h then match nothing)",
 };
 
 /// Run the checks.
 pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
-    let mut cel = 0usize;
+    let multi_disabled = |name: &str| policy.spec.option_bool(name) == Some(true);
+    let mut shared = SharedCel {
+        kprobe_multi: !multi_disabled("disable-kprobe-multi"),
+        uprobe_multi: !multi_disabled("disable-uprobe-multi"),
+        kprobes: 0,
+        uprobes: 0,
+    };
     for hook in &policy.spec.hooks {
+        let returns = selectors::compiles_return_selectors(hook);
+        // CelExpr filters and SubString slots are counted per compiled selector state: the
+        // entry selectors of a hook, and its return selectors.
+        let mut entry = Counts::default();
+        let mut ret = Counts::default();
         for sel in &hook.selectors {
-            let mut substrings = 0usize;
-            for (list, which) in [
-                (&sel.match_args, Which::Args),
-                (&sel.match_data, Which::Data),
-                (&sel.match_return_args, Which::Return),
-            ] {
+            let mut lists = vec![
+                (&sel.match_args, FilterList::Args),
+                (&sel.match_data, FilterList::Data),
+            ];
+            if returns {
+                lists.push((&sel.match_return_args, FilterList::Return));
+            }
+            for (list, which) in lists {
                 for f in list {
                     let Some(op_name) = &f.operator else { continue };
                     let Some(op) = facts::operator(&op_name.value) else {
                         continue;
                     };
-                    if op.kind == OpKind::SubString {
-                        substrings += f.values.len();
+                    let counts = if which == FilterList::Return {
+                        &mut ret
+                    } else {
+                        &mut entry
+                    };
+                    let ty = target_type(hook, f, which);
+                    if op.kind == OpKind::Cel && which != FilterList::Data {
+                        count_cel(hook, op_name, which, counts, &mut shared, out);
                     }
-                    if op.kind == OpKind::Cel {
-                        cel += 1;
-                        if cel == facts::MAX_CEL_EXPRS + 1 {
-                            out.push(
-                                Diagnostic::new(
-                                    Code::P013,
-                                    op_name.span,
-                                    format!(
-                                        "a policy holds at most {} CelExpr filters",
-                                        facts::MAX_CEL_EXPRS
-                                    ),
-                                )
-                                .help("combine expressions with && and || into fewer filters"),
-                            );
-                        }
+                    if op.kind == OpKind::SubString
+                        && ty.as_ref().is_some_and(|t| t.sel.is_string())
+                    {
+                        count_substrings(hook, f, counts, out);
                     }
-                    let ty = arg_type(hook, f, which);
-                    check_filter(policy, hook, f, op_name, op, ty, out);
+                    check_filter(policy, hook, f, which, op_name, op, ty, out);
                 }
-            }
-            if substrings > 100 {
-                out.push(
-                    Diagnostic::new(
-                        Code::P013,
-                        sel.span,
-                        format!("this selector has {substrings} SubString values; at most 100 fit"),
-                    )
-                    .help("use fewer, shorter substrings"),
-                );
             }
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum Which {
-    Args,
-    Data,
-    Return,
+/// CelExpr filters the kprobes (or uprobes) of a policy share when Tetragon attaches them with
+/// kprobe_multi (uprobe_multi).
+struct SharedCel {
+    kprobe_multi: bool,
+    uprobe_multi: bool,
+    kprobes: usize,
+    uprobes: usize,
 }
 
-/// The declared type of the argument a filter looks at (None when it refers to nothing).
-fn arg_type(hook: &Hook, f: &ArgFilter, which: Which) -> Option<Spanned<String>> {
-    let arg = match which {
-        Which::Args => match f.args.first() {
-            Some(pos) => usize::try_from(pos.value)
-                .ok()
-                .and_then(|p| hook.args.get(p)),
-            None => hook.filtered_arg(f.index.as_ref().map_or(0, |i| i.value)),
-        },
-        Which::Data => usize::try_from(f.index.as_ref().map_or(0, |i| i.value))
-            .ok()
-            .and_then(|p| hook.data.get(p)),
-        Which::Return => hook.return_arg.as_ref(),
-    }?;
-    Some(Spanned {
-        value: arg.type_name().to_string(),
+/// P013 for one more CelExpr filter: at most 8 per compiled selector state, and at most 8 for
+/// all kprobes (uprobes) of the policy where they share one state's CEL functions.
+fn count_cel(
+    hook: &Hook,
+    op_name: &Spanned<String>,
+    which: FilterList,
+    counts: &mut Counts,
+    shared: &mut SharedCel,
+    out: &mut Vec<Diagnostic>,
+) {
+    let max = facts::MAX_CEL_EXPRS;
+    counts.cel += 1;
+    if counts.cel == max + 1 {
+        out.push(
+            Diagnostic::new(
+                Code::P013,
+                op_name.span,
+                format!(
+                    "{} has more than {max} CelExpr filters; Tetragon compiles at most {max} per hook",
+                    hook.describe()
+                ),
+            )
+            .help("combine expressions with && and || into fewer filters"),
+        );
+        return;
+    }
+    if which != FilterList::Args || counts.cel > max {
+        return;
+    }
+    let (total, what, link, option) = match hook.kind {
+        HookKind::Kprobe if shared.kprobe_multi => (
+            &mut shared.kprobes,
+            "kprobes",
+            "kprobe_multi",
+            "disable-kprobe-multi",
+        ),
+        HookKind::Uprobe if shared.uprobe_multi => (
+            &mut shared.uprobes,
+            "uprobes",
+            "uprobe_multi",
+            "disable-uprobe-multi",
+        ),
+        _ => return,
+    };
+    *total += 1;
+    if *total == max + 1 {
+        out.push(
+            Diagnostic::new(
+                Code::P013,
+                op_name.span,
+                format!("the {what} of this policy have more than {max} CelExpr filters together; where Tetragon attaches them with {link} (its default when the kernel supports it) they share {max} slots and the policy is refused"),
+            )
+            .help(format!("combine expressions into fewer filters, or set the option `{option}: \"true\"`"))
+            .severity(Severity::Warning),
+        );
+    }
+}
+
+/// P013 for the SubString values of a filter on a string arg: one compiled selector state
+/// holds 100.
+fn count_substrings(hook: &Hook, f: &ArgFilter, counts: &mut Counts, out: &mut Vec<Diagnostic>) {
+    for v in &f.values {
+        counts.substrings += 1;
+        if counts.substrings == MAX_SUBSTRING_VALUES + 1 {
+            out.push(
+                Diagnostic::new(
+                    Code::P013,
+                    v.span,
+                    format!(
+                        "the selectors of {} have more than {MAX_SUBSTRING_VALUES} SubString values; Tetragon holds at most {MAX_SUBSTRING_VALUES} per hook",
+                        hook.describe()
+                    ),
+                )
+                .help("use fewer substrings, or Prefix/Postfix/Equal where they fit"),
+            );
+        }
+    }
+}
+
+/// Most SubString values of one compiled selector state (`SubstringMapEntries`).
+const MAX_SUBSTRING_VALUES: usize = 100;
+
+/// CelExpr filters and SubString values of one compiled selector state.
+#[derive(Default)]
+struct Counts {
+    cel: usize,
+    substrings: usize,
+}
+
+/// The type of the argument a filter reads, as Tetragon's selector compiler sees it.
+struct Target {
+    sel: SelType,
+    /// The `type` as written.
+    name: String,
+    /// Where it is declared.
+    span: crate::source::Span,
+}
+
+/// The declared type of the argument a filter reads; None when it refers to nothing (P020),
+/// or when only the kernel knows the type (tracepoint `auto` types and size fields, raw
+/// tracepoint args read through `resolve`, which take the BTF type), or for `auto` outside
+/// tracepoints (another code reports it).
+fn target_type(hook: &Hook, f: &ArgFilter, which: FilterList) -> Option<Target> {
+    let SigArg::Declared(arg) = selectors::filter_target(hook, f, which)? else {
+        return None;
+    };
+    let name = arg.type_name();
+    if name == "auto" || (hook.kind == HookKind::Tracepoint && hook.raw && arg.resolve.is_some()) {
+        return None;
+    }
+    Some(Target {
+        sel: sel_type(name),
+        name: name.to_string(),
         span: arg.ty.as_ref().map_or(arg.span, |t| t.span),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_filter(
     policy: &Policy,
     hook: &Hook,
     f: &ArgFilter,
+    which: FilterList,
     op_name: &Spanned<String>,
     op: &Operator,
-    ty: Option<Spanned<String>>,
+    ty: Option<Target>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let class = ty.as_ref().map(|t| facts::arg_class(&t.value));
-    if let (Some(ty), Some(class)) = (&ty, class) {
-        // Tracepoint `auto` types come from the format; nothing to compare without a kernel.
-        if ty.value != "auto" {
-            let fits =
-                facts::operator_fits(op, class).and_then(|()| match facts::string_operator_detail(
-                    &ty.value, op,
-                ) {
-                    Some(why) => Err(why),
-                    None => Ok(()),
-                });
-            if let Err(why) = fits {
+    if op.kind == OpKind::Cel {
+        if which == FilterList::Data {
+            if f.values_written > 0 {
                 out.push(
-                    Diagnostic::new(
-                        Code::P021,
-                        op_name.span,
-                        format!(
-                            "`{}` cannot filter the `{}` argument: it {why}",
-                            op.name, ty.value
-                        ),
-                    )
-                    .help(type_help(&ty.value, op))
-                    .related(
-                        ty.span,
-                        format!("the argument is declared `{}` here", ty.value),
-                    ),
+                    Diagnostic::new(Code::P021, op_name.span, "CelExpr works in matchArgs (and matchReturnArgs), not in matchData: Tetragon compiles a matchData filter's values as plain values and refuses the expression")
+                        .help("move the filter to matchArgs; CEL expressions name their arguments arg0, arg1, ..."),
                 );
-                return;
             }
+        } else if f.values_written != 1 {
+            out.push(
+                Diagnostic::new(
+                    Code::P013,
+                    f.values.get(1).map_or(op_name.span, |v| v.span),
+                    "a CelExpr filter takes exactly one expression (\"only a single CelExpr value is supported\")",
+                )
+                .help("combine the expressions with && or || into one"),
+            );
         }
-    }
-    // Values. Templates (`${PODCIDR}`, `{{ .Values.x }}`) are filled in before loading.
-    if f.values.iter().any(|v| is_template(&v.value)) {
         return;
     }
+    if let Some(t) = &ty {
+        match verdict(op, t.sel, &t.name) {
+            Verdict::Fits => {}
+            Verdict::Refused {
+                why,
+                only_with_values,
+            } => {
+                if !only_with_values || f.values_written > 0 {
+                    out.push(
+                        Diagnostic::new(
+                            Code::P021,
+                            op_name.span,
+                            format!("`{}` cannot filter the `{}` argument: {why}", op.name, t.name),
+                        )
+                        .help(type_help(&t.name, t.sel, op))
+                        .related(t.span, format!("the argument is declared `{}` here", t.name)),
+                    );
+                    return;
+                }
+            }
+            Verdict::NeverMatches(why) => out.push(
+                Diagnostic::new(
+                    Code::P021,
+                    op_name.span,
+                    format!(
+                        "Tetragon loads `{}` on the `{}` argument, but it never matches: {why}",
+                        op.name, t.name
+                    ),
+                )
+                .help(type_help(&t.name, t.sel, op))
+                .related(t.span, format!("the argument is declared `{}` here", t.name)),
+            ),
+            Verdict::Ignored => out.push(
+                Diagnostic::new(
+                    Code::P021,
+                    op_name.span,
+                    format!(
+                        "Tetragon loads `{}` on the `{}` argument, but the BPF side does not filter `{}` args: the filter lets every call through",
+                        op.name, t.name, t.name
+                    ),
+                )
+                .help(type_help(&t.name, t.sel, op))
+                .related(t.span, format!("the argument is declared `{}` here", t.name)),
+            ),
+        }
+    }
+    // Values. A template placeholder (`${PODCIDR}`, `{{ .Values.x }}`) is checked like any
+    // value: Tetragon loads the file as written, so one it cannot parse is refused (the help
+    // says to substitute it first), and one compared as a string matches only its own text.
     let needs_values = !matches!(op.kind, OpKind::PortPriv | OpKind::CapGained);
     if needs_values && f.values_written == 0 {
         let span = f.values_key.unwrap_or(op_name.span);
@@ -194,7 +333,10 @@ fn check_filter(
             Diagnostic::new(
                 Code::P024,
                 span,
-                format!("this `{}` filter has no values, so it {effect}", op.name),
+                format!(
+                    "this `{}` filter has no values: Tetragon loads this, but it {effect}",
+                    op.name
+                ),
             )
             .help("add the values to compare with under `values:`"),
         );
@@ -215,9 +357,10 @@ fn check_filter(
         );
         return;
     }
-    let class = class.unwrap_or(ArgClass::Opaque);
-    let ty_name = ty.as_ref().map_or("", |t| t.value.as_str());
-    let limit = |n: usize, what: &str, out: &mut Vec<Diagnostic>| {
+    let sel = ty.as_ref().map(|t| t.sel);
+    let ty_name = ty.as_ref().map_or("", |t| t.name.as_str());
+    let limit = |what: &str, out: &mut Vec<Diagnostic>| {
+        let n = facts::MAX_MATCH_VALUES;
         if f.values.len() > n {
             out.push(
                 Diagnostic::new(
@@ -225,7 +368,7 @@ fn check_filter(
                     f.values[n].span,
                     format!("{what} holds at most {n} values; this is value {}", n + 1),
                 )
-                .help(if class.is_int() {
+                .help(if matches!(sel, Some(SelType::Int(_))) {
                     "use InMap (or NotInMap) for more integers"
                 } else {
                     "split the values over several selectors"
@@ -234,120 +377,147 @@ fn check_filter(
         }
     };
     match op.kind {
-        OpKind::Equality | OpKind::Compare | OpKind::Mask if class.is_int() => {
-            limit(
-                facts::MAX_MATCH_VALUES,
-                &format!("`{}` on an integer", op.name),
-                out,
-            );
-            for v in &f.values {
-                if let Err(e) = parse_int_for(&v.value, class) {
-                    out.push(invalid(
-                        v,
-                        format!("`{}` is not {e} (the argument is `{ty_name}`)", v.value),
-                        int_help(&v.value),
-                    ));
+        OpKind::Equality => match sel {
+            Some(SelType::Int(it)) => {
+                limit(&format!("`{}` on an integer", op.name), out);
+                for v in &f.values {
+                    check_int_value(v, it, ty_name, op.name, out);
                 }
             }
-        }
-        OpKind::Equality | OpKind::Mask if class == ArgClass::Cap => {
-            limit(
-                facts::MAX_MATCH_VALUES,
-                &format!("`{}` on a capability set", op.name),
-                out,
-            );
+            Some(SelType::Cap) => {
+                limit(&format!("`{}` on a capability set", op.name), out);
+                for v in &f.values {
+                    check_cap_mask(v, out);
+                }
+            }
+            Some(s) if s.is_string() => {
+                let trims_nul = matches!(s, SelType::Buf { string: true, .. });
+                for v in &f.values {
+                    let len = if trims_nul {
+                        v.value.trim_end_matches('\0').len()
+                    } else {
+                        v.value.len()
+                    };
+                    string_len(v, len, facts::MAX_EQUAL_LEN, "Equal compares", out);
+                }
+            }
+            _ => {}
+        },
+        OpKind::Prefix => {
             for v in &f.values {
-                if parse_go_int(&v.value).is_none() {
-                    for name in v.value.split(',') {
-                        if !facts::CAPABILITIES.contains(&name.trim().to_ascii_uppercase().as_str())
-                        {
-                            out.push(invalid(v, format!("`{}` is not a capability", name.trim()), "use CAP_* names (CAP_SYS_ADMIN, ...) separated by commas, or a number".into()));
-                        }
+                string_len(
+                    v,
+                    v.value.len(),
+                    facts::MAX_PREFIX_LEN,
+                    "a Prefix value holds",
+                    out,
+                );
+            }
+        }
+        OpKind::Postfix => {
+            // Tetragon drops trailing NULs, except for char_buf args; with nothing left it
+            // indexes an empty string and the agent panics.
+            let trims_nul = sel.is_some_and(|s| !matches!(s, SelType::Buf { char_buf: true, .. }));
+            for v in &f.values {
+                let text = if trims_nul {
+                    v.value.trim_end_matches('\0')
+                } else {
+                    v.value.as_str()
+                };
+                if trims_nul && text.is_empty() {
+                    out.push(
+                        invalid(
+                            v,
+                            "an empty Postfix value makes Tetragon's agent panic when it loads the policy (it reads the last byte of an empty string)".to_string(),
+                            "remove the empty value; a Postfix that matches everything is no filter".into(),
+                        ),
+                    );
+                    continue;
+                }
+                string_len(
+                    v,
+                    text.len(),
+                    facts::MAX_POSTFIX_LEN,
+                    "a Postfix value holds",
+                    out,
+                );
+            }
+        }
+        OpKind::SubString => {
+            if sel.is_some_and(SelType::is_string) {
+                for v in &f.values {
+                    if v.value.len() > facts::MAX_SUBSTRING_LEN {
+                        out.push(
+                            Diagnostic::new(
+                                Code::P023,
+                                v.span,
+                                format!(
+                                    "a SubString value holds at most {} bytes; this one has {}",
+                                    facts::MAX_SUBSTRING_LEN,
+                                    v.value.len()
+                                ),
+                            )
+                            .help("shorten the substring"),
+                        );
                     }
                 }
             }
         }
-        OpKind::Equality => {
-            for v in &f.values {
-                string_len(v, facts::MAX_EQUAL_LEN, "Equal compares", out);
-            }
-        }
-        OpKind::Prefix => {
-            for v in &f.values {
-                string_len(v, facts::MAX_PREFIX_LEN, "a Prefix value holds", out);
-            }
-        }
-        OpKind::Postfix => {
-            for v in &f.values {
-                string_len(v, facts::MAX_POSTFIX_LEN, "a Postfix value holds", out);
-            }
-        }
-        OpKind::SubString => {
-            for v in &f.values {
-                if v.value.chars().count() > facts::MAX_SUBSTRING_LEN {
-                    out.push(
-                        Diagnostic::new(
-                            Code::P023,
-                            v.span,
-                            format!(
-                                "a SubString value holds at most {} characters; this one has {}",
-                                facts::MAX_SUBSTRING_LEN,
-                                v.value.chars().count()
-                            ),
-                        )
-                        .help("shorten the substring"),
-                    );
+        OpKind::Compare | OpKind::Mask => {
+            limit(&format!("`{}`", op.name), out);
+            match sel {
+                Some(SelType::Int(it)) => {
+                    for v in &f.values {
+                        check_int_value(v, it, ty_name, op.name, out);
+                    }
                 }
+                Some(SelType::Cap) => {
+                    for v in &f.values {
+                        check_cap_mask(v, out);
+                    }
+                }
+                _ => {}
             }
         }
-        OpKind::Compare | OpKind::Mask => {}
         OpKind::InMap => {
+            let int = match sel {
+                Some(SelType::Int(it)) => Some(it),
+                _ => None,
+            };
             for v in &f.values {
-                check_in_map(policy, v, class, ty_name, out);
+                check_in_map(policy, hook, v, int, ty_name, out);
             }
         }
         OpKind::Range => {
-            limit(facts::MAX_MATCH_VALUES, "`InRange`", out);
+            limit(&format!("`{}`", op.name), out);
+            let int = match sel {
+                Some(SelType::Int(it)) => Some(it),
+                _ => None,
+            };
             for v in &f.values {
-                let Some((a, b)) = v.value.split_once(':') else {
-                    out.push(invalid(
-                        v,
-                        format!("`{}` is not a range", v.value),
-                        "write ranges as `min:max`, like `1000:1999`".into(),
-                    ));
-                    continue;
-                };
-                match (
-                    parse_int_for(a.trim(), class),
-                    parse_int_for(b.trim(), class),
-                ) {
-                    (Ok(lo), Ok(hi)) if lo <= hi => {}
-                    (Ok(_), Ok(_)) => out.push(invalid(
-                        v,
-                        format!("the range `{}` starts after it ends", v.value),
-                        "write `min:max` with min ≤ max".into(),
-                    )),
-                    (Err(e), _) | (_, Err(e)) => out.push(invalid(
-                        v,
-                        format!("`{}` is not a range of {e}", v.value),
-                        "write ranges as `min:max` with integers".into(),
-                    )),
-                }
+                check_range(v, int, ty_name, op, out);
             }
         }
         OpKind::Port => {
             for v in &f.values {
-                if !valid_port_or_range(&v.value) {
-                    out.push(invalid(
-                        v,
-                        format!("`{}` is not a port", v.value),
-                        "write a port from 0 to 65535, or a range `min:max` like `8000:8080`"
-                            .into(),
-                    ));
-                }
+                check_unsigned_set(v, None, 0xffff, "a port", out);
             }
         }
-        OpKind::PortPriv | OpKind::CapGained => {}
+        OpKind::Protocol => {
+            for v in &f.values {
+                check_unsigned_set(v, Some(facts::PROTOCOLS), 0xffff, "an IP protocol", out);
+            }
+        }
+        OpKind::Family => {
+            for v in &f.values {
+                check_unsigned_set(v, Some(facts::FAMILIES), 0xffff, "an address family", out);
+            }
+        }
+        OpKind::State => {
+            for v in &f.values {
+                check_unsigned_set(v, Some(facts::TCP_STATES), 0xff, "a TCP state", out);
+            }
+        }
         OpKind::Addr => {
             for v in &f.values {
                 if let Err(why) = parse_cidr(&v.value) {
@@ -355,66 +525,57 @@ fn check_filter(
                 }
             }
         }
-        OpKind::Protocol => named_numbers(
-            f,
-            facts::PROTOCOLS,
-            "an IP protocol",
-            "IPPROTO_TCP, IPPROTO_UDP, 6, 17, ...",
-            out,
-        ),
-        OpKind::Family => named_numbers(
-            f,
-            facts::FAMILIES,
-            "an address family",
-            "AF_INET, AF_INET6, AF_UNIX, 2, 10, ...",
-            out,
-        ),
-        OpKind::State => named_numbers(
-            f,
-            facts::TCP_STATES,
-            "a TCP state",
-            "TCP_ESTABLISHED, TCP_SYN_SENT, TCP_CLOSE, ...",
-            out,
-        ),
         OpKind::FileType => {
-            limit(facts::MAX_MATCH_VALUES, "`FileType`", out);
             for v in &f.values {
                 if !facts::FILE_TYPES.contains(&v.value.as_str()) {
                     out.push(invalid(
                         v,
-                        format!("`{}` is not a file type", v.value),
+                        format!("`{}` is not a file type Tetragon knows", v.value),
                         format!("use one of: {}", facts::FILE_TYPES.join(", ")),
                     ));
                 }
             }
+            limit(&format!("`{}`", op.name), out);
         }
-        OpKind::Cel => {
-            if f.values.len() != 1 {
-                out.push(
-                    Diagnostic::new(
-                        Code::P013,
-                        f.values.get(1).map_or(op_name.span, |v| v.span),
-                        "a CelExpr filter takes exactly one expression",
-                    )
-                    .help("combine the expressions with && or || into one"),
-                );
-            }
-        }
+        OpKind::PortPriv | OpKind::CapGained | OpKind::Cel => {}
     }
     if op.kind == OpKind::CapGained {
-        let ok = f.args.len() == 2
-            && f.args.iter().all(|a| {
-                usize::try_from(a.value)
-                    .ok()
-                    .and_then(|p| hook.args.get(p))
-                    .is_some_and(|arg| facts::arg_class(arg.type_name()) == ArgClass::Cap)
-            });
-        if !ok {
-            out.push(
-                Diagnostic::new(Code::P021, op_name.span, "CapabilitiesGained compares two capability-set args, given as `args: [new, old]`")
-                    .help("add `args: [<position of the new set>, <position of the old set>]`, both declared as kernel_cap_t or cap_* types"),
-            );
-        }
+        check_cap_gained(hook, f, which, op_name, out);
+    }
+}
+
+/// CapabilitiesGained: `args: [new, old]`, both capability sets.
+fn check_cap_gained(
+    hook: &Hook,
+    f: &ArgFilter,
+    which: FilterList,
+    op_name: &Spanned<String>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let sig = selectors::sig(hook, which);
+    let is_cap = |pos: i64| {
+        usize::try_from(pos)
+            .ok()
+            .and_then(|p| sig.get(p))
+            .map(|(_, a)| match a {
+                SigArg::Declared(arg) => sel_type(arg.type_name()) == SelType::Cap,
+                // A tracepoint size field is an integer.
+                SigArg::SizeField => false,
+            })
+    };
+    let why = if f.args.len() != 2 {
+        Some("it compares two capability-set args, given as `args: [new, old]` (\"CapabilitiesGained operator requires two args\")")
+    } else if f.args.iter().any(|a| is_cap(a.value) == Some(false)) {
+        Some("both args must be capability sets (\"CapabilitiesGained operator requaries capability type arguments\")")
+    } else {
+        // Positions past the end are P020.
+        None
+    };
+    if let Some(why) = why {
+        out.push(
+            Diagnostic::new(Code::P021, op_name.span, format!("CapabilitiesGained cannot filter this: {why}"))
+                .help("add `args: [<position of the new set>, <position of the old set>]`, both declared as kernel_cap_t or cap_* types"),
+        );
     }
 }
 
@@ -424,165 +585,190 @@ pub fn is_template(value: &str) -> bool {
 }
 
 fn invalid(v: &Spanned<String>, message: String, help: String) -> Diagnostic {
+    if is_template(&v.value) {
+        return Diagnostic::new(
+            Code::P022,
+            v.span,
+            format!("`{}` is a template placeholder, and Tetragon loads the file as written: {message}", v.value),
+        )
+        .help("fill in the template (envsubst, Helm, kustomize) before loading, and check the file it produces");
+    }
     Diagnostic::new(Code::P022, v.span, message).help(help)
 }
 
-fn string_len(v: &Spanned<String>, max: usize, what: &str, out: &mut Vec<Diagnostic>) {
-    if v.value.len() > max {
+fn string_len(v: &Spanned<String>, len: usize, max: usize, what: &str, out: &mut Vec<Diagnostic>) {
+    if len > max {
         out.push(
             Diagnostic::new(
                 Code::P023,
                 v.span,
-                format!(
-                    "{what} at most {max} bytes; this value has {}",
-                    v.value.len()
-                ),
+                format!("{what} at most {max} bytes; this value has {len}"),
             )
             .help("shorten the value"),
         );
     }
 }
 
-fn type_help(ty: &str, op: &Operator) -> String {
-    let class = facts::arg_class(ty);
+fn type_help(ty: &str, sel: SelType, op: &Operator) -> String {
     match (ty, op.kind) {
         ("filename", _) => "Tetragon cannot filter `filename` args; read the name as a string with `type: \"string\"` and `resolve: \"name\"`, or hook a function that takes a `struct path *` or `struct file *`".into(),
-        (_, OpKind::Equality | OpKind::Prefix | OpKind::Postfix | OpKind::SubString) if class.is_int() => {
+        ("bpf_cmd", _) => "`bpf_cmd` only names the command in events; declare the arg as `int` to filter the command number".into(),
+        ("sockaddr_un", _) => "compare unix socket paths with Equal, NotEqual, Prefix, NotPrefix or SubString, and their family with Family".into(),
+        ("skb", OpKind::State) => "the TCP state is read from a `sock` or `socket` arg; hook a function that takes a `struct sock *`".into(),
+        (_, OpKind::Equality | OpKind::Prefix | OpKind::Postfix | OpKind::SubString) if matches!(sel, SelType::Int(_)) => {
             "for integers use Equal, NotEqual, GT, LT, Mask, InMap or InRange; if the argument is a `char *`, declare it as `string`".into()
         }
         (_, OpKind::Port | OpKind::PortPriv | OpKind::Addr | OpKind::Protocol | OpKind::Family | OpKind::State) => {
             "declare the argument as `sock`, `skb` or `socket` (a `struct sock *` ...), or use a string or integer operator".into()
         }
         (_, OpKind::FileType) => "declare the argument as `file` or `path`".into(),
-        (_, OpKind::Compare | OpKind::InMap | OpKind::Range | OpKind::Mask) => {
-            "use Equal, Prefix or Postfix on strings and paths; integer operators need an integer type".into()
+        (_, OpKind::Compare | OpKind::InMap | OpKind::Range | OpKind::Mask) if sel.is_string() => {
+            "use Equal, Prefix, Postfix or SubString on strings and paths; integer operators need an integer type".into()
+        }
+        (_, _) if sel.is_net() => {
+            "on sockets use SAddr, DAddr, SPort, DPort, Protocol, Family or State".into()
         }
         _ => format!("pick an operator that fits `{ty}` args, or fix the argument's type"),
     }
 }
 
-fn int_help(value: &str) -> String {
-    if value.starts_with('/')
-        || value.chars().any(|c| c.is_alphabetic()) && !value.starts_with("0x")
-    {
-        "this argument is declared as an integer; to compare a string or a path, declare it with a string type (string, file, path, fd...)".into()
-    } else {
-        "write a decimal, 0x hexadecimal or 0 octal integer that fits the argument's type".into()
-    }
-}
-
-/// Parse an integer the way Go's `strconv.ParseInt(v, 0, 64)` does: optional sign, then `0x`,
-/// `0o`/`0`, `0b` prefixes or decimal; underscores only after a prefix.
-pub fn parse_go_int(text: &str) -> Option<i128> {
-    let (neg, body) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d.replace('_', ""))
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d.replace('_', ""))
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d.replace('_', ""))
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, lower[1..].replace('_', ""))
-    } else {
-        if lower.contains('_') {
-            return None;
-        }
-        (10, lower)
-    };
-    if digits.is_empty() || digits.len() > 40 {
-        return None;
-    }
-    let v = i128::from_str_radix(&digits, radix).ok()?;
-    Some(if neg { -v } else { v })
-}
-
-fn parse_int_for(text: &str, class: ArgClass) -> Result<i128, &'static str> {
-    let (lo, hi, what): (i128, i128, &'static str) = match class {
-        ArgClass::Int32 => (i32::MIN.into(), i32::MAX.into(), "a signed 32-bit integer"),
-        ArgClass::Uint32 => (0, u32::MAX.into(), "an unsigned 32-bit integer"),
-        ArgClass::Int64 => (i64::MIN.into(), i64::MAX.into(), "a signed 64-bit integer"),
-        ArgClass::Uint64 => (0, u64::MAX.into(), "an unsigned 64-bit integer"),
-        _ => (i64::MIN.into(), u64::MAX.into(), "an integer"),
-    };
-    match parse_go_int(text) {
-        Some(v) if (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(what),
-    }
-}
-
-fn valid_port_or_range(text: &str) -> bool {
-    let port = |p: &str| {
-        p.parse::<u32>().is_ok_and(|n| n <= 65535) && p.bytes().all(|c| c.is_ascii_digit())
-    };
-    match text.split_once(':') {
-        Some((a, b)) => port(a) && port(b) && a.parse::<u32>().ok() <= b.parse::<u32>().ok(),
-        None => port(text),
-    }
-}
-
-/// Parse an IP address or CIDR as Tetragon does (netip / net.ParseCIDR).
-pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
-    match text.split_once('/') {
-        Some((addr, bits)) => {
-            let ip: IpAddr = addr
-                .parse()
-                .map_err(|_| format!("`{addr}` is not an IP address"))?;
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            let n: u8 = bits
-                .parse()
-                .ok()
-                .filter(|n| *n <= max && bits.bytes().all(|c| c.is_ascii_digit()))
-                .ok_or_else(|| format!("the prefix length must be 0 to {max}"))?;
-            Ok((ip, n))
-        }
-        None => {
-            let ip: IpAddr = text.parse().map_err(|_| "it does not parse".to_string())?;
-            Ok((ip, if ip.is_ipv4() { 32 } else { 128 }))
-        }
-    }
-}
-
-fn named_numbers(
-    f: &ArgFilter,
-    names: &[(&str, u32)],
-    what: &str,
-    examples: &str,
+/// Equal, NotEqual, GT, LT, Mask on an integer: Go's base-0 parse of the arg's width, and the
+/// width the BPF side compares. On 8- and 16-bit args the BPF side compares the arg, read as
+/// an unsigned number, with the 32-bit value Go stored (`filter_16ty_selector_val`).
+fn check_int_value(
+    v: &Spanned<String>,
+    it: IntType,
+    ty: &str,
+    op: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    for v in &f.values {
-        let known = names.iter().any(|(n, _)| *n == v.value)
-            || v.value.parse::<u32>().is_ok_and(|n| n < 65536);
-        if !known {
-            let d = invalid(
+    let parsed: Result<i128, NumError> = if it.signed {
+        golang::parse_int(&v.value, it.bits).map(i128::from)
+    } else {
+        golang::parse_uint(&v.value, it.bits).map(i128::from)
+    };
+    let n = match parsed {
+        Err(e) => {
+            out.push(invalid(
                 v,
-                format!("`{}` is not {what}", v.value),
-                format!("use a number or a name: {examples}"),
-            );
-            let candidates: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
-            out.push(match crate::suggest::did_you_mean(&v.value, &candidates) {
-                Some(s) => Diagnostic {
-                    help: Some(format!("did you mean `{s}`?")),
-                    ..d
-                },
-                None => d,
-            });
+                int_error(&v.value, e, it, ty),
+                int_help(&v.value, true),
+            ));
+            return;
+        }
+        Ok(n) => n,
+    };
+    if it.read_bits >= 32 {
+        return;
+    }
+    let max = (1u32 << it.read_bits) - 1;
+    // The 32 bits Go wrote (a negative value in two's complement).
+    let stored = n as u32;
+    if stored <= max {
+        return;
+    }
+    let effect = match op {
+        "Equal" | "GT" => "it never matches",
+        "NotEqual" | "LT" => "it always matches",
+        // Mask tests the bits the arg can have; the others are dead.
+        _ if stored & max == 0 => "it never matches",
+        _ => return,
+    };
+    out.push(invalid(
+        v,
+        format!(
+            "`{}` is outside what the `{ty}` arg can hold: Tetragon loads this, but the BPF side reads the arg as an unsigned {}-bit number (0 to {max}), so {effect}",
+            v.value, it.read_bits
+        ),
+        format!("write a value from 0 to {max}"),
+    ));
+}
+
+/// A capability-set value: a number (base 0) or comma-separated capability names.
+fn check_cap_mask(v: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    if golang::parse_uint(&v.value, 64).is_ok() {
+        return;
+    }
+    for name in v.value.split(',') {
+        if let Err(help) = tetragon_capability(name) {
+            let what = if name.trim().is_empty() {
+                "an empty capability name (a stray comma?) is not a capability Tetragon knows"
+                    .to_string()
+            } else {
+                format!("`{}` is not a capability name Tetragon knows", name.trim())
+            };
+            out.push(invalid(v, what, help));
         }
     }
 }
 
+/// Is `name` a capability Tetragon's capability table knows (after trimming spaces and
+/// upper-casing, as `capsStrToUint64` does)? The error is a help text.
+pub(crate) fn tetragon_capability(name: &str) -> Result<(), String> {
+    let upper = name.trim().to_ascii_uppercase();
+    if facts::CAPABILITIES.contains(&upper.as_str()) {
+        return Ok(());
+    }
+    if upper == "CAP_DAC_OVERRIDE" {
+        return Err("Tetragon's capability table (api/v1/tetragon CapabilitiesType) names this one `DAC_OVERRIDE`, without the CAP_ prefix".into());
+    }
+    Err(
+        match crate::suggest::did_you_mean(&upper, facts::CAPABILITIES) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => {
+                "use CAP_* names such as CAP_SYS_ADMIN or CAP_NET_RAW (a number is read as a mask)"
+                    .into()
+            }
+        },
+    )
+}
+
+fn int_error(value: &str, e: NumError, it: IntType, ty: &str) -> String {
+    let what = format!(
+        "{} {}-bit integer",
+        if it.signed { "a signed" } else { "an unsigned" },
+        it.bits
+    );
+    match e {
+        NumError::Syntax => {
+            format!("`{value}` is not an integer (the argument is `{ty}`, read as {what})")
+        }
+        NumError::Range => format!("`{value}` does not fit {what} (the argument is `{ty}`)"),
+    }
+}
+
+fn int_help(value: &str, base0: bool) -> String {
+    let lower = value.to_ascii_lowercase();
+    let looks_numeric = lower.starts_with("0x")
+        || lower.starts_with("-0x")
+        || !value.chars().any(|c| c.is_alphabetic());
+    if !looks_numeric || value.starts_with('/') {
+        "this argument is declared as an integer; to compare a string or a path, declare it with a string type (string, file, path, fd...)".into()
+    } else if base0 {
+        "write a decimal, 0x hexadecimal, 0o octal or 0b binary integer (digits may be separated by `_`) that fits the argument's type, with no spaces".into()
+    } else {
+        "InMap reads plain decimal integers: no 0x prefix, no `_`, no spaces".into()
+    }
+}
+
+/// An InMap / NotInMap value: `list:NAME`, a base-10 integer, or a base-10 range `a:b`.
 fn check_in_map(
     policy: &Policy,
+    hook: &Hook,
     v: &Spanned<String>,
-    class: ArgClass,
+    int: Option<IntType>,
     ty: &str,
     out: &mut Vec<Diagnostic>,
 ) {
     if let Some(name) = v.value.strip_prefix("list:") {
+        if hook.kind != HookKind::Tracepoint {
+            out.push(invalid(
+                v,
+                format!("Tetragon reads `list:` values only in tracepoint selectors; on a {} it refuses the policy (\"failed list values loading is not supported\")", hook.kind.noun()),
+                "list the values themselves, or filter the syscall id of a raw_syscalls tracepoint".into(),
+            ));
+            return;
+        }
         match policy
             .spec
             .lists
@@ -603,35 +789,348 @@ fn check_in_map(
                     .as_ref()
                     .is_some_and(|t| t.value == "syscalls" || t.value == "generated_syscalls");
                 if !syscall_list {
-                    out.push(invalid(v, format!("list `{name}` is not a syscall list; InMap can only use `syscalls` or `generated_syscalls` lists"), "set the list's `type: syscalls`".into()));
-                } else if !matches!(ty, "syscall64" | "uint64" | "auto") {
-                    // Tetragon's own list-syscalls-tracepoint example reads the id as uint64.
-                    out.push(invalid(v, format!("InMap with a syscall list needs the syscall id as a `syscall64` argument; this one is `{ty}`"), "declare the syscall id argument as `type: syscall64`".into()));
+                    out.push(invalid(v, format!("list `{name}` is not a syscall list; Tetragon reads only `syscalls` and `generated_syscalls` lists into InMap (\"error list '{name}' is not syscall type\")"), "set the list's `type: syscalls`".into()));
+                } else if ty != "syscall64" {
+                    let d = invalid(
+                        v,
+                        format!("InMap with a syscall list needs the syscall id as a `syscall64` argument; Tetragon refuses any other type (\"error list '{name}' argument type is not syscall64\"), this one is `{}`", if ty.is_empty() { "auto" } else { ty }),
+                        "declare the syscall id argument as `type: syscall64`".into(),
+                    );
+                    // Tetragon's own list-syscalls-tracepoint example reads the id as uint64
+                    // (it predates the check, commit e4c554513) and is refused today.
+                    out.push(d);
                 }
             }
         }
         return;
     }
-    let decimal = |s: &str| {
-        let s = s.trim();
-        let digits = s.strip_prefix('-').unwrap_or(s);
-        !digits.is_empty()
-            && digits.bytes().all(|c| c.is_ascii_digit())
-            && parse_int_for(s, class).is_ok()
+    let parts: Vec<&str> = v.value.split(':').collect();
+    if parts.len() > 2 {
+        out.push(invalid(
+            v,
+            format!("`{}` is not a range: write `min:max`", v.value),
+            "InMap takes decimal integers, ranges `min:max`, or `list:NAME`".into(),
+        ));
+        return;
+    }
+    let parse = |s: &str| -> Result<i128, NumError> {
+        match int {
+            Some(it) if it.signed => parse_int10(s, 64).map(i128::from),
+            Some(_) => parse_uint10(s, 64).map(i128::from),
+            // Type unknown: either parse may be the one Tetragon uses.
+            None => parse_int10(s, 64)
+                .map(i128::from)
+                .or_else(|_| parse_uint10(s, 64).map(i128::from)),
+        }
     };
-    let ok = match v.value.split_once(':') {
-        Some((a, b)) => decimal(a) && decimal(b),
-        None => decimal(&v.value),
-    };
-    if !ok {
+    let mut bounds = Vec::new();
+    for p in &parts {
+        match parse(p) {
+            Ok(n) => bounds.push(n),
+            Err(e) => {
+                let what = match int {
+                    Some(it) if it.signed => "a signed 64-bit decimal integer",
+                    Some(_) => "an unsigned 64-bit decimal integer",
+                    None => "a decimal integer",
+                };
+                let problem = match e {
+                    NumError::Syntax => "is not",
+                    NumError::Range => "does not fit",
+                };
+                out.push(invalid(
+                    v,
+                    format!(
+                        "`{p}` {problem} {what}, which InMap needs{}",
+                        if ty.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (the argument is `{ty}`)")
+                        }
+                    ),
+                    int_help(p, false),
+                ));
+                return;
+            }
+        }
+    }
+    // The BPF side looks a narrow arg up zero-extended to 64 bits.
+    if let Some(it) = int.filter(|it| it.read_bits < 64) {
+        let max = (1i128 << it.read_bits) - 1;
+        let lo = bounds.iter().copied().min().unwrap_or(0);
+        let hi = bounds.iter().copied().max().unwrap_or(0);
+        if hi < 0 || lo > max {
+            // Nothing of the value can match.
+            out.push(invalid(
+                v,
+                format!("`{}` is outside 0..{max}: Tetragon loads this, but the BPF side looks the `{ty}` arg up as an unsigned {}-bit number, so it never matches", v.value, it.read_bits),
+                format!("keep InMap values from 0 to {max}"),
+            ));
+        } else if lo < 0 || hi > max {
+            // The part inside still matches.
+            out.push(
+                invalid(
+                    v,
+                    format!("`{}` reaches outside 0..{max}: the BPF side looks the `{ty}` arg up as an unsigned {}-bit number, so the values outside never match", v.value, it.read_bits),
+                    format!("keep InMap values from 0 to {max}"),
+                )
+                .severity(Severity::Warning),
+            );
+        }
+    }
+}
+
+/// An InRange / NotInRange value: `min:max`, each side `ParseInt(_, 0, 64)`, and for 32-bit
+/// types neither side above 4294967295.
+fn check_range(
+    v: &Spanned<String>,
+    int: Option<IntType>,
+    ty: &str,
+    op: &Operator,
+    out: &mut Vec<Diagnostic>,
+) {
+    let parts: Vec<&str> = v.value.split(':').collect();
+    if parts.len() != 2 {
+        out.push(invalid(
+            v,
+            format!("`{}` is not a range", v.value),
+            "write ranges as `min:max`, like `1000:1999`".into(),
+        ));
+        return;
+    }
+    let mut bounds = [0i64; 2];
+    for (i, p) in parts.iter().enumerate() {
+        match golang::parse_int(p, 64) {
+            Ok(n) => bounds[i] = n,
+            Err(e) => {
+                out.push(invalid(
+                    v,
+                    format!(
+                        "`{p}` {} a signed 64-bit integer, which each side of a range must be",
+                        match e {
+                            NumError::Syntax => "is not",
+                            NumError::Range => "does not fit",
+                        }
+                    ),
+                    "write ranges as `min:max` with decimal, 0x, 0o or 0b integers and no spaces"
+                        .into(),
+                ));
+                return;
+            }
+        }
+    }
+    let Some(it) = int else { return };
+    let [min, max] = bounds;
+    if it.bits == 32 && (min > i64::from(u32::MAX) || max > i64::from(u32::MAX)) {
         out.push(invalid(
             v,
             format!(
-                "`{}` is not a decimal integer, range or list for InMap (the argument is `{ty}`)",
+                "`{}` goes past 4294967295, the largest bound Tetragon takes for a `{ty}` arg (\"range out of range\")",
                 v.value
             ),
-            "InMap takes decimal integers (no 0x), ranges `min:max`, or `list:NAME`".into(),
+            "keep both sides at most 4294967295".into(),
         ));
+        return;
+    }
+    // How the BPF side compares: the bounds as it stores and reads them.
+    let (start, end, top): (i128, i128, i128) = match (it.read_bits, it.bpf_signed) {
+        (64, true) => (min.into(), max.into(), i128::MAX),
+        (64, false) => ((min as u64).into(), (max as u64).into(), i128::MAX),
+        (32, true) => (
+            (min as u32 as i32).into(),
+            (max as u32 as i32).into(),
+            i128::MAX,
+        ),
+        (bits, _) => (
+            (min as u32).into(),
+            (max as u32).into(),
+            if bits == 32 {
+                i128::MAX
+            } else {
+                (1i128 << bits) - 1
+            },
+        ),
+    };
+    if start > end || start > top {
+        let effect = if op.name.starts_with("Not") {
+            "it excludes nothing"
+        } else {
+            "it matches no value"
+        };
+        let how = if (start, end) != (i128::from(min), i128::from(max)) {
+            format!(" (the BPF side compares it as {start}:{end} for the `{ty}` arg)")
+        } else {
+            String::new()
+        };
+        // Tetragon takes bounds up to 4294967295 for every 32-bit type, and its own tests write
+        // such a bound on a signed `int` (kprobe_process_credentials_test.go): a range that is
+        // only empty because the BPF side reads that bound as negative stays a warning.
+        let signed_wrap = it.read_bits == 32 && it.bpf_signed && min <= max;
+        let d = if signed_wrap {
+            invalid(
+                v,
+                format!("the range `{}` is empty{how}, so {effect}", v.value),
+                "a signed 32-bit arg is compared as signed: keep both sides within -2147483648..2147483647, or declare the arg `uint32`".to_string(),
+            )
+            .severity(Severity::Warning)
+        } else {
+            invalid(
+                v,
+                format!(
+                    "the range `{}` is empty{how}: Tetragon loads this, but {effect}",
+                    v.value
+                ),
+                "write `min:max` with min ≤ max, within the values the argument can take"
+                    .to_string(),
+            )
+        };
+        out.push(d);
+    }
+}
+
+/// A port, protocol, family or state value: a name of Tetragon's table (single values only),
+/// or unsigned base-10 integers, alone or as `min:max`. Values above `top` never match.
+/// `names` is Tetragon's table of names (from `facts`).
+fn check_unsigned_set(
+    v: &Spanned<String>,
+    names: Option<&'static [(&'static str, u32)]>,
+    top: u64,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let names: Option<Vec<&str>> = names.map(|t| t.iter().map(|(n, _)| *n).collect());
+    let names = names.as_deref();
+    let parts: Vec<&str> = v.value.split(':').collect();
+    if parts.len() == 1 && names.is_some_and(|n| n.contains(&v.value.as_str())) {
+        return;
+    }
+    if parts.len() > 2 {
+        out.push(invalid(
+            v,
+            format!("`{}` is not a range: write `min:max`", v.value),
+            "write a value or a range `min:max`".into(),
+        ));
+        return;
+    }
+    let mut bounds = Vec::new();
+    for p in &parts {
+        match parse_uint10(p, 64) {
+            Ok(n) => bounds.push(n),
+            Err(_) => {
+                let d = invalid(
+                    v,
+                    format!("`{}` is not {what} Tetragon knows", v.value),
+                    match names {
+                        None => format!(
+                            "write a number from 0 to {top}, or a range `min:max` like `8000:8080`"
+                        ),
+                        Some(_) if parts.len() == 2 => {
+                            "a range takes numbers only, not names".to_string()
+                        }
+                        Some(n) => format!(
+                            "use a decimal number or one of Tetragon's names: {}",
+                            n.join(", ")
+                        ),
+                    },
+                );
+                if let Some((_, n)) = LINUX_ONLY_NAMES.iter().find(|(name, _)| *name == v.value) {
+                    out.push(d.help(format!(
+                        "Tetragon's table (pkg/reader/network) lacks this name; write its number, {n}"
+                    )));
+                    return;
+                }
+                let suggestion = names
+                    .filter(|_| parts.len() == 1)
+                    .and_then(|n| crate::suggest::did_you_mean(&v.value, n));
+                out.push(match suggestion {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d,
+                });
+                return;
+            }
+        }
+    }
+    let lowest = bounds.iter().copied().min().unwrap_or(0);
+    if lowest > top {
+        out.push(invalid(
+            v,
+            format!(
+                "`{}` is more than {what} can be: Tetragon loads this, but {what} is at most {top} on the BPF side, so it never matches",
+                v.value
+            ),
+            format!("write values from 0 to {top}"),
+        ));
+    }
+}
+
+/// Linux names that Tetragon's tables (`pkg/reader/network`) lack, with their numbers, so the
+/// help can say which number to write instead.
+const LINUX_ONLY_NAMES: &[(&str, u32)] = &[
+    ("IPPROTO_ICMPV6", 58),
+    ("IPPROTO_L2TP", 115),
+    ("AF_LOCAL", 1),
+    ("AF_ROUTE", 16),
+];
+
+/// Go's `strconv.ParseUint(text, 10, bits)`: decimal digits only, no sign, no base prefix and
+/// no `_` (those need base 0, see [`golang::parse_uint`]).
+pub(crate) fn parse_uint10(text: &str, bits: u32) -> Result<u64, NumError> {
+    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(NumError::Syntax);
+    }
+    let max = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    match text.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(NumError::Range),
+    }
+}
+
+/// Go's `strconv.ParseInt(text, 10, bits)`: an optional `+` or `-`, then decimal digits.
+pub(crate) fn parse_int10(text: &str, bits: u32) -> Result<i64, NumError> {
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let u = parse_uint10(body, 64)?;
+    let cutoff = 1u64 << (bits.clamp(1, 64) - 1);
+    if (!neg && u >= cutoff) || (neg && u > cutoff) {
+        return Err(NumError::Range);
+    }
+    let n = i128::from(u);
+    Ok((if neg { -n } else { n }) as i64)
+}
+
+/// Parse an IP address or CIDR as Tetragon does (`parseAddr`: `netip.ParsePrefix` when there
+/// is a `/`, `netip.ParseAddr` otherwise, which takes an IPv6 zone).
+pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
+    match text.rsplit_once('/') {
+        Some((addr, bits)) => {
+            let ip: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("`{addr}` is not an IP address"))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            // netip refuses a sign and leading zeros in the prefix length.
+            let canonical = bits == "0" || bits.starts_with(|c: char| ('1'..='9').contains(&c));
+            let n: u8 = bits
+                .parse()
+                .ok()
+                .filter(|n| *n <= max && canonical && bits.bytes().all(|c| c.is_ascii_digit()))
+                .ok_or_else(|| format!("the prefix length must be 0 to {max}"))?;
+            Ok((ip, n))
+        }
+        None => {
+            // An IPv6 address may carry a zone (`fe80::1%eth0`), ignored for matching.
+            let addr = match text.split_once('%') {
+                Some((a, zone)) if a.contains(':') && !zone.is_empty() => a,
+                _ => text,
+            };
+            let ip: IpAddr = addr.parse().map_err(|_| "it does not parse".to_string())?;
+            Ok((ip, if ip.is_ipv4() { 32 } else { 128 }))
+        }
     }
 }
 
@@ -640,22 +1139,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_integers() {
-        assert_eq!(parse_go_int("0x10"), Some(16));
-        assert_eq!(parse_go_int("010"), Some(8));
-        assert_eq!(parse_go_int("-5"), Some(-5));
-        assert_eq!(parse_go_int("1_000"), None);
-        assert_eq!(parse_go_int("0x1_0"), Some(16));
-        assert_eq!(parse_go_int("abc"), None);
-        assert_eq!(parse_go_int(""), None);
+    fn base10_integers() {
+        assert_eq!(parse_int10("-5", 64), Ok(-5));
+        assert_eq!(parse_int10("+5", 64), Ok(5));
+        assert_eq!(parse_int10("007", 64), Ok(7));
+        assert_eq!(parse_int10("1_000", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10("0x10", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10("-", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10(" 5", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10("-9223372036854775808", 64), Ok(i64::MIN));
+        assert_eq!(parse_int10("9223372036854775808", 64), Err(NumError::Range));
+        assert_eq!(parse_uint10("-1", 64), Err(NumError::Syntax));
+        assert_eq!(parse_uint10("+1", 64), Err(NumError::Syntax));
+        assert_eq!(parse_uint10("4294967295", 32), Ok(4_294_967_295));
+        assert_eq!(parse_uint10("4294967296", 32), Err(NumError::Range));
+        assert_eq!(parse_uint10("18446744073709551615", 64), Ok(u64::MAX));
+        assert_eq!(
+            parse_uint10("18446744073709551616", 64),
+            Err(NumError::Range)
+        );
     }
 
     #[test]
     fn cidrs() {
         assert!(parse_cidr("10.0.0.0/8").is_ok());
+        assert!(parse_cidr("10.0.0.1/8").is_ok());
+        assert!(parse_cidr("0.0.0.0/0").is_ok());
         assert!(parse_cidr("::1").is_ok());
+        assert!(parse_cidr("fe80::1%eth0").is_ok());
+        assert!(parse_cidr("fe80::1%").is_err());
+        assert!(parse_cidr("1.2.3.4%eth0").is_err());
         assert!(parse_cidr("1.2.3.4/33").is_err());
+        assert!(parse_cidr("1.2.3.4/08").is_err());
+        assert!(parse_cidr("1.2.3.4/+8").is_err());
+        assert!(parse_cidr("010.0.0.1").is_err());
         assert!(parse_cidr("a.b.c.d").is_err());
         assert!(parse_cidr("1.2.3.4/16/16").is_err());
+    }
+
+    #[test]
+    fn capabilities() {
+        assert!(tetragon_capability("CAP_SYS_ADMIN").is_ok());
+        assert!(tetragon_capability(" cap_net_raw ").is_ok());
+        assert!(tetragon_capability("DAC_OVERRIDE").is_ok());
+        assert!(tetragon_capability("CAP_DAC_OVERRIDE").is_err());
+        assert!(tetragon_capability("").is_err());
     }
 }

@@ -1,10 +1,11 @@
-//! Selector structure: how many selectors, filters and actions, and whether argument filters
-//! refer to declared args.
+//! Selector structure: how many selectors, filters and actions Tetragon's selector compiler
+//! (`pkg/selectors/kernel.go`) takes, and which argument each matchArgs / matchData /
+//! matchReturnArgs filter reads, resolved the way Tetragon resolves it.
 
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::facts;
-use crate::model::{ArgFilter, Hook, Policy, Selector};
+use crate::facts::{self, HookKind};
+use crate::model::{Arg, ArgFilter, Hook, Policy, Selector, SetFilter};
 
 /// `P010`.
 pub const P010: CodeInfo = CodeInfo {
@@ -12,8 +13,8 @@ pub const P010: CodeInfo = CodeInfo {
     name: "too-many-selectors",
     severity: Severity::Error,
     summary: "More than 5 selectors on one hook.",
-    explanation: "The BPF programs evaluate at most 5 selectors per hook (`MAX_SELECTORS`). Tetragon refuses more (\"no more than 5 selectors supported\"). The CRD does not say so, so schema-only editors do not catch it. Merge selectors whose actions are the same: values inside one filter are ORed.",
-    tetragon: "pkg/selectors/selectors.go MaxSelectors; bpf/process/event_config.h",
+    explanation: "Tetragon compiles at most 5 selectors per hook, the number of selector slots the BPF programs have (`MAX_SELECTORS` in bpf/process/event_config.h), and refuses a hook with more when it loads the policy (\"no more than 5 selectors supported\"). This holds for every hook kind. The CRD does not say so, so schema-only editors do not catch it. Merge selectors whose actions are the same: the values inside one filter are ORed.",
+    tetragon: "pkg/selectors/kernel.go createKernelSelectorState (\"no more than %d selectors supported (%d provided)\"), MaxSelectors in pkg/selectors/selectors.go",
 };
 
 /// `P011`.
@@ -21,9 +22,9 @@ pub const P011: CodeInfo = CodeInfo {
     code: "P011",
     name: "too-many-arg-filters",
     severity: Severity::Error,
-    summary: "More than 5 matchArgs (with matchData) in one selector.",
-    explanation: "A selector holds at most 5 argument filters on kernels with large BPF programs (5.3+), and 1 on older kernels (\"parseMatchArgs: supports up to %d filters\").",
-    tetragon: "pkg/selectors/kernel.go ParseMatchArgs",
+    summary: "More than 5 argument filters (matchArgs with matchData, or matchReturnArgs) in one selector.",
+    explanation: "A selector holds at most 5 argument filters on kernels with large BPF programs (5.3 and later) and 1 on older kernels; matchArgs and matchData count together. Tetragon refuses more when it loads the policy (\"parseMatchArgs: supports up to 5 filters\"). The same limit applies to matchReturnArgs on a hook with `return: true` (without it they are not compiled, see P030). Filters brought in by `macros` count too, but policyctl does not expand macros.",
+    tetragon: "pkg/selectors/kernel.go ParseMatchArgs (\"parseMatchArgs: supports up to %d filters (%d provided)\")",
 };
 
 /// `P012`.
@@ -32,8 +33,8 @@ pub const P012: CodeInfo = CodeInfo {
     name: "too-many-actions",
     severity: Severity::Error,
     summary: "More than 3 actions in one selector.",
-    explanation: "The BPF side runs at most 3 actions per selector (`MAX_ACTIONS`); Tetragon refuses more (\"only 3 actions are support for selector\").",
-    tetragon: "pkg/selectors/kernel.go ParseMatchActions; bpf/process/types/basic.h",
+    explanation: "Tetragon compiles at most 3 actions per selector and refuses more when it loads the policy (\"only 3 actions are support for selector\"); Post is the default when there is none. This holds for matchActions, and for matchReturnActions on a hook with `return: true` (without it they are not compiled, see P030).",
+    tetragon: "pkg/selectors/kernel.go ParseMatchActions (\"only %d actions are support for selector (current number of values is %d)\")",
 };
 
 /// `P016`.
@@ -41,9 +42,9 @@ pub const P016: CodeInfo = CodeInfo {
     code: "P016",
     name: "too-many-filters",
     severity: Severity::Error,
-    summary: "More matchNamespaces or matchNamespaceChanges filters than a selector holds.",
-    explanation: "A selector holds at most 10 matchNamespaces filters (4 on kernels older than 5.3) and a single matchNamespaceChanges filter. Tetragon refuses more when it loads the policy.",
-    tetragon: "pkg/selectors/kernel.go ParseMatchNamespaces, ParseMatchNamespaceChanges",
+    summary: "More process filters of one kind than a selector holds.",
+    explanation: "Refused (error): a selector holds at most 10 matchNamespaces filters (4 on kernels older than 5.3) and a single matchNamespaceChanges filter; Tetragon refuses more when it loads the policy.\n\nTetragon accepts several matchPIDs, matchCapabilities or matchCapabilityChanges filters in one selector, but the BPF side evaluates only the first filter of each of these kinds.\n\nLoads, but cannot do what it says (error): a second matchCapabilityChanges filter, the last section of the selector, is never read, so its condition is not applied and the selector matches processes it was meant to exclude.\n\nWarnings: the BPF side takes the bytes of a second matchPIDs or matchCapabilities filter for the next section of the selector, so the process filters after it are misread and the selector may never match. What it then does depends on the bytes, and Tetragon's own example policies (sys_clock_settime, sys_pivot_root) write two matchPIDs filters in one selector, so these stay warnings. Put all values in one filter, or use several selectors.",
+    tetragon: "pkg/selectors/kernel.go ParseMatchNamespaces (\"matchNamespace supports up to %d filters\"), ParseMatchNamespaceChanges (\"matchNamespaceChanges supports only a single filter\"), ParseMatchPids, ParseMatchCaps, ParseMatchCapabilityChanges (no limit); bpf/process/pfilter.h selector_process_filter (reads one filter of each kind)",
 };
 
 /// `P020`.
@@ -51,9 +52,9 @@ pub const P020: CodeInfo = CodeInfo {
     code: "P020",
     name: "unknown-arg-index",
     severity: Severity::Error,
-    summary: "A matchArgs `index` (or `args` position) that no declared arg has.",
-    explanation: "`matchArgs[].index` names the `index` of an entry of the hook's `args`; only declared args are read, so only they can be filtered (\"argFilter for unknown index\"). An `index` left out means 0. `args: [n]` counts positions in the args list instead, and `matchData` indexes count positions in `data`.",
-    tetragon: "pkg/selectors/kernel.go argIndexType",
+    summary: "An argument filter whose `index` (or `args` position) Tetragon cannot resolve.",
+    explanation: "Tetragon resolves each argument filter to one of the hook's declared arguments when it loads the policy, and refuses the policy when it finds none:\n\n- matchArgs `index` must equal the `index` of an entry of `args` (\"argFilter for unknown index\"); an `index` left out means 0. For tracepoints, Tetragon first rewrites each filter index that equals a declared arg's field index to that arg's position in `args`, one arg after the other, and then looks the result up as a position, so both forms work (when an earlier rewrite lands on a later arg's field index the filter reads that later arg: a warning, not an error, because the written index is then also a position in `args`, and reading it as a position may be what was meant).\n- matchData `index` is a position in `data` (\"matchData index out of bonds\").\n- matchReturnArgs `index` must equal the `returnArg`'s `index`.\n- `args: [n, ...]` replaces `index` with a position in the list (`args`, `data`, or the returnArg alone); Tetragon reads the first entry (and the second for CapabilitiesGained) and refuses a position past the end (\"wrong ArgSelector.Arg value\").\n\nCelExpr filters name their arguments in the expression (`arg0`, `arg1`, ...), so Tetragon does not look at their `index` at all.",
+    tetragon: "pkg/selectors/kernel.go ParseMatchArg/argIndexType (\"argFilter for unknown index\"), argIndexTypeFromArgs (\"wrong ArgSelector.Arg value %d, max(%d)\"), dataIndexType (\"matchData index out of bonds\"); pkg/sensors/tracing/generictracepoint.go InitKernelSelectors (tracepoint index rewrite)",
 };
 
 /// `P030`.
@@ -62,9 +63,130 @@ pub const P030: CodeInfo = CodeInfo {
     name: "return-filter-without-return",
     severity: Severity::Error,
     summary: "matchReturnArgs or matchReturnActions on a hook without `return: true`.",
-    explanation: "Return filters and return actions run when the hooked function returns, which only happens with `return: true` (and a `returnArg`). Without it they are never evaluated: the policy loads and silently does nothing of what they say. LSM hooks do not support matchReturnArgs at all.",
-    tetragon: "genericlsm.go (`MatchReturnArgs selector is not supported`); otherwise not checked",
+    explanation: "Return filters and return actions run when the hooked function returns. Tetragon compiles them only for kprobes, fentries and uprobes with `return: true` (and a `returnArg`).\n\nRefused (error): LSM hooks refuse matchReturnArgs outright (\"MatchReturnArgs selector is not supported\").\n\nLoads, but cannot do what it says (error): everywhere else (a kprobe, fentry or uprobe without `return: true`, a tracepoint, a usdt, matchReturnActions on an LSM hook) Tetragon loads the policy and silently ignores them: the return filter filters nothing and the return actions never run.",
+    tetragon: "pkg/sensors/tracing/generickprobe.go addKprobe and genericuprobe.go initUprobeSelectors (return selectors compiled only when `return` is true); genericlsm.go isValidLsmSelectors (\"MatchReturnArgs selector is not supported\")",
 };
+
+/// Which list of a selector an argument filter belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FilterList {
+    /// `matchArgs`.
+    Args,
+    /// `matchData`.
+    Data,
+    /// `matchReturnArgs`.
+    Return,
+}
+
+/// One entry of the list Tetragon resolves a filter against (`sig` in kernel.go).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SigArg<'a> {
+    /// A declared arg.
+    Declared(&'a Arg),
+    /// A tracepoint field Tetragon adds to the list because a `sizeArgIndex` names it; its
+    /// type comes from the tracepoint's format.
+    SizeField,
+}
+
+/// The list a filter of `list` is resolved against, each entry with the index a filter's
+/// `index` is compared with: the arg's `index` for matchArgs and matchReturnArgs, the
+/// position for matchData and for tracepoints (whose filter indexes are rewritten first).
+pub(crate) fn sig<'a>(hook: &'a Hook, list: FilterList) -> Vec<(i64, SigArg<'a>)> {
+    let declared_index = |a: &Arg| a.index.as_ref().map_or(0, |i| i.value);
+    match list {
+        FilterList::Args if hook.kind == HookKind::Tracepoint => tracepoint_args(hook)
+            .into_iter()
+            .enumerate()
+            .map(|(pos, (_, a))| (pos as i64, a))
+            .collect(),
+        FilterList::Args => hook
+            .args
+            .iter()
+            .map(|a| (declared_index(a), SigArg::Declared(a)))
+            .collect(),
+        FilterList::Data => hook
+            .data
+            .iter()
+            .enumerate()
+            .map(|(pos, a)| (pos as i64, SigArg::Declared(a)))
+            .collect(),
+        FilterList::Return => hook
+            .return_arg
+            .iter()
+            .map(|a| (declared_index(a), SigArg::Declared(a)))
+            .collect(),
+    }
+}
+
+/// A tracepoint's argument list as Tetragon builds it: the declared args, then (non-raw
+/// tracepoints only) each field a `sizeArgIndex` names that no arg reads, each with its field
+/// index.
+fn tracepoint_args(hook: &Hook) -> Vec<(i64, SigArg<'_>)> {
+    let mut out: Vec<(i64, SigArg<'_>)> = hook
+        .args
+        .iter()
+        .map(|a| (a.index.as_ref().map_or(0, |i| i.value), SigArg::Declared(a)))
+        .collect();
+    if !hook.raw {
+        for a in &hook.args {
+            if let Some(size) = a.size_arg_index.as_ref().filter(|s| s.value > 0) {
+                let field = size.value - 1;
+                if !out.iter().any(|(f, _)| *f == field) {
+                    out.push((field, SigArg::SizeField));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The index a matchArgs filter of a tracepoint ends up with after Tetragon's rewrite: each
+/// arg in turn turns an index equal to its field index into its position.
+fn tracepoint_rewrite(hook: &Hook, index: i64) -> i64 {
+    let mut idx = index;
+    for (pos, (field, _)) in tracepoint_args(hook).into_iter().enumerate() {
+        if idx == field {
+            idx = pos as i64;
+        }
+    }
+    idx
+}
+
+/// The entry of `sig` a filter reads, resolved the way Tetragon resolves it; None when Tetragon
+/// finds none (and refuses the policy). CelExpr filters are not resolved by Tetragon at all.
+pub(crate) fn filter_target<'a>(
+    hook: &'a Hook,
+    f: &ArgFilter,
+    list: FilterList,
+) -> Option<SigArg<'a>> {
+    let sig = sig(hook, list);
+    if let Some(pos) = f.args.first() {
+        return usize::try_from(pos.value)
+            .ok()
+            .and_then(|p| sig.get(p))
+            .map(|(_, a)| *a);
+    }
+    let mut idx = f.index.as_ref().map_or(0, |i| i.value);
+    if list == FilterList::Args && hook.kind == HookKind::Tracepoint {
+        idx = tracepoint_rewrite(hook, idx);
+    }
+    sig.iter().find(|(i, _)| *i == idx).map(|(_, a)| *a)
+}
+
+/// True when Tetragon compiles the hook's return selectors (matchReturnArgs and
+/// matchReturnActions).
+pub(crate) fn compiles_return_selectors(hook: &Hook) -> bool {
+    matches!(
+        hook.kind,
+        HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe
+    ) && hook.returns()
+        && hook.return_arg.is_some()
+}
+
+/// Is this filter a CelExpr?
+fn is_cel(f: &ArgFilter) -> bool {
+    f.operator.as_ref().is_some_and(|o| o.value == "CelExpr")
+}
 
 /// Run the checks.
 pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
@@ -75,7 +197,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     Code::P010,
                     hook.selectors[facts::MAX_SELECTORS].span,
                     format!(
-                        "{} has {} selectors; at most {} are evaluated",
+                        "{} has {} selectors; Tetragon compiles at most {}",
                         hook.describe(),
                         hook.selectors.len(),
                         facts::MAX_SELECTORS
@@ -91,6 +213,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
+    let returns = compiles_return_selectors(hook);
     let filters = sel.match_args.len() + sel.match_data.len();
     if filters > facts::MAX_ARG_FILTERS {
         let extra = sel
@@ -104,18 +227,32 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
                 Code::P011,
                 extra,
                 format!(
-                    "this selector has {filters} argument filters; at most {} fit",
+                    "this selector has {filters} argument filters (matchArgs and matchData); at most {} fit",
                     facts::MAX_ARG_FILTERS
                 ),
             )
             .help("split the selector in two, or combine values of the same arg into one filter"),
         );
     }
-    for (list, key) in [
-        (&sel.match_actions, "matchActions"),
-        (&sel.match_return_actions, "matchReturnActions"),
+    if returns && sel.match_return_args.len() > facts::MAX_ARG_FILTERS {
+        out.push(
+            Diagnostic::new(
+                Code::P011,
+                sel.match_return_args[facts::MAX_ARG_FILTERS].span,
+                format!(
+                    "this selector has {} matchReturnArgs filters; at most {} fit",
+                    sel.match_return_args.len(),
+                    facts::MAX_ARG_FILTERS
+                ),
+            )
+            .help("split the selector in two, or combine values into one filter"),
+        );
+    }
+    for (list, key, compiled) in [
+        (&sel.match_actions, "matchActions", true),
+        (&sel.match_return_actions, "matchReturnActions", returns),
     ] {
-        if list.len() > facts::MAX_ACTIONS {
+        if compiled && list.len() > facts::MAX_ACTIONS {
             out.push(
                 Diagnostic::new(
                     Code::P012,
@@ -130,6 +267,25 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    check_filter_counts(sel, out);
+    for f in &sel.match_args {
+        check_index(hook, f, FilterList::Args, out);
+    }
+    for f in &sel.match_data {
+        check_index(hook, f, FilterList::Data, out);
+    }
+    if returns {
+        for f in &sel.match_return_args {
+            check_index(hook, f, FilterList::Return, out);
+        }
+    } else if !hook.returns() || hook.return_arg.is_some() {
+        // (`return: true` without a returnArg is S010.)
+        check_return_filters(hook, sel, out);
+    }
+}
+
+/// P016: filters of one kind beyond what a selector holds.
+fn check_filter_counts(sel: &Selector, out: &mut Vec<Diagnostic>) {
     if sel.match_namespaces.len() > facts::MAX_NAMESPACE_FILTERS {
         out.push(
             Diagnostic::new(
@@ -154,88 +310,233 @@ fn check_selector(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
             .help("put all namespace kinds in the `values` of one filter"),
         );
     }
-    for f in &sel.match_args {
-        check_arg_ref(hook, f, out);
-    }
-    for f in &sel.match_data {
-        let idx = f.index.as_ref().map_or(0, |i| i.value);
-        if idx < 0 || idx as usize >= hook.data.len() {
-            let span = f.index.as_ref().map_or(f.span, |i| i.span);
+    // The bytes of a second matchPIDs or matchCapabilities filter are misread as the next
+    // section: what the selector then does depends on them (a warning; Tetragon's own examples
+    // do it). A second matchCapabilityChanges filter, the last section, is never read.
+    let first_only: [(&Vec<SetFilter>, &str, &str, Severity); 3] = [
+        (
+            &sel.match_pids,
+            "matchPIDs",
+            "takes this one for the next section, so the selector's other process filters are misread and the selector may never match",
+            Severity::Warning,
+        ),
+        (
+            &sel.match_capabilities,
+            "matchCapabilities",
+            "takes this one for the next section, so matchNamespaceChanges and matchCapabilityChanges are misread and the selector may never match",
+            Severity::Warning,
+        ),
+        (
+            &sel.match_capability_changes,
+            "matchCapabilityChanges",
+            "never reads this one, so its condition is not applied",
+            Severity::Error,
+        ),
+    ];
+    for (list, key, effect, severity) in first_only {
+        if list.len() > 1 {
+            let loads = if severity == Severity::Error {
+                "Tetragon loads this, but "
+            } else {
+                ""
+            };
             out.push(
                 Diagnostic::new(
-                    Code::P020,
-                    span,
-                    format!(
-                        "matchData index {idx} is past the {} data entr{}",
-                        hook.data.len(),
-                        if hook.data.len() == 1 { "y" } else { "ies" }
-                    ),
+                    Code::P016,
+                    list[1].span,
+                    format!("{loads}the BPF side evaluates only the first `{key}` filter of a selector and {effect}"),
                 )
-                .help("matchData indexes count positions in `data`, from 0"),
+                .help("put the values in one filter, or move this filter to another selector")
+                .severity(severity),
             );
-        }
-    }
-    let returns = hook.returns() && hook.return_arg_key.is_some();
-    if !returns {
-        for key in ["matchReturnArgs", "matchReturnActions"] {
-            if let Some(span) = sel.key(key) {
-                let why = if hook.kind == facts::HookKind::Lsm && key == "matchReturnArgs" {
-                    "LSM hooks do not support matchReturnArgs".to_string()
-                } else {
-                    format!("{} has no `return: true` with a `returnArg`, so `{key}` is never evaluated", hook.describe())
-                };
-                out.push(Diagnostic::new(Code::P030, span, why).help(
-                    if hook.kind == facts::HookKind::Lsm {
-                        "filter on the hook's arguments with matchArgs instead"
-                    } else {
-                        "add `return: true` and a `returnArg`, or remove it"
-                    },
-                ));
-            }
         }
     }
 }
 
-fn check_arg_ref(hook: &Hook, f: &ArgFilter, out: &mut Vec<Diagnostic>) {
+/// P020 for one argument filter.
+fn check_index(hook: &Hook, f: &ArgFilter, list: FilterList, out: &mut Vec<Diagnostic>) {
+    if is_cel(f) && list != FilterList::Data {
+        // ParseMatchArg hands CelExpr filters to the CEL compiler before resolving the index.
+        return;
+    }
+    let sig = sig(hook, list);
+    let what = match list {
+        FilterList::Args => "the args list",
+        FilterList::Data => "`data`",
+        FilterList::Return => "the returnArg list",
+    };
+    let count = |n: usize| format!("{n} entr{}", if n == 1 { "y" } else { "ies" });
     if !f.args.is_empty() {
-        for a in &f.args {
-            if a.value < 0 || a.value as usize >= hook.args.len() {
+        let read = if f
+            .operator
+            .as_ref()
+            .is_some_and(|o| o.value == "CapabilitiesGained")
+        {
+            2
+        } else {
+            1
+        };
+        for a in f.args.iter().take(read) {
+            if usize::try_from(a.value).map_or(true, |p| p >= sig.len()) {
                 out.push(
-                    Diagnostic::new(Code::P020, a.span, format!("`args: [{}]` is a position in the args list, which has {} entr{}", a.value, hook.args.len(), if hook.args.len() == 1 { "y" } else { "ies" }))
-                        .help("`args` counts positions in the hook's args list from 0 (not their `index`)"),
+                    Diagnostic::new(
+                        Code::P020,
+                        a.span,
+                        format!(
+                            "`args` position {} is past the end of {what}, which has {}",
+                            a.value,
+                            count(sig.len())
+                        ),
+                    )
+                    .help(format!(
+                        "`args` counts positions in {what} from 0 (not their `index`)"
+                    )),
                 );
             }
         }
         return;
     }
     let idx = f.index.as_ref().map_or(0, |i| i.value);
-    if hook.filtered_arg(idx).is_none() {
-        let declared = hook.declared_indexes();
-        let span = f.index.as_ref().map_or(f.span, |i| i.span);
-        let what = if f.index.is_some() {
-            format!("index {idx}")
-        } else {
-            "index 0 (the default)".to_string()
-        };
-        out.push(
+    let span = f.index.as_ref().map_or(f.span, |i| i.span);
+    let written = if f.index.is_some() {
+        format!("index {idx}")
+    } else {
+        "index 0 (the default)".to_string()
+    };
+    match list {
+        FilterList::Data => {
+            if usize::try_from(idx).map_or(true, |p| p >= hook.data.len()) {
+                out.push(
+                    Diagnostic::new(
+                        Code::P020,
+                        span,
+                        format!(
+                            "matchData {written} is past the end of `data`, which has {}",
+                            count(hook.data.len())
+                        ),
+                    )
+                    .help("matchData indexes count positions in `data`, from 0"),
+                );
+            }
+        }
+        FilterList::Return => {
+            if filter_target(hook, f, list).is_none() {
+                let ret = hook
+                    .return_arg
+                    .as_ref()
+                    .and_then(|a| a.index.as_ref())
+                    .map_or(0, |i| i.value);
+                out.push(
+                    Diagnostic::new(
+                        Code::P020,
+                        span,
+                        format!("matchReturnArgs {written} is not the returnArg's index ({ret})"),
+                    )
+                    .help(format!(
+                        "matchReturnArgs filters the return value: use `index: {ret}`"
+                    )),
+                );
+            }
+        }
+        FilterList::Args => match filter_target(hook, f, list) {
+            None => {
+                let declared = hook.declared_indexes();
+                out.push(
+                    Diagnostic::new(
+                        Code::P020,
+                        span,
+                        format!(
+                            "matchArgs {written} refers to no declared arg of {}",
+                            hook.describe()
+                        ),
+                    )
+                    .help(if declared.is_empty() {
+                        format!(
+                            "declare the argument in `args` (index {idx} with its type) so that it is read"
+                        )
+                    } else {
+                        format!(
+                            "use one of the declared arg indexes ({}) or declare index {idx} in `args`",
+                            declared.join(", ")
+                        )
+                    }),
+                );
+            }
+            Some(target) if hook.kind == HookKind::Tracepoint => {
+                // The arg the index names (its field index), when one does; the rewrite may
+                // land elsewhere.
+                let named = hook
+                    .args
+                    .iter()
+                    .position(|a| a.index.as_ref().map_or(0, |i| i.value) == idx);
+                let landed = tracepoint_rewrite(hook, idx);
+                if let Some(named) = named {
+                    if landed != named as i64 {
+                        let read = match target {
+                            SigArg::Declared(a) => a
+                                .index
+                                .as_ref()
+                                .map_or("a field".to_string(), |i| format!("field {}", i.value)),
+                            SigArg::SizeField => "a size field".to_string(),
+                        };
+                        out.push(
+                            Diagnostic::new(
+                                Code::P020,
+                                span,
+                                format!("Tetragon rewrites this {written} to position {named} in `args` and then again to position {landed}, so the filter reads {read}, not field {idx}"),
+                            )
+                            .help("reorder `args` so that no arg's field index equals the position of an earlier arg, or use `args: [<position>]`")
+                            .severity(Severity::Warning),
+                        );
+                    }
+                }
+            }
+            Some(_) => {}
+        },
+    }
+}
+
+/// P030: return filters and actions on a hook whose return selectors Tetragon never compiles.
+fn check_return_filters(hook: &Hook, sel: &Selector, out: &mut Vec<Diagnostic>) {
+    for (key, count) in [
+        ("matchReturnArgs", sel.match_return_args.len()),
+        ("matchReturnActions", sel.match_return_actions.len()),
+    ] {
+        let Some(span) = sel.key(key) else { continue };
+        if count == 0 {
+            continue;
+        }
+        let d = if hook.kind == HookKind::Lsm && key == "matchReturnArgs" {
             Diagnostic::new(
-                Code::P020,
+                Code::P030,
+                span,
+                "Tetragon refuses matchReturnArgs on LSM hooks",
+            )
+            .help("filter on the hook's arguments with matchArgs instead")
+        } else if matches!(
+            hook.kind,
+            HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe
+        ) {
+            Diagnostic::new(
+                Code::P030,
                 span,
                 format!(
-                    "matchArgs {what} refers to no declared arg of {}",
+                    "{} has no `return: true`: Tetragon loads this, but ignores `{key}`",
                     hook.describe()
                 ),
             )
-            .help(if declared.is_empty() {
+            .help("add `return: true` and a `returnArg`, or remove it")
+        } else {
+            Diagnostic::new(
+                Code::P030,
+                span,
                 format!(
-                    "declare the argument in `args` (index {idx} with its type) so that it is read"
-                )
-            } else {
-                format!(
-                    "use one of the declared arg indexes ({}) or declare index {idx} in `args`",
-                    declared.join(", ")
-                )
-            }),
-        );
+                    "{} has no return probe: Tetragon loads this, but ignores `{key}`",
+                    hook.describe()
+                ),
+            )
+            .help("remove it; filter on the arguments with matchArgs instead")
+        };
+        out.push(d);
     }
 }

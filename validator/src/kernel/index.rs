@@ -2,6 +2,14 @@
 //! type id and the name's offset in the string section, and names are read back from the BTF
 //! when compared. Lookups go through an open-addressing hash table; the first type of a name
 //! wins (vmlinux repeats some static functions' names across compilation units).
+//!
+//! Only names that are UTF-8 are indexed (kernel symbols are ASCII): every name the index gives
+//! back is the name it was found by, never the `""` that [`Btf::str_at`] reads for other bytes.
+//! The hash is keyed per index (SipHash with a random key), so a crafted BTF file cannot make
+//! its names collide and the build quadratic.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 
 use crate::btf::{Btf, TypeId};
 
@@ -13,19 +21,15 @@ pub(super) struct NameIndex {
     slots: Vec<(u32, u32)>,
     /// Entries pushed but not yet hashed.
     pending: Vec<(TypeId, u32)>,
-}
-
-fn hash(name: &[u8]) -> u32 {
-    // FNV-1a: short ASCII keys, no need for DoS resistance (the table is built from BTF).
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
+    /// This index's hash key.
+    hasher: RandomState,
 }
 
 impl NameIndex {
+    fn hash(&self, name: &[u8]) -> u32 {
+        self.hasher.hash_one(name) as u32
+    }
+
     /// Queue a named type; [`NameIndex::build`] hashes everything queued.
     pub(super) fn push(&mut self, name_off: u32, id: TypeId) {
         if name_off != 0 {
@@ -56,10 +60,10 @@ impl NameIndex {
         let mask = cap - 1;
         for (id, off) in pending {
             let name = btf.bytes_at(off);
-            if name.is_empty() {
+            if name.is_empty() || std::str::from_utf8(name).is_err() {
                 continue;
             }
-            let h = hash(name);
+            let h = self.hash(name);
             let mut slot = h as usize & mask;
             loop {
                 match self.slots[slot] {
@@ -82,7 +86,7 @@ impl NameIndex {
             return None;
         }
         let name = name.as_bytes();
-        let h = hash(name);
+        let h = self.hash(name);
         let mask = self.slots.len() - 1;
         let mut slot = h as usize & mask;
         loop {

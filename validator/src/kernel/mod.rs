@@ -571,7 +571,7 @@ impl Kernel {
         };
         let prefix = format!("{}sys_", arch.syscall_prefix());
         self.funcs_with_prefix(&prefix)
-            .map(|n| &n[prefix.len()..])
+            .filter_map(|n| n.strip_prefix(prefix.as_str()))
             .collect()
     }
 

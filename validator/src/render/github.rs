@@ -1,8 +1,8 @@
 //! GitHub Actions workflow commands: each diagnostic becomes an annotation on the pull request.
 
-use std::fmt::Write as _;
+use std::io::Write;
 
-use super::range;
+use super::Ranges;
 use crate::diagnostic::Severity;
 use crate::FileReport;
 
@@ -16,11 +16,11 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub(super) fn render(reports: &[FileReport]) -> String {
-    let mut out = String::new();
+pub(super) fn write(reports: &[FileReport], out: &mut dyn Write) -> std::io::Result<()> {
     for r in reports {
+        let mut ranges = Ranges::new(r);
         for d in &r.diagnostics {
-            let (start, end) = range(r, d);
+            let (start, end) = ranges.of(d);
             let level = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
@@ -31,7 +31,7 @@ pub(super) fn render(reports: &[FileReport]) -> String {
                 message.push_str("\nhelp: ");
                 message.push_str(help);
             }
-            let _ = writeln!(
+            writeln!(
                 out,
                 "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
                 escape_property(r.source.name()),
@@ -42,8 +42,8 @@ pub(super) fn render(reports: &[FileReport]) -> String {
                     .max(start.column + usize::from(end.line == start.line)),
                 escape_property(&format!("{} {}", d.code, d.code.info().name)),
                 escape_data(&message)
-            );
+            )?;
         }
     }
-    out
+    Ok(())
 }

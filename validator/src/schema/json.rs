@@ -141,11 +141,13 @@ fn object(obj: &'static Obj, defs: &mut Map<String, Value>) -> Value {
 fn ty(t: &Ty, defs: &mut Map<String, Value>) -> Value {
     match t {
         Ty::Str => json!({"type": "string"}),
-        Ty::Int { wide } => {
+        Ty::Int { wide, signed } => {
             if *wide {
                 json!({"type": "integer"})
-            } else {
+            } else if *signed {
                 json!({"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX})
+            } else {
+                json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
             }
         }
         Ty::Bool => json!({"type": "boolean"}),

@@ -1,9 +1,11 @@
-//! Schema checks: everything Tetragon's CRD enforces on a document's shape (codes `S001`–`S006`),
-//! plus the generator of the JSON Schema in `schema/`.
+//! Schema checks: everything Tetragon's CRD enforces on a document's shape (codes `S001`–`S006`,
+//! `S015`, `S016`), plus the generator of the JSON Schema in `schema/`.
 //!
-//! The walker reads [`table`] and reports unknown fields (with "did you mean"), missing required
+//! The walker reads [`table`] and reports unknown fields (with "did you mean"), field names in
+//! another case (which Tetragon's file loader folds and Kubernetes does not), missing required
 //! fields, wrong types, values outside an enum, too many items and values below a minimum.
-//! Kubernetes drops `null` values of optional fields before validation, and so does this walker.
+//! A `null` where a field has a default stands for the default; any other `null` under `spec` is
+//! refused by Tetragon's file loader (Kubernetes drops it), and reported.
 
 pub mod json;
 pub mod table;
@@ -17,16 +19,19 @@ use crate::yaml::{Node, Value};
 use table::{Field, Obj, Ty};
 
 /// Check `node` against object type `obj`; `what` names the node for messages (e.g. "kprobe").
-pub fn check_object(node: &Node, obj: &'static Obj, out: &mut Vec<Diagnostic>) {
-    check_value(node, &Ty::Obj(obj), obj.name, out);
+///
+/// `src` is the text the node was parsed from: messages quote a value as it was written (`on`,
+/// which Tetragon reads as the boolean true).
+pub fn check_object(node: &Node, obj: &'static Obj, src: &str, out: &mut Vec<Diagnostic>) {
+    check_value(node, &Ty::Obj(obj), obj.name, src, out);
 }
 
-fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
+fn check_value(node: &Node, ty: &Ty, what: &str, src: &str, out: &mut Vec<Diagnostic>) {
     match ty {
         Ty::Any => {}
         Ty::Obj(obj) => {
             let Some(entries) = node.as_map() else {
-                out.push(wrong_type(node, "a mapping", what));
+                out.push(wrong_type(node, src, "a mapping", what));
                 return;
             };
             for entry in entries {
@@ -34,11 +39,25 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
                 match obj.field(&key) {
                     Some(field) => {
                         if !entry.value.is_null() {
-                            check_field(&entry.value, field, out);
+                            check_field(&entry.value, field, src, out);
+                        } else if !field.required
+                            && field.default.is_none()
+                            && obj.name != "ObjectMeta"
+                            && !matches!(field.ty, Ty::Any)
+                        {
+                            out.push(null_value(&entry.key, field, obj));
                         }
                     }
                     None if facts::is_removed_field(obj.name, &key) => {}
-                    None => out.push(unknown_field(&entry.key, &key, obj)),
+                    None => match obj.field_ignoring_case(&key) {
+                        Some(field) => {
+                            out.push(field_name_case(&entry.key, &key, field, obj));
+                            if !entry.value.is_null() {
+                                check_field(&entry.value, field, src, out);
+                            }
+                        }
+                        None => out.push(unknown_field(&entry.key, &key, obj)),
+                    },
                 }
             }
             // Kubernetes fills in defaults before it validates, so a defaulted field is never missing.
@@ -55,57 +74,68 @@ fn check_value(node: &Node, ty: &Ty, what: &str, out: &mut Vec<Diagnostic>) {
         }
         Ty::Arr(item) => {
             let Some(items) = node.as_seq() else {
-                out.push(wrong_type(node, "a list", what));
+                out.push(wrong_type(node, src, "a list", what));
                 return;
             };
             let item_what = format!("each item of `{what}`");
             for it in items {
-                check_value(it, item, &item_what, out);
+                check_value(it, item, &item_what, src, out);
             }
         }
         Ty::Map(value) => {
             let Some(entries) = node.as_map() else {
-                out.push(wrong_type(node, "a mapping", what));
+                out.push(wrong_type(node, src, "a mapping", what));
                 return;
             };
             for e in entries {
-                check_value(&e.value, value, what, out);
+                check_value(&e.value, value, what, src, out);
             }
         }
         Ty::Str => {
             if node.as_str().is_none() {
-                out.push(wrong_type(node, "a string", what));
+                out.push(wrong_type(node, src, "a string", what));
             }
         }
-        Ty::Int { wide } => match node.value {
+        Ty::Int { .. } => match node.value {
             Value::Int(i) => {
-                if !wide && i32::try_from(i).is_err() {
-                    out.push(
-                        Diagnostic::new(
-                            Code::S006,
-                            node.span,
-                            format!(
-                                "{} must fit in a 32-bit integer; {i} does not",
-                                quoted(what)
-                            ),
+                let (lo, hi) = ty.int_range().unwrap_or((i64::MIN.into(), i64::MAX.into()));
+                let go = ty.go_int_name().unwrap_or("int64");
+                if !(lo..=hi).contains(&i128::from(i)) {
+                    // As written: a value past i64 reads as its nearest i64 in Kubernetes.
+                    let i = src
+                        .get(node.span.start..node.span.end)
+                        .filter(|t| !t.is_empty() && t.len() <= 40)
+                        .map_or_else(|| i.to_string(), str::to_string);
+                    let message = if i.starts_with('-') && lo == 0 {
+                        format!(
+                            "{} cannot be negative: Tetragon reads it as a Go {go}; it is {i}",
+                            quoted(what)
                         )
-                        .help("use a value between -2147483648 and 2147483647"),
+                    } else {
+                        format!(
+                            "{} is a Go {go} in Tetragon; {i} does not fit",
+                            quoted(what)
+                        )
+                    };
+                    out.push(
+                        Diagnostic::new(Code::S006, node.span, message)
+                            .help(format!("use a value from {lo} to {hi}")),
                     );
                 }
             }
-            _ => out.push(wrong_type(node, "an integer", what)),
+            _ => out.push(wrong_type(node, src, "an integer", what)),
         },
         Ty::Bool => {
             if node.as_bool().is_none() {
-                out.push(wrong_type(node, "true or false", what));
+                out.push(wrong_type(node, src, "true or false", what));
             }
         }
     }
 }
 
-fn check_field(node: &Node, field: &'static Field, out: &mut Vec<Diagnostic>) {
+fn check_field(node: &Node, field: &'static Field, src: &str, out: &mut Vec<Diagnostic>) {
     let before = out.len();
-    check_value(node, &field.ty, field.name, out);
+    check_value(node, &field.ty, field.name, src, out);
     if out.len() != before {
         return;
     }
@@ -173,6 +203,45 @@ fn unknown_field(key: &Node, name: &str, obj: &Obj) -> Diagnostic {
     d
 }
 
+/// An optional field written with no value (`message:`).
+fn null_value(key: &Node, field: &Field, obj: &Obj) -> Diagnostic {
+    Diagnostic::new(
+        Code::S016,
+        key.span,
+        format!(
+            "`{}` of {} has no value: Tetragon's file loader refuses a null here",
+            field.name,
+            describe(obj)
+        ),
+    )
+    .help(format!(
+        "give `{}` a value or remove the line (Kubernetes drops it, Tetragon's file loader does not)",
+        field.name
+    ))
+}
+
+/// A key that names a field in another case (`matchPids` for `matchPIDs`).
+fn field_name_case(key: &Node, name: &str, field: &Field, obj: &Obj) -> Diagnostic {
+    if obj.name == "TracingPolicy" && field.name == "kind" {
+        // FromYAML reads the kind from the untyped object with its exact key: no folding there.
+        return Diagnostic::new(
+            Code::S001,
+            key.span,
+            format!("`{name}` is not `kind`: Tetragon reads the kind with this exact spelling, and finds none"),
+        )
+        .help("write `kind:`");
+    }
+    Diagnostic::new(
+        Code::S015,
+        key.span,
+        format!(
+            "`{name}` is written `{}` in the CRD: it loads from a file, but Kubernetes rejects or drops it",
+            field.name
+        ),
+    )
+    .help(format!("write `{}`", field.name))
+}
+
 fn missing_field(node: &Node, field: &Field, obj: &Obj) -> Diagnostic {
     let (span, empty) = match node.entry(field.name) {
         Some(e) => (e.key.span, true),
@@ -198,33 +267,51 @@ fn invalid_enum(node: &Node, value: &str, field: &Field) -> Diagnostic {
     }
 }
 
-fn wrong_type(node: &Node, expected: &str, what: &str) -> Diagnostic {
+fn wrong_type(node: &Node, src: &str, expected: &str, what: &str) -> Diagnostic {
     let found = node.type_name();
+    // The value as written: `on` reads as the boolean true, and the message says `on`.
+    let written = Some(node)
+        .filter(|n| matches!(n.value, Value::Bool(_) | Value::Int(_) | Value::Float(_)))
+        .and_then(|n| src.get(n.span.start..n.span.end))
+        .filter(|t| !t.is_empty() && !t.contains('\n') && t.chars().count() <= 30)
+        .map_or_else(|| short(node), str::to_string);
     let mut d = Diagnostic::new(
         Code::S003,
         node.span,
         format!(
-            "{} must be {expected}, not {} {found} `{}`",
+            "{} must be {expected}, not {} {found} `{written}`",
             quoted(what),
             article(found),
-            short(node)
         ),
     );
     d = match (&node.value, expected) {
-        (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => d.help(format!(
-            "quote it: \"{}\" (Tetragon's CRD wants every value here as a string)",
-            node.scalar_text()
+        (Value::Bool(_), "a string") => d.help(format!(
+            "quote it: \"{written}\" (Tetragon and kubectl read YAML 1.1, where an unquoted `{written}` is a boolean)"
         )),
-        (Value::Str { text, .. }, "an integer") if text.trim().parse::<i64>().is_ok() => {
+        (Value::Int(i), "a string")
+            if written.len() > 1
+                && written.starts_with('0')
+                && written.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            d.help(format!(
+                "quote it: \"{written}\" (unquoted, Tetragon and kubectl read the octal integer {i})"
+            ))
+        }
+        (Value::Int(_) | Value::Float(_), "a string") => d.help(format!(
+            "quote it: \"{written}\" (Tetragon's CRD wants every value here as a string)"
+        )),
+        (Value::Str { text, .. }, "an integer")
+            if crate::golang::parse_int(text.trim(), 64).is_ok() =>
+        {
             d.help(format!("write it without quotes: {}", text.trim()))
         }
         (Value::Str { text, .. }, "true or false")
             if matches!(
                 text.to_ascii_lowercase().as_str(),
-                "yes" | "no" | "on" | "off" | "y" | "n"
+                "yes" | "no" | "on" | "off" | "y" | "n" | "true" | "false"
             ) =>
         {
-            d.help("write `true` or `false`; YAML 1.2 and Tetragon read yes/no/on/off as strings")
+            d.help(format!("write it without quotes: {}", text.to_ascii_lowercase()))
         }
         (Value::Map(_), "a list") | (Value::Str { .. }, "a list") => {
             d.help("write it as a list: each item on its own line starting with `- `")
@@ -306,8 +393,8 @@ pub const S001: CodeInfo = CodeInfo {
     name: "unknown-field",
     severity: Severity::Error,
     summary: "A key that the TracingPolicy CRD does not define.",
-    explanation: "Tetragon decodes policies strictly: a key the CRD does not know makes the whole policy fail to load (`json: unknown field`). Most often the key is misspelt (`selector` for `selectors`) or sits at the wrong indentation, under the wrong parent. The help names the closest valid key.",
-    tetragon: "pkg/tracingpolicy (UnmarshalStrict) and the CRD's structural schema",
+    explanation: "Tetragon decodes a policy strictly: after the CRD's schema checks, its loader decodes the object into Tetragon's Go types with unknown fields forbidden, so a key the CRD does not know makes the whole policy fail to load (`json: unknown field \"selector\"`); the Kubernetes API server refuses it too (`unknown field`, kubectl's default strict validation). Most often the key is misspelt (`selector` for `selectors`) or sits at the wrong indentation, under the wrong parent. The help names the closest valid key. A key that differs from a field only in case is S015.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.FromYAML (sigs.k8s.io/yaml UnmarshalStrict into the typed policy: `failed to unmarshal into typed object ... unknown field`)",
 };
 
 /// `S002`.
@@ -316,8 +403,8 @@ pub const S002: CodeInfo = CodeInfo {
     name: "missing-field",
     severity: Severity::Error,
     summary: "A field the CRD requires is missing or has no value.",
-    explanation: "The CRD marks some fields as required: `call` of a kprobe, `hook` of an lsmhook, `subsystem` and `event` of a tracepoint, `index` and `type` of an arg, `operator` of every filter, `values` of matchBinaries and matchPIDs, `action` of an action, and `metadata.name`. A key written with nothing after the colon counts as missing, because Kubernetes drops null values.",
-    tetragon: "the CRD's `required` lists; apimachinery ValidateObjectMeta for metadata.name",
+    explanation: "The CRD marks some fields as required: `call` of a kprobe, `hook` of an lsmhook, `subsystem` and `event` of a tracepoint, `path` of a uprobe, `index` and `type` of an arg, `operator` of every filter, `values` of matchBinaries and matchPIDs, `action` of an action, and `metadata.name` (or `generateName`). A missing one fails the CRD's schema check in Tetragon's file loader and in the API server (`Required value`). A required key written with nothing after the colon counts as missing, because Kubernetes drops null values (and Tetragon's file loader refuses the null).",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (the OpenAPI validator's `required` lists; apimachinery ValidateObjectMeta: `name or generateName is required`)",
 };
 
 /// `S003`.
@@ -326,8 +413,28 @@ pub const S003: CodeInfo = CodeInfo {
     name: "wrong-type",
     severity: Severity::Error,
     summary: "A value of the wrong type (a number where the CRD wants a string, ...).",
-    explanation: "The CRD types every field. The most common mistake is an unquoted number in `values`: every matchArgs value is a string in the CRD, so `443` must be written `\"443\"`. The reverse happens too: `index: \"1\"` must be an integer. YAML 1.1 words like `yes` and `on` are strings, not booleans.",
-    tetragon: "the CRD's OpenAPI types, checked by the API server or Tetragon's schema validation",
+    explanation: "The CRD types every field. The most common mistake is an unquoted number in `values`: every matchArgs value is a string in the CRD, so `443` must be written `\"443\"`. The reverse happens too: `index: \"1\"` must be an integer.\n\nTetragon and kubectl read YAML with go-yaml v2, which follows YAML 1.1: unquoted `yes`, `no`, `on`, `off`, `y` and `n` (in lower case, capitalised or upper case) are booleans, so `syscall: yes` is a valid boolean and a `values` item written `on` is a boolean where a string is wanted; a leading `0` makes an integer octal (`0755` is 493) and `_` may separate digits (`1_000`). Quote a value to keep it a string. Both the file loader and the API server check these types, so the policy fails to load either way.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.FromYAML (ApplyDefaults decodes with sigs.k8s.io/yaml, whose go-yaml v2 `resolve` types the scalars; Validate runs the CRD's OpenAPI schema validator); the API server runs the same schema",
+};
+
+/// `S015`.
+pub const S015: CodeInfo = CodeInfo {
+    code: "S015",
+    name: "field-name-case",
+    severity: Severity::Warning,
+    summary: "A field name written in another case (`matchPids` for `matchPIDs`).",
+    explanation: "Tetragon's file loader decodes a policy into its Go types with Go's `encoding/json`, which matches a key to a field ignoring case when no exact match exists. So `matchPids`, `BTFType` or `apiversion` load when the policy is given to Tetragon as a file (`--tracing-policy`, `--tracing-policy-dir`, `tetra tracingpolicy add`): the value goes where the CRD's spelling would put it. Kubernetes does not fold case: with kubectl's default strict field validation the API server rejects the policy with `unknown field`, and with validation off it prunes the field, so the policy loads without it (a `matchPids` filter that disappears makes its selector match every process). Tetragon's build without Kubernetes (`nok8s`) validates against a JSON Schema that forbids unknown fields and refuses it too. Write the CRD's spelling so the policy means the same thing on every path. `kind` is the exception: Tetragon reads it by its exact key, so `Kind:` fails everywhere.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.FromYAML (sigs.k8s.io/yaml UnmarshalStrict into the typed policy: encoding/json's case-insensitive field match); pkg/tracingpolicy/k8s.go FromYAML (unstr.GetKind, exact); pkg/tracingpolicy/nok8s.go (JSON Schema, additionalProperties false)",
+};
+
+/// `S016`.
+pub const S016: CodeInfo = CodeInfo {
+    code: "S016",
+    name: "null-value",
+    severity: Severity::Error,
+    summary: "An optional field written with no value (`message:` and nothing after it).",
+    explanation: "A key with nothing after the colon is a null. The two ways a policy reaches Tetragon treat it differently. The Kubernetes API server removes nulls of fields that are not nullable before it validates, so the policy is accepted as if the line were not there. Tetragon's own file loader (`--tracing-policy`, `--tracing-policy-dir`, `tetra tracingpolicy add`) does not: it fills in the CRD's defaults (so `syscall:` becomes `true`), then validates the object with the CRD's OpenAPI schema, and no field of the CRD allows null, so the policy is refused (`Invalid value: \"null\": ... must be of type string`). Usually the value was forgotten, or the lines under the key are indented wrongly. Give the field a value or delete the line. Required fields written empty are S002; fields under `metadata` are not checked by the CRD schema and may be null.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.ApplyDefaults (structural defaulting: nulls of defaulted fields get the default, no pruning) and CRDContext.Validate (the OpenAPI schema validator refuses null for a typed field)",
 };
 
 /// `S004`.
@@ -336,8 +443,8 @@ pub const S004: CodeInfo = CodeInfo {
     name: "invalid-enum-value",
     severity: Severity::Error,
     summary: "A value outside the set the CRD allows (operator, action, arg type, ...).",
-    explanation: "Operators, actions, arg types, namespace kinds, capability sets and list types are enums, and the CRD compares them case-sensitively: `sigkill` and `Prefx` are rejected. Tetragon's Go code accepts some lowercase aliases, but only exact CRD spellings get through Kubernetes, so policyctl asks for those.",
-    tetragon: "the CRD's `enum` lists",
+    explanation: "Operators, actions, arg types, namespace kinds, capability sets and list types are enums in the CRD, compared case-sensitively: `sigkill` and `Prefx` are refused. Tetragon's file loader runs the CRD's schema before its own code sees the policy, and so does the API server, so the lowercase aliases that Tetragon's selector code knows never get through either path.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (the OpenAPI `enum` from the +kubebuilder:validation:Enum markers in pkg/k8s/apis/cilium.io/v1alpha1/types.go)",
 };
 
 /// `S005`.
@@ -346,8 +453,8 @@ pub const S005: CodeInfo = CodeInfo {
     name: "too-many-items",
     severity: Severity::Error,
     summary: "A list longer than the CRD's maxItems (tags, matchBinaries).",
-    explanation: "The CRD caps `tags` at 16 and `matchBinaries` / `matchParentBinaries` at one entry per selector. Several binaries go into the `values` of that one entry.",
-    tetragon: "the CRD's `maxItems`; Go `only support a single matchBinaries per selector`",
+    explanation: "The CRD caps `tags` at 16 and `matchBinaries` / `matchParentBinaries` at one entry per selector (`maxItems`), checked by Tetragon's file loader and by the API server; Tetragon's selector compiler refuses a second matchBinaries entry as well (`only support a single matchBinaries per selector`). Several binaries go into the `values` of that one entry.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (the CRD's `maxItems`); pkg/selectors/kernel.go ParseMatchBinaries (`only support a single matchBinaries per selector`)",
 };
 
 /// `S006`.
@@ -355,7 +462,7 @@ pub const S006: CodeInfo = CodeInfo {
     code: "S006",
     name: "out-of-range",
     severity: Severity::Error,
-    summary: "An integer below the CRD's minimum or outside 32 bits.",
-    explanation: "Arg indexes, `sizeArgIndex` and matchArgs `index`/`args` cannot be negative, and int32 fields (argError, argSig, index, pids) must fit in 32 bits.",
-    tetragon: "the CRD's `minimum` and `format: int32`",
+    summary: "An integer below the CRD's minimum, or outside the Go type Tetragon reads it into.",
+    explanation: "Arg indexes, `sizeArgIndex` and matchArgs `index`/`args` have a CRD minimum of 0. Every integer field is decoded into a Go integer type, and a value that does not fit makes the typed decoding fail (`cannot unmarshal number ... of type uint32`): `index`, `sizeArgIndex`, matchPIDs values, matchArgs `args`, `argSig`, `argSock`, `argIndex` and `argValue` are `uint32` (0 to 4294967295, so never negative), `argError` is `int32`, uprobe `offsets`, `addrs`, `refCtrOffsets` and `argNewAddr` are `uint64`, `argNewOffset` is `int64`.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (the CRD's `minimum`) and CRDContext.FromYAML (the typed decoding into the Go types of pkg/k8s/apis/cilium.io/v1alpha1/types.go)",
 };

@@ -10,10 +10,13 @@
 pub enum Ty {
     /// A string.
     Str,
-    /// An integer; the flag says 64-bit (`int64`) rather than `int32`.
+    /// An integer, with the Go type Tetragon decodes it into (`uint32`, `int32`, `uint64`,
+    /// `int64`): a value outside that type fails the typed decoding in Tetragon's loader.
     Int {
-        /// `format: int64` in the CRD.
+        /// 64 bits (`format: int64` in the CRD) rather than 32.
         wide: bool,
+        /// A signed Go type.
+        signed: bool,
     },
     /// A boolean.
     Bool,
@@ -64,6 +67,14 @@ impl Obj {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// The field whose name equals `name` ignoring ASCII case, as Go's `encoding/json` matches
+    /// keys that have no exact field.
+    pub fn field_ignoring_case(&self, name: &str) -> Option<&'static Field> {
+        self.fields
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+    }
 }
 
 const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
@@ -104,8 +115,74 @@ const fn min0(mut field: Field) -> Field {
     field
 }
 
-const INT: Ty = Ty::Int { wide: false };
-const INT64: Ty = Ty::Int { wide: true };
+/// Go `uint32` (the CRD says `format: int32`).
+const INT: Ty = Ty::Int {
+    wide: false,
+    signed: false,
+};
+/// Go `int32`.
+const SINT: Ty = Ty::Int {
+    wide: false,
+    signed: true,
+};
+/// Go `uint64`.
+const INT64: Ty = Ty::Int {
+    wide: true,
+    signed: false,
+};
+/// Go `int64`.
+const SINT64: Ty = Ty::Int {
+    wide: true,
+    signed: true,
+};
+
+impl Ty {
+    /// The range of an integer type: what Tetragon's Go type can hold.
+    pub fn int_range(&self) -> Option<(i128, i128)> {
+        match self {
+            Ty::Int {
+                wide: false,
+                signed: false,
+            } => Some((0, u32::MAX.into())),
+            Ty::Int {
+                wide: false,
+                signed: true,
+            } => Some((i32::MIN.into(), i32::MAX.into())),
+            Ty::Int {
+                wide: true,
+                signed: false,
+            } => Some((0, u64::MAX.into())),
+            Ty::Int {
+                wide: true,
+                signed: true,
+            } => Some((i64::MIN.into(), i64::MAX.into())),
+            _ => None,
+        }
+    }
+
+    /// The Go type name of an integer type.
+    pub fn go_int_name(&self) -> Option<&'static str> {
+        match self {
+            Ty::Int {
+                wide: false,
+                signed: false,
+            } => Some("uint32"),
+            Ty::Int {
+                wide: false,
+                signed: true,
+            } => Some("int32"),
+            Ty::Int {
+                wide: true,
+                signed: false,
+            } => Some("uint64"),
+            Ty::Int {
+                wide: true,
+                signed: true,
+            } => Some("int64"),
+            _ => None,
+        }
+    }
+}
 
 /// Argument types (`args[].type`), in the CRD's order.
 pub const ARG_TYPES: &[&str] = &[
@@ -459,7 +536,7 @@ pub static ACTION_SELECTOR: Obj = Obj {
     doc: "What to do when the selector matches.",
     fields: &[
         req(en(f("action", Ty::Str, "The action: Post, NoPost, Sigkill, Signal, Override, GetUrl, DnsLookup, TrackSock, UntrackSock, NotifyEnforcer, ..."), ACTIONS)),
-        f("argError", INT, "Override, NotifyEnforcer: the error the function returns instead (a negative errno)."),
+        f("argError", SINT, "Override, NotifyEnforcer: the error the function returns instead (a negative errno)."),
         f("argSig", INT, "Signal, NotifyEnforcer: the signal number to send."),
         f("argUrl", Ty::Str, "GetUrl: the URL to fetch."),
         f("argFqdn", Ty::Str, "DnsLookup: the name to resolve."),
@@ -469,7 +546,7 @@ pub static ACTION_SELECTOR: Obj = Obj {
         f("argRegs", Ty::Arr(&Ty::Str), "Override on uprobes: register assignments such as `rax=1`."),
         f("argNewSymbol", Ty::Str, "Override on uprobes: jump to this symbol."),
         f("argNewAddr", INT64, "Override on uprobes: jump to this address."),
-        f("argNewOffset", INT64, "Override on uprobes: jump to this offset."),
+        f("argNewOffset", SINT64, "Override on uprobes: jump to this offset."),
         f("rateLimit", Ty::Str, "Post: send at most one event per this period, like `30s`, `5m`, `1h`."),
         f("rateLimitScope", Ty::Str, "Post: what the rate limit counts per: thread (default), process or global."),
         f("kernelStackTrace", Ty::Bool, "Post: include the kernel stack."),

@@ -34,7 +34,7 @@ pub fn btf_dir() -> PathBuf {
 /// | kernel | loaded from | so |
 /// | --- | --- | --- |
 /// | `6.1.0-56-amd64` | BTF only | kprobes, uprobes and error injection unknown: Override gives K021 |
-/// | `6.12.117+deb12-amd64` | BTF + an error-injection list | a 6.12 built with error injection: Override is checked against the list (K020 off the list) |
+/// | `6.12.117+deb12-amd64` | BTF + an error-injection list | a 6.12 built with error injection: a syscall Override is checked against the list; its BTF shows kprobe_multi (`register_fprobe`), so an Override on a `security_*` kprobe is K020 |
 /// | `6.18.44-fc-v769` | BTF + its config | no kprobes (K030), no error injection (K020) |
 ///
 /// The 6.12 list (`*.error-injection.from-source.txt`) is derived from the kernel's source and
