@@ -154,6 +154,27 @@ impl Lsp {
         jsonrpc::write_message(&mut self.stdin, msg);
     }
 
+    /// Send bytes as they are: frames of our own making, malformed or not.
+    fn raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).expect("the server reads");
+        self.stdin.flush().expect("the server reads");
+    }
+
+    /// The server's `Threads` and `VmHWM` (kB), from `/proc/<pid>/status`.
+    fn threads_and_peak_kb(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("Threads:"), field("VmHWM:"))
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
     }
@@ -993,4 +1014,314 @@ fn ten_thousand_random_edits_neither_crash_nor_wedge_it() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A client that misbehaves.
+
+/// One hostile message after another, each followed by a request: each gets the JSON-RPC error
+/// the specification gives (`-32700` parse error, `-32600` invalid request, `id: null`), the
+/// request after it is answered, and the process lives on. (Before the framing filter the first
+/// of them ended the server, with exit status 0.)
+#[test]
+fn malformed_messages_are_answered_and_never_end_the_server() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/garbage.yaml";
+    lsp.open(uri, 1, BROKEN);
+    lsp.diagnostics(uri, 1);
+    // Over the 64 MiB limit, and sent: skipped as it streams, never stored.
+    let over = (64 << 20) + 1;
+    let mut oversized = format!("Content-Length: {over}\r\n\r\n").into_bytes();
+    oversized.resize(oversized.len() + over, b' ');
+    let cases: Vec<(&str, Vec<u8>, i64)> = vec![
+        (
+            "invalid JSON",
+            b"Content-Length: 9\r\n\r\n{invalid}".to_vec(),
+            -32700,
+        ),
+        (
+            "a bad Content-Length",
+            b"Content-Length: nine\r\n\r\n{}".to_vec(),
+            -32700,
+        ),
+        (
+            "no Content-Length",
+            b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{}".to_vec(),
+            -32700,
+        ),
+        (
+            "a JSON array",
+            b"Content-Length: 2\r\n\r\n[]".to_vec(),
+            -32600,
+        ),
+        (
+            "an id that is an object",
+            br#"Content-Length: 45
+
+{"jsonrpc":"2.0","id":{},"method":"shutdown"}"#
+                .to_vec(),
+            -32600,
+        ),
+        (
+            "a body cut short (the next message follows)",
+            br#"Content-Length: 200
+
+{"jsonrpc":"2.0","id":"#
+                .to_vec(),
+            -32700,
+        ),
+        (
+            "a huge Content-Length",
+            b"Content-Length: 99999999999\r\n\r\n{}".to_vec(),
+            -32700,
+        ),
+        (
+            "not UTF-8",
+            b"Content-Length: 4\r\n\r\n\"\xff\xfe\"".to_vec(),
+            -32700,
+        ),
+        (
+            "another charset",
+            b"Content-Length: 2\r\nContent-Type: text/plain; charset=latin1\r\n\r\n{}".to_vec(),
+            -32700,
+        ),
+        (
+            "garbage between messages",
+            b"\x00\x01garbage\r\n".to_vec(),
+            -32700,
+        ),
+        ("a message over 64 MiB", oversized, -32700),
+    ];
+    for (what, bytes, code) in cases {
+        let started = Instant::now();
+        let (_, peak_before) = lsp.threads_and_peak_kb();
+        lsp.raw(&bytes);
+        // The request right after it (a body cut short is only known to be when the next
+        // message comes).
+        let id = lsp.send_request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": 6, "character": 12 } }),
+        );
+        let refusal = lsp
+            .wait(TIMEOUT, |m| m.get("method").is_none() && m["id"].is_null())
+            .unwrap_or_else(|| panic!("{what}: no error response"));
+        assert_eq!(refusal["error"]["code"], code, "{what}: {refusal}");
+        let hover = lsp.response(id);
+        assert!(hover["result"]["contents"].is_object(), "{what}: {hover}");
+        assert!(
+            lsp.child.try_wait().unwrap().is_none(),
+            "{what}: the server ended"
+        );
+        // Nothing of it was stored (a 64 MiB message would be).
+        let (_, peak) = lsp.threads_and_peak_kb();
+        assert!(
+            peak < peak_before + 32_000,
+            "{what}: VmHWM {peak_before} → {peak} kB"
+        );
+        eprintln!("{what}: answered in {:?}", started.elapsed());
+    }
+    // Its documents still work.
+    lsp.edit(uri, 2, [[0, 0], [0, 0]], "");
+    assert!(!lsp.diagnostics(uri, 2).as_array().unwrap().is_empty());
+    lsp.shutdown();
+}
+
+/// Random garbage between requests, into the real binary: after each piece the last of three
+/// requests is answered (a piece can end with a header whose body swallows the first). The
+/// in-process fuzz target with more kinds of pieces is `lsp/tests/fuzz.rs`.
+#[test]
+fn random_garbage_never_stops_the_server() {
+    const PIECES: &[&[u8]] = &[
+        b"Content-Length: 5\r\n\r\n",
+        b"Content-Length: 900\r\n\r\n{\"a\":\"",
+        b"Content-Length: 99999999999\r\n\r\n",
+        b"Content-Length: x\r\n",
+        b"Content-Len",
+        b"Content-Type: a; charset=latin1\r\n",
+        b"\r\n",
+        b"{\"jsonrpc\":\"2.0\",\"id\":[],\"method\":\"textDocument/hover\"}",
+        b"[1,2]",
+        b"\xff\xfe\x00",
+    ];
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/garbage.yaml";
+    lsp.open(uri, 1, CLEAN);
+    lsp.diagnostics(uri, 1);
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for round in 0..150 {
+        let mut bytes = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            if rng.below(3) == 0 {
+                bytes.extend((0..rng.below(80)).map(|_| rng.next() as u8));
+            } else {
+                bytes.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+            }
+        }
+        lsp.raw(&bytes);
+        let ids: Vec<i64> = (0..3)
+            .map(|_| {
+                lsp.send_request(
+                    "textDocument/hover",
+                    json!({ "textDocument": { "uri": uri },
+                            "position": { "line": 6, "character": 12 } }),
+                )
+            })
+            .collect();
+        let last = lsp.response(ids[2]);
+        assert!(
+            last.get("error").is_none(),
+            "round {round}, after {:?}: {last}",
+            String::from_utf8_lossy(&bytes)
+        );
+        if round % 20 == 0 {
+            lsp.drain(Duration::ZERO);
+            lsp.backlog.clear();
+        }
+    }
+    lsp.edit(uri, 2, [[0, 0], [0, 0]], "");
+    assert_eq!(lsp.diagnostics(uri, 2), json!([]));
+    lsp.shutdown();
+}
+
+/// One kprobe hook of [`large_policy`] (clean on the fixture kernel), with a comment that keeps
+/// 2 MiB of them under the validator's limit of values per file.
+const LARGE_HOOK: &str = r#"  # A hook of the large policy. The validator reads at most 200,000 values per file; this
+  # comment halves the values per byte, so that the 2 MiB file stays well under the limit and
+  # every validation of it does the whole work. Padding padding padding padding padding pad.
+  # Padding padding padding padding padding padding padding padding padding padding padding.
+  - call: "security_socket_connect"
+    syscall: false
+    args:
+    - index: 0
+      type: "socket"
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Protocol"
+        values:
+        - "IPPROTO_TCP"
+      - index: 1
+        operator: "SPort"
+        values:
+        - "25"
+        - "465"
+      matchActions:
+      - action: Override
+        argError: -1
+"#;
+
+/// How many hooks of [`large_policy`] name functions the kernel lacks: each costs the validator a
+/// search for similar names, so that a validation takes longer than the edits' interval.
+const LARGE_MISSING: usize = 150;
+
+/// A TracingPolicy of about `size` bytes whose every version has a finding of its own (K001 for
+/// `policyctl_missing_<version>`), and [`LARGE_MISSING`] other K001 findings.
+fn large_policy(size: usize, version: i64) -> String {
+    let mut text = format!(
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: \"large\"\n\
+         spec:\n  options:\n  - name: \"disable-kprobe-multi\"\n    value: \"true\"\n  kprobes:\n  \
+         - call: \"policyctl_missing_{version}\"\n    syscall: false\n"
+    );
+    for i in 0..LARGE_MISSING {
+        text.push_str(&format!(
+            "  - call: \"policyctl_absent_{i}\"\n    syscall: false\n"
+        ));
+    }
+    while text.len() + LARGE_HOOK.len() < size {
+        text.push_str(LARGE_HOOK);
+    }
+    text
+}
+
+/// 40 full-text edits of a 2 MiB policy, each coming after the debounce, so that each is due
+/// for validation while the one before is still validated: a document has at most one
+/// validation running and one queued, so the server's threads and memory stay bounded, and what
+/// it publishes last is the diagnostics of the last text. (Before, every edit started a
+/// validation of its own: on this test, with the release build of then, 6 → 16 threads and
+/// VmHWM 62 → 550 MB, the last diagnostics after 16.7 s.)
+#[test]
+fn forty_full_text_edits_of_a_large_document_stay_bounded() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const SIZE: usize = 2 << 20;
+    const EDITS: i64 = 40;
+    let mut lsp = Lsp::start();
+    let uri = "file:///policies/large.yaml";
+    lsp.open(uri, 1, &large_policy(SIZE, 1));
+    let first = lsp.diagnostics(uri, 1);
+    assert_eq!(codes(&first), vec!["K001"; LARGE_MISSING + 1]);
+    let (threads_before, peak_before) = lsp.threads_and_peak_kb();
+
+    // Watch the server's threads while the edits come.
+    let stop = Arc::new(AtomicBool::new(false));
+    let pid = lsp.child.id();
+    let watcher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                let threads = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                peak = peak.max(threads);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        })
+    };
+    let started = Instant::now();
+    for version in 2..=EDITS + 1 {
+        lsp.replace_all(uri, version, &large_policy(SIZE, version));
+        // Longer than the debounce (30 ms): every edit is due for validation.
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    let last = lsp.diagnostics(uri, EDITS + 1);
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let peak_threads = watcher.join().unwrap();
+    let (_, peak_kb) = lsp.threads_and_peak_kb();
+    eprintln!(
+        "{EDITS} edits of {SIZE} bytes: last diagnostics after {took:?}; threads {threads_before} \
+         → peak {peak_threads}; VmHWM {peak_before} kB → {peak_kb} kB"
+    );
+
+    // The diagnostics of the last text, and nothing published after them.
+    let messages: Vec<&str> = last
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), LARGE_MISSING + 1);
+    let own: Vec<&&str> = messages
+        .iter()
+        .filter(|m| m.contains("`policyctl_missing_"))
+        .collect();
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert!(
+        own[0].contains(&format!("`policyctl_missing_{}`", EDITS + 1)),
+        "{own:?}"
+    );
+    lsp.take_published(uri);
+    lsp.drain(Duration::from_millis(300));
+    assert_eq!(lsp.take_published(uri), Vec::<Value>::new());
+
+    // One validation at a time: a handful of threads more at most (one validation, the output,
+    // a request), not one per edit.
+    assert!(
+        peak_threads <= threads_before + 4,
+        "threads {threads_before} → {peak_threads}"
+    );
+    // One validation of 2 MiB needs about 50 MB; a few copies of the text are in flight.
+    assert!(
+        peak_kb < peak_before + 200_000,
+        "VmHWM {peak_before} kB → {peak_kb} kB"
+    );
+    lsp.shutdown();
 }

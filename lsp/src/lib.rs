@@ -5,7 +5,8 @@
 //! the validator off the message loop; the features (`completion.rs`, `hover.rs`, `actions.rs`,
 //! `symbols.rs`) are plain functions from a document's text, its last report and the kernels to
 //! LSP values, so they are tested without a client. Positions cross between the two worlds only
-//! in `convert.rs` (LSP counts UTF-16 code units, the validator bytes).
+//! in `convert.rs` (LSP counts UTF-16 code units, the validator bytes). `transport.rs` frames the
+//! input in front of tower-lsp-server, so no malformed message can end the server.
 
 pub mod actions;
 pub mod analysis;
@@ -15,5 +16,6 @@ pub mod convert;
 pub mod hover;
 pub mod server;
 pub mod symbols;
+pub mod transport;
 
 pub use server::serve_stdio;

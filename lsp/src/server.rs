@@ -18,9 +18,13 @@
 //!
 //! A change schedules a validation of the document [`Options::debounce`] after it (a newer
 //! change cancels the pending one); opening a document or changing kernels validates at once.
-//! The validator runs in `spawn_blocking`, never on the message loop. A result is published only
-//! if, right before publishing, it is still the result of the document's current text and
-//! kernels; publishing is serialised, so a stale result is never published over a newer one.
+//! The validator runs in `spawn_blocking`, never on the message loop, and cannot be stopped once
+//! it runs, so a document has at most one validation running and one queued: a validation due
+//! while another of the same document runs is queued, and the queued one validates the text
+//! current when it starts (never an older one). At most [`Options::validations`] documents are
+//! validated at once. A result is published only if, right before publishing, it is still the
+//! result of the document's current text and kernels (a newer edit drops it); publishing is
+//! serialised, so a stale result is never published over a newer one.
 //!
 //! # Requests
 //!
@@ -86,6 +90,9 @@ pub struct Options {
     /// How many messages tower-lsp-server handles at once (requests waiting on a blocking task
     /// count), so a few slow requests never hold up the others.
     pub concurrency: usize,
+    /// How many documents are validated at once (one document is never validated twice at
+    /// once): the validator's memory is bounded by this many validations.
+    pub validations: usize,
 }
 
 impl Default for Options {
@@ -93,6 +100,7 @@ impl Default for Options {
         Options {
             debounce: Duration::from_millis(30),
             concurrency: 32,
+            validations: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -104,12 +112,24 @@ pub async fn serve_stdio() {
 
 /// [`serve_stdio`] with other [`Options`].
 pub async fn serve_stdio_with(options: Options) {
+    serve_with(std::io::stdin(), tokio::io::stdout(), options).await;
+}
+
+/// Serve LSP over any byte streams, behind the framing filter of [`crate::transport`] (`input`
+/// is read on a thread of its own). Returns when the client exits or its input ends.
+pub async fn serve_with<R, W>(input: R, output: W, options: Options)
+where
+    R: std::io::Read + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin,
+{
     let concurrency = options.concurrency.max(1);
     let (service, socket) = LspService::new(|client| Backend::new(client, options));
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .concurrency_level(concurrency)
-        .serve(service)
-        .await;
+    crate::transport::serve_filtered(input, output, |server_in, server_out| {
+        Server::new(server_in, server_out, socket)
+            .concurrency_level(concurrency)
+            .serve(service)
+    })
+    .await;
 }
 
 /// The settings under `policyctl` (in `initializationOptions`, or in the settings of
@@ -294,8 +314,14 @@ struct Document {
     published: Option<(u64, u64)>,
     /// The client shows diagnostics of ours for it.
     shows_diagnostics: bool,
-    /// The pending validation.
+    /// The debounce of the next validation.
     timer: Option<JoinHandle<()>>,
+    /// `rev` when it was opened: tells this document from one opened again under its URI.
+    opened: u64,
+    /// A validation of it runs (or waits for kernels or its turn).
+    running: bool,
+    /// A validation was due while one ran: the running one starts another when it ends.
+    queued: bool,
 }
 
 impl Drop for Document {
@@ -364,6 +390,8 @@ struct Inner {
     settings: Mutex<Option<Settings>>,
     /// Held while publishing, so results go out in the order they were checked.
     publish: tokio::sync::Mutex<()>,
+    /// One permit per validation running ([`Options::validations`]).
+    validations: tokio::sync::Semaphore,
 }
 
 /// The `LanguageServer` of `policyctl lsp`.
@@ -392,7 +420,56 @@ impl Backend {
                 pull_configuration: std::sync::atomic::AtomicBool::new(false),
                 settings: Mutex::new(None),
                 publish: tokio::sync::Mutex::new(()),
+                validations: tokio::sync::Semaphore::new(options.validations.max(1)),
             }),
+        }
+    }
+}
+
+/// The one validation of a document that may run: it validates again while validations were
+/// queued meanwhile, and clears the document's `running` when it ends, however it ends.
+struct Running {
+    inner: Arc<Inner>,
+    uri: Uri,
+    /// The document's `opened`.
+    opened: u64,
+    /// `running` was cleared (or the document is gone).
+    done: bool,
+}
+
+impl Running {
+    async fn run(mut self) {
+        loop {
+            self.inner.validate(&self.uri, self.opened).await;
+            // Checking `queued` and clearing `running` under one lock: a validation due
+            // meanwhile is either seen here or starts a run of its own.
+            let mut docs = lock(&self.inner.docs);
+            match docs.get_mut(&self.uri) {
+                Some(d) if d.opened == self.opened => {
+                    if d.queued {
+                        continue;
+                    }
+                    d.running = false;
+                }
+                _ => {}
+            }
+            self.done = true;
+            return;
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A run cancelled (the runtime ending) or panicking leaves no document marked as running.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(d) = lock(&self.inner.docs)
+            .get_mut(&self.uri)
+            .filter(|d| d.opened == self.opened)
+        {
+            d.running = false;
         }
     }
 }
@@ -429,27 +506,60 @@ impl Inner {
             }
             return;
         }
+        if delay.is_zero() {
+            self.start(uri, doc);
+            return;
+        }
         let (inner, uri, rev) = (self.clone(), uri.clone(), doc.rev);
         doc.timer = Some(tokio::spawn(async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+            tokio::time::sleep(delay).await;
+            let mut docs = lock(&inner.docs);
+            // A newer change aborts this timer; the check covers a race with it.
+            if let Some(doc) = docs.get_mut(&uri).filter(|d| d.rev == rev) {
+                doc.timer = None;
+                inner.start(&uri, doc);
             }
-            inner.validate(uri, rev).await;
         }));
     }
 
-    /// Validate the document at revision `rev` and publish the result if it is still current.
-    async fn validate(self: Arc<Self>, uri: Uri, rev: u64) {
+    /// Validate `doc` now, or after the validation of it that runs.
+    fn start(self: &Arc<Self>, uri: &Uri, doc: &mut Document) {
+        if doc.running {
+            doc.queued = true;
+            return;
+        }
+        doc.running = true;
+        doc.queued = false;
+        let running = Running {
+            inner: self.clone(),
+            uri: uri.clone(),
+            opened: doc.opened,
+            done: false,
+        };
+        tokio::spawn(running.run());
+    }
+
+    /// Validate the text the document (the one opened at `opened`) has now, and publish the
+    /// result if it is still current when done.
+    async fn validate(&self, uri: &Uri, opened: u64) {
         // The first kernels: diagnostics without them would be replaced a moment later.
         let mut rx = self.kernels.subscribe();
         let Ok(set) = rx.wait_for(Option::is_some).await.map(|s| s.clone()) else {
             return;
         };
         let Some(set) = set else { return };
-        let (text, lines, version) = {
-            let docs = lock(&self.docs);
-            match docs.get(&uri) {
-                Some(d) if d.rev == rev => (d.text.clone(), d.lines.clone(), d.version),
+        let Ok(_permit) = self.validations.acquire().await else {
+            return;
+        };
+        // The text now, not when the validation was asked for: a queued validation never
+        // checks a text that is already stale.
+        let (rev, text, lines, version) = {
+            let mut docs = lock(&self.docs);
+            match docs.get_mut(uri) {
+                Some(d) if d.opened == opened => {
+                    d.queued = false;
+                    (d.rev, d.text.clone(), d.lines.clone(), d.version)
+                }
                 _ => return,
             }
         };
@@ -459,6 +569,7 @@ impl Inner {
             check_source_with(SourceFile::new(name, text.as_str()), &kernels)
         })
         .await;
+        drop(_permit);
         let report = match checked {
             Ok(r) => Arc::new(r),
             Err(e) => {
@@ -473,20 +584,31 @@ impl Inner {
                 return;
             }
         };
-        let diagnostics = to_lsp_diagnostics(&uri, &report, &lines);
-        let good = !report
-            .diagnostics
-            .iter()
-            .any(|d| d.code.as_str().starts_with('Y'));
-        let _order = self.publish.lock().await;
         {
+            // A newer text: this result is dropped before it costs more (only kept as the last
+            // good report, for completion).
             let mut docs = lock(&self.docs);
-            let Some(doc) = docs.get_mut(&uri) else {
+            let Some(doc) = docs.get_mut(uri).filter(|d| d.opened == opened) else {
                 return;
             };
+            let good = !report
+                .diagnostics
+                .iter()
+                .any(|d| d.code.as_str().starts_with('Y'));
             if good && doc.last_good.as_ref().is_none_or(|(r, _)| *r <= rev) {
                 doc.last_good = Some((rev, report.clone()));
             }
+            if doc.rev != rev {
+                return;
+            }
+        }
+        let diagnostics = to_lsp_diagnostics(uri, &report, &lines);
+        let _order = self.publish.lock().await;
+        {
+            let mut docs = lock(&self.docs);
+            let Some(doc) = docs.get_mut(uri) else {
+                return;
+            };
             let generation = self.kernels.borrow().as_ref().map(|k| k.generation);
             // Right before publishing: the result must be of the current text and kernels.
             if doc.rev != rev || generation != Some(set.generation) {
@@ -500,7 +622,7 @@ impl Inner {
             doc.shows_diagnostics = !diagnostics.is_empty();
         }
         self.client
-            .publish_diagnostics(uri, diagnostics, Some(version))
+            .publish_diagnostics(uri.clone(), diagnostics, Some(version))
             .await;
     }
 
@@ -813,9 +935,13 @@ impl LanguageServer for Backend {
         let text = doc.text;
         let mut docs = lock(&self.inner.docs);
         let shows = docs.get(&doc.uri).is_some_and(|d| d.shows_diagnostics);
+        let rev = self.inner.rev();
         let entry = docs.entry(doc.uri.clone()).insert_entry(Document {
             version: doc.version,
-            rev: self.inner.rev(),
+            rev,
+            opened: rev,
+            running: false,
+            queued: false,
             lines: Arc::new(LineIndex::new(&text)),
             claimed: claims(&text),
             text: Arc::new(text),
@@ -836,10 +962,16 @@ impl LanguageServer for Backend {
         let Some(doc) = docs.get_mut(&uri) else {
             return;
         };
-        let text = Arc::make_mut(&mut doc.text);
-        let lines = Arc::make_mut(&mut doc.lines);
         for change in params.content_changes {
-            apply_change(text, lines, change);
+            if change.range.is_none() {
+                // The whole text: no copy of the old one (a validation may hold it).
+                doc.lines = Arc::new(LineIndex::new(&change.text));
+                doc.text = Arc::new(change.text);
+            } else {
+                let text = Arc::make_mut(&mut doc.text);
+                let lines = Arc::make_mut(&mut doc.lines);
+                apply_change(text, lines, change);
+            }
         }
         doc.version = params.text_document.version;
         doc.rev = self.inner.rev();
