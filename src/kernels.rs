@@ -1,7 +1,7 @@
 //! Which kernels a command checks against: `--btf` files (several at once), or the host's own
 //! BTF by default, with the error-injection lists and configs that go with them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use policyctl_validator::kernel::{self, Kernel, KernelSpec};
@@ -100,6 +100,63 @@ pub struct Loaded {
     pub note: Option<String>,
 }
 
+/// Most bytes an `--error-injection` list may have (a real one is tens of KiB).
+const MAX_LIST_BYTES: usize = policyctl_validator::yaml::MAX_FILE_BYTES;
+
+/// Every file the options name must be a regular file that exists: a missing one is an error
+/// now (a module's BTF is otherwise read only on first use), and a FIFO or a device would
+/// block or never end.
+fn check_files(args: &KernelArgs) -> Result<(), String> {
+    // (option, what its file is called in "cannot read ...")
+    let options = [
+        ("--btf", "BTF", &args.btf),
+        (
+            "--error-injection",
+            "--error-injection",
+            &args.error_injection,
+        ),
+        ("--kernel-config", "--kernel-config", &args.kernel_config),
+        ("--btf-module", "--btf-module", &args.btf_module),
+    ];
+    for (option, label, values) in options {
+        for arg in values {
+            let (_, path) = split_named(arg);
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| format!("cannot read {label} {}: {e}", path.display()))?;
+            if !meta.is_file() {
+                return Err(format!(
+                    "{option}: {}",
+                    crate::not_regular(&path, meta.file_type())
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Read an error-injection list: a regular file of at most [`MAX_LIST_BYTES`], never more.
+fn read_error_injection(path: &Path) -> Result<kernel::Known<kernel::ErrorInjection>, String> {
+    let (file, len) = crate::open_regular(path).map_err(|e| format!("--error-injection: {e}"))?;
+    let too_large = |size: &str| {
+        format!(
+            "--error-injection: {} is larger than {MAX_LIST_BYTES} bytes{size}, more than any error-injection list",
+            path.display()
+        )
+    };
+    if len > MAX_LIST_BYTES as u64 {
+        return Err(too_large(&format!(" ({len} bytes)")));
+    }
+    let bytes = crate::read_at_most(file, MAX_LIST_BYTES)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .ok_or_else(|| too_large(""))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("--error-injection: {} is not UTF-8 text", path.display()))?;
+    Ok(kernel::Known::Yes(
+        kernel::ErrorInjection::List(kernel::parse_error_injection(&text)),
+        path.display().to_string(),
+    ))
+}
+
 /// Load the kernels the arguments name (in parallel), or the host's.
 pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
     if args.no_btf {
@@ -108,6 +165,7 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
             note: None,
         });
     }
+    check_files(args)?;
     if args.btf.is_empty() {
         return load_host(args);
     }
@@ -134,8 +192,13 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
     let ei = assign(&args.error_injection, &names, "--error-injection")?;
     let cfg = assign(&args.kernel_config, &names, "--kernel-config")?;
     let modules = assign_many(&args.btf_module, &names, "--btf-module")?;
-    for (((spec, ei), cfg), modules) in specs.iter_mut().zip(ei).zip(cfg).zip(modules) {
-        spec.error_injection = ei;
+    // The lists are read here, bounded (the validator's loader reads them whole), and given
+    // to their kernels once loaded.
+    let lists = ei
+        .iter()
+        .map(|p| p.as_deref().map(read_error_injection).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    for ((spec, cfg), modules) in specs.iter_mut().zip(cfg).zip(modules) {
         spec.config = cfg;
         spec.modules = modules;
     }
@@ -145,12 +208,45 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
         .collect();
     let kernels = results
         .into_iter()
-        .map(|r| r.map(Arc::new))
+        .zip(lists)
+        .map(|(r, list)| {
+            r.map(|mut k| {
+                if let Some(list) = list {
+                    k.error_injection = list;
+                }
+                Arc::new(k)
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
+    for (k, spec) in kernels.iter().zip(&specs) {
+        check_modules(k, &spec.modules)?;
+    }
     Ok(Loaded {
         kernels,
         note: None,
     })
+}
+
+/// Every `--btf-module` given must be read as split BTF on top of its kernel: the validator
+/// reads modules on first use and leaves out one it cannot read, which would make a wrong file
+/// pass unnoticed. This reads them now.
+fn check_modules(k: &Kernel, paths: &[PathBuf]) -> Result<(), String> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let loaded = k.module_names();
+    for path in paths {
+        let name = kernel::name_from_path(path);
+        let name = name.strip_suffix(".ko").unwrap_or(&name);
+        if !loaded.contains(&name) {
+            return Err(format!(
+                "--btf-module: {} is not a module's split BTF on top of kernel {}",
+                path.display(),
+                k.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn load_host(args: &KernelArgs) -> Result<Loaded, String> {
@@ -198,12 +294,7 @@ fn load_host(args: &KernelArgs) -> Result<Loaded, String> {
         host.config = Some((cfg, path.display().to_string()));
     }
     if let Some(path) = assign(&args.error_injection, &names, "--error-injection")?.remove(0) {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        host.error_injection = kernel::Known::Yes(
-            kernel::ErrorInjection::List(kernel::parse_error_injection(&text)),
-            path.display().to_string(),
-        );
+        host.error_injection = read_error_injection(&path)?;
     }
     Ok(Loaded {
         kernels: vec![Arc::new(host)],

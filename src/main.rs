@@ -3,9 +3,13 @@
 //! on this host (`run`). A thin shell over `policyctl-validator` and `policyctl-runtime`: it
 //! reads files, calls the engines and prints what the renderers produce.
 
+use std::collections::HashSet;
+use std::fs::{File, FileType, OpenOptions};
 use std::io::{IsTerminal, Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 mod kernel_cmd;
 mod kernels;
@@ -14,7 +18,10 @@ mod run;
 use clap::{Parser, Subcommand, ValueEnum};
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
-use policyctl_validator::{check_source_with, explain, schema, Code, FileReport, Kind, SourceFile};
+use policyctl_validator::yaml::MAX_FILE_BYTES;
+use policyctl_validator::{
+    check_source_with, explain, schema, Code, Diagnostic, FileReport, Kind, SourceFile, Span,
+};
 
 #[derive(Parser)]
 #[command(
@@ -82,7 +89,8 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
-    /// Fail (exit 1) on warnings too.
+    /// Fail (exit 1) on warnings too, including files skipped in directories (dangling
+    /// symlinks, FIFOs) and finding no TracingPolicy at all.
     #[arg(long)]
     deny_warnings: bool,
     /// Kernels to check against.
@@ -160,6 +168,9 @@ fn check(args: &CheckArgs) -> ExitCode {
         eprintln!("policyctl: {note}");
     }
     let mut files = Vec::new();
+    // What the CLI itself warns about (skipped files, nothing found): --deny-warnings counts it.
+    let mut cli_warnings = 0usize;
+    let mut empty_dirs = Vec::new();
     for p in &args.paths {
         if p == "-" {
             files.push(None);
@@ -168,9 +179,15 @@ fn check(args: &CheckArgs) -> ExitCode {
         let path = Path::new(p);
         if path.is_dir() {
             match collect(path) {
-                Ok(mut found) => {
-                    found.sort();
-                    files.extend(found.into_iter().map(Some));
+                Ok(walk) => {
+                    for w in &walk.skipped {
+                        eprintln!("policyctl: warning: {w}");
+                    }
+                    cli_warnings += walk.skipped.len();
+                    if walk.files.is_empty() {
+                        empty_dirs.push(p.as_str());
+                    }
+                    files.extend(walk.files.into_iter().map(Some));
                 }
                 Err(e) => {
                     eprintln!("policyctl: cannot read directory {p}: {e}");
@@ -184,34 +201,30 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let mut sources = Vec::with_capacity(files.len());
-    for f in files {
-        let (name, text) = match &f {
-            None => {
-                let mut buf = String::new();
-                if let Err(e) = std::io::stdin().read_to_string(&mut buf) {
-                    eprintln!("policyctl: cannot read standard input: {e}");
-                    return ExitCode::from(2);
-                }
-                ("-".to_string(), buf)
+    let mut jobs = Vec::with_capacity(files.len());
+    for f in &files {
+        match read_policy(f.as_deref(), &loaded.kernels) {
+            Ok(job) => jobs.push(job),
+            Err(OpenError::NotRegular(m)) => {
+                eprintln!(
+                    "policyctl: {m}; pipe what it holds into `policyctl check -` to check it as standard input"
+                );
+                return ExitCode::from(2);
             }
-            Some(path) => match std::fs::read(path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(t) => (path.display().to_string(), t),
-                    Err(_) => {
-                        eprintln!("policyctl: {} is not UTF-8 text", path.display());
-                        return ExitCode::from(2);
-                    }
-                },
-                Err(e) => {
-                    eprintln!("policyctl: cannot read {}: {e}", path.display());
-                    return ExitCode::from(2);
-                }
-            },
-        };
-        sources.push(SourceFile::new(name, text));
+            Err(OpenError::Io(m)) => {
+                eprintln!("policyctl: {m}");
+                return ExitCode::from(2);
+            }
+        }
     }
-    let reports = check_all(sources, &loaded.kernels);
+    let mut reports = Vec::with_capacity(jobs.len());
+    let mut internal = Vec::new();
+    for r in check_all(jobs, &loaded.kernels) {
+        match r {
+            Ok(report) => reports.push(report),
+            Err(e) => internal.push(e),
+        }
+    }
     let format = match args.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -219,34 +232,231 @@ fn check(args: &CheckArgs) -> ExitCode {
         OutputFormat::Sarif => Format::Sarif,
     };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let out = render::render(&reports, format, &TextOptions { color });
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(out.as_bytes());
+    // Streamed, one diagnostic at a time: the output is never held whole in memory.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = render::write(&reports, format, &TextOptions { color }, &mut stdout);
     let _ = stdout.flush();
     let s = Summary::of(&reports);
-    if s.errors > 0 || (args.deny_warnings && s.warnings > 0) {
+    if !internal.is_empty() {
+        for e in &internal {
+            eprintln!("{e}");
+        }
+        return ExitCode::from(2);
+    }
+    if s.policies == 0 && s.errors == 0 {
+        let places: Vec<&str> = args
+            .paths
+            .iter()
+            .map(|p| {
+                if p == "-" {
+                    "standard input"
+                } else {
+                    p.as_str()
+                }
+            })
+            .collect();
+        eprintln!(
+            "policyctl: no TracingPolicy found in {} ({} file{} read)",
+            places.join(", "),
+            s.files,
+            if s.files == 1 { "" } else { "s" }
+        );
+        cli_warnings += 1;
+    } else {
+        for d in &empty_dirs {
+            eprintln!("policyctl: warning: {d} holds no *.yaml or *.yml file");
+        }
+        cli_warnings += empty_dirs.len();
+    }
+    if s.errors > 0 || (args.deny_warnings && (s.warnings > 0 || cli_warnings > 0)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-/// Check files on every core, keeping their order.
-fn check_all(sources: Vec<SourceFile>, kernels: &[std::sync::Arc<Kernel>]) -> Vec<FileReport> {
+// ---------------------------------------------------------------------------------------------
+// Reading inputs: regular files only, never more than a bound.
+
+/// What a file that is not a regular file is, in words.
+fn file_kind(ft: FileType) -> &'static str {
+    if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// `PATH is a FIFO (named pipe), not a regular file`.
+pub(crate) fn not_regular(path: &Path, ft: FileType) -> String {
+    format!(
+        "{} is {}, not a regular file",
+        path.display(),
+        file_kind(ft)
+    )
+}
+
+/// Why an input cannot be opened.
+pub(crate) enum OpenError {
+    /// It exists but is not a regular file (FIFO, device, socket, directory): the message.
+    NotRegular(String),
+    /// It cannot be read (missing, no permission): the message, naming the file.
+    Io(String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::NotRegular(m) | OpenError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The metadata of `path` (symlinks followed) if it is a regular file. Anything else is
+/// refused before it is opened: a FIFO blocks until a writer comes, a device may never end.
+fn regular_file(path: &Path) -> Result<std::fs::Metadata, OpenError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| OpenError::Io(format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(OpenError::NotRegular(not_regular(path, meta.file_type())));
+    }
+    Ok(meta)
+}
+
+/// Open `path` for reading if it is a regular file (see [`regular_file`]); also its size.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), OpenError> {
+    regular_file(path)?;
+    // Non-blocking: a path swapped for a FIFO since the check above does not block the open
+    // waiting for a writer; the check of the open file then refuses it.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| OpenError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| OpenError::Io(format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(OpenError::NotRegular(not_regular(path, meta.file_type())));
+    }
+    Ok((file, meta.len()))
+}
+
+/// All of `reader` if it holds at most `limit` bytes, else `None`: it reads one byte past the
+/// limit and no further, so an endless input costs `limit` bytes of memory.
+pub(crate) fn read_at_most(reader: impl Read, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    reader.take(limit as u64 + 1).read_to_end(&mut buf)?;
+    Ok((buf.len() <= limit).then_some(buf))
+}
+
+/// A policy input, read: text to check, or a report already made (the input is over the size
+/// limit, so it was not read whole).
+pub(crate) enum Job {
+    /// Check this.
+    Check(SourceFile),
+    /// Nothing to check: this is its report.
+    Done(FileReport),
+}
+
+/// Read one policy input (`None` is standard input): a regular file or stdin, at most
+/// [`MAX_FILE_BYTES`]. More is a Y006 error in the file's report (without reading the rest);
+/// anything but a regular file, an unreadable file or text that is not UTF-8 is an `Err`
+/// (exit 2).
+pub(crate) fn read_policy(path: Option<&Path>, kernels: &[Arc<Kernel>]) -> Result<Job, OpenError> {
+    let (name, shown, bytes) = match path {
+        None => {
+            let bytes = read_at_most(std::io::stdin().lock(), MAX_FILE_BYTES)
+                .map_err(|e| OpenError::Io(format!("cannot read standard input: {e}")))?;
+            ("-".to_string(), "standard input".to_string(), bytes)
+        }
+        Some(path) => {
+            let name = path.display().to_string();
+            let (file, len) = open_regular(path)?;
+            if len > MAX_FILE_BYTES as u64 {
+                return Ok(Job::Done(too_large(name, Some(len), kernels)));
+            }
+            let bytes = read_at_most(file, MAX_FILE_BYTES)
+                .map_err(|e| OpenError::Io(format!("cannot read {name}: {e}")))?;
+            (name.clone(), name, bytes)
+        }
+    };
+    let Some(bytes) = bytes else {
+        return Ok(Job::Done(too_large(name, None, kernels)));
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| OpenError::Io(format!("{shown} is not UTF-8 text")))?;
+    Ok(Job::Check(SourceFile::new(name, text)))
+}
+
+/// The report of an input over [`MAX_FILE_BYTES`]: one Y006, as the parser gives for text over
+/// the limit, for a file that was not read whole (`len` when its size is known).
+fn too_large(name: String, len: Option<u64>, kernels: &[Arc<Kernel>]) -> FileReport {
+    let message = match len {
+        Some(len) => format!(
+            "the file is {len} bytes; policyctl reads files of at most {MAX_FILE_BYTES} bytes"
+        ),
+        None => format!(
+            "{} is more than {MAX_FILE_BYTES} bytes; policyctl reads files of at most {MAX_FILE_BYTES} bytes",
+            if name == "-" { "standard input" } else { "the file" }
+        ),
+    };
+    FileReport {
+        source: SourceFile::new(name, String::new()),
+        policies: Vec::new(),
+        other_documents: 0,
+        diagnostics: vec![Diagnostic::new(Code::Y006, Span::new(0, 0), message)
+            .help("split the policies into several files")],
+        kernels: kernels.iter().map(|k| k.name.clone()).collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking.
+
+/// A file whose check failed inside policyctl (a panic). Never a pass: the run exits 2.
+pub(crate) struct InternalError {
+    /// The file's display name.
+    pub file: String,
+    /// What the panic said.
+    pub message: String,
+}
+
+impl std::fmt::Display for InternalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "policyctl: internal error while checking {}: {}",
+            self.file, self.message
+        )
+    }
+}
+
+/// Check every job on every core, keeping their order. A panic while checking one file is
+/// caught there and becomes that file's [`InternalError`]; the other files are still checked.
+pub(crate) fn check_all(
+    jobs: Vec<Job>,
+    kernels: &[Arc<Kernel>],
+) -> Vec<Result<FileReport, InternalError>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
+        .min(jobs.len().max(1));
     if threads <= 1 {
-        return sources
-            .into_iter()
-            .map(|s| check_source_with(s, kernels))
-            .collect();
+        return jobs.into_iter().map(|j| check_one(j, kernels)).collect();
     }
-    let chunk = sources.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<SourceFile>> = Vec::new();
-    let mut rest = sources.into_iter();
+    let chunk = jobs.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Job>> = Vec::new();
+    let mut rest = jobs.into_iter();
     loop {
-        let c: Vec<SourceFile> = rest.by_ref().take(chunk).collect();
+        let c: Vec<Job> = rest.by_ref().take(chunk).collect();
         if c.is_empty() {
             break;
         }
@@ -256,39 +466,154 @@ fn check_all(sources: Vec<SourceFile>, kernels: &[std::sync::Arc<Kernel>]) -> Ve
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|c| {
-                s.spawn(move || {
+                let names: Vec<String> = c.iter().map(|j| job_name(j).to_string()).collect();
+                let handle = s.spawn(move || {
                     c.into_iter()
-                        .map(|src| check_source_with(src, kernels))
+                        .map(|j| check_one(j, kernels))
                         .collect::<Vec<_>>()
-                })
+                });
+                (names, handle)
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|(names, h)| {
+                // Each file's panic is caught in check_one; a thread that still fails loses
+                // its chunk, and every file of it is an internal error.
+                h.join().unwrap_or_else(|p| {
+                    let message = panic_message(&*p);
+                    names
+                        .into_iter()
+                        .map(|file| {
+                            Err(InternalError {
+                                file,
+                                message: message.clone(),
+                            })
+                        })
+                        .collect()
+                })
+            })
             .collect()
     })
 }
 
-fn collect(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
-            let path = entry.path();
-            let ft = entry.file_type()?;
-            if ft.is_dir() {
-                todo.push(path);
-            } else if ft.is_file()
-                && matches!(
-                    path.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml")
-                )
-            {
-                out.push(path);
-            }
+fn job_name(job: &Job) -> &str {
+    match job {
+        Job::Check(src) => src.name(),
+        Job::Done(report) => report.source.name(),
+    }
+}
+
+/// Check one job, catching a panic.
+fn check_one(job: Job, kernels: &[Arc<Kernel>]) -> Result<FileReport, InternalError> {
+    let src = match job {
+        Job::Done(report) => return Ok(report),
+        Job::Check(src) => src,
+    };
+    let file = src.name().to_string();
+    // Nothing shared is left half-changed by a panic: the kernels are read-only (their lazy
+    // indexes are behind OnceLock), and the file's own data is dropped with the panic.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        test_panic(src.name());
+        check_source_with(src, kernels)
+    }))
+    .map_err(|p| InternalError {
+        file,
+        message: panic_message(&*p),
+    })
+}
+
+/// The message of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// Tests make the check of one file panic: `POLICYCTL_TEST_PANIC_ON=<file name or path>`.
+/// Debug builds only; a release build ignores the variable.
+#[cfg(debug_assertions)]
+fn test_panic(name: &str) {
+    if let Some(want) = std::env::var_os("POLICYCTL_TEST_PANIC_ON") {
+        if Path::new(name).file_name() == Some(want.as_os_str()) || want == name {
+            panic!(
+                "POLICYCTL_TEST_PANIC_ON={} (a test hook)",
+                want.to_string_lossy()
+            );
         }
     }
-    Ok(out)
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic(_: &str) {}
+
+// ---------------------------------------------------------------------------------------------
+// Walking directories.
+
+/// What a directory holds: its policy files, and what was skipped (one message each).
+struct Walk {
+    files: Vec<PathBuf>,
+    skipped: Vec<String>,
+}
+
+/// Every `*.yaml` and `*.yml` file under `dir`, sorted. Symlinks are followed, to files and
+/// to directories; each directory and each file is visited once (by its canonical path), so a
+/// link back up the tree ends there and a file reached by two names is checked once, under
+/// the name met first. A dangling link, and a YAML name that is not a regular file, are
+/// skipped and said.
+fn collect(dir: &Path) -> std::io::Result<Walk> {
+    let mut walk = Walk {
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let mut seen_dirs = HashSet::new();
+    let mut seen_files = HashSet::new();
+    seen_dirs.insert(std::fs::canonicalize(dir)?);
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let mut entries = std::fs::read_dir(&d)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        entries.sort();
+        // Files first, then subdirectories in order: the first name of a file is the
+        // shallowest one.
+        let mut subdirs = Vec::new();
+        for path in entries {
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if path.is_symlink() => {
+                    let target = std::fs::read_link(&path)
+                        .map_or_else(|_| "?".to_string(), |t| t.display().to_string());
+                    walk.skipped.push(format!(
+                        "{} is a symlink to {target}, which cannot be read ({e}); skipped",
+                        path.display()
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if meta.is_dir() {
+                if seen_dirs.insert(std::fs::canonicalize(&path)?) {
+                    subdirs.push(path);
+                }
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                if !meta.is_file() {
+                    walk.skipped
+                        .push(format!("{}; skipped", not_regular(&path, meta.file_type())));
+                } else if seen_files.insert(std::fs::canonicalize(&path)?) {
+                    walk.files.push(path);
+                }
+            }
+        }
+        todo.extend(subdirs.into_iter().rev());
+    }
+    walk.files.sort();
+    Ok(walk)
 }

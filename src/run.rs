@@ -6,6 +6,7 @@
 //! every hook of every policy attaches or the run stops with nothing left attached.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use policyctl_runtime::process::ProcessCache;
 use policyctl_validator::facts::HookKind;
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, TextOptions};
-use policyctl_validator::{check_source_with, Code, Diagnostic, FileReport, SourceFile};
+use policyctl_validator::{Code, Diagnostic, FileReport};
 
 /// `--output`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,13 +62,37 @@ pub struct RunArgs {
     /// The node name in events (default: the host name).
     #[arg(long)]
     node_name: Option<String>,
-    /// Stop after this many seconds.
-    #[arg(long)]
+    /// Stop after this many seconds (from 0 to ten years).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
     duration: Option<f64>,
     /// Size of the event ring buffer in MiB (a power of two): larger absorbs longer bursts
     /// before events are lost (and counted).
     #[arg(long, default_value_t = 4)]
     ring_buffer_mib: u32,
+    /// Load policies whose Sigkill, Signal, Override or NotifyEnforcer acts on every process
+    /// (a selector without filters, P075, or a matchBinaries NotIn of paths this host does not
+    /// have). Refused without it: such a policy can lock everyone out of the host.
+    #[arg(long)]
+    allow_unfiltered_enforcement: bool,
+}
+
+/// Longest `--duration`, in seconds: ten years.
+const MAX_DURATION_SECS: f64 = 10.0 * 365.0 * 86_400.0;
+
+/// `--duration`: a finite number of seconds from 0 to [`MAX_DURATION_SECS`], checked when the
+/// arguments are parsed, so that a bad value is a usage error before anything loads.
+fn parse_duration(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    // NaN is in no range.
+    if !(0.0..=MAX_DURATION_SECS).contains(&secs) {
+        return Err(format!(
+            "give a number of seconds from 0 to {MAX_DURATION_SECS} (ten years); leave --duration out to run until stopped"
+        ));
+    }
+    Ok(secs)
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -112,55 +137,46 @@ pub fn run(args: &RunArgs) -> ExitCode {
 
     phase("kernel index");
     // check first, against this kernel, exactly as `check` would
-    let mut reports = Vec::new();
+    let kernels = std::slice::from_ref(&kernel);
+    let mut jobs = Vec::new();
     for f in &args.files {
-        let text = match std::fs::read_to_string(f) {
-            Ok(t) => t,
-            Err(e) => return fail(format!("cannot read {f}: {e}")),
-        };
-        reports.push(check_source_with(
-            SourceFile::new(f.clone(), text),
-            std::slice::from_ref(&kernel),
-        ));
+        match crate::read_policy(Some(Path::new(f)), kernels) {
+            Ok(job) => jobs.push(job),
+            Err(e) => return fail(e),
+        }
     }
-    let errors: usize = reports
-        .iter()
-        .map(|r| {
-            r.accepted_allowing(|d| served_otherwise(r, d))
-                .err()
-                .unwrap_or(0)
-        })
-        .sum();
+    let mut reports = Vec::new();
+    let mut internal = false;
+    for r in crate::check_all(jobs, kernels) {
+        match r {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                eprintln!("{e}");
+                internal = true;
+            }
+        }
+    }
+    if internal {
+        return ExitCode::from(2);
+    }
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let errors = print_findings(&reports, &mut std::io::stderr().lock(), color);
     if errors > 0 {
-        // what run tolerates is left out, so the report's counts are the refusal's
-        let shown: Vec<FileReport> = reports
-            .iter()
-            .map(|r| {
-                let mut shown = r.clone();
-                shown.diagnostics.retain(|d| !served_otherwise(r, d));
-                shown
-            })
-            .collect();
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let text = render::render(&shown, render::Format::Text, &TextOptions { color });
-        eprint!("{text}");
         return fail(format!(
             "refusing to load: {errors} error{} (fix them; `policyctl check` shows the same)",
             if errors == 1 { "" } else { "s" }
         ));
     }
-    for r in &reports {
-        for d in r.diagnostics.iter().filter(|d| served_otherwise(r, d)) {
-            let at = r.source.position(d.span.start);
-            eprintln!(
-                "policyctl run: note: {}:{}:{}: {} ({}); policyctl run attaches these syscall hooks to the raw syscall tracepoint instead, but Tetragon would refuse this policy on this kernel",
-                r.source.name(),
-                at.line,
-                at.column,
-                d.message,
-                d.code.as_str()
-            );
+    let unfiltered = unfiltered_enforcement(&reports);
+    if !unfiltered.is_empty() && !args.allow_unfiltered_enforcement {
+        for line in &unfiltered {
+            eprintln!("policyctl run: {line}");
         }
+        return fail(format!(
+            "refusing to load: {} selector{} would kill or deny for every process on this host; add a filter that says whom to stop, or pass --allow-unfiltered-enforcement",
+            unfiltered.len(),
+            if unfiltered.len() == 1 { "" } else { "s" }
+        ));
     }
     let accepted: Vec<_> = reports
         .iter()
@@ -244,9 +260,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Output::Json => Format::Json,
         Output::Compact => Format::Compact,
     });
+    // `--duration` is finite and at most ten years (checked when parsing); a deadline past
+    // what an Instant holds would be no deadline.
     let deadline = args
         .duration
-        .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0)));
+        .and_then(|d| Instant::now().checked_add(Duration::from_secs_f64(d)));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut printed, mut reported_lost) = (0u64, 0u64);
@@ -284,6 +302,121 @@ pub fn run(args: &RunArgs) -> ExitCode {
     drop(loaded); // detaches every program
     eprintln!("policyctl run: stopped; {printed} events printed, {reported_lost} lost; everything detached");
     ExitCode::SUCCESS
+}
+
+/// Print what checking found on `err`, as `policyctl check` prints it in text: errors, which
+/// refuse the run (their number is returned), and warnings and infos, which are printed before
+/// anything loads. What `run` serves otherwise (see [`served_otherwise`]) is left out of that
+/// and, when nothing refuses the run, printed as a note.
+fn print_findings(reports: &[FileReport], err: &mut dyn Write, color: bool) -> usize {
+    let errors: usize = reports
+        .iter()
+        .map(|r| {
+            r.accepted_allowing(|d| served_otherwise(r, d))
+                .err()
+                .unwrap_or(0)
+        })
+        .sum();
+    // what run tolerates is left out, so the report's counts are the refusal's
+    let shown: Vec<FileReport> = reports
+        .iter()
+        .map(|r| {
+            let mut shown = r.clone();
+            shown.diagnostics.retain(|d| !served_otherwise(r, d));
+            shown
+        })
+        .collect();
+    if shown.iter().any(|r| !r.diagnostics.is_empty()) {
+        let text = render::render(&shown, render::Format::Text, &TextOptions { color });
+        let _ = err.write_all(text.as_bytes());
+    }
+    if errors > 0 {
+        return errors;
+    }
+    for r in reports {
+        for d in r.diagnostics.iter().filter(|d| served_otherwise(r, d)) {
+            let at = r.source.position(d.span.start);
+            let _ = writeln!(
+                err,
+                "policyctl run: note: {}:{}:{}: {} ({}); policyctl run attaches these syscall hooks to the raw syscall tracepoint instead, but Tetragon would refuse this policy on this kernel",
+                r.source.name(),
+                at.line,
+                at.column,
+                d.message,
+                d.code.as_str()
+            );
+        }
+    }
+    0
+}
+
+/// Selectors whose enforcing actions act on every process of this host, one line each: those
+/// the check reported as P075 (no filter at all), and those whose only filter is a matchBinaries
+/// NotIn of paths this host does not have (so it excludes nobody).
+fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in reports {
+        for d in r.diagnostics.iter().filter(|d| d.code == Code::P075) {
+            let at = r.source.position(d.span.start);
+            out.push(format!(
+                "{}:{}:{}: {}",
+                r.source.name(),
+                at.line,
+                at.column,
+                d.message
+            ));
+        }
+        for p in &r.policies {
+            for hook in &p.policy.spec.hooks {
+                if matches!(hook.kind, HookKind::Uprobe | HookKind::Usdt) {
+                    continue;
+                }
+                for sel in &hook.selectors {
+                    let Some(action) = sel.match_actions.iter().find_map(|a| {
+                        a.action.as_ref().filter(|n| {
+                            matches!(
+                                n.value.as_str(),
+                                "Sigkill" | "Signal" | "Override" | "NotifyEnforcer"
+                            )
+                        })
+                    }) else {
+                        continue;
+                    };
+                    let only_not_in = !sel.match_binaries.is_empty()
+                        && sel
+                            .match_binaries
+                            .iter()
+                            .all(|f| f.operator.as_ref().is_some_and(|o| o.value == "NotIn"))
+                        && sel.match_args.is_empty()
+                        && sel.match_data.is_empty()
+                        && sel.match_pids.is_empty()
+                        && sel.match_parent_binaries.is_empty()
+                        && sel.match_namespaces.is_empty()
+                        && sel.match_namespace_changes.is_empty()
+                        && sel.match_capabilities.is_empty()
+                        && sel.match_capability_changes.is_empty()
+                        && sel.macros.is_empty();
+                    let values: Vec<&str> = sel
+                        .match_binaries
+                        .iter()
+                        .flat_map(|f| f.values.iter().map(|v| v.value.as_str()))
+                        .collect();
+                    if only_not_in && values.iter().all(|v| !Path::new(v).exists()) {
+                        let at = r.source.position(action.span.start);
+                        out.push(format!(
+                            "{}:{}:{}: {} acts on every process: its selector's only filter is matchBinaries NotIn {}, and this host has none of these files",
+                            r.source.name(),
+                            at.line,
+                            at.column,
+                            action.value,
+                            values.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// K030 on a `kprobes` or `fentries` section whose hooks are all syscalls: Tetragon cannot
@@ -326,4 +459,126 @@ fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policyctl_validator::kernel::KernelSpec;
+    use policyctl_validator::{check_source_with, SourceFile};
+
+    /// A policy with one warning (P004, a misspelt option) and no error.
+    const WARNING_ONLY: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"warn-only\"
+spec:
+  options:
+  - name: polcy-mode
+    value: enforce
+  kprobes:
+  - call: \"tcp_connect\"
+    syscall: false
+    args:
+    - index: 0
+      type: \"sock\"
+";
+
+    fn fixture_kernel() -> Arc<Kernel> {
+        let btf =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/btf/6.12.117+deb12-amd64.btf.zst");
+        Arc::new(
+            Kernel::load(&KernelSpec {
+                btf,
+                ..KernelSpec::default()
+            })
+            .unwrap(),
+        )
+    }
+
+    fn findings(text: &str) -> (usize, String) {
+        let kernel = fixture_kernel();
+        let report = check_source_with(
+            SourceFile::new("policy.yaml", text),
+            std::slice::from_ref(&kernel),
+        );
+        let mut out = Vec::new();
+        let errors = print_findings(&[report], &mut out, false);
+        (errors, String::from_utf8(out).unwrap())
+    }
+
+    fn unfiltered(text: &str) -> Vec<String> {
+        let report = check_source_with(SourceFile::new("policy.yaml", text), &[]);
+        unfiltered_enforcement(&[report])
+    }
+
+    /// A Sigkill on every mkdirat, with the selector's filter replaced by `filter`.
+    fn kill_mkdir(filter: &str) -> String {
+        format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: kill\nspec:\n  kprobes:\n  - call: sys_mkdirat\n    selectors:\n    - {filter}matchActions:\n      - action: Sigkill\n"
+        )
+    }
+
+    #[test]
+    fn enforcement_on_every_process_is_refused_without_the_flag() {
+        // No filter at all (P075).
+        let lines = unfiltered(&kill_mkdir(""));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("every process"), "{lines:?}");
+        // A NotIn of a path this host does not have excludes nobody.
+        let lines = unfiltered(&kill_mkdir(
+            "matchBinaries:\n      - operator: NotIn\n        values:\n        - /nonexistent/policyctl-test\n      ",
+        ));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("/nonexistent/policyctl-test"),
+            "{lines:?}"
+        );
+        // An In of one binary, or a NotIn of a file that exists, scopes it.
+        let exe = std::env::current_exe().unwrap();
+        for filter in [
+            "matchBinaries:\n      - operator: In\n        values:\n        - /nonexistent/x\n      ".to_string(),
+            format!(
+                "matchBinaries:\n      - operator: NotIn\n        values:\n        - {}\n      ",
+                exe.display()
+            ),
+        ] {
+            let lines = unfiltered(&kill_mkdir(&filter));
+            assert!(lines.is_empty(), "{filter}: {lines:?}");
+        }
+    }
+
+    #[test]
+    fn warnings_are_printed_before_loading() {
+        let (errors, out) = findings(WARNING_ONLY);
+        assert_eq!(errors, 0, "{out}");
+        assert!(out.contains("P004"), "{out}");
+        assert!(out.contains("0 errors, 1 warning"), "{out}");
+    }
+
+    #[test]
+    fn errors_refuse_and_a_clean_policy_prints_nothing() {
+        let clean = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/policies/article/fixed-block-443-for-wget.yaml"),
+        )
+        .unwrap();
+        let (errors, out) = findings(&clean);
+        assert_eq!((errors, out.as_str()), (0, ""));
+        let broken = clean.replace("kprobes:", "kprobess:");
+        let (errors, out) = findings(&broken);
+        assert!(errors > 0, "{out}");
+        assert!(out.contains("error"), "{out}");
+    }
+
+    #[test]
+    fn durations() {
+        for good in ["0", "0.5", "3600", " 10 ", "315360000"] {
+            assert!(parse_duration(good).is_ok(), "{good}");
+        }
+        for bad in ["inf", "-inf", "NaN", "1e20", "-1", "315360001", "", "1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }
