@@ -148,6 +148,7 @@ use std::collections::HashMap;
 
 use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
+use policyctl_validator::golang;
 use policyctl_validator::kernel::{syscalls, Kernel};
 use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter};
 use policyctl_validator::Accepted;
@@ -1029,21 +1030,14 @@ fn string_entry(filter: u32, value: &str, postfix: bool) -> Result2<StringEntry>
     })
 }
 
-/// Decimal, 0x hex or 0 octal, with an optional minus sign.
+/// An integer value as Tetragon reads it (Go's `strconv.ParseInt` with base 0: decimal, `0x`,
+/// `0o`, `0b` or leading-`0` octal, `_` between digits), the validator's `golang` rules; an
+/// unsigned 64-bit value above `i64::MAX` keeps its bits.
 pub fn parse_int(text: &str) -> Option<i64> {
     let t = text.trim();
-    let (neg, t) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t),
-    };
-    let v = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        u64::from_str_radix(hex, 16).ok()? as i64
-    } else if t.len() > 1 && t.starts_with('0') {
-        i64::from_str_radix(&t[1..], 8).ok()?
-    } else {
-        t.parse::<u64>().ok()? as i64
-    };
-    Some(if neg { v.wrapping_neg() } else { v })
+    golang::parse_int(t, 64)
+        .ok()
+        .or_else(|| golang::parse_uint(t, 64).ok().map(|u| u as i64))
 }
 
 /// `10.0.0.0/8`, `127.0.0.1`, `::1`, `fd00::/8`.

@@ -128,11 +128,42 @@ fn underscore_ok(text: &str) -> bool {
     saw != b'_'
 }
 
-/// `strconv.Atoi` on a 64-bit machine: an optional `+` or `-`, then decimal digits only (no
-/// prefix, no `_`), within `i64`.
+/// Go's `strconv.ParseUint(text, 10, bits)`: decimal digits only, no sign, no base prefix and
+/// no `_` (those need base 0, see [`parse_uint`]).
+pub fn parse_uint10(text: &str, bits: u32) -> Result<u64, NumError> {
+    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(NumError::Syntax);
+    }
+    let max = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    match text.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(NumError::Range),
+    }
+}
+
+/// Go's `strconv.ParseInt(text, 10, bits)`: an optional `+` or `-`, then decimal digits.
+pub fn parse_int10(text: &str, bits: u32) -> Result<i64, NumError> {
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let u = parse_uint10(body, 64)?;
+    let cutoff = 1u64 << (bits.clamp(1, 64) - 1);
+    if (!neg && u >= cutoff) || (neg && u > cutoff) {
+        return Err(NumError::Range);
+    }
+    let n = i128::from(u);
+    Ok((if neg { -n } else { n }) as i64)
+}
+
+/// `strconv.Atoi` on a 64-bit machine: [`parse_int10`] within `i64`.
 pub fn atoi(text: &str) -> Option<i64> {
-    // Rust's parser takes exactly this syntax.
-    text.parse::<i64>().ok()
+    parse_int10(text, 64).ok()
 }
 
 /// `strconv.ParseBool`: `1`, `t`, `T`, `TRUE`, `true`, `True` and `0`, `f`, `F`, `FALSE`,
@@ -218,5 +249,27 @@ mod tests {
         for t in ["yes", "on", "tRUE", "", "2"] {
             assert_eq!(parse_bool(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn base10_integers() {
+        assert_eq!(parse_int10("-5", 64), Ok(-5));
+        assert_eq!(parse_int10("+5", 64), Ok(5));
+        assert_eq!(parse_int10("007", 64), Ok(7));
+        assert_eq!(parse_int10("1_000", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10("0x10", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10("-", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10(" 5", 64), Err(NumError::Syntax));
+        assert_eq!(parse_int10("-9223372036854775808", 64), Ok(i64::MIN));
+        assert_eq!(parse_int10("9223372036854775808", 64), Err(NumError::Range));
+        assert_eq!(parse_uint10("-1", 64), Err(NumError::Syntax));
+        assert_eq!(parse_uint10("+1", 64), Err(NumError::Syntax));
+        assert_eq!(parse_uint10("4294967295", 32), Ok(4_294_967_295));
+        assert_eq!(parse_uint10("4294967296", 32), Err(NumError::Range));
+        assert_eq!(parse_uint10("18446744073709551615", 64), Ok(u64::MAX));
+        assert_eq!(
+            parse_uint10("18446744073709551616", 64),
+            Err(NumError::Range)
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! `pkg/selectors/kernel.go` (ParseMatchBinary, ParseMatchPid, ParseMatchNamespace(Change),
 //! ParseMatchCaps) compiles them and `bpf/process/pfilter.h` evaluates them.
 
-use super::operators::{parse_uint10, tetragon_capability};
+use super::operators::tetragon_capability;
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts;
@@ -72,7 +72,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     );
                 }
                 for v in &f.values {
-                    if parse_uint10(&v.value, 32).is_err() {
+                    if crate::golang::parse_uint10(&v.value, 32).is_err() {
                         out.push(
                             Diagnostic::new(
                                 Code::P022,
@@ -103,7 +103,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     );
                 }
                 for v in &f.values {
-                    if v.value != "host_ns" && parse_uint10(&v.value, 32).is_err() {
+                    if v.value != "host_ns" && crate::golang::parse_uint10(&v.value, 32).is_err() {
                         out.push(
                             Diagnostic::new(Code::P022, v.span, format!("`{}` is not a namespace inode number or `host_ns`", v.value))
                                 .help("write the namespace's inode number in decimal (as in `ls -l /proc/<pid>/ns`), or `host_ns` for the host's"),

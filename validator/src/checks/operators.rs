@@ -815,12 +815,12 @@ fn check_in_map(
     }
     let parse = |s: &str| -> Result<i128, NumError> {
         match int {
-            Some(it) if it.signed => parse_int10(s, 64).map(i128::from),
-            Some(_) => parse_uint10(s, 64).map(i128::from),
+            Some(it) if it.signed => golang::parse_int10(s, 64).map(i128::from),
+            Some(_) => golang::parse_uint10(s, 64).map(i128::from),
             // Type unknown: either parse may be the one Tetragon uses.
-            None => parse_int10(s, 64)
+            None => golang::parse_int10(s, 64)
                 .map(i128::from)
-                .or_else(|_| parse_uint10(s, 64).map(i128::from)),
+                .or_else(|_| golang::parse_uint10(s, 64).map(i128::from)),
         }
     };
     let mut bounds = Vec::new();
@@ -1013,7 +1013,7 @@ fn check_unsigned_set(
     }
     let mut bounds = Vec::new();
     for p in &parts {
-        match parse_uint10(p, 64) {
+        match golang::parse_uint10(p, 64) {
             Ok(n) => bounds.push(n),
             Err(_) => {
                 let d = invalid(
@@ -1071,39 +1071,6 @@ const LINUX_ONLY_NAMES: &[(&str, u32)] = &[
     ("AF_ROUTE", 16),
 ];
 
-/// Go's `strconv.ParseUint(text, 10, bits)`: decimal digits only, no sign, no base prefix and
-/// no `_` (those need base 0, see [`golang::parse_uint`]).
-pub(crate) fn parse_uint10(text: &str, bits: u32) -> Result<u64, NumError> {
-    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(NumError::Syntax);
-    }
-    let max = if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
-    match text.parse::<u64>() {
-        Ok(n) if n <= max => Ok(n),
-        _ => Err(NumError::Range),
-    }
-}
-
-/// Go's `strconv.ParseInt(text, 10, bits)`: an optional `+` or `-`, then decimal digits.
-pub(crate) fn parse_int10(text: &str, bits: u32) -> Result<i64, NumError> {
-    let (neg, body) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let u = parse_uint10(body, 64)?;
-    let cutoff = 1u64 << (bits.clamp(1, 64) - 1);
-    if (!neg && u >= cutoff) || (neg && u > cutoff) {
-        return Err(NumError::Range);
-    }
-    let n = i128::from(u);
-    Ok((if neg { -n } else { n }) as i64)
-}
-
 /// Parse an IP address or CIDR as Tetragon does (`parseAddr`: `netip.ParsePrefix` when there
 /// is a `/`, `netip.ParseAddr` otherwise, which takes an IPv6 zone).
 pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
@@ -1137,28 +1104,6 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base10_integers() {
-        assert_eq!(parse_int10("-5", 64), Ok(-5));
-        assert_eq!(parse_int10("+5", 64), Ok(5));
-        assert_eq!(parse_int10("007", 64), Ok(7));
-        assert_eq!(parse_int10("1_000", 64), Err(NumError::Syntax));
-        assert_eq!(parse_int10("0x10", 64), Err(NumError::Syntax));
-        assert_eq!(parse_int10("-", 64), Err(NumError::Syntax));
-        assert_eq!(parse_int10(" 5", 64), Err(NumError::Syntax));
-        assert_eq!(parse_int10("-9223372036854775808", 64), Ok(i64::MIN));
-        assert_eq!(parse_int10("9223372036854775808", 64), Err(NumError::Range));
-        assert_eq!(parse_uint10("-1", 64), Err(NumError::Syntax));
-        assert_eq!(parse_uint10("+1", 64), Err(NumError::Syntax));
-        assert_eq!(parse_uint10("4294967295", 32), Ok(4_294_967_295));
-        assert_eq!(parse_uint10("4294967296", 32), Err(NumError::Range));
-        assert_eq!(parse_uint10("18446744073709551615", 64), Ok(u64::MAX));
-        assert_eq!(
-            parse_uint10("18446744073709551616", 64),
-            Err(NumError::Range)
-        );
-    }
 
     #[test]
     fn cidrs() {
