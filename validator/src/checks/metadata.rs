@@ -41,7 +41,7 @@ pub const P073: CodeInfo = CodeInfo {
     name: "invalid-list",
     severity: Severity::Error,
     summary: "A list whose type and contents disagree (generated list with values, ftrace list without pattern, syscall list with a non-syscall, ...).",
-    explanation: "Tetragon checks every list of a policy. `generated_syscalls` and `generated_ftrace` lists are filled by Tetragon and must not have `values` (\"error generated list '%s' has values\"); `generated_ftrace` needs a non-empty `pattern` (\"must specify pattern\"). A `syscalls` list used as a call holds syscall names: `sys_NAME`, optionally with an arch prefix (`__x64_sys_NAME`) or an ABI (`x64/sys_NAME`, `i386/`, `arm64/`, `arm32/`); anything else fails the policy (\"invalid syscall list element\"); when the list is not used by a call here (an enforcer call may use it) this is a warning.\n\nLoads, but cannot do what it says (error): a list without values that a kprobe or fentry `call` uses (Tetragon skips a hook with no functions, so it hooks nothing) or that an InMap value uses (it never matches); a list whose name an earlier list already has, when that name is used by a call or an InMap value: Tetragon takes the first list of a name, so this one's values are never used.\n\nWarnings: the same when no call or InMap value of this policy uses the name (an enforcer's calls may, which policyctl does not follow), as nothing the policy says then depends on it.",
+    explanation: "Tetragon checks every list of a policy. `generated_syscalls` and `generated_ftrace` lists are filled by Tetragon and must not have `values` (\"error generated list '%s' has values\"); `generated_ftrace` needs a non-empty `pattern` (\"must specify pattern\"). A `syscalls` list used as a call holds syscall names: `sys_NAME`, optionally with an arch prefix (`__x64_sys_NAME`) or an ABI (`x64/sys_NAME`, `i386/`, `arm64/`, `arm32/`); anything else fails the policy (\"invalid syscall list element\"); when the list is not used by a call here (an enforcer call may use it) this is a warning.\n\nLoads, but cannot do what it says (error): a list without values that a kprobe or fentry `call` uses (Tetragon skips a hook with no functions, so it hooks nothing) or that an InMap value uses (it never matches).\n\nWarnings: the same when no call or InMap value of this policy uses the name (an enforcer's calls may, which policyctl does not follow), as nothing the policy says then depends on it; and a list whose name an earlier list already has: Tetragon does not refuse it, it takes the first list of a name everywhere (`isList`, `listReader.Read`), so this one's values are never used.",
     tetragon: "pkg/sensors/tracing/lists_linux.go validateList, preValidateLists, isList and listReader.Read (the first list of a name), getListSymbols; generickprobe.go preValidateKprobe (a hook whose calls are all missing is ignored); syscall_list.go SyscallVal.Symbol, parseSyscallValue, validateABI",
 };
 
@@ -241,11 +241,8 @@ fn check_list(policy: &Policy, i: usize, list: &List, out: &mut Vec<Diagnostic>)
             )
             .help("give each list its own name")
             .related(first.span, "the list Tetragon uses");
-            out.push(if by_call || by_in_map {
-                d
-            } else {
-                d.severity(Severity::Warning)
-            });
+            // Tetragon does not refuse it (the first wins): a warning, used or not.
+            out.push(d.severity(Severity::Warning));
         }
     }
     match ty {
