@@ -18,6 +18,7 @@ use policyctl_runtime::loader::{self, Loaded};
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{Method, Plan};
 use policyctl_runtime::process::ProcessCache;
+use policyctl_validator::checks::actions;
 use policyctl_validator::facts::HookKind;
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, TextOptions};
@@ -356,15 +357,12 @@ fn print_findings(reports: &[FileReport], err: &mut dyn Write, color: bool) -> u
 fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
     let mut out = Vec::new();
     for r in reports {
+        let at = |offset: usize| {
+            let p = r.source.position(offset);
+            format!("{}:{}:{}", r.source.name(), p.line, p.column)
+        };
         for d in r.diagnostics.iter().filter(|d| d.code == Code::P075) {
-            let at = r.source.position(d.span.start);
-            out.push(format!(
-                "{}:{}:{}: {}",
-                r.source.name(),
-                at.line,
-                at.column,
-                d.message
-            ));
+            out.push(format!("{}: {}", at(d.span.start), d.message));
         }
         for p in &r.policies {
             for hook in &p.policy.spec.hooks {
@@ -373,41 +371,26 @@ fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
                 }
                 for sel in &hook.selectors {
                     let Some(action) = sel.match_actions.iter().find_map(|a| {
-                        a.action.as_ref().filter(|n| {
-                            matches!(
-                                n.value.as_str(),
-                                "Sigkill" | "Signal" | "Override" | "NotifyEnforcer"
-                            )
-                        })
+                        a.action
+                            .as_ref()
+                            .filter(|n| actions::is_enforcing(&n.value))
                     }) else {
                         continue;
                     };
-                    let only_not_in = !sel.match_binaries.is_empty()
+                    let only_not_in = sel.filters() == ["matchBinaries"]
                         && sel
                             .match_binaries
                             .iter()
-                            .all(|f| f.operator.as_ref().is_some_and(|o| o.value == "NotIn"))
-                        && sel.match_args.is_empty()
-                        && sel.match_data.is_empty()
-                        && sel.match_pids.is_empty()
-                        && sel.match_parent_binaries.is_empty()
-                        && sel.match_namespaces.is_empty()
-                        && sel.match_namespace_changes.is_empty()
-                        && sel.match_capabilities.is_empty()
-                        && sel.match_capability_changes.is_empty()
-                        && sel.macros.is_empty();
+                            .all(|f| f.operator.as_ref().is_some_and(|o| o.value == "NotIn"));
                     let values: Vec<&str> = sel
                         .match_binaries
                         .iter()
                         .flat_map(|f| f.values.iter().map(|v| v.value.as_str()))
                         .collect();
                     if only_not_in && values.iter().all(|v| !Path::new(v).exists()) {
-                        let at = r.source.position(action.span.start);
                         out.push(format!(
-                            "{}:{}:{}: {} acts on every process: its selector's only filter is matchBinaries NotIn {}, and this host has none of these files",
-                            r.source.name(),
-                            at.line,
-                            at.column,
+                            "{}: {} acts on every process: its selector's only filter is matchBinaries NotIn {}, and this host has none of these files",
+                            at(action.span.start),
                             action.value,
                             values.join(", ")
                         ));
@@ -466,24 +449,6 @@ mod tests {
     use super::*;
     use policyctl_validator::kernel::KernelSpec;
     use policyctl_validator::{check_source_with, SourceFile};
-
-    /// A policy with one warning (P004, a misspelt option) and no error.
-    const WARNING_ONLY: &str = "\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: \"warn-only\"
-spec:
-  options:
-  - name: polcy-mode
-    value: enforce
-  kprobes:
-  - call: \"tcp_connect\"
-    syscall: false
-    args:
-    - index: 0
-      type: \"sock\"
-";
 
     fn fixture_kernel() -> Arc<Kernel> {
         let btf =
@@ -551,7 +516,12 @@ spec:
 
     #[test]
     fn warnings_are_printed_before_loading() {
-        let (errors, out) = findings(WARNING_ONLY);
+        // P004's example: one warning (a misspelt option), no error, on any kernel.
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/checks/P004/invalid.yaml"),
+        )
+        .unwrap();
+        let (errors, out) = findings(&text);
         assert_eq!(errors, 0, "{out}");
         assert!(out.contains("P004"), "{out}");
         assert!(out.contains("0 errors, 1 warning"), "{out}");

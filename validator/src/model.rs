@@ -228,6 +228,35 @@ pub struct Selector {
 }
 
 impl Selector {
+    /// The filters written in this selector that limit which calls of the hook it matches,
+    /// by key, in a fixed order; `matchReturnArgs` is left out (it limits only the return
+    /// actions). A matchBinaries or matchParentBinaries entry without values counts as none:
+    /// Tetragon drops it. Macros count as a filter (their contents are not modelled).
+    pub fn filters(&self) -> Vec<&'static str> {
+        let binaries = |f: &[SetFilter]| f.iter().any(|f| f.values_written > 0);
+        [
+            ("matchArgs", !self.match_args.is_empty()),
+            ("matchData", !self.match_data.is_empty()),
+            ("matchPIDs", !self.match_pids.is_empty()),
+            ("matchBinaries", binaries(&self.match_binaries)),
+            ("matchParentBinaries", binaries(&self.match_parent_binaries)),
+            ("matchNamespaces", !self.match_namespaces.is_empty()),
+            (
+                "matchNamespaceChanges",
+                !self.match_namespace_changes.is_empty(),
+            ),
+            ("matchCapabilities", !self.match_capabilities.is_empty()),
+            (
+                "matchCapabilityChanges",
+                !self.match_capability_changes.is_empty(),
+            ),
+            ("macros", !self.macros.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(k, written)| written.then_some(k))
+        .collect()
+    }
+
     /// The key span of a filter list, if written.
     pub fn key(&self, name: &str) -> Option<Span> {
         self.keys.iter().find(|(k, _)| *k == name).map(|(_, s)| *s)

@@ -148,6 +148,12 @@ pub const P075: CodeInfo = CodeInfo {
     tetragon: "not checked by Tetragon: pkg/selectors/kernel.go InitKernelSelectorState compiles a selector without filters into one that matches every call; bpf/process/generic_calls.h do_actions then runs its actions",
 };
 
+/// An action that kills, signals or denies (facts' `enforcement` actions; `Set` is for usdts,
+/// which are scoped to their binary).
+pub fn is_enforcing(action: &str) -> bool {
+    action != "Set" && facts::action(action).is_some_and(|a| a.enforcement)
+}
+
 /// The enforcing actions of `actions` in a selector that has no filter for them: P075.
 fn unfiltered_enforcement(
     policy: &Policy,
@@ -160,30 +166,13 @@ fn unfiltered_enforcement(
         || policy.kind == crate::model::Kind::TracingPolicyNamespaced
         || policy.spec.workload_selector
         || policy.spec.option("policy-mode") == Some("monitor")
-        || !sel.macros.is_empty()
+        || !sel.filters().is_empty()
     {
         return;
     }
-    let process_filters = !(sel.match_binaries.iter().all(|f| f.values_written == 0)
-        && sel
-            .match_parent_binaries
-            .iter()
-            .all(|f| f.values_written == 0)
-        && sel.match_pids.is_empty()
-        && sel.match_namespaces.is_empty()
-        && sel.match_namespace_changes.is_empty()
-        && sel.match_capabilities.is_empty()
-        && sel.match_capability_changes.is_empty());
-    if process_filters {
-        return;
-    }
-    let call_filters = !(sel.match_args.is_empty() && sel.match_data.is_empty());
     let lists = [
-        (&sel.match_actions, call_filters),
-        (
-            &sel.match_return_actions,
-            call_filters || !sel.match_return_args.is_empty(),
-        ),
+        (&sel.match_actions, false),
+        (&sel.match_return_actions, !sel.match_return_args.is_empty()),
     ];
     for (actions, filtered) in lists {
         if filtered {
@@ -191,10 +180,7 @@ fn unfiltered_enforcement(
         }
         for action in actions.iter() {
             let Some(name) = &action.action else { continue };
-            if !matches!(
-                name.value.as_str(),
-                "Sigkill" | "Signal" | "Override" | "NotifyEnforcer"
-            ) {
+            if !is_enforcing(&name.value) {
                 continue;
             }
             out.push(
