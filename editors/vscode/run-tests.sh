@@ -16,5 +16,5 @@ npm --version
 npm ci --no-audit --no-fund
 npm test
 npm run package
-vsix=$(ls -1 "$PWD"/*.vsix | head -1)
+vsix=$(ls -1 "$PWD"/*.vsix | sed -n 1p)
 printf 'vsix: %s (%s bytes)\n' "$vsix" "$(wc -c <"$vsix" | tr -d ' ')"

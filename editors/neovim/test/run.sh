@@ -31,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/work"
 log="$tmp/result.txt"
 
-echo "neovim: $("$nvim" --version | head -n1), $("$bin" --version 2>/dev/null || echo "$bin")"
+echo "neovim: $("$nvim" --version | sed -n 1p), $("$bin" --version 2>/dev/null || echo "$bin")"
 POLICYCTL_REPO="$repo" POLICYCTL_BIN="$bin" POLICYCTL_TMP="$tmp/work" POLICYCTL_LOG="$log" \
   timeout 300 "$nvim" --headless -u NONE -i NONE -n \
     -c "luafile $here/diagnostics.lua" >"$tmp/nvim.out" 2>&1
