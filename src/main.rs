@@ -15,7 +15,7 @@ mod kernel_cmd;
 mod kernels;
 mod run;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
 use policyctl_validator::yaml::MAX_FILE_BYTES;
@@ -48,15 +48,28 @@ enum Command {
     },
     /// Run the language server over standard input and output.
     Lsp {
-        /// Accepted for clients that pass it; stdio is the only transport.
-        #[arg(long)]
-        stdio: bool,
+        /// Accepted for clients that pass it, any number of times (vscode-languageclient adds
+        /// its own `--stdio` to the arguments it is given); stdio is the only transport.
+        #[arg(long, action = clap::ArgAction::Count)]
+        stdio: u8,
     },
     /// Search a kernel's functions, LSM hooks and tracepoints; show what it supports.
     Kernel(kernel_cmd::KernelCmd),
     /// Load policies onto eBPF on this host, enforce them in the kernel and print events
     /// (needs root).
     Run(run::RunArgs),
+    /// Print a shell completion script: `policyctl completions bash > /etc/bash_completion.d/policyctl`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of policyctl, or of one subcommand:
+    /// `policyctl man check | man -l -`.
+    Man {
+        /// A subcommand (`check`, `run`, ...) for its own page.
+        subcommand: Option<String>,
+    },
     /// Print the JSON Schema of a policy kind.
     Schema {
         /// Which kind.
@@ -112,6 +125,12 @@ fn main() -> ExitCode {
         Command::Kernel(cmd) => kernel_cmd::run(&cmd),
         Command::Lsp { stdio: _ } => lsp(),
         Command::Run(args) => run::run(&args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "policyctl", &mut out);
+            write_stdout(&out)
+        }
+        Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::Schema { kind } => {
             let kind = match kind {
                 SchemaKind::TracingPolicy => Kind::TracingPolicy,
@@ -119,6 +138,50 @@ fn main() -> ExitCode {
             };
             print!("{}", schema::json::schema_text(kind));
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The man page of policyctl or of one of its subcommands (`policyctl-check(1)`).
+fn man(subcommand: Option<&str>) -> ExitCode {
+    let cli = Cli::command();
+    let page = match subcommand {
+        None => cli,
+        Some(name) => match cli.find_subcommand(name) {
+            Some(sub) => {
+                let name = sub.get_name();
+                sub.clone()
+                    .display_name(format!("policyctl-{name}"))
+                    .bin_name(format!("policyctl {name}"))
+                    .version(env!("CARGO_PKG_VERSION"))
+            }
+            None => {
+                let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "policyctl: no subcommand `{name}`; pages: {}",
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(page).render(&mut out) {
+        eprintln!("policyctl: cannot render the man page: {e}");
+        return ExitCode::from(2);
+    }
+    write_stdout(&out)
+}
+
+/// Write generated text to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("policyctl: cannot write to standard output: {e}");
+            ExitCode::from(2)
         }
     }
 }

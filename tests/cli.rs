@@ -42,6 +42,8 @@ const CFG618: &str = "testdata/btf/6.18.44-fc-v769.config.gz";
 
 #[path = "support/output.rs"]
 mod output;
+#[path = "support/skip.rs"]
+mod skip;
 use output::{code, json, stderr, stdout};
 
 fn root() -> &'static Path {
@@ -544,6 +546,53 @@ fn one_kernel_checks_without_a_table() {
     assert_eq!(json(&o)["kernels"], serde_json::json!(["debian-6.12"]));
 }
 
+/// K040 on the real host: `check` of the running kernel resolves a `matchBinaries` path on this
+/// machine's filesystem and names the file it really is (a link made in a temporary directory,
+/// so the test does not depend on how this host lays out /bin).
+#[test]
+fn host_symlinked_binary_is_named() {
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        skip::skip(
+            "host_symlinked_binary_is_named",
+            "this host has no /sys/kernel/btf/vmlinux, so no host checks",
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("policyctl-k040-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tool-1.2"), "").unwrap();
+    let link = dir.join("tool");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("tool-1.2", &link).unwrap();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: tool\nspec:\n  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{}\", \"{}\"]\n",
+            link.display(),
+            dir.join("tool-1.2").display()
+        ),
+    )
+    .unwrap();
+    let o = policyctl(&[
+        "check",
+        "--host",
+        "--format",
+        "json",
+        policy.to_str().unwrap(),
+    ]);
+    let v = json(&o);
+    let _ = std::fs::remove_dir_all(&dir);
+    let diags = v["diagnostics"].as_array().cloned().unwrap_or_default();
+    let k040: Vec<&Value> = diags.iter().filter(|d| d["code"] == "K040").collect();
+    assert_eq!(k040.len(), 1, "one K040, on the link only: {v:#}");
+    let help = k040[0]["help"].as_str().unwrap_or_default();
+    assert!(help.contains("tool-1.2"), "{help}");
+    // The same file checked without the host's kernel: nothing to say about the host's files.
+    let o = policyctl(&["check", "--no-btf", "--format", "json", CLEAN]);
+    assert_eq!(code(&o), 0);
+}
+
 #[test]
 fn host_kernel_by_default() {
     let o = policyctl(&["check", "--host", "--format", "json", CLEAN]);
@@ -557,4 +606,75 @@ fn host_kernel_by_default() {
     }
     let o = policyctl(&["check", "--no-btf", "--format", "json", CLEAN]);
     assert_eq!(json(&o)["kernels"], serde_json::json!([]));
+}
+
+/// `completions bash` is a script bash loads and that completes subcommands and flags.
+#[test]
+fn bash_completion_completes_subcommands_and_flags() {
+    let o = policyctl(&["completions", "bash"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let dir = std::env::temp_dir().join(format!("policyctl-completion-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("policyctl.bash");
+    std::fs::write(&script, &o.stdout).unwrap();
+    // As bash calls a completion function: the command, the word completed, the word before.
+    let ask = |words: &str, cword: usize| {
+        let list: Vec<&str> = words.split(' ').collect();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; COMP_WORDS=({words}); COMP_CWORD={cword}; \
+                 _policyctl policyctl '{}' '{}'; echo \"${{COMPREPLY[*]}}\"",
+                script.display(),
+                list[cword],
+                list[cword - 1]
+            ))
+            .output()
+            .expect("run bash");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let subcommands = ask("policyctl ch", 1);
+    let flags = ask("policyctl check --deny", 2);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(subcommands, "check", "completing `policyctl ch`");
+    assert_eq!(
+        flags, "--deny-warnings",
+        "completing `policyctl check --deny`"
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let o = policyctl(&["completions", shell]);
+        assert_eq!(code(&o), 0, "{shell}: {}", stderr(&o));
+        assert!(stdout(&o).contains("deny-warnings"), "{shell}");
+    }
+}
+
+/// `man` prints roff pages: the tool's, naming every subcommand, and one per subcommand.
+#[test]
+fn man_pages() {
+    let o = policyctl(&["man"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let page = stdout(&o);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH policyctl 1"),
+        "{page}"
+    );
+    for sub in [
+        "check",
+        "explain",
+        "lsp",
+        "kernel",
+        "run",
+        "schema",
+        "completions",
+    ] {
+        assert!(page.contains(sub), "the page names `{sub}`");
+    }
+    let o = policyctl(&["man", "check"]);
+    assert_eq!(code(&o), 0);
+    let check = stdout(&o);
+    assert!(check.contains(".TH policyctl-check 1"), "{check}");
+    assert!(check.contains("deny\\-warnings"), "{check}");
+    let o = policyctl(&["man", "nope"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("pages: check"), "{}", stderr(&o));
 }

@@ -105,8 +105,13 @@ struct Lsp {
 impl Lsp {
     /// Start the server, without initializing it.
     fn spawn() -> Lsp {
+        Lsp::spawn_with(&["lsp", "--stdio"])
+    }
+
+    /// Start `policyctl` with these arguments, without initializing it.
+    fn spawn_with(args: &[&str]) -> Lsp {
         let mut child = Command::new(env!("CARGO_BIN_EXE_policyctl"))
-            .args(["lsp", "--stdio"])
+            .args(args)
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -371,6 +376,26 @@ fn initialize_announces_capabilities_and_shutdown_exits() {
     assert_eq!(init["serverInfo"]["name"], "policyctl");
     insta::assert_json_snapshot!("capabilities", init["capabilities"]);
     lsp.shutdown();
+}
+
+/// vscode-languageclient appends `--stdio` to the arguments it is given, and other clients pass
+/// it once or not at all: every form starts the server.
+#[test]
+fn stdio_may_be_given_any_number_of_times() {
+    for args in [
+        &["lsp"][..],
+        &["lsp", "--stdio", "--stdio"],
+        &["lsp", "--stdio", "--stdio", "--stdio"],
+    ] {
+        let mut lsp = Lsp::spawn_with(args);
+        let init = lsp.request(
+            "initialize",
+            json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+        );
+        assert_eq!(init["serverInfo"]["name"], "policyctl", "{args:?}: {init}");
+        lsp.notify("initialized", json!({}));
+        lsp.shutdown();
+    }
 }
 
 #[test]

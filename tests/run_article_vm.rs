@@ -7,6 +7,8 @@
 //! kprobe alike (compact output). Every policy only ever matches processes the scenarios
 //! themselves start inside the guest.
 
+#[path = "support/skip.rs"]
+mod skip;
 #[path = "support/vm.rs"]
 mod vm;
 

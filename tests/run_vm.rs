@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+#[path = "support/skip.rs"]
+mod skip;
 #[path = "support/vm.rs"]
 mod vm;
 

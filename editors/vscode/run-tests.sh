@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# CI entry point of the VS Code extension: clean install, unit and end-to-end tests (against
-# the repository's target/debug/policyctl, or $POLICYCTL), then the .vsix.
+# The VS Code extension's own checks: clean install, the unit tests of its pure logic and the
+# protocol tests against the real server (the repository's target/debug/policyctl, or
+# $POLICYCTL), then the platform .vsix carrying that binary (npm run package). The extension in
+# a real VS Code is test/vscode/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$(cd ../.. && pwd)
@@ -15,6 +17,5 @@ npm --version
 "$POLICYCTL" --version
 npm ci --no-audit --no-fund
 npm test
+rm -f policyctl-*.vsix
 npm run package
-vsix=$(ls -1 "$PWD"/*.vsix | sed -n 1p)
-printf 'vsix: %s (%s bytes)\n' "$vsix" "$(wc -c <"$vsix" | tr -d ' ')"

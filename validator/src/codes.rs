@@ -95,6 +95,7 @@ codes! {
     P014 => checks::args::P014,
     P015 => checks::args::P015,
     P016 => checks::selectors::P016,
+    P019 => checks::tracepoint_pairs::P019,
     P020 => checks::selectors::P020,
     P021 => checks::operators::P021,
     P022 => checks::operators::P022,
@@ -108,6 +109,11 @@ codes! {
     P030 => checks::selectors::P030,
     P031 => checks::args::P031,
     P032 => checks::args::P032,
+    P033 => checks::syscall_args::P033,
+    P034 => checks::syscall_args::P034,
+    P035 => checks::syscall_args::P035,
+    P036 => checks::operators::P036,
+    P037 => checks::hooks::P037,
     P040 => checks::actions::P040,
     P041 => checks::actions::P041,
     P042 => checks::actions::P042,
@@ -128,6 +134,7 @@ codes! {
     P073 => checks::metadata::P073,
     P074 => checks::metadata::P074,
     P075 => checks::actions::P075,
+    P076 => checks::selectors::P076,
     K001 => checks::kernel::K001,
     K002 => checks::kernel::K002,
     K003 => checks::kernel::K003,
@@ -139,6 +146,7 @@ codes! {
     K020 => checks::kernel::K020,
     K021 => checks::kernel::K021,
     K030 => checks::kernel::K030,
+    K040 => checks::host::K040,
 }
 
 impl Code {

@@ -1022,6 +1022,96 @@ pub const FILE_TYPES: &[&str] = &[
 pub const SYSCALL_ARCH_PREFIXES: &[&str] =
     &["__x64_", "__arm64_", "__ia32_", "__s390x_", "__riscv_"];
 
+/// What Tetragon reads a tracepoint format field as when the arg gives no `type` (`auto`, the
+/// CRD default) or when Tetragon adds the field itself for a `sizeArgIndex`: the arg type, or
+/// why Tetragon refuses the policy. `ctype` is the field's C type without its name and without
+/// an array suffix (arrays are Tetragon's `const_buf`, not handled here), `size` and `signed`
+/// are what tracefs prints for it, `sized` whether the arg has a `sizeArgIndex`.
+///
+/// Tetragon parses the type with pkg/tracepoint/fieldtype.go parseTy, which knows `char`,
+/// `short`, `int`, `long` (`unsigned` or not), `u8`..`u64`, `bool`, `pid_t`, `size_t`, `void`,
+/// `dma_addr_t` and one `*` after them, and nothing else (no `struct`, no other typedef, no
+/// pointer to pointer); pkg/sensors/tracing/generictracepoint.go getGenericTypeId then takes
+/// 4- and 8-byte integers, `size_t`, and a `char *` when the arg has a size (a `char_buf`), and
+/// refuses the rest: `bool`, `pid_t`, integers of 1 or 2 bytes, other pointers.
+pub fn tracepoint_field_type(
+    ctype: &str,
+    size: u32,
+    signed: bool,
+    sized: bool,
+) -> Result<&'static str, String> {
+    /// The base type parseTy recognises.
+    #[derive(PartialEq)]
+    enum Base {
+        Int { char: bool },
+        Size,
+        Other(&'static str),
+    }
+    let words: Vec<&str> = ctype.split_whitespace().collect();
+    let mut rest = words.as_slice();
+    if rest.first() == Some(&"const") {
+        rest = &rest[1..];
+    }
+    let Some((&first, after)) = rest.split_first() else {
+        return Err("failed to parse field: expecting at least two fields".into());
+    };
+    rest = after;
+    let mut word = first;
+    let unsigned = word == "unsigned";
+    if unsigned {
+        match rest.split_first() {
+            // A lone `unsigned` is an unsigned int.
+            None => word = "int",
+            Some((&w, after)) => {
+                word = w;
+                rest = after;
+            }
+        }
+    }
+    let base = match word {
+        "char" => Base::Int { char: true },
+        "short" | "int" => Base::Int { char: false },
+        "long" => {
+            if rest.first() == Some(&"long") {
+                rest = &rest[1..];
+            }
+            Base::Int { char: false }
+        }
+        _ if unsigned => return Err("failed to parse field: unexpected unsigned".into()),
+        "u8" | "u16" | "u32" | "u64" => Base::Int { char: false },
+        "bool" => Base::Other("tracepoint.BoolTy"),
+        "pid_t" => Base::Other("tracepoint.PidTy"),
+        "size_t" => Base::Size,
+        "void" => Base::Other("tracepoint.VoidTy"),
+        "dma_addr_t" => Base::Other("tracepoint.DmaAddrTy"),
+        other => return Err(format!("failed to parse field: unknown type:{other}")),
+    };
+    if rest.first().is_some_and(|w| w.starts_with("__attribute__")) {
+        rest = &rest[1..];
+    }
+    let pointer = match rest {
+        [] => false,
+        ["*"] => true,
+        ["*", ..] => return Err("failed to parse field: did not process all fields".into()),
+        _ => return Err("failed to parse field: parsing failed".into()),
+    };
+    match (base, pointer) {
+        (Base::Int { .. }, false) => match (size, signed) {
+            (4, true) => Ok("int32"),
+            (4, false) => Ok("uint32"),
+            (8, true) => Ok("int64"),
+            (8, false) => Ok("uint64"),
+            _ => Err("unknown type: tracepoint.IntTy".into()),
+        },
+        (Base::Size, false) => Ok("size_t"),
+        (Base::Other(name), false) => Err(format!("unknown type: {name}")),
+        (Base::Int { char: true }, true) if sized => Ok("char_buf"),
+        (Base::Int { char: true }, true) => Err("no metadata field for buffer".into()),
+        (Base::Int { char: false }, true) => Err("unknown type: tracepoint.PointerTy".into()),
+        (_, true) => Err("cannot handle pointer type to tracepoint.PointerTy".into()),
+    }
+}
+
 /// The kernel C type an arg `type` reads, for checks against a kernel's BTF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KernelType {

@@ -164,9 +164,12 @@ pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileRep
         schema::check_object(root, &schema::table::POLICY, source.text(), &mut out);
         document::check_metadata(root, kind, &mut out);
         let policy = Policy::from_node(root, kind);
+        schema::refine::refine(&policy, &mut out);
         checks::cel::check(root, &policy, &mut out);
         checks::run(&policy, &mut out);
         checks::kernel::run_all(&policy, kernels, &mut out);
+        checks::tracepoint_pairs::check(&policy, kernels, &mut out);
+        checks::host::check(&policy, kernels, &mut out);
         // One finding per mistake: a null action parameter that P040 explains ("Signal needs
         // argSig", an error there too) is not reported again as a bare null (S016).
         let explained: Vec<Span> = out

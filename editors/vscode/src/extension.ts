@@ -1,6 +1,9 @@
-// The VS Code side: starts `policyctl lsp --stdio` for YAML documents (the server answers only
-// for TracingPolicies), passes the settings, and shows the state in the status bar.
+// The VS Code side: starts `policyctl lsp` for YAML documents (the server answers only for
+// TracingPolicies), passes the settings, shows the state in the status bar while a YAML document
+// is in front, says once when the server is missing or fails (and only while a policy is open),
+// and, when asked, gives Red Hat's YAML extension the policy schemas for completion and hover.
 
+import * as fs from 'fs';
 import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
@@ -13,8 +16,11 @@ import {
 import {
   ServerSettings,
   ServerState,
+  bundledPath,
   describeKernels,
+  helpOnlySchema,
   initializationOptions,
+  policyKind,
   probeVersion,
   resolvePolicyctl,
   statusFor,
@@ -24,7 +30,22 @@ import {
 const SECTION = 'policyctl';
 const INSTALL_URL = 'https://github.com/policyctl/policyctl/tree/main/editors/vscode#requirements';
 
+/**
+ * vscode-languageclient shows its own notifications when the server cannot be started or keeps
+ * crashing; those go to the output channel here, and the extension says it once, its own way.
+ */
+class PolicyctlClient extends LanguageClient {
+  override error(message: string, data?: unknown, showNotification?: boolean | 'force'): void {
+    super.error(message, data, false);
+    if (showNotification === 'force') {
+      const why = data instanceof Error ? `: ${data.message}` : '';
+      problem('failed', `the language server stopped (${message}${why}). See the policyctl output.`);
+    }
+  }
+}
+
 let client: LanguageClient | undefined;
+let extensionPath = '';
 let output: vscode.OutputChannel;
 let statusItem: vscode.StatusBarItem;
 let state: ServerState = 'stopped';
@@ -33,6 +54,12 @@ let serverVersion: string | undefined;
 let current: ServerSettings = { kernels: [] };
 /** Serialises start/stop/restart. */
 let queue: Promise<void> = Promise.resolve();
+/** What is wrong with the server, until it runs again. */
+let pending: string | undefined;
+/** Whether the user was told about a missing or failing server (once per session). */
+let told = false;
+/** Whether the schemas were given to Red Hat's YAML extension (it cannot take them back). */
+let yamlContributor = false;
 
 function workspaceFolder(): string | undefined {
   const f = vscode.workspace.workspaceFolders?.[0];
@@ -67,12 +94,43 @@ function setState(s: ServerState): void {
   statusItem.backgroundColor = st.error
     ? new vscode.ThemeColor('statusBarItem.errorBackground')
     : undefined;
-  statusItem.show();
+  updateStatusVisibility();
 }
 
-async function reportProblem(kind: 'missing' | 'failed', message: string): Promise<void> {
+/** The status item is about YAML: shown while a YAML document is in front, else hidden. */
+function updateStatusVisibility(): void {
+  if (vscode.window.activeTextEditor?.document.languageId === 'yaml') {
+    statusItem.show();
+  } else {
+    statusItem.hide();
+  }
+}
+
+function isPolicy(doc: vscode.TextDocument): boolean {
+  return doc.languageId === 'yaml' && policyKind(doc.getText()) !== undefined;
+}
+
+/** Record what is wrong (output and status bar) and say it when a policy is open. */
+function problem(kind: 'missing' | 'failed', message: string): void {
   output.appendLine(`[error] ${message}`);
+  pending = message;
   setState(kind);
+  maybeTell();
+}
+
+/**
+ * Say what is wrong with the server, once per session, and only while a TracingPolicy is open:
+ * a user editing other YAML is not told about a tool they may not use.
+ */
+function maybeTell(): void {
+  if (pending === undefined || told || !vscode.workspace.textDocuments.some(isPolicy)) {
+    return;
+  }
+  told = true;
+  void tell(pending);
+}
+
+async function tell(message: string): Promise<void> {
   const choice = await vscode.window.showErrorMessage(
     `policyctl: ${message}`,
     'Open Settings',
@@ -88,32 +146,51 @@ async function reportProblem(kind: 'missing' | 'failed', message: string): Promi
   }
 }
 
+/** A .vsix may lose the executable bit of the binary it carries on the way: give it back. */
+function ensureExecutable(file: string): void {
+  if (process.platform === 'win32' || !fs.existsSync(file)) return;
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch {
+    try {
+      fs.chmodSync(file, 0o755);
+    } catch (e) {
+      output.appendLine(`[warn] ${file} is not executable and could not be made so: ${String(e)}`);
+    }
+  }
+}
+
 async function start(): Promise<void> {
   current = readSettings();
   serverVersion = undefined;
+  pending = undefined;
   setState('starting');
   const cfg = vscode.workspace.getConfiguration(SECTION);
+  const bundled = bundledPath(extensionPath, process.platform);
+  ensureExecutable(bundled);
   const resolved = resolvePolicyctl({
     configured: cfg.get<string>('path'),
+    bundled,
     env: process.env,
     platform: process.platform,
     workspaceFolder: workspaceFolder(),
   });
   if (!resolved.ok) {
-    void reportProblem('missing', resolved.message);
+    problem('missing', resolved.message);
     return;
   }
   const version = await probeVersion(resolved.path);
   if (!version.ok) {
-    void reportProblem(version.message.startsWith('Could not run') ? 'missing' : 'failed', version.message);
+    problem(version.message.startsWith('Could not run') ? 'missing' : 'failed', version.message);
     return;
   }
   serverVersion = version.version;
-  output.appendLine(`[info] Starting ${resolved.path} lsp --stdio (policyctl ${version.version}, from ${resolved.source})`);
+  output.appendLine(`[info] Starting ${resolved.path} lsp (policyctl ${version.version}, ${resolved.source === 'bundled' ? 'the binary this extension carries' : `from ${resolved.source}`})`);
 
+  // TransportKind.stdio: vscode-languageclient adds `--stdio` to these arguments itself.
   const serverOptions: ServerOptions = {
     command: resolved.path,
-    args: ['lsp', '--stdio'],
+    args: ['lsp'],
     transport: TransportKind.stdio,
     options: { cwd: workspaceFolder() },
   };
@@ -140,7 +217,7 @@ async function start(): Promise<void> {
       },
     },
   };
-  const c = new LanguageClient('policyctl', 'policyctl', serverOptions, clientOptions);
+  const c = new PolicyctlClient('policyctl', 'policyctl', serverOptions, clientOptions);
   c.onDidChangeState((e) => {
     if (c !== client) {
       return;
@@ -155,7 +232,7 @@ async function start(): Promise<void> {
     setState('running');
   } catch (e) {
     client = undefined;
-    void reportProblem('failed', `the language server did not start: ${e instanceof Error ? e.message : String(e)}`);
+    problem('failed', `the language server did not start: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -177,7 +254,9 @@ function enqueue(f: () => Promise<void>): Promise<void> {
   return queue;
 }
 
+/** Restart on the user's request (a command or a new `policyctl.path`): a new problem is told. */
 function restart(): Promise<void> {
+  told = false;
   return enqueue(async () => {
     await stop();
     await start();
@@ -211,7 +290,93 @@ async function showKernels(): Promise<void> {
   }
 }
 
+/** The schema file of a policy kind, as Red Hat's YAML extension asks for it. */
+function schemaUri(kind: 'TracingPolicy' | 'TracingPolicyNamespaced'): string {
+  return `policyctl://schema/${kind.toLowerCase()}.json`;
+}
+
+/** The text of a document Red Hat's extension asks about: open, or read from disk (64 KiB). */
+function textOf(resource: string): string | undefined {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === resource);
+  if (open) {
+    return open.languageId === 'yaml' ? open.getText() : undefined;
+  }
+  try {
+    const uri = vscode.Uri.parse(resource);
+    if (uri.scheme !== 'file') return undefined;
+    const fd = fs.openSync(uri.fsPath, 'r');
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      return buf.subarray(0, n).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Red Hat's YAML extension's API (`registerContributor`), as far as it is used here. */
+interface YamlApi {
+  registerContributor(
+    schema: string,
+    requestSchema: (resource: string) => string | undefined,
+    requestSchemaContent: (uri: string) => string | undefined,
+    label?: string,
+  ): boolean;
+}
+
+/**
+ * With `policyctl.registerYamlSchemas`, give Red Hat's YAML extension the policy schemas, by
+ * content (only documents whose `kind` is a policy kind get one, whatever the file is called),
+ * as help only: it completes and explains fields but reports nothing, so diagnostics come from
+ * policyctl alone. A contributor cannot be removed; when the setting is turned off again it
+ * answers no document.
+ */
+async function registerYamlSchemas(): Promise<void> {
+  if (yamlContributor || !vscode.workspace.getConfiguration(SECTION).get<boolean>('registerYamlSchemas')) {
+    return;
+  }
+  const yaml = vscode.extensions.getExtension<YamlApi>('redhat.vscode-yaml');
+  if (!yaml) {
+    output.appendLine("[info] policyctl.registerYamlSchemas is on, but Red Hat's YAML extension (redhat.vscode-yaml) is not installed.");
+    return;
+  }
+  const api = yaml.isActive ? yaml.exports : await yaml.activate();
+  if (typeof api?.registerContributor !== 'function') {
+    output.appendLine("[warn] Red Hat's YAML extension has no registerContributor API; schemas not registered.");
+    return;
+  }
+  const cache = new Map<string, string>();
+  yamlContributor = api.registerContributor(
+    'policyctl',
+    (resource) => {
+      if (!vscode.workspace.getConfiguration(SECTION).get<boolean>('registerYamlSchemas')) {
+        return undefined;
+      }
+      const text = textOf(resource);
+      const kind = text === undefined ? undefined : policyKind(text);
+      return kind && schemaUri(kind);
+    },
+    (uri) => {
+      const name = /^policyctl:\/\/schema\/(tracingpolicy|tracingpolicynamespaced)\.json$/.exec(uri)?.[1];
+      if (!name) return undefined;
+      let text = cache.get(name);
+      if (text === undefined) {
+        const file = vscode.Uri.joinPath(vscode.Uri.file(extensionPath), 'schemas', `${name}.json`).fsPath;
+        text = JSON.stringify(helpOnlySchema(JSON.parse(fs.readFileSync(file, 'utf8'))));
+        cache.set(name, text);
+      }
+      return text;
+    },
+    'policyctl',
+  );
+  output.appendLine(`[info] Policy schemas ${yamlContributor ? 'given to' : 'refused by'} Red Hat's YAML extension.`);
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extensionPath = context.extensionPath;
   output = vscode.window.createOutputChannel('policyctl');
   statusItem = vscode.window.createStatusBarItem('policyctl.status', vscode.StatusBarAlignment.Right, 100);
   statusItem.name = 'policyctl';
@@ -222,7 +387,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('policyctl.restartServer', () => restart()),
     vscode.commands.registerCommand('policyctl.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('policyctl.showKernels', () => showKernels()),
+    vscode.window.onDidChangeActiveTextEditor(() => updateStatusVisibility()),
+    vscode.workspace.onDidOpenTextDocument(() => maybeTell()),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (pending !== undefined && !told && isPolicy(e.document)) maybeTell();
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('policyctl.registerYamlSchemas')) {
+        void registerYamlSchemas();
+      }
       if (e.affectsConfiguration('policyctl.path')) {
         void restart();
       } else if (
@@ -234,7 +407,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
-    await enqueue(start);
+  void registerYamlSchemas().catch((e) =>
+    output.appendLine(`[warn] registering the schemas with Red Hat's YAML extension: ${String(e)}`),
+  );
+  await enqueue(start);
 }
 
 export function deactivate(): Promise<void> | undefined {

@@ -11,8 +11,9 @@ export const MIN_VERSION = '0.1.0';
 
 /** How to get the binary, for the messages about a missing one. */
 export const INSTALL_HINT =
-  'Install it with `cargo install --path .` in a checkout of https://github.com/policyctl/policyctl, ' +
-  'or set `policyctl.path` to the binary.';
+  'Install the extension for your platform (it carries the binary), or install policyctl with ' +
+  '`cargo install --path .` in a checkout of https://github.com/policyctl/policyctl and put it on ' +
+  'PATH, or set `policyctl.path` to the binary.';
 
 // ---------------------------------------------------------------------------------------------
 // Finding the binary
@@ -41,8 +42,10 @@ export const realFs: FsLike = {
 };
 
 export interface ResolveInput {
-  /** `policyctl.path` as configured ('' or undefined: look on PATH). */
+  /** `policyctl.path` as configured ('' or undefined: the bundled binary, then PATH). */
   configured?: string | null;
+  /** The binary the extension carries (`server/policyctl` in a platform .vsix), if any. */
+  bundled?: string;
   /** The environment (PATH, PATHEXT, HOME). */
   env: NodeJS.ProcessEnv;
   platform: NodeJS.Platform;
@@ -52,7 +55,7 @@ export interface ResolveInput {
 }
 
 export type Resolved =
-  | { ok: true; path: string; source: 'setting' | 'PATH' }
+  | { ok: true; path: string; source: 'setting' | 'bundled' | 'PATH' }
   | { ok: false; message: string };
 
 /** Expand `~` and `${workspaceFolder}` / `${env:NAME}` in a configured path. */
@@ -73,7 +76,11 @@ export function expandPath(
   return out;
 }
 
-/** Where the binary is: `policyctl.path` when set, else the first `policyctl` on PATH. */
+/**
+ * Where the binary is: `policyctl.path` when set (and then only there: a setting that points
+ * nowhere is an error, not a reason to run another binary), else the binary the extension
+ * carries, else the first `policyctl` on PATH.
+ */
 export function resolvePolicyctl(input: ResolveInput): Resolved {
   const f = input.fs ?? realFs;
   const pathMod = input.platform === 'win32' ? path.win32 : path.posix;
@@ -104,14 +111,106 @@ export function resolvePolicyctl(input: ResolveInput): Resolved {
     }
     return {
       ok: false,
-      message: `policyctl.path is "${configured}", but no executable file is there. ${INSTALL_HINT}`,
+      message:
+        `policyctl.path is "${configured}", but no executable file is there. Point it at the policyctl ` +
+        'binary, or clear it to use the binary this extension carries (or the one on PATH).',
     };
+  }
+  if (input.bundled !== undefined && f.isExecutable(input.bundled)) {
+    return { ok: true, path: input.bundled, source: 'bundled' };
   }
   const found = searchPath('policyctl', input.env, input.platform, f);
   if (found) {
     return { ok: true, path: found, source: 'PATH' };
   }
-  return { ok: false, message: `policyctl was not found on PATH. ${INSTALL_HINT}` };
+  return {
+    ok: false,
+    message: `policyctl was not found: this extension carries no binary for this platform and none is on PATH. ${INSTALL_HINT}`,
+  };
+}
+
+/** Where a platform .vsix keeps the binary, inside the extension's folder. */
+export function bundledPath(extensionPath: string, platform: NodeJS.Platform): string {
+  const pathMod = platform === 'win32' ? path.win32 : path.posix;
+  return pathMod.join(extensionPath, 'server', platform === 'win32' ? 'policyctl.exe' : 'policyctl');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which documents are policies
+
+/**
+ * Whether a YAML text holds a TracingPolicy: a document with `kind: TracingPolicy` (or
+ * `TracingPolicyNamespaced`) at the top level. The server decides for real; this only tells the
+ * extension whether to speak up about a server that is missing, and which schema to offer.
+ */
+export function policyKind(text: string): 'TracingPolicy' | 'TracingPolicyNamespaced' | undefined {
+  const m = /^kind:[ \t]*(["']?)(TracingPolicy|TracingPolicyNamespaced)\1[ \t]*(?:#.*)?\r?$/m.exec(text);
+  return m ? (m[2] as 'TracingPolicy' | 'TracingPolicyNamespaced') : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JSON Schema offered to Red Hat's YAML extension
+
+/** Keys of a JSON Schema that only describe (kept for completion and hover). */
+const DESCRIBING = new Set([
+  '$schema',
+  '$id',
+  '$ref',
+  'title',
+  'description',
+  'markdownDescription',
+  'default',
+  'examples',
+  'definitions',
+  'properties',
+  'items',
+  'additionalProperties',
+  'defaultSnippets',
+]);
+
+/**
+ * The schema as help only: fields, their docs, defaults and the values they take (enum and const
+ * become examples), without a single rule that could fail (types, required fields, enums,
+ * bounds, conditions). Red Hat's extension then completes and explains policies but reports
+ * nothing about them, and every finding comes from policyctl, once.
+ */
+export function helpOnlySchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) {
+    return schema.map(helpOnlySchema);
+  }
+  if (typeof schema !== 'object' || schema === null) {
+    return schema;
+  }
+  const o = schema as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (!DESCRIBING.has(k)) {
+      continue;
+    }
+    if (k === 'properties' || k === 'definitions') {
+      const m: Record<string, unknown> = {};
+      for (const [name, sub] of Object.entries((v ?? {}) as Record<string, unknown>)) {
+        m[name] = helpOnlySchema(sub);
+      }
+      out[k] = m;
+    } else if (k === 'items' || k === 'additionalProperties') {
+      // `additionalProperties: false` is a rule; a schema there describes the values of a map.
+      if (typeof v === 'object' && v !== null) {
+        out[k] = helpOnlySchema(v);
+      }
+    } else {
+      out[k] = v;
+    }
+  }
+  const examples = [
+    ...(Array.isArray(o.examples) ? o.examples : []),
+    ...(Array.isArray(o.enum) ? o.enum : []),
+    ...('const' in o ? [o.const] : []),
+  ];
+  if (examples.length > 0) {
+    out.examples = examples;
+  }
+  return out;
 }
 
 /** The first executable `name` in the directories of PATH (with PATHEXT on Windows). */

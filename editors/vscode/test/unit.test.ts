@@ -1,4 +1,8 @@
-// Unit tests of the extension's logic (src/logic.ts imports no `vscode`).
+// Unit tests of the extension's pure logic (src/logic.ts imports no `vscode`): finding the
+// binary, versions, settings, the status text, which documents are policies, the schema given to
+// Red Hat's YAML extension. They prove that logic only; the extension in a real VS Code is
+// tested by test/vscode/ (code-server in Chromium), the server over the protocol by
+// protocol.test.ts.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -6,13 +10,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   FsLike,
+  bundledPath,
   checkVersion,
   compareVersions,
   describeKernels,
+  helpOnlySchema,
   initializationOptions,
   kernelLabel,
   kernelLabels,
   parseVersion,
+  policyKind,
   probeVersion,
   resolvePolicyctl,
   statusFor,
@@ -37,10 +44,31 @@ test('missing on PATH says how to install', () => {
   const r = resolvePolicyctl({ env: { PATH: '/usr/bin' }, platform: 'linux', fs: fakeFs([]) });
   assert.equal(r.ok, false);
   if (!r.ok) {
-    assert.match(r.message, /not found on PATH/);
+    assert.match(r.message, /carries no binary for this platform and none is on PATH/);
     assert.match(r.message, /cargo install --path \./);
     assert.match(r.message, /policyctl\.path/);
   }
+});
+
+test('order: policyctl.path, then the bundled binary, then PATH', () => {
+  const bundled = bundledPath('/ext/policyctl-0.1.0', 'linux');
+  assert.equal(bundled, '/ext/policyctl-0.1.0/server/policyctl');
+  assert.equal(bundledPath('C:\\ext', 'win32'), 'C:\\ext\\server\\policyctl.exe');
+  const env = { PATH: '/usr/bin' };
+  const all = fakeFs([bundled, '/usr/bin/policyctl', '/opt/policyctl']);
+  assert.deepEqual(resolvePolicyctl({ configured: '/opt/policyctl', bundled, env, platform: 'linux', fs: all }), {
+    ok: true, path: '/opt/policyctl', source: 'setting',
+  });
+  assert.deepEqual(resolvePolicyctl({ configured: '', bundled, env, platform: 'linux', fs: all }), {
+    ok: true, path: bundled, source: 'bundled',
+  });
+  // A universal .vsix carries none: PATH.
+  assert.deepEqual(resolvePolicyctl({ bundled, env, platform: 'linux', fs: fakeFs(['/usr/bin/policyctl']) }), {
+    ok: true, path: '/usr/bin/policyctl', source: 'PATH',
+  });
+  // A setting that points nowhere is an error, not a reason to run another binary.
+  const wrong = resolvePolicyctl({ configured: '/nope/policyctl', bundled, env, platform: 'linux', fs: all });
+  assert.equal(wrong.ok, false);
 });
 
 test('policyctl.path: absolute, ~, relative to the folder, ${workspaceFolder}', () => {
@@ -62,7 +90,7 @@ test('policyctl.path: absolute, ~, relative to the folder, ${workspaceFolder}', 
   assert.equal(missing.ok, false);
   if (!missing.ok) {
     assert.match(missing.message, /policyctl\.path is "\/nope\/policyctl", but no executable file is there/);
-    assert.match(missing.message, /cargo install --path \./);
+    assert.match(missing.message, /clear it to use the binary this extension carries/);
   }
 });
 
@@ -217,4 +245,46 @@ test('show kernels lists every kernel with its files', () => {
     'No kernel: set policyctl.kernels or policyctl.hostKernel.',
     '(the server is stopped)',
   ]);
+});
+
+test('which YAML is a policy: kind at the top level, quoted or not', () => {
+  assert.equal(policyKind('apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\n'), 'TracingPolicy');
+  assert.equal(policyKind('kind: "TracingPolicyNamespaced"   # a comment\r\nspec: {}'), 'TracingPolicyNamespaced');
+  assert.equal(policyKind("---\napiVersion: v1\nkind: ConfigMap\n---\nkind: 'TracingPolicy'\n"), 'TracingPolicy');
+  assert.equal(policyKind('apiVersion: apps/v1\nkind: Deployment\n'), undefined);
+  assert.equal(policyKind('spec:\n  kind: TracingPolicy\n'), undefined);
+  assert.equal(policyKind('kind: TracingPolicyX\n'), undefined);
+  assert.equal(policyKind('kind: "TracingPolicy\n'), undefined);
+});
+
+test('the schema for Red Hat\'s YAML extension describes and never judges', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'schemas', 'tracingpolicy.json'), 'utf8'));
+  const help = helpOnlySchema(schema) as Record<string, any>;
+  // Every schema node (the names under properties/definitions are field names, not keywords).
+  const keywords = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    for (const [k, v] of Object.entries(node)) {
+      keywords.add(k === 'additionalProperties' && v === false ? 'additionalProperties: false' : k);
+      if (k === 'properties' || k === 'definitions') Object.values(v as object).forEach(walk);
+      else if (k === 'items' || k === 'additionalProperties') walk(v);
+    }
+  };
+  walk(schema);
+  for (const rule of ['type', 'required', 'enum', 'const', 'minimum', 'maximum', 'maxItems', 'not', 'allOf', 'additionalProperties: false']) {
+    assert.ok(keywords.has(rule), `the policy schema has ${rule} (else this test proves nothing)`);
+  }
+  keywords.clear();
+  walk(help);
+  for (const rule of ['type', 'required', 'enum', 'const', 'minimum', 'maximum', 'maxItems', 'not', 'allOf', 'anyOf', 'if', 'additionalProperties: false']) {
+    assert.ok(!keywords.has(rule), `${rule} left in the help-only schema`);
+  }
+  // What helps stays: fields, docs, defaults, and the values a field takes.
+  assert.equal(help.properties.kind.examples[0], 'TracingPolicy');
+  assert.match(help.properties.spec.description, /hooks/);
+  const spec = help.definitions.TracingPolicySpec;
+  assert.ok(spec.properties.kprobes, 'spec.kprobes is described');
+  const count = (o: unknown): number =>
+    typeof o !== 'object' || o === null ? 0 : Object.entries(o).reduce((n, [k, v]) => n + (k === 'description' ? 1 : 0) + count(v), 0);
+  assert.equal(count(help), count(schema), 'every description is kept');
 });

@@ -40,8 +40,8 @@ pub const P042: CodeInfo = CodeInfo {
     name: "rate-limit",
     severity: Severity::Error,
     summary: "`rateLimit` in the wrong format, or on an action other than Post.",
-    explanation: "`rateLimit` is a whole number with an optional unit: `30` or `30s` seconds, `5m` minutes, `1h` hours (the unit may be upper case). It limits Post events only; Tetragon refuses it on any other action (\"rate limiting can only applied to post action\") and refuses other formats (\"rateLimit value %s is invalid\"). The limit is kept in milliseconds in 32 bits, so anything above about 49 days is cut to that (a warning). An empty `rateLimit: \"\"` means no limit.",
-    tetragon: "pkg/selectors/kernel.go ParseMatchAction, parseRateLimit",
+    explanation: "`rateLimit` is an interval, not a count: after Post sends an event, the BPF side drops the same event (same hook, same first 40 bytes of each argument, from the same thread, or process or host with `rateLimitScope`) until the interval has passed, so it posts at most one such event per interval. It is written as a whole number with an optional unit: `30` or `30s` seconds, `5m` minutes, `1h` hours (the unit may be upper case, and there is no space, fraction or other unit).\n\nRefused (error): Tetragon refuses other formats (\"rateLimit value %s is invalid\"), such as `1d`, `90 sec`, `1m30s` or a rate like `5/minute`, `5 per minute` or `10rpm`; policyctl says what to write instead (`24h`, `90s`; 5 a minute is one every 12 seconds, `12s`; `1/minute` is `1m`), in whole seconds, the shortest interval being `1s`. It limits Post events only; Tetragon refuses it on any other action (\"rate limiting can only applied to post action\").\n\nWarning: the limit is kept in milliseconds in 32 bits, so anything above about 49 days is cut to that. An empty `rateLimit: \"\"` means no limit.",
+    tetragon: "pkg/selectors/kernel.go ParseMatchAction, parseRateLimit (the interval in milliseconds); bpf/process/types/basic.h rate_limit (drops an event seen within the interval; the key is the hook, the action, the thread, process or nothing, and the first KEY_BYTES_PER_ARG bytes of each argument)",
 };
 
 /// `P043`.
@@ -170,6 +170,12 @@ fn unfiltered_enforcement(
     {
         return;
     }
+    // Selectors before this one take the calls their filters match first.
+    let shadowed = hook
+        .selectors
+        .iter()
+        .take_while(|s| !std::ptr::eq(*s, sel))
+        .any(|s| !s.filters().is_empty());
     let lists = [
         (&sel.match_actions, false),
         (&sel.match_return_actions, !sel.match_return_args.is_empty()),
@@ -188,9 +194,14 @@ fn unfiltered_enforcement(
                     Code::P075,
                     name.span,
                     format!(
-                        "{} here acts on every process that reaches {}: this selector has no filter",
+                        "{} here acts on every process that reaches {}{}: this selector has no filter",
                         name.value,
-                        hook.describe()
+                        hook.describe(),
+                        if shadowed {
+                            " (except the calls an earlier selector takes)"
+                        } else {
+                            ""
+                        }
                     ),
                 )
                 .help("add a filter that says whom to stop (matchBinaries, matchArgs, matchPIDs, ...); `policyctl run` refuses this policy without --allow-unfiltered-enforcement"),
@@ -486,14 +497,7 @@ fn check_rate_limit(action_name: &str, action: &Action, out: &mut Vec<Diagnostic
             return;
         }
         match rate_limit_millis(&text) {
-            None => out.push(
-                Diagnostic::new(
-                    Code::P042,
-                    limit.span,
-                    format!("`{text}` is not a rate limit"),
-                )
-                .help("write a whole number with an optional unit s, m or h, like `30s`, `5m` or `1h`"),
-            ),
+            None => out.push(rate_limit_format(&text, limit.span)),
             Some(ms) if ms > u64::from(u32::MAX) => out.push(
                 Diagnostic::new(
                     Code::P042,
@@ -885,6 +889,157 @@ fn rate_limit_millis(text: &str) -> Option<u64> {
     Some(u64::from(n) * multiplier * 1000)
 }
 
+/// Milliseconds in one unit of a rate or a duration as people write them (`s`, `sec`,
+/// `minute`, `hrs`, `d`, ...).
+fn unit_millis(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        "w" | "week" | "weeks" => 7 * 86_400_000,
+        _ => return None,
+    })
+}
+
+/// A duration as people write it: `1d`, `90 sec`, `1.5m`, `1m30s`, `2 hours`, `minute`
+/// (one). Milliseconds; None when it does not read as one.
+fn duration_millis(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = if digits == 0 {
+            // A bare unit: one of it (`minute`), only on its own.
+            if rest.len() != text.len() {
+                return None;
+            }
+            1.0
+        } else {
+            rest[..digits].parse().ok()?
+        };
+        rest = rest[digits..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = unit_millis(&rest[..unit_len])?;
+        total += number * unit as f64;
+        rest = rest[unit_len..].trim_start();
+    }
+    Some(total)
+}
+
+/// A rate written as a count per interval (`5/minute`, `5 per minute`, `10rpm`, `1/s`,
+/// `100 events per hour`): the count and the interval in milliseconds.
+fn count_per_interval(text: &str) -> Option<(f64, f64)> {
+    for (suffix, unit) in [("rps", 1_000.0), ("rpm", 60_000.0), ("rph", 3_600_000.0)] {
+        if let Some(n) = text.strip_suffix(suffix) {
+            return Some((n.trim().parse().ok()?, unit));
+        }
+    }
+    let (count, per) = text
+        .split_once('/')
+        .or_else(|| text.split_once(" per "))
+        .or_else(|| text.split_once(" every "))?;
+    let count = count.trim();
+    // `5 events`, `10 times`, `1 req`.
+    let count = count.split_once(' ').map_or(count, |(n, word)| {
+        if word.chars().all(|c| c.is_ascii_alphabetic()) {
+            n
+        } else {
+            count
+        }
+    });
+    let count: f64 = count.parse().ok()?;
+    Some((count, duration_millis(per)?))
+}
+
+/// A whole number of milliseconds as Tetragon's `rateLimit` (whole seconds, minutes or hours),
+/// rounded up to a whole second, and whether that was exact.
+fn tetragon_interval(ms: f64) -> (String, bool) {
+    let secs = (ms / 1000.0).ceil().max(1.0) as u64;
+    let exact = (secs as f64 * 1000.0 - ms).abs() < 0.5;
+    let text = if secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    };
+    (text, exact)
+}
+
+/// P042 for a `rateLimit` Tetragon cannot parse, with the value it meant written Tetragon's
+/// way when it reads as a rate (`5/minute`) or a duration (`1d`).
+fn rate_limit_format(text: &str, span: Span) -> Diagnostic {
+    let lower = text.trim().to_ascii_lowercase();
+    if let Some((count, per)) = count_per_interval(&lower).filter(|(c, p)| *c > 0.0 && *p > 0.0) {
+        let interval = per / count;
+        let (value, exact) = tetragon_interval(interval);
+        let help = if interval < 1000.0 {
+            "one event in less than a second is more often than Tetragon can write: its shortest interval is `1s` (at most one event a second); write `rateLimit: 1s`, or leave the limit out".to_string()
+        } else if exact {
+            format!(
+                "at most one event every {}: write `rateLimit: {value}`",
+                plain_duration(interval)
+            )
+        } else {
+            format!(
+                "Tetragon counts whole seconds: write `rateLimit: {value}` (at most one event every {}, a little less often than `{text}`)",
+                plain_duration((interval / 1000.0).ceil() * 1000.0)
+            )
+        };
+        return Diagnostic::new(
+            Code::P042,
+            span,
+            format!("`{text}` is a count of events, but Tetragon's rateLimit is an interval: after it posts an event, it drops the same event (same hook and arguments, from the same thread by default) until the interval has passed"),
+        )
+        .help(help);
+    }
+    let message = format!(
+        "`{text}` is not a rate limit: Tetragon takes a whole number with an optional unit s, m or h"
+    );
+    match duration_millis(&lower).filter(|ms| *ms > 0.0) {
+        Some(ms) if ms < 1000.0 => Diagnostic::new(Code::P042, span, message)
+            .help("the shortest interval Tetragon takes is `1s`; write `rateLimit: 1s`, or leave the limit out"),
+        Some(ms) => {
+            let (value, exact) = tetragon_interval(ms);
+            Diagnostic::new(Code::P042, span, message).help(if exact {
+                format!("write `rateLimit: {value}`")
+            } else {
+                format!("Tetragon counts whole seconds: write `rateLimit: {value}`")
+            })
+        }
+        None => Diagnostic::new(Code::P042, span, message).help(
+            "write the interval between events: a whole number with an optional unit s, m or h, like `30s`, `5m` or `1h`",
+        ),
+    }
+}
+
+/// A duration in words, after "every": "12 seconds", "minute", "2 hours".
+fn plain_duration(ms: f64) -> String {
+    let secs = (ms / 1000.0).round() as u64;
+    let (n, unit) = if secs % 3600 == 0 {
+        (secs / 3600, "hour")
+    } else if secs % 60 == 0 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    if n == 1 {
+        unit.to_string()
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 /// True for a `rateLimit` Tetragon accepts: `N`, `Ns`, `Nm`, `Nh` (upper case units too) with N
 /// a 32-bit unsigned number.
 pub fn valid_rate_limit(text: &str) -> bool {
@@ -935,5 +1090,46 @@ mod tests {
         assert_eq!(rate_limit_millis("2m"), Some(120_000));
         assert!(rate_limit_millis("1194h").unwrap() > u64::from(u32::MAX));
         assert!(rate_limit_millis("1193h").unwrap() <= u64::from(u32::MAX));
+    }
+
+    fn help_of(text: &str) -> String {
+        rate_limit_format(text, Span::default())
+            .help
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn rate_limits_written_otherwise() {
+        for (text, want) in [
+            ("5/minute", "`rateLimit: 12s`"),
+            ("5 per minute", "`rateLimit: 12s`"),
+            ("5 events per minute", "`rateLimit: 12s`"),
+            ("1/minute", "`rateLimit: 1m`"),
+            ("1/s", "`rateLimit: 1s`"),
+            ("10rpm", "`rateLimit: 6s`"),
+            ("100/hour", "`rateLimit: 36s`"),
+            ("2/1h", "`rateLimit: 30m`"),
+            ("7/min", "`rateLimit: 9s`"),
+            ("10/s", "`rateLimit: 1s`"),
+            ("1d", "`rateLimit: 24h`"),
+            ("90 sec", "`rateLimit: 90s`"),
+            ("1m30s", "`rateLimit: 90s`"),
+            ("1.5h", "`rateLimit: 90m`"),
+            ("2 hours", "`rateLimit: 2h`"),
+            ("500ms", "`rateLimit: 1s`"),
+            ("5 M", "`rateLimit: 5m`"),
+        ] {
+            let help = help_of(text);
+            assert!(help.contains(want), "{text}: {help}");
+        }
+        assert!(help_of("1/minute").contains("every minute"));
+        assert!(help_of("5/minute").contains("every 12 seconds"));
+        for text in ["5mm", "-1", "+1", "fast", "0/minute", "1/0s", "1.2.3s"] {
+            assert!(
+                help_of(text).contains("like `30s`"),
+                "{text}: {}",
+                help_of(text)
+            );
+        }
     }
 }

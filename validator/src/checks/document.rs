@@ -44,8 +44,8 @@ pub const S009: CodeInfo = CodeInfo {
     name: "kind",
     severity: Severity::Error,
     summary: "kind is missing or misspelt (TracingPolicy, TracingPolicyNamespaced).",
-    explanation: "`kind` selects the type: `TracingPolicy` applies cluster-wide (or to the host), `TracingPolicyNamespaced` to one Kubernetes namespace. Tetragon's file loader compares the kind with these two names exactly (case included) and refuses anything else (`unknown CRD kind`); Kubernetes has no other kind under `cilium.io` for policies.",
-    tetragon: "pkg/tracingpolicy/k8s.go FromYAML (`unknown CRD kind: ...`)",
+    explanation: "`kind` selects the type: `TracingPolicy` applies cluster-wide (or to the host), `TracingPolicyNamespaced` to one Kubernetes namespace. Tetragon's file loader compares the kind with these two names exactly (case included) and refuses anything else (`unknown CRD kind`); Kubernetes has no other kind under `cilium.io` for policies.\n\nA document whose apiVersion is in the `cilium.io` group is checked as a policy unless its kind is one of Tetragon's other kinds (`PodInfo`, and the List kinds) or a Cilium kind (they all start with `Cilium`: CiliumNetworkPolicy, CiliumNode, ...), so a misspelt kind is reported rather than skipped as some other object. The help names the kind meant, reading its words in any order, case or plural (`NamespacedTracingPolicy`, `tracing-policy-namespaced`, `TracingPolicies`, `TracePolicy`).",
+    tetragon: "pkg/tracingpolicy/k8s.go FromYAML (`unknown CRD kind: ...`); pkg/k8s/apis/cilium.io/v1alpha1/register.go addKnownTypes (the group's kinds: TracingPolicy, TracingPolicyNamespaced, PodInfo and their Lists)",
 };
 
 /// What a document is.
@@ -56,22 +56,61 @@ pub enum Classified {
     Other,
 }
 
-fn looks_like_policy_kind(kind: &str) -> bool {
-    let lower = kind.to_ascii_lowercase();
-    KINDS
-        .iter()
-        .any(|k| distance(&lower, &k.to_ascii_lowercase()) <= 3)
+/// Tetragon's kinds that are not policies: objects of the `cilium.io` group a policy checker
+/// leaves alone (pkg/k8s/apis/cilium.io/v1alpha1/register.go addKnownTypes).
+const OTHER_TETRAGON_KINDS: &[&str] = &[
+    "PodInfo",
+    "PodInfoList",
+    "TracingPolicyList",
+    "TracingPolicyNamespacedList",
+];
+
+/// The policy kind a kind that is not one was meant to be: the same words in any order, in
+/// any case, with `-`/`_`, plurals and a few typos (`NamespacedTracingPolicy`,
+/// `Tracingpolicy-namespaced`, `TracingPolicies`, `TracePolicy`, `CiliumTracingPolicy`).
+pub fn kind_meant(kind: &str) -> Option<&'static str> {
+    if let Some(k) = KINDS.iter().find(|k| k.eq_ignore_ascii_case(kind)) {
+        return Some(k);
+    }
+    let words: Vec<String> = crate::suggest::words(kind)
+        .into_iter()
+        .filter(|w| !matches!(w.as_str(), "cilium" | "tetragon" | "crd" | "kind"))
+        .map(|w| match w.as_str() {
+            "trace" | "traces" | "tracer" | "tracings" => "tracing".to_string(),
+            "namespace" | "namespaces" | "ns" | "namespacescoped" => "namespaced".to_string(),
+            "tp" => "tracingpolicy".to_string(),
+            "tpn" => "tracingpolicynamespaced".to_string(),
+            _ => w,
+        })
+        .collect();
+    crate::suggest::did_you_mean_words(&words, KINDS)
+        .or_else(|| did_you_mean(kind, KINDS))
+        .or_else(|| {
+            // Within distance 3 of a kind as the check always allowed.
+            let lower = kind.to_ascii_lowercase();
+            KINDS
+                .iter()
+                .find(|k| distance(&lower, &k.to_ascii_lowercase()) <= 3)
+                .copied()
+        })
 }
 
 /// Decide whether a mapping document is a TracingPolicy, reporting `S008`/`S009` for one that
 /// plainly means to be a policy but gets apiVersion or kind wrong.
+///
+/// A document of the `cilium.io` group is ours unless its kind is one of Tetragon's other
+/// kinds (PodInfo, the List kinds) or a Cilium kind (they all start with `Cilium`): Tetragon's
+/// loader refuses every other kind (`unknown CRD kind`). Outside the group, a document is ours
+/// when its kind reads as a policy kind, or when it has no apiVersion and no kind but hooks.
 pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
     let api = root.get("apiVersion");
     let kind = root.get("kind");
     let api_text = api.and_then(Node::as_str);
     let kind_text = kind.and_then(Node::as_str);
-    let cilium = api_text.is_some_and(|a| a.starts_with("cilium.io"));
-    let policy_kind = kind_text.is_some_and(looks_like_policy_kind);
+    let cilium = api_text.is_some_and(|a| a == "cilium.io" || a.starts_with("cilium.io/"));
+    let meant = kind_text
+        .filter(|k| !OTHER_TETRAGON_KINDS.contains(k))
+        .and_then(kind_meant);
     let spec_with_hooks = root.get("spec").is_some_and(|s| {
         [
             "kprobes",
@@ -84,8 +123,12 @@ pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
         .iter()
         .any(|k| s.get(k).is_some())
     });
-    let ours = policy_kind
-        || (cilium && kind_text.is_none())
+    let foreign_in_group = kind_text.is_some_and(|k| {
+        OTHER_TETRAGON_KINDS.contains(&k)
+            || (k.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("cilium")) && meant.is_none())
+    });
+    let ours = meant.is_some()
+        || (cilium && !foreign_in_group)
         || (kind.is_none() && api.is_none() && spec_with_hooks);
     if !ours {
         return Classified::Other;
@@ -117,15 +160,40 @@ pub fn classify(root: &Node, out: &mut Vec<Diagnostic>) -> Classified {
         (_, Some("TracingPolicy")) => Kind::TracingPolicy,
         (Some(k), text) => {
             let text = text.map_or_else(|| k.scalar_text(), str::to_string);
-            let d = Diagnostic::new(Code::S009, k.span, format!("`{text}` is not a policy kind"));
-            out.push(match did_you_mean(&text, KINDS) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help("use `TracingPolicy` or `TracingPolicyNamespaced`"),
-            });
-            if text.to_ascii_lowercase().contains("namespaced") {
-                Kind::TracingPolicyNamespaced
-            } else {
-                Kind::TracingPolicy
+            let d = match meant {
+                Some(m) => Diagnostic::new(
+                    Code::S009,
+                    k.span,
+                    format!(
+                        "`{text}` is not a policy kind: the {} kind is `{m}`",
+                        if m == "TracingPolicy" {
+                            "cluster-wide"
+                        } else {
+                            "namespaced"
+                        }
+                    ),
+                )
+                .help(format!("did you mean `{m}`?")),
+                None => Diagnostic::new(
+                    Code::S009,
+                    k.span,
+                    format!("`{text}` is not a policy kind Tetragon knows"),
+                )
+                .help("a policy is `kind: TracingPolicy` (cluster-wide) or `kind: TracingPolicyNamespaced` (one namespace)"),
+            };
+            out.push(d);
+            if meant.is_none() && !spec_with_hooks {
+                // Nothing here reads as a policy: the kind is the one finding, not a cascade of
+                // missing and unknown fields.
+                return Classified::Other;
+            }
+            match meant {
+                Some("TracingPolicyNamespaced") => Kind::TracingPolicyNamespaced,
+                Some(_) => Kind::TracingPolicy,
+                None if text.to_ascii_lowercase().contains("namespace") => {
+                    Kind::TracingPolicyNamespaced
+                }
+                None => Kind::TracingPolicy,
             }
         }
         (None, _) => {
@@ -167,7 +235,8 @@ pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        None if meta.get("generateName").is_none() => out.push(
+        // `name:` written above `metadata` is S001's finding (it says where the name goes).
+        None if meta.get("generateName").is_none() && root.get("name").is_none() => out.push(
             Diagnostic::new(
                 Code::S002,
                 crate::schema::head_span(meta),
@@ -194,7 +263,7 @@ pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        (Kind::TracingPolicyNamespaced, _, None) => {
+        (Kind::TracingPolicyNamespaced, _, None) if root.get("namespace").is_none() => {
             let span = namespace.map_or_else(|| crate::schema::head_span(meta), |e| e.key.span);
             out.push(
                 Diagnostic::new(
@@ -286,5 +355,69 @@ pub fn suggest_name(name: &str) -> String {
         trimmed
     } else {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    /// Classify the first document of `text`: Some(kind) for a policy, None for another object,
+    /// with the codes reported.
+    fn classified(text: &str) -> (Option<Kind>, Vec<Code>) {
+        let parsed = crate::yaml::parse(&SourceFile::new("t.yaml", text));
+        let root = parsed.documents[0].root.as_ref().expect("a document");
+        let mut out = Vec::new();
+        let kind = match classify(root, &mut out) {
+            Classified::Policy(k) => Some(k),
+            Classified::Other => None,
+        };
+        (kind, out.iter().map(|d| d.code).collect())
+    }
+
+    #[test]
+    fn misspelt_kinds_in_the_cilium_group_are_policies() {
+        for (kind, meant) in [
+            ("NamespacedTracingPolicy", Kind::TracingPolicyNamespaced),
+            ("TracingPolicies", Kind::TracingPolicy),
+            ("Tracingpolicy-namespaced", Kind::TracingPolicyNamespaced),
+            ("tracing_policy", Kind::TracingPolicy),
+            ("TracePolicy", Kind::TracingPolicy),
+            ("CiliumTracingPolicy", Kind::TracingPolicy),
+        ] {
+            let text = format!(
+                "apiVersion: cilium.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: x\nspec: {{}}\n"
+            );
+            assert_eq!(classified(&text), (Some(meant), vec![Code::S009]), "{kind}");
+        }
+        // No word of a policy kind and nothing hooked: one S009, and no policy checks after it.
+        let text = "apiVersion: cilium.io/v1alpha1\nkind: Widget\nmetadata:\n  name: x\n";
+        assert_eq!(classified(text), (None, vec![Code::S009]));
+    }
+
+    #[test]
+    fn other_objects_of_the_cilium_group_are_left_alone() {
+        for (api, kind) in [
+            ("cilium.io/v2", "CiliumNetworkPolicy"),
+            ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"),
+            ("cilium.io/v2alpha1", "CiliumBGPPeeringPolicy"),
+            ("cilium.io/v2", "CiliumNode"),
+            ("cilium.io/v1alpha1", "PodInfo"),
+            ("cilium.io/v1alpha1", "TracingPolicyList"),
+        ] {
+            let text =
+                format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\nspec: {{}}\n");
+            assert_eq!(classified(&text), (None, vec![]), "{kind}");
+        }
+        // Outside the group, kinds that are not policy kinds stay other objects.
+        for (api, kind) in [
+            ("kyverno.io/v1", "Policy"),
+            ("networking.k8s.io/v1", "NetworkPolicy"),
+        ] {
+            let text =
+                format!("apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: x\nspec: {{}}\n");
+            assert_eq!(classified(&text), (None, vec![]), "{kind}");
+        }
     }
 }

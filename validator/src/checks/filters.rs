@@ -3,11 +3,11 @@
 //! `pkg/selectors/kernel.go` (ParseMatchBinary, ParseMatchPid, ParseMatchNamespace(Change),
 //! ParseMatchCaps) compiles them and `bpf/process/pfilter.h` evaluates them.
 
-use super::operators::tetragon_capability;
+use super::operators::{glob_bounds, glob_fix, glob_message, tetragon_capability};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts;
-use crate::model::{Policy, SetFilter};
+use crate::model::{Policy, SetFilter, Spanned};
 
 /// `P060`.
 pub const P060: CodeInfo = CodeInfo {
@@ -104,10 +104,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 }
                 for v in &f.values {
                     if v.value != "host_ns" && crate::golang::parse_uint10(&v.value, 32).is_err() {
-                        out.push(
-                            Diagnostic::new(Code::P022, v.span, format!("`{}` is not a namespace inode number or `host_ns`", v.value))
-                                .help("write the namespace's inode number in decimal (as in `ls -l /proc/<pid>/ns`), or `host_ns` for the host's"),
-                        );
+                        out.push(namespace_value(v));
                     }
                 }
             }
@@ -167,6 +164,63 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// P022 for a matchNamespaces value that is neither an inode number nor `host_ns`, saying what
+/// was probably meant: a namespace kind, or a Kubernetes namespace.
+fn namespace_value(v: &Spanned<String>) -> Diagnostic {
+    let text = v.value.as_str();
+    let inode_help = "write the namespace's inode number in decimal (as in `ls -l /proc/<pid>/ns`), or `host_ns` for the host's";
+    if let Some(kind) = facts::NAMESPACE_CHANGE_KINDS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(text))
+    {
+        return Diagnostic::new(
+            Code::P022,
+            v.span,
+            format!("`{text}` is a namespace kind, not a value: matchNamespaces compares the inode number of the `{kind}` namespace named in `namespace:`"),
+        )
+        .help(format!("put `namespace: {kind}` in the filter and {inode_help}"));
+    }
+    let normalized = text
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_ascii_lowercase()
+        .replace('-', "_");
+    if matches!(normalized.as_str(), "host_ns" | "hostns" | "host") {
+        return Diagnostic::new(
+            Code::P022,
+            v.span,
+            format!("`{text}` is not a namespace inode number or `host_ns`"),
+        )
+        .help("write `host_ns`, exactly so, for the host's namespace of this kind");
+    }
+    if is_dns_label(text) {
+        return Diagnostic::new(
+            Code::P022,
+            v.span,
+            format!("`{text}` looks like a Kubernetes namespace, but matchNamespaces compares a Linux namespace's inode number (Pid, Mnt, Net ...), or `host_ns`"),
+        )
+        .help(format!("to select the pods of a Kubernetes namespace, use `kind: TracingPolicyNamespaced` with `metadata.namespace: {text}`, or `spec.podSelector` on the label `k8s:io.kubernetes.pod.namespace`"));
+    }
+    Diagnostic::new(
+        Code::P022,
+        v.span,
+        format!("`{text}` is not a namespace inode number or `host_ns`"),
+    )
+    .help(inode_help)
+}
+
+/// A Kubernetes namespace name: a DNS label (RFC 1123: lowercase letters, digits and `-`, at
+/// most 63, starting and ending with a letter or digit) that is not a number.
+fn is_dns_label(text: &str) -> bool {
+    let b = text.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().any(u8::is_ascii_lowercase)
 }
 
 /// P024 for a process filter with no values. NotIn on a Changes filter with no values means
@@ -232,9 +286,24 @@ fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    let negated = op.is_some_and(|o| o.starts_with("Not"));
     if matches!(op, Some("In" | "NotIn")) {
         for v in &f.values {
-            if !v.value.starts_with('/') {
+            if !v.value.starts_with('/') && glob_bounds(&v.value).is_some() {
+                out.push(
+                    Diagnostic::new(
+                        Code::P061,
+                        v.span,
+                        format!(
+                            "`{}` is not an absolute path: Tetragon loads this, but {} compares full executable paths, with no wildcards, so it {}",
+                            v.value,
+                            op.unwrap_or(""),
+                            if negated { "always matches" } else { "never matches" }
+                        ),
+                    )
+                    .help(glob_fix(&v.value, op.unwrap_or("In"), None)),
+                );
+            } else if !v.value.starts_with('/') {
                 let name = v.value.trim_start_matches("./");
                 out.push(
                     Diagnostic::new(
@@ -258,6 +327,7 @@ fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    binary_patterns(f, op, negated, out);
     if let Some(follow) = &f.follow {
         if follow.value && !matches!(op, Some("In" | "NotIn") | None) {
             out.push(
@@ -270,6 +340,54 @@ fn check_binaries(f: &SetFilter, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .help("use In with full paths, or remove followChildren"),
+            );
+        }
+    }
+}
+
+/// P036 for matchBinaries values: a directory with In/NotIn, wildcards with any operator.
+/// (In/NotIn values that are not absolute are P061.)
+fn binary_patterns(f: &SetFilter, op: Option<&str>, negated: bool, out: &mut Vec<Diagnostic>) {
+    let Some(op) = op.filter(|o| {
+        matches!(
+            *o,
+            "In" | "NotIn" | "Prefix" | "NotPrefix" | "Postfix" | "NotPostfix"
+        )
+    }) else {
+        return;
+    };
+    let in_op = matches!(op, "In" | "NotIn");
+    let follow = f.follow.as_ref().is_some_and(|f| f.value);
+    let follow_note = if follow && in_op {
+        " (and drop followChildren, which only In and NotIn take)"
+    } else {
+        ""
+    };
+    for v in &f.values {
+        let text = v.value.as_str();
+        if in_op && !text.starts_with('/') {
+            continue;
+        }
+        if glob_bounds(text).is_some() {
+            out.push(
+                Diagnostic::new(Code::P036, v.span, glob_message(text, op, negated))
+                    .help(format!("{}{follow_note}", glob_fix(text, op, None))),
+            );
+        } else if in_op && text.len() > 1 && text.ends_with('/') {
+            out.push(
+                Diagnostic::new(
+                    Code::P036,
+                    v.span,
+                    format!(
+                        "`{text}` ends in `/`, but the executable path {op} compares never does: this {op} {} (the binaries under it included)",
+                        if negated { "excludes nothing" } else { "never matches" }
+                    ),
+                )
+                .help(format!(
+                    "to {} the binaries under `{text}`, use `{}`{follow_note}",
+                    if negated { "exclude" } else { "match" },
+                    if negated { "NotPrefix" } else { "Prefix" }
+                )),
             );
         }
     }

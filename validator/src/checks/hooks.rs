@@ -5,7 +5,9 @@
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, HookKind};
-use crate::model::{Kind, Policy};
+use crate::kernel::Arch;
+use crate::model::{Arg, Hook, Kind, Policy, Spanned};
+use crate::source::Span;
 use crate::suggest::did_you_mean;
 
 /// `P001`.
@@ -64,8 +66,8 @@ pub const P006: CodeInfo = CodeInfo {
     name: "syscall-flag",
     severity: Severity::Error,
     summary: "`syscall` does not match the call: a kernel function hooked as a syscall, or the reverse.",
-    explanation: "`syscall` defaults to true. With it, Tetragon adds the architecture's prefix to the name (`sys_openat` becomes `__x64_sys_openat` on x86_64, `__arm64_sys_openat` on arm64) unless the name already starts with `__x64_`, `__arm64_` or `__ia32_`, in which case it is used as written (no second prefix is ever added), and reads the arguments through the syscall wrapper. It then looks the name up in the kernel's BTF and refuses the policy when it is missing (\"kprobe spec pre-validation failed\"). So a plain kernel function like `do_mkdirat` turns into `__x64_do_mkdirat`, which does not exist, and an already prefixed name that is not a syscall wrapper, like `__x64_connect` (the wrapper is `__x64_sys_connect`), is not found either. The reverse mistake, `sys_openat` with `syscall: false`, looks for a function literally named `sys_openat`, which x86_64 and arm64 kernels do not have. With `ignore.callNotFound: true` a missing function only makes Tetragon skip the hook, so the policy loads without it: then this is a warning, because skipping a function that is not found is what that option asks for (Tetragon's own test testKprobeIgnore hooks a made-up function that way).",
-    tetragon: "pkg/arch/arch.go addSyscallPrefix; pkg/sensors/tracing/generickprobe.go preValidateKprobe; pkg/btf/validation.go ValidateKprobeSpec (\"syscall %q (or %q) ...\", \"call %q: ...\")",
+    explanation: "`syscall` defaults to true. With it, Tetragon puts the running architecture's prefix before the name (`sys_openat` becomes `__x64_sys_openat` on x86_64, `__arm64_sys_openat` on arm64), looks the result up in the kernel's BTF and refuses the policy when it is missing (\"kprobe spec pre-validation failed\"), and reads the args from the `struct pt_regs` that the syscall's stub receives. A name that already starts with a prefix Tetragon knows (`__x64_`, `__arm64_`, `__ia32_`) gets no second one. With `syscall: false` the name is looked up exactly as written, on every architecture, and the args are read as the function's own parameters.\n\nRefused (error):\n- a kernel function left at `syscall: true`: `do_mkdirat` becomes `__x64_do_mkdirat`, which does not exist. So do a syscall's bare name (`openat`), the static helpers under a stub (`__do_sys_openat` becomes `__x64___do_sys_openat`) and the stubs of architectures Tetragon does not know (`__riscv_sys_openat` becomes `__x64___riscv_sys_openat`);\n- a prefixed name that is not a stub, like `__x64_connect` (the stub is `__x64_sys_connect`): on x86_64 it is looked up as written and not found, on arm64 its prefix is refused; an `__ia32_` name that the kernel lacks is refused on both, as i386 is not the architecture Tetragon runs on;\n- `sys_openat` with `syscall: false`: x86_64 and arm64 kernels have no function of that name.\n\nLoads, but cannot do what it says (error): a stub with `syscall: false` and args (`__x64_sys_openat`, `index: 1`). On its own architecture the stub is found and hooked as a plain function, whose one parameter is `const struct pt_regs *regs`: index 0 reads that pointer and the other indexes read registers that hold no parameter at all, never the syscall's arguments. Tetragon's BTF check says \"kprobe arg 1 has an invalid index\", but only logs it and loads the policy. An arg at index 0 with `resolve`, which walks the `pt_regs`, is left alone. On the other architecture the stub does not exist and the policy is refused. (The same stub without args is P037.)\n\nWith `ignore.callNotFound: true` a function that is not found only makes Tetragon skip the hook, so the policy loads without it: then a missing name is a warning, because skipping a function that is not found is what that option asks for (Tetragon's own test testKprobeIgnore hooks a made-up function that way). That does not cover a prefix refused on an architecture: Tetragon then fails on the prefix, not on a missing name.",
+    tetragon: "pkg/arch/arch.go addSyscallPrefix; pkg/sensors/tracing/generickprobe.go preValidateKprobe (only logs errors that are not ValidationFailedError); pkg/btf/validation.go ValidateKprobeSpec (\"syscall %q (or %q) ...\", \"call %q: ...\", \"kprobe arg %d has an invalid index\"); bpf/process/generic_calls.h generic_process_event_and_setup and get_pt_regs_arg (args of `syscall` hooks come from the stub's pt_regs, the others from the probe's registers)",
 };
 
 /// `P007`.
@@ -98,15 +100,115 @@ pub const P009: CodeInfo = CodeInfo {
     tetragon: "pkg/sensors/tracing/generickprobe.go preValidateKprobe -> pkg/btf/validation.go ValidateKprobeSpec (`not found`, a ValidationFailedError); pkg/arch/arch.go AddSyscallPrefix",
 };
 
+/// `P037`.
+pub const P037: CodeInfo = CodeInfo {
+    code: "P037",
+    name: "arch-bound-syscall-name",
+    severity: Severity::Warning,
+    summary: "A syscall hooked by a name that only one architecture (`__x64_sys_openat`) or some kernel builds (`__do_sys_openat`) have.",
+    explanation: "Syscalls are entered through a stub per architecture: `__x64_sys_openat` on x86_64, `__arm64_sys_openat` on arm64. The portable spelling is `sys_openat` with `syscall: true` (the default): Tetragon puts the prefix of the architecture it runs on before it. Other spellings tie the policy to one architecture or one kernel build:\n\n- `__x64_sys_openat` with `syscall: true`: Tetragon puts no second prefix before it. On x86_64 it hooks the name as written. On arm64 its prefix check fails (\"expecting __arm64_ and got __x64_\"), which is only logged at first, then the name is not in the kernel's BTF, the prefix check fails again and the policy is refused with that error. It is not a \"not found\", so `ignore.callNotFound` does not skip the hook. `__arm64_sys_write` is the same the other way round.\n- `__x64_sys_openat` with `syscall: false` and no args: Tetragon hooks that exact symbol as a plain function, on every architecture. arm64 kernels do not have it, so there the policy is refused (with `ignore.callNotFound`, the hook is skipped). With args, this is P006: they are wrong on x86_64 too.\n- `__do_sys_openat` or `__se_sys_openat` with `syscall: false`: static helpers that the kernel's syscall macros generate under the stub. A kernel has one only where the compiler did not inline it. In the x86_64 kernels of policyctl's tests (6.1, 6.12, 6.18), about 100 of some 450 syscalls keep a `__do_sys_` function, not the same ones from version to version, and none keeps a `__se_sys_` one. Tetragon refuses the policy on a kernel without it. With `syscall: true` they are P006, as Tetragon prefixes them.\n- `__ia32_sys_openat` with `syscall: true` and args: the 32-bit entry of x86_64 kernels. Tetragon logs that `__ia32_` is not its prefix and hooks the name as written on x86_64; on arm64 it refuses the policy. The hook fires only for syscalls made through the 32-bit entry (32-bit programs, `int 0x80`). Tetragon reads a syscall hook's args where 64-bit syscalls pass them (the pt_regs fields di, si, dx, r10, r8), but 32-bit syscalls pass them in bx, cx, dx, si, di, so every arg but index 2 is wrong. Without args an `__ia32_` hook is not reported, nor are compat stubs (`__ia32_compat_sys_*`, `__x64_compat_sys_*`): they are deliberate hooks on an ABI that no portable name spells.\n\nA warning, not an error: each of these loads on some kernels, and policyctl does not know which architecture a policy is for. Given kernels (`--btf`), K001 says for each one whether the name is found. In a fleet with both architectures, such a policy fails to load on part of it. Write `sys_openat` and leave `syscall` at true.",
+    tetragon: "pkg/arch/arch.go addSyscallPrefix (supportedArchPrefix: amd64 `__x64_`, arm64 `__arm64_`, i386 `__ia32_`; a known prefix of another architecture is an error); pkg/sensors/tracing/generickprobe.go preValidateKprobe (logs that error and goes on with the name as written); pkg/btf/validation.go ValidateKprobeSpec (when the name is not found, adds the prefix again and fails with its error); bpf/process/generic_calls.h get_pt_regs_arg, generic_process_event_and_setup (syscall args from PT_REGS_SYSCALL_REGS)",
+};
+
+/// The syscall prefixes Tetragon's pkg/arch knows (`supportedArchPrefix`), with the
+/// architecture Tetragon runs on that takes each as its own. With `syscall: true`,
+/// `addSyscallPrefix` puts no second prefix before a name that starts with one of them: on that
+/// architecture the name is looked up as written, on the other one the prefix is refused when
+/// the kernel lacks the name. `__ia32_` belongs to i386, where Tetragon does not run.
+const TETRAGON_ARCH_PREFIXES: &[(&str, Option<Arch>)] = &[
+    ("__x64_", Some(Arch::X86_64)),
+    ("__arm64_", Some(Arch::Arm64)),
+    ("__ia32_", None),
+];
+
+/// Syscall stub prefixes of architectures and ABIs Tetragon does not know: with `syscall: true`
+/// it puts its own prefix before them.
+const OTHER_ARCH_PREFIXES: &[&str] = &["__x32_", "__s390x_", "__s390_", "__riscv_"];
+
+/// The prefixes of the static helpers that the kernel's `SYSCALL_DEFINE` macros put under a
+/// syscall's stub (`__se_sys_openat`, `__do_sys_openat`).
+const HELPER_PREFIXES: &[&str] = &["__se_", "__do_"];
+
+/// How a kprobe or fentry `call` spells a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallSpelling {
+    /// `sys_openat`: with `syscall: true` Tetragon adds the running architecture's prefix.
+    Plain,
+    /// A stub with a prefix Tetragon knows: `__x64_sys_openat`, `__arm64_sys_openat`,
+    /// `__ia32_sys_openat`, or a compat stub (`__ia32_compat_sys_openat`).
+    Stub {
+        /// `__x64_`, `__arm64_` or `__ia32_`.
+        prefix: &'static str,
+        /// `compat_sys_` rather than `sys_`.
+        compat: bool,
+    },
+    /// A static helper under the stub: `__se_sys_openat`, `__do_sys_openat`.
+    Helper {
+        /// `__se_` or `__do_`.
+        prefix: &'static str,
+    },
+    /// A stub of an architecture Tetragon does not know: `__riscv_sys_openat`,
+    /// `__x32_compat_sys_openat`.
+    OtherArch {
+        /// `__riscv_`, `__s390x_`, ...
+        prefix: &'static str,
+    },
+}
+
+/// A `call` that names a syscall: how, and the syscall's bare name (`openat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallName<'a> {
+    /// The spelling.
+    pub spelling: SyscallSpelling,
+    /// The name after `sys_` or `compat_sys_`.
+    pub bare: &'a str,
+}
+
+/// Read `call` as a syscall name; None for any other name (`do_sys_openat2` and `ksys_read` are
+/// kernel functions, `openat` lacks `sys_`). This is the one place that knows the spellings.
+pub fn parse_syscall_name(call: &str) -> Option<SyscallName<'_>> {
+    /// `sys_X` → (false, X), `compat_sys_X` → (true, X).
+    fn entry(rest: &str) -> Option<(bool, &str)> {
+        match rest.strip_prefix("sys_") {
+            Some(bare) => Some((false, bare)),
+            None => rest.strip_prefix("compat_sys_").map(|bare| (true, bare)),
+        }
+    }
+    let after = |prefixes: &[&'static str]| {
+        prefixes
+            .iter()
+            .find_map(|p| call.strip_prefix(p).and_then(entry).map(|e| (*p, e)))
+    };
+    let (spelling, bare) = if let Some(bare) = call.strip_prefix("sys_") {
+        (SyscallSpelling::Plain, bare)
+    } else if let Some((prefix, (compat, bare))) = TETRAGON_ARCH_PREFIXES
+        .iter()
+        .find_map(|(p, _)| call.strip_prefix(p).and_then(entry).map(|e| (*p, e)))
+    {
+        (SyscallSpelling::Stub { prefix, compat }, bare)
+    } else if let Some((prefix, (_, bare))) = after(HELPER_PREFIXES) {
+        (SyscallSpelling::Helper { prefix }, bare)
+    } else if let Some((prefix, (_, bare))) = after(OTHER_ARCH_PREFIXES) {
+        (SyscallSpelling::OtherArch { prefix }, bare)
+    } else {
+        return None;
+    };
+    (!bare.is_empty()).then_some(SyscallName { spelling, bare })
+}
+
 /// The bare name of a 64-bit syscall hook (`openat` for `sys_openat`, `__x64_sys_openat` or
-/// `__arm64_sys_openat`), or None for any other name (32-bit and compat wrappers have names of
+/// `__arm64_sys_openat`), or None for any other name (32-bit and compat stubs have names of
 /// their own, which the x86_64 table does not hold).
 pub fn syscall_bare_name(call: &str) -> Option<&str> {
-    let rest = ["__x64_", "__arm64_"]
-        .iter()
-        .find_map(|p| call.strip_prefix(p))
-        .unwrap_or(call);
-    rest.strip_prefix("sys_")
+    let name = parse_syscall_name(call)?;
+    match name.spelling {
+        SyscallSpelling::Plain
+        | SyscallSpelling::Stub {
+            prefix: "__x64_" | "__arm64_",
+            compat: false,
+        } => Some(name.bare),
+        _ => None,
+    }
 }
 
 /// True when `call` names a 64-bit syscall that no Linux version has (P009 reports it without a
@@ -325,18 +427,39 @@ fn check_empty_targets(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// True when `call` is a syscall name Tetragon can prefix (`sys_x`) or already prefixed.
+/// True when `call` is a syscall name that Tetragon hooks as a syscall with `syscall: true`:
+/// `sys_X`, to which it adds the architecture's prefix, or a stub with a prefix it knows.
 pub fn is_syscall_name(call: &str) -> bool {
-    call.starts_with("sys_")
-        || facts::SYSCALL_ARCH_PREFIXES.iter().any(|p| {
-            call.strip_prefix(p)
-                .is_some_and(|rest| rest.starts_with("sys_") || rest.starts_with("compat_sys_"))
+    matches!(
+        parse_syscall_name(call),
+        Some(SyscallName {
+            spelling: SyscallSpelling::Plain | SyscallSpelling::Stub { .. },
+            ..
         })
+    )
 }
 
-/// The prefixes Tetragon's `addSyscallPrefix` recognises: a name starting with one is used as
-/// written, never prefixed again.
-const TETRAGON_ARCH_PREFIXES: &[&str] = &["__x64_", "__arm64_", "__ia32_"];
+/// The architecture whose prefix is not `arch`'s.
+fn other_arch(arch: Arch) -> Arch {
+    match arch {
+        Arch::X86_64 => Arch::Arm64,
+        Arch::Arm64 => Arch::X86_64,
+    }
+}
+
+/// The first arg that a plain kprobe on a syscall stub reads wrong: every arg but one at index
+/// 0 with `resolve` (which walks the stub's `pt_regs`, and can reach the syscall's registers).
+fn first_stub_arg(hook: &Hook) -> Option<&Arg> {
+    hook.args
+        .iter()
+        .find(|a| a.index.as_ref().map_or(0, |i| i.value) != 0 || a.resolve.is_none())
+}
+
+/// `filename` for `openat`'s index 1, when the syscall table knows it.
+fn syscall_param(bare: &str, index: i64) -> Option<&'static str> {
+    let i = usize::try_from(index).ok()?;
+    Some(crate::kernel::syscalls::lookup(bare)?.args.get(i)?.name)
+}
 
 fn check_syscall_flags(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.spec.hooks {
@@ -347,87 +470,290 @@ fn check_syscall_flags(policy: &Policy, out: &mut Vec<Diagnostic>) {
         if call.value.is_empty() || call.value.starts_with("list:") {
             continue;
         }
-        // A missing function is skipped, not fatal, with ignore.callNotFound.
-        let (severity, outcome) = if hook.ignore_call_not_found {
-            (
-                Severity::Warning,
-                "so with `ignore.callNotFound` Tetragon skips this hook",
-            )
-        } else {
-            (Severity::Error, "and the policy fails to load")
-        };
-        let syscall_name = is_syscall_name(&call.value);
         let d = match &hook.syscall {
-            None | Some(crate::model::Spanned { value: true, .. }) if !syscall_name => {
-                let (span, how) = match &hook.syscall {
-                    Some(s) => (s.span, "`syscall: true`"),
-                    None => (call.span, "`syscall` left at its default (true)"),
-                };
-                let prefixed = TETRAGON_ARCH_PREFIXES
-                    .iter()
-                    .find_map(|p| call.value.strip_prefix(p).map(|rest| (*p, rest)));
-                if let Some((prefix, rest)) = prefixed {
-                    // addSyscallPrefix keeps an already prefixed name as it is.
-                    let d = Diagnostic::new(
-                        Code::P006,
-                        call.span,
-                        format!(
-                            "`{}` already starts with `{prefix}`, so with {how} Tetragon uses it as written; it is not a syscall wrapper (those are named `{prefix}sys_<name>`), so no such function exists, {outcome}",
-                            call.value
-                        ),
-                    );
-                    if crate::kernel::syscalls::lookup(rest).is_some() {
-                        d.help(format!("write `call: \"sys_{rest}\"`"))
-                    } else {
-                        d.help("name the syscall like `sys_openat`, or hook a kernel function by its own name with `syscall: false`")
-                    }
-                } else if crate::kernel::syscalls::lookup(&call.value).is_some() {
-                    Diagnostic::new(
-                        Code::P006,
-                        call.span,
-                        format!(
-                            "`{}` is a syscall's bare name; with {how} Tetragon expects `sys_{}` and adds the architecture's prefix to that, so it looks for `__x64_{}`, which does not exist, {outcome}",
-                            call.value, call.value, call.value
-                        ),
-                    )
-                    .help(format!("write `call: \"sys_{}\"`", call.value))
-                } else {
-                    Diagnostic::new(
-                        Code::P006,
-                        span,
-                        format!(
-                            "`{}` is not a syscall, but with {how} Tetragon adds the architecture's prefix and looks for `__x64_{}` (x86_64) or `__arm64_{}` (arm64), {outcome}",
-                            call.value, call.value, call.value
-                        ),
-                    )
-                    .help(if hook.syscall.is_some() {
-                        "set `syscall: false` for a plain kernel function"
-                    } else {
-                        "add `syscall: false` under the call"
-                    })
+            Some(s) if !s.value => syscall_false(hook, call, s.span),
+            _ => syscall_true(hook, call),
+        };
+        out.extend(d);
+    }
+}
+
+/// P006 and P037 for a hook with `syscall: true` (written or by default).
+fn syscall_true(hook: &Hook, call: &Spanned<String>) -> Option<Diagnostic> {
+    let name = call.value.as_str();
+    let how = match &hook.syscall {
+        Some(_) => "`syscall: true`",
+        None => "`syscall` left at its default (true)",
+    };
+    // A missing function is skipped, not fatal, with ignore.callNotFound.
+    let (severity, outcome) = if hook.ignore_call_not_found {
+        (
+            Severity::Warning,
+            "so with `ignore.callNotFound` Tetragon skips this hook",
+        )
+    } else {
+        (Severity::Error, "and the policy fails to load")
+    };
+    let help_sys = |bare: &str| {
+        format!("write `call: \"sys_{bare}\"` and let Tetragon add the running architecture's prefix (`__x64_` on x86_64, `__arm64_` on arm64)")
+    };
+    let Some(parsed) = parse_syscall_name(name) else {
+        return not_a_syscall(hook, call, how, severity, outcome);
+    };
+    let bare = parsed.bare;
+    let d = match parsed.spelling {
+        SyscallSpelling::Plain => return None,
+        SyscallSpelling::Stub {
+            prefix,
+            compat: false,
+        } => match TETRAGON_ARCH_PREFIXES.iter().find(|(p, _)| *p == prefix) {
+            // `__x64_sys_openat`: hooked as written on x86_64, refused on arm64.
+            Some((_, Some(home))) => {
+                if !is_known_syscall(bare) {
+                    return None; // P009
                 }
-            }
-            Some(s)
-                if !s.value
-                    && call
-                        .value
-                        .strip_prefix("sys_")
-                        .is_some_and(|rest| crate::kernel::syscalls::lookup(rest).is_some()) =>
-            {
+                let other = other_arch(*home);
                 Diagnostic::new(
-                    Code::P006,
-                    s.span,
+                    Code::P037,
+                    call.span,
                     format!(
-                        "`{}` is a syscall name, but with `syscall: false` Tetragon looks for a kernel function named exactly `{}`, which x86_64 and arm64 kernels do not have, {outcome}",
-                        call.value, call.value
+                        "`{name}` is the {} stub of `{bare}`: on {} Tetragon hooks it as written, but on {} it refuses the policy (it expects `{}` there){}",
+                        home.name(),
+                        home.name(),
+                        other.name(),
+                        other.syscall_prefix(),
+                        if hook.ignore_call_not_found { ", even with `ignore.callNotFound`" } else { "" }
                     ),
                 )
-                .help("set `syscall: true` (or remove the line) so that Tetragon adds the architecture's prefix")
+                .help(help_sys(bare))
             }
-            _ => continue,
+            // `__ia32_sys_openat`: the 32-bit entry of x86_64 kernels. Without args it is a
+            // deliberate hook on that ABI, which no portable name spells.
+            _ => {
+                // Index 2 is `dx` in both ABIs.
+                let arg = hook
+                    .args
+                    .iter()
+                    .find(|a| a.index.as_ref().map_or(0, |i| i.value) != 2)?;
+                let d = Diagnostic::new(
+                    Code::P037,
+                    call.span,
+                    format!(
+                        "`{name}` is the 32-bit entry of `{bare}` on x86_64: Tetragon hooks it there, where it fires only for 32-bit syscalls, and reads the args from the 64-bit registers (di, si, dx, r10, r8), not the 32-bit ones (bx, cx, dx, si, di); on arm64 it refuses the policy"
+                    ),
+                )
+                .help(format!("`call: \"sys_{bare}\"` watches 64-bit syscalls and reads their args right; keep `{name}` without args to count 32-bit calls"));
+                match &arg.index {
+                    Some(i) => d.related(i.span, "read from a 64-bit register"),
+                    None => d,
+                }
+            }
+        },
+        // Compat stubs (`__x64_compat_sys_`, `__ia32_compat_sys_`) name an ABI of their own.
+        SyscallSpelling::Stub { .. } => return None,
+        SyscallSpelling::Helper { .. } => Diagnostic::new(
+            Code::P006,
+            call.span,
+            format!(
+                "`{name}` is a static helper under the `{bare}` stub, not a name Tetragon can prefix: with {how} it looks for `__x64_{name}` on x86_64 and `__arm64_{name}` on arm64, which no kernel has, {outcome}"
+            ),
+        )
+        .help(format!(
+            "write `call: \"sys_{bare}\"` to hook the syscall, or set `syscall: false` to hook `{name}` itself where the kernel has it"
+        ))
+        .severity(severity),
+        SyscallSpelling::OtherArch { prefix } => Diagnostic::new(
+            Code::P006,
+            call.span,
+            format!(
+                "`{prefix}` is not a prefix Tetragon knows (it knows `__x64_`, `__arm64_` and `__ia32_`), so with {how} it adds its own: it looks for `__x64_{name}` on x86_64 and `__arm64_{name}` on arm64, which no kernel has, {outcome}"
+            ),
+        )
+        .help(help_sys(bare))
+        .severity(severity),
+    };
+    Some(d)
+}
+
+/// P006 for a name that is no syscall spelling, hooked with `syscall: true`.
+fn not_a_syscall(
+    hook: &Hook,
+    call: &Spanned<String>,
+    how: &str,
+    severity: Severity,
+    outcome: &str,
+) -> Option<Diagnostic> {
+    let name = call.value.as_str();
+    let prefixed = TETRAGON_ARCH_PREFIXES
+        .iter()
+        .find_map(|(p, home)| name.strip_prefix(p).map(|rest| (*p, *home, rest)));
+    let d = if let Some((prefix, home, rest)) = prefixed {
+        // addSyscallPrefix puts no second prefix before it; where the prefix is not the
+        // architecture's own and the kernel lacks the name, it is refused whatever `ignore`
+        // says.
+        let d = match home {
+            Some(home) if hook.ignore_call_not_found => Diagnostic::new(
+                Code::P006,
+                call.span,
+                format!(
+                    "`{name}` already starts with `{prefix}`, so with {how} Tetragon adds no prefix: on {} it looks `{name}` up as written and finds nothing (syscall stubs are named `{prefix}sys_<name>`), so with `ignore.callNotFound` it skips this hook; on {} it refuses the prefix, which `ignore.callNotFound` does not cover",
+                    home.name(),
+                    other_arch(home).name()
+                ),
+            )
+            .severity(Severity::Warning),
+            Some(home) => Diagnostic::new(
+                Code::P006,
+                call.span,
+                format!(
+                    "`{name}` already starts with `{prefix}`, so with {how} Tetragon adds no prefix: on {} it looks `{name}` up as written and finds nothing (syscall stubs are named `{prefix}sys_<name>`), and on {} it refuses the prefix; the policy fails to load on both",
+                    home.name(),
+                    other_arch(home).name()
+                ),
+            ),
+            None => Diagnostic::new(
+                Code::P006,
+                call.span,
+                format!(
+                    "`{name}` starts with `{prefix}`, the i386 prefix, so with {how} Tetragon adds no prefix: on x86_64 and arm64 it looks `{name}` up as written, finds nothing (32-bit stubs are named `__ia32_sys_<name>`) and refuses the prefix, even with `ignore.callNotFound`; the policy fails to load"
+                ),
+            ),
         };
-        out.push(d.severity(severity));
-    }
+        if is_known_syscall(rest) {
+            d.help(format!("write `call: \"sys_{rest}\"`"))
+        } else {
+            d.help("name the syscall like `sys_openat`, or hook a kernel function by its own name with `syscall: false`")
+        }
+    } else if crate::kernel::syscalls::lookup(name).is_some() {
+        Diagnostic::new(
+            Code::P006,
+            call.span,
+            format!(
+                "`{name}` is a syscall's bare name; with {how} Tetragon expects `sys_{name}` and adds the architecture's prefix to that, so it looks for `__x64_{name}` (x86_64) or `__arm64_{name}` (arm64), which do not exist, {outcome}"
+            ),
+        )
+        .help(format!("write `call: \"sys_{name}\"`"))
+        .severity(severity)
+    } else {
+        let span = hook.syscall.as_ref().map_or(call.span, |s| s.span);
+        Diagnostic::new(
+            Code::P006,
+            span,
+            format!(
+                "`{name}` is not a syscall, but with {how} Tetragon adds the architecture's prefix and looks for `__x64_{name}` (x86_64) or `__arm64_{name}` (arm64), {outcome}"
+            ),
+        )
+        .help(if hook.syscall.is_some() {
+            "set `syscall: false` for a plain kernel function"
+        } else {
+            "add `syscall: false` under the call"
+        })
+        .severity(severity)
+    };
+    Some(d)
+}
+
+/// P006 and P037 for a hook with `syscall: false` (whose span is `flag`).
+fn syscall_false(hook: &Hook, call: &Spanned<String>, flag: Span) -> Option<Diagnostic> {
+    let name = call.value.as_str();
+    let parsed = parse_syscall_name(name)?;
+    let bare = parsed.bare;
+    let missing = if hook.ignore_call_not_found {
+        "Tetragon skips the hook"
+    } else {
+        "the policy fails to load"
+    };
+    let d = match parsed.spelling {
+        SyscallSpelling::Plain => {
+            if !is_known_syscall(bare) {
+                return None; // `sys_copyarea` and other kernel functions
+            }
+            Diagnostic::new(
+                Code::P006,
+                flag,
+                format!(
+                    "`{name}` is a syscall name, but with `syscall: false` Tetragon adds no prefix and looks for a function named exactly `{name}` on every architecture; x86_64 and arm64 kernels name the syscall `__x64_{name}` and `__arm64_{name}`, so it is not found and {missing}"
+                ),
+            )
+            .help("remove `syscall: false` (it defaults to true) so that Tetragon adds the architecture's prefix and reads the syscall's arguments")
+            .severity(if hook.ignore_call_not_found { Severity::Warning } else { Severity::Error })
+        }
+        SyscallSpelling::Stub { prefix, compat } => {
+            let home = TETRAGON_ARCH_PREFIXES
+                .iter()
+                .find(|(p, _)| *p == prefix)
+                .and_then(|(_, h)| *h);
+            // x86_64's and arm64's own stubs must be of a syscall policyctl knows (P009 and K001
+            // speak of other names); the x86_64 table has no 32-bit-only syscalls.
+            let portable = home.is_some() && !compat;
+            if portable && !is_known_syscall(bare) {
+                return None;
+            }
+            let where_missing = match home {
+                Some(home) => format!(
+                    "{} kernels have no `{name}`, so there {missing}",
+                    other_arch(home).name()
+                ),
+                None => format!("arm64 kernels have no `{name}`, so there {missing}"),
+            };
+            let stub = match (home, compat) {
+                (Some(home), false) => format!("the {} stub", home.name()),
+                (Some(home), true) => format!("the {} compat stub", home.name()),
+                (None, _) => "the 32-bit x86 stub".to_string(),
+            };
+            if let Some(arg) = first_stub_arg(hook) {
+                let index = arg.index.as_ref().map_or(0, |i| i.value);
+                let param = syscall_param(bare, index)
+                    .map_or_else(|| format!("the syscall's arg {index}"), |p| format!("`{bare}`'s `{p}`"));
+                let what = if index == 0 {
+                    format!("arg index 0 is that pointer, not {param}")
+                } else {
+                    format!("arg index {index} is no parameter of it (whatever the register holds), not {param}")
+                };
+                let mut d = Diagnostic::new(
+                    Code::P006,
+                    flag,
+                    format!(
+                        "`{name}` is {stub} of `{bare}`, whose one parameter is `const struct pt_regs *regs`; with `syscall: false` Tetragon reads args as the function's own parameters, so {what}; {where_missing}"
+                    ),
+                )
+                .help(if home.is_some() && !compat {
+                    format!("remove `syscall: false` and write `call: \"sys_{bare}\"`: Tetragon then reads the syscall's arguments from the stub's `pt_regs`, on x86_64 and on arm64")
+                } else {
+                    format!("remove `syscall: false` and write `call: \"sys_{bare}\"`: Tetragon then reads the syscall's arguments from the stub's `pt_regs`")
+                });
+                if let Some(i) = &arg.index {
+                    d = d.related(i.span, "read as the stub's own parameter");
+                }
+                d
+            } else if portable {
+                Diagnostic::new(
+                    Code::P037,
+                    call.span,
+                    format!(
+                        "with `syscall: false` Tetragon hooks `{name}` as a plain function, on every architecture: it is {stub} of `{bare}`, and {where_missing}"
+                    ),
+                )
+                .help(format!("remove `syscall: false` and write `call: \"sys_{bare}\"`: Tetragon then adds the running architecture's prefix (`__x64_` on x86_64, `__arm64_` on arm64)"))
+            } else {
+                // A 32-bit or compat entry, hooked on purpose.
+                return None;
+            }
+        }
+        SyscallSpelling::Helper { .. } => Diagnostic::new(
+            Code::P037,
+            call.span,
+            format!(
+                "`{name}` is a static helper under the `{bare}` stub, which a kernel has only where the compiler did not inline it (it varies by build and version); with `syscall: false` Tetragon looks for exactly this name, so on a kernel without it {missing}"
+            ),
+        )
+        .help(format!(
+            "hook the syscall with `call: \"sys_{bare}\"` and `syscall: true`; `policyctl kernel funcs '{}*' --btf FILE` lists the kernels' helpers",
+            &name[..name.len() - bare.len()]
+        )),
+        SyscallSpelling::OtherArch { .. } => return None,
+    };
+    Some(d)
 }
 
 /// P009: `sys_<name>` hooks (with `syscall` true) whose name is no syscall.
@@ -514,5 +840,74 @@ fn check_duplicates(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 .related(first.span, "first hooked here"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spelling(call: &str) -> Option<(SyscallSpelling, &str)> {
+        parse_syscall_name(call).map(|n| (n.spelling, n.bare))
+    }
+
+    #[test]
+    fn syscall_spellings() {
+        use SyscallSpelling::*;
+        assert_eq!(spelling("sys_openat"), Some((Plain, "openat")));
+        assert_eq!(
+            spelling("__x64_sys_openat"),
+            Some((
+                Stub {
+                    prefix: "__x64_",
+                    compat: false
+                },
+                "openat"
+            ))
+        );
+        assert_eq!(
+            spelling("__ia32_compat_sys_openat"),
+            Some((
+                Stub {
+                    prefix: "__ia32_",
+                    compat: true
+                },
+                "openat"
+            ))
+        );
+        assert_eq!(
+            spelling("__do_sys_clone"),
+            Some((Helper { prefix: "__do_" }, "clone"))
+        );
+        assert_eq!(
+            spelling("__se_compat_sys_openat"),
+            Some((Helper { prefix: "__se_" }, "openat"))
+        );
+        assert_eq!(
+            spelling("__riscv_sys_openat"),
+            Some((OtherArch { prefix: "__riscv_" }, "openat"))
+        );
+        for other in [
+            "ksys_read",
+            "do_sys_openat2",
+            "openat",
+            "__x64_connect",
+            "sys_",
+            "",
+        ] {
+            assert_eq!(spelling(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn bare_names_and_syscall_names() {
+        assert_eq!(syscall_bare_name("__arm64_sys_write"), Some("write"));
+        assert_eq!(syscall_bare_name("__ia32_sys_write"), None);
+        assert_eq!(syscall_bare_name("__do_sys_write"), None);
+        assert!(is_syscall_name("__ia32_sys_dup"));
+        assert!(is_syscall_name("sys_openat"));
+        assert!(!is_syscall_name("__riscv_sys_openat"));
+        assert!(!is_syscall_name("__do_sys_openat"));
+        assert!(!is_syscall_name("ksys_read"));
     }
 }

@@ -60,7 +60,7 @@ pub const K011: CodeInfo = CodeInfo {
     name: "arg-type-mismatch",
     severity: Severity::Warning,
     summary: "An arg `type` that does not fit the parameter's type in the kernel's prototype.",
-    explanation: "The arg type tells the BPF program how to read the parameter: `file` follows a `struct file *` to its path, `string` copies a `char *`, `int` takes the register. Read with the wrong type, a `struct filename *` as `file` gives garbage or nothing, and filters never match. Tetragon compares kprobe arg types with the BTF prototype through a short table of names and only logs a warning (\"type (%s) of argument %d does not match spec type\") before loading the policy; LSM hook args it does not compare. A warning here too: for a pointer of the wrong kind, an integer read from memory with another width, or a pointer read as a number. With `resolve`, Tetragon reads the field the path reaches by its own BTF type when it has an arg type of that name (`struct file` as `file`, `int` as `int`, an enum as an integer of its size), whatever `type` says, while filters on the arg are still parsed for `type`; otherwise `type` must fit that field. The message shows the real prototype on this kernel.",
+    explanation: "The arg type tells the BPF program how to read the parameter: `file` follows a `struct file *` to its path, `string` copies a `char *`, `int` takes the register. Read with the wrong type, a `struct filename *` as `file` gives garbage or nothing, and filters never match. Tetragon compares kprobe arg types with the BTF prototype through a short table of names and only logs a warning (\"type (%s) of argument %d does not match spec type\") before loading the policy; LSM hook args it does not compare. A warning here too: for a pointer of the wrong kind, an integer read from memory with another width, or a pointer read as a number. With `resolve`, Tetragon reads the field the path reaches by its own BTF type when it has an arg type of that name (`struct file` as `file`, `int` as `int`, an enum as an integer of its size), whatever `type` says, while filters on the arg are still parsed for `type`; otherwise `type` must fit that field. The message shows the real prototype on this kernel. A syscall's parameters are known without a kernel, from the syscall table: a type that plainly cannot read one (a pointer read as a number, a number as a string) is P035's, reported once without a kernel; this code says what needs the kernel's types (a `void *` read as a string, typedefs, widths).",
     tetragon: "pkg/btf/validation.go ValidateKprobeSpec / typesCompatible (ValidationWarnError, a warning); with resolve pkg/sensors/tracing/generic.go findTypeFromBTFType",
 };
 
@@ -90,7 +90,7 @@ pub const K014: CodeInfo = CodeInfo {
     name: "tracepoint-field-index",
     severity: Severity::Error,
     summary: "A tracepoint arg `index` past the last field of the tracepoint's format.",
-    explanation: "A tracepoint's `args[].index` is the field's position in its format, the four `common_*` fields included (so `raw_syscalls/sys_enter` `id` is 4). Tetragon fails the policy: \"tracepoint %s/%s has %d fields but field %d was requested\". For `raw: true` the index counts the raw tracepoint's arguments. Tetragon only refuses raw indexes above 5; past the event's last argument the program reads leftovers and the policy loads (a warning here), unless the arg has `resolve`, where Tetragon looks the argument up in BTF and fails the policy.",
+    explanation: "A tracepoint's `args[].index` is the field's position in its format, the four `common_*` fields included (so `raw_syscalls/sys_enter` `id` is 4). Tetragon fails the policy: \"tracepoint %s/%s has %d fields but field %d was requested\". The fields of the `syscalls/sys_enter_*` and `sys_exit_*` events are known without a kernel, from the syscall table: P033 reports those indexes, once, and not this code. For `raw: true` the index counts the raw tracepoint's arguments. Tetragon only refuses raw indexes above 5; past the event's last argument the program reads leftovers and the policy loads (a warning here), unless the arg has `resolve`, where Tetragon looks the argument up in BTF and fails the policy.",
     tetragon: "pkg/sensors/tracing/generictracepoint.go preValidateTracepoint / validateTracepointArg; raw: only validateRawTracepointArg's cap of 5, and pkg/btf/btf.go FindBTFFuncParamFromHook with resolve",
 };
 
@@ -341,6 +341,8 @@ struct Param {
     shape: Shape,
     /// BTF type id when the parameter comes from BTF (for `resolve`).
     btf: Option<TypeId>,
+    /// The C type when the parameter comes from the syscall table.
+    syscall_ctype: Option<&'static str>,
     c: String,
 }
 
@@ -353,6 +355,7 @@ fn syscall_proto(bare: &str, kernel: &Kernel) -> Option<Proto> {
         .map(|a| Param {
             shape: Shape::from_c(a.ctype, Some(kernel)),
             btf: None,
+            syscall_ctype: Some(a.ctype),
             c: a.c_decl(),
         })
         .collect();
@@ -372,6 +375,7 @@ fn btf_proto(func: crate::kernel::Func<'_>) -> Proto {
         .map(|(name, id)| Param {
             shape: Shape::from_btf(btf, id),
             btf: Some(id),
+            syscall_ctype: None,
             c: btf.c_decl(id, name),
         })
         .collect();
@@ -646,6 +650,14 @@ fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnos
         };
         // `btfType` without `resolve` is ignored by Tetragon: the parameter is read as it is.
         let (shape, what) = match (&arg.resolve, param.btf) {
+            // What the syscall table alone shows is P035's, said once without a kernel.
+            (None, _)
+                if param
+                    .syscall_ctype
+                    .is_some_and(|c| syscall_misfit(c, &ty.value).is_some()) =>
+            {
+                continue
+            }
             (None, _) => (param.shape.clone(), format!("`{}`", param.c)),
             (Some(path), Some(id)) => match resolve(arg, id, kernel, out) {
                 Some((reached, shape, what)) => {
@@ -674,7 +686,7 @@ fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnos
             // resolve on a syscall argument: no BTF id to walk.
             (Some(_), None) => continue,
         };
-        if let Some((why, better)) = fit(expected, &shape, arg.resolve.is_some()) {
+        if let Some(Misfit { why, better, .. }) = fit(expected, &shape, arg.resolve.is_some()) {
             let d = Diagnostic::new(
                 Code::K011,
                 ty.span,
@@ -1007,7 +1019,7 @@ fn check_return(hook: &Hook, proto: &Proto, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
-    if let Some((why, better)) = fit(expected, &proto.ret, false) {
+    if let Some(Misfit { why, better, .. }) = fit(expected, &proto.ret, false) {
         let d = Diagnostic::new(
             Code::K013,
             ty.span,
@@ -1353,7 +1365,8 @@ fn tracepoint(hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
         let Ok(i) = usize::try_from(index.value) else {
             continue;
         };
-        if i >= count {
+        // A syscall event's fields are known without a kernel: P033 says it once.
+        if i >= count && !super::syscall_args::reports_field_past_end(hook, i) {
             let shown: Vec<String> = listing
                 .iter()
                 .enumerate()
@@ -1502,6 +1515,8 @@ enum Pointee {
     Int,
     /// A struct, union or typedef, by name (typedef names first: `kernel_cap_t`).
     Named(Vec<String>),
+    /// Another pointer: `char **argv`, an array of pointers.
+    Ptr,
     Other,
 }
 
@@ -1538,11 +1553,17 @@ impl Shape {
         if stars == 0 {
             return match kernel.and_then(|k| Some((k, k.typedef_named(&base)?))) {
                 Some((k, t)) => Shape::from_btf(k.btf(), t.id),
-                None => Shape::Int(c_int_size(&base), !base.starts_with("unsigned")),
+                // Without BTF the table's typedefs are integers, but for two.
+                None => match syscalls::pointer_typedef(&base) {
+                    Some(pointee) => {
+                        Shape::Ptr(Pointee::Named(vec![base.clone(), pointee.to_string()]))
+                    }
+                    None => Shape::Int(c_int_size(&base), !base.starts_with("unsigned")),
+                },
             };
         }
         if stars > 1 {
-            return Shape::Ptr(Pointee::Other);
+            return Shape::Ptr(Pointee::Ptr);
         }
         Shape::Ptr(match base.as_str() {
             "void" => Pointee::Void,
@@ -1587,6 +1608,7 @@ fn pointee_btf(btf: &Btf, id: TypeId) -> Pointee {
             Kind::Void => return Pointee::Void,
             Kind::Int if t.size() == 1 => return Pointee::Byte,
             Kind::Int | Kind::Enum | Kind::Enum64 => return Pointee::Int,
+            Kind::Ptr => return Pointee::Ptr,
             Kind::Struct | Kind::Union | Kind::Fwd => {
                 if !t.name().is_empty() {
                     names.push(t.name().to_string());
@@ -1599,27 +1621,47 @@ fn pointee_btf(btf: &Btf, id: TypeId) -> Pointee {
     Pointee::Other
 }
 
+/// Why an arg type does not read a parameter (or a field, or a return value) right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Misfit {
+    /// What goes wrong, after "`type: X` ": "reads a pointer as a number".
+    pub why: String,
+    /// The arg type that would fit, when there is one.
+    pub better: Option<&'static str>,
+    /// Plainly wrong whatever the kernel: a pointer read as a number, a number or a pointer to
+    /// pointers read as a string, a number or another struct's pointer read as a struct. Not
+    /// plain: a `void *` read as a string or a struct, bytes read from a struct, integer widths
+    /// in memory. P035 reports only plain misfits; K011 all of them.
+    pub plain: bool,
+}
+
 /// Does an arg type read this shape? `None` when it fits; otherwise why not, and the arg type
 /// that would fit. `memory` is true for a field reached by `resolve` (read from
 /// memory, where the width matters) and false for a parameter or return value (a register,
 /// where any integer width reads the value).
-fn fit(
-    expected: KernelType,
-    shape: &Shape,
-    memory: bool,
-) -> Option<(String, Option<&'static str>)> {
+fn fit(expected: KernelType, shape: &Shape, memory: bool) -> Option<Misfit> {
     use KernelType::*;
     let better = better_type(shape);
-    let wrong = |why: &str| Some((why.to_string(), better));
+    let misfit = |why: &str, plain: bool| {
+        Some(Misfit {
+            why: why.to_string(),
+            better,
+            plain,
+        })
+    };
     let width = |bytes: u32, size: u32| {
         if !memory || bytes == 0 || size == 0 || bytes == size {
             None
         } else if bytes > size {
-            wrong(&format!(
-                "reads {bytes} bytes from a {size}-byte field, and so the bytes after it"
-            ))
+            misfit(
+                &format!("reads {bytes} bytes from a {size}-byte field, and so the bytes after it"),
+                false,
+            )
         } else {
-            wrong(&format!("reads only {bytes} of the field's {size} bytes"))
+            misfit(
+                &format!("reads only {bytes} of the field's {size} bytes"),
+                false,
+            )
         }
     };
     let pointer_to = |names: &[&str]| {
@@ -1632,24 +1674,30 @@ fn fit(
     };
     match (expected, shape) {
         (Any, _) => None,
-        (_, Shape::Void) => wrong("has nothing to read"),
+        (_, Shape::Void) => misfit("has nothing to read", true),
         (Integer(bytes, _), Shape::Int(size, _)) => width(bytes, *size),
         (Word, Shape::Int(size, _)) => width(8, *size),
         (Word, Shape::Ptr(_)) => None,
-        (Integer(..), Shape::Ptr(_)) => wrong("reads a pointer as a number"),
+        (Integer(..), Shape::Ptr(_)) => misfit("reads a pointer as a number", true),
         (CharPtr, Shape::Ptr(Pointee::Byte)) => None,
         (CharPtr | Buffer, Shape::CharArray) if memory => None,
-        (CharPtr, Shape::Ptr(Pointee::Void)) => wrong("expects a `char *` and this is `void *`"),
+        (CharPtr, Shape::Ptr(Pointee::Void)) => {
+            misfit("expects a `char *` and this is `void *`", false)
+        }
+        (CharPtr, Shape::Ptr(Pointee::Ptr)) => misfit(
+            "expects a `char *` string, and this points to pointers",
+            true,
+        ),
         (Buffer, Shape::Ptr(Pointee::Byte | Pointee::Void)) => None,
         (Buffer, Shape::Ptr(Pointee::Named(_))) => {
-            wrong("expects a pointer to bytes, not to a struct")
+            misfit("expects a pointer to bytes, not to a struct", false)
         }
-        (Buffer, Shape::Ptr(_)) => wrong("expects a pointer to bytes"),
+        (Buffer, Shape::Ptr(_)) => misfit("expects a pointer to bytes", false),
         (PtrTo(names), Shape::Ptr(Pointee::Named(have))) => {
             if have.iter().any(|h| names.contains(&h.as_str())) {
                 None
             } else {
-                wrong(&format!("expects {}", pointer_to(names)))
+                misfit(&format!("expects {}", pointer_to(names)), true)
             }
         }
         // `resolve` reaching a struct field: the field's address is read.
@@ -1658,15 +1706,29 @@ fn fit(
         {
             None
         }
-        (PtrTo(names), Shape::Ptr(Pointee::Void)) => wrong(&format!(
-            "expects {} and this is `void *`",
-            pointer_to(names)
-        )),
-        (PtrTo(names), _) => wrong(&format!("expects {}", pointer_to(names))),
-        (CharPtr, _) => wrong("expects a `char *` string"),
-        (Buffer, _) => wrong("expects a pointer to a buffer"),
-        (Integer(..) | Word, _) => wrong("expects an integer"),
+        (PtrTo(names), Shape::Ptr(Pointee::Void)) => misfit(
+            &format!("expects {} and this is `void *`", pointer_to(names)),
+            false,
+        ),
+        (PtrTo(names), Shape::Int(..) | Shape::Ptr(_)) => {
+            misfit(&format!("expects {}", pointer_to(names)), true)
+        }
+        (PtrTo(names), _) => misfit(&format!("expects {}", pointer_to(names)), false),
+        (CharPtr, Shape::Int(..) | Shape::Ptr(_)) => misfit("expects a `char *` string", true),
+        (CharPtr, _) => misfit("expects a `char *` string", false),
+        (Buffer, Shape::Int(..)) => misfit("expects a pointer to a buffer", true),
+        (Buffer, _) => misfit("expects a pointer to a buffer", false),
+        (Integer(..) | Word, _) => misfit("expects an integer", false),
     }
+}
+
+/// Whether an arg `type` reads a parameter of this C type (a syscall's, from the syscall
+/// table) plainly wrong, whatever the kernel: the one judgement of P035 (without a kernel) and
+/// of K011 on syscalls (which leaves these to P035). `None` for types kprobes cannot use and
+/// unknown names, and when the type fits or fits maybe.
+pub(crate) fn syscall_misfit(ctype: &str, ty: &str) -> Option<Misfit> {
+    let expected = facts::kernel_type(ty)?;
+    fit(expected, &Shape::from_c(ctype, None), false).filter(|m| m.plain)
 }
 
 /// The arg type that reads a shape best, when there is one.
@@ -1691,15 +1753,17 @@ mod tests {
     fn fits() {
         let file = Shape::Ptr(Pointee::Named(vec!["file".into()]));
         assert_eq!(fit(KernelType::PtrTo(&["file"]), &file, false), None);
-        let (_, better) = fit(KernelType::PtrTo(&["filename"]), &file, false).unwrap();
-        assert_eq!(better, Some("file"));
+        let misfit = fit(KernelType::PtrTo(&["filename"]), &file, false).unwrap();
+        assert_eq!(misfit.better, Some("file"));
+        assert!(misfit.plain);
         // A register holds the whole value whatever width reads it; memory does not.
         assert_eq!(
             fit(KernelType::Integer(4, None), &Shape::Int(2, false), false),
             None
         );
-        let (_, better) = fit(KernelType::Integer(4, None), &Shape::Int(2, false), true).unwrap();
-        assert_eq!(better, Some("uint16"));
+        let misfit = fit(KernelType::Integer(4, None), &Shape::Int(2, false), true).unwrap();
+        assert_eq!(misfit.better, Some("uint16"));
+        assert!(!misfit.plain, "a width is no plain misfit");
         assert_eq!(
             fit(KernelType::CharPtr, &Shape::Ptr(Pointee::Byte), false),
             None
@@ -1873,6 +1937,69 @@ spec:
         let found = kernel_findings(&without_multi(&watch, "true"), &[k]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, Code::K030);
+    }
+
+    #[test]
+    fn syscall_table_facts_are_reported_once() {
+        // What the syscall table shows is P035's and P033's without a kernel; with one, K011
+        // and K014 do not say it again, but K011 still says what needs the kernel's types.
+        let policy = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "once"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "int"
+  - call: "sys_sendto"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+"#;
+        let k = kernel_with_config("6.12.117+deb12-amd64", &[]);
+        let report = crate::check_source_with(
+            crate::SourceFile::new("p.yaml", policy),
+            std::slice::from_ref(&k),
+        );
+        let codes: Vec<(Code, usize)> = report
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.span.start))
+            .collect();
+        let at =
+            |text: &str, nth: usize| policy.match_indices(text).nth(nth).map(|(i, _)| i).unwrap();
+        assert!(codes.contains(&(Code::P035, at("\"int\"", 0))), "{codes:?}");
+        assert!(!codes
+            .iter()
+            .any(|(c, s)| *c == Code::K011 && *s == at("\"int\"", 0)));
+        // `void *` read as a string: doubtful without the kernel, K011's.
+        assert!(
+            codes.contains(&(Code::K011, at("\"string\"", 0))),
+            "{codes:?}"
+        );
+        assert!(!codes.contains(&(Code::P035, at("\"string\"", 0))));
+        let tracepoint = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "once"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_openat"
+    args:
+    - index: 9
+      type: "int"
+"#;
+        let report = crate::check_source_with(
+            crate::SourceFile::new("p.yaml", tracepoint),
+            std::slice::from_ref(&k),
+        );
+        let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::P033], "{codes:?}");
     }
 
     #[test]

@@ -11,11 +11,14 @@ pub mod cel;
 pub mod document;
 pub mod filters;
 pub mod hooks;
+pub mod host;
 pub mod kernel;
 pub mod metadata;
 pub mod operators;
 pub mod selectors;
 pub mod syntax;
+pub mod syscall_args;
+pub mod tracepoint_pairs;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::Policy;
@@ -24,6 +27,7 @@ use crate::model::Policy;
 pub fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     hooks::check(policy, out);
     args::check(policy, out);
+    syscall_args::check(policy, out);
     selectors::check(policy, out);
     operators::check(policy, out);
     filters::check(policy, out);

@@ -65,6 +65,16 @@ pub const P024: CodeInfo = CodeInfo {
     tetragon: "not checked by Tetragon (pkg/selectors/kernel.go writes empty value sets; bpf/process/types/basic.h and pfilter.h then match nothing)",
 };
 
+/// `P036`.
+pub const P036: CodeInfo = CodeInfo {
+    code: "P036",
+    name: "path-pattern",
+    severity: Severity::Warning,
+    summary: "A path compared with Equal/In that ends in `/`, or a path value with wildcards (`*`, `?`, `[...]`), which Tetragon compares literally.",
+    explanation: "Tetragon compares string values byte for byte; it has no directory or wildcard matching.\n\n- A directory written with Equal, NotEqual or matchBinaries In/NotIn (`/etc/`): the path Tetragon reads for a `file`, `path`, `fd`, `dentry` or `linux_binprm` arg is built like the kernel's d_path, one `/name` per component, so it never ends in `/`; the exe path matchBinaries compares is built the same way (on kernels 5.3 and later). Equal never matches (not even for the files under the directory) and NotEqual excludes nothing. On a `string` arg (a path as the caller wrote it), Equal matches only that exact text, never the paths under it. To match the files under a directory use Prefix (NotPrefix), which compares the start of the path.\n- A wildcard (`/etc/*.conf`, `*.so`, `/home/*/.ssh/`, `/dev/tty[0-9]`) with Equal, Prefix, Postfix, In or their Not forms: the `*` is compared as a literal character and matches only a path that really contains one. Use Prefix with the part before the wildcard, Postfix with the part after it, or both as two matchArgs filters on the same arg (the filters of a selector are ANDed).\n\nOn args Tetragon reads as plain strings (`string`, `char_buf`, ...) only values that start with `/` are judged: a comm or a name may contain these characters on purpose. `/` itself is not reported. Tetragon loads all of these, so they are warnings.",
+    tetragon: "not checked by Tetragon: pkg/selectors/kernel.go writeMatchStrings, writePrefix, writePostfix and ParseMatchBinary store the values as written; bpf/lib/bpf_d_path.h prepend_name and prepend_path (how a path is built), bpf/process/types/basic.h get_path and copy_path (what a file, path, fd, dentry or linux_binprm arg reads), bpf/lib/process.h read_exe (the exe path of matchBinaries)",
+};
+
 /// Run the checks.
 pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let multi_disabled = |name: &str| policy.spec.option_bool(name) == Some(true);
@@ -108,10 +118,185 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     {
                         count_substrings(hook, f, counts, out);
                     }
+                    check_path_values(hook, f, which, op, ty.as_ref(), out);
                     check_filter(policy, hook, f, which, op_name, op, ty, out);
                 }
             }
         }
+    }
+}
+
+/// Where the wildcard characters of a value are: the byte offset of the first one and the end
+/// of the last one (`*`, `?`, or a `[...]` class). None when there is none.
+pub(crate) fn glob_bounds(value: &str) -> Option<(usize, usize)> {
+    let mut first = None;
+    let mut last = 0;
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = match bytes[i] {
+            b'*' | b'?' => Some(i + 1),
+            b'[' => value[i + 1..]
+                .find(']')
+                .filter(|&n| n > 0)
+                .map(|n| i + 1 + n + 1),
+            _ => None,
+        };
+        if let Some(end) = end {
+            first.get_or_insert(i);
+            last = end;
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    first.map(|f| (f, last))
+}
+
+/// What a value with wildcards does: Tetragon compares it literally.
+pub(crate) fn glob_message(value: &str, op: &str, negated: bool) -> String {
+    format!(
+        "Tetragon has no wildcards: it compares `{value}` character for character, so this {op} {} only a path that really contains {}",
+        if negated { "excludes" } else { "matches" },
+        glob_chars(value)
+    )
+}
+
+/// The wildcard characters a value holds, for messages: "`*`", "`*` and `?`", "`[...]`".
+fn glob_chars(value: &str) -> String {
+    let mut found = Vec::new();
+    if value.contains('*') {
+        found.push("`*`");
+    }
+    if value.contains('?') {
+        found.push("`?`");
+    }
+    if glob_bounds(&value.replace(['*', '?'], "")).is_some() {
+        found.push("`[...]`");
+    }
+    found.join(" and ")
+}
+
+/// How to write a value with wildcards with the operators Tetragon has. `op` is the operator
+/// the value is written with (Equal and In compare the whole path, Prefix its start, Postfix its
+/// end); `list` names the filter list when a selector may hold two filters on the same arg and
+/// SubString is there (matchArgs, matchData; not matchBinaries, of which a selector holds one).
+pub(crate) fn glob_fix(value: &str, op: &str, list: Option<&str>) -> String {
+    let Some((start, end)) = glob_bounds(value) else {
+        return String::new();
+    };
+    let negated = op.starts_with("Not");
+    let base = op.strip_prefix("Not").unwrap_or(op);
+    let not = if negated { "Not" } else { "" };
+    let head = &value[..start];
+    let tail = &value[end..];
+    let head = if head == "/" { "" } else { head };
+    // The part before the wildcard is the start of the path only when the operator anchors
+    // the start, and the part after it the end only when the operator anchors the end;
+    // elsewhere the part is somewhere in the path (SubString, which has no Not form and which
+    // matchBinaries lacks).
+    let part = |text: &str, anchored: bool, anchor: &str| -> Option<String> {
+        if text.is_empty() {
+            None
+        } else if anchored {
+            Some(format!("`{not}{anchor}` with `{text}`"))
+        } else if list.is_some() && !negated {
+            Some(format!("`SubString` with `{text}`"))
+        } else {
+            None
+        }
+    };
+    let first = part(head, matches!(base, "Equal" | "In" | "Prefix"), "Prefix");
+    let last = part(tail, matches!(base, "Equal" | "In" | "Postfix"), "Postfix");
+    match (first, last) {
+        (None, None) if head.is_empty() && tail.is_empty() => {
+            "a value that is only a wildcard matches only that text; to match every path, remove the filter".to_string()
+        }
+        (None, None) => "rewrite the value without wildcards: the operators Tetragon has here cannot express it".to_string(),
+        (Some(one), None) | (None, Some(one)) if !head.is_empty() && !tail.is_empty() => {
+            format!("use {one} (it matches more than the pattern)")
+        }
+        (Some(one), None) | (None, Some(one)) => format!("use {one}"),
+        (Some(a), Some(b)) => match list.filter(|_| !negated) {
+            Some(list) => format!(
+                "use two {list} filters on this arg, {a} and {b} (the filters of a selector are ANDed)"
+            ),
+            None => format!("use {a} or {b} (each matches more than the pattern)"),
+        },
+    }
+}
+
+/// The key of a filter list.
+fn list_key(which: FilterList) -> &'static str {
+    match which {
+        FilterList::Args => "matchArgs",
+        FilterList::Data => "matchData",
+        FilterList::Return => "matchReturnArgs",
+    }
+}
+
+/// P036 for the values of one matchArgs / matchData / matchReturnArgs filter: a directory
+/// compared with Equal, and wildcards, on an arg Tetragon reads as a path (or a string value
+/// that looks like one).
+fn check_path_values(
+    hook: &Hook,
+    f: &ArgFilter,
+    which: FilterList,
+    op: &Operator,
+    ty: Option<&Target>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !matches!(op.kind, OpKind::Equality | OpKind::Prefix | OpKind::Postfix) {
+        return;
+    }
+    // Paths for path args; values that start with `/` for strings, and for args whose type
+    // only the kernel knows (a tracepoint's `auto`).
+    let path_arg = match ty {
+        Some(t) if verdict(op, t.sel, &t.name) != Verdict::Fits => return,
+        Some(t) => match t.sel {
+            SelType::Path { .. } => Some(t.name.as_str()),
+            SelType::Buf { .. } | SelType::SockaddrUn => None,
+            _ => return,
+        },
+        None => match selectors::filter_target(hook, f, which) {
+            Some(SigArg::Declared(_)) => None,
+            _ => return,
+        },
+    };
+    let negated = op.name.starts_with("Not");
+    for v in &f.values {
+        let text = v.value.as_str();
+        if path_arg.is_none() && !text.starts_with('/') {
+            continue;
+        }
+        if glob_bounds(text).is_some() {
+            out.push(
+                Diagnostic::new(Code::P036, v.span, glob_message(text, op.name, negated))
+                    .help(glob_fix(text, op.name, Some(list_key(which)))),
+            );
+            continue;
+        }
+        if op.kind != OpKind::Equality || text.len() < 2 || !text.ends_with('/') {
+            continue;
+        }
+        let prefix = if negated { "NotPrefix" } else { "Prefix" };
+        let message = match path_arg {
+            Some(ty) => format!(
+                "`{text}` ends in `/`, but the path Tetragon reads for {} `{ty}` arg never does: this {} {} (the files under it included)",
+                if ty == "fd" { "an" } else { "a" },
+                op.name,
+                if negated { "excludes nothing" } else { "never matches" }
+            ),
+            None => format!(
+                "{} compares the whole string: `{text}` {} only the string `{text}` itself, not the paths under it",
+                op.name,
+                if negated { "excludes" } else { "matches" }
+            ),
+        };
+        out.push(Diagnostic::new(Code::P036, v.span, message).help(format!(
+            "to {} the files under `{text}`, use `{prefix}`",
+            if negated { "exclude" } else { "match" }
+        )));
     }
 }
 
@@ -610,25 +795,76 @@ fn string_len(v: &Spanned<String>, len: usize, max: usize, what: &str, out: &mut
 }
 
 fn type_help(ty: &str, sel: SelType, op: &Operator) -> String {
+    let fits = fitting_operators(ty);
+    let list = || {
+        let negated: Vec<&str> = facts::OPERATORS
+            .iter()
+            .filter(|n| {
+                n.name
+                    .strip_prefix("Not")
+                    .is_some_and(|base| fits.iter().any(|f| f.eq_ignore_ascii_case(base)))
+                    && facts::operator_fits(n, ty).is_ok()
+            })
+            .map(|n| n.name)
+            .collect();
+        let and = if negated.is_empty() {
+            String::new()
+        } else {
+            format!(", and {}", join_and(&negated))
+        };
+        format!("`{ty}` args take {}{and}", join_or(&fits))
+    };
     match (ty, op.kind) {
         ("filename", _) => "Tetragon cannot filter `filename` args; read the name as a string with `type: \"string\"` and `resolve: \"name\"`, or hook a function that takes a `struct path *` or `struct file *`".into(),
         ("bpf_cmd", _) => "`bpf_cmd` only names the command in events; declare the arg as `int` to filter the command number".into(),
-        ("sockaddr_un", _) => "compare unix socket paths with Equal, NotEqual, Prefix, NotPrefix or SubString, and their family with Family".into(),
         ("skb", OpKind::State) => "the TCP state is read from a `sock` or `socket` arg; hook a function that takes a `struct sock *`".into(),
+        _ if fits.is_empty() => format!("the BPF side filters no `{ty}` arg; remove the filter, or declare the argument with a type Tetragon filters"),
         (_, OpKind::Equality | OpKind::Prefix | OpKind::Postfix | OpKind::SubString) if matches!(sel, SelType::Int(_)) => {
-            "for integers use Equal, NotEqual, GT, LT, Mask, InMap or InRange; if the argument is a `char *`, declare it as `string`".into()
+            format!("{}; if the argument is a `char *`, declare it as `string`", list())
         }
-        (_, OpKind::Port | OpKind::PortPriv | OpKind::Addr | OpKind::Protocol | OpKind::Family | OpKind::State) => {
-            "declare the argument as `sock`, `skb` or `socket` (a `struct sock *` ...), or use a string or integer operator".into()
+        (_, OpKind::Port | OpKind::PortPriv | OpKind::Addr | OpKind::Protocol | OpKind::Family | OpKind::State) if !sel.is_net() && sel != SelType::SockaddrUn => {
+            format!("socket operators need a `sock`, `skb`, `socket` or `sockaddr` arg; {}", list())
         }
-        (_, OpKind::FileType) => "declare the argument as `file` or `path`".into(),
-        (_, OpKind::Compare | OpKind::InMap | OpKind::Range | OpKind::Mask) if sel.is_string() => {
-            "use Equal, Prefix, Postfix or SubString on strings and paths; integer operators need an integer type".into()
+        (_, OpKind::FileType) => format!("FileType needs a `file` or `path` arg; {}", list()),
+        (_, OpKind::Compare | OpKind::InMap | OpKind::Range | OpKind::Mask) if !matches!(sel, SelType::Int(_) | SelType::Cap) => {
+            format!("{} needs an integer arg; {}", op.name, list())
         }
-        (_, _) if sel.is_net() => {
-            "on sockets use SAddr, DAddr, SPort, DPort, Protocol, Family or State".into()
-        }
-        _ => format!("pick an operator that fits `{ty}` args, or fix the argument's type"),
+        _ => list(),
+    }
+}
+
+/// The operators that do what they say on an arg of type `ty` (`facts::operator_fits`), for
+/// helps: positive forms only, without the GreaterThan/LessThan spellings, CapabilitiesGained
+/// (which takes two args) and CelExpr (which takes any).
+fn fitting_operators(ty: &str) -> Vec<&'static str> {
+    facts::OPERATORS
+        .iter()
+        .filter(|o| {
+            !o.name.starts_with("Not")
+                && !matches!(
+                    o.name,
+                    "GreaterThan" | "LessThan" | "CapabilitiesGained" | "CelExpr"
+                )
+                && facts::operator_fits(o, ty).is_ok()
+        })
+        .map(|o| o.name)
+        .collect()
+}
+
+/// "A, B or C".
+fn join_or(items: &[&str]) -> String {
+    join_with(items, "or")
+}
+
+/// "A, B and C".
+fn join_and(items: &[&str]) -> String {
+    join_with(items, "and")
+}
+
+fn join_with(items: &[&str], word: &str) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} {word} {last}", rest.join(", ")),
+        _ => items.join(""),
     }
 }
 
@@ -1120,6 +1356,48 @@ mod tests {
         assert!(parse_cidr("010.0.0.1").is_err());
         assert!(parse_cidr("a.b.c.d").is_err());
         assert!(parse_cidr("1.2.3.4/16/16").is_err());
+    }
+
+    #[test]
+    fn globs() {
+        assert_eq!(glob_bounds("/etc/passwd"), None);
+        assert_eq!(glob_bounds("/etc/*"), Some((5, 6)));
+        assert_eq!(glob_bounds("/dev/tty[0-9]"), Some((8, 13)));
+        assert_eq!(glob_bounds("/a[]b"), None);
+        assert_eq!(glob_bounds("/a[b"), None);
+        assert_eq!(glob_bounds("/home/*/.ssh/id_?sa"), Some((6, 17)));
+        let args = Some("matchArgs");
+        assert_eq!(
+            glob_fix("/etc/*", "Equal", args),
+            "use `Prefix` with `/etc/`"
+        );
+        assert_eq!(
+            glob_fix("/var/log/**", "NotEqual", args),
+            "use `NotPrefix` with `/var/log/`"
+        );
+        assert_eq!(
+            glob_fix("*.pem", "Postfix", args),
+            "use `Postfix` with `.pem`"
+        );
+        assert_eq!(
+            glob_fix("/*.pem", "Equal", args),
+            "use `Postfix` with `.pem`"
+        );
+        assert!(glob_fix("/etc/ssh/*.conf", "Equal", args)
+            .contains("`Prefix` with `/etc/ssh/` and `Postfix` with `.conf`"));
+        assert!(glob_fix("/home/*/.ssh/", "Prefix", args)
+            .contains("`Prefix` with `/home/` and `SubString` with `/.ssh/`"));
+        assert_eq!(
+            glob_fix("*/bin/", "Prefix", args),
+            "use `SubString` with `/bin/`"
+        );
+        assert_eq!(glob_fix("*/bin/", "Prefix", None), "rewrite the value without wildcards: the operators Tetragon has here cannot express it");
+        assert_eq!(
+            glob_fix("/home/*/bin/", "Prefix", None),
+            "use `Prefix` with `/home/` (it matches more than the pattern)"
+        );
+        assert_eq!(glob_fix("*bash", "In", None), "use `Postfix` with `bash`");
+        assert!(glob_fix("*", "Equal", args).contains("remove the filter"));
     }
 
     #[test]

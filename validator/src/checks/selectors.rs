@@ -2,10 +2,11 @@
 //! (`pkg/selectors/kernel.go`) takes, and which argument each matchArgs / matchData /
 //! matchReturnArgs filter reads, resolved the way Tetragon resolves it.
 
+use super::actions;
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, HookKind};
-use crate::model::{Arg, ArgFilter, Hook, Policy, Selector, SetFilter};
+use crate::model::{Arg, ArgFilter, Hook, Policy, Selector, SetFilter, Spanned};
 
 /// `P010`.
 pub const P010: CodeInfo = CodeInfo {
@@ -65,6 +66,16 @@ pub const P030: CodeInfo = CodeInfo {
     summary: "matchReturnArgs or matchReturnActions on a hook without `return: true`.",
     explanation: "Return filters and return actions run when the hooked function returns. Tetragon compiles them only for kprobes, fentries and uprobes with `return: true` (and a `returnArg`).\n\nRefused (error): LSM hooks refuse matchReturnArgs outright (\"MatchReturnArgs selector is not supported\").\n\nLoads, but cannot do what it says (error): everywhere else (a kprobe, fentry or uprobe without `return: true`, a tracepoint, a usdt, matchReturnActions on an LSM hook) Tetragon loads the policy and silently ignores them: the return filter filters nothing and the return actions never run.",
     tetragon: "pkg/sensors/tracing/generickprobe.go addKprobe and genericuprobe.go initUprobeSelectors (return selectors compiled only when `return` is true); genericlsm.go isValidLsmSelectors (\"MatchReturnArgs selector is not supported\")",
+};
+
+/// `P076`.
+pub const P076: CodeInfo = CodeInfo {
+    code: "P076",
+    name: "split-condition",
+    severity: Severity::Warning,
+    summary: "One condition split over two selectors of a hook: selectors are alternatives, so the enforcing action runs on calls that match either part.",
+    explanation: "Tetragon tries a hook's selectors in order as alternatives: the first selector whose filters all match gives the actions, and the selectors after it are not looked at (a short-circuited OR). Inside one selector every filter must match (AND). Tetragon loads any arrangement of selectors, so it never says when a condition meant as \"this file AND this binary\" was written as two selectors. Two shapes are reported:\n\n- Two selectors whose filters are of different kinds and that run the same enforcing action (Sigkill, Signal, Override, NotifyEnforcer): selector 1 holds matchArgs `/etc/shadow` and Sigkill, selector 2 matchBinaries `/usr/bin/cat` and Sigkill. The policy kills every process that opens /etc/shadow and every cat, whatever it opens. To mean both at once, merge them into one selector. Selectors whose filters share a kind (two matchArgs with different files, two matchBinaries) are plain alternatives and are not reported, nor are selectors whose actions differ or only post events.\n- A selector with filters and no actions, followed by a selector with an enforcing action and no filter, usually a stray `-` before `matchActions`. The calls the filters match take the first selector, whose default action is Post, and the enforcing action runs on every other call: the opposite of what was meant. Tetragon's own example `override-security` (Override on `security_inode_mkdir` for every binary but bash) and the deny-nsenter policy of its \"Security Observability with eBPF\" book have this shape.\n\nAn OR may be meant, so this is a warning; `policy-mode: monitor` turns enforcement off and is not reported. Selectors with `macros` are skipped (policyctl does not expand them).",
+    tetragon: "not checked by Tetragon: bpf/process/generic_calls.h generic_filter_arg, filter_args and next_selidx (the first selector whose filters pass gives the actions); bpf/process/pfilter.h selector_process_filter and bpf/process/types/basic.h selector_arg_offset (every filter of one selector must pass); pkg/selectors/kernel.go InitKernelSelectorState (each selector compiled on its own)",
 };
 
 /// Which list of a selector an argument filter belongs to.
@@ -209,6 +220,202 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
         for sel in &hook.selectors {
             check_selector(hook, sel, out);
         }
+        if policy.spec.option("policy-mode") != Some("monitor") {
+            split_conditions(hook, out);
+        }
+    }
+}
+
+/// The enforcing actions of a selector's matchActions, with the parameters that say what they
+/// do, sorted: two selectors with the same list enforce the same way.
+fn enforcement(sel: &Selector) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = sel
+        .match_actions
+        .iter()
+        .filter_map(|a| {
+            let name = a
+                .action
+                .as_ref()
+                .filter(|n| actions::is_enforcing(&n.value))?;
+            let param = |p: &str| a.param(p).map(|v| v.scalar_text()).unwrap_or_default();
+            Some((
+                name.value.clone(),
+                format!("{}/{}", param("argError"), param("argSig")),
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The names of enforcing actions, for messages: "Sigkill", "Override and Signal".
+fn action_names(actions: &[(String, String)]) -> String {
+    let mut names: Vec<&str> = actions.iter().map(|(n, _)| n.as_str()).collect();
+    names.dedup();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+/// A filter kind of a selector with its operator and first value, for messages: "matchArgs
+/// Equal `/etc/shadow`", "matchNamespaces Mnt NotIn `host_ns`".
+fn describe_filter(sel: &Selector, key: &str) -> String {
+    let values = |vs: &[Spanned<String>]| match vs {
+        [] => String::new(),
+        [one] => format!(" `{}`", one.value),
+        [first, ..] => format!(" `{}`, ...", first.value),
+    };
+    let op = |o: &Option<Spanned<String>>| {
+        o.as_ref()
+            .map(|o| format!(" {}", o.value))
+            .unwrap_or_default()
+    };
+    let arg = |l: &[ArgFilter]| {
+        l.first()
+            .map(|f| format!("{}{}", op(&f.operator), values(&f.values)))
+            .unwrap_or_default()
+    };
+    let set = |l: &[SetFilter]| {
+        l.first()
+            .map(|f| {
+                let ns = f
+                    .namespace
+                    .as_ref()
+                    .map(|n| format!(" {}", n.value))
+                    .unwrap_or_default();
+                format!("{ns}{}{}", op(&f.operator), values(&f.values))
+            })
+            .unwrap_or_default()
+    };
+    let what = match key {
+        "matchArgs" => arg(&sel.match_args),
+        "matchData" => arg(&sel.match_data),
+        "matchPIDs" => set(&sel.match_pids),
+        "matchBinaries" => set(&sel.match_binaries),
+        "matchParentBinaries" => set(&sel.match_parent_binaries),
+        "matchNamespaces" => set(&sel.match_namespaces),
+        "matchNamespaceChanges" => set(&sel.match_namespace_changes),
+        "matchCapabilities" => set(&sel.match_capabilities),
+        "matchCapabilityChanges" => set(&sel.match_capability_changes),
+        _ => String::new(),
+    };
+    format!("{key}{what}")
+}
+
+/// The filters of a selector in the order they are written, for messages.
+fn describe_filters(sel: &Selector) -> String {
+    written_filters(sel)
+        .iter()
+        .map(|k| describe_filter(sel, k))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The filter kinds of a selector in the order they are written.
+fn written_filters(sel: &Selector) -> Vec<&'static str> {
+    let mut kinds = sel.filters();
+    kinds.sort_by_key(|k| sel.key(k).map_or(usize::MAX, |s| s.start));
+    kinds
+}
+
+/// Where a selector's first filter is written.
+fn first_filter(sel: &Selector) -> crate::source::Span {
+    written_filters(sel)
+        .first()
+        .and_then(|k| sel.key(k))
+        .unwrap_or(sel.span)
+}
+
+/// P076: a condition split over two selectors of one hook, which Tetragon reads as an OR.
+fn split_conditions(hook: &Hook, out: &mut Vec<Diagnostic>) {
+    let sels = &hook.selectors;
+    // Selectors with macros are left alone: their filters and actions are not modelled.
+    let plain = |s: &Selector| s.macros.is_empty();
+    // Filters in one selector, an enforcing action and no filter in the next: a stray `-`.
+    for (i, pair) in sels.windows(2).enumerate() {
+        let (first, next) = (&pair[0], &pair[1]);
+        let filters = first.filters();
+        let enforced = enforcement(next);
+        if !plain(first)
+            || !plain(next)
+            || filters.is_empty()
+            || !first.match_actions.is_empty()
+            || !first.match_return_actions.is_empty()
+            || !next.filters().is_empty()
+            || !next.match_return_args.is_empty()
+            || enforced.is_empty()
+        {
+            continue;
+        }
+        let names = action_names(&enforced);
+        let at = first_filter(first);
+        let action_span = next
+            .match_actions
+            .iter()
+            .find_map(|a| {
+                a.action
+                    .as_ref()
+                    .filter(|n| actions::is_enforcing(&n.value))
+            })
+            .map_or(next.span, |n| n.span);
+        out.push(
+            Diagnostic::new(
+                Code::P076,
+                at,
+                format!(
+                    "selector {} has {} but no actions, and selector {} has {names} but no filter: selectors are alternatives and the first that matches wins, so the calls these filters match get only a Post event and {names} acts on every other call of {}",
+                    i + 1,
+                    describe_filters(first),
+                    i + 2,
+                    hook.describe()
+                ),
+            )
+            .help(format!(
+                "to {names} the calls these filters match, make them one selector: remove the `-` before `matchActions` (a selector's filters and actions go together)"
+            ))
+            .related(
+                action_span,
+                format!("{names} here runs when selector {} does not match", i + 1),
+            ),
+        );
+    }
+    // Two selectors with filters of different kinds and the same enforcement: an OR of the
+    // two conditions, often meant as an AND.
+    for (j, later) in sels.iter().enumerate() {
+        let kinds = later.filters();
+        let enforced = enforcement(later);
+        if !plain(later) || kinds.is_empty() || enforced.is_empty() {
+            continue;
+        }
+        let Some((i, earlier)) = sels[..j].iter().enumerate().find(|(_, s)| {
+            let other = s.filters();
+            plain(s)
+                && !other.is_empty()
+                && enforcement(s) == enforced
+                && !other.iter().any(|k| kinds.contains(k))
+        }) else {
+            continue;
+        };
+        let names = action_names(&enforced);
+        out.push(
+            Diagnostic::new(
+                Code::P076,
+                first_filter(later),
+                format!(
+                    "selectors are alternatives: selector {} ({}) and selector {} ({}) both {names}, so {names} runs on a call that matches either, not only on one that matches both",
+                    j + 1,
+                    describe_filters(later),
+                    i + 1,
+                    describe_filters(earlier),
+                ),
+            )
+            .help("to require both conditions, merge the two selectors into one: the filters of one selector are ANDed (if either condition is meant to be enough, keep them apart)")
+            .related(
+                first_filter(earlier),
+                format!("selector {}", i + 1),
+            ),
+        );
     }
 }
 

@@ -5,7 +5,8 @@
 //! A [`Kernel`] is built once ([`Kernel::load`] for files, [`Kernel::host`] for the running
 //! kernel) and then only read: checks, the language server and `policyctl kernel` share it.
 //! Loading is the only I/O in the validator besides the host's tracefs format files, read when a
-//! tracepoint is looked up.
+//! tracepoint is looked up, and the host's files under [`HostFacts::root`], which
+//! [`crate::checks::host`] resolves.
 //!
 //! Facts the BTF cannot give are never guessed: [`Known`] says where each one came from, or why
 //! it is unknown, and the checks say so in their messages.
@@ -13,6 +14,7 @@
 pub mod config;
 mod index;
 pub mod syscalls;
+pub mod tracepoints;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -178,6 +180,9 @@ pub struct HostFacts {
     pub tracefs: Option<PathBuf>,
     /// Active LSMs, from securityfs, when mounted.
     pub active_lsms: Option<Vec<String>>,
+    /// The root of the filesystem the host's executables live on (`/`), where `matchBinaries`
+    /// paths are resolved ([`crate::checks::host`]). `None`: the files are not looked at.
+    pub root: Option<PathBuf>,
 }
 
 /// One kernel's index. Cheap to share (`Arc`), never changed after loading.
@@ -418,6 +423,7 @@ impl Kernel {
         k.host = Some(HostFacts {
             tracefs,
             active_lsms,
+            root: Some(PathBuf::from("/")),
         });
         Ok(Some(k))
     }
@@ -738,6 +744,50 @@ impl Kernel {
             fields_source: fields.as_ref().map(|_| format!("BTF struct {raw}")),
             fields,
         })
+    }
+
+    /// True when this kernel's tracefs is read (the live host with tracefs mounted): then
+    /// tracefs, not the reference table ([`tracepoints`]), says which tracepoints exist.
+    pub fn has_tracefs(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| h.tracefs.is_some())
+    }
+
+    /// The subsystems of a tracepoint event on this kernel, and where that comes from: its
+    /// tracefs on the live host; else, for an event this kernel has (its BTF's
+    /// `btf_trace_<event>`, or the syscall of a `sys_enter_`/`sys_exit_` event), the reference
+    /// table ([`tracepoints`]). `Known::Unknown` says why neither tells.
+    pub fn event_subsystems(&self, event: &str) -> Known<Vec<String>> {
+        if let Some(all) = self.tracefs_events() {
+            let subs: Vec<String> = all
+                .iter()
+                .filter(|(_, e)| e == event)
+                .map(|(s, _)| s.clone())
+                .collect();
+            return Known::Yes(subs, "tracefs".into());
+        }
+        let syscall_event = event
+            .strip_prefix("sys_enter_")
+            .or_else(|| event.strip_prefix("sys_exit_"))
+            .is_some_and(|bare| self.syscall(bare).is_some());
+        let in_btf = self
+            .tracepoints
+            .binary_search_by(|e| e.as_str().cmp(event))
+            .is_ok();
+        if !in_btf && !syscall_event {
+            return Known::Unknown(format!("its BTF has no `btf_trace_{event}`"));
+        }
+        let table = tracepoints::table();
+        let subs = table.subsystems_of(event);
+        if subs.is_empty() {
+            return Known::Unknown(format!(
+                "BTF does not record subsystems, and the reference table of {} does not have `{event}`",
+                table.provenance()
+            ));
+        }
+        Known::Yes(
+            subs.into_iter().map(str::to_string).collect(),
+            format!("the reference table of {}", table.provenance()),
+        )
     }
 
     /// The raw tracepoint's arguments (after the leading context pointer) from

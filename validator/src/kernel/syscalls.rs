@@ -85,6 +85,143 @@ pub fn name_of(number: u32) -> Option<&'static str> {
         .map(|(n, _)| n)
 }
 
+/// The typedefs of the table that are pointers: `typedef struct __user_cap_header_struct
+/// __user *cap_user_header_t;` and its `cap_user_data_t` twin (include/uapi/linux/capability.h).
+/// Without a kernel's BTF to look them up in, every other typedef of the table (`umode_t`,
+/// `uid_t`, `key_serial_t`, `aio_context_t`, ...) is an integer. The struct each one points to.
+pub fn pointer_typedef(name: &str) -> Option<&'static str> {
+    match name {
+        "cap_user_header_t" => Some("__user_cap_header_struct"),
+        "cap_user_data_t" => Some("__user_cap_data_struct"),
+        _ => None,
+    }
+}
+
+/// One field of a tracepoint's format, as tracefs lists it (`field:<ctype> <name>;
+/// offset:..; size:<size>; signed:<0|1>;`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TracepointField {
+    /// Its name (`common_type`, `__syscall_nr`, `filename`).
+    pub name: &'static str,
+    /// Its C type, normalised like the table's (`unsigned short`, `const char *`).
+    pub ctype: &'static str,
+    /// Its size in bytes.
+    pub size: u32,
+    /// Whether tracefs calls it signed.
+    pub signed: bool,
+}
+
+/// The fields every tracepoint's format starts with (`struct trace_entry`, include/linux/
+/// trace_events.h), with the sizes tracefs prints for them.
+pub const COMMON_FIELDS: [TracepointField; 4] = [
+    TracepointField {
+        name: "common_type",
+        ctype: "unsigned short",
+        size: 2,
+        signed: false,
+    },
+    TracepointField {
+        name: "common_flags",
+        ctype: "unsigned char",
+        size: 1,
+        signed: false,
+    },
+    TracepointField {
+        name: "common_preempt_count",
+        ctype: "unsigned char",
+        size: 1,
+        signed: false,
+    },
+    TracepointField {
+        name: "common_pid",
+        ctype: "int",
+        size: 4,
+        signed: true,
+    },
+];
+
+/// The field after the common ones in every `syscalls/sys_enter_*` and `sys_exit_*` event:
+/// the syscall's number.
+pub const SYSCALL_NR_FIELD: TracepointField = TracepointField {
+    name: "__syscall_nr",
+    ctype: "int",
+    size: 4,
+    signed: true,
+};
+
+/// The index of a syscall event's first argument field (`sys_enter_*`) or of its `ret`
+/// (`sys_exit_*`): after the four common fields and `__syscall_nr`.
+pub const FIRST_ARG_FIELD: usize = 5;
+
+/// Which side of the syscall a `syscalls` event traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// `sys_enter_<name>`: the arguments.
+    Enter,
+    /// `sys_exit_<name>`: the return value.
+    Exit,
+}
+
+/// A `syscalls/<event>` tracepoint whose syscall the table knows.
+#[derive(Clone, Debug)]
+pub struct SyscallEvent {
+    /// The syscall.
+    pub syscall: &'static Syscall,
+    /// Entry or exit.
+    pub direction: Direction,
+}
+
+impl SyscallEvent {
+    /// The event of a `syscalls` tracepoint, by its name (`sys_enter_openat`); `None` for other
+    /// names and for syscalls the table does not know.
+    pub fn parse(event: &str) -> Option<SyscallEvent> {
+        let (direction, bare) = if let Some(bare) = event.strip_prefix("sys_enter_") {
+            (Direction::Enter, bare)
+        } else {
+            (Direction::Exit, event.strip_prefix("sys_exit_")?)
+        };
+        Some(SyscallEvent {
+            syscall: lookup(bare)?,
+            direction,
+        })
+    }
+
+    /// The event's format fields in order, as tracefs lists them on mainline x86_64 kernels:
+    /// the four common fields, `__syscall_nr`, then one 8-byte unsigned field per argument
+    /// (`sys_enter_*`) or a signed `long ret` (`sys_exit_*`). Real-time kernels that add common fields
+    /// (older PREEMPT_RT patch sets) shift every index after them.
+    pub fn fields(&self) -> Vec<TracepointField> {
+        let mut fields = COMMON_FIELDS.to_vec();
+        fields.push(SYSCALL_NR_FIELD);
+        match self.direction {
+            Direction::Enter => fields.extend(self.syscall.args.iter().map(|a| TracepointField {
+                name: a.name,
+                ctype: a.ctype,
+                size: 8,
+                // kernel/trace/trace_syscalls.c defines every argument field as an unsigned
+                // long: size 8 and `signed:0`, whatever its C type.
+                signed: false,
+            })),
+            Direction::Exit => fields.push(TracepointField {
+                name: "ret",
+                ctype: "long",
+                size: 8,
+                signed: true,
+            }),
+        }
+        fields
+    }
+
+    /// The event's name: `sys_enter_openat`.
+    pub fn name(&self) -> String {
+        let side = match self.direction {
+            Direction::Enter => "enter",
+            Direction::Exit => "exit",
+        };
+        format!("sys_{side}_{}", self.syscall.name)
+    }
+}
+
 /// Parse the table, skipping comments, blank lines and malformed lines, sorted by name.
 fn parse(text: &'static str) -> Vec<Syscall> {
     let mut syscalls: Vec<Syscall> = text.lines().filter_map(parse_line).collect();
@@ -201,6 +338,52 @@ mod tests {
                 ("envp", "const char *const *"),
             ]
         );
+    }
+
+    #[test]
+    fn syscall_event_fields() {
+        let names = |event: &str| -> Vec<&str> {
+            SyscallEvent::parse(event)
+                .unwrap_or_else(|| panic!("{event}"))
+                .fields()
+                .iter()
+                .map(|f| f.name)
+                .collect()
+        };
+        let common = [
+            "common_type",
+            "common_flags",
+            "common_preempt_count",
+            "common_pid",
+            "__syscall_nr",
+        ];
+        assert_eq!(names("sys_enter_write")[..5], common);
+        assert_eq!(names("sys_enter_write")[5..], ["fd", "buf", "count"]);
+        assert_eq!(names("sys_exit_write")[5..], ["ret"]);
+        assert_eq!(names("sys_enter_getpid").len(), FIRST_ARG_FIELD);
+        let write = SyscallEvent::parse("sys_enter_write").unwrap();
+        assert_eq!(write.name(), "sys_enter_write");
+        assert!(write.fields()[5..].iter().all(|f| f.size == 8 && !f.signed));
+        let exit = SyscallEvent::parse("sys_exit_write").unwrap();
+        assert_eq!((exit.fields()[5].size, exit.fields()[5].signed), (8, true));
+        for bad in [
+            "sys_enter_nope",
+            "sys_write",
+            "enter_write",
+            "sys_exit_",
+            "",
+        ] {
+            assert!(SyscallEvent::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pointer_typedefs() {
+        assert_eq!(
+            pointer_typedef("cap_user_header_t"),
+            Some("__user_cap_header_struct")
+        );
+        assert_eq!(pointer_typedef("umode_t"), None);
     }
 
     #[test]

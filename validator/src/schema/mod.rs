@@ -8,6 +8,9 @@
 //! refused by Tetragon's file loader (Kubernetes drops it), and reported.
 
 pub mod json;
+pub mod meant;
+mod placement;
+pub mod refine;
 pub mod table;
 
 use crate::codes::Code;
@@ -34,12 +37,13 @@ fn check_value(node: &Node, ty: &Ty, what: &str, src: &str, out: &mut Vec<Diagno
                 out.push(wrong_type(node, src, "a mapping", what));
                 return;
             };
+            let mut unknown = Vec::new();
             for entry in entries {
                 let key = entry.key.scalar_text();
                 match obj.field(&key) {
                     Some(field) => {
                         if !entry.value.is_null() {
-                            check_field(&entry.value, field, src, out);
+                            check_field(&entry.value, field, obj, src, out);
                         } else if !field.required
                             && field.default.is_none()
                             && obj.name != "ObjectMeta"
@@ -53,18 +57,19 @@ fn check_value(node: &Node, ty: &Ty, what: &str, src: &str, out: &mut Vec<Diagno
                         Some(field) => {
                             out.push(field_name_case(&entry.key, &key, field, obj));
                             if !entry.value.is_null() {
-                                check_field(&entry.value, field, src, out);
+                                check_field(&entry.value, field, obj, src, out);
                             }
                         }
-                        None => out.push(unknown_field(&entry.key, &key, obj)),
+                        None => unknown.push(entry),
                     },
                 }
             }
+            let explained = placement::unknown_fields(node, obj, &unknown, out);
             // Kubernetes fills in defaults before it validates, so a defaulted field is never missing.
             for field in obj
                 .fields
                 .iter()
-                .filter(|f| f.required && f.default.is_none())
+                .filter(|f| f.required && f.default.is_none() && !explained.contains(&f.name))
             {
                 let present = node.get(field.name).is_some_and(|v| !v.is_null());
                 if !present {
@@ -133,7 +138,13 @@ fn check_value(node: &Node, ty: &Ty, what: &str, src: &str, out: &mut Vec<Diagno
     }
 }
 
-fn check_field(node: &Node, field: &'static Field, src: &str, out: &mut Vec<Diagnostic>) {
+fn check_field(
+    node: &Node,
+    field: &'static Field,
+    obj: &Obj,
+    src: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     let before = out.len();
     check_value(node, &field.ty, field.name, src, out);
     if out.len() != before {
@@ -142,7 +153,7 @@ fn check_field(node: &Node, field: &'static Field, src: &str, out: &mut Vec<Diag
     if !field.enum_values.is_empty() {
         if let Some(s) = node.as_str() {
             if !field.enum_values.contains(&s) && !facts::is_removed_enum_value(field.name, s) {
-                out.push(invalid_enum(node, s, field));
+                out.push(invalid_enum(node, s, field, obj));
             }
         }
     }
@@ -255,19 +266,120 @@ fn missing_field(node: &Node, field: &Field, obj: &Obj) -> Diagnostic {
     Diagnostic::new(Code::S002, span, message).help(format!("add `{}:`. {}", field.name, field.doc))
 }
 
-fn invalid_enum(node: &Node, value: &str, field: &Field) -> Diagnostic {
+fn invalid_enum(node: &Node, value: &str, field: &Field, obj: &Obj) -> Diagnostic {
+    let set = meant::EnumSet::of(field.enum_values);
+    enum_diagnostic(
+        node.span,
+        value,
+        field.name,
+        field.enum_values,
+        set,
+        obj.name,
+        None,
+    )
+}
+
+/// `S004` for `value` outside `allowed` (the enum of field `name` in object `obj_name`): what
+/// an operator or action from another language was meant to be, else the closest value, else
+/// the values allowed. `ty` is the type of the arg a matchArgs operator filters, when known:
+/// then only operators that fit it are offered.
+pub(crate) fn enum_diagnostic(
+    span: Span,
+    value: &str,
+    name: &str,
+    allowed: &[&str],
+    set: Option<meant::EnumSet>,
+    obj_name: &str,
+    ty: Option<&str>,
+) -> Diagnostic {
+    let fits = |op: &str| {
+        ty.is_none_or(|t| facts::operator(op).is_none_or(|o| facts::operator_fits(o, t).is_ok()))
+    };
+    // CapabilitiesGained compares two capability sets; offered on those only.
+    let special = |op: &str| {
+        op == "CapabilitiesGained"
+            && ty.is_some_and(|t| !matches!(facts::sel_type(t), facts::SelType::Cap))
+    };
+    let offered: Vec<&str> = allowed
+        .iter()
+        .copied()
+        .filter(|o| fits(o) && !special(o))
+        .collect();
+    let offered = if offered.is_empty() {
+        allowed.to_vec()
+    } else {
+        offered
+    };
+    let list = |d: Diagnostic| match ty {
+        Some(t) => d.help(format!(
+            "use an operator that fits the `{t}` arg: {}",
+            offered.join(", ")
+        )),
+        None => d.help(format!("use one of: {}", offered.join(", "))),
+    };
+    let typo = did_you_mean(value, &offered);
+    let what = match set {
+        Some(meant::EnumSet::Action) => "a Tetragon action".to_string(),
+        Some(_) => match obj_name {
+            "BinarySelector" => "a matchBinaries operator".to_string(),
+            "LabelSelectorRequirement" => "a label selector operator".to_string(),
+            "PIDSelector" => "a matchPIDs operator".to_string(),
+            "NamespaceSelector" => "a matchNamespaces operator".to_string(),
+            "NamespaceChangesSelector" => "a matchNamespaceChanges operator".to_string(),
+            "CapabilitiesSelector" => "a capabilities operator".to_string(),
+            _ => "a Tetragon operator".to_string(),
+        },
+        None => format!("a valid `{name}`"),
+    };
+    let meaning = set
+        .and_then(|s| meant::enum_value(s, value))
+        .filter(|m| m.instead.is_none() || m.instead != typo);
+    let Some(m) = meaning else {
+        let d = Diagnostic::new(
+            Code::S004,
+            span,
+            format!("`{value}` is not a valid `{name}`"),
+        );
+        return match typo {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => list(d),
+        };
+    };
+    let usable = m
+        .instead
+        .into_iter()
+        .chain(m.uses.iter().copied())
+        .all(fits);
+    if let (false, Some(i), Some(t)) = (usable, m.instead, ty) {
+        // What the word means in Tetragon does not work on this arg: say so, and offer what does.
+        return list(Diagnostic::new(
+            Code::S004,
+            span,
+            format!("`{value}` is not {what}, and Tetragon's `{i}` does not fit the `{t}` arg"),
+        ));
+    }
     let d = Diagnostic::new(
         Code::S004,
-        node.span,
-        format!("`{value}` is not a valid `{}`", field.name),
+        span,
+        format!("`{value}` is not {what}: {}", m.why),
     );
-    match did_you_mean(value, field.enum_values) {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
-        None => d.help(format!("use one of: {}", field.enum_values.join(", "))),
+    if !usable {
+        return list(d);
+    }
+    match (m.help, m.instead) {
+        (Some(h), _) => d.help(h),
+        // The form the language server turns into a quick fix.
+        (None, Some(i)) => d.help(format!("did you mean `{i}`?")),
+        (None, None) => list(d),
     }
 }
 
 fn wrong_type(node: &Node, src: &str, expected: &str, what: &str) -> Diagnostic {
+    if what == "argSig" {
+        if let Some(d) = signal_name(node) {
+            return d;
+        }
+    }
     let found = node.type_name();
     // The value as written: `on` reads as the boolean true, and the message says `on`.
     let written = Some(node)
@@ -319,6 +431,29 @@ fn wrong_type(node: &Node, src: &str, expected: &str, what: &str) -> Diagnostic 
         _ => d.help(format!("write {expected} here")),
     };
     d
+}
+
+/// `argSig: SIGKILL` (or `KILL`, `sigkill`): the number the signal name stands for.
+fn signal_name(node: &Node) -> Option<Diagnostic> {
+    let Value::Str { text, .. } = &node.value else {
+        return None;
+    };
+    // A quoted number gets the ordinary "write it without quotes" (a quick fix in editors).
+    let text = text.trim();
+    let also_sigkill = "; `action: Sigkill` kills without an argSig";
+    let (n, name) = meant::signal_number(text)?;
+    let mut help = format!("write `argSig: {n}`");
+    if n == 9 {
+        help.push_str(also_sigkill);
+    }
+    Some(
+        Diagnostic::new(
+            Code::S003,
+            node.span,
+            format!("`argSig` is the signal's number, not its name: {name} is {n}"),
+        )
+        .help(help),
+    )
 }
 
 fn quoted(what: &str) -> String {
@@ -393,8 +528,8 @@ pub const S001: CodeInfo = CodeInfo {
     name: "unknown-field",
     severity: Severity::Error,
     summary: "A key that the TracingPolicy CRD does not define.",
-    explanation: "Tetragon decodes a policy strictly: after the CRD's schema checks, its loader decodes the object into Tetragon's Go types with unknown fields forbidden, so a key the CRD does not know makes the whole policy fail to load (`json: unknown field \"selector\"`); the Kubernetes API server refuses it too (`unknown field`, kubectl's default strict validation). Most often the key is misspelt (`selector` for `selectors`) or sits at the wrong indentation, under the wrong parent. The help names the closest valid key. A key that differs from a field only in case is S015.",
-    tetragon: "pkg/crdutils/crdutils.go CRDContext.FromYAML (sigs.k8s.io/yaml UnmarshalStrict into the typed policy: `failed to unmarshal into typed object ... unknown field`)",
+    explanation: "Tetragon decodes a policy strictly: after the CRD's schema checks, its loader decodes the object into Tetragon's Go types with unknown fields forbidden, so a key the CRD does not know makes the whole policy fail to load (`json: unknown field \"selector\"`); the Kubernetes API server refuses it too (`unknown field`, kubectl's default strict validation). Most often the key is misspelt (`selector` for `selectors`) or sits at the wrong indentation, under the wrong parent. The help names the closest valid key. A key that differs from a field only in case is S015.\n\nWhen the key is a field one level up or down, the help says where it goes: an action field (`action`, `argSig`, `argError`, ...) written straight in a selector or a hook goes in an item of `matchActions`; a selector field (`matchArgs`, `matchBinaries`, `matchActions`, ...) written in a hook goes inside an item of `selectors`, and one written inside a filter (often after a `- ` too many) goes one level up; a hook field (`selectors`, `call`) written in `spec` goes inside a hook; `kprobes` or `name` at the top go under `spec` or `metadata`. Keys from other tools get Tetragon's way of saying the same thing: executables are matched with `matchBinaries` (full paths); files and directories are an argument of the hook, filtered with `matchArgs` (`Prefix` for a directory); pods and containers are chosen with `podSelector` and `containerSelector` (container `name` or `repo`) in `spec`, or in a selector's `matchWorkloads`; a policy for one Kubernetes namespace is a `TracingPolicyNamespaced`, while `matchNamespaces` filters Linux namespaces by inode.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.FromYAML (sigs.k8s.io/yaml UnmarshalStrict into the typed policy: `failed to unmarshal into typed object ... unknown field`); the fields of each level: pkg/k8s/apis/cilium.io/v1alpha1/types.go (KProbeSpec, KProbeSelector, ActionSelector, WorkloadsSelector) and tracing_policy_types.go (TracingPolicySpec)",
 };
 
 /// `S002`.
@@ -413,7 +548,7 @@ pub const S003: CodeInfo = CodeInfo {
     name: "wrong-type",
     severity: Severity::Error,
     summary: "A value of the wrong type (a number where the CRD wants a string, ...).",
-    explanation: "The CRD types every field. The most common mistake is an unquoted number in `values`: every matchArgs value is a string in the CRD, so `443` must be written `\"443\"`. The reverse happens too: `index: \"1\"` must be an integer.\n\nTetragon and kubectl read YAML with go-yaml v2, which follows YAML 1.1: unquoted `yes`, `no`, `on`, `off`, `y` and `n` (in lower case, capitalised or upper case) are booleans, so `syscall: yes` is a valid boolean and a `values` item written `on` is a boolean where a string is wanted; a leading `0` makes an integer octal (`0755` is 493) and `_` may separate digits (`1_000`). Quote a value to keep it a string. Both the file loader and the API server check these types, so the policy fails to load either way.",
+    explanation: "The CRD types every field. The most common mistake is an unquoted number in `values`: every matchArgs value is a string in the CRD, so `443` must be written `\"443\"`. The reverse happens too: `index: \"1\"` must be an integer.\n\nTetragon and kubectl read YAML with go-yaml v2, which follows YAML 1.1: unquoted `yes`, `no`, `on`, `off`, `y` and `n` (in lower case, capitalised or upper case) are booleans, so `syscall: yes` is a valid boolean and a `values` item written `on` is a boolean where a string is wanted; a leading `0` makes an integer octal (`0755` is 493) and `_` may separate digits (`1_000`). Quote a value to keep it a string. Both the file loader and the API server check these types, so the policy fails to load either way.\n\n`argSig` is the signal's number (a Go `uint32` in ActionSelector), so `argSig: SIGKILL` is a string where an integer is wanted and the policy is refused; the help gives the number, as Linux numbers signals on x86_64 and arm64 (the same for 1 to 31: SIGKILL is 9, SIGTERM is 15). To kill, `action: Sigkill` needs no argSig.",
     tetragon: "pkg/crdutils/crdutils.go CRDContext.FromYAML (ApplyDefaults decodes with sigs.k8s.io/yaml, whose go-yaml v2 `resolve` types the scalars; Validate runs the CRD's OpenAPI schema validator); the API server runs the same schema",
 };
 
@@ -443,8 +578,8 @@ pub const S004: CodeInfo = CodeInfo {
     name: "invalid-enum-value",
     severity: Severity::Error,
     summary: "A value outside the set the CRD allows (operator, action, arg type, ...).",
-    explanation: "Operators, actions, arg types, namespace kinds, capability sets and list types are enums in the CRD, compared case-sensitively: `sigkill` and `Prefx` are refused. Tetragon's file loader runs the CRD's schema before its own code sees the policy, and so does the API server, so the lowercase aliases that Tetragon's selector code knows never get through either path.",
-    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (the OpenAPI `enum` from the +kubebuilder:validation:Enum markers in pkg/k8s/apis/cilium.io/v1alpha1/types.go)",
+    explanation: "Operators, actions, arg types, namespace kinds, capability sets and list types are enums in the CRD, compared case-sensitively: `sigkill` and `Prefx` are refused. Tetragon's file loader runs the CRD's schema before its own code sees the policy, and so does the API server, so the lowercase aliases that Tetragon's selector code knows (`eq`, `gt`, `prefix`) never get through either path.\n\nOperators from other languages get Tetragon's name for the same test. In matchArgs, matchData and matchReturnArgs a filter's values are alternatives, so `In` is `Equal` with several values and `NotIn` is `NotEqual`; `Contains` is `SubString`, `EndsWith` is `Postfix`, `StartsWith` is `Prefix`, `>` is `GT` (and `>=` is `GT` with one less); there are no regular expressions or globs. matchBinaries has its own set (`In`, `NotIn`, `Prefix`, `NotPrefix`, `Postfix`, `NotPostfix`), so there `Equal` is `In`; matchPIDs, matchNamespaces, matchCapabilities and their Changes take only `In` and `NotIn`. When the type of the argument a filter reads is known, the operators offered are those that work on that type.",
+    tetragon: "pkg/crdutils/crdutils.go CRDContext.Validate (the OpenAPI `enum` from the +kubebuilder:validation:Enum markers in pkg/k8s/apis/cilium.io/v1alpha1/types.go); pkg/selectors/kernel.go SelectorOp (the names the selector compiler knows) and ParseMatchBinary (the matchBinaries operators)",
 };
 
 /// `S005`.

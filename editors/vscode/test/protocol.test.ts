@@ -1,7 +1,8 @@
-// End to end: spawns the real `policyctl lsp --stdio` (env POLICYCTL, else
-// ../../target/debug/policyctl) and drives it over the protocol the way the extension's client
-// does: the same initializationOptions, every YAML document opened, the server claiming only
-// TracingPolicies.
+// The real server over the protocol, without VS Code: spawns `policyctl lsp --stdio` (env
+// POLICYCTL, else ../../target/debug/policyctl; the arguments vscode-languageclient makes of the
+// extension's ['lsp']) and sends what the extension's settings become (logic.ts) as
+// initializationOptions. It proves the server's answers; that the extension starts it and shows
+// them in VS Code is proven by test/vscode/ (code-server in Chromium).
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
