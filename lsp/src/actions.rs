@@ -148,7 +148,9 @@ fn quick_fixes(a: &Analysis, d: &Diagnostic) -> Vec<Fix> {
                     vec![(d.span, "false".into())],
                     true,
                 ));
-            } else if help.starts_with("set `syscall: true`") {
+            } else if help.starts_with("set `syscall: true`")
+                || help.starts_with("remove `syscall: false`")
+            {
                 out.push((
                     "Set `syscall: true`".into(),
                     vec![(d.span, "true".into())],
