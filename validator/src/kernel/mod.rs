@@ -696,26 +696,12 @@ impl Kernel {
             });
         }
         if subsystem == "syscalls" {
-            let bare = event
-                .strip_prefix("sys_enter_")
-                .or_else(|| event.strip_prefix("sys_exit_"))?;
-            self.syscall(bare)?;
-            let mut fields = common_fields();
-            fields.push(("__syscall_nr".into(), "int".into()));
-            if event.starts_with("sys_enter_") {
-                let sc = syscalls::lookup(bare)?;
-                fields.extend(
-                    sc.args
-                        .iter()
-                        .map(|a| (a.name.to_string(), a.ctype.to_string())),
-                );
-            } else {
-                fields.push(("ret".into(), "long".into()));
-            }
+            let sc = syscalls::SyscallEvent::parse(event)?;
+            self.syscall(sc.syscall.name)?;
             return Some(Tracepoint {
                 event: event.to_string(),
                 raw_args: Vec::new(),
-                fields: Some(fields),
+                fields: Some(owned(sc.fields().iter())),
                 fields_source: Some("the syscall table".into()),
             });
         }
@@ -727,7 +713,7 @@ impl Kernel {
             let mut fields = Vec::new();
             for m in s.members() {
                 if m.name == "ent" {
-                    fields.extend(common_fields());
+                    fields.extend(owned(syscalls::COMMON_FIELDS.iter()));
                 } else if m.name == "__data" {
                     continue;
                 } else if let Some(name) = m.name.strip_prefix("__data_loc_") {
@@ -831,16 +817,11 @@ fn func_at(btf: &Btf, id: TypeId) -> Option<Func<'_>> {
 }
 
 /// The four fields every tracepoint format starts with.
-fn common_fields() -> Vec<(String, String)> {
-    [
-        ("common_type", "unsigned short"),
-        ("common_flags", "unsigned char"),
-        ("common_preempt_count", "unsigned char"),
-        ("common_pid", "int"),
-    ]
-    .iter()
-    .map(|(n, t)| (n.to_string(), t.to_string()))
-    .collect()
+/// Tracepoint fields as (name, C type) pairs.
+fn owned<'a>(fields: impl Iterator<Item = &'a syscalls::TracepointField>) -> Vec<(String, String)> {
+    fields
+        .map(|f| (f.name.to_string(), f.ctype.to_string()))
+        .collect()
 }
 
 /// Fields of a tracefs `format` file: (name, C type), `common_*` included, in order.
