@@ -339,8 +339,14 @@ fn lsp_range([[l0, c0], [l1, c1]]: [[u32; 2]; 2]) -> Value {
 /// The LSP position (line, UTF-16 column) of byte `offset` of `text`.
 fn position(text: &str, offset: usize) -> [u32; 2] {
     let before = &text[..offset];
-    let line = before.matches('\n').count();
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    // LSP's line ends: `\n`, `\r\n` and a lone `\r` (edits can leave one).
+    let b = text.as_bytes();
+    let (mut line, mut start) = (0, 0);
+    for (i, &c) in before.as_bytes().iter().enumerate() {
+        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+            (line, start) = (line + 1, i + 1);
+        }
+    }
     [line as u32, before[start..].encode_utf16().count() as u32]
 }
 
@@ -904,13 +910,19 @@ impl Rng {
     }
 }
 
-/// A random character boundary of `text`.
+/// A random character boundary of `text`, never inside a `\r\n` (no LSP position is there).
 fn boundary(rng: &mut Rng, text: &str) -> usize {
     let mut at = rng.below(text.len() + 1);
-    while !text.is_char_boundary(at) {
+    while !text.is_char_boundary(at) || inside_crlf(text, at) {
         at -= 1;
     }
     at
+}
+
+/// Is `at` between the `\r` and the `\n` of a line break?
+fn inside_crlf(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    at > 0 && b[at - 1] == b'\r' && b.get(at) == Some(&b'\n')
 }
 
 #[test]
@@ -979,7 +991,7 @@ fn ten_thousand_random_edits_neither_crash_nor_wedge_it() {
         let delete = rng.below(3) == 0 || text.len() > 6000;
         let (end, insert) = if delete {
             let mut end = (start + 1 + rng.below(12)).min(text.len());
-            while !text.is_char_boundary(end) {
+            while !text.is_char_boundary(end) || inside_crlf(&text, end) {
                 end += 1;
             }
             (end, "")
@@ -1014,8 +1026,16 @@ fn ten_thousand_random_edits_neither_crash_nor_wedge_it() {
         }
     }
     // The server applied every edit exactly: its diagnostics of the last text are those of the
-    // same text opened afresh.
+    // same text opened afresh (but for those kept from its last version that parsed, below a
+    // YAML error: the fresh document has no such version).
     let fuzzed = lsp.diagnostics(uri, version);
+    let fuzzed: Value = fuzzed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["data"]["kept"] != true)
+        .cloned()
+        .collect();
     lsp.open(twin, 1, &text);
     let fresh = lsp.diagnostics(twin, 1);
     assert_eq!(with_uri(&fuzzed, uri, twin), fresh, "text:\n{text}");

@@ -9,7 +9,8 @@
 //! - **Quick fixes** (`quickfix`), from the diagnostics of the current report that overlap the
 //!   range: "did you mean `x`?" (replace the name, keeping its quotes), `syscall: false` /
 //!   `syscall: true` / `call: "sys_x"` (P006), `use type: "x"` (K011, K013), a missing action
-//!   parameter with a placeholder (P040), quoting or unquoting a scalar (S003).
+//!   parameter with a placeholder (P040), quoting or unquoting a scalar (S003), the subsystem
+//!   of a tracepoint's event (P019, K003).
 
 use std::collections::HashMap;
 
@@ -129,6 +130,17 @@ fn quick_fixes(a: &Analysis, d: &Diagnostic) -> Vec<Fix> {
         }
     }
     match d.code {
+        // A tracepoint event in another subsystem (the reference table): the subsystem is on
+        // the diagnostic's span.
+        Code::P019 | Code::K003 => {
+            if let Some(sub) = between(help, "write `subsystem: ", "`") {
+                out.push((
+                    format!("Write `subsystem: {sub}`"),
+                    vec![replace_scalar(text, d.span, sub)],
+                    true,
+                ));
+            }
+        }
         Code::P006 => {
             if let Some(call) = between(help, "write `call: \"", "\"`") {
                 out.push((
@@ -556,6 +568,28 @@ mod tests {
             (
                 "Add `syscall: false`".into(),
                 vec!["  +    syscall: false".into()]
+            )
+        );
+        // Without kernels, P019 (with them, K003).
+        let text = std::fs::read_to_string(testdata("checks/P019/invalid.yaml")).unwrap();
+        let f = all(&text, &[], true);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].0, "Write `subsystem: sched`");
+        assert_eq!(
+            diff_lines(&text, &f[0].2),
+            [
+                "  -  - subsystem: \"syscalls\"",
+                "  +  - subsystem: \"sched\""
+            ]
+        );
+        assert_eq!(
+            one("checks/K003/invalid_subsystem.yaml"),
+            (
+                "Write `subsystem: sched`".into(),
+                vec![
+                    "  -  - subsystem: \"net\"".into(),
+                    "  +  - subsystem: \"sched\"".into()
+                ]
             )
         );
         assert_eq!(

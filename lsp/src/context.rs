@@ -1,17 +1,23 @@
-//! Where the cursor is in a policy, worked out from the text alone: the features must keep
-//! working while the user types, when the YAML does not parse.
+//! Where the cursor is in a policy: the features must keep working while the user types, when
+//! the YAML does not parse.
 //!
-//! [`Outline`] reads one YAML document line by line, by indentation, into a loose tree of
-//! mappings, sequences and scalars with byte spans: block style with `- ` items, inline
-//! `key: value`, comments, quotes, block scalars skipped, and one-line flow collections
-//! (`[a, b]`, `{k: v}`). It never fails: a line it cannot place is left out.
+//! There is one YAML reader, the validator's (`policyctl_validator::yaml`). [`Outline`] is its
+//! tree of the document under the cursor, read with recovery inside the document
+//! ([`yaml::Recovery::Lines`]: a broken line elsewhere is read as blank), as mappings,
+//! sequences and scalars with byte spans of the text.
 //!
-//! [`Context::at`] builds the outline of the document under the cursor and says where the cursor
-//! is: the path of keys and item indexes from the root ([`Seg`]), whether a key, a value or a
-//! fresh `- ` item is being typed ([`Slot`]), the word being typed and its byte range (for a
-//! completion's text edit), and the keys already present around it. [`Context::hook`] describes
-//! the hook the cursor is in (target, `syscall`, arg types by index) from the text, filled in
-//! from the validator's models ([`Analysis::current`], then [`Analysis::last_good`]).
+//! [`Context::at`] looks at the cursor's own line first (the word, its quote, the `- ` and
+//! `key:` before it, inline brackets left open), then writes a probe — a plain scalar no policy
+//! has — in place of the word, as what the line says is being typed: a key (`probe:`), a list
+//! item, a value after `key: `, an item or key of an inline collection (brackets closed for
+//! reading). The document is read with that line, and where the probe lands in the tree gives
+//! the path of keys and item indexes from the root ([`Seg`]) and whether a key, a value or a
+//! fresh `- ` item is being typed ([`Slot`]). The outline is that tree with offsets mapped back
+//! to the text and the probe taken out (or replaced by the word it stands for). A key typed at
+//! a column no mapping has is tried at the columns of the lines above.
+//! [`Context::hook`] describes the hook the cursor is in (target, `syscall`, arg types by
+//! index) from the text, filled in from the validator's models ([`Analysis::current`], then
+//! [`Analysis::last_good`]).
 
 use std::sync::Arc;
 
@@ -19,7 +25,7 @@ use policyctl_validator::checks::kernel::ParamShape;
 use policyctl_validator::facts::{self, HookKind};
 use policyctl_validator::kernel::{syscalls, Func, Kernel};
 use policyctl_validator::model;
-use policyctl_validator::Span;
+use policyctl_validator::{yaml, SourceFile, Span};
 
 use crate::analysis::Analysis;
 
@@ -179,9 +185,10 @@ impl Outline {
             .collect()
     }
 
-    /// Parse the document of `text` that holds `offset` (see the module documentation).
+    /// Read the document of `text` that holds `offset` (see the module documentation).
     pub fn parse(text: &str, offset: usize) -> Outline {
-        Builder::run(text, offset, None).0
+        let offset = offset.min(text.len());
+        read(text, document_at(text, offset), None).0
     }
 }
 
@@ -202,6 +209,8 @@ pub struct Context {
     pub word: Span,
     /// The quote the word is inside, if any.
     pub quote: Option<char>,
+    /// The quote is not closed on the word's line: a value put in its place closes it.
+    pub closes_quote: bool,
     /// A `:` already follows the word (a key being edited, not typed anew).
     pub has_colon: bool,
     /// The word starts right after a `key:` with no space: a value inserted here needs one.
@@ -224,25 +233,47 @@ impl Context {
         while !text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let (outline, cursor) = Builder::run(text, offset, Some(offset));
-        let c = cursor.unwrap_or(CursorFound {
+        let doc = document_at(text, offset);
+        let ls = line_start(text, offset);
+        let le = line_end(text, ls);
+        let offset = offset.min(le.max(ls));
+        let line = &text[ls..le];
+        let none = |outline: Outline| Context {
+            offset,
             slot: Slot::None,
             path: Vec::new(),
+            prefix: String::new(),
             word: Span::new(offset, offset),
             quote: None,
-            in_flow: false,
+            closes_quote: false,
+            has_colon: false,
+            needs_space: false,
             column: 0,
-            line_start: line_start(text, offset),
-        });
-        let prefix = text
-            .get(c.word.start..offset.max(c.word.start))
-            .unwrap_or("")
-            .to_string();
+            in_flow: false,
+            outline,
+            line_start: ls,
+        };
+        let end = comment_start(line).unwrap_or(line.len());
+        if is_marker(line) || ls < doc.0 || offset - ls > end {
+            return none(read(text, doc, None).0);
+        }
+        let (mut ws, we) = word_bounds(line, ls, end, offset);
+        let mut shape = line_shape(line, ws - ls, end);
+        if let Some(after) = shape.keyed {
+            // A value's word goes back over `:` (`list:NAME`, `a:b`) to the last space.
+            let run = &line[after..ws - ls];
+            let start = run.rfind([' ', '\t']).map_or(0, |i| i + 1);
+            let piece = &run[start..];
+            if !piece.is_empty() && !piece.contains(['"', '\'', '[', '{', ',']) {
+                ws = ls + after + start;
+                shape = line_shape(line, ws - ls, end);
+            }
+        }
+        let (rws, rwe) = (ws - ls, we - ls);
         let has_colon = {
-            let rest = text.get(c.word.end..).unwrap_or("");
-            let rest = rest.trim_start_matches([' ', '\t']);
-            let rest = match c.quote {
-                Some(q) => rest
+            let rest = line[rwe..end].trim_start_matches([' ', '\t']);
+            let rest = match shape.quote {
+                Some((q, _)) => rest
                     .strip_prefix(q)
                     .unwrap_or(rest)
                     .trim_start_matches([' ', '\t']),
@@ -250,24 +281,149 @@ impl Context {
             };
             rest.starts_with(':')
         };
-        let needs_space = c.slot == Slot::Value
-            && !c.in_flow
-            && c.quote.is_none()
-            && text[..c.word.start].ends_with(':');
-        Context {
-            offset,
-            needs_space,
-            slot: c.slot,
-            path: c.path,
-            prefix,
-            word: c.word,
-            quote: c.quote,
-            has_colon,
-            column: c.column,
-            in_flow: c.in_flow,
-            outline,
-            line_start: c.line_start,
+        let quote = shape.quote.map(|(q, _)| q);
+        // The rest of the line after the word.
+        let after_word = &line[rwe..end];
+        let before = &line[..rws];
+        let closing = || quote.map(String::from).unwrap_or_default();
+        let attempt = |pre: &str, post: String, rest_kept: bool, key_added: bool| Attempt {
+            pre: pre.to_string(),
+            post,
+            rest_kept,
+            key_added,
+            new_item: false,
+        };
+        let mut attempts: Vec<Attempt> = Vec::new();
+        if !shape.open_flow.is_empty() {
+            let kept = quote.is_none() || shape.quote_closed;
+            let after = if kept {
+                after_word.to_string()
+            } else {
+                closing()
+            };
+            // Close what is still open.
+            let mut probe_line = format!("{before}{PROBE}{after}");
+            let mut open = Vec::new();
+            let b = probe_line.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                match b[i] {
+                    b'"' | b'\'' if opens_quote(b, i) => {
+                        i = quoted(b, i).0;
+                        continue;
+                    }
+                    c @ (b'[' | b'{') => open.push(c),
+                    b']' | b'}' => {
+                        open.pop();
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            for c in open.iter().rev() {
+                probe_line.push(if *c == b'[' { ']' } else { '}' });
+            }
+            let after = probe_line[before.len() + PROBE.len()..].to_string();
+            attempts.push(attempt(before, after, kept && open.is_empty(), false));
+        } else if shape.alone {
+            if quote.is_some() && !shape.dashes {
+                // A quoted word alone on its line: a value continued from the line above.
+                return none(read(text, doc, None).0);
+            }
+            if quote.is_some() {
+                let after = if shape.quote_closed {
+                    after_word.to_string()
+                } else {
+                    closing()
+                };
+                attempts.push(attempt(before, after, shape.quote_closed, false));
+            } else if has_colon {
+                attempts.push(attempt(before, after_word.to_string(), true, false));
+            } else {
+                attempts.push(attempt(before, ":".into(), false, true));
+                if !shape.dashes {
+                    // At the column of a list's dashes: a new item of that list.
+                    attempts.push(Attempt {
+                        new_item: true,
+                        ..attempt(&format!("{before}- "), ":".into(), false, true)
+                    });
+                    // A key at a column no mapping has: the nearest one above.
+                    let col = before.chars().count();
+                    for c in other_columns(text, doc.0, ls, col) {
+                        attempts.push(attempt(&" ".repeat(c), ":".into(), false, true));
+                    }
+                }
+            }
+        } else if let Some(after) = shape.keyed {
+            // `key:` right before the word gets its space.
+            let sep = if after == rws { " " } else { "" };
+            let before = format!("{before}{sep}");
+            if quote.is_none() || shape.quote_closed {
+                attempts.push(attempt(&before, after_word.to_string(), true, false));
+            }
+            attempts.push(attempt(&before, closing(), false, false));
+        } else {
+            return none(read(text, doc, None).0);
         }
+        for Attempt {
+            pre,
+            post,
+            rest_kept,
+            key_added,
+            new_item,
+        } in attempts
+        {
+            let probe_line = format!("{pre}{PROBE}{post}");
+            let probe = Probe {
+                word: Span::new(ws, we),
+                at: ls + pre.len(),
+                line_end: le,
+                read_line_end: ls + probe_line.len(),
+                rest_kept,
+                key_added,
+            };
+            let (outline, hit) = read(text, doc, Some((probe, &probe_line, ls)));
+            let Some(mut hit) = hit else { continue };
+            if new_item {
+                // The probe as the first key of a new item: the list is what the key starts.
+                if !hit.key || !matches!(hit.path.pop(), Some(Seg::Index(_))) {
+                    continue;
+                }
+            }
+            let needs_space = !hit.key && !hit.flow && quote.is_none() && text[..ws].ends_with(':');
+            let slot = if hit.block {
+                Slot::None
+            } else if shape.dashes
+                && !new_item
+                && shape.open_flow.is_empty()
+                && matches!(hit.path.last(), Some(Seg::Index(_)))
+            {
+                Slot::Item
+            } else if hit.key {
+                Slot::Key
+            } else {
+                Slot::Value
+            };
+            if slot == Slot::None {
+                return none(outline);
+            }
+            return Context {
+                offset,
+                slot,
+                path: hit.path,
+                prefix: text[ws..offset.max(ws)].to_string(),
+                word: Span::new(ws, we),
+                quote,
+                closes_quote: quote.is_some() && !shape.quote_closed,
+                has_colon,
+                needs_space: needs_space && slot == Slot::Value,
+                column: line[..rws].chars().count(),
+                in_flow: hit.flow,
+                outline,
+                line_start: ls,
+            };
+        }
+        none(read(text, doc, None).0)
     }
 
     /// The path as text: `spec.kprobes[1].selectors[0].matchArgs[0].operator`.
@@ -730,59 +886,10 @@ pub fn first_proto<'k>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The line-by-line builder.
+// Reading the document: the validator's YAML reader, with a probe at the cursor.
 
-#[derive(Clone, Copy, Debug)]
-struct Frame {
-    node: NodeId,
-    col: usize,
-    seq: bool,
-}
-
-struct CursorFound {
-    slot: Slot,
-    path: Vec<Seg>,
-    word: Span,
-    quote: Option<char>,
-    in_flow: bool,
-    column: usize,
-    line_start: usize,
-}
-
-/// A token of a line.
-#[derive(Clone, Debug)]
-enum Tok {
-    /// `- ` at a column.
-    Dash { at: usize, col: usize },
-    /// `key:`.
-    Key {
-        at: usize,
-        col: usize,
-        name: String,
-        span: Span,
-    },
-    /// A value: scalar, quoted scalar, flow collection or block scalar indicator.
-    Value { at: usize, col: usize, end: usize },
-}
-
-impl Tok {
-    fn at(&self) -> usize {
-        match self {
-            Tok::Dash { at, .. } | Tok::Key { at, .. } | Tok::Value { at, .. } => *at,
-        }
-    }
-}
-
-struct Builder {
-    outline: Outline,
-    stack: Vec<Frame>,
-    /// Lines indented deeper than this belong to a block scalar.
-    block_parent: Option<usize>,
-    /// (compact, indented) block lists seen.
-    styles: (usize, usize),
-    /// The current line dedents to a column no open node has: the rest of it is left out.
-    bad_line: bool,
-}
+/// What the cursor's line becomes before the document is read: a plain scalar no policy has.
+const PROBE: &str = "policyctl_cursor_probe";
 
 fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -790,6 +897,16 @@ fn is_ws(b: u8) -> bool {
 
 fn line_start(text: &str, offset: usize) -> usize {
     text[..offset].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// The end of the line that starts at `start`, before its line break.
+fn line_end(text: &str, start: usize) -> usize {
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    if end > start && text.as_bytes()[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
 }
 
 /// Is this line a document marker (`---` or `...`, alone or followed by a space)?
@@ -824,9 +941,7 @@ fn comment_start(line: &str) -> Option<usize> {
                 if c == b'#' && (i == 0 || is_ws(b[i - 1])) {
                     return Some(i);
                 }
-                if (c == b'"' || c == b'\'')
-                    && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'{' | b',' | b':'))
-                {
+                if opens_quote(b, i) {
                     quote = Some(c);
                 }
             }
@@ -836,9 +951,10 @@ fn comment_start(line: &str) -> Option<usize> {
     None
 }
 
-/// The end of a quoted scalar starting at `i` (after its closing quote, or the end).
-fn quoted_end(b: &[u8], i: usize) -> usize {
-    quoted(b, i).0
+/// Does a quote at `i` open a quoted scalar (at the start, or after a space or an indicator)?
+fn opens_quote(b: &[u8], i: usize) -> bool {
+    matches!(b[i], b'"' | b'\'')
+        && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'[' | b'{' | b',' | b':' | b'-'))
 }
 
 /// The end of a quoted scalar starting at `i`, and whether its closing quote was found.
@@ -868,7 +984,7 @@ fn find_key(line: &str, i: usize, end: usize) -> Option<(String, usize, usize)> 
     let colon_after = |j: usize| b.get(j) == Some(&b':') && (j + 1 >= b.len() || is_ws(b[j + 1]));
     match b.get(i)? {
         b'"' | b'\'' => {
-            let close = quoted_end(b, i);
+            let close = quoted(b, i).0;
             let mut j = close;
             while j < b.len() && is_ws(b[j]) {
                 j += 1;
@@ -892,563 +1008,6 @@ fn find_key(line: &str, i: usize, end: usize) -> Option<(String, usize, usize)> 
             }
             None
         }
-    }
-}
-
-/// Split a line (`line[..end]`, comment already cut) into tokens, offsets absolute.
-fn tokenize(line: &str, start: usize, end: usize) -> Vec<Tok> {
-    let b = &line.as_bytes()[..end];
-    let col = |i: usize| line[..i].chars().count();
-    let mut toks = Vec::new();
-    let mut i = 0;
-    while i < b.len() && is_ws(b[i]) {
-        i += 1;
-    }
-    while i < b.len() && b[i] == b'-' && (i + 1 == b.len() || is_ws(b[i + 1])) {
-        toks.push(Tok::Dash {
-            at: start + i,
-            col: col(i),
-        });
-        i += 1;
-        while i < b.len() && is_ws(b[i]) {
-            i += 1;
-        }
-    }
-    if i >= b.len() {
-        return toks;
-    }
-    if let Some((name, key_end, after)) = find_key(line, i, end) {
-        toks.push(Tok::Key {
-            at: start + i,
-            col: col(i),
-            name,
-            span: Span::new(start + i, start + key_end),
-        });
-        i = after;
-        while i < b.len() && is_ws(b[i]) {
-            i += 1;
-        }
-    }
-    if i < b.len() {
-        let mut e = b.len();
-        while e > i && is_ws(b[e - 1]) {
-            e -= 1;
-        }
-        toks.push(Tok::Value {
-            at: start + i,
-            col: col(i),
-            end: start + e,
-        });
-    }
-    toks
-}
-
-impl Builder {
-    fn run(text: &str, offset: usize, cursor: Option<usize>) -> (Outline, Option<CursorFound>) {
-        let offset = {
-            let mut o = offset.min(text.len());
-            while !text.is_char_boundary(o) {
-                o -= 1;
-            }
-            o
-        };
-        // The document holding the offset.
-        let mut doc_start = 0;
-        let mut doc_end = text.len();
-        let mut doc_index = 0;
-        let mut seen_content = false;
-        let mut pos = 0;
-        for line in text.split_inclusive('\n') {
-            let body = line.trim_end_matches(['\n', '\r']);
-            let next = pos + line.len();
-            if is_marker(body) {
-                if pos > offset {
-                    doc_end = pos;
-                    break;
-                }
-                if seen_content {
-                    doc_index += 1;
-                }
-                seen_content = false;
-                doc_start = next;
-            } else if !body.trim().is_empty() && !body.trim_start().starts_with('#') {
-                seen_content = true;
-            }
-            pos = next;
-        }
-        let mut b = Builder {
-            outline: Outline {
-                doc: Span::new(doc_start, doc_end.max(doc_start)),
-                doc_index,
-                crlf: text.contains("\r\n"),
-                ..Outline::default()
-            },
-            stack: Vec::new(),
-            block_parent: None,
-            styles: (0, 0),
-            bad_line: false,
-        };
-        let mut found = None;
-        let mut pos = doc_start;
-        let doc = &text[doc_start..doc_end.max(doc_start)];
-        for raw in doc.split_inclusive('\n') {
-            let start = pos;
-            pos += raw.len();
-            let line = raw.trim_end_matches(['\n', '\r']);
-            let here = cursor.filter(|&c| c >= start && c <= start + line.len());
-            let cursor_here = here.is_some() && found.is_none();
-            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
-            let blank = line.trim().is_empty() || line.trim_start().starts_with('#');
-            if let Some(parent) = b.block_parent {
-                let col = match here {
-                    // Typing on a blank line: its column is the cursor's.
-                    Some(c) if blank => line[..(c - start).min(line.len())].chars().count(),
-                    _ => line[..indent].chars().count(),
-                };
-                if (blank && here.is_none()) || col > parent {
-                    if cursor_here {
-                        let c = here.unwrap_or(start);
-                        found = Some(b.none_at(c, start));
-                    }
-                    continue;
-                }
-                b.block_parent = None;
-            }
-            let end = comment_start(line).unwrap_or(line.len());
-            let toks = tokenize(line, start, end);
-            b.bad_line = false;
-            // Blank and comment lines do not extend the open nodes.
-            let content_end = (!toks.is_empty()).then_some(start + end);
-            if !cursor_here {
-                for t in &toks {
-                    b.token(t, line, start);
-                }
-                b.extend_to(content_end);
-                continue;
-            }
-            let c = here.unwrap_or(start);
-            if c - start > end {
-                // In a comment.
-                for t in &toks {
-                    b.token(t, line, start);
-                }
-                found = Some(b.none_at(c, start));
-                b.extend_to(content_end);
-                continue;
-            }
-            let (word_start, word_end) = word_bounds(line, start, end, c);
-            let mut done = 0;
-            for t in &toks {
-                if t.at() < word_start {
-                    b.token(t, line, start);
-                    done += 1;
-                }
-            }
-            found = Some(b.cursor(line, start, c, word_start, word_end));
-            for t in &toks[done..] {
-                b.token(t, line, start);
-            }
-            b.extend_to(content_end);
-        }
-        if cursor.is_some() && found.is_none() {
-            // The cursor is past the document's last line (an empty last line).
-            let c = cursor.unwrap_or(offset);
-            let ls = line_start(text, c);
-            let line = &text[ls..c];
-            if line.trim().is_empty() && c >= doc_start {
-                let col = line.chars().count();
-                found = Some(b.probe_key(col, Span::new(c, c), ls));
-            } else {
-                found = Some(b.none_at(c, ls));
-            }
-        }
-        let (compact, indented) = b.styles;
-        b.outline.compact_lists = (compact + indented > 0).then_some(compact >= indented);
-        (b.outline, found)
-    }
-
-    fn none_at(&self, c: usize, line_start: usize) -> CursorFound {
-        CursorFound {
-            slot: Slot::None,
-            path: Vec::new(),
-            word: Span::new(c, c),
-            quote: None,
-            in_flow: false,
-            column: 0,
-            line_start,
-        }
-    }
-
-    fn new_node(&mut self, kind: NodeKind, col: usize, at: usize, end: usize) -> NodeId {
-        self.outline.nodes.push(Node {
-            kind,
-            col,
-            span: Span::new(at, end),
-        });
-        self.outline.nodes.len() - 1
-    }
-
-    /// Make `child` the value of the top frame's current key or item (or the root).
-    fn attach(&mut self, child: NodeId) {
-        let Some(top) = self.stack.last().copied() else {
-            if self.outline.root.is_none() {
-                self.outline.root = Some(child);
-            }
-            return;
-        };
-        match &mut self.outline.nodes[top.node].kind {
-            NodeKind::Map(entries) => {
-                if let Some(e) = entries.last_mut() {
-                    e.value = Some(child);
-                }
-            }
-            NodeKind::Seq(items) => {
-                if let Some(i) = items.last_mut() {
-                    i.value = Some(child);
-                }
-            }
-            NodeKind::Scalar { .. } => {}
-        }
-    }
-
-    fn extend_to(&mut self, end: Option<usize>) {
-        let Some(end) = end else { return };
-        for f in &self.stack {
-            let span = &mut self.outline.nodes[f.node].span;
-            if end > span.end {
-                span.end = end;
-            }
-        }
-    }
-
-    fn pop_for_dash(&mut self, col: usize) {
-        while self.stack.last().is_some_and(|f| f.col > col) {
-            self.stack.pop();
-        }
-    }
-
-    fn pop_for_key(&mut self, col: usize) {
-        while self
-            .stack
-            .last()
-            .is_some_and(|f| f.col > col || (f.seq && f.col >= col))
-        {
-            self.stack.pop();
-        }
-    }
-
-    fn token(&mut self, t: &Tok, line: &str, line_start: usize) {
-        if self.bad_line {
-            return;
-        }
-        match t {
-            Tok::Dash { at, col } => {
-                let keep = self
-                    .stack
-                    .iter()
-                    .rposition(|f| f.col <= *col)
-                    .map_or(0, |i| i + 1);
-                // A dedent must land on an open node's column.
-                if keep < self.stack.len() && keep > 0 && self.stack[keep - 1].col != *col {
-                    self.bad_line = true;
-                    return;
-                }
-                self.pop_for_dash(*col);
-                match self.stack.last().copied() {
-                    Some(top) if top.seq && top.col == *col => {}
-                    top => {
-                        if let Some(top) = top {
-                            if !top.seq {
-                                if let Some(e) = self.entries_of(top.node).last() {
-                                    let key_col = top.col;
-                                    if e.value.is_none() {
-                                        if key_col == *col {
-                                            self.styles.0 += 1;
-                                        } else {
-                                            self.styles.1 += 1;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        let id = self.new_node(NodeKind::Seq(Vec::new()), *col, *at, *at + 1);
-                        self.attach(id);
-                        self.stack.push(Frame {
-                            node: id,
-                            col: *col,
-                            seq: true,
-                        });
-                    }
-                }
-                if let Some(top) = self.stack.last() {
-                    if let NodeKind::Seq(items) = &mut self.outline.nodes[top.node].kind {
-                        items.push(Item {
-                            dash: *at,
-                            value: None,
-                        });
-                    }
-                }
-            }
-            Tok::Key {
-                at,
-                col,
-                name,
-                span,
-            } => {
-                let keep = self
-                    .stack
-                    .iter()
-                    .rposition(|f| !(f.col > *col || (f.seq && f.col >= *col)))
-                    .map_or(0, |i| i + 1);
-                if keep < self.stack.len()
-                    && keep > 0
-                    && (self.stack[keep - 1].seq || self.stack[keep - 1].col != *col)
-                {
-                    self.bad_line = true;
-                    return;
-                }
-                self.pop_for_key(*col);
-                let entry = Entry {
-                    key: name.clone(),
-                    key_span: *span,
-                    value: None,
-                };
-                match self.stack.last().copied() {
-                    Some(top) if !top.seq && top.col == *col => {
-                        if let NodeKind::Map(entries) = &mut self.outline.nodes[top.node].kind {
-                            entries.push(entry);
-                        }
-                    }
-                    _ => {
-                        let id = self.new_node(NodeKind::Map(vec![entry]), *col, *at, span.end);
-                        self.attach(id);
-                        self.stack.push(Frame {
-                            node: id,
-                            col: *col,
-                            seq: false,
-                        });
-                    }
-                }
-            }
-            Tok::Value { at, col, end } => {
-                let rel = at - line_start;
-                let rel_end = end - line_start;
-                let value = &line[rel..rel_end];
-                let owner_col = self.stack.last().map(|f| f.col);
-                // A bare scalar on its own line is the value of the key above it only when that
-                // key has no value yet and the scalar is indented under it.
-                let dash_or_key_on_line = self.stack.last().is_some_and(|f| {
-                    let n = &self.outline.nodes[f.node];
-                    match &n.kind {
-                        NodeKind::Map(e) => e
-                            .last()
-                            .is_some_and(|e| e.key_span.start >= line_start && e.value.is_none()),
-                        NodeKind::Seq(items) => items
-                            .last()
-                            .is_some_and(|i| i.dash >= line_start && i.value.is_none()),
-                        NodeKind::Scalar { .. } => false,
-                    }
-                });
-                let continuation = !dash_or_key_on_line
-                    && self.stack.last().is_some_and(|f| {
-                        !f.seq
-                            && *col > f.col
-                            && self
-                                .entries_of(f.node)
-                                .last()
-                                .is_some_and(|e| e.value.is_none())
-                    });
-                if !dash_or_key_on_line && !continuation {
-                    return;
-                }
-                if value.starts_with('|') || value.starts_with('>') {
-                    self.block_parent = owner_col;
-                    let id = self.new_node(
-                        NodeKind::Scalar {
-                            text: String::new(),
-                            quote: None,
-                        },
-                        *col,
-                        *at,
-                        *end,
-                    );
-                    self.attach(id);
-                    return;
-                }
-                let id = if value.starts_with('[') || value.starts_with('{') {
-                    let mut p = FlowParser {
-                        b: self,
-                        line,
-                        line_start,
-                        i: rel,
-                        end: rel_end,
-                        depth: 0,
-                    };
-                    p.value()
-                } else {
-                    let (text, quote) = unquote(value);
-                    Some(self.new_node(
-                        NodeKind::Scalar {
-                            text: text.to_string(),
-                            quote,
-                        },
-                        *col,
-                        *at,
-                        *end,
-                    ))
-                };
-                if let Some(id) = id {
-                    self.attach(id);
-                }
-            }
-        }
-    }
-
-    fn entries_of(&self, id: NodeId) -> &[Entry] {
-        match &self.outline.nodes[id].kind {
-            NodeKind::Map(e) => e,
-            _ => &[],
-        }
-    }
-
-    /// The path the stack stands for; `with_top_key` adds the top mapping's current key.
-    fn path(&self, frames: &[Frame], with_top_key: bool) -> Vec<Seg> {
-        let mut path = Vec::new();
-        for (i, f) in frames.iter().enumerate() {
-            let last = i + 1 == frames.len();
-            match &self.outline.nodes[f.node].kind {
-                NodeKind::Map(entries) => {
-                    if !last || with_top_key {
-                        if let Some(e) = entries.last() {
-                            path.push(Seg::Key(e.key.clone()));
-                        }
-                    }
-                }
-                NodeKind::Seq(items) => {
-                    path.push(Seg::Index(items.len().saturating_sub(1)));
-                }
-                NodeKind::Scalar { .. } => {}
-            }
-        }
-        path
-    }
-
-    /// A key typed at `col` on a line of its own: which mapping it goes to, without changing
-    /// the stack.
-    fn probe_key(&self, col: usize, word: Span, line_start: usize) -> CursorFound {
-        let mut frames: &[Frame] = &self.stack;
-        while let Some(f) = frames.last() {
-            if f.col > col || (f.seq && f.col >= col) {
-                frames = &frames[..frames.len() - 1];
-            } else {
-                break;
-            }
-        }
-        let path = match frames.last() {
-            // A key of the mapping at this column.
-            Some(f) if !f.seq && f.col == col => self.path(frames, false),
-            // The first key of a new mapping under the top's current key or item.
-            Some(_) => self.path(frames, true),
-            None => Vec::new(),
-        };
-        CursorFound {
-            slot: Slot::Key,
-            path,
-            word,
-            quote: None,
-            in_flow: false,
-            column: col,
-            line_start,
-        }
-    }
-
-    /// The cursor's slot, once the tokens before its word are in.
-    fn cursor(
-        &self,
-        line: &str,
-        start: usize,
-        c: usize,
-        word_start: usize,
-        word_end: usize,
-    ) -> CursorFound {
-        let word = Span::new(word_start, word_end);
-        let rel_ws = word_start - start;
-        let before = &line[..rel_ws];
-        let b = before.as_bytes();
-        let col = before.chars().count();
-        let none = || CursorFound {
-            slot: Slot::None,
-            path: Vec::new(),
-            word: Span::new(c, c),
-            quote: None,
-            in_flow: false,
-            column: col,
-            line_start: start,
-        };
-        let mut i = 0;
-        while i < b.len() && is_ws(b[i]) {
-            i += 1;
-        }
-        let mut dashes = false;
-        while i < b.len() && b[i] == b'-' && (i + 1 == b.len() || is_ws(b[i + 1])) {
-            dashes = true;
-            i += 1;
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
-        }
-        let rest = &before[i..];
-        let found = |slot: Slot, path: Vec<Seg>, quote: Option<char>, in_flow: bool| CursorFound {
-            slot,
-            path,
-            word,
-            quote,
-            in_flow,
-            column: col,
-            line_start: start,
-        };
-        if rest.is_empty() {
-            if dashes {
-                return found(Slot::Item, self.path(&self.stack, true), None, false);
-            }
-            return self.probe_key(col, word, start);
-        }
-        let keyed = find_key(before, i, before.len());
-        let (mut path, value, slot) = match &keyed {
-            Some((_, _, after)) => (
-                self.path(&self.stack, true),
-                before[*after..].trim_start_matches([' ', '\t']),
-                Slot::Value,
-            ),
-            None if dashes => (self.path(&self.stack, true), rest, Slot::Item),
-            // A flow collection on a line of its own, under a key.
-            None if rest.starts_with(['[', '{']) => {
-                (self.path(&self.stack, true), rest, Slot::Value)
-            }
-            None => return none(),
-        };
-        if value.is_empty() {
-            return found(slot, path, None, false);
-        }
-        if value == "\"" || value == "'" {
-            return found(slot, path, value.chars().next(), false);
-        }
-        if value.starts_with(['[', '{']) {
-            let Some((segs, slot, quote)) = flow_cursor(value) else {
-                return none();
-            };
-            path.extend(segs);
-            return found(slot, path, quote, true);
-        }
-        if keyed.is_some() {
-            // A value with spaces (`message: some words`): the word is its last one.
-            let quote = value
-                .chars()
-                .next()
-                .filter(|q| (*q == '"' || *q == '\'') && !value[1..].contains(*q));
-            return found(Slot::Value, path, quote, false);
-        }
-        none()
     }
 }
 
@@ -1482,82 +1041,6 @@ fn word_bounds(line: &str, start: usize, end: usize, c: usize) -> (usize, usize)
     (start + s, start + e)
 }
 
-/// The path inside a flow collection from its opening bracket to the cursor (the end of
-/// `text`): segments, slot and the quote the word is in.
-fn flow_cursor(text: &str) -> Option<(Vec<Seg>, Slot, Option<char>)> {
-    struct Open {
-        map: bool,
-        items: usize,
-        key: Option<String>,
-        token_start: usize,
-    }
-    let b = text.as_bytes();
-    let mut stack: Vec<Open> = Vec::new();
-    let mut i = 0;
-    let mut quote = None;
-    while i < b.len() {
-        match b[i] {
-            b'[' | b'{' => {
-                stack.push(Open {
-                    map: b[i] == b'{',
-                    items: 0,
-                    key: None,
-                    token_start: i + 1,
-                });
-                i += 1;
-            }
-            b']' | b'}' => {
-                stack.pop();
-                i += 1;
-            }
-            b',' => {
-                if let Some(o) = stack.last_mut() {
-                    o.items += 1;
-                    o.key = None;
-                    o.token_start = i + 1;
-                }
-                i += 1;
-            }
-            b'"' | b'\'' => {
-                let (e, closed) = quoted(b, i);
-                if !closed {
-                    quote = Some(b[i] as char);
-                }
-                i = e;
-            }
-            b':' if i + 1 >= b.len() || is_ws(b[i + 1]) => {
-                if let Some(o) = stack.last_mut() {
-                    if o.map {
-                        let k = text[o.token_start..i].trim();
-                        o.key = Some(unquote(k).0.to_string());
-                    }
-                }
-                i += 1;
-            }
-            _ => {
-                i += 1;
-            }
-        }
-    }
-    stack.last()?;
-    let mut segs = Vec::new();
-    for (n, o) in stack.iter().enumerate() {
-        let innermost = n + 1 == stack.len();
-        if o.map {
-            match &o.key {
-                Some(k) => segs.push(Seg::Key(k.clone())),
-                None if innermost => {
-                    return Some((segs, Slot::Key, quote));
-                }
-                None => return None,
-            }
-        } else {
-            segs.push(Seg::Index(o.items));
-        }
-    }
-    Some((segs, Slot::Value, quote))
-}
-
 /// Strip the quotes of a scalar: (text, quote).
 fn unquote(s: &str) -> (&str, Option<char>) {
     for q in ['"', '\''] {
@@ -1568,179 +1051,449 @@ fn unquote(s: &str) -> (&str, Option<char>) {
     (s, None)
 }
 
-/// A one-line flow collection parser that adds nodes to the outline.
-struct FlowParser<'a, 'b> {
-    b: &'a mut Builder,
-    line: &'b str,
-    line_start: usize,
-    i: usize,
-    end: usize,
-    depth: usize,
+/// One way to write the cursor's line for reading: `{pre}{PROBE}{post}`.
+struct Attempt {
+    pre: String,
+    post: String,
+    /// `post` is the text's own rest of the line.
+    rest_kept: bool,
+    /// The probe is a key whose `:` is not in the text.
+    key_added: bool,
+    /// The probe is the first key of a new list item (`- probe:`) the text does not have.
+    new_item: bool,
 }
 
-impl FlowParser<'_, '_> {
-    fn bytes(&self) -> &[u8] {
-        &self.line.as_bytes()[..self.end]
-    }
+/// What the text before the cursor's word says about it, on its own line.
+struct LineShape {
+    /// The quote the word is in, and where that quote is (absolute).
+    quote: Option<(char, usize)>,
+    /// The quote is closed after the word, on the line.
+    quote_closed: bool,
+    /// Brackets of inline collections still open before the word, in order.
+    open_flow: Vec<u8>,
+    /// One or more `- ` come before the word, and nothing else but indentation.
+    dashes: bool,
+    /// Nothing but indentation, dashes and the word's opening quote before the word.
+    alone: bool,
+    /// A `key:` comes before the word (its value is typed): where its `:` ends, on the line.
+    keyed: Option<usize>,
+}
 
-    fn skip_ws(&mut self) {
-        while self.i < self.end && is_ws(self.bytes()[self.i]) {
-            self.i += 1;
+/// The shape of `line[..end]` (its comment cut) before the word that starts at `word_start`.
+fn line_shape(line: &str, word_start: usize, end: usize) -> LineShape {
+    let b = &line.as_bytes()[..end];
+    let before = &b[..word_start];
+    // Quotes and brackets before the word.
+    let mut quote = None;
+    let mut open_flow = Vec::new();
+    let mut i = 0;
+    while i < before.len() {
+        match before[i] {
+            b'"' | b'\'' if opens_quote(before, i) => {
+                let (e, closed) = quoted(before, i);
+                if !closed {
+                    quote = Some((before[i] as char, i));
+                    break;
+                }
+                i = e;
+                continue;
+            }
+            c @ (b'[' | b'{') => open_flow.push(c),
+            b']' | b'}' => {
+                open_flow.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let quote_closed = quote.is_some_and(|(_, at)| quoted(b, at).1);
+    let mut i = 0;
+    while i < before.len() && is_ws(before[i]) {
+        i += 1;
+    }
+    let mut dashes = false;
+    while i < before.len() && before[i] == b'-' && (i + 1 == before.len() || is_ws(before[i + 1])) {
+        dashes = true;
+        i += 1;
+        while i < before.len() && is_ws(before[i]) {
+            i += 1;
+        }
+    }
+    let rest = &before[i..];
+    let alone = rest.is_empty() || (quote.is_some_and(|(_, at)| at == i) && rest.len() == 1);
+    let keyed = if open_flow.is_empty() {
+        find_key(&line[..word_start], i, word_start).map(|(_, _, after)| after)
+    } else {
+        None
+    };
+    LineShape {
+        quote,
+        quote_closed,
+        open_flow,
+        dashes,
+        alone,
+        keyed,
+    }
+}
+
+/// How the cursor's line was rewritten: offsets of the text read map back to the text's.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    /// The word's start and end in the text.
+    word: Span,
+    /// Where the probe starts in the text read.
+    at: usize,
+    /// The end of the cursor's line in the text, and in the text read.
+    line_end: usize,
+    read_line_end: usize,
+    /// After the probe, the line read is the text's own (else written for reading).
+    rest_kept: bool,
+    /// The probe was written as a key, with a `:` the text does not have: the outline leaves
+    /// that entry out.
+    key_added: bool,
+}
+
+impl Probe {
+    /// An offset of the text read as an offset of the text.
+    fn map(&self, p: usize) -> usize {
+        let probe_end = self.at + PROBE.len();
+        if p < self.at {
+            p.min(self.word.start)
+        } else if p <= probe_end {
+            self.word.start + (p - self.at).min(self.word.len())
+        } else if p <= self.read_line_end {
+            if self.rest_kept {
+                p - probe_end + self.word.end
+            } else {
+                self.line_end
+            }
+        } else {
+            p - self.read_line_end + self.line_end
         }
     }
 
-    fn col(&self, i: usize) -> usize {
-        self.line[..i].chars().count()
+    fn contains(&self, read: Span) -> bool {
+        read.start <= self.at && self.at + PROBE.len() <= read.end
+    }
+}
+
+/// Where the probe was found in the tree read.
+#[derive(Clone, Debug)]
+struct Hit {
+    path: Vec<Seg>,
+    /// As a mapping key (of the mapping at `path`), else as a scalar (at `path`).
+    key: bool,
+    /// In an inline collection.
+    flow: bool,
+    /// In a block scalar (`|`, `>`): nothing to complete.
+    block: bool,
+}
+
+/// Converts the validator's tree into an [`Outline`], mapping offsets back to the text and
+/// taking the probe out.
+struct Convert<'a> {
+    /// The whole text.
+    text: &'a str,
+    /// The text read (the document only), and where it starts in the text.
+    read: &'a str,
+    base: usize,
+    probe: Option<Probe>,
+    hit: Option<Hit>,
+    out: Outline,
+    /// (compact, indented) block lists under a key.
+    styles: (usize, usize),
+}
+
+impl Convert<'_> {
+    /// An offset of the tree (relative to the text read) in the text.
+    fn map(&self, p: usize) -> usize {
+        let abs = self.base + p;
+        let m = self.probe.map_or(abs, |pr| pr.map(abs));
+        m.min(self.text.len())
     }
 
-    fn value(&mut self) -> Option<NodeId> {
-        self.skip_ws();
-        if self.i >= self.end || self.depth > 32 {
-            return None;
+    fn span(&self, s: Span) -> Span {
+        let (a, b) = (self.map(s.start), self.map(s.end));
+        Span::new(a, b.max(a))
+    }
+
+    fn has_probe(&self, s: Span) -> bool {
+        self.probe
+            .is_some_and(|p| p.contains(Span::new(self.base + s.start, self.base + s.end)))
+    }
+
+    fn col(&self, at: usize) -> usize {
+        let at = at.min(self.text.len());
+        self.text[line_start(self.text, at)..at].chars().count()
+    }
+
+    /// The `-` before a block list item starting at `at` (in the text), when on its line.
+    fn dash_before(&self, at: usize) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let mut i = at.min(b.len());
+        while i > 0 && is_ws(b[i - 1]) {
+            i -= 1;
         }
-        let at = self.i;
-        match self.bytes()[at] {
-            b'[' => {
-                self.i += 1;
-                self.depth += 1;
-                let id = self.b.new_node(
-                    NodeKind::Seq(Vec::new()),
-                    self.col(at),
-                    self.line_start + at,
-                    self.line_start + at + 1,
-                );
-                loop {
-                    self.skip_ws();
-                    if self.i >= self.end {
-                        break;
-                    }
-                    match self.bytes()[self.i] {
-                        b']' => {
-                            self.i += 1;
-                            break;
-                        }
-                        b',' => {
-                            self.i += 1;
+        (i > 0 && b[i - 1] == b'-').then(|| i - 1)
+    }
+
+    /// Is the scalar at `at` (in the text read) a block scalar (`|` or `>` before it)?
+    fn block_scalar(&self, at: usize) -> bool {
+        let before = self.read[..at.min(self.read.len())].trim_end();
+        let last = before.rsplit([' ', '\t', '\n', '\r']).next().unwrap_or("");
+        last.starts_with(['|', '>'])
+    }
+
+    fn push(&mut self, kind: NodeKind, col: usize, span: Span) -> NodeId {
+        self.out.nodes.push(Node { kind, col, span });
+        self.out.nodes.len() - 1
+    }
+
+    fn node(&mut self, n: &yaml::Node, path: &mut Vec<Seg>, flow: bool) -> Option<NodeId> {
+        let span = self.span(n.span);
+        match &n.value {
+            yaml::Value::Map(entries) => {
+                let is_flow = self.read.as_bytes().get(n.span.start) == Some(&b'{');
+                let flow = flow || is_flow;
+                let mut out = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let key_span = self.span(e.key.span);
+                    let mut key = match &e.key.value {
+                        yaml::Value::Str { text, .. } => text.clone(),
+                        _ => unquote(&self.text[key_span.start..key_span.end])
+                            .0
+                            .to_string(),
+                    };
+                    if self.has_probe(e.key.span) {
+                        self.hit = Some(Hit {
+                            path: path.clone(),
+                            key: true,
+                            flow,
+                            block: false,
+                        });
+                        if self.probe.is_some_and(|p| p.key_added) {
                             continue;
                         }
-                        _ => {}
+                        key = unquote(&self.text[key_span.start..key_span.end])
+                            .0
+                            .to_string();
                     }
-                    let item_at = self.line_start + self.i;
-                    let before = self.i;
-                    let v = self.value();
-                    if let NodeKind::Seq(items) = &mut self.b.outline.nodes[id].kind {
-                        items.push(Item {
-                            dash: item_at,
-                            value: v,
-                        });
-                    }
-                    if self.i == before {
-                        self.i += 1;
-                    }
-                }
-                self.depth -= 1;
-                self.b.outline.nodes[id].span.end = self.line_start + self.i;
-                Some(id)
-            }
-            b'{' => {
-                self.i += 1;
-                self.depth += 1;
-                let id = self.b.new_node(
-                    NodeKind::Map(Vec::new()),
-                    self.col(at),
-                    self.line_start + at,
-                    self.line_start + at + 1,
-                );
-                loop {
-                    self.skip_ws();
-                    if self.i >= self.end {
-                        break;
-                    }
-                    match self.bytes()[self.i] {
-                        b'}' => {
-                            self.i += 1;
-                            break;
+                    path.push(Seg::Key(key.clone()));
+                    let value = self.node(&e.value, path, flow);
+                    path.pop();
+                    if let Some(v) = value {
+                        let v = &self.out.nodes[v];
+                        if let NodeKind::Seq(_) = v.kind {
+                            if !self.text[v.span.start..].starts_with('[') {
+                                let key_col = self.col(key_span.start);
+                                if key_col == v.col {
+                                    self.styles.0 += 1;
+                                } else {
+                                    self.styles.1 += 1;
+                                }
+                            }
                         }
-                        b',' => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
                     }
-                    let key_at = self.i;
-                    let before = self.i;
-                    let (key_end, text_end) = self.scalar_end(true);
-                    let (key, _) = unquote(&self.line[key_at..text_end]);
-                    let key = key.to_string();
-                    self.i = key_end;
-                    self.skip_ws();
-                    let mut value = None;
-                    if self.i < self.end && self.bytes()[self.i] == b':' {
-                        self.i += 1;
-                        value = self.value();
-                    }
-                    if let NodeKind::Map(entries) = &mut self.b.outline.nodes[id].kind {
-                        entries.push(Entry {
-                            key,
-                            key_span: Span::new(
-                                self.line_start + key_at,
-                                self.line_start + text_end,
-                            ),
-                            value,
-                        });
-                    }
-                    if self.i == before {
-                        self.i += 1;
-                    }
+                    out.push(Entry {
+                        key,
+                        key_span,
+                        value,
+                    });
                 }
-                self.depth -= 1;
-                self.b.outline.nodes[id].span.end = self.line_start + self.i;
-                Some(id)
+                if out.is_empty() && !entries.is_empty() {
+                    // Only the probe: as if nothing were written.
+                    return None;
+                }
+                let start = out.first().map_or(span.start, |e| e.key_span.start);
+                let end = out
+                    .iter()
+                    .map(|e| {
+                        e.value
+                            .and_then(|v| self.out.nodes.get(v))
+                            .map_or(e.key_span.end, |v| v.span.end)
+                    })
+                    .max()
+                    .unwrap_or(span.end)
+                    .max(start);
+                let start = if is_flow { span.start } else { start };
+                let end = if is_flow { span.end.max(end) } else { end };
+                let col = self.col(start);
+                Some(self.push(NodeKind::Map(out), col, Span::new(start, end)))
             }
-            b',' | b']' | b'}' => None,
-            _ => {
-                let (e, text_end) = self.scalar_end(false);
-                self.i = e;
-                let (text, quote) = unquote(&self.line[at..text_end]);
-                let text = text.to_string();
-                Some(self.b.new_node(
-                    NodeKind::Scalar { text, quote },
-                    self.col(at),
-                    self.line_start + at,
-                    self.line_start + text_end,
-                ))
+            yaml::Value::Seq(items) => {
+                let is_flow = self.read.as_bytes().get(n.span.start) == Some(&b'[');
+                let flow = flow || is_flow;
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    let value = self.node(item, path, flow);
+                    path.pop();
+                    let at = self.map(item.span.start);
+                    let dash = if is_flow {
+                        at
+                    } else {
+                        self.dash_before(at).unwrap_or(at)
+                    };
+                    out.push(Item { dash, value });
+                }
+                let start = if is_flow {
+                    span.start
+                } else {
+                    out.first()
+                        .map_or(span.start, |i| i.dash)
+                        .min(self.dash_before(span.start).unwrap_or(span.start))
+                };
+                let end = span.end.max(start);
+                let col = self.col(start);
+                Some(self.push(NodeKind::Seq(out), col, Span::new(start, end)))
+            }
+            value => {
+                if self.has_probe(n.span) {
+                    let block = self.block_scalar(n.span.start);
+                    self.hit = Some(Hit {
+                        path: path.clone(),
+                        key: false,
+                        flow,
+                        block,
+                    });
+                }
+                if span.is_empty() && matches!(value, yaml::Value::Null) {
+                    return None;
+                }
+                let raw = &self.text[span.start..span.end];
+                let (text, quote) = match value {
+                    yaml::Value::Str { text, plain: false } if !self.has_probe(n.span) => (
+                        text.clone(),
+                        raw.chars().next().filter(|c| matches!(c, '"' | '\'')),
+                    ),
+                    _ => {
+                        let (t, q) = unquote(raw);
+                        (t.to_string(), q)
+                    }
+                };
+                if self.has_probe(n.span) && text.is_empty() {
+                    return None;
+                }
+                let col = self.col(span.start);
+                Some(self.push(NodeKind::Scalar { text, quote }, col, span))
             }
         }
     }
+}
 
-    /// The end of a flow scalar at `self.i`: (where parsing resumes, end of its text).
-    fn scalar_end(&self, key: bool) -> (usize, usize) {
-        let b = self.bytes();
-        let i = self.i;
-        if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
-            let e = quoted_end(b, i);
-            return (e, e);
-        }
-        let mut j = i;
-        while j < b.len() {
-            let x = b[j];
-            if matches!(x, b',' | b']' | b'}') {
+/// The document of `text` that holds `offset`: (start, end, its position among the documents
+/// that have content).
+fn document_at(text: &str, offset: usize) -> (usize, usize, usize) {
+    let mut doc_start = 0;
+    let mut doc_end = text.len();
+    let mut doc_index = 0;
+    let mut seen_content = false;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let next = pos + line.len();
+        if is_marker(body) {
+            if pos > offset {
+                doc_end = pos;
                 break;
             }
-            if key
-                && x == b':'
-                && (j + 1 >= b.len() || is_ws(b[j + 1]) || matches!(b[j + 1], b',' | b'}'))
-            {
-                break;
+            if seen_content {
+                doc_index += 1;
             }
-            j += 1;
+            seen_content = false;
+            doc_start = next;
+        } else if !body.trim().is_empty() && !body.trim_start().starts_with('#') {
+            seen_content = true;
         }
-        let mut t = j;
-        while t > i && is_ws(b[t - 1]) {
-            t -= 1;
-        }
-        (j, t)
+        pos = next;
     }
+    (
+        doc_start.min(text.len()),
+        doc_end.max(doc_start).min(text.len()),
+        doc_index,
+    )
+}
+
+/// Read the document `text[start..end]` (with the cursor's line replaced by `line` when
+/// probing) into an outline, and where the probe is in it.
+fn read(
+    text: &str,
+    (start, end, index): (usize, usize, usize),
+    probe: Option<(Probe, &str, usize)>,
+) -> (Outline, Option<Hit>) {
+    let read_text: std::borrow::Cow<str> = match probe {
+        Some((_, line, ls)) => {
+            let le = line_end(text, ls);
+            let mut s = String::with_capacity(end - start + line.len() + 8);
+            s.push_str(&text[start..ls]);
+            s.push_str(line);
+            s.push_str(&text[le..end]);
+            s.into()
+        }
+        None => text[start..end].into(),
+    };
+    let parsed = yaml::parse_with(
+        &SourceFile::new("", read_text.as_ref()),
+        yaml::Recovery::Lines,
+    );
+    let mut c = Convert {
+        text,
+        read: &read_text,
+        base: start,
+        probe: probe.map(|(p, _, _)| p),
+        hit: None,
+        out: Outline {
+            doc: Span::new(start, end),
+            doc_index: index,
+            crlf: text.contains("\r\n"),
+            ..Outline::default()
+        },
+        styles: (0, 0),
+    };
+    for doc in &parsed.documents {
+        if let Some(root) = &doc.root {
+            if c.out.root.is_some() && c.hit.is_some() {
+                break;
+            }
+            let mut path = Vec::new();
+            let id = c.node(root, &mut path, false);
+            if c.out.root.is_none() {
+                c.out.root = id;
+            }
+        }
+    }
+    let (compact, indented) = c.styles;
+    c.out.compact_lists = (compact + indented > 0).then_some(compact >= indented);
+    (c.out, c.hit)
+}
+
+/// The columns where a key typed at `col` may belong instead: the indentation of the lines
+/// above (nearest first, each once, below `col`), at most three.
+fn other_columns(text: &str, doc_start: usize, ls: usize, col: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for line in text[doc_start..ls].lines().rev().take(200) {
+        let t = line.trim_start_matches([' ', '\t']);
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let mut indent = line.len() - t.len();
+        // A key after dashes sits after them.
+        let mut rest = t;
+        while let Some(r) = rest.strip_prefix("- ") {
+            indent += 2 + (r.len() - r.trim_start_matches(' ').len());
+            rest = r.trim_start_matches(' ');
+        }
+        for c in [line.len() - t.len(), indent] {
+            if c < col && !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        if out.len() >= 3 || out.contains(&0) {
+            break;
+        }
+    }
+    out.truncate(3);
+    out
 }
 
 /// Fixtures shared by the features' unit tests.

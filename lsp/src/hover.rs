@@ -16,6 +16,8 @@
 use std::fmt::Write as _;
 
 use policyctl_validator::facts;
+use policyctl_validator::kernel::tracepoints::{self, Pair};
+use policyctl_validator::kernel::Known;
 use policyctl_validator::schema::table::{Field, Obj, Ty};
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
@@ -84,6 +86,21 @@ fn value_hover(a: &Analysis, ctx: &Context, hook: Option<&HookText>, word: &str)
             hook.target = Some(word.to_string());
             prototypes(a, &hook)
         }
+        ("TracepointSpec", "subsystem") => {
+            let table = tracepoints::table();
+            let n = table.events_of(word).len();
+            Some(if n == 0 {
+                format!(
+                    "Subsystem `{word}`: not in the reference table of {}; its events cannot be checked without the kernel's tracefs",
+                    table.provenance()
+                )
+            } else {
+                format!(
+                    "Subsystem `{word}`: {n} events in the reference table of {}",
+                    table.provenance()
+                )
+            })
+        }
         ("ArgSelector", "operator") => operator_hover(ctx, hook, word),
         ("ActionSelector", "action") => action_hover(word),
         ("ActionSelector", "argSig") => {
@@ -147,6 +164,11 @@ fn prototypes(a: &Analysis, hook: &HookText) -> Option<String> {
         _ => format!("kernel function `{target}`"),
     };
     let _ = writeln!(s, "**{what}**\n");
+    if hook.kind == facts::HookKind::Tracepoint && !hook.raw {
+        if let Some(sub) = hook.subsystem.as_deref() {
+            let _ = writeln!(s, "{}\n", subsystem_note(a, sub, target));
+        }
+    }
     if a.kernels.is_empty() {
         match context::hook_proto(hook, None) {
             Some(p) => {
@@ -188,6 +210,62 @@ fn prototypes(a: &Analysis, hook: &HookText) -> Option<String> {
         let _ = writeln!(s, "\n**Not on** {}", missing.join(", "));
     }
     Some(s)
+}
+
+/// Which subsystem a tracepoint event is in, and where that comes from: each kernel's tracefs,
+/// else the reference table (for a kernel known by its BTF, or no kernel); or why the pair
+/// cannot be checked.
+fn subsystem_note(a: &Analysis, sub: &str, event: &str) -> String {
+    let table = tracepoints::table();
+    let judge = |subs: &[String], from: &str| -> String {
+        if subs.iter().any(|s| s == sub) {
+            format!("`{sub}/{event}`: checked against {from}")
+        } else {
+            let list: Vec<String> = subs.iter().map(|s| format!("`{s}`")).collect();
+            format!(
+                "**`{event}` is in {}, not `{sub}`** (from {from})",
+                list.join(" and ")
+            )
+        }
+    };
+    if a.kernels.is_empty() {
+        return match table.pair(sub, event) {
+            Pair::Unknown => format!(
+                "The subsystem cannot be checked: no kernel is configured and the reference table of {} does not have `{event}`",
+                table.provenance()
+            ),
+            Pair::Known | Pair::Elsewhere(_) => judge(
+                &table
+                    .subsystems_of(event)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+                &format!("the reference table of {}", table.provenance()),
+            ),
+        };
+    }
+    let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
+    for k in a.kernels {
+        let line = match k.event_subsystems(event) {
+            Known::Yes(subs, _) if subs.is_empty() => {
+                format!("`{sub}/{event}` is not in the kernel's tracefs")
+            }
+            Known::Yes(subs, from) => judge(&subs, &from),
+            Known::Unknown(why) => format!("The subsystem cannot be checked: {why}"),
+        };
+        match lines.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, on)) => on.push(&k.name),
+            None => lines.push((line, vec![&k.name])),
+        }
+    }
+    if lines.len() == 1 {
+        return lines.remove(0).0;
+    }
+    lines
+        .into_iter()
+        .map(|(l, on)| format!("{l} (on {})", on.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// `index · parameter · arg type` for the parameters a hook can read.
@@ -401,6 +479,45 @@ mod tests {
             h.contains("syscalls/sys_enter_openat: 0: unsigned short common_type"),
             "{h}"
         );
+    }
+
+    #[test]
+    fn tracepoint_subsystems_say_where_they_come_from() {
+        let k = kernels();
+        // BTF kernels: the reference table decides, with its provenance.
+        let h = at(
+            &format!("{HEAD}  tracepoints:\n  - subsystem: net\n    event: sched_process_e‸xec\n"),
+            k,
+        )
+        .unwrap();
+        assert!(
+            h.contains("**`sched_process_exec` is in `sched`, not `net`** (from the reference table of Linux "),
+            "{h}"
+        );
+        let h = at(
+            &format!(
+                "{HEAD}  tracepoints:\n  - subsystem: sched\n    event: sched_process_e‸xec\n"
+            ),
+            k,
+        )
+        .unwrap();
+        assert!(
+            h.contains("`sched/sched_process_exec`: checked against the reference table of Linux "),
+            "{h}"
+        );
+        // An event the table lacks: cannot be checked, and why.
+        let h = at(
+            &format!("{HEAD}  tracepoints:\n  - subsystem: mine\n    event: my_ev‸ent\n"),
+            &[],
+        )
+        .unwrap();
+        assert!(h.contains("The subsystem cannot be checked: no kernel is configured and the reference table of Linux "), "{h}");
+        let h = at(
+            &format!("{HEAD}  tracepoints:\n  - subsystem: sch‸ed\n    event: x\n"),
+            &[],
+        )
+        .unwrap();
+        assert!(h.starts_with("Subsystem `sched`: "), "{h}");
     }
 
     #[test]

@@ -10,9 +10,14 @@
 //! tower-lsp-server starts the handlers of messages in the order they arrive, so the edits are
 //! applied in order even though handlers run concurrently.
 //!
-//! Only TracingPolicy documents are claimed ([`claims`]): the others get no diagnostics, no
-//! completion, no hover, no code action and no outline, so the server lives beside a general
-//! YAML server. A document keeps its claim once made, while it is being typed.
+//! Only TracingPolicy documents are claimed ([`claims`]: one starts like a policy, from
+//! `apiVersion: cilium.io/`): the others get no diagnostics, no completion, no hover, no code
+//! action and no outline, so the server lives beside a general YAML server. A document keeps
+//! its claim once made, while it is being typed, until it is plainly another object (another
+//! `kind` or `apiVersion`). In a workspace that holds policies (a claimed document was opened,
+//! or a bounded scan of the workspace folders found one), an empty YAML document, or one that
+//! holds only the start of a policy's first line, is offered the header and the policy
+//! skeletons in completion, and nothing else ([`crate::workspace`]).
 //!
 //! # Validation
 //!
@@ -47,7 +52,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use policyctl_validator::kernel::{Kernel, KernelSpec};
-use policyctl_validator::{check_source_with, FileReport, Severity, SourceFile};
+use policyctl_validator::{check_source_with, Code, FileReport, Severity, SourceFile, Span};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -73,7 +78,7 @@ use crate::convert::LineIndex;
 /// The editing features, called through their signatures only.
 mod features {
     pub(super) use crate::actions::code_actions;
-    pub(super) use crate::completion::{complete_list, warm_up};
+    pub(super) use crate::completion::{complete_header, complete_list, warm_up};
     pub(super) use crate::hover::hover;
     pub(super) use crate::symbols::document_symbols;
 }
@@ -201,37 +206,8 @@ impl Settings {
     }
 }
 
-/// True when some document of `text` is a TracingPolicy: a top-level `apiVersion:
-/// cilium.io/...` and `kind: TracingPolicy` (or `TracingPolicyNamespaced`) between the same
-/// `---` separators. A cheap line scan, not a parse: it works on half-typed YAML.
-pub fn claims(text: &str) -> bool {
-    let (mut api, mut kind) = (false, false);
-    for line in text.lines() {
-        if line.starts_with("---") || line.starts_with("...") {
-            (api, kind) = (false, false);
-            continue;
-        }
-        if let Some(v) = top_level_value(line, "apiVersion") {
-            api = v.starts_with("cilium.io/");
-        } else if let Some(v) = top_level_value(line, "kind") {
-            kind = matches!(v, "TracingPolicy" | "TracingPolicyNamespaced");
-        }
-        if api && kind {
-            return true;
-        }
-    }
-    false
-}
-
-/// The value of `key: value` written at column 0, without quotes or a trailing comment.
-fn top_level_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let rest = line
-        .strip_prefix(key)
-        .or_else(|| line.strip_prefix(&format!("\"{key}\"")))?;
-    let rest = rest.trim_start_matches([' ', '\t']).strip_prefix(':')?;
-    let rest = rest.split(" #").next().unwrap_or("").trim();
-    Some(rest.trim_matches(|c| c == '"' || c == '\''))
-}
+pub use crate::workspace::claims;
+use crate::workspace::{disclaims, header_in_progress};
 
 /// The validator's diagnostics as LSP diagnostics, positions counted in `lines` (the line index
 /// of the report's text).
@@ -242,6 +218,124 @@ pub fn to_lsp_diagnostics(uri: &Uri, report: &FileReport, lines: &LineIndex) -> 
         .iter()
         .map(|d| to_lsp_diagnostic(uri, text, lines, d))
         .collect()
+}
+
+/// What is published for a report (positions counted in `lines`, the line index of its
+/// text): its diagnostics and, where a YAML error stopped the checks of a document (from two
+/// lines above the error, where the validator stops reporting, to the next `---`), the
+/// diagnostics of `last_good` (the last report without YAML errors) that fall there on text
+/// the edits since did not touch, each saying it is kept and which line broke (and with
+/// `"kept": true` in its `data`).
+pub fn published_diagnostics(
+    uri: &Uri,
+    report: &FileReport,
+    lines: &LineIndex,
+    last_good: Option<&FileReport>,
+) -> Vec<Diagnostic> {
+    let src = &report.source;
+    let text = src.text();
+    let mut out = Vec::with_capacity(report.diagnostics.len());
+    // (from, to, line of the error) of each document a YAML error stopped.
+    let mut stopped: Vec<(usize, usize, usize)> = Vec::new();
+    for d in &report.diagnostics {
+        out.push(to_lsp_diagnostic(uri, text, lines, d));
+        if matches!(d.code, Code::Y001 | Code::Y003) {
+            let line = src.position(d.span.start).line;
+            let from = src.offset_of(line.saturating_sub(2).max(1), 0);
+            let to = document_end(text, d.span.start);
+            if !stopped
+                .iter()
+                .any(|&(a, b, _)| a <= d.span.start && d.span.start < b)
+            {
+                stopped.push((from, to, line));
+            }
+        }
+    }
+    let Some(good) = last_good else { return out };
+    if stopped.is_empty() {
+        return out;
+    }
+    let old = good.source.text();
+    let (prefix, suffix) = unchanged_ends(old, text);
+    let map = |span: Span| -> Option<Span> {
+        if span.end <= prefix {
+            Some(span)
+        } else if span.start >= old.len() - suffix {
+            let shift = |o: usize| o + text.len() - old.len();
+            Some(Span::new(shift(span.start), shift(span.end)))
+        } else {
+            None
+        }
+    };
+    for d in &good.diagnostics {
+        if d.code.as_str().starts_with('Y') {
+            continue;
+        }
+        let Some(span) = map(d.span) else { continue };
+        let Some(&(_, _, line)) = stopped
+            .iter()
+            .find(|&&(from, to, _)| from <= span.start && span.end <= to)
+        else {
+            continue;
+        };
+        let mut kept = d.clone();
+        kept.span = span;
+        kept.related.retain_mut(|r| match map(r.span) {
+            Some(s) => {
+                r.span = s;
+                true
+            }
+            None => false,
+        });
+        kept.message = format!(
+            "{} (kept from the last version that parsed: the YAML error on line {line} stops the checks here)",
+            kept.message
+        );
+        let mut lsp = to_lsp_diagnostic(uri, text, lines, &kept);
+        if let Some(data) = lsp.data.as_mut() {
+            data["kept"] = Value::Bool(true);
+        }
+        out.push(lsp);
+    }
+    out
+}
+
+/// Where the document holding `at` ends: the start of the next `---` line, or the text's end.
+fn document_end(text: &str, at: usize) -> usize {
+    let mut pos = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    for line in text[pos..].split_inclusive('\n') {
+        if pos > at
+            && line.strip_prefix("---").is_some_and(|r| {
+                r.trim_end_matches(['\r', '\n']).is_empty() || r.starts_with([' ', '\t'])
+            })
+        {
+            return pos;
+        }
+        pos += line.len();
+    }
+    text.len()
+}
+
+/// The lengths of the common prefix and suffix of two texts (not overlapping, on character
+/// boundaries).
+fn unchanged_ends(old: &str, new: &str) -> (usize, usize) {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let mut prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    let room = a.len().min(b.len()) - prefix;
+    let mut suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
+        suffix -= 1;
+    }
+    (prefix, suffix)
 }
 
 /// One validator diagnostic of `text` (indexed by `lines`) as published: the range, severity,
@@ -304,7 +398,8 @@ struct Document {
     rev: u64,
     text: Arc<String>,
     lines: Arc<LineIndex>,
-    /// A TracingPolicy document (kept once true).
+    /// A TracingPolicy document, or one being typed as one (kept until it is plainly another
+    /// object: [`crate::workspace`]).
     claimed: bool,
     /// The report of the text at a revision (current when it is `rev`).
     report: Option<(u64, Arc<FileReport>)>,
@@ -348,6 +443,9 @@ enum KernelKey {
 
 /// Everything a request reads, owned, so it can move to a blocking task.
 struct Snapshot {
+    /// The document is not claimed, only empty or holding the start of a policy's header in a
+    /// workspace that holds policies: completion of the header only.
+    tentative: bool,
     text: Arc<String>,
     lines: Arc<LineIndex>,
     current: Option<Arc<FileReport>>,
@@ -384,6 +482,13 @@ struct Inner {
     config_generation: AtomicU64,
     /// The workspace root, for relative paths in the settings.
     root: Mutex<Option<PathBuf>>,
+    /// The workspace folders (the root when the client sends none).
+    folders: Mutex<Vec<PathBuf>>,
+    /// The workspace holds a policy: a claimed document was opened, or the scan of the
+    /// folders found one ([`crate::workspace::holds_policies`]).
+    workspace_policies: std::sync::atomic::AtomicBool,
+    /// The scan of the workspace folders is over (or was not needed).
+    scanned: watch::Sender<bool>,
     /// The client answers `workspace/configuration`.
     pull_configuration: std::sync::atomic::AtomicBool,
     /// The settings last applied.
@@ -417,6 +522,9 @@ impl Backend {
                 kernel_cache: Mutex::new(HashMap::new()),
                 config_generation: AtomicU64::new(0),
                 root: Mutex::new(None),
+                folders: Mutex::new(Vec::new()),
+                workspace_policies: std::sync::atomic::AtomicBool::new(false),
+                scanned: watch::channel(false).0,
                 pull_configuration: std::sync::atomic::AtomicBool::new(false),
                 settings: Mutex::new(None),
                 publish: tokio::sync::Mutex::new(()),
@@ -475,6 +583,12 @@ impl Drop for Running {
 }
 
 impl Inner {
+    /// An unclaimed text gets completion of a policy's header: it is empty or holds the start
+    /// of one, in a workspace that holds policies.
+    fn tentative(&self, text: &str) -> bool {
+        self.workspace_policies.load(Ordering::Relaxed) && header_in_progress(text)
+    }
+
     fn rev(&self) -> u64 {
         self.next_rev.fetch_add(1, Ordering::Relaxed)
     }
@@ -584,6 +698,7 @@ impl Inner {
                 return;
             }
         };
+        let last_good: Option<Arc<FileReport>>;
         {
             // A newer text: this result is dropped before it costs more (only kept as the last
             // good report, for completion).
@@ -601,8 +716,9 @@ impl Inner {
             if doc.rev != rev {
                 return;
             }
+            last_good = doc.last_good.as_ref().map(|(_, r)| r.clone());
         }
-        let diagnostics = to_lsp_diagnostics(uri, &report, &lines);
+        let diagnostics = published_diagnostics(uri, &report, &lines, last_good.as_deref());
         let _order = self.publish.lock().await;
         {
             let mut docs = lock(&self.docs);
@@ -626,11 +742,12 @@ impl Inner {
             .await;
     }
 
-    /// What a request reads; `None` for unknown and unclaimed documents.
-    fn snapshot(&self, uri: &Uri) -> Option<Snapshot> {
+    /// What a request reads; `None` for unknown and unclaimed documents (but for `tentative`,
+    /// tentative ones).
+    fn snapshot_with(&self, uri: &Uri, tentative: bool) -> Option<Snapshot> {
         let docs = lock(&self.docs);
         let doc = docs.get(uri)?;
-        if !doc.claimed {
+        if !(doc.claimed || (tentative && self.tentative(&doc.text))) {
             return None;
         }
         let current = doc
@@ -639,6 +756,7 @@ impl Inner {
             .filter(|(r, _)| *r == doc.rev)
             .map(|(_, rep)| rep.clone());
         Some(Snapshot {
+            tentative: !doc.claimed,
             text: doc.text.clone(),
             lines: doc.lines.clone(),
             current,
@@ -654,7 +772,17 @@ impl Inner {
         uri: &Uri,
         f: impl FnOnce(&Snapshot) -> T + Send + 'static,
     ) -> Option<T> {
-        let snap = self.snapshot(uri)?;
+        self.with_snapshot_of(uri, false, f).await
+    }
+
+    /// [`Inner::with_snapshot`], and for `tentative` also for a tentative document.
+    async fn with_snapshot_of<T: Send + 'static>(
+        &self,
+        uri: &Uri,
+        tentative: bool,
+        f: impl FnOnce(&Snapshot) -> T + Send + 'static,
+    ) -> Option<T> {
+        let snap = self.snapshot_with(uri, tentative)?;
         tokio::task::spawn_blocking(move || f(&snap)).await.ok()
     }
 
@@ -848,6 +976,16 @@ impl LanguageServer for Backend {
             .map(|f| &f.uri)
             .or(params.root_uri.as_ref())
             .and_then(|u| u.to_file_path().map(|p| p.into_owned()));
+        let mut folders: Vec<PathBuf> = params
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        if folders.is_empty() {
+            folders.extend(root.clone());
+        }
+        *lock(&self.inner.folders) = folders;
         *lock(&self.inner.root) = root;
         let pull = params
             .capabilities
@@ -917,7 +1055,26 @@ impl LanguageServer for Backend {
         })
     }
 
-    async fn initialized(&self, _: InitializedParams) {}
+    async fn initialized(&self, _: InitializedParams) {
+        // Whether the workspace holds policies: an empty YAML file there is offered a
+        // policy's skeleton. Bounded, off the loop, once.
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let folders = lock(&inner.folders).clone();
+            if folders.is_empty() || inner.workspace_policies.load(Ordering::Relaxed) {
+                inner.scanned.send_replace(true);
+                return;
+            }
+            let found =
+                tokio::task::spawn_blocking(move || crate::workspace::holds_policies(&folders))
+                    .await
+                    .unwrap_or(false);
+            if found {
+                inner.workspace_policies.store(true, Ordering::Relaxed);
+            }
+            inner.scanned.send_replace(true);
+        });
+    }
 
     async fn shutdown(&self) -> Result<()> {
         let mut docs = lock(&self.inner.docs);
@@ -936,6 +1093,10 @@ impl LanguageServer for Backend {
         let mut docs = lock(&self.inner.docs);
         let shows = docs.get(&doc.uri).is_some_and(|d| d.shows_diagnostics);
         let rev = self.inner.rev();
+        let claimed = claims(&text);
+        if claimed {
+            self.inner.workspace_policies.store(true, Ordering::Relaxed);
+        }
         let entry = docs.entry(doc.uri.clone()).insert_entry(Document {
             version: doc.version,
             rev,
@@ -943,7 +1104,7 @@ impl LanguageServer for Backend {
             running: false,
             queued: false,
             lines: Arc::new(LineIndex::new(&text)),
-            claimed: claims(&text),
+            claimed,
             text: Arc::new(text),
             report: None,
             last_good: None,
@@ -975,9 +1136,9 @@ impl LanguageServer for Backend {
         }
         doc.version = params.text_document.version;
         doc.rev = self.inner.rev();
-        if !doc.claimed {
-            doc.claimed = claims(&doc.text);
-        }
+        // A claim made is kept while the document is typed, until it is plainly something
+        // else.
+        doc.claimed = claims(&doc.text) || (doc.claimed && !disclaims(&doc.text));
         let delay = Duration::from_millis(self.inner.debounce_ms.load(Ordering::Relaxed));
         self.inner.schedule(&uri, doc, delay);
     }
@@ -1029,12 +1190,25 @@ impl LanguageServer for Backend {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let pos = params.text_document_position;
+        let unclaimed = lock(&self.inner.docs)
+            .get(&pos.text_document.uri)
+            .is_some_and(|d| !d.claimed && header_in_progress(&d.text));
+        if unclaimed {
+            // Whether the workspace holds policies decides; the scan is bounded.
+            let mut scanned = self.inner.scanned.subscribe();
+            let wait = crate::workspace::SCAN_TIME + Duration::from_secs(1);
+            let _ = tokio::time::timeout(wait, scanned.wait_for(|done| *done)).await;
+        }
         // A list, not an array: kernel names are filtered here, so the client must ask again
         // as the user types when the list says it is incomplete.
         let list = self
             .inner
-            .with_snapshot(&pos.text_document.uri, move |s| {
-                features::complete_list(&s.analysis(), s.offset(pos.position))
+            .with_snapshot_of(&pos.text_document.uri, true, move |s| {
+                if s.tentative {
+                    features::complete_header(&s.analysis(), s.offset(pos.position))
+                } else {
+                    features::complete_list(&s.analysis(), s.offset(pos.position))
+                }
             })
             .await;
         Ok(list
@@ -1092,30 +1266,67 @@ mod tests {
     use tower_lsp_server::ls_types::Range;
 
     #[test]
-    fn claims_policies_only() {
-        let policy = "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: x\n";
-        assert!(claims(policy));
-        assert!(claims(
-            "kind: \"TracingPolicyNamespaced\" # ns\r\napiVersion: 'cilium.io/v1'\r\n"
-        ));
-        assert!(claims(&format!(
-            "apiVersion: v1\nkind: ConfigMap\n---\n{policy}"
-        )));
-        assert!(!claims("apiVersion: apps/v1\nkind: Deployment\n"));
-        assert!(!claims(
-            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
-        ));
-        // Both keys in one document, at the top level.
-        assert!(!claims(
-            "apiVersion: cilium.io/v1alpha1\n---\nkind: TracingPolicy\n"
-        ));
-        assert!(!claims(
-            "spec:\n  apiVersion: cilium.io/v1alpha1\n  kind: TracingPolicy\n"
-        ));
-        assert!(!claims(
-            "kind: TracingPol\napiVersion: cilium.io/v1alpha1\n"
-        ));
-        assert!(!claims(""));
+    fn a_yaml_error_keeps_what_still_holds() {
+        let good = "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: a\nspec:\n  kprobes:\n  - call: \"do_mkdirat\"\n    syscall: false\n    args:\n    - index: 0\n      type: \"nope\"\n  - call: \"y\"\n    syscall: false\n    args:\n    - index: 0\n      type: \"strin\"\n---\napiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: b\nspec:\n  kprobes:\n  - call: \"z\"\n    syscall: false\n    args:\n    - index: 0\n      type: \"fil\"\n";
+        // The user is typing `do_mkdirat` again: its quote is open.
+        let broken = good.replacen("\"do_mkdirat\"", "\"do_mk", 1);
+        let uri: Uri = "file:///t.yaml".parse().unwrap();
+        let last_good = check_source(SourceFile::new("t.yaml", good));
+        let report = check_source(SourceFile::new("t.yaml", broken.as_str()));
+        let lines = LineIndex::new(&broken);
+        let shown = |last: Option<&FileReport>| -> Vec<String> {
+            published_diagnostics(&uri, &report, &lines, last)
+                .iter()
+                .map(|d| {
+                    let code = match &d.code {
+                        Some(NumberOrString::String(c)) => c.clone(),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "{code}@{}: {}",
+                        d.range.start.line,
+                        d.message.lines().next().unwrap_or("")
+                    )
+                })
+                .collect()
+        };
+        let without = shown(None);
+        // The other document is checked; the broken one stops at its error.
+        assert!(
+            without.iter().any(|d| d.starts_with("Y001@6")),
+            "{without:?}"
+        );
+        assert!(
+            without.iter().any(|d| d.starts_with("S004@27")),
+            "{without:?}"
+        );
+        assert!(
+            !without.iter().any(|d| d.starts_with("S004@10")),
+            "{without:?}"
+        );
+        let with = shown(Some(&last_good));
+        // Below the error, the last good diagnostics on untouched lines, marked; nothing twice.
+        let kept: Vec<&String> = with.iter().filter(|d| d.contains("(kept from")).collect();
+        assert_eq!(kept.len(), 2, "{with:?}");
+        assert!(
+            kept[0].starts_with("S004@10") && kept[1].starts_with("S004@15"),
+            "{kept:?}"
+        );
+        assert!(
+            kept[0].contains("the YAML error on line 7 stops the checks here"),
+            "{kept:?}"
+        );
+        let data: Vec<bool> = published_diagnostics(&uri, &report, &lines, Some(&last_good))
+            .iter()
+            .map(|d| d.data.as_ref().unwrap()["kept"] == true)
+            .collect();
+        assert_eq!(data.iter().filter(|k| **k).count(), 2);
+        assert_eq!(with.iter().filter(|d| d.starts_with("S004@27")).count(), 1);
+        // An edit below the error moves the kept diagnostics with the text.
+        let (p, s) = unchanged_ends("abcXdef", "abcYYdef");
+        assert_eq!((p, s), (3, 3));
+        assert_eq!(unchanged_ends("aé", "aè"), (1, 0));
+        assert_eq!(unchanged_ends("aaa", "aa"), (2, 0));
     }
 
     #[test]

@@ -209,6 +209,18 @@ pub struct Document {
     pub truncated: bool,
 }
 
+impl Document {
+    /// A document whose reading stopped at a limit, from `start` to the end of the text: nothing
+    /// of it is kept.
+    fn cut_short(start: usize, end: usize) -> Document {
+        Document {
+            root: None,
+            span: Span::new(start, end),
+            truncated: true,
+        }
+    }
+}
+
 /// The documents of a file and the YAML-level diagnostics.
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
@@ -300,11 +312,39 @@ struct Builder<'a> {
     /// Bytes of scalar text added by aliases so far.
     alias_bytes: usize,
     cursor: Cursor,
+    /// Lines of the text before the one saphyr started reading at (0-based): saphyr's line 1.
+    line_base: usize,
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Parse every document of a file. Never panics; errors become diagnostics.
+/// How far reading goes past a syntax error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// A document with a syntax error keeps what came before the error ([`Document::truncated`])
+    /// and reading goes on at the next `---` line, so one broken document never hides the
+    /// others. What the checks read: a document is never checked for text the reader guessed.
+    Documents,
+    /// As [`Recovery::Documents`], and inside a broken document too: the text from the error to
+    /// the end of its line (then, if that is not enough, the whole line; for an inline
+    /// collection left open, from its bracket) is read as blank and the document read again,
+    /// so the tree holds everything around a line being typed. What an editor reads to know
+    /// where the cursor is; only the first error of a document is reported.
+    Lines,
+}
+
+/// Most bytes read again by [`Recovery::Lines`] over a file, beyond its own length: reading a
+/// document again after each broken line costs at most this much, whatever the input.
+pub const MAX_RECOVERY_BYTES: usize = 256 * 1024;
+
+/// Parse every document of a file ([`Recovery::Documents`]). Never panics; errors become
+/// diagnostics.
 pub fn parse(src: &SourceFile) -> Parsed {
+    parse_with(src, Recovery::Documents)
+}
+
+/// Parse every document of a file, going past syntax errors as far as `recovery` says. Never
+/// panics; errors become diagnostics.
+pub fn parse_with(src: &SourceFile, recovery: Recovery) -> Parsed {
     let mut out = Parsed::default();
     if src.text().len() > MAX_FILE_BYTES {
         out.diagnostics.push(
@@ -328,195 +368,240 @@ pub fn parse(src: &SourceFile) -> Parsed {
         nodes: 0,
         alias_bytes: 0,
         cursor: Cursor::default(),
+        line_base: 0,
         diagnostics: Vec::new(),
     };
-    let since_event = Rc::new(Cell::new(0));
-    let cut = Rc::new(Cell::new(false));
-    let mut parser = Parser::new_from_iter(Lookahead {
-        chars: src.text().chars(),
-        since_event: since_event.clone(),
-        cut: cut.clone(),
-    });
-    let mut doc_start = 0usize;
-    let mut root: Option<Node> = None;
-    let mut in_doc = false;
-    // Where the last event ended: where reading stopped, when the input is cut.
-    let mut last_end = 0usize;
-    loop {
-        let next = parser.next_event();
-        since_event.set(0);
-        if cut.get() {
-            b.diagnostics.push(
-                Diagnostic::new(
-                    Code::Y006,
-                    Span::new(last_end, last_end),
-                    format!("the inline [list] or {{mapping}} (or string) after this point is too long: policyctl reads at most {MAX_LOOKAHEAD} brackets, commas, colons and quotes of one"),
-                )
-                .help("write it in block style, one `- item` or `key: value` per line, or split the file"),
-            );
-            out.documents.push(Document {
-                root: None,
-                span: Span::new(doc_start, src.text().len()),
-                truncated: true,
-            });
-            break;
-        }
-        let Some(next) = next else { break };
-        let (event, yspan) = match next {
-            Ok(ev) => ev,
-            Err(err) => {
-                let diag = b.scan_error(&err);
-                b.diagnostics.push(diag);
-                if in_doc || !b.stack.is_empty() {
-                    let partial = b.unwind();
-                    out.documents.push(Document {
-                        root: root.take().or(partial),
-                        span: Span::new(doc_start, src.text().len()),
-                        truncated: true,
-                    });
-                }
-                break;
-            }
+    let text = src.text();
+    // What saphyr reads: the text, or (`Recovery::Lines`) a copy with broken parts blanked.
+    // Blanking replaces every byte from a character boundary to the end of its line with a
+    // space, so byte offsets and the columns before the blank stay those of the text.
+    let mut patched: Option<Vec<u8>> = None;
+    let mut budget = MAX_RECOVERY_BYTES.max(text.len());
+    // Where reading (re)starts: the start of a line.
+    let mut start = 0usize;
+    // The document read again after a recovery has had its error reported.
+    let mut retrying = false;
+    'segments: loop {
+        let input: &str = match &patched {
+            Some(p) => std::str::from_utf8(&p[start..]).unwrap_or(""),
+            None => &text[start..],
         };
-        let span = b.span(yspan);
-        last_end = span.end;
-        match event {
-            Event::DocumentStart(_) => {
-                in_doc = true;
-                doc_start = span.start;
-                root = None;
-                b.anchors.clear();
+        b.line_base = src.line_of(start);
+        b.cursor = Cursor::default();
+        b.stack.clear();
+        let (nodes_before, alias_before) = (b.nodes, b.alias_bytes);
+        let since_event = Rc::new(Cell::new(0));
+        let cut = Rc::new(Cell::new(false));
+        let mut parser = Parser::new_from_iter(Lookahead {
+            chars: input.chars(),
+            since_event: since_event.clone(),
+            cut: cut.clone(),
+        });
+        let mut doc_start = start;
+        let mut root: Option<Node> = None;
+        let mut in_doc = false;
+        // Where the last event ended: where reading stopped, when the input is cut.
+        let mut last_end = start;
+        loop {
+            let next = parser.next_event();
+            since_event.set(0);
+            if cut.get() {
+                b.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Y006,
+                        Span::new(last_end, last_end),
+                        format!("the inline [list] or {{mapping}} (or string) after this point is too long: policyctl reads at most {MAX_LOOKAHEAD} brackets, commas, colons and quotes of one"),
+                    )
+                    .help("write it in block style, one `- item` or `key: value` per line, or split the file"),
+                );
+                out.documents
+                    .push(Document::cut_short(doc_start, text.len()));
+                break 'segments;
             }
-            Event::DocumentEnd => {
-                in_doc = false;
-                out.documents.push(Document {
-                    root: root.take(),
-                    span: Span::new(doc_start, span.end.max(doc_start)),
-                    truncated: false,
-                });
-            }
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
-            Event::SequenceStart(anchor, _) => {
-                if !b.enter(span) {
-                    out.documents.push(Document {
-                        root: None,
-                        span: Span::new(doc_start, src.text().len()),
-                        truncated: true,
-                    });
-                    break;
+            let Some(next) = next else { break 'segments };
+            let (event, yspan) = match next {
+                Ok(ev) => ev,
+                Err(err) => {
+                    let at = b.error_offset(&err);
+                    if !retrying {
+                        let diag = b.scan_error(&err);
+                        b.diagnostics.push(diag);
+                    }
+                    let restart = if in_doc {
+                        src.line_start(src.line_of(doc_start))
+                    } else {
+                        start
+                    };
+                    if recovery == Recovery::Lines
+                        && budget >= at.saturating_sub(restart)
+                        && b.blank(&mut patched, at, err.info())
+                    {
+                        budget -= at.saturating_sub(restart);
+                        b.nodes = nodes_before;
+                        b.alias_bytes = alias_before;
+                        retrying = in_doc || !b.stack.is_empty();
+                        start = restart;
+                        continue 'segments;
+                    }
+                    retrying = false;
+                    // Reading goes on at the next `---` line after the error.
+                    let resume = next_document(src, at, start);
+                    if in_doc || !b.stack.is_empty() {
+                        let partial = b.unwind();
+                        out.documents.push(Document {
+                            root: root.take().or(partial),
+                            span: Span::new(doc_start, resume.unwrap_or(text.len())),
+                            truncated: true,
+                        });
+                    }
+                    match resume {
+                        Some(r) => {
+                            start = r;
+                            continue 'segments;
+                        }
+                        None => break 'segments,
+                    }
                 }
-                b.stack.push(Frame::Seq {
-                    start: span.start,
-                    anchor,
-                    items: Vec::new(),
-                });
-            }
-            Event::MappingStart(anchor, _) => {
-                if !b.enter(span) {
-                    out.documents.push(Document {
-                        root: None,
-                        span: Span::new(doc_start, src.text().len()),
-                        truncated: true,
-                    });
-                    break;
+            };
+            let span = b.span(yspan);
+            last_end = span.end;
+            match event {
+                Event::DocumentStart(_) => {
+                    in_doc = true;
+                    doc_start = span.start;
+                    root = None;
+                    b.anchors.clear();
                 }
-                b.stack.push(Frame::Map {
-                    start: span.start,
-                    anchor,
-                    entries: Vec::new(),
-                    key: None,
-                    seen: HashMap::new(),
-                });
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    start,
-                    anchor,
-                    items,
-                }) = b.stack.pop()
-                {
-                    let end = items.last().map_or(span.end, |n| n.span.end.max(start));
+                Event::DocumentEnd => {
+                    in_doc = false;
+                    out.documents.push(Document {
+                        root: root.take(),
+                        span: Span::new(doc_start, span.end.max(doc_start)),
+                        truncated: retrying,
+                    });
+                    retrying = false;
+                }
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    if !b.enter(span) {
+                        out.documents
+                            .push(Document::cut_short(doc_start, text.len()));
+                        break 'segments;
+                    }
+                    b.stack.push(if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Seq {
+                            start: span.start,
+                            anchor,
+                            items: Vec::new(),
+                        }
+                    } else {
+                        Frame::Map {
+                            start: span.start,
+                            anchor,
+                            entries: Vec::new(),
+                            key: None,
+                            seen: HashMap::new(),
+                        }
+                    });
+                }
+                Event::SequenceEnd => {
+                    if let Some(Frame::Seq {
+                        start,
+                        anchor,
+                        items,
+                    }) = b.stack.pop()
+                    {
+                        let end = items.last().map_or(span.end, |n| n.span.end.max(start));
+                        let node = Node {
+                            value: Value::Seq(items),
+                            span: Span::new(start, end),
+                        };
+                        b.finish(node, anchor, &mut root);
+                    }
+                }
+                Event::MappingEnd => {
+                    if let Some(Frame::Map {
+                        start,
+                        anchor,
+                        entries,
+                        ..
+                    }) = b.stack.pop()
+                    {
+                        let end = entries
+                            .last()
+                            .map_or(span.end, |e| e.value.span.end.max(e.key.span.end));
+                        let node = Node {
+                            value: Value::Map(entries),
+                            span: Span::new(start, end),
+                        };
+                        b.finish(node, anchor, &mut root);
+                    }
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    if !b.count(span) {
+                        out.documents
+                            .push(Document::cut_short(doc_start, text.len()));
+                        break 'segments;
+                    }
                     let node = Node {
-                        value: Value::Seq(items),
-                        span: Span::new(start, end),
+                        value: scalar_value(text, style, tag.as_deref()),
+                        span,
                     };
                     b.finish(node, anchor, &mut root);
                 }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    start,
-                    anchor,
-                    entries,
-                    ..
-                }) = b.stack.pop()
-                {
-                    let end = entries
-                        .last()
-                        .map_or(span.end, |e| e.value.span.end.max(e.key.span.end));
-                    let node = Node {
-                        value: Value::Map(entries),
-                        span: Span::new(start, end),
+                Event::Alias(id) => {
+                    let Some(&(_, size)) = b.anchors.get(&id) else {
+                        continue;
                     };
-                    b.finish(node, anchor, &mut root);
+                    // Count before copying: the copy itself is what must stay bounded.
+                    b.nodes += size.nodes;
+                    b.alias_bytes += size.bytes;
+                    let past = if b.nodes > MAX_NODES {
+                        Some(format!("{MAX_NODES} values"))
+                    } else if b.alias_bytes > MAX_ALIAS_BYTES {
+                        Some(format!("{} MiB of text", MAX_ALIAS_BYTES >> 20))
+                    } else {
+                        None
+                    };
+                    if let Some(past) = past {
+                        b.diagnostics.push(
+                            Diagnostic::new(
+                                Code::Y004,
+                                span,
+                                format!("aliases here expand the document past {past}"),
+                            )
+                            .help("write the values out, or reuse fewer anchors; policies need no deep alias nesting"),
+                        );
+                        out.documents
+                            .push(Document::cut_short(doc_start, text.len()));
+                        break 'segments;
+                    }
+                    let Some((node, _)) = b.anchors.get(&id) else {
+                        continue;
+                    };
+                    let mut node = node.clone();
+                    node.span = span;
+                    b.finish(node, 0, &mut root);
                 }
-            }
-            Event::Scalar(text, style, anchor, tag) => {
-                if !b.count(span) {
-                    out.documents.push(Document {
-                        root: None,
-                        span: Span::new(doc_start, src.text().len()),
-                        truncated: true,
-                    });
-                    break;
-                }
-                let node = Node {
-                    value: scalar_value(text, style, tag.as_deref()),
-                    span,
-                };
-                b.finish(node, anchor, &mut root);
-            }
-            Event::Alias(id) => {
-                let Some(&(_, size)) = b.anchors.get(&id) else {
-                    continue;
-                };
-                // Count before copying: the copy itself is what must stay bounded.
-                b.nodes += size.nodes;
-                b.alias_bytes += size.bytes;
-                let past = if b.nodes > MAX_NODES {
-                    Some(format!("{MAX_NODES} values"))
-                } else if b.alias_bytes > MAX_ALIAS_BYTES {
-                    Some(format!("{} MiB of text", MAX_ALIAS_BYTES >> 20))
-                } else {
-                    None
-                };
-                if let Some(past) = past {
-                    b.diagnostics.push(
-                        Diagnostic::new(
-                            Code::Y004,
-                            span,
-                            format!("aliases here expand the document past {past}"),
-                        )
-                        .help("write the values out, or reuse fewer anchors; policies need no deep alias nesting"),
-                    );
-                    out.documents.push(Document {
-                        root: None,
-                        span: Span::new(doc_start, src.text().len()),
-                        truncated: true,
-                    });
-                    break;
-                }
-                let Some((node, _)) = b.anchors.get(&id) else {
-                    continue;
-                };
-                let mut node = node.clone();
-                node.span = span;
-                b.finish(node, 0, &mut root);
             }
         }
     }
     out.diagnostics.append(&mut b.diagnostics);
     out
+}
+
+/// Is this line a document start marker (`---` alone or followed by a space or tab)?
+fn is_document_marker(line: &str) -> bool {
+    line.strip_prefix("---")
+        .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+}
+
+/// The start of the first `---` line at or after the line of `at` that starts after `after`:
+/// where reading resumes after a syntax error.
+fn next_document(src: &SourceFile, at: usize, after: usize) -> Option<usize> {
+    (src.line_of(at)..src.line_count())
+        .find(|&l| src.line_start(l) > after && is_document_marker(src.line_text(l + 1)))
+        .map(|l| src.line_start(l))
 }
 
 fn scalar_value(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Value {
@@ -787,6 +872,7 @@ impl Builder<'_> {
     /// end, walking from the previous marker when it is on the same line.
     fn offset(&mut self, line: usize, col: usize) -> usize {
         let text = self.src.text();
+        let line = line + self.line_base;
         let line0 = line.saturating_sub(1);
         if line0 >= self.src.line_count() {
             return text.len();
@@ -931,13 +1017,126 @@ impl Builder<'_> {
         partial
     }
 
+    /// The byte offset where saphyr stopped at an error.
+    fn error_offset(&self, err: &ScanError) -> usize {
+        let m = err.marker();
+        self.src.offset_of(m.line() + self.line_base, m.col())
+    }
+
+    /// The outermost inline (flow) collection still open, by the offset of its bracket.
+    fn open_flow(&self) -> Option<usize> {
+        let bytes = self.src.text().as_bytes();
+        self.stack
+            .iter()
+            .map(|f| match f {
+                Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
+            })
+            .find(|&s| matches!(bytes.get(s), Some(b'[' | b'{')))
+    }
+
+    /// Blank the text that broke reading at `at` ([`Recovery::Lines`]), by what saphyr says
+    /// (`info`):
+    /// - tabs in a line's indentation become spaces;
+    /// - a quote that opens a string never closed becomes a space (the rest is read plain);
+    /// - `key: value` on a line whose line above has no `:` (a plain scalar went on to this
+    ///   line): the line above is blanked after its `- `;
+    /// - an inline collection still open is blanked from its bracket;
+    /// - else the line from `at` when something comes before it, else the whole line.
+    ///
+    /// Each step changes at least one byte that is not a space (false when none is left to
+    /// change), so recovery always ends.
+    fn blank(&self, patched: &mut Option<Vec<u8>>, at: usize, info: &str) -> bool {
+        let src = self.src;
+        let p = patched.get_or_insert_with(|| src.text().as_bytes().to_vec());
+        let is_blank = |b: u8| matches!(b, b' ' | b'\t');
+        let line0 = src.line_of(at);
+        let (ls, le) = (src.line_start(line0), src.line_end(line0));
+        let indent_end = (ls..le).find(|&i| !is_blank(p[i])).unwrap_or(le);
+        if info.contains("tab") && p[ls..indent_end].contains(&b'\t') {
+            for b in &mut p[ls..indent_end] {
+                *b = b' ';
+            }
+            return true;
+        }
+        if info.contains("quoted scalar") && matches!(p.get(at), Some(b'"' | b'\'')) {
+            p[at] = b' ';
+            return true;
+        }
+        if info.contains("mapping values are not allowed") && line0 > 0 {
+            // The first `:` of its line, after a key: the line above is what lacks one.
+            let first_colon = (indent_end..at).all(|i| p[i] != b':');
+            let above = (0..line0)
+                .rev()
+                .take(64)
+                .map(|l| (src.line_start(l), src.line_end(l)))
+                .find(|&(s, e)| (s..e).any(|i| !is_blank(p[i])));
+            if let (true, Some((s, e))) = (first_colon, above) {
+                let mut from = s;
+                // Past the indentation and the `- ` of list items.
+                while from < e
+                    && (is_blank(p[from])
+                        || (p[from] == b'-' && (from + 1 == e || is_blank(p[from + 1]))))
+                {
+                    from += 1;
+                }
+                let line_above = &p[from..e];
+                if !line_above.is_empty()
+                    && !line_above.contains(&b':')
+                    && !line_above.starts_with(b"#")
+                {
+                    p[from..e].fill(b' ');
+                    return true;
+                }
+            }
+        }
+        let from = self.open_flow().unwrap_or(at).min(at);
+        let line0 = src.line_of(from);
+        let (ls, le) = (src.line_start(line0), src.line_end(line0));
+        let content = |i: usize| !is_blank(p[i]);
+        // Something other than blanks before `from` on its line: keep it.
+        let from = if (ls..from.min(le)).any(content) {
+            from
+        } else {
+            ls
+        };
+        if !(from..le).any(content) {
+            // Already blank: blank the whole line, if anything is left of it.
+            if !(ls..le).any(content) {
+                return false;
+            }
+            p[ls..le].fill(b' ');
+            return true;
+        }
+        p[from..le].fill(b' ');
+        true
+    }
+
     fn scan_error(&self, err: &ScanError) -> Diagnostic {
         let m = err.marker();
-        let at = self.src.offset_of(m.line(), m.col());
+        let line = m.line() + self.line_base;
+        let at = self.src.offset_of(line, m.col());
         let info = err.info();
-        let line_text = self.src.line_text(m.line());
+        let line_text = self.src.line_text(line);
+        // An inline collection left open: the error shows where it ends, the mistake is where
+        // it starts.
+        if let Some(open) = self.open_flow() {
+            let open_line = self.src.line_of(open) + 1;
+            if open_line < line || at >= self.src.text().len() {
+                let what = if self.src.text().as_bytes()[open] == b'[' {
+                    "an inline [list]"
+                } else {
+                    "an inline {mapping}"
+                };
+                return Diagnostic::new(
+                    Code::Y001,
+                    Span::new(open, open + 1),
+                    format!("{what} opened on line {open_line} is not closed properly: reading stops at line {line} ({info})"),
+                )
+                .help("close the brackets on the same line, or write the list or mapping in block style");
+            }
+        }
         // Tabs first: YAML forbids them in indentation and saphyr's wording does not say so plainly.
-        if let Some(tab_line) = self.tab_indented_line_near(m.line()) {
+        if let Some(tab_line) = self.tab_indented_line_near(line) {
             let start = self.src.offset_of(tab_line, 0);
             let tabs = self
                 .src
@@ -1179,6 +1378,93 @@ mod tests {
         assert_eq!(root.get("matchpids").unwrap().as_i64(), Some(2));
         assert_eq!(root.get("matchPIDs").unwrap().as_i64(), Some(1));
         assert!(root.get("matchArgs").is_none());
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_next() {
+        let text = "a: 1\nb: \"open\nc: 3\n---\nd: 4\n---\ne: [\nf: 6\n---\ng: 7\n";
+        let (out, f) = p(text);
+        let roots: Vec<String> = out
+            .documents
+            .iter()
+            .map(|d| {
+                d.root
+                    .as_ref()
+                    .map_or("-".into(), |r| r.to_json().to_string())
+            })
+            .collect();
+        assert_eq!(
+            roots,
+            [r#"{"a":1}"#, r#"{"d":4}"#, r#"{"e":[]}"#, r#"{"g":7}"#],
+            "{:?}",
+            out.documents
+        );
+        let truncated: Vec<bool> = out.documents.iter().map(|d| d.truncated).collect();
+        assert_eq!(truncated, [true, false, true, false]);
+        // One error per broken document, on the line that broke: the quote, the bracket.
+        let at: Vec<(usize, &str)> = out
+            .diagnostics
+            .iter()
+            .map(|d| (f.position(d.span.start).line, d.message.as_str()))
+            .collect();
+        assert_eq!(at.len(), 2, "{at:?}");
+        assert_eq!(at[0].0, 2);
+        assert_eq!(at[1].0, 7);
+        assert!(
+            at[1].1.starts_with("an inline [list] opened on line 7"),
+            "{at:?}"
+        );
+        // The broken document ends where the next one starts.
+        assert_eq!(f.slice(out.documents[0].span).lines().last(), Some("c: 3"));
+    }
+
+    #[test]
+    fn lines_recovery_reads_around_broken_lines() {
+        let text = "spec:\n  kprobes:\n  - call: \"security_file_o\n    syscall: false\n  - call: x\n   bad: 1\n    args: [a, b\n  - call: yy\n    syscall: true\n\tz: 1\n  - call: w\n";
+        let f = SourceFile::new("t.yaml", text);
+        let out = parse_with(&f, Recovery::Lines);
+        assert_eq!(out.diagnostics.len(), 1, "{:?}", out.diagnostics);
+        assert_eq!(f.position(out.diagnostics[0].span.start).line, 3);
+        let doc = &out.documents[0];
+        assert!(doc.truncated);
+        let root = doc.root.as_ref().unwrap();
+        let hooks = root.get("spec").unwrap().get("kprobes").unwrap();
+        let calls: Vec<String> = hooks
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|h| h.get("call").map_or("-".into(), |c| c.scalar_text()))
+            .collect();
+        // The unclosed quote is read as a plain scalar; the misindented key, the open bracket and
+        // the tab are read around.
+        assert_eq!(calls, ["security_file_o", "x", "yy", "w"]);
+        let first = &hooks.as_seq().unwrap()[0];
+        assert_eq!(first.get("syscall").unwrap().as_bool(), Some(false));
+        // Spans are the text's.
+        let w = hooks.as_seq().unwrap()[3].get("call").unwrap();
+        assert_eq!(f.slice(w.span), "w");
+        // The same text without recovery inside documents: what came before the error.
+        let out = parse(&f);
+        let root = out.documents[0].root.as_ref().unwrap();
+        assert_eq!(root.to_json().to_string(), r#"{"spec":{"kprobes":[{}]}}"#);
+    }
+
+    #[test]
+    fn lines_recovery_is_bounded() {
+        // Every line broken: each recovery reads the document again, within the budget.
+        let text = "a:\n".to_string() + &"  - x\n   y: 1\n".repeat(40_000);
+        let f = SourceFile::new("t.yaml", text.as_str());
+        let t = std::time::Instant::now();
+        let out = parse_with(&f, Recovery::Lines);
+        assert!(!out.documents.is_empty());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
+        );
+        // A line that cannot be blanked further ends recovery.
+        let out = parse_with(&SourceFile::new("t.yaml", "a: [\n"), Recovery::Lines);
+        assert_eq!(out.diagnostics.len(), 1);
     }
 
     #[test]
