@@ -731,3 +731,60 @@ spec:
     assert_sane("tp.yaml", &report);
     insta::assert_snapshot!("K003__syscall_events_outside_the_table", render(&report));
 }
+
+#[test]
+fn an_index_past_what_a_kprobe_reads_is_one_finding() {
+    // Index 5 of a one-parameter function is both past what a kprobe reads (P015, refused) and
+    // past the prototype (K010): one mistake, reported once, by the error. An index the kprobe
+    // can read but the function does not take stays K010's.
+    let policy = |index: u8| {
+        format!(
+            "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"open\"
+spec:
+  kprobes:
+  - call: \"security_file_open\"
+    syscall: false
+    args:
+    - index: {index}
+      type: \"file\"
+"
+        )
+    };
+    for (index, want) in [(5, "P015"), (3, "K010")] {
+        let report = check_source_with(
+            SourceFile::new("open.yaml", policy(index)),
+            &fixture_kernels()[..2],
+        );
+        assert_sane("open.yaml", &report);
+        let mut codes = codes_of(&report);
+        codes.dedup();
+        assert_eq!(codes, [want], "index {index}: {}", render(&report));
+    }
+}
+
+#[test]
+fn a_stub_hooked_as_a_function_with_args_is_one_finding() {
+    // `__x64_sys_openat` with `syscall: false` takes one parameter (`pt_regs`): index 1 is past
+    // it (K010) because the stub is read as a plain function (P006). P006 says why, alone.
+    let policy = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "open"
+spec:
+  kprobes:
+  - call: "__x64_sys_openat"
+    syscall: false
+    args:
+    - index: 1
+      type: "string"
+"#;
+    let report = check_source_with(
+        SourceFile::new("open.yaml", policy),
+        &fixture_kernels()[..2],
+    );
+    assert_sane("open.yaml", &report);
+    assert_eq!(codes_of(&report), ["P006"], "{}", render(&report));
+}

@@ -220,11 +220,20 @@ fn check_count(hook: &Hook, out: &mut Vec<Diagnostic>) {
     );
 }
 
+/// The largest arg index a hook can read, where a fixed limit applies (tracepoints are bounded
+/// by their format, usdts by the probe): what P015 reports, and what K010 then leaves alone, so
+/// one mistake gives one finding.
+pub(crate) fn readable_index_limit(hook: &Hook) -> Option<i64> {
+    match hook.kind {
+        HookKind::Tracepoint if hook.raw => Some(facts::MAX_RAW_TP_INDEX),
+        HookKind::Tracepoint | HookKind::Usdt => None,
+        _ => Some(facts::MAX_ARG_INDEX),
+    }
+}
+
 fn check_index(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
-    let max = match hook.kind {
-        HookKind::Tracepoint if hook.raw => facts::MAX_RAW_TP_INDEX,
-        HookKind::Tracepoint | HookKind::Usdt => return,
-        _ => facts::MAX_ARG_INDEX,
+    let Some(max) = readable_index_limit(hook) else {
+        return;
     };
     let Some(idx) = &arg.index else { return };
     if idx.value > max {

@@ -50,7 +50,7 @@ pub const K010: CodeInfo = CodeInfo {
     name: "arg-index-out-of-range",
     severity: Severity::Warning,
     summary: "An arg `index` past the last parameter of the hooked function.",
-    explanation: "A kprobe reads argument N from the Nth argument register whatever the function takes; past the last parameter that register holds leftovers, so the arg prints garbage and filters on it match by chance. Tetragon compares the index with the function's BTF prototype (for a syscall, with its syscall table), logs a warning (\"kprobe arg %d has an invalid index\") and loads the policy anyway: a warning here. An arg with `resolve` is different: Tetragon looks its parameter up in BTF and fails the policy (\"index %d is out of range\"), an error here. LSM hooks are not compared at all. The message shows the function's prototype on this kernel.",
+    explanation: "A kprobe reads argument N from the Nth argument register whatever the function takes; past the last parameter that register holds leftovers, so the arg prints garbage and filters on it match by chance. Tetragon compares the index with the function's BTF prototype (for a syscall, with its syscall table), logs a warning (\"kprobe arg %d has an invalid index\") and loads the policy anyway: a warning here. An arg with `resolve` is different: Tetragon looks its parameter up in BTF and fails the policy (\"index %d is out of range\"), an error here. LSM hooks are not compared at all. The message shows the function's prototype on this kernel. An index past what the hook can read at all (above 4) is P015's error, reported alone, and the args of a syscall stub hooked with `syscall: false` are P006's.",
     tetragon: "pkg/btf/validation.go ValidateKprobeSpec and validateSycall (logged as a warning by preValidateKprobe in pkg/sensors/tracing/generickprobe.go); with resolve pkg/btf/btf.go FindBTFFuncParamFromHook (\"index %d is out of range\")",
 };
 
@@ -616,12 +616,22 @@ fn list_calls(
 }
 
 fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
+    // A syscall stub hooked as a plain function: its args are P006's, whatever the prototype
+    // (but for an index 0 with `resolve`, which walks the stub's `pt_regs`).
+    let misread = super::hooks::stub_arg_misread(hook).is_some();
     for arg in &hook.args {
+        if misread && super::hooks::stub_reads_wrong(arg) {
+            continue;
+        }
         let Some(index) = &arg.index else { continue };
         let Ok(i) = usize::try_from(index.value) else {
             continue;
         };
         let Some(param) = proto.params.get(i) else {
+            // Past what the hook can read at all: P015's error says it.
+            if super::args::readable_index_limit(hook).is_some_and(|max| index.value > max) {
+                continue;
+            }
             let n = proto.params.len();
             let mut d = Diagnostic::new(
                 Code::K010,
