@@ -340,6 +340,18 @@ async function problemsPanel(page) {
   );
 }
 
+/** The Problems rows once one matches `re` (the panel renders its rows a moment after it
+ * opens, and after the squiggles), or what it lists after `ms`. */
+async function problemsUntil(page, re, ms = 15000) {
+  const end = Date.now() + ms;
+  let rows = await problemsPanel(page);
+  while (!rows.some((r) => re.test(r)) && Date.now() < end) {
+    await sleep(300);
+    rows = await problemsPanel(page);
+  }
+  return rows;
+}
+
 /** Ctrl+Shift+P, a command's title, Enter. */
 async function command(page, title) {
   await keys(page, 'Control', 'Shift', 'p');
@@ -430,7 +442,7 @@ async function bundled() {
     check(/Starting \S+\/extensions\/policyctl\.policyctl-[^/]+\/server\/policyctl lsp .*the binary this extension carries/.test(out),
       'the server started is the one inside the installed .vsix', out);
     check(!/cannot be used multiple times|couldn't create connection/.test(out), 'the server started without an argument error', out);
-    const rows = await problemsPanel(page);
+    const rows = await problemsUntil(page, /P021/);
     const p021 = rows.find((r) => /P021/.test(r));
     check(p021 !== undefined && /Equal/.test(p021) && /(Ln|line) 19\b/i.test(p021), 'Problems lists P021 at line 19 ("Equal")', rows);
     await waitFor(page, 'the status bar to count 1 error', () =>
@@ -502,7 +514,7 @@ async function bundled() {
     await open(page, 'quickfix.yaml');
     await waitFor(page, 'P006 on the call', () =>
       document.querySelector('.editor-group-container.active .monaco-editor .squiggly-error') !== null, undefined, 30000);
-    const before = await problemsPanel(page);
+    const before = await problemsUntil(page, /P006/);
     check(before.some((r) => /P006/.test(r)), 'Problems lists P006 for do_mkdirat', before);
     await goTo(page, 7, 14);
     // Ctrl+. does not reach the editor through headless Chromium: the same command from the
