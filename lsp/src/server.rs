@@ -83,6 +83,10 @@ mod features {
     pub(super) use crate::symbols::document_symbols;
 }
 
+/// Longest a completion or hover waits for the first kernels to load (a kernel's BTF loads in
+/// about a second; the host's may take longer on a busy machine).
+const FIRST_KERNELS_WAIT: Duration = Duration::from_secs(10);
+
 /// Where a code's explanation is published: `<this>#<code in lowercase>`.
 pub const CODES_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/codes.md");
 
@@ -591,6 +595,14 @@ impl Inner {
 
     fn rev(&self) -> u64 {
         self.next_rev.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Wait (at most [`FIRST_KERNELS_WAIT`]) until the kernels of the first configuration are
+    /// loaded: a completion or hover asked for while they load would otherwise answer without
+    /// the kernel's functions and prototypes (only the syscall table), as if they did not exist.
+    async fn first_kernels(&self) {
+        let mut loaded = self.kernels.subscribe();
+        let _ = tokio::time::timeout(FIRST_KERNELS_WAIT, loaded.wait_for(|k| k.is_some())).await;
     }
 
     fn current_kernels(&self) -> Arc<Vec<Arc<Kernel>>> {
@@ -1199,6 +1211,7 @@ impl LanguageServer for Backend {
             let wait = crate::workspace::SCAN_TIME + Duration::from_secs(1);
             let _ = tokio::time::timeout(wait, scanned.wait_for(|done| *done)).await;
         }
+        self.inner.first_kernels().await;
         // A list, not an array: kernel names are filtered here, so the client must ask again
         // as the user types when the list says it is incomplete.
         let list = self
@@ -1218,6 +1231,7 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let pos = params.text_document_position_params;
+        self.inner.first_kernels().await;
         Ok(self
             .inner
             .with_snapshot(&pos.text_document.uri, move |s| {
