@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod dry_run;
 mod kernel_cmd;
 mod kernels;
 mod run;

@@ -75,6 +75,17 @@ pub struct RunArgs {
     /// have). Refused without it: such a policy can lock everyone out of the host.
     #[arg(long)]
     allow_unfiltered_enforcement: bool,
+    /// Load nothing: say, per kernel, how each policy's hooks would attach, or why a policy
+    /// would be refused (exit 1 when any would be). Needs no root; plans for the `--btf`
+    /// kernels, or the running kernel's BTF.
+    #[arg(long)]
+    dry_run: bool,
+    /// Output of `--dry-run`.
+    #[arg(long, value_enum, default_value_t = crate::dry_run::DryFormat::Text, requires = "dry_run")]
+    format: crate::dry_run::DryFormat,
+    /// The kernels a dry run plans for (with `--dry-run` only: a run uses the running kernel).
+    #[command(flatten)]
+    kernel: crate::kernels::KernelArgs,
 }
 
 /// Longest `--duration`, in seconds: ten years.
@@ -109,6 +120,29 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Run the command.
 pub fn run(args: &RunArgs) -> ExitCode {
+    let method = args.attach.map(|a| match a {
+        AttachArg::Kprobe => Method::Kprobe,
+        AttachArg::Fentry => Method::Fentry,
+        AttachArg::Tracepoint => Method::Tracepoint,
+    });
+    if args.dry_run {
+        return crate::dry_run::dry_run(&crate::dry_run::DryRun {
+            files: &args.files,
+            kernels: &args.kernel,
+            method,
+            allow_unfiltered: args.allow_unfiltered_enforcement,
+            format: args.format,
+        });
+    }
+    let k = &args.kernel;
+    if !k.btf.is_empty()
+        || k.no_btf
+        || !k.error_injection.is_empty()
+        || !k.kernel_config.is_empty()
+        || !k.btf_module.is_empty()
+    {
+        return fail("--btf, --no-btf, --error-injection, --kernel-config and --btf-module are for --dry-run: a run loads onto the running kernel");
+    }
     let started = Instant::now();
     let timing = std::env::var_os("POLICYCTL_TIMING").is_some();
     let phase = |what: &str| {
@@ -198,11 +232,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
     phase("object loaded, process tracking attached");
     let features = loaded.features();
     phase("features probed");
-    let method = args.attach.map(|a| match a {
-        AttachArg::Kprobe => Method::Kprobe,
-        AttachArg::Fentry => Method::Fentry,
-        AttachArg::Tracepoint => Method::Tracepoint,
-    });
     let plan = match Plan::compile(&accepted, &kernel, features, method) {
         Ok(p) => p,
         Err(errors) => {
@@ -354,7 +383,7 @@ fn print_findings(reports: &[FileReport], err: &mut dyn Write, color: bool) -> u
 /// Selectors whose enforcing actions act on every process of this host, one line each: those
 /// the check reported as P075 (no filter at all), and those whose only filter is a matchBinaries
 /// NotIn of paths this host does not have (so it excludes nobody).
-fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
+pub(crate) fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
     let mut out = Vec::new();
     for r in reports {
         let at = |offset: usize| {
@@ -404,7 +433,7 @@ fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
 
 /// K030 on a `kprobes` or `fentries` section whose hooks are all syscalls: Tetragon cannot
 /// load it on this kernel, but the runtime serves it through the raw syscall tracepoint.
-fn served_otherwise(report: &FileReport, d: &Diagnostic) -> bool {
+pub(crate) fn served_otherwise(report: &FileReport, d: &Diagnostic) -> bool {
     if d.code != Code::K030 {
         return false;
     }
@@ -422,7 +451,7 @@ fn served_otherwise(report: &FileReport, d: &Diagnostic) -> bool {
     })
 }
 
-fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
+pub(crate) fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
     use policyctl_runtime::plan::Attach::*;
     match attach {
         Kprobe { symbol, .. } | Fentry { symbol } | RawSyscall { symbol, .. } => {

@@ -149,7 +149,7 @@ use std::collections::HashMap;
 use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
-use policyctl_validator::kernel::{syscalls, Kernel};
+use policyctl_validator::kernel::{syscalls, FieldLayout, Kernel};
 use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter};
 use policyctl_validator::Accepted;
 
@@ -330,6 +330,22 @@ struct HookCompiler<'a> {
 type Result2<T> = std::result::Result<T, String>;
 
 impl HookCompiler<'_> {
+    /// The fields of a tracepoint with where they lie in its record, from the kernel's index
+    /// (its tracefs on the running host; else the syscall table or BTF).
+    fn tracepoint_layout(&self, subsystem: &str, event: &str) -> Result2<Vec<FieldLayout>> {
+        // On the running host tracepoints attach through tracefs: without it nothing would.
+        if self.kernel.host.is_some() && !self.kernel.has_tracefs() {
+            return Err("tracefs is not mounted at /sys/kernel/tracing: `mount -t tracefs tracefs /sys/kernel/tracing`".to_string());
+        }
+        let tp = self
+            .kernel
+            .tracepoint(subsystem, event)
+            .ok_or_else(|| format!("this kernel has no tracepoint `{subsystem}/{event}`"))?;
+        tp.layout.ok_or_else(|| {
+            format!("the fields of `{subsystem}/{event}` are not known for this kernel (no tracefs, and BTF has no struct trace_event_raw_{event})")
+        })
+    }
+
     /// A kprobe's call (or syscall) this kernel does not have.
     fn call_missing(&self, hook: &Hook) -> bool {
         let call = hook.target.as_ref().map(|t| t.value.as_str()).unwrap_or("");
@@ -444,7 +460,9 @@ impl HookCompiler<'_> {
         };
         let mut args = Vec::new();
         let tp_fields = match &attaches[0] {
-            Attach::Tracepoint { subsystem, event } => Some(tracepoint_format(subsystem, event)?),
+            Attach::Tracepoint { subsystem, event } => {
+                Some(self.tracepoint_layout(subsystem, event)?)
+            }
             _ => None,
         };
         if hook.args.len() > layout::MAX_ARGS {
@@ -563,7 +581,7 @@ impl HookCompiler<'_> {
         arg: &Arg,
         position: usize,
         user: bool,
-        tp_fields: Option<&[TpField]>,
+        tp_fields: Option<&[FieldLayout]>,
         function: &str,
     ) -> Result2<ArgConfig> {
         let ty = arg.ty.as_ref().map(|t| t.value.as_str()).unwrap_or("auto");
@@ -597,7 +615,8 @@ impl HookCompiler<'_> {
                 ));
             }
             cfg.index = position as u8;
-            cfg.field_offset = field.offset;
+            cfg.field_offset = u16::try_from(field.offset)
+                .map_err(|_| format!("arg {index}: field `{}` lies past 64 KiB", field.name))?;
             cfg.width = field.size.min(8) as u8;
             if cfg.ty == arg_type::INT && !field.signed {
                 cfg.ty = arg_type::UINT;
@@ -1147,61 +1166,4 @@ fn member_offset(btf: &Btf, owner: TypeId, name: &str) -> Option<(TypeId, u32)> 
         }
     }
     None
-}
-
-/// A field of a tracepoint's format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TpField {
-    /// Its name.
-    pub name: String,
-    /// Byte offset in the record.
-    pub offset: u16,
-    /// Size in bytes.
-    pub size: u16,
-    /// Signed.
-    pub signed: bool,
-    /// A `__data_loc` field (offset and length of data later in the record).
-    pub data_loc: bool,
-}
-
-/// The fields of a tracepoint, from tracefs (the common fields first, as the policy's
-/// indexes count them).
-pub fn tracepoint_format(subsystem: &str, event: &str) -> Result2<Vec<TpField>> {
-    let path = format!("/sys/kernel/tracing/events/{subsystem}/{event}/format");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        if std::path::Path::new("/sys/kernel/tracing/events").exists() {
-            format!("cannot read {path}: {e}")
-        } else {
-            "tracefs is not mounted at /sys/kernel/tracing: `mount -t tracefs tracefs /sys/kernel/tracing`".to_string()
-        }
-    })?;
-    Ok(parse_format(&text))
-}
-
-/// Parse a tracefs `format` file's field lines.
-pub fn parse_format(text: &str) -> Vec<TpField> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            let decl = line.strip_prefix("field:")?.split(';').next()?.trim();
-            let get = |key: &str| {
-                line.split(';')
-                    .find_map(|p| p.trim().strip_prefix(key).map(str::trim))
-                    .and_then(|v| v.parse::<u16>().ok())
-            };
-            let name = decl
-                .rsplit([' ', '*'])
-                .next()?
-                .split('[')
-                .next()?
-                .to_string();
-            Some(TpField {
-                name,
-                offset: get("offset:")?,
-                size: get("size:")?,
-                signed: get("signed:") == Some(1),
-                data_loc: decl.starts_with("__data_loc"),
-            })
-        })
-        .collect()
 }

@@ -14,10 +14,11 @@
 //! - every refusal of what the runtime does not implement, each naming the policy;
 //! - the details of filter compilation (Not*, postfix reversal, matchBinaries, matchPIDs,
 //!   CIDRs, protocol/family names, integer syntaxes, rateLimit durations);
-//! - the pure helpers `parse_int`, `parse_cidr`, `parse_duration_ms` and `parse_format`.
+//! - the pure helpers `parse_int`, `parse_cidr` and `parse_duration_ms`.
 //!
-//! Not covered here: tracepoint hooks (plan.rs reads their format from the host's tracefs;
-//! `parse_format` is tested on a copied format text instead) and uprobes.
+//! Tracepoint hooks read their fields' layout from the kernel's index (the syscall table or
+//! BTF here, with no tracefs; the validator checks those layouts against tracefs). Not covered
+//! here: uprobes.
 //!
 //! Everything runs on the committed BTF of `testdata/btf/`: no host kernel is needed.
 
@@ -30,8 +31,8 @@ use policyctl_runtime::layout::{
     FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, STR_LEN,
 };
 use policyctl_runtime::plan::{
-    parse_cidr, parse_duration_ms, parse_format, parse_int, Attach, EventKind, Features, Method,
-    Plan, PlanError, StringEntry, TpField,
+    parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan, PlanError,
+    StringEntry,
 };
 use policyctl_validator::kernel::{Kernel, KernelSpec};
 use policyctl_validator::{check_source_with, SourceFile};
@@ -1315,55 +1316,6 @@ fn parse_duration_forms() {
     );
 }
 
-/// `syscalls/sys_enter_openat` and a `__data_loc` field, as tracefs prints them.
-#[test]
-fn parse_format_fields() {
-    let text = "name: sys_enter_openat
-ID: 641
-format:
-\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
-\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
-\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
-
-\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
-\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
-\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
-\tfield:char comm[16];\toffset:32;\tsize:16;\tsigned:0;
-\tfield:__data_loc char[] name;\toffset:48;\tsize:4;\tsigned:0;
-\tfield:long ret;\toffset:56;\tsize:8;\tsigned:1;
-
-print fmt: \"dfd: 0x%08lx\", ((unsigned long)(REC->dfd))
-";
-    let f = |name: &str, offset, size, signed, data_loc| TpField {
-        name: name.into(),
-        offset,
-        size,
-        signed,
-        data_loc,
-    };
-    assert_eq!(
-        parse_format(text),
-        [
-            f("common_type", 0, 2, false, false),
-            f("common_flags", 2, 1, false, false),
-            f("common_preempt_count", 3, 1, false, false),
-            f("common_pid", 4, 4, true, false),
-            f("__syscall_nr", 8, 4, true, false),
-            f("dfd", 16, 8, false, false),
-            f("filename", 24, 8, false, false),
-            f("comm", 32, 16, false, false),
-            f("name", 48, 4, false, true),
-            f("ret", 56, 8, true, false),
-        ]
-    );
-    assert!(parse_format("").is_empty());
-    assert!(
-        parse_format("field:int x;\tsize:4;").is_empty(),
-        "no offset"
-    );
-}
-
 // ---- found while reviewing plan.rs against the validator's vocabulary ----------
 
 /// Tetragon's long spellings `GreaterThan` and `LessThan` (accepted by the validator) compile
@@ -1587,4 +1539,45 @@ fn nop_linux_binprm_and_socket_args() {
         (args[0].ty, args[1].ty, args[2].ty),
         (arg_type::SOCKET, arg_type::NONE, arg_type::INT)
     );
+}
+
+/// A tracepoint hook planned for a kernel file (no tracefs): its args read the fields where the
+/// syscall table and BTF lay them out (tracefs's offsets on 6.18: filename at 24 in
+/// `sys_enter_openat`, `args` at 16 in `raw_syscalls/sys_enter`).
+#[test]
+fn tracepoint_fields_are_laid_out_without_tracefs() {
+    let p = plan(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: p
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_openat"
+    args:
+    - index: 6
+      type: "string"
+    - index: 7
+      type: "int"
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "int64"
+"#,
+    );
+    let offsets: Vec<Vec<(u16, u8, u8)>> = p
+        .hooks
+        .iter()
+        .map(|h| {
+            h.config.args[..usize::from(h.config.nargs)]
+                .iter()
+                .map(|a| (a.field_offset, a.width, a.ty))
+                .collect()
+        })
+        .collect();
+    assert_eq!(offsets[0][0].0, 24, "{offsets:?}");
+    assert_eq!(offsets[0][1].0, 32, "{offsets:?}");
+    assert_eq!((offsets[1][0].0, offsets[1][0].1), (8, 8), "{offsets:?}");
 }

@@ -267,3 +267,100 @@ fn module_functions_come_from_their_split_btf() {
     assert_eq!(k.module_of("do_mkdirat"), None);
     assert_eq!(k.module_names(), ["sata_qstor"]);
 }
+
+#[test]
+fn tracepoint_layouts_without_tracefs_match_tracefs() {
+    // 6.18's BTF (no tracefs: a kernel file) against the formats its tracefs printed.
+    let k618 = &kernels()[2];
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/tracefs/6.18.44-fc-v769");
+    let events = [
+        ("syscalls", "sys_enter_openat", "the syscall table"),
+        ("syscalls", "sys_exit_openat", "the syscall table"),
+        ("syscalls", "sys_enter_execve", "the syscall table"),
+        (
+            "raw_syscalls",
+            "sys_enter",
+            "BTF struct trace_event_raw_sys_enter",
+        ),
+        (
+            "sched",
+            "sched_process_exec",
+            "BTF struct trace_event_raw_sched_process_exec",
+        ),
+        (
+            "sched",
+            "sched_process_fork",
+            "BTF struct trace_event_raw_sched_process_fork",
+        ),
+    ];
+    for (subsystem, event, source) in events {
+        let text = std::fs::read_to_string(dir.join(subsystem).join(event).join("format")).unwrap();
+        let want = kernel::parse_tracefs_layout(&text);
+        assert!(want.len() >= 5, "{event}: {want:?}");
+        let tp = k618
+            .tracepoint(subsystem, event)
+            .unwrap_or_else(|| panic!("{subsystem}/{event} not found"));
+        assert_eq!(tp.fields_source.as_deref(), Some(source), "{event}");
+        let got = tp.layout.expect("a layout");
+        let shape = |l: &[kernel::FieldLayout]| {
+            l.iter()
+                .map(|f| (f.name.clone(), f.offset, f.size, f.signed, f.data_loc))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shape(&got), shape(&want), "{subsystem}/{event}");
+    }
+}
+
+/// `syscalls/sys_enter_openat` and a `__data_loc` field, as tracefs prints them.
+#[test]
+fn parse_format_fields() {
+    let text = "name: sys_enter_openat
+ID: 641
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:char comm[16];\toffset:32;\tsize:16;\tsigned:0;
+\tfield:__data_loc char[] name;\toffset:48;\tsize:4;\tsigned:0;
+\tfield:long ret;\toffset:56;\tsize:8;\tsigned:1;
+
+print fmt: \"dfd: 0x%08lx\", ((unsigned long)(REC->dfd))
+";
+    let f = |name: &str, offset, size, signed, data_loc| kernel::FieldLayout {
+        name: name.into(),
+        ctype: String::new(),
+        offset,
+        size,
+        signed,
+        data_loc,
+    };
+    let mut got = kernel::parse_tracefs_layout(text);
+    for f in &mut got {
+        f.ctype.clear();
+    }
+    assert_eq!(
+        got,
+        [
+            f("common_type", 0, 2, false, false),
+            f("common_flags", 2, 1, false, false),
+            f("common_preempt_count", 3, 1, false, false),
+            f("common_pid", 4, 4, true, false),
+            f("__syscall_nr", 8, 4, true, false),
+            f("dfd", 16, 8, false, false),
+            f("filename", 24, 8, false, false),
+            f("comm", 32, 16, false, false),
+            f("name", 48, 4, false, true),
+            f("ret", 56, 8, true, false),
+        ]
+    );
+    assert!(kernel::parse_tracefs_layout("").is_empty());
+    assert!(
+        kernel::parse_tracefs_layout("field:int x;\tsize:4;").is_empty(),
+        "no offset"
+    );
+}

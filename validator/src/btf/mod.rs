@@ -444,6 +444,34 @@ impl Btf {
         None
     }
 
+    /// The size in bytes of a value of a type: pointers 8 (the 64-bit kernels policyctl reads),
+    /// arrays their elements; `None` for functions, `void` and chains deeper than 32.
+    pub fn size_of(&self, id: TypeId) -> Option<u32> {
+        let mut id = id;
+        let mut count = 1u32;
+        for _ in 0..32 {
+            let t = self.skip_aliases(id)?;
+            match t.kind {
+                Kind::Ptr => return count.checked_mul(8),
+                Kind::Array => {
+                    let (elem, _, n) = t.array();
+                    count = count.checked_mul(n)?;
+                    id = elem;
+                }
+                Kind::Int
+                | Kind::Struct
+                | Kind::Union
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Float => {
+                    return count.checked_mul(t.size());
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// Follow qualifiers and type tags, but not typedefs (at most 32 steps).
     pub fn skip_qualifiers(&self, mut id: TypeId) -> Option<Type<'_>> {
         for _ in 0..32 {

@@ -10,7 +10,7 @@ use crate::btf::{Btf, Kind, TypeId};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, HookKind, KernelType};
-use crate::kernel::{syscalls, Arch, ErrorInjection, Kernel, Known};
+use crate::kernel::{syscalls, Arch, ErrorInjection, Feature, Kernel, Known};
 use crate::model::{Arg, Hook, Policy, Spanned};
 use crate::suggest;
 
@@ -254,13 +254,6 @@ fn bag_distance(letters: &[u16; 256], len: usize, other: &str) -> usize {
 }
 
 fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
-    let config_says = |option: &str| {
-        kernel
-            .config
-            .as_ref()
-            .filter(|(c, _)| !c.enabled(option))
-            .map(|_| format!("CONFIG_{option} is not set in its configuration"))
-    };
     let mut seen = Vec::new();
     for &(kind, span) in &policy.spec.sections {
         if seen.contains(&kind) {
@@ -268,21 +261,22 @@ fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
         }
         seen.push(kind);
         let missing = match kind {
-            HookKind::Lsm => {
-                if kernel.lsm_hooks().is_empty() {
-                    Some(("BPF LSM", "its BTF has no bpf_lsm_* hooks".to_string()))
-                } else if let Some(why) = config_says("BPF_LSM") {
-                    Some(("BPF LSM", why))
-                } else {
-                    lsm_inactive(kernel).map(|why| ("an active BPF LSM", why))
-                }
-            }
+            HookKind::Lsm => kernel
+                .lacks(Feature::BpfLsm)
+                .map(|why| ("BPF LSM", why))
+                .or_else(|| {
+                    kernel
+                        .lacks(Feature::ActiveBpfLsm)
+                        .map(|why| ("an active BPF LSM", why))
+                }),
             // Where Tetragon attaches with kprobe_multi (fprobe), kprobes are not needed.
-            HookKind::Kprobe => config_says("KPROBES")
+            HookKind::Kprobe => kernel
+                .lacks(Feature::Kprobes)
                 .filter(|_| !matches!(uses_multi(policy, kernel), Multi::Yes(_)))
                 .map(|why| ("kprobes", why)),
-            HookKind::Uprobe => config_says("UPROBES").map(|why| ("uprobes", why)),
-            HookKind::Fentry => config_says("DYNAMIC_FTRACE_WITH_DIRECT_CALLS")
+            HookKind::Uprobe => kernel.lacks(Feature::Uprobes).map(|why| ("uprobes", why)),
+            HookKind::Fentry => kernel
+                .lacks(Feature::Trampolines)
                 .map(|why| ("BPF trampolines (fentry)", why)),
             _ => None,
         };
@@ -305,27 +299,6 @@ fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// Why BPF LSM is built in but not active, when that can be told.
-fn lsm_inactive(kernel: &Kernel) -> Option<String> {
-    if let Some(active) = kernel.host.as_ref().and_then(|h| h.active_lsms.as_ref()) {
-        return (!active.iter().any(|l| l == "bpf")).then(|| {
-            format!(
-                "the active LSMs are {} ({}), without bpf",
-                active.join(","),
-                crate::kernel::HOST_LSM
-            )
-        });
-    }
-    let (cfg, _) = kernel.config.as_ref()?;
-    let list = cfg.list("LSM");
-    (!list.is_empty() && !list.iter().any(|l| l == "bpf")).then(|| {
-        format!(
-            "its CONFIG_LSM=\"{}\" leaves bpf out unless the boot command line sets `lsm=`",
-            list.join(",")
-        )
-    })
 }
 
 /// The parameters of a hooked function: (name, what it is) in order, and how to show it.

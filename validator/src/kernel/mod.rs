@@ -171,6 +171,49 @@ pub struct Tracepoint {
     pub fields: Option<Vec<(String, String)>>,
     /// Where `fields` came from (`tracefs`, `BTF trace_event_raw_sys_enter`).
     pub fields_source: Option<String>,
+    /// The same fields with where they lie in the event's record, when known: what a BPF
+    /// program attached to the tracepoint reads.
+    pub layout: Option<Vec<FieldLayout>>,
+}
+
+/// Where a tracepoint field lies in the event's record, as tracefs prints it
+/// (`field:const char * filename; offset:24; size:8; signed:0;`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldLayout {
+    /// Its name (`filename`; `name` for `__data_loc char[] name`).
+    pub name: String,
+    /// Its C type (`const char *`, `__data_loc char[]`).
+    pub ctype: String,
+    /// Byte offset in the record.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// Signed.
+    pub signed: bool,
+    /// A `__data_loc` field: a 32-bit (length << 16 | offset) of data later in the record.
+    pub data_loc: bool,
+}
+
+/// Lay fields out one after the other, each at the next offset its size aligns (at most 8), as
+/// the compiler lays out the structs that tracepoint records are.
+fn lay_out<'a>(fields: impl Iterator<Item = &'a syscalls::TracepointField>) -> Vec<FieldLayout> {
+    let mut at = 0u32;
+    fields
+        .map(|f| {
+            let align = f.size.clamp(1, 8);
+            at = at.div_ceil(align) * align;
+            let field = FieldLayout {
+                name: f.name.to_string(),
+                ctype: f.ctype.to_string(),
+                offset: at,
+                size: f.size,
+                signed: f.signed,
+                data_loc: false,
+            };
+            at += f.size;
+            field
+        })
+        .collect()
 }
 
 /// The running kernel's extras, read when it is loaded.
@@ -688,38 +731,66 @@ impl Kernel {
                 .join(event)
                 .join("format");
             let text = std::fs::read_to_string(format).ok()?;
+            let layout = parse_tracefs_layout(&text);
             return Some(Tracepoint {
                 event: event.to_string(),
                 raw_args: self.raw_tracepoint_args(event).unwrap_or_default(),
-                fields: Some(parse_tracefs_format(&text)),
+                fields: Some(names_and_types(&layout)),
                 fields_source: Some("tracefs".into()),
+                layout: Some(layout),
             });
         }
         if subsystem == "syscalls" {
             let sc = syscalls::SyscallEvent::parse(event)?;
             self.syscall(sc.syscall.name)?;
+            let fields = sc.fields();
             return Some(Tracepoint {
                 event: event.to_string(),
                 raw_args: Vec::new(),
-                fields: Some(owned(sc.fields().iter())),
+                fields: Some(owned(fields.iter())),
                 fields_source: Some("the syscall table".into()),
+                layout: Some(lay_out(fields.iter())),
             });
         }
         self.tracepoints
             .binary_search_by(|e| e.as_str().cmp(event))
             .ok()?;
         let raw = format!("trace_event_raw_{event}");
-        let fields = self.struct_named(&raw).map(|s| {
+        let layout = self.struct_named(&raw).map(|s| {
             let mut fields = Vec::new();
             for m in s.members() {
+                let offset = m.offset / 8;
                 if m.name == "ent" {
-                    fields.extend(owned(syscalls::COMMON_FIELDS.iter()));
+                    fields.extend(lay_out(syscalls::COMMON_FIELDS.iter()).into_iter().map(
+                        |mut f| {
+                            f.offset += offset;
+                            f
+                        },
+                    ));
                 } else if m.name == "__data" {
                     continue;
                 } else if let Some(name) = m.name.strip_prefix("__data_loc_") {
-                    fields.push((name.to_string(), "__data_loc".to_string()));
+                    fields.push(FieldLayout {
+                        name: name.to_string(),
+                        ctype: "__data_loc".to_string(),
+                        offset,
+                        size: 4,
+                        signed: false,
+                        data_loc: true,
+                    });
                 } else {
-                    fields.push((m.name.to_string(), self.btf.c_type(m.type_id)));
+                    let signed = self
+                        .btf
+                        .skip_aliases(m.type_id)
+                        .is_some_and(|t| t.is_signed());
+                    fields.push(FieldLayout {
+                        name: m.name.to_string(),
+                        ctype: self.btf.c_type(m.type_id),
+                        offset,
+                        size: self.btf.size_of(m.type_id).unwrap_or(0),
+                        signed,
+                        data_loc: false,
+                    });
                 }
             }
             fields
@@ -727,8 +798,9 @@ impl Kernel {
         Some(Tracepoint {
             event: event.to_string(),
             raw_args: self.raw_tracepoint_args(event).unwrap_or_default(),
-            fields_source: fields.as_ref().map(|_| format!("BTF struct {raw}")),
-            fields,
+            fields_source: layout.as_ref().map(|_| format!("BTF struct {raw}")),
+            fields: layout.as_deref().map(names_and_types),
+            layout,
         })
     }
 
@@ -798,6 +870,67 @@ impl Kernel {
     pub fn config_enabled(&self, option: &str) -> Option<bool> {
         self.config.as_ref().map(|(c, _)| c.enabled(option))
     }
+
+    /// Why this kernel lacks an attach feature, when what is known of it says so (its BTF, its
+    /// configuration, the host's active LSMs); `None` when it has it or nothing says otherwise.
+    /// K030 reports these, and `policyctl run --dry-run` plans with them.
+    pub fn lacks(&self, feature: Feature) -> Option<String> {
+        let config_says = |option: &str| {
+            self.config
+                .as_ref()
+                .filter(|(c, _)| !c.enabled(option))
+                .map(|_| format!("CONFIG_{option} is not set in its configuration"))
+        };
+        match feature {
+            Feature::Kprobes => config_says("KPROBES"),
+            Feature::Uprobes => config_says("UPROBES"),
+            Feature::Trampolines => config_says("DYNAMIC_FTRACE_WITH_DIRECT_CALLS"),
+            Feature::BpfLsm => {
+                if self.lsm_hooks().is_empty() {
+                    Some("its BTF has no bpf_lsm_* hooks".to_string())
+                } else {
+                    config_says("BPF_LSM")
+                }
+            }
+            Feature::ActiveBpfLsm => self.lsm_inactive(),
+        }
+    }
+
+    /// Why BPF LSM is built in but not active, when that can be told.
+    fn lsm_inactive(&self) -> Option<String> {
+        if let Some(active) = self.host.as_ref().and_then(|h| h.active_lsms.as_ref()) {
+            return (!active.iter().any(|l| l == "bpf")).then(|| {
+                format!(
+                    "the active LSMs are {} ({HOST_LSM}), without bpf",
+                    active.join(","),
+                )
+            });
+        }
+        let (cfg, _) = self.config.as_ref()?;
+        let list = cfg.list("LSM");
+        (!list.is_empty() && !list.iter().any(|l| l == "bpf")).then(|| {
+            format!(
+                "its CONFIG_LSM=\"{}\" leaves bpf out unless the boot command line sets `lsm=`",
+                list.join(",")
+            )
+        })
+    }
+}
+
+/// An attach feature a kernel may lack ([`Kernel::lacks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    /// kprobes (`CONFIG_KPROBES`).
+    Kprobes,
+    /// uprobes (`CONFIG_UPROBES`).
+    Uprobes,
+    /// BPF trampolines: fentry and BPF LSM programs (`CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`).
+    Trampolines,
+    /// BPF LSM built in (`CONFIG_BPF_LSM`, `bpf_lsm_*` hooks in BTF).
+    BpfLsm,
+    /// BPF LSM active: `bpf` among the host's LSMs, or in the configuration's default
+    /// `CONFIG_LSM` list (which the boot command line's `lsm=` can change).
+    ActiveBpfLsm,
 }
 
 /// A BTF and its bases, the first base first.
@@ -824,18 +957,51 @@ fn owned<'a>(fields: impl Iterator<Item = &'a syscalls::TracepointField>) -> Vec
         .collect()
 }
 
+/// (name, C type) of laid-out fields.
+fn names_and_types(layout: &[FieldLayout]) -> Vec<(String, String)> {
+    layout
+        .iter()
+        .map(|f| (f.name.clone(), f.ctype.clone()))
+        .collect()
+}
+
 /// Fields of a tracefs `format` file: (name, C type), `common_*` included, in order.
 pub fn parse_tracefs_format(text: &str) -> Vec<(String, String)> {
+    names_and_types(&parse_tracefs_layout(text))
+}
+
+/// Fields of a tracefs `format` file with their offsets, sizes and signedness, `common_*`
+/// included, in order. A line without offset and size is left out.
+pub fn parse_tracefs_layout(text: &str) -> Vec<FieldLayout> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("field:"))
-        .filter_map(|l| l.split(';').next())
-        .filter_map(|decl| {
-            let decl = decl.trim();
+        .filter_map(|line| {
+            let mut parts = line.split(';').map(str::trim);
+            let decl = parts.next()?;
+            let mut offset = None;
+            let mut size = None;
+            let mut signed = false;
+            for p in parts {
+                if let Some(v) = p.strip_prefix("offset:") {
+                    offset = v.trim().parse::<u32>().ok();
+                } else if let Some(v) = p.strip_prefix("size:") {
+                    size = v.trim().parse::<u32>().ok();
+                } else if let Some(v) = p.strip_prefix("signed:") {
+                    signed = v.trim() == "1";
+                }
+            }
             // `unsigned long args[6]`, `__data_loc char[] name`, `const char * filename`.
             let cut = decl.rfind([' ', '*'])?;
             let (ty, name) = decl.split_at(cut + 1);
             let name = name.split('[').next().unwrap_or(name);
-            Some((name.trim().to_string(), ty.trim().to_string()))
+            Some(FieldLayout {
+                name: name.trim().to_string(),
+                ctype: ty.trim().to_string(),
+                offset: offset?,
+                size: size?,
+                signed,
+                data_loc: decl.starts_with("__data_loc"),
+            })
         })
         .collect()
 }
