@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 mod kernel_cmd;
 mod kernels;
+mod metrics;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
