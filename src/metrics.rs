@@ -437,7 +437,7 @@ fn serve(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
         body.len()
     );
     stream.write_all(head.as_bytes())?;
-    if !request_line(&buf).is_some_and(|(m, _)| m == "HEAD") {
+    if request_line(&buf).is_none_or(|(m, _)| m != "HEAD") {
         stream.write_all(body.as_bytes())?;
     }
     stream.flush()
