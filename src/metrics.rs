@@ -348,7 +348,12 @@ fn hook_label(kind: &EventKind, attach: &Attach, function: &str) -> String {
 
 /// The addresses `--metrics` may listen on, the first that binds wins.
 #[derive(Clone, Debug)]
-pub struct ListenAddr(pub Vec<SocketAddr>);
+pub struct ListenAddr {
+    /// As given.
+    pub text: String,
+    /// What it resolved to.
+    pub addrs: Vec<SocketAddr>,
+}
 
 /// `--metrics ADDR`: `host:port`, `[v6]:port`, or `:port` for every interface (as Go's
 /// `net.Listen` reads Tetragon's `--metrics-server ":2112"`, `pkg/metricsconfig/root.go`).
@@ -357,16 +362,22 @@ pub fn parse_addr(text: &str) -> Result<ListenAddr, String> {
     if let Some(port) = text.strip_prefix(':') {
         let port: u16 = port.parse().map_err(|_| bad())?;
         // IPv6 any is dual-stack on Linux unless net.ipv6.bindv6only; IPv4 any otherwise
-        return Ok(ListenAddr(vec![
-            SocketAddr::from(([0u16; 8], port)),
-            SocketAddr::from(([0u8; 4], port)),
-        ]));
+        return Ok(ListenAddr {
+            text: text.into(),
+            addrs: vec![
+                SocketAddr::from(([0u16; 8], port)),
+                SocketAddr::from(([0u8; 4], port)),
+            ],
+        });
     }
     let addrs: Vec<SocketAddr> = text.to_socket_addrs().map_err(|_| bad())?.collect();
     if addrs.is_empty() {
         return Err(bad());
     }
-    Ok(ListenAddr(addrs))
+    Ok(ListenAddr {
+        text: text.into(),
+        addrs,
+    })
 }
 
 /// The HTTP server of `/metrics`: bound when made (so a bad or busy address fails before
@@ -378,9 +389,8 @@ pub struct Server {
 impl Server {
     /// Listen on the first of `addrs` that binds.
     pub fn bind(addr: &ListenAddr) -> Result<Server, String> {
-        let addrs = &addr.0[..];
-        let listener = TcpListener::bind(addrs)
-            .map_err(|e| format!("cannot listen on {addrs:?} for --metrics: {e}"))?;
+        let listener = TcpListener::bind(&addr.addrs[..])
+            .map_err(|e| format!("cannot listen on {} for --metrics: {e}", addr.text))?;
         Ok(Server { listener })
     }
 
@@ -617,11 +627,11 @@ mod tests {
 
     #[test]
     fn addresses() {
-        let any = parse_addr(":2112").unwrap().0;
+        let any = parse_addr(":2112").unwrap().addrs;
         assert_eq!(any[0].to_string(), "[::]:2112");
         assert_eq!(any[1].to_string(), "0.0.0.0:2112");
         assert_eq!(
-            parse_addr("127.0.0.1:2112").unwrap().0[0].to_string(),
+            parse_addr("127.0.0.1:2112").unwrap().addrs[0].to_string(),
             "127.0.0.1:2112"
         );
         for bad in ["", "2112", ":", ":x", ":70000", "127.0.0.1"] {

@@ -241,3 +241,23 @@ fn prometheus_scrapes_policy_events() {
         started_at.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn a_busy_metrics_address_refuses_before_loading() {
+    if !run::ready("a_busy_metrics_address_refuses_before_loading") {
+        return;
+    }
+    let dir = TempDir::new("metrics-busy");
+    let policy = dir.write("policy.yaml", &policy(&dir.join("nothing")));
+    let busy = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = busy.local_addr().expect("its address").to_string();
+    let f = run::refused(&[policy.as_str(), "--metrics", &addr]);
+    assert_eq!(f.status.code(), Some(1), "{f}");
+    assert_eq!(
+        f.stderr,
+        [format!(
+            "policyctl run: cannot listen on {addr} for --metrics: Address already in use (os error 98)"
+        )],
+        "{f}"
+    );
+}
