@@ -14,6 +14,7 @@ use std::sync::Arc;
 mod dry_run;
 mod kernel_cmd;
 mod kernels;
+mod metrics;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};

@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// The kernels a dry run plans for (with `--dry-run` only: a run uses the running kernel).
     #[command(flatten)]
     kernel: crate::kernels::KernelArgs,
+    /// Serve Prometheus metrics at http://ADDR/metrics (`127.0.0.1:2112`, or `:2112` for every
+    /// interface), as Tetragon's --metrics-server.
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_addr, conflicts_with = "dry_run")]
+    metrics: Option<crate::metrics::ListenAddr>,
 }
 
 /// Longest `--duration`, in seconds: ten years.
@@ -164,6 +168,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if let Err(e) = loader::preflight() {
         return fail(e);
     }
+    // bound first: a busy address fails before anything loads
+    let metrics_server = match args.metrics.as_ref().map(crate::metrics::Server::bind) {
+        Some(Err(e)) => return fail(e),
+        Some(Ok(server)) => Some(server),
+        None => None,
+    };
     let kernel = match Kernel::host() {
         Ok(Some(k)) => Arc::new(k),
         Ok(None) => return fail("this kernel has no BTF (/sys/kernel/btf/vmlinux)"),
@@ -266,6 +276,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return fail(e);
     }
     phase("hooks attached");
+    let metrics = metrics_server.map(|server| {
+        let mut metrics = crate::metrics::Metrics::new();
+        metrics.attached(&plan);
+        let metrics = Arc::new(metrics);
+        if let Some(addr) = server.local_addr() {
+            eprintln!("policyctl run: metrics at http://{addr}/metrics");
+        }
+        server.spawn(metrics.clone());
+        metrics
+    });
     let mut events = match loaded.events() {
         Ok(e) => e,
         Err(e) => return fail(e),
@@ -302,14 +322,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let mut broken = false;
         events.poll(Duration::from_millis(100), |record| {
             let Some(ev) = event::decode(record) else {
+                if let Some(m) = &metrics {
+                    m.record(None, false);
+                }
                 return;
             };
-            if args.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
-                // keep the cache current without printing
-                let _ = renderer.render(&plan, &mut cache, &ev);
-                return;
+            let rendered = renderer.render(&plan, &mut cache, &ev);
+            if let Some(m) = &metrics {
+                m.record(Some(&ev), rendered.is_some());
             }
-            if let Some(line) = renderer.render(&plan, &mut cache, &ev) {
+            if args.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
+                return; // the cache is current; nothing printed
+            }
+            if let Some(line) = rendered {
                 if writeln!(out, "{line}").is_err() {
                     broken = true;
                 }
@@ -320,6 +345,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
             break; // stdout closed: stop like any filter would
         }
         let lost = events.lost();
+        if let Some(m) = &metrics {
+            m.lost(lost);
+        }
         if lost > reported_lost {
             eprintln!(
                 "policyctl run: {} events lost (the ring buffer was full)",
