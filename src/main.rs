@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod dry_run;
+mod export;
 mod kernel_cmd;
 mod kernels;
 mod metrics;

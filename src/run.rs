@@ -90,6 +90,9 @@ pub struct RunArgs {
     /// interface), as Tetragon's --metrics-server.
     #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_addr, conflicts_with = "dry_run")]
     metrics: Option<crate::metrics::ListenAddr>,
+    /// Export of events to a rotating JSON file.
+    #[command(flatten)]
+    export: crate::export::ExportArgs,
 }
 
 /// Longest `--duration`, in seconds: ten years.
@@ -173,6 +176,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Some(Err(e)) => return fail(e),
         Some(Ok(server)) => Some(server),
         None => None,
+    };
+    // opened first too: a file that cannot be written fails before anything loads
+    let mut export = match crate::export::Exporter::open(&args.export) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
     };
     let kernel = match Kernel::host() {
         Ok(Some(k)) => Arc::new(k),
@@ -318,6 +326,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut printed, mut reported_lost) = (0u64, 0u64);
+    let mut export_error: Option<std::io::Error> = None;
     while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| Instant::now() < d) {
         let mut broken = false;
         events.poll(Duration::from_millis(100), |record| {
@@ -327,12 +336,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 }
                 return;
             };
-            let rendered = renderer.render(&plan, &mut cache, &ev);
+            let (rendered, json) = match &export {
+                Some(_) => renderer
+                    .render_and_json(&plan, &mut cache, &ev)
+                    .map_or((None, None), |(line, json)| (Some(line), Some(json))),
+                None => (renderer.render(&plan, &mut cache, &ev), None),
+            };
             if let Some(m) = &metrics {
                 m.record(Some(&ev), rendered.is_some());
             }
             if args.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
                 return; // the cache is current; nothing printed
+            }
+            if let (Some(x), Some(json)) = (export.as_mut(), json) {
+                if let Err(e) = x.write_line(&json) {
+                    export_error = Some(e);
+                }
             }
             if let Some(line) = rendered {
                 if writeln!(out, "{line}").is_err() {
@@ -344,6 +363,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if broken || out.flush().is_err() {
             break; // stdout closed: stop like any filter would
         }
+        if let Some(x) = export.as_mut() {
+            if let Err(e) = x.flush() {
+                export_error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = export_error.take() {
+            eprintln!("policyctl run: --export: cannot write: {e}; stopping");
+            break;
+        }
         let lost = events.lost();
         if let Some(m) = &metrics {
             m.lost(lost);
@@ -354,6 +382,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 lost - reported_lost
             );
             reported_lost = lost;
+        }
+    }
+    if let Some(x) = export.as_mut() {
+        if let Err(e) = x.flush() {
+            eprintln!("policyctl run: --export: cannot write: {e}");
         }
     }
     drop(events);

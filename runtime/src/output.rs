@@ -78,6 +78,22 @@ impl Renderer {
         })
     }
 
+    /// As [`Renderer::render`], and the same event as a JSON line too (for an export file,
+    /// which is JSON whatever is printed), the cache updated once.
+    pub fn render_and_json(
+        &self,
+        plan: &Plan,
+        cache: &mut ProcessCache,
+        event: &Event,
+    ) -> Option<(String, String)> {
+        let response = self.response(plan, cache, event)?;
+        let json = response.to_json();
+        Some(match self.format {
+            Format::Json => (json.clone(), json),
+            Format::Compact => (response.to_compact(), json),
+        })
+    }
+
     fn wall(&self, ktime: u64) -> (i64, u32) {
         let ns = (i128::from(ktime) + self.boot_offset_ns).max(0);
         let secs = (ns / 1_000_000_000).min(i64::MAX as i128) as i64;
