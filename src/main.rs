@@ -260,7 +260,10 @@ fn check(args: &CheckArgs) -> ExitCode {
         } else if path.exists() {
             files.push(Some(path.to_path_buf()));
         } else {
-            eprintln!("policyctl: {p}: no such file or directory");
+            eprintln!(
+                "policyctl: {p}: no such file or directory{}",
+                missing_hint(path)
+            );
             return ExitCode::from(2);
         }
     }
@@ -284,7 +287,14 @@ fn check(args: &CheckArgs) -> ExitCode {
     let mut internal = Vec::new();
     for r in check_all(jobs, &loaded.kernels) {
         match r {
-            Ok(report) => reports.push(report),
+            Ok(mut report) => {
+                if let Some(warning) = not_a_policy(&report) {
+                    eprintln!("policyctl: warning: {warning}");
+                    report.diagnostics.clear();
+                    cli_warnings += 1;
+                }
+                reports.push(report)
+            }
             Err(e) => internal.push(e),
         }
     }
@@ -297,6 +307,14 @@ fn check(args: &CheckArgs) -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     // Streamed, one diagnostic at a time: the output is never held whole in memory.
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Format::Text = format {
+        let gap = if reports.iter().any(|r| !r.diagnostics.is_empty()) {
+            "\n"
+        } else {
+            ""
+        };
+        let _ = writeln!(stdout, "{}{gap}", checked_against(&loaded.kernels));
+    }
     let _ = render::write(&reports, format, &TextOptions { color }, &mut stdout);
     let _ = stdout.flush();
     let s = Summary::of(&reports);
@@ -336,6 +354,71 @@ fn check(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The first line of the text output: the kernels checked against, by name (the running
+/// kernel marked `this host`), or `no kernel`.
+fn checked_against(kernels: &[Arc<Kernel>]) -> String {
+    if kernels.is_empty() {
+        return "checked against no kernel".into();
+    }
+    let names: Vec<String> = kernels
+        .iter()
+        .map(|k| match k.host {
+            Some(_) => format!("{} (this host)", k.name),
+            None => k.name.clone(),
+        })
+        .collect();
+    format!("checked against {}", names.join(", "))
+}
+
+/// What to add to "no such file or directory": a pattern the shell left as written (it matched
+/// nothing), or the name in the same directory that was probably meant.
+fn missing_hint(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if text.contains(['*', '?', '[']) {
+        return " (a pattern that matched no file: the shell passes it on as written)".into();
+    }
+    let (Some(name), parent) = (path.file_name().and_then(|n| n.to_str()), path.parent()) else {
+        return String::new();
+    };
+    let parent = parent.unwrap_or(Path::new(""));
+    let dir = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return String::new();
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .take(10_000)
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    match policyctl_validator::suggest::did_you_mean(name, &names) {
+        Some(near) => format!("; did you mean {}?", parent.join(near).display()),
+        None => String::new(),
+    }
+}
+
+/// The warning for a file that is other YAML whose syntax is broken (see
+/// [`FileReport::not_a_policy`]): skipped, not failed.
+fn not_a_policy(report: &FileReport) -> Option<String> {
+    let first = report.not_a_policy()?;
+    let at = report.source.position(first.span.start);
+    let name = match report.source.name() {
+        "-" => "standard input",
+        name => name,
+    };
+    Some(format!(
+        "{name}:{}:{}: skipped, not a TracingPolicy: {} ({}), and no line says \
+         `apiVersion: cilium.io/...` or `kind: TracingPolicy`",
+        at.line,
+        at.column,
+        first.message,
+        first.code.as_str(),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,6 +111,26 @@ impl FileReport {
         }
     }
 
+    /// The first YAML error of a file that is no policy: it holds no policy document, nothing in
+    /// its text reads like one ([`document::looks_like_policy`]), and every finding is a YAML
+    /// error (`Y`; not Y006, a file too large to read whole). Such a file is some other YAML
+    /// (a Helm template, a broken CI file) that Tetragon is never handed: its loader refuses
+    /// every kind but the two policy kinds (`FromYAML` in `pkg/tracingpolicy/k8s.go`: `unknown
+    /// CRD kind`). The CLI reports it as a warning, not as errors of a policy.
+    pub fn not_a_policy(&self) -> Option<&Diagnostic> {
+        let yaml_only = self
+            .diagnostics
+            .iter()
+            .all(|d| d.code.as_str().starts_with('Y') && d.code != Code::Y006);
+        if !self.policies.is_empty()
+            || !yaml_only
+            || document::looks_like_policy(self.source.text())
+        {
+            return None;
+        }
+        self.diagnostics.first()
+    }
+
     /// Number of diagnostics of a severity.
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics
