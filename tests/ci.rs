@@ -189,7 +189,7 @@ fn action_yml_is_a_composite_action_over_existing_flags() {
     for step in steps {
         let run = s(step, "run");
         assert!(
-            step.get("uses").is_some() != (!run.is_empty()),
+            step.get("uses").is_some() == run.is_empty(),
             "a step either runs or uses: {step:?}"
         );
         if !run.is_empty() {
@@ -288,6 +288,60 @@ fn run_check_step(dir: &Path, sarif: bool, paths: &str) -> (i32, String, String,
         std::fs::read_to_string(&out_file).unwrap(),
         sarif,
     )
+}
+
+/// The cache key step hashes the action's sources: the same tree gives the same key.
+#[test]
+fn action_cache_key_hashes_the_sources() {
+    let a = action();
+    let steps = a.get("runs").and_then(|r| r.get("steps")).unwrap();
+    let step = steps
+        .as_seq()
+        .unwrap()
+        .iter()
+        .find(|s| s.get("id").and_then(|v| v.as_str()) == Some("sources"))
+        .expect("a step with id `sources`");
+    let dir = scratch("key");
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("src")).unwrap();
+    std::fs::create_dir_all(tree.join("target")).unwrap();
+    std::fs::write(tree.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let key = |tree: &Path| {
+        let out = dir.join("github_output");
+        std::fs::write(&out, "").unwrap();
+        let o = Command::new("bash")
+            .args([
+                "--noprofile",
+                "--norc",
+                "-eo",
+                "pipefail",
+                "-c",
+                s(step, "run"),
+            ])
+            .env("GITHUB_ACTION_PATH", tree)
+            .env("GITHUB_OUTPUT", &out)
+            .output()
+            .expect("run bash");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let line = std::fs::read_to_string(&out).unwrap();
+        let hash = line
+            .trim()
+            .strip_prefix("hash=")
+            .expect("hash=")
+            .to_string();
+        assert!(
+            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{line}"
+        );
+        hash
+    };
+    let first = key(&tree);
+    assert_eq!(key(&tree), first);
+    // A build left in target/ does not change it; a source does.
+    std::fs::write(tree.join("target/policyctl"), "binary").unwrap();
+    assert_eq!(key(&tree), first);
+    std::fs::write(tree.join("src/main.rs"), "fn main() { }\n").unwrap();
+    assert_ne!(key(&tree), first);
 }
 
 fn scratch(name: &str) -> PathBuf {
