@@ -241,6 +241,76 @@ fn text_output_starts_with_the_kernels_checked_against() {
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
 
+/// The README's `policyctl check` and `policyctl kernel` commands run as written from the
+/// repository's root (no usage or I/O error: every file they name exists), and where the
+/// README shows their output (a `$ policyctl` line in a console block), it is what they print.
+#[test]
+fn readme_commands_run_as_written() {
+    let readme = read("README.md");
+    let mut commands = Vec::new();
+    let mut lines = readme.lines().peekable();
+    let mut fence: Option<String> = None;
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix("```") {
+            fence = if fence.is_some() {
+                None
+            } else {
+                Some(rest.to_string())
+            };
+            continue;
+        }
+        let Some(lang) = &fence else { continue };
+        let (start, shown) = if let Some(c) = line.strip_prefix("$ policyctl ") {
+            (c.to_string(), lang == "console")
+        } else if let Some(c) = line.strip_prefix("cargo run --release -- ") {
+            (c.to_string(), false)
+        } else {
+            continue;
+        };
+        let mut command = start;
+        while command.ends_with('\\') {
+            command.pop();
+            command.push(' ');
+            command.push_str(lines.next().unwrap_or_default().trim());
+        }
+        let mut output = String::new();
+        if shown {
+            while let Some(l) = lines.peek() {
+                if l.starts_with("```") {
+                    break;
+                }
+                output.push_str(l);
+                output.push('\n');
+                lines.next();
+            }
+        }
+        commands.push((command, shown.then_some(output)));
+    }
+    let runnable: Vec<_> = commands
+        .iter()
+        .filter(|(c, _)| c.starts_with("check ") || c.starts_with("kernel "))
+        .collect();
+    assert!(runnable.len() >= 4, "{commands:?}");
+    for (command, output) in runnable {
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let o = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+            .args(&args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            matches!(code(&o), 0 | 1),
+            "README: policyctl {command}: exit {}\n{}",
+            code(&o),
+            stderr(&o)
+        );
+        if let Some(want) = output {
+            assert_eq!(&stdout(&o), want, "README: policyctl {command}");
+        }
+    }
+}
+
 /// A path that names nothing is exit 2, and the message says a pattern the shell left as
 /// written, or the name that was probably meant.
 #[test]
