@@ -343,6 +343,14 @@ fn suggestion<'a>(
     pattern: Option<&str>,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<String> {
+    nearest(pattern, candidates).map(|s| format!("did you mean `{s}`?"))
+}
+
+/// The candidate closest to a plain name that matched nothing.
+fn nearest<'a>(
+    pattern: Option<&str>,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let p = pattern.filter(|p| !p.contains(['*', '?']) && p.len() > 2)?;
     // `did_you_mean` accepts at most a third of the length (1 to 3) in edits: names whose
     // length differs by more cannot qualify, and skipping them keeps 50k functions cheap.
@@ -350,7 +358,7 @@ fn suggestion<'a>(
     let all: Vec<&str> = candidates
         .filter(|c| c.len().abs_diff(p.len()) <= limit)
         .collect();
-    did_you_mean(p, &all).map(|s| format!("did you mean `{s}`?"))
+    did_you_mean(p, &all)
 }
 
 fn params_json(list: &[(String, String)]) -> Value {
@@ -1141,10 +1149,13 @@ fn tracepoint(ctx: &Ctx<'_>, subsystem: &str, event: &str) -> Output {
     let mut notes = Vec::new();
     if !found_any {
         let hint = if subsystem == "syscalls" {
-            event
-                .strip_prefix("sys_enter_")
-                .or_else(|| event.strip_prefix("sys_exit_"))
-                .and_then(|bare| suggestion(Some(bare), ctx.kernels[0].syscall_names().into_iter()))
+            // The event's name, not the bare syscall's: `sys_enter_opnat` → `sys_enter_openat`.
+            ["sys_enter_", "sys_exit_"].iter().find_map(|prefix| {
+                let bare = event.strip_prefix(prefix)?;
+                let names = ctx.kernels[0].syscall_names();
+                let near = nearest(Some(bare), names.iter().copied())?;
+                Some(format!("did you mean `{prefix}{near}`?"))
+            })
         } else {
             suggestion(
                 Some(event),

@@ -16,6 +16,7 @@ mod export;
 mod kernel_cmd;
 mod kernels;
 mod metrics;
+mod notes;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -263,7 +264,10 @@ fn check(args: &CheckArgs) -> ExitCode {
         } else if path.exists() {
             files.push(Some(path.to_path_buf()));
         } else {
-            eprintln!("policyctl: {p}: no such file or directory");
+            eprintln!(
+                "policyctl: {p}: no such file or directory{}",
+                notes::missing_hint(path)
+            );
             return ExitCode::from(2);
         }
     }
@@ -287,7 +291,14 @@ fn check(args: &CheckArgs) -> ExitCode {
     let mut internal = Vec::new();
     for r in check_all(jobs, &loaded.kernels) {
         match r {
-            Ok(report) => reports.push(report),
+            Ok(mut report) => {
+                if let Some(warning) = notes::not_a_policy(&report) {
+                    eprintln!("policyctl: warning: {warning}");
+                    report.diagnostics.clear();
+                    cli_warnings += 1;
+                }
+                reports.push(report)
+            }
             Err(e) => internal.push(e),
         }
     }
@@ -300,6 +311,14 @@ fn check(args: &CheckArgs) -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     // Streamed, one diagnostic at a time: the output is never held whole in memory.
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Format::Text = format {
+        let gap = if reports.iter().any(|r| !r.diagnostics.is_empty()) {
+            "\n"
+        } else {
+            ""
+        };
+        let _ = writeln!(stdout, "{}{gap}", notes::checked_against(&loaded.kernels));
+    }
     let _ = render::write(&reports, format, &TextOptions { color }, &mut stdout);
     let _ = stdout.flush();
     let s = Summary::of(&reports);

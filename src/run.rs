@@ -378,8 +378,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
         if lost > reported_lost {
             eprintln!(
-                "policyctl run: {} events lost (the ring buffer was full)",
-                lost - reported_lost
+                "policyctl run: {} lost (the ring buffer was full)",
+                events_n(lost - reported_lost)
             );
             reported_lost = lost;
         }
@@ -391,8 +391,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     drop(events);
     drop(loaded); // detaches every program
-    eprintln!("policyctl run: stopped; {printed} events printed, {reported_lost} lost; everything detached");
+    eprintln!(
+        "policyctl run: stopped; {} printed, {reported_lost} lost; everything detached",
+        events_n(printed)
+    );
     ExitCode::SUCCESS
+}
+
+/// `1 event`, `2 events`.
+fn events_n(n: impl Into<u64>) -> String {
+    let n = n.into();
+    format!("{n} event{}", if n == 1 { "" } else { "s" })
 }
 
 /// Print what checking found on `err`, as `policyctl check` prints it in text: errors, which
@@ -539,6 +548,13 @@ mod tests {
     use super::*;
     use policyctl_validator::kernel::KernelSpec;
     use policyctl_validator::{check_source_with, SourceFile};
+
+    #[test]
+    fn events_are_counted_in_words() {
+        assert_eq!(events_n(0u64), "0 events");
+        assert_eq!(events_n(1u64), "1 event");
+        assert_eq!(events_n(2u64), "2 events");
+    }
 
     fn fixture_kernel() -> Arc<Kernel> {
         let btf =

@@ -207,6 +207,219 @@ fn exit_2_for_bad_usage() {
 // ---------------------------------------------------------------------------------------------
 // Inputs.
 
+/// The first line of the text output names the kernels checked against; other formats have
+/// no such line.
+#[test]
+fn text_output_starts_with_the_kernels_checked_against() {
+    let first = |o: &Output| stdout(o).lines().next().unwrap_or_default().to_string();
+    let o = policyctl(&["check", CLEAN]);
+    assert_eq!(first(&o), "checked against no kernel");
+    let o = policyctl(&[
+        "check",
+        "--btf",
+        K61,
+        "--btf",
+        &format!("prod={K612}"),
+        CLEAN,
+    ]);
+    assert_eq!(
+        first(&o),
+        "checked against 6.1.0-56-amd64, prod",
+        "{}",
+        stderr(&o)
+    );
+    // With findings, a blank line before the first one.
+    let o = policyctl(&["check", ARTICLE]);
+    assert!(stdout(&o).starts_with("checked against no kernel\n\nS003\n"));
+    let o = policyctl(&["check", "--host", CLEAN]);
+    if Path::new("/sys/kernel/btf/vmlinux").exists() {
+        assert!(first(&o).ends_with(" (this host)"), "{}", first(&o));
+    } else {
+        assert_eq!(first(&o), "checked against no kernel");
+    }
+    let o = policyctl(&["check", "--format", "github", CLEAN]);
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+}
+
+/// The README's `policyctl check` and `policyctl kernel` commands run as written from the
+/// repository's root (no usage or I/O error: every file they name exists), and where the
+/// README shows their output (a `$ policyctl` line in a console block), it is what they print.
+#[test]
+fn readme_commands_run_as_written() {
+    let readme = read("README.md");
+    let mut commands = Vec::new();
+    let mut lines = readme.lines().peekable();
+    let mut fence: Option<String> = None;
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix("```") {
+            fence = if fence.is_some() {
+                None
+            } else {
+                Some(rest.to_string())
+            };
+            continue;
+        }
+        let Some(lang) = &fence else { continue };
+        let (start, shown) = if let Some(c) = line.strip_prefix("$ policyctl ") {
+            (c.to_string(), lang == "console")
+        } else if let Some(c) = line.strip_prefix("cargo run --release -- ") {
+            (c.to_string(), false)
+        } else {
+            continue;
+        };
+        let mut command = start;
+        while command.ends_with('\\') {
+            command.pop();
+            command.push(' ');
+            command.push_str(lines.next().unwrap_or_default().trim());
+        }
+        let mut output = String::new();
+        if shown {
+            while let Some(l) = lines.peek() {
+                if l.starts_with("```") {
+                    break;
+                }
+                output.push_str(l);
+                output.push('\n');
+                lines.next();
+            }
+        }
+        commands.push((command, shown.then_some(output)));
+    }
+    let runnable: Vec<_> = commands
+        .iter()
+        .filter(|(c, _)| c.starts_with("check ") || c.starts_with("kernel "))
+        .collect();
+    assert!(runnable.len() >= 4, "{commands:?}");
+    for (command, output) in runnable {
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let o = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+            .args(&args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            matches!(code(&o), 0 | 1),
+            "README: policyctl {command}: exit {}\n{}",
+            code(&o),
+            stderr(&o)
+        );
+        if let Some(want) = output {
+            assert_eq!(&stdout(&o), want, "README: policyctl {command}");
+        }
+    }
+}
+
+/// A path that names nothing is exit 2, and the message says a pattern the shell left as
+/// written, or the name that was probably meant.
+#[test]
+fn a_missing_path_says_why() {
+    let o = policyctl(&["check", "testdata/policies/valdi"]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(
+        stderr(&o),
+        "policyctl: testdata/policies/valdi: no such file or directory; did you mean testdata/policies/valid?\n"
+    );
+    let o = policyctl(&["check", "--deny-warnings", "testdata/policies/*.yml"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("a pattern that matched no file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Other YAML in a checked directory: skipped when it holds no policy, said as a warning when
+/// its YAML is broken (it is no policy: nothing in it says so), an error when it looks like a
+/// policy.
+#[test]
+fn broken_yaml_that_is_not_a_policy_is_a_warning() {
+    let dir = scratch("not-a-policy");
+    write(
+        &dir.join("ci/workflow.yml"),
+        "on: [push\njobs:\n  test:\n    runs-on: ubuntu-latest\n",
+    );
+    write(&dir.join("hooks.yaml"), "- id: a\n- id: b\n");
+    write(
+        &dir.join("chart/templates/deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\n{{- if .Values.x }}\nmetadata: {}\n{{- end }}\n",
+    );
+    let d = dir.to_str().unwrap();
+    let o = policyctl(&["check", d]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 0, "{}{err}", stdout(&o));
+    for f in [
+        "ci/workflow.yml",
+        "hooks.yaml",
+        "chart/templates/deploy.yaml",
+    ] {
+        let name = dir.join(f);
+        assert!(
+            err.contains(&format!("policyctl: warning: {}:", name.display()))
+                && err.contains("skipped, not a TracingPolicy"),
+            "{f}: {err}"
+        );
+    }
+    assert!(err.contains("(Y001)"), "{err}");
+    assert!(err.contains("no TracingPolicy found in"), "{err}");
+    assert!(stdout(&o).contains("0 errors, 0 warnings in 0 policies (3 files)"));
+    let o = policyctl(&["check", "--deny-warnings", d]);
+    assert_eq!(code(&o), 1);
+
+    // Next to a policy: the policy is checked, the warnings stay warnings.
+    let o = policyctl(&["check", d, CLEAN]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no TracingPolicy found"));
+
+    // Broken YAML that reads like a policy is an error.
+    write(
+        &dir.join("policy.yaml"),
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: [x\n",
+    );
+    let o = policyctl(&["check", d]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("Y001"), "{}", stdout(&o));
+    let o = policyctl_stdin(&["check", "-"], "kind: TracingPolicy\nspec: [\n");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+
+    // A directory of other objects only: nothing found, said; with --deny-warnings, exit 1.
+    let other = scratch("only-other-objects");
+    write(
+        &other.join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+    );
+    let o = policyctl(&["check", other.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        stderr(&o).contains(&format!(
+            "policyctl: no TracingPolicy found in {} (1 file read)",
+            other.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = policyctl(&["check", "--deny-warnings", other.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+}
+
+/// A Helm template expression left in a policy is named as one, with the way to render it.
+#[test]
+fn helm_template_values_are_named() {
+    let o = policyctl_stdin(
+        &["check", "--format", "json", "-"],
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {{ .Values.name }}\nspec:\n  kprobes:\n  - call: \"do_mkdirat\"\n    syscall: false\n",
+    );
+    assert_eq!(code(&o), 1);
+    let d = &json(&o)["diagnostics"][0];
+    assert_eq!(d["code"], "S003");
+    assert_eq!(
+        d["message"],
+        "`name` must be a string, not the Helm template expression `{{ .Values.name }}` (unrendered, YAML reads it as a mapping)"
+    );
+    assert!(d["help"].as_str().unwrap().contains("helm template"), "{d}");
+}
+
 #[test]
 fn stdin_is_read_with_dash() {
     let o = policyctl_stdin(&["check", "--format", "json", "-"], &read(ARTICLE));

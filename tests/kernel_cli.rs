@@ -352,6 +352,36 @@ fn listings_share_one_json_shape() {
     }
 }
 
+/// A misspelt syscall event gets the event's name back, not the bare syscall's (which is no
+/// tracepoint event).
+#[test]
+fn misspelt_syscall_event_suggests_the_event() {
+    let o = kernel(&with(
+        &["tracepoint", "syscalls", "sys_enter_opnat"],
+        &[K612],
+    ));
+    assert_eq!(code(&o), 1);
+    assert_eq!(
+        stderr(&o),
+        "policyctl: no tracepoint syscalls/sys_enter_opnat on 6.12.117+deb12-amd64; did you mean `sys_enter_openat`?\n"
+    );
+    let o = kernel(&with(
+        &["tracepoint", "syscalls", "sys_exit_opnat"],
+        &[K61, K612],
+    ));
+    assert!(
+        stderr(&o).ends_with("on any of the 2 kernels; did you mean `sys_exit_openat`?\n"),
+        "{}",
+        stderr(&o)
+    );
+    // The suggestion is an event that exists.
+    let o = kernel(&with(
+        &["tracepoint", "syscalls", "sys_enter_openat"],
+        &[K612],
+    ));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
 #[test]
 fn nothing_matched_exits_1() {
     let o = snap!("no_match_suggests", with(&["funcs", "vfs_mkdri"], &[K61]));

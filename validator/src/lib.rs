@@ -111,6 +111,26 @@ impl FileReport {
         }
     }
 
+    /// The first YAML error of a file that is no policy: it holds no policy document, nothing in
+    /// its text reads like one ([`document::looks_like_policy`]), and every finding is a YAML
+    /// error (`Y`; not Y006, a file too large to read whole). Such a file is some other YAML
+    /// (a Helm template, a broken CI file) that Tetragon is never handed: its loader refuses
+    /// every kind but the two policy kinds (`FromYAML` in `pkg/tracingpolicy/k8s.go`: `unknown
+    /// CRD kind`). The CLI reports it as a warning, not as errors of a policy.
+    pub fn not_a_policy(&self) -> Option<&Diagnostic> {
+        let yaml_only = self
+            .diagnostics
+            .iter()
+            .all(|d| d.code.as_str().starts_with('Y') && d.code != Code::Y006);
+        if !self.policies.is_empty()
+            || !yaml_only
+            || document::looks_like_policy(self.source.text())
+        {
+            return None;
+        }
+        self.diagnostics.first()
+    }
+
     /// Number of diagnostics of a severity.
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics
@@ -130,6 +150,7 @@ pub fn check_source(source: SourceFile) -> FileReport {
 pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileReport {
     let parsed = yaml::parse(&source);
     let mut diagnostics = parsed.diagnostics;
+    helm_template_help(&source, &mut diagnostics);
     let mut policies = Vec::new();
     let mut other_documents = 0;
     for doc in &parsed.documents {
@@ -244,6 +265,24 @@ pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileRep
         other_documents,
         diagnostics,
         kernels: kernels.iter().map(|k| k.name.clone()).collect(),
+    }
+}
+
+/// A YAML syntax error on a line of Helm template syntax (`{{- if ... }}`, `{{ .Values.x }}`):
+/// the file is a chart's template, which only `helm template` turns into YAML; the help says
+/// so instead of "fix the YAML syntax".
+fn helm_template_help(source: &SourceFile, diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics.iter_mut().filter(|d| d.code == Code::Y001) {
+        let line = source.position(d.span.start).line;
+        let start = source.offset_of(line, 0);
+        let text = source.text().get(start..).unwrap_or_default();
+        let text = text.lines().next().unwrap_or_default();
+        if text.contains("{{") && text.contains("}}") {
+            d.help = Some(
+                "this line is Helm template syntax: render the chart first and check what Helm prints (`helm template RELEASE CHART | policyctl check -`)"
+                    .into(),
+            );
+        }
     }
 }
 

@@ -224,6 +224,28 @@ local function main()
   end
 end
 
+-- 6. policyctl not installed: the warning says it is not on PATH and how to install it.
+local function missing()
+  local said = {}
+  local notify = vim.notify
+  vim.notify = function(msg)
+    table.insert(said, msg)
+  end
+  require('policyctl').setup({ cmd = { 'policyctl-not-installed-here', 'lsp' } })
+  local policy = tmp .. '/missing.yaml'
+  vim.fn.writefile(vim.fn.readfile(fixture), policy)
+  vim.cmd('edit ' .. vim.fn.fnameescape(policy))
+  vim.notify = notify
+  local msg = table.concat(said, '\n')
+  check(msg:find('`policyctl-not-installed-here` is not found on PATH', 1, true) ~= nil
+    and msg:find('cargo install --locked', 1, true) ~= nil,
+    'a missing policyctl: not found on PATH, and how to install it', msg)
+  check(#said == 1, 'said once', tostring(#said))
+end
+
 local ok, err = pcall(main)
+if ok then
+  ok, err = pcall(missing)
+end
 check(ok, 'test script ran without a Lua error', tostring(err))
 finish()

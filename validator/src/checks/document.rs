@@ -291,6 +291,33 @@ pub fn check_metadata(root: &Node, kind: Kind, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Whether a text that may not parse as YAML reads like a TracingPolicy: a line (indented or
+/// not, a list item or not) `apiVersion: cilium.io...` or `kind: ...TracingPolicy...`, or a
+/// hook section key (`kprobes:`, `tracepoints:`, ...) as [`classify`] counts a document
+/// without apiVersion and kind. A file that does not is no policy, even when its YAML is
+/// broken: the CLI says so as a warning instead of reporting its YAML errors.
+pub fn looks_like_policy(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim_start().trim_start_matches("- ").trim_start();
+        let Some((key, value)) = line.split_once(':') else {
+            return false;
+        };
+        let key = key.trim().trim_matches(['"', '\'']);
+        let value = value
+            .split(" #")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches(['"', '\'']);
+        match key {
+            "apiVersion" => value.starts_with("cilium.io"),
+            "kind" => value.contains("TracingPolicy"),
+            "kprobes" | "tracepoints" | "lsmhooks" | "uprobes" | "usdts" | "fentries" => true,
+            _ => false,
+        }
+    })
+}
+
 /// Why `name` is not a DNS-1123 subdomain, or None.
 pub fn dns_subdomain_problem(name: &str) -> Option<String> {
     if name.is_empty() {

@@ -380,6 +380,17 @@ fn wrong_type(node: &Node, src: &str, expected: &str, what: &str) -> Diagnostic 
             return d;
         }
     }
+    if let Some(template) = helm_template(node, src) {
+        return Diagnostic::new(
+            Code::S003,
+            node.span,
+            format!(
+                "{} must be {expected}, not the Helm template expression `{template}` (unrendered, YAML reads it as a mapping)",
+                quoted(what)
+            ),
+        )
+        .help("render the chart first and check what Helm prints: `helm template RELEASE CHART | policyctl check -`");
+    }
     let found = node.type_name();
     // The value as written: `on` reads as the boolean true, and the message says `on`.
     let written = Some(node)
@@ -431,6 +442,17 @@ fn wrong_type(node: &Node, src: &str, expected: &str, what: &str) -> Diagnostic 
         _ => d.help(format!("write {expected} here")),
     };
     d
+}
+
+/// The text of an unquoted Helm template expression (`{{ .Values.x }}`, which YAML reads as a
+/// mapping in a mapping), on one line of at most 80 characters.
+fn helm_template<'a>(node: &Node, src: &'a str) -> Option<&'a str> {
+    if !matches!(node.value, Value::Map(_)) {
+        return None;
+    }
+    let text = src.get(node.span.start..node.span.end)?.trim();
+    (text.starts_with("{{") && text.ends_with("}}") && !text.contains('\n') && text.len() <= 80)
+        .then_some(text)
 }
 
 /// `argSig: SIGKILL` (or `KILL`, `sigkill`): the number the signal name stands for.

@@ -147,6 +147,19 @@ local function client_config(root)
 end
 
 --- Starts (or reuses) the client for `bufnr` and attaches it; returns the client's id.
+--- What to say when the server's command cannot be run: a bare name not found on PATH, or a
+--- path that is not an executable file; and how to get policyctl.
+function M.missing_message(cmd)
+  local install = 'install it with `cargo install --locked --git https://github.com/policyctl/policyctl policyctl`'
+    .. ' (or `cargo install --locked --path .` in a clone)'
+  if not cmd:find('/', 1, true) then
+    return 'policyctl: `' .. cmd .. '` is not found on PATH, so no language server; ' .. install
+      .. ', or give its path: setup({ cmd = { "/path/to/policyctl", "lsp" } })'
+  end
+  return 'policyctl: ' .. cmd .. ' is not an executable file, so no language server; ' .. install
+    .. ', or fix `cmd` in setup()'
+end
+
 function M.attach(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   if bufnr == 0 then
@@ -158,8 +171,7 @@ function M.attach(bufnr)
   if vim.fn.executable(M.config.cmd[1]) ~= 1 then
     if not warned_missing then
       warned_missing = true
-      vim.notify('policyctl: ' .. M.config.cmd[1] .. ' is not executable; no language server',
-        vim.log.levels.WARN)
+      vim.notify(M.missing_message(M.config.cmd[1]), vim.log.levels.WARN)
     end
     return nil
   end

@@ -1,0 +1,282 @@
+//! The pre-commit hooks (`.pre-commit-hooks.yaml`) in the real `pre-commit` from PyPI: a sample
+//! git repository with a broken policy fails the hook with the finding's code in the output, and
+//! passes once the policy is fixed.
+//!
+//! pre-commit is installed once, pinned, into a virtualenv in `target/precommit-venv/`
+//! (`python3 -m venv`, then pip). Without Python's `venv` and `ensurepip` (Debian:
+//! `apt-get install python3-venv`), git, or a reachable PyPI, the test is skipped through
+//! `support/skip.rs`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use policyctl_validator::{yaml, SourceFile};
+
+#[path = "support/skip.rs"]
+mod skip;
+
+/// The pre-commit release the test runs.
+const PRE_COMMIT: &str = "4.7.0";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `target/precommit-venv/bin/pre-commit` at [`PRE_COMMIT`], installed if needed; `Err` says
+/// what is missing.
+fn pre_commit() -> Result<PathBuf, String> {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp has a parent")
+        .join("precommit-venv");
+    let bin = venv.join("bin/pre-commit");
+    let version = |bin: &Path| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    if version(&bin).as_deref() == Some(&format!("pre-commit {PRE_COMMIT}")) {
+        return Ok(bin);
+    }
+    let probe = Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(_) => {
+            return Err(
+                "python3 has no venv/ensurepip (Debian: apt-get install python3-venv)".into(),
+            )
+        }
+        Err(_) => return Err("no python3 (Debian: apt-get install python3-venv)".into()),
+    }
+    let o = run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv));
+    if !o.status.success() {
+        return Err(format!("python3 -m venv failed: {}", text(&o)));
+    }
+    let o = run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("pre-commit=={PRE_COMMIT}"),
+    ]));
+    if !o.status.success() {
+        return Err(format!(
+            "pip could not install pre-commit {PRE_COMMIT} (is PyPI reachable?): {}",
+            text(&o)
+        ));
+    }
+    match version(&bin) {
+        Some(v) if v == format!("pre-commit {PRE_COMMIT}") => Ok(bin),
+        v => Err(format!("pre-commit installed, but it says {v:?}")),
+    }
+}
+
+/// `git` in `dir`, with an identity of its own (the machine may have none).
+fn git(dir: &Path, args: &[&str]) -> Output {
+    let o = run(Command::new("git")
+        .args([
+            "-c",
+            "user.name=policyctl test",
+            "-c",
+            "user.email=test@invalid",
+        ])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir));
+    assert!(o.status.success(), "git {args:?}: {}", text(&o));
+    o
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("precommit")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The hooks of `.pre-commit-hooks.yaml`: (id, language, entry, types).
+fn hooks() -> Vec<(String, String, String, Vec<String>)> {
+    let src = SourceFile::new(
+        ".pre-commit-hooks.yaml",
+        std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap(),
+    );
+    let parsed = yaml::parse(&src);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let list = parsed.documents[0].root.as_ref().unwrap();
+    let field = |h: &yaml::Node, k: &str| {
+        h.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    list.as_seq()
+        .expect("a list of hooks")
+        .iter()
+        .map(|h| {
+            let types = h
+                .get("types")
+                .and_then(|t| t.as_seq())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect();
+            (
+                field(h, "id"),
+                field(h, "language"),
+                field(h, "entry"),
+                types,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hooks_manifest_names_a_real_command() {
+    let hooks = hooks();
+    let ids: Vec<&str> = hooks.iter().map(|h| h.0.as_str()).collect();
+    assert_eq!(ids, ["policyctl-check", "policyctl-check-system"]);
+    let langs: Vec<&str> = hooks.iter().map(|h| h.1.as_str()).collect();
+    assert_eq!(langs, ["rust", "system"]);
+    for (id, _, entry, types) in &hooks {
+        assert_eq!(entry, "policyctl check", "{id}");
+        assert_eq!(types, &["yaml"], "{id}");
+    }
+    // The entry is a command this policyctl has.
+    let o = run(Command::new(env!("CARGO_BIN_EXE_policyctl")).args(["check", "--help"]));
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn pre_commit_fails_on_a_broken_policy_and_passes_once_fixed() {
+    let test = "pre_commit_fails_on_a_broken_policy_and_passes_once_fixed";
+    if Command::new("git").arg("--version").output().is_err() {
+        return skip::skip(test, "no git (Debian: apt-get install git)");
+    }
+    let pre_commit = match pre_commit() {
+        Ok(p) => p,
+        Err(why) => return skip::skip(test, &why),
+    };
+    let dir = scratch("flow");
+    let home = dir.join("cache");
+
+    // pre-commit's own check of the manifest (both hooks, the `rust` one included).
+    let o = run(Command::new(&pre_commit)
+        .arg("validate-manifest")
+        .arg(root().join(".pre-commit-hooks.yaml"))
+        .env("PRE_COMMIT_HOME", &home));
+    assert!(o.status.success(), "validate-manifest: {}", text(&o));
+
+    // The hooks repository: this checkout's manifest, committed, as pre-commit clones a repo.
+    let hooks_repo = dir.join("hooks");
+    std::fs::create_dir_all(&hooks_repo).unwrap();
+    std::fs::copy(
+        root().join(".pre-commit-hooks.yaml"),
+        hooks_repo.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git(&hooks_repo, &["init", "-q"]);
+    git(&hooks_repo, &["add", "-A"]);
+    git(&hooks_repo, &["commit", "-q", "-m", "hooks"]);
+    let rev = String::from_utf8(git(&hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+
+    // The sample repository: a broken policy, a clean one, a Deployment, and the three lines
+    // of configuration the README gives (`policyctl-check-system`: the built binary on PATH).
+    let sample = dir.join("sample");
+    let policies = sample.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    let article = |name: &str| {
+        std::fs::read_to_string(root().join("testdata/policies/article").join(name)).unwrap()
+    };
+    std::fs::write(
+        policies.join("wget.yaml"),
+        article("original-block-443-for-wget.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        policies.join("sudo.yaml"),
+        article("fixed-detect-sudo.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        sample.join("deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sample.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n- repo: {}\n  rev: {}\n  hooks: [{{ id: policyctl-check-system, args: [--no-btf] }}]\n",
+            hooks_repo.display(),
+            rev.trim()
+        ),
+    )
+    .unwrap();
+    git(&sample, &["init", "-q"]);
+    git(&sample, &["add", "-A"]);
+
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_policyctl")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let pre_commit_run = || {
+        run(Command::new(&pre_commit)
+            .args(["run", "--all-files", "--color", "never"])
+            .current_dir(&sample)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", &home)
+            .env_remove("PRE_COMMIT_COLOR"))
+    };
+
+    let o = pre_commit_run();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("policyctl check") && out.contains("Failed"),
+        "{out}"
+    );
+    assert!(out.contains("S003"), "the finding's code is shown: {out}");
+    assert!(
+        out.contains("policies/wget.yaml:21:11"),
+        "the finding's place is shown: {out}"
+    );
+
+    std::fs::write(
+        policies.join("wget.yaml"),
+        article("fixed-block-443-for-wget.yaml"),
+    )
+    .unwrap();
+    git(&sample, &["add", "-A"]);
+    let o = pre_commit_run();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("Passed"), "{out}");
+}
