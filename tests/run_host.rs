@@ -912,6 +912,49 @@ fn compact_output_line() {
     assert_eq!(mine, [&want], "{f}");
 }
 
+/// Issue 14: compact lines go to a terminal, so bytes from the kernel are escaped as
+/// Tetragon's compact encoder escapes them (`maybeQuote` in pkg/encoder/encoder.go, Go's
+/// `strconv.Quote`): an argument that sets the terminal title and clears the screen, and a
+/// file name holding an escape, come out quoted, with no raw control byte on any line.
+#[test]
+fn compact_output_escapes_terminal_bytes() {
+    if !run::ready("compact_output_escapes_terminal_bytes") {
+        return;
+    }
+    let dir = TempDir::new("escape");
+    let file = dir.write("e\u{1b}[2J.txt", "escaped\n");
+    let bin = dir.copy_binary(CAT, "cat-escape");
+    let policy = dir.write(
+        "open.yaml",
+        &openat_policy("host-escape", dir.str(), &binaries("In", &[&bin]), ""),
+    );
+    let running = started(&[policy.as_str(), "-o", "compact", "--node-name", "test-node"]);
+    let evil = "x\u{1b}]0;title\u{7}\u{1b}[2J";
+    let (status, _, out) = run_child(&bin, &[&file, evil]);
+    assert!(!status.success(), "cat of a missing file fails");
+    assert_eq!(out, "escaped\n");
+    running.wait_line(|l| l.starts_with("💥") && l.contains(&bin));
+    let f = running.stop();
+    let mine: Vec<&String> = f.stdout.iter().filter(|l| l.contains(&bin)).collect();
+    let d = dir.str();
+    let args = format!("\"{d}/e\\x1b[2J.txt x\\x1b]0;title\\a\\x1b[2J\"");
+    assert_eq!(
+        mine,
+        [
+            &format!("🚀 process test-node {bin} {args}"),
+            &format!("📬\u{fe0f} openat  test-node {bin} \"{d}/e\\x1b[2J.txt\""),
+            &format!("💥 exit    test-node {bin} {args} 1"),
+        ],
+        "{f}"
+    );
+    for line in &f.stdout {
+        assert!(
+            !line.chars().any(|c| c.is_control()),
+            "a control character reached the terminal: {line:?}"
+        );
+    }
+}
+
 const CHDIR_AWAY: &str = r#"
 #include <unistd.h>
 int main(void)
@@ -957,7 +1000,9 @@ fn exec_events_carry_the_cwd_at_exec_time() {
             .unwrap_or_else(|| panic!("no exec event for {pid}:\n{f}"));
         let p = &exec["process_exec"]["process"];
         assert_eq!(p["cwd"], dir.str(), "{exec}");
-        assert_eq!(p["flags"], "execve", "{exec}");
+        // spawned: a fork, then the exec, which Tetragon flags `clone`
+        // (bpf/process/bpf_execve_event.h event_set_clone())
+        assert_eq!(p["flags"], "execve clone", "{exec}");
     }
 }
 

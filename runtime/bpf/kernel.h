@@ -96,6 +96,7 @@ struct linux_binprm {
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
+	struct file *exe_file;
 };
 
 typedef struct {
@@ -104,6 +105,7 @@ typedef struct {
 
 struct cred {
 	kuid_t uid;
+	kuid_t euid;
 };
 
 struct upid {
@@ -130,6 +132,7 @@ struct task_struct {
 	struct files_struct *files;
 	struct fs_struct *fs;
 	const struct cred *real_cred;
+	const struct cred *cred;
 	struct pid *thread_pid;
 };
 

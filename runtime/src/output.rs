@@ -146,6 +146,10 @@ impl Renderer {
                 return None;
             }
             Event::Exit(exit) => {
+                // The exit of a process never seen is dropped, as Tetragon's kernel side
+                // drops it: bpf/process/bpf_exit.h event_exit_send() sends nothing for a
+                // pid missing from its execve_map.
+                cache.lookup(header.pid)?;
                 let (process, parent) =
                     self.process_and_parent(cache, header.pid, header.pid, header.uid);
                 cache.remove(header.pid);
@@ -190,6 +194,10 @@ fn signal_name(n: u32) -> String {
 }
 
 fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Option<Proc>) -> Body {
+    // Tracepoint arguments carry no label: Tetragon builds them in
+    // MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/tracing.go) without one,
+    // while kprobe, LSM and uprobe arguments take theirs in getKprobeArgument.
+    let labelled = h.event != EventKind::Tracepoint;
     let args: Vec<KArg> = h
         .args
         .iter()
@@ -197,7 +205,11 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
         .filter(|(_, a)| a.ty != "nop") // declared to skip an argument: never shown
         .map(|(i, a)| KArg {
             value: arg_value(&a.ty, hook.args.get(i).unwrap_or(&Arg::None)),
-            label: a.label.clone().unwrap_or_default(),
+            label: if labelled {
+                a.label.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
         })
         .collect();
     let common = Common {
@@ -756,14 +768,21 @@ impl Response {
     // ------------------------------------------------------------ compact
 
     fn to_compact(&self) -> String {
-        let info = |p: &Proc| format!("{} {}", self.node_name, p.binary);
+        // Tetragon's Colorer.ProcessInfo (pkg/encoder/color.go): node and binary quoted
+        let info = |p: &Proc| {
+            format!(
+                "{} {}",
+                maybe_quote(&self.node_name),
+                maybe_quote(&p.binary)
+            )
+        };
         match &self.body {
             Body::Exec { process, .. } => {
                 format!(
                     "🚀 {:<7} {} {}",
                     "process",
                     info(process),
-                    process.arguments
+                    maybe_quote(&process.arguments)
                 )
             }
             Body::Exit {
@@ -781,7 +800,7 @@ impl Response {
                     "💥 {:<7} {} {} {}",
                     "exit",
                     info(process),
-                    process.arguments,
+                    maybe_quote(&process.arguments),
                     status
                 )
             }
@@ -816,8 +835,8 @@ impl Response {
                     "🕵️ {:<7} {} {} {}",
                     "uprobe",
                     info(&c.process),
-                    path,
-                    symbol
+                    maybe_quote(path),
+                    maybe_quote(symbol)
                 )
             }
             Body::Lsm {
@@ -830,6 +849,88 @@ impl Response {
     }
 }
 
+/// Tetragon's `maybeQuote` (`pkg/encoder/encoder.go`): a string holding a space or a rune
+/// Go's `strconv.IsPrint` rejects is written as Go's `strconv.Quote` writes it, so text from
+/// the kernel (binaries, arguments, paths, symbols, the node name) can never put escape
+/// sequences on the operator's terminal; any other string is written as it is.
+pub fn maybe_quote(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(|c| c != ' ' && go_is_print(c)) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(go_quote(s))
+    }
+}
+
+/// Go's `unicode.IsPrint` / `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
+/// and the ASCII space; every other category (controls, format characters such as the bidi
+/// overrides, separators, private use, unassigned) is not printable.
+fn go_is_print(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    if c == ' ' {
+        return true;
+    }
+    matches!(
+        get_general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::NonspacingMark
+            | G::SpacingMark
+            | G::EnclosingMark
+            | G::DecimalNumber
+            | G::LetterNumber
+            | G::OtherNumber
+            | G::ConnectorPunctuation
+            | G::DashPunctuation
+            | G::OpenPunctuation
+            | G::ClosePunctuation
+            | G::InitialPunctuation
+            | G::FinalPunctuation
+            | G::OtherPunctuation
+            | G::MathSymbol
+            | G::CurrencySymbol
+            | G::ModifierSymbol
+            | G::OtherSymbol
+    )
+}
+
+/// Go's `strconv.Quote` (`appendEscapedRune`): `"` and `\` escaped, printable runes as they
+/// are, `\a \b \f \n \r \t \v`, other runes below a space and DEL as `\xNN`, other
+/// non-printable runes as `\uNNNN` or `\UNNNNNNNN` (lower-case hexadecimal).
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if go_is_print(c) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `function_name` without an architecture's syscall prefix (`__x64_sys_write` → `sys_write`).
 fn cut_syscall_prefix(name: &str) -> &str {
     SYSCALL_ARCH_PREFIXES
@@ -838,16 +939,18 @@ fn cut_syscall_prefix(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// The path of file argument `i`, quoted as Tetragon's compact lines quote it.
 fn file_at(args: &[KArg], i: usize) -> String {
     match args.get(i).map(|a| &a.value) {
-        Some(ArgValue::File(p)) => p.clone(),
+        Some(ArgValue::File(p)) => maybe_quote(p).into_owned(),
         _ => String::new(),
     }
 }
 
+/// String argument `i`, quoted as Tetragon's compact lines quote it.
 fn string_at(args: &[KArg], i: usize) -> String {
     match args.get(i).map(|a| &a.value) {
-        Some(ArgValue::String(s)) => s.clone(),
+        Some(ArgValue::String(s)) => maybe_quote(s).into_owned(),
         _ => String::new(),
     }
 }
@@ -984,9 +1087,9 @@ fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
         "security_path_truncate" => match args.first().map(|a| &a.value) {
             Some(v) => {
                 let p = if let ArgValue::Path(p) = v {
-                    p.as_str()
+                    maybe_quote(p)
                 } else {
-                    ""
+                    "".into()
                 };
                 format!("{} {info} {p}", ev("📝", "truncate"))
             }
@@ -1036,6 +1139,35 @@ mod tests {
             let mut ours = String::new();
             push_json_str(&mut ours, &s);
             assert_eq!(ours, serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+    }
+
+    /// Go's `strconv.Quote` output for each input, as `maybeQuote` (pkg/encoder/encoder.go)
+    /// returns it; strings with only printable runes and no space come back as they are.
+    #[test]
+    fn maybe_quote_as_tetragon_compact_encoder() {
+        for (input, want) in [
+            ("/usr/bin/true", "/usr/bin/true"),
+            ("", ""),
+            ("é😀/tmp/ü", "é😀/tmp/ü"),
+            ("-la /tmp", r#""-la /tmp""#),
+            (
+                "x\u{1b}]0;title\u{7}\u{1b}[2J",
+                r#""x\x1b]0;title\a\x1b[2J""#,
+            ),
+            ("a\"b\\c d", r#""a\"b\\c d""#),
+            (
+                "\u{8}\u{c}\n\r\t\u{b}\u{0}\u{7f}",
+                r#""\b\f\n\r\t\v\x00\x7f""#,
+            ),
+            // C1 CSI, no-break space, bidi override, private use, unassigned plane 16
+            ("\u{9b}31m", r#""\u009b31m""#),
+            ("a\u{a0}b", r#""a\u00a0b""#),
+            ("\u{202e}txt", r#""\u202etxt""#),
+            ("\u{e000}", r#""\ue000""#),
+            ("\u{10ffff}", r#""\U0010ffff""#),
+        ] {
+            assert_eq!(maybe_quote(input), want, "{input:?}");
         }
     }
 

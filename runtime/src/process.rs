@@ -20,7 +20,9 @@ pub struct ProcessInfo {
     pub pid: u32,
     /// Parent's thread group id.
     pub ppid: u32,
-    /// Real uid.
+    /// Effective uid: at exec (read in the kernel), or the second `Uid:` field of
+    /// `/proc/<pid>/status`, as Tetragon's `process.uid` (bpf/process/bpf_execve_event.h sets
+    /// `p->uid = creds.euid`; pkg/sensors/exec/procevents/proc_reader.go takes `uids[1]`).
     pub uid: u32,
     /// Login uid ([`AUID_UNKNOWN`] when unknown).
     pub auid: u32,
@@ -105,8 +107,42 @@ fn flags(base: &str, cwd: Option<&str>) -> String {
     }
 }
 
+/// `process.arguments`: argv after argv[0], joined as Tetragon's `ArgsDecoder`
+/// (pkg/process/args.go) joins them: an argument holding a space is put in double quotes
+/// (nothing inside it escaped) after a space, even when it comes first; any other
+/// argument after a space unless the text so far is empty.
+/// The flags of a process the cache made from a fork event (no exec seen since).
+const FORKED: &str = "clone";
+
+fn forked_without_exec(p: &ProcessInfo) -> bool {
+    p.flags.split(' ').next() == Some(FORKED)
+}
+
+/// An exec's flags in the order of Tetragon's `flagsOrdered` (pkg/reader/exec/exec.go):
+/// execve, rootcwd, clone.
+fn exec_flags(cwd: Option<&str>, cloned: bool) -> String {
+    let mut f = flags("execve", cwd);
+    if cloned {
+        f.push_str(" clone");
+    }
+    f
+}
+
 fn join_arguments(argv: &[String]) -> String {
-    argv.get(1..).unwrap_or(&[]).join(" ")
+    let mut out = String::new();
+    for a in argv.get(1..).unwrap_or(&[]) {
+        if a.contains(' ') {
+            out.push_str(" \"");
+            out.push_str(a);
+            out.push('"');
+        } else {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(a);
+        }
+    }
+    out
 }
 
 /// Builds a process from its `/proc` files; `None` when `stat` does not parse.
@@ -131,7 +167,7 @@ pub fn parse_proc_entry(
         .status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|rest| rest.split_whitespace().nth(1))
         .and_then(|u| u.parse().ok())
         .unwrap_or(0);
     let auid = e
@@ -264,8 +300,16 @@ impl ProcessCache {
 
     /// Records an exec event and returns the new process. The parent is
     /// looked up (from `/proc` if missing and allowed) to link its exec id.
+    ///
+    /// As Tetragon: the exec's own time (not the task's start) is `start_time` and the ktime in
+    /// `exec_id`, so successive execs in one pid get distinct ids (bpf/process/bpf_execve_event.h
+    /// `p->ktime = tg_get_ktime()`, pkg/process/process.go `GetExecID`); the first exec after a
+    /// fork carries the `clone` flag (bpf_execve_event.h `event_set_clone()` when the pid's
+    /// execve_map entry came from a clone; the order of flags is pkg/reader/exec/exec.go
+    /// `flagsOrdered`).
     pub fn exec(&mut self, exec: &Exec) -> ProcessInfo {
         let pid = exec.header.pid;
+        let cloned = self.procs.get(&pid).is_some_and(forked_without_exec);
         let parent_exec_id = self.lookup(exec.ppid).map(|p| p.exec_id.clone());
         let cwd = if !exec.cwd.is_empty() {
             Some(exec.cwd.clone())
@@ -279,12 +323,12 @@ impl ProcessCache {
             ppid: exec.ppid,
             uid: exec.header.uid,
             auid: AUID_UNKNOWN,
-            flags: flags("execve", cwd.as_deref()),
+            flags: exec_flags(cwd.as_deref(), cloned),
             cwd,
             binary: exec.binary.clone(),
             arguments: join_arguments(&exec.argv),
-            start_boottime: exec.start_boottime,
-            exec_id: exec_id(&self.node_name, exec.start_boottime, pid),
+            start_boottime: exec.header.ktime,
+            exec_id: exec_id(&self.node_name, exec.header.ktime, pid),
             parent_exec_id,
         };
         self.procs.insert(pid, info.clone());
@@ -302,8 +346,7 @@ impl ProcessCache {
         let info = ProcessInfo {
             pid,
             ppid: fork.ppid,
-            uid: fork.header.uid,
-            flags: flags("clone", parent.cwd.as_deref()),
+            flags: flags(FORKED, parent.cwd.as_deref()),
             start_boottime: fork.start_boottime,
             exec_id: exec_id(&self.node_name, fork.start_boottime, pid),
             parent_exec_id: Some(parent.exec_id.clone()),
@@ -367,6 +410,23 @@ mod tests {
         assert_eq!(exec_id("node", 5, 7), base64(b"node:5:7"));
     }
 
+    /// Expected values follow `ArgsDecoder` in Tetragon's pkg/process/args.go line by line.
+    #[test]
+    fn arguments_joined_as_tetragon_args_decoder() {
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(join_arguments(&argv(&["ls"])), "");
+        assert_eq!(join_arguments(&argv(&["ls", "-l", "/tmp"])), "-l /tmp");
+        assert_eq!(
+            join_arguments(&argv(&["sh", "-c", "echo hi"])),
+            "-c \"echo hi\""
+        );
+        // a first argument with a space keeps the leading space Tetragon writes
+        assert_eq!(join_arguments(&argv(&["echo", "a b", "c"])), " \"a b\" c");
+        // an empty argument first is dropped by the emptiness test; later ones leave two spaces
+        assert_eq!(join_arguments(&argv(&["x", "", "b"])), "b");
+        assert_eq!(join_arguments(&argv(&["x", "a", "", "b"])), "a  b");
+    }
+
     #[test]
     fn parses_proc_files() {
         let e = ProcEntry {
@@ -381,7 +441,7 @@ mod tests {
         let p = parse_proc_entry("n", &e, 10_000_000).unwrap();
         assert_eq!(p.pid, 4242);
         assert_eq!(p.ppid, 1);
-        assert_eq!(p.uid, 1000);
+        assert_eq!(p.uid, 1001, "the effective uid");
         assert_eq!(p.auid, 1000);
         assert_eq!(p.binary, "/usr/bin/prog");
         assert_eq!(p.arguments, "--flag value");

@@ -3,8 +3,8 @@
 
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
-    action, arg_type, event_type, EventArg, EventHeader, ExecEvent, ExitEvent, HookConfig,
-    HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
+    action, arg_type, event_type, EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent,
+    HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -31,8 +31,20 @@ fn header(ty: u32, pid: u32, tid: u32, uid: u32, ktime: u64) -> EventHeader {
 }
 
 fn exec_record(pid: u32, ppid: u32, uid: u32, binary: &str, argv: &[&str]) -> Vec<u8> {
+    exec_record_at(5_123_456_789, pid, ppid, uid, binary, argv)
+}
+
+/// An exec at boot time `ktime`, in a task started at 5 s.
+fn exec_record_at(
+    ktime: u64,
+    pid: u32,
+    ppid: u32,
+    uid: u32,
+    binary: &str,
+    argv: &[&str],
+) -> Vec<u8> {
     let mut ev = ExecEvent {
-        header: header(event_type::EXEC, pid, pid, uid, 5_123_456_789),
+        header: header(event_type::EXEC, pid, pid, uid, ktime),
         ppid,
         args_len: 0,
         binary_len: binary.len() as u32,
@@ -51,6 +63,15 @@ fn exec_record(pid: u32, ppid: u32, uid: u32, binary: &str, argv: &[&str]) -> Ve
     }
     ev.args_len = at as u32;
     bytes_of(&ev)
+}
+
+fn fork_record(pid: u32, ppid: u32, ktime: u64) -> Vec<u8> {
+    bytes_of(&ForkEvent {
+        header: header(event_type::FORK, pid, pid, 0, ktime),
+        ppid,
+        _pad: 0,
+        start_boottime: ktime,
+    })
 }
 
 fn exit_record(pid: u32, ppid: u32, exit_code: u32) -> Vec<u8> {
@@ -334,8 +355,43 @@ fn exit_with_status_then_forgotten() {
     let records = [
         exec_record(2000, 1000, 1000, "/usr/bin/false", &["false"]),
         exit_record(2000, 1000, 1 << 8),
-        // The process is gone from the cache: only what the header says.
+        // The process is gone from the cache: its exit is dropped (`<none>`), as Tetragon's
+        // bpf/process/bpf_exit.h event_exit_send() sends no exit for a pid missing from its
+        // execve_map; never an exit with an empty binary.
         exit_record(2000, 1000, 0),
+        // Never seen at all: dropped too.
+        exit_record(4242, 1, 0),
+    ];
+    insta::assert_snapshot!(both(&records));
+}
+
+/// A fork of bash, then two execs in the child: the first after the fork carries `clone`
+/// (bpf/process/bpf_execve_event.h event_set_clone(), flags in pkg/reader/exec/exec.go
+/// `flagsOrdered` order), the second does not; each exec's own ktime is its `start_time` and
+/// the ktime of its `exec_id` (bpf_execve_event.h `p->ktime = tg_get_ktime()`), so the two
+/// execs in one pid have distinct exec ids, and the second's parent is still bash. Arguments
+/// holding a space are quoted as pkg/process/args.go `ArgsDecoder` quotes them, and the compact
+/// line quotes the whole arguments string as pkg/encoder/encoder.go `maybeQuote` does.
+#[test]
+fn execs_after_a_fork() {
+    let records = [
+        fork_record(2100, 1000, 6_000_000_000),
+        exec_record_at(
+            6_100_000_000,
+            2100,
+            1000,
+            1000,
+            "/usr/bin/sh",
+            &["sh", "-c", "exec env X=1 a b"],
+        ),
+        exec_record_at(
+            6_200_000_000,
+            2100,
+            1000,
+            1000,
+            "/usr/bin/env",
+            &["env", "X=1", "a", "b"],
+        ),
     ];
     insta::assert_snapshot!(both(&records));
 }
@@ -442,6 +498,8 @@ fn raw_syscalls_sys_enter_tracepoint() {
     insta::assert_snapshot!(out);
 }
 
+/// The policy labels the arguments (pid, sig) but tracepoint arguments carry none, as
+/// MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/tracing.go) builds them.
 #[test]
 fn tracepoint() {
     let r = hook_record(
