@@ -14,13 +14,20 @@ mod skip;
 #[path = "support/vm.rs"]
 mod vm;
 
-/// Waits until the file `argv[1]` exists, then calls `mkdir(argv[2])` and reports.
+/// Waits until the file `argv[1]` exists, then calls `mkdir(argv[2])` and reports; with a
+/// third argument, first writes its pid into that file.
 const WAITER: &str = r#"
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
-    if (argc != 3) return 2;
+    if (argc != 3 && argc != 4) return 2;
+    if (argc == 4) {
+        FILE *f = fopen(argv[3], "w");
+        if (!f) return 3;
+        fprintf(f, "%d\n", getpid());
+        fclose(f);
+    }
     while (access(argv[1], F_OK) != 0) usleep(20000);
     int rc = mkdir(argv[2], 0755);
     printf("mkdir rc=%d\n", rc);
@@ -201,6 +208,188 @@ go() {
         [
             ("/tmp/guarded/doomed-known", "KPROBE_ACTION_SIGKILL"),
             ("/tmp/guarded/doomed-forgotten", "KPROBE_ACTION_SIGKILL"),
+        ],
+        "{stopped}"
+    );
+}
+
+/// `badptr bad` opens through a pointer that cannot be read (address 1: EFAULT), `badptr NAME`
+/// opens the relative path NAME; each reports what openat returned.
+const BADPTR: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    const char *path = strcmp(argv[1], "bad") == 0 ? (const char *)1 : argv[1];
+    long rc = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+    printf("openat rc=%ld errno=%d\n", rc, rc < 0 ? errno : 0);
+    return 0;
+}
+"#;
+
+/// Sigkill for `/opt/t/badptr` opening a path that does not start with `/`.
+const NOT_PREFIX: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "kill-relative-open"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/opt/t/badptr"
+      matchArgs:
+      - index: 1
+        operator: "NotPrefix"
+        values:
+        - "/"
+      matchActions:
+      - action: Sigkill
+"#;
+
+/// matchPIDs NotIn (followForks) of the pid given as `$1`: Sigkill on mkdir under
+/// /tmp/pidguard/ outside that process tree. A shell function, as the pid is known only in
+/// the guest.
+const PIDS_POLICY: &str = r#"
+pids_policy() {
+cat <<POLICY
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "kill-mkdir-outside-tree"
+spec:
+  kprobes:
+  - call: "do_mkdirat"
+    syscall: false
+    args:
+    - index: 1
+      type: "string"
+      resolve: "name"
+    selectors:
+    - matchPIDs:
+      - operator: "NotIn"
+        followForks: true
+        values:
+        - $1
+      matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "/tmp/pidguard/"
+      matchActions:
+      - action: Sigkill
+POLICY
+}
+"#;
+
+/// The other negative filters: an argument the kernel could not read satisfies no NotPrefix
+/// (a string read through a bad pointer is unknown, not empty), and matchPIDs NotIn with
+/// followForks sees the parent of a process missing from the cache (read from the task's
+/// `real_parent`, not from the cache). Each has a twin that is acted on.
+#[test]
+fn unknown_values_never_satisfy_not_prefix_or_not_in_pids() {
+    let Some(vm) = vm::Vm::builder("run_unknown_values") else {
+        return;
+    };
+    let run = vm
+        .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
+        .bytes("/etc/policies/not-prefix.yaml", NOT_PREFIX.as_bytes(), 0o644)
+        .c_program("/opt/t/badptr", BADPTR)
+        .c_program("/opt/t/waiter", WAITER)
+        .c_program("/usr/bin/forget", FORGET)
+        .scenario(
+            "values",
+            &format!(
+                "{}\n{PIDS_POLICY}
+                 mkdir -p /tmp/pidguard
+                 # a shell whose child waits: the tree under it is spared
+                 sh -c '/opt/t/waiter /tmp/go-inside /tmp/pidguard/inside /tmp/inside.pid; echo \"inside rc=$?\"' >/tmp/inside.out 2>&1 &
+                 TREE=$!
+                 /opt/t/waiter /tmp/go-outside /tmp/pidguard/outside /tmp/outside.pid >/tmp/outside.out 2>&1 &
+                 OUTSIDE=$!
+                 while [ ! -s /tmp/inside.pid ] || [ ! -s /tmp/outside.pid ]; do sleep 0.05; done
+                 pids_policy $TREE >/etc/policies/pids.yaml
+                 start /etc/policies/not-prefix.yaml /etc/policies/pids.yaml -o json --policy-events-only --node-name vm || exit 1
+                 forget $(cat /tmp/inside.pid) || exit 1
+                 forget $(cat /tmp/outside.pid) || exit 1
+                 echo '== unreadable'; cd /tmp; /opt/t/badptr bad; echo \"rc=$?\"
+                 echo '== relative'; /opt/t/badptr relative-name; echo \"rc=$?\"
+                 echo '== inside'; touch /tmp/go-inside; wait $TREE; cat /tmp/inside.out
+                 [ -d /tmp/pidguard/inside ] && echo 'inside: directory made'
+                 echo '== outside'; touch /tmp/go-outside; wait $OUTSIDE; echo \"rc=$?\"; cat /tmp/outside.out
+                 [ -d /tmp/pidguard/outside ] && echo 'outside: directory made'
+                 echo '== stop'; stop",
+                vm::RUN_HELPERS
+            ),
+        )
+        .run();
+    eprintln!("{}", run.timings());
+
+    let out = run.ok("values");
+    let section = |name: &str| -> &str {
+        let start = out
+            .find(&format!("== {name}\n"))
+            .unwrap_or_else(|| panic!("no section {name}:\n{out}"));
+        let rest = &out[start + name.len() + 4..];
+        &rest[..rest.find("== ").unwrap_or(rest.len())]
+    };
+    // openat through a bad pointer fails with EFAULT and is not killed: its path is unknown
+    assert_eq!(
+        section("unreadable"),
+        "openat rc=-1 errno=14\nrc=0\n",
+        "{out}"
+    );
+    // a relative path that was read does not start with `/`: killed
+    assert_eq!(section("relative"), "Killed\nrc=137\n", "{out}");
+    // missing from the cache, but its parent is the spared tree's root: not killed
+    assert_eq!(
+        section("inside"),
+        "mkdir rc=0\ninside rc=0\ninside: directory made\n",
+        "{out}"
+    );
+    // missing from the cache and outside the tree: killed (the directory is made first); the
+    // shell's own "Killed" notice comes or not depending on when it reaps the job
+    assert_eq!(
+        section("outside").replace("Killed\n", ""),
+        "rc=137\noutside: directory made\n",
+        "{out}"
+    );
+    let stopped = out.split_once("== stop\n").map_or("", |(_, rest)| rest);
+    assert!(stopped.contains("everything detached"), "{stopped}");
+    let events: Vec<(String, String)> = stopped
+        .split_once("--- events\n")
+        .map(|(_, e)| e)
+        .unwrap_or("")
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let k = &e["process_kprobe"];
+            (
+                k["args"][0]["string_arg"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                k["action"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let sigkill = "KPROBE_ACTION_SIGKILL".to_string();
+    assert_eq!(
+        events,
+        [
+            ("relative-name".to_string(), sigkill.clone()),
+            ("/tmp/pidguard/outside".to_string(), sigkill),
         ],
         "{stopped}"
     );
