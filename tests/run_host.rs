@@ -1001,8 +1001,8 @@ fn exec_events_carry_the_cwd_at_exec_time() {
         let p = &exec["process_exec"]["process"];
         assert_eq!(p["cwd"], dir.str(), "{exec}");
         // spawned: a fork, then the exec, which Tetragon flags `clone`
-        // (bpf/process/bpf_execve_event.h event_set_clone())
-        assert_eq!(p["flags"], "execve clone", "{exec}");
+        // (bpf/process/bpf_execve_event.h event_set_clone()); below the namespace's init
+        assert_eq!(p["flags"], "execve clone inInitTree", "{exec}");
     }
 }
 
@@ -1085,7 +1085,9 @@ fn match_binaries_running_before_the_start_and_children() {
     );
     let early_event = &kprobes_of(&events, early_pid)[0]["process_kprobe"];
     assert_eq!(early_event["process"]["binary"], waiter.as_str(), "{f}");
-    assert_eq!(early_event["process"]["flags"], "procFS", "{f}");
+    // every process here descends from its pid namespace's init: Tetragon's inInitTree
+    assert_eq!(early_event["process"]["flags"], "procFS inInitTree", "{f}");
+    assert_eq!(early_event["process"]["in_init_tree"], true, "{f}");
     let children: Vec<&str> = events
         .iter()
         .filter(|e| from_cat(e) && opened(e) == file)

@@ -202,6 +202,8 @@ struct exec_event {
 	__u32 binary_len;
 	__u32 cwd_len;
 	__u64 start_boottime; /* task start, ns since boot */
+	__u32 nspid;     /* the pid in the task's own pid namespace */
+	__u32 _pad;
 	__u8 binary[ARG_BUF];
 	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];

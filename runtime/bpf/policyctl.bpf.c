@@ -282,6 +282,20 @@ GLOBAL int current_binary(void)
 
 /* ---- processes -------------------------------------------------------- */
 
+/* The current task's pid in its own pid namespace. */
+static __always_inline __u32 ns_pid(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	int nr = 0;
+	__u64 off = bpf_core_field_offset(struct pid, numbers) +
+		    (__u64)level * bpf_core_type_size(struct upid) +
+		    bpf_core_field_offset(struct upid, nr);
+	bpf_probe_read_kernel(&nr, sizeof(nr), (char *)pid + off);
+	return nr;
+}
+
 static __always_inline __u32 task_ppid(struct task_struct *task)
 {
 	return BPF_CORE_READ(task, real_parent, tgid);
@@ -303,6 +317,7 @@ int process_exec(__u64 *ctx)
 	e->header.uid = BPF_CORE_READ(task, cred, euid.val);
 	e->ppid = task_ppid(task);
 	e->start_boottime = BPF_CORE_READ(task, start_boottime);
+	e->nspid = ns_pid(); /* at sched_process_exec, current is the task */
 	e->binary_len = binary_path((__u64)BPF_CORE_READ(bprm, file));
 	e->cwd_len = cwd_path((__u64)BPF_CORE_READ(task, fs));
 
@@ -775,19 +790,6 @@ GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
 	if (!known)
 		return 0;
 	return (f->flags & FILTER_NOT) ? !hit : hit;
-}
-
-static __always_inline __u32 ns_pid(void)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
-	int nr = 0;
-	__u64 off = bpf_core_field_offset(struct pid, numbers) +
-		    (__u64)level * bpf_core_type_size(struct upid) +
-		    bpf_core_field_offset(struct upid, nr);
-	bpf_probe_read_kernel(&nr, sizeof(nr), (char *)pid + off);
-	return nr;
 }
 
 /*

@@ -43,6 +43,8 @@ pub struct Exec {
     pub ppid: u32,
     /// When the task started, in ns since boot.
     pub start_boottime: u64,
+    /// The pid in the task's own pid namespace (1: the namespace's init).
+    pub nspid: u32,
     /// The binary's path.
     pub binary: String,
     /// The working directory at exec (empty when the kernel could not tell).
@@ -186,6 +188,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 header: raw.header.into(),
                 ppid: raw.ppid,
                 start_boottime: raw.start_boottime,
+                nspid: raw.nspid,
                 binary,
                 cwd: c_string(&raw.cwd[..(raw.cwd_len as usize).min(ARG_BUF)]),
                 argv: split_argv(args),

@@ -92,11 +92,18 @@ impl Renderer {
             cwd: p.cwd.clone().unwrap_or_default(),
             binary: p.binary.clone(),
             arguments: p.arguments.clone(),
-            flags: p.flags.clone(),
+            // Tetragon's flags end with `inInitTree` for such a process (pkg/reader/exec/exec.go
+            // `flagsOrdered`, joined by pkg/process/process.go)
+            flags: if p.in_init_tree {
+                format!("{} inInitTree", p.flags)
+            } else {
+                p.flags.clone()
+            },
             start_time: Some(self.wall(p.start_boottime)),
             auid: p.auid,
             parent_exec_id: p.parent_exec_id.clone().unwrap_or_default(),
             tid,
+            in_init_tree: Some(p.in_init_tree),
         }
     }
 
@@ -261,6 +268,9 @@ struct Proc {
     auid: u32,
     parent_exec_id: String,
     tid: u32,
+    /// `in_init_tree`, a BoolValue: absent for a process the cache does not know (Tetragon's
+    /// bare `{pid, start_time}` process), else true or false.
+    in_init_tree: Option<bool>,
 }
 
 /// A `tetragon.KprobeArgument` value (its oneof).
@@ -539,6 +549,11 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     o.num("auid", p.auid);
     o.str("parent_exec_id", &p.parent_exec_id);
     o.num("tid", p.tid);
+    if let Some(b) = p.in_init_tree {
+        // a BoolValue: protojson prints `false` too
+        o.key("in_init_tree");
+        o.out.push_str(if b { "true" } else { "false" });
+    }
 }
 
 fn name_of(table: &[(&'static str, u32)], n: u32) -> &'static str {

@@ -40,6 +40,11 @@ pub struct ProcessInfo {
     pub exec_id: String,
     /// The parent's exec id, when the parent is known.
     pub parent_exec_id: Option<String>,
+    /// Tetragon's `in_init_tree`: the process is its pid namespace's init (pid 1 there) or
+    /// descends from it (bpf/process/bpf_process_event.h `set_in_init_tree()`: nspid 1, or a
+    /// parent in the tree at fork; pkg/sensors/exec/procevents/proc_reader_linux.go
+    /// `procToKeyValue` for processes read from /proc).
+    pub in_init_tree: bool,
 }
 
 /// The raw `/proc/<pid>` files of one process, for [`parse_proc_entry`].
@@ -170,6 +175,13 @@ pub fn parse_proc_entry(
         .and_then(|rest| rest.split_whitespace().nth(1))
         .and_then(|u| u.parse().ok())
         .unwrap_or(0);
+    // the last NSpid field is the pid in the process's own namespace
+    let nspid: Option<u32> = e
+        .status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|rest| rest.split_whitespace().last())
+        .and_then(|n| n.parse().ok());
     let auid = e
         .loginuid
         .and_then(|l| l.trim().parse().ok())
@@ -192,6 +204,8 @@ pub fn parse_proc_entry(
         start_boottime,
         exec_id: exec_id(node_name, start_boottime, e.pid),
         parent_exec_id: None,
+        // a namespace's init; its descendants are marked by `ProcessCache::seed`
+        in_init_tree: nspid == Some(1),
     })
 }
 
@@ -275,7 +289,9 @@ impl ProcessCache {
     pub fn lookup(&mut self, pid: u32) -> Option<&ProcessInfo> {
         if !self.procs.contains_key(&pid) && self.read_proc && pid != 0 {
             let mut info = read_proc_entry(&self.node_name, pid, self.ns_per_tick)?;
-            info.parent_exec_id = self.procs.get(&info.ppid).map(|p| p.exec_id.clone());
+            let parent = self.procs.get(&info.ppid);
+            info.parent_exec_id = parent.map(|p| p.exec_id.clone());
+            info.in_init_tree |= parent.is_some_and(|p| p.in_init_tree);
             self.procs.insert(pid, info);
         }
         self.procs.get(&pid)
@@ -309,8 +325,14 @@ impl ProcessCache {
     /// `flagsOrdered`).
     pub fn exec(&mut self, exec: &Exec) -> ProcessInfo {
         let pid = exec.header.pid;
-        let cloned = self.procs.get(&pid).is_some_and(forked_without_exec);
-        let parent_exec_id = self.lookup(exec.ppid).map(|p| p.exec_id.clone());
+        let before = self.procs.get(&pid);
+        let cloned = before.is_some_and(forked_without_exec);
+        // kept from the fork (or an earlier exec), else the parent's; or a namespace's init
+        let inherited = before.map(|p| p.in_init_tree);
+        let parent = self.lookup(exec.ppid);
+        let parent_exec_id = parent.map(|p| p.exec_id.clone());
+        let in_init_tree =
+            exec.nspid == 1 || inherited.unwrap_or_else(|| parent.is_some_and(|p| p.in_init_tree));
         let cwd = if !exec.cwd.is_empty() {
             Some(exec.cwd.clone())
         } else if self.read_proc {
@@ -330,6 +352,7 @@ impl ProcessCache {
             start_boottime: exec.header.ktime,
             exec_id: exec_id(&self.node_name, exec.header.ktime, pid),
             parent_exec_id,
+            in_init_tree,
         };
         self.procs.insert(pid, info.clone());
         info
@@ -371,6 +394,28 @@ impl ProcessCache {
                 p.parent_exec_id = ids.get(&p.ppid).cloned();
             }
         }
+        // in_init_tree: a namespace's init and everything below it (whatever order /proc
+        // listed them in); the walk up is bounded, as a pid loop could come from a racy read
+        let roots: std::collections::HashSet<u32> = self
+            .procs
+            .values()
+            .filter(|p| p.in_init_tree)
+            .map(|p| p.pid)
+            .collect();
+        let parents: HashMap<u32, u32> = self.procs.values().map(|p| (p.pid, p.ppid)).collect();
+        for p in self.procs.values_mut() {
+            let mut at = p.ppid;
+            for _ in 0..64 {
+                if roots.contains(&at) {
+                    p.in_init_tree = true;
+                    break;
+                }
+                match parents.get(&at) {
+                    Some(&up) if up != at => at = up,
+                    _ => break,
+                }
+            }
+        }
     }
 
     /// Seeds the cache from every `/proc/<pid>`, skipping processes that
@@ -408,6 +453,56 @@ mod tests {
         assert_eq!(base64(b"fooba"), "Zm9vYmE=");
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
         assert_eq!(exec_id("node", 5, 7), base64(b"node:5:7"));
+    }
+
+    /// in_init_tree as Tetragon's procToKeyValue (pkg/sensors/exec/procevents/
+    /// proc_reader_linux.go) marks it: pid 1 of a namespace (the last NSpid field) and every
+    /// descendant, whatever order /proc lists them in.
+    #[test]
+    fn init_tree_from_proc() {
+        let entry = |pid: u32, ppid: u32, nspid: &str| {
+            let stat = STAT.replacen(
+                "4242 (my (odd) prog) S 1",
+                &format!("{pid} (p) S {ppid}"),
+                1,
+            );
+            let status = format!("Uid:\t0\t0\t0\t0\nNSpid:\t{nspid}\n");
+            parse_proc_entry(
+                "n",
+                &ProcEntry {
+                    pid,
+                    stat: &stat,
+                    status: &status,
+                    ..ProcEntry::default()
+                },
+                1,
+            )
+            .expect("parses")
+        };
+        let mut cache = ProcessCache::without_proc("n");
+        // listed child first, as /proc's lexical order can
+        cache.seed([
+            entry(300, 20, "300"),
+            entry(20, 10, "20"),
+            entry(10, 1, "10\t1"), // a container's init, seen from the host
+            entry(1, 0, "1"),
+            entry(2, 0, "2"),
+            entry(40, 2, "40"), // a kernel thread under kthreadd
+        ]);
+        for (pid, want) in [
+            (1, true),
+            (10, true),
+            (20, true),
+            (300, true),
+            (2, false),
+            (40, false),
+        ] {
+            assert_eq!(
+                cache.get(pid).map(|p| p.in_init_tree),
+                Some(want),
+                "pid {pid}"
+            );
+        }
     }
 
     /// Expected values follow `ArgsDecoder` in Tetragon's pkg/process/args.go line by line.
@@ -510,6 +605,7 @@ mod tests {
             },
             ppid: 100,
             start_boottime: 8,
+            nspid: 200,
             binary: "/bin/ls".into(),
             cwd: String::new(),
             argv: vec!["ls".into(), "-l".into()],

@@ -364,6 +364,8 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 binary_len,
                 cwd_len,
                 start_boottime,
+                nspid,
+                _pad,
                 binary,
                 cwd,
                 args

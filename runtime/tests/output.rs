@@ -50,6 +50,8 @@ fn exec_record_at(
         binary_len: binary.len() as u32,
         cwd_len: 5,
         start_boottime: 5_000_000_000,
+        nspid: pid,
+        _pad: 0,
         binary: [0; ARG_BUF],
         cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
@@ -297,6 +299,8 @@ fn cache() -> ProcessCache {
         start_boottime: start,
         exec_id: policyctl_runtime::process::exec_id(NODE, start, pid),
         parent_exec_id: None,
+        // init is pid 1 in its namespace; seed marks bash below it
+        in_init_tree: pid == 1,
     };
     cache.seed([
         info(1, 0, "/sbin/init", "splash", 10_000_000),
@@ -371,7 +375,10 @@ fn exit_with_status_then_forgotten() {
 /// the ktime of its `exec_id` (bpf_execve_event.h `p->ktime = tg_get_ktime()`), so the two
 /// execs in one pid have distinct exec ids, and the second's parent is still bash. Arguments
 /// holding a space are quoted as pkg/process/args.go `ArgsDecoder` quotes them, and the compact
-/// line quotes the whole arguments string as pkg/encoder/encoder.go `maybeQuote` does.
+/// line quotes the whole arguments string as pkg/encoder/encoder.go `maybeQuote` does. bash
+/// descends from init (pid 1 in its namespace), so the child is in the init tree: the flag ends
+/// the flags string and `in_init_tree` is true (pkg/process/process.go sets the BoolValue, true
+/// or false, from the flag; bpf/process/bpf_fork.c `set_in_init_tree()` inherits it at fork).
 #[test]
 fn execs_after_a_fork() {
     let records = [
