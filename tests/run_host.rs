@@ -872,6 +872,11 @@ fn exec_and_exit_events_without_policy_events_only() {
     assert_eq!(exec["binary"], bin.as_str());
     assert_eq!(exec["arguments"], file.as_str());
     assert!(exec["exec_id"].is_string(), "{exec}");
+    // the login uid, read in the kernel at the exec (the child inherits this process's)
+    if let Ok(loginuid) = std::fs::read_to_string("/proc/self/loginuid") {
+        let want: u64 = loginuid.trim().parse().expect("a number");
+        assert_eq!(exec["auid"], want, "{exec}");
+    }
     assert_eq!(
         mine[1]["process_kprobe"]["process"]["exec_id"], exec["exec_id"],
         "{f}"

@@ -6,8 +6,10 @@
 //! mkdir: a copy of the program at `/opt/t/spared` and one at `/opt/t/doomed`, each once known
 //! and once forgotten (the test deletes its entry from the map with the `bpf(2)` syscall, as an
 //! eviction would). The spared binary lives whether known or not; the doomed one is killed
-//! whether known or not, since a missing process is read from the task itself. The policy only
-//! matches processes this test starts (its binaries and its directory).
+//! whether known or not, since a missing process is read from the task itself. A second boot
+//! covers the other negative filters (an unreadable argument and NotPrefix, matchPIDs NotIn
+//! followForks under a forgotten process), a third the login uid read at exec. Every policy
+//! only matches processes these tests start (their binaries, pids and directories).
 
 #[path = "support/skip.rs"]
 mod skip;
@@ -393,4 +395,47 @@ fn unknown_values_never_satisfy_not_prefix_or_not_in_pids() {
         ],
         "{stopped}"
     );
+}
+
+/// Issue 14, item 4: the login uid of an exec is read in the kernel (task->loginuid), as
+/// Tetragon's __get_auid() (bpf/process/bpf_process_event.h) reads it, not only for processes
+/// read from /proc: a shell sets its loginuid, then execs a program; the exec event carries it.
+#[test]
+fn exec_events_carry_the_login_uid_read_in_the_kernel() {
+    let Some(vm) = vm::Vm::builder("run_exec_auid") else {
+        return;
+    };
+    let run = vm
+        .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
+        .bytes(
+            "/etc/policies/not-prefix.yaml",
+            NOT_PREFIX.as_bytes(),
+            0o644,
+        )
+        .c_program("/opt/t/badptr", BADPTR)
+        .scenario(
+            "auid",
+            &format!(
+                "{}
+                 start /etc/policies/not-prefix.yaml -o json --node-name vm || exit 1
+                 sh -c 'echo 1234 >/proc/self/loginuid && exec /opt/t/badptr /absolute'
+                 stop",
+                vm::RUN_HELPERS
+            ),
+        )
+        .run();
+    eprintln!("{}", run.timings());
+    let out = run.ok("auid");
+    assert!(out.contains("openat rc=-1 errno=2\n"), "not killed: {out}");
+    let execs: Vec<serde_json::Value> = out
+        .split_once("--- events\n")
+        .map_or("", |(_, e)| e)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["process_exec"]["process"]["binary"] == "/opt/t/badptr")
+        .collect();
+    assert_eq!(execs.len(), 1, "{out}");
+    let p = &execs[0]["process_exec"]["process"];
+    assert_eq!(p["auid"], 1234, "{p}");
+    assert_eq!(p["arguments"], "/absolute", "{p}");
 }

@@ -203,7 +203,7 @@ struct exec_event {
 	__u32 cwd_len;
 	__u64 start_boottime; /* task start, ns since boot */
 	__u32 nspid;     /* the pid in the task's own pid namespace */
-	__u32 _pad;
+	__u32 auid;      /* login uid (task->loginuid); 0 on a kernel without it */
 	__u8 binary[ARG_BUF];
 	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];

@@ -134,6 +134,7 @@ struct task_struct {
 	const struct cred *real_cred;
 	const struct cred *cred;
 	struct pid *thread_pid;
+	kuid_t loginuid; /* CONFIG_AUDITSYSCALL only: read if bpf_core_field_exists */
 };
 
 struct in6_addr {

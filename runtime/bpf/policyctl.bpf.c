@@ -318,6 +318,11 @@ int process_exec(__u64 *ctx)
 	e->ppid = task_ppid(task);
 	e->start_boottime = BPF_CORE_READ(task, start_boottime);
 	e->nspid = ns_pid(); /* at sched_process_exec, current is the task */
+	/* the login uid at every exec, as Tetragon's __get_auid()
+	 * (bpf/process/bpf_process_event.h): 0 when the kernel has no loginuid */
+	e->auid = 0;
+	if (bpf_core_field_exists(task->loginuid))
+		e->auid = BPF_CORE_READ(task, loginuid.val);
 	e->binary_len = binary_path((__u64)BPF_CORE_READ(bprm, file));
 	e->cwd_len = cwd_path((__u64)BPF_CORE_READ(task, fs));
 

@@ -45,6 +45,8 @@ pub struct Exec {
     pub start_boottime: u64,
     /// The pid in the task's own pid namespace (1: the namespace's init).
     pub nspid: u32,
+    /// The login uid, read in the kernel at the exec.
+    pub auid: u32,
     /// The binary's path.
     pub binary: String,
     /// The working directory at exec (empty when the kernel could not tell).
@@ -189,6 +191,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 ppid: raw.ppid,
                 start_boottime: raw.start_boottime,
                 nspid: raw.nspid,
+                auid: raw.auid,
                 binary,
                 cwd: c_string(&raw.cwd[..(raw.cwd_len as usize).min(ARG_BUF)]),
                 argv: split_argv(args),

@@ -280,7 +280,7 @@ pub struct ExecEvent {
     pub cwd_len: u32,
     pub start_boottime: u64,
     pub nspid: u32,
-    pub _pad: u32,
+    pub auid: u32,
     pub binary: [u8; ARG_BUF],
     pub cwd: [u8; ARG_BUF],
     pub args: [u8; ARGV_BUF],

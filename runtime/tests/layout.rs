@@ -365,7 +365,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 cwd_len,
                 start_boottime,
                 nspid,
-                _pad,
+                auid,
                 binary,
                 cwd,
                 args

@@ -51,7 +51,8 @@ fn exec_record_at(
         cwd_len: 5,
         start_boottime: 5_000_000_000,
         nspid: pid,
-        _pad: 0,
+        auid: 1000, // a login session's
+
         binary: [0; ARG_BUF],
         cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
