@@ -1122,7 +1122,45 @@ fn raw_syscall_name(args: &[KArg]) -> String {
         Some(ArgValue::SyscallId(v)) => i64::from(*v),
         _ => -1,
     };
-    syscall_name(id).unwrap_or("unknown").to_string()
+    let Some(name) = syscall_name(id) else {
+        return "unknown".to_string();
+    };
+    match policyctl_validator::kernel::syscalls::lookup(name) {
+        Some(sys) => syscall_prototype(name, &sys.args, args),
+        None => name.to_string(),
+    }
+}
+
+/// `name(type arg=value, ...)` as Tetragon's `rawSyscallEnter` (pkg/encoder/raw_syscall_enter.go)
+/// writes it: argument j of the syscall takes event argument j + 1 when that is a `size_arg`
+/// (a pointer type in hexadecimal, written `type*name=0x..`, anything else in decimal), else
+/// `?`. The types are the kernel's, from the validator's syscall table (tracefs formats);
+/// Tetragon's pkg/syscallinfo spells a few of them differently (`struct timespec *` for
+/// `struct __kernel_timespec *`, `unsigned long` for `off_t`).
+fn syscall_prototype(
+    name: &str,
+    sys_args: &[policyctl_validator::kernel::syscalls::SyscallArg],
+    args: &[KArg],
+) -> String {
+    let mut out = format!("{name}(");
+    for (j, a) in sys_args.iter().enumerate() {
+        if j > 0 {
+            out.push_str(", ");
+        }
+        match args.get(j + 1).map(|k| &k.value) {
+            Some(ArgValue::Size(v)) if a.ctype.ends_with('*') => {
+                let _ = write!(out, "{}{}=0x{v:x}", a.ctype, a.name);
+            }
+            Some(ArgValue::Size(v)) => {
+                let _ = write!(out, "{} {}={v}", a.ctype, a.name);
+            }
+            _ => {
+                let _ = write!(out, "{} {}=?", a.ctype, a.name);
+            }
+        }
+    }
+    out.push(')');
+    out
 }
 
 /// The name of x86_64 syscall `nr` (`openat`), from the validator's syscall table.
@@ -1184,6 +1222,26 @@ mod tests {
         ] {
             assert_eq!(maybe_quote(input), want, "{input:?}");
         }
+    }
+
+    /// pkg/encoder/raw_syscall_enter.go `rawSyscallEnter`: pointers in hexadecimal glued to
+    /// their name, integers in decimal, arguments not read as `?` (with a space).
+    #[test]
+    fn raw_syscall_prototype_as_tetragon() {
+        let karg = |value| KArg {
+            value,
+            label: String::new(),
+        };
+        let args = [
+            karg(ArgValue::Long(257)),
+            karg(ArgValue::Size(0xffff_ff9c)),
+            karg(ArgValue::Size(0x7ffd_1234)),
+        ];
+        assert_eq!(
+            raw_syscall_name(&args),
+            "openat(int dfd=4294967196, const char *filename=0x7ffd1234, int flags=?, umode_t mode=?)"
+        );
+        assert_eq!(raw_syscall_name(&[karg(ArgValue::Long(-1))]), "unknown");
     }
 
     #[test]

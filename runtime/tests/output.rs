@@ -486,6 +486,8 @@ fn raw_syscall_kprobe_setuid() {
     insta::assert_snapshot!(both(&[r]));
 }
 
+/// The compact line shows the syscall's prototype with the values read, as Tetragon's
+/// rawSyscallEnter (pkg/encoder/raw_syscall_enter.go) does.
 #[test]
 fn raw_syscalls_sys_enter_tracepoint() {
     let r = hook_record(
