@@ -1110,6 +1110,18 @@ fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
             }
             None => format!("{} {info} ", ev("❓", "security_path_truncate")),
         },
+        "security_file_truncate" => match args.first() {
+            Some(_) => format!("{} {info} {}", ev("📝", "truncate"), file_at(args, 0)),
+            None => format!("{} {info} ", ev("❓", "security_file_truncate")),
+        },
+        // Tetragon prints the program, perf event or map from a bpf_attr, perf_event or
+        // bpf_map argument, types `policyctl run` does not read (it refuses them), so the
+        // detail is left empty as Tetragon leaves it for a hook declared without arguments.
+        "bpf_check" => format!("{} {info} ", ev("🐝", "bpf_load")),
+        "security_perf_event_alloc" => format!("{} {info} ", ev("🐝", "perf_event_alloc")),
+        "security_bpf_map_alloc" | "security_bpf_map_create" => {
+            format!("{} {info} ", ev("🗺", "bpf_map_create"))
+        }
         _ => format!("{} {info} {function_name}", ev("❓", "syscall")),
     }
 }
@@ -1242,6 +1254,47 @@ mod tests {
             "openat(int dfd=4294967196, const char *filename=0x7ffd1234, int flags=?, umode_t mode=?)"
         );
         assert_eq!(raw_syscall_name(&[karg(ArgValue::Long(-1))]), "unknown");
+    }
+
+    /// The special cases of pkg/encoder/encoder.go's compact kprobe lines (`EventToString`).
+    #[test]
+    fn compact_kprobe_special_cases() {
+        let file = |p: &str| KArg {
+            value: ArgValue::File(p.into()),
+            label: String::new(),
+        };
+        let info = "node /bin/x";
+        for (function, args, want) in [
+            (
+                "security_file_truncate",
+                vec![file("/tmp/a b")],
+                "📝 truncate node /bin/x \"/tmp/a b\"",
+            ),
+            (
+                "security_file_truncate",
+                vec![],
+                "❓ security_file_truncate node /bin/x ",
+            ),
+            ("bpf_check", vec![], "🐝 bpf_load node /bin/x "),
+            (
+                "security_perf_event_alloc",
+                vec![],
+                "🐝 perf_event_alloc node /bin/x ",
+            ),
+            (
+                "security_bpf_map_create",
+                vec![],
+                "🗺 bpf_map_create node /bin/x ",
+            ),
+            (
+                "security_bpf_map_alloc",
+                vec![],
+                "🗺 bpf_map_create node /bin/x ",
+            ),
+            ("vfs_unlink", vec![], "❓ syscall node /bin/x vfs_unlink"),
+        ] {
+            assert_eq!(compact_kprobe(info, function, &args), want, "{function}");
+        }
     }
 
     #[test]
