@@ -302,6 +302,9 @@ fn article_policies_enforce_in_a_vm() {
     let k = &wget[0]["process_kprobe"];
     assert_eq!(k["process"]["binary"], "/usr/bin/wget");
     assert_eq!(k["args"][0]["sock_arg"]["dport"], 443);
+    // the sock's address, a uint64 that protojson writes as a string
+    let cookie = k["args"][0]["sock_arg"]["cookie"].as_str().unwrap_or("");
+    assert!(cookie.parse::<u64>().is_ok_and(|c| c != 0), "{k}");
     assert_eq!(k["action"], "KPROBE_ACTION_SIGKILL");
 
     // sock filters: of three policies on fetch's connection, only the one whose filters all

@@ -231,6 +231,7 @@ struct sock_tuple {
 	__u8 daddr[16];
 	__u32 state;
 	__u32 type;
+	__u64 cookie; /* the struct sock's address, Tetragon's sock_arg cookie */
 };
 
 struct event_arg {

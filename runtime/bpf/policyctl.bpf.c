@@ -415,6 +415,9 @@ static __always_inline __s64 sign_extend(__u64 v, __u8 width, bool is_signed)
 
 static __always_inline void read_sock(struct sock *sk, struct sock_tuple *t)
 {
+	/* Tetragon's cookie is the sock's address (bpf/process/types/sock.h,
+	 * set_event_from_sock(): event->sockaddr = sk) */
+	t->cookie = (__u64)sk;
 	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->protocol = BPF_CORE_READ(sk, sk_protocol);
 	t->type = BPF_CORE_READ(sk, sk_type);
@@ -865,7 +868,8 @@ static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 se
 		if (a->type == ARG_INT || a->type == ARG_UINT)
 			n = 8;
 		else if (a->type == ARG_SOCK)
-			n = sizeof(struct sock_tuple);
+			/* the tuple, not the cookie: one key per connection's addresses */
+			n = __builtin_offsetof(struct sock_tuple, cookie);
 		for (int w = 0; w < ARG_BUF / 8; w++) {
 			if (w * 8 >= n)
 				break;

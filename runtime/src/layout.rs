@@ -314,6 +314,7 @@ pub struct SockTuple {
     pub daddr: [u8; 16],
     pub state: u32,
     pub ty: u32,
+    pub cookie: u64,
 }
 
 /// `struct event_arg`; `data` is the C union of `value`, `sock` and `str`.

@@ -603,6 +603,10 @@ fn sock_json(o: &mut Obj<'_>, s: &SockTuple) {
     o.str("daddr", &addr(s.family, &s.daddr));
     o.nonzero("sport", s.sport.into());
     o.nonzero("dport", s.dport.into());
+    if s.cookie != 0 {
+        o.key("cookie");
+        push_json_str(o.out, &s.cookie.to_string());
+    }
     o.str("state", name_of(TCP_STATES, s.state));
 }
 

@@ -401,7 +401,8 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 saddr,
                 daddr,
                 state,
-                ty
+                ty,
+                cookie
             }),
             0,
         ),

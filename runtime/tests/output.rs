@@ -425,6 +425,8 @@ fn kprobe_openat_int_and_string() {
     insta::assert_snapshot!(both(&[r]));
 }
 
+/// `cookie` is the sock's address, a uint64 (a string in protojson), as Tetragon's
+/// getKprobeArgument (pkg/grpc/tracing/tracing.go) sets it from the kernel's sockaddr.
 #[test]
 fn kprobe_tcp_connect_sock_sigkill() {
     let t = SockTuple {
@@ -436,6 +438,7 @@ fn kprobe_tcp_connect_sock_sigkill() {
         daddr: v4([10, 0, 0, 7]),
         state: 2,
         ty: 1,
+        cookie: 0xffff_8880_0a1b_2c00,
     };
     let r = hook_record(CONNECT, 1000, 1000, action::SIGKILL, vec![sock(t)]);
     insta::assert_snapshot!(both(&[r]));
