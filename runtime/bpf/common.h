@@ -237,6 +237,8 @@ struct sock_tuple {
 struct event_arg {
 	__u32 type; /* enum arg_type of what was read */
 	__u32 len;  /* bytes in `str` for strings, paths and buffers */
+	__u32 mode; /* paths: the inode's i_mode (type and permission bits) */
+	__u32 _pad;
 	union {
 		__s64 value;
 		struct sock_tuple sock;

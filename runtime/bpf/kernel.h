@@ -51,9 +51,14 @@ struct qstr {
 	const unsigned char *name;
 };
 
+struct inode {
+	unsigned short i_mode;
+};
+
 struct dentry {
 	struct dentry *d_parent;
 	struct qstr d_name;
+	struct inode *d_inode;
 };
 
 struct vfsmount {

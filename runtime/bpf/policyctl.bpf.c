@@ -465,6 +465,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 
 	out->type = a->type;
 	out->len = 0;
+	out->mode = 0;
 	out->value = 0;
 	if (a->type == ARG_NONE)
 		return 0;
@@ -573,6 +574,9 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		s->unread |= 1 << i;
 		return 0;
 	}
+	/* the mode Tetragon reports as `permission` (bpf/process/types/basic.h
+	 * store_path(): dentry->d_inode->i_mode) */
+	out->mode = BPF_CORE_READ((struct dentry *)dentry, d_inode, i_mode);
 	out->len = write_path(mnt, dentry, i);
 	return 0;
 }

@@ -100,8 +100,9 @@ pub enum Arg {
     Uint(u64),
     /// A string (`ARG_STRING`, `ARG_FILENAME`), up to its first NUL.
     String(String),
-    /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`).
-    Path(String),
+    /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`, `ARG_BINPRM`) and its inode's
+    /// mode (file type and permission bits; 0 when not read).
+    Path(String, u16),
     /// Raw bytes (`ARG_BYTES`).
     Bytes(Vec<u8>),
     /// A socket (`ARG_SOCK`).
@@ -126,7 +127,7 @@ impl Arg {
             | arg_type::PATH
             | arg_type::DENTRY
             | arg_type::FD
-            | arg_type::BINPRM => Arg::Path(c_string(raw.bytes())),
+            | arg_type::BINPRM => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
             arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
             arg_type::SOCK | arg_type::SOCKET => Arg::Sock(raw.sock()),
             _ => Arg::Unknown(ty),

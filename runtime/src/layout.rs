@@ -323,6 +323,8 @@ pub struct SockTuple {
 pub struct EventArg {
     pub ty: u32,
     pub len: u32,
+    pub mode: u32,
+    pub _pad: u32,
     pub data: [u64; ARG_BUF / 8],
 }
 

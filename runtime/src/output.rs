@@ -212,6 +212,10 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
         .filter(|(_, a)| a.ty != "nop") // declared to skip an argument: never shown
         .map(|(i, a)| KArg {
             value: arg_value(&a.ty, hook.args.get(i).unwrap_or(&Arg::None)),
+            mode: match hook.args.get(i) {
+                Some(Arg::Path(_, mode)) => *mode,
+                _ => 0,
+            },
             label: if labelled {
                 a.label.clone().unwrap_or_default()
             } else {
@@ -294,6 +298,8 @@ enum ArgValue {
 struct KArg {
     value: ArgValue,
     label: String,
+    /// A path's inode mode, for `permission`.
+    mode: u16,
 }
 
 fn int_of(arg: &Arg) -> i64 {
@@ -306,7 +312,7 @@ fn int_of(arg: &Arg) -> i64 {
 
 fn text_of(arg: &Arg) -> String {
     match arg {
-        Arg::String(s) | Arg::Path(s) => s.clone(),
+        Arg::String(s) | Arg::Path(s, _) => s.clone(),
         Arg::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     }
@@ -340,7 +346,7 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Int(v) => ArgValue::Long(*v),
             Arg::Uint(v) => ArgValue::Size(*v),
             Arg::String(s) => ArgValue::String(s.clone()),
-            Arg::Path(s) => ArgValue::Path(s.clone()),
+            Arg::Path(s, _) => ArgValue::Path(s.clone()),
             Arg::Bytes(b) => ArgValue::Bytes(b.clone()),
             Arg::Sock(s) => ArgValue::Sock(*s),
         },
@@ -627,9 +633,18 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
             o.key("bytes_arg");
             push_json_str(o.out, &base64(b));
         }
-        ArgValue::Path(p) => o.obj("path_arg", |m| m.str("path", p)),
-        ArgValue::File(p) => o.obj("file_arg", |m| m.str("path", p)),
-        ArgValue::Binprm(p) => o.obj("linux_binprm_arg", |m| m.str("path", p)),
+        ArgValue::Path(p) => o.obj("path_arg", |m| {
+            m.str("path", p);
+            m.str("permission", &permission(a.mode));
+        }),
+        ArgValue::File(p) => o.obj("file_arg", |m| {
+            m.str("path", p);
+            m.str("permission", &permission(a.mode));
+        }),
+        ArgValue::Binprm(p) => o.obj("linux_binprm_arg", |m| {
+            m.str("path", p);
+            m.str("permission", &permission(a.mode));
+        }),
         ArgValue::Sock(s) => o.obj("sock_arg", |m| sock_json(m, s)),
         ArgValue::Long(v) => {
             o.key("long_arg");
@@ -642,6 +657,36 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
         }),
     }
     o.str("label", &a.label);
+}
+
+/// An inode mode as `ls -l` writes it, as Tetragon's FilePathModeToStr (pkg/reader/path/path.go)
+/// does: the file type letter (none for an unknown type), then rwx for owner, group and others,
+/// with setuid, setgid and sticky as `s`, `s`, `t` (upper case without the execute bit).
+fn permission(mode: u16) -> String {
+    let mut s = String::with_capacity(10);
+    match mode & 0o170000 {
+        0o060000 => s.push('b'),
+        0o020000 => s.push('c'),
+        0o040000 => s.push('d'),
+        0o010000 => s.push('p'),
+        0o120000 => s.push('l'),
+        0o100000 => s.push('-'),
+        0o140000 => s.push('s'),
+        _ => {}
+    }
+    for (shift, special, mark) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let x = bits & 1 != 0;
+        s.push(match (mode & special != 0, x) {
+            (true, true) => mark,
+            (true, false) => mark.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
 }
 
 /// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
@@ -1247,6 +1292,7 @@ mod tests {
         let karg = |value| KArg {
             value,
             label: String::new(),
+            mode: 0,
         };
         let args = [
             karg(ArgValue::Long(257)),
@@ -1266,6 +1312,7 @@ mod tests {
         let file = |p: &str| KArg {
             value: ArgValue::File(p.into()),
             label: String::new(),
+            mode: 0,
         };
         let info = "node /bin/x";
         for (function, args, want) in [
@@ -1298,6 +1345,24 @@ mod tests {
             ("vfs_unlink", vec![], "❓ syscall node /bin/x vfs_unlink"),
         ] {
             assert_eq!(compact_kprobe(info, function, &args), want, "{function}");
+        }
+    }
+
+    /// FilePathModeToStr (pkg/reader/path/path.go) for common modes.
+    #[test]
+    fn permission_as_tetragon() {
+        for (mode, want) in [
+            (0o100644, "-rw-r--r--"),
+            (0o100755, "-rwxr-xr-x"),
+            (0o104755, "-rwsr-xr-x"),
+            (0o102644, "-rw-r-Sr--"),
+            (0o041777, "drwxrwxrwt"),
+            (0o040755, "drwxr-xr-x"),
+            (0o120777, "lrwxrwxrwx"),
+            (0o020620, "crw--w----"),
+            (0, "---------"),
+        ] {
+            assert_eq!(permission(mode), want, "{mode:o}");
         }
     }
 

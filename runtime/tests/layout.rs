@@ -408,7 +408,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
         ),
         (
             "event_arg",
-            rust_struct!(EventArg { ty, len, data as "" }),
+            rust_struct!(EventArg { ty, len, mode, _pad, data as "" }),
             0,
         ),
         (

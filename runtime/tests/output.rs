@@ -89,6 +89,8 @@ fn none() -> EventArg {
     EventArg {
         ty: 0,
         len: 0,
+        mode: 0,
+        _pad: 0,
         data: [0; ARG_BUF / 8],
     }
 }
@@ -532,7 +534,11 @@ fn lsm_with_override() {
         1000,
         1000,
         action::OVERRIDE,
-        vec![text(arg_type::FILE, b"/etc/shadow")],
+        // a regular file, rw-r----- (permission as FilePathModeToStr, pkg/reader/path/path.go)
+        vec![EventArg {
+            mode: 0o100640,
+            ..text(arg_type::FILE, b"/etc/shadow")
+        }],
     );
     insta::assert_snapshot!(both(&[r]));
 }
