@@ -44,7 +44,7 @@ enum Command {
     Check(CheckArgs),
     /// Print the long explanation of a diagnostic code, with examples.
     Explain {
-        /// The code, like P021; `--all` lists every code.
+        /// The code, like P021, or an action, like Sigkill; `--all` lists every code.
         code: Option<String>,
         /// List every code.
         #[arg(long)]
@@ -216,8 +216,12 @@ fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
             print!("{}", explain::explain(code));
             ExitCode::SUCCESS
         }
+        None if explain::action(text).is_some() => {
+            print!("{}", explain::action(text).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
         None => {
-            eprintln!("policyctl: `{text}` is not a diagnostic code; `policyctl explain --all` lists them");
+            eprintln!("policyctl: `{text}` is neither a diagnostic code nor an action; `policyctl explain --all` lists the codes");
             ExitCode::from(2)
         }
     }

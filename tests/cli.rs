@@ -172,10 +172,30 @@ fn exit_2_for_an_unknown_explain_code() {
     let o = policyctl(&["explain", "Z999"]);
     assert_eq!(code(&o), 2);
     assert!(
-        stderr(&o).contains("`Z999` is not a diagnostic code"),
+        stderr(&o).contains("`Z999` is neither a diagnostic code nor an action"),
         "{}",
         stderr(&o)
     );
+}
+
+/// Issue 14: `explain Sigkill` says that the caller dies after the hooked function returns
+/// (the call completes) and points to Override to prevent it.
+#[test]
+fn explain_an_action() {
+    let o = policyctl(&["explain", "Sigkill"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("# Sigkill (action)\n"), "{out}");
+    for needle in [
+        "after the hooked function has returned",
+        "still makes its directory",
+        "use Override",
+        "bpf/process/types/basic.h",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    let o = policyctl(&["explain", "sigkill"]);
+    assert_eq!(code(&o), 2, "the CRD spelling only");
 }
 
 #[test]

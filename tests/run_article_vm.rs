@@ -12,28 +12,6 @@ mod skip;
 #[path = "support/vm.rs"]
 mod vm;
 
-/// Shell helpers for scenarios: `start` runs `policyctl run` in the background (its pid in
-/// /tmp/run.pid, so it outlives the scenario that started it) and waits until every hook is
-/// attached; `stop` sends SIGINT, waits for the exit and prints its status, what it said and
-/// the events after a `--- events` marker.
-const PRELUDE: &str = r#"
-start() {
-  policyctl run "$@" >/tmp/events 2>/tmp/run.err &
-  echo $! >/tmp/run.pid
-  for i in $(seq 1 600); do
-    grep -q 'Ctrl-C stops' /tmp/run.err && return 0
-    kill -0 $(cat /tmp/run.pid) 2>/dev/null || { cat /tmp/run.err; return 1; }
-    sleep 0.05
-  done
-  cat /tmp/run.err; return 1
-}
-stop() {
-  PID=$(cat /tmp/run.pid); sleep 0.5; kill -INT $PID
-  while kill -0 $PID 2>/dev/null; do sleep 0.05; done
-  cat /tmp/run.err; echo '--- events'; cat /tmp/events
-}
-"#;
-
 fn article(name: &str) -> String {
     let path = format!(
         "{}/testdata/policies/article/fixed-{name}.yaml",
@@ -174,7 +152,7 @@ fn article_policies_enforce_in_a_vm() {
     let Some(vm) = vm::Vm::builder("run_article") else {
         return;
     };
-    let scenario = |body: &str| format!("{PRELUDE}\n{body}");
+    let scenario = |body: &str| format!("{}\n{body}", vm::RUN_HELPERS);
     let run = vm
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .bytes("/etc/policies/kill-mkdir-test.yaml", article("kill-mkdir-test").as_bytes(), 0o644)
@@ -324,6 +302,9 @@ fn article_policies_enforce_in_a_vm() {
     let k = &wget[0]["process_kprobe"];
     assert_eq!(k["process"]["binary"], "/usr/bin/wget");
     assert_eq!(k["args"][0]["sock_arg"]["dport"], 443);
+    // the sock's address, a uint64 that protojson writes as a string
+    let cookie = k["args"][0]["sock_arg"]["cookie"].as_str().unwrap_or("");
+    assert!(cookie.parse::<u64>().is_ok_and(|c| c != 0), "{k}");
     assert_eq!(k["action"], "KPROBE_ACTION_SIGKILL");
 
     // sock filters: of three policies on fetch's connection, only the one whose filters all

@@ -872,6 +872,11 @@ fn exec_and_exit_events_without_policy_events_only() {
     assert_eq!(exec["binary"], bin.as_str());
     assert_eq!(exec["arguments"], file.as_str());
     assert!(exec["exec_id"].is_string(), "{exec}");
+    // the login uid, read in the kernel at the exec (the child inherits this process's)
+    if let Ok(loginuid) = std::fs::read_to_string("/proc/self/loginuid") {
+        let want: u64 = loginuid.trim().parse().expect("a number");
+        assert_eq!(exec["auid"], want, "{exec}");
+    }
     assert_eq!(
         mine[1]["process_kprobe"]["process"]["exec_id"], exec["exec_id"],
         "{f}"
@@ -910,6 +915,49 @@ fn compact_output_line() {
     let f = running.stop();
     let mine: Vec<&String> = f.stdout.iter().filter(|l| l.contains(&bin)).collect();
     assert_eq!(mine, [&want], "{f}");
+}
+
+/// Issue 14: compact lines go to a terminal, so bytes from the kernel are escaped as
+/// Tetragon's compact encoder escapes them (`maybeQuote` in pkg/encoder/encoder.go, Go's
+/// `strconv.Quote`): an argument that sets the terminal title and clears the screen, and a
+/// file name holding an escape, come out quoted, with no raw control byte on any line.
+#[test]
+fn compact_output_escapes_terminal_bytes() {
+    if !run::ready("compact_output_escapes_terminal_bytes") {
+        return;
+    }
+    let dir = TempDir::new("escape");
+    let file = dir.write("e\u{1b}[2J.txt", "escaped\n");
+    let bin = dir.copy_binary(CAT, "cat-escape");
+    let policy = dir.write(
+        "open.yaml",
+        &openat_policy("host-escape", dir.str(), &binaries("In", &[&bin]), ""),
+    );
+    let running = started(&[policy.as_str(), "-o", "compact", "--node-name", "test-node"]);
+    let evil = "x\u{1b}]0;title\u{7}\u{1b}[2J";
+    let (status, _, out) = run_child(&bin, &[&file, evil]);
+    assert!(!status.success(), "cat of a missing file fails");
+    assert_eq!(out, "escaped\n");
+    running.wait_line(|l| l.starts_with("💥") && l.contains(&bin));
+    let f = running.stop();
+    let mine: Vec<&String> = f.stdout.iter().filter(|l| l.contains(&bin)).collect();
+    let d = dir.str();
+    let args = format!("\"{d}/e\\x1b[2J.txt x\\x1b]0;title\\a\\x1b[2J\"");
+    assert_eq!(
+        mine,
+        [
+            &format!("🚀 process test-node {bin} {args}"),
+            &format!("📬\u{fe0f} openat  test-node {bin} \"{d}/e\\x1b[2J.txt\""),
+            &format!("💥 exit    test-node {bin} {args} 1"),
+        ],
+        "{f}"
+    );
+    for line in &f.stdout {
+        assert!(
+            !line.chars().any(|c| c.is_control()),
+            "a control character reached the terminal: {line:?}"
+        );
+    }
 }
 
 const CHDIR_AWAY: &str = r#"
@@ -957,7 +1005,9 @@ fn exec_events_carry_the_cwd_at_exec_time() {
             .unwrap_or_else(|| panic!("no exec event for {pid}:\n{f}"));
         let p = &exec["process_exec"]["process"];
         assert_eq!(p["cwd"], dir.str(), "{exec}");
-        assert_eq!(p["flags"], "execve", "{exec}");
+        // spawned: a fork, then the exec, which Tetragon flags `clone`
+        // (bpf/process/bpf_execve_event.h event_set_clone()); below the namespace's init
+        assert_eq!(p["flags"], "execve clone inInitTree", "{exec}");
     }
 }
 
@@ -1040,7 +1090,9 @@ fn match_binaries_running_before_the_start_and_children() {
     );
     let early_event = &kprobes_of(&events, early_pid)[0]["process_kprobe"];
     assert_eq!(early_event["process"]["binary"], waiter.as_str(), "{f}");
-    assert_eq!(early_event["process"]["flags"], "procFS", "{f}");
+    // every process here descends from its pid namespace's init: Tetragon's inInitTree
+    assert_eq!(early_event["process"]["flags"], "procFS inInitTree", "{f}");
+    assert_eq!(early_event["process"]["in_init_tree"], true, "{f}");
     let children: Vec<&str> = events
         .iter()
         .filter(|e| from_cat(e) && opened(e) == file)

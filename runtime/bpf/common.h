@@ -202,6 +202,8 @@ struct exec_event {
 	__u32 binary_len;
 	__u32 cwd_len;
 	__u64 start_boottime; /* task start, ns since boot */
+	__u32 nspid;     /* the pid in the task's own pid namespace */
+	__u32 auid;      /* login uid (task->loginuid); 0 on a kernel without it */
 	__u8 binary[ARG_BUF];
 	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];
@@ -229,11 +231,14 @@ struct sock_tuple {
 	__u8 daddr[16];
 	__u32 state;
 	__u32 type;
+	__u64 cookie; /* the struct sock's address, Tetragon's sock_arg cookie */
 };
 
 struct event_arg {
 	__u32 type; /* enum arg_type of what was read */
 	__u32 len;  /* bytes in `str` for strings, paths and buffers */
+	__u32 mode; /* paths: the inode's i_mode (type and permission bits) */
+	__u32 _pad;
 	union {
 		__s64 value;
 		struct sock_tuple sock;

@@ -51,9 +51,14 @@ struct qstr {
 	const unsigned char *name;
 };
 
+struct inode {
+	unsigned short i_mode;
+};
+
 struct dentry {
 	struct dentry *d_parent;
 	struct qstr d_name;
+	struct inode *d_inode;
 };
 
 struct vfsmount {
@@ -96,6 +101,7 @@ struct linux_binprm {
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
+	struct file *exe_file;
 };
 
 typedef struct {
@@ -104,6 +110,7 @@ typedef struct {
 
 struct cred {
 	kuid_t uid;
+	kuid_t euid;
 };
 
 struct upid {
@@ -130,7 +137,9 @@ struct task_struct {
 	struct files_struct *files;
 	struct fs_struct *fs;
 	const struct cred *real_cred;
+	const struct cred *cred;
 	struct pid *thread_pid;
+	kuid_t loginuid; /* CONFIG_AUDITSYSCALL only: read if bpf_core_field_exists */
 };
 
 struct in6_addr {

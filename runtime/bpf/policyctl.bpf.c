@@ -95,6 +95,9 @@ struct scratch {
 	__u8 path[ARG_BUF * 2]; /* room for any offset plus any length */
 	const unsigned char *names[PATH_DEPTH];
 	__u32 lens[PATH_DEPTH];
+	__u32 unread;   /* bit i: argument i could not be read */
+	__u32 self_len; /* bytes in self_binary */
+	__u8 self_binary[ARG_BUF]; /* the current task's executable, read from the task */
 	union {
 		struct hook_event hook;
 		struct exec_event exec;
@@ -160,6 +163,7 @@ static __always_inline void fill_header(struct event_header *h, __u32 type)
  * the exec's working directory. */
 #define DEST_BINARY MAX_ARGS
 #define DEST_CWD (MAX_ARGS + 1)
+#define DEST_SELF (MAX_ARGS + 2)
 
 /*
  * Writes the path of (mnt, dentry) into the destination and returns its
@@ -176,6 +180,8 @@ static __always_inline int write_path(__u64 vmnt, __u64 dentry_addr, __u64 dest)
 		buf = s->exec.binary;
 	} else if (dest == DEST_CWD) {
 		buf = s->exec.cwd;
+	} else if (dest == DEST_SELF) {
+		buf = s->self_binary;
 	} else {
 		if (dest >= MAX_ARGS)
 			return 0;
@@ -253,7 +259,42 @@ GLOBAL int cwd_path(__u64 fs_addr)
 			  (__u64)BPF_CORE_READ(fs, pwd.dentry), DEST_CWD);
 }
 
+/*
+ * The current task's executable (mm->exe_file), for a process missing from
+ * `processes` (evicted, forked from a parent never seen, or started in the
+ * gap between reading /proc and seeding). Tetragon does the same when its
+ * execve_map misses: bpf/process/bpf_process_event.h event_find_curr_probe()
+ * reads the task's exe with read_exe() (bpf/lib/process.h). Returns the
+ * length written to self_binary, or 0 when the task has no executable to
+ * read (a kernel thread, an mm being torn down): the binary is unknown.
+ */
+GLOBAL int current_binary(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *file = BPF_CORE_READ(task, mm, exe_file);
+	if (!file)
+		return 0;
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (!dentry)
+		return 0;
+	return write_path((__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)dentry, DEST_SELF);
+}
+
 /* ---- processes -------------------------------------------------------- */
+
+/* The current task's pid in its own pid namespace. */
+static __always_inline __u32 ns_pid(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	int nr = 0;
+	__u64 off = bpf_core_field_offset(struct pid, numbers) +
+		    (__u64)level * bpf_core_type_size(struct upid) +
+		    bpf_core_field_offset(struct upid, nr);
+	bpf_probe_read_kernel(&nr, sizeof(nr), (char *)pid + off);
+	return nr;
+}
 
 static __always_inline __u32 task_ppid(struct task_struct *task)
 {
@@ -271,8 +312,17 @@ int process_exec(__u64 *ctx)
 	struct exec_event *e = &s->exec;
 
 	fill_header(&e->header, EVENT_EXEC);
+	/* the effective uid after the exec, as Tetragon's process.uid
+	 * (bpf/process/bpf_execve_event.h: p->uid = creds.euid) */
+	e->header.uid = BPF_CORE_READ(task, cred, euid.val);
 	e->ppid = task_ppid(task);
 	e->start_boottime = BPF_CORE_READ(task, start_boottime);
+	e->nspid = ns_pid(); /* at sched_process_exec, current is the task */
+	/* the login uid at every exec, as Tetragon's __get_auid()
+	 * (bpf/process/bpf_process_event.h): 0 when the kernel has no loginuid */
+	e->auid = 0;
+	if (bpf_core_field_exists(task->loginuid))
+		e->auid = BPF_CORE_READ(task, loginuid.val);
 	e->binary_len = binary_path((__u64)BPF_CORE_READ(bprm, file));
 	e->cwd_len = cwd_path((__u64)BPF_CORE_READ(task, fs));
 
@@ -365,6 +415,9 @@ static __always_inline __s64 sign_extend(__u64 v, __u8 width, bool is_signed)
 
 static __always_inline void read_sock(struct sock *sk, struct sock_tuple *t)
 {
+	/* Tetragon's cookie is the sock's address (bpf/process/types/sock.h,
+	 * set_event_from_sock(): event->sockaddr = sk) */
+	t->cookie = (__u64)sk;
 	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->protocol = BPF_CORE_READ(sk, sk_protocol);
 	t->type = BPF_CORE_READ(sk, sk_type);
@@ -412,6 +465,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 
 	out->type = a->type;
 	out->len = 0;
+	out->mode = 0;
 	out->value = 0;
 	if (a->type == ARG_NONE)
 		return 0;
@@ -453,10 +507,14 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		else
 			n = bpf_probe_read_kernel_str(out->str, ARG_BUF, (void *)v);
 		out->len = n > 0 ? n - 1 : 0;
+		if (n <= 0)
+			s->unread |= 1 << i;
 		return 0;
 	case ARG_FILENAME:
 		n = bpf_probe_read_kernel_str(out->str, ARG_BUF, BPF_CORE_READ((struct filename *)v, name));
 		out->len = n > 0 ? n - 1 : 0;
+		if (n <= 0)
+			s->unread |= 1 << i;
 		return 0;
 	case ARG_SOCK:
 		read_sock((struct sock *)v, &out->sock);
@@ -478,6 +536,8 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		long err = user ? bpf_probe_read_user(out->str, size, (void *)v)
 				: bpf_probe_read_kernel(out->str, size, (void *)v);
 		out->len = err ? 0 : size;
+		if (err)
+			s->unread |= 1 << i;
 		return 0;
 	}
 	case ARG_FILE:
@@ -488,8 +548,10 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		break;
 	case ARG_FD:
 		file = fd_file((__s64)(__s32)v);
-		if (!file)
+		if (!file) {
+			s->unread |= 1 << i;
 			return 0;
+		}
 		break;
 	case ARG_PATH:
 		path = (struct path *)v;
@@ -508,6 +570,13 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		mnt = (__u64)BPF_CORE_READ(path, mnt);
 		dentry = (__u64)BPF_CORE_READ(path, dentry);
 	}
+	if (!dentry) {
+		s->unread |= 1 << i;
+		return 0;
+	}
+	/* the mode Tetragon reports as `permission` (bpf/process/types/basic.h
+	 * store_path(): dentry->d_inode->i_mode) */
+	out->mode = BPF_CORE_READ((struct dentry *)dentry, d_inode, i_mode);
 	out->len = write_path(mnt, dentry, i);
 	return 0;
 }
@@ -658,6 +727,12 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 	struct event_arg *a = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
 	bool hit;
 
+	/* A value that could not be read is unknown: it satisfies neither a
+	 * filter nor its negation (NotEqual "x" must not match a string that
+	 * was never read). */
+	if (s->unread & (1 << idx))
+		return 0;
+
 	switch (a->type) {
 	case ARG_INT:
 	case ARG_UINT:
@@ -676,7 +751,17 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
-/* matchBinaries: the process's binary, or with followChildren an ancestor's. */
+/*
+ * matchBinaries: the process's binary, or with followChildren an ancestor's.
+ *
+ * An unknown binary satisfies neither In nor NotIn: a process missing from
+ * `processes` is read from the task itself (current_binary); when even that
+ * fails, or an ancestor a negated followChildren filter needs is missing,
+ * the selector does not match, so no action is ever taken on "unknown".
+ * Tetragon's match_binaries() (bpf/process/types/basic.h) likewise returns
+ * no match when the binary could not be read (path_length < 0), whatever the
+ * operator.
+ */
 GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
 {
 	struct selector *sp = selector_of(slot, sel);
@@ -684,62 +769,83 @@ GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
 	if (!sp || !s)
 		return 0;
 	struct filter *f = &sp->binaries;
+	bool follow = f->flags & FILTER_FOLLOW;
 	__u32 pid = tgid;
 	bool hit = false;
+	bool known = false; /* every binary the answer depends on was read */
 	for (int depth = 0; depth < ANCESTORS; depth++) {
 		struct process *p = bpf_map_lookup_elem(&processes, &pid);
-		if (!p)
+		if (!p) {
+			if (depth > 0)
+				break; /* an ancestor never seen: unknown */
+			int n = current_binary();
+			if (n <= 0)
+				break; /* no executable to read: unknown */
+			set_key(s, s->self_binary, n);
+			hit = match_key(f->id, f->op);
+			/* the ancestors of a process never seen are unknown */
+			known = hit || !follow;
 			break;
+		}
 		set_key(s, p->binary, p->binary_len);
 		pid = p->ppid;
 		if (match_key(f->id, f->op)) {
 			hit = true;
+			known = true;
 			break;
 		}
-		if (!(f->flags & FILTER_FOLLOW))
+		if (!follow || pid == 0) {
+			known = true; /* no ancestor asked for, or the root reached */
 			break;
+		}
 	}
+	if (!known)
+		return 0;
 	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
-static __always_inline __u32 ns_pid(void)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
-	int nr = 0;
-	__u64 off = bpf_core_field_offset(struct pid, numbers) +
-		    (__u64)level * bpf_core_type_size(struct upid) +
-		    bpf_core_field_offset(struct upid, nr);
-	bpf_probe_read_kernel(&nr, sizeof(nr), (char *)pid + off);
-	return nr;
-}
-
-/* matchPIDs: the pid, or with followForks one of its ancestors. */
+/*
+ * matchPIDs: the pid, or with followForks one of its ancestors. Ancestors
+ * are read from the task's own parent links (real_parent), never from the
+ * `processes` cache, so a process missing from the cache still has them.
+ * A walk cut short by ANCESTORS without reaching the root is unknown and
+ * satisfies neither In nor NotIn. (Tetragon's filter_pidset() in
+ * bpf/process/pfilter.h walks its execve_map instead, and stops at a miss.)
+ */
 GLOBAL int match_pids(__u64 slot, __u64 sel, __u64 tgid)
 {
 	struct selector *sp = selector_of(slot, sel);
 	if (!sp)
 		return 0;
 	struct filter *f = &sp->pids;
-	__u32 pid = tgid;
 	bool hit = false;
+	bool known = false;
 	if (f->flags & FILTER_NSPID) {
 		hit = match_ints(f, ns_pid());
+		known = true;
 	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u32 pid = tgid;
 		for (int depth = 0; depth < ANCESTORS; depth++) {
 			if (match_ints(f, pid)) {
 				hit = true;
+				known = true;
 				break;
 			}
-			if (!(f->flags & FILTER_FOLLOW))
+			if (!(f->flags & FILTER_FOLLOW)) {
+				known = true;
 				break;
-			struct process *p = bpf_map_lookup_elem(&processes, &pid);
-			if (!p || p->ppid == 0)
+			}
+			task = BPF_CORE_READ(task, real_parent);
+			pid = task ? BPF_CORE_READ(task, tgid) : 0;
+			if (pid == 0) {
+				known = true; /* past init: every ancestor seen */
 				break;
-			pid = p->ppid;
+			}
 		}
 	}
+	if (!known)
+		return 0;
 	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
@@ -766,7 +872,8 @@ static __always_inline bool rate_limited(struct scratch *s, __u32 slot, __u32 se
 		if (a->type == ARG_INT || a->type == ARG_UINT)
 			n = 8;
 		else if (a->type == ARG_SOCK)
-			n = sizeof(struct sock_tuple);
+			/* the tuple, not the cookie: one key per connection's addresses */
+			n = __builtin_offsetof(struct sock_tuple, cookie);
 		for (int w = 0; w < ARG_BUF / 8; w++) {
 			if (w * 8 >= n)
 				break;
@@ -825,6 +932,7 @@ GLOBAL int handle(__u64 slot)
 	s->hook.selector = 255;
 	s->hook.action = ACTION_POST;
 	s->hook.action_arg = 0;
+	s->unread = 0;
 	__u32 nargs = h->nargs;
 	for (int i = 0; i < MAX_ARGS; i++) {
 		if (i >= nargs)

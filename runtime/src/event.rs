@@ -43,6 +43,10 @@ pub struct Exec {
     pub ppid: u32,
     /// When the task started, in ns since boot.
     pub start_boottime: u64,
+    /// The pid in the task's own pid namespace (1: the namespace's init).
+    pub nspid: u32,
+    /// The login uid, read in the kernel at the exec.
+    pub auid: u32,
     /// The binary's path.
     pub binary: String,
     /// The working directory at exec (empty when the kernel could not tell).
@@ -96,8 +100,9 @@ pub enum Arg {
     Uint(u64),
     /// A string (`ARG_STRING`, `ARG_FILENAME`), up to its first NUL.
     String(String),
-    /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`).
-    Path(String),
+    /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`, `ARG_BINPRM`) and its inode's
+    /// mode (file type and permission bits; 0 when not read).
+    Path(String, u16),
     /// Raw bytes (`ARG_BYTES`).
     Bytes(Vec<u8>),
     /// A socket (`ARG_SOCK`).
@@ -122,7 +127,7 @@ impl Arg {
             | arg_type::PATH
             | arg_type::DENTRY
             | arg_type::FD
-            | arg_type::BINPRM => Arg::Path(c_string(raw.bytes())),
+            | arg_type::BINPRM => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
             arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
             arg_type::SOCK | arg_type::SOCKET => Arg::Sock(raw.sock()),
             _ => Arg::Unknown(ty),
@@ -186,6 +191,8 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 header: raw.header.into(),
                 ppid: raw.ppid,
                 start_boottime: raw.start_boottime,
+                nspid: raw.nspid,
+                auid: raw.auid,
                 binary,
                 cwd: c_string(&raw.cwd[..(raw.cwd_len as usize).min(ARG_BUF)]),
                 argv: split_argv(args),

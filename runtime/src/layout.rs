@@ -279,6 +279,8 @@ pub struct ExecEvent {
     pub binary_len: u32,
     pub cwd_len: u32,
     pub start_boottime: u64,
+    pub nspid: u32,
+    pub auid: u32,
     pub binary: [u8; ARG_BUF],
     pub cwd: [u8; ARG_BUF],
     pub args: [u8; ARGV_BUF],
@@ -312,6 +314,7 @@ pub struct SockTuple {
     pub daddr: [u8; 16],
     pub state: u32,
     pub ty: u32,
+    pub cookie: u64,
 }
 
 /// `struct event_arg`; `data` is the C union of `value`, `sock` and `str`.
@@ -320,6 +323,8 @@ pub struct SockTuple {
 pub struct EventArg {
     pub ty: u32,
     pub len: u32,
+    pub mode: u32,
+    pub _pad: u32,
     pub data: [u64; ARG_BUF / 8],
 }
 

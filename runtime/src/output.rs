@@ -108,11 +108,18 @@ impl Renderer {
             cwd: p.cwd.clone().unwrap_or_default(),
             binary: p.binary.clone(),
             arguments: p.arguments.clone(),
-            flags: p.flags.clone(),
+            // Tetragon's flags end with `inInitTree` for such a process (pkg/reader/exec/exec.go
+            // `flagsOrdered`, joined by pkg/process/process.go)
+            flags: if p.in_init_tree {
+                format!("{} inInitTree", p.flags)
+            } else {
+                p.flags.clone()
+            },
             start_time: Some(self.wall(p.start_boottime)),
             auid: p.auid,
             parent_exec_id: p.parent_exec_id.clone().unwrap_or_default(),
             tid,
+            in_init_tree: Some(p.in_init_tree),
         }
     }
 
@@ -162,6 +169,10 @@ impl Renderer {
                 return None;
             }
             Event::Exit(exit) => {
+                // The exit of a process never seen is dropped, as Tetragon's kernel side
+                // drops it: bpf/process/bpf_exit.h event_exit_send() sends nothing for a
+                // pid missing from its execve_map.
+                cache.lookup(header.pid)?;
                 let (process, parent) =
                     self.process_and_parent(cache, header.pid, header.pid, header.uid);
                 cache.remove(header.pid);
@@ -206,6 +217,10 @@ fn signal_name(n: u32) -> String {
 }
 
 fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Option<Proc>) -> Body {
+    // Tracepoint arguments carry no label: Tetragon builds them in
+    // MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/tracing.go) without one,
+    // while kprobe, LSM and uprobe arguments take theirs in getKprobeArgument.
+    let labelled = h.event != EventKind::Tracepoint;
     let args: Vec<KArg> = h
         .args
         .iter()
@@ -213,7 +228,15 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
         .filter(|(_, a)| a.ty != "nop") // declared to skip an argument: never shown
         .map(|(i, a)| KArg {
             value: arg_value(&a.ty, hook.args.get(i).unwrap_or(&Arg::None)),
-            label: a.label.clone().unwrap_or_default(),
+            mode: match hook.args.get(i) {
+                Some(Arg::Path(_, mode)) => *mode,
+                _ => 0,
+            },
+            label: if labelled {
+                a.label.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
         })
         .collect();
     let common = Common {
@@ -265,6 +288,9 @@ struct Proc {
     auid: u32,
     parent_exec_id: String,
     tid: u32,
+    /// `in_init_tree`, a BoolValue: absent for a process the cache does not know (Tetragon's
+    /// bare `{pid, start_time}` process), else true or false.
+    in_init_tree: Option<bool>,
 }
 
 /// A `tetragon.KprobeArgument` value (its oneof).
@@ -288,6 +314,8 @@ enum ArgValue {
 struct KArg {
     value: ArgValue,
     label: String,
+    /// A path's inode mode, for `permission`.
+    mode: u16,
 }
 
 fn int_of(arg: &Arg) -> i64 {
@@ -300,7 +328,7 @@ fn int_of(arg: &Arg) -> i64 {
 
 fn text_of(arg: &Arg) -> String {
     match arg {
-        Arg::String(s) | Arg::Path(s) => s.clone(),
+        Arg::String(s) | Arg::Path(s, _) => s.clone(),
         Arg::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     }
@@ -334,7 +362,7 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Int(v) => ArgValue::Long(*v),
             Arg::Uint(v) => ArgValue::Size(*v),
             Arg::String(s) => ArgValue::String(s.clone()),
-            Arg::Path(s) => ArgValue::Path(s.clone()),
+            Arg::Path(s, _) => ArgValue::Path(s.clone()),
             Arg::Bytes(b) => ArgValue::Bytes(b.clone()),
             Arg::Sock(s) => ArgValue::Sock(*s),
         },
@@ -543,6 +571,11 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     o.num("auid", p.auid);
     o.str("parent_exec_id", &p.parent_exec_id);
     o.num("tid", p.tid);
+    if let Some(b) = p.in_init_tree {
+        // a BoolValue: protojson prints `false` too
+        o.key("in_init_tree");
+        o.out.push_str(if b { "true" } else { "false" });
+    }
 }
 
 fn name_of(table: &[(&'static str, u32)], n: u32) -> &'static str {
@@ -592,6 +625,10 @@ fn sock_json(o: &mut Obj<'_>, s: &SockTuple) {
     o.str("daddr", &addr(s.family, &s.daddr));
     o.nonzero("sport", s.sport.into());
     o.nonzero("dport", s.dport.into());
+    if s.cookie != 0 {
+        o.key("cookie");
+        push_json_str(o.out, &s.cookie.to_string());
+    }
     o.str("state", name_of(TCP_STATES, s.state));
 }
 
@@ -612,9 +649,18 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
             o.key("bytes_arg");
             push_json_str(o.out, &base64(b));
         }
-        ArgValue::Path(p) => o.obj("path_arg", |m| m.str("path", p)),
-        ArgValue::File(p) => o.obj("file_arg", |m| m.str("path", p)),
-        ArgValue::Binprm(p) => o.obj("linux_binprm_arg", |m| m.str("path", p)),
+        ArgValue::Path(p) => o.obj("path_arg", |m| {
+            m.str("path", p);
+            m.str("permission", &permission(a.mode));
+        }),
+        ArgValue::File(p) => o.obj("file_arg", |m| {
+            m.str("path", p);
+            m.str("permission", &permission(a.mode));
+        }),
+        ArgValue::Binprm(p) => o.obj("linux_binprm_arg", |m| {
+            m.str("path", p);
+            m.str("permission", &permission(a.mode));
+        }),
         ArgValue::Sock(s) => o.obj("sock_arg", |m| sock_json(m, s)),
         ArgValue::Long(v) => {
             o.key("long_arg");
@@ -627,6 +673,36 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
         }),
     }
     o.str("label", &a.label);
+}
+
+/// An inode mode as `ls -l` writes it, as Tetragon's FilePathModeToStr (pkg/reader/path/path.go)
+/// does: the file type letter (none for an unknown type), then rwx for owner, group and others,
+/// with setuid, setgid and sticky as `s`, `s`, `t` (upper case without the execute bit).
+fn permission(mode: u16) -> String {
+    let mut s = String::with_capacity(10);
+    match mode & 0o170000 {
+        0o060000 => s.push('b'),
+        0o020000 => s.push('c'),
+        0o040000 => s.push('d'),
+        0o010000 => s.push('p'),
+        0o120000 => s.push('l'),
+        0o100000 => s.push('-'),
+        0o140000 => s.push('s'),
+        _ => {}
+    }
+    for (shift, special, mark) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let x = bits & 1 != 0;
+        s.push(match (mode & special != 0, x) {
+            (true, true) => mark,
+            (true, false) => mark.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
 }
 
 /// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
@@ -772,14 +848,21 @@ impl Response {
     // ------------------------------------------------------------ compact
 
     fn to_compact(&self) -> String {
-        let info = |p: &Proc| format!("{} {}", self.node_name, p.binary);
+        // Tetragon's Colorer.ProcessInfo (pkg/encoder/color.go): node and binary quoted
+        let info = |p: &Proc| {
+            format!(
+                "{} {}",
+                maybe_quote(&self.node_name),
+                maybe_quote(&p.binary)
+            )
+        };
         match &self.body {
             Body::Exec { process, .. } => {
                 format!(
                     "🚀 {:<7} {} {}",
                     "process",
                     info(process),
-                    process.arguments
+                    maybe_quote(&process.arguments)
                 )
             }
             Body::Exit {
@@ -797,7 +880,7 @@ impl Response {
                     "💥 {:<7} {} {} {}",
                     "exit",
                     info(process),
-                    process.arguments,
+                    maybe_quote(&process.arguments),
                     status
                 )
             }
@@ -832,8 +915,8 @@ impl Response {
                     "🕵️ {:<7} {} {} {}",
                     "uprobe",
                     info(&c.process),
-                    path,
-                    symbol
+                    maybe_quote(path),
+                    maybe_quote(symbol)
                 )
             }
             Body::Lsm {
@@ -846,6 +929,88 @@ impl Response {
     }
 }
 
+/// Tetragon's `maybeQuote` (`pkg/encoder/encoder.go`): a string holding a space or a rune
+/// Go's `strconv.IsPrint` rejects is written as Go's `strconv.Quote` writes it, so text from
+/// the kernel (binaries, arguments, paths, symbols, the node name) can never put escape
+/// sequences on the operator's terminal; any other string is written as it is.
+pub fn maybe_quote(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(|c| c != ' ' && go_is_print(c)) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(go_quote(s))
+    }
+}
+
+/// Go's `unicode.IsPrint` / `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
+/// and the ASCII space; every other category (controls, format characters such as the bidi
+/// overrides, separators, private use, unassigned) is not printable.
+fn go_is_print(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    if c == ' ' {
+        return true;
+    }
+    matches!(
+        get_general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::NonspacingMark
+            | G::SpacingMark
+            | G::EnclosingMark
+            | G::DecimalNumber
+            | G::LetterNumber
+            | G::OtherNumber
+            | G::ConnectorPunctuation
+            | G::DashPunctuation
+            | G::OpenPunctuation
+            | G::ClosePunctuation
+            | G::InitialPunctuation
+            | G::FinalPunctuation
+            | G::OtherPunctuation
+            | G::MathSymbol
+            | G::CurrencySymbol
+            | G::ModifierSymbol
+            | G::OtherSymbol
+    )
+}
+
+/// Go's `strconv.Quote` (`appendEscapedRune`): `"` and `\` escaped, printable runes as they
+/// are, `\a \b \f \n \r \t \v`, other runes below a space and DEL as `\xNN`, other
+/// non-printable runes as `\uNNNN` or `\UNNNNNNNN` (lower-case hexadecimal).
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if go_is_print(c) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `function_name` without an architecture's syscall prefix (`__x64_sys_write` → `sys_write`).
 fn cut_syscall_prefix(name: &str) -> &str {
     SYSCALL_ARCH_PREFIXES
@@ -854,16 +1019,18 @@ fn cut_syscall_prefix(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// The path of file argument `i`, quoted as Tetragon's compact lines quote it.
 fn file_at(args: &[KArg], i: usize) -> String {
     match args.get(i).map(|a| &a.value) {
-        Some(ArgValue::File(p)) => p.clone(),
+        Some(ArgValue::File(p)) => maybe_quote(p).into_owned(),
         _ => String::new(),
     }
 }
 
+/// String argument `i`, quoted as Tetragon's compact lines quote it.
 fn string_at(args: &[KArg], i: usize) -> String {
     match args.get(i).map(|a| &a.value) {
-        Some(ArgValue::String(s)) => s.clone(),
+        Some(ArgValue::String(s)) => maybe_quote(s).into_owned(),
         _ => String::new(),
     }
 }
@@ -1000,14 +1167,26 @@ fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
         "security_path_truncate" => match args.first().map(|a| &a.value) {
             Some(v) => {
                 let p = if let ArgValue::Path(p) = v {
-                    p.as_str()
+                    maybe_quote(p)
                 } else {
-                    ""
+                    "".into()
                 };
                 format!("{} {info} {p}", ev("📝", "truncate"))
             }
             None => format!("{} {info} ", ev("❓", "security_path_truncate")),
         },
+        "security_file_truncate" => match args.first() {
+            Some(_) => format!("{} {info} {}", ev("📝", "truncate"), file_at(args, 0)),
+            None => format!("{} {info} ", ev("❓", "security_file_truncate")),
+        },
+        // Tetragon prints the program, perf event or map from a bpf_attr, perf_event or
+        // bpf_map argument, types `policyctl run` does not read (it refuses them), so the
+        // detail is left empty as Tetragon leaves it for a hook declared without arguments.
+        "bpf_check" => format!("{} {info} ", ev("🐝", "bpf_load")),
+        "security_perf_event_alloc" => format!("{} {info} ", ev("🐝", "perf_event_alloc")),
+        "security_bpf_map_alloc" | "security_bpf_map_create" => {
+            format!("{} {info} ", ev("🗺", "bpf_map_create"))
+        }
         _ => format!("{} {info} {function_name}", ev("❓", "syscall")),
     }
 }
@@ -1020,7 +1199,45 @@ fn raw_syscall_name(args: &[KArg]) -> String {
         Some(ArgValue::SyscallId(v)) => i64::from(*v),
         _ => -1,
     };
-    syscall_name(id).unwrap_or("unknown").to_string()
+    let Some(name) = syscall_name(id) else {
+        return "unknown".to_string();
+    };
+    match policyctl_validator::kernel::syscalls::lookup(name) {
+        Some(sys) => syscall_prototype(name, &sys.args, args),
+        None => name.to_string(),
+    }
+}
+
+/// `name(type arg=value, ...)` as Tetragon's `rawSyscallEnter` (pkg/encoder/raw_syscall_enter.go)
+/// writes it: argument j of the syscall takes event argument j + 1 when that is a `size_arg`
+/// (a pointer type in hexadecimal, written `type*name=0x..`, anything else in decimal), else
+/// `?`. The types are the kernel's, from the validator's syscall table (tracefs formats);
+/// Tetragon's pkg/syscallinfo spells a few of them differently (`struct timespec *` for
+/// `struct __kernel_timespec *`, `unsigned long` for `off_t`).
+fn syscall_prototype(
+    name: &str,
+    sys_args: &[policyctl_validator::kernel::syscalls::SyscallArg],
+    args: &[KArg],
+) -> String {
+    let mut out = format!("{name}(");
+    for (j, a) in sys_args.iter().enumerate() {
+        if j > 0 {
+            out.push_str(", ");
+        }
+        match args.get(j + 1).map(|k| &k.value) {
+            Some(ArgValue::Size(v)) if a.ctype.ends_with('*') => {
+                let _ = write!(out, "{}{}=0x{v:x}", a.ctype, a.name);
+            }
+            Some(ArgValue::Size(v)) => {
+                let _ = write!(out, "{} {}={v}", a.ctype, a.name);
+            }
+            _ => {
+                let _ = write!(out, "{} {}=?", a.ctype, a.name);
+            }
+        }
+    }
+    out.push(')');
+    out
 }
 
 /// The name of x86_64 syscall `nr` (`openat`), from the validator's syscall table.
@@ -1052,6 +1269,116 @@ mod tests {
             let mut ours = String::new();
             push_json_str(&mut ours, &s);
             assert_eq!(ours, serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+    }
+
+    /// Go's `strconv.Quote` output for each input, as `maybeQuote` (pkg/encoder/encoder.go)
+    /// returns it; strings with only printable runes and no space come back as they are.
+    #[test]
+    fn maybe_quote_as_tetragon_compact_encoder() {
+        for (input, want) in [
+            ("/usr/bin/true", "/usr/bin/true"),
+            ("", ""),
+            ("é😀/tmp/ü", "é😀/tmp/ü"),
+            ("-la /tmp", r#""-la /tmp""#),
+            (
+                "x\u{1b}]0;title\u{7}\u{1b}[2J",
+                r#""x\x1b]0;title\a\x1b[2J""#,
+            ),
+            ("a\"b\\c d", r#""a\"b\\c d""#),
+            (
+                "\u{8}\u{c}\n\r\t\u{b}\u{0}\u{7f}",
+                r#""\b\f\n\r\t\v\x00\x7f""#,
+            ),
+            // C1 CSI, no-break space, bidi override, private use, unassigned plane 16
+            ("\u{9b}31m", r#""\u009b31m""#),
+            ("a\u{a0}b", r#""a\u00a0b""#),
+            ("\u{202e}txt", r#""\u202etxt""#),
+            ("\u{e000}", r#""\ue000""#),
+            ("\u{10ffff}", r#""\U0010ffff""#),
+        ] {
+            assert_eq!(maybe_quote(input), want, "{input:?}");
+        }
+    }
+
+    /// pkg/encoder/raw_syscall_enter.go `rawSyscallEnter`: pointers in hexadecimal glued to
+    /// their name, integers in decimal, arguments not read as `?` (with a space).
+    #[test]
+    fn raw_syscall_prototype_as_tetragon() {
+        let karg = |value| KArg {
+            value,
+            label: String::new(),
+            mode: 0,
+        };
+        let args = [
+            karg(ArgValue::Long(257)),
+            karg(ArgValue::Size(0xffff_ff9c)),
+            karg(ArgValue::Size(0x7ffd_1234)),
+        ];
+        assert_eq!(
+            raw_syscall_name(&args),
+            "openat(int dfd=4294967196, const char *filename=0x7ffd1234, int flags=?, umode_t mode=?)"
+        );
+        assert_eq!(raw_syscall_name(&[karg(ArgValue::Long(-1))]), "unknown");
+    }
+
+    /// The special cases of pkg/encoder/encoder.go's compact kprobe lines (`EventToString`).
+    #[test]
+    fn compact_kprobe_special_cases() {
+        let file = |p: &str| KArg {
+            value: ArgValue::File(p.into()),
+            label: String::new(),
+            mode: 0,
+        };
+        let info = "node /bin/x";
+        for (function, args, want) in [
+            (
+                "security_file_truncate",
+                vec![file("/tmp/a b")],
+                "📝 truncate node /bin/x \"/tmp/a b\"",
+            ),
+            (
+                "security_file_truncate",
+                vec![],
+                "❓ security_file_truncate node /bin/x ",
+            ),
+            ("bpf_check", vec![], "🐝 bpf_load node /bin/x "),
+            (
+                "security_perf_event_alloc",
+                vec![],
+                "🐝 perf_event_alloc node /bin/x ",
+            ),
+            (
+                "security_bpf_map_create",
+                vec![],
+                "🗺 bpf_map_create node /bin/x ",
+            ),
+            (
+                "security_bpf_map_alloc",
+                vec![],
+                "🗺 bpf_map_create node /bin/x ",
+            ),
+            ("vfs_unlink", vec![], "❓ syscall node /bin/x vfs_unlink"),
+        ] {
+            assert_eq!(compact_kprobe(info, function, &args), want, "{function}");
+        }
+    }
+
+    /// FilePathModeToStr (pkg/reader/path/path.go) for common modes.
+    #[test]
+    fn permission_as_tetragon() {
+        for (mode, want) in [
+            (0o100644, "-rw-r--r--"),
+            (0o100755, "-rwxr-xr-x"),
+            (0o104755, "-rwsr-xr-x"),
+            (0o102644, "-rw-r-Sr--"),
+            (0o041777, "drwxrwxrwt"),
+            (0o040755, "drwxr-xr-x"),
+            (0o120777, "lrwxrwxrwx"),
+            (0o020620, "crw--w----"),
+            (0, "---------"),
+        ] {
+            assert_eq!(permission(mode), want, "{mode:o}");
         }
     }
 

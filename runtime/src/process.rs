@@ -20,7 +20,9 @@ pub struct ProcessInfo {
     pub pid: u32,
     /// Parent's thread group id.
     pub ppid: u32,
-    /// Real uid.
+    /// Effective uid: at exec (read in the kernel), or the second `Uid:` field of
+    /// `/proc/<pid>/status`, as Tetragon's `process.uid` (bpf/process/bpf_execve_event.h sets
+    /// `p->uid = creds.euid`; pkg/sensors/exec/procevents/proc_reader.go takes `uids[1]`).
     pub uid: u32,
     /// Login uid ([`AUID_UNKNOWN`] when unknown).
     pub auid: u32,
@@ -38,6 +40,11 @@ pub struct ProcessInfo {
     pub exec_id: String,
     /// The parent's exec id, when the parent is known.
     pub parent_exec_id: Option<String>,
+    /// Tetragon's `in_init_tree`: the process is its pid namespace's init (pid 1 there) or
+    /// descends from it (bpf/process/bpf_process_event.h `set_in_init_tree()`: nspid 1, or a
+    /// parent in the tree at fork; pkg/sensors/exec/procevents/proc_reader_linux.go
+    /// `procToKeyValue` for processes read from /proc).
+    pub in_init_tree: bool,
 }
 
 /// The raw `/proc/<pid>` files of one process, for [`parse_proc_entry`].
@@ -105,8 +112,42 @@ fn flags(base: &str, cwd: Option<&str>) -> String {
     }
 }
 
+/// `process.arguments`: argv after argv[0], joined as Tetragon's `ArgsDecoder`
+/// (pkg/process/args.go) joins them: an argument holding a space is put in double quotes
+/// (nothing inside it escaped) after a space, even when it comes first; any other
+/// argument after a space unless the text so far is empty.
+/// The flags of a process the cache made from a fork event (no exec seen since).
+const FORKED: &str = "clone";
+
+fn forked_without_exec(p: &ProcessInfo) -> bool {
+    p.flags.split(' ').next() == Some(FORKED)
+}
+
+/// An exec's flags in the order of Tetragon's `flagsOrdered` (pkg/reader/exec/exec.go):
+/// execve, rootcwd, clone.
+fn exec_flags(cwd: Option<&str>, cloned: bool) -> String {
+    let mut f = flags("execve", cwd);
+    if cloned {
+        f.push_str(" clone");
+    }
+    f
+}
+
 fn join_arguments(argv: &[String]) -> String {
-    argv.get(1..).unwrap_or(&[]).join(" ")
+    let mut out = String::new();
+    for a in argv.get(1..).unwrap_or(&[]) {
+        if a.contains(' ') {
+            out.push_str(" \"");
+            out.push_str(a);
+            out.push('"');
+        } else {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(a);
+        }
+    }
+    out
 }
 
 /// Builds a process from its `/proc` files; `None` when `stat` does not parse.
@@ -131,9 +172,16 @@ pub fn parse_proc_entry(
         .status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|rest| rest.split_whitespace().nth(1))
         .and_then(|u| u.parse().ok())
         .unwrap_or(0);
+    // the last NSpid field is the pid in the process's own namespace
+    let nspid: Option<u32> = e
+        .status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|rest| rest.split_whitespace().last())
+        .and_then(|n| n.parse().ok());
     let auid = e
         .loginuid
         .and_then(|l| l.trim().parse().ok())
@@ -156,6 +204,8 @@ pub fn parse_proc_entry(
         start_boottime,
         exec_id: exec_id(node_name, start_boottime, e.pid),
         parent_exec_id: None,
+        // a namespace's init; its descendants are marked by `ProcessCache::seed`
+        in_init_tree: nspid == Some(1),
     })
 }
 
@@ -239,7 +289,9 @@ impl ProcessCache {
     pub fn lookup(&mut self, pid: u32) -> Option<&ProcessInfo> {
         if !self.procs.contains_key(&pid) && self.read_proc && pid != 0 {
             let mut info = read_proc_entry(&self.node_name, pid, self.ns_per_tick)?;
-            info.parent_exec_id = self.procs.get(&info.ppid).map(|p| p.exec_id.clone());
+            let parent = self.procs.get(&info.ppid);
+            info.parent_exec_id = parent.map(|p| p.exec_id.clone());
+            info.in_init_tree |= parent.is_some_and(|p| p.in_init_tree);
             self.procs.insert(pid, info);
         }
         self.procs.get(&pid)
@@ -264,9 +316,23 @@ impl ProcessCache {
 
     /// Records an exec event and returns the new process. The parent is
     /// looked up (from `/proc` if missing and allowed) to link its exec id.
+    ///
+    /// As Tetragon: the exec's own time (not the task's start) is `start_time` and the ktime in
+    /// `exec_id`, so successive execs in one pid get distinct ids (bpf/process/bpf_execve_event.h
+    /// `p->ktime = tg_get_ktime()`, pkg/process/process.go `GetExecID`); the first exec after a
+    /// fork carries the `clone` flag (bpf_execve_event.h `event_set_clone()` when the pid's
+    /// execve_map entry came from a clone; the order of flags is pkg/reader/exec/exec.go
+    /// `flagsOrdered`).
     pub fn exec(&mut self, exec: &Exec) -> ProcessInfo {
         let pid = exec.header.pid;
-        let parent_exec_id = self.lookup(exec.ppid).map(|p| p.exec_id.clone());
+        let before = self.procs.get(&pid);
+        let cloned = before.is_some_and(forked_without_exec);
+        // kept from the fork (or an earlier exec), else the parent's; or a namespace's init
+        let inherited = before.map(|p| p.in_init_tree);
+        let parent = self.lookup(exec.ppid);
+        let parent_exec_id = parent.map(|p| p.exec_id.clone());
+        let in_init_tree =
+            exec.nspid == 1 || inherited.unwrap_or_else(|| parent.is_some_and(|p| p.in_init_tree));
         let cwd = if !exec.cwd.is_empty() {
             Some(exec.cwd.clone())
         } else if self.read_proc {
@@ -278,14 +344,15 @@ impl ProcessCache {
             pid,
             ppid: exec.ppid,
             uid: exec.header.uid,
-            auid: AUID_UNKNOWN,
-            flags: flags("execve", cwd.as_deref()),
+            auid: exec.auid,
+            flags: exec_flags(cwd.as_deref(), cloned),
             cwd,
             binary: exec.binary.clone(),
             arguments: join_arguments(&exec.argv),
-            start_boottime: exec.start_boottime,
-            exec_id: exec_id(&self.node_name, exec.start_boottime, pid),
+            start_boottime: exec.header.ktime,
+            exec_id: exec_id(&self.node_name, exec.header.ktime, pid),
             parent_exec_id,
+            in_init_tree,
         };
         self.procs.insert(pid, info.clone());
         info
@@ -302,8 +369,7 @@ impl ProcessCache {
         let info = ProcessInfo {
             pid,
             ppid: fork.ppid,
-            uid: fork.header.uid,
-            flags: flags("clone", parent.cwd.as_deref()),
+            flags: flags(FORKED, parent.cwd.as_deref()),
             start_boottime: fork.start_boottime,
             exec_id: exec_id(&self.node_name, fork.start_boottime, pid),
             parent_exec_id: Some(parent.exec_id.clone()),
@@ -326,6 +392,28 @@ impl ProcessCache {
         for p in self.procs.values_mut() {
             if p.parent_exec_id.is_none() {
                 p.parent_exec_id = ids.get(&p.ppid).cloned();
+            }
+        }
+        // in_init_tree: a namespace's init and everything below it (whatever order /proc
+        // listed them in); the walk up is bounded, as a pid loop could come from a racy read
+        let roots: std::collections::HashSet<u32> = self
+            .procs
+            .values()
+            .filter(|p| p.in_init_tree)
+            .map(|p| p.pid)
+            .collect();
+        let parents: HashMap<u32, u32> = self.procs.values().map(|p| (p.pid, p.ppid)).collect();
+        for p in self.procs.values_mut() {
+            let mut at = p.ppid;
+            for _ in 0..64 {
+                if roots.contains(&at) {
+                    p.in_init_tree = true;
+                    break;
+                }
+                match parents.get(&at) {
+                    Some(&up) if up != at => at = up,
+                    _ => break,
+                }
             }
         }
     }
@@ -367,6 +455,73 @@ mod tests {
         assert_eq!(exec_id("node", 5, 7), base64(b"node:5:7"));
     }
 
+    /// in_init_tree as Tetragon's procToKeyValue (pkg/sensors/exec/procevents/
+    /// proc_reader_linux.go) marks it: pid 1 of a namespace (the last NSpid field) and every
+    /// descendant, whatever order /proc lists them in.
+    #[test]
+    fn init_tree_from_proc() {
+        let entry = |pid: u32, ppid: u32, nspid: &str| {
+            let stat = STAT.replacen(
+                "4242 (my (odd) prog) S 1",
+                &format!("{pid} (p) S {ppid}"),
+                1,
+            );
+            let status = format!("Uid:\t0\t0\t0\t0\nNSpid:\t{nspid}\n");
+            parse_proc_entry(
+                "n",
+                &ProcEntry {
+                    pid,
+                    stat: &stat,
+                    status: &status,
+                    ..ProcEntry::default()
+                },
+                1,
+            )
+            .expect("parses")
+        };
+        let mut cache = ProcessCache::without_proc("n");
+        // listed child first, as /proc's lexical order can
+        cache.seed([
+            entry(300, 20, "300"),
+            entry(20, 10, "20"),
+            entry(10, 1, "10\t1"), // a container's init, seen from the host
+            entry(1, 0, "1"),
+            entry(2, 0, "2"),
+            entry(40, 2, "40"), // a kernel thread under kthreadd
+        ]);
+        for (pid, want) in [
+            (1, true),
+            (10, true),
+            (20, true),
+            (300, true),
+            (2, false),
+            (40, false),
+        ] {
+            assert_eq!(
+                cache.get(pid).map(|p| p.in_init_tree),
+                Some(want),
+                "pid {pid}"
+            );
+        }
+    }
+
+    /// Expected values follow `ArgsDecoder` in Tetragon's pkg/process/args.go line by line.
+    #[test]
+    fn arguments_joined_as_tetragon_args_decoder() {
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(join_arguments(&argv(&["ls"])), "");
+        assert_eq!(join_arguments(&argv(&["ls", "-l", "/tmp"])), "-l /tmp");
+        assert_eq!(
+            join_arguments(&argv(&["sh", "-c", "echo hi"])),
+            "-c \"echo hi\""
+        );
+        // a first argument with a space keeps the leading space Tetragon writes
+        assert_eq!(join_arguments(&argv(&["echo", "a b", "c"])), " \"a b\" c");
+        // an empty argument first is dropped by the emptiness test; later ones leave two spaces
+        assert_eq!(join_arguments(&argv(&["x", "", "b"])), "b");
+        assert_eq!(join_arguments(&argv(&["x", "a", "", "b"])), "a  b");
+    }
+
     #[test]
     fn parses_proc_files() {
         let e = ProcEntry {
@@ -381,7 +536,7 @@ mod tests {
         let p = parse_proc_entry("n", &e, 10_000_000).unwrap();
         assert_eq!(p.pid, 4242);
         assert_eq!(p.ppid, 1);
-        assert_eq!(p.uid, 1000);
+        assert_eq!(p.uid, 1001, "the effective uid");
         assert_eq!(p.auid, 1000);
         assert_eq!(p.binary, "/usr/bin/prog");
         assert_eq!(p.arguments, "--flag value");
@@ -450,6 +605,8 @@ mod tests {
             },
             ppid: 100,
             start_boottime: 8,
+            nspid: 200,
+            auid: AUID_UNKNOWN,
             binary: "/bin/ls".into(),
             cwd: String::new(),
             argv: vec!["ls".into(), "-l".into()],

@@ -364,6 +364,8 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 binary_len,
                 cwd_len,
                 start_boottime,
+                nspid,
+                auid,
                 binary,
                 cwd,
                 args
@@ -399,13 +401,14 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 saddr,
                 daddr,
                 state,
-                ty
+                ty,
+                cookie
             }),
             0,
         ),
         (
             "event_arg",
-            rust_struct!(EventArg { ty, len, data as "" }),
+            rust_struct!(EventArg { ty, len, mode, _pad, data as "" }),
             0,
         ),
         (

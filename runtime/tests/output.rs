@@ -3,8 +3,8 @@
 
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
-    action, arg_type, event_type, EventArg, EventHeader, ExecEvent, ExitEvent, HookConfig,
-    HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
+    action, arg_type, event_type, EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent,
+    HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -31,13 +31,28 @@ fn header(ty: u32, pid: u32, tid: u32, uid: u32, ktime: u64) -> EventHeader {
 }
 
 fn exec_record(pid: u32, ppid: u32, uid: u32, binary: &str, argv: &[&str]) -> Vec<u8> {
+    exec_record_at(5_123_456_789, pid, ppid, uid, binary, argv)
+}
+
+/// An exec at boot time `ktime`, in a task started at 5 s.
+fn exec_record_at(
+    ktime: u64,
+    pid: u32,
+    ppid: u32,
+    uid: u32,
+    binary: &str,
+    argv: &[&str],
+) -> Vec<u8> {
     let mut ev = ExecEvent {
-        header: header(event_type::EXEC, pid, pid, uid, 5_123_456_789),
+        header: header(event_type::EXEC, pid, pid, uid, ktime),
         ppid,
         args_len: 0,
         binary_len: binary.len() as u32,
         cwd_len: 5,
         start_boottime: 5_000_000_000,
+        nspid: pid,
+        auid: 1000, // a login session's
+
         binary: [0; ARG_BUF],
         cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
@@ -53,6 +68,15 @@ fn exec_record(pid: u32, ppid: u32, uid: u32, binary: &str, argv: &[&str]) -> Ve
     bytes_of(&ev)
 }
 
+fn fork_record(pid: u32, ppid: u32, ktime: u64) -> Vec<u8> {
+    bytes_of(&ForkEvent {
+        header: header(event_type::FORK, pid, pid, 0, ktime),
+        ppid,
+        _pad: 0,
+        start_boottime: ktime,
+    })
+}
+
 fn exit_record(pid: u32, ppid: u32, exit_code: u32) -> Vec<u8> {
     bytes_of(&ExitEvent {
         header: header(event_type::EXIT, pid, pid, 0, 9_000_000_000),
@@ -65,6 +89,8 @@ fn none() -> EventArg {
     EventArg {
         ty: 0,
         len: 0,
+        mode: 0,
+        _pad: 0,
         data: [0; ARG_BUF / 8],
     }
 }
@@ -276,6 +302,8 @@ fn cache() -> ProcessCache {
         start_boottime: start,
         exec_id: policyctl_runtime::process::exec_id(NODE, start, pid),
         parent_exec_id: None,
+        // init is pid 1 in its namespace; seed marks bash below it
+        in_init_tree: pid == 1,
     };
     cache.seed([
         info(1, 0, "/sbin/init", "splash", 10_000_000),
@@ -334,8 +362,46 @@ fn exit_with_status_then_forgotten() {
     let records = [
         exec_record(2000, 1000, 1000, "/usr/bin/false", &["false"]),
         exit_record(2000, 1000, 1 << 8),
-        // The process is gone from the cache: only what the header says.
+        // The process is gone from the cache: its exit is dropped (`<none>`), as Tetragon's
+        // bpf/process/bpf_exit.h event_exit_send() sends no exit for a pid missing from its
+        // execve_map; never an exit with an empty binary.
         exit_record(2000, 1000, 0),
+        // Never seen at all: dropped too.
+        exit_record(4242, 1, 0),
+    ];
+    insta::assert_snapshot!(both(&records));
+}
+
+/// A fork of bash, then two execs in the child: the first after the fork carries `clone`
+/// (bpf/process/bpf_execve_event.h event_set_clone(), flags in pkg/reader/exec/exec.go
+/// `flagsOrdered` order), the second does not; each exec's own ktime is its `start_time` and
+/// the ktime of its `exec_id` (bpf_execve_event.h `p->ktime = tg_get_ktime()`), so the two
+/// execs in one pid have distinct exec ids, and the second's parent is still bash. Arguments
+/// holding a space are quoted as pkg/process/args.go `ArgsDecoder` quotes them, and the compact
+/// line quotes the whole arguments string as pkg/encoder/encoder.go `maybeQuote` does. bash
+/// descends from init (pid 1 in its namespace), so the child is in the init tree: the flag ends
+/// the flags string and `in_init_tree` is true (pkg/process/process.go sets the BoolValue, true
+/// or false, from the flag; bpf/process/bpf_fork.c `set_in_init_tree()` inherits it at fork).
+#[test]
+fn execs_after_a_fork() {
+    let records = [
+        fork_record(2100, 1000, 6_000_000_000),
+        exec_record_at(
+            6_100_000_000,
+            2100,
+            1000,
+            1000,
+            "/usr/bin/sh",
+            &["sh", "-c", "exec env X=1 a b"],
+        ),
+        exec_record_at(
+            6_200_000_000,
+            2100,
+            1000,
+            1000,
+            "/usr/bin/env",
+            &["env", "X=1", "a", "b"],
+        ),
     ];
     insta::assert_snapshot!(both(&records));
 }
@@ -361,6 +427,8 @@ fn kprobe_openat_int_and_string() {
     insta::assert_snapshot!(both(&[r]));
 }
 
+/// `cookie` is the sock's address, a uint64 (a string in protojson), as Tetragon's
+/// getKprobeArgument (pkg/grpc/tracing/tracing.go) sets it from the kernel's sockaddr.
 #[test]
 fn kprobe_tcp_connect_sock_sigkill() {
     let t = SockTuple {
@@ -372,6 +440,7 @@ fn kprobe_tcp_connect_sock_sigkill() {
         daddr: v4([10, 0, 0, 7]),
         state: 2,
         ty: 1,
+        cookie: 0xffff_8880_0a1b_2c00,
     };
     let r = hook_record(CONNECT, 1000, 1000, action::SIGKILL, vec![sock(t)]);
     insta::assert_snapshot!(both(&[r]));
@@ -422,6 +491,8 @@ fn raw_syscall_kprobe_setuid() {
     insta::assert_snapshot!(both(&[r]));
 }
 
+/// The compact line shows the syscall's prototype with the values read, as Tetragon's
+/// rawSyscallEnter (pkg/encoder/raw_syscall_enter.go) does.
 #[test]
 fn raw_syscalls_sys_enter_tracepoint() {
     let r = hook_record(
@@ -442,6 +513,8 @@ fn raw_syscalls_sys_enter_tracepoint() {
     insta::assert_snapshot!(out);
 }
 
+/// The policy labels the arguments (pid, sig) but tracepoint arguments carry none, as
+/// MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/tracing.go) builds them.
 #[test]
 fn tracepoint() {
     let r = hook_record(
@@ -461,7 +534,11 @@ fn lsm_with_override() {
         1000,
         1000,
         action::OVERRIDE,
-        vec![text(arg_type::FILE, b"/etc/shadow")],
+        // a regular file, rw-r----- (permission as FilePathModeToStr, pkg/reader/path/path.go)
+        vec![EventArg {
+            mode: 0o100640,
+            ..text(arg_type::FILE, b"/etc/shadow")
+        }],
     );
     insta::assert_snapshot!(both(&[r]));
 }

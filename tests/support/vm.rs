@@ -715,3 +715,25 @@ fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Shell helpers for scenarios: `start` runs `policyctl run` in the background (its pid in
+/// /tmp/run.pid, so it outlives the scenario that started it) and waits until every hook is
+/// attached; `stop` sends SIGINT, waits for the exit and prints its status, what it said and
+/// the events after a `--- events` marker.
+pub const RUN_HELPERS: &str = r#"
+start() {
+  policyctl run "$@" >/tmp/events 2>/tmp/run.err &
+  echo $! >/tmp/run.pid
+  for i in $(seq 1 600); do
+    grep -q 'Ctrl-C stops' /tmp/run.err && return 0
+    kill -0 $(cat /tmp/run.pid) 2>/dev/null || { cat /tmp/run.err; return 1; }
+    sleep 0.05
+  done
+  cat /tmp/run.err; return 1
+}
+stop() {
+  PID=$(cat /tmp/run.pid); sleep 0.5; kill -INT $PID
+  while kill -0 $PID 2>/dev/null; do sleep 0.05; done
+  cat /tmp/run.err; echo '--- events'; cat /tmp/events
+}
+"#;

@@ -31,6 +31,32 @@ pub fn explain(code: Code) -> String {
     s
 }
 
+/// `policyctl explain ACTION`: what a `matchActions` action does, as Markdown, from the action
+/// table (`facts::ACTIONS`); `None` for a name that is not an action (exact CRD spelling).
+pub fn action(name: &str) -> Option<String> {
+    let spec = crate::facts::action(name)?;
+    let mut s = String::new();
+    let _ = writeln!(s, "# {} (action)\n", spec.name);
+    let _ = writeln!(s, "{}\n", spec.doc);
+    if !spec.required.is_empty() {
+        let _ = writeln!(s, "Needs: `{}`\n", spec.required.join("`, `"));
+    }
+    if !spec.optional.is_empty() {
+        let _ = writeln!(s, "Takes: `{}`\n", spec.optional.join("`, `"));
+    }
+    if !spec.not_on.is_empty() {
+        let kinds: Vec<&str> = spec.not_on.iter().map(|k| k.key()).collect();
+        let _ = writeln!(s, "Refused on: {}\n", kinds.join(", "));
+    }
+    if spec.enforcement {
+        let _ = writeln!(
+            s,
+            "An enforcement action: `policy-mode: monitor` turns it off."
+        );
+    }
+    Some(s)
+}
+
 /// Example files start with comment lines for their readers; explain shows the policy itself.
 fn strip_header(text: &str) -> String {
     let body: Vec<&str> = text.lines().skip_while(|l| l.starts_with('#')).collect();
