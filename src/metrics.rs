@@ -582,6 +582,8 @@ mod tests {
             header: Header::default(),
             ppid: 1,
             start_boottime: 0,
+            nspid: 0,
+            auid: u32::MAX,
             binary: "/usr/bin/rm".into(),
             cwd: "/".into(),
             argv: vec![],
