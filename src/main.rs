@@ -18,9 +18,11 @@ mod run;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
+use policyctl_validator::suppress::Rule;
 use policyctl_validator::yaml::MAX_FILE_BYTES;
 use policyctl_validator::{
-    check_source_with, explain, schema, Code, Diagnostic, FileReport, Kind, SourceFile, Span,
+    check_source_configured, explain, schema, Code, Diagnostic, FileReport, Kind, Selection,
+    SourceFile, Span,
 };
 
 #[derive(Parser)]
@@ -106,6 +108,13 @@ struct CheckArgs {
     /// symlinks, FIFOs) and finding no TracingPolicy at all.
     #[arg(long)]
     deny_warnings: bool,
+    /// Report only these codes: comma-separated codes or prefixes (`P04,K021`, `K`).
+    #[arg(long, value_name = "CODES")]
+    select: Option<String>,
+    /// Do not report these codes: comma-separated codes or prefixes (`P041`, `K02`). Between
+    /// `--select` and `--ignore`, the longer code or prefix that matches decides.
+    #[arg(long, value_name = "CODES")]
+    ignore: Option<String>,
     /// Kernels to check against.
     #[command(flatten)]
     kernel: kernels::KernelArgs,
@@ -219,7 +228,25 @@ fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
     }
 }
 
+/// The codes `--select` and `--ignore` choose, over `base` (the project file's).
+fn selection(args: &CheckArgs, mut base: Selection) -> Result<Selection, String> {
+    if let Some(list) = &args.select {
+        base.select = Some(Rule::parse_list(list).map_err(|e| format!("--select: {e}"))?);
+    }
+    if let Some(list) = &args.ignore {
+        base.ignore = Rule::parse_list(list).map_err(|e| format!("--ignore: {e}"))?;
+    }
+    Ok(base)
+}
+
 fn check(args: &CheckArgs) -> ExitCode {
+    let selection = match selection(args, Selection::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("policyctl: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let loaded = match kernels::load(&args.kernel) {
         Ok(l) => l,
         Err(e) => {
@@ -282,7 +309,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     }
     let mut reports = Vec::with_capacity(jobs.len());
     let mut internal = Vec::new();
-    for r in check_all(jobs, &loaded.kernels) {
+    for r in check_all(jobs, &loaded.kernels, &selection) {
         match r {
             Ok(report) => reports.push(report),
             Err(e) => internal.push(e),
@@ -508,12 +535,16 @@ impl std::fmt::Display for InternalError {
 pub(crate) fn check_all(
     jobs: Vec<Job>,
     kernels: &[Arc<Kernel>],
+    selection: &Selection,
 ) -> Vec<Result<FileReport, InternalError>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len().max(1));
     if threads <= 1 {
-        return jobs.into_iter().map(|j| check_one(j, kernels)).collect();
+        return jobs
+            .into_iter()
+            .map(|j| check_one(j, kernels, selection))
+            .collect();
     }
     let chunk = jobs.len().div_ceil(threads);
     let mut chunks: Vec<Vec<Job>> = Vec::new();
@@ -532,7 +563,7 @@ pub(crate) fn check_all(
                 let names: Vec<String> = c.iter().map(|j| job_name(j).to_string()).collect();
                 let handle = s.spawn(move || {
                     c.into_iter()
-                        .map(|j| check_one(j, kernels))
+                        .map(|j| check_one(j, kernels, selection))
                         .collect::<Vec<_>>()
                 });
                 (names, handle)
@@ -568,7 +599,11 @@ fn job_name(job: &Job) -> &str {
 }
 
 /// Check one job, catching a panic.
-fn check_one(job: Job, kernels: &[Arc<Kernel>]) -> Result<FileReport, InternalError> {
+fn check_one(
+    job: Job,
+    kernels: &[Arc<Kernel>],
+    selection: &Selection,
+) -> Result<FileReport, InternalError> {
     let src = match job {
         Job::Done(report) => return Ok(report),
         Job::Check(src) => src,
@@ -578,7 +613,7 @@ fn check_one(job: Job, kernels: &[Arc<Kernel>]) -> Result<FileReport, InternalEr
     // indexes are behind OnceLock), and the file's own data is dropped with the panic.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         test_panic(src.name());
-        check_source_with(src, kernels)
+        check_source_configured(src, kernels, selection)
     }))
     .map_err(|p| InternalError {
         file,
