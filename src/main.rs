@@ -16,6 +16,7 @@ mod kernels;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use policyctl_validator::config::{self, Config};
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
 use policyctl_validator::suppress::Rule;
@@ -88,7 +89,7 @@ enum SchemaKind {
     TracingPolicyNamespaced,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     Text,
     Json,
@@ -101,13 +102,21 @@ struct CheckArgs {
     /// Files or directories to check; `-` for standard input.
     #[arg(required = true)]
     paths: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    /// Output format [default: text, or the project file's `format`].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
     /// Fail (exit 1) on warnings too, including files skipped in directories (dangling
-    /// symlinks, FIFOs) and finding no TracingPolicy at all.
+    /// symlinks, FIFOs) and finding no TracingPolicy at all. Also `deny-warnings = true` in
+    /// the project file.
     #[arg(long)]
     deny_warnings: bool,
+    /// The project file to read, instead of the `policyctl.toml` found by walking up from
+    /// the checked paths.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Read no project file.
+    #[arg(long)]
+    no_config: bool,
     /// Report only these codes: comma-separated codes or prefixes (`P04,K021`, `K`).
     #[arg(long, value_name = "CODES")]
     select: Option<String>,
@@ -239,15 +248,94 @@ fn selection(args: &CheckArgs, mut base: Selection) -> Result<Selection, String>
     Ok(base)
 }
 
+/// The project file of a `check`: `--config`, else the one `policyctl.toml` found above the
+/// checked paths (standard input: above the current directory), else none.
+fn project(args: &CheckArgs) -> Result<Option<Config>, String> {
+    if args.no_config {
+        return Ok(None);
+    }
+    if let Some(path) = &args.config {
+        return config::load(path).map(Some).map_err(|e| e.to_string());
+    }
+    let mut found: Vec<PathBuf> = Vec::new();
+    for p in &args.paths {
+        let start = if p == "-" {
+            Path::new(".")
+        } else {
+            Path::new(p)
+        };
+        if let Some(f) = config::find(start) {
+            if !found.contains(&f) {
+                found.push(f);
+            }
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => config::load(&found[0]).map(Some).map_err(|e| e.to_string()),
+        _ => Err(format!(
+            "the paths belong to projects with different project files ({}); check each project on its own, or name one with --config",
+            found
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The kernel options of a `check`: the command line's, else the project file's kernels (the
+/// command line's `--error-injection`, `--kernel-config` and `--btf-module` then go with
+/// them). `--btf` or `--no-btf` replaces the file's kernels.
+fn kernel_args(args: &CheckArgs, project: Option<&Config>) -> kernels::KernelArgs {
+    let mut k = args.kernel.clone();
+    let Some(project) = project else { return k };
+    if !k.btf.is_empty() || k.no_btf || project.kernels.is_empty() {
+        return k;
+    }
+    for spec in &project.kernels {
+        let name = spec.name.clone().unwrap_or_default();
+        let named = |p: &Path| format!("{name}={}", p.display());
+        k.btf.push(named(&spec.btf));
+        k.error_injection
+            .extend(spec.error_injection.as_deref().map(named));
+        k.kernel_config.extend(spec.config.as_deref().map(named));
+        k.btf_module.extend(spec.modules.iter().map(|m| named(m)));
+    }
+    k
+}
+
 fn check(args: &CheckArgs) -> ExitCode {
-    let selection = match selection(args, Selection::default()) {
+    let project = match project(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("policyctl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let base = project
+        .as_ref()
+        .map(|p| p.selection.clone())
+        .unwrap_or_default();
+    let selection = match selection(args, base) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("policyctl: {e}");
             return ExitCode::from(2);
         }
     };
-    let loaded = match kernels::load(&args.kernel) {
+    let deny_warnings =
+        args.deny_warnings || project.as_ref().and_then(|p| p.deny_warnings) == Some(true);
+    let format = args
+        .format
+        .or_else(|| {
+            project
+                .as_ref()
+                .and_then(|p| p.format.as_deref())
+                .and_then(|f| OutputFormat::from_str(f, false).ok())
+        })
+        .unwrap_or(OutputFormat::Text);
+    let loaded = match kernels::load(&kernel_args(args, project.as_ref())) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("policyctl: {e}");
@@ -268,7 +356,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
         let path = Path::new(p);
         if path.is_dir() {
-            match collect(path) {
+            match collect(path, project.as_ref()) {
                 Ok(walk) => {
                     for w in &walk.skipped {
                         eprintln!("policyctl: warning: {w}");
@@ -315,7 +403,7 @@ fn check(args: &CheckArgs) -> ExitCode {
             Err(e) => internal.push(e),
         }
     }
-    let format = match args.format {
+    let format = match format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
         OutputFormat::Github => Format::Github,
@@ -358,7 +446,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
         cli_warnings += empty_dirs.len();
     }
-    if s.errors > 0 || (args.deny_warnings && (s.warnings > 0 || cli_warnings > 0)) {
+    if s.errors > 0 || (deny_warnings && (s.warnings > 0 || cli_warnings > 0)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -662,8 +750,9 @@ struct Walk {
 /// to directories; each directory and each file is visited once (by its canonical path), so a
 /// link back up the tree ends there and a file reached by two names is checked once, under
 /// the name met first. A dangling link, and a YAML name that is not a regular file, are
-/// skipped and said.
-fn collect(dir: &Path) -> std::io::Result<Walk> {
+/// skipped and said. A project file's `exclude` leaves out files and directories, its
+/// `include` keeps only the files it matches.
+fn collect(dir: &Path, project: Option<&Config>) -> std::io::Result<Walk> {
     let mut walk = Walk {
         files: Vec::new(),
         skipped: Vec::new(),
@@ -695,6 +784,9 @@ fn collect(dir: &Path) -> std::io::Result<Walk> {
                 Err(e) => return Err(e),
             };
             if meta.is_dir() {
+                if project.is_some_and(|p| p.excludes(&path)) {
+                    continue;
+                }
                 if seen_dirs.insert(std::fs::canonicalize(&path)?) {
                     subdirs.push(path);
                 }
@@ -702,6 +794,9 @@ fn collect(dir: &Path) -> std::io::Result<Walk> {
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
             ) {
+                if project.is_some_and(|p| !p.walks(&path)) {
+                    continue;
+                }
                 if !meta.is_file() {
                     walk.skipped
                         .push(format!("{}; skipped", not_regular(&path, meta.file_type())));

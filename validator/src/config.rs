@@ -542,16 +542,25 @@ impl Config {
     /// matches an `include` pattern (if any) and no `exclude` pattern, relative to the file's
     /// directory. A file outside that directory is checked.
     pub fn walks(&self, path: &Path) -> bool {
-        let Ok(abs) = std::path::absolute(path) else {
+        let Some(rel) = self.relative(path) else {
             return true;
         };
-        let dir = std::path::absolute(self.dir()).unwrap_or_else(|_| self.dir().to_path_buf());
-        let Ok(rel) = abs.strip_prefix(&dir) else {
-            return true;
-        };
-        let rel = rel.to_string_lossy().replace('\\', "/");
         let included = self.include.is_empty() || self.include.iter().any(|g| matches(g, &rel));
         included && !self.exclude.iter().any(|g| matches(g, &rel))
+    }
+
+    /// Whether an `exclude` pattern leaves out `path` (a directory, or a file).
+    pub fn excludes(&self, path: &Path) -> bool {
+        self.relative(path)
+            .is_some_and(|rel| self.exclude.iter().any(|g| matches(g, &rel)))
+    }
+
+    /// `path` relative to the file's directory, with `/` separators; `None` outside it.
+    fn relative(&self, path: &Path) -> Option<String> {
+        let abs = std::path::absolute(path).ok()?;
+        let dir = std::path::absolute(self.dir()).unwrap_or_else(|_| self.dir().to_path_buf());
+        let rel = abs.strip_prefix(&dir).ok()?;
+        Some(rel.to_string_lossy().into_owned())
     }
 }
 

@@ -211,13 +211,13 @@ impl<'a> Filter<'a> {
         documents: &[yaml::Document],
         selection: &'a Selection,
     ) -> Filter<'a> {
-        let mut strings = Vec::new();
+        let mut strings = Strings::default();
         for doc in documents {
             if let Some(root) = &doc.root {
-                scalar_spans(root, &mut strings);
+                strings.collect(source.text(), root);
             }
         }
-        strings.sort_unstable_by_key(|s| s.start);
+        strings.quoted.sort_unstable_by_key(|s| s.start);
         let mut filter = Filter {
             directives: Vec::new(),
             by_line: HashMap::new(),
@@ -428,30 +428,85 @@ impl<'a> Filter<'a> {
     }
 }
 
-/// The spans of the quoted and block scalars (keys and values) under `node`: the text where a
-/// `#` is not a comment.
-fn scalar_spans(node: &Node, out: &mut Vec<Span>) {
-    match &node.value {
-        Value::Str { plain: false, .. } => out.push(node.span),
-        Value::Seq(items) => items.iter().for_each(|n| scalar_spans(n, out)),
-        Value::Map(entries) => {
-            for e in entries {
-                scalar_spans(&e.key, out);
-                scalar_spans(&e.value, out);
+/// Where `#` is text, not a comment: quoted scalars (from the opening to the closing quote) and
+/// block scalars (their lines indented deeper than the line of their `|` or `>`).
+#[derive(Default)]
+struct Strings {
+    /// Quoted scalars, sorted by start.
+    quoted: Vec<Span>,
+    /// Block scalars: the span, and the indentation of the line of their indicator.
+    blocks: Vec<(Span, usize)>,
+}
+
+impl Strings {
+    /// Collect the scalars under `node`.
+    fn collect(&mut self, text: &str, node: &Node) {
+        match &node.value {
+            Value::Str { plain: false, .. } => {
+                let s = node.span;
+                match text.as_bytes().get(s.start) {
+                    Some(&q @ (b'"' | b'\'')) => self.quoted.push(Span::new(
+                        s.start,
+                        closing_quote(text, s.start, q).unwrap_or(s.end),
+                    )),
+                    Some(b'|' | b'>') => {
+                        let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
+                        self.blocks.push((s, indent(&text[line_start..])));
+                    }
+                    // A tagged or aliased string: its whole span.
+                    _ => self.quoted.push(s),
+                }
             }
+            Value::Seq(items) => items.iter().for_each(|n| self.collect(text, n)),
+            Value::Map(entries) => {
+                for e in entries {
+                    self.collect(text, &e.key);
+                    self.collect(text, &e.value);
+                }
+            }
+            _ => {}
         }
-        _ => {}
+    }
+
+    /// Whether the `#` at `at` (on a line starting at `line_start`) is inside a string.
+    fn inside(&self, text: &str, line_start: usize, at: usize) -> bool {
+        let i = self.quoted.partition_point(|s| s.start <= at);
+        if self.quoted[..i].iter().rev().take(8).any(|s| at < s.end) {
+            return true;
+        }
+        self.blocks.iter().any(|&(s, header_indent)| {
+            s.start <= at
+                && at < s.end
+                && line_start > s.start
+                && indent(&text[line_start..]) > header_indent
+        })
     }
 }
 
-/// Every comment of the text: its span (from `#` to the end of the line), its 0-based line, and
-/// whether it is alone on its line. `strings` (sorted by start) are spans where a `#` is text.
-fn comments(source: &SourceFile, strings: &[Span]) -> Vec<(Span, usize, bool)> {
+/// The number of blanks that start `line`.
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The end (past the closing quote) of the quoted scalar opening at `start` with `quote`.
+fn closing_quote(text: &str, start: usize, quote: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Every comment of the text that may hold a directive: its span (from `#` to the end of the
+/// line), its 0-based line, and whether it is alone on its line.
+fn comments(source: &SourceFile, strings: &Strings) -> Vec<(Span, usize, bool)> {
     let text = source.text();
-    let inside = |at: usize| {
-        let i = strings.partition_point(|s| s.start <= at);
-        i > 0 && strings[..i].iter().rev().take(8).any(|s| at < s.end)
-    };
     let mut out = Vec::new();
     for line in 0..source.line_count() {
         let (start, end) = (source.line_start(line), source.line_end(line));
@@ -466,7 +521,7 @@ fn comments(source: &SourceFile, strings: &[Span]) -> Vec<(Span, usize, bool)> {
             if b != b'#' || (i > 0 && !matches!(bytes[i - 1], b' ' | b'\t')) {
                 continue;
             }
-            if inside(start + i) {
+            if strings.inside(text, start, start + i) {
                 continue;
             }
             let alone = body[..i].trim().is_empty();
@@ -628,6 +683,14 @@ spec:
             assert!(got.iter().any(|(c, _)| c == "P041"), "{quoted}: {got:?}");
             assert!(!got.iter().any(|(c, _)| c == "C001"), "{quoted}: {got:?}");
         }
+        // After a quoted scalar, and after a block scalar, a comment is a comment.
+        let text = POLICY.replace("name: x", "name: \"x\" # policyctl: ignore[P002]");
+        assert!(codes_of(&text).iter().any(|(c, l)| c == "C001" && *l == 4));
+        let text = POLICY.replace(
+            "name: x",
+            "name: x\n  annotations:\n    note: |\n      text\n  # policyctl: ignore[P002]",
+        );
+        assert!(codes_of(&text).iter().any(|(c, l)| c == "C001" && *l == 8));
         // Not after a blank: part of a plain scalar.
         let text = POLICY.replace("name: x", "name: x#policyctl: ignore[P041]");
         assert!(!codes_of(&text).iter().any(|(c, _)| c == "C001"));
