@@ -51,8 +51,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use policyctl_validator::config::{self, Config};
 use policyctl_validator::kernel::{Kernel, KernelSpec};
-use policyctl_validator::{check_source_with, Code, FileReport, Severity, SourceFile, Span};
+use policyctl_validator::{
+    check_source_configured, Code, FileReport, Selection, Severity, SourceFile, Span,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -147,7 +150,9 @@ where
 /// ```
 ///
 /// `hostKernel` defaults to true when no kernel is listed, false otherwise. Relative paths are
-/// relative to the workspace root.
+/// relative to the workspace root. When these settings list no kernel, the kernels of the
+/// project file (`policyctl.toml`, found above the workspace root) are used; its `select`,
+/// `ignore` and `[severity]` always apply, so the editor shows what `policyctl check` prints.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
@@ -432,6 +437,8 @@ impl Drop for Document {
 struct KernelSet {
     generation: u64,
     kernels: Arc<Vec<Arc<Kernel>>>,
+    /// The codes reported, from the project file.
+    selection: Arc<Selection>,
 }
 
 /// Which kernel a loaded index is, for reusing it.
@@ -493,6 +500,8 @@ struct Inner {
     pull_configuration: std::sync::atomic::AtomicBool,
     /// The settings last applied.
     settings: Mutex<Option<Settings>>,
+    /// The project file (`policyctl.toml`) found above the workspace root.
+    project: Mutex<Option<Arc<Config>>>,
     /// Held while publishing, so results go out in the order they were checked.
     publish: tokio::sync::Mutex<()>,
     /// One permit per validation running ([`Options::validations`]).
@@ -518,6 +527,7 @@ impl Backend {
                 docs: Mutex::new(HashMap::new()),
                 next_rev: AtomicU64::new(1),
                 debounce_ms: AtomicU64::new(options.debounce.as_millis() as u64),
+                project: Mutex::new(None),
                 kernels,
                 kernel_cache: Mutex::new(HashMap::new()),
                 config_generation: AtomicU64::new(0),
@@ -678,9 +688,10 @@ impl Inner {
             }
         };
         let kernels = set.kernels.clone();
+        let selection = set.selection.clone();
         let name = uri.as_str().to_string();
         let checked = tokio::task::spawn_blocking(move || {
-            check_source_with(SourceFile::new(name, text.as_str()), &kernels)
+            check_source_configured(SourceFile::new(name, text.as_str()), &kernels, &selection)
         })
         .await;
         drop(_permit);
@@ -802,6 +813,9 @@ impl Inner {
         let generation = self.config_generation.fetch_add(1, Ordering::SeqCst) + 1;
         let inner = self.clone();
         tokio::spawn(async move {
+            let project = lock(&inner.project).clone();
+            let settings = with_project(settings, project.as_deref());
+            let selection = Arc::new(project.map(|p| p.selection.clone()).unwrap_or_default());
             let (kernels, failures) = inner.load_kernels(&settings).await;
             for (level, why) in failures {
                 let why = format!("policyctl: {why}");
@@ -819,6 +833,7 @@ impl Inner {
                 *set = Some(KernelSet {
                     generation: next,
                     kernels: Arc::new(kernels),
+                    selection,
                 });
             });
             {
@@ -907,6 +922,28 @@ impl Inner {
     }
 }
 
+/// The settings with the project file's kernels when the client's settings list none (the
+/// client's settings win, as the command line's flags win over the file for `check`).
+fn with_project(mut settings: Settings, project: Option<&Config>) -> Settings {
+    let Some(project) = project else {
+        return settings;
+    };
+    if settings.kernels.is_empty() {
+        settings.kernels = project
+            .kernels
+            .iter()
+            .map(|k| KernelSetting {
+                btf: k.btf.clone(),
+                name: k.name.clone(),
+                config: k.config.clone(),
+                error_injection: k.error_injection.clone(),
+                modules: k.modules.clone(),
+            })
+            .collect();
+    }
+    settings
+}
+
 /// Paths of a kernel setting made absolute against the workspace root.
 fn resolve(k: &KernelSetting, root: Option<&Path>) -> KernelSetting {
     let abs = |p: &PathBuf| match root {
@@ -984,6 +1021,22 @@ impl LanguageServer for Backend {
             .collect();
         if folders.is_empty() {
             folders.extend(root.clone());
+        }
+        // The project file above the workspace root: the same kernels and codes as `check`.
+        let start = root.clone().or_else(|| folders.first().cloned());
+        match start.as_deref().map(config::discover).transpose() {
+            Ok(project) => *lock(&self.inner.project) = project.flatten().map(Arc::new),
+            Err(e) => {
+                let client = self.inner.client.clone();
+                tokio::spawn(async move {
+                    client
+                        .show_message(
+                            MessageType::WARNING,
+                            format!("policyctl: {e}; the project file is not used"),
+                        )
+                        .await;
+                });
+            }
         }
         *lock(&self.inner.folders) = folders;
         *lock(&self.inner.root) = root;
