@@ -677,8 +677,7 @@ pub fn json_schema() -> Json {
             }
         }),
     );
-    let root = Json::Object(root);
-    root
+    Json::Object(root)
 }
 
 /// [`json_schema`] as the text of `schema/policyctl.json`.

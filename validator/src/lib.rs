@@ -258,7 +258,7 @@ pub fn check_source_configured(
     // Findings outside any policy (YAML errors, other documents), then the suppressions that
     // suppressed nothing.
     filter.apply(&source, &mut diagnostics, 0);
-    diagnostics.extend(filter.unused(&source));
+    diagnostics.extend(filter.unused(&source, !kernels.is_empty()));
     diagnostics.sort_by_key(|d| (d.span.start, d.code));
     diagnostics.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
     FileReport {

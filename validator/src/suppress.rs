@@ -30,7 +30,9 @@ pub const C001: CodeInfo = CodeInfo {
         suppression whose code matched no finding where it applies, a code that does not \
         exist, and a `# policyctl: ignore` with no code list. `# policyctl: ignore[CODE]` \
         applies to the findings on its own line, and, when it is alone on its line, to those \
-        on the next line; `# policyctl: ignore-file[CODE]` applies to the whole file. The \
+        on the next line; `# policyctl: ignore-file[CODE]` applies to the whole file. A \
+        suppression of a kernel code (`K...`) is judged only when the file is checked against \
+        kernels, and is reported on a run whose kernels do not give that finding. The \
         language server offers a quick fix that removes the unused code or the whole comment.",
     tetragon: "not checked by Tetragon: the comments are policyctl's own; \
         pkg/tracingpolicy/k8s.go FromYAML decodes the file with sigs.k8s.io/yaml \
@@ -369,10 +371,16 @@ impl<'a> Filter<'a> {
     /// The C001 findings: every suppression that suppressed nothing, once every finding has
     /// gone through [`Filter::apply`]. A C001 goes through the selection and the file's
     /// `ignore-file[C001]` like any finding.
-    pub fn unused(mut self, source: &SourceFile) -> Vec<Diagnostic> {
+    ///
+    /// Without kernels (`with_kernels` false) no kernel finding can occur, so a suppression of a
+    /// `K` code is not judged: the same file is checked with and without kernels.
+    pub fn unused(mut self, source: &SourceFile, with_kernels: bool) -> Vec<Diagnostic> {
         let mut out = std::mem::take(&mut self.malformed);
+        let judged = |n: &&Named| {
+            !n.used && (with_kernels || !n.code.is_some_and(|c| c.as_str().starts_with('K')))
+        };
         for dir in &self.directives {
-            let unused: Vec<&Named> = dir.codes.iter().filter(|n| !n.used).collect();
+            let unused: Vec<&Named> = dir.codes.iter().filter(judged).collect();
             if unused.is_empty() {
                 continue;
             }
@@ -638,7 +646,7 @@ spec:
     fn unknown_and_unused_codes_are_reported() {
         let text = POLICY.replace(
             "argSig: 19",
-            "argSig: 19 # policyctl: ignore[P041, X999, K021]",
+            "argSig: 19 # policyctl: ignore[P041, X999, P002]",
         );
         let r = check_source(SourceFile::new("t.yaml", text.clone()));
         let c: Vec<&Diagnostic> = r
@@ -649,7 +657,7 @@ spec:
         assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(r.source.slice(c[0].span), "X999");
         assert!(c[0].message.contains("not a code"), "{}", c[0].message);
-        assert_eq!(r.source.slice(c[1].span), "K021");
+        assert_eq!(r.source.slice(c[1].span), "P002");
         // Removing both leaves `[P041]`.
         let mut fixed = text.clone();
         for d in c.iter().rev() {
@@ -693,6 +701,12 @@ spec:
         assert!(codes_of(&text).iter().any(|(c, l)| c == "C001" && *l == 8));
         // Not after a blank: part of a plain scalar.
         let text = POLICY.replace("name: x", "name: x#policyctl: ignore[P041]");
+        assert!(!codes_of(&text).iter().any(|(c, _)| c == "C001"));
+    }
+
+    #[test]
+    fn kernel_codes_are_not_judged_without_kernels() {
+        let text = POLICY.replace("argSig: 19", "argSig: 19 # policyctl: ignore[P041, K001]");
         assert!(!codes_of(&text).iter().any(|(c, _)| c == "C001"));
     }
 
