@@ -1417,10 +1417,11 @@ fn lsp_findings(diags: &Value) -> Vec<(String, String, u64)> {
     out
 }
 
-#[test]
-fn the_editor_gets_what_check_gives_with_the_same_project_file() {
+/// A project directory `name` under the test's scratch space: `policyctl.toml` (two fixture
+/// kernels, P004 an error, K030 off) and `policies/bpf.yaml` ([`PROJECT_POLICY`]).
+fn lsp_project(name: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp-project");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::write(
@@ -1434,8 +1435,15 @@ fn the_editor_gets_what_check_gives_with_the_same_project_file() {
         ),
     )
     .unwrap();
+    std::fs::write(dir.join("policies/bpf.yaml"), PROJECT_POLICY).unwrap();
+    dir
+}
+
+#[test]
+fn the_editor_gets_what_check_gives_with_the_same_project_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = lsp_project("lsp-project");
     let file = dir.join("policies/bpf.yaml");
-    std::fs::write(&file, PROJECT_POLICY).unwrap();
 
     // `policyctl check` in the project.
     let o = Command::new(env!("CARGO_BIN_EXE_policyctl"))
@@ -1515,6 +1523,33 @@ fn the_editor_gets_what_check_gives_with_the_same_project_file() {
         lsp_findings(&after_fix),
         vec![("P004".to_string(), "error".to_string(), 6)],
         "{after_fix:#}"
+    );
+    lsp.shutdown();
+}
+
+#[test]
+fn without_a_workspace_the_project_file_above_the_document_is_read() {
+    let dir = lsp_project("lsp-project-no-root");
+    let file = dir.join("policies/bpf.yaml");
+    let mut lsp = Lsp::spawn();
+    lsp.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+    );
+    lsp.notify("initialized", json!({}));
+    let uri = format!("file://{}", file.display());
+    lsp.open(&uri, 1, PROJECT_POLICY);
+    // A first result may come before the file is read; the result with it follows.
+    let want = vec![
+        ("C001".to_string(), "warning".to_string(), 10),
+        ("P004".to_string(), "error".to_string(), 6),
+    ];
+    let got = lsp.wait(TIMEOUT, |m| {
+        is_diagnostics_for(m, &uri) && lsp_findings(&m["params"]["diagnostics"]) == want
+    });
+    assert!(
+        got.is_some(),
+        "no diagnostics with the project file's severities"
     );
     lsp.shutdown();
 }

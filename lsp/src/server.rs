@@ -500,8 +500,11 @@ struct Inner {
     pull_configuration: std::sync::atomic::AtomicBool,
     /// The settings last applied.
     settings: Mutex<Option<Settings>>,
-    /// The project file (`policyctl.toml`) found above the workspace root.
+    /// The project file (`policyctl.toml`) found above the workspace root (or, without one,
+    /// above the first policy opened).
     project: Mutex<Option<Arc<Config>>>,
+    /// The project file was looked for.
+    project_searched: std::sync::atomic::AtomicBool,
     /// Held while publishing, so results go out in the order they were checked.
     publish: tokio::sync::Mutex<()>,
     /// One permit per validation running ([`Options::validations`]).
@@ -528,6 +531,7 @@ impl Backend {
                 next_rev: AtomicU64::new(1),
                 debounce_ms: AtomicU64::new(options.debounce.as_millis() as u64),
                 project: Mutex::new(None),
+                project_searched: std::sync::atomic::AtomicBool::new(false),
                 kernels,
                 kernel_cache: Mutex::new(HashMap::new()),
                 config_generation: AtomicU64::new(0),
@@ -799,6 +803,12 @@ impl Inner {
 
     /// Apply new settings: debounce at once; kernels loaded off the loop, then every claimed
     /// document validated again.
+    /// Apply the last settings again (the project file changed).
+    fn reconfigure(self: &Arc<Self>) {
+        let settings = lock(&self.settings).take().unwrap_or_default();
+        self.configure(settings);
+    }
+
     fn configure(self: &Arc<Self>, settings: Settings) {
         {
             let mut last = lock(&self.settings);
@@ -1024,6 +1034,9 @@ impl LanguageServer for Backend {
         }
         // The project file above the workspace root: the same kernels and codes as `check`.
         let start = root.clone().or_else(|| folders.first().cloned());
+        self.inner
+            .project_searched
+            .store(start.is_some(), Ordering::SeqCst);
         match start.as_deref().map(config::discover).transpose() {
             Ok(project) => *lock(&self.inner.project) = project.flatten().map(Arc::new),
             Err(e) => {
@@ -1167,6 +1180,30 @@ impl LanguageServer for Backend {
         });
         let document = entry.into_mut();
         self.inner.schedule(&doc.uri, document, Duration::ZERO);
+        drop(docs);
+        // Without a workspace root, the project file above the first policy opened.
+        if claimed && !self.inner.project_searched.swap(true, Ordering::SeqCst) {
+            if let Some(path) = doc.uri.to_file_path() {
+                match config::discover(&path) {
+                    Ok(Some(project)) => {
+                        *lock(&self.inner.project) = Some(Arc::new(project));
+                        self.inner.reconfigure();
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let client = self.inner.client.clone();
+                        tokio::spawn(async move {
+                            client
+                                .show_message(
+                                    MessageType::WARNING,
+                                    format!("policyctl: {e}; the project file is not used"),
+                                )
+                                .await;
+                        });
+                    }
+                }
+            }
+        }
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
