@@ -924,3 +924,41 @@ fn explain_says_how_to_suppress() {
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("# C001 unused-suppression"));
 }
+
+#[test]
+fn include_and_config_flag() {
+    let dir = scratch("project-include");
+    write(&dir.join("policies/warn.yaml"), WARNING_ONLY);
+    write(&dir.join("policies/deep/broken.yaml"), &read(ARTICLE));
+    write(&dir.join("other/broken.yaml"), &read(ARTICLE));
+    write(
+        &dir.join("policyctl.toml"),
+        "include = [\"policies/*.yaml\"]\n",
+    );
+    let d = dir.to_str().unwrap();
+    // Only policies/warn.yaml: `*` does not cross directories, other/ is not included.
+    let o = policyctl(&["check", "--format", "json", d]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    // `--config` names another file (here: one that denies warnings); `--no-config`
+    // reads none, and every file is walked.
+    let other = dir.join("other/strict.toml");
+    write(&other, "deny-warnings = true\n");
+    let o = policyctl(&[
+        "check",
+        "--config",
+        other.to_str().unwrap(),
+        dir.join("policies/warn.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let o = policyctl(&["check", "--no-config", "--format", "json", d]);
+    assert_eq!(json(&o)["summary"]["files"], 3);
+    let o = policyctl(&["check", "--config", "nope.toml", d]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("nope.toml: cannot read it"),
+        "{}",
+        stderr(&o)
+    );
+}
