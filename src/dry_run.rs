@@ -107,7 +107,7 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
         jobs.push(crate::read_policy(Some(Path::new(f)), kernels).map_err(|e| e.to_string())?);
     }
     let mut reports: Vec<FileReport> = Vec::new();
-    for r in crate::check_all(jobs, kernels) {
+    for r in crate::check_all(jobs, kernels, &policyctl_validator::Selection::default()) {
         reports.push(r.map_err(|e| e.to_string())?);
     }
     let features = features_of(kernel);

@@ -20,11 +20,14 @@ mod notes;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use policyctl_validator::config::{self, Config};
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, Format, Summary, TextOptions};
+use policyctl_validator::suppress::Rule;
 use policyctl_validator::yaml::MAX_FILE_BYTES;
 use policyctl_validator::{
-    check_source_with, explain, schema, Code, Diagnostic, FileReport, Kind, SourceFile, Span,
+    check_source_configured, explain, schema, Code, Diagnostic, FileReport, Kind, Selection,
+    SourceFile, Span,
 };
 
 #[derive(Parser)]
@@ -90,7 +93,7 @@ enum SchemaKind {
     TracingPolicyNamespaced,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     Text,
     Json,
@@ -103,13 +106,28 @@ struct CheckArgs {
     /// Files or directories to check; `-` for standard input.
     #[arg(required = true)]
     paths: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    /// Output format [default: text, or the project file's `format`].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
     /// Fail (exit 1) on warnings too, including files skipped in directories (dangling
-    /// symlinks, FIFOs) and finding no TracingPolicy at all.
+    /// symlinks, FIFOs) and finding no TracingPolicy at all. Also `deny-warnings = true` in
+    /// the project file.
     #[arg(long)]
     deny_warnings: bool,
+    /// The project file to read, instead of the `policyctl.toml` found by walking up from
+    /// the checked paths.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Read no project file.
+    #[arg(long)]
+    no_config: bool,
+    /// Report only these codes: comma-separated codes or prefixes (`P04,K021`, `K`).
+    #[arg(long, value_name = "CODES")]
+    select: Option<String>,
+    /// Do not report these codes: comma-separated codes or prefixes (`P041`, `K02`). Between
+    /// `--select` and `--ignore`, the longer code or prefix that matches decides.
+    #[arg(long, value_name = "CODES")]
+    ignore: Option<String>,
     /// Kernels to check against.
     #[command(flatten)]
     kernel: kernels::KernelArgs,
@@ -227,8 +245,105 @@ fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
     }
 }
 
+/// The codes `--select` and `--ignore` choose, over `base` (the project file's).
+fn selection(args: &CheckArgs, mut base: Selection) -> Result<Selection, String> {
+    if let Some(list) = &args.select {
+        base.select = Some(Rule::parse_list(list).map_err(|e| format!("--select: {e}"))?);
+    }
+    if let Some(list) = &args.ignore {
+        base.ignore = Rule::parse_list(list).map_err(|e| format!("--ignore: {e}"))?;
+    }
+    Ok(base)
+}
+
+/// The project file of a `check`: `--config`, else the one `policyctl.toml` found above the
+/// checked paths (standard input: above the current directory), else none.
+fn project(args: &CheckArgs) -> Result<Option<Config>, String> {
+    if args.no_config {
+        return Ok(None);
+    }
+    if let Some(path) = &args.config {
+        return config::load(path).map(Some).map_err(|e| e.to_string());
+    }
+    let mut found: Vec<PathBuf> = Vec::new();
+    for p in &args.paths {
+        let start = if p == "-" {
+            Path::new(".")
+        } else {
+            Path::new(p)
+        };
+        if let Some(f) = config::find(start) {
+            if !found.contains(&f) {
+                found.push(f);
+            }
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => config::load(&found[0]).map(Some).map_err(|e| e.to_string()),
+        _ => Err(format!(
+            "the paths belong to projects with different project files ({}); check each project on its own, or name one with --config",
+            found
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The kernel options of a `check`: the command line's, else the project file's kernels (the
+/// command line's `--error-injection`, `--kernel-config` and `--btf-module` then go with
+/// them). `--btf` or `--no-btf` replaces the file's kernels.
+fn kernel_args(args: &CheckArgs, project: Option<&Config>) -> kernels::KernelArgs {
+    let mut k = args.kernel.clone();
+    let Some(project) = project else { return k };
+    if !k.btf.is_empty() || k.no_btf || project.kernels.is_empty() {
+        return k;
+    }
+    for spec in &project.kernels {
+        let name = spec.name.clone().unwrap_or_default();
+        let named = |p: &Path| format!("{name}={}", p.display());
+        k.btf.push(named(&spec.btf));
+        k.error_injection
+            .extend(spec.error_injection.as_deref().map(named));
+        k.kernel_config.extend(spec.config.as_deref().map(named));
+        k.btf_module.extend(spec.modules.iter().map(|m| named(m)));
+    }
+    k
+}
+
 fn check(args: &CheckArgs) -> ExitCode {
-    let loaded = match kernels::load(&args.kernel) {
+    let project = match project(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("policyctl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let base = project
+        .as_ref()
+        .map(|p| p.selection.clone())
+        .unwrap_or_default();
+    let selection = match selection(args, base) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("policyctl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let deny_warnings =
+        args.deny_warnings || project.as_ref().and_then(|p| p.deny_warnings) == Some(true);
+    let format = args
+        .format
+        .or_else(|| {
+            project
+                .as_ref()
+                .and_then(|p| p.format.as_deref())
+                .and_then(|f| OutputFormat::from_str(f, false).ok())
+        })
+        .unwrap_or(OutputFormat::Text);
+    let loaded = match kernels::load(&kernel_args(args, project.as_ref())) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("policyctl: {e}");
@@ -249,7 +364,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
         let path = Path::new(p);
         if path.is_dir() {
-            match collect(path) {
+            match collect(path, project.as_ref()) {
                 Ok(walk) => {
                     for w in &walk.skipped {
                         eprintln!("policyctl: warning: {w}");
@@ -293,7 +408,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     }
     let mut reports = Vec::with_capacity(jobs.len());
     let mut internal = Vec::new();
-    for r in check_all(jobs, &loaded.kernels) {
+    for r in check_all(jobs, &loaded.kernels, &selection) {
         match r {
             Ok(mut report) => {
                 if let Some(warning) = notes::not_a_policy(&report) {
@@ -306,7 +421,7 @@ fn check(args: &CheckArgs) -> ExitCode {
             Err(e) => internal.push(e),
         }
     }
-    let format = match args.format {
+    let format = match format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
         OutputFormat::Github => Format::Github,
@@ -357,7 +472,7 @@ fn check(args: &CheckArgs) -> ExitCode {
         }
         cli_warnings += empty_dirs.len();
     }
-    if s.errors > 0 || (args.deny_warnings && (s.warnings > 0 || cli_warnings > 0)) {
+    if s.errors > 0 || (deny_warnings && (s.warnings > 0 || cli_warnings > 0)) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -534,12 +649,16 @@ impl std::fmt::Display for InternalError {
 pub(crate) fn check_all(
     jobs: Vec<Job>,
     kernels: &[Arc<Kernel>],
+    selection: &Selection,
 ) -> Vec<Result<FileReport, InternalError>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len().max(1));
     if threads <= 1 {
-        return jobs.into_iter().map(|j| check_one(j, kernels)).collect();
+        return jobs
+            .into_iter()
+            .map(|j| check_one(j, kernels, selection))
+            .collect();
     }
     let chunk = jobs.len().div_ceil(threads);
     let mut chunks: Vec<Vec<Job>> = Vec::new();
@@ -558,7 +677,7 @@ pub(crate) fn check_all(
                 let names: Vec<String> = c.iter().map(|j| job_name(j).to_string()).collect();
                 let handle = s.spawn(move || {
                     c.into_iter()
-                        .map(|j| check_one(j, kernels))
+                        .map(|j| check_one(j, kernels, selection))
                         .collect::<Vec<_>>()
                 });
                 (names, handle)
@@ -594,7 +713,11 @@ fn job_name(job: &Job) -> &str {
 }
 
 /// Check one job, catching a panic.
-fn check_one(job: Job, kernels: &[Arc<Kernel>]) -> Result<FileReport, InternalError> {
+fn check_one(
+    job: Job,
+    kernels: &[Arc<Kernel>],
+    selection: &Selection,
+) -> Result<FileReport, InternalError> {
     let src = match job {
         Job::Done(report) => return Ok(report),
         Job::Check(src) => src,
@@ -604,7 +727,7 @@ fn check_one(job: Job, kernels: &[Arc<Kernel>]) -> Result<FileReport, InternalEr
     // indexes are behind OnceLock), and the file's own data is dropped with the panic.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         test_panic(src.name());
-        check_source_with(src, kernels)
+        check_source_configured(src, kernels, selection)
     }))
     .map_err(|p| InternalError {
         file,
@@ -653,8 +776,9 @@ struct Walk {
 /// to directories; each directory and each file is visited once (by its canonical path), so a
 /// link back up the tree ends there and a file reached by two names is checked once, under
 /// the name met first. A dangling link, and a YAML name that is not a regular file, are
-/// skipped and said.
-fn collect(dir: &Path) -> std::io::Result<Walk> {
+/// skipped and said. A project file's `exclude` leaves out files and directories, its
+/// `include` keeps only the files it matches.
+fn collect(dir: &Path, project: Option<&Config>) -> std::io::Result<Walk> {
     let mut walk = Walk {
         files: Vec::new(),
         skipped: Vec::new(),
@@ -686,6 +810,9 @@ fn collect(dir: &Path) -> std::io::Result<Walk> {
                 Err(e) => return Err(e),
             };
             if meta.is_dir() {
+                if project.is_some_and(|p| p.excludes(&path)) {
+                    continue;
+                }
                 if seen_dirs.insert(std::fs::canonicalize(&path)?) {
                     subdirs.push(path);
                 }
@@ -693,6 +820,9 @@ fn collect(dir: &Path) -> std::io::Result<Walk> {
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
             ) {
+                if project.is_some_and(|p| !p.walks(&path)) {
+                    continue;
+                }
                 if !meta.is_file() {
                     walk.skipped
                         .push(format!("{}; skipped", not_regular(&path, meta.file_type())));

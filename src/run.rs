@@ -200,7 +200,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     let mut reports = Vec::new();
     let mut internal = false;
-    for r in crate::check_all(jobs, kernels) {
+    for r in crate::check_all(jobs, kernels, &policyctl_validator::Selection::default()) {
         match r {
             Ok(report) => reports.push(report),
             Err(e) => {

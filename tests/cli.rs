@@ -911,3 +911,287 @@ fn man_pages() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("pages: check"), "{}", stderr(&o));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The project file and suppressions.
+
+/// A project: `policyctl.toml` naming two fixture kernels (paths relative to the file), a
+/// severity override, an exclude; a policy with a suppression that suppresses a kernel finding
+/// and a stale one; a warning raised to an error; a broken policy in an excluded directory.
+fn project(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    // From target/tmp/cli/<name> back to the workspace root.
+    let up = "../../../..";
+    write(
+        &dir.join("policyctl.toml"),
+        &format!(
+            r#"# The fleet.
+format = "json"
+exclude = ["vendor"]
+
+[severity]
+P004 = "error"
+K030 = "off"
+
+[[kernel]]
+name = "old"
+btf = "{up}/{K61}"
+
+[[kernel]]
+name = "new"
+btf = "{up}/{K618}"
+config = "{up}/{CFG618}"
+"#
+        ),
+    );
+    let bpf = NEWER_KERNELS
+        .replace(
+            "  - call: \"security_bpf_map_create\"\n",
+            "  - call: \"security_bpf_map_create\" # policyctl: ignore[K001]\n",
+        )
+        .replace(
+            "    syscall: false\n",
+            "    # policyctl: ignore[P041]\n    syscall: false\n",
+        );
+    write(&dir.join("policies/bpf.yaml"), &bpf);
+    write(&dir.join("policies/warn.yaml"), WARNING_ONLY);
+    write(&dir.join("vendor/broken.yaml"), &read(ARTICLE));
+    dir
+}
+
+/// (code, severity, file name, line) of every diagnostic of a JSON report.
+fn findings(v: &Value) -> Vec<(String, String, String, u64)> {
+    let mut out: Vec<_> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                Path::new(d["file"].as_str().unwrap())
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn project_file_kernels_severities_excludes_and_suppressions() {
+    let dir = project("project");
+    let d = dir.to_str().unwrap();
+    // `--host`: no `--no-btf`, so the file's kernels are used. No `--format`: the file's.
+    let o = policyctl(&["check", "--host", d]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["kernels"], serde_json::json!(["old", "new"]), "{v:#}");
+    assert_eq!(
+        findings(&v),
+        vec![
+            // The stale suppression above `syscall: false`.
+            ("C001".into(), "warning".into(), "bpf.yaml".into(), 8),
+            // A warning made an error by `[severity]`.
+            ("P004".into(), "error".into(), "warn.yaml".into(), 7),
+        ],
+        "{v:#}"
+    );
+    assert_eq!(v["summary"]["files"], 2, "vendor/ is excluded: {v:#}");
+    let c001 = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "C001")
+        .unwrap();
+    assert_eq!(
+        c001["message"],
+        "this suppression suppresses nothing: no `P041` finding on this line or the next"
+    );
+
+    // Without the file, the same policies get what its overrides and excludes hid (the
+    // comments still suppress K001).
+    let o = policyctl(&[
+        "check",
+        "--no-config",
+        "--format",
+        "json",
+        "--btf",
+        K61,
+        "--btf",
+        K618,
+        "--kernel-config",
+        CFG618,
+        d,
+    ]);
+    let got = findings(&json(&o));
+    let codes: Vec<&str> = got.iter().map(|f| f.0.as_str()).collect();
+    assert!(
+        !codes.contains(&"K001") && codes.contains(&"K030"),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("S003".into(), "error".into(), "broken.yaml".into(), 21)),
+        "vendor/ is walked: {got:?}"
+    );
+    assert!(
+        got.contains(&("P004".into(), "warning".into(), "warn.yaml".into(), 7)),
+        "{got:?}"
+    );
+
+    // Flags override the file: --format, --btf (the file's kernels go), --ignore.
+    let o = policyctl(&[
+        "check", "--format", "github", "--btf", K612, "--ignore", "P00,C", d,
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("::error"), "{}", stdout(&o));
+    let o = policyctl(&[
+        "check", "--format", "json", "--btf", K612, "--select", "C", d,
+    ]);
+    let v = json(&o);
+    assert_eq!(v["kernels"], serde_json::json!(["6.12.117+deb12-amd64"]));
+    // 6.12 has `security_bpf_map_create`: the K001 suppression suppresses nothing there.
+    let lines: Vec<(String, u64)> = findings(&v).into_iter().map(|f| (f.0, f.3)).collect();
+    assert_eq!(
+        lines,
+        vec![("C001".to_string(), 7), ("C001".to_string(), 8)],
+        "{v:#}"
+    );
+
+    // A file named on the command line is checked even in an excluded directory.
+    let broken = dir.join("vendor/broken.yaml");
+    let o = policyctl(&["check", "--host", broken.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(json(&o)["summary"]["files"], 1);
+}
+
+#[test]
+fn deny_warnings_from_the_project_file_and_stdin_finds_it_from_the_current_directory() {
+    let dir = scratch("project-deny");
+    write(&dir.join("policyctl.toml"), "deny-warnings = true\n");
+    let o = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+        .args(["check", "--no-btf", "-"])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(WARNING_ONLY.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+        .args(["check", "--no-btf", "--no-config", "-"])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(WARNING_ONLY.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn a_bad_project_file_or_code_is_a_clear_error() {
+    let dir = scratch("project-bad");
+    let file = dir.join("warn.yaml");
+    write(&file, WARNING_ONLY);
+    let f = file.to_str().unwrap();
+    write(
+        &dir.join("policyctl.toml"),
+        "deny-warnings = true\n\n[severity]\nP004 = \"fatal\"\n",
+    );
+    let o = policyctl(&["check", f]);
+    assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    let want = format!(
+        "policyctl: {}:4:8: [severity] P004: write one of \"error\", \"warning\", \"info\", \"off\"\n",
+        dir.join("policyctl.toml").display()
+    );
+    assert_eq!(stderr(&o), want);
+    write(
+        &dir.join("policyctl.toml"),
+        "[[kernel]]\nname = \"a\"\nbtfs = \"x\"\n",
+    );
+    let o = policyctl(&["check", f]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).ends_with(":3:1: unknown key `btfs` in [[kernel]]; did you mean `btf`?\n"),
+        "{}",
+        stderr(&o)
+    );
+    // A kernel file the project names that does not exist.
+    write(
+        &dir.join("policyctl.toml"),
+        "[[kernel]]\nname = \"a\"\nbtf = \"nope.btf\"\n",
+    );
+    let o = policyctl(&["check", "--host", f]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("nope.btf"), "{}", stderr(&o));
+    // Codes on the command line.
+    let o = policyctl(&["check", "--no-config", "--select", "PO04", CLEAN]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--select: `PO04` is neither a code nor the prefix of one"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn explain_says_how_to_suppress() {
+    let o = policyctl(&["explain", "P041"]);
+    let out = stdout(&o);
+    assert!(out.contains("`# policyctl: ignore[P041]`"), "{out}");
+    assert!(out.contains("`# policyctl: ignore-file[P041]`"), "{out}");
+    let o = policyctl(&["explain", "C001"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("# C001 unused-suppression"));
+}
+
+#[test]
+fn include_and_config_flag() {
+    let dir = scratch("project-include");
+    write(&dir.join("policies/warn.yaml"), WARNING_ONLY);
+    write(&dir.join("policies/deep/broken.yaml"), &read(ARTICLE));
+    write(&dir.join("other/broken.yaml"), &read(ARTICLE));
+    write(
+        &dir.join("policyctl.toml"),
+        "include = [\"policies/*.yaml\"]\n",
+    );
+    let d = dir.to_str().unwrap();
+    // Only policies/warn.yaml: `*` does not cross directories, other/ is not included.
+    let o = policyctl(&["check", "--format", "json", d]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    // `--config` names another file (here: one that denies warnings); `--no-config`
+    // reads none, and every file is walked.
+    let other = dir.join("other/strict.toml");
+    write(&other, "deny-warnings = true\n");
+    let o = policyctl(&[
+        "check",
+        "--config",
+        other.to_str().unwrap(),
+        dir.join("policies/warn.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let o = policyctl(&["check", "--no-config", "--format", "json", d]);
+    assert_eq!(json(&o)["summary"]["files"], 3);
+    let o = policyctl(&["check", "--config", "nope.toml", d]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("nope.toml: cannot read it"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1370,3 +1370,186 @@ fn forty_full_text_edits_of_a_large_document_stay_bounded() {
     );
     lsp.shutdown();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The project file.
+
+/// A policy with a suppressed kernel finding, a stale suppression and a warning the project
+/// file makes an error.
+const PROJECT_POLICY: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "bpf-maps"
+spec:
+  options:
+  - name: polcy-mode
+    value: enforce
+  kprobes:
+  - call: "security_bpf_map_create" # policyctl: ignore[K001]
+    # policyctl: ignore[P041]
+    syscall: false
+    args:
+    - index: 0
+      type: "bpf_map"
+"#;
+
+/// (code, severity, 0-based line) of LSP diagnostics.
+fn lsp_findings(diags: &Value) -> Vec<(String, String, u64)> {
+    let mut out: Vec<_> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let sev = match d["severity"].as_u64() {
+                Some(1) => "error",
+                Some(2) => "warning",
+                Some(3) => "info",
+                _ => "hint",
+            };
+            (
+                d["code"].as_str().unwrap().to_string(),
+                sev.to_string(),
+                d["range"]["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A project directory `name` under the test's scratch space: `policyctl.toml` (two fixture
+/// kernels, P004 an error, K030 off) and `policies/bpf.yaml` ([`PROJECT_POLICY`]).
+fn lsp_project(name: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(
+        dir.join("policyctl.toml"),
+        format!(
+            "[severity]\nP004 = \"error\"\nK030 = \"off\"\n\n\
+             [[kernel]]\nname = \"old\"\nbtf = \"{}\"\n\n\
+             [[kernel]]\nname = \"new\"\nbtf = \"{}\"\n",
+            root.join(K61).display(),
+            root.join(K612).display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("policies/bpf.yaml"), PROJECT_POLICY).unwrap();
+    dir
+}
+
+#[test]
+fn the_editor_gets_what_check_gives_with_the_same_project_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = lsp_project("lsp-project");
+    let file = dir.join("policies/bpf.yaml");
+
+    // `policyctl check` in the project.
+    let o = Command::new(env!("CARGO_BIN_EXE_policyctl"))
+        .args(["check", "--format", "json", file.to_str().unwrap()])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(report["kernels"], json!(["old", "new"]), "{report:#}");
+    let mut want: Vec<(String, String, u64)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap() - 1,
+            )
+        })
+        .collect();
+    want.sort();
+    // The suppressions and the file decide: P004 is an error, K001 (6.1) is suppressed, the
+    // P041 suppression is stale.
+    assert_eq!(
+        want,
+        vec![
+            ("C001".to_string(), "warning".to_string(), 10),
+            ("P004".to_string(), "error".to_string(), 6),
+        ],
+        "{report:#}"
+    );
+
+    // The language server, with the project as its workspace and no settings of its own.
+    let mut lsp = Lsp::spawn();
+    let root_uri = format!("file://{}", dir.display());
+    lsp.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": root_uri, "capabilities": {} }),
+    );
+    lsp.notify("initialized", json!({}));
+    let uri = format!("file://{}", file.display());
+    lsp.open(&uri, 1, PROJECT_POLICY);
+    let diags = lsp.diagnostics(&uri, 1);
+    assert_eq!(lsp_findings(&diags), want, "{diags:#}");
+
+    // The quick fix removes the stale suppression, and with it the C001.
+    let c001 = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "C001")
+        .cloned()
+        .unwrap();
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": c001["range"],
+                "context": { "diagnostics": [c001], "only": ["quickfix"] } }),
+    );
+    let fix = actions
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|x| x["title"] == "Remove the unused suppression")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no fix: {actions:#}"));
+    let edits = fix["edit"]["changes"][&uri].as_array().cloned().unwrap();
+    assert_eq!(edits.len(), 1, "{fix:#}");
+    lsp.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 },
+                "contentChanges": [ { "range": edits[0]["range"], "text": edits[0]["newText"] } ] }),
+    );
+    let after_fix = lsp.diagnostics(&uri, 2);
+    assert_eq!(
+        lsp_findings(&after_fix),
+        vec![("P004".to_string(), "error".to_string(), 6)],
+        "{after_fix:#}"
+    );
+    lsp.shutdown();
+}
+
+#[test]
+fn without_a_workspace_the_project_file_above_the_document_is_read() {
+    let dir = lsp_project("lsp-project-no-root");
+    let file = dir.join("policies/bpf.yaml");
+    let mut lsp = Lsp::spawn();
+    lsp.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+    );
+    lsp.notify("initialized", json!({}));
+    let uri = format!("file://{}", file.display());
+    lsp.open(&uri, 1, PROJECT_POLICY);
+    // A first result may come before the file is read; the result with it follows.
+    let want = vec![
+        ("C001".to_string(), "warning".to_string(), 10),
+        ("P004".to_string(), "error".to_string(), 6),
+    ];
+    let got = lsp.wait(TIMEOUT, |m| {
+        is_diagnostics_for(m, &uri) && lsp_findings(&m["params"]["diagnostics"]) == want
+    });
+    assert!(
+        got.is_some(),
+        "no diagnostics with the project file's severities"
+    );
+    lsp.shutdown();
+}

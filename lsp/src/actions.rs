@@ -10,11 +10,13 @@
 //!   range: "did you mean `x`?" (replace the name, keeping its quotes), `syscall: false` /
 //!   `syscall: true` / `call: "sys_x"` (P006), `use type: "x"` (K011, K013), a missing action
 //!   parameter with a placeholder (P040), quoting or unquoting a scalar (S003), the subsystem
-//!   of a tracepoint's event (P019, K003).
+//!   of a tracepoint's event (P019, K003), removing a suppression that suppresses nothing
+//!   (C001: the unused code, or the whole comment).
 
 use std::collections::HashMap;
 
 use policyctl_validator::facts::{self, HookKind};
+use policyctl_validator::suppress;
 use policyctl_validator::{Code, Diagnostic, Span};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, TextEdit, Uri, WorkspaceEdit,
@@ -130,6 +132,17 @@ fn quick_fixes(a: &Analysis, d: &Diagnostic) -> Vec<Fix> {
         }
     }
     match d.code {
+        // An unused suppression: remove the code from its list, or the whole comment.
+        Code::C001 => {
+            if let Some(span) = suppress::removal(text, d.span) {
+                let title = if written.starts_with('#') {
+                    "Remove the unused suppression".to_string()
+                } else {
+                    format!("Remove `{written}` from the suppression")
+                };
+                out.push((title, vec![(span, String::new())], true));
+            }
+        }
         // A tracepoint event in another subsystem (the reference table): the subsystem is on
         // the diagnostic's span.
         Code::P019 | Code::K003 => {
@@ -556,6 +569,29 @@ mod tests {
                 vec![
                     "  -      resolve: \"path.dentry.d_name.name\"".into(),
                     "  +      resolve: \"f_path.dentry.d_name.name\"".into()
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn unused_suppressions_are_removed() {
+        // The whole comment, alone on its line: the line goes.
+        assert_eq!(
+            one("checks/C001/invalid.yaml"),
+            (
+                "Remove the unused suppression".into(),
+                vec!["  -        # policyctl: ignore[P041]".into()]
+            )
+        );
+        // One code of a list: only that code goes.
+        assert_eq!(
+            one("checks/C001/invalid_unknown_code.yaml"),
+            (
+                "Remove `P410` from the suppression".into(),
+                vec![
+                    "  -        argSig: 19 # policyctl: ignore[P041, P410]".into(),
+                    "  +        argSig: 19 # policyctl: ignore[P041]".into()
                 ]
             )
         );

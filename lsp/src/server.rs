@@ -51,8 +51,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use policyctl_validator::config::{self, Config};
 use policyctl_validator::kernel::{Kernel, KernelSpec};
-use policyctl_validator::{check_source_with, Code, FileReport, Severity, SourceFile, Span};
+use policyctl_validator::{
+    check_source_configured, Code, FileReport, Selection, Severity, SourceFile, Span,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -151,7 +154,9 @@ where
 /// ```
 ///
 /// `hostKernel` defaults to true when no kernel is listed, false otherwise. Relative paths are
-/// relative to the workspace root.
+/// relative to the workspace root. When these settings list no kernel, the kernels of the
+/// project file (`policyctl.toml`, found above the workspace root) are used; its `select`,
+/// `ignore` and `[severity]` always apply, so the editor shows what `policyctl check` prints.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
@@ -436,6 +441,8 @@ impl Drop for Document {
 struct KernelSet {
     generation: u64,
     kernels: Arc<Vec<Arc<Kernel>>>,
+    /// The codes reported, from the project file.
+    selection: Arc<Selection>,
 }
 
 /// Which kernel a loaded index is, for reusing it.
@@ -497,6 +504,11 @@ struct Inner {
     pull_configuration: std::sync::atomic::AtomicBool,
     /// The settings last applied.
     settings: Mutex<Option<Settings>>,
+    /// The project file (`policyctl.toml`) found above the workspace root (or, without one,
+    /// above the first policy opened).
+    project: Mutex<Option<Arc<Config>>>,
+    /// The project file was looked for.
+    project_searched: std::sync::atomic::AtomicBool,
     /// Held while publishing, so results go out in the order they were checked.
     publish: tokio::sync::Mutex<()>,
     /// One permit per validation running ([`Options::validations`]).
@@ -522,6 +534,8 @@ impl Backend {
                 docs: Mutex::new(HashMap::new()),
                 next_rev: AtomicU64::new(1),
                 debounce_ms: AtomicU64::new(options.debounce.as_millis() as u64),
+                project: Mutex::new(None),
+                project_searched: std::sync::atomic::AtomicBool::new(false),
                 kernels,
                 kernel_cache: Mutex::new(HashMap::new()),
                 config_generation: AtomicU64::new(0),
@@ -690,9 +704,10 @@ impl Inner {
             }
         };
         let kernels = set.kernels.clone();
+        let selection = set.selection.clone();
         let name = uri.as_str().to_string();
         let checked = tokio::task::spawn_blocking(move || {
-            check_source_with(SourceFile::new(name, text.as_str()), &kernels)
+            check_source_configured(SourceFile::new(name, text.as_str()), &kernels, &selection)
         })
         .await;
         drop(_permit);
@@ -800,6 +815,12 @@ impl Inner {
 
     /// Apply new settings: debounce at once; kernels loaded off the loop, then every claimed
     /// document validated again.
+    /// Apply the last settings again (the project file changed).
+    fn reconfigure(self: &Arc<Self>) {
+        let settings = lock(&self.settings).take().unwrap_or_default();
+        self.configure(settings);
+    }
+
     fn configure(self: &Arc<Self>, settings: Settings) {
         {
             let mut last = lock(&self.settings);
@@ -814,6 +835,9 @@ impl Inner {
         let generation = self.config_generation.fetch_add(1, Ordering::SeqCst) + 1;
         let inner = self.clone();
         tokio::spawn(async move {
+            let project = lock(&inner.project).clone();
+            let settings = with_project(settings, project.as_deref());
+            let selection = Arc::new(project.map(|p| p.selection.clone()).unwrap_or_default());
             let (kernels, failures) = inner.load_kernels(&settings).await;
             for (level, why) in failures {
                 let why = format!("policyctl: {why}");
@@ -831,6 +855,7 @@ impl Inner {
                 *set = Some(KernelSet {
                     generation: next,
                     kernels: Arc::new(kernels),
+                    selection,
                 });
             });
             {
@@ -919,6 +944,28 @@ impl Inner {
     }
 }
 
+/// The settings with the project file's kernels when the client's settings list none (the
+/// client's settings win, as the command line's flags win over the file for `check`).
+fn with_project(mut settings: Settings, project: Option<&Config>) -> Settings {
+    let Some(project) = project else {
+        return settings;
+    };
+    if settings.kernels.is_empty() {
+        settings.kernels = project
+            .kernels
+            .iter()
+            .map(|k| KernelSetting {
+                btf: k.btf.clone(),
+                name: k.name.clone(),
+                config: k.config.clone(),
+                error_injection: k.error_injection.clone(),
+                modules: k.modules.clone(),
+            })
+            .collect();
+    }
+    settings
+}
+
 /// Paths of a kernel setting made absolute against the workspace root.
 fn resolve(k: &KernelSetting, root: Option<&Path>) -> KernelSetting {
     let abs = |p: &PathBuf| match root {
@@ -996,6 +1043,25 @@ impl LanguageServer for Backend {
             .collect();
         if folders.is_empty() {
             folders.extend(root.clone());
+        }
+        // The project file above the workspace root: the same kernels and codes as `check`.
+        let start = root.clone().or_else(|| folders.first().cloned());
+        self.inner
+            .project_searched
+            .store(start.is_some(), Ordering::SeqCst);
+        match start.as_deref().map(config::discover).transpose() {
+            Ok(project) => *lock(&self.inner.project) = project.flatten().map(Arc::new),
+            Err(e) => {
+                let client = self.inner.client.clone();
+                tokio::spawn(async move {
+                    client
+                        .show_message(
+                            MessageType::WARNING,
+                            format!("policyctl: {e}; the project file is not used"),
+                        )
+                        .await;
+                });
+            }
         }
         *lock(&self.inner.folders) = folders;
         *lock(&self.inner.root) = root;
@@ -1126,6 +1192,30 @@ impl LanguageServer for Backend {
         });
         let document = entry.into_mut();
         self.inner.schedule(&doc.uri, document, Duration::ZERO);
+        drop(docs);
+        // Without a workspace root, the project file above the first policy opened.
+        if claimed && !self.inner.project_searched.swap(true, Ordering::SeqCst) {
+            if let Some(path) = doc.uri.to_file_path() {
+                match config::discover(&path) {
+                    Ok(Some(project)) => {
+                        *lock(&self.inner.project) = Some(Arc::new(project));
+                        self.inner.reconfigure();
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let client = self.inner.client.clone();
+                        tokio::spawn(async move {
+                            client
+                                .show_message(
+                                    MessageType::WARNING,
+                                    format!("policyctl: {e}; the project file is not used"),
+                                )
+                                .await;
+                        });
+                    }
+                }
+            }
+        }
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {

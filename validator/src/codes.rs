@@ -6,7 +6,8 @@
 //! read this table.
 //!
 //! Prefixes: `Y` YAML, `S` schema (what the CRD enforces), `P` policy semantics (what Tetragon
-//! checks when it loads a policy, or never checks), `K` kernel facts (what a given kernel offers).
+//! checks when it loads a policy, or never checks), `K` kernel facts (what a given kernel offers),
+//! `C` policyctl's own comments (suppressions).
 
 use crate::checks;
 use crate::diagnostic::Severity;
@@ -147,6 +148,7 @@ codes! {
     K021 => checks::kernel::K021,
     K030 => checks::kernel::K030,
     K040 => checks::host::K040,
+    C001 => crate::suppress::C001,
 }
 
 impl Code {

@@ -27,7 +27,16 @@ pub fn explain(code: Code) -> String {
         let _ = writeln!(s, "## Example\n\n```yaml\n{}```\n", strip_header(invalid));
         let _ = writeln!(s, "## Use instead\n\n```yaml\n{}```\n", strip_header(valid));
     }
-    let _ = writeln!(s, "Enforced in Tetragon by: {}", info.tetragon);
+    let _ = writeln!(s, "Enforced in Tetragon by: {}\n", info.tetragon);
+    let _ = writeln!(
+        s,
+        "## Suppress it\n\nAt the end of the finding's line, or alone on the line above it: \
+         `# policyctl: ignore[{c}]`; anywhere in the file, for the whole file: \
+         `# policyctl: ignore-file[{c}]`; for a project: `ignore = [\"{c}\"]` or \
+         `[severity] {c} = \"off\"` in `policyctl.toml`, or `policyctl check --ignore {c}`. \
+         A suppression that suppresses nothing is reported (C001).",
+        c = info.code
+    );
     s
 }
 

@@ -9,6 +9,7 @@
 pub mod btf;
 pub mod checks;
 pub mod codes;
+pub mod config;
 pub mod diagnostic;
 pub mod explain;
 pub mod facts;
@@ -19,12 +20,14 @@ pub mod render;
 pub mod schema;
 pub mod source;
 pub mod suggest;
+pub mod suppress;
 pub mod yaml;
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Kind, Policy};
 pub use source::{Position, SourceFile, Span};
+pub use suppress::Selection;
 
 use std::sync::Arc;
 
@@ -146,9 +149,22 @@ pub fn check_source(source: SourceFile) -> FileReport {
 }
 
 /// Check every document of one file, and against each kernel given. A diagnostic that depends
-/// on the kernel names the kernels it holds for ([`Diagnostic::kernels`]).
+/// on the kernel names the kernels it holds for ([`Diagnostic::kernels`]). The file's own
+/// suppression comments apply ([`suppress`]); every code is selected at its default severity.
 pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileReport {
+    check_source_configured(source, kernels, &Selection::default())
+}
+
+/// As [`check_source_with`], reporting the codes `selection` selects at the severities it sets
+/// (a project's `policyctl.toml`, `--select`, `--ignore`). This is the one place where
+/// suppressions and the selection are applied: every count and every client sees the result.
+pub fn check_source_configured(
+    source: SourceFile,
+    kernels: &[Arc<Kernel>],
+    selection: &Selection,
+) -> FileReport {
     let parsed = yaml::parse(&source);
+    let mut filter = suppress::Filter::new(&source, &parsed.documents, selection);
     let mut diagnostics = parsed.diagnostics;
     helm_template_help(&source, &mut diagnostics);
     let mut policies = Vec::new();
@@ -228,6 +244,9 @@ pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileRep
             };
             out.retain(|d| !absence(d.code) && d.span.end <= cut);
         }
+        // What is reported: the document's kind findings and its checks' findings.
+        filter.apply(&source, &mut diagnostics, before);
+        filter.apply(&source, &mut out, 0);
         let per_kernel = kernels
             .iter()
             .map(|k| {
@@ -257,6 +276,10 @@ pub fn check_source_with(source: SourceFile, kernels: &[Arc<Kernel>]) -> FileRep
             policy,
         });
     }
+    // Findings outside any policy (YAML errors, other documents), then the suppressions that
+    // suppressed nothing.
+    filter.apply(&source, &mut diagnostics, 0);
+    diagnostics.extend(filter.unused(&source, !kernels.is_empty()));
     diagnostics.sort_by_key(|d| (d.span.start, d.code));
     diagnostics.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
     FileReport {

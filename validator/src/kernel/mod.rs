@@ -125,7 +125,7 @@ impl fmt::Display for KernelError {
 impl std::error::Error for KernelError {}
 
 /// What to load for one kernel.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelSpec {
     /// The name to show; by default the BTF file's name without `.btf`, `.zst`, `.elf`.
     pub name: Option<String>,
