@@ -1553,3 +1553,113 @@ fn without_a_workspace_the_project_file_above_the_document_is_read() {
     );
     lsp.shutdown();
 }
+
+/// A TOML value as JSON (integers as numbers, everything else by its kind).
+fn toml_json(v: &toml::de::DeValue<'_>) -> Value {
+    use toml::de::DeValue;
+    match v {
+        DeValue::String(s) => json!(s.as_ref()),
+        DeValue::Integer(i) => json!(i64::from_str_radix(i.as_str(), i.radix()).unwrap()),
+        DeValue::Float(f) => json!(f.as_str().parse::<f64>().unwrap()),
+        DeValue::Boolean(b) => json!(b),
+        DeValue::Datetime(d) => json!(d.to_string()),
+        DeValue::Array(items) => {
+            Value::Array(items.iter().map(|i| toml_json(i.get_ref())).collect())
+        }
+        DeValue::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.get_ref().to_string(), toml_json(v.get_ref())))
+                .collect(),
+        ),
+    }
+}
+
+/// The Helix setup as Helix uses it: `editors/helix/languages.toml`'s command and args start
+/// the server, its `config` table is the `initializationOptions` (with the example's `/fleet/`
+/// kernel files swapped for the fixtures of the same names), and the server understands it: no
+/// warning about a setting or a kernel, and a broken policy gets its diagnostics, checked
+/// against both kernels the example names. YAML files get policyctl beside
+/// yaml-language-server. (Helix itself is not installed: Debian 12 has no package of it and the
+/// registries reachable here publish no build.)
+#[test]
+fn helix_configuration_starts_the_server() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("editors/helix/languages.toml")).unwrap();
+    let table = toml::de::DeTable::parse(&text).expect("languages.toml is TOML");
+    let helix = toml_json(&toml::de::DeValue::Table(table.into_inner()));
+    let server = &helix["language-server"]["policyctl"];
+    assert_eq!(server["command"], "policyctl", "{server}");
+    let args: Vec<&str> = server["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let yaml = helix["language"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "yaml")
+        .expect("a [[language]] for yaml");
+    assert_eq!(
+        yaml["language-servers"],
+        json!(["yaml-language-server", "policyctl"])
+    );
+
+    // The example's kernel files, as the fixtures of the same kernels.
+    let mut options = server["config"].clone();
+    let fixture = |path: &str| {
+        let name = path.rsplit('/').next().unwrap();
+        let name = name.replace(".error-injection.txt", ".error-injection.from-source.txt");
+        let p = root.join("testdata/btf").join(&name);
+        assert!(p.exists(), "no fixture for {path}: {}", p.display());
+        json!(p.to_str().unwrap())
+    };
+    let kernels = options["kernels"].as_array_mut().expect("kernels");
+    assert_eq!(kernels.len(), 2);
+    for k in kernels.iter_mut() {
+        for key in ["btf", "config", "errorInjection"] {
+            if let Some(path) = k[key].as_str().map(str::to_string) {
+                k[key] = fixture(&path);
+            }
+        }
+    }
+
+    let mut lsp = Lsp::spawn_with(&args);
+    let init = lsp.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": null, "capabilities": {},
+                "initializationOptions": options }),
+    );
+    assert_eq!(init["serverInfo"]["name"], "policyctl", "{init}");
+    lsp.notify("initialized", json!({}));
+    let uri = "file:///helix/broken.yaml";
+    lsp.open(uri, 1, BROKEN);
+    let diagnostics = lsp.diagnostics(uri, 1);
+    assert!(
+        codes(&diagnostics).contains(&"S004".to_string()),
+        "{diagnostics:#}"
+    );
+    // Kernel findings name the example's kernels: both were loaded from its settings
+    // (`dev_queue_xmit` is on 6.1, not on 6.12).
+    let k001: Vec<&str> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "K001")
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert_eq!(k001.len(), 1, "{diagnostics:#}");
+    assert!(k001[0].contains("(on prod; not on lts)"), "{}", k001[0]);
+    let warnings: Vec<Value> = lsp
+        .backlog
+        .iter()
+        .filter(|m| m["method"] == "window/showMessage")
+        .cloned()
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "the server complained about the settings: {warnings:?}"
+    );
+    lsp.shutdown();
+}
