@@ -20,25 +20,7 @@ use run::{pid_of, run_child, started, TempDir};
 use serde_json::Value;
 
 fn policy(binary: &str) -> String {
-    format!(
-        r#"apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "export-unlink"
-spec:
-  tracepoints:
-  - subsystem: "syscalls"
-    event: "sys_enter_unlinkat"
-    args:
-    - index: 6
-      type: "string"
-    selectors:
-    - matchBinaries:
-      - operator: "In"
-        values:
-        - "{binary}"
-"#
-    )
+    run::unlinks_by("export-unlink", binary)
 }
 
 #[test]

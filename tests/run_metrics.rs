@@ -90,27 +90,8 @@ fn query(port: u16, query: &str) -> Vec<(Value, String)> {
         .collect()
 }
 
-/// A tracepoint policy on `syscalls/sys_enter_unlinkat` for the binary `binary` only.
 fn policy(binary: &str) -> String {
-    format!(
-        r#"apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "metrics-unlink"
-spec:
-  tracepoints:
-  - subsystem: "syscalls"
-    event: "sys_enter_unlinkat"
-    args:
-    - index: 6
-      type: "string"
-    selectors:
-    - matchBinaries:
-      - operator: "In"
-        values:
-        - "{binary}"
-"#
-    )
+    run::unlinks_by("metrics-unlink", binary)
 }
 
 #[test]

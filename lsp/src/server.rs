@@ -611,6 +611,15 @@ impl Inner {
         self.next_rev.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Tell the user, without waiting, that the project file cannot be used and why.
+    fn project_unusable(&self, why: &dyn std::fmt::Display) {
+        let client = self.client.clone();
+        let text = format!("policyctl: {why}; the project file is not used");
+        tokio::spawn(async move {
+            client.show_message(MessageType::WARNING, text).await;
+        });
+    }
+
     /// Wait (at most [`FIRST_KERNELS_WAIT`]) until the kernels of the first configuration are
     /// loaded: a completion or hover asked for while they load would otherwise answer without
     /// the kernel's functions and prototypes (only the syscall table), as if they did not exist.
@@ -1051,17 +1060,7 @@ impl LanguageServer for Backend {
             .store(start.is_some(), Ordering::SeqCst);
         match start.as_deref().map(config::discover).transpose() {
             Ok(project) => *lock(&self.inner.project) = project.flatten().map(Arc::new),
-            Err(e) => {
-                let client = self.inner.client.clone();
-                tokio::spawn(async move {
-                    client
-                        .show_message(
-                            MessageType::WARNING,
-                            format!("policyctl: {e}; the project file is not used"),
-                        )
-                        .await;
-                });
-            }
+            Err(e) => self.inner.project_unusable(&e),
         }
         *lock(&self.inner.folders) = folders;
         *lock(&self.inner.root) = root;
@@ -1202,17 +1201,7 @@ impl LanguageServer for Backend {
                         self.inner.reconfigure();
                     }
                     Ok(None) => {}
-                    Err(e) => {
-                        let client = self.inner.client.clone();
-                        tokio::spawn(async move {
-                            client
-                                .show_message(
-                                    MessageType::WARNING,
-                                    format!("policyctl: {e}; the project file is not used"),
-                                )
-                                .await;
-                        });
-                    }
+                    Err(e) => self.inner.project_unusable(&e),
                 }
             }
         }

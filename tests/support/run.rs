@@ -147,6 +147,31 @@ impl Drop for TempDir {
     }
 }
 
+/// A tracepoint policy named `name` on `syscalls/sys_enter_unlinkat` (its path as a string
+/// arg) for the binary at `binary` only: one event per unlink by a copy of `rm` the test made.
+#[allow(dead_code)]
+pub fn unlinks_by(name: &str, binary: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_unlinkat"
+    args:
+    - index: 6
+      type: "string"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{binary}"
+"#
+    )
+}
+
 /// Spawn `cmd`, retrying while the binary is busy (ETXTBSY: another test thread forked while a
 /// freshly copied binary was still open for writing in this process).
 pub fn spawn(cmd: &mut Command) -> Child {
