@@ -17,6 +17,7 @@ mod kernel_cmd;
 mod kernels;
 mod metrics;
 mod notes;
+mod policy_dir;
 mod run;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};

@@ -48,8 +48,12 @@ pub enum AttachArg {
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// Policy files to run.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "policy_dir")]
     files: Vec<String>,
+    /// Run every policy file of DIR too, found as Tetragon's `--tracing-policy-dir` finds them
+    /// (every regular file of DIR and of its subdirectories, in lexical order).
+    #[arg(long, visible_alias = "tracing-policy-dir", value_name = "DIR")]
+    policy_dir: Option<std::path::PathBuf>,
     /// Event format.
     #[arg(long, short, value_enum, default_value_t = Output::Json)]
     output: Output,
@@ -127,6 +131,17 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Run the command.
 pub fn run(args: &RunArgs) -> ExitCode {
+    let mut files = args.files.clone();
+    if let Some(dir) = &args.policy_dir {
+        match crate::policy_dir::files(dir) {
+            Ok(found) if found.is_empty() && files.is_empty() => {
+                return fail(format!("--policy-dir: {} holds no file", dir.display()))
+            }
+            Ok(found) => files.extend(found.iter().map(|p| p.display().to_string())),
+            Err(e) => return fail(e),
+        }
+    }
+    let files = &files;
     let method = args.attach.map(|a| match a {
         AttachArg::Kprobe => Method::Kprobe,
         AttachArg::Fentry => Method::Fentry,
@@ -134,7 +149,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     });
     if args.dry_run {
         return crate::dry_run::dry_run(&crate::dry_run::DryRun {
-            files: &args.files,
+            files,
             kernels: &args.kernel,
             method,
             allow_unfiltered: args.allow_unfiltered_enforcement,
@@ -192,7 +207,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     // check first, against this kernel, exactly as `check` would
     let kernels = std::slice::from_ref(&kernel);
     let mut jobs = Vec::new();
-    for f in &args.files {
+    for f in files {
         match crate::read_policy(Some(Path::new(f)), kernels) {
             Ok(job) => jobs.push(job),
             Err(e) => return fail(e),

@@ -236,3 +236,38 @@ fn real_policies_tally() {
     }
     insta::assert_snapshot!("dry_run_real_policies_tally", report);
 }
+
+#[test]
+fn a_policy_directory_is_read_as_tetragon_reads_it() {
+    // Every regular file of the directory and of its subdirectories, in lexical order.
+    let dir = std::env::temp_dir().join(format!("policyctl-dry-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("more/deeper")).unwrap();
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(root().join("testdata/policies/article").join(from), dir.join(to)).unwrap();
+    };
+    copy("fixed-kill-mkdir-test.yaml", "b-kill-mkdir");
+    copy("fixed-detect-sudo.yaml", "more/a-sudo.yml");
+    copy("fixed-watch-passwd-openat.yaml", "more/deeper/ignored.yaml");
+    let out = policyctl()
+        .args(["run", "--dry-run", "--format", "json", "--btf", K612, "--policy-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let files: Vec<String> = v["kernels"][0]["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            Path::new(p["file"].as_str().unwrap())
+                .strip_prefix(&dir)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(files, ["b-kill-mkdir", "more/a-sudo.yml"]);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
