@@ -55,6 +55,9 @@
 //! about one CPU's worth of it, or less when the generator and the rest of the machine share
 //! that CPU.
 //!
+//! `POLICYCTL_BENCH_ATTACH=METHOD` passes `--attach METHOD` to every run (`raw-tracepoint`
+//! measures the raw syscall tracepoint where the default is each syscall's own tracepoint).
+//!
 //! Figures belong in the issue notes, not here (they change with the machine and the code);
 //! the notes of `policyctl run` give them with this command and what was changed between runs.
 
@@ -162,8 +165,13 @@ impl Running {
         extra: &[&str],
         counter: Option<(Arc<LineCounter>, Instant)>,
     ) -> Result<Running, String> {
+        // `POLICYCTL_BENCH_ATTACH=raw-tracepoint` (any `--attach` method) compares methods.
+        let attach: Vec<String> = std::env::var("POLICYCTL_BENCH_ATTACH")
+            .map(|m| vec!["--attach".to_string(), m])
+            .unwrap_or_default();
         let mut child = Command::new(BIN)
             .arg("run")
+            .args(&attach)
             .args(extra)
             .arg(file)
             .stdin(Stdio::null())

@@ -40,8 +40,10 @@ pub enum AttachArg {
     Kprobe,
     /// BPF trampolines.
     Fentry,
-    /// The raw syscall tracepoint (syscall hooks only).
+    /// The syscall's own tracepoint, else the raw syscall tracepoint (syscall hooks only).
     Tracepoint,
+    /// The raw syscall tracepoint, dispatched by syscall number (syscall hooks only).
+    RawTracepoint,
 }
 
 /// Arguments of `policyctl run`.
@@ -146,6 +148,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         AttachArg::Kprobe => Method::Kprobe,
         AttachArg::Fentry => Method::Fentry,
         AttachArg::Tracepoint => Method::Tracepoint,
+        AttachArg::RawTracepoint => Method::RawTracepoint,
     });
     if args.dry_run {
         return crate::dry_run::dry_run(&crate::dry_run::DryRun {
@@ -453,7 +456,7 @@ fn print_findings(reports: &[FileReport], err: &mut dyn Write, color: bool) -> u
             let at = r.source.position(d.span.start);
             let _ = writeln!(
                 err,
-                "policyctl run: note: {}:{}:{}: {} ({}); policyctl run attaches these syscall hooks to the raw syscall tracepoint instead, but Tetragon would refuse this policy on this kernel",
+                "policyctl run: note: {}:{}:{}: {} ({}); policyctl run attaches these syscall hooks to the syscalls' tracepoints instead, but Tetragon would refuse this policy on this kernel",
                 r.source.name(),
                 at.line,
                 at.column,

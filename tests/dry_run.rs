@@ -83,9 +83,9 @@ fn article_policies_planned_for_a_kernel_file() {
 }
 
 #[test]
-fn a_kernel_without_kprobes_plans_syscalls_on_the_raw_tracepoint() {
+fn a_kernel_without_kprobes_plans_syscalls_on_their_tracepoints() {
     // 6.18's configuration has no CONFIG_KPROBES: the dry run plans as `run` on that host would,
-    // kprobe syscall hooks served by fentry (or the raw syscall tracepoint when forced).
+    // kprobe syscall hooks served by fentry, or by each syscall's own tracepoint when asked.
     let out = policyctl()
         .args([
             "run",
@@ -104,8 +104,9 @@ fn a_kernel_without_kprobes_plans_syscalls_on_the_raw_tracepoint() {
     let k = &v["kernels"][0];
     assert_eq!(k["features"]["kprobes"], false, "{k}");
     let hook = &k["policies"][0]["hooks"][0];
+    assert_eq!(hook["attach"], "tracepoint", "{k}");
     assert_eq!(
-        hook["attach"], "raw tracepoint raw_syscalls/sys_enter",
+        hook["target"], "tracepoint `syscalls/sys_enter_openat`",
         "{k}"
     );
     assert_eq!(out.status.code(), Some(0), "{k}");
@@ -244,13 +245,25 @@ fn a_policy_directory_is_read_as_tetragon_reads_it() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("more/deeper")).unwrap();
     let copy = |from: &str, to: &str| {
-        std::fs::copy(root().join("testdata/policies/article").join(from), dir.join(to)).unwrap();
+        std::fs::copy(
+            root().join("testdata/policies/article").join(from),
+            dir.join(to),
+        )
+        .unwrap();
     };
     copy("fixed-kill-mkdir-test.yaml", "b-kill-mkdir");
     copy("fixed-detect-sudo.yaml", "more/a-sudo.yml");
     copy("fixed-watch-passwd-openat.yaml", "more/deeper/ignored.yaml");
     let out = policyctl()
-        .args(["run", "--dry-run", "--format", "json", "--btf", K612, "--policy-dir"])
+        .args([
+            "run",
+            "--dry-run",
+            "--format",
+            "json",
+            "--btf",
+            K612,
+            "--policy-dir",
+        ])
         .arg(&dir)
         .output()
         .unwrap();

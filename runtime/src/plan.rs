@@ -177,8 +177,12 @@ pub enum Method {
     Kprobe,
     /// BPF trampolines (fentry).
     Fentry,
-    /// The raw syscall tracepoint (syscall hooks only).
+    /// The syscall's own tracepoint (`syscalls/sys_enter_<name>`), else the raw syscall
+    /// tracepoint (syscall hooks only).
     Tracepoint,
+    /// The raw syscall tracepoint (`raw_syscalls/sys_enter`, dispatched by syscall number),
+    /// even where the syscall has its own tracepoint.
+    RawTracepoint,
 }
 
 /// Why a policy cannot run: one line, naming the policy and the hook.
@@ -330,6 +334,16 @@ struct HookCompiler<'a> {
 type Result2<T> = std::result::Result<T, String>;
 
 impl HookCompiler<'_> {
+    /// The layout of a `syscalls` event that serves a syscall hook, when the kernel has the
+    /// event and its fields are known (on the host, only with tracefs: attaching needs it).
+    fn syscall_event_layout(&self, event: &str) -> Option<Vec<FieldLayout>> {
+        if self.kernel.host.is_some() && !self.kernel.has_tracefs() {
+            return None;
+        }
+        let layout = self.kernel.tracepoint("syscalls", event)?.layout?;
+        (layout.len() > syscalls::FIRST_ARG_FIELD).then_some(layout)
+    }
+
     /// The fields of a tracepoint with where they lie in its record, from the kernel's index
     /// (its tracefs on the running host; else the syscall table or BTF).
     fn tracepoint_layout(&self, subsystem: &str, event: &str) -> Result2<Vec<FieldLayout>> {
@@ -460,6 +474,13 @@ impl HookCompiler<'_> {
         };
         let mut args = Vec::new();
         let tp_fields = match &attaches[0] {
+            // A syscall hook served by its syscall's tracepoint: arg N is the Nth field after
+            // the common ones and `__syscall_nr`.
+            Attach::Tracepoint { event, .. } if syscall => Some(
+                self.syscall_event_layout(event)
+                    .ok_or_else(|| format!("the fields of `syscalls/{event}` are not known"))?
+                    .split_off(syscalls::FIRST_ARG_FIELD),
+            ),
             Attach::Tracepoint { subsystem, event } => {
                 Some(self.tracepoint_layout(subsystem, event)?)
             }
@@ -557,15 +578,30 @@ impl HookCompiler<'_> {
                 nr,
             })
         };
+        // A syscall's own tracepoint, where the kernel has it with a known layout: only that
+        // syscall pays for the hook, where the raw tracepoint makes every syscall enter it.
+        let own = |bare: &Option<String>| -> Result2<Attach> {
+            if let Some(bare) = bare {
+                let event = format!("sys_enter_{bare}");
+                if self.syscall_event_layout(&event).is_some() {
+                    return Ok(Attach::Tracepoint {
+                        subsystem: "syscalls".into(),
+                        event,
+                    });
+                }
+            }
+            raw(bare)
+        };
         let attach = match want {
             Some(Method::Kprobe) if f.kprobes => Attach::Kprobe { symbol: symbol.clone(), override_: false },
             Some(Method::Kprobe) => return Err("`--attach kprobe`: this kernel has no kprobes".into()),
             Some(Method::Fentry) if f.trampolines => Attach::Fentry { symbol: symbol.clone() },
             Some(Method::Fentry) => return Err("fentry: this kernel does not load BPF trampolines".into()),
-            Some(Method::Tracepoint) => raw(&bare)?,
+            Some(Method::Tracepoint) => own(&bare)?,
+            Some(Method::RawTracepoint) => raw(&bare)?,
             None if f.kprobes => Attach::Kprobe { symbol: symbol.clone(), override_: false },
             None if f.trampolines => Attach::Fentry { symbol: symbol.clone() },
-            None if bare.is_some() => raw(&bare)?,
+            None if bare.is_some() => own(&bare)?,
             None => {
                 return Err(format!(
                     "cannot attach to `{symbol}`: this kernel has neither kprobes nor BPF trampolines (only `syscall: true` hooks fall back to the raw syscall tracepoint)"
@@ -617,9 +653,16 @@ impl HookCompiler<'_> {
             cfg.index = position as u8;
             cfg.field_offset = u16::try_from(field.offset)
                 .map_err(|_| format!("arg {index}: field `{}` lies past 64 KiB", field.name))?;
-            cfg.width = field.size.min(8) as u8;
-            if cfg.ty == arg_type::INT && !field.signed {
-                cfg.ty = arg_type::UINT;
+            // A syscall hook served by its tracepoint reads the argument as its declared type
+            // says, as from the register (every syscall field is an 8-byte `unsigned long`);
+            // a tracepoint's own fields are read as they are laid out.
+            let served_syscall =
+                hook.is_syscall() && matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry);
+            if !served_syscall {
+                cfg.width = field.size.min(8) as u8;
+                if cfg.ty == arg_type::INT && !field.signed {
+                    cfg.ty = arg_type::UINT;
+                }
             }
         } else {
             if !(0..=5).contains(&index) {

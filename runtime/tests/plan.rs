@@ -598,8 +598,53 @@ fn article_policies_together() {
 // ---- 2. attach method selection ---------------------------------------------
 
 #[test]
-fn syscall_hook_without_kprobes_or_trampolines_uses_the_raw_syscall_tracepoint() {
+fn syscall_hook_without_kprobes_or_trampolines_uses_its_syscall_tracepoint() {
+    // Only openat pays: `syscalls/sys_enter_openat`, its args read from the record where the
+    // syscall table lays them out (filename, arg 1, at 24), with the type the policy declares.
     let p = compile(&openat(""), NONE, None).unwrap();
+    let h = only_hook(&p);
+    assert_eq!(
+        h.attach,
+        Attach::Tracepoint {
+            subsystem: "syscalls".into(),
+            event: "sys_enter_openat".into()
+        }
+    );
+    assert_eq!(h.function_name, "__x64_sys_openat");
+    assert_eq!(h.event, EventKind::Kprobe);
+    // the tracepoint kind's slot range
+    assert_eq!(h.slot, 36);
+    let c = &h.config;
+    assert_eq!(
+        (c.kind, c.syscall, c.enabled),
+        (HookKind::Tracepoint as u8, 1, 1)
+    );
+    assert_eq!(
+        c.args[0],
+        ArgConfig {
+            flags: ARG_USER,
+            field_offset: 24,
+            ..arg(arg_type::STRING, 0, 8)
+        }
+    );
+    // An int argument keeps its declared width and sign (every syscall field is an 8-byte
+    // unsigned long in the record).
+    let dfd = policy(
+        r#"  kprobes:
+  - call: sys_openat
+    args:
+    - index: 0
+      type: int
+"#,
+    );
+    let p = compile(&dfd, NONE, None).unwrap();
+    let a = &only_hook(&p).config.args[0];
+    assert_eq!((a.ty, a.width, a.field_offset), (arg_type::INT, 4, 16));
+}
+
+#[test]
+fn syscall_hook_on_the_raw_syscall_tracepoint_when_asked() {
+    let p = compile(&openat(""), NONE, Some(Method::RawTracepoint)).unwrap();
     let h = only_hook(&p);
     assert_eq!(
         h.attach,
@@ -661,6 +706,14 @@ fn syscall_hook_with_kprobes_uses_a_kprobe_on_the_stub() {
 #[test]
 fn forced_methods() {
     let p = compile(&openat(""), ALL, Some(Method::Tracepoint)).unwrap();
+    assert_eq!(
+        only_hook(&p).attach,
+        Attach::Tracepoint {
+            subsystem: "syscalls".into(),
+            event: "sys_enter_openat".into()
+        }
+    );
+    let p = compile(&openat(""), ALL, Some(Method::RawTracepoint)).unwrap();
     assert_eq!(
         only_hook(&p).attach,
         Attach::RawSyscall {
@@ -1351,11 +1404,21 @@ fn port_ranges_are_refused() {
 }
 
 /// The syscall can be named with its arch prefix too (the validator accepts
-/// `__x64_sys_openat`): the same stub and number.
+/// `__x64_sys_openat`): the same stub, event and number.
 #[test]
 fn syscall_named_with_its_arch_prefix() {
     let text = openat("").replace("call: sys_openat", "call: __x64_sys_openat");
     let p = compile(&text, NONE, None).unwrap();
+    let h = only_hook(&p);
+    assert_eq!(h.function_name, "__x64_sys_openat");
+    assert_eq!(
+        h.attach,
+        Attach::Tracepoint {
+            subsystem: "syscalls".into(),
+            event: "sys_enter_openat".into()
+        }
+    );
+    let p = compile(&text, NONE, Some(Method::RawTracepoint)).unwrap();
     assert_eq!(
         only_hook(&p).attach,
         Attach::RawSyscall {
@@ -1405,7 +1468,8 @@ fn ignore_call_not_found_skips_the_hook() {
 fn at_most_four_raw_syscall_hooks_per_syscall() {
     let texts: Vec<String> = (0..5).map(|_| openat("")).collect();
     let files: Vec<(&str, &str)> = texts.iter().map(|t| ("test.yaml", t.as_str())).collect();
-    let errors = compile_files(&files, NONE, None).expect_err("a fifth openat hook");
+    let errors =
+        compile_files(&files, NONE, Some(Method::RawTracepoint)).expect_err("a fifth openat hook");
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(
         errors[0]
