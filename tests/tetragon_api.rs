@@ -4,14 +4,16 @@
 //! with the proto3 JSON mapping of Google's `protobuf` package for Python
 //! (`google.protobuf.json_format.Parse`, unknown fields rejected: a field name that is not in
 //! Tetragon's messages, or a value of the wrong JSON type, fails the test). Each decoded message
-//! is then written back with the same mapping and proto field names (as Tetragon's encoder
-//! writes its events) and must give the very same JSON object: no field set to its default
-//! value, 64-bit integers as strings, enums by name, timestamps as protojson writes them.
+//! is then written back with the same mapping and proto field names (as Tetragon writes its
+//! events: `ProtojsonEncoder.Encode` in `pkg/encoder/encoder.go`, protojson with
+//! `UseProtoNames`) and must give the very same JSON object: no field set to its default value,
+//! 64-bit integers as strings, enums by name, timestamps as protojson writes them.
 //!
 //! Two sources: every JSON event of the runtime's reviewed output snapshots
-//! (`runtime/tests/snapshots/output__*.snap`, which hold each event kind the runtime renders),
-//! and the events of a live `policyctl run` on this machine (exec, exit, a tracepoint and a
-//! uprobe on binaries the test starts; root needed).
+//! (`runtime/tests/snapshots/output__*.snap`, which hold each event kind and each argument kind
+//! the runtime renders), and every event of a live `policyctl run` on this machine (exec and
+//! exit of the whole machine, a uprobe, a tracepoint and a `syscall: true` kprobe on binaries the
+//! test starts; root needed).
 //!
 //! Python's `protobuf` and `grpcio-tools` (whose `grpc_tools.protoc` compiles the protos) are
 //! installed once, pinned, into a virtualenv in `target/tetragon-api-venv/`. Without Python's
@@ -337,7 +339,7 @@ int main(void)
 "#;
 
 /// The events of a live run: every event it prints (exec and exit events of the whole machine
-/// included), with a tracepoint and a uprobe policy on what the test starts.
+/// included), with a uprobe, a tracepoint and a kprobe policy on what the test starts.
 #[test]
 fn host_run_events_decode_as_tetragon_messages() {
     let test = "host_run_events_decode_as_tetragon_messages";
@@ -354,6 +356,7 @@ fn host_run_events_decode_as_tetragon_messages() {
         return;
     };
     let rm = dir.copy_binary("/usr/bin/rm", "rm-api");
+    let cat = dir.copy_binary("/usr/bin/cat", "cat-api");
     let suffix = format!("-{}.unlinkme", std::process::id());
     let policy = dir.write(
         "policies.yaml",
@@ -392,6 +395,27 @@ spec:
         operator: "Postfix"
         values:
         - "{suffix}"
+---
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "api-openat"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{cat}"
 "#
         ),
     );
@@ -402,7 +426,10 @@ spec:
     assert_eq!(out, "42 hello-uprobe\n");
     let (status, rpid, _) = run_child(&rm, &[&gone]);
     assert!(status.success());
-    for pid in [upid, rpid] {
+    // a file that is not there: an open, and an exit with status 1
+    let (status, cpid, _) = run_child(&cat, &[&dir.join("missing")]);
+    assert_eq!(status.code(), Some(1));
+    for pid in [upid, rpid, cpid] {
         running.wait_events(1, |e| pid_of(e, "process_exit") == Some(pid as u64));
     }
     let f = running.stop();
@@ -417,6 +444,8 @@ spec:
         ("process_exec", rpid),
         ("process_tracepoint", rpid),
         ("process_exit", rpid),
+        ("process_kprobe", cpid),
+        ("process_exit", cpid),
     ] {
         assert!(has(kind, pid), "no {kind} of pid {pid}:\n{f}");
     }
