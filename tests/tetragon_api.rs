@@ -12,8 +12,8 @@
 //! Two sources: every JSON event of the runtime's reviewed output snapshots
 //! (`runtime/tests/snapshots/output__*.snap`, which hold each event kind and each argument kind
 //! the runtime renders), and every event of a live `policyctl run` on this machine (exec and
-//! exit of the whole machine, a uprobe, a tracepoint and a `syscall: true` kprobe on binaries the
-//! test starts; root needed).
+//! exit of the whole machine, a uprobe, a tracepoint and `syscall: true` kprobes, one with
+//! Sigkill, on binaries the test copied or built; root needed).
 //!
 //! Python's `protobuf` and `grpcio-tools` (whose `grpc_tools.protoc` compiles the protos) are
 //! installed once, pinned, into a virtualenv in `target/tetragon-api-venv/`. Without Python's
@@ -339,7 +339,8 @@ int main(void)
 "#;
 
 /// The events of a live run: every event it prints (exec and exit events of the whole machine
-/// included), with a uprobe, a tracepoint and a kprobe policy on what the test starts.
+/// included), with a uprobe, a tracepoint and two kprobe policies (Post, Sigkill) on what the
+/// test starts.
 #[test]
 fn host_run_events_decode_as_tetragon_messages() {
     let test = "host_run_events_decode_as_tetragon_messages";
@@ -357,6 +358,9 @@ fn host_run_events_decode_as_tetragon_messages() {
     };
     let rm = dir.copy_binary("/usr/bin/rm", "rm-api");
     let cat = dir.copy_binary("/usr/bin/cat", "cat-api");
+    // the only binary the Sigkill policy may act on
+    let killed = dir.copy_binary("/usr/bin/cat", "cat-killed");
+    let secret = dir.write("secret.txt", "secret\n");
     let suffix = format!("-{}.unlinkme", std::process::id());
     let policy = dir.write(
         "policies.yaml",
@@ -416,6 +420,34 @@ spec:
       - operator: "In"
         values:
         - "{cat}"
+---
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "api-sigkill"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "{secret}"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "{killed}"
+      matchActions:
+      - action: Sigkill
 "#
         ),
     );
@@ -429,7 +461,15 @@ spec:
     // a file that is not there: an open, and an exit with status 1
     let (status, cpid, _) = run_child(&cat, &[&dir.join("missing")]);
     assert_eq!(status.code(), Some(1));
-    for pid in [upid, rpid, cpid] {
+    // killed at its open of the secret: a Sigkill event and an exit by SIGKILL
+    let (status, kpid, out) = run_child(&killed, &[&secret]);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL),
+        "{status:?}"
+    );
+    assert_eq!(out, "");
+    for pid in [upid, rpid, cpid, kpid] {
         running.wait_events(1, |e| pid_of(e, "process_exit") == Some(pid as u64));
     }
     let f = running.stop();
@@ -446,9 +486,25 @@ spec:
         ("process_exit", rpid),
         ("process_kprobe", cpid),
         ("process_exit", cpid),
+        ("process_kprobe", kpid),
+        ("process_exit", kpid),
     ] {
         assert!(has(kind, pid), "no {kind} of pid {pid}:\n{f}");
     }
+    assert!(
+        parsed
+            .iter()
+            .any(|e| pid_of(e, "process_kprobe") == Some(kpid as u64)
+                && e["process_kprobe"]["action"] == "KPROBE_ACTION_SIGKILL"),
+        "no Sigkill event:\n{f}"
+    );
+    assert!(
+        parsed
+            .iter()
+            .any(|e| pid_of(e, "process_exit") == Some(kpid as u64)
+                && e["process_exit"]["signal"] == "SIGKILL"),
+        "no exit by SIGKILL:\n{f}"
+    );
     let d = decode(&py, &gen, &events);
     report(test, "live events", &d, t0);
 }
