@@ -5,10 +5,13 @@
 //! the errno asked for, sock filters pick the one policy whose filters all hold, an exec is
 //! killed through `bprm_check_security`. Then one policy attaches through fentry and through
 //! kprobe alike (compact output). Every policy only ever matches processes the scenarios
-//! themselves start inside the guest.
+//! themselves start inside the guest. The JSON events are also decoded into Tetragon's own
+//! messages (`support/tetragon_api.rs`).
 
 #[path = "support/skip.rs"]
 mod skip;
+#[path = "support/tetragon_api.rs"]
+mod tetragon_api;
 #[path = "support/vm.rs"]
 mod vm;
 
@@ -263,6 +266,19 @@ fn article_policies_enforce_in_a_vm() {
     let stopped = run.ok("stop");
     assert!(stopped.contains("everything detached"), "{stopped}");
     let all = json_events(stopped);
+    // a consumer written for Tetragon reads each of them (tests/tetragon_api.rs)
+    match tetragon_api::compiled("article_policies_enforce_in_a_vm") {
+        Ok((py, gen)) => {
+            let t0 = std::time::Instant::now();
+            let lines: Vec<String> = events(stopped).into_iter().map(String::from).collect();
+            let d = tetragon_api::decode(&py, &gen, &lines);
+            tetragon_api::report("article_policies_enforce_in_a_vm", "VM events", &d, t0);
+        }
+        Err(reason) => skip::skip(
+            "article_policies_enforce_in_a_vm (Tetragon's messages)",
+            &reason,
+        ),
+    }
     let of = |policy: &str| -> Vec<&serde_json::Value> {
         all.iter()
             .filter(|e| {

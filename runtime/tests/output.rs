@@ -191,6 +191,8 @@ const SETUID: u32 = 4;
 const RAW_TP: u32 = 36;
 const KILL_TP: u32 = 37;
 const LSM: u32 = 24;
+const LSM_BPRM: u32 = 25;
+const RAW_TP_ID: u32 = 38;
 const UPROBE: u32 = 48;
 
 fn plan() -> Plan {
@@ -281,6 +283,25 @@ fn plan() -> Plan {
                 vec![arg("int", Some("pid")), arg("int", Some("sig"))],
             ),
             lsm,
+            hook(
+                LSM_BPRM,
+                Attach::Lsm {
+                    hook: "bprm_check_security".into(),
+                },
+                EventKind::Lsm,
+                "bprm_check_security",
+                vec![arg("linux_binprm", None)],
+            ),
+            hook(
+                RAW_TP_ID,
+                Attach::Tracepoint {
+                    subsystem: "raw_syscalls".into(),
+                    event: "sys_enter".into(),
+                },
+                EventKind::Tracepoint,
+                "sys_enter",
+                vec![arg("syscall64", None)],
+            ),
             uprobe,
         ],
         skipped: Vec::new(),
@@ -541,6 +562,52 @@ fn lsm_with_override() {
         }],
     );
     insta::assert_snapshot!(both(&[r]));
+}
+
+/// `linux_binprm` comes out as `linux_binprm_arg` with the path and its permission, as
+/// getKprobeArgument (pkg/grpc/tracing/tracing.go) builds it for MsgGenericKprobeArgLinuxBinprm.
+#[test]
+fn lsm_bprm_check_security_linux_binprm() {
+    let r = hook_record(
+        LSM_BPRM,
+        1000,
+        1000,
+        action::POST,
+        // a setuid root binary, rwsr-xr-x
+        vec![EventArg {
+            mode: 0o104755,
+            ..text(arg_type::BINPRM, b"/usr/bin/sudo")
+        }],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `syscall64` comes out as `syscall_id` with the number and this machine's ABI, as
+/// MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/tracing.go) builds it for
+/// MsgGenericSyscallID.
+#[test]
+fn raw_syscalls_sys_enter_syscall64() {
+    let r = hook_record(
+        RAW_TP_ID,
+        1000,
+        1000,
+        action::POST,
+        vec![int(arg_type::INT, libc::SYS_execve)],
+    );
+    // The syscall number and the ABI name differ between architectures.
+    let abi = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        "x86" => "i386",
+        _ => "x64",
+    };
+    let out = both(&[r]).replace(
+        &format!(
+            "\"syscall_id\":{{\"id\":{},\"abi\":\"{abi}\"}}",
+            libc::SYS_execve
+        ),
+        "\"syscall_id\":{\"id\":\"<SYS_execve>\",\"abi\":\"<abi>\"}",
+    );
+    insta::assert_snapshot!(out);
 }
 
 #[test]
