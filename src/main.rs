@@ -114,6 +114,10 @@ struct CheckArgs {
     /// the project file.
     #[arg(long)]
     deny_warnings: bool,
+    /// Hold files named on the command line to the project file's `include` and `exclude`
+    /// too, as a directory walk is (for tools that name every file, like pre-commit).
+    #[arg(long)]
+    force_exclude: bool,
     /// The project file and the codes reported.
     #[command(flatten)]
     project: ConfigArgs,
@@ -397,6 +401,9 @@ fn check(args: &CheckArgs) -> ExitCode {
                 }
             }
         } else if path.exists() {
+            if args.force_exclude && project.as_ref().is_some_and(|c| !c.walks(path)) {
+                continue;
+            }
             files.push(Some(path.to_path_buf()));
         } else {
             eprintln!(

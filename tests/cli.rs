@@ -1067,6 +1067,24 @@ fn project_file_kernels_severities_excludes_and_suppressions() {
     let o = policyctl(&["check", "--host", broken.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     assert_eq!(json(&o)["summary"]["files"], 1);
+    // Unless --force-exclude (pre-commit's hooks pass it): then it is left out as a walk
+    // leaves it out, and the other file named is still checked.
+    let warn = dir.join("policies/warn.yaml");
+    let o = policyctl(&[
+        "check",
+        "--host",
+        "--force-exclude",
+        broken.to_str().unwrap(),
+        warn.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    assert_eq!(
+        findings(&v),
+        vec![("P004".into(), "error".into(), "warn.yaml".into(), 7)],
+        "{v:#}"
+    );
 }
 
 #[test]
