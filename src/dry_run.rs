@@ -16,7 +16,7 @@ use std::sync::Arc;
 use clap::ValueEnum;
 use policyctl_runtime::plan::{Features, Method, Plan, PlanError};
 use policyctl_validator::kernel::{Feature, Kernel};
-use policyctl_validator::FileReport;
+use policyctl_validator::Selection;
 use serde_json::{json, Value};
 
 use crate::kernels::{self, KernelArgs};
@@ -34,8 +34,10 @@ pub enum DryFormat {
 pub struct DryRun<'a> {
     /// The policy files.
     pub files: &'a [String],
-    /// The kernels to plan for.
+    /// The kernels to plan for (the command line's, else the project file's).
     pub kernels: &'a KernelArgs,
+    /// The codes reported and their severities (the project file's, then the command line's).
+    pub selection: &'a Selection,
     /// `--attach`.
     pub method: Option<Method>,
     /// `--allow-unfiltered-enforcement`.
@@ -106,10 +108,16 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
     for f in ask.files {
         jobs.push(crate::read_policy(Some(Path::new(f)), kernels).map_err(|e| e.to_string())?);
     }
-    let mut reports: Vec<FileReport> = Vec::new();
-    for r in crate::check_all(jobs, kernels, &policyctl_validator::Selection::default()) {
-        reports.push(r.map_err(|e| e.to_string())?);
-    }
+    let crate::run::Checked {
+        reports,
+        unfiltered,
+    } = crate::run::check_for_run(jobs, kernels, ask.selection).map_err(|internal| {
+        internal
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
     let features = features_of(kernel);
     let mut policies = Vec::new();
     let mut refused = 0u64;
@@ -117,7 +125,7 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
     let unfiltered = if ask.allow_unfiltered {
         Vec::new()
     } else {
-        crate::run::unfiltered_enforcement(&reports)
+        unfiltered
     };
     for report in &reports {
         let file = report.source.name();

@@ -115,8 +115,24 @@ struct CheckArgs {
     /// the project file.
     #[arg(long)]
     deny_warnings: bool,
+    /// Hold files named on the command line to the project file's `include` and `exclude`
+    /// too, as a directory walk is (for tools that name every file, like pre-commit).
+    #[arg(long)]
+    force_exclude: bool,
+    /// The project file and the codes reported.
+    #[command(flatten)]
+    project: ConfigArgs,
+    /// Kernels to check against.
+    #[command(flatten)]
+    kernel: kernels::KernelArgs,
+}
+
+/// Where the project file comes from and which codes are reported: the same options for
+/// `check` and `run`, read by [`configure`].
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct ConfigArgs {
     /// The project file to read, instead of the `policyctl.toml` found by walking up from
-    /// the checked paths.
+    /// the policy paths.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     config: Option<PathBuf>,
     /// Read no project file.
@@ -129,9 +145,6 @@ struct CheckArgs {
     /// `--select` and `--ignore`, the longer code or prefix that matches decides.
     #[arg(long, value_name = "CODES")]
     ignore: Option<String>,
-    /// Kernels to check against.
-    #[command(flatten)]
-    kernel: kernels::KernelArgs,
 }
 
 fn main() -> ExitCode {
@@ -247,7 +260,7 @@ fn explain_cmd(code: Option<&str>, all: bool) -> ExitCode {
 }
 
 /// The codes `--select` and `--ignore` choose, over `base` (the project file's).
-fn selection(args: &CheckArgs, mut base: Selection) -> Result<Selection, String> {
+fn selection(args: &ConfigArgs, mut base: Selection) -> Result<Selection, String> {
     if let Some(list) = &args.select {
         base.select = Some(Rule::parse_list(list).map_err(|e| format!("--select: {e}"))?);
     }
@@ -257,9 +270,9 @@ fn selection(args: &CheckArgs, mut base: Selection) -> Result<Selection, String>
     Ok(base)
 }
 
-/// The project file of a `check`: `--config`, else the one `policyctl.toml` found above the
-/// checked paths (standard input: above the current directory), else none.
-fn project(args: &CheckArgs) -> Result<Option<Config>, String> {
+/// The project file of a `check` or a `run`: `--config`, else the one `policyctl.toml` found
+/// above the policy paths (standard input: above the current directory), else none.
+fn project(paths: &[String], args: &ConfigArgs) -> Result<Option<Config>, String> {
     if args.no_config {
         return Ok(None);
     }
@@ -267,7 +280,7 @@ fn project(args: &CheckArgs) -> Result<Option<Config>, String> {
         return config::load(path).map(Some).map_err(|e| e.to_string());
     }
     let mut found: Vec<PathBuf> = Vec::new();
-    for p in &args.paths {
+    for p in paths {
         let start = if p == "-" {
             Path::new(".")
         } else {
@@ -293,11 +306,29 @@ fn project(args: &CheckArgs) -> Result<Option<Config>, String> {
     }
 }
 
-/// The kernel options of a `check`: the command line's, else the project file's kernels (the
-/// command line's `--error-injection`, `--kernel-config` and `--btf-module` then go with
-/// them). `--btf` or `--no-btf` replaces the file's kernels.
-fn kernel_args(args: &CheckArgs, project: Option<&Config>) -> kernels::KernelArgs {
-    let mut k = args.kernel.clone();
+/// The project file of `paths` and the selection of codes (the file's, then `--select` and
+/// `--ignore`): what `check`, `run` and `run --dry-run` all start from.
+pub(crate) fn configure(
+    paths: &[String],
+    args: &ConfigArgs,
+) -> Result<(Option<Config>, Selection), String> {
+    let project = project(paths, args)?;
+    let base = project
+        .as_ref()
+        .map(|p| p.selection.clone())
+        .unwrap_or_default();
+    let selection = selection(args, base)?;
+    Ok((project, selection))
+}
+
+/// The kernel options of a `check` or a dry run: the command line's, else the project file's
+/// kernels (the command line's `--error-injection`, `--kernel-config` and `--btf-module` then
+/// go with them). `--btf` or `--no-btf` replaces the file's kernels.
+pub(crate) fn kernel_args(
+    args: &kernels::KernelArgs,
+    project: Option<&Config>,
+) -> kernels::KernelArgs {
+    let mut k = args.clone();
     let Some(project) = project else { return k };
     if !k.btf.is_empty() || k.no_btf || project.kernels.is_empty() {
         return k;
@@ -315,19 +346,8 @@ fn kernel_args(args: &CheckArgs, project: Option<&Config>) -> kernels::KernelArg
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    let project = match project(args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("policyctl: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let base = project
-        .as_ref()
-        .map(|p| p.selection.clone())
-        .unwrap_or_default();
-    let selection = match selection(args, base) {
-        Ok(s) => s,
+    let (project, selection) = match configure(&args.paths, &args.project) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("policyctl: {e}");
             return ExitCode::from(2);
@@ -344,7 +364,7 @@ fn check(args: &CheckArgs) -> ExitCode {
                 .and_then(|f| OutputFormat::from_str(f, false).ok())
         })
         .unwrap_or(OutputFormat::Text);
-    let loaded = match kernels::load(&kernel_args(args, project.as_ref())) {
+    let loaded = match kernels::load(&kernel_args(&args.kernel, project.as_ref())) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("policyctl: {e}");
@@ -382,6 +402,9 @@ fn check(args: &CheckArgs) -> ExitCode {
                 }
             }
         } else if path.exists() {
+            if args.force_exclude && project.as_ref().is_some_and(|c| !c.walks(path)) {
+                continue;
+            }
             files.push(Some(path.to_path_buf()));
         } else {
             eprintln!(

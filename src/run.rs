@@ -22,7 +22,7 @@ use policyctl_validator::checks::actions;
 use policyctl_validator::facts::HookKind;
 use policyctl_validator::kernel::Kernel;
 use policyctl_validator::render::{self, TextOptions};
-use policyctl_validator::{Code, Diagnostic, FileReport};
+use policyctl_validator::{Code, Diagnostic, FileReport, Selection};
 
 /// `--output`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,8 +90,13 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::dry_run::DryFormat::Text, requires = "dry_run")]
     format: crate::dry_run::DryFormat,
     /// The kernels a dry run plans for (with `--dry-run` only: a run uses the running kernel).
+    /// Without `--btf`, a dry run plans for the project file's kernels.
     #[command(flatten)]
     kernel: crate::kernels::KernelArgs,
+    /// The project file (its kernels for a dry run; its codes and severities for both) and the
+    /// codes reported, as for `check`.
+    #[command(flatten)]
+    project: crate::ConfigArgs,
     /// Serve Prometheus metrics at http://ADDR/metrics (`127.0.0.1:2112`, or `:2112` for every
     /// interface), as Tetragon's --metrics-server.
     #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_addr, conflicts_with = "dry_run")]
@@ -150,10 +155,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
         AttachArg::Tracepoint => Method::Tracepoint,
         AttachArg::RawTracepoint => Method::RawTracepoint,
     });
+    let (project, selection) = match crate::configure(files, &args.project) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("policyctl run: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if args.dry_run {
         return crate::dry_run::dry_run(&crate::dry_run::DryRun {
             files,
-            kernels: &args.kernel,
+            kernels: &crate::kernel_args(&args.kernel, project.as_ref()),
+            selection: &selection,
             method,
             allow_unfiltered: args.allow_unfiltered_enforcement,
             format: args.format,
@@ -216,20 +229,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
             Err(e) => return fail(e),
         }
     }
-    let mut reports = Vec::new();
-    let mut internal = false;
-    for r in crate::check_all(jobs, kernels, &policyctl_validator::Selection::default()) {
-        match r {
-            Ok(report) => reports.push(report),
-            Err(e) => {
+    let Checked {
+        reports,
+        unfiltered,
+    } = match check_for_run(jobs, kernels, &selection) {
+        Ok(c) => c,
+        Err(internal) => {
+            for e in &internal {
                 eprintln!("{e}");
-                internal = true;
             }
+            return ExitCode::from(2);
         }
-    }
-    if internal {
-        return ExitCode::from(2);
-    }
+    };
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let errors = print_findings(&reports, &mut std::io::stderr().lock(), color);
     if errors > 0 {
@@ -238,7 +249,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
             if errors == 1 { "" } else { "s" }
         ));
     }
-    let unfiltered = unfiltered_enforcement(&reports);
     if !unfiltered.is_empty() && !args.allow_unfiltered_enforcement {
         for line in &unfiltered {
             eprintln!("policyctl run: {line}");
@@ -471,6 +481,43 @@ fn print_findings(reports: &[FileReport], err: &mut dyn Write, color: bool) -> u
 /// Selectors whose enforcing actions act on every process of this host, one line each: those
 /// the check reported as P075 (no filter at all), and those whose only filter is a matchBinaries
 /// NotIn of paths this host does not have (so it excludes nobody).
+/// The reports of a `run` or a dry run, and its selectors that enforce on every process.
+pub(crate) struct Checked {
+    /// One per file, with the project's selection of codes and severities.
+    pub reports: Vec<FileReport>,
+    /// [`unfiltered_enforcement`] of the files.
+    pub unfiltered: Vec<String>,
+}
+
+/// Check the files of a `run` or a dry run, as `check` does with the same `selection` (the
+/// project file's and the command line's), so a code turned off or down to a warning refuses
+/// nothing and a code raised to an error refuses the file. The unfiltered-enforcement guard is
+/// no finding to configure: it reads the policies ([`actions::unfiltered`]), whatever the
+/// selection or a suppression says; only `--allow-unfiltered-enforcement` lets a run past it.
+/// Errors inside policyctl (a panic on a file) come back as they are.
+pub(crate) fn check_for_run(
+    jobs: Vec<crate::Job>,
+    kernels: &[Arc<Kernel>],
+    selection: &Selection,
+) -> Result<Checked, Vec<crate::InternalError>> {
+    let mut reports = Vec::new();
+    let mut internal = Vec::new();
+    for r in crate::check_all(jobs, kernels, selection) {
+        match r {
+            Ok(report) => reports.push(report),
+            Err(e) => internal.push(e),
+        }
+    }
+    if !internal.is_empty() {
+        return Err(internal);
+    }
+    let unfiltered = unfiltered_enforcement(&reports);
+    Ok(Checked {
+        reports,
+        unfiltered,
+    })
+}
+
 pub(crate) fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
     let mut out = Vec::new();
     for r in reports {
@@ -478,10 +525,10 @@ pub(crate) fn unfiltered_enforcement(reports: &[FileReport]) -> Vec<String> {
             let p = r.source.position(offset);
             format!("{}:{}:{}", r.source.name(), p.line, p.column)
         };
-        for d in r.diagnostics.iter().filter(|d| d.code == Code::P075) {
-            out.push(format!("{}: {}", at(d.span.start), d.message));
-        }
         for p in &r.policies {
+            for d in actions::unfiltered(&p.policy) {
+                out.push(format!("{}: {}", at(d.span.start), d.message));
+            }
             for hook in &p.policy.spec.hooks {
                 if matches!(hook.kind, HookKind::Uprobe | HookKind::Usdt) {
                     continue;

@@ -1067,6 +1067,24 @@ fn project_file_kernels_severities_excludes_and_suppressions() {
     let o = policyctl(&["check", "--host", broken.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     assert_eq!(json(&o)["summary"]["files"], 1);
+    // Unless --force-exclude (pre-commit's hooks pass it): then it is left out as a walk
+    // leaves it out, and the other file named is still checked.
+    let warn = dir.join("policies/warn.yaml");
+    let o = policyctl(&[
+        "check",
+        "--host",
+        "--force-exclude",
+        broken.to_str().unwrap(),
+        warn.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    assert_eq!(
+        findings(&v),
+        vec![("P004".into(), "error".into(), "warn.yaml".into(), 7)],
+        "{v:#}"
+    );
 }
 
 #[test]
@@ -1194,4 +1212,78 @@ fn include_and_config_flag() {
         "{}",
         stderr(&o)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// One kernel's missing feature, gathered in the text output.
+
+/// A kprobe policy with a warning of its own (P041): on a kernel without kprobes, K030 too.
+const KPROBE_WITH_WARNING: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"kill-mkdir\"
+spec:
+  kprobes:
+  - call: \"security_path_mkdir\"
+    syscall: false
+    selectors:
+    - matchBinaries:
+      - operator: In
+        values: [\"/usr/bin/mkdir\"]
+      matchActions:
+      - action: Sigkill
+        argSig: 9
+";
+
+#[test]
+fn text_gathers_one_kernels_missing_feature_past_three_files() {
+    let dir = scratch("k030-gathered");
+    for name in ["a", "b", "c", "d", "e"] {
+        write(&dir.join(format!("{name}.yaml")), KPROBE_WITH_WARNING);
+    }
+    // A second K030 in one file of those not drawn: counted on the gathered line too.
+    write(
+        &dir.join("f.yaml"),
+        &format!(
+            "{KPROBE_WITH_WARNING}---\n{}",
+            KPROBE_WITH_WARNING.replace("kill-mkdir", "kill-mkdir-2")
+        ),
+    );
+    write(&dir.join("w.yaml"), WARNING_ONLY);
+    let run = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_policyctl"))
+            .args(["check", "--no-config", "--format", format, "--btf"])
+            .arg(root().join(K618))
+            .arg("--kernel-config")
+            .arg(root().join(CFG618))
+            .arg(".")
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let o = run("text");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = stdout(&o);
+    // The summary still counts every finding: 8 K030 (f.yaml has two, w.yaml one), 7 P041,
+    // 1 P004.
+    assert!(
+        text.contains("8 errors, 8 warnings in 8 policies (7 files)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("K030: the same error 5 more times, in 4 more files, on 6.18.44-fc-v769: "),
+        "{text}"
+    );
+    insta::assert_snapshot!("k030_gathered", text);
+    // JSON keeps one finding per place.
+    let v = json(&run("json"));
+    let k030 = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "K030")
+        .count();
+    assert_eq!(k030, 8, "{v:#}");
 }

@@ -238,6 +238,313 @@ fn real_policies_tally() {
     insta::assert_snapshot!("dry_run_real_policies_tally", report);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The project file: `run --dry-run` and `run` read the `policyctl.toml` that `check` reads.
+
+/// A policy whose only finding is a warning: P004, an option name Tetragon does not know.
+const WARNING_ONLY: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"warn-only\"
+spec:
+  options:
+  - name: polcy-mode
+    value: enforce
+  kprobes:
+  - call: \"tcp_connect\"
+    syscall: false
+    args:
+    - index: 0
+      type: \"sock\"
+";
+
+/// A scratch directory `target/tmp/dry_run/<name>` holding `files` (name, text).
+fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("dry_run")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (file, text) in files {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// `policyctl.toml` naming the 6.12 fixture (with its configuration) `fleet-6.12`, then `extra`.
+fn project_toml(extra: &str) -> String {
+    let at = |p: &str| root().join(p).display().to_string();
+    format!(
+        "[[kernel]]\nname = \"fleet-6.12\"\nbtf = \"{}\"\nconfig = \"{}\"\n\n{extra}",
+        at("testdata/btf/6.12.117+deb12-amd64.btf.zst"),
+        at("testdata/btf/6.12.117+deb12-amd64.config.gz"),
+    )
+}
+
+fn output(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn dry_run_plans_for_the_project_files_kernels() {
+    let dir = scratch(
+        "kernels",
+        &[
+            ("policyctl.toml", &project_toml("")),
+            (
+                "policies/sudo.yaml",
+                &std::fs::read_to_string(
+                    root().join("testdata/policies/article/fixed-detect-sudo.yaml"),
+                )
+                .unwrap(),
+            ),
+        ],
+    );
+    let policy = dir.join("policies/sudo.yaml");
+    // No --btf: the file found by walking up from the policy names the kernel.
+    let (code, out, err) = output(policyctl().args(["run", "--dry-run"]).arg(&policy));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("fleet-6.12 (kprobes: yes, fentry: yes"),
+        "{out}"
+    );
+    assert!(
+        !first.contains("assumed"),
+        "the file's config is read: {out}"
+    );
+    assert!(
+        out.ends_with("fleet-6.12: 1 of 1 policy would run\n"),
+        "{out}"
+    );
+
+    // --btf replaces the file's kernels.
+    let (code, out, err) = output(
+        policyctl()
+            .args(["run", "--dry-run", "--btf", K61])
+            .arg(&policy),
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("6.1 ("), "{out}");
+    assert!(!out.contains("fleet-6.12"), "{out}");
+
+    // --config names the file from elsewhere (the policy copied out of the project).
+    let lone = scratch(
+        "kernels-lone",
+        &[("sudo.yaml", &std::fs::read_to_string(&policy).unwrap())],
+    );
+    let (code, out, err) = output(
+        policyctl()
+            .args(["run", "--dry-run", "--format", "json", "--config"])
+            .arg(dir.join("policyctl.toml"))
+            .arg(lone.join("sudo.yaml")),
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["kernels"][0]["kernel"], "fleet-6.12", "{v}");
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 1, "{v}");
+
+    // --no-config: not the file's kernel (the running kernel's, if it has BTF).
+    let (_, out, _) = output(
+        policyctl()
+            .args(["run", "--dry-run", "--no-config"])
+            .arg(&policy),
+    );
+    assert!(!out.contains("fleet-6.12"), "{out}");
+
+    // A broken project file stops the dry run and the run alike, naming the file.
+    std::fs::write(dir.join("policyctl.toml"), "[[kernel]]\nname = \"x\"\n").unwrap();
+    for dry in [true, false] {
+        let mut cmd = policyctl();
+        cmd.arg("run");
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let (code, out, err) = output(cmd.arg(&policy));
+        assert_eq!(code, Some(2), "{out}{err}");
+        assert!(
+            err.contains("policyctl.toml") && err.contains("needs `btf`"),
+            "{err}"
+        );
+    }
+}
+
+/// A policy named against Kubernetes' rules: S007, an error of the check that the runtime
+/// does not need (it plans the hook all the same).
+fn bad_name() -> String {
+    WARNING_ONLY
+        .replace("warn-only", "Bad_Name")
+        .replace("polcy-mode", "policy-mode")
+}
+
+/// The refusals of a JSON dry run, by policy name: the first reason, or "" when it would run.
+fn refusals(out: &str) -> BTreeMap<String, String> {
+    let v: Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    v["kernels"][0]["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["policy"].as_str().unwrap().to_string(),
+                p["refused"][0].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dry_run_refuses_what_the_project_files_severities_make_errors() {
+    let bad = bad_name();
+    let files = [("warn.yaml", WARNING_ONLY), ("name.yaml", bad.as_str())];
+    let run = |dir: &Path, extra: &[&str]| {
+        output(
+            policyctl()
+                .args(["run", "--dry-run", "--format", "json"])
+                .args(extra)
+                .arg(dir.join("warn.yaml"))
+                .arg(dir.join("name.yaml")),
+        )
+    };
+    // Defaults: the warning runs, the error refuses.
+    let mut with_toml = files.to_vec();
+    let plain = project_toml("");
+    with_toml.push(("policyctl.toml", &plain));
+    let dir = scratch("severity-default", &with_toml);
+    let (code, out, err) = run(&dir, &[]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let r = refusals(&out);
+    assert_eq!(r["warn-only"], "", "{out}");
+    assert!(r["Bad_Name"].contains("S007"), "{out}");
+
+    // The file raises P004 to an error and lowers S007 to a warning: the other way round, as
+    // `check` would fail and pass them.
+    let swapped = project_toml("[severity]\nP004 = \"error\"\nS007 = \"warning\"\n");
+    let mut with_toml = files.to_vec();
+    with_toml.push(("policyctl.toml", &swapped));
+    let dir = scratch("severity-swapped", &with_toml);
+    let (code, out, err) = run(&dir, &[]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let r = refusals(&out);
+    assert!(r["warn-only"].contains("P004"), "{out}");
+    assert_eq!(r["Bad_Name"], "", "{out}");
+    let (code, _, _) = output(
+        policyctl()
+            .args(["check"])
+            .arg(dir.join("warn.yaml"))
+            .arg(dir.join("name.yaml")),
+    );
+    assert_eq!(code, Some(1), "check fails on the same P004");
+
+    // Turned off in the file, and ignored on the command line: nothing refuses.
+    let off = project_toml("[severity]\nS007 = \"off\"\n");
+    let mut with_toml = files.to_vec();
+    with_toml.push(("policyctl.toml", &off));
+    let dir = scratch("severity-off", &with_toml);
+    let (code, out, err) = run(&dir, &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(&dir, &["--no-config", "--btf", K612, "--ignore", "S0"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(&dir, &["--select", "S007"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "the file's S007 = off still holds: {out}{err}"
+    );
+}
+
+/// Sigkill for every process that makes the call: P075.
+const UNFILTERED_KILL: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"kill-all-mkdir\"
+spec:
+  kprobes:
+  - call: \"security_path_mkdir\"
+    syscall: false
+    selectors:
+    - matchActions:
+      - action: Sigkill
+";
+
+#[test]
+fn turning_p075_off_does_not_pass_the_unfiltered_enforcement_guard() {
+    let off = project_toml("[severity]\nP075 = \"off\"\n");
+    let dir = scratch(
+        "p075",
+        &[("policyctl.toml", &off), ("kill.yaml", UNFILTERED_KILL)],
+    );
+    let (code, out, err) = output(policyctl().args(["check"]).arg(&dir));
+    assert_eq!(code, Some(0), "check reports no P075: {out}{err}");
+    assert!(!out.contains("P075"), "{out}");
+    let (code, out, err) = output(
+        policyctl()
+            .args(["run", "--dry-run", "--format", "json"])
+            .arg(dir.join("kill.yaml")),
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    let r = refusals(&out);
+    assert!(
+        r["kill-all-mkdir"].contains("without --allow-unfiltered-enforcement"),
+        "{out}"
+    );
+    let (code, out, err) = output(
+        policyctl()
+            .args(["run", "--dry-run", "--allow-unfiltered-enforcement"])
+            .arg(dir.join("kill.yaml")),
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+/// `run` (not dry) checks with the project's severities before it loads anything: a warning the
+/// file raises to an error refuses the run. Needs root (the run's first step); nothing loads.
+#[test]
+fn run_refuses_what_the_project_file_makes_an_error() {
+    let raised = "[severity]\nP004 = \"error\"\n";
+    // A tracepoint: no kprobes needed on the host (a VM kernel may have none).
+    let policy = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"warn-only-tracepoint\"
+spec:
+  options:
+  - name: polcy-mode
+    value: enforce
+  tracepoints:
+  - subsystem: \"syscalls\"
+    event: \"sys_enter_mkdirat\"
+";
+    let dir = scratch("run", &[("policyctl.toml", raised), ("warn.yaml", policy)]);
+    let (code, out, _) = output(policyctl().args(["check"]).arg(dir.join("warn.yaml")));
+    if code == Some(2) || !out.contains("1 error, 0 warnings") {
+        skip::skip(
+            "run_refuses_what_the_project_file_makes_an_error",
+            "this host's kernel does not check the tracepoint clean",
+        );
+        return;
+    }
+    let (code, out, err) = output(policyctl().args(["run"]).arg(dir.join("warn.yaml")));
+    if err.contains("run it as root") || err.contains("has no BTF") || err.contains("tracefs") {
+        skip::skip(
+            "run_refuses_what_the_project_file_makes_an_error",
+            "policyctl run needs root, BTF and tracefs here",
+        );
+        return;
+    }
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(err.contains("P004"), "{err}");
+    assert!(err.contains("refusing to load: 1 error"), "{err}");
+}
+
 #[test]
 fn a_policy_directory_is_read_as_tetragon_reads_it() {
     // Every regular file of the directory and of its subdirectories, in lexical order.

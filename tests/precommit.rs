@@ -165,12 +165,46 @@ fn hooks_manifest_names_a_real_command() {
     let langs: Vec<&str> = hooks.iter().map(|h| h.1.as_str()).collect();
     assert_eq!(langs, ["rust", "system"]);
     for (id, _, entry, types) in &hooks {
-        assert_eq!(entry, "policyctl check", "{id}");
+        assert_eq!(entry, "policyctl check --force-exclude", "{id}");
         assert_eq!(types, &["yaml"], "{id}");
     }
     // The entry is a command this policyctl has.
     let o = run(Command::new(env!("CARGO_BIN_EXE_policyctl")).args(["check", "--help"]));
     assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("--force-exclude"), "{}", text(&o));
+}
+
+/// The hooks repository: this checkout's manifest, committed in `dir/hooks`, as pre-commit
+/// clones a repository. Its path and the commit.
+fn hooks_repo(dir: &Path) -> (PathBuf, String) {
+    let hooks_repo = dir.join("hooks");
+    std::fs::create_dir_all(&hooks_repo).unwrap();
+    std::fs::copy(
+        root().join(".pre-commit-hooks.yaml"),
+        hooks_repo.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git(&hooks_repo, &["init", "-q"]);
+    git(&hooks_repo, &["add", "-A"]);
+    git(&hooks_repo, &["commit", "-q", "-m", "hooks"]);
+    let rev = String::from_utf8(git(&hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+    (hooks_repo, rev.trim().to_string())
+}
+
+/// `pre-commit run --all-files` in `sample`, with the built policyctl first on PATH.
+fn pre_commit_run(pre_commit: &Path, sample: &Path, home: &Path) -> Output {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_policyctl")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run(Command::new(pre_commit)
+        .args(["run", "--all-files", "--color", "never"])
+        .current_dir(sample)
+        .env("PATH", &path)
+        .env("PRE_COMMIT_HOME", home)
+        .env_remove("PRE_COMMIT_COLOR"))
 }
 
 #[test]
@@ -193,18 +227,7 @@ fn pre_commit_fails_on_a_broken_policy_and_passes_once_fixed() {
         .env("PRE_COMMIT_HOME", &home));
     assert!(o.status.success(), "validate-manifest: {}", text(&o));
 
-    // The hooks repository: this checkout's manifest, committed, as pre-commit clones a repo.
-    let hooks_repo = dir.join("hooks");
-    std::fs::create_dir_all(&hooks_repo).unwrap();
-    std::fs::copy(
-        root().join(".pre-commit-hooks.yaml"),
-        hooks_repo.join(".pre-commit-hooks.yaml"),
-    )
-    .unwrap();
-    git(&hooks_repo, &["init", "-q"]);
-    git(&hooks_repo, &["add", "-A"]);
-    git(&hooks_repo, &["commit", "-q", "-m", "hooks"]);
-    let rev = String::from_utf8(git(&hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+    let (hooks_repo, rev) = hooks_repo(&dir);
 
     // The sample repository: a broken policy, a clean one, a Deployment, and the three lines
     // of configuration the README gives (`policyctl-check-system`: the built binary on PATH).
@@ -234,27 +257,14 @@ fn pre_commit_fails_on_a_broken_policy_and_passes_once_fixed() {
         format!(
             "repos:\n- repo: {}\n  rev: {}\n  hooks: [{{ id: policyctl-check-system, args: [--no-btf] }}]\n",
             hooks_repo.display(),
-            rev.trim()
+            rev
         ),
     )
     .unwrap();
     git(&sample, &["init", "-q"]);
     git(&sample, &["add", "-A"]);
 
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_policyctl")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let pre_commit_run = || {
-        run(Command::new(&pre_commit)
-            .args(["run", "--all-files", "--color", "never"])
-            .current_dir(&sample)
-            .env("PATH", &path)
-            .env("PRE_COMMIT_HOME", &home)
-            .env_remove("PRE_COMMIT_COLOR"))
-    };
+    let pre_commit_run = || pre_commit_run(&pre_commit, &sample, &home);
 
     let o = pre_commit_run();
     let out = text(&o);
@@ -279,4 +289,143 @@ fn pre_commit_fails_on_a_broken_policy_and_passes_once_fixed() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("Passed"), "{out}");
+}
+
+/// A policy whose Sigkill carries an `argSig` it ignores: P041, a warning the sample project
+/// raises to an error.
+const KILL_WITH_ARGSIG: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"kill-mkdir\"
+spec:
+  kprobes:
+  - call: \"security_path_mkdir\"
+    syscall: false
+    selectors:
+    - matchBinaries:
+      - operator: In
+        values: [\"/usr/bin/mkdir\"]
+      matchActions:
+      - action: Sigkill
+        argSig: 9
+";
+
+/// A policy with an option name Tetragon does not know (P004), suppressed on its line.
+const SUPPRESSED: &str = "\
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: \"connect\"
+spec:
+  options:
+  - name: polcy-mode # policyctl: ignore[P004]
+    value: enforce
+  kprobes:
+  - call: \"tcp_connect\"
+    syscall: false
+    args:
+    - index: 0
+      type: \"sock\"
+";
+
+/// The issue's end to end flow: a sample git repository with a `policyctl.toml` (a fixture
+/// kernel by relative path, a `[severity]` override, an `exclude`), a policy with an inline
+/// suppression, and the pre-commit hook. The run names the file's kernel first, leaves the
+/// suppressed finding and the excluded file out, reports the raised warning as an error, fails,
+/// and passes once the policy is fixed.
+#[test]
+fn pre_commit_follows_the_project_file() {
+    let test = "pre_commit_follows_the_project_file";
+    if Command::new("git").arg("--version").output().is_err() {
+        return skip::skip(test, "no git (Debian: apt-get install git)");
+    }
+    let pre_commit = match pre_commit() {
+        Ok(p) => p,
+        Err(why) => return skip::skip(test, &why),
+    };
+    let dir = scratch("project");
+    let home = dir.join("cache");
+    let (hooks_repo, rev) = hooks_repo(&dir);
+
+    let sample = dir.join("sample");
+    let write = |rel: &str, text: &str| {
+        let path = sample.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    // The fleet's kernel, committed with the policies and named relative to the file.
+    std::fs::create_dir_all(sample.join("kernels")).unwrap();
+    std::fs::copy(
+        root().join("testdata/btf/6.12.117+deb12-amd64.btf.zst"),
+        sample.join("kernels/fleet-6.12.btf.zst"),
+    )
+    .unwrap();
+    write(
+        "policyctl.toml",
+        "exclude = [\"vendor\"]\n\n[severity]\nP041 = \"error\"\n\n\
+         [[kernel]]\nname = \"fleet-6.12\"\nbtf = \"kernels/fleet-6.12.btf.zst\"\n",
+    );
+    write("policies/kill.yaml", KILL_WITH_ARGSIG);
+    write("policies/connect.yaml", SUPPRESSED);
+    // Broken (S003), but excluded: pre-commit names it, the hook leaves it out.
+    write(
+        "vendor/wget.yaml",
+        &std::fs::read_to_string(
+            root().join("testdata/policies/article/original-block-443-for-wget.yaml"),
+        )
+        .unwrap(),
+    );
+    write(
+        ".pre-commit-config.yaml",
+        &format!(
+            "repos:\n- repo: {}\n  rev: {rev}\n  hooks: [{{ id: policyctl-check-system }}]\n",
+            hooks_repo.display()
+        ),
+    );
+    git(&sample, &["init", "-q"]);
+    git(&sample, &["add", "-A"]);
+
+    let o = pre_commit_run(&pre_commit, &sample, &home);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("Failed"), "{out}");
+    // The hook's output starts with the kernel of the file.
+    let first = out
+        .lines()
+        .find(|l| l.starts_with("checked against"))
+        .unwrap_or_default();
+    assert_eq!(first, "checked against fleet-6.12", "{out}");
+    // The warning raised to an error, the only finding: the suppressed P004 and the excluded
+    // file's S003 are not there.
+    assert!(out.contains("P041"), "{out}");
+    assert!(out.contains("policies/kill.yaml:15:9"), "{out}");
+    assert!(out.contains("1 error, 0 warnings in 2 policies"), "{out}");
+    assert!(!out.contains("P004"), "{out}");
+    assert!(!out.contains("S003") && !out.contains("vendor/"), "{out}");
+
+    // Fixed: the parameter removed.
+    write(
+        "policies/kill.yaml",
+        &KILL_WITH_ARGSIG.replace("        argSig: 9\n", ""),
+    );
+    git(&sample, &["add", "-A"]);
+    let o = pre_commit_run(&pre_commit, &sample, &home);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("Passed"), "{out}");
+
+    // Without its `exclude`, the same repository fails on the file it left out.
+    write(
+        "policyctl.toml",
+        "[[kernel]]\nname = \"fleet-6.12\"\nbtf = \"kernels/fleet-6.12.btf.zst\"\n",
+    );
+    git(&sample, &["add", "-A"]);
+    let o = pre_commit_run(&pre_commit, &sample, &home);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("S003") && out.contains("vendor/wget.yaml"),
+        "{out}"
+    );
 }

@@ -154,6 +154,20 @@ pub fn is_enforcing(action: &str) -> bool {
     action != "Set" && facts::action(action).is_some_and(|a| a.enforcement)
 }
 
+/// The P075 findings of a policy: its enforcing actions in selectors without a filter. The
+/// check reports them as findings (which a project file or a suppression may silence);
+/// `policyctl run` calls this directly, so its refusal does not depend on which codes are
+/// reported.
+pub fn unfiltered(policy: &Policy) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for hook in &policy.spec.hooks {
+        for sel in &hook.selectors {
+            unfiltered_enforcement(policy, hook, sel, &mut out);
+        }
+    }
+    out
+}
+
 /// The enforcing actions of `actions` in a selector that has no filter for them: P075.
 fn unfiltered_enforcement(
     policy: &Policy,

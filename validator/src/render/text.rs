@@ -353,12 +353,65 @@ fn draw(
     out.push('\n');
 }
 
+/// Files shown in full for one kernel's missing feature (the same K030 finding): past these,
+/// its other files are named on one line, [`Gathered`].
+const K030_SHOWN_FILES: usize = 3;
+
+/// The K030 findings that are the same (one kernel lacks one feature a hook section needs:
+/// same message, severity and kernels) in more than [`K030_SHOWN_FILES`] files: the first
+/// files' are drawn in full, the others counted and named on one line after the findings.
+/// Only the text format gathers them; every other format keeps one finding per place.
+struct Gathered<'a> {
+    /// Each gathered finding, and the names of its files in the order of the output.
+    groups: Vec<(Same<'a>, Vec<&'a str>)>,
+}
+
+/// What makes two K030 findings the same: severity, message and kernels.
+type Same<'a> = (Severity, &'a str, &'a [String]);
+
+impl<'a> Gathered<'a> {
+    fn of(reports: &'a [FileReport]) -> Gathered<'a> {
+        let mut groups: Vec<(Same<'a>, Vec<&'a str>)> = Vec::new();
+        for r in reports {
+            for d in r.diagnostics.iter().filter(|d| d.code == crate::Code::K030) {
+                let key = (d.severity, d.message.as_str(), &d.kernels[..]);
+                let name = r.source.name();
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, files)) => {
+                        if files.last() != Some(&name) {
+                            files.push(name);
+                        }
+                    }
+                    None => groups.push((key, vec![name])),
+                }
+            }
+        }
+        groups.retain(|(_, files)| files.len() > K030_SHOWN_FILES);
+        Gathered { groups }
+    }
+
+    /// The group `d` of file `name` belongs to, if it is gathered and the file is not one
+    /// of the first shown in full.
+    fn hides(&self, name: &str, d: &Diagnostic) -> Option<usize> {
+        if d.code != crate::Code::K030 {
+            return None;
+        }
+        let key = (d.severity, d.message.as_str(), &d.kernels[..]);
+        let i = self.groups.iter().position(|(k, _)| *k == key)?;
+        let files = &self.groups[i].1;
+        (!files[..K030_SHOWN_FILES].contains(&name)).then_some(i)
+    }
+}
+
 pub(super) fn write(
     reports: &[FileReport],
     options: &TextOptions,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let handler = handler(options);
+    let gathered = Gathered::of(reports);
+    // Per gathered group: the findings not drawn, and their places.
+    let mut hidden: Vec<(usize, Vec<String>)> = vec![(0, Vec::new()); gathered.groups.len()];
     let mut buf = String::new();
     for r in reports {
         if r.diagnostics.is_empty() {
@@ -366,12 +419,47 @@ pub(super) fn write(
         }
         let excerpts = Excerpts::new(&r.source);
         for d in &r.diagnostics {
+            if let Some(g) = gathered.hides(r.source.name(), d) {
+                let p = r.source.position(d.span.start);
+                hidden[g].0 += 1;
+                hidden[g]
+                    .1
+                    .push(format!("{}:{}:{}", r.source.name(), p.line, p.column));
+                continue;
+            }
             buf.clear();
             draw(&handler, &mut buf, d, &excerpts, &excerpts);
             out.write_all(buf.as_bytes())?;
         }
     }
     buf.clear();
+    for (((severity, message, kernels), files), (count, places)) in
+        gathered.groups.iter().zip(&hidden)
+    {
+        let more = files.len() - K030_SHOWN_FILES;
+        let what = match severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "finding",
+        };
+        let files = format!("{more} more file{}", if more == 1 { "" } else { "s" });
+        let findings = if *count == more {
+            format!("the same {what} in {files}")
+        } else {
+            format!("the same {what} {count} more times, in {files}")
+        };
+        // A finding on several kernels names them in its message already.
+        let on = if kernels.is_empty() || kernels.iter().any(|k| message.contains(k.as_str())) {
+            String::new()
+        } else {
+            format!(", on {}", kernels.join(", "))
+        };
+        let _ = writeln!(
+            buf,
+            "K030: {findings}{on}: {message}\n  {}\n",
+            places.join("\n  ")
+        );
+    }
     let s = Summary::of(reports);
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     let _ = writeln!(
