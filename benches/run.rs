@@ -37,6 +37,10 @@
 //! (<attach method>), ratio …`, is the `openat hooked, unmatched` row. The ratio is the figure
 //! to quote: the absolute times depend on the machine.
 //!
+//! Then a peer doing the same filter, where it is installed: bpftrace with
+//! `tracepoint:syscalls:sys_enter_openat /str(args->filename) == "<never opened>"/`, measured
+//! the same way (`peer: bpftrace` row), so its ratio stands next to policyctl's.
+//!
 //! **2. Events per second delivered to JSON.** A policy posting an event for every `openat`
 //! of a path under `<tmp>/ev/` (`Prefix`), run as `policyctl run -o json
 //! --policy-events-only` with its stdout piped to this process, which counts lines in a
@@ -478,7 +482,66 @@ fn overhead(dir: &Path) -> bool {
         "openat+close: {base:.2} µs without policy, {with:.2} µs with policy ({method}), ratio {:.2}",
         with / base
     );
+    bpftrace_peer(&target, &never);
     true
+}
+
+/// A peer doing the same filter: bpftrace on `tracepoint:syscalls:sys_enter_openat` comparing
+/// the file name with a path never opened, measured as the configurations above (a round with
+/// nothing loaded, then one with it). Said and left out when `bpftrace` is not installed.
+fn bpftrace_peer(target: &CStr, never: &Path) {
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat /str(args->filename) == \"{}\"/ {{ printf(\"x\\n\"); }}",
+        never.display()
+    );
+    let mut t: Vec<(f64, f64)> = Vec::new();
+    for _ in 0..ROUNDS {
+        let before = measure_round(target);
+        let mut child = match Command::new("bpftrace")
+            .args(["-e", &program])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                println!("  peer bpftrace: not measured ({e}; Debian: apt-get install bpftrace)");
+                return;
+            }
+        };
+        // bpftrace says "Attaching 1 probe..." once its probe is in place.
+        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        let attached = out.read_line(&mut line).is_ok() && line.contains("Attaching");
+        if !attached {
+            let _ = child.kill();
+            let _ = child.wait();
+            println!("  peer bpftrace: not measured (it did not attach: {line:?})");
+            return;
+        }
+        open_close(target, ITERATIONS / 20);
+        let with = measure_round(target);
+        t.push((before, with));
+        // SAFETY: a signal to the child this bench started.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let _ = child.wait();
+    }
+    let (a, b): (Vec<f64>, Vec<f64>) = t.iter().copied().unzip();
+    let (ma, mb) = (median(a.clone()), median(b.clone()));
+    println!(
+        "  {:<42} {ma:>7.3} µs {:>6.3} µs  {mb:>7.3} µs {:>6.3} µs  {:>5.2}   rounds (no policy/with): {}",
+        "peer: bpftrace, openat filtered, unmatched",
+        min(&a),
+        min(&b),
+        mb / ma,
+        t.iter()
+            .map(|(x, y)| format!("{x:.2}/{y:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
 }
 
 /// Part 2: `threads` threads each doing `per_thread` openat + close of a file under
