@@ -461,21 +461,10 @@ fn overhead(dir: &Path) -> bool {
     );
     let mut summary = (0.0, 0.0);
     for (i, ((name, _), t)) in configs.iter().zip(&times).enumerate() {
-        let (a, b): (Vec<f64>, Vec<f64>) = t.iter().copied().unzip();
-        let (ma, mb) = (median(a.clone()), median(b.clone()));
+        let medians = print_row(name, t);
         if i == 1 {
-            summary = (ma, mb);
+            summary = medians;
         }
-        println!(
-            "  {name:<42} {ma:>7.3} µs {:>6.3} µs  {mb:>7.3} µs {:>6.3} µs  {:>5.2}   rounds (no policy/with): {}",
-            min(&a),
-            min(&b),
-            mb / ma,
-            t.iter()
-                .map(|(x, y)| format!("{x:.2}/{y:.2}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
     }
     let (base, with) = summary;
     eprintln!(
@@ -529,19 +518,26 @@ fn bpftrace_peer(target: &CStr, never: &Path) {
         }
         let _ = child.wait();
     }
-    let (a, b): (Vec<f64>, Vec<f64>) = t.iter().copied().unzip();
+    print_row("peer: bpftrace, openat filtered, unmatched", &t);
+}
+
+/// One row of part 1: the medians and minimums of the rounds without and with, their ratio
+/// and every round; returns the two medians.
+fn print_row(name: &str, rounds: &[(f64, f64)]) -> (f64, f64) {
+    let (a, b): (Vec<f64>, Vec<f64>) = rounds.iter().copied().unzip();
     let (ma, mb) = (median(a.clone()), median(b.clone()));
     println!(
-        "  {:<42} {ma:>7.3} µs {:>6.3} µs  {mb:>7.3} µs {:>6.3} µs  {:>5.2}   rounds (no policy/with): {}",
-        "peer: bpftrace, openat filtered, unmatched",
+        "  {name:<42} {ma:>7.3} µs {:>6.3} µs  {mb:>7.3} µs {:>6.3} µs  {:>5.2}   rounds (no policy/with): {}",
         min(&a),
         min(&b),
         mb / ma,
-        t.iter()
+        rounds
+            .iter()
             .map(|(x, y)| format!("{x:.2}/{y:.2}"))
             .collect::<Vec<_>>()
             .join(" ")
     );
+    (ma, mb)
 }
 
 /// Part 2: `threads` threads each doing `per_thread` openat + close of a file under
