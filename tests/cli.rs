@@ -17,23 +17,6 @@ const ARTICLE: &str = "testdata/policies/article/original-block-443-for-wget.yam
 /// A clean policy.
 const CLEAN: &str = "testdata/policies/article/fixed-block-443-for-wget.yaml";
 
-const WARNING_ONLY: &str = "\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: \"warn-only\"
-spec:
-  options:
-  - name: polcy-mode
-    value: enforce
-  kprobes:
-  - call: \"tcp_connect\"
-    syscall: false
-    args:
-    - index: 0
-      type: \"sock\"
-";
-
 /// The fixture kernels.
 const K61: &str = "testdata/btf/6.1.0-56-amd64.btf.zst";
 const K612: &str = "testdata/btf/6.12.117+deb12-amd64.btf.zst";
@@ -42,9 +25,12 @@ const CFG618: &str = "testdata/btf/6.18.44-fc-v769.config.gz";
 
 #[path = "support/output.rs"]
 mod output;
+#[path = "support/samples.rs"]
+mod samples;
 #[path = "support/skip.rs"]
 mod skip;
 use output::{code, json, stderr, stdout};
+use samples::{KILL_WITH_ARGSIG, WARNING_ONLY};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1217,37 +1203,18 @@ fn include_and_config_flag() {
 // ---------------------------------------------------------------------------------------------
 // One kernel's missing feature, gathered in the text output.
 
-/// A kprobe policy with a warning of its own (P041): on a kernel without kprobes, K030 too.
-const KPROBE_WITH_WARNING: &str = "\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: \"kill-mkdir\"
-spec:
-  kprobes:
-  - call: \"security_path_mkdir\"
-    syscall: false
-    selectors:
-    - matchBinaries:
-      - operator: In
-        values: [\"/usr/bin/mkdir\"]
-      matchActions:
-      - action: Sigkill
-        argSig: 9
-";
-
 #[test]
 fn text_gathers_one_kernels_missing_feature_past_three_files() {
     let dir = scratch("k030-gathered");
     for name in ["a", "b", "c", "d", "e"] {
-        write(&dir.join(format!("{name}.yaml")), KPROBE_WITH_WARNING);
+        write(&dir.join(format!("{name}.yaml")), KILL_WITH_ARGSIG);
     }
     // A second K030 in one file of those not drawn: counted on the gathered line too.
     write(
         &dir.join("f.yaml"),
         &format!(
-            "{KPROBE_WITH_WARNING}---\n{}",
-            KPROBE_WITH_WARNING.replace("kill-mkdir", "kill-mkdir-2")
+            "{KILL_WITH_ARGSIG}---\n{}",
+            KILL_WITH_ARGSIG.replace("kill-mkdir", "kill-mkdir-2")
         ),
     );
     write(&dir.join("w.yaml"), WARNING_ONLY);

@@ -15,8 +15,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "support/samples.rs"]
+mod samples;
 #[path = "support/skip.rs"]
 mod skip;
+use samples::WARNING_ONLY;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -240,24 +243,6 @@ fn real_policies_tally() {
 
 // ---------------------------------------------------------------------------------------------
 // The project file: `run --dry-run` and `run` read the `policyctl.toml` that `check` reads.
-
-/// A policy whose only finding is a warning: P004, an option name Tetragon does not know.
-const WARNING_ONLY: &str = "\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: \"warn-only\"
-spec:
-  options:
-  - name: polcy-mode
-    value: enforce
-  kprobes:
-  - call: \"tcp_connect\"
-    syscall: false
-    args:
-    - index: 0
-      type: \"sock\"
-";
 
 /// A scratch directory `target/tmp/dry_run/<name>` holding `files` (name, text).
 fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {

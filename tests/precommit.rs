@@ -12,8 +12,11 @@ use std::process::{Command, Output};
 
 use policyctl_validator::{yaml, SourceFile};
 
+#[path = "support/samples.rs"]
+mod samples;
 #[path = "support/skip.rs"]
 mod skip;
+use samples::KILL_WITH_ARGSIG;
 
 /// The pre-commit release the test runs.
 const PRE_COMMIT: &str = "4.7.0";
@@ -290,26 +293,6 @@ fn pre_commit_fails_on_a_broken_policy_and_passes_once_fixed() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("Passed"), "{out}");
 }
-
-/// A policy whose Sigkill carries an `argSig` it ignores: P041, a warning the sample project
-/// raises to an error.
-const KILL_WITH_ARGSIG: &str = "\
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: \"kill-mkdir\"
-spec:
-  kprobes:
-  - call: \"security_path_mkdir\"
-    syscall: false
-    selectors:
-    - matchBinaries:
-      - operator: In
-        values: [\"/usr/bin/mkdir\"]
-      matchActions:
-      - action: Sigkill
-        argSig: 9
-";
 
 /// A policy with an option name Tetragon does not know (P004), suppressed on its line.
 const SUPPRESSED: &str = "\
