@@ -268,21 +268,6 @@ fn tracepoint_args_by_field_index() {
     assert!(!std::path::Path::new(&gone).exists());
 }
 
-const UPROBE_TARGET: &str = r#"
-#include <stdio.h>
-__attribute__((noinline)) int target_fn(int n, const char *s)
-{
-    asm volatile("" ::: "memory");
-    return printf("%d %s\n", n, s) > 0 ? 0 : 1;
-}
-int main(void)
-{
-    /* on the stack: a string in a page not yet touched cannot be read by the probe */
-    char s[] = "hello-uprobe";
-    return target_fn(42, s);
-}
-"#;
-
 #[test]
 fn uprobe_reports_int_and_string_args() {
     if !run::ready("uprobe_reports_int_and_string_args") {
@@ -292,7 +277,7 @@ fn uprobe_reports_int_and_string_args() {
     let Some(bin) = dir.compile_c(
         "uprobe_reports_int_and_string_args",
         "target",
-        UPROBE_TARGET,
+        run::UPROBE_TARGET,
     ) else {
         return;
     };
@@ -710,7 +695,7 @@ fn a_hook_that_cannot_attach_leaves_nothing_attached() {
     let Some(bin) = dir.compile_c(
         "a_hook_that_cannot_attach_leaves_nothing_attached",
         "target",
-        UPROBE_TARGET,
+        run::UPROBE_TARGET,
     ) else {
         return;
     };

@@ -109,21 +109,6 @@ fn snapshot_events_decode_as_tetragon_messages() {
     }
 }
 
-/// A uprobe target: a function with an int and a string argument.
-const UPROBE_TARGET: &str = r#"
-#include <stdio.h>
-__attribute__((noinline)) int target_fn(int n, const char *s)
-{
-    asm volatile("" ::: "memory");
-    return printf("%d %s\n", n, s) > 0 ? 0 : 1;
-}
-int main(void)
-{
-    char s[] = "hello-uprobe";
-    return target_fn(42, s);
-}
-"#;
-
 /// The events of a live run: every event it prints (exec and exit events of the whole machine
 /// included), with a uprobe, a tracepoint and two kprobe policies (Post, Sigkill) on what the
 /// test starts.
@@ -139,7 +124,7 @@ fn host_run_events_decode_as_tetragon_messages() {
         Err(reason) => return skip::skip(test, &reason),
     };
     let dir = TempDir::new("tetragon-api");
-    let Some(bin) = dir.compile_c(test, "target", UPROBE_TARGET) else {
+    let Some(bin) = dir.compile_c(test, "target", run::UPROBE_TARGET) else {
         return;
     };
     let rm = dir.copy_binary("/usr/bin/rm", "rm-api");

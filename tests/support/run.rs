@@ -147,6 +147,24 @@ impl Drop for TempDir {
     }
 }
 
+/// A uprobe target for [`TempDir::compile_c`]: `target_fn`, a function with an int and a string
+/// argument.
+#[allow(dead_code)]
+pub const UPROBE_TARGET: &str = r#"
+#include <stdio.h>
+__attribute__((noinline)) int target_fn(int n, const char *s)
+{
+    asm volatile("" ::: "memory");
+    return printf("%d %s\n", n, s) > 0 ? 0 : 1;
+}
+int main(void)
+{
+    /* on the stack: a string in a page not yet touched cannot be read by the probe */
+    char s[] = "hello-uprobe";
+    return target_fn(42, s);
+}
+"#;
+
 /// A tracepoint policy named `name` on `syscalls/sys_enter_unlinkat` (its path as a string
 /// arg) for the binary at `binary` only: one event per unlink by a copy of `rm` the test made.
 #[allow(dead_code)]
