@@ -1076,13 +1076,14 @@ fn tracepoint(ctx: &Ctx<'_>, subsystem: &str, event: &str) -> Output {
             continue;
         };
         let raw = k.raw_tracepoint_args(event);
-        let unknown = tp.fields.is_none().then(|| {
+        let fields = tp.fields();
+        let unknown = fields.is_none().then(|| {
             format!(
                 "BTF has no struct trace_event_raw_{event} (the event's class has another \
                  name, and BTF does not say which); tracefs on that kernel has them"
             )
         });
-        match &tp.fields {
+        match &fields {
             Some(fields) => {
                 text.push_str(&format!(
                     "format fields (from {}), by args[].index:\n",
@@ -1116,7 +1117,7 @@ fn tracepoint(ctx: &Ctx<'_>, subsystem: &str, event: &str) -> Output {
         per.push(json!({
             "kernel": k.name,
             "found": true,
-            "fields": tp.fields.as_deref().map_or(Value::Null, params_json),
+            "fields": fields.as_deref().map_or(Value::Null, params_json),
             "fields_source": tp.fields_source,
             "fields_unknown": unknown,
             "raw_args": raw.as_deref().map_or(Value::Null, params_json),
@@ -1124,7 +1125,7 @@ fn tracepoint(ctx: &Ctx<'_>, subsystem: &str, event: &str) -> Output {
         }));
         sides.push(TpSide {
             found: true,
-            fields: tp.fields,
+            fields,
             raw,
         });
     }

@@ -842,10 +842,7 @@ pub fn hook_proto(hook: &HookText, kernel: Option<&Kernel>) -> Option<ProtoInfo>
             let (fields, source) = if hook.raw {
                 (tp.raw_args.clone(), "BTF".to_string())
             } else {
-                (
-                    tp.fields.clone()?,
-                    tp.fields_source.clone().unwrap_or_default(),
-                )
+                (tp.fields()?, tp.fields_source.clone().unwrap_or_default())
             };
             let params: Vec<ParamInfo> = fields
                 .iter()

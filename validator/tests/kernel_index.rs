@@ -147,12 +147,11 @@ fn tracepoints() {
     assert_eq!(exit(k618)[1].1, "bool");
     for k in kernels() {
         let enter = k.tracepoint("raw_syscalls", "sys_enter").unwrap();
-        let fields: Vec<&str> = enter
-            .fields
-            .as_ref()
+        let fields: Vec<String> = enter
+            .fields()
             .unwrap()
-            .iter()
-            .map(|(n, _)| n.as_str())
+            .into_iter()
+            .map(|(n, _)| n)
             .collect();
         // The index Tetragon's `args[].index` uses: `id` is 4.
         assert_eq!(
@@ -167,12 +166,11 @@ fn tracepoints() {
             ]
         );
         let openat = k.tracepoint("syscalls", "sys_enter_openat").unwrap();
-        let fields: Vec<&str> = openat
-            .fields
-            .as_ref()
+        let fields: Vec<String> = openat
+            .fields()
             .unwrap()
-            .iter()
-            .map(|(n, _)| n.as_str())
+            .into_iter()
+            .map(|(n, _)| n)
             .collect();
         assert_eq!(
             fields[4..],

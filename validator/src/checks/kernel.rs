@@ -1333,7 +1333,7 @@ fn tracepoint(hook: &Hook, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
                 .collect(),
         )
     } else {
-        let Some(fields) = &tp.fields else { return };
+        let Some(fields) = tp.fields() else { return };
         (
             fields.len(),
             if fields.len() == 1 { "field" } else { "fields" },

@@ -167,13 +167,18 @@ pub struct Tracepoint {
     pub event: String,
     /// The raw tracepoint's arguments after the context pointer: (name, C type).
     pub raw_args: Vec<(String, String)>,
-    /// The format's fields, the four `common_*` ones first, when known: (name, C type).
-    pub fields: Option<Vec<(String, String)>>,
-    /// Where `fields` came from (`tracefs`, `BTF trace_event_raw_sys_enter`).
+    /// Where `layout` came from (`tracefs`, `BTF trace_event_raw_sys_enter`).
     pub fields_source: Option<String>,
-    /// The same fields with where they lie in the event's record, when known: what a BPF
-    /// program attached to the tracepoint reads.
+    /// The format's fields, the four `common_*` ones first, with where they lie in the event's
+    /// record, when known: what a BPF program attached to the tracepoint reads.
     pub layout: Option<Vec<FieldLayout>>,
+}
+
+impl Tracepoint {
+    /// The format's fields as (name, C type), the four `common_*` ones first, when known.
+    pub fn fields(&self) -> Option<Vec<(String, String)>> {
+        self.layout.as_deref().map(names_and_types)
+    }
 }
 
 /// Where a tracepoint field lies in the event's record, as tracefs prints it
@@ -735,7 +740,6 @@ impl Kernel {
             return Some(Tracepoint {
                 event: event.to_string(),
                 raw_args: self.raw_tracepoint_args(event).unwrap_or_default(),
-                fields: Some(names_and_types(&layout)),
                 fields_source: Some("tracefs".into()),
                 layout: Some(layout),
             });
@@ -743,13 +747,11 @@ impl Kernel {
         if subsystem == "syscalls" {
             let sc = syscalls::SyscallEvent::parse(event)?;
             self.syscall(sc.syscall.name)?;
-            let fields = sc.fields();
             return Some(Tracepoint {
                 event: event.to_string(),
                 raw_args: Vec::new(),
-                fields: Some(owned(fields.iter())),
                 fields_source: Some("the syscall table".into()),
-                layout: Some(lay_out(fields.iter())),
+                layout: Some(lay_out(sc.fields().iter())),
             });
         }
         self.tracepoints
@@ -799,7 +801,6 @@ impl Kernel {
             event: event.to_string(),
             raw_args: self.raw_tracepoint_args(event).unwrap_or_default(),
             fields_source: layout.as_ref().map(|_| format!("BTF struct {raw}")),
-            fields: layout.as_deref().map(names_and_types),
             layout,
         })
     }
@@ -950,13 +951,6 @@ fn func_at(btf: &Btf, id: TypeId) -> Option<Func<'_>> {
 }
 
 /// The four fields every tracepoint format starts with.
-/// Tracepoint fields as (name, C type) pairs.
-fn owned<'a>(fields: impl Iterator<Item = &'a syscalls::TracepointField>) -> Vec<(String, String)> {
-    fields
-        .map(|f| (f.name.to_string(), f.ctype.to_string()))
-        .collect()
-}
-
 /// (name, C type) of laid-out fields.
 fn names_and_types(layout: &[FieldLayout]) -> Vec<(String, String)> {
     layout
