@@ -337,11 +337,9 @@ impl HookCompiler<'_> {
     /// The layout of a `syscalls` event that serves a syscall hook, when the kernel has the
     /// event and its fields are known (on the host, only with tracefs: attaching needs it).
     fn syscall_event_layout(&self, event: &str) -> Option<Vec<FieldLayout>> {
-        if self.kernel.host.is_some() && !self.kernel.has_tracefs() {
-            return None;
-        }
-        let layout = self.kernel.tracepoint("syscalls", event)?.layout?;
-        (layout.len() > syscalls::FIRST_ARG_FIELD).then_some(layout)
+        self.tracepoint_layout("syscalls", event)
+            .ok()
+            .filter(|layout| layout.len() > syscalls::FIRST_ARG_FIELD)
     }
 
     /// The fields of a tracepoint with where they lie in its record, from the kernel's index
