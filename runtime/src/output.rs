@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use crate::event::{Arg, Event, Exit, Hook};
 use crate::layout::{action, SockTuple};
 use crate::plan::{Attach, EventKind, HookPlan, Plan};
-use crate::process::{base64, ProcessCache, ProcessInfo, AUID_UNKNOWN};
+use crate::process::{base64, forked_without_exec, ProcessCache, ProcessInfo, AUID_UNKNOWN};
 use policyctl_validator::facts::{FAMILIES, PROTOCOLS, SIGNALS, SYSCALL_ARCH_PREFIXES, TCP_STATES};
 
 /// The output format of `policyctl run`.
@@ -118,6 +118,11 @@ impl Renderer {
             start_time: Some(self.wall(p.start_boottime)),
             auid: p.auid,
             parent_exec_id: p.parent_exec_id.clone().unwrap_or_default(),
+            // the `refcnt` of the process as Tetragon keeps it in its cache: 1 for a process
+            // made by a clone event (pkg/process/process.go AddCloneEvent), unset after an exec
+            // or a /proc read (initProcessInternalExec); hook events replace it with the live
+            // count (`with_live_refcnt`)
+            refcnt: u32::from(forked_without_exec(p)),
             tid,
             in_init_tree: Some(p.in_init_tree),
         }
@@ -180,8 +185,13 @@ impl Renderer {
             }
             Event::Hook(hook) => {
                 let plan_hook = plan.hook(hook.slot)?;
-                let (process, parent) =
+                let (mut process, parent) =
                     self.process_and_parent(cache, header.pid, header.tid, header.uid);
+                // a hook event's process is a copy with the live count (pkg/process/process.go
+                // GetProcessCopy, used by every pkg/grpc/tracing event); its parent is not
+                if let Some(p) = cache.get(header.pid) {
+                    process.refcnt = p.refcnt;
+                }
                 hook_body(plan, plan_hook, hook, process, parent)
             }
         };
@@ -287,6 +297,8 @@ struct Proc {
     start_time: Option<(i64, u32)>,
     auid: u32,
     parent_exec_id: String,
+    /// `refcnt`: 0 (left out) unless set.
+    refcnt: u32,
     tid: u32,
     /// `in_init_tree`, a BoolValue: absent for a process the cache does not know (Tetragon's
     /// bare `{pid, start_time}` process), else true or false.
@@ -570,6 +582,7 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     }
     o.num("auid", p.auid);
     o.str("parent_exec_id", &p.parent_exec_id);
+    o.nonzero("refcnt", p.refcnt);
     o.num("tid", p.tid);
     if let Some(b) = p.in_init_tree {
         // a BoolValue: protojson prints `false` too

@@ -325,6 +325,8 @@ fn cache() -> ProcessCache {
         parent_exec_id: None,
         // init is pid 1 in its namespace; seed marks bash below it
         in_init_tree: pid == 1,
+        // seed counts the references
+        refcnt: 0,
     };
     cache.seed([
         info(1, 0, "/sbin/init", "splash", 10_000_000),
