@@ -10,6 +10,72 @@ use std::collections::HashMap;
 
 use crate::event::{split_argv, Exec, Fork};
 
+/// Which events carry `ancestors`, as Tetragon's `--enable-ancestors` says (pkg/option/flags.go):
+/// `base` (process_exec and process_exit) turns them on, and is needed for any other kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ancestors {
+    /// process_exec and process_exit (`base`); also the references ancestors hold.
+    pub base: bool,
+    /// process_kprobe (`kprobe`).
+    pub kprobe: bool,
+    /// process_tracepoint (`tracepoint`).
+    pub tracepoint: bool,
+    /// process_uprobe (`uprobe`).
+    pub uprobe: bool,
+    /// process_lsm (`lsm`).
+    pub lsm: bool,
+}
+
+impl Ancestors {
+    /// The kinds Tetragon's flag accepts; `loader` and `usdt` name events policyctl does not
+    /// send.
+    pub const KINDS: [&'static str; 7] = [
+        "base",
+        "kprobe",
+        "tracepoint",
+        "loader",
+        "uprobe",
+        "lsm",
+        "usdt",
+    ];
+
+    /// Reads a comma-separated list as Tetragon does: without `base` nothing is on; an empty
+    /// list turns ancestors off. Unlike Tetragon, which ignores them, an unknown kind is an
+    /// error, so that a typo does not silently leave ancestors out.
+    pub fn parse(list: &str) -> Result<Ancestors, String> {
+        let kinds: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if let Some(bad) = kinds.iter().find(|k| !Self::KINDS.contains(k)) {
+            return Err(format!(
+                "`{bad}` is not an event type of --enable-ancestors (one of {})",
+                Self::KINDS.join(", ")
+            ));
+        }
+        let has = |k: &str| kinds.contains(&k);
+        if !has("base") {
+            return Ok(Ancestors::default());
+        }
+        Ok(Ancestors {
+            base: true,
+            kprobe: has("kprobe"),
+            tracepoint: has("tracepoint"),
+            uprobe: has("uprobe"),
+            lsm: has("lsm"),
+        })
+    }
+}
+
+/// Tetragon's `OLDEST_ANCESTOR_PID` (pkg/constants/constants_linux.go): the walk of ancestors
+/// stops at the first process with a pid at or below it, and a process at or below it has none
+/// (`NeededAncestors`).
+pub const OLDEST_ANCESTOR_PID: u32 = 2;
+
+/// The longest walk of ancestors: a bound against pid reuse making a loop.
+const MAX_ANCESTORS: usize = 512;
+
 /// Tetragon's `auid` when the login uid is unknown (`(uid_t)-1`).
 pub const AUID_UNKNOWN: u32 = u32::MAX;
 
@@ -253,6 +319,9 @@ pub struct ProcessCache {
     procs: HashMap<u32, ProcessInfo>,
     read_proc: bool,
     ns_per_tick: u64,
+    /// With `--enable-ancestors base`: the ancestors (pid, exec id) each process took a
+    /// reference on when it started, given back when it goes.
+    ancestor_refs: Option<HashMap<u32, Vec<(u32, String)>>>,
 }
 
 impl ProcessCache {
@@ -263,6 +332,84 @@ impl ProcessCache {
             procs: HashMap::new(),
             read_proc: true,
             ns_per_tick: ns_per_clock_tick(),
+            ancestor_refs: None,
+        }
+    }
+
+    /// Counts the references ancestors hold, as Tetragon does with `--enable-ancestors base`
+    /// (pkg/grpc/exec/exec.go `RefInc("ancestor")` at exec and clone, `RefDec` at exit and
+    /// cleanup).
+    pub fn with_ancestor_refs(mut self, on: bool) -> Self {
+        self.ancestor_refs = on.then(HashMap::new);
+        self
+    }
+
+    /// The parent `p` names: the process at `p.ppid` if it is still the one of
+    /// `p.parent_exec_id`.
+    pub fn parent_of(&self, p: &ProcessInfo) -> Option<&ProcessInfo> {
+        let id = p.parent_exec_id.as_deref()?;
+        self.procs.get(&p.ppid).filter(|q| q.exec_id == id)
+    }
+
+    /// Tetragon's ancestors of `p` beyond its parent (pkg/process/process.go
+    /// `GetAncestorProcessesInternal` from the parent's exec id): the parent's parent, and up
+    /// while the last one found has a pid above [`OLDEST_ANCESTOR_PID`]; none for a process
+    /// at or below it (`NeededAncestors`). The walk stops where the cache no longer holds the
+    /// process named (one that has exec'd since, which Tetragon's cache keeps by exec id).
+    pub fn ancestors(&self, p: &ProcessInfo) -> Vec<&ProcessInfo> {
+        let mut out = Vec::new();
+        if p.pid <= OLDEST_ANCESTOR_PID {
+            return out;
+        }
+        let Some(mut at) = self.parent_of(p) else {
+            return out;
+        };
+        while at.pid > OLDEST_ANCESTOR_PID && out.len() < MAX_ANCESTORS {
+            match self.parent_of(at) {
+                Some(up) => {
+                    out.push(up);
+                    at = up;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// With ancestor references on: `pid` (just added) takes one on each of its ancestors.
+    fn hold_ancestors(&mut self, pid: u32) {
+        if self.ancestor_refs.is_none() {
+            return;
+        }
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let held: Vec<(u32, String)> = self
+            .ancestors(p)
+            .into_iter()
+            .map(|a| (a.pid, a.exec_id.clone()))
+            .collect();
+        for (apid, _) in &held {
+            if let Some(a) = self.procs.get_mut(apid) {
+                a.refcnt += 1;
+            }
+        }
+        if let Some(refs) = &mut self.ancestor_refs {
+            refs.insert(pid, held);
+        }
+    }
+
+    /// Gives back the references `pid`'s process took on its ancestors.
+    fn release_ancestors(&mut self, pid: u32) {
+        let Some(held) = self.ancestor_refs.as_mut().and_then(|r| r.remove(&pid)) else {
+            return;
+        };
+        for (apid, id) in held {
+            if let Some(a) = self.procs.get_mut(&apid) {
+                if a.exec_id == id {
+                    a.refcnt = a.refcnt.saturating_sub(1);
+                }
+            }
         }
     }
 
@@ -306,6 +453,7 @@ impl ProcessCache {
                 parent.refcnt += 1;
             }
             self.procs.insert(pid, info);
+            self.hold_ancestors(pid);
         }
         self.procs.get(&pid)
     }
@@ -320,6 +468,7 @@ impl ProcessCache {
     pub fn remove(&mut self, pid: u32) -> Option<ProcessInfo> {
         let gone = self.procs.remove(&pid)?;
         self.release_parent(&gone);
+        self.release_ancestors(pid);
         Some(gone)
     }
 
@@ -368,6 +517,7 @@ impl ProcessCache {
         let before = self.procs.remove(&pid);
         if let Some(old) = &before {
             self.release_parent(old);
+            self.release_ancestors(pid);
         }
         let before = before.as_ref();
         let cloned = before.is_some_and(forked_without_exec);
@@ -401,6 +551,7 @@ impl ProcessCache {
         };
         self.hold_parent(exec.ppid);
         self.procs.insert(pid, info.clone());
+        self.hold_ancestors(pid);
         info
     }
 
@@ -425,8 +576,10 @@ impl ProcessCache {
         if let Some(old) = self.procs.insert(pid, info) {
             // a pid reused before its exit was seen: that process is gone
             self.release_parent(&old);
+            self.release_ancestors(pid);
         }
         self.hold_parent(fork.ppid);
+        self.hold_ancestors(pid);
     }
 
     /// Adds processes read elsewhere (e.g. [`parse_proc_entry`]) and links
@@ -455,6 +608,13 @@ impl ProcessCache {
         }
         for p in self.procs.values_mut() {
             p.refcnt = 1 + children.get(&p.exec_id).copied().unwrap_or(0);
+        }
+        if let Some(refs) = &mut self.ancestor_refs {
+            refs.clear();
+            let pids: Vec<u32> = self.procs.keys().copied().collect();
+            for pid in pids {
+                self.hold_ancestors(pid);
+            }
         }
         // in_init_tree: a namespace's init and everything below it (whatever order /proc
         // listed them in); the walk up is bounded, as a pid loop could come from a racy read
