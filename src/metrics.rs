@@ -276,7 +276,7 @@ impl Metrics {
             Event::Exit(_) => {
                 self.exit.inc();
             }
-            Event::Fork(_) => {}
+            Event::Fork(_) | Event::Data(_) => {}
             Event::Hook(h) => {
                 let Ok(i) = self.hooks.binary_search_by_key(&h.slot, |c| c.slot) else {
                     return;
@@ -587,6 +587,10 @@ mod tests {
             binary: "/usr/bin/rm".into(),
             cwd: "/".into(),
             argv: vec![],
+            args: vec![],
+            args_total: 0,
+            args_data: 0,
+            filename_len: 0,
         });
         m.record(Some(&exec), true);
         m.record(Some(&exec), false); // not rendered: not an event

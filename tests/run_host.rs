@@ -887,6 +887,68 @@ fn exec_and_exit_events_without_policy_events_only() {
     assert!(exit.get("status").is_none(), "status 0 is left out: {exit}");
 }
 
+/// Arguments longer than the exec event holds come through the kernel's `EVENT_DATA` records,
+/// whole up to what Tetragon reads (ten reads of 32736 bytes past `argv[0]`), with Tetragon's
+/// `dataArgs` flag; past that they are cut, with `truncArgs`.
+#[test]
+fn long_arguments_come_through_data_records() {
+    if !run::ready("long_arguments_come_through_data_records") {
+        return;
+    }
+    let dir = TempDir::new("longargs");
+    let bin = dir.copy_binary("/usr/bin/true", "true-long");
+    let policy = dir.write(
+        "open.yaml",
+        &openat_policy("host-longargs", dir.str(), &binaries("In", &[&bin]), ""),
+    );
+    let running = started(&[policy.as_str(), "-o", "json"]);
+    // 100 KB in 100 arguments: four data records; 500 KB: past the ten reads
+    let long: Vec<String> = (0..100).map(|i| format!("{i:x>1000}")).collect();
+    let huge: Vec<String> = (0..5)
+        .map(|i| format!("{i}{}", "y".repeat(99_999)))
+        .collect();
+    let mut pids = Vec::new();
+    for args in [&long, &huge] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (status, pid, _) = run_child(&bin, &args);
+        assert!(status.success());
+        pids.push(pid);
+    }
+    running.wait_events(2, |e| {
+        pids.iter()
+            .any(|&p| pid_of(e, "process_exit") == Some(p as u64))
+    });
+    let f = running.stop();
+    let exec_of = |pid: u32| -> Value {
+        f.events()
+            .into_iter()
+            .find(|e| pid_of(e, "process_exec") == Some(pid as u64))
+            .unwrap_or_else(|| panic!("no exec of {pid}: {f}"))["process_exec"]["process"]
+            .clone()
+    };
+    let exec = exec_of(pids[0]);
+    assert_eq!(exec["arguments"], long.join(" "), "{f}");
+    let flags = exec["flags"].as_str().unwrap();
+    assert!(
+        flags.contains("dataArgs") && !flags.contains("truncArgs"),
+        "{flags}"
+    );
+    let exec = exec_of(pids[1]);
+    let flags = exec["flags"].as_str().unwrap();
+    assert!(
+        flags.contains("dataArgs") && flags.contains("truncArgs"),
+        "{flags}"
+    );
+    let shown = exec["arguments"].as_str().unwrap();
+    assert_eq!(shown.len(), 327_360 - 1);
+    assert!(huge.join(" ").starts_with(shown));
+    assert!(
+        f.stderr.iter().any(|l| l.contains(", 0 lost;")),
+        "{:?}",
+        f.stderr
+    );
+}
+
 #[test]
 fn compact_output_line() {
     if !run::ready("compact_output_line") {

@@ -26,7 +26,9 @@
 #define MAX_RESOLVE 4        /* steps of a `resolve:` path */
 #define STR_LEN 248          /* bytes of a string compared by filters */
 #define ARG_BUF 256          /* bytes of a string, path or buffer kept in events */
-#define ARGV_BUF 512         /* bytes of a process's arguments */
+#define ARGV_BUF 512         /* bytes of a process's arguments in the exec event */
+#define DATA_CHUNK 32736     /* bytes of one EVENT_DATA record (Tetragon's MSG_DATA_ARG_LEN) */
+#define DATA_CHUNKS 10       /* EVENT_DATA records per exec (Tetragon's data_event_bytes: 10 reads) */
 #define PATH_DEPTH 24        /* path components walked */
 #define ANCESTORS 8          /* parents walked by followForks / followChildren */
 #define MAX_SYSCALLS 512     /* syscall numbers dispatched by the raw tracepoint */
@@ -185,6 +187,7 @@ enum event_type {
 	EVENT_EXIT = 2,
 	EVENT_HOOK = 3,
 	EVENT_FORK = 4, /* a new process without exec: it inherits its parent's binary */
+	EVENT_DATA = 5, /* more of the next exec's arguments (header: that exec's pid and ktime) */
 };
 
 struct event_header {
@@ -204,6 +207,10 @@ struct exec_event {
 	__u64 start_boottime; /* task start, ns since boot */
 	__u32 nspid;     /* the pid in the task's own pid namespace */
 	__u32 auid;      /* login uid (task->loginuid); 0 on a kernel without it */
+	__u32 args_total;   /* bytes of the whole argument area (mm->arg_end - arg_start) */
+	__u32 args_data;    /* bytes of it sent before this event in EVENT_DATA records */
+	__u32 filename_len; /* strlen(bprm->filename): the name execve was given */
+	__u32 _pad2;
 	__u8 binary[ARG_BUF];
 	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];
@@ -214,6 +221,14 @@ struct fork_event {
 	__u32 ppid;
 	__u32 _pad;
 	__u64 start_boottime;
+};
+
+/* Arguments past the exec event's ARGV_BUF bytes, in order, before the exec event. */
+struct data_event {
+	struct event_header header; /* type EVENT_DATA; pid and ktime of the exec */
+	__u32 len;  /* bytes used in data */
+	__u32 _pad;
+	__u8 data[DATA_CHUNK];
 };
 
 struct exit_event {

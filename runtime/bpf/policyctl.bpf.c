@@ -125,6 +125,14 @@ struct {
 		__b;                                                      \
 	})
 
+/* One EVENT_DATA record being filled: 32 KiB, the most a per-CPU value holds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_event);
+} data_scratch SEC(".maps");
+
 static __always_inline struct scratch *get_scratch(void)
 {
 	__u32 zero = 0;
@@ -301,6 +309,44 @@ static __always_inline __u32 task_ppid(struct task_struct *task)
 	return BPF_CORE_READ(task, real_parent, tgid);
 }
 
+/*
+ * Arguments past the exec event's ARGV_BUF bytes go out first, as EVENT_DATA
+ * records of up to DATA_CHUNK bytes, at most DATA_CHUNKS of them: what
+ * Tetragon reads through its data events (bpf/process/bpf_execve_event.h
+ * read_args(), bpf/process/data_event.h data_event_bytes()). The records
+ * carry the exec's header, so userspace joins them to the exec that follows
+ * them on this CPU. Returns the bytes sent.
+ */
+static __always_inline __u32 exec_args_data(struct event_header *h, unsigned long from, __u64 left)
+{
+	__u32 zero = 0;
+	struct data_event *d = bpf_map_lookup_elem(&data_scratch, &zero);
+	if (!d)
+		return 0;
+	d->header = *h;
+	d->header.type = EVENT_DATA;
+	__u32 sent = 0;
+	for (int i = 0; i < DATA_CHUNKS; i++) {
+		if (left == 0)
+			break;
+		__u64 n = left;
+		asm volatile("if %[n] < %[max] goto +1; %[n] = %[max]"
+			     : [n] "+r"(n)
+			     : [max] "i"(DATA_CHUNK));
+		if (bpf_probe_read_user(d->data, n, (void *)from))
+			break;
+		d->len = n;
+		if (bpf_ringbuf_output(&events, d, offsetof(struct data_event, data) + n, 0)) {
+			count_lost();
+			break;
+		}
+		sent += n;
+		from += n;
+		left -= n;
+	}
+	return sent;
+}
+
 SEC("tp_btf/sched_process_exec")
 int process_exec(__u64 *ctx)
 {
@@ -329,13 +375,25 @@ int process_exec(__u64 *ctx)
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	unsigned long start = BPF_CORE_READ(mm, arg_start);
 	unsigned long end = BPF_CORE_READ(mm, arg_end);
-	__u64 len = end > start ? end - start : 0;
+	__u64 total = end > start ? end - start : 0;
+	__u64 len = total;
 	if (len > ARGV_BUF)
 		len = ARGV_BUF;
 	asm volatile("%[len] &= 0x3ff" : [len] "+r"(len));
 	e->args_len = 0;
 	if (len > 0 && len <= ARGV_BUF && bpf_probe_read_user(e->args, len, (void *)start) == 0)
 		e->args_len = len;
+	e->args_total = total > 0xffffffff ? 0xffffffff : total;
+	e->args_data = 0;
+	if (e->args_len == ARGV_BUF && total > ARGV_BUF)
+		e->args_data = exec_args_data(&e->header, start + ARGV_BUF, total - ARGV_BUF);
+	e->filename_len = 0;
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	if (filename) {
+		/* the path scratch is free here: binary_path and cwd_path are done */
+		long n = bpf_probe_read_kernel_str(s->path, ARG_BUF, filename);
+		e->filename_len = n > 0 ? n - 1 : 0;
+	}
 
 	struct process *p = bpf_map_lookup_elem(&processes, &e->header.pid);
 	if (!p) {

@@ -6,8 +6,9 @@
 //! kernel claims are clamped to the buffers they describe.
 
 use crate::layout::{
-    arg_type, event_type, read_record, read_record_prefix, EventArg, EventHeader, ExecEvent,
-    ExitEvent, ForkEvent, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED,
+    arg_type, event_type, read_record, read_record_prefix, DataEvent, EventArg, EventHeader,
+    ExecEvent, ExitEvent, ForkEvent, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, DATA_CHUNK,
+    DATA_EVENT_FIXED, HOOK_EVENT_FIXED,
 };
 
 /// The fields every event starts with.
@@ -51,8 +52,34 @@ pub struct Exec {
     pub binary: String,
     /// The working directory at exec (empty when the kernel could not tell).
     pub cwd: String,
-    /// The argument vector, `argv[0]` included.
+    /// The argument vector, `argv[0]` included, as far as [`Exec::args`] goes.
     pub argv: Vec<String>,
+    /// The argument bytes read (NUL-separated, `argv[0]` first): the event's own, then those of
+    /// the [`Event::Data`] records sent before it, once joined ([`Exec::join_data`]).
+    pub args: Vec<u8>,
+    /// Bytes of the process's whole argument area (`mm->arg_end - arg_start`).
+    pub args_total: u32,
+    /// Bytes of it the kernel sent in [`Event::Data`] records before this event.
+    pub args_data: u32,
+    /// Length of the name `execve` was given (`bprm->filename`).
+    pub filename_len: u32,
+}
+
+impl Exec {
+    /// Appends the bytes of the [`Event::Data`] records that came before this exec.
+    pub fn join_data(&mut self, data: &[u8]) {
+        self.args.extend_from_slice(data);
+        self.argv = split_argv(&self.args);
+    }
+}
+
+/// More of the next exec's arguments (`EVENT_DATA`): its header is that exec's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Data {
+    /// The exec's header (pid and ktime identify it).
+    pub header: Header,
+    /// The bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// A process forked without exec: it runs its parent's binary.
@@ -165,6 +192,8 @@ pub enum Event {
     Fork(Fork),
     /// `EVENT_HOOK`.
     Hook(Hook),
+    /// `EVENT_DATA`: joined to the exec that follows it; printed as nothing.
+    Data(Data),
 }
 
 impl Event {
@@ -175,6 +204,7 @@ impl Event {
             Event::Exit(e) => &e.header,
             Event::Fork(e) => &e.header,
             Event::Hook(e) => &e.header,
+            Event::Data(e) => &e.header,
         }
     }
 }
@@ -196,6 +226,22 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 binary,
                 cwd: c_string(&raw.cwd[..(raw.cwd_len as usize).min(ARG_BUF)]),
                 argv: split_argv(args),
+                args: args.to_vec(),
+                args_total: raw.args_total,
+                args_data: raw.args_data,
+                filename_len: raw.filename_len,
+            }))
+        }
+        event_type::DATA => {
+            // the record is as long as its data: read the fixed part, then the bytes both the
+            // record and its `len` say are there
+            let len_at = std::mem::offset_of!(DataEvent, len);
+            let len = u32::from_ne_bytes(bytes.get(len_at..len_at + 4)?.try_into().ok()?);
+            let data = bytes.get(DATA_EVENT_FIXED..)?;
+            let len = (len as usize).min(DATA_CHUNK).min(data.len());
+            Some(Event::Data(Data {
+                header: header.into(),
+                bytes: data[..len].to_vec(),
             }))
         }
         event_type::EXIT => {

@@ -27,6 +27,10 @@ pub const STR_LEN: usize = 248;
 pub const ARG_BUF: usize = 256;
 /// Bytes of a process's arguments in exec events.
 pub const ARGV_BUF: usize = 512;
+/// Bytes of one `EVENT_DATA` record (Tetragon's `MSG_DATA_ARG_LEN`).
+pub const DATA_CHUNK: usize = 32736;
+/// `EVENT_DATA` records per exec (Tetragon's `data_event_bytes` reads 10 times).
+pub const DATA_CHUNKS: usize = 10;
 /// Syscall numbers the raw syscall tracepoint dispatches.
 pub const MAX_SYSCALLS: usize = 512;
 /// Hooks per syscall number.
@@ -140,6 +144,7 @@ pub mod event_type {
     pub const EXIT: u32 = 2;
     pub const HOOK: u32 = 3;
     pub const FORK: u32 = 4;
+    pub const DATA: u32 = 5;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -281,10 +286,27 @@ pub struct ExecEvent {
     pub start_boottime: u64,
     pub nspid: u32,
     pub auid: u32,
+    pub args_total: u32,
+    pub args_data: u32,
+    pub filename_len: u32,
+    pub _pad2: u32,
     pub binary: [u8; ARG_BUF],
     pub cwd: [u8; ARG_BUF],
     pub args: [u8; ARGV_BUF],
 }
+
+/// `struct data_event`: more of the next exec's arguments.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct DataEvent {
+    pub header: EventHeader,
+    pub len: u32,
+    pub _pad: u32,
+    pub data: [u8; DATA_CHUNK],
+}
+
+/// Bytes of a `struct data_event` before its data.
+pub const DATA_EVENT_FIXED: usize = std::mem::offset_of!(DataEvent, data);
 
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C)]

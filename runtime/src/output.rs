@@ -186,8 +186,20 @@ impl Renderer {
         let time = self.wall(header.ktime);
         let ancestors;
         let body = match event {
+            Event::Data(data) => {
+                cache.stash_args(data.header.pid, data.header.ktime, &data.bytes);
+                return None;
+            }
             Event::Exec(exec) => {
-                let info = cache.exec(exec);
+                let info = if exec.args_data > 0 {
+                    let mut whole = exec.clone();
+                    if let Some(more) = cache.take_args(header.pid, header.ktime) {
+                        whole.join_data(&more);
+                    }
+                    cache.exec(&whole)
+                } else {
+                    cache.exec(exec)
+                };
                 ancestors = self.ancestors_of(cache, info.pid, self.ancestors.base);
                 let parent = cache
                     .lookup(info.ppid)

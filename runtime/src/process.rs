@@ -194,13 +194,101 @@ pub fn forked_without_exec(p: &ProcessInfo) -> bool {
 }
 
 /// An exec's flags in the order of Tetragon's `flagsOrdered` (pkg/reader/exec/exec.go):
-/// execve, rootcwd, clone.
-fn exec_flags(cwd: Option<&str>, cloned: bool) -> String {
-    let mut f = flags("execve", cwd);
+/// execve, truncArgs, rootcwd, clone, dataArgs.
+fn exec_flags(cwd: Option<&str>, cloned: bool, args: &ShownArgs) -> String {
+    let mut f = String::from("execve");
+    if args.truncated {
+        f.push_str(" truncArgs");
+    }
+    if cwd == Some("/") {
+        f.push_str(" rootcwd");
+    }
     if cloned {
         f.push_str(" clone");
     }
+    if args.data {
+        f.push_str(" dataArgs");
+    }
     f
+}
+
+/// Tetragon's `BUFFER` (bpf/lib/process.h): the bytes of an exec message that hold its
+/// `struct msg_process`, the filename and, when they fit, the arguments.
+const TETRAGON_BUFFER: usize = 1024;
+/// `sizeof(struct msg_process)` before its strings (bpf/lib/process.h).
+const MSG_PROCESS_HEADER: usize = 64;
+/// A filename of this many bytes or more does not fit Tetragon's `MAXARGLENGTH - 1` read
+/// (bpf/process/bpf_execve_event.h `read_path()`): it goes as a data event, leaving in the
+/// message a descriptor of [`DATA_EVENT_DESC`] bytes.
+const FILENAME_INLINE_MAX: u32 = 254;
+/// `sizeof(struct data_event_desc)` (bpf/lib/data_msg.h).
+const DATA_EVENT_DESC: usize = 32;
+
+/// What Tetragon shows of an exec's arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ShownArgs {
+    /// `argv[0]`, then the arguments shown.
+    argv: Vec<String>,
+    /// Tetragon's `dataArgs`: the arguments did not fit its exec message and came as data
+    /// events.
+    data: bool,
+    /// `truncArgs`: fewer arguments are shown than the process has.
+    truncated: bool,
+}
+
+/// The arguments as Tetragon reads them (bpf/process/bpf_execve_event.h `read_args()`): past
+/// `argv[0]`, the argument area goes in the exec message when it is shorter than both
+/// [`TETRAGON_BUFFER`] and the room the message has left after its header and the filename,
+/// else through data events, up to `DATA_CHUNKS` reads of `DATA_CHUNK` bytes
+/// (bpf/process/data_event.h `data_event_bytes()`, flag `dataArgs`); either way the last byte
+/// read is not shown (the inline read stops before it; pkg/sensors/exec/exec_linux.go cuts it
+/// from the data). Past that cap Tetragon drops the exec message (pkg/observer/data.go
+/// `DataGet` finds the size wrong); policyctl shows what the cap holds and sets `truncArgs`
+/// (Tetragon's flag for arguments cut, `EVENT_TRUNC_ARGS` in bpf/lib/process.h), as it does
+/// when a part of the arguments could not be read or was lost.
+fn shown_args(exec: &Exec) -> ShownArgs {
+    let area = &exec.args;
+    let total = (exec.args_total as usize).max(area.len());
+    let argv0_end = area
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(area.len(), |i| i + 1);
+    let argv0 = &area[..argv0_end];
+    let argv0 = String::from_utf8_lossy(argv0.strip_suffix(&[0]).unwrap_or(argv0)).into_owned();
+    let after = total.saturating_sub(argv0_end);
+    let path = if exec.filename_len >= FILENAME_INLINE_MAX {
+        DATA_EVENT_DESC
+    } else {
+        exec.filename_len as usize
+    };
+    let inline = after < TETRAGON_BUFFER
+        && after < TETRAGON_BUFFER.saturating_sub(MSG_PROCESS_HEADER + path);
+    let want = if inline {
+        after
+    } else {
+        after.min(crate::layout::DATA_CHUNKS * crate::layout::DATA_CHUNK)
+    };
+    let have = &area[argv0_end..];
+    let got = &have[..want.min(have.len())];
+    let complete = got.len() == want;
+    let shown = if complete {
+        &got[..want.saturating_sub(1)]
+    } else {
+        got
+    };
+    let mut argv = vec![argv0];
+    if !shown.is_empty() {
+        argv.extend(
+            shown
+                .split(|&b| b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned()),
+        );
+    }
+    ShownArgs {
+        argv,
+        data: !inline,
+        truncated: after > want || !complete,
+    }
 }
 
 /// `process.arguments`: argv after argv[0], joined as Tetragon's `ArgsDecoder`
@@ -322,7 +410,14 @@ pub struct ProcessCache {
     /// With `--enable-ancestors base`: the ancestors (pid, exec id) each process took a
     /// reference on when it started, given back when it goes.
     ancestor_refs: Option<HashMap<u32, Vec<(u32, String)>>>,
+    /// Arguments sent ahead of their exec ([`Event::Data`](crate::event::Event::Data)), by
+    /// (pid, ktime), oldest first; at most [`PENDING_EXECS`] execs' worth.
+    pending: std::collections::VecDeque<(u32, u64, Vec<u8>)>,
 }
+
+/// Execs whose arguments may wait for their exec event at once: more means exec events were
+/// lost, and the oldest are dropped.
+const PENDING_EXECS: usize = 16;
 
 impl ProcessCache {
     /// An empty cache that may read `/proc` (cwd at exec time, processes it misses).
@@ -333,7 +428,37 @@ impl ProcessCache {
             read_proc: true,
             ns_per_tick: ns_per_clock_tick(),
             ancestor_refs: None,
+            pending: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Keeps arguments the kernel sent ahead of the exec of (`pid`, `ktime`), up to what the
+    /// kernel sends for one exec.
+    pub fn stash_args(&mut self, pid: u32, ktime: u64, bytes: &[u8]) {
+        let cap = crate::layout::DATA_CHUNKS * crate::layout::DATA_CHUNK;
+        if let Some((.., buf)) = self
+            .pending
+            .iter_mut()
+            .find(|(p, k, _)| *p == pid && *k == ktime)
+        {
+            let room = cap.saturating_sub(buf.len());
+            buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            return;
+        }
+        if self.pending.len() >= PENDING_EXECS {
+            self.pending.pop_front();
+        }
+        self.pending
+            .push_back((pid, ktime, bytes[..bytes.len().min(cap)].to_vec()));
+    }
+
+    /// The arguments stashed for the exec of (`pid`, `ktime`), taken out.
+    pub fn take_args(&mut self, pid: u32, ktime: u64) -> Option<Vec<u8>> {
+        let i = self
+            .pending
+            .iter()
+            .position(|(p, k, _)| *p == pid && *k == ktime)?;
+        self.pending.remove(i).map(|(.., buf)| buf)
     }
 
     /// Counts the references ancestors hold, as Tetragon does with `--enable-ancestors base`
@@ -534,15 +659,16 @@ impl ProcessCache {
         } else {
             None
         };
+        let shown = shown_args(exec);
         let info = ProcessInfo {
             pid,
             ppid: exec.ppid,
             uid: exec.header.uid,
             auid: exec.auid,
-            flags: exec_flags(cwd.as_deref(), cloned),
+            flags: exec_flags(cwd.as_deref(), cloned, &shown),
             cwd,
             binary: exec.binary.clone(),
-            arguments: join_arguments(&exec.argv),
+            arguments: join_arguments(&shown.argv),
             start_boottime: exec.header.ktime,
             exec_id: exec_id(&self.node_name, exec.header.ktime, pid),
             parent_exec_id,
@@ -832,6 +958,10 @@ mod tests {
             binary: "/bin/ls".into(),
             cwd: String::new(),
             argv: vec!["ls".into(), "-l".into()],
+            args: b"ls\0-l\0".to_vec(),
+            args_total: 6,
+            args_data: 0,
+            filename_len: 7,
         };
         let p = cache.exec(&exec);
         assert_eq!(p.parent_exec_id.as_deref(), Some(parent.exec_id.as_str()));
@@ -873,6 +1003,10 @@ mod tests {
             binary: "/bin/sh".into(),
             cwd: String::new(),
             argv: vec!["sh".into()],
+            args: b"sh\0".to_vec(),
+            args_total: 3,
+            args_data: 0,
+            filename_len: 7,
         };
         let fork = |pid, ppid| Fork {
             header: header(pid),

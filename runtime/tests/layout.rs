@@ -56,7 +56,7 @@ fn object_btf() -> &'static Btf {
 }
 
 /// The C structs compared, in common.h's order.
-const STRUCTS: [&str; 15] = [
+const STRUCTS: [&str; 16] = [
     "arg_config",
     "cidr",
     "filter",
@@ -67,6 +67,7 @@ const STRUCTS: [&str; 15] = [
     "process",
     "event_header",
     "exec_event",
+    "data_event",
     "exit_event",
     "fork_event",
     "sock_tuple",
@@ -366,9 +367,23 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 start_boottime,
                 nspid,
                 auid,
+                args_total,
+                args_data,
+                filename_len,
+                _pad2,
                 binary,
                 cwd,
                 args
+            }),
+            0,
+        ),
+        (
+            "data_event",
+            rust_struct!(DataEvent {
+                header,
+                len,
+                _pad,
+                data
             }),
             0,
         ),
@@ -590,7 +605,7 @@ fn map_type_size(def: &Type<'_>, map: &str, name: &str) -> Option<u64> {
 #[test]
 fn constants_match_common_h_and_btf() {
     let defines = common_h_defines();
-    let rust: [(&str, i128); 17] = [
+    let rust: [(&str, i128); 19] = [
         ("MAX_HOOKS", MAX_HOOKS as i128),
         ("SLOTS_PER_KIND", SLOTS_PER_KIND as i128),
         ("MAX_ARGS", MAX_ARGS as i128),
@@ -601,6 +616,8 @@ fn constants_match_common_h_and_btf() {
         ("STR_LEN", STR_LEN as i128),
         ("ARG_BUF", ARG_BUF as i128),
         ("ARGV_BUF", ARGV_BUF as i128),
+        ("DATA_CHUNK", DATA_CHUNK as i128),
+        ("DATA_CHUNKS", DATA_CHUNKS as i128),
         ("MAX_SYSCALLS", MAX_SYSCALLS as i128),
         ("SYSCALL_HOOKS", SYSCALL_HOOKS as i128),
         ("ARG_USER", ARG_USER.into()),
@@ -683,6 +700,11 @@ fn constants_match_common_h_and_btf() {
             "ARGV_BUF",
             "exec_event.args".into(),
             array_len("exec_event", &["args"]),
+        ),
+        (
+            "DATA_CHUNK",
+            "data_event.data".into(),
+            array_len("data_event", &["data"]),
         ),
         (
             "SYSCALL_HOOKS",
@@ -902,6 +924,7 @@ fn enums_match() {
                     ("EXIT", event_type::EXIT),
                     ("HOOK", event_type::HOOK),
                     ("FORK", event_type::FORK),
+                    ("DATA", event_type::DATA),
                 ],
             ),
         ),
@@ -991,6 +1014,15 @@ fn map_definitions_match_rust_types() {
         ("events", (RINGBUF, None, None, None)),
         ("lost", (PERCPU_ARRAY, u32_, u64_, Some(1))),
         ("scratch_map", (PERCPU_ARRAY, u32_, None, Some(1))),
+        (
+            "data_scratch",
+            (
+                PERCPU_ARRAY,
+                u32_,
+                size(std::mem::size_of::<DataEvent>()),
+                Some(1),
+            ),
+        ),
     ]
     .into_iter()
     .collect();

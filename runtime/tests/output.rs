@@ -3,8 +3,9 @@
 
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
-    action, arg_type, event_type, EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent,
-    HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
+    action, arg_type, event_type, DataEvent, EventArg, EventHeader, ExecEvent, ExitEvent,
+    ForkEvent, HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_CHUNKS,
+    DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -34,7 +35,7 @@ fn exec_record(pid: u32, ppid: u32, uid: u32, binary: &str, argv: &[&str]) -> Ve
     exec_record_at(5_123_456_789, pid, ppid, uid, binary, argv)
 }
 
-/// An exec at boot time `ktime`, in a task started at 5 s.
+/// An exec at boot time `ktime`, in a task started at 5 s; its arguments fit the event.
 fn exec_record_at(
     ktime: u64,
     pid: u32,
@@ -43,6 +44,29 @@ fn exec_record_at(
     binary: &str,
     argv: &[&str],
 ) -> Vec<u8> {
+    let mut records = exec_records_at(ktime, pid, ppid, uid, binary, argv);
+    assert_eq!(
+        records.len(),
+        1,
+        "arguments past ARGV_BUF: use exec_records_at"
+    );
+    records.pop().unwrap()
+}
+
+/// The records the kernel sends for an exec: the arguments past `ARGV_BUF` as `EVENT_DATA`
+/// records of up to `DATA_CHUNK` bytes (at most `DATA_CHUNKS`), then the exec event.
+fn exec_records_at(
+    ktime: u64,
+    pid: u32,
+    ppid: u32,
+    uid: u32,
+    binary: &str,
+    argv: &[&str],
+) -> Vec<Vec<u8>> {
+    let area: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
     let mut ev = ExecEvent {
         header: header(event_type::EXEC, pid, pid, uid, ktime),
         ppid,
@@ -52,20 +76,32 @@ fn exec_record_at(
         start_boottime: 5_000_000_000,
         nspid: pid,
         auid: 1000, // a login session's
-
+        args_total: area.len() as u32,
+        args_data: 0,
+        filename_len: binary.len() as u32,
+        _pad2: 0,
         binary: [0; ARG_BUF],
         cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
     };
     ev.cwd[..5].copy_from_slice(b"/home");
     ev.binary[..binary.len()].copy_from_slice(binary.as_bytes());
-    let mut at = 0;
-    for a in argv {
-        ev.args[at..at + a.len()].copy_from_slice(a.as_bytes());
-        at += a.len() + 1; // NUL separator, already zero
+    let inline = area.len().min(ARGV_BUF);
+    ev.args[..inline].copy_from_slice(&area[..inline]);
+    ev.args_len = inline as u32;
+    let mut records = Vec::new();
+    for chunk in area[inline..].chunks(DATA_CHUNK).take(DATA_CHUNKS) {
+        let mut d = vec![0u8; DATA_EVENT_FIXED];
+        let h = header(event_type::DATA, pid, pid, uid, ktime);
+        d[..std::mem::size_of::<EventHeader>()].copy_from_slice(&bytes_of(&h));
+        d[std::mem::offset_of!(DataEvent, len)..][..4]
+            .copy_from_slice(&(chunk.len() as u32).to_ne_bytes());
+        d.extend_from_slice(chunk);
+        ev.args_data += chunk.len() as u32;
+        records.push(d);
     }
-    ev.args_len = at as u32;
-    bytes_of(&ev)
+    records.push(bytes_of(&ev));
+    records
 }
 
 fn fork_record(pid: u32, ppid: u32, ktime: u64) -> Vec<u8> {
@@ -439,6 +475,85 @@ fn execs_after_a_fork() {
         ),
     ];
     insta::assert_snapshot!(both(&records));
+}
+
+/// The string value of the first `"key":"..."` of a JSON line (values without escapes).
+fn json_str<'a>(line: &'a str, key: &str) -> &'a str {
+    let at = line.find(&format!("\"{key}\":\"")).expect(key) + key.len() + 4;
+    &line[at..at + line[at..].find('"').expect("closing quote")]
+}
+
+/// Long argument lists as Tetragon shows them (bpf/process/bpf_execve_event.h `read_args()`):
+/// past `argv[0]` the arguments stay in the exec message while they are shorter than its room
+/// (1024 bytes less the 64 of `struct msg_process` and the filename: 947 for `/usr/bin/echo`),
+/// else they come as data events (`dataArgs`), up to ten reads of 32736 bytes; the last byte is
+/// never shown. policyctl's kernel side sends what does not fit its own 512 bytes as
+/// `EVENT_DATA` records before the exec. Past the cap, or with a record lost, `truncArgs`.
+#[test]
+fn long_arguments_as_tetragon_reads_them() {
+    let echo = "/usr/bin/echo";
+    let render = |records: &[Vec<u8>]| -> String {
+        let out = render_all(records, Format::Json);
+        out.lines().last().expect("one exec line").to_string()
+    };
+    let words =
+        |n: usize, len: usize| -> Vec<String> { (0..n).map(|i| format!("{i:0>len$}")).collect() };
+    fn args(w: &[String]) -> Vec<&str> {
+        std::iter::once("echo")
+            .chain(w.iter().map(String::as_str))
+            .collect()
+    }
+    // 94 words of 9 bytes + NUL: 940 bytes after argv[0], under 947: in the message
+    let fits = words(94, 9);
+    let records = exec_records_at(7_000_000_000, 2000, 1000, 1000, echo, &args(&fits));
+    assert_eq!(
+        records.len(),
+        2,
+        "past the kernel side's 512 bytes: one data record"
+    );
+    let line = render(&records);
+    assert_eq!(json_str(&line, "flags"), "execve inInitTree", "{line}");
+    assert_eq!(json_str(&line, "arguments"), fits.join(" "));
+    // 95 words: 950 bytes, over 947: data events
+    let over = words(95, 9);
+    let line = render(&exec_records_at(
+        7_000_000_000,
+        2000,
+        1000,
+        1000,
+        echo,
+        &args(&over),
+    ));
+    assert_eq!(
+        json_str(&line, "flags"),
+        "execve dataArgs inInitTree",
+        "{line}"
+    );
+    assert_eq!(json_str(&line, "arguments"), over.join(" "));
+    // 400,000 bytes: the ten reads hold 327,360 of them; the last one read is not shown
+    let huge = words(400, 999);
+    let records = exec_records_at(7_000_000_000, 2000, 1000, 1000, echo, &args(&huge));
+    assert_eq!(records.len(), 11, "ten data records and the exec");
+    let line = render(&records);
+    assert_eq!(
+        json_str(&line, "flags"),
+        "execve truncArgs dataArgs inInitTree",
+        "{}",
+        &line[..300]
+    );
+    let shown = json_str(&line, "arguments");
+    assert_eq!(shown.len(), 327_360 - 1);
+    assert!(huge.join(" ").starts_with(shown));
+    // a data record lost on the way: what came is shown, and flagged
+    let mut records = exec_records_at(7_000_000_000, 2000, 1000, 1000, echo, &args(&over));
+    records.remove(0);
+    let line = render(&records);
+    assert_eq!(
+        json_str(&line, "flags"),
+        "execve truncArgs dataArgs inInitTree",
+        "{line}"
+    );
+    assert_eq!(json_str(&line, "arguments"), &over.join(" ")[..512 - 5]);
 }
 
 #[test]
