@@ -1,7 +1,8 @@
 //! Decoding the records the BPF programs write to the ring buffer.
 //!
-//! A record is the raw bytes of one `struct exec_event`, `struct exit_event`
-//! or `struct hook_event` (see `runtime/bpf/common.h`). [`decode`] is total:
+//! A record is the raw bytes of one `struct exec_event`, `struct exit_event`,
+//! `struct fork_event`, `struct hook_event` or `struct data_event` (see
+//! `runtime/bpf/common.h`). [`decode`] is total:
 //! a short, unknown or garbage record gives `None`, never a panic; lengths the
 //! kernel claims are clamped to the buffers they describe.
 
