@@ -591,6 +591,7 @@ mod tests {
             args_total: 0,
             args_data: 0,
             filename_len: 0,
+            cgroup: String::new(),
         });
         m.record(Some(&exec), true);
         m.record(Some(&exec), false); // not rendered: not an event

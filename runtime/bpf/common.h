@@ -30,6 +30,7 @@
 #define DATA_CHUNK 32736     /* bytes of one EVENT_DATA record (Tetragon's MSG_DATA_ARG_LEN) */
 #define DATA_CHUNKS 10       /* EVENT_DATA records per exec (Tetragon's data_event_bytes: 10 reads) */
 #define PATH_DEPTH 24        /* path components walked */
+#define CGROUP_NAME 128      /* bytes of a cgroup's name (Tetragon's DOCKER_ID_LENGTH) */
 #define ANCESTORS 8          /* parents walked by followForks / followChildren */
 #define MAX_SYSCALLS 512     /* syscall numbers dispatched by the raw tracepoint */
 #define SYSCALL_HOOKS 4      /* hooks per syscall number on the raw tracepoint */
@@ -211,6 +212,7 @@ struct exec_event {
 	__u32 args_data;    /* bytes of it sent before this event in EVENT_DATA records */
 	__u32 filename_len; /* strlen(bprm->filename): the name execve was given */
 	__u32 _pad2;
+	__u8 cgroup[CGROUP_NAME]; /* the name of the task's cgroup (v2), for the container id */
 	__u8 binary[ARG_BUF];
 	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];

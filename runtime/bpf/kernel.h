@@ -126,6 +126,8 @@ struct fs_struct {
 	struct path pwd;
 };
 
+struct css_set;
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -140,6 +142,19 @@ struct task_struct {
 	const struct cred *cred;
 	struct pid *thread_pid;
 	kuid_t loginuid; /* CONFIG_AUDITSYSCALL only: read if bpf_core_field_exists */
+	struct css_set *cgroups;
+};
+
+struct kernfs_node {
+	const char *name;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp; /* the task's cgroup in the unified (v2) hierarchy */
 };
 
 struct in6_addr {

@@ -387,6 +387,13 @@ int process_exec(__u64 *ctx)
 	e->args_data = 0;
 	if (e->args_len == ARGV_BUF && total > ARGV_BUF)
 		e->args_data = exec_args_data(&e->header, start + ARGV_BUF, total - ARGV_BUF);
+	/* the cgroup's name, where a container runtime puts the container id: as Tetragon's
+	 * __event_get_current_cgroup_name() (bpf/process/bpf_process_event.h), in the unified
+	 * hierarchy */
+	e->cgroup[0] = 0;
+	const char *cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name);
+	if (cgroup)
+		bpf_probe_read_kernel_str(e->cgroup, CGROUP_NAME, cgroup);
 	e->filename_len = 0;
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	if (filename) {

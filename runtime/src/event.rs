@@ -64,6 +64,8 @@ pub struct Exec {
     pub args_data: u32,
     /// Length of the name `execve` was given (`bprm->filename`).
     pub filename_len: u32,
+    /// The name of the task's cgroup (empty when unknown).
+    pub cgroup: String,
 }
 
 impl Exec {
@@ -231,6 +233,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 args_total: raw.args_total,
                 args_data: raw.args_data,
                 filename_len: raw.filename_len,
+                cgroup: c_string(&raw.cgroup),
             }))
         }
         event_type::DATA => {

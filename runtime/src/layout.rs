@@ -27,6 +27,8 @@ pub const STR_LEN: usize = 248;
 pub const ARG_BUF: usize = 256;
 /// Bytes of a process's arguments in exec events.
 pub const ARGV_BUF: usize = 512;
+/// Bytes of a cgroup's name in exec events (Tetragon's `DOCKER_ID_LENGTH`).
+pub const CGROUP_NAME: usize = 128;
 /// Bytes of one `EVENT_DATA` record (Tetragon's `MSG_DATA_ARG_LEN`).
 pub const DATA_CHUNK: usize = 32736;
 /// `EVENT_DATA` records per exec (Tetragon's `data_event_bytes` reads 10 times).
@@ -290,6 +292,7 @@ pub struct ExecEvent {
     pub args_data: u32,
     pub filename_len: u32,
     pub _pad2: u32,
+    pub cgroup: [u8; CGROUP_NAME],
     pub binary: [u8; ARG_BUF],
     pub cwd: [u8; ARG_BUF],
     pub args: [u8; ARGV_BUF],

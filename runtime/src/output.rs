@@ -144,6 +144,7 @@ impl Renderer {
             },
             start_time: Some(self.wall(p.start_boottime)),
             auid: p.auid,
+            docker: p.docker.clone(),
             parent_exec_id: p.parent_exec_id.clone().unwrap_or_default(),
             // the `refcnt` of the process as Tetragon keeps it in its cache: 1 for a process
             // made by a clone event (pkg/process/process.go AddCloneEvent), unset after an exec
@@ -347,6 +348,7 @@ struct Proc {
     flags: String,
     start_time: Option<(i64, u32)>,
     auid: u32,
+    docker: String,
     parent_exec_id: String,
     /// `refcnt`: 0 (left out) unless set.
     refcnt: u32,
@@ -634,6 +636,7 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
         o.str("start_time", &rfc3339(s, n));
     }
     o.num("auid", p.auid);
+    o.str("docker", &p.docker);
     o.str("parent_exec_id", &p.parent_exec_id);
     o.nonzero("refcnt", p.refcnt);
     o.num("tid", p.tid);

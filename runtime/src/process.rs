@@ -118,6 +118,9 @@ pub struct ProcessInfo {
     /// `RefDec` in GetProcessExit and the cleanup of an exec's previous process,
     /// `MsgProcessCleanupEventUnix`). Hook events print it as `process.refcnt`.
     pub refcnt: u32,
+    /// Tetragon's `docker`: the container id in the process's cgroup (`crate::container`), or
+    /// empty.
+    pub docker: String,
 }
 
 /// The raw `/proc/<pid>` files of one process, for [`parse_proc_entry`].
@@ -137,6 +140,8 @@ pub struct ProcEntry<'a> {
     pub cwd: Option<&'a str>,
     /// `/proc/<pid>/loginuid`, if readable.
     pub loginuid: Option<&'a str>,
+    /// `/proc/<pid>/cgroup`, if readable.
+    pub cgroup: Option<&'a str>,
 }
 
 /// Tetragon's exec id: base64 of `node:ktime:pid`.
@@ -370,6 +375,10 @@ pub fn parse_proc_entry(
         in_init_tree: nspid == Some(1),
         // itself; its children's references are counted by `ProcessCache::seed`
         refcnt: 1,
+        docker: e
+            .cgroup
+            .map(crate::container::proc_container_id)
+            .unwrap_or_default(),
     })
 }
 
@@ -386,6 +395,7 @@ pub fn read_proc_entry(node_name: &str, pid: u32, ns_per_tick: u64) -> Option<Pr
     let cmdline = std::fs::read(format!("{dir}/cmdline")).unwrap_or_default();
     let status = std::fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
     let loginuid = std::fs::read_to_string(format!("{dir}/loginuid")).ok();
+    let cgroup = std::fs::read_to_string(format!("{dir}/cgroup")).ok();
     let exe = read_link(&format!("{dir}/exe"));
     let cwd = read_link(&format!("{dir}/cwd"));
     let entry = ProcEntry {
@@ -396,6 +406,7 @@ pub fn read_proc_entry(node_name: &str, pid: u32, ns_per_tick: u64) -> Option<Pr
         status: &status,
         cwd: cwd.as_deref(),
         loginuid: loginuid.as_deref(),
+        cgroup: cgroup.as_deref(),
     };
     parse_proc_entry(node_name, &entry, ns_per_tick)
 }
@@ -674,6 +685,7 @@ impl ProcessCache {
             parent_exec_id,
             in_init_tree,
             refcnt: 1,
+            docker: crate::container::lookup_container_id(&exec.cgroup, true, false),
         };
         self.hold_parent(exec.ppid);
         self.procs.insert(pid, info.clone());
@@ -880,8 +892,12 @@ mod tests {
             status: "Name:\tprog\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\n",
             cwd: Some("/"),
             loginuid: Some("1000"),
+            cgroup: Some(
+                "0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+            ),
         };
         let p = parse_proc_entry("n", &e, 10_000_000).unwrap();
+        assert_eq!(p.docker, "0123456789abcdef0123456789abcde");
         assert_eq!(p.pid, 4242);
         assert_eq!(p.ppid, 1);
         assert_eq!(p.uid, 1001, "the effective uid");
@@ -962,6 +978,7 @@ mod tests {
             args_total: 6,
             args_data: 0,
             filename_len: 7,
+            cgroup: String::new(),
         };
         let p = cache.exec(&exec);
         assert_eq!(p.parent_exec_id.as_deref(), Some(parent.exec_id.as_str()));
@@ -1007,6 +1024,7 @@ mod tests {
             args_total: 3,
             args_data: 0,
             filename_len: 7,
+            cgroup: String::new(),
         };
         let fork = |pid, ppid| Fork {
             header: header(pid),

@@ -371,6 +371,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 args_data,
                 filename_len,
                 _pad2,
+                cgroup,
                 binary,
                 cwd,
                 args
@@ -605,7 +606,7 @@ fn map_type_size(def: &Type<'_>, map: &str, name: &str) -> Option<u64> {
 #[test]
 fn constants_match_common_h_and_btf() {
     let defines = common_h_defines();
-    let rust: [(&str, i128); 19] = [
+    let rust: [(&str, i128); 20] = [
         ("MAX_HOOKS", MAX_HOOKS as i128),
         ("SLOTS_PER_KIND", SLOTS_PER_KIND as i128),
         ("MAX_ARGS", MAX_ARGS as i128),
@@ -617,6 +618,7 @@ fn constants_match_common_h_and_btf() {
         ("ARG_BUF", ARG_BUF as i128),
         ("ARGV_BUF", ARGV_BUF as i128),
         ("DATA_CHUNK", DATA_CHUNK as i128),
+        ("CGROUP_NAME", CGROUP_NAME as i128),
         ("DATA_CHUNKS", DATA_CHUNKS as i128),
         ("MAX_SYSCALLS", MAX_SYSCALLS as i128),
         ("SYSCALL_HOOKS", SYSCALL_HOOKS as i128),
@@ -700,6 +702,11 @@ fn constants_match_common_h_and_btf() {
             "ARGV_BUF",
             "exec_event.args".into(),
             array_len("exec_event", &["args"]),
+        ),
+        (
+            "CGROUP_NAME",
+            "exec_event.cgroup".into(),
+            array_len("exec_event", &["cgroup"]),
         ),
         (
             "DATA_CHUNK",

@@ -4,8 +4,8 @@
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
     action, arg_type, event_type, DataEvent, EventArg, EventHeader, ExecEvent, ExitEvent,
-    ForkEvent, HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_CHUNKS,
-    DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
+    ForkEvent, HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, CGROUP_NAME, DATA_CHUNK,
+    DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -80,6 +80,7 @@ fn exec_records_at(
         args_data: 0,
         filename_len: binary.len() as u32,
         _pad2: 0,
+        cgroup: [0; CGROUP_NAME],
         binary: [0; ARG_BUF],
         cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
@@ -363,6 +364,7 @@ fn cache() -> ProcessCache {
         in_init_tree: pid == 1,
         // seed counts the references
         refcnt: 0,
+        docker: String::new(),
     };
     cache.seed([
         info(1, 0, "/sbin/init", "splash", 10_000_000),
@@ -554,6 +556,23 @@ fn long_arguments_as_tetragon_reads_them() {
         "{line}"
     );
     assert_eq!(json_str(&line, "arguments"), &over.join(" ")[..512 - 5]);
+}
+
+/// `docker`: the container id in the cgroup name the kernel side read at the exec, by
+/// Tetragon's rules (pkg/sensors/exec/procevents/proc.go `LookupContainerId`: the part after
+/// the last `-`, its first 31 characters), between `auid` and `parent_exec_id` as in
+/// tetragon.Process.
+#[test]
+fn container_id_from_the_cgroup_name() {
+    let mut record = exec_record(2000, 1000, 1000, "/usr/bin/cat", &["cat"]);
+    let name = b"docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope";
+    let at = std::mem::offset_of!(ExecEvent, cgroup);
+    record[at..at + name.len()].copy_from_slice(name);
+    let line = render_all(&[record], Format::Json);
+    assert!(
+        line.contains(r#""auid":1000,"docker":"0123456789abcdef0123456789abcde","parent_exec_id""#),
+        "{line}"
+    );
 }
 
 #[test]
