@@ -1,0 +1,190 @@
+//! `policyctl run` in a VM: what a hooked syscall costs when the hook is a kprobe or a BPF
+//! trampoline (fentry), the attach methods the development host lacks.
+//!
+//! ```sh
+//! cargo bench --bench run_vm      # needs what the VM tests need (tests/support/vm.rs)
+//! ```
+//!
+//! One boot per Debian kernel (6.12, then 6.1) under qemu. Inside, a static C program runs a
+//! tight loop of `openat` + `close` on a file of its own, 20k iterations a round in 10 chunks,
+//! and prints the median chunk's time per iteration. Each round measures, in turn, with
+//! nothing loaded and then with one policy: `sys_mknodat` hooked (the other syscall: with a
+//! kprobe or a trampoline only `mknodat` pays) and `sys_openat` hooked with `syscall: true`, a
+//! `string` arg 1 and `Equal` on a path never opened (the selector runs on every `openat`, no
+//! event is posted), each with `--attach kprobe` and with `--attach fentry`; every ratio
+//! divides by the unhooked measurement just before it. Three rounds; the table gives each
+//! configuration's median ratio.
+//!
+//! Under TCG emulation every instruction is slow, the kernel's and BPF's alike, so the ratios
+//! say how much of a syscall's path the hook adds, not what a real machine's times are. The
+//! figures go in the issue notes with this command.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[path = "../tests/support/skip.rs"]
+mod skip;
+#[path = "../tests/support/vm.rs"]
+mod vm;
+
+const LOOP: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 20000;
+    const char *path = argc > 2 ? argv[2] : "/tmp/bench-file";
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    long long chunk[10];
+    for (int c = 0; c < 10; c++) {
+        long long t0 = now();
+        for (int i = 0; i < n / 10; i++)
+            close(open(path, O_RDONLY));
+        chunk[c] = now() - t0;
+    }
+    qsort(chunk, 10, sizeof chunk[0], cmp);
+    printf("ns/iter %.1f\n", (double)chunk[5] / (n / 10));
+    return 0;
+}
+"#;
+
+fn policy(name: &str, call: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  kprobes:
+  - call: "{call}"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "/nonexistent/never-opened"
+"#
+    )
+}
+
+/// The configurations measured: (row label, policy file, --attach).
+const CONFIGS: [(&str, &str, &str); 4] = [
+    ("other syscall hooked (kprobe)", "/etc/bench/other.yaml", "kprobe"),
+    ("openat hooked, unmatched (kprobe)", "/etc/bench/openat.yaml", "kprobe"),
+    ("other syscall hooked (fentry)", "/etc/bench/other.yaml", "fentry"),
+    ("openat hooked, unmatched (fentry)", "/etc/bench/openat.yaml", "fentry"),
+];
+const ROUNDS: usize = 3;
+
+fn ns_per_iter(output: &str) -> Option<f64> {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix("ns/iter "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn bench(kernel: vm::VmKernel) {
+    let name = format!("bench_run_vm_{}", kernel.short().replace('.', "_"));
+    let Some(vm) = vm::Vm::builder_on(&name, kernel) else {
+        return;
+    };
+    let mut vm = vm
+        .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
+        .c_program("/usr/bin/openloop", LOOP)
+        .bytes(
+            "/etc/bench/openat.yaml",
+            policy("bench-openat", "sys_openat"),
+            0o644,
+        )
+        .bytes(
+            "/etc/bench/other.yaml",
+            policy("bench-other", "sys_mknodat"),
+            0o644,
+        )
+        .timeout(Duration::from_secs(1800))
+        .scenario_timeout(Duration::from_secs(300))
+        .memory("2G");
+    let measure = "/usr/bin/openloop 20000 /tmp/bench-file";
+    vm = vm.scenario("warm-up", measure);
+    for round in 0..ROUNDS {
+        for (i, (_, file, attach)) in CONFIGS.iter().enumerate() {
+            vm = vm.scenario(&format!("r{round}c{i}-base"), measure).scenario(
+                &format!("r{round}c{i}-hooked"),
+                &format!(
+                    "{}\nstart --policy-events-only --attach {attach} {file} || exit 1\n{measure}\nstop >/dev/null",
+                    vm::RUN_HELPERS
+                ),
+            );
+        }
+    }
+    let run = vm.run();
+    eprintln!("{}", run.timings());
+    let mut ratios: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    let mut hooked: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    let mut base_all = Vec::new();
+    for round in 0..ROUNDS {
+        for i in 0..CONFIGS.len() {
+            let base = ns_per_iter(run.ok(&format!("r{round}c{i}-base")));
+            let with = ns_per_iter(run.ok(&format!("r{round}c{i}-hooked")));
+            let (Some(base), Some(with)) = (base, with) else {
+                panic!("round {round} config {i}: no figure\n{}", run.timings());
+            };
+            base_all.push(base);
+            hooked.entry(i).or_default().push(with);
+            ratios.entry(i).or_default().push(with / base);
+        }
+    }
+    println!(
+        "\nDebian {} in qemu (TCG): openat+close, median of {ROUNDS} rounds",
+        kernel.short()
+    );
+    println!("  {:<36} {:>12} {:>7}", "configuration", "ns/iter", "ratio");
+    println!(
+        "  {:<36} {:>12.0} {:>7}",
+        "no policy",
+        median(base_all),
+        "1.00"
+    );
+    for (i, (label, ..)) in CONFIGS.iter().enumerate() {
+        println!(
+            "  {:<36} {:>12.0} {:>7.2}",
+            label,
+            median(hooked[&i].clone()),
+            median(ratios[&i].clone())
+        );
+    }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --benches` runs this without `--bench`: a VM boot is not a test
+        println!("SKIPPED: run with `cargo bench --bench run_vm`");
+        return;
+    }
+    for kernel in vm::VmKernel::ALL {
+        bench(kernel);
+    }
+}
