@@ -224,6 +224,11 @@ impl Loaded {
                 ppid,
                 binary_len: 0,
                 binary: [0; ARG_BUF],
+                // not stored: the *Changes filters do not match a process seen only in /proc
+                exec_state: 0,
+                ns: [0; crate::layout::NS_KINDS],
+                _pad_ns: 0,
+                caps: [0; crate::layout::CAPS_SETS],
             };
             let bytes = binary.as_bytes();
             let len = bytes.len().min(ARG_BUF - 1);
