@@ -652,7 +652,7 @@ fn unsupported_features_are_refused_in_one_line() {
         &openat_policy(
             "host-namespaces",
             dir.str(),
-            "      matchNamespaces:\n      - namespace: Pid\n        operator: In\n        values:\n        - \"host_ns\"\n",
+            "      matchParentBinaries:\n      - operator: In\n        values:\n        - \"/usr/bin/bash\"\n",
             "",
         ),
     );
@@ -669,7 +669,7 @@ fn unsupported_features_are_refused_in_one_line() {
         (
             &namespaces,
             "host-namespaces",
-            "`matchNamespaces` is not supported",
+            "`matchParentBinaries` is not supported",
         ),
         (&geturl, "host-geturl", "action `GetUrl` is not supported"),
     ] {
@@ -1265,4 +1265,101 @@ fn missing_tracefs_and_btf_are_one_line_errors() {
         stderr,
         "policyctl run: this kernel has no BTF (/sys/kernel/btf/vmlinux): policyctl run needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n"
     );
+}
+
+/// The `process.binary` of an event.
+fn binary_of(event: &Value) -> &str {
+    event["process_kprobe"]["process"]["binary"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// matchNamespaces (the test's own pid and uts namespaces) and matchCapabilities on this host,
+/// on copies of `cat` the test starts: directly (its namespaces, root's capabilities), under `unshare`
+/// (util-linux) in new uts and pid namespaces, and under `setpriv` without CAP_SYS_ADMIN in its
+/// bounding set (so not in its effective set after the exec). The events are told apart by
+/// the copy's name.
+#[test]
+fn match_namespaces_and_capabilities() {
+    if !run::ready("match_namespaces_and_capabilities") {
+        return;
+    }
+    for tool in ["/usr/bin/unshare", "/usr/bin/setpriv"] {
+        if !std::path::Path::new(tool).exists() {
+            skip::skip(
+                "match_namespaces_and_capabilities",
+                &format!("{tool} (util-linux) is not installed"),
+            );
+            return;
+        }
+    }
+    let dir = TempDir::new("nscaps");
+    let file = dir.write("data.txt", "data\n");
+    let plain = dir.copy_binary(CAT, "plain-cat");
+    let uts = dir.copy_binary(CAT, "uts-cat");
+    let pidns = dir.copy_binary(CAT, "pidns-cat");
+    let nocap = dir.copy_binary(CAT, "nocap-cat");
+    let scope = binaries("Prefix", &[&format!("{}/", dir.str())]);
+    // the test's own namespaces by inode number: `host_ns` reads /proc/1/ns, which a
+    // sandbox may not let even root read (policyctl run then refuses, as Tetragon would fail)
+    let ns = |kind: &str, operator: &str| {
+        let file = kind.to_ascii_lowercase();
+        let link = std::fs::read_link(format!("/proc/self/ns/{file}")).expect("own namespace");
+        let inode = policyctl_runtime::plan::ns_inode(&link.to_string_lossy()).expect("inode");
+        format!("      matchNamespaces:\n      - namespace: {kind}\n        operator: {operator}\n        values:\n        - \"{inode}\"\n")
+    };
+    let caps = |operator: &str| {
+        format!("      matchCapabilities:\n      - type: Effective\n        operator: {operator}\n        values:\n        - \"CAP_SYS_ADMIN\"\n")
+    };
+    let policies = [
+        ("pid-same", format!("{scope}{}", ns("Pid", "In"))),
+        ("uts-other", format!("{scope}{}", ns("Uts", "NotIn"))),
+        ("sys-admin", format!("{scope}{}", caps("In"))),
+        ("no-sys-admin", format!("{scope}{}", caps("NotIn"))),
+    ];
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write("nscaps.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let runs: [(&str, Vec<&str>); 4] = [
+        (&plain, vec![&file]),
+        ("/usr/bin/unshare", vec!["--uts", &uts, &file]),
+        ("/usr/bin/unshare", vec!["--pid", "--fork", &pidns, &file]),
+        (
+            "/usr/bin/setpriv",
+            vec!["--bounding-set", "-sys_admin", &nocap, &file],
+        ),
+    ];
+    for (program, args) in &runs {
+        let (status, _, out) = run_child(program, args);
+        assert!(status.success(), "{program} {args:?}: {status:?}");
+        assert_eq!(out, "data\n", "{program} {args:?}");
+    }
+    // plain: pid-same, sys-admin; uts: pid-same, uts-other, sys-admin; pidns: sys-admin;
+    // nocap: pid-same, no-sys-admin
+    running.wait_events(8, |e| {
+        binary_of(e).starts_with(dir.str()) && opened(e) == file
+    });
+    let f = running.stop();
+    let events = f.events();
+    let seen = |binary: &str| {
+        let mut names: Vec<String> = events
+            .iter()
+            .filter(|e| binary_of(e) == binary && opened(e) == file)
+            .map(|e| {
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(seen(&plain), ["pid-same", "sys-admin"], "{f}");
+    assert_eq!(seen(&uts), ["pid-same", "sys-admin", "uts-other"], "{f}");
+    assert_eq!(seen(&pidns), ["sys-admin"], "{f}");
+    assert_eq!(seen(&nocap), ["no-sys-admin", "pid-same"], "{f}");
 }

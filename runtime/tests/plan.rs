@@ -31,12 +31,12 @@ use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
     arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
-    NsFilter, Selector, ARG_LAST_ADDR, ARG_USER,
-    FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, STR_LEN,
+    NsFilter, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS,
+    MAX_SELECTORS, STR_LEN,
 };
 use policyctl_runtime::plan::{
-    ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan, PlanError,
-    StringEntry,
+    ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan,
+    PlanError, StringEntry,
 };
 use policyctl_validator::kernel::{Kernel, KernelSpec};
 use policyctl_validator::{check_source_with, SourceFile};
@@ -1743,7 +1743,10 @@ fn match_capabilities() {
     let s = selector_of(
         "    - matchCapabilities:\n      - type: Permitted\n        operator: NotIn\n        values:\n        - DAC_OVERRIDE\n",
     );
-    assert_eq!((s.caps.set, s.caps.flags, s.caps.mask), (caps_set::PERMITTED, FILTER_NOT, 1 << 1));
+    assert_eq!(
+        (s.caps.set, s.caps.flags, s.caps.mask),
+        (caps_set::PERMITTED, FILTER_NOT, 1 << 1)
+    );
     let s = selector_of(
         "    - matchCapabilities:\n      - type: Inheritable\n        operator: In\n        values:\n        - CAP_CHOWN\n",
     );
