@@ -1363,3 +1363,100 @@ fn match_namespaces_and_capabilities() {
     assert_eq!(seen(&pidns), ["sys-admin"], "{f}");
     assert_eq!(seen(&nocap), ["no-sys-admin", "pid-same"], "{f}");
 }
+
+/// A program that changes its own namespaces and capabilities between opens: `argv[1]` before
+/// any change, `argv[2]` after moving to a new uts namespace, `argv[3]` with no further change,
+/// `argv[4]` after dropping CAP_SYS_ADMIN from its effective set, `argv[5]` with no further
+/// change.
+const CHANGER: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+
+static void touch(const char *path) { close(open(path, O_RDONLY)); }
+
+int main(int argc, char **argv) {
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    if (argc != 6)
+        return 3;
+    touch(argv[1]);
+    if (unshare(CLONE_NEWUTS))
+        return 2;
+    touch(argv[2]);
+    touch(argv[3]);
+    if (syscall(SYS_capget, &h, d))
+        return 1;
+    d[0].effective &= ~(1u << CAP_SYS_ADMIN);
+    if (syscall(SYS_capset, &h, d))
+        return 1;
+    touch(argv[4]);
+    touch(argv[5]);
+    return 0;
+}
+"#;
+
+/// matchCapabilityChanges and matchNamespaceChanges compare with the values stored at exec, and
+/// a reported change becomes the stored value (Tetragon's process_filter_capability_change and
+/// process_filter_namespace_change in bpf/process/pfilter.h, the refresh in generic_output):
+/// each change is reported at the open after it, and not again at the next open.
+#[test]
+fn capability_and_namespace_changes() {
+    if !run::ready("capability_and_namespace_changes") {
+        return;
+    }
+    let dir = TempDir::new("changes");
+    let Some(changer) = dir.compile_c("capability_and_namespace_changes", "changer", CHANGER)
+    else {
+        return;
+    };
+    let files: Vec<String> = (1..=5)
+        .map(|i| dir.write(&format!("f{i}"), "data\n"))
+        .collect();
+    let scope = binaries("In", &[&changer]);
+    let policies = [
+        (
+            "cap-change",
+            format!("{scope}      matchCapabilityChanges:\n      - type: Effective\n        operator: In\n        values:\n        - \"CAP_SYS_ADMIN\"\n"),
+        ),
+        (
+            "ns-change",
+            format!("{scope}      matchNamespaceChanges:\n      - operator: In\n        values:\n        - \"Uts\"\n"),
+        ),
+    ];
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write("changes.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (status, pid, _) = run_child(&changer, &args);
+    assert!(status.success(), "{changer}: {status:?}");
+    running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let events = f.events();
+    let reported: Vec<(String, String)> = kprobes_of(&events, pid)
+        .iter()
+        .map(|e| {
+            (
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                opened(e).to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("ns-change".to_string(), files[1].clone()),
+            ("cap-change".to_string(), files[3].clone()),
+        ],
+        "{f}"
+    );
+}
