@@ -13,7 +13,7 @@
 //! - the attach method chosen from the kernel's features and `--attach`, and its refusals;
 //! - every refusal of what the runtime does not implement, each naming the policy;
 //! - the details of filter compilation (Not*, postfix reversal, matchBinaries, matchPIDs,
-//!   CIDRs, protocol/family names, integer syntaxes, rateLimit durations);
+//!   matchNamespaces, matchCapabilities and their Changes, matchArgs `args:`, CIDRs, protocol/family names, integer syntaxes, rateLimit durations);
 //! - the pure helpers `parse_int`, `parse_cidr` and `parse_duration_ms`.
 //!
 //! Tracepoint hooks read their fields' layout from the kernel's index (the syscall table or
