@@ -69,6 +69,11 @@ pub struct RunArgs {
     /// The node name in events (default: the host name).
     #[arg(long)]
     node_name: Option<String>,
+    /// Events that carry the process's ancestors beyond its parent, as Tetragon's flag: a
+    /// comma-separated list of base (process_exec and process_exit; needed by the others),
+    /// kprobe, tracepoint, uprobe, lsm (loader and usdt are accepted and send nothing here).
+    #[arg(long, value_name = "TYPES", value_parser = policyctl_runtime::process::Ancestors::parse, default_value = "")]
+    enable_ancestors: policyctl_runtime::process::Ancestors,
     /// Stop after this many seconds (from 0 to ten years).
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
     duration: Option<f64>,
@@ -295,7 +300,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return fail("nothing to attach: every hook was skipped");
     }
     let node_name = args.node_name.clone().unwrap_or_else(hostname);
-    let mut cache = ProcessCache::new(node_name);
+    let mut cache = ProcessCache::new(node_name).with_ancestor_refs(args.enable_ancestors.base);
     cache.seed_from_proc();
     phase("processes read from /proc");
     if let Err(e) = loaded.seed_processes(
@@ -345,7 +350,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let renderer = Renderer::new(match args.output {
         Output::Json => Format::Json,
         Output::Compact => Format::Compact,
-    });
+    })
+    .with_ancestors(args.enable_ancestors);
     // `--duration` is finite and at most ten years (checked when parsing); a deadline past
     // what an Instant holds would be no deadline.
     let deadline = args

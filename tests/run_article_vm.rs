@@ -1,5 +1,5 @@
-//! `policyctl run` in a VM (Debian 6.12 under qemu, see `tests/support/vm.rs`), where kprobes,
-//! BPF trampolines and the BPF LSM exist. One run holds nine policies at once while each
+//! `policyctl run` in a VM (Debian 6.12, and the same scenarios on Debian 6.1, under qemu, see
+//! `tests/support/vm.rs`), where kprobes, BPF trampolines and the BPF LSM exist. One run holds nine policies at once while each
 //! scenario acts (a few hundred ms each after boot): the seed article's four policies (with
 //! their YAML mistakes fixed) do what the article shows, LSM Override makes an open fail with
 //! the errno asked for, sock filters pick the one policy whose filters all hold, an exec is
@@ -152,7 +152,16 @@ fn sock_filter(operator: &str, value: &str) -> String {
 
 #[test]
 fn article_policies_enforce_in_a_vm() {
-    let Some(vm) = vm::Vm::builder("run_article") else {
+    article_policies_enforce(vm::VmKernel::Debian6_12, "run_article");
+}
+
+#[test]
+fn article_policies_enforce_in_a_vm_on_debian_6_1() {
+    article_policies_enforce(vm::VmKernel::Debian6_1, "run_article_6_1");
+}
+
+fn article_policies_enforce(kernel: vm::VmKernel, name: &str) {
+    let Some(vm) = vm::Vm::builder_on(name, kernel) else {
         return;
     };
     let scenario = |body: &str| format!("{}\n{body}", vm::RUN_HELPERS);
@@ -267,12 +276,12 @@ fn article_policies_enforce_in_a_vm() {
     assert!(stopped.contains("everything detached"), "{stopped}");
     let all = json_events(stopped);
     // a consumer written for Tetragon reads each of them (tests/tetragon_api.rs)
-    match tetragon_api::compiled("article_policies_enforce_in_a_vm") {
+    match tetragon_api::compiled(name) {
         Ok((py, gen)) => {
             let t0 = std::time::Instant::now();
             let lines: Vec<String> = events(stopped).into_iter().map(String::from).collect();
             let d = tetragon_api::decode(&py, &gen, &lines);
-            tetragon_api::report("article_policies_enforce_in_a_vm", "VM events", &d, t0);
+            tetragon_api::report(name, "VM events", &d, t0);
         }
         Err(reason) => skip::skip(
             "article_policies_enforce_in_a_vm (Tetragon's messages)",

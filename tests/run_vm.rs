@@ -1,5 +1,5 @@
-//! The VM harness (`tests/support/vm.rs`) end to end: one boot of Debian's 6.12 kernel in qemu
-//! with this build's `policyctl`, checking what the `policyctl run` tests rely on: the kernel,
+//! The VM harness (`tests/support/vm.rs`) end to end: one boot of each of Debian's kernels (6.12
+//! and 6.1) in qemu with this build's `policyctl`, checking what the `policyctl run` tests rely on: the kernel,
 //! the BPF LSM, tracefs, the binary and its libraries, and exit codes. Skipped without qemu or
 //! the kernel package; fails when `CI` is set.
 
@@ -12,7 +12,17 @@ mod vm;
 
 #[test]
 fn vm_boots_and_runs_scenarios() {
-    let Some(vm) = vm::Vm::builder("run_vm_smoke") else {
+    boots_and_runs_scenarios(vm::VmKernel::Debian6_12, "6.12.117");
+}
+
+#[test]
+fn vm_boots_debian_6_1_and_runs_scenarios() {
+    boots_and_runs_scenarios(vm::VmKernel::Debian6_1, "6.1.0-56-amd64");
+}
+
+fn boots_and_runs_scenarios(kernel: vm::VmKernel, release: &str) {
+    let name = format!("run_vm_smoke_{}", kernel.short().replace('.', "_"));
+    let Some(vm) = vm::Vm::builder_on(&name, kernel) else {
         return;
     };
     let run = vm
@@ -29,7 +39,7 @@ fn vm_boots_and_runs_scenarios() {
     eprintln!("{}", run.timings());
 
     assert!(
-        run.ok("uname").starts_with("6.12.117"),
+        run.ok("uname").starts_with(release),
         "{}",
         run["uname"].output
     );

@@ -11,7 +11,9 @@ use std::fmt::Write as _;
 use crate::event::{Arg, Event, Exit, Hook};
 use crate::layout::{action, SockTuple};
 use crate::plan::{Attach, EventKind, HookPlan, Plan};
-use crate::process::{base64, ProcessCache, ProcessInfo, AUID_UNKNOWN};
+use crate::process::{
+    base64, forked_without_exec, Ancestors, ProcessCache, ProcessInfo, AUID_UNKNOWN,
+};
 use policyctl_validator::facts::{FAMILIES, PROTOCOLS, SIGNALS, SYSCALL_ARCH_PREFIXES, TCP_STATES};
 
 /// The output format of `policyctl run`.
@@ -28,6 +30,7 @@ pub enum Format {
 pub struct Renderer {
     format: Format,
     boot_offset_ns: i128,
+    ancestors: Ancestors,
 }
 
 /// `CLOCK_REALTIME - CLOCK_BOOTTIME` now, in ns: adding it to a boot-time
@@ -59,7 +62,31 @@ impl Renderer {
         Renderer {
             format,
             boot_offset_ns: offset_ns.into(),
+            ancestors: Ancestors::default(),
         }
+    }
+
+    /// Events of the kinds `ancestors` names carry the process's ancestors beyond its parent
+    /// (Tetragon's `--enable-ancestors`). The cache should count their references
+    /// ([`ProcessCache::with_ancestor_refs`]) when `ancestors.base` is on.
+    pub fn with_ancestors(mut self, ancestors: Ancestors) -> Self {
+        self.ancestors = ancestors;
+        self
+    }
+
+    /// The ancestors of the cache's process `pid` as events show them, when `on`.
+    fn ancestors_of(&self, cache: &ProcessCache, pid: u32, on: bool) -> Vec<Proc> {
+        if !on {
+            return Vec::new();
+        }
+        let Some(p) = cache.get(pid) else {
+            return Vec::new();
+        };
+        cache
+            .ancestors(p)
+            .into_iter()
+            .map(|a| self.process(a, a.pid))
+            .collect()
     }
 
     /// The format rendered.
@@ -118,6 +145,11 @@ impl Renderer {
             start_time: Some(self.wall(p.start_boottime)),
             auid: p.auid,
             parent_exec_id: p.parent_exec_id.clone().unwrap_or_default(),
+            // the `refcnt` of the process as Tetragon keeps it in its cache: 1 for a process
+            // made by a clone event (pkg/process/process.go AddCloneEvent), unset after an exec
+            // or a /proc read (initProcessInternalExec); hook events replace it with the live
+            // count (`with_live_refcnt`)
+            refcnt: u32::from(forked_without_exec(p)),
             tid,
             in_init_tree: Some(p.in_init_tree),
         }
@@ -152,9 +184,11 @@ impl Renderer {
         let node_name = cache.node_name().to_string();
         let header = event.header();
         let time = self.wall(header.ktime);
+        let ancestors;
         let body = match event {
             Event::Exec(exec) => {
                 let info = cache.exec(exec);
+                ancestors = self.ancestors_of(cache, info.pid, self.ancestors.base);
                 let parent = cache
                     .lookup(info.ppid)
                     .cloned()
@@ -175,18 +209,33 @@ impl Renderer {
                 cache.lookup(header.pid)?;
                 let (process, parent) =
                     self.process_and_parent(cache, header.pid, header.pid, header.uid);
+                ancestors = self.ancestors_of(cache, header.pid, self.ancestors.base);
                 cache.remove(header.pid);
                 exit_body(exit, process, parent, time)
             }
             Event::Hook(hook) => {
                 let plan_hook = plan.hook(hook.slot)?;
-                let (process, parent) =
+                let (mut process, parent) =
                     self.process_and_parent(cache, header.pid, header.tid, header.uid);
+                // a hook event's process is a copy with the live count (pkg/process/process.go
+                // GetProcessCopy, used by every pkg/grpc/tracing event); its parent is not
+                if let Some(p) = cache.get(header.pid) {
+                    process.refcnt = p.refcnt;
+                }
+                let a = self.ancestors;
+                let on = match plan_hook.event {
+                    EventKind::Tracepoint => a.tracepoint,
+                    EventKind::Uprobe => a.uprobe,
+                    EventKind::Lsm => a.lsm,
+                    _ => a.kprobe,
+                };
+                ancestors = self.ancestors_of(cache, header.pid, on);
                 hook_body(plan, plan_hook, hook, process, parent)
             }
         };
         Some(Response {
             body,
+            ancestors,
             node_name,
             time,
         })
@@ -287,6 +336,8 @@ struct Proc {
     start_time: Option<(i64, u32)>,
     auid: u32,
     parent_exec_id: String,
+    /// `refcnt`: 0 (left out) unless set.
+    refcnt: u32,
     tid: u32,
     /// `in_init_tree`, a BoolValue: absent for a process the cache does not know (Tetragon's
     /// bare `{pid, start_time}` process), else true or false.
@@ -418,6 +469,8 @@ enum Body {
 #[derive(Debug, Clone)]
 struct Response {
     body: Body,
+    /// `ancestors` of the event's process, when `--enable-ancestors` asks for them.
+    ancestors: Vec<Proc>,
     node_name: String,
     time: (i64, u32),
 }
@@ -570,6 +623,7 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     }
     o.num("auid", p.auid);
     o.str("parent_exec_id", &p.parent_exec_id);
+    o.nonzero("refcnt", p.refcnt);
     o.num("tid", p.tid);
     if let Some(b) = p.in_init_tree {
         // a BoolValue: protojson prints `false` too
@@ -764,12 +818,19 @@ impl Response {
             Body::Uprobe { .. } => "process_uprobe",
             Body::Lsm { .. } => "process_lsm",
         };
+        // `ancestors` in each message's field order (tetragon.proto)
+        let ancestors = |m: &mut Obj<'_>| {
+            if !self.ancestors.is_empty() {
+                m.array("ancestors", &self.ancestors, proc_json);
+            }
+        };
         top.obj(key, |m| match &self.body {
             Body::Exec { process, parent } => {
                 m.obj("process", |o| proc_json(o, process));
                 if let Some(p) = parent {
                     m.obj("parent", |o| proc_json(o, p));
                 }
+                ancestors(m);
             }
             Body::Exit {
                 process,
@@ -785,6 +846,7 @@ impl Response {
                 m.str("signal", signal);
                 m.nonzero("status", *status);
                 m.str("time", &rfc3339(time.0, time.1));
+                ancestors(m);
             }
             Body::Kprobe {
                 common: c,
@@ -797,6 +859,7 @@ impl Response {
                 m.str("policy_name", &c.policy_name);
                 m.str("message", &c.message);
                 c.tags(m);
+                ancestors(m);
             }
             Body::Tracepoint {
                 common: c,
@@ -811,6 +874,7 @@ impl Response {
                 c.action(m);
                 m.str("message", &c.message);
                 c.tags(m);
+                ancestors(m);
             }
             Body::Uprobe {
                 common: c,
@@ -824,6 +888,7 @@ impl Response {
                 m.str("message", &c.message);
                 c.args(m);
                 c.tags(m);
+                ancestors(m);
                 c.action(m);
             }
             Body::Lsm {
@@ -837,6 +902,7 @@ impl Response {
                 c.args(m);
                 c.action(m);
                 c.tags(m);
+                ancestors(m);
             }
         });
         top.str("node_name", &self.node_name);

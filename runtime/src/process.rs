@@ -10,6 +10,72 @@ use std::collections::HashMap;
 
 use crate::event::{split_argv, Exec, Fork};
 
+/// Which events carry `ancestors`, as Tetragon's `--enable-ancestors` says (pkg/option/flags.go):
+/// `base` (process_exec and process_exit) turns them on, and is needed for any other kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ancestors {
+    /// process_exec and process_exit (`base`); also the references ancestors hold.
+    pub base: bool,
+    /// process_kprobe (`kprobe`).
+    pub kprobe: bool,
+    /// process_tracepoint (`tracepoint`).
+    pub tracepoint: bool,
+    /// process_uprobe (`uprobe`).
+    pub uprobe: bool,
+    /// process_lsm (`lsm`).
+    pub lsm: bool,
+}
+
+impl Ancestors {
+    /// The kinds Tetragon's flag accepts; `loader` and `usdt` name events policyctl does not
+    /// send.
+    pub const KINDS: [&'static str; 7] = [
+        "base",
+        "kprobe",
+        "tracepoint",
+        "loader",
+        "uprobe",
+        "lsm",
+        "usdt",
+    ];
+
+    /// Reads a comma-separated list as Tetragon does: without `base` nothing is on; an empty
+    /// list turns ancestors off. Unlike Tetragon, which ignores them, an unknown kind is an
+    /// error, so that a typo does not silently leave ancestors out.
+    pub fn parse(list: &str) -> Result<Ancestors, String> {
+        let kinds: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if let Some(bad) = kinds.iter().find(|k| !Self::KINDS.contains(k)) {
+            return Err(format!(
+                "`{bad}` is not an event type of --enable-ancestors (one of {})",
+                Self::KINDS.join(", ")
+            ));
+        }
+        let has = |k: &str| kinds.contains(&k);
+        if !has("base") {
+            return Ok(Ancestors::default());
+        }
+        Ok(Ancestors {
+            base: true,
+            kprobe: has("kprobe"),
+            tracepoint: has("tracepoint"),
+            uprobe: has("uprobe"),
+            lsm: has("lsm"),
+        })
+    }
+}
+
+/// Tetragon's `OLDEST_ANCESTOR_PID` (pkg/constants/constants_linux.go): the walk of ancestors
+/// stops at the first process with a pid at or below it, and a process at or below it has none
+/// (`NeededAncestors`).
+pub const OLDEST_ANCESTOR_PID: u32 = 2;
+
+/// The longest walk of ancestors: a bound against pid reuse making a loop.
+const MAX_ANCESTORS: usize = 512;
+
 /// Tetragon's `auid` when the login uid is unknown (`(uid_t)-1`).
 pub const AUID_UNKNOWN: u32 = u32::MAX;
 
@@ -45,6 +111,13 @@ pub struct ProcessInfo {
     /// parent in the tree at fork; pkg/sensors/exec/procevents/proc_reader_linux.go
     /// `procToKeyValue` for processes read from /proc).
     pub in_init_tree: bool,
+    /// Tetragon's live reference count of this process (pkg/process/process.go `refcnt`): 1 for
+    /// the process itself until it exits or an exec replaces it, plus 1 for each child (forked
+    /// or executed) that names it as its parent, until that child exits or is replaced
+    /// (pkg/grpc/exec/exec.go: `RefInc("parent")` in GetProcessExec and AddCloneEvent,
+    /// `RefDec` in GetProcessExit and the cleanup of an exec's previous process,
+    /// `MsgProcessCleanupEventUnix`). Hook events print it as `process.refcnt`.
+    pub refcnt: u32,
 }
 
 /// The raw `/proc/<pid>` files of one process, for [`parse_proc_entry`].
@@ -112,14 +185,11 @@ fn flags(base: &str, cwd: Option<&str>) -> String {
     }
 }
 
-/// `process.arguments`: argv after argv[0], joined as Tetragon's `ArgsDecoder`
-/// (pkg/process/args.go) joins them: an argument holding a space is put in double quotes
-/// (nothing inside it escaped) after a space, even when it comes first; any other
-/// argument after a space unless the text so far is empty.
 /// The flags of a process the cache made from a fork event (no exec seen since).
 const FORKED: &str = "clone";
 
-fn forked_without_exec(p: &ProcessInfo) -> bool {
+/// True for a process the cache made from a fork event, with no exec seen since.
+pub fn forked_without_exec(p: &ProcessInfo) -> bool {
     p.flags.split(' ').next() == Some(FORKED)
 }
 
@@ -133,6 +203,10 @@ fn exec_flags(cwd: Option<&str>, cloned: bool) -> String {
     f
 }
 
+/// `process.arguments`: argv after argv[0], joined as Tetragon's `ArgsDecoder`
+/// (pkg/process/args.go) joins them: an argument holding a space is put in double quotes
+/// (nothing inside it escaped) after a space, even when it comes first; any other
+/// argument after a space unless the text so far is empty.
 fn join_arguments(argv: &[String]) -> String {
     let mut out = String::new();
     for a in argv.get(1..).unwrap_or(&[]) {
@@ -206,6 +280,8 @@ pub fn parse_proc_entry(
         parent_exec_id: None,
         // a namespace's init; its descendants are marked by `ProcessCache::seed`
         in_init_tree: nspid == Some(1),
+        // itself; its children's references are counted by `ProcessCache::seed`
+        refcnt: 1,
     })
 }
 
@@ -243,6 +319,9 @@ pub struct ProcessCache {
     procs: HashMap<u32, ProcessInfo>,
     read_proc: bool,
     ns_per_tick: u64,
+    /// With `--enable-ancestors base`: the ancestors (pid, exec id) each process took a
+    /// reference on when it started, given back when it goes.
+    ancestor_refs: Option<HashMap<u32, Vec<(u32, String)>>>,
 }
 
 impl ProcessCache {
@@ -253,6 +332,84 @@ impl ProcessCache {
             procs: HashMap::new(),
             read_proc: true,
             ns_per_tick: ns_per_clock_tick(),
+            ancestor_refs: None,
+        }
+    }
+
+    /// Counts the references ancestors hold, as Tetragon does with `--enable-ancestors base`
+    /// (pkg/grpc/exec/exec.go `RefInc("ancestor")` at exec and clone, `RefDec` at exit and
+    /// cleanup).
+    pub fn with_ancestor_refs(mut self, on: bool) -> Self {
+        self.ancestor_refs = on.then(HashMap::new);
+        self
+    }
+
+    /// The parent `p` names: the process at `p.ppid` if it is still the one of
+    /// `p.parent_exec_id`.
+    pub fn parent_of(&self, p: &ProcessInfo) -> Option<&ProcessInfo> {
+        let id = p.parent_exec_id.as_deref()?;
+        self.procs.get(&p.ppid).filter(|q| q.exec_id == id)
+    }
+
+    /// Tetragon's ancestors of `p` beyond its parent (pkg/process/process.go
+    /// `GetAncestorProcessesInternal` from the parent's exec id): the parent's parent, and up
+    /// while the last one found has a pid above [`OLDEST_ANCESTOR_PID`]; none for a process
+    /// at or below it (`NeededAncestors`). The walk stops where the cache no longer holds the
+    /// process named (one that has exec'd since, which Tetragon's cache keeps by exec id).
+    pub fn ancestors(&self, p: &ProcessInfo) -> Vec<&ProcessInfo> {
+        let mut out = Vec::new();
+        if p.pid <= OLDEST_ANCESTOR_PID {
+            return out;
+        }
+        let Some(mut at) = self.parent_of(p) else {
+            return out;
+        };
+        while at.pid > OLDEST_ANCESTOR_PID && out.len() < MAX_ANCESTORS {
+            match self.parent_of(at) {
+                Some(up) => {
+                    out.push(up);
+                    at = up;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// With ancestor references on: `pid` (just added) takes one on each of its ancestors.
+    fn hold_ancestors(&mut self, pid: u32) {
+        if self.ancestor_refs.is_none() {
+            return;
+        }
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let held: Vec<(u32, String)> = self
+            .ancestors(p)
+            .into_iter()
+            .map(|a| (a.pid, a.exec_id.clone()))
+            .collect();
+        for (apid, _) in &held {
+            if let Some(a) = self.procs.get_mut(apid) {
+                a.refcnt += 1;
+            }
+        }
+        if let Some(refs) = &mut self.ancestor_refs {
+            refs.insert(pid, held);
+        }
+    }
+
+    /// Gives back the references `pid`'s process took on its ancestors.
+    fn release_ancestors(&mut self, pid: u32) {
+        let Some(held) = self.ancestor_refs.as_mut().and_then(|r| r.remove(&pid)) else {
+            return;
+        };
+        for (apid, id) in held {
+            if let Some(a) = self.procs.get_mut(&apid) {
+                if a.exec_id == id {
+                    a.refcnt = a.refcnt.saturating_sub(1);
+                }
+            }
         }
     }
 
@@ -289,10 +446,14 @@ impl ProcessCache {
     pub fn lookup(&mut self, pid: u32) -> Option<&ProcessInfo> {
         if !self.procs.contains_key(&pid) && self.read_proc && pid != 0 {
             let mut info = read_proc_entry(&self.node_name, pid, self.ns_per_tick)?;
-            let parent = self.procs.get(&info.ppid);
-            info.parent_exec_id = parent.map(|p| p.exec_id.clone());
-            info.in_init_tree |= parent.is_some_and(|p| p.in_init_tree);
+            let parent = self.procs.get_mut(&info.ppid);
+            info.parent_exec_id = parent.as_ref().map(|p| p.exec_id.clone());
+            info.in_init_tree |= parent.as_ref().is_some_and(|p| p.in_init_tree);
+            if let Some(parent) = parent {
+                parent.refcnt += 1;
+            }
             self.procs.insert(pid, info);
+            self.hold_ancestors(pid);
         }
         self.procs.get(&pid)
     }
@@ -302,9 +463,33 @@ impl ProcessCache {
         self.procs.insert(info.pid, info);
     }
 
-    /// Forgets a process (on exit), returning what was known.
+    /// Forgets a process (on exit), returning what was known; its parent loses the reference
+    /// the process held (Tetragon's `RefDec("parent")` in GetProcessExit).
     pub fn remove(&mut self, pid: u32) -> Option<ProcessInfo> {
-        self.procs.remove(&pid)
+        let gone = self.procs.remove(&pid)?;
+        self.release_parent(&gone);
+        self.release_ancestors(pid);
+        Some(gone)
+    }
+
+    /// Drops the reference `child` holds on its parent: the process at `child.ppid`, if it is
+    /// still the one `child.parent_exec_id` names (an exec since made it another process).
+    fn release_parent(&mut self, child: &ProcessInfo) {
+        let Some(id) = child.parent_exec_id.as_deref() else {
+            return;
+        };
+        if let Some(parent) = self.procs.get_mut(&child.ppid) {
+            if parent.exec_id == id {
+                parent.refcnt = parent.refcnt.saturating_sub(1);
+            }
+        }
+    }
+
+    /// The reference a new child takes on its parent `ppid` (Tetragon's `RefInc("parent")`).
+    fn hold_parent(&mut self, ppid: u32) {
+        if let Some(parent) = self.procs.get_mut(&ppid) {
+            parent.refcnt += 1;
+        }
     }
 
     /// Every process as (pid, ppid, binary), in no particular order.
@@ -323,9 +508,18 @@ impl ProcessCache {
     /// fork carries the `clone` flag (bpf_execve_event.h `event_set_clone()` when the pid's
     /// execve_map entry came from a clone; the order of flags is pkg/reader/exec/exec.go
     /// `flagsOrdered`).
+    ///
+    /// The process the exec replaces is cleaned up as Tetragon's `MsgProcessCleanupEventUnix`
+    /// does: the reference it held on its parent is dropped, and the new process takes one on
+    /// its own parent.
     pub fn exec(&mut self, exec: &Exec) -> ProcessInfo {
         let pid = exec.header.pid;
-        let before = self.procs.get(&pid);
+        let before = self.procs.remove(&pid);
+        if let Some(old) = &before {
+            self.release_parent(old);
+            self.release_ancestors(pid);
+        }
+        let before = before.as_ref();
         let cloned = before.is_some_and(forked_without_exec);
         // kept from the fork (or an earlier exec), else the parent's; or a namespace's init
         let inherited = before.map(|p| p.in_init_tree);
@@ -353,8 +547,11 @@ impl ProcessCache {
             exec_id: exec_id(&self.node_name, exec.header.ktime, pid),
             parent_exec_id,
             in_init_tree,
+            refcnt: 1,
         };
+        self.hold_parent(exec.ppid);
         self.procs.insert(pid, info.clone());
+        self.hold_ancestors(pid);
         info
     }
 
@@ -373,9 +570,16 @@ impl ProcessCache {
             start_boottime: fork.start_boottime,
             exec_id: exec_id(&self.node_name, fork.start_boottime, pid),
             parent_exec_id: Some(parent.exec_id.clone()),
+            refcnt: 1,
             ..parent
         };
-        self.procs.insert(pid, info);
+        if let Some(old) = self.procs.insert(pid, info) {
+            // a pid reused before its exit was seen: that process is gone
+            self.release_parent(&old);
+            self.release_ancestors(pid);
+        }
+        self.hold_parent(fork.ppid);
+        self.hold_ancestors(pid);
     }
 
     /// Adds processes read elsewhere (e.g. [`parse_proc_entry`]) and links
@@ -392,6 +596,24 @@ impl ProcessCache {
         for p in self.procs.values_mut() {
             if p.parent_exec_id.is_none() {
                 p.parent_exec_id = ids.get(&p.ppid).cloned();
+            }
+        }
+        // each process read from /proc went through Tetragon's exec path, which takes a
+        // reference on its parent (pkg/sensors/exec/procevents, then GetProcessExec)
+        let mut children: HashMap<String, u32> = HashMap::new();
+        for p in self.procs.values() {
+            if let Some(id) = &p.parent_exec_id {
+                *children.entry(id.clone()).or_default() += 1;
+            }
+        }
+        for p in self.procs.values_mut() {
+            p.refcnt = 1 + children.get(&p.exec_id).copied().unwrap_or(0);
+        }
+        if let Some(refs) = &mut self.ancestor_refs {
+            refs.clear();
+            let pids: Vec<u32> = self.procs.keys().copied().collect();
+            for pid in pids {
+                self.hold_ancestors(pid);
             }
         }
         // in_init_tree: a namespace's init and everything below it (whatever order /proc
@@ -629,6 +851,77 @@ mod tests {
         );
         assert!(cache.remove(200).is_some());
         assert_eq!(cache.len(), 1);
+    }
+
+    /// The count of pkg/process/process.go `refcnt` through the exec.go paths: a fork and an
+    /// exec of a child each take a reference on the parent; the exec drops the one its forked
+    /// self held (MsgProcessCleanupEventUnix); an exit drops the process's own and its parent's.
+    #[test]
+    fn refcnt_follows_tetragon() {
+        let header = |pid| Header {
+            pid,
+            tid: pid,
+            uid: 0,
+            ktime: 50 + u64::from(pid),
+        };
+        let exec = |pid, ppid| Exec {
+            header: header(pid),
+            ppid,
+            start_boottime: 1,
+            nspid: pid,
+            auid: AUID_UNKNOWN,
+            binary: "/bin/sh".into(),
+            cwd: String::new(),
+            argv: vec!["sh".into()],
+        };
+        let fork = |pid, ppid| Fork {
+            header: header(pid),
+            ppid,
+            start_boottime: 40 + u64::from(pid),
+        };
+        let mut cache = ProcessCache::without_proc("n");
+        let refcnt = |c: &ProcessCache, pid| c.get(pid).map(|p| p.refcnt);
+        let shell = cache.exec(&exec(10, 1));
+        assert_eq!(shell.refcnt, 1, "the process itself (parent 1 unknown)");
+        cache.fork(&fork(11, 10));
+        assert_eq!(refcnt(&cache, 10), Some(2), "parent++ for the clone");
+        assert_eq!(refcnt(&cache, 11), Some(1));
+        cache.exec(&exec(11, 10));
+        // parent++ for the exec, parent-- for the clone it replaces
+        assert_eq!(refcnt(&cache, 10), Some(2));
+        cache.fork(&fork(12, 11));
+        assert_eq!(refcnt(&cache, 11), Some(2));
+        cache.remove(12);
+        assert_eq!(refcnt(&cache, 11), Some(1), "the child's exit: parent--");
+        cache.remove(11);
+        assert_eq!(refcnt(&cache, 10), Some(1));
+        // a child of an earlier process in a pid that has exec'd since does not touch it
+        cache.fork(&fork(13, 10));
+        let mut again = exec(10, 1);
+        again.header.ktime = 99;
+        cache.exec(&again);
+        assert_eq!(refcnt(&cache, 10), Some(1));
+        cache.remove(13);
+        assert_eq!(refcnt(&cache, 10), Some(1));
+        // from /proc: 1 plus the children found there
+        let mut seeded = ProcessCache::without_proc("n");
+        let entry = |pid: u32, ppid: u32| {
+            let stat = STAT.replacen(
+                "4242 (my (odd) prog) S 1",
+                &format!("{pid} (p) S {ppid}"),
+                1,
+            );
+            let e = ProcEntry {
+                pid,
+                stat: &stat,
+                ..ProcEntry::default()
+            };
+            parse_proc_entry("n", &e, 1).expect("parses")
+        };
+        seeded.seed([entry(1, 0), entry(20, 1), entry(21, 1), entry(30, 20)]);
+        assert_eq!(refcnt(&seeded, 1), Some(3));
+        assert_eq!(refcnt(&seeded, 20), Some(2));
+        assert_eq!(refcnt(&seeded, 30), Some(1));
     }
 
     #[test]

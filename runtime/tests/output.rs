@@ -8,7 +8,7 @@ use policyctl_runtime::layout::{
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
-use policyctl_runtime::process::{ProcessCache, ProcessInfo};
+use policyctl_runtime::process::{Ancestors, ProcessCache, ProcessInfo};
 
 const NODE: &str = "test-node";
 /// Boot time 0 is 2026-01-01T00:00:00Z.
@@ -325,6 +325,8 @@ fn cache() -> ProcessCache {
         parent_exec_id: None,
         // init is pid 1 in its namespace; seed marks bash below it
         in_init_tree: pid == 1,
+        // seed counts the references
+        refcnt: 0,
     };
     cache.seed([
         info(1, 0, "/sbin/init", "splash", 10_000_000),
@@ -334,9 +336,21 @@ fn cache() -> ProcessCache {
 }
 
 fn render_all(records: &[Vec<u8>], format: Format) -> String {
+    render_with(records, format, Ancestors::default())
+}
+
+/// As `render_all`, with Tetragon's `--enable-ancestors` set to `ancestors`.
+fn render_with(records: &[Vec<u8>], format: Format, ancestors: Ancestors) -> String {
     let plan = plan();
-    let mut cache = cache();
-    let renderer = Renderer::with_boot_offset(format, BOOT_OFFSET);
+    let mut cache = if ancestors.base {
+        // seed again with the references ancestors hold counted
+        let mut c = cache().with_ancestor_refs(true);
+        c.seed(std::iter::empty());
+        c
+    } else {
+        cache()
+    };
+    let renderer = Renderer::with_boot_offset(format, BOOT_OFFSET).with_ancestors(ancestors);
     records
         .iter()
         .map(|r| {
@@ -430,6 +444,34 @@ fn execs_after_a_fork() {
 #[test]
 fn exit_with_signal() {
     insta::assert_snapshot!(both(&[exit_record(1000, 1, 9)]));
+}
+
+/// `--enable-ancestors base,kprobe`: init (1) → bash (1000) → sh (2000) → cat (3000). The exec
+/// of cat and its kprobe event list bash and init beyond the parent sh (pkg/process/process.go
+/// `GetAncestorProcessesInternal`: up from the parent while the pid is above
+/// `OLDEST_ANCESTOR_PID`, 2; exec events under `base`, kprobe events under `kprobe`); the
+/// tracepoint event does not (`tracepoint` not named). bash's kprobe event shows `refcnt` 3:
+/// itself, its child sh, and the reference cat holds as a descendant
+/// (pkg/grpc/exec/exec.go `RefInc("ancestor")`); after cat exits, 2.
+#[test]
+fn ancestors_as_enable_ancestors_asks() {
+    let records = [
+        exec_record_at(7_000_000_000, 2000, 1000, 1000, "/usr/bin/sh", &["sh"]),
+        exec_record_at(7_100_000_000, 3000, 2000, 1000, "/usr/bin/cat", &["cat"]),
+        hook_record(OPENAT, 3000, 3000, action::POST, vec![]),
+        hook_record(KILL_TP, 3000, 3000, action::POST, vec![]),
+        hook_record(OPENAT, 1000, 1000, action::POST, vec![]),
+        exit_record(3000, 2000, 0),
+        hook_record(OPENAT, 1000, 1000, action::POST, vec![]),
+    ];
+    let ancestors = Ancestors::parse("base,kprobe").expect("Tetragon's names");
+    let json = render_with(&records, Format::Json, ancestors);
+    insta::assert_snapshot!(json);
+    // off: no ancestors anywhere, and bash counts only itself and sh
+    let plain = render_all(&records, Format::Json);
+    assert!(!plain.contains("ancestors"), "{plain}");
+    assert!(Ancestors::parse("kprobe").unwrap() == Ancestors::default());
+    assert!(Ancestors::parse("base,kprobes").is_err());
 }
 
 #[test]

@@ -15,9 +15,10 @@
 //! ```
 //!
 //! What it needs: `qemu-system-x86_64`, `busybox` (static), `cpio`, `dpkg-deb` and `tar` on PATH,
-//! and the kernel package: `$POLICYCTL_VM_KERNEL_DEB`, or else the newest
-//! `target/vm/debs/linux-image-6.12*.deb` (`apt-get download
-//! linux-image-6.12.117+deb12-amd64-unsigned` there; `.ci/run` does). Without them a test prints
+//! and the kernel package of the chosen [`VmKernel`]: `$POLICYCTL_VM_KERNEL_DEB` (6.12, the
+//! default) or `$POLICYCTL_VM_KERNEL_DEB_6_1`, or else that package's file in `target/vm/debs/`
+//! (`apt-get download linux-image-6.12.117+deb12-amd64-unsigned
+//! linux-image-6.1.0-56-amd64-unsigned` there; `.ci/run` does). Without them a test prints
 //! `SKIPPED: ...` and returns, and fails when `CI` is set. Everything is built under
 //! `target/vm/`: the kernel is extracted once to `target/vm/kernels/`, and each run stages its
 //! initramfs in `target/vm/runs/<name>/`, which is removed after a successful run unless
@@ -45,8 +46,49 @@ use std::time::{Duration, Instant};
 
 /// The `/init` template.
 const INIT: &str = include_str!("../vm/init.sh");
-/// The kernel package `.ci/run` downloads into `target/vm/debs/`.
+/// The kernel package `.ci/run` downloads into `target/vm/debs/` for [`VmKernel::Debian6_12`].
 pub const KERNEL_PACKAGE: &str = "linux-image-6.12.117+deb12-amd64-unsigned";
+/// The kernel package `.ci/run` downloads into `target/vm/debs/` for [`VmKernel::Debian6_1`].
+pub const KERNEL_PACKAGE_6_1: &str = "linux-image-6.1.0-56-amd64-unsigned";
+
+/// The Debian kernels a VM can boot: the two whose BTF the fixtures hold
+/// (`testdata/btf/6.12.117+deb12-amd64`, `testdata/btf/6.1.0-56-amd64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmKernel {
+    /// Debian 12's backported 6.12 (`KERNEL_PACKAGE`); the default.
+    Debian6_12,
+    /// Debian 12's own 6.1 (`KERNEL_PACKAGE_6_1`).
+    Debian6_1,
+}
+
+impl VmKernel {
+    /// Both kernels, for a test that runs its scenarios on each.
+    pub const ALL: [VmKernel; 2] = [VmKernel::Debian6_12, VmKernel::Debian6_1];
+
+    /// The package `.ci/run` downloads.
+    pub fn package(self) -> &'static str {
+        match self {
+            VmKernel::Debian6_12 => KERNEL_PACKAGE,
+            VmKernel::Debian6_1 => KERNEL_PACKAGE_6_1,
+        }
+    }
+
+    /// The variable that names the package file, overriding the search of `target/vm/debs/`.
+    pub fn env(self) -> &'static str {
+        match self {
+            VmKernel::Debian6_12 => "POLICYCTL_VM_KERNEL_DEB",
+            VmKernel::Debian6_1 => "POLICYCTL_VM_KERNEL_DEB_6_1",
+        }
+    }
+
+    /// A short name for run directories and messages: `6.12`, `6.1`.
+    pub fn short(self) -> &'static str {
+        match self {
+            VmKernel::Debian6_12 => "6.12",
+            VmKernel::Debian6_1 => "6.1",
+        }
+    }
+}
 /// Kernel command line; `lsm=` enables the BPF LSM.
 const APPEND: &str = "console=ttyS0 quiet panic=-1 lsm=lockdown,capability,landlock,bpf";
 
@@ -73,16 +115,18 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 /// The kernel package to boot, or why there is none.
-fn kernel_deb() -> Result<PathBuf, String> {
-    if let Some(deb) = std::env::var_os("POLICYCTL_VM_KERNEL_DEB") {
+fn kernel_deb(which: VmKernel) -> Result<PathBuf, String> {
+    if let Some(deb) = std::env::var_os(which.env()) {
         let deb = PathBuf::from(deb);
         assert!(
             deb.is_file(),
-            "POLICYCTL_VM_KERNEL_DEB={} is not a file",
+            "{}={} is not a file",
+            which.env(),
             deb.display()
         );
         return Ok(deb);
     }
+    let package = which.package();
     let debs = vm_dir().join("debs");
     let mut found: Vec<PathBuf> = fs::read_dir(&debs)
         .into_iter()
@@ -92,13 +136,14 @@ fn kernel_deb() -> Result<PathBuf, String> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("linux-image-6.12") && n.ends_with(".deb"))
+                .is_some_and(|n| n.starts_with(&format!("{package}_")) && n.ends_with(".deb"))
         })
         .collect();
     found.sort();
     found.pop().ok_or_else(|| {
         format!(
-            "no kernel package: set POLICYCTL_VM_KERNEL_DEB, or run `apt-get download {KERNEL_PACKAGE}` in {}",
+            "no kernel package: set {}, or run `apt-get download {package}` in {}",
+            which.env(),
             debs.display()
         )
     })
@@ -161,6 +206,12 @@ impl Vm {
     /// `None`, with a `SKIPPED` notice, when qemu, busybox, cpio or the kernel package is
     /// missing; a panic instead when `CI` is set.
     pub fn builder(name: &str) -> Option<VmBuilder> {
+        Self::builder_on(name, VmKernel::Debian6_12)
+    }
+
+    /// A VM for the test `name` booting `kernel`; as [`Vm::builder`] otherwise. A test that
+    /// runs on both kernels names its runs apart (e.g. `format!("{name}_{}", kernel.short())`).
+    pub fn builder_on(name: &str, kernel_choice: VmKernel) -> Option<VmBuilder> {
         let missing = ["qemu-system-x86_64", "busybox", "cpio", "dpkg-deb", "tar"]
             .into_iter()
             .find(|t| which(t).is_none());
@@ -168,7 +219,7 @@ impl Vm {
             Some(tool) => Err(format!(
                 "`{tool}` is not installed (Debian: qemu-system-x86, busybox-static, cpio)"
             )),
-            None => kernel_deb(),
+            None => kernel_deb(kernel_choice),
         };
         let deb = match deb {
             Ok(deb) => deb,
@@ -176,7 +227,8 @@ impl Vm {
                 crate::skip::skip(
                     name,
                     &format!(
-                        "{reason} (`.ci/run` installs the packages and downloads {KERNEL_PACKAGE})"
+                        "{reason} (`.ci/run` installs the packages and downloads {})",
+                        kernel_choice.package()
                     ),
                 );
                 return None;
