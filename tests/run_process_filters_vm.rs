@@ -1,5 +1,5 @@
 //! Issue 15: matchCapabilities and matchNamespaces (with `host_ns`) enforcing in a VM (Debian
-//! 6.12 under qemu, see `tests/support/vm.rs`), on a kprobe. One `policyctl run` kills, on
+//! 6.12 and 6.1 under qemu, see `tests/support/vm.rs`), on a kprobe. One `policyctl run` kills, on
 //! `do_mkdirat` under `/tmp/guarded/`, the test's own program `/opt/t/mk` when its effective
 //! capabilities lack CAP_SYS_ADMIN (first selector) or when its uts namespace is not pid 1's
 //! (second selector). The program makes its directory as it was started, after dropping
@@ -89,7 +89,16 @@ spec:
 
 #[test]
 fn capabilities_and_namespaces_enforce_on_a_kprobe() {
-    let Some(vm) = vm::Vm::builder("run_process_filters") else {
+    enforce(vm::VmKernel::Debian6_12, "run_process_filters");
+}
+
+#[test]
+fn capabilities_and_namespaces_enforce_on_a_kprobe_on_debian_6_1() {
+    enforce(vm::VmKernel::Debian6_1, "run_process_filters_6_1");
+}
+
+fn enforce(kernel: vm::VmKernel, name: &str) {
+    let Some(vm) = vm::Vm::builder_on(name, kernel) else {
         return;
     };
     let run = vm
