@@ -1367,7 +1367,7 @@ fn match_namespaces_and_capabilities() {
 /// A program that changes its own namespaces and capabilities between opens: `argv[1]` before
 /// any change, `argv[2]` after moving to a new uts namespace, `argv[3]` with no further change,
 /// `argv[4]` after dropping CAP_SYS_ADMIN from its effective set, `argv[5]` with no further
-/// change.
+/// change. With a sixth argument it first waits for a byte on stdin.
 const CHANGER: &str = r#"
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -1381,8 +1381,11 @@ static void touch(const char *path) { close(open(path, O_RDONLY)); }
 int main(int argc, char **argv) {
     struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct d[2];
-    if (argc != 6)
+    char go;
+    if (argc != 6 && argc != 7)
         return 3;
+    if (argc == 7 && read(0, &go, 1) != 1)
+        return 5;
     touch(argv[1]);
     if (unshare(CLONE_NEWUTS))
         return 2;
@@ -1435,6 +1438,84 @@ fn capability_and_namespace_changes() {
     let running = started(&[policy.as_str(), "--policy-events-only"]);
     let args: Vec<&str> = files.iter().map(String::as_str).collect();
     let (status, pid, _) = run_child(&changer, &args);
+    assert!(status.success(), "{changer}: {status:?}");
+    running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let events = f.events();
+    let reported: Vec<(String, String)> = kprobes_of(&events, pid)
+        .iter()
+        .map(|e| {
+            (
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                opened(e).to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("ns-change".to_string(), files[1].clone()),
+            ("cap-change".to_string(), files[3].clone()),
+        ],
+        "{f}"
+    );
+}
+
+/// A process running before `policyctl run` started is seeded from /proc with the namespaces
+/// and capabilities the *Changes filters compare with (as Tetragon's procfs walk seeds its
+/// execve_map, pkg/sensors/exec/procevents/proc_reader_linux.go `procToKeyValue`): its changes
+/// after the start are reported as a process run later sees its own.
+#[test]
+fn changes_of_a_process_started_before_the_run() {
+    if !run::ready("changes_of_a_process_started_before_the_run") {
+        return;
+    }
+    let dir = TempDir::new("changes-before");
+    let Some(changer) = dir.compile_c(
+        "changes_of_a_process_started_before_the_run",
+        "changer",
+        CHANGER,
+    ) else {
+        return;
+    };
+    let files: Vec<String> = (1..=5)
+        .map(|i| dir.write(&format!("f{i}"), "data\n"))
+        .collect();
+    let mut gated = run::spawn(
+        Command::new(&changer)
+            .args(&files)
+            .arg("wait")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let pid = gated.id();
+    let scope = binaries("In", &[&changer]);
+    let policies = [
+        (
+            "cap-change",
+            format!("{scope}      matchCapabilityChanges:\n      - type: Effective\n        operator: In\n        values:\n        - \"CAP_SYS_ADMIN\"\n"),
+        ),
+        (
+            "ns-change",
+            format!("{scope}      matchNamespaceChanges:\n      - operator: In\n        values:\n        - \"Uts\"\n"),
+        ),
+    ];
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write("changes.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    {
+        use std::io::Write;
+        let mut stdin = gated.stdin.take().expect("piped stdin");
+        stdin.write_all(b"g").expect("tell the changer to go");
+    }
+    let status = gated.wait().expect("wait for the changer");
     assert!(status.success(), "{changer}: {status:?}");
     running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
     let f = running.stop();
