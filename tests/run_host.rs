@@ -5,7 +5,7 @@
 //!
 //! Covered: the raw syscall tracepoint fallback of `syscall: true` kprobes (hosts without
 //! kprobes), tracepoints with args by field index, uprobes, matchBinaries (In, NotIn, Prefix,
-//! Postfix) and matchPIDs, the Sigkill, Signal and NoPost actions, Post's rateLimit, several
+//! Postfix) and matchPIDs, matchNamespaces, matchCapabilities and their Changes, the Sigkill, Signal and NoPost actions, Post's rateLimit, several
 //! policies at once, exec and exit events, SIGTERM and SIGKILL (nothing left behind), and the
 //! refusals: invalid policies, what the runtime does not support, hooks that cannot attach (all
 //! or none), no privileges, tracefs not mounted and no BTF (in a private mount namespace).
@@ -652,7 +652,7 @@ fn unsupported_features_are_refused_in_one_line() {
         &openat_policy(
             "host-namespaces",
             dir.str(),
-            "      matchNamespaces:\n      - namespace: Pid\n        operator: In\n        values:\n        - \"host_ns\"\n",
+            "      matchParentBinaries:\n      - operator: In\n        values:\n        - \"/usr/bin/bash\"\n",
             "",
         ),
     );
@@ -669,7 +669,7 @@ fn unsupported_features_are_refused_in_one_line() {
         (
             &namespaces,
             "host-namespaces",
-            "`matchNamespaces` is not supported",
+            "`matchParentBinaries` is not supported",
         ),
         (&geturl, "host-geturl", "action `GetUrl` is not supported"),
     ] {
@@ -1326,5 +1326,280 @@ fn missing_tracefs_and_btf_are_one_line_errors() {
     assert_eq!(
         stderr,
         "policyctl run: this kernel has no BTF (/sys/kernel/btf/vmlinux): policyctl run needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n"
+    );
+}
+
+/// The `process.binary` of an event.
+fn binary_of(event: &Value) -> &str {
+    event["process_kprobe"]["process"]["binary"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// matchNamespaces (the test's own pid and uts namespaces) and matchCapabilities on this host,
+/// on copies of `cat` the test starts: directly (its namespaces, root's capabilities), under `unshare`
+/// (util-linux) in new uts and pid namespaces, and under `setpriv` without CAP_SYS_ADMIN in its
+/// bounding set (so not in its effective set after the exec). The events are told apart by
+/// the copy's name.
+#[test]
+fn match_namespaces_and_capabilities() {
+    if !run::ready("match_namespaces_and_capabilities") {
+        return;
+    }
+    for tool in ["/usr/bin/unshare", "/usr/bin/setpriv"] {
+        if !std::path::Path::new(tool).exists() {
+            skip::skip(
+                "match_namespaces_and_capabilities",
+                &format!("{tool} (util-linux) is not installed"),
+            );
+            return;
+        }
+    }
+    let dir = TempDir::new("nscaps");
+    let file = dir.write("data.txt", "data\n");
+    let plain = dir.copy_binary(CAT, "plain-cat");
+    let uts = dir.copy_binary(CAT, "uts-cat");
+    let pidns = dir.copy_binary(CAT, "pidns-cat");
+    let nocap = dir.copy_binary(CAT, "nocap-cat");
+    let scope = binaries("Prefix", &[&format!("{}/", dir.str())]);
+    // the test's own namespaces by inode number: `host_ns` reads /proc/1/ns, which a
+    // sandbox may not let even root read (policyctl run then refuses, as Tetragon would fail)
+    let ns = |kind: &str, operator: &str| {
+        let file = kind.to_ascii_lowercase();
+        let link = std::fs::read_link(format!("/proc/self/ns/{file}")).expect("own namespace");
+        let inode = policyctl_runtime::plan::ns_inode(&link.to_string_lossy()).expect("inode");
+        format!("      matchNamespaces:\n      - namespace: {kind}\n        operator: {operator}\n        values:\n        - \"{inode}\"\n")
+    };
+    let caps = |operator: &str| {
+        format!("      matchCapabilities:\n      - type: Effective\n        operator: {operator}\n        values:\n        - \"CAP_SYS_ADMIN\"\n")
+    };
+    let policies = [
+        ("pid-same", format!("{scope}{}", ns("Pid", "In"))),
+        ("uts-other", format!("{scope}{}", ns("Uts", "NotIn"))),
+        ("sys-admin", format!("{scope}{}", caps("In"))),
+        ("no-sys-admin", format!("{scope}{}", caps("NotIn"))),
+    ];
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write("nscaps.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let runs: [(&str, Vec<&str>); 4] = [
+        (&plain, vec![&file]),
+        ("/usr/bin/unshare", vec!["--uts", &uts, &file]),
+        ("/usr/bin/unshare", vec!["--pid", "--fork", &pidns, &file]),
+        (
+            "/usr/bin/setpriv",
+            vec!["--bounding-set", "-sys_admin", &nocap, &file],
+        ),
+    ];
+    for (program, args) in &runs {
+        let (status, _, out) = run_child(program, args);
+        assert!(status.success(), "{program} {args:?}: {status:?}");
+        assert_eq!(out, "data\n", "{program} {args:?}");
+    }
+    // plain: pid-same, sys-admin; uts: pid-same, uts-other, sys-admin; pidns: sys-admin;
+    // nocap: pid-same, no-sys-admin
+    running.wait_events(8, |e| {
+        binary_of(e).starts_with(dir.str()) && opened(e) == file
+    });
+    let f = running.stop();
+    let events = f.events();
+    let seen = |binary: &str| {
+        let mut names: Vec<String> = events
+            .iter()
+            .filter(|e| binary_of(e) == binary && opened(e) == file)
+            .map(|e| {
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(seen(&plain), ["pid-same", "sys-admin"], "{f}");
+    assert_eq!(seen(&uts), ["pid-same", "sys-admin", "uts-other"], "{f}");
+    assert_eq!(seen(&pidns), ["sys-admin"], "{f}");
+    assert_eq!(seen(&nocap), ["no-sys-admin", "pid-same"], "{f}");
+}
+
+/// A program that changes its own namespaces and capabilities between opens: `argv[1]` before
+/// any change, `argv[2]` after moving to a new uts namespace, `argv[3]` with no further change,
+/// `argv[4]` after dropping CAP_SYS_ADMIN from its effective set, `argv[5]` with no further
+/// change. With a sixth argument it first waits for a byte on stdin.
+const CHANGER: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+
+static void touch(const char *path) { close(open(path, O_RDONLY)); }
+
+int main(int argc, char **argv) {
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    char go;
+    if (argc != 6 && argc != 7)
+        return 3;
+    if (argc == 7 && read(0, &go, 1) != 1)
+        return 5;
+    touch(argv[1]);
+    if (unshare(CLONE_NEWUTS))
+        return 2;
+    touch(argv[2]);
+    touch(argv[3]);
+    if (syscall(SYS_capget, &h, d))
+        return 1;
+    d[0].effective &= ~(1u << CAP_SYS_ADMIN);
+    if (syscall(SYS_capset, &h, d))
+        return 1;
+    touch(argv[4]);
+    touch(argv[5]);
+    return 0;
+}
+"#;
+
+/// matchCapabilityChanges and matchNamespaceChanges compare with the values stored at exec, and
+/// a reported change becomes the stored value (Tetragon's process_filter_capability_change and
+/// process_filter_namespace_change in bpf/process/pfilter.h, the refresh in generic_output):
+/// each change is reported at the open after it, and not again at the next open.
+#[test]
+fn capability_and_namespace_changes() {
+    if !run::ready("capability_and_namespace_changes") {
+        return;
+    }
+    let dir = TempDir::new("changes");
+    let Some(changer) = dir.compile_c("capability_and_namespace_changes", "changer", CHANGER)
+    else {
+        return;
+    };
+    let files: Vec<String> = (1..=5)
+        .map(|i| dir.write(&format!("f{i}"), "data\n"))
+        .collect();
+    let scope = binaries("In", &[&changer]);
+    let policies = [
+        (
+            "cap-change",
+            format!("{scope}      matchCapabilityChanges:\n      - type: Effective\n        operator: In\n        values:\n        - \"CAP_SYS_ADMIN\"\n"),
+        ),
+        (
+            "ns-change",
+            format!("{scope}      matchNamespaceChanges:\n      - operator: In\n        values:\n        - \"Uts\"\n"),
+        ),
+    ];
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write("changes.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (status, pid, _) = run_child(&changer, &args);
+    assert!(status.success(), "{changer}: {status:?}");
+    running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let events = f.events();
+    let reported: Vec<(String, String)> = kprobes_of(&events, pid)
+        .iter()
+        .map(|e| {
+            (
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                opened(e).to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("ns-change".to_string(), files[1].clone()),
+            ("cap-change".to_string(), files[3].clone()),
+        ],
+        "{f}"
+    );
+}
+
+/// A process running before `policyctl run` started is seeded from /proc with the namespaces
+/// and capabilities the *Changes filters compare with (as Tetragon's procfs walk seeds its
+/// execve_map, pkg/sensors/exec/procevents/proc_reader_linux.go `procToKeyValue`): its changes
+/// after the start are reported as a process run later sees its own.
+#[test]
+fn changes_of_a_process_started_before_the_run() {
+    if !run::ready("changes_of_a_process_started_before_the_run") {
+        return;
+    }
+    let dir = TempDir::new("changes-before");
+    let Some(changer) = dir.compile_c(
+        "changes_of_a_process_started_before_the_run",
+        "changer",
+        CHANGER,
+    ) else {
+        return;
+    };
+    let files: Vec<String> = (1..=5)
+        .map(|i| dir.write(&format!("f{i}"), "data\n"))
+        .collect();
+    let mut gated = run::spawn(
+        Command::new(&changer)
+            .args(&files)
+            .arg("wait")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let pid = gated.id();
+    let scope = binaries("In", &[&changer]);
+    let policies = [
+        (
+            "cap-change",
+            format!("{scope}      matchCapabilityChanges:\n      - type: Effective\n        operator: In\n        values:\n        - \"CAP_SYS_ADMIN\"\n"),
+        ),
+        (
+            "ns-change",
+            format!("{scope}      matchNamespaceChanges:\n      - operator: In\n        values:\n        - \"Uts\"\n"),
+        ),
+    ];
+    let text: Vec<String> = policies
+        .iter()
+        .map(|(name, more)| openat_policy(name, dir.str(), more, ""))
+        .collect();
+    let policy = dir.write("changes.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    {
+        use std::io::Write;
+        let mut stdin = gated.stdin.take().expect("piped stdin");
+        stdin.write_all(b"g").expect("tell the changer to go");
+    }
+    let status = gated.wait().expect("wait for the changer");
+    assert!(status.success(), "{changer}: {status:?}");
+    running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let events = f.events();
+    let reported: Vec<(String, String)> = kprobes_of(&events, pid)
+        .iter()
+        .map(|e| {
+            (
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                opened(e).to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("ns-change".to_string(), files[1].clone()),
+            ("cap-change".to_string(), files[3].clone()),
+        ],
+        "{f}"
     );
 }

@@ -134,6 +134,55 @@ enum action {
 #define RATE_PROCESS 1
 #define RATE_GLOBAL 2
 
+/* ---- process filters: namespaces and capabilities ----------------------
+ * matchNamespaces, matchCapabilities, matchNamespaceChanges and
+ * matchCapabilityChanges, evaluated as Tetragon's selector_process_filter()
+ * (bpf/process/pfilter.h) does.
+ */
+#define NS_KINDS 10        /* Tetragon's ns_max_types */
+#define MAX_NS_FILTERS 10  /* matchNamespaces per selector (large programs) */
+#define MAX_NS_VALUES 4    /* Tetragon's MAX_SELECTOR_VALUES */
+#define CAPS_SETS 3
+
+/* Namespace kinds, numbered as Tetragon's namespaceTypeTable. */
+enum ns_kind {
+	NS_UTS = 0,
+	NS_IPC = 1,
+	NS_MNT = 2,
+	NS_PID = 3,
+	NS_PID_FOR_CHILDREN = 4,
+	NS_NET = 5,
+	NS_TIME = 6,
+	NS_TIME_FOR_CHILDREN = 7,
+	NS_CGROUP = 8,
+	NS_USER = 9,
+};
+
+/* Capability sets, numbered as Tetragon's capabilitiesTypeTable. */
+enum caps_set {
+	CAPS_PERMITTED = 0,
+	CAPS_EFFECTIVE = 1,
+	CAPS_INHERITABLE = 2,
+};
+
+/* One matchNamespaces entry: the task's namespace of `kind` In/NotIn values. */
+struct ns_filter {
+	__u8 kind;    /* enum ns_kind */
+	__u8 flags;   /* FILTER_NOT */
+	__u8 nvalues;
+	__u8 _pad;
+	__u32 values[MAX_NS_VALUES]; /* namespace inode numbers */
+};
+
+/* A matchCapabilities or matchCapabilityChanges entry. */
+struct caps_filter {
+	__u8 set;     /* enum caps_set */
+	__u8 flags;   /* FILTER_NOT */
+	__u8 _pad[2];
+	__u32 host_userns; /* isNamespaceCapability: the host's user namespace inode; 0: any */
+	__u64 mask;   /* bit n: capability n */
+};
+
 struct selector {
 	__u8 nargs;     /* matchArgs filters used */
 	__u8 has_binaries;
@@ -147,7 +196,17 @@ struct selector {
 	__u32 rate_limit_ms; /* Post rateLimit, 0 = none */
 	struct filter args[MAX_FILTERS];
 	struct filter binaries;
-	struct filter pids;
+	struct filter pids;	/* matchNamespaces, matchCapabilities and their Changes */
+	__u8 nnamespaces;     /* ns_filter entries used */
+	__u8 has_caps;
+	__u8 has_cap_changes;
+	__u8 has_ns_changes;
+	__u8 ns_changes_flags; /* FILTER_NOT */
+	__u8 _pad_ns;
+	__u16 ns_changes;     /* bit n: enum ns_kind n */
+	struct ns_filter namespaces[MAX_NS_FILTERS];
+	struct caps_filter caps;
+	struct caps_filter cap_changes;
 };
 
 struct hook_config {
@@ -180,7 +239,15 @@ struct process {
 	__u32 ppid;
 	__u32 binary_len;
 	__u8 binary[ARG_BUF];
+	/* namespaces and capabilities stored for the *Changes filters */
+	__u32 exec_state; /* PROCESS_AT_FORK, PROCESS_AT_EXEC; 0: not stored */
+	__u32 ns[NS_KINDS];  /* inode numbers, by enum ns_kind */
+	__u32 _pad_ns;
+	__u64 caps[CAPS_SETS]; /* by enum caps_set */
 };
+
+#define PROCESS_AT_FORK 1 /* stored from the new task at fork */
+#define PROCESS_AT_EXEC 2 /* stored at the first exec after the fork */
 
 /* Events on the ring buffer. */
 enum event_type {

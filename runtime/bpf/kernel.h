@@ -102,19 +102,38 @@ struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
 	struct file *exe_file;
+	struct user_namespace *user_ns;
 };
 
 typedef struct {
 	__u32 val;
 } kuid_t;
 
+/* 8 bytes on every kernel: u32 cap[2] before 6.3, u64 val since; read whole */
+typedef struct {
+	__u64 val;
+} kernel_cap_t;
+struct ns_common {
+	unsigned int inum;
+};
+struct user_namespace {
+	struct ns_common ns;
+};
 struct cred {
 	kuid_t uid;
 	kuid_t euid;
+	kernel_cap_t cap_inheritable;
+	kernel_cap_t cap_permitted;
+	kernel_cap_t cap_effective;
+	struct user_namespace *user_ns;
 };
 
+struct pid_namespace {
+	struct ns_common ns;
+};
 struct upid {
 	int nr;
+	struct pid_namespace *ns;
 };
 
 struct pid {
@@ -122,6 +141,34 @@ struct pid {
 	struct upid numbers[1];
 };
 
+struct uts_namespace {
+	struct ns_common ns;
+};
+struct ipc_namespace {
+	struct ns_common ns;
+};
+struct mnt_namespace {
+	struct ns_common ns;
+};
+struct net {
+	struct ns_common ns;
+};
+struct time_namespace {
+	struct ns_common ns;
+};
+struct cgroup_namespace {
+	struct ns_common ns;
+};
+struct nsproxy {
+	struct uts_namespace *uts_ns;
+	struct ipc_namespace *ipc_ns;
+	struct mnt_namespace *mnt_ns;
+	struct pid_namespace *pid_ns_for_children;
+	struct net *net_ns;
+	struct time_namespace *time_ns;
+	struct time_namespace *time_ns_for_children;
+	struct cgroup_namespace *cgroup_ns;
+};
 struct fs_struct {
 	struct path pwd;
 };
@@ -143,6 +190,7 @@ struct task_struct {
 	struct pid *thread_pid;
 	kuid_t loginuid; /* CONFIG_AUDITSYSCALL only: read if bpf_core_field_exists */
 	struct css_set *cgroups;
+	struct nsproxy *nsproxy;
 };
 
 struct kernfs_node {

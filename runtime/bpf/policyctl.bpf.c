@@ -288,6 +288,69 @@ GLOBAL int current_binary(void)
 	return write_path((__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)dentry, DEST_SELF);
 }
 
+/* ---- namespaces and capabilities ---------------------------------------- */
+
+/*
+ * The namespaces of `task` as Tetragon's get_namespaces()
+ * (bpf/process/bpf_process_event.h) reads them: the inode numbers of its
+ * nsproxy's namespaces, of the namespace of its pid, and of the user
+ * namespace of its mm (of its cred on a kernel whose mm has none). 0 where
+ * the kernel has no such namespace, or the task none (a kernel thread's mm).
+ */
+static __always_inline void read_namespaces(struct task_struct *task, __u32 *ns)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	ns[NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+	ns[NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+	ns[NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns[NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+	ns[NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	ns[NS_TIME] = 0;
+	ns[NS_TIME_FOR_CHILDREN] = 0;
+	if (bpf_core_field_exists(nsp->time_ns)) {
+		ns[NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+		ns[NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+	}
+	ns[NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct pid_namespace *pid_ns = 0;
+	__u64 off = bpf_core_field_offset(struct pid, numbers) +
+		    (__u64)level * bpf_core_type_size(struct upid) +
+		    bpf_core_field_offset(struct upid, ns);
+	bpf_probe_read_kernel(&pid_ns, sizeof(pid_ns), (char *)pid + off);
+	ns[NS_PID] = BPF_CORE_READ(pid_ns, ns.inum);
+
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	if (bpf_core_field_exists(mm->user_ns))
+		ns[NS_USER] = mm ? BPF_CORE_READ(mm, user_ns, ns.inum) : 0;
+	else
+		ns[NS_USER] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+}
+
+/* The capability sets of `task`'s subjective credentials (task->cred), as
+ * Tetragon's get_current_subj_caps() (bpf/process/bpf_process_event.h). */
+static __always_inline void read_caps(struct task_struct *task, __u64 *caps)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	caps[CAPS_PERMITTED] = 0;
+	caps[CAPS_EFFECTIVE] = 0;
+	caps[CAPS_INHERITABLE] = 0;
+	bpf_core_read(&caps[CAPS_PERMITTED], 8, &cred->cap_permitted);
+	bpf_core_read(&caps[CAPS_EFFECTIVE], 8, &cred->cap_effective);
+	bpf_core_read(&caps[CAPS_INHERITABLE], 8, &cred->cap_inheritable);
+}
+
+/* Stores the namespaces and capabilities the *Changes filters compare with. */
+static __always_inline void store_process_state(struct process *p, struct task_struct *task,
+						__u32 state)
+{
+	read_namespaces(task, p->ns);
+	read_caps(task, p->caps);
+	p->exec_state = state;
+}
+
 /* ---- processes -------------------------------------------------------- */
 
 /* The current task's pid in its own pid namespace. */
@@ -412,6 +475,10 @@ int process_exec(__u64 *ctx)
 		p->ppid = e->ppid;
 		p->binary_len = e->binary_len;
 		bpf_probe_read_kernel(p->binary, ARG_BUF, e->binary);
+		/* the values at the first exec after the fork, as Tetragon's
+		 * execve_send() (bpf/process/bpf_execve_event.h: init_curr) */
+		if (p->exec_state != PROCESS_AT_EXEC)
+			store_process_state(p, task, PROCESS_AT_EXEC);
 	}
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
 		count_lost();
@@ -432,8 +499,12 @@ int process_fork(__u64 *ctx)
 		return 0;
 	bpf_map_update_elem(&processes, &pid, pp, BPF_ANY);
 	struct process *p = bpf_map_lookup_elem(&processes, &pid);
-	if (p)
+	if (p) {
 		p->ppid = ppid;
+		/* the new task's own values, as Tetragon's wake_up_new_task
+		 * probe (bpf/process/bpf_fork.c) */
+		store_process_state(p, child, PROCESS_AT_FORK);
+	}
 	struct fork_event e = {};
 	fill_header(&e.header, EVENT_FORK);
 	e.header.pid = pid;
@@ -975,6 +1046,130 @@ static __always_inline long post_hook(struct scratch *s, __u32 nargs)
 	return bpf_ringbuf_output(&events, &s->hook, size, 0);
 }
 
+/* ---- selectors on namespaces and capabilities ------------------------- */
+
+/*
+ * matchNamespaces, matchCapabilities, matchNamespaceChanges and
+ * matchCapabilityChanges of selector `sel` against the current task, as
+ * Tetragon's selector_process_filter() (bpf/process/pfilter.h):
+ * - a namespace entry: In matches when the namespace's inode is one of the
+ *   values, NotIn when it is none of them (selector_match with
+ *   process_filter_namespace); every entry must match;
+ * - capabilities: In matches when the set holds any of the capabilities,
+ *   NotIn when it holds none; with isNamespaceCapability, never in the host's
+ *   user namespace (process_filter_capabilities);
+ * - namespace changes: In matches when a listed namespace differs from the
+ *   one stored for the process, NotIn when an unlisted one does; a stored 0
+ *   is skipped (process_filter_namespace_change);
+ * - capability changes: In matches when the listed capabilities of the set
+ *   changed, NotIn when only other ones did (process_filter_capability_change).
+ * The *Changes filters need the process's stored values: a process never
+ * seen does not match, as Tetragon's execve_map_get_noinit() miss.
+ */
+GLOBAL int match_process(__u64 slot, __u64 sel, __u64 tgid)
+{
+	struct selector *sp = selector_of(slot, sel);
+	if (!sp)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 ns[NS_KINDS] = {};
+	__u64 caps[CAPS_SETS] = {};
+	read_namespaces(task, ns);
+	read_caps(task, caps);
+
+	for (int i = 0; i < MAX_NS_FILTERS; i++) {
+		if (i >= sp->nnamespaces)
+			break;
+		struct ns_filter *f = &sp->namespaces[i];
+		if (f->kind >= NS_KINDS)
+			return 0;
+		__u32 have = ns[BOUNDED(f->kind, NS_KINDS)];
+		bool hit = false;
+		for (int v = 0; v < MAX_NS_VALUES; v++) {
+			if (v >= f->nvalues)
+				break;
+			if (f->values[v] == have)
+				hit = true;
+		}
+		if ((f->flags & FILTER_NOT) ? hit : !hit)
+			return 0;
+	}
+
+	if (sp->has_caps) {
+		struct caps_filter *f = &sp->caps;
+		if (f->host_userns && ns[NS_USER] == f->host_userns)
+			return 0;
+		if (f->set >= CAPS_SETS)
+			return 0;
+		bool hit = caps[BOUNDED(f->set, CAPS_SETS)] & f->mask;
+		if ((f->flags & FILTER_NOT) ? hit : !hit)
+			return 0;
+	}
+
+	if (!sp->has_ns_changes && !sp->has_cap_changes)
+		return 1;
+	__u32 pid = tgid;
+	struct process *p = bpf_map_lookup_elem(&processes, &pid);
+	if (!p || !p->exec_state)
+		return 0;
+
+	if (sp->has_ns_changes) {
+		bool changed = false;
+		for (int i = 0; i < NS_KINDS; i++) {
+			bool listed = (sp->ns_changes >> i) & 1;
+			if (sp->ns_changes_flags & FILTER_NOT)
+				listed = !listed;
+			if (!listed || p->ns[i] == 0)
+				continue;
+			if (p->ns[i] != ns[i])
+				changed = true;
+		}
+		if (!changed)
+			return 0;
+	}
+
+	if (sp->has_cap_changes) {
+		struct caps_filter *f = &sp->cap_changes;
+		if (f->host_userns && ns[NS_USER] == f->host_userns)
+			return 0;
+		if (f->set >= CAPS_SETS)
+			return 0;
+		__u64 set = BOUNDED(f->set, CAPS_SETS);
+		__u64 stored = p->caps[set];
+		__u64 now = caps[set];
+		bool not = f->flags & FILTER_NOT;
+		bool hit = false;
+		if ((stored & f->mask) != (now & f->mask))
+			hit = !not;
+		else if (stored != now)
+			hit = not;
+		if (!hit)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * After a selector with a *Changes filter matched: the process's stored
+ * namespaces or capabilities become the current ones, so one change is
+ * reported once (Tetragon's generic_output() in bpf/process/generic_calls.h
+ * refreshes the execve_map entry when match_ns or match_cap is set).
+ */
+GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
+{
+	struct selector *sp = selector_of(slot, sel);
+	__u32 pid = tgid;
+	struct process *p = bpf_map_lookup_elem(&processes, &pid);
+	if (!sp || !p)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (sp->has_ns_changes)
+		read_namespaces(task, p->ns);
+	if (sp->has_cap_changes)
+		read_caps(task, p->caps);
+	return 0;
+}
+
 /*
  * The generic handler, after the caller put the raw arguments in the
  * scratch: reads the arguments, finds the first selector that matches,
@@ -1021,6 +1216,10 @@ GLOBAL int handle(__u64 slot)
 			continue;
 		if (sel->has_binaries && !match_binaries(slot, i, pid))
 			continue;
+		if ((sel->nnamespaces || sel->has_caps || sel->has_ns_changes ||
+		     sel->has_cap_changes) &&
+		    !match_process(slot, i, pid))
+			continue;
 		bool ok = true;
 		for (int f = 0; f < MAX_FILTERS; f++) {
 			if (f >= sel->nargs)
@@ -1041,6 +1240,8 @@ GLOBAL int handle(__u64 slot)
 	/* match_* reused the scratch; h is still the same map value */
 	struct selector *sel = &h->selectors[which];
 	s->hook.selector = which;
+	if (sel->has_ns_changes || sel->has_cap_changes)
+		refresh_process(slot, which, pid);
 	int ret = 0;
 	if (sel->override) {
 		s->hook.action = ACTION_OVERRIDE;

@@ -38,6 +38,40 @@ pub const MAX_SYSCALLS: usize = 512;
 /// Hooks per syscall number.
 pub const SYSCALL_HOOKS: usize = 4;
 
+/// Namespace kinds (`NS_KINDS`, Tetragon's `ns_max_types`).
+pub const NS_KINDS: usize = 10;
+/// matchNamespaces entries per selector.
+pub const MAX_NS_FILTERS: usize = 10;
+/// Values per matchNamespaces entry.
+pub const MAX_NS_VALUES: usize = 4;
+/// Capability sets (permitted, effective, inheritable).
+pub const CAPS_SETS: usize = 3;
+/// `PROCESS_AT_FORK`: a process's namespaces and capabilities were stored at fork.
+pub const PROCESS_AT_FORK: u32 = 1;
+/// `PROCESS_AT_EXEC`: they were stored at the first exec after the fork.
+pub const PROCESS_AT_EXEC: u32 = 2;
+
+/// `enum ns_kind`, numbered as Tetragon's `namespaceTypeTable`.
+pub mod ns_kind {
+    pub const UTS: u8 = 0;
+    pub const IPC: u8 = 1;
+    pub const MNT: u8 = 2;
+    pub const PID: u8 = 3;
+    pub const PID_FOR_CHILDREN: u8 = 4;
+    pub const NET: u8 = 5;
+    pub const TIME: u8 = 6;
+    pub const TIME_FOR_CHILDREN: u8 = 7;
+    pub const CGROUP: u8 = 8;
+    pub const USER: u8 = 9;
+}
+
+/// `enum caps_set`, numbered as Tetragon's `capabilitiesTypeTable`.
+pub mod caps_set {
+    pub const PERMITTED: u8 = 0;
+    pub const EFFECTIVE: u8 = 1;
+    pub const INHERITABLE: u8 = 2;
+}
+
 /// `enum hook_kind`: the attach kind, and the slot range it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -214,6 +248,26 @@ impl Filter {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C)]
+pub struct NsFilter {
+    pub kind: u8,
+    pub flags: u8,
+    pub nvalues: u8,
+    pub _pad: u8,
+    pub values: [u32; MAX_NS_VALUES],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct CapsFilter {
+    pub set: u8,
+    pub flags: u8,
+    pub _pad: [u8; 2],
+    pub host_userns: u32,
+    pub mask: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Selector {
     pub nargs: u8,
     pub has_binaries: u8,
@@ -228,6 +282,16 @@ pub struct Selector {
     pub args: [Filter; MAX_FILTERS],
     pub binaries: Filter,
     pub pids: Filter,
+    pub nnamespaces: u8,
+    pub has_caps: u8,
+    pub has_cap_changes: u8,
+    pub has_ns_changes: u8,
+    pub ns_changes_flags: u8,
+    pub _pad_ns: u8,
+    pub ns_changes: u16,
+    pub namespaces: [NsFilter; MAX_NS_FILTERS],
+    pub caps: CapsFilter,
+    pub cap_changes: CapsFilter,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -265,6 +329,10 @@ pub struct Process {
     pub ppid: u32,
     pub binary_len: u32,
     pub binary: [u8; ARG_BUF],
+    pub exec_state: u32,
+    pub ns: [u32; NS_KINDS],
+    pub _pad_ns: u32,
+    pub caps: [u64; CAPS_SETS],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -224,7 +224,17 @@ impl Loaded {
                 ppid,
                 binary_len: 0,
                 binary: [0; ARG_BUF],
+                exec_state: 0,
+                ns: [0; crate::layout::NS_KINDS],
+                _pad_ns: 0,
+                caps: [0; crate::layout::CAPS_SETS],
             };
+            // what the *Changes filters compare with; unknown (never matching) when unreadable
+            if let Some((ns, caps)) = crate::process::proc_ns_caps(pid) {
+                p.ns = ns;
+                p.caps = caps;
+                p.exec_state = crate::layout::PROCESS_AT_EXEC;
+            }
             let bytes = binary.as_bytes();
             let len = bytes.len().min(ARG_BUF - 1);
             p.binary[..len].copy_from_slice(&bytes[..len]);

@@ -763,16 +763,6 @@ impl HookCompiler<'_> {
             ("matchReturnArgs", !sel.match_return_args.is_empty()),
             ("matchData", !sel.match_data.is_empty()),
             ("matchParentBinaries", !sel.match_parent_binaries.is_empty()),
-            ("matchNamespaces", !sel.match_namespaces.is_empty()),
-            (
-                "matchNamespaceChanges",
-                !sel.match_namespace_changes.is_empty(),
-            ),
-            ("matchCapabilities", !sel.match_capabilities.is_empty()),
-            (
-                "matchCapabilityChanges",
-                !sel.match_capability_changes.is_empty(),
-            ),
             ("matchReturnActions", !sel.match_return_actions.is_empty()),
         ] {
             if present {
@@ -805,11 +795,14 @@ impl HookCompiler<'_> {
                 out.pids = pids(p)?;
                 out.has_pids = 1;
             }
+            // selector_process_filter reads one pid_filter and takes the next for the
+            // matchNamespaces section: what Tetragon then does depends on its bytes.
             _ => return Err(
-                "more than one matchPIDs entry in a selector is not supported by policyctl run yet"
+                "more than one matchPIDs entry in a selector: Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first and misreads the second as the matchNamespaces section; put the values in one entry"
                     .into(),
             ),
         }
+        self.process_filters(sel, &mut out)?;
         for action in &sel.match_actions {
             self.action(hook, action, &mut out)?;
         }
@@ -842,7 +835,11 @@ impl HookCompiler<'_> {
                     .then(|| usize::try_from(index).ok().filter(|p| *p < hook.args.len()))
                     .flatten()
             })
-            .ok_or_else(|| format!("matchArgs index {index} names no declared arg"))?;
+            .ok_or_else(|| format!("matchArgs index {index} names no declared arg"));
+        let position = match listed_position(hook, f)? {
+            Some(p) => p,
+            None => position?,
+        };
         let ty = args[position].ty;
         let mut out = Filter {
             id: self.next_filter(),
@@ -1015,6 +1012,218 @@ impl HookCompiler<'_> {
         let _ = hook;
         Ok(())
     }
+}
+
+// ---- selectors on namespaces and capabilities ----------------------------------------------
+
+use crate::layout::{caps_set, CapsFilter, NsFilter, MAX_NS_FILTERS, MAX_NS_VALUES};
+
+impl HookCompiler<'_> {
+    /// matchNamespaces, matchCapabilities, matchNamespaceChanges and matchCapabilityChanges, as
+    /// Tetragon's `ParseMatchNamespaces`, `ParseMatchCaps`, `ParseMatchNamespaceChanges` and
+    /// `ParseMatchCapabilityChanges` (pkg/selectors/kernel.go) write them and
+    /// `selector_process_filter` (bpf/process/pfilter.h) reads them.
+    fn process_filters(&self, sel: &Selector, out: &mut SelectorConfig) -> Result2<()> {
+        if sel.match_namespaces.len() > MAX_NS_FILTERS {
+            return Err(format!(
+                "more than {MAX_NS_FILTERS} matchNamespaces entries in one selector"
+            ));
+        }
+        for (i, f) in sel.match_namespaces.iter().enumerate() {
+            out.namespaces[i] = self.namespace_filter(f)?;
+        }
+        out.nnamespaces = sel.match_namespaces.len() as u8;
+        match sel.match_capabilities.as_slice() {
+            [] => {}
+            [f] => {
+                out.caps = self.caps_filter(f, "matchCapabilities")?;
+                out.has_caps = 1;
+            }
+            // selector_process_filter reads one caps_filter and then takes the second for the
+            // matchNamespaceChanges section: what Tetragon does then depends on its bytes.
+            _ => return Err("more than one matchCapabilities entry in a selector: Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first and misreads the second as the next section; put the values in one entry".into()),
+        }
+        match sel.match_namespace_changes.as_slice() {
+            [] => {}
+            [f] => {
+                let (flags, mask) = namespace_changes(f)?;
+                out.ns_changes_flags = flags;
+                out.ns_changes = mask;
+                out.has_ns_changes = 1;
+            }
+            _ => return Err("more than one matchNamespaceChanges entry in a selector (Tetragon's ParseMatchNamespaceChanges refuses it)".into()),
+        }
+        match sel.match_capability_changes.as_slice() {
+            [] => {}
+            [f] => {
+                out.cap_changes = self.caps_filter(f, "matchCapabilityChanges")?;
+                out.has_cap_changes = 1;
+            }
+            _ => return Err("more than one matchCapabilityChanges entry in a selector: Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first; put the values in one entry".into()),
+        }
+        Ok(())
+    }
+
+    /// One matchNamespaces entry: the kind, In or NotIn, and up to four inode numbers
+    /// (`host_ns`: the namespace of pid 1, as Tetragon's `namespaceSelectorValue`).
+    fn namespace_filter(&self, f: &SetFilter) -> Result2<NsFilter> {
+        let name = f.namespace.as_ref().map(|n| n.value.as_str()).unwrap_or("");
+        let kind = ns_kind(name)
+            .ok_or_else(|| format!("matchNamespaces: `{name}` is not a namespace kind"))?;
+        let mut out = NsFilter {
+            kind,
+            flags: set_operator(f, "matchNamespaces")?,
+            ..Default::default()
+        };
+        if f.values.len() > MAX_NS_VALUES {
+            return Err(format!(
+                "matchNamespaces: more than {MAX_NS_VALUES} values in one entry"
+            ));
+        }
+        for (i, v) in f.values.iter().enumerate() {
+            out.values[i] = match golang::parse_uint10(&v.value, 32) {
+                Ok(n) => n as u32,
+                Err(_) if v.value == "host_ns" => self.host_ns(name)?,
+                Err(_) => {
+                    return Err(format!(
+                        "matchNamespaces: `{}` is neither a namespace inode number nor `host_ns`",
+                        v.value
+                    ))
+                }
+            };
+        }
+        out.nvalues = f.values.len() as u8;
+        Ok(out)
+    }
+
+    /// A matchCapabilities or matchCapabilityChanges entry.
+    fn caps_filter(&self, f: &SetFilter, key: &str) -> Result2<CapsFilter> {
+        let set_name = f.cap_set.as_ref().map(|t| t.value.as_str()).unwrap_or("");
+        let set = CAPABILITY_SETS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(set_name))
+            .map(|(_, s)| *s)
+            .ok_or_else(|| {
+                format!("{key}: `type: {set_name}` is not Effective, Inheritable or Permitted")
+            })?;
+        let mut out = CapsFilter {
+            set,
+            flags: set_operator(f, key)?,
+            ..Default::default()
+        };
+        if f.namespace_capability.as_ref().is_some_and(|b| b.value) {
+            // ParseMatchCaps: the user namespace of pid 1.
+            out.host_userns = self.host_ns("user")?;
+        }
+        for v in &f.values {
+            let upper = v.value.trim().to_ascii_uppercase();
+            let bit = facts::CAPABILITIES
+                .iter()
+                .position(|c| *c == upper)
+                .ok_or_else(|| {
+                    format!(
+                        "{key}: `{}` is not a capability name Tetragon knows",
+                        v.value
+                    )
+                })?;
+            out.mask |= 1u64 << bit;
+        }
+        Ok(out)
+    }
+
+    /// The inode of pid 1's namespace of `kind` (Tetragon's `GetHostNsInode`, which reads the
+    /// link `/proc/1/ns/<kind in lower case>`). Off the running host (a plan for a BTF file) the
+    /// value is 0: such a plan is never loaded.
+    fn host_ns(&self, kind: &str) -> Result2<u32> {
+        let file = kind.to_ascii_lowercase();
+        if matches!(file.as_str(), "pidforchildren" | "timeforchildren") {
+            return Err(format!("matchNamespaces: `host_ns` for `{kind}`: Tetragon reads /proc/1/ns/{file}, which Linux does not have (it names it {}), and refuses the policy (pkg/selectors/kernel.go namespaceSelectorValue); write the inode number", file.replace("forchildren", "_for_children")));
+        }
+        if self.kernel.host.is_none() {
+            return Ok(0);
+        }
+        let link = std::fs::read_link(format!("/proc/1/ns/{file}")).map_err(|e| {
+            format!("reading the host's `{kind}` namespace (/proc/1/ns/{file}) for `host_ns`: {e}")
+        })?;
+        ns_inode(&link.to_string_lossy()).ok_or_else(|| {
+            format!(
+                "/proc/1/ns/{file} links to `{}`, not `{file}:[inode]`",
+                link.display()
+            )
+        })
+    }
+}
+
+/// The position a matchArgs entry names with the `args` list (its first item: Tetragon's
+/// `argIndexTypeFromArgs` in pkg/selectors/kernel.go counts positions in the args list, not
+/// `index` values); `None` without `args`.
+fn listed_position(hook: &Hook, f: &ArgFilter) -> Result2<Option<usize>> {
+    let Some(a) = f.args.first() else {
+        return Ok(None);
+    };
+    usize::try_from(a.value)
+        .ok()
+        .filter(|p| *p < hook.args.len())
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "matchArgs `args: [{}]` is past the end of the args list",
+                a.value
+            )
+        })
+}
+
+/// The capability sets by their `type` name, numbered as Tetragon's `capabilitiesTypeTable`.
+const CAPABILITY_SETS: [(&str, u8); 3] = [
+    ("Permitted", caps_set::PERMITTED),
+    ("Effective", caps_set::EFFECTIVE),
+    ("Inheritable", caps_set::INHERITABLE),
+];
+
+/// A namespace kind's number: its position in the validator's table of kinds, which follows
+/// Tetragon's `namespaceTypeTable` (uts 0 ... user 9); case-insensitive, as Tetragon lowers it.
+fn ns_kind(name: &str) -> Option<u8> {
+    facts::NAMESPACE_CHANGE_KINDS
+        .iter()
+        .position(|k| k.eq_ignore_ascii_case(name))
+        .map(|p| p as u8)
+}
+
+/// `In` (or nothing: In) and `NotIn`, the only operators of the namespace and capability
+/// filters; the FILTER_* flags.
+fn set_operator(f: &SetFilter, key: &str) -> Result2<u8> {
+    match f
+        .operator
+        .as_ref()
+        .map(|o| o.value.as_str())
+        .unwrap_or("In")
+    {
+        "In" => Ok(0),
+        "NotIn" => Ok(FILTER_NOT),
+        other => Err(format!("{key}: operator `{other}` is not In or NotIn")),
+    }
+}
+
+/// matchNamespaceChanges: its flags and the mask of the kinds listed.
+fn namespace_changes(f: &SetFilter) -> Result2<(u8, u16)> {
+    let flags = set_operator(f, "matchNamespaceChanges")?;
+    let mut mask = 0u16;
+    for v in &f.values {
+        let kind = ns_kind(&v.value).ok_or_else(|| {
+            format!(
+                "matchNamespaceChanges: `{}` is not a namespace kind",
+                v.value
+            )
+        })?;
+        mask |= 1 << kind;
+    }
+    Ok((flags, mask))
+}
+
+/// The inode of a namespace link's target, `net:[4026531840]`.
+pub fn ns_inode(target: &str) -> Option<u32> {
+    let (_, rest) = target.split_once(":[")?;
+    rest.strip_suffix(']')?.parse().ok()
 }
 
 /// `sys_openat`, `__x64_sys_openat` and `openat` → `openat`.

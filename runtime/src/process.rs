@@ -795,6 +795,83 @@ impl ProcessCache {
     }
 }
 
+// ---- namespaces and capabilities of processes read from /proc -------------------------------
+
+/// The files of `/proc/<pid>/ns/`, in the order of `enum ns_kind` (runtime/bpf/common.h).
+const NS_FILES: [&str; crate::layout::NS_KINDS] = [
+    "uts",
+    "ipc",
+    "mnt",
+    "pid",
+    "pid_for_children",
+    "net",
+    "time",
+    "time_for_children",
+    "cgroup",
+    "user",
+];
+
+/// The namespaces (by `enum ns_kind`) and capability sets (by `enum caps_set`) of a process
+/// running before `policyctl run` started, read from `/proc/<pid>/ns/*` and the `CapPrm`,
+/// `CapEff` and `CapInh` lines of `/proc/<pid>/status`, as Tetragon seeds its execve_map
+/// (pkg/sensors/exec/procevents/proc_reader_linux.go `procToKeyValue`). A namespace that cannot
+/// be read is 0; `None` when the status cannot be read (the process is gone).
+pub fn proc_ns_caps(
+    pid: u32,
+) -> Option<(
+    [u32; crate::layout::NS_KINDS],
+    [u64; crate::layout::CAPS_SETS],
+)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let caps = parse_caps(&status)?;
+    let mut ns = [0u32; crate::layout::NS_KINDS];
+    for (slot, file) in ns.iter_mut().zip(NS_FILES) {
+        if let Ok(link) = std::fs::read_link(format!("/proc/{pid}/ns/{file}")) {
+            *slot = crate::plan::ns_inode(&link.to_string_lossy()).unwrap_or(0);
+        }
+    }
+    Some((ns, caps))
+}
+
+/// The capability sets of a `/proc/<pid>/status` text: (permitted, effective, inheritable), the
+/// order of `enum caps_set`.
+pub fn parse_caps(status: &str) -> Option<[u64; crate::layout::CAPS_SETS]> {
+    let field = |name: &str| {
+        status.lines().find_map(|l| {
+            let v = l.strip_prefix(name)?.strip_prefix(':')?;
+            u64::from_str_radix(v.trim(), 16).ok()
+        })
+    };
+    Some([field("CapPrm")?, field("CapEff")?, field("CapInh")?])
+}
+
+#[cfg(test)]
+mod proc_caps_tests {
+    use super::*;
+
+    #[test]
+    fn caps_from_status() {
+        let status = "Name:\tcat\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001fffedfffff\nCapBnd:\t000001ffffffffff\n";
+        assert_eq!(
+            parse_caps(status),
+            Some([0x1ff_ffff_ffff, 0x1ff_fedf_ffff, 0])
+        );
+        assert_eq!(parse_caps("Name:\tcat\nCapEff:\t0\n"), None);
+    }
+
+    #[test]
+    fn own_namespaces_and_caps() {
+        let (ns, caps) = proc_ns_caps(std::process::id()).expect("our own /proc entry");
+        let link = std::fs::read_link("/proc/self/ns/net").expect("own net namespace");
+        assert_eq!(
+            Some(ns[crate::layout::ns_kind::NET as usize]),
+            crate::plan::ns_inode(&link.to_string_lossy())
+        );
+        let status = std::fs::read_to_string("/proc/self/status").expect("own status");
+        assert_eq!(Some(caps), parse_caps(&status));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

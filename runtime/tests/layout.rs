@@ -56,10 +56,12 @@ fn object_btf() -> &'static Btf {
 }
 
 /// The C structs compared, in common.h's order.
-const STRUCTS: [&str; 16] = [
+const STRUCTS: &[&str] = &[
     "arg_config",
     "cidr",
     "filter",
+    "ns_filter",
+    "caps_filter",
     "selector",
     "hook_config",
     "syscall_hooks",
@@ -296,6 +298,28 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             0,
         ),
         (
+            "ns_filter",
+            rust_struct!(NsFilter {
+                kind,
+                flags,
+                nvalues,
+                _pad,
+                values
+            }),
+            0,
+        ),
+        (
+            "caps_filter",
+            rust_struct!(CapsFilter {
+                set,
+                flags,
+                _pad,
+                host_userns,
+                mask
+            }),
+            0,
+        ),
+        (
             "selector",
             rust_struct!(Selector {
                 nargs,
@@ -311,6 +335,16 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 args,
                 binaries,
                 pids,
+                nnamespaces,
+                has_caps,
+                has_cap_changes,
+                has_ns_changes,
+                ns_changes_flags,
+                _pad_ns,
+                ns_changes,
+                namespaces,
+                caps,
+                cap_changes,
             }),
             0,
         ),
@@ -341,7 +375,11 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             rust_struct!(Process {
                 ppid,
                 binary_len,
-                binary
+                binary,
+                exec_state,
+                ns,
+                _pad_ns,
+                caps
             }),
             0,
         ),
@@ -606,7 +644,7 @@ fn map_type_size(def: &Type<'_>, map: &str, name: &str) -> Option<u64> {
 #[test]
 fn constants_match_common_h_and_btf() {
     let defines = common_h_defines();
-    let rust: [(&str, i128); 20] = [
+    let rust: &[(&str, i128)] = &[
         ("MAX_HOOKS", MAX_HOOKS as i128),
         ("SLOTS_PER_KIND", SLOTS_PER_KIND as i128),
         ("MAX_ARGS", MAX_ARGS as i128),
@@ -627,9 +665,15 @@ fn constants_match_common_h_and_btf() {
         ("FILTER_NOT", FILTER_NOT.into()),
         ("FILTER_FOLLOW", FILTER_FOLLOW.into()),
         ("FILTER_NSPID", FILTER_NSPID.into()),
+        ("NS_KINDS", NS_KINDS as i128),
+        ("MAX_NS_FILTERS", MAX_NS_FILTERS as i128),
+        ("MAX_NS_VALUES", MAX_NS_VALUES as i128),
+        ("CAPS_SETS", CAPS_SETS as i128),
+        ("PROCESS_AT_FORK", PROCESS_AT_FORK.into()),
+        ("PROCESS_AT_EXEC", PROCESS_AT_EXEC.into()),
     ];
     let mut failures = Vec::new();
-    for (name, value) in rust {
+    for &(name, value) in rust {
         match defines.get(name) {
             Some(&c) if c == value => {}
             Some(&c) => failures.push(format!(
@@ -717,6 +761,26 @@ fn constants_match_common_h_and_btf() {
             "SYSCALL_HOOKS",
             "syscall_hooks.slots".into(),
             array_len("syscall_hooks", &["slots"]),
+        ),
+        (
+            "MAX_NS_VALUES",
+            "ns_filter.values".into(),
+            array_len("ns_filter", &["values"]),
+        ),
+        (
+            "MAX_NS_FILTERS",
+            "selector.namespaces".into(),
+            array_len("selector", &["namespaces"]),
+        ),
+        (
+            "NS_KINDS",
+            "process.ns".into(),
+            array_len("process", &["ns"]),
+        ),
+        (
+            "CAPS_SETS",
+            "process.caps".into(),
+            array_len("process", &["caps"]),
         ),
     ];
     let maps = maps();
@@ -932,6 +996,35 @@ fn enums_match() {
                     ("HOOK", event_type::HOOK),
                     ("FORK", event_type::FORK),
                     ("DATA", event_type::DATA),
+                ],
+            ),
+        ),
+        (
+            "ns_kind",
+            u8s(
+                "NS_",
+                &[
+                    ("UTS", ns_kind::UTS),
+                    ("IPC", ns_kind::IPC),
+                    ("MNT", ns_kind::MNT),
+                    ("PID", ns_kind::PID),
+                    ("PID_FOR_CHILDREN", ns_kind::PID_FOR_CHILDREN),
+                    ("NET", ns_kind::NET),
+                    ("TIME", ns_kind::TIME),
+                    ("TIME_FOR_CHILDREN", ns_kind::TIME_FOR_CHILDREN),
+                    ("CGROUP", ns_kind::CGROUP),
+                    ("USER", ns_kind::USER),
+                ],
+            ),
+        ),
+        (
+            "caps_set",
+            u8s(
+                "CAPS_",
+                &[
+                    ("PERMITTED", caps_set::PERMITTED),
+                    ("EFFECTIVE", caps_set::EFFECTIVE),
+                    ("INHERITABLE", caps_set::INHERITABLE),
                 ],
             ),
         ),

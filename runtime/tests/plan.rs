@@ -13,7 +13,7 @@
 //! - the attach method chosen from the kernel's features and `--attach`, and its refusals;
 //! - every refusal of what the runtime does not implement, each naming the policy;
 //! - the details of filter compilation (Not*, postfix reversal, matchBinaries, matchPIDs,
-//!   CIDRs, protocol/family names, integer syntaxes, rateLimit durations);
+//!   matchNamespaces, matchCapabilities and their Changes, matchArgs `args:`, CIDRs, protocol/family names, integer syntaxes, rateLimit durations);
 //! - the pure helpers `parse_int`, `parse_cidr` and `parse_duration_ms`.
 //!
 //! Tracepoint hooks read their fields' layout from the kernel's index (the syscall table or
@@ -30,12 +30,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
-    arg_type, op, ArgConfig, Cidr, Filter, HookConfig, HookKind, Selector, ARG_LAST_ADDR, ARG_USER,
-    FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, STR_LEN,
+    arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
+    NsFilter, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS,
+    MAX_SELECTORS, STR_LEN,
 };
 use policyctl_runtime::plan::{
-    parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan, PlanError,
-    StringEntry,
+    ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan,
+    PlanError, StringEntry,
 };
 use policyctl_validator::kernel::{Kernel, KernelSpec};
 use policyctl_validator::{check_source_with, SourceFile};
@@ -839,12 +840,12 @@ fn refuses_what_the_runtime_does_not_implement() {
             "kprobe `do_mkdirat`: return probes",
         ),
         (
-            mkdirat("    - matchNamespaces:\n      - namespace: Pid\n        operator: In\n        values:\n        - \"4026531836\"\n"),
-            "`matchNamespaces` is not supported",
+            mkdirat("    - matchParentBinaries:\n      - operator: In\n        values:\n        - /usr/bin/bash\n"),
+            "`matchParentBinaries` is not supported",
         ),
         (
-            mkdirat("    - matchCapabilities:\n      - type: Effective\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n"),
-            "`matchCapabilities` is not supported",
+            mkdirat("    - matchNamespaces:\n      - namespace: PidForChildren\n        operator: In\n        values:\n        - host_ns\n"),
+            "`host_ns` for `PidForChildren`: Tetragon reads /proc/1/ns/pidforchildren",
         ),
         (
             mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: http://example.com/canary\n"),
@@ -1653,4 +1654,173 @@ spec:
     assert_eq!(offsets[0][0].0, 24, "{offsets:?}");
     assert_eq!(offsets[0][1].0, 32, "{offsets:?}");
     assert_eq!((offsets[1][0].0, offsets[1][0].1), (8, 8), "{offsets:?}");
+}
+
+// ---- namespaces and capabilities -----------------------------------------------------------
+
+fn selector_of(selector_yaml: &str) -> Selector {
+    let p = plan(&mkdirat(selector_yaml));
+    only_hook(&p).config.selectors[0]
+}
+
+/// matchNamespaces: one `ns_filter` per entry, kinds numbered as Tetragon's namespaceTypeTable
+/// (pkg/selectors/kernel.go), inode numbers inline, NotIn as FILTER_NOT. Off the running host
+/// (the fixture kernel) `host_ns` compiles to 0.
+#[test]
+fn match_namespaces() {
+    let s = selector_of(
+        "    - matchNamespaces:\n      - namespace: Pid\n        operator: In\n        values:\n        - \"4026531836\"\n        - \"4026532000\"\n      - namespace: Net\n        operator: NotIn\n        values:\n        - host_ns\n",
+    );
+    assert_eq!(s.nnamespaces, 2);
+    assert_eq!(
+        s.namespaces[0],
+        NsFilter {
+            kind: ns_kind::PID,
+            flags: 0,
+            nvalues: 2,
+            _pad: 0,
+            values: [4026531836, 4026532000, 0, 0],
+        }
+    );
+    assert_eq!(
+        s.namespaces[1],
+        NsFilter {
+            kind: ns_kind::NET,
+            flags: FILTER_NOT,
+            nvalues: 1,
+            _pad: 0,
+            values: [0; 4],
+        }
+    );
+    assert_eq!(s.namespaces[2], NsFilter::default());
+    assert_eq!((s.has_caps, s.has_ns_changes, s.has_cap_changes), (0, 0, 0));
+    assert_eq!(s.post, 1, "the default action");
+}
+
+/// Every namespace kind has Tetragon's number (uts 0 ... user 9).
+#[test]
+fn namespace_kinds_are_numbered_as_tetragon() {
+    let kinds = [
+        ("Uts", ns_kind::UTS),
+        ("Ipc", ns_kind::IPC),
+        ("Mnt", ns_kind::MNT),
+        ("Pid", ns_kind::PID),
+        ("PidForChildren", ns_kind::PID_FOR_CHILDREN),
+        ("Net", ns_kind::NET),
+        ("Time", ns_kind::TIME),
+        ("TimeForChildren", ns_kind::TIME_FOR_CHILDREN),
+        ("Cgroup", ns_kind::CGROUP),
+        ("User", ns_kind::USER),
+    ];
+    let want = [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    for ((name, kind), n) in kinds.iter().zip(want) {
+        assert_eq!(*kind, n, "{name}");
+        let s = selector_of(&format!(
+            "    - matchNamespaces:\n      - namespace: {name}\n        operator: In\n        values:\n        - \"1\"\n"
+        ));
+        assert_eq!(s.namespaces[0].kind, n, "{name}");
+    }
+}
+
+/// matchCapabilities: the set (Tetragon's capabilitiesTypeTable: permitted 0, effective 1,
+/// inheritable 2), the OR of `1 << capability`, and NotIn.
+#[test]
+fn match_capabilities() {
+    let s = selector_of(
+        "    - matchCapabilities:\n      - type: Effective\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n        - cap_net_raw\n",
+    );
+    assert_eq!(s.has_caps, 1);
+    assert_eq!(
+        s.caps,
+        CapsFilter {
+            set: caps_set::EFFECTIVE,
+            flags: 0,
+            _pad: [0; 2],
+            host_userns: 0,
+            mask: (1 << 21) | (1 << 13),
+        }
+    );
+    let s = selector_of(
+        "    - matchCapabilities:\n      - type: Permitted\n        operator: NotIn\n        values:\n        - DAC_OVERRIDE\n",
+    );
+    assert_eq!(
+        (s.caps.set, s.caps.flags, s.caps.mask),
+        (caps_set::PERMITTED, FILTER_NOT, 1 << 1)
+    );
+    let s = selector_of(
+        "    - matchCapabilities:\n      - type: Inheritable\n        operator: In\n        values:\n        - CAP_CHOWN\n",
+    );
+    assert_eq!((s.caps.set, s.caps.mask), (caps_set::INHERITABLE, 1));
+}
+
+/// matchNamespaceChanges: the mask of the kinds listed; matchCapabilityChanges: a caps filter.
+#[test]
+fn match_changes() {
+    let s = selector_of(
+        "    - matchNamespaceChanges:\n      - operator: NotIn\n        values:\n        - Mnt\n        - user\n      matchCapabilityChanges:\n      - type: Effective\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n",
+    );
+    assert_eq!(s.has_ns_changes, 1);
+    assert_eq!(s.ns_changes_flags, FILTER_NOT);
+    assert_eq!(s.ns_changes, (1 << ns_kind::MNT) | (1 << ns_kind::USER));
+    assert_eq!(s.has_cap_changes, 1);
+    assert_eq!(
+        (s.cap_changes.set, s.cap_changes.flags, s.cap_changes.mask),
+        (caps_set::EFFECTIVE, 0, 1 << 21)
+    );
+    assert_eq!(s.has_caps, 0);
+}
+
+/// A second matchCapabilities entry: Tetragon's BPF side reads the first and misreads the
+/// second, so the runtime refuses it rather than guess (the validator warns, P016).
+#[test]
+fn second_match_capabilities_entry_is_refused() {
+    let e = refusal(
+        &mkdirat("    - matchCapabilities:\n      - type: Effective\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n      - type: Permitted\n        operator: In\n        values:\n        - CAP_SYS_ADMIN\n"),
+        ALL,
+        None,
+    );
+    assert!(e.contains("more than one matchCapabilities entry"), "{e}");
+}
+
+/// matchArgs `args: [n]` names the n-th arg of the args list (Tetragon's
+/// argIndexTypeFromArgs), whatever its `index`; only the first item is read.
+#[test]
+fn match_args_by_args_list() {
+    let text = policy(
+        r#"  kprobes:
+  - call: do_mkdirat
+    syscall: false
+    args:
+    - index: 2
+      type: int
+    - index: 1
+      type: string
+      resolve: name
+    selectors:
+    - matchArgs:
+      - args: [1]
+        operator: Equal
+        values:
+        - /tmp/x
+      - args: [0, 1]
+        operator: Equal
+        values:
+        - "5"
+"#,
+    );
+    let p = plan(&text);
+    let s = only_hook(&p).config.selectors[0];
+    assert_eq!(s.nargs, 2);
+    assert_eq!(s.args[0].arg, 1);
+    assert_eq!(s.args[0].op, op::EQUAL);
+    assert_eq!(s.args[1].arg, 0);
+    assert_eq!(s.args[1].ints()[..1], [5]);
+}
+
+#[test]
+fn namespace_link_inodes() {
+    assert_eq!(ns_inode("net:[4026531840]"), Some(4026531840));
+    assert_eq!(ns_inode("pid_for_children:[4026531836]"), Some(4026531836));
+    assert_eq!(ns_inode("net:4026531840"), None);
+    assert_eq!(ns_inode("net:[x]"), None);
 }

@@ -301,6 +301,10 @@ pub struct SetFilter {
     pub follow: Option<Spanned<bool>>,
     /// matchPIDs `isNamespacePID`.
     pub namespace_pid: Option<Spanned<bool>>,
+    /// matchCapabilities / matchCapabilityChanges `type` (Effective, Inheritable, Permitted).
+    pub cap_set: Option<Spanned<String>>,
+    /// matchCapabilities / matchCapabilityChanges `isNamespaceCapability`.
+    pub namespace_capability: Option<Spanned<bool>>,
 }
 
 /// An action.
@@ -649,6 +653,8 @@ impl Selector {
                     namespace: string(f, "namespace"),
                     follow: boolean(f, follow),
                     namespace_pid: boolean(f, "isNamespacePID"),
+                    cap_set: string(f, "type"),
+                    namespace_capability: boolean(f, "isNamespaceCapability"),
                 })
                 .collect::<Vec<_>>()
         };
