@@ -13,6 +13,7 @@
 
 pub mod config;
 mod index;
+pub mod members;
 pub mod set;
 pub mod syscalls;
 pub mod tracepoints;
