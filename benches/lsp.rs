@@ -57,7 +57,7 @@ use std::time::{Duration, Instant};
 use policyctl_lsp::analysis::Analysis;
 use policyctl_lsp::completion::complete;
 use policyctl_lsp::convert::LineIndex;
-use policyctl_validator::kernel::{Kernel, KernelSpec};
+use policyctl_validator::kernel::{Kernel, KernelSet, KernelSpec};
 use policyctl_validator::{check_source_with, SourceFile};
 use serde_json::{json, Value};
 
@@ -368,12 +368,13 @@ fn main() {
         // The same in process: the feature alone, and with the JSON of its answer.
         let report = check_source_with(SourceFile::new(uri, text.as_str()), &kernels);
         let lines = LineIndex::new(&text);
+        let set: KernelSet = kernels.iter().cloned().collect();
         let a = Analysis {
             text: &text,
             lines: &lines,
             current: Some(&report),
             last_good: Some(&report),
-            kernels: &kernels,
+            kernels: &set,
         };
         let offset = text.len() - 1;
         let (mut alone, mut with_json) = (Vec::new(), Vec::new());

@@ -53,12 +53,12 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
 use policyctl_validator::btf::Btf;
 use policyctl_validator::kernel::config::ConfigValue;
-use policyctl_validator::kernel::{self, syscalls, ErrorInjection, Func, Kernel, Known};
+use policyctl_validator::kernel::set::{Across, Agreement as Status};
+use policyctl_validator::kernel::{self, syscalls, ErrorInjection, Func, Kernel, KernelSet, Known};
 use policyctl_validator::suggest::did_you_mean;
 use serde_json::{json, Map, Value};
 
@@ -213,7 +213,7 @@ struct Output {
 }
 
 struct Ctx<'a> {
-    kernels: &'a [Arc<Kernel>],
+    kernels: &'a KernelSet,
     /// The BTF each kernel was read from (the index does not keep it).
     json: bool,
 }
@@ -236,7 +236,8 @@ struct Entry {
     name: String,
     /// Item-level JSON fields (the same on every kernel).
     json: Map<String, Value>,
-    sides: Vec<Option<Side>>,
+    /// The item on each kernel.
+    sides: Across<Side>,
 }
 
 /// A listing: every matching name, and the entries of those to show.
@@ -260,59 +261,16 @@ struct Listing {
     footer: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Same,
-    Differs,
-    Missing,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Same => "same",
-            Status::Differs => "differs",
-            Status::Missing => "missing",
-        }
-    }
-}
-
 impl Entry {
     /// Same, missing somewhere, or differing in what a policy depends on (types, not
     /// parameter names), with the labels that differ; `parameter names` alone when only the
     /// names do (the status is then `same` or `missing`).
     fn status(&self) -> (Status, Vec<String>) {
-        let present: Vec<&Side> = self.sides.iter().flatten().collect();
-        let mut labels: Vec<&str> = Vec::new();
-        for s in &present {
-            for (l, _) in &s.sig {
-                if !labels.contains(&l.as_str()) {
-                    labels.push(l);
-                }
-            }
-        }
-        let value = |s: &Side, l: &str| s.sig.iter().find(|(k, _)| k == l).map(|(_, v)| v.clone());
-        let diffs: Vec<String> = labels
-            .into_iter()
-            .filter(|l| {
-                let first = value(present[0], l);
-                present.iter().any(|s| value(s, l) != first)
-            })
-            .map(str::to_string)
-            .collect();
-        if !diffs.is_empty() {
-            return (Status::Differs, diffs);
-        }
-        let status = if present.len() == self.sides.len() {
-            Status::Same
+        let c = self.sides.compare(|s| &s.sig, |s| s.cols.join("  "));
+        if c.text_differs {
+            (c.agreement, vec!["parameter names".into()])
         } else {
-            Status::Missing
-        };
-        let text = |s: &Side| s.cols.join("  ");
-        if present.windows(2).all(|w| text(w[0]) == text(w[1])) {
-            (status, Vec::new())
-        } else {
-            (status, vec!["parameter names".into()])
+            (c.agreement, c.differences)
         }
     }
 }
@@ -438,7 +396,7 @@ fn funcs(ctx: &Ctx<'_>, pattern: &str) -> Listing {
         }
     }
     let (names, exact) = order(all, Some(pattern));
-    let kernels: Vec<Arc<Kernel>> = ctx.kernels.to_vec();
+    let kernels = ctx.kernels.clone();
     let hint = names
         .is_empty()
         .then(|| suggestion(Some(pattern), ctx.kernels[0].func_names()))
@@ -453,10 +411,7 @@ fn funcs(ctx: &Ctx<'_>, pattern: &str) -> Listing {
         entry: Box::new(move |name| Entry {
             name: name.to_string(),
             json: Map::new(),
-            sides: kernels
-                .iter()
-                .map(|k| k.func(name).map(|f| func_side(k, &f)))
-                .collect(),
+            sides: kernels.each(|k| k.func(name).map(|f| func_side(k, &f))),
         }),
         hint,
         footer: None,
@@ -474,7 +429,7 @@ fn syscall_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
         );
     }
     let (names, exact) = order(all, pattern);
-    let kernels: Vec<Arc<Kernel>> = ctx.kernels.to_vec();
+    let kernels = ctx.kernels.clone();
     let no_arch: Vec<&str> = ctx
         .kernels
         .iter()
@@ -529,20 +484,17 @@ fn syscall_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
             Entry {
                 name: name.to_string(),
                 json,
-                sides: kernels
-                    .iter()
-                    .map(|k| {
-                        let f = k.syscall(name)?;
-                        let stub = f.name().to_string();
-                        let mut json = Map::new();
-                        json.insert("stub".into(), stub.clone().into());
-                        Some(Side {
-                            cols: vec![stub.clone(), args_text.clone()],
-                            sig: vec![("stub".into(), stub)],
-                            json,
-                        })
+                sides: kernels.each(|k| {
+                    let f = k.syscall(name)?;
+                    let stub = f.name().to_string();
+                    let mut json = Map::new();
+                    json.insert("stub".into(), stub.clone().into());
+                    Some(Side {
+                        cols: vec![stub.clone(), args_text.clone()],
+                        sig: vec![("stub".into(), stub)],
+                        json,
                     })
-                    .collect(),
+                }),
             }
         }),
         hint,
@@ -562,7 +514,7 @@ fn lsm_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
         );
     }
     let (names, exact) = order(all, pattern);
-    let kernels: Vec<Arc<Kernel>> = ctx.kernels.to_vec();
+    let kernels = ctx.kernels.clone();
     let no_lsm: Vec<&str> = ctx
         .kernels
         .iter()
@@ -592,16 +544,13 @@ fn lsm_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
         entry: Box::new(move |name| Entry {
             name: name.to_string(),
             json: Map::new(),
-            sides: kernels
-                .iter()
-                .map(|k| {
-                    let f = k.lsm_hook(name)?;
-                    let mut side = func_side(k, &f);
-                    side.json
-                        .insert("function".into(), f.name().to_string().into());
-                    Some(side)
-                })
-                .collect(),
+            sides: kernels.each(|k| {
+                let f = k.lsm_hook(name)?;
+                let mut side = func_side(k, &f);
+                side.json
+                    .insert("function".into(), f.name().to_string().into());
+                Some(side)
+            }),
         }),
         hint,
         footer: None,
@@ -652,7 +601,7 @@ fn tracepoint_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
         }
     }
     let (names, exact) = order(all, pattern);
-    let kernels: Vec<Arc<Kernel>> = ctx.kernels.to_vec();
+    let kernels = ctx.kernels.clone();
     let hint = names
         .is_empty()
         .then(|| {
@@ -688,46 +637,45 @@ fn tracepoint_list(ctx: &Ctx<'_>, pattern: Option<&str>) -> Listing {
                 subsystem.map_or(Value::Null, Into::into),
             );
             json.insert("event".into(), event.into());
+            // Each kernel's tracefs events, in the set's order.
+            let mut tracefs = tracefs.iter();
             Entry {
                 name: name.to_string(),
                 json,
-                sides: kernels
-                    .iter()
-                    .zip(&tracefs)
-                    .map(|(k, tracefs)| {
-                        let present = match subsystem {
-                            Some(_) => tracefs.as_ref().is_some_and(|ev| {
-                                ev.binary_search_by(|e| e.as_str().cmp(name)).is_ok()
-                            }),
-                            None => k
-                                .tracepoint_events()
-                                .binary_search_by(|e| e.as_str().cmp(event))
-                                .is_ok(),
-                        };
-                        if !present {
-                            return None;
-                        }
-                        let args = k.raw_tracepoint_args(event);
-                        let mut sig: Vec<(String, String)> = Vec::new();
-                        if let Some(a) = &args {
-                            sig.extend(
-                                a.iter()
-                                    .enumerate()
-                                    .map(|(i, (_, t))| (format!("arg {i}"), t.clone())),
-                            );
-                        }
-                        let mut json = Map::new();
-                        json.insert(
-                            "raw_args".into(),
-                            args.as_deref().map_or(Value::Null, params_json),
+                sides: kernels.each(|k| {
+                    let tracefs = tracefs.next()?;
+                    let present = match subsystem {
+                        Some(_) => tracefs.as_ref().is_some_and(|ev| {
+                            ev.binary_search_by(|e| e.as_str().cmp(name)).is_ok()
+                        }),
+                        None => k
+                            .tracepoint_events()
+                            .binary_search_by(|e| e.as_str().cmp(event))
+                            .is_ok(),
+                    };
+                    if !present {
+                        return None;
+                    }
+                    let args = k.raw_tracepoint_args(event);
+                    let mut sig: Vec<(String, String)> = Vec::new();
+                    if let Some(a) = &args {
+                        sig.extend(
+                            a.iter()
+                                .enumerate()
+                                .map(|(i, (_, t))| (format!("arg {i}"), t.clone())),
                         );
-                        Some(Side {
-                            cols: vec![raw_args_text(&args)],
-                            sig,
-                            json,
-                        })
+                    }
+                    let mut json = Map::new();
+                    json.insert(
+                        "raw_args".into(),
+                        args.as_deref().map_or(Value::Null, params_json),
+                    );
+                    Some(Side {
+                        cols: vec![raw_args_text(&args)],
+                        sig,
+                        json,
                     })
-                    .collect(),
+                }),
             }
         }),
         hint,
@@ -808,6 +756,7 @@ impl Ctx<'_> {
                 // The keys a missing side still has, from any present side.
                 let keys: Vec<String> = e
                     .sides
+                    .values()
                     .iter()
                     .flatten()
                     .next()
@@ -816,7 +765,7 @@ impl Ctx<'_> {
                 let per: Vec<Value> = self
                     .kernels
                     .iter()
-                    .zip(&e.sides)
+                    .zip(e.sides.values())
                     .map(|(k, s)| {
                         let mut o = Map::new();
                         o.insert("kernel".into(), k.name.clone().into());
@@ -856,7 +805,7 @@ impl Ctx<'_> {
             if !one_line(i) {
                 continue;
             }
-            let Some(side) = e.sides.iter().flatten().next() else {
+            let Some(side) = e.sides.values().iter().flatten().next() else {
                 continue;
             };
             let mut cols: Vec<usize> = Vec::new();
@@ -899,7 +848,7 @@ impl Ctx<'_> {
                 Status::Missing => missing += 1,
             }
             if one_line(i) {
-                let Some(side) = e.sides.iter().flatten().next() else {
+                let Some(side) = e.sides.values().iter().flatten().next() else {
                     continue;
                 };
                 out.push_str(&line(
@@ -935,6 +884,7 @@ impl Ctx<'_> {
             let sub_widths: Vec<usize> = (0..4)
                 .map(|j| {
                     e.sides
+                        .values()
                         .iter()
                         .flatten()
                         .filter_map(|s| s.cols.get(j).filter(|_| j + 1 < s.cols.len()))
@@ -943,7 +893,7 @@ impl Ctx<'_> {
                         .unwrap_or(0)
                 })
                 .collect();
-            for (k, side) in self.kernels.iter().zip(&e.sides) {
+            for (k, side) in self.kernels.iter().zip(e.sides.values()) {
                 let text = match side {
                     Some(s) => line(None, s, &sub_widths),
                     None => "missing".to_string(),
@@ -995,14 +945,13 @@ impl Ctx<'_> {
 
     /// `missing on A, B` or, when shorter, `only on C`.
     fn where_missing(&self, e: &Entry) -> String {
-        let (mut on, mut off) = (Vec::new(), Vec::new());
-        for (k, s) in self.kernels.iter().zip(&e.sides) {
-            if s.is_some() {
-                on.push(k.name.as_str());
-            } else {
-                off.push(k.name.as_str());
-            }
-        }
+        let missing = e.sides.missing();
+        let name = |i: usize| self.kernels[i].name.as_str();
+        let off: Vec<&str> = missing.iter().map(|&i| name(i)).collect();
+        let on: Vec<&str> = (0..self.kernels.len())
+            .filter(|i| !missing.contains(i))
+            .map(name)
+            .collect();
         if on.len() < off.len() {
             format!("only on {}", on.join(", "))
         } else {
@@ -1219,14 +1168,19 @@ fn verdict(
         return format!("{what}: unknown on every kernel{tail}\n");
     }
     // Compare by type (the name does not matter to a policy), index by index.
-    let longest = known.iter().map(|l| l.len()).max().unwrap_or(0);
-    let differing: Vec<String> = (0..longest)
-        .filter(|&j| {
-            let first = known[0].get(j).map(|(_, t)| t);
-            known.iter().any(|l| l.get(j).map(|(_, t)| t) != first)
-        })
-        .map(|j| j.to_string())
-        .collect();
+    let mut each = lists.iter();
+    let typed = ctx.kernels.each(|_| {
+        let list = (*each.next()?)?;
+        let typed: Vec<(String, String)> = list
+            .iter()
+            .enumerate()
+            .map(|(j, (_, t))| (j.to_string(), t.clone()))
+            .collect();
+        Some(typed)
+    });
+    let differing = typed
+        .compare(|l| l.as_slice(), |_| String::new())
+        .differences;
     let on = names(&|i| lists[i].is_some());
     if !differing.is_empty() {
         let label = match (unit, differing.len()) {

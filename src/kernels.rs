@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use policyctl_validator::kernel::{self, Kernel, KernelSpec};
+use policyctl_validator::kernel::set::{split_named, KernelFlags, KernelSource};
+use policyctl_validator::kernel::{self, Kernel, KernelSet};
 
 /// The kernel options shared by `check` and `kernel`.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -31,71 +32,10 @@ pub struct KernelArgs {
     pub btf_module: Vec<String>,
 }
 
-/// Split `NAME=FILE`; a plain `FILE` (even one with `=` in a directory name) has no name.
-fn split_named(arg: &str) -> (Option<&str>, PathBuf) {
-    match arg.split_once('=') {
-        Some((name, file)) if !name.is_empty() && !name.contains('/') => {
-            (Some(name), PathBuf::from(file))
-        }
-        _ => (None, PathBuf::from(arg)),
-    }
-}
-
-/// Give each `--error-injection` / `--kernel-config` file to its kernel: by `NAME=`, else the
-/// only kernel, else the kernel whose name starts the file's name. One file per kernel.
-fn assign(files: &[String], names: &[String], what: &str) -> Result<Vec<Option<PathBuf>>, String> {
-    let many = assign_many(files, names, what)?;
-    many.into_iter()
-        .enumerate()
-        .map(|(i, mut paths)| {
-            if paths.len() > 1 {
-                return Err(format!("two {what} files for kernel {}", names[i]));
-            }
-            Ok(paths.pop())
-        })
-        .collect()
-}
-
-/// As [`assign`], with any number of files per kernel.
-fn assign_many(
-    files: &[String],
-    names: &[String],
-    what: &str,
-) -> Result<Vec<Vec<PathBuf>>, String> {
-    let mut out = vec![Vec::new(); names.len()];
-    for arg in files {
-        let (name, path) = split_named(arg);
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let hit = match name {
-            Some(n) => names.iter().position(|k| k == n),
-            None if names.len() == 1 => Some(0),
-            None => names
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| file_name.starts_with(k.as_str()))
-                .max_by_key(|(_, k)| k.len())
-                .map(|(i, _)| i),
-        };
-        let Some(i) = hit else {
-            return Err(format!(
-                "{what} {} matches none of the kernels ({}); write it as NAME={}",
-                path.display(),
-                names.join(", "),
-                path.display()
-            ));
-        };
-        out[i].push(path);
-    }
-    Ok(out)
-}
-
 /// What was loaded, and a note for the user when no kernel is used.
 pub struct Loaded {
     /// The kernels, in the order given.
-    pub kernels: Vec<Arc<Kernel>>,
+    pub kernels: KernelSet,
     /// A one-line note (no host BTF, ...).
     pub note: Option<String>,
 }
@@ -134,8 +74,9 @@ fn check_files(args: &KernelArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Read an error-injection list: a regular file of at most [`MAX_LIST_BYTES`], never more.
-fn read_error_injection(path: &Path) -> Result<kernel::Known<kernel::ErrorInjection>, String> {
+/// Check an error-injection list: a regular file of at most [`MAX_LIST_BYTES`] (never more is
+/// read), UTF-8 text.
+fn check_error_injection(path: &Path) -> Result<(), String> {
     let (file, len) = crate::open_regular(path).map_err(|e| format!("--error-injection: {e}"))?;
     let too_large = |size: &str| {
         format!(
@@ -149,19 +90,16 @@ fn read_error_injection(path: &Path) -> Result<kernel::Known<kernel::ErrorInject
     let bytes = crate::read_at_most(file, MAX_LIST_BYTES)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?
         .ok_or_else(|| too_large(""))?;
-    let text = String::from_utf8(bytes)
+    String::from_utf8(bytes)
         .map_err(|_| format!("--error-injection: {} is not UTF-8 text", path.display()))?;
-    Ok(kernel::Known::Yes(
-        kernel::ErrorInjection::List(kernel::parse_error_injection(&text)),
-        path.display().to_string(),
-    ))
+    Ok(())
 }
 
 /// Load the kernels the arguments name (in parallel), or the host's.
 pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
     if args.no_btf {
         return Ok(Loaded {
-            kernels: Vec::new(),
+            kernels: KernelSet::new(),
             note: None,
         });
     }
@@ -169,55 +107,13 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
     if args.btf.is_empty() {
         return load_host(args);
     }
-    let mut specs: Vec<KernelSpec> = args
-        .btf
-        .iter()
-        .map(|arg| {
-            let (name, path) = split_named(arg);
-            KernelSpec {
-                name: Some(name.map_or_else(|| kernel::name_from_path(&path), str::to_string)),
-                btf: path,
-                ..KernelSpec::default()
-            }
-        })
-        .collect();
-    let names: Vec<String> = specs.iter().filter_map(|s| s.name.clone()).collect();
-    for (i, n) in names.iter().enumerate() {
-        if names[..i].contains(n) {
-            return Err(format!(
-                "two kernels are named {n}; name them with --btf NAME=FILE"
-            ));
-        }
+    let specs = flags(args).specs()?;
+    // The lists are read here first, bounded and checked to be text, for a clear error (the
+    // validator's loader reads them again, whole).
+    for path in specs.iter().filter_map(|s| s.error_injection.as_deref()) {
+        check_error_injection(path)?;
     }
-    let ei = assign(&args.error_injection, &names, "--error-injection")?;
-    let cfg = assign(&args.kernel_config, &names, "--kernel-config")?;
-    let modules = assign_many(&args.btf_module, &names, "--btf-module")?;
-    // The lists are read here, bounded (the validator's loader reads them whole), and given
-    // to their kernels once loaded.
-    let lists = ei
-        .iter()
-        .map(|p| p.as_deref().map(read_error_injection).transpose())
-        .collect::<Result<Vec<_>, _>>()?;
-    for ((spec, cfg), modules) in specs.iter_mut().zip(cfg).zip(modules) {
-        spec.config = cfg;
-        spec.modules = modules;
-    }
-    let results: Vec<Result<Kernel, String>> = Kernel::load_all(&specs)
-        .into_iter()
-        .map(|r| r.map_err(|e| e.to_string()))
-        .collect();
-    let kernels = results
-        .into_iter()
-        .zip(lists)
-        .map(|(r, list)| {
-            r.map(|mut k| {
-                if let Some(list) = list {
-                    k.error_injection = list;
-                }
-                Arc::new(k)
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let kernels = KernelSet::load(&specs).map_err(|e| e.to_string())?;
     for (k, spec) in kernels.iter().zip(&specs) {
         check_modules(k, &spec.modules)?;
     }
@@ -225,6 +121,16 @@ pub fn load(args: &KernelArgs) -> Result<Loaded, String> {
         kernels,
         note: None,
     })
+}
+
+/// The options as the validator's [`KernelFlags`].
+fn flags(args: &KernelArgs) -> KernelFlags<'_> {
+    KernelFlags {
+        btf: &args.btf,
+        error_injection: &args.error_injection,
+        kernel_config: &args.kernel_config,
+        btf_module: &args.btf_module,
+    }
 }
 
 /// Every `--btf-module` given must be read as split BTF on top of its kernel: the validator
@@ -250,12 +156,12 @@ fn check_modules(k: &Kernel, paths: &[PathBuf]) -> Result<(), String> {
 }
 
 fn load_host(args: &KernelArgs) -> Result<Loaded, String> {
-    let host = match Kernel::host() {
+    let host = match KernelSource::Host.load() {
         Ok(host) => host,
         // Nobody asked for this kernel: go on without it, and say why.
         Err(e) if args.error_injection.is_empty() && args.kernel_config.is_empty() => {
             return Ok(Loaded {
-                kernels: Vec::new(),
+                kernels: KernelSet::new(),
                 note: Some(format!(
                     "note: no kernel checks: {e} (pass --btf FILE to check against a kernel)"
                 )),
@@ -274,61 +180,32 @@ fn load_host(args: &KernelArgs) -> Result<Loaded, String> {
             ));
         }
         return Ok(Loaded {
-            kernels: Vec::new(),
+            kernels: KernelSet::new(),
             note: Some(format!(
                 "note: no kernel checks: this host has no {} (pass --btf FILE to check against a kernel)",
                 kernel::HOST_BTF
             )),
         });
     };
-    let names = [host.name.clone()];
     if !args.btf_module.is_empty() {
         return Err(
             "--btf-module goes with --btf: the running kernel's modules are read from /sys/kernel/btf"
                 .into(),
         );
     }
-    if let Some(path) = assign(&args.kernel_config, &names, "--kernel-config")?.remove(0) {
-        let cfg = kernel::config::KernelConfig::read(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        host.config = Some((cfg, path.display().to_string()));
+    let flags = flags(args);
+    if let Some(path) = flags
+        .assign(std::slice::from_ref(&host.name))?
+        .remove(0)
+        .error_injection
+    {
+        check_error_injection(&path)?;
     }
-    if let Some(path) = assign(&args.error_injection, &names, "--error-injection")?.remove(0) {
-        host.error_injection = read_error_injection(&path)?;
-    }
+    flags.apply_to_host(&mut host)?;
+    let mut kernels = KernelSet::new();
+    let _ = kernels.push(Arc::new(host));
     Ok(Loaded {
-        kernels: vec![Arc::new(host)],
+        kernels,
         note: None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn named_and_plain_files() {
-        assert_eq!(split_named("a=b.btf"), (Some("a"), PathBuf::from("b.btf")));
-        assert_eq!(split_named("x/a=b.btf"), (None, PathBuf::from("x/a=b.btf")));
-        assert_eq!(split_named("b.btf"), (None, PathBuf::from("b.btf")));
-    }
-
-    #[test]
-    fn files_go_to_the_kernel_their_name_starts_with() {
-        let names = vec![
-            "6.1.0-56-amd64".to_string(),
-            "6.12.117+deb12-amd64".to_string(),
-        ];
-        let got = assign(
-            &["d/6.12.117+deb12-amd64.error-injection.txt".into()],
-            &names,
-            "--error-injection",
-        )
-        .unwrap();
-        assert_eq!(got[0], None);
-        assert!(got[1].is_some());
-        assert!(assign(&["other.txt".into()], &names, "--error-injection").is_err());
-        let one = assign(&["other.txt".into()], &names[..1], "--error-injection").unwrap();
-        assert!(one[0].is_some());
-    }
 }

@@ -715,7 +715,7 @@ mod tests {
             lines: &lines,
             current: Some(&report),
             last_good: None,
-            kernels: &[],
+            kernels: &policyctl_validator::kernel::KernelSet::new(),
         };
         let actions = code_actions(&uri(), &a, event, event);
         let CodeActionOrCommand::CodeAction(c) = &actions[0] else {

@@ -1,8 +1,6 @@
 //! What every feature reads: a document's text, what the validator made of it, and the kernels.
 
-use std::sync::Arc;
-
-use policyctl_validator::kernel::Kernel;
+use policyctl_validator::kernel::KernelSet;
 use policyctl_validator::FileReport;
 
 use crate::convert::LineIndex;
@@ -21,5 +19,5 @@ pub struct Analysis<'a> {
     /// names, arg types by index), never for positions.
     pub last_good: Option<&'a FileReport>,
     /// The kernels the document is checked against (maybe none).
-    pub kernels: &'a [Arc<Kernel>],
+    pub kernels: &'a KernelSet,
 }

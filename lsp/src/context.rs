@@ -1499,7 +1499,7 @@ pub(crate) mod fixtures {
     use std::path::PathBuf;
     use std::sync::{Arc, OnceLock};
 
-    use policyctl_validator::kernel::{Kernel, KernelSpec};
+    use policyctl_validator::kernel::{Kernel, KernelSet, KernelSpec};
     use policyctl_validator::{check_source, check_source_with, FileReport, SourceFile};
 
     use crate::analysis::Analysis;
@@ -1556,12 +1556,13 @@ pub(crate) mod fixtures {
         };
         let last_good = good.map(|g| check_source(SourceFile::new("test.yaml", g)));
         let lines = LineIndex::new(text);
+        let kernels: KernelSet = kernels.iter().cloned().collect();
         f(&Analysis {
             text,
             lines: &lines,
             current: Some(&current),
             last_good: last_good.as_ref(),
-            kernels,
+            kernels: &kernels,
         })
     }
 }
@@ -1942,7 +1943,7 @@ spec:
             lines: &lines,
             current: Some(&report),
             last_good: None,
-            kernels: &[],
+            kernels: &policyctl_validator::kernel::KernelSet::new(),
         };
         let (_, c) = ctx(&mark(POLICY, "\"Prefix\"", 1));
         let h = c.hook(&a).unwrap();
@@ -1967,7 +1968,7 @@ spec:
             lines: &lines,
             current: None,
             last_good: Some(&report),
-            kernels: &[],
+            kernels: &policyctl_validator::kernel::KernelSet::new(),
         };
         let h = c.hook(&a).unwrap();
         // The text's `call` is cut at the unclosed quote but still read.

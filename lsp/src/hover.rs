@@ -181,31 +181,25 @@ fn prototypes(a: &Analysis, hook: &HookText) -> Option<String> {
         }
         return Some(s);
     }
-    let mut groups: Vec<(String, Vec<&str>, context::ProtoInfo)> = Vec::new();
-    let mut missing: Vec<&str> = Vec::new();
-    for k in a.kernels {
-        match context::hook_proto(hook, Some(k)) {
-            Some(p) => match groups.iter_mut().find(|g| g.0 == p.text) {
-                Some(g) => g.1.push(&k.name),
-                None => groups.push((p.text.clone(), vec![&k.name], p)),
-            },
-            None => missing.push(&k.name),
-        }
-    }
-    for (text, on, _) in &groups {
-        let where_ = if on.len() == a.kernels.len() && a.kernels.len() > 1 {
+    let name = |i: &usize| a.kernels[*i].name.as_str();
+    let protos = a.kernels.each(|k| context::hook_proto(hook, Some(k)));
+    let groups = protos.groups_by(|p| p.text.clone());
+    for g in &groups {
+        let where_ = if g.kernels.len() == a.kernels.len() && a.kernels.len() > 1 {
             "on every kernel".to_string()
         } else {
+            let on: Vec<&str> = g.kernels.iter().map(name).collect();
             format!("on {}", on.join(", "))
         };
-        let _ = writeln!(s, "```c\n{text}\n```\n{where_}\n");
+        let _ = writeln!(s, "```c\n{}\n```\n{where_}\n", g.value.text);
     }
-    if let Some((_, _, p)) = groups.first() {
+    if let Some(g) = groups.first() {
         if syscall {
-            let _ = writeln!(s, "Arguments from {}.\n", p.source);
+            let _ = writeln!(s, "Arguments from {}.\n", g.value.source);
         }
-        params_table(&mut s, p);
+        params_table(&mut s, g.value);
     }
+    let missing: Vec<&str> = protos.missing().iter().map(name).collect();
     if !missing.is_empty() {
         let _ = writeln!(s, "\n**Not on** {}", missing.join(", "));
     }
@@ -244,26 +238,29 @@ fn subsystem_note(a: &Analysis, sub: &str, event: &str) -> String {
             ),
         };
     }
-    let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
-    for k in a.kernels {
-        let line = match k.event_subsystems(event) {
+    let lines = a.kernels.each(|k| {
+        Some(match k.event_subsystems(event) {
             Known::Yes(subs, _) if subs.is_empty() => {
                 format!("`{sub}/{event}` is not in the kernel's tracefs")
             }
             Known::Yes(subs, from) => judge(&subs, &from),
             Known::Unknown(why) => format!("The subsystem cannot be checked: {why}"),
-        };
-        match lines.iter_mut().find(|(l, _)| *l == line) {
-            Some((_, on)) => on.push(&k.name),
-            None => lines.push((line, vec![&k.name])),
-        }
+        })
+    });
+    let groups = lines.groups_by(String::clone);
+    if let [one] = &groups[..] {
+        return one.value.clone();
     }
-    if lines.len() == 1 {
-        return lines.remove(0).0;
-    }
-    lines
-        .into_iter()
-        .map(|(l, on)| format!("{l} (on {})", on.join(", ")))
+    groups
+        .iter()
+        .map(|g| {
+            let on: Vec<&str> = g
+                .kernels
+                .iter()
+                .map(|&i| a.kernels[i].name.as_str())
+                .collect();
+            format!("{} (on {})", g.value, on.join(", "))
+        })
         .collect::<Vec<_>>()
         .join("\n\n")
 }

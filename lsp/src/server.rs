@@ -46,13 +46,14 @@
 //! that fails to load is reported with `window/showMessage`, and the others are used.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use policyctl_validator::config::{self, Config};
-use policyctl_validator::kernel::{Kernel, KernelSpec};
+use policyctl_validator::kernel::set::{spec_relative_to, KernelSource};
+use policyctl_validator::kernel::{self as kernel_facts, Kernel, KernelSpec};
 use policyctl_validator::{
     check_source_configured, Code, FileReport, Selection, Severity, SourceFile, Span,
 };
@@ -186,6 +187,19 @@ pub struct KernelSetting {
     /// Split BTF of its modules.
     #[serde(default)]
     pub modules: Vec<PathBuf>,
+}
+
+impl KernelSetting {
+    /// The spec of this kernel (paths as written).
+    fn spec(&self) -> KernelSpec {
+        KernelSpec {
+            name: self.name.clone(),
+            btf: self.btf.clone(),
+            error_injection: self.error_injection.clone(),
+            config: self.config.clone(),
+            modules: self.modules.clone(),
+        }
+    }
 }
 
 impl Settings {
@@ -440,16 +454,9 @@ impl Drop for Document {
 #[derive(Clone)]
 struct KernelSet {
     generation: u64,
-    kernels: Arc<Vec<Arc<Kernel>>>,
+    kernels: Arc<kernel_facts::KernelSet>,
     /// The codes reported, from the project file.
     selection: Arc<Selection>,
-}
-
-/// Which kernel a loaded index is, for reusing it.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum KernelKey {
-    Host,
-    File(KernelSetting),
 }
 
 /// Everything a request reads, owned, so it can move to a blocking task.
@@ -461,7 +468,7 @@ struct Snapshot {
     lines: Arc<LineIndex>,
     current: Option<Arc<FileReport>>,
     last_good: Option<Arc<FileReport>>,
-    kernels: Arc<Vec<Arc<Kernel>>>,
+    kernels: Arc<kernel_facts::KernelSet>,
 }
 
 impl Snapshot {
@@ -488,7 +495,7 @@ struct Inner {
     /// `None` until the first kernels are loaded.
     kernels: watch::Sender<Option<KernelSet>>,
     /// Loaded kernels, for reuse by the next configuration.
-    kernel_cache: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
+    kernel_cache: Mutex<HashMap<KernelSource, Arc<Kernel>>>,
     /// The latest configuration asked for; an older load finishing late is dropped.
     config_generation: AtomicU64,
     /// The workspace root, for relative paths in the settings.
@@ -628,11 +635,11 @@ impl Inner {
         let _ = tokio::time::timeout(FIRST_KERNELS_WAIT, loaded.wait_for(|k| k.is_some())).await;
     }
 
-    fn current_kernels(&self) -> Arc<Vec<Arc<Kernel>>> {
-        self.kernels
-            .borrow()
-            .as_ref()
-            .map_or_else(|| Arc::new(Vec::new()), |k| k.kernels.clone())
+    fn current_kernels(&self) -> Arc<kernel_facts::KernelSet> {
+        self.kernels.borrow().as_ref().map_or_else(
+            || Arc::new(kernel_facts::KernelSet::new()),
+            |k| k.kernels.clone(),
+        )
     }
 
     /// Schedule a validation of `doc` after `delay`, replacing any pending one. An unclaimed
@@ -886,15 +893,15 @@ impl Inner {
     async fn load_kernels(
         &self,
         settings: &Settings,
-    ) -> (Vec<Arc<Kernel>>, Vec<(MessageType, String)>) {
+    ) -> (kernel_facts::KernelSet, Vec<(MessageType, String)>) {
         let root = lock(&self.root).clone();
-        let mut keys: Vec<KernelKey> = settings
+        let mut keys: Vec<KernelSource> = settings
             .kernels
             .iter()
-            .map(|k| KernelKey::File(resolve(k, root.as_deref())))
+            .map(|k| KernelSource::Spec(spec_relative_to(&k.spec(), root.as_deref())))
             .collect();
         if settings.wants_host() {
-            keys.push(KernelKey::Host);
+            keys.push(KernelSource::Host);
         }
         let cache = lock(&self.kernel_cache).clone();
         let tasks: Vec<_> = keys
@@ -903,17 +910,20 @@ impl Inner {
                 let (key, cached) = (key.clone(), cache.get(key).cloned());
                 tokio::task::spawn_blocking(move || match cached {
                     Some(k) => Ok(Some(k)),
-                    None => load_kernel(&key).map(|k| k.map(Arc::new)),
+                    None => key
+                        .load()
+                        .map(|k| k.map(Arc::new))
+                        .map_err(|e| e.to_string()),
                 })
             })
             .collect();
-        let mut kernels: Vec<Arc<Kernel>> = Vec::new();
+        let mut kernels = kernel_facts::KernelSet::new();
         let mut failures = Vec::new();
         let mut loaded = HashMap::new();
         for (key, task) in keys.into_iter().zip(tasks) {
             match task.await {
                 Ok(Ok(Some(k))) => {
-                    if kernels.iter().any(|o| o.name == k.name) {
+                    if let Err(k) = kernels.push(k.clone()) {
                         let why = format!(
                             "two kernels are named {}; the second is ignored (give it a name)",
                             k.name
@@ -921,8 +931,7 @@ impl Inner {
                         failures.push((MessageType::WARNING, why));
                         continue;
                     }
-                    loaded.insert(key, k.clone());
-                    kernels.push(k);
+                    loaded.insert(key, k);
                 }
                 Ok(Ok(None)) => {
                     // Asked for, a warning; by default, a note in the log.
@@ -973,37 +982,6 @@ fn with_project(mut settings: Settings, project: Option<&Config>) -> Settings {
             .collect();
     }
     settings
-}
-
-/// Paths of a kernel setting made absolute against the workspace root.
-fn resolve(k: &KernelSetting, root: Option<&Path>) -> KernelSetting {
-    let abs = |p: &PathBuf| match root {
-        Some(r) if p.is_relative() => r.join(p),
-        _ => p.clone(),
-    };
-    KernelSetting {
-        btf: abs(&k.btf),
-        name: k.name.clone(),
-        config: k.config.as_ref().map(abs),
-        error_injection: k.error_injection.as_ref().map(abs),
-        modules: k.modules.iter().map(abs).collect(),
-    }
-}
-
-/// Load one kernel (blocking). `Ok(None)`: the host has no BTF.
-fn load_kernel(key: &KernelKey) -> std::result::Result<Option<Kernel>, String> {
-    match key {
-        KernelKey::Host => Kernel::host().map_err(|e| e.to_string()),
-        KernelKey::File(k) => Kernel::load(&KernelSpec {
-            name: k.name.clone(),
-            btf: k.btf.clone(),
-            error_injection: k.error_injection.clone(),
-            config: k.config.clone(),
-            modules: k.modules.clone(),
-        })
-        .map(Some)
-        .map_err(|e| e.to_string()),
-    }
 }
 
 /// Apply one content change to a text and its line index.

@@ -348,7 +348,7 @@ spec:
             lines: &lines,
             current: Some(&report),
             last_good: None,
-            kernels: &[],
+            kernels: &policyctl_validator::kernel::KernelSet::new(),
         })
     }
 
@@ -406,7 +406,7 @@ spec:
             lines: &lines,
             current: None,
             last_good: None,
-            kernels: &[],
+            kernels: &policyctl_validator::kernel::KernelSet::new(),
         };
         assert!(document_symbols(&a).is_empty());
     }

@@ -1392,28 +1392,9 @@ fn push_step(out: &mut Resolve, offset: u32, index: i64) -> Result2<()> {
     Ok(())
 }
 
-/// A member's type and byte offset, looking into anonymous structs and unions.
+/// A member's type and byte offset (the validator's member lookup: anonymous structs and
+/// unions included); `None` for a bitfield, which is not loadable this way.
 fn member_offset(btf: &Btf, owner: TypeId, name: &str) -> Option<(TypeId, u32)> {
-    let t = btf.ty(owner)?;
-    for m in t.members() {
-        if m.bitfield_size != 0 || m.offset % 8 != 0 {
-            if m.name == name {
-                return None; // bitfields are not loadable this way
-            }
-            continue;
-        }
-        if m.name == name {
-            return Some((m.type_id, m.offset / 8));
-        }
-        if m.name.is_empty() {
-            if let Some(inner) = btf.skip_aliases(m.type_id) {
-                if matches!(inner.kind, Kind::Struct | Kind::Union) {
-                    if let Some((id, off)) = member_offset(btf, inner.id, name) {
-                        return Some((id, off + m.offset / 8));
-                    }
-                }
-            }
-        }
-    }
-    None
+    let m = policyctl_validator::kernel::members::member(btf, owner, name)?;
+    Some((m.type_id, m.byte_offset()?))
 }

@@ -10,7 +10,7 @@ use crate::btf::{Btf, Kind, TypeId};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, HookKind, KernelType};
-use crate::kernel::{syscalls, Arch, ErrorInjection, Feature, Kernel, Known};
+use crate::kernel::{members, syscalls, Arch, ErrorInjection, Feature, Kernel, Known};
 use crate::model::{Arg, Hook, Policy, Spanned};
 use crate::suggest;
 
@@ -875,9 +875,8 @@ fn resolve(
             );
             return None;
         };
-        let Some(member) = find_member(btf, owner, field) else {
-            let mut names = Vec::new();
-            member_names(btf, owner, &mut names, 0);
+        let Some(member) = members::member(btf, owner, field).map(|m| m.type_id) else {
+            let names = members::member_names(btf, owner);
             let d = Diagnostic::new(
                 Code::K012,
                 path.span,
@@ -927,26 +926,6 @@ fn deref_to_struct(btf: &Btf, id: TypeId) -> Option<TypeId> {
     matches!(t.kind, Kind::Struct | Kind::Union).then_some(t.id)
 }
 
-/// A member by name, looking into anonymous structs and unions.
-fn find_member(btf: &Btf, owner: TypeId, name: &str) -> Option<TypeId> {
-    let t = btf.ty(owner)?;
-    for m in t.members() {
-        if m.name == name {
-            return Some(m.type_id);
-        }
-        if m.name.is_empty() {
-            if let Some(inner) = btf.skip_aliases(m.type_id) {
-                if matches!(inner.kind, Kind::Struct | Kind::Union) {
-                    if let Some(found) = find_member(btf, inner.id, name) {
-                        return Some(found);
-                    }
-                }
-            }
-        }
-    }
-    None
-}
-
 /// "Did you mean" for a member: a close spelling, else the member with the struct's prefix
 /// (`path` → `f_path`), else one the field was split into (`i_mtime` → `i_mtime_sec`).
 fn member_guess<'b>(field: &str, names: &[&'b str]) -> Option<&'b str> {
@@ -963,19 +942,6 @@ fn member_guess<'b>(field: &str, names: &[&'b str]) -> Option<&'b str> {
                     .is_some_and(|rest| rest.starts_with('_'))
             })
         })
-}
-
-fn member_names<'b>(btf: &'b Btf, owner: TypeId, names: &mut Vec<&'b str>, depth: usize) {
-    let Some(t) = btf.ty(owner) else { return };
-    for m in t.members() {
-        if !m.name.is_empty() {
-            names.push(m.name);
-        } else if depth < 8 {
-            if let Some(inner) = btf.skip_aliases(m.type_id) {
-                member_names(btf, inner.id, names, depth + 1);
-            }
-        }
-    }
 }
 
 fn check_return(hook: &Hook, proto: &Proto, out: &mut Vec<Diagnostic>) {

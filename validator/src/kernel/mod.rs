@@ -13,8 +13,12 @@
 
 pub mod config;
 mod index;
+pub mod members;
+pub mod set;
 pub mod syscalls;
 pub mod tracepoints;
+
+pub use set::KernelSet;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -125,7 +129,7 @@ impl fmt::Display for KernelError {
 impl std::error::Error for KernelError {}
 
 /// What to load for one kernel.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct KernelSpec {
     /// The name to show; by default the BTF file's name without `.btf`, `.zst`, `.elf`.
     pub name: Option<String>,
