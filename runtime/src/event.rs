@@ -6,8 +6,9 @@
 //! kernel claims are clamped to the buffers they describe.
 
 use crate::layout::{
-    arg_type, event_type, read_record, read_record_prefix, EventArg, EventHeader, ExecEvent,
-    ExitEvent, ForkEvent, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED,
+    arg_type, event_type, read_record, read_record_prefix, CredInfo, EventArg, EventHeader,
+    ExecEvent, ExitEvent, ForkEvent, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF,
+    HOOK_EVENT_FIXED,
 };
 
 /// The fields every event starts with.
@@ -109,6 +110,21 @@ pub enum Arg {
     Sock(SockTuple),
     /// A type this decoder does not know.
     Unknown(u32),
+    /// A packet (`ARG_SKB`).
+    Skb(SkbInfo),
+    /// An AF_INET or AF_INET6 address (`ARG_SOCKADDR`): family, `saddr` and `sport` are set.
+    Sockaddr(SockTuple),
+    /// A unix socket address (`ARG_SOCKADDR_UN`).
+    SockaddrUn {
+        /// `sun_family`.
+        family: u16,
+        /// The path, or for an abstract name the raw bytes after its leading NUL.
+        path: Vec<u8>,
+        /// An abstract name (the path started with a NUL).
+        abstract_: bool,
+    },
+    /// Credentials (`ARG_CRED`).
+    Cred(CredInfo),
 }
 
 impl Arg {
@@ -130,6 +146,14 @@ impl Arg {
             | arg_type::BINPRM => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
             arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
             arg_type::SOCK | arg_type::SOCKET => Arg::Sock(raw.sock()),
+            arg_type::SKB => Arg::Skb(raw.skb()),
+            arg_type::SOCKADDR => Arg::Sockaddr(raw.sock()),
+            arg_type::SOCKADDR_UN => Arg::SockaddrUn {
+                family: raw.mode as u16,
+                path: raw.bytes().to_vec(),
+                abstract_: raw.mode & (1 << 16) != 0,
+            },
+            arg_type::CRED => Arg::Cred(raw.cred()),
             _ => Arg::Unknown(ty),
         }
     }

@@ -626,7 +626,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket and nop)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -634,7 +634,12 @@ impl HookCompiler<'_> {
             kind
         };
         cfg.width = width;
-        if user && matches!(kind, arg_type::STRING | arg_type::BYTES) {
+        if user
+            && matches!(
+                kind,
+                arg_type::STRING | arg_type::BYTES | arg_type::SOCKADDR | arg_type::SOCKADDR_UN
+            )
+        {
             cfg.flags |= ARG_USER;
         }
         if let Some(fields) = tp_fields {
@@ -853,7 +858,9 @@ impl HookCompiler<'_> {
             out.flags |= FILTER_NOT;
         }
         let values: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
-        let string_arg = !matches!(ty, arg_type::INT | arg_type::UINT | arg_type::SOCK);
+        // sock, socket, skb and sockaddr are read into one tuple, filtered alike
+        let net = matches!(ty, arg_type::SOCK | arg_type::SKB | arg_type::SOCKADDR);
+        let string_arg = !matches!(ty, arg_type::INT | arg_type::UINT | arg_type::CRED) && !net;
         match operator.kind {
             OpKind::Equality | OpKind::Prefix | OpKind::Postfix if string_arg => {
                 out.op = match operator.kind {
@@ -866,7 +873,7 @@ impl HookCompiler<'_> {
                 }
             }
             OpKind::Equality | OpKind::Compare | OpKind::Mask
-                if !string_arg && ty != arg_type::SOCK =>
+                if matches!(ty, arg_type::INT | arg_type::UINT) =>
             {
                 out.op = match name {
                     "GT" | "GreaterThan" => op::GT,
@@ -881,29 +888,32 @@ impl HookCompiler<'_> {
                 };
                 out.set_ints(&ints(&values, parse_int)?);
             }
-            OpKind::Port if ty == arg_type::SOCK => {
+            OpKind::Port if net && values.iter().any(|v| v.contains(':')) => {
+                out.op = if operator.destination {
+                    op::DPORT_RANGE
+                } else {
+                    op::SPORT_RANGE
+                };
+                out.set_ints(&port_ranges(&values)?);
+            }
+            OpKind::Port if net => {
                 out.op = if operator.destination {
                     op::DPORT
                 } else {
                     op::SPORT
                 };
-                if let Some(range) = values.iter().find(|v| v.contains(':')) {
-                    return Err(format!(
-                        "port ranges (`{range}`) are not supported by policyctl run yet"
-                    ));
-                }
                 out.set_ints(&ints(&values, |v| {
                     parse_int(v).filter(|p| (0..=65535).contains(p))
                 })?);
             }
-            OpKind::PortPriv if ty == arg_type::SOCK => {
+            OpKind::PortPriv if net => {
                 out.op = if operator.destination {
                     op::DPORT_PRIV
                 } else {
                     op::SPORT_PRIV
                 };
             }
-            OpKind::Addr if ty == arg_type::SOCK => {
+            OpKind::Addr if net => {
                 out.op = if operator.destination {
                     op::DADDR
                 } else {
@@ -920,7 +930,22 @@ impl HookCompiler<'_> {
                     .collect::<Result2<Vec<_>>>()?;
                 out.set_cidrs(&cidrs);
             }
-            OpKind::Protocol | OpKind::Family | OpKind::State if ty == arg_type::SOCK => {
+            OpKind::Family if ty == arg_type::SOCKADDR_UN => {
+                out.op = op::FAMILY;
+                out.set_ints(&ints(&values, |v| {
+                    parse_int(v).or_else(|| {
+                        facts::FAMILIES
+                            .iter()
+                            .find(|(n, _)| *n == v)
+                            .map(|(_, n)| *n as i64)
+                    })
+                })?);
+            }
+            OpKind::FileType if matches!(ty, arg_type::FILE | arg_type::PATH) => {
+                out.op = op::FILE_TYPE;
+                out.set_ints(&ints(&values, |v| facts::file_type_mode(v).map(i64::from))?);
+            }
+            OpKind::Protocol | OpKind::Family | OpKind::State if net => {
                 let (code, table) = match operator.kind {
                     OpKind::Protocol => (op::PROTOCOL, facts::PROTOCOLS),
                     OpKind::Family => (op::FAMILY, facts::FAMILIES),
@@ -1060,6 +1085,35 @@ fn pids(p: &SetFilter) -> Result2<Filter> {
     Ok(out)
 }
 
+/// SPort/DPort values with ranges (`8000:8080`, both ends included) as (low, high) pairs; a
+/// single port is the range of itself. Tetragon writes each port of a range into the filter's
+/// value map (pkg/selectors/kernel.go writeMatchValuesInMap / writeRangeInMap, which also
+/// swaps a reversed range).
+fn port_ranges(values: &[&str]) -> Result2<Vec<u64>> {
+    if values.len() * 2 > MAX_VALUES {
+        return Err(format!(
+            "more than {} port values in a filter with ranges",
+            MAX_VALUES / 2
+        ));
+    }
+    let port = |v: &str| {
+        parse_int(v)
+            .filter(|p| (0..=65535).contains(p))
+            .map(|p| p as u64)
+            .ok_or_else(|| format!("`{v}` is not a valid port"))
+    };
+    let mut out = Vec::with_capacity(values.len() * 2);
+    for v in values {
+        let (low, high) = match v.split_once(':') {
+            Some((a, b)) => (port(a.trim())?, port(b.trim())?),
+            None => (port(v)?, port(v)?),
+        };
+        // a reversed range is swapped, as writeRangeInMap does
+        out.extend([low.min(high), low.max(high)]);
+    }
+    Ok(out)
+}
+
 fn ints(values: &[&str], parse: impl Fn(&str) -> Option<i64>) -> Result2<Vec<u64>> {
     if values.len() > MAX_VALUES {
         return Err(format!("more than {MAX_VALUES} values in one filter"));
@@ -1161,6 +1215,10 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "socket" => (arg_type::SOCKET, 8, false),
         "linux_binprm" => (arg_type::BINPRM, 8, false),
         "nop" => (arg_type::NONE, 0, false),
+        "skb" => (arg_type::SKB, 8, false),
+        "sockaddr" => (arg_type::SOCKADDR, 8, false),
+        "sockaddr_un" => (arg_type::SOCKADDR_UN, 8, false),
+        "cred" => (arg_type::CRED, 8, false),
         _ => return None,
     })
 }

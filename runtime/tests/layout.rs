@@ -8,7 +8,8 @@
 //!
 //! - `struct_layouts_match_btf`: for each struct (hook_config, arg_config, filter, selector,
 //!   cidr, syscall_hooks, str_key, process, event_header, exec_event, exit_event, sock_tuple,
-//!   event_arg, hook_event) the size, and every member's byte offset and size, equal the Rust
+//!   skb_info, cred_info, event_arg, hook_event) the size, and every member's byte offset and
+//!   size, equal the Rust
 //!   type's (`size_of`, `offset_of!`), member by member in declaration order. The C anonymous
 //!   unions (`filter`'s ints/cidrs, `event_arg`'s value/sock/str) are the Rust fields `values`
 //!   and `data`; `str_key` is `StrKeyData` without the leading `prefixlen` (offsets shift by 4).
@@ -56,7 +57,7 @@ fn object_btf() -> &'static Btf {
 }
 
 /// The C structs compared, in common.h's order.
-const STRUCTS: [&str; 15] = [
+const STRUCTS: [&str; 17] = [
     "arg_config",
     "cidr",
     "filter",
@@ -70,6 +71,8 @@ const STRUCTS: [&str; 15] = [
     "exit_event",
     "fork_event",
     "sock_tuple",
+    "skb_info",
+    "cred_info",
     "event_arg",
     "hook_event",
 ];
@@ -403,6 +406,42 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 state,
                 ty,
                 cookie
+            }),
+            0,
+        ),
+        (
+            "skb_info",
+            rust_struct!(SkbInfo {
+                tuple,
+                hash,
+                len,
+                priority,
+                mark,
+                secpath_len,
+                secpath_olen
+            }),
+            0,
+        ),
+        (
+            "cred_info",
+            rust_struct!(CredInfo {
+                uid,
+                gid,
+                euid,
+                egid,
+                suid,
+                sgid,
+                fsuid,
+                fsgid,
+                securebits,
+                _pad,
+                permitted,
+                effective,
+                inheritable,
+                ns_level,
+                ns_uid,
+                ns_gid,
+                ns_inum
             }),
             0,
         ),
@@ -851,6 +890,10 @@ fn enums_match() {
                     ("BYTES", arg_type::BYTES),
                     ("BINPRM", arg_type::BINPRM),
                     ("SOCKET", arg_type::SOCKET),
+                    ("SKB", arg_type::SKB),
+                    ("SOCKADDR", arg_type::SOCKADDR),
+                    ("SOCKADDR_UN", arg_type::SOCKADDR_UN),
+                    ("CRED", arg_type::CRED),
                 ],
             ),
         ),
@@ -876,6 +919,9 @@ fn enums_match() {
                     ("FAMILY", op::FAMILY),
                     ("STATE", op::STATE),
                     ("IN", op::IN),
+                    ("FILE_TYPE", op::FILE_TYPE),
+                    ("SPORT_RANGE", op::SPORT_RANGE),
+                    ("DPORT_RANGE", op::DPORT_RANGE),
                 ],
             ),
         ),
