@@ -62,6 +62,9 @@ enum arg_type {
 	ARG_SOCKADDR = 14,    /* struct sockaddr *: family, address, port in `sock` */
 	ARG_SOCKADDR_UN = 15, /* struct sockaddr_un *: path in `str`; mode = family | abstract << 16 */
 	ARG_CRED = 16,        /* struct cred *: struct cred_info */
+	ARG_BPF_ATTR = 17,    /* union bpf_attr * (BPF_PROG_LOAD): struct bpf_info */
+	ARG_BPF_PROG = 18,    /* struct bpf_prog *: struct bpf_info */
+	ARG_NET_DEV = 19,     /* struct net_device *: its name in `str` */
 };
 
 /* Where a hook's raw argument values come from. */
@@ -102,6 +105,7 @@ enum filter_op {
 	OP_FILE_TYPE = 17,  /* FileType: (i_mode & S_IFMT) equals one of `ints` */
 	OP_SPORT_RANGE = 18, /* SPort with ranges: ints[2k] <= port <= ints[2k+1] */
 	OP_DPORT_RANGE = 19, /* DPort with ranges */
+	OP_INT_RANGE = 20,  /* InMap / InRange on integers: ints[2k] <= v <= ints[2k+1] */
 };
 
 #define FILTER_NOT 1     /* the negated form: NotEqual, NotIn, NotDPort ... */
@@ -275,6 +279,13 @@ struct cred_info {
 	__u32 ns_inum;
 };
 
+/* ARG_BPF_ATTR, ARG_BPF_PROG: Tetragon's bpf_info_type */
+struct bpf_info {
+	__u32 prog_type;
+	__u32 insn_cnt;
+	__u8 prog_name[16]; /* BPF_OBJ_NAME_LEN */
+};
+
 struct event_arg {
 	__u32 type; /* enum arg_type of what was read */
 	__u32 len;  /* bytes in `str` for strings, paths and buffers */
@@ -286,6 +297,7 @@ struct event_arg {
 		__u8 str[ARG_BUF];
 		struct skb_info skb;
 		struct cred_info cred;
+		struct bpf_info bpf;
 	};
 };
 

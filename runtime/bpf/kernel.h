@@ -215,6 +215,24 @@ struct sk_buff {
 	unsigned char *head;
 };
 
+struct net_device {
+	char name[16];
+};
+
+struct bpf_prog_aux {
+	char name[16];
+};
+
+enum bpf_prog_type {
+	BPF_PROG_TYPE_UNSPEC___policyctl = 0,
+};
+
+struct bpf_prog {
+	__u32 len;
+	enum bpf_prog_type type;
+	struct bpf_prog_aux *aux;
+};
+
 #pragma clang attribute pop
 
 /* socket addresses are UAPI: plain layouts, read at constant offsets (issue 15) */

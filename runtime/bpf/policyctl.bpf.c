@@ -588,6 +588,26 @@ static __always_inline void read_cred(const struct cred *c, struct cred_info *o)
 	o->ns_inum = BPF_CORE_READ(ns, ns.inum);
 }
 
+/* union bpf_attr for BPF_PROG_LOAD, as Tetragon's copy_bpf_attr() reads it
+ * (bpf/process/types/basic.h): prog_type, insn_cnt and prog_name, at their
+ * UAPI offsets (include/uapi/linux/bpf.h). */
+static __always_inline void read_bpf_attr(const __u8 *attr, struct bpf_info *o, bool user)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	read_mem(&o->prog_type, 4, attr, user);
+	read_mem(&o->insn_cnt, 4, attr + 4, user);
+	read_mem(o->prog_name, 16, attr + 48, user);
+}
+
+/* struct bpf_prog, as Tetragon's copy_bpf_prog(): type, len, aux->name. */
+static __always_inline void read_bpf_prog(const struct bpf_prog *p, struct bpf_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	o->prog_type = BPF_CORE_READ(p, type);
+	o->insn_cnt = BPF_CORE_READ(p, len);
+	BPF_CORE_READ_STR_INTO(&o->prog_name, p, aux, name);
+}
+
 /* Reads the arg types above into `out` (the value `v` after resolve). */
 static __always_inline void read_arg_more(struct scratch *s, struct event_arg *out, __u8 type,
 					  __u64 v, bool user, __u64 i)
@@ -609,6 +629,21 @@ static __always_inline void read_arg_more(struct scratch *s, struct event_arg *o
 	case ARG_CRED:
 		read_cred((const struct cred *)v, &out->cred);
 		break;
+	case ARG_BPF_ATTR:
+		read_bpf_attr((const __u8 *)v, &out->bpf, user);
+		break;
+	case ARG_BPF_PROG:
+		read_bpf_prog((const struct bpf_prog *)v, &out->bpf);
+		break;
+	case ARG_NET_DEV: {
+		/* the device's name, as Tetragon's read_arg reads net_dev_ty
+		 * (bpf/process/generic_calls.h: dev->name, IFNAMSIZ) */
+		long n = bpf_core_read_str(out->str, 16, &((struct net_device *)v)->name);
+		out->len = n > 0 ? n - 1 : 0;
+		if (n <= 0)
+			s->unread |= 1 << i;
+		break;
+	}
 	}
 }
 
@@ -723,6 +758,9 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	case ARG_SOCKADDR:
 	case ARG_SOCKADDR_UN:
 	case ARG_CRED:
+	case ARG_BPF_ATTR:
+	case ARG_BPF_PROG:
+	case ARG_NET_DEV:
 		read_arg_more(s, out, a->type, v, user, i);
 		return 0;
 	default:
@@ -895,6 +933,22 @@ static __always_inline bool match_port_ranges(struct filter *f, __u16 port)
 	return false;
 }
 
+/* InMap and InRange on an integer: `ints` holds (low, high) pairs, compared
+ * as the arg's signedness says (Tetragon: filter_64ty_map / filter_*ty_range
+ * in bpf/process/types/basic.h). */
+static __always_inline bool match_int_ranges(struct filter *f, __s64 v, bool is_signed)
+{
+	for (int i = 0; i + 1 < MAX_VALUES; i += 2) {
+		if (i >= f->nvalues)
+			break;
+		__s64 lo = (__s64)f->ints[i], hi = (__s64)f->ints[i + 1];
+		if (is_signed ? (v >= lo && v <= hi)
+			      : ((__u64)v >= (__u64)lo && (__u64)v <= (__u64)hi))
+			return true;
+	}
+	return false;
+}
+
 /* The operators above on a socket tuple (sock, skb, sockaddr); false when
  * `f` is none of them. */
 static __always_inline bool match_sock_more(struct filter *f, struct sock_tuple *t)
@@ -948,6 +1002,10 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 	switch (a->type) {
 	case ARG_INT:
 	case ARG_UINT:
+		if (f->op == OP_INT_RANGE) {
+			hit = match_int_ranges(f, a->value, a->type == ARG_INT);
+			break;
+		}
 		hit = match_ints(f, a->value);
 		break;
 	case ARG_SOCK:
@@ -958,6 +1016,8 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 		hit = match_sock_more(f, &a->skb.tuple);
 		break;
 	case ARG_CRED:
+	case ARG_BPF_ATTR:
+	case ARG_BPF_PROG:
 		hit = false;
 		break;
 	case ARG_NONE:

@@ -6,8 +6,8 @@
 //! kernel claims are clamped to the buffers they describe.
 
 use crate::layout::{
-    arg_type, event_type, read_record, read_record_prefix, CredInfo, EventArg, EventHeader,
-    ExecEvent, ExitEvent, ForkEvent, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF,
+    arg_type, event_type, read_record, read_record_prefix, BpfInfo, CredInfo, EventArg,
+    EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF,
     HOOK_EVENT_FIXED,
 };
 
@@ -99,7 +99,7 @@ pub enum Arg {
     Int(i64),
     /// An unsigned integer (`ARG_UINT`).
     Uint(u64),
-    /// A string (`ARG_STRING`, `ARG_FILENAME`), up to its first NUL.
+    /// A string (`ARG_STRING`, `ARG_FILENAME`, `ARG_NET_DEV`), up to its first NUL.
     String(String),
     /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`, `ARG_BINPRM`) and its inode's
     /// mode (file type and permission bits; 0 when not read).
@@ -125,6 +125,8 @@ pub enum Arg {
     },
     /// Credentials (`ARG_CRED`).
     Cred(CredInfo),
+    /// A BPF program (`ARG_BPF_ATTR`, `ARG_BPF_PROG`).
+    Bpf(BpfInfo),
 }
 
 impl Arg {
@@ -138,7 +140,9 @@ impl Arg {
             arg_type::NONE => Arg::None,
             arg_type::INT => Arg::Int(raw.value()),
             arg_type::UINT => Arg::Uint(raw.value() as u64),
-            arg_type::STRING | arg_type::FILENAME => Arg::String(c_string(raw.bytes())),
+            arg_type::STRING | arg_type::FILENAME | arg_type::NET_DEV => {
+                Arg::String(c_string(raw.bytes()))
+            }
             arg_type::FILE
             | arg_type::PATH
             | arg_type::DENTRY
@@ -154,6 +158,7 @@ impl Arg {
                 abstract_: raw.mode & (1 << 16) != 0,
             },
             arg_type::CRED => Arg::Cred(raw.cred()),
+            arg_type::BPF_ATTR | arg_type::BPF_PROG => Arg::Bpf(raw.bpf()),
             _ => Arg::Unknown(ty),
         }
     }

@@ -86,6 +86,9 @@ pub mod arg_type {
     pub const SOCKADDR: u8 = 14;
     pub const SOCKADDR_UN: u8 = 15;
     pub const CRED: u8 = 16;
+    pub const BPF_ATTR: u8 = 17;
+    pub const BPF_PROG: u8 = 18;
+    pub const NET_DEV: u8 = 19;
 }
 
 /// `ARG_USER`: the argument points into user memory.
@@ -115,6 +118,7 @@ pub mod op {
     pub const FILE_TYPE: u8 = 17;
     pub const SPORT_RANGE: u8 = 18;
     pub const DPORT_RANGE: u8 = 19;
+    pub const INT_RANGE: u8 = 20;
 }
 
 /// `FILTER_NOT`: the negated operator.
@@ -360,7 +364,16 @@ pub struct CredInfo {
     pub ns_inum: u32,
 }
 
-/// `struct event_arg`; `data` is the C union of `value`, `sock`, `str`, `skb` and `cred`.
+/// `struct bpf_info`: a BPF program being loaded (`union bpf_attr`) or loaded (`struct bpf_prog`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct BpfInfo {
+    pub prog_type: u32,
+    pub insn_cnt: u32,
+    pub prog_name: [u8; 16],
+}
+
+/// `struct event_arg`; `data` is the C union of `value`, `sock`, `str`, `skb`, `cred` and `bpf`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub struct EventArg {
@@ -395,6 +408,13 @@ impl EventArg {
         const _: () = assert!(std::mem::size_of::<SkbInfo>() <= ARG_BUF);
         // SAFETY: SkbInfo is plain data no larger than `data` (checked above).
         unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const SkbInfo) }
+    }
+
+    /// The BPF program (`ARG_BPF_ATTR`, `ARG_BPF_PROG`).
+    pub fn bpf(&self) -> BpfInfo {
+        const _: () = assert!(std::mem::size_of::<BpfInfo>() <= ARG_BUF);
+        // SAFETY: BpfInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const BpfInfo) }
     }
 
     /// The credentials (`ARG_CRED`).

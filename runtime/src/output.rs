@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::event::{Arg, Event, Exit, Hook};
-use crate::layout::{action, CredInfo, SkbInfo, SockTuple};
+use crate::layout::{action, BpfInfo, CredInfo, SkbInfo, SockTuple};
 use crate::plan::{Attach, EventKind, HookPlan, Plan};
 use crate::process::{base64, ProcessCache, ProcessInfo, AUID_UNKNOWN};
 use policyctl_validator::facts::{
@@ -314,6 +314,9 @@ enum ArgValue {
     Sockaddr(SockTuple),
     SockaddrUn { family: u16, path: String },
     Cred(CredInfo),
+    BpfAttr(BpfInfo),
+    BpfProg(BpfInfo),
+    NetDev(String),
 }
 
 #[derive(Debug, Clone)]
@@ -371,6 +374,18 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Sockaddr(s) => *s,
             _ => SockTuple::default(),
         }),
+        "net_device" => ArgValue::NetDev(text_of(arg)),
+        "bpf_attr" | "bpf_prog" => {
+            let b = match arg {
+                Arg::Bpf(b) => *b,
+                _ => BpfInfo::default(),
+            };
+            if ty == "bpf_prog" {
+                ArgValue::BpfProg(b)
+            } else {
+                ArgValue::BpfAttr(b)
+            }
+        }
         "cred" => ArgValue::Cred(match arg {
             Arg::Cred(c) => *c,
             _ => CredInfo::default(),
@@ -394,6 +409,7 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
                 path: sockaddr_un_path(path, *abstract_),
             },
             Arg::Cred(c) => ArgValue::Cred(*c),
+            Arg::Bpf(b) => ArgValue::BpfAttr(*b),
         },
     }
 }
@@ -731,8 +747,68 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
             })
         }
         ArgValue::Cred(c) => o.obj("process_credentials_arg", |m| cred_json(m, c)),
+        ArgValue::BpfAttr(b) => o.obj("bpf_attr_arg", |m| bpf_json(m, b)),
+        ArgValue::NetDev(name) => o.obj("net_dev_arg", |m| m.str("name", name)),
+        ArgValue::BpfProg(b) => o.obj("bpf_prog_arg", |m| bpf_json(m, b)),
     }
     o.str("label", &a.label);
+}
+
+/// A BPF program type's name, as Tetragon's GetProgType (pkg/reader/bpf/bpfattr.go): the
+/// number for a type it does not name.
+fn prog_type_name(t: u32) -> String {
+    const NAMES: [&str; 32] = [
+        "UNSPEC",
+        "SOCKET_FILTER",
+        "KPROBE",
+        "SCHED_CLS",
+        "SCHED_ACT",
+        "TRACEPOINT",
+        "XDP",
+        "PERF_EVENT",
+        "CGROUP_SKB",
+        "CGROUP_SOCK",
+        "LWT_IN",
+        "LWT_OUT",
+        "LWT_XMIT",
+        "SOCK_OPS",
+        "SK_SKB",
+        "CGROUP_DEVICE",
+        "SK_MSG",
+        "RAW_TRACEPOINT",
+        "CGROUP_SOCK_ADDR",
+        "LWT_SEG6LOCAL",
+        "LIRC_MODE2",
+        "SK_REUSEPORT",
+        "FLOW_DISSECTOR",
+        "CGROUP_SYSCTL",
+        "RAW_TRACEPOINT_WRITABLE",
+        "CGROUP_SOCKOPT",
+        "TRACING",
+        "STRUCT_OPS",
+        "EXT",
+        "LSM",
+        "SK_LOOKUP",
+        "SYSCALL",
+    ];
+    match NAMES.get(t as usize) {
+        Some(n) => format!("BPF_PROG_TYPE_{n}"),
+        None => t.to_string(),
+    }
+}
+
+/// A program's name up to its first NUL, as Tetragon's getKprobeArgument trims it
+/// (pkg/sensors/tracing/args_linux.go).
+fn prog_name(b: &BpfInfo) -> String {
+    let end = b.prog_name.iter().position(|c| *c == 0).unwrap_or(16);
+    String::from_utf8_lossy(&b.prog_name[..end]).into_owned()
+}
+
+/// A `tetragon.KprobeBpfAttr` / `KprobeBpfProg` (their fields are named alike).
+fn bpf_json(o: &mut Obj<'_>, b: &BpfInfo) {
+    o.str("ProgType", &prog_type_name(b.prog_type));
+    o.nonzero("InsnCnt", b.insn_cnt);
+    o.str("ProgName", &prog_name(b));
 }
 
 /// Tetragon's `familyString` (pkg/grpc/tracing/tracing.go) for sockaddr_un args.
@@ -1340,10 +1416,20 @@ fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
             Some(_) => format!("{} {info} {}", ev("📝", "truncate"), file_at(args, 0)),
             None => format!("{} {info} ", ev("❓", "security_file_truncate")),
         },
-        // Tetragon prints the program, perf event or map from a bpf_attr, perf_event or
-        // bpf_map argument, types `policyctl run` does not read (it refuses them), so the
-        // detail is left empty as Tetragon leaves it for a hook declared without arguments.
-        "bpf_check" => format!("{} {info} ", ev("🐝", "bpf_load")),
+        // Tetragon prints the program from a bpf_attr argument (printed as its encoder does);
+        // the perf event or map from a perf_event or bpf_map argument, types `policyctl run`
+        // does not read (it refuses them), so that detail is left empty as Tetragon leaves it
+        // for a hook declared without arguments.
+        "bpf_check" => match args.first().map(|a| &a.value) {
+            Some(ArgValue::BpfAttr(b)) => format!(
+                "{} {info} {} {} instruction count {}",
+                ev("🐝", "bpf_load"),
+                prog_type_name(b.prog_type),
+                prog_name(b),
+                b.insn_cnt
+            ),
+            _ => format!("{} {info} ", ev("🐝", "bpf_load")),
+        },
         "security_perf_event_alloc" => format!("{} {info} ", ev("🐝", "perf_event_alloc")),
         "security_bpf_map_alloc" | "security_bpf_map_create" => {
             format!("{} {info} ", ev("🗺", "bpf_map_create"))

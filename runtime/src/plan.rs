@@ -626,7 +626,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred and nop)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -637,7 +637,11 @@ impl HookCompiler<'_> {
         if user
             && matches!(
                 kind,
-                arg_type::STRING | arg_type::BYTES | arg_type::SOCKADDR | arg_type::SOCKADDR_UN
+                arg_type::STRING
+                    | arg_type::BYTES
+                    | arg_type::SOCKADDR
+                    | arg_type::SOCKADDR_UN
+                    | arg_type::BPF_ATTR
             )
         {
             cfg.flags |= ARG_USER;
@@ -860,7 +864,14 @@ impl HookCompiler<'_> {
         let values: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
         // sock, socket, skb and sockaddr are read into one tuple, filtered alike
         let net = matches!(ty, arg_type::SOCK | arg_type::SKB | arg_type::SOCKADDR);
-        let string_arg = !matches!(ty, arg_type::INT | arg_type::UINT | arg_type::CRED) && !net;
+        let string_arg = !matches!(
+            ty,
+            arg_type::INT
+                | arg_type::UINT
+                | arg_type::CRED
+                | arg_type::BPF_ATTR
+                | arg_type::BPF_PROG
+        ) && !net;
         match operator.kind {
             OpKind::Equality | OpKind::Prefix | OpKind::Postfix if string_arg => {
                 out.op = match operator.kind {
@@ -887,6 +898,10 @@ impl HookCompiler<'_> {
                     }
                 };
                 out.set_ints(&ints(&values, parse_int)?);
+            }
+            OpKind::InMap | OpKind::Range if matches!(ty, arg_type::INT | arg_type::UINT) => {
+                out.op = op::INT_RANGE;
+                out.set_ints(&int_ranges(&values)?);
             }
             OpKind::Port if net && values.iter().any(|v| v.contains(':')) => {
                 out.op = if operator.destination {
@@ -1114,6 +1129,36 @@ fn port_ranges(values: &[&str]) -> Result2<Vec<u64>> {
     Ok(out)
 }
 
+/// InMap and InRange values on an integer as (low, high) pairs: a range `a:b` (swapped when
+/// reversed, as Tetragon's writeRangeInMap does), a single value the range of itself. Tetragon
+/// keeps InMap values in a hash map (pkg/selectors/kernel.go writeMatchValuesInMap) and InRange
+/// limits inline (writeMatchValuesRange); here both are at most four inline pairs, and `list:`
+/// values are refused.
+fn int_ranges(values: &[&str]) -> Result2<Vec<u64>> {
+    if let Some(v) = values.iter().find(|v| v.starts_with("list:")) {
+        return Err(format!(
+            "InMap values from lists (`{v}`) are not supported by policyctl run yet"
+        ));
+    }
+    if values.len() * 2 > MAX_VALUES {
+        return Err(format!(
+            "more than {} values or ranges in an InMap or InRange filter",
+            MAX_VALUES / 2
+        ));
+    }
+    let int =
+        |v: &str| parse_int(v.trim()).ok_or_else(|| format!("`{v}` is not a valid value here"));
+    let mut out = Vec::with_capacity(values.len() * 2);
+    for v in values {
+        let (low, high) = match v.split_once(':') {
+            Some((a, b)) => (int(a)?, int(b)?),
+            None => (int(v)?, int(v)?),
+        };
+        out.extend([low.min(high) as u64, low.max(high) as u64]);
+    }
+    Ok(out)
+}
+
 fn ints(values: &[&str], parse: impl Fn(&str) -> Option<i64>) -> Result2<Vec<u64>> {
     if values.len() > MAX_VALUES {
         return Err(format!("more than {MAX_VALUES} values in one filter"));
@@ -1219,6 +1264,9 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "sockaddr" => (arg_type::SOCKADDR, 8, false),
         "sockaddr_un" => (arg_type::SOCKADDR_UN, 8, false),
         "cred" => (arg_type::CRED, 8, false),
+        "bpf_attr" => (arg_type::BPF_ATTR, 8, false),
+        "bpf_prog" => (arg_type::BPF_PROG, 8, false),
+        "net_device" => (arg_type::NET_DEV, 8, false),
         _ => return None,
     })
 }

@@ -8,7 +8,7 @@
 //!
 //! - `struct_layouts_match_btf`: for each struct (hook_config, arg_config, filter, selector,
 //!   cidr, syscall_hooks, str_key, process, event_header, exec_event, exit_event, sock_tuple,
-//!   skb_info, cred_info, event_arg, hook_event) the size, and every member's byte offset and
+//!   skb_info, cred_info, bpf_info, event_arg, hook_event) the size, and every member's byte offset and
 //!   size, equal the Rust
 //!   type's (`size_of`, `offset_of!`), member by member in declaration order. The C anonymous
 //!   unions (`filter`'s ints/cidrs, `event_arg`'s value/sock/str) are the Rust fields `values`
@@ -57,7 +57,7 @@ fn object_btf() -> &'static Btf {
 }
 
 /// The C structs compared, in common.h's order.
-const STRUCTS: [&str; 17] = [
+const STRUCTS: [&str; 18] = [
     "arg_config",
     "cidr",
     "filter",
@@ -73,6 +73,7 @@ const STRUCTS: [&str; 17] = [
     "sock_tuple",
     "skb_info",
     "cred_info",
+    "bpf_info",
     "event_arg",
     "hook_event",
 ];
@@ -442,6 +443,15 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 ns_uid,
                 ns_gid,
                 ns_inum
+            }),
+            0,
+        ),
+        (
+            "bpf_info",
+            rust_struct!(BpfInfo {
+                prog_type,
+                insn_cnt,
+                prog_name
             }),
             0,
         ),
@@ -894,6 +904,9 @@ fn enums_match() {
                     ("SOCKADDR", arg_type::SOCKADDR),
                     ("SOCKADDR_UN", arg_type::SOCKADDR_UN),
                     ("CRED", arg_type::CRED),
+                    ("BPF_ATTR", arg_type::BPF_ATTR),
+                    ("BPF_PROG", arg_type::BPF_PROG),
+                    ("NET_DEV", arg_type::NET_DEV),
                 ],
             ),
         ),
@@ -922,6 +935,7 @@ fn enums_match() {
                     ("FILE_TYPE", op::FILE_TYPE),
                     ("SPORT_RANGE", op::SPORT_RANGE),
                     ("DPORT_RANGE", op::DPORT_RANGE),
+                    ("INT_RANGE", op::INT_RANGE),
                 ],
             ),
         ),

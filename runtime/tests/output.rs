@@ -3,8 +3,9 @@
 
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
-    action, arg_type, event_type, CredInfo, EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent,
-    HookConfig, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED, MAX_ARGS,
+    action, arg_type, event_type, BpfInfo, CredInfo, EventArg, EventHeader, ExecEvent, ExitEvent,
+    ForkEvent, HookConfig, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF, HOOK_EVENT_FIXED,
+    MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -198,6 +199,7 @@ const SKB: u32 = 5;
 const SOCKADDR: u32 = 6;
 const CRED: u32 = 7;
 const SOCKADDR_UN: u32 = 8;
+const BPF_CHECK: u32 = 9;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -319,6 +321,7 @@ fn plan() -> Plan {
                 "security_socket_connect",
                 vec![arg("sockaddr_un", Some("address"))],
             ),
+            kprobe(BPF_CHECK, "bpf_check", vec![arg("bpf_attr", None)]),
         ],
         skipped: Vec::new(),
     }
@@ -841,6 +844,27 @@ fn kprobe_commit_creds_cred() {
         1000,
         action::POST,
         vec![raw_arg(arg_type::CRED, &cred, 0, 0)],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `bpf_attr_arg` (field names as Tetragon's proto spells them: ProgType, InsnCnt, ProgName),
+/// and the compact line Tetragon's encoder prints for bpf_check.
+#[test]
+fn kprobe_bpf_check_bpf_attr() {
+    let mut name = [0u8; 16];
+    name[..7].copy_from_slice(b"my_prog");
+    let info = BpfInfo {
+        prog_type: 2,
+        insn_cnt: 42,
+        prog_name: name,
+    };
+    let r = hook_record(
+        BPF_CHECK,
+        1000,
+        1000,
+        action::POST,
+        vec![raw_arg(arg_type::BPF_ATTR, &info, 0, 0)],
     );
     insta::assert_snapshot!(both(&[r]));
 }

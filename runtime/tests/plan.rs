@@ -851,8 +851,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "action `GetUrl` is not supported",
         ),
         (
-            policy("  kprobes:\n  - call: security_bpf\n    syscall: false\n    args:\n    - index: 1\n      type: bpf_attr\n"),
-            "arg 1: type `bpf_attr` is not supported by policyctl run yet",
+            policy("  kprobes:\n  - call: sys_writev\n    syscall: true\n    args:\n    - index: 1\n      type: char_iovec\n      sizeArgIndex: 3\n"),
+            "arg 1: type `char_iovec` is not supported by policyctl run yet",
         ),
         (
             policy("  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - sys_mkdirat\n  kprobes:\n  - call: list:dirs\n    syscall: true\n"),
@@ -1420,7 +1420,7 @@ fn port_ranges_compile_to_pairs() {
 
 // ---- arg types and operators (issue 15) ---------------------------------------
 
-/// skb, sockaddr, sockaddr_un and cred read as their own ARG_* kinds, pointer-wide; a
+/// skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog and net_device read as their own ARG_* kinds, pointer-wide; a
 /// syscall's sockaddr points into user memory (ARG_USER), a kprobe's into the kernel.
 #[test]
 fn skb_sockaddr_sockaddr_un_and_cred_args() {
@@ -1442,6 +1442,13 @@ fn skb_sockaddr_sockaddr_un_and_cred_args() {
             1,
         ),
         (kprobe("commit_creds", 0, "cred"), arg_type::CRED, 0),
+        (kprobe("security_bpf", 1, "bpf_attr"), arg_type::BPF_ATTR, 1),
+        (
+            kprobe("security_bpf_prog", 0, "bpf_prog"),
+            arg_type::BPF_PROG,
+            0,
+        ),
+        (kprobe("dev_set_mtu", 0, "net_device"), arg_type::NET_DEV, 0),
     ];
     for (text, ty, index) in cases {
         let p = plan(&text);
@@ -1754,4 +1761,30 @@ spec:
     assert_eq!(offsets[0][0].0, 24, "{offsets:?}");
     assert_eq!(offsets[0][1].0, 32, "{offsets:?}");
     assert_eq!((offsets[1][0].0, offsets[1][0].1), (8, 8), "{offsets:?}");
+}
+
+/// InMap and InRange on an integer compile to (low, high) pairs under OP_INT_RANGE (a single
+/// InMap value is the range of itself, a reversed range is swapped); Not forms set FILTER_NOT;
+/// `list:` values are refused.
+#[test]
+fn in_map_and_in_range_compile_to_pairs() {
+    assert_eq!(
+        int_filter("InMap", &["321", "9910:9920", "7"]),
+        filter(1, op::INT_RANGE, 0, 2, &[321, 321, 9910, 9920, 7, 7])
+    );
+    assert_eq!(
+        int_filter("NotInMap", &["20:10"]),
+        filter(1, op::INT_RANGE, FILTER_NOT, 2, &[10, 20])
+    );
+    assert_eq!(
+        int_filter("InRange", &["-5:5", "100:200"]),
+        filter(1, op::INT_RANGE, 0, 2, &[-5i64 as u64, 5, 100, 200])
+    );
+    // Tetragon's list-syscalls-tracepoint example (lists are read in tracepoint selectors only)
+    let listed = policy("  lists:\n  - name: dups\n    type: syscalls\n    values:\n    - sys_dup\n    - sys_dup2\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: InMap\n        values:\n        - \"list:dups\"\n");
+    let e = refusal(&listed, ALL, None);
+    assert!(
+        e.contains("InMap values from lists (`list:dups`) are not supported"),
+        "{e}"
+    );
 }
