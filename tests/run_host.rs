@@ -1346,6 +1346,19 @@ spec:
         operator: "SPort"
         values:
         - "9000:9100"
+"#
+        ),
+    );
+    // a second policy: one policy hooks a call once (Tetragon's kprobe_multi refuses more)
+    let policy_un = dir.write(
+        "connect-un.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-sockaddr-un"
+spec:
+  kprobes:
   - call: "sys_connect"
     syscall: true
     args:
@@ -1364,7 +1377,13 @@ spec:
 "#
         ),
     );
-    let running = started(&[policy.as_str(), "-o", "json", "--policy-events-only"]);
+    let running = started(&[
+        policy.as_str(),
+        policy_un.as_str(),
+        "-o",
+        "json",
+        "--policy-events-only",
+    ]);
     let (status, pid, out) = run_child(&bin, &[dir.str()]);
     assert!(status.success());
     assert_eq!(out, "done\n");
