@@ -863,7 +863,11 @@ impl HookCompiler<'_> {
         }
         let values: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
         // sock, socket, skb and sockaddr are read into one tuple, filtered alike
-        let net = matches!(ty, arg_type::SOCK | arg_type::SKB | arg_type::SOCKADDR);
+        // (a socket's sock is read as ARG_SOCK, so its filters are a sock's)
+        let net = matches!(
+            ty,
+            arg_type::SOCK | arg_type::SOCKET | arg_type::SKB | arg_type::SOCKADDR
+        );
         let string_arg = !matches!(
             ty,
             arg_type::INT

@@ -1480,6 +1480,15 @@ fn socket_operators_on_skb_sockaddr_and_sockaddr_un() {
     assert_eq!(sel.args[0], filter(1, op::FAMILY, 0, 0, &[2]));
     assert_eq!(sel.args[1], filter(2, op::SPORT_RANGE, 0, 0, &[8000, 8080]));
 
+    // Tetragon's security-socket-connect test policy (pkg/sensors/tracing/kprobe_net_test.go):
+    // Protocol on the socket, SAddr, SPort and Family on the sockaddr
+    let both = policy("  kprobes:\n  - call: security_socket_connect\n    syscall: false\n    args:\n    - index: 0\n      type: socket\n    - index: 1\n      type: sockaddr\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: Protocol\n        values:\n        - IPPROTO_TCP\n      - index: 1\n        operator: SAddr\n        values:\n        - 127.0.0.1\n      - index: 1\n        operator: SPort\n        values:\n        - \"9939\"\n");
+    let p = plan(&both);
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.args[0], filter(1, op::PROTOCOL, 0, 0, &[6]));
+    assert_eq!((sel.args[1].op, sel.args[1].arg), (op::SADDR, 1));
+    assert_eq!(sel.args[2], filter(3, op::SPORT, 0, 1, &[9939]));
+
     let un = policy("  kprobes:\n  - call: security_socket_connect\n    syscall: false\n    args:\n    - index: 1\n      type: sockaddr_un\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Family\n        values:\n        - AF_UNIX\n      - index: 1\n        operator: Prefix\n        values:\n        - /run/\n");
     let p = plan(&un);
     let h = only_hook(&p);
