@@ -635,6 +635,12 @@ static __always_inline void read_arg_more(struct scratch *s, struct event_arg *o
 	case ARG_BPF_PROG:
 		read_bpf_prog((const struct bpf_prog *)v, &out->bpf);
 		break;
+	case ARG_CAPS:
+		/* the 8 bytes at the pointer, as Tetragon's read_arg reads
+		 * kernel_cap_ty and cap_*_ty (bpf/process/generic_calls.h) */
+		if (bpf_probe_read_kernel(&out->value, 8, (const void *)v))
+			s->unread |= 1 << i;
+		break;
 	case ARG_NET_DEV: {
 		/* the device's name, as Tetragon's read_arg reads net_dev_ty
 		 * (bpf/process/generic_calls.h: dev->name, IFNAMSIZ) */
@@ -761,6 +767,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	case ARG_BPF_ATTR:
 	case ARG_BPF_PROG:
 	case ARG_NET_DEV:
+	case ARG_CAPS:
 		read_arg_more(s, out, a->type, v, user, i);
 		return 0;
 	default:
@@ -1000,6 +1007,7 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 		return 0;
 
 	switch (a->type) {
+	case ARG_CAPS:
 	case ARG_INT:
 	case ARG_UINT:
 		if (f->op == OP_INT_RANGE) {

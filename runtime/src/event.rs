@@ -97,7 +97,7 @@ pub enum Arg {
     None,
     /// A signed integer (`ARG_INT`).
     Int(i64),
-    /// An unsigned integer (`ARG_UINT`).
+    /// An unsigned integer (`ARG_UINT`), or a capability set (`ARG_CAPS`).
     Uint(u64),
     /// A string (`ARG_STRING`, `ARG_FILENAME`, `ARG_NET_DEV`), up to its first NUL.
     String(String),
@@ -139,7 +139,7 @@ impl Arg {
         match ty as u8 {
             arg_type::NONE => Arg::None,
             arg_type::INT => Arg::Int(raw.value()),
-            arg_type::UINT => Arg::Uint(raw.value() as u64),
+            arg_type::UINT | arg_type::CAPS => Arg::Uint(raw.value() as u64),
             arg_type::STRING | arg_type::FILENAME | arg_type::NET_DEV => {
                 Arg::String(c_string(raw.bytes()))
             }

@@ -312,11 +312,16 @@ enum ArgValue {
     SyscallId(u32),
     Skb(SkbInfo),
     Sockaddr(SockTuple),
-    SockaddrUn { family: u16, path: String },
+    SockaddrUn {
+        family: u16,
+        path: String,
+    },
     Cred(CredInfo),
     BpfAttr(BpfInfo),
     BpfProg(BpfInfo),
     NetDev(String),
+    /// A capability set, with its oneof member (`kernel_cap_t_arg`, `cap_effective_arg` ...).
+    Caps(&'static str, u64),
 }
 
 #[derive(Debug, Clone)]
@@ -375,6 +380,10 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             _ => SockTuple::default(),
         }),
         "net_device" => ArgValue::NetDev(text_of(arg)),
+        "kernel_cap_t" => ArgValue::Caps("kernel_cap_t_arg", int_of(arg) as u64),
+        "cap_inheritable" => ArgValue::Caps("cap_inheritable_arg", int_of(arg) as u64),
+        "cap_permitted" => ArgValue::Caps("cap_permitted_arg", int_of(arg) as u64),
+        "cap_effective" => ArgValue::Caps("cap_effective_arg", int_of(arg) as u64),
         "bpf_attr" | "bpf_prog" => {
             let b = match arg {
                 Arg::Bpf(b) => *b,
@@ -749,6 +758,8 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
         ArgValue::Cred(c) => o.obj("process_credentials_arg", |m| cred_json(m, c)),
         ArgValue::BpfAttr(b) => o.obj("bpf_attr_arg", |m| bpf_json(m, b)),
         ArgValue::NetDev(name) => o.obj("net_dev_arg", |m| m.str("name", name)),
+        // hexadecimal, 16 digits, as Tetragon's GetCapabilitiesHex (pkg/reader/caps/caps.go)
+        ArgValue::Caps(key, set) => o.str(key, &format!("{set:016x}")),
         ArgValue::BpfProg(b) => o.obj("bpf_prog_arg", |m| bpf_json(m, b)),
     }
     o.str("label", &a.label);

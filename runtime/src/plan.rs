@@ -626,7 +626,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device and nop)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -872,6 +872,7 @@ impl HookCompiler<'_> {
             ty,
             arg_type::INT
                 | arg_type::UINT
+                | arg_type::CAPS
                 | arg_type::CRED
                 | arg_type::BPF_ATTR
                 | arg_type::BPF_PROG
@@ -888,7 +889,7 @@ impl HookCompiler<'_> {
                 }
             }
             OpKind::Equality | OpKind::Compare | OpKind::Mask
-                if matches!(ty, arg_type::INT | arg_type::UINT) =>
+                if matches!(ty, arg_type::INT | arg_type::UINT | arg_type::CAPS) =>
             {
                 out.op = match name {
                     "GT" | "GreaterThan" => op::GT,
@@ -1271,6 +1272,9 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "bpf_attr" => (arg_type::BPF_ATTR, 8, false),
         "bpf_prog" => (arg_type::BPF_PROG, 8, false),
         "net_device" => (arg_type::NET_DEV, 8, false),
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => {
+            (arg_type::CAPS, 8, false)
+        }
         _ => return None,
     })
 }

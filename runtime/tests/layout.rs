@@ -907,6 +907,7 @@ fn enums_match() {
                     ("BPF_ATTR", arg_type::BPF_ATTR),
                     ("BPF_PROG", arg_type::BPF_PROG),
                     ("NET_DEV", arg_type::NET_DEV),
+                    ("CAPS", arg_type::CAPS),
                 ],
             ),
         ),

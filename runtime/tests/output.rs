@@ -200,6 +200,7 @@ const SOCKADDR: u32 = 6;
 const CRED: u32 = 7;
 const SOCKADDR_UN: u32 = 8;
 const BPF_CHECK: u32 = 9;
+const CAPSET: u32 = 10;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -322,6 +323,14 @@ fn plan() -> Plan {
                 vec![arg("sockaddr_un", Some("address"))],
             ),
             kprobe(BPF_CHECK, "bpf_check", vec![arg("bpf_attr", None)]),
+            kprobe(
+                CAPSET,
+                "cap_capset",
+                vec![
+                    arg("cap_effective", Some("effective")),
+                    arg("kernel_cap_t", None),
+                ],
+            ),
         ],
         skipped: Vec::new(),
     }
@@ -865,6 +874,23 @@ fn kprobe_bpf_check_bpf_attr() {
         1000,
         action::POST,
         vec![raw_arg(arg_type::BPF_ATTR, &info, 0, 0)],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// Capability sets as 16 hexadecimal digits in their own oneof members (`cap_effective_arg`,
+/// `kernel_cap_t_arg`), as Tetragon's GetCapabilitiesHex (pkg/reader/caps/caps.go).
+#[test]
+fn kprobe_capability_sets() {
+    let r = hook_record(
+        CAPSET,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            int(arg_type::CAPS, 0x1ff_ffff_ffff),
+            int(arg_type::CAPS, 1 << 21),
+        ],
     );
     insta::assert_snapshot!(both(&[r]));
 }

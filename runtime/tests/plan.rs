@@ -1420,7 +1420,7 @@ fn port_ranges_compile_to_pairs() {
 
 // ---- arg types and operators (issue 15) ---------------------------------------
 
-/// skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog and net_device read as their own ARG_* kinds, pointer-wide; a
+/// skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device and capability sets read as their own ARG_* kinds, pointer-wide; a
 /// syscall's sockaddr points into user memory (ARG_USER), a kprobe's into the kernel.
 #[test]
 fn skb_sockaddr_sockaddr_un_and_cred_args() {
@@ -1449,6 +1449,7 @@ fn skb_sockaddr_sockaddr_un_and_cred_args() {
             0,
         ),
         (kprobe("dev_set_mtu", 0, "net_device"), arg_type::NET_DEV, 0),
+        (kprobe("cap_capset", 2, "cap_effective"), arg_type::CAPS, 2),
     ];
     for (text, ty, index) in cases {
         let p = plan(&text);
@@ -1795,5 +1796,19 @@ fn in_map_and_in_range_compile_to_pairs() {
     assert!(
         e.contains("InMap values from lists (`list:dups`) are not supported"),
         "{e}"
+    );
+}
+
+/// Capability sets compare as 64-bit integers (Tetragon's filter_64ty on kernel_cap_ty and
+/// cap_*_ty): Mask, Equal.
+#[test]
+fn capability_sets_take_integer_operators() {
+    let text = policy("  kprobes:\n  - call: cap_capset\n    syscall: false\n    args:\n    - index: 2\n      type: cap_effective\n    selectors:\n    - matchArgs:\n      - index: 2\n        operator: Mask\n        values:\n        - \"0x200000\"\n");
+    let p = plan(&text);
+    let h = only_hook(&p);
+    assert_eq!(h.config.args[0], arg(arg_type::CAPS, 2, 8));
+    assert_eq!(
+        h.config.selectors[0].args[0],
+        filter(1, op::MASK, 0, 0, &[0x200000])
     );
 }
