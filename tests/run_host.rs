@@ -1412,3 +1412,76 @@ spec:
         "{f}"
     );
 }
+
+/// Writes "hello " and "iovec" with one writev to /dev/null.
+const WRITEV: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/uio.h>
+#include <unistd.h>
+int main(void)
+{
+    char a[] = "hello ", b[] = "iovec";
+    struct iovec v[2] = { { a, 6 }, { b, 5 } };
+    int fd = open("/dev/null", O_WRONLY);
+    ssize_t n = writev(fd, v, 2);
+    close(fd);
+    printf("%zd\n", n);
+    return 0;
+}
+"#;
+
+/// A `char_iovec` arg of `writev` (Tetragon's sys-writev test policy, its count from
+/// `sizeArgIndex`): the buffers' bytes one after the other, as `bytes_arg`.
+#[test]
+fn char_iovec_arg_of_writev() {
+    let test = "char_iovec_arg_of_writev";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("iovec");
+    let Some(bin) = dir.compile_c(test, "writev", WRITEV) else {
+        return;
+    };
+    let policy = dir.write(
+        "writev.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-writev"
+spec:
+  kprobes:
+  - call: "sys_writev"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_iovec"
+      sizeArgIndex: 3
+    - index: 2
+      type: "nop"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{bin}"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "-o", "json", "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "11\n");
+    running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = kprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "{f}");
+    // base64 of "hello iovec"
+    assert_eq!(
+        mine[0]["process_kprobe"]["args"][1],
+        json!({"bytes_arg": "aGVsbG8gaW92ZWM="}),
+        "{f}"
+    );
+}

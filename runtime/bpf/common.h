@@ -66,6 +66,7 @@ enum arg_type {
 	ARG_BPF_PROG = 18,    /* struct bpf_prog *: struct bpf_info */
 	ARG_NET_DEV = 19,     /* struct net_device *: its name in `str` */
 	ARG_CAPS = 20,        /* kernel_cap_t * (and cap_*): its 64 bits in `value` */
+	ARG_IOVEC = 21,       /* struct iovec * (char_iovec): bytes in `str`, count: size_index */
 };
 
 /* Where a hook's raw argument values come from. */

@@ -608,6 +608,38 @@ static __always_inline void read_bpf_prog(const struct bpf_prog *p, struct bpf_i
 	BPF_CORE_READ_STR_INTO(&o->prog_name, p, aux, name);
 }
 
+#define IOVEC_MAX 8 /* iovecs read of a char_iovec */
+
+/* char_iovec: the bytes of up to IOVEC_MAX buffers of an iovec array, one
+ * after the other, up to ARG_BUF, as Tetragon's __copy_char_iovec()
+ * concatenates them (bpf/process/types/basic.h). Assembled in s->path, which
+ * has room for any offset below ARG_BUF plus any length up to ARG_BUF. */
+static __always_inline void read_iovec(struct scratch *s, struct event_arg *out, __u64 vec,
+				       __u64 cnt, bool user)
+{
+	__u32 off = 0;
+	for (int k = 0; k < IOVEC_MAX; k++) {
+		if (k >= cnt || off >= ARG_BUF)
+			break;
+		__u64 iov[2] = {};
+		if (read_mem(iov, sizeof(iov), (const void *)(vec + k * sizeof(iov)), user))
+			break;
+		__u64 len = iov[1];
+		if (len > ARG_BUF - off)
+			len = ARG_BUF - off;
+		asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+		if (len > ARG_BUF)
+			len = ARG_BUF;
+		__u32 at = off & (ARG_BUF - 1);
+		if (bpf_probe_read_user(&s->path[at], len, (const void *)iov[0]) &&
+		    bpf_probe_read_kernel(&s->path[at], len, (const void *)iov[0]))
+			break;
+		off += len;
+	}
+	bpf_probe_read_kernel(out->str, ARG_BUF, s->path);
+	out->len = off > ARG_BUF ? ARG_BUF : off;
+}
+
 /* Reads the arg types above into `out` (the value `v` after resolve). */
 static __always_inline void read_arg_more(struct scratch *s, struct event_arg *out, __u8 type,
 					  __u64 v, bool user, __u64 i)
@@ -770,6 +802,13 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	case ARG_CAPS:
 		read_arg_more(s, out, a->type, v, user, i);
 		return 0;
+	case ARG_IOVEC: {
+		__u64 cnt = 0, si = a->size_index;
+		if (si >= 1 && si <= 6)
+			cnt = s->raw[BOUNDED(si - 1, 6)];
+		read_iovec(s, out, v, cnt, user);
+		return 0;
+	}
 	default:
 		return 0;
 	}

@@ -148,7 +148,7 @@ impl Arg {
             | arg_type::DENTRY
             | arg_type::FD
             | arg_type::BINPRM => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
-            arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
+            arg_type::BYTES | arg_type::IOVEC => Arg::Bytes(raw.bytes().to_vec()),
             arg_type::SOCK | arg_type::SOCKET => Arg::Sock(raw.sock()),
             arg_type::SKB => Arg::Skb(raw.skb()),
             arg_type::SOCKADDR => Arg::Sockaddr(raw.sock()),

@@ -90,6 +90,7 @@ pub mod arg_type {
     pub const BPF_PROG: u8 = 18;
     pub const NET_DEV: u8 = 19;
     pub const CAPS: u8 = 20;
+    pub const IOVEC: u8 = 21;
 }
 
 /// `ARG_USER`: the argument points into user memory.

@@ -626,7 +626,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective and nop)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, char_iovec, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -642,6 +642,7 @@ impl HookCompiler<'_> {
                     | arg_type::SOCKADDR
                     | arg_type::SOCKADDR_UN
                     | arg_type::BPF_ATTR
+                    | arg_type::IOVEC
             )
         {
             cfg.flags |= ARG_USER;
@@ -665,6 +666,10 @@ impl HookCompiler<'_> {
             // a tracepoint's own fields are read as they are laid out.
             let served_syscall =
                 hook.is_syscall() && matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry);
+            if served_syscall && cfg.width == 0 {
+                // a `nop` is read all the same: a sizeArgIndex may name it
+                cfg.width = field.size.min(8) as u8;
+            }
             if !served_syscall {
                 cfg.width = field.size.min(8) as u8;
                 if cfg.ty == arg_type::INT && !field.signed {
@@ -686,6 +691,22 @@ impl HookCompiler<'_> {
                 ));
             }
             cfg.size_index = size.value as u8;
+            // A hook served by a tracepoint reads only its declared args, each into the raw
+            // slot of its position: the size comes from the declared arg of that index.
+            if tp_fields.is_some() {
+                let wanted = size.value - 1;
+                let position = hook
+                    .args
+                    .iter()
+                    .position(|a| a.index.as_ref().is_some_and(|i| i.value == wanted))
+                    .ok_or_else(|| {
+                        format!(
+                            "arg {index}: sizeArgIndex {} names arg {wanted}, which this hook does not declare (a hook served by a tracepoint reads only its declared args; declare it, as `nop` if it should not be shown)",
+                            size.value
+                        )
+                    })?;
+                cfg.size_index = position as u8 + 1;
+            }
         }
         if arg.resolve.is_some() || arg.btf_type.is_some() {
             let steps = self.resolve(hook, arg, index, function)?;
@@ -873,6 +894,7 @@ impl HookCompiler<'_> {
             arg_type::INT
                 | arg_type::UINT
                 | arg_type::CAPS
+                | arg_type::IOVEC
                 | arg_type::CRED
                 | arg_type::BPF_ATTR
                 | arg_type::BPF_PROG
@@ -1272,6 +1294,7 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "bpf_attr" => (arg_type::BPF_ATTR, 8, false),
         "bpf_prog" => (arg_type::BPF_PROG, 8, false),
         "net_device" => (arg_type::NET_DEV, 8, false),
+        "char_iovec" => (arg_type::IOVEC, 8, false),
         "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => {
             (arg_type::CAPS, 8, false)
         }

@@ -908,6 +908,7 @@ fn enums_match() {
                     ("BPF_PROG", arg_type::BPF_PROG),
                     ("NET_DEV", arg_type::NET_DEV),
                     ("CAPS", arg_type::CAPS),
+                    ("IOVEC", arg_type::IOVEC),
                 ],
             ),
         ),

@@ -851,8 +851,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "action `GetUrl` is not supported",
         ),
         (
-            policy("  kprobes:\n  - call: sys_writev\n    syscall: true\n    args:\n    - index: 1\n      type: char_iovec\n      sizeArgIndex: 3\n"),
-            "arg 1: type `char_iovec` is not supported by policyctl run yet",
+            policy("  kprobes:\n  - call: tty_write\n    syscall: false\n    args:\n    - index: 0\n      type: kiocb\n"),
+            "arg 0: type `kiocb` is not supported by policyctl run yet",
         ),
         (
             policy("  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - sys_mkdirat\n  kprobes:\n  - call: list:dirs\n    syscall: true\n"),
@@ -1457,6 +1457,25 @@ fn skb_sockaddr_sockaddr_un_and_cred_args() {
         assert_eq!(cfg.args[0], arg(ty, index, 8), "{text}");
         assert_unused_args(cfg, 1);
     }
+    // char_iovec: user memory in a syscall, its count from sizeArgIndex (Tetragon's
+    // sys-writev test policy, pkg/sensors/tracing/kprobe_test.go)
+    let writev = policy("  kprobes:\n  - call: sys_writev\n    syscall: true\n    args:\n    - index: 1\n      type: char_iovec\n      sizeArgIndex: 3\n    - index: 2\n      type: nop\n");
+    let p = compile(&writev, ALL, None).unwrap();
+    let a = only_hook(&p).config.args[0];
+    assert_eq!(
+        (a.ty, a.flags & ARG_USER, a.size_index),
+        (arg_type::IOVEC, ARG_USER, 3)
+    );
+    // served by its tracepoint, the count is the declared arg's slot (position 1, so 2), and
+    // an undeclared size arg is refused
+    let p = compile(&writev, NONE, None).unwrap();
+    assert_eq!(only_hook(&p).config.args[0].size_index, 2);
+    let undeclared = writev.replace("    - index: 2\n      type: nop\n", "");
+    let e = refusal(&undeclared, NONE, None);
+    assert!(
+        e.contains("sizeArgIndex 3 names arg 2, which this hook does not declare"),
+        "{e}"
+    );
     let connect = policy("  kprobes:\n  - call: sys_connect\n    syscall: true\n    args:\n    - index: 1\n      type: sockaddr\n");
     let p = compile(&connect, NONE, None).unwrap();
     let a = only_hook(&p).config.args[0];
