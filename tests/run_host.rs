@@ -1603,3 +1603,222 @@ fn changes_of_a_process_started_before_the_run() {
         "{f}"
     );
 }
+
+/// Connects (each attempt may fail: only the call is watched) to 127.0.0.1:9050, 127.0.0.1:7000,
+/// [::1]:9060 and the unix socket `argv[1]`/`absent.sock`.
+const CONNECTS: &str = r#"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+static void inet4(int port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    connect(fd, (struct sockaddr *)&a, sizeof(a));
+    close(fd);
+}
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    inet4(9050);
+    inet4(7000);
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(9060) };
+    inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    connect(fd, (struct sockaddr *)&a6, sizeof(a6));
+    close(fd);
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    snprintf(un.sun_path, sizeof(un.sun_path), "%s/absent.sock", argv[1]);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(fd, (struct sockaddr *)&un, sizeof(un));
+    close(fd);
+    puts("done");
+    return 0;
+}
+"#;
+
+/// `sockaddr` and `sockaddr_un` args of `connect` (a syscall hook, served by its tracepoint
+/// here), filtered with a port range (SPort, the address's port, as Tetragon's filter_inet
+/// takes it for sockaddr) and with Family on sockaddr_un: the events carry Tetragon's
+/// `sockaddr_arg` and `sockaddrun_arg`.
+#[test]
+fn sockaddr_and_sockaddr_un_args_with_port_range_and_family() {
+    let test = "sockaddr_and_sockaddr_un_args_with_port_range_and_family";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("sockaddr");
+    let Some(bin) = dir.compile_c(test, "connects", CONNECTS) else {
+        return;
+    };
+    let policy = dir.write(
+        "connect.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-sockaddr"
+spec:
+  kprobes:
+  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{bin}"
+      matchArgs:
+      - index: 1
+        operator: "SPort"
+        values:
+        - "9000:9100"
+"#
+        ),
+    );
+    // a second policy: one policy hooks a call once (Tetragon's kprobe_multi refuses more)
+    let policy_un = dir.write(
+        "connect-un.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-sockaddr-un"
+spec:
+  kprobes:
+  - call: "sys_connect"
+    syscall: true
+    args:
+    - index: 1
+      type: "sockaddr_un"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{bin}"
+      matchArgs:
+      - index: 1
+        operator: "Family"
+        values:
+        - "AF_UNIX"
+"#
+        ),
+    );
+    let running = started(&[
+        policy.as_str(),
+        policy_un.as_str(),
+        "-o",
+        "json",
+        "--policy-events-only",
+    ]);
+    let (status, pid, out) = run_child(&bin, &[dir.str()]);
+    assert!(status.success());
+    assert_eq!(out, "done\n");
+    running.wait_events(3, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = kprobes_of(&f.events(), pid);
+    let args: Vec<&Value> = mine.iter().map(|e| &e["process_kprobe"]["args"]).collect();
+    assert_eq!(
+        mine.len(),
+        3,
+        "9050, 9060 and the unix socket, not 7000:\n{f}"
+    );
+    assert_eq!(
+        args[0][1],
+        json!({"sockaddr_arg": {"family": "AF_INET", "addr": "127.0.0.1", "port": 9050}}),
+        "{f}"
+    );
+    assert_eq!(
+        args[1][1],
+        json!({"sockaddr_arg": {"family": "AF_INET6", "addr": "::1", "port": 9060}}),
+        "{f}"
+    );
+    assert_eq!(
+        args[2][0],
+        json!({"sockaddrun_arg": {"family": "AF_UNIX", "path": format!("{}/absent.sock", dir.str())}}),
+        "{f}"
+    );
+}
+
+/// Writes "hello " and "iovec" with one writev to /dev/null.
+const WRITEV: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/uio.h>
+#include <unistd.h>
+int main(void)
+{
+    char a[] = "hello ", b[] = "iovec";
+    struct iovec v[2] = { { a, 6 }, { b, 5 } };
+    int fd = open("/dev/null", O_WRONLY);
+    ssize_t n = writev(fd, v, 2);
+    close(fd);
+    printf("%zd\n", n);
+    return 0;
+}
+"#;
+
+/// A `char_iovec` arg of `writev` (Tetragon's sys-writev test policy, its count from
+/// `sizeArgIndex`): the buffers' bytes one after the other, as `bytes_arg`.
+#[test]
+fn char_iovec_arg_of_writev() {
+    let test = "char_iovec_arg_of_writev";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("iovec");
+    let Some(bin) = dir.compile_c(test, "writev", WRITEV) else {
+        return;
+    };
+    let policy = dir.write(
+        "writev.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-writev"
+spec:
+  kprobes:
+  - call: "sys_writev"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_iovec"
+      sizeArgIndex: 3
+    - index: 2
+      type: "nop"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{bin}"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "-o", "json", "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "11\n");
+    running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = kprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "{f}");
+    // base64 of "hello iovec"
+    assert_eq!(
+        mine[0]["process_kprobe"]["args"][1],
+        json!({"bytes_arg": "aGVsbG8gaW92ZWM="}),
+        "{f}"
+    );
+}

@@ -60,6 +60,16 @@ enum arg_type {
 	ARG_BYTES = 10,    /* bytes at the pointer (char_buf), size from another arg */
 	ARG_BINPRM = 11,   /* struct linux_binprm *: path of its file */
 	ARG_SOCKET = 12,   /* struct socket *: its sock, read as ARG_SOCK */
+	/* arg types and operators (issue 15) */
+	ARG_SKB = 13,         /* struct sk_buff *: struct skb_info */
+	ARG_SOCKADDR = 14,    /* struct sockaddr *: family, address, port in `sock` */
+	ARG_SOCKADDR_UN = 15, /* struct sockaddr_un *: path in `str`; mode = family | abstract << 16 */
+	ARG_CRED = 16,        /* struct cred *: struct cred_info */
+	ARG_BPF_ATTR = 17,    /* union bpf_attr * (BPF_PROG_LOAD): struct bpf_info */
+	ARG_BPF_PROG = 18,    /* struct bpf_prog *: struct bpf_info */
+	ARG_NET_DEV = 19,     /* struct net_device *: its name in `str` */
+	ARG_CAPS = 20,        /* kernel_cap_t * (and cap_*): its 64 bits in `value` */
+	ARG_IOVEC = 21,       /* struct iovec * (char_iovec): bytes in `str`, count: size_index */
 };
 
 /* Where a hook's raw argument values come from. */
@@ -96,6 +106,11 @@ enum filter_op {
 	OP_FAMILY = 14,
 	OP_STATE = 15,
 	OP_IN = 16,      /* matchBinaries In / matchPIDs In */
+	/* arg types and operators (issue 15) */
+	OP_FILE_TYPE = 17,  /* FileType: (i_mode & S_IFMT) equals one of `ints` */
+	OP_SPORT_RANGE = 18, /* SPort with ranges: ints[2k] <= port <= ints[2k+1] */
+	OP_DPORT_RANGE = 19, /* DPort with ranges */
+	OP_INT_RANGE = 20,  /* InMap / InRange on integers: ints[2k] <= v <= ints[2k+1] */
 };
 
 #define FILTER_NOT 1     /* the negated form: NotEqual, NotIn, NotDPort ... */
@@ -318,6 +333,45 @@ struct sock_tuple {
 	__u64 cookie; /* the struct sock's address, Tetragon's sock_arg cookie */
 };
 
+/* ARG_SKB: Tetragon's skb_type (bpf/process/types/skb.h) */
+struct skb_info {
+	struct sock_tuple tuple; /* family, protocol, ports, addresses from the headers */
+	__u32 hash;
+	__u32 len;
+	__u32 priority;
+	__u32 mark;
+	__u32 secpath_len;
+	__u32 secpath_olen;
+};
+
+/* ARG_CRED: Tetragon's msg_cred (bpf/lib/process.h) */
+struct cred_info {
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 fsuid;
+	__u32 fsgid;
+	__u32 securebits;
+	__u32 _pad;
+	__u64 permitted;
+	__u64 effective;
+	__u64 inheritable;
+	__s32 ns_level; /* the cred's user namespace */
+	__u32 ns_uid;
+	__u32 ns_gid;
+	__u32 ns_inum;
+};
+
+/* ARG_BPF_ATTR, ARG_BPF_PROG: Tetragon's bpf_info_type */
+struct bpf_info {
+	__u32 prog_type;
+	__u32 insn_cnt;
+	__u8 prog_name[16]; /* BPF_OBJ_NAME_LEN */
+};
+
 struct event_arg {
 	__u32 type; /* enum arg_type of what was read */
 	__u32 len;  /* bytes in `str` for strings, paths and buffers */
@@ -327,6 +381,9 @@ struct event_arg {
 		__s64 value;
 		struct sock_tuple sock;
 		__u8 str[ARG_BUF];
+		struct skb_info skb;
+		struct cred_info cred;
+		struct bpf_info bpf;
 	};
 };
 

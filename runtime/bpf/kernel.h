@@ -109,19 +109,37 @@ typedef struct {
 	__u32 val;
 } kuid_t;
 
-/* 8 bytes on every kernel: u32 cap[2] before 6.3, u64 val since; read whole */
+typedef struct {
+	__u32 val;
+} kgid_t;
+
+/* 8 bytes on every kernel (u32 cap[2] before 6.3, u64 val since): read raw */
 typedef struct {
 	__u64 val;
 } kernel_cap_t;
+
 struct ns_common {
 	unsigned int inum;
 };
+
 struct user_namespace {
+	int level;
+	kuid_t owner;
+	kgid_t group;
 	struct ns_common ns;
 };
+
 struct cred {
 	kuid_t uid;
 	kuid_t euid;
+	/* read by ARG_CRED (issue 15) */
+	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
+	kgid_t egid;
+	kuid_t fsuid;
+	kgid_t fsgid;
+	unsigned int securebits;
 	kernel_cap_t cap_inheritable;
 	kernel_cap_t cap_permitted;
 	kernel_cap_t cap_effective;
@@ -234,7 +252,64 @@ struct sock {
 	__u16 sk_protocol;
 };
 
+/* arg types (issue 15): cred, sk_buff, sockaddr */
+
+struct sk_buff {
+	__u32 len;
+	__u32 priority;
+	__u32 mark;
+	__u32 hash;
+	__u16 transport_header;
+	__u16 network_header;
+	unsigned char *head;
+};
+
+struct net_device {
+	char name[16];
+};
+
+struct bpf_prog_aux {
+	char name[16];
+};
+
+enum bpf_prog_type {
+	BPF_PROG_TYPE_UNSPEC___policyctl = 0,
+};
+
+struct bpf_prog {
+	__u32 len;
+	enum bpf_prog_type type;
+	struct bpf_prog_aux *aux;
+};
+
 #pragma clang attribute pop
+
+/* socket addresses are UAPI: plain layouts, read at constant offsets (issue 15) */
+struct sockaddr {
+	unsigned short sa_family;
+};
+
+struct in_addr {
+	__be32 s_addr;
+};
+
+struct sockaddr_in {
+	unsigned short sin_family;
+	__be16 sin_port;
+	struct in_addr sin_addr;
+};
+
+struct sockaddr_in6 {
+	unsigned short sin6_family;
+	__be16 sin6_port;
+	__be32 sin6_flowinfo;
+	struct in6_addr sin6_addr;
+};
+
+struct sockaddr_un {
+	unsigned short sun_family;
+	char sun_path[108];
+};
 
 /* raw_tp context, read as a plain struct: a CO-RE access to the flexible
  * args[] of bpf_raw_tracepoint_args fails the whole object under aya. */

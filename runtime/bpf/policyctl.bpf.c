@@ -587,6 +587,240 @@ static __always_inline struct file *fd_file(__s64 fd)
 	return file;
 }
 
+/* ---- arg types (issue 15): skb, sockaddr, sockaddr_un, cred ------------ */
+
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define S_IFMT 0170000
+
+static __always_inline long read_mem(void *dst, __u32 size, const void *src, bool user)
+{
+	return user ? bpf_probe_read_user(dst, size, src) : bpf_probe_read_kernel(dst, size, src);
+}
+
+/* IPv6 extension headers Tetragon skips to find the transport header
+ * (bpf/process/types/skb.h get_ip6_protocol()): hop-by-hop, routing,
+ * fragment, authentication, destination options. */
+static __always_inline bool ip6_extension(__u8 next)
+{
+	return next == 0 || next == 43 || next == 44 || next == 51 || next == 60;
+}
+
+/* The packet's addresses, protocol and ports, as Tetragon's
+ * set_event_from_skb() reads them (bpf/process/types/skb.h): IPv4 or IPv6
+ * from the network header, ports for TCP and UDP only, in host order. */
+static __always_inline void read_skb(struct sk_buff *skb, struct skb_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	o->hash = BPF_CORE_READ(skb, hash);
+	o->len = BPF_CORE_READ(skb, len);
+	o->priority = BPF_CORE_READ(skb, priority);
+	o->mark = BPF_CORE_READ(skb, mark);
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 l3 = BPF_CORE_READ(skb, network_header);
+	__u32 l4 = BPF_CORE_READ(skb, transport_header);
+	__u8 b0 = 0, proto = 0;
+	if (bpf_probe_read_kernel(&b0, 1, head + l3))
+		return;
+	if (b0 >> 4 == 4) {
+		o->tuple.family = AF_INET;
+		bpf_probe_read_kernel(&proto, 1, head + l3 + 9);
+		bpf_probe_read_kernel(o->tuple.saddr, 4, head + l3 + 12);
+		bpf_probe_read_kernel(o->tuple.daddr, 4, head + l3 + 16);
+	} else if (b0 >> 4 == 6) {
+		o->tuple.family = AF_INET6;
+		bpf_probe_read_kernel(o->tuple.saddr, 16, head + l3 + 8);
+		bpf_probe_read_kernel(o->tuple.daddr, 16, head + l3 + 24);
+		__u8 next = 0;
+		bpf_probe_read_kernel(&next, 1, head + l3 + 6);
+		l4 = l3 + 40;
+		for (int k = 0; k < 7; k++) {
+			if (!ip6_extension(next))
+				break;
+			__u8 ext[2] = {};
+			if (bpf_probe_read_kernel(ext, 2, head + l4))
+				return;
+			if (next == 44)
+				l4 += 8;
+			else if (next == 51)
+				l4 += ((__u32)ext[1] + 2) * 4;
+			else
+				l4 += ((__u32)ext[1] + 1) * 8;
+			next = ext[0];
+		}
+		proto = ip6_extension(next) ? 0 : next;
+	} else {
+		return;
+	}
+	o->tuple.protocol = proto;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		__u16 ports[2] = {};
+		bpf_probe_read_kernel(ports, 4, head + l4);
+		o->tuple.sport = __builtin_bswap16(ports[0]);
+		o->tuple.dport = __builtin_bswap16(ports[1]);
+	}
+}
+
+/* An AF_INET or AF_INET6 address, as Tetragon's set_event_from_sockaddr_in()
+ * reads it (bpf/process/types/sockaddr.h): family, source address and port. */
+static __always_inline void read_sockaddr(const void *sa, struct sock_tuple *t, bool user)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	if (read_mem(&t->family, 2, sa, user))
+		return;
+	__u16 port = 0;
+	if (t->family == AF_INET) {
+		read_mem(&port, 2, sa + 2, user);
+		read_mem(t->saddr, 4, sa + 4, user);
+	} else if (t->family == AF_INET6) {
+		read_mem(&port, 2, sa + 2, user);
+		read_mem(t->saddr, 16, sa + 8, user);
+	}
+	t->sport = __builtin_bswap16(port);
+}
+
+/* A unix socket address, as Tetragon's set_event_from_sockaddr_un() reads it
+ * (bpf/process/types/sockaddr_un.h): a path up to its NUL, or an abstract
+ * name (leading NUL) as the 107 raw bytes after it. */
+static __always_inline void read_sockaddr_un(const __u8 *sa, struct event_arg *out, bool user)
+{
+	__u16 family = 0;
+	__u8 first = 0;
+	if (read_mem(&family, 2, sa, user) || read_mem(&first, 1, sa + 2, user))
+		return;
+	out->mode = family;
+	if (first == 0) {
+		out->mode |= 1 << 16;
+		if (!read_mem(out->str, 107, sa + 3, user))
+			out->len = 107;
+		return;
+	}
+	long n = user ? bpf_probe_read_user_str(out->str, 108, sa + 2)
+		      : bpf_probe_read_kernel_str(out->str, 108, sa + 2);
+	out->len = n > 0 ? n - 1 : 0;
+}
+
+/* A cred as Tetragon's copy_cred() reads it (bpf/process/types/basic.h):
+ * ids, securebits, capability sets and the user namespace. */
+static __always_inline void read_cred(const struct cred *c, struct cred_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	o->uid = BPF_CORE_READ(c, uid.val);
+	o->gid = BPF_CORE_READ(c, gid.val);
+	o->euid = BPF_CORE_READ(c, euid.val);
+	o->egid = BPF_CORE_READ(c, egid.val);
+	o->suid = BPF_CORE_READ(c, suid.val);
+	o->sgid = BPF_CORE_READ(c, sgid.val);
+	o->fsuid = BPF_CORE_READ(c, fsuid.val);
+	o->fsgid = BPF_CORE_READ(c, fsgid.val);
+	o->securebits = BPF_CORE_READ(c, securebits);
+	bpf_core_read(&o->permitted, 8, &c->cap_permitted);
+	bpf_core_read(&o->effective, 8, &c->cap_effective);
+	bpf_core_read(&o->inheritable, 8, &c->cap_inheritable);
+	struct user_namespace *ns = BPF_CORE_READ(c, user_ns);
+	o->ns_level = BPF_CORE_READ(ns, level);
+	o->ns_uid = BPF_CORE_READ(ns, owner.val);
+	o->ns_gid = BPF_CORE_READ(ns, group.val);
+	o->ns_inum = BPF_CORE_READ(ns, ns.inum);
+}
+
+/* union bpf_attr for BPF_PROG_LOAD, as Tetragon's copy_bpf_attr() reads it
+ * (bpf/process/types/basic.h): prog_type, insn_cnt and prog_name, at their
+ * UAPI offsets (include/uapi/linux/bpf.h). */
+static __always_inline void read_bpf_attr(const __u8 *attr, struct bpf_info *o, bool user)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	read_mem(&o->prog_type, 4, attr, user);
+	read_mem(&o->insn_cnt, 4, attr + 4, user);
+	read_mem(o->prog_name, 16, attr + 48, user);
+}
+
+/* struct bpf_prog, as Tetragon's copy_bpf_prog(): type, len, aux->name. */
+static __always_inline void read_bpf_prog(const struct bpf_prog *p, struct bpf_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	o->prog_type = BPF_CORE_READ(p, type);
+	o->insn_cnt = BPF_CORE_READ(p, len);
+	BPF_CORE_READ_STR_INTO(&o->prog_name, p, aux, name);
+}
+
+#define IOVEC_MAX 8 /* iovecs read of a char_iovec */
+
+/* char_iovec: the bytes of up to IOVEC_MAX buffers of an iovec array, one
+ * after the other, up to ARG_BUF, as Tetragon's __copy_char_iovec()
+ * concatenates them (bpf/process/types/basic.h). Assembled in s->path, which
+ * has room for any offset below ARG_BUF plus any length up to ARG_BUF. */
+static __always_inline void read_iovec(struct scratch *s, struct event_arg *out, __u64 vec,
+				       __u64 cnt, bool user)
+{
+	__u32 off = 0;
+	for (int k = 0; k < IOVEC_MAX; k++) {
+		if (k >= cnt || off >= ARG_BUF)
+			break;
+		__u64 iov[2] = {};
+		if (read_mem(iov, sizeof(iov), (const void *)(vec + k * sizeof(iov)), user))
+			break;
+		__u64 len = iov[1];
+		if (len > ARG_BUF - off)
+			len = ARG_BUF - off;
+		asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+		if (len > ARG_BUF)
+			len = ARG_BUF;
+		__u32 at = off & (ARG_BUF - 1);
+		if (bpf_probe_read_user(&s->path[at], len, (const void *)iov[0]) &&
+		    bpf_probe_read_kernel(&s->path[at], len, (const void *)iov[0]))
+			break;
+		off += len;
+	}
+	bpf_probe_read_kernel(out->str, ARG_BUF, s->path);
+	out->len = off > ARG_BUF ? ARG_BUF : off;
+}
+
+/* Reads the arg types above into `out` (the value `v` after resolve). */
+static __always_inline void read_arg_more(struct scratch *s, struct event_arg *out, __u8 type,
+					  __u64 v, bool user, __u64 i)
+{
+	if (!v) {
+		s->unread |= 1 << i;
+		return;
+	}
+	switch (type) {
+	case ARG_SKB:
+		read_skb((struct sk_buff *)v, &out->skb);
+		break;
+	case ARG_SOCKADDR:
+		read_sockaddr((const void *)v, &out->sock, user);
+		break;
+	case ARG_SOCKADDR_UN:
+		read_sockaddr_un((const __u8 *)v, out, user);
+		break;
+	case ARG_CRED:
+		read_cred((const struct cred *)v, &out->cred);
+		break;
+	case ARG_BPF_ATTR:
+		read_bpf_attr((const __u8 *)v, &out->bpf, user);
+		break;
+	case ARG_BPF_PROG:
+		read_bpf_prog((const struct bpf_prog *)v, &out->bpf);
+		break;
+	case ARG_CAPS:
+		/* the 8 bytes at the pointer, as Tetragon's read_arg reads
+		 * kernel_cap_ty and cap_*_ty (bpf/process/generic_calls.h) */
+		if (bpf_probe_read_kernel(&out->value, 8, (const void *)v))
+			s->unread |= 1 << i;
+		break;
+	case ARG_NET_DEV: {
+		/* the device's name, as Tetragon's read_arg reads net_dev_ty
+		 * (bpf/process/generic_calls.h: dev->name, IFNAMSIZ) */
+		long n = bpf_core_read_str(out->str, 16, &((struct net_device *)v)->name);
+		out->len = n > 0 ? n - 1 : 0;
+		if (n <= 0)
+			s->unread |= 1 << i;
+		break;
+	}
+	}
+}
+
 /* Reads argument `i` of the hook in `slot`, as configured, into the event. */
 GLOBAL int read_arg(__u64 slot, __u64 i)
 {
@@ -694,6 +928,23 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		break;
 	case ARG_DENTRY:
 		break;
+	case ARG_SKB:
+	case ARG_SOCKADDR:
+	case ARG_SOCKADDR_UN:
+	case ARG_CRED:
+	case ARG_BPF_ATTR:
+	case ARG_BPF_PROG:
+	case ARG_NET_DEV:
+	case ARG_CAPS:
+		read_arg_more(s, out, a->type, v, user, i);
+		return 0;
+	case ARG_IOVEC: {
+		__u64 cnt = 0, si = a->size_index;
+		if (si >= 1 && si <= 6)
+			cnt = s->raw[BOUNDED(si - 1, 6)];
+		read_iovec(s, out, v, cnt, user);
+		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -849,6 +1100,67 @@ static __always_inline struct selector *selector_of(__u64 slot, __u64 sel)
 	return &h->selectors[BOUNDED(sel, MAX_SELECTORS)];
 }
 
+/* ---- operators (issue 15): FileType, port ranges ----------------------- */
+
+/* Port ranges: `ints` holds (low, high) pairs, both ends included, as
+ * Tetragon's port range filter compares (bpf/process/types/basic.h). */
+static __always_inline bool match_port_ranges(struct filter *f, __u16 port)
+{
+	for (int i = 0; i + 1 < MAX_VALUES; i += 2) {
+		if (i >= f->nvalues)
+			break;
+		if (port >= f->ints[i] && port <= f->ints[i + 1])
+			return true;
+	}
+	return false;
+}
+
+/* InMap and InRange on an integer: `ints` holds (low, high) pairs, compared
+ * as the arg's signedness says (Tetragon: filter_64ty_map / filter_*ty_range
+ * in bpf/process/types/basic.h). */
+static __always_inline bool match_int_ranges(struct filter *f, __s64 v, bool is_signed)
+{
+	for (int i = 0; i + 1 < MAX_VALUES; i += 2) {
+		if (i >= f->nvalues)
+			break;
+		__s64 lo = (__s64)f->ints[i], hi = (__s64)f->ints[i + 1];
+		if (is_signed ? (v >= lo && v <= hi)
+			      : ((__u64)v >= (__u64)lo && (__u64)v <= (__u64)hi))
+			return true;
+	}
+	return false;
+}
+
+/* The operators above on a socket tuple (sock, skb, sockaddr); false when
+ * `f` is none of them. */
+static __always_inline bool match_sock_more(struct filter *f, struct sock_tuple *t)
+{
+	switch (f->op) {
+	case OP_SPORT_RANGE:
+		return match_port_ranges(f, t->sport);
+	case OP_DPORT_RANGE:
+		return match_port_ranges(f, t->dport);
+	}
+	return match_sock(f, t);
+}
+
+/* FileType: the inode's type bits (i_mode & S_IFMT) against the values, as
+ * Tetragon's filter_file_type() (bpf/process/types/basic.h). A path whose
+ * mode was not read (0) has no type and matches no value. */
+static __always_inline bool match_file_type(struct filter *f, __u32 mode)
+{
+	__u32 type = mode & S_IFMT;
+	if (!type)
+		return false;
+	for (int i = 0; i < MAX_VALUES; i++) {
+		if (i >= f->nvalues)
+			break;
+		if (type == f->ints[i])
+			return true;
+	}
+	return false;
+}
+
 /* matchArgs entry `fi` of selector `sel` against the event's arguments. */
 GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 {
@@ -870,17 +1182,39 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 		return 0;
 
 	switch (a->type) {
+	case ARG_CAPS:
 	case ARG_INT:
 	case ARG_UINT:
+		if (f->op == OP_INT_RANGE) {
+			hit = match_int_ranges(f, a->value, a->type == ARG_INT);
+			break;
+		}
 		hit = match_ints(f, a->value);
 		break;
 	case ARG_SOCK:
-		hit = match_sock(f, &a->sock);
+	case ARG_SOCKADDR:
+		hit = match_sock_more(f, &a->sock);
+		break;
+	case ARG_SKB:
+		hit = match_sock_more(f, &a->skb.tuple);
+		break;
+	case ARG_CRED:
+	case ARG_BPF_ATTR:
+	case ARG_BPF_PROG:
+		hit = false;
 		break;
 	case ARG_NONE:
 		hit = false;
 		break;
 	default:
+		if (f->op == OP_FILE_TYPE) {
+			hit = match_file_type(f, a->mode);
+			break;
+		}
+		if (a->type == ARG_SOCKADDR_UN && f->op == OP_FAMILY) {
+			hit = match_ints(f, a->mode & 0xffff);
+			break;
+		}
 		set_key(s, a->str, a->len);
 		hit = match_key(f->id, f->op);
 	}

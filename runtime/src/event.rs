@@ -7,9 +7,9 @@
 //! kernel claims are clamped to the buffers they describe.
 
 use crate::layout::{
-    arg_type, event_type, read_record, read_record_prefix, DataEvent, EventArg, EventHeader,
-    ExecEvent, ExitEvent, ForkEvent, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, DATA_CHUNK,
-    DATA_EVENT_FIXED, HOOK_EVENT_FIXED,
+    arg_type, event_type, read_record, read_record_prefix, BpfInfo, CredInfo, DataEvent,
+    EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, SkbInfo, SockTuple,
+    ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_EVENT_FIXED, HOOK_EVENT_FIXED,
 };
 
 /// The fields every event starts with.
@@ -126,9 +126,9 @@ pub enum Arg {
     None,
     /// A signed integer (`ARG_INT`).
     Int(i64),
-    /// An unsigned integer (`ARG_UINT`).
+    /// An unsigned integer (`ARG_UINT`), or a capability set (`ARG_CAPS`).
     Uint(u64),
-    /// A string (`ARG_STRING`, `ARG_FILENAME`), up to its first NUL.
+    /// A string (`ARG_STRING`, `ARG_FILENAME`, `ARG_NET_DEV`), up to its first NUL.
     String(String),
     /// A path (`ARG_FILE`, `ARG_PATH`, `ARG_DENTRY`, `ARG_FD`, `ARG_BINPRM`) and its inode's
     /// mode (file type and permission bits; 0 when not read).
@@ -139,6 +139,23 @@ pub enum Arg {
     Sock(SockTuple),
     /// A type this decoder does not know.
     Unknown(u32),
+    /// A packet (`ARG_SKB`).
+    Skb(SkbInfo),
+    /// An AF_INET or AF_INET6 address (`ARG_SOCKADDR`): family, `saddr` and `sport` are set.
+    Sockaddr(SockTuple),
+    /// A unix socket address (`ARG_SOCKADDR_UN`).
+    SockaddrUn {
+        /// `sun_family`.
+        family: u16,
+        /// The path, or for an abstract name the raw bytes after its leading NUL.
+        path: Vec<u8>,
+        /// An abstract name (the path started with a NUL).
+        abstract_: bool,
+    },
+    /// Credentials (`ARG_CRED`).
+    Cred(CredInfo),
+    /// A BPF program (`ARG_BPF_ATTR`, `ARG_BPF_PROG`).
+    Bpf(BpfInfo),
 }
 
 impl Arg {
@@ -151,15 +168,26 @@ impl Arg {
         match ty as u8 {
             arg_type::NONE => Arg::None,
             arg_type::INT => Arg::Int(raw.value()),
-            arg_type::UINT => Arg::Uint(raw.value() as u64),
-            arg_type::STRING | arg_type::FILENAME => Arg::String(c_string(raw.bytes())),
+            arg_type::UINT | arg_type::CAPS => Arg::Uint(raw.value() as u64),
+            arg_type::STRING | arg_type::FILENAME | arg_type::NET_DEV => {
+                Arg::String(c_string(raw.bytes()))
+            }
             arg_type::FILE
             | arg_type::PATH
             | arg_type::DENTRY
             | arg_type::FD
             | arg_type::BINPRM => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
-            arg_type::BYTES => Arg::Bytes(raw.bytes().to_vec()),
+            arg_type::BYTES | arg_type::IOVEC => Arg::Bytes(raw.bytes().to_vec()),
             arg_type::SOCK | arg_type::SOCKET => Arg::Sock(raw.sock()),
+            arg_type::SKB => Arg::Skb(raw.skb()),
+            arg_type::SOCKADDR => Arg::Sockaddr(raw.sock()),
+            arg_type::SOCKADDR_UN => Arg::SockaddrUn {
+                family: raw.mode as u16,
+                path: raw.bytes().to_vec(),
+                abstract_: raw.mode & (1 << 16) != 0,
+            },
+            arg_type::CRED => Arg::Cred(raw.cred()),
+            arg_type::BPF_ATTR | arg_type::BPF_PROG => Arg::Bpf(raw.bpf()),
             _ => Arg::Unknown(ty),
         }
     }

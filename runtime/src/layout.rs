@@ -122,6 +122,15 @@ pub mod arg_type {
     pub const BYTES: u8 = 10;
     pub const BINPRM: u8 = 11;
     pub const SOCKET: u8 = 12;
+    pub const SKB: u8 = 13;
+    pub const SOCKADDR: u8 = 14;
+    pub const SOCKADDR_UN: u8 = 15;
+    pub const CRED: u8 = 16;
+    pub const BPF_ATTR: u8 = 17;
+    pub const BPF_PROG: u8 = 18;
+    pub const NET_DEV: u8 = 19;
+    pub const CAPS: u8 = 20;
+    pub const IOVEC: u8 = 21;
 }
 
 /// `ARG_USER`: the argument points into user memory.
@@ -148,6 +157,10 @@ pub mod op {
     pub const FAMILY: u8 = 14;
     pub const STATE: u8 = 15;
     pub const IN: u8 = 16;
+    pub const FILE_TYPE: u8 = 17;
+    pub const SPORT_RANGE: u8 = 18;
+    pub const DPORT_RANGE: u8 = 19;
+    pub const INT_RANGE: u8 = 20;
 }
 
 /// `FILTER_NOT`: the negated operator.
@@ -410,7 +423,52 @@ pub struct SockTuple {
     pub cookie: u64,
 }
 
-/// `struct event_arg`; `data` is the C union of `value`, `sock` and `str`.
+/// `struct skb_info`: a packet's tuple and the sk_buff's own fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SkbInfo {
+    pub tuple: SockTuple,
+    pub hash: u32,
+    pub len: u32,
+    pub priority: u32,
+    pub mark: u32,
+    pub secpath_len: u32,
+    pub secpath_olen: u32,
+}
+
+/// `struct cred_info`: a `struct cred`'s ids, capabilities and user namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct CredInfo {
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub suid: u32,
+    pub sgid: u32,
+    pub fsuid: u32,
+    pub fsgid: u32,
+    pub securebits: u32,
+    pub _pad: u32,
+    pub permitted: u64,
+    pub effective: u64,
+    pub inheritable: u64,
+    pub ns_level: i32,
+    pub ns_uid: u32,
+    pub ns_gid: u32,
+    pub ns_inum: u32,
+}
+
+/// `struct bpf_info`: a BPF program being loaded (`union bpf_attr`) or loaded (`struct bpf_prog`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct BpfInfo {
+    pub prog_type: u32,
+    pub insn_cnt: u32,
+    pub prog_name: [u8; 16],
+}
+
+/// `struct event_arg`; `data` is the C union of `value`, `sock`, `str`, `skb`, `cred` and `bpf`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub struct EventArg {
@@ -438,6 +496,27 @@ impl EventArg {
     pub fn sock(&self) -> SockTuple {
         // SAFETY: SockTuple is plain data no larger than `data`.
         unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const SockTuple) }
+    }
+
+    /// The packet (`ARG_SKB`).
+    pub fn skb(&self) -> SkbInfo {
+        const _: () = assert!(std::mem::size_of::<SkbInfo>() <= ARG_BUF);
+        // SAFETY: SkbInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const SkbInfo) }
+    }
+
+    /// The BPF program (`ARG_BPF_ATTR`, `ARG_BPF_PROG`).
+    pub fn bpf(&self) -> BpfInfo {
+        const _: () = assert!(std::mem::size_of::<BpfInfo>() <= ARG_BUF);
+        // SAFETY: BpfInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const BpfInfo) }
+    }
+
+    /// The credentials (`ARG_CRED`).
+    pub fn cred(&self) -> CredInfo {
+        const _: () = assert!(std::mem::size_of::<CredInfo>() <= ARG_BUF);
+        // SAFETY: CredInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const CredInfo) }
     }
 }
 

@@ -9,12 +9,14 @@
 use std::fmt::Write as _;
 
 use crate::event::{Arg, Event, Exit, Hook};
-use crate::layout::{action, SockTuple};
+use crate::layout::{action, BpfInfo, CredInfo, SkbInfo, SockTuple};
 use crate::plan::{Attach, EventKind, HookPlan, Plan};
 use crate::process::{
     base64, forked_without_exec, Ancestors, ProcessCache, ProcessInfo, AUID_UNKNOWN,
 };
-use policyctl_validator::facts::{FAMILIES, PROTOCOLS, SIGNALS, SYSCALL_ARCH_PREFIXES, TCP_STATES};
+use policyctl_validator::facts::{
+    CAPABILITIES, FAMILIES, PROTOCOLS, SECURE_BITS, SIGNALS, SYSCALL_ARCH_PREFIXES, TCP_STATES,
+};
 
 /// The output format of `policyctl run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,6 +375,18 @@ enum ArgValue {
     Long(i64),
     Uint(u32),
     SyscallId(u32),
+    Skb(SkbInfo),
+    Sockaddr(SockTuple),
+    SockaddrUn {
+        family: u16,
+        path: String,
+    },
+    Cred(CredInfo),
+    BpfAttr(BpfInfo),
+    BpfProg(BpfInfo),
+    NetDev(String),
+    /// A capability set, with its oneof member (`kernel_cap_t_arg`, `cap_effective_arg` ...).
+    Caps(&'static str, u64),
 }
 
 #[derive(Debug, Clone)]
@@ -422,6 +436,34 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Sock(s) => *s,
             _ => SockTuple::default(),
         }),
+        "skb" => ArgValue::Skb(match arg {
+            Arg::Skb(s) => *s,
+            _ => SkbInfo::default(),
+        }),
+        "sockaddr" => ArgValue::Sockaddr(match arg {
+            Arg::Sockaddr(s) => *s,
+            _ => SockTuple::default(),
+        }),
+        "net_device" => ArgValue::NetDev(text_of(arg)),
+        "kernel_cap_t" => ArgValue::Caps("kernel_cap_t_arg", int_of(arg) as u64),
+        "cap_inheritable" => ArgValue::Caps("cap_inheritable_arg", int_of(arg) as u64),
+        "cap_permitted" => ArgValue::Caps("cap_permitted_arg", int_of(arg) as u64),
+        "cap_effective" => ArgValue::Caps("cap_effective_arg", int_of(arg) as u64),
+        "bpf_attr" | "bpf_prog" => {
+            let b = match arg {
+                Arg::Bpf(b) => *b,
+                _ => BpfInfo::default(),
+            };
+            if ty == "bpf_prog" {
+                ArgValue::BpfProg(b)
+            } else {
+                ArgValue::BpfAttr(b)
+            }
+        }
+        "cred" => ArgValue::Cred(match arg {
+            Arg::Cred(c) => *c,
+            _ => CredInfo::default(),
+        }),
         _ => match arg {
             Arg::None | Arg::Unknown(_) => ArgValue::None,
             Arg::Int(v) => ArgValue::Long(*v),
@@ -430,8 +472,34 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Path(s, _) => ArgValue::Path(s.clone()),
             Arg::Bytes(b) => ArgValue::Bytes(b.clone()),
             Arg::Sock(s) => ArgValue::Sock(*s),
+            Arg::Skb(s) => ArgValue::Skb(*s),
+            Arg::Sockaddr(s) => ArgValue::Sockaddr(*s),
+            Arg::SockaddrUn {
+                family,
+                path,
+                abstract_,
+            } => ArgValue::SockaddrUn {
+                family: *family,
+                path: sockaddr_un_path(path, *abstract_),
+            },
+            Arg::Cred(c) => ArgValue::Cred(*c),
+            Arg::Bpf(b) => ArgValue::BpfAttr(*b),
         },
     }
+}
+
+/// A unix socket path as Tetragon's decodeSockaddrUnPath (pkg/sensors/tracing/args_linux.go)
+/// writes it: a path up to its NUL, or an abstract name without its NULs behind an `@`.
+fn sockaddr_un_path(raw: &[u8], abstract_: bool) -> String {
+    if !abstract_ {
+        let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
+        return String::from_utf8_lossy(&raw[..end]).into_owned();
+    }
+    let name: Vec<u8> = raw.iter().copied().filter(|b| *b != 0).collect();
+    if name.is_empty() {
+        return String::new();
+    }
+    format!("@{}", String::from_utf8_lossy(&name))
 }
 
 /// Fields shared by kprobe, tracepoint, uprobe and LSM events.
@@ -740,8 +808,188 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
             m.nonzero("id", *id);
             m.str("abi", syscall_abi());
         }),
+        ArgValue::Skb(s) => o.obj("skb_arg", |m| skb_json(m, s)),
+        // Tetragon gives sockaddr and sockaddr_un args no label (getKprobeArgument in
+        // pkg/sensors/tracing/args_linux.go does not copy it for them).
+        ArgValue::Sockaddr(s) => {
+            return o.obj("sockaddr_arg", |m| {
+                m.str("family", name_of(FAMILIES, s.family.into()));
+                m.str("addr", &addr(s.family, &s.saddr));
+                m.nonzero("port", s.sport.into());
+            })
+        }
+        ArgValue::SockaddrUn { family, path } => {
+            return o.obj("sockaddrun_arg", |m| {
+                m.str("family", sockaddr_un_family(*family));
+                m.str("path", path);
+            })
+        }
+        ArgValue::Cred(c) => o.obj("process_credentials_arg", |m| cred_json(m, c)),
+        ArgValue::BpfAttr(b) => o.obj("bpf_attr_arg", |m| bpf_json(m, b)),
+        ArgValue::NetDev(name) => o.obj("net_dev_arg", |m| m.str("name", name)),
+        // hexadecimal, 16 digits, as Tetragon's GetCapabilitiesHex (pkg/reader/caps/caps.go)
+        ArgValue::Caps(key, set) => o.str(key, &format!("{set:016x}")),
+        ArgValue::BpfProg(b) => o.obj("bpf_prog_arg", |m| bpf_json(m, b)),
     }
     o.str("label", &a.label);
+}
+
+/// A BPF program type's name, as Tetragon's GetProgType (pkg/reader/bpf/bpfattr.go): the
+/// number for a type it does not name.
+fn prog_type_name(t: u32) -> String {
+    const NAMES: [&str; 32] = [
+        "UNSPEC",
+        "SOCKET_FILTER",
+        "KPROBE",
+        "SCHED_CLS",
+        "SCHED_ACT",
+        "TRACEPOINT",
+        "XDP",
+        "PERF_EVENT",
+        "CGROUP_SKB",
+        "CGROUP_SOCK",
+        "LWT_IN",
+        "LWT_OUT",
+        "LWT_XMIT",
+        "SOCK_OPS",
+        "SK_SKB",
+        "CGROUP_DEVICE",
+        "SK_MSG",
+        "RAW_TRACEPOINT",
+        "CGROUP_SOCK_ADDR",
+        "LWT_SEG6LOCAL",
+        "LIRC_MODE2",
+        "SK_REUSEPORT",
+        "FLOW_DISSECTOR",
+        "CGROUP_SYSCTL",
+        "RAW_TRACEPOINT_WRITABLE",
+        "CGROUP_SOCKOPT",
+        "TRACING",
+        "STRUCT_OPS",
+        "EXT",
+        "LSM",
+        "SK_LOOKUP",
+        "SYSCALL",
+    ];
+    match NAMES.get(t as usize) {
+        Some(n) => format!("BPF_PROG_TYPE_{n}"),
+        None => t.to_string(),
+    }
+}
+
+/// A program's name up to its first NUL, as Tetragon's getKprobeArgument trims it
+/// (pkg/sensors/tracing/args_linux.go).
+fn prog_name(b: &BpfInfo) -> String {
+    let end = b.prog_name.iter().position(|c| *c == 0).unwrap_or(16);
+    String::from_utf8_lossy(&b.prog_name[..end]).into_owned()
+}
+
+/// A `tetragon.KprobeBpfAttr` / `KprobeBpfProg` (their fields are named alike).
+fn bpf_json(o: &mut Obj<'_>, b: &BpfInfo) {
+    o.str("ProgType", &prog_type_name(b.prog_type));
+    o.nonzero("InsnCnt", b.insn_cnt);
+    o.str("ProgName", &prog_name(b));
+}
+
+/// Tetragon's `familyString` (pkg/grpc/tracing/tracing.go) for sockaddr_un args.
+fn sockaddr_un_family(family: u16) -> &'static str {
+    match family {
+        1 => "AF_UNIX",
+        2 => "AF_INET",
+        10 => "AF_INET6",
+        _ => "",
+    }
+}
+
+/// A `tetragon.KprobeSkb`, as Tetragon's getKprobeArgument fills it (pkg/grpc/tracing/tracing.go).
+fn skb_json(o: &mut Obj<'_>, s: &SkbInfo) {
+    let t = &s.tuple;
+    o.nonzero("hash", s.hash);
+    o.nonzero("len", s.len);
+    o.nonzero("priority", s.priority);
+    o.nonzero("mark", s.mark);
+    o.str("saddr", &addr(t.family, &t.saddr));
+    o.str("daddr", &addr(t.family, &t.daddr));
+    o.nonzero("sport", t.sport.into());
+    o.nonzero("dport", t.dport.into());
+    o.nonzero("proto", t.protocol.into());
+    o.nonzero("sec_path_len", s.secpath_len);
+    o.nonzero("sec_path_olen", s.secpath_olen);
+    o.str("protocol", name_of(PROTOCOLS, t.protocol.into()));
+    o.str("family", name_of(FAMILIES, t.family.into()));
+}
+
+/// A repeated `CapabilitiesType`: each set bit, by name (protojson prints a number for a
+/// capability its enum does not name), as Tetragon's GetCapabilitiesTypes (pkg/reader/caps).
+fn caps_json(o: &mut Obj<'_>, key: &str, set: u64) {
+    if set == 0 {
+        return;
+    }
+    o.key(key);
+    o.out.push('[');
+    let mut first = true;
+    for bit in 0..64 {
+        if set & (1u64 << bit) == 0 {
+            continue;
+        }
+        if !first {
+            o.out.push(',');
+        }
+        first = false;
+        match CAPABILITIES.get(bit) {
+            Some(name) => push_json_str(o.out, name),
+            None => {
+                let _ = write!(o.out, "{bit}");
+            }
+        }
+    }
+    o.out.push(']');
+}
+
+/// A `tetragon.ProcessCredentials`, as Tetragon's getKprobeArgument fills it for a cred arg
+/// (pkg/grpc/tracing/tracing.go): the ids are wrappers (written even when 0), the user
+/// namespace at level 0 is the host's.
+fn cred_json(o: &mut Obj<'_>, c: &CredInfo) {
+    o.num("uid", c.uid);
+    o.num("gid", c.gid);
+    o.num("euid", c.euid);
+    o.num("egid", c.egid);
+    o.num("suid", c.suid);
+    o.num("sgid", c.sgid);
+    o.num("fsuid", c.fsuid);
+    o.num("fsgid", c.fsgid);
+    if c.securebits != 0 {
+        o.key("securebits");
+        o.out.push('[');
+        let mut first = true;
+        for (name, bit) in SECURE_BITS {
+            if c.securebits & bit != 0 {
+                if !first {
+                    o.out.push(',');
+                }
+                first = false;
+                push_json_str(o.out, name);
+            }
+        }
+        o.out.push(']');
+    }
+    o.obj("caps", |m| {
+        caps_json(m, "permitted", c.permitted);
+        caps_json(m, "effective", c.effective);
+        caps_json(m, "inheritable", c.inheritable);
+    });
+    o.obj("user_ns", |m| {
+        m.num("level", c.ns_level);
+        m.num("uid", c.ns_uid);
+        m.num("gid", c.ns_gid);
+        m.obj("ns", |n| {
+            n.nonzero("inum", c.ns_inum);
+            if c.ns_level == 0 {
+                n.key("is_host");
+                n.out.push_str("true");
+            }
+        });
+    });
 }
 
 /// An inode mode as `ls -l` writes it, as Tetragon's FilePathModeToStr (pkg/reader/path/path.go)
@@ -1260,10 +1508,20 @@ fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
             Some(_) => format!("{} {info} {}", ev("📝", "truncate"), file_at(args, 0)),
             None => format!("{} {info} ", ev("❓", "security_file_truncate")),
         },
-        // Tetragon prints the program, perf event or map from a bpf_attr, perf_event or
-        // bpf_map argument, types `policyctl run` does not read (it refuses them), so the
-        // detail is left empty as Tetragon leaves it for a hook declared without arguments.
-        "bpf_check" => format!("{} {info} ", ev("🐝", "bpf_load")),
+        // Tetragon prints the program from a bpf_attr argument (printed as its encoder does);
+        // the perf event or map from a perf_event or bpf_map argument, types `policyctl run`
+        // does not read (it refuses them), so that detail is left empty as Tetragon leaves it
+        // for a hook declared without arguments.
+        "bpf_check" => match args.first().map(|a| &a.value) {
+            Some(ArgValue::BpfAttr(b)) => format!(
+                "{} {info} {} {} instruction count {}",
+                ev("🐝", "bpf_load"),
+                prog_type_name(b.prog_type),
+                prog_name(b),
+                b.insn_cnt
+            ),
+            _ => format!("{} {info} ", ev("🐝", "bpf_load")),
+        },
         "security_perf_event_alloc" => format!("{} {info} ", ev("🐝", "perf_event_alloc")),
         "security_bpf_map_alloc" | "security_bpf_map_create" => {
             format!("{} {info} ", ev("🗺", "bpf_map_create"))

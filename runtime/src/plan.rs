@@ -626,7 +626,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket and nop)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, char_iovec, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -634,7 +634,17 @@ impl HookCompiler<'_> {
             kind
         };
         cfg.width = width;
-        if user && matches!(kind, arg_type::STRING | arg_type::BYTES) {
+        if user
+            && matches!(
+                kind,
+                arg_type::STRING
+                    | arg_type::BYTES
+                    | arg_type::SOCKADDR
+                    | arg_type::SOCKADDR_UN
+                    | arg_type::BPF_ATTR
+                    | arg_type::IOVEC
+            )
+        {
             cfg.flags |= ARG_USER;
         }
         if let Some(fields) = tp_fields {
@@ -656,6 +666,10 @@ impl HookCompiler<'_> {
             // a tracepoint's own fields are read as they are laid out.
             let served_syscall =
                 hook.is_syscall() && matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry);
+            if served_syscall && cfg.width == 0 {
+                // a `nop` is read all the same: a sizeArgIndex may name it
+                cfg.width = field.size.min(8) as u8;
+            }
             if !served_syscall {
                 cfg.width = field.size.min(8) as u8;
                 if cfg.ty == arg_type::INT && !field.signed {
@@ -677,6 +691,22 @@ impl HookCompiler<'_> {
                 ));
             }
             cfg.size_index = size.value as u8;
+            // A hook served by a tracepoint reads only its declared args, each into the raw
+            // slot of its position: the size comes from the declared arg of that index.
+            if tp_fields.is_some() {
+                let wanted = size.value - 1;
+                let position = hook
+                    .args
+                    .iter()
+                    .position(|a| a.index.as_ref().is_some_and(|i| i.value == wanted))
+                    .ok_or_else(|| {
+                        format!(
+                            "arg {index}: sizeArgIndex {} names arg {wanted}, which this hook does not declare (a hook served by a tracepoint reads only its declared args; declare it, as `nop` if it should not be shown)",
+                            size.value
+                        )
+                    })?;
+                cfg.size_index = position as u8 + 1;
+            }
         }
         if arg.resolve.is_some() || arg.btf_type.is_some() {
             let steps = self.resolve(hook, arg, index, function)?;
@@ -850,7 +880,22 @@ impl HookCompiler<'_> {
             out.flags |= FILTER_NOT;
         }
         let values: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
-        let string_arg = !matches!(ty, arg_type::INT | arg_type::UINT | arg_type::SOCK);
+        // sock, socket, skb and sockaddr are read into one tuple, filtered alike
+        // (a socket's sock is read as ARG_SOCK, so its filters are a sock's)
+        let net = matches!(
+            ty,
+            arg_type::SOCK | arg_type::SOCKET | arg_type::SKB | arg_type::SOCKADDR
+        );
+        let string_arg = !matches!(
+            ty,
+            arg_type::INT
+                | arg_type::UINT
+                | arg_type::CAPS
+                | arg_type::IOVEC
+                | arg_type::CRED
+                | arg_type::BPF_ATTR
+                | arg_type::BPF_PROG
+        ) && !net;
         match operator.kind {
             OpKind::Equality | OpKind::Prefix | OpKind::Postfix if string_arg => {
                 out.op = match operator.kind {
@@ -863,7 +908,7 @@ impl HookCompiler<'_> {
                 }
             }
             OpKind::Equality | OpKind::Compare | OpKind::Mask
-                if !string_arg && ty != arg_type::SOCK =>
+                if matches!(ty, arg_type::INT | arg_type::UINT | arg_type::CAPS) =>
             {
                 out.op = match name {
                     "GT" | "GreaterThan" => op::GT,
@@ -878,29 +923,36 @@ impl HookCompiler<'_> {
                 };
                 out.set_ints(&ints(&values, parse_int)?);
             }
-            OpKind::Port if ty == arg_type::SOCK => {
+            OpKind::InMap | OpKind::Range if matches!(ty, arg_type::INT | arg_type::UINT) => {
+                out.op = op::INT_RANGE;
+                out.set_ints(&int_ranges(&values)?);
+            }
+            OpKind::Port if net && values.iter().any(|v| v.contains(':')) => {
+                out.op = if operator.destination {
+                    op::DPORT_RANGE
+                } else {
+                    op::SPORT_RANGE
+                };
+                out.set_ints(&port_ranges(&values)?);
+            }
+            OpKind::Port if net => {
                 out.op = if operator.destination {
                     op::DPORT
                 } else {
                     op::SPORT
                 };
-                if let Some(range) = values.iter().find(|v| v.contains(':')) {
-                    return Err(format!(
-                        "port ranges (`{range}`) are not supported by policyctl run yet"
-                    ));
-                }
                 out.set_ints(&ints(&values, |v| {
                     parse_int(v).filter(|p| (0..=65535).contains(p))
                 })?);
             }
-            OpKind::PortPriv if ty == arg_type::SOCK => {
+            OpKind::PortPriv if net => {
                 out.op = if operator.destination {
                     op::DPORT_PRIV
                 } else {
                     op::SPORT_PRIV
                 };
             }
-            OpKind::Addr if ty == arg_type::SOCK => {
+            OpKind::Addr if net => {
                 out.op = if operator.destination {
                     op::DADDR
                 } else {
@@ -917,7 +969,22 @@ impl HookCompiler<'_> {
                     .collect::<Result2<Vec<_>>>()?;
                 out.set_cidrs(&cidrs);
             }
-            OpKind::Protocol | OpKind::Family | OpKind::State if ty == arg_type::SOCK => {
+            OpKind::Family if ty == arg_type::SOCKADDR_UN => {
+                out.op = op::FAMILY;
+                out.set_ints(&ints(&values, |v| {
+                    parse_int(v).or_else(|| {
+                        facts::FAMILIES
+                            .iter()
+                            .find(|(n, _)| *n == v)
+                            .map(|(_, n)| *n as i64)
+                    })
+                })?);
+            }
+            OpKind::FileType if matches!(ty, arg_type::FILE | arg_type::PATH) => {
+                out.op = op::FILE_TYPE;
+                out.set_ints(&ints(&values, |v| facts::file_type_mode(v).map(i64::from))?);
+            }
+            OpKind::Protocol | OpKind::Family | OpKind::State if net => {
                 let (code, table) = match operator.kind {
                     OpKind::Protocol => (op::PROTOCOL, facts::PROTOCOLS),
                     OpKind::Family => (op::FAMILY, facts::FAMILIES),
@@ -1269,6 +1336,65 @@ fn pids(p: &SetFilter) -> Result2<Filter> {
     Ok(out)
 }
 
+/// SPort/DPort values with ranges (`8000:8080`, both ends included) as (low, high) pairs; a
+/// single port is the range of itself. Tetragon writes each port of a range into the filter's
+/// value map (pkg/selectors/kernel.go writeMatchValuesInMap / writeRangeInMap, which also
+/// swaps a reversed range).
+fn port_ranges(values: &[&str]) -> Result2<Vec<u64>> {
+    if values.len() * 2 > MAX_VALUES {
+        return Err(format!(
+            "more than {} port values in a filter with ranges",
+            MAX_VALUES / 2
+        ));
+    }
+    let port = |v: &str| {
+        parse_int(v)
+            .filter(|p| (0..=65535).contains(p))
+            .map(|p| p as u64)
+            .ok_or_else(|| format!("`{v}` is not a valid port"))
+    };
+    let mut out = Vec::with_capacity(values.len() * 2);
+    for v in values {
+        let (low, high) = match v.split_once(':') {
+            Some((a, b)) => (port(a.trim())?, port(b.trim())?),
+            None => (port(v)?, port(v)?),
+        };
+        // a reversed range is swapped, as writeRangeInMap does
+        out.extend([low.min(high), low.max(high)]);
+    }
+    Ok(out)
+}
+
+/// InMap and InRange values on an integer as (low, high) pairs: a range `a:b` (swapped when
+/// reversed, as Tetragon's writeRangeInMap does), a single value the range of itself. Tetragon
+/// keeps InMap values in a hash map (pkg/selectors/kernel.go writeMatchValuesInMap) and InRange
+/// limits inline (writeMatchValuesRange); here both are at most four inline pairs, and `list:`
+/// values are refused.
+fn int_ranges(values: &[&str]) -> Result2<Vec<u64>> {
+    if let Some(v) = values.iter().find(|v| v.starts_with("list:")) {
+        return Err(format!(
+            "InMap values from lists (`{v}`) are not supported by policyctl run yet"
+        ));
+    }
+    if values.len() * 2 > MAX_VALUES {
+        return Err(format!(
+            "more than {} values or ranges in an InMap or InRange filter",
+            MAX_VALUES / 2
+        ));
+    }
+    let int =
+        |v: &str| parse_int(v.trim()).ok_or_else(|| format!("`{v}` is not a valid value here"));
+    let mut out = Vec::with_capacity(values.len() * 2);
+    for v in values {
+        let (low, high) = match v.split_once(':') {
+            Some((a, b)) => (int(a)?, int(b)?),
+            None => (int(v)?, int(v)?),
+        };
+        out.extend([low.min(high) as u64, low.max(high) as u64]);
+    }
+    Ok(out)
+}
+
 fn ints(values: &[&str], parse: impl Fn(&str) -> Option<i64>) -> Result2<Vec<u64>> {
     if values.len() > MAX_VALUES {
         return Err(format!("more than {MAX_VALUES} values in one filter"));
@@ -1370,6 +1496,17 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "socket" => (arg_type::SOCKET, 8, false),
         "linux_binprm" => (arg_type::BINPRM, 8, false),
         "nop" => (arg_type::NONE, 0, false),
+        "skb" => (arg_type::SKB, 8, false),
+        "sockaddr" => (arg_type::SOCKADDR, 8, false),
+        "sockaddr_un" => (arg_type::SOCKADDR_UN, 8, false),
+        "cred" => (arg_type::CRED, 8, false),
+        "bpf_attr" => (arg_type::BPF_ATTR, 8, false),
+        "bpf_prog" => (arg_type::BPF_PROG, 8, false),
+        "net_device" => (arg_type::NET_DEV, 8, false),
+        "char_iovec" => (arg_type::IOVEC, 8, false),
+        "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => {
+            (arg_type::CAPS, 8, false)
+        }
         _ => return None,
     })
 }

@@ -8,7 +8,8 @@
 //!
 //! - `struct_layouts_match_btf`: for each struct (hook_config, arg_config, filter, selector,
 //!   cidr, syscall_hooks, str_key, process, event_header, exec_event, exit_event, sock_tuple,
-//!   event_arg, hook_event) the size, and every member's byte offset and size, equal the Rust
+//!   skb_info, cred_info, bpf_info, event_arg, hook_event) the size, and every member's byte offset and
+//!   size, equal the Rust
 //!   type's (`size_of`, `offset_of!`), member by member in declaration order. The C anonymous
 //!   unions (`filter`'s ints/cidrs, `event_arg`'s value/sock/str) are the Rust fields `values`
 //!   and `data`; `str_key` is `StrKeyData` without the leading `prefixlen` (offsets shift by 4).
@@ -73,6 +74,9 @@ const STRUCTS: &[&str] = &[
     "exit_event",
     "fork_event",
     "sock_tuple",
+    "skb_info",
+    "cred_info",
+    "bpf_info",
     "event_arg",
     "hook_event",
 ];
@@ -457,6 +461,51 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 state,
                 ty,
                 cookie
+            }),
+            0,
+        ),
+        (
+            "skb_info",
+            rust_struct!(SkbInfo {
+                tuple,
+                hash,
+                len,
+                priority,
+                mark,
+                secpath_len,
+                secpath_olen
+            }),
+            0,
+        ),
+        (
+            "cred_info",
+            rust_struct!(CredInfo {
+                uid,
+                gid,
+                euid,
+                egid,
+                suid,
+                sgid,
+                fsuid,
+                fsgid,
+                securebits,
+                _pad,
+                permitted,
+                effective,
+                inheritable,
+                ns_level,
+                ns_uid,
+                ns_gid,
+                ns_inum
+            }),
+            0,
+        ),
+        (
+            "bpf_info",
+            rust_struct!(BpfInfo {
+                prog_type,
+                insn_cnt,
+                prog_name
             }),
             0,
         ),
@@ -944,6 +993,15 @@ fn enums_match() {
                     ("BYTES", arg_type::BYTES),
                     ("BINPRM", arg_type::BINPRM),
                     ("SOCKET", arg_type::SOCKET),
+                    ("SKB", arg_type::SKB),
+                    ("SOCKADDR", arg_type::SOCKADDR),
+                    ("SOCKADDR_UN", arg_type::SOCKADDR_UN),
+                    ("CRED", arg_type::CRED),
+                    ("BPF_ATTR", arg_type::BPF_ATTR),
+                    ("BPF_PROG", arg_type::BPF_PROG),
+                    ("NET_DEV", arg_type::NET_DEV),
+                    ("CAPS", arg_type::CAPS),
+                    ("IOVEC", arg_type::IOVEC),
                 ],
             ),
         ),
@@ -969,6 +1027,10 @@ fn enums_match() {
                     ("FAMILY", op::FAMILY),
                     ("STATE", op::STATE),
                     ("IN", op::IN),
+                    ("FILE_TYPE", op::FILE_TYPE),
+                    ("SPORT_RANGE", op::SPORT_RANGE),
+                    ("DPORT_RANGE", op::DPORT_RANGE),
+                    ("INT_RANGE", op::INT_RANGE),
                 ],
             ),
         ),

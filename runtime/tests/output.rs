@@ -3,9 +3,9 @@
 
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
-    action, arg_type, event_type, DataEvent, EventArg, EventHeader, ExecEvent, ExitEvent,
-    ForkEvent, HookConfig, HookEvent, SockTuple, ARGV_BUF, ARG_BUF, CGROUP_NAME, DATA_CHUNK,
-    DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
+    action, arg_type, event_type, BpfInfo, CredInfo, DataEvent, EventArg, EventHeader, ExecEvent,
+    ExitEvent, ForkEvent, HookConfig, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF,
+    CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -231,6 +231,12 @@ const LSM: u32 = 24;
 const LSM_BPRM: u32 = 25;
 const RAW_TP_ID: u32 = 38;
 const UPROBE: u32 = 48;
+const SKB: u32 = 5;
+const SOCKADDR: u32 = 6;
+const CRED: u32 = 7;
+const SOCKADDR_UN: u32 = 8;
+const BPF_CHECK: u32 = 9;
+const CAPSET: u32 = 10;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -340,6 +346,27 @@ fn plan() -> Plan {
                 vec![arg("syscall64", None)],
             ),
             uprobe,
+            kprobe(SKB, "ip_output", vec![arg("skb", Some("packet"))]),
+            kprobe(
+                SOCKADDR,
+                "security_socket_connect",
+                vec![arg("sock", None), arg("sockaddr", Some("address"))],
+            ),
+            kprobe(CRED, "commit_creds", vec![arg("cred", Some("new"))]),
+            kprobe(
+                SOCKADDR_UN,
+                "security_socket_connect",
+                vec![arg("sockaddr_un", Some("address"))],
+            ),
+            kprobe(BPF_CHECK, "bpf_check", vec![arg("bpf_attr", None)]),
+            kprobe(
+                CAPSET,
+                "cap_capset",
+                vec![
+                    arg("cap_effective", Some("effective")),
+                    arg("kernel_cap_t", None),
+                ],
+            ),
         ],
         skipped: Vec::new(),
     }
@@ -878,4 +905,167 @@ fn random_records_never_panic() {
             }
         }
     }
+}
+
+/// A struct of the layout as the bytes of an arg of type `ty` (the union's other members).
+fn raw_arg<T: Copy>(ty: u8, v: &T, len: u32, mode: u32) -> EventArg {
+    let mut a = text(ty, &bytes_of(v));
+    a.len = len;
+    a.mode = mode;
+    a
+}
+
+/// `skb_arg` as Tetragon's getKprobeArgument fills KprobeSkb (pkg/grpc/tracing/tracing.go):
+/// `proto` the number, `protocol` and `family` the names.
+#[test]
+fn kprobe_skb() {
+    let skb = SkbInfo {
+        tuple: SockTuple {
+            family: 2,
+            protocol: 17,
+            sport: 5353,
+            dport: 53,
+            saddr: v4([192, 168, 1, 2]),
+            daddr: v4([192, 168, 1, 1]),
+            ..SockTuple::default()
+        },
+        hash: 0x1234,
+        len: 84,
+        priority: 0,
+        mark: 7,
+        secpath_len: 0,
+        secpath_olen: 0,
+    };
+    let r = hook_record(
+        SKB,
+        1000,
+        1000,
+        action::POST,
+        vec![raw_arg(arg_type::SKB, &skb, 0, 0)],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `sockaddr_arg`: family, addr and port only, and no label (Tetragon's getKprobeArgument in
+/// pkg/sensors/tracing/args_linux.go does not copy it for sockaddr).
+#[test]
+fn kprobe_sockaddr_in6() {
+    let mut a6 = [0u8; 16];
+    a6[0] = 0x20;
+    a6[1] = 0x01;
+    a6[2] = 0x0d;
+    a6[3] = 0xb8;
+    a6[15] = 1;
+    let sa = SockTuple {
+        family: 10,
+        sport: 8443,
+        saddr: a6,
+        ..SockTuple::default()
+    };
+    let sk = SockTuple {
+        family: 10,
+        protocol: 6,
+        ty: 1,
+        state: 7,
+        cookie: 0xffff_8880_0a1b_2c00,
+        ..SockTuple::default()
+    };
+    let r = hook_record(
+        SOCKADDR,
+        1000,
+        1000,
+        action::POST,
+        vec![sock(sk), raw_arg(arg_type::SOCKADDR, &sa, 0, 0)],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `sockaddrun_arg`: a path, and an abstract name written with `@` and without its NULs, as
+/// Tetragon's decodeSockaddrUnPath (pkg/sensors/tracing/args_linux.go).
+#[test]
+fn kprobe_sockaddr_un_path_and_abstract() {
+    let path = text(arg_type::SOCKADDR_UN, b"/run/docker.sock");
+    let path = EventArg { mode: 1, ..path };
+    let mut name = [0u8; 107];
+    name[..9].copy_from_slice(b"my\0socket");
+    let abstract_ = EventArg {
+        mode: 1 | 1 << 16,
+        ..text(arg_type::SOCKADDR_UN, &name)
+    };
+    let records = [
+        hook_record(SOCKADDR_UN, 1000, 1000, action::POST, vec![path]),
+        hook_record(SOCKADDR_UN, 1000, 1000, action::POST, vec![abstract_]),
+    ];
+    insta::assert_snapshot!(both(&records));
+}
+
+/// `process_credentials_arg`: the ids are UInt32Value wrappers (written when 0), capability
+/// sets by name, the user namespace at level 0 the host's.
+#[test]
+fn kprobe_commit_creds_cred() {
+    let cred = CredInfo {
+        uid: 1000,
+        gid: 1000,
+        euid: 0,
+        egid: 0,
+        suid: 0,
+        sgid: 0,
+        fsuid: 0,
+        fsgid: 0,
+        securebits: 16 | 32,
+        _pad: 0,
+        permitted: 1 << 21 | 1 << 7 | 1 << 1,
+        effective: 1 << 21,
+        inheritable: 0,
+        ns_level: 0,
+        ns_uid: 0,
+        ns_gid: 0,
+        ns_inum: 4026531837,
+    };
+    let r = hook_record(
+        CRED,
+        1000,
+        1000,
+        action::POST,
+        vec![raw_arg(arg_type::CRED, &cred, 0, 0)],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `bpf_attr_arg` (field names as Tetragon's proto spells them: ProgType, InsnCnt, ProgName),
+/// and the compact line Tetragon's encoder prints for bpf_check.
+#[test]
+fn kprobe_bpf_check_bpf_attr() {
+    let mut name = [0u8; 16];
+    name[..7].copy_from_slice(b"my_prog");
+    let info = BpfInfo {
+        prog_type: 2,
+        insn_cnt: 42,
+        prog_name: name,
+    };
+    let r = hook_record(
+        BPF_CHECK,
+        1000,
+        1000,
+        action::POST,
+        vec![raw_arg(arg_type::BPF_ATTR, &info, 0, 0)],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// Capability sets as 16 hexadecimal digits in their own oneof members (`cap_effective_arg`,
+/// `kernel_cap_t_arg`), as Tetragon's GetCapabilitiesHex (pkg/reader/caps/caps.go).
+#[test]
+fn kprobe_capability_sets() {
+    let r = hook_record(
+        CAPSET,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            int(arg_type::CAPS, 0x1ff_ffff_ffff),
+            int(arg_type::CAPS, 1 << 21),
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
 }

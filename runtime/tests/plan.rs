@@ -852,8 +852,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "action `GetUrl` is not supported",
         ),
         (
-            policy("  kprobes:\n  - call: ip_rcv\n    syscall: false\n    args:\n    - index: 0\n      type: skb\n"),
-            "arg 0: type `skb` is not supported by policyctl run yet",
+            policy("  kprobes:\n  - call: tty_write\n    syscall: false\n    args:\n    - index: 0\n      type: kiocb\n"),
+            "arg 0: type `kiocb` is not supported by policyctl run yet",
         ),
         (
             policy("  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - sys_mkdirat\n  kprobes:\n  - call: list:dirs\n    syscall: true\n"),
@@ -1389,19 +1389,156 @@ fn greater_than_and_less_than_long_spellings() {
     );
 }
 
-/// Port ranges (`8000:8080`) pass the validator but are not compiled yet: refused, naming the
-/// value, never silently dropped.
+/// Port ranges (`8000:8080`) compile to (low, high) pairs under OP_DPORT_RANGE, a single port
+/// beside them to the range of itself, a reversed range swapped (Tetragon's writeRangeInMap).
 #[test]
-fn port_ranges_are_refused() {
-    let e = refusal(
-        &tcp_connect("    - matchArgs:\n      - index: 0\n        operator: DPort\n        values:\n        - \"8000:8080\"\n"),
-        ALL,
-        None,
+fn port_ranges_compile_to_pairs() {
+    let p = plan(&tcp_connect("    - matchArgs:\n      - index: 0\n        operator: DPort\n        values:\n        - \"8000:8080\"\n        - \"443\"\n        - \"99:90\"\n      - index: 0\n        operator: NotSPort\n        values:\n        - \"1:1023\"\n"));
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.nargs, 2);
+    assert_eq!(
+        sel.args[0],
+        filter(1, op::DPORT_RANGE, 0, 0, &[8000, 8080, 443, 443, 90, 99])
     );
+    assert_eq!(
+        sel.args[1],
+        filter(2, op::SPORT_RANGE, FILTER_NOT, 0, &[1, 1023])
+    );
+    // without a range, ports stay plain values
+    let p = plan(&tcp_connect("    - matchArgs:\n      - index: 0\n        operator: DPort\n        values:\n        - \"443\"\n"));
+    assert_eq!(
+        only_hook(&p).config.selectors[0].args[0],
+        filter(1, op::DPORT, 0, 0, &[443])
+    );
+    // four values with ranges fill the eight inline values; five are refused
+    let five = tcp_connect("    - matchArgs:\n      - index: 0\n        operator: DPort\n        values:\n        - \"1:2\"\n        - \"3\"\n        - \"4\"\n        - \"5\"\n        - \"6\"\n");
+    let e = refusal(&five, ALL, None);
     assert!(
-        e.contains("kprobe `tcp_connect`: port ranges (`8000:8080`) are not supported by policyctl run yet"),
+        e.contains("more than 4 port values in a filter with ranges"),
         "{e}"
     );
+}
+
+// ---- arg types and operators (issue 15) ---------------------------------------
+
+/// skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device and capability sets read as their own ARG_* kinds, pointer-wide; a
+/// syscall's sockaddr points into user memory (ARG_USER), a kprobe's into the kernel.
+#[test]
+fn skb_sockaddr_sockaddr_un_and_cred_args() {
+    let kprobe = |call: &str, index: u8, ty: &str| {
+        policy(&format!(
+            "  kprobes:\n  - call: {call}\n    syscall: false\n    args:\n    - index: {index}\n      type: {ty}\n"
+        ))
+    };
+    let cases = [
+        (kprobe("ip_rcv", 0, "skb"), arg_type::SKB, 0),
+        (
+            kprobe("security_socket_connect", 1, "sockaddr"),
+            arg_type::SOCKADDR,
+            1,
+        ),
+        (
+            kprobe("security_socket_connect", 1, "sockaddr_un"),
+            arg_type::SOCKADDR_UN,
+            1,
+        ),
+        (kprobe("commit_creds", 0, "cred"), arg_type::CRED, 0),
+        (kprobe("security_bpf", 1, "bpf_attr"), arg_type::BPF_ATTR, 1),
+        (
+            kprobe("security_bpf_prog", 0, "bpf_prog"),
+            arg_type::BPF_PROG,
+            0,
+        ),
+        (kprobe("dev_set_mtu", 0, "net_device"), arg_type::NET_DEV, 0),
+        (kprobe("cap_capset", 2, "cap_effective"), arg_type::CAPS, 2),
+    ];
+    for (text, ty, index) in cases {
+        let p = plan(&text);
+        let cfg = &only_hook(&p).config;
+        assert_eq!(cfg.args[0], arg(ty, index, 8), "{text}");
+        assert_unused_args(cfg, 1);
+    }
+    // char_iovec: user memory in a syscall, its count from sizeArgIndex (Tetragon's
+    // sys-writev test policy, pkg/sensors/tracing/kprobe_test.go)
+    let writev = policy("  kprobes:\n  - call: sys_writev\n    syscall: true\n    args:\n    - index: 1\n      type: char_iovec\n      sizeArgIndex: 3\n    - index: 2\n      type: nop\n");
+    let p = compile(&writev, ALL, None).unwrap();
+    let a = only_hook(&p).config.args[0];
+    assert_eq!(
+        (a.ty, a.flags & ARG_USER, a.size_index),
+        (arg_type::IOVEC, ARG_USER, 3)
+    );
+    // served by its tracepoint, the count is the declared arg's slot (position 1, so 2), and
+    // an undeclared size arg is refused
+    let p = compile(&writev, NONE, None).unwrap();
+    assert_eq!(only_hook(&p).config.args[0].size_index, 2);
+    let undeclared = writev.replace("    - index: 2\n      type: nop\n", "");
+    let e = refusal(&undeclared, NONE, None);
+    assert!(
+        e.contains("sizeArgIndex 3 names arg 2, which this hook does not declare"),
+        "{e}"
+    );
+    let connect = policy("  kprobes:\n  - call: sys_connect\n    syscall: true\n    args:\n    - index: 1\n      type: sockaddr\n");
+    let p = compile(&connect, NONE, None).unwrap();
+    let a = only_hook(&p).config.args[0];
+    assert_eq!((a.ty, a.flags & ARG_USER), (arg_type::SOCKADDR, ARG_USER));
+}
+
+/// Socket operators on skb and sockaddr compile as on sock (one tuple, the same ops); Family
+/// on sockaddr_un takes family names; Equal on sockaddr_un is a path string.
+#[test]
+fn socket_operators_on_skb_sockaddr_and_sockaddr_un() {
+    let skb = policy("  kprobes:\n  - call: ip_rcv\n    syscall: false\n    args:\n    - index: 0\n      type: skb\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: DAddr\n        values:\n        - 10.0.0.0/8\n      - index: 0\n        operator: Protocol\n        values:\n        - IPPROTO_UDP\n      - index: 0\n        operator: DPort\n        values:\n        - \"53\"\n");
+    let p = plan(&skb);
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.nargs, 3);
+    assert_eq!(sel.args[0].op, op::DADDR);
+    assert_eq!(sel.args[1], filter(2, op::PROTOCOL, 0, 0, &[17]));
+    assert_eq!(sel.args[2], filter(3, op::DPORT, 0, 0, &[53]));
+
+    let sa = policy("  kprobes:\n  - call: security_socket_connect\n    syscall: false\n    args:\n    - index: 1\n      type: sockaddr\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Family\n        values:\n        - AF_INET\n      - index: 1\n        operator: SPort\n        values:\n        - \"8000:8080\"\n");
+    let p = plan(&sa);
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.args[0], filter(1, op::FAMILY, 0, 0, &[2]));
+    assert_eq!(sel.args[1], filter(2, op::SPORT_RANGE, 0, 0, &[8000, 8080]));
+
+    // Tetragon's security-socket-connect test policy (pkg/sensors/tracing/kprobe_net_test.go):
+    // Protocol on the socket, SAddr, SPort and Family on the sockaddr
+    let both = policy("  kprobes:\n  - call: security_socket_connect\n    syscall: false\n    args:\n    - index: 0\n      type: socket\n    - index: 1\n      type: sockaddr\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: Protocol\n        values:\n        - IPPROTO_TCP\n      - index: 1\n        operator: SAddr\n        values:\n        - 127.0.0.1\n      - index: 1\n        operator: SPort\n        values:\n        - \"9939\"\n");
+    let p = plan(&both);
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.args[0], filter(1, op::PROTOCOL, 0, 0, &[6]));
+    assert_eq!((sel.args[1].op, sel.args[1].arg), (op::SADDR, 1));
+    assert_eq!(sel.args[2], filter(3, op::SPORT, 0, 1, &[9939]));
+
+    let un = policy("  kprobes:\n  - call: security_socket_connect\n    syscall: false\n    args:\n    - index: 1\n      type: sockaddr_un\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Family\n        values:\n        - AF_UNIX\n      - index: 1\n        operator: Prefix\n        values:\n        - /run/\n");
+    let p = plan(&un);
+    let h = only_hook(&p);
+    let sel = &h.config.selectors[0];
+    assert_eq!(sel.args[0], filter(1, op::FAMILY, 0, 0, &[1]));
+    assert_eq!(sel.args[1], filter(2, op::PREFIX, 0, 0, &[]));
+    assert_eq!(h.strings, vec![entry(2, "/run/", false)]);
+}
+
+/// FileType and NotFileType compile to the S_IF* type bits of each name, aliases alike, as
+/// Tetragon's fileTypeTable (pkg/selectors/kernel.go) maps them.
+#[test]
+fn file_type_compiles_to_mode_bits() {
+    let text = policy("  kprobes:\n  - call: security_file_open\n    syscall: false\n    args:\n    - index: 0\n      type: file\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: FileType\n        values:\n        - reg\n        - dir\n        - pipe\n      - index: 0\n        operator: NotFileType\n        values:\n        - socket\n        - lnk\n");
+    let p = plan(&text);
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(
+        sel.args[0],
+        filter(1, op::FILE_TYPE, 0, 0, &[0o100000, 0o040000, 0o010000])
+    );
+    assert_eq!(
+        sel.args[1],
+        filter(2, op::FILE_TYPE, FILTER_NOT, 0, &[0o140000, 0o120000])
+    );
+    for name in policyctl_validator::facts::FILE_TYPES {
+        let mode = policyctl_validator::facts::file_type_mode(name)
+            .unwrap_or_else(|| panic!("{name} has no mode"));
+        assert_eq!(mode & !0o170000, 0, "{name}: {mode:o} is not a type");
+    }
 }
 
 /// The syscall can be named with its arch prefix too (the validator accepts
@@ -1823,4 +1960,44 @@ fn namespace_link_inodes() {
     assert_eq!(ns_inode("pid_for_children:[4026531836]"), Some(4026531836));
     assert_eq!(ns_inode("net:4026531840"), None);
     assert_eq!(ns_inode("net:[x]"), None);
+}
+
+/// InMap and InRange on an integer compile to (low, high) pairs under OP_INT_RANGE (a single
+/// InMap value is the range of itself, a reversed range is swapped); Not forms set FILTER_NOT;
+/// `list:` values are refused.
+#[test]
+fn in_map_and_in_range_compile_to_pairs() {
+    assert_eq!(
+        int_filter("InMap", &["321", "9910:9920", "7"]),
+        filter(1, op::INT_RANGE, 0, 2, &[321, 321, 9910, 9920, 7, 7])
+    );
+    assert_eq!(
+        int_filter("NotInMap", &["20:10"]),
+        filter(1, op::INT_RANGE, FILTER_NOT, 2, &[10, 20])
+    );
+    assert_eq!(
+        int_filter("InRange", &["-5:5", "100:200"]),
+        filter(1, op::INT_RANGE, 0, 2, &[-5i64 as u64, 5, 100, 200])
+    );
+    // Tetragon's list-syscalls-tracepoint example (lists are read in tracepoint selectors only)
+    let listed = policy("  lists:\n  - name: dups\n    type: syscalls\n    values:\n    - sys_dup\n    - sys_dup2\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: InMap\n        values:\n        - \"list:dups\"\n");
+    let e = refusal(&listed, ALL, None);
+    assert!(
+        e.contains("InMap values from lists (`list:dups`) are not supported"),
+        "{e}"
+    );
+}
+
+/// Capability sets compare as 64-bit integers (Tetragon's filter_64ty on kernel_cap_ty and
+/// cap_*_ty): Mask, Equal.
+#[test]
+fn capability_sets_take_integer_operators() {
+    let text = policy("  kprobes:\n  - call: cap_capset\n    syscall: false\n    args:\n    - index: 2\n      type: cap_effective\n    selectors:\n    - matchArgs:\n      - index: 2\n        operator: Mask\n        values:\n        - \"0x200000\"\n");
+    let p = plan(&text);
+    let h = only_hook(&p);
+    assert_eq!(h.config.args[0], arg(arg_type::CAPS, 2, 8));
+    assert_eq!(
+        h.config.selectors[0].args[0],
+        filter(1, op::MASK, 0, 0, &[0x200000])
+    );
 }

@@ -872,6 +872,20 @@ pub const CAPABILITIES: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
+/// Secure bits (`cred->securebits`), by bit value, spelt as Tetragon's `SecureBitsType`
+/// (`api/v1/tetragon/capabilities.proto`), in the order `GetSecureBitsTypes`
+/// (pkg/reader/caps/caps.go) lists them.
+pub const SECURE_BITS: &[(&str, u32)] = &[
+    ("SecBitNoRoot", 1),
+    ("SecBitNoRootLocked", 2),
+    ("SecBitNoSetUidFixup", 4),
+    ("SecBitNoSetUidFixupLocked", 8),
+    ("SecBitKeepCaps", 16),
+    ("SecBitKeepCapsLocked", 32),
+    ("SecBitNoCapAmbientRaise", 64),
+    ("SecBitNoCapAmbientRaiseLocked", 128),
+];
+
 /// Namespace kinds matchNamespaceChanges understands (case-insensitive): Tetragon's
 /// `namespaceTypeTable` (pkg/selectors/kernel.go), the same kinds as the CRD's enum of
 /// `matchNamespaces[].namespace`.
@@ -1017,6 +1031,22 @@ pub const FILE_TYPES: &[&str] = &[
     "sock", "socket", "lnk", "link", "reg", "regular", "blk", "block", "dir", "chr", "char",
     "fifo", "pipe",
 ];
+
+/// The inode type bits (`S_IF*`, as in `i_mode & S_IFMT`) a FileType name stands for, as
+/// Tetragon's `fileTypeTable` (pkg/selectors/kernel.go) maps them; `None` for a name not in
+/// [`FILE_TYPES`].
+pub fn file_type_mode(name: &str) -> Option<u32> {
+    Some(match name {
+        "sock" | "socket" => 0o140000,
+        "lnk" | "link" => 0o120000,
+        "reg" | "regular" => 0o100000,
+        "blk" | "block" => 0o060000,
+        "dir" => 0o040000,
+        "chr" | "char" => 0o020000,
+        "fifo" | "pipe" => 0o010000,
+        _ => return None,
+    })
+}
 
 /// Syscall name prefixes of every architecture Tetragon knows.
 pub const SYSCALL_ARCH_PREFIXES: &[&str] =
