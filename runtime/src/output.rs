@@ -78,6 +78,25 @@ impl Renderer {
         })
     }
 
+    /// As [`Renderer::render`], the line appended to `out` (a buffer the caller reuses, so
+    /// that rendering a JSON event allocates no line of its own); false when there is none.
+    pub fn render_into(
+        &self,
+        plan: &Plan,
+        cache: &mut ProcessCache,
+        event: &Event,
+        out: &mut String,
+    ) -> bool {
+        let Some(response) = self.response(plan, cache, event) else {
+            return false;
+        };
+        match self.format {
+            Format::Json => response.write_json(out),
+            Format::Compact => out.push_str(&response.to_compact()),
+        }
+        true
+    }
+
     /// As [`Renderer::render`], and the same event as a JSON line too (for an export file,
     /// which is JSON whatever is printed), the cache updated once.
     pub fn render_and_json(
@@ -131,21 +150,28 @@ impl Renderer {
         tid: u32,
         uid: u32,
     ) -> (Proc, Option<Proc>) {
-        let Some(p) = cache.lookup(pid).cloned() else {
-            let bare = Proc {
-                pid,
-                uid,
-                auid: AUID_UNKNOWN,
-                tid,
-                ..Proc::default()
-            };
-            return (bare, None);
+        // looked up (read from /proc when missing) first, then read in place: no copy of the
+        // cache's entries per event
+        let bare = || Proc {
+            pid,
+            uid,
+            auid: AUID_UNKNOWN,
+            tid,
+            ..Proc::default()
         };
-        let parent = cache
-            .lookup(p.ppid)
-            .cloned()
-            .map(|pp| self.process(&pp, pp.pid));
-        (self.process(&p, tid), parent)
+        let Some(ppid) = cache.lookup(pid).map(|p| p.ppid) else {
+            return (bare(), None);
+        };
+        let has_parent = cache.lookup(ppid).is_some();
+        let Some(p) = cache.get(pid) else {
+            return (bare(), None);
+        };
+        let parent = if has_parent {
+            cache.get(ppid).map(|pp| self.process(pp, pp.pid))
+        } else {
+            None
+        };
+        (self.process(p, tid), parent)
     }
 
     fn response(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<Response> {
@@ -755,7 +781,13 @@ impl Common {
 impl Response {
     fn to_json(&self) -> String {
         let mut out = String::with_capacity(1024);
-        let mut top = Obj::new(&mut out);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// [`Response::to_json`] appended to `out`.
+    fn write_json(&self, out: &mut String) {
+        let mut top = Obj::new(out);
         let key = match &self.body {
             Body::Exec { .. } => "process_exec",
             Body::Exit { .. } => "process_exit",
@@ -842,7 +874,6 @@ impl Response {
         top.str("node_name", &self.node_name);
         top.str("time", &rfc3339(self.time.0, self.time.1));
         top.end();
-        out
     }
 
     // ------------------------------------------------------------ compact
