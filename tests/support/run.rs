@@ -468,6 +468,11 @@ pub fn pid_of(event: &Value, key: &str) -> Option<u64> {
 }
 
 impl Running {
+    /// The pid of the running `policyctl run`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("still running").id()
+    }
+
     /// Send `signal` to the running `policyctl run` (SIGHUP: reload its policy directory).
     pub fn signal(&self, signal: libc::c_int) {
         let child = self.child.as_ref().expect("still running");
