@@ -452,6 +452,13 @@ struct Response {
 
 /// protojson's Timestamp: RFC 3339 in UTC, with 0, 3, 6 or 9 fraction digits.
 pub fn rfc3339(secs: i64, nanos: u32) -> String {
+    let mut out = String::with_capacity(32);
+    push_rfc3339(&mut out, secs, nanos);
+    out
+}
+
+/// [`rfc3339`] appended to `out` (no allocation: events carry three timestamps).
+fn push_rfc3339(out: &mut String, secs: i64, nanos: u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.
@@ -464,21 +471,23 @@ pub fn rfc3339(secs: i64, nanos: u32) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let frac = if nanos == 0 {
-        String::new()
-    } else if nanos % 1_000_000 == 0 {
-        format!(".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        format!(".{:06}", nanos / 1_000)
-    } else {
-        format!(".{nanos:09}")
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60
-    )
+    );
+    let _ = if nanos == 0 {
+        Ok(())
+    } else if nanos % 1_000_000 == 0 {
+        write!(out, ".{:03}", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        write!(out, ".{:06}", nanos / 1_000)
+    } else {
+        write!(out, ".{nanos:09}")
+    };
+    out.push('Z');
 }
 
 /// A JSON object written straight into a string, members in the order written (as
@@ -592,7 +601,10 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     o.str("arguments", &p.arguments);
     o.str("flags", &p.flags);
     if let Some((s, n)) = p.start_time {
-        o.str("start_time", &rfc3339(s, n));
+        o.key("start_time");
+        o.out.push('"');
+        push_rfc3339(o.out, s, n);
+        o.out.push('"');
     }
     o.num("auid", p.auid);
     o.str("parent_exec_id", &p.parent_exec_id);
@@ -872,7 +884,10 @@ impl Response {
             }
         });
         top.str("node_name", &self.node_name);
-        top.str("time", &rfc3339(self.time.0, self.time.1));
+        top.key("time");
+        top.out.push('"');
+        push_rfc3339(top.out, self.time.0, self.time.1);
+        top.out.push('"');
         top.end();
     }
 
