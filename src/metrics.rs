@@ -112,9 +112,17 @@ pub struct Metrics {
     /// The `events_total` handles of exec and exit.
     exec: Counter,
     exit: Counter,
-    /// Per hook, sorted by slot.
-    hooks: Vec<HookCounters>,
+    /// Per hook, sorted by slot; replaced when a reload changes the running set.
+    hooks: std::sync::RwLock<Vec<HookCounters>>,
+    /// `policyctl_policy_reload_errors_total{error}`: policyctl's own (Tetragon has no reload
+    /// of its policy directory): policy files a reload could not run, by what failed (a file
+    /// that keeps failing counts at every reload, which tries it again).
+    reload_errors: Family<Labels, Counter>,
 }
+
+/// The `error` label values of `policy_reload_errors_total`: the file could not be read, had
+/// errors when checked (or enforced on every process), could not be planned, or did not attach.
+pub const RELOAD_ERRORS: [&str; 4] = ["read", "check", "plan", "attach"];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -193,6 +201,15 @@ impl Metrics {
             by_type(t);
         }
         let (exec, exit) = (by_type("PROCESS_EXEC"), by_type("PROCESS_EXIT"));
+        let reload_errors = Family::<Labels, Counter>::default();
+        registry.register(
+            "policy_reload_errors",
+            "Policy files a reload of the policy directory could not run, by what failed",
+            reload_errors.clone(),
+        );
+        for e in RELOAD_ERRORS {
+            let _ = reload_errors.get_or_create(&vec![("error", e.to_string())]);
+        }
         Metrics {
             registry,
             events,
@@ -204,12 +221,15 @@ impl Metrics {
             loaded,
             exec,
             exit,
-            hooks: Vec::new(),
+            hooks: Default::default(),
+            reload_errors,
         }
     }
 
-    /// Every hook of `plan` attached: its series made (at 0) and every policy `enabled`.
-    pub fn attached(&mut self, plan: &Plan) {
+    /// Every hook of `plan` attached: its series made (at 0) and every policy `enabled`. After
+    /// a reload, `plan` is the whole running set again: the hooks it no longer has stop being
+    /// counted (their series keep their totals).
+    pub fn attached(&self, plan: &Plan) {
         let mut hooks = Vec::with_capacity(plan.hooks.len());
         for h in &plan.hooks {
             let policy = &plan.policies[h.policy];
@@ -252,7 +272,7 @@ impl Metrics {
             });
         }
         hooks.sort_by_key(|h| h.slot);
-        self.hooks = hooks;
+        *self.hooks.write().unwrap_or_else(|e| e.into_inner()) = hooks;
         self.loaded
             .get_or_create(&vec![("state", "enabled".to_string())])
             .set(plan.policies.len() as i64);
@@ -278,10 +298,11 @@ impl Metrics {
             }
             Event::Fork(_) | Event::Data(_) => {}
             Event::Hook(h) => {
-                let Ok(i) = self.hooks.binary_search_by_key(&h.slot, |c| c.slot) else {
+                let hooks = self.hooks.read().unwrap_or_else(|e| e.into_inner());
+                let Ok(i) = hooks.binary_search_by_key(&h.slot, |c| c.slot) else {
                     return;
                 };
-                let c = &self.hooks[i];
+                let c = &hooks[i];
                 c.event_type.inc();
                 c.policy.inc();
                 // a hook without selectors has one series, whatever index its events carry
@@ -304,6 +325,21 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// `n` policies are in Tetragon's `load_error` state: the latest version of their file
+    /// could not run (`LoadErrorState`, `pkg/sensors/handler.go` addTracingPolicy).
+    pub fn load_errors(&self, n: usize) {
+        self.loaded
+            .get_or_create(&vec![("state", "load_error".to_string())])
+            .set(n as i64);
+    }
+
+    /// A policy file a reload could not run; `error` is one of [`RELOAD_ERRORS`].
+    pub fn reload_error(&self, error: &str) {
+        self.reload_errors
+            .get_or_create(&vec![("error", error.to_string())])
+            .inc();
     }
 
     /// The ring buffer's lost count is now `total` (it only grows).
@@ -576,7 +612,7 @@ mod tests {
 
     #[test]
     fn exposition() {
-        let mut m = Metrics::new();
+        let m = Metrics::new();
         m.attached(&plan());
         let exec = Event::Exec(Exec {
             header: Header::default(),

@@ -16,7 +16,7 @@ use clap::ValueEnum;
 use policyctl_runtime::event;
 use policyctl_runtime::loader::{self, Loaded};
 use policyctl_runtime::output::{Format, Renderer};
-use policyctl_runtime::plan::{Method, Plan};
+use policyctl_runtime::plan::{Features, Method, Plan, Reserved};
 use policyctl_runtime::process::ProcessCache;
 use policyctl_validator::checks::actions;
 use policyctl_validator::facts::HookKind;
@@ -136,6 +136,13 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// SIGHUP came: read the policy directory again.
+static RELOAD: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_reload(_: libc::c_int) {
+    RELOAD.store(true, Ordering::SeqCst);
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("policyctl run: {message}");
     ExitCode::from(1)
@@ -200,9 +207,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     // attached, even when the signal comes while it is still attaching (a signal right after
     // the "Ctrl-C stops" line must not kill it with its hooks half accounted for).
     // SAFETY: the handler only stores to an atomic.
+    // SIGHUP asks to reload the policy directory, once running (one that comes while loading
+    // is served as soon as the run starts).
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, on_reload as *const () as libc::sighandler_t);
     }
     if let Err(e) = loader::preflight() {
         return fail(e);
@@ -264,14 +274,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
             if unfiltered.len() == 1 { "" } else { "s" }
         ));
     }
-    let accepted: Vec<_> = reports
-        .iter()
-        .flat_map(|r| {
-            r.accepted_allowing(|d| served_otherwise(r, d))
-                .unwrap_or_default()
-        })
-        .collect();
-    if accepted.is_empty() {
+    if reports.iter().all(|r| {
+        r.accepted_allowing(|d| served_otherwise(r, d))
+            .unwrap_or_default()
+            .is_empty()
+    }) {
         return fail("no TracingPolicy in the files given");
     }
 
@@ -283,15 +290,34 @@ pub fn run(args: &RunArgs) -> ExitCode {
     phase("object loaded, process tracking attached");
     let features = loaded.features();
     phase("features probed");
-    let plan = match Plan::compile(&accepted, &kernel, features, method) {
-        Ok(p) => p,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("policyctl run: {e}");
-            }
-            return ExitCode::from(1);
+    // one plan per file, each beside the others (its own slots), so that a reload can
+    // detach one file's hooks and attach another's while the rest keep running
+    let mut reserved = Reserved::default();
+    let mut units = Vec::new();
+    let mut plan_errors = Vec::new();
+    for r in &reports {
+        let accepted = r
+            .accepted_allowing(|d| served_otherwise(r, d))
+            .unwrap_or_default();
+        if accepted.is_empty() {
+            continue;
         }
-    };
+        match Plan::compile_beside(&accepted, &kernel, features, method, &mut reserved) {
+            Ok(plan) => units.push(Unit {
+                file: r.source.name().to_string(),
+                text: r.source.text().to_string(),
+                plan,
+            }),
+            Err(errors) => plan_errors.extend(errors),
+        }
+    }
+    if !plan_errors.is_empty() {
+        for e in &plan_errors {
+            eprintln!("policyctl run: {e}");
+        }
+        return ExitCode::from(1);
+    }
+    let mut plan = Plan::merged(units.iter().map(|u| &u.plan));
 
     for line in &plan.skipped {
         eprintln!("policyctl run: note: {line}");
@@ -318,7 +344,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     phase("hooks attached");
     let metrics = metrics_server.map(|server| {
-        let mut metrics = crate::metrics::Metrics::new();
+        let metrics = crate::metrics::Metrics::new();
         metrics.attached(&plan);
         let metrics = Arc::new(metrics);
         if let Some(addr) = server.local_addr() {
@@ -339,13 +365,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             h.attach.method()
         );
     }
-    eprintln!(
-        "policyctl run: running {} polic{} ({} hook{}); Ctrl-C stops",
-        plan.policies.len(),
-        if plan.policies.len() == 1 { "y" } else { "ies" },
-        plan.hooks.len(),
-        if plan.hooks.len() == 1 { "" } else { "s" }
-    );
+    eprintln!("policyctl run: running {}; Ctrl-C stops", running_n(&plan));
 
     let renderer = Renderer::new(match args.output {
         Output::Json => Format::Json,
@@ -358,51 +378,68 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .duration
         .and_then(|d| Instant::now().checked_add(Duration::from_secs_f64(d)));
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut printed, mut reported_lost) = (0u64, 0u64);
-    let mut export_error: Option<std::io::Error> = None;
+    let mut sink = Sink {
+        renderer,
+        cache,
+        metrics: metrics.clone(),
+        policy_events_only: args.policy_events_only,
+        export: export.take(),
+        out: std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
+        printed: 0,
+        broken: false,
+        export_error: None,
+        line: String::with_capacity(4096),
+    };
+    let mut reported_lost = 0u64;
+    let mut failed = std::collections::BTreeMap::new();
     while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| Instant::now() < d) {
-        let mut broken = false;
-        events.poll(Duration::from_millis(100), |record| {
-            let Some(ev) = event::decode(record) else {
-                if let Some(m) = &metrics {
-                    m.record(None, false);
+        if RELOAD.swap(false, Ordering::SeqCst) {
+            match &args.policy_dir {
+                None => eprintln!("policyctl run: SIGHUP: there is no --policy-dir to reload"),
+                Some(dir) => {
+                    let ctx = Reload {
+                        dir,
+                        fixed: &args.files,
+                        kernel: &kernel,
+                        selection: &selection,
+                        features,
+                        method,
+                        allow_unfiltered: args.allow_unfiltered_enforcement,
+                        metrics: metrics.as_deref(),
+                    };
+                    let gone = ctx.run(&mut loaded, &mut units, &mut reserved, &mut failed);
+                    // what the detached hooks sent before they went is printed with their plan
+                    events.poll(Duration::ZERO, |record| sink.record(&plan, record));
+                    for h in &gone {
+                        reserved.free(h.slot);
+                    }
+                    plan = Plan::merged(units.iter().map(|u| &u.plan));
+                    if let Some(m) = &metrics {
+                        m.attached(&plan);
+                        m.load_errors(failed.values().sum());
+                    }
+                    eprintln!("policyctl run: reload: running {}", running_n(&plan));
                 }
-                return;
-            };
-            let (rendered, json) = match &export {
-                Some(_) => renderer
-                    .render_and_json(&plan, &mut cache, &ev)
-                    .map_or((None, None), |(line, json)| (Some(line), Some(json))),
-                None => (renderer.render(&plan, &mut cache, &ev), None),
-            };
-            if let Some(m) = &metrics {
-                m.record(Some(&ev), rendered.is_some());
             }
-            if args.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
-                return; // the cache is current; nothing printed
-            }
-            if let (Some(x), Some(json)) = (export.as_mut(), json) {
-                if let Err(e) = x.write_line(&json) {
-                    export_error = Some(e);
-                }
-            }
-            if let Some(line) = rendered {
-                if writeln!(out, "{line}").is_err() {
-                    broken = true;
-                }
-                printed += 1;
-            }
+        }
+        let n = events.poll(Duration::from_millis(100), |record| {
+            sink.record(&plan, record)
         });
-        if broken || out.flush().is_err() {
+        if n > 0 && n < BATCH {
+            // Events are coming, but fewer than a batch: let them gather for a moment rather
+            // than be woken by each one (a wakeup and a poll per event cost more than the
+            // event itself); a full batch means the consumer is behind, and it goes on at once.
+            std::thread::sleep(GATHER);
+        }
+        if sink.broken || sink.out.flush().is_err() {
             break; // stdout closed: stop like any filter would
         }
-        if let Some(x) = export.as_mut() {
+        if let Some(x) = sink.export.as_mut() {
             if let Err(e) = x.flush() {
-                export_error.get_or_insert(e);
+                sink.export_error.get_or_insert(e);
             }
         }
-        if let Some(e) = export_error.take() {
+        if let Some(e) = sink.export_error.take() {
             eprintln!("policyctl run: --export: cannot write: {e}; stopping");
             break;
         }
@@ -418,11 +455,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
             reported_lost = lost;
         }
     }
-    if let Some(x) = export.as_mut() {
+    if let Some(x) = sink.export.as_mut() {
         if let Err(e) = x.flush() {
             eprintln!("policyctl run: --export: cannot write: {e}");
         }
     }
+    let printed = sink.printed;
+    drop(sink);
     drop(events);
     drop(loaded); // detaches every program
     eprintln!(
@@ -430,6 +469,288 @@ pub fn run(args: &RunArgs) -> ExitCode {
         events_n(printed)
     );
     ExitCode::SUCCESS
+}
+
+/// How many events one read of the ring buffer must bring for the next read to start at
+/// once, rather than after [`GATHER`].
+const BATCH: usize = 1024;
+
+/// How long events are left to gather in the ring buffer after a read that brought fewer than
+/// [`BATCH`]: at most this much latency added; at 250k events/s it is 250 events, far below
+/// what the ring buffer holds (thousands of events in the default 4 MiB).
+const GATHER: Duration = Duration::from_millis(1);
+
+/// `2 policies (3 hooks)`.
+fn running_n(plan: &Plan) -> String {
+    format!(
+        "{} polic{} ({} hook{})",
+        plan.policies.len(),
+        if plan.policies.len() == 1 { "y" } else { "ies" },
+        plan.hooks.len(),
+        if plan.hooks.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// Where the events of the run go: decoded, rendered, counted, printed and exported.
+struct Sink {
+    renderer: Renderer,
+    cache: ProcessCache,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+    policy_events_only: bool,
+    export: Option<crate::export::Exporter>,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    printed: u64,
+    /// stdout was closed.
+    broken: bool,
+    export_error: Option<std::io::Error>,
+    /// The line being rendered, reused from event to event.
+    line: String,
+}
+
+impl Sink {
+    /// One ring buffer record, with `plan` the running set it came from.
+    fn record(&mut self, plan: &Plan, record: &[u8]) {
+        let Some(ev) = event::decode(record) else {
+            if let Some(m) = &self.metrics {
+                m.record(None, false);
+            }
+            return;
+        };
+        if self.export.is_none() {
+            // the common case: rendered into the reused line, written as bytes
+            self.line.clear();
+            let rendered = self
+                .renderer
+                .render_into(plan, &mut self.cache, &ev, &mut self.line);
+            if let Some(m) = &self.metrics {
+                m.record(Some(&ev), rendered);
+            }
+            if !rendered || (self.policy_events_only && !matches!(ev, event::Event::Hook(_))) {
+                return; // the cache is current; nothing printed
+            }
+            self.line.push('\n');
+            if self.out.write_all(self.line.as_bytes()).is_err() {
+                self.broken = true;
+            }
+            self.printed += 1;
+            return;
+        }
+        let (rendered, json) = self
+            .renderer
+            .render_and_json(plan, &mut self.cache, &ev)
+            .map_or((None, None), |(line, json)| (Some(line), Some(json)));
+        if let Some(m) = &self.metrics {
+            m.record(Some(&ev), rendered.is_some());
+        }
+        if self.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
+            return; // the cache is current; nothing printed
+        }
+        if let (Some(x), Some(json)) = (self.export.as_mut(), json) {
+            if let Err(e) = x.write_line(&json) {
+                self.export_error = Some(e);
+            }
+        }
+        if let Some(line) = rendered {
+            if writeln!(self.out, "{line}").is_err() {
+                self.broken = true;
+            }
+            self.printed += 1;
+        }
+    }
+}
+
+/// One policy file of the running set and the plan of its policies (in slots of their own).
+struct Unit {
+    /// The file, as given or found in the policy directory.
+    file: String,
+    /// Its text when it was loaded: a reload that reads the same leaves it running untouched.
+    text: String,
+    plan: Plan,
+}
+
+/// What a reload of the policy directory needs.
+struct Reload<'a> {
+    dir: &'a Path,
+    /// The files named on the command line: never reloaded.
+    fixed: &'a [String],
+    kernel: &'a Arc<Kernel>,
+    selection: &'a Selection,
+    features: Features,
+    method: Option<Method>,
+    allow_unfiltered: bool,
+    metrics: Option<&'a crate::metrics::Metrics>,
+}
+
+impl Reload<'_> {
+    /// Read the directory again: new and changed files are checked, planned beside the running
+    /// set and attached (each file on its own: one that fails is left out and said, and a
+    /// changed file's previous version keeps running); then the hooks of removed files and of
+    /// replaced versions are detached. Nothing else is touched. `units` is the running set
+    /// after, `failed` the files whose latest version could not run (with their number of
+    /// policies); returns the hooks detached, whose slots the caller frees once their last
+    /// events are read.
+    fn run(
+        &self,
+        loaded: &mut Loaded,
+        units: &mut Vec<Unit>,
+        reserved: &mut Reserved,
+        failed: &mut std::collections::BTreeMap<String, usize>,
+    ) -> Vec<policyctl_runtime::plan::HookPlan> {
+        let say = |line: &str| eprintln!("policyctl run: reload: {line}");
+        let error = |kind: &str| {
+            if let Some(m) = self.metrics {
+                m.reload_error(kind);
+            }
+        };
+        let found = match crate::policy_dir::files(self.dir) {
+            Ok(found) => found,
+            Err(e) => {
+                say(&format!("{e}; the running policies keep running"));
+                error("read");
+                return Vec::new();
+            }
+        };
+        let found: Vec<String> = found
+            .iter()
+            .map(|p| p.display().to_string())
+            .filter(|f| !self.fixed.contains(f))
+            .collect();
+        let kernels = std::slice::from_ref(self.kernel);
+        let mut gone_units: Vec<Unit> = Vec::new();
+        // removed files
+        let mut i = 0;
+        while i < units.len() {
+            let u = &units[i];
+            if !self.fixed.contains(&u.file) && !found.contains(&u.file) {
+                say(&format!("{}: removed; its policies are detached", u.file));
+                gone_units.push(units.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        failed.retain(|f, _| found.contains(f));
+        // new and changed files, each on its own
+        for file in &found {
+            let running = units.iter().position(|u| &u.file == file);
+            let keeps = if running.is_some() {
+                "its previous version keeps running"
+            } else {
+                "it is not loaded"
+            };
+            let job = match crate::read_policy(Some(Path::new(file)), kernels) {
+                Ok(job) => job,
+                Err(e) => {
+                    say(&format!("{e}; {keeps}"));
+                    error("read");
+                    failed.insert(file.clone(), 1);
+                    continue;
+                }
+            };
+            if let (Some(at), crate::Job::Check(source)) = (running, &job) {
+                if source.text() == units[at].text {
+                    continue; // unchanged: left running as it is
+                }
+            }
+            let checked = match check_for_run(vec![job], kernels, self.selection) {
+                Ok(c) => c,
+                Err(internal) => {
+                    for e in &internal {
+                        say(&format!("{e}; {keeps}"));
+                    }
+                    error("check");
+                    failed.insert(file.clone(), 1);
+                    continue;
+                }
+            };
+            let Some(report) = checked.reports.first() else {
+                continue;
+            };
+            let policies = report.policies.len().max(1);
+            let mut err = std::io::stderr().lock();
+            let errors = print_findings(std::slice::from_ref(report), &mut err, false);
+            drop(err);
+            if errors > 0 {
+                say(&format!(
+                    "{file}: refused: {errors} error{} (`policyctl check {file}` shows the same); {keeps}",
+                    if errors == 1 { "" } else { "s" }
+                ));
+                error("check");
+                failed.insert(file.clone(), policies);
+                continue;
+            }
+            if !checked.unfiltered.is_empty() && !self.allow_unfiltered {
+                for line in &checked.unfiltered {
+                    say(line);
+                }
+                say(&format!("{file}: refused: it would kill or deny for every process on this host (--allow-unfiltered-enforcement allows it); {keeps}"));
+                error("check");
+                failed.insert(file.clone(), policies);
+                continue;
+            }
+            let accepted = report
+                .accepted_allowing(|d| served_otherwise(report, d))
+                .unwrap_or_default();
+            let plan = match Plan::compile_beside(
+                &accepted,
+                self.kernel,
+                self.features,
+                self.method,
+                reserved,
+            ) {
+                Ok(plan) => plan,
+                Err(errors) => {
+                    for e in &errors {
+                        say(&e.to_string());
+                    }
+                    say(&format!("{file}: refused; {keeps}"));
+                    error("plan");
+                    failed.insert(file.clone(), policies);
+                    continue;
+                }
+            };
+            for line in &plan.skipped {
+                say(&format!("note: {line}"));
+            }
+            if let Err(e) = loaded.attach(&plan) {
+                for h in &plan.hooks {
+                    reserved.free(h.slot);
+                }
+                say(&format!("{file}: {e}; {keeps}"));
+                error("attach");
+                failed.insert(file.clone(), policies);
+                continue;
+            }
+            failed.remove(file);
+            for h in &plan.hooks {
+                say(&format!(
+                    "{}: {}: {} attached with {}",
+                    file,
+                    plan.policies[h.policy].name,
+                    describe(&h.attach),
+                    h.attach.method()
+                ));
+            }
+            let unit = Unit {
+                file: file.clone(),
+                text: report.source.text().to_string(),
+                plan,
+            };
+            match running {
+                Some(at) => {
+                    say(&format!(
+                        "{file}: changed; its previous version is detached"
+                    ));
+                    gone_units.push(std::mem::replace(&mut units[at], unit));
+                }
+                None => units.push(unit),
+            }
+        }
+        let gone: Vec<_> = gone_units.into_iter().flat_map(|u| u.plan.hooks).collect();
+        for problem in loaded.detach(&gone) {
+            say(&problem);
+        }
+        gone
+    }
 }
 
 /// `1 event`, `2 events`.

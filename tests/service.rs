@@ -22,6 +22,12 @@ fn the_unit_verifies_and_names_real_options() {
         .expect("an ExecStart line");
     let args: Vec<&str> = exec.split_whitespace().collect();
     assert_eq!(&args[..2], ["/usr/local/bin/policyctl", "run"], "{exec}");
+    // a reload is SIGHUP to the main process, which `policyctl run` serves
+    let reload = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecReload="))
+        .expect("an ExecReload line");
+    assert_eq!(reload, "/bin/kill -HUP $MAINPID", "{reload}");
 
     // Every option is one `policyctl run --help` lists.
     let help = Command::new(BIN).args(["run", "--help"]).output().unwrap();

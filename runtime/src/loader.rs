@@ -21,7 +21,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 use crate::layout::{
     HookConfig, Process, StrKeyData, SyscallHooks, ARG_BUF, STR_LEN, SYSCALL_HOOKS,
 };
-use crate::plan::{Attach, Features, Plan};
+use crate::plan::{Attach, Features, HookPlan, Plan};
 
 /// The compiled BPF object (`runtime/bpf/policyctl.bpf.o`, built by `runtime/bpf/build.sh`).
 pub static OBJECT: &[u8] = include_bytes!("../bpf/policyctl.bpf.o");
@@ -117,6 +117,8 @@ pub struct Loaded {
     bpf: Ebpf,
     btf: Btf,
     attached: Vec<String>,
+    /// Per slot, what serves it now (see [`Loaded::detach`]).
+    served: std::collections::BTreeMap<u32, Served>,
 }
 
 impl Loaded {
@@ -141,6 +143,7 @@ impl Loaded {
             bpf,
             btf,
             attached: Vec::new(),
+            served: Default::default(),
         };
         for (program, tracepoint) in [
             ("process_exec", "sched_process_exec"),
@@ -248,8 +251,34 @@ impl Loaded {
     }
 
     /// Write every hook's configuration and strings, then load and attach every hook. On
-    /// error nothing stays attached once `self` is dropped.
+    /// error every hook of `plan` attached so far is detached again and its map entries
+    /// removed, so a plan attaches all or none; the hooks attached before (of other plans,
+    /// in other slots) keep running.
     pub fn attach(&mut self, plan: &Plan) -> Result<(), RunError> {
+        if let Some(h) = plan
+            .hooks
+            .iter()
+            .find(|h| self.served.contains_key(&h.slot))
+        {
+            return Err(err(format!("slot {} already serves a hook", h.slot)));
+        }
+        let result = self.attach_all(plan);
+        if result.is_err() {
+            let hooks: Vec<&HookPlan> = plan
+                .hooks
+                .iter()
+                .filter(|h| self.served.contains_key(&h.slot))
+                .collect();
+            self.detach(hooks);
+            // what was written but never attached
+            for h in &plan.hooks {
+                self.clear_entries(h);
+            }
+        }
+        result
+    }
+
+    fn attach_all(&mut self, plan: &Plan) -> Result<(), RunError> {
         self.write_maps(plan)?;
         for hook in &plan.hooks {
             let policy = &plan.policies[hook.policy].name;
@@ -313,6 +342,14 @@ impl Loaded {
                     format!("raw_syscalls/sys_enter for {symbol}")
                 }
             };
+            self.served.insert(
+                hook.slot,
+                Served {
+                    what: what.clone(),
+                    program: program_name(&hook.attach, copy),
+                    hook: hook.clone(),
+                },
+            );
             self.attached.push(what);
         }
         Ok(())
@@ -334,7 +371,8 @@ impl Loaded {
         }
         {
             let mut per_nr: std::collections::BTreeMap<u32, SyscallHooks> = Default::default();
-            for h in &plan.hooks {
+            // the hooks already served on a syscall keep their place
+            for h in self.served.values().map(|s| &s.hook).chain(&plan.hooks) {
                 if let Attach::RawSyscall { nr, .. } = h.attach {
                     let e = per_nr.entry(nr).or_default();
                     if e.count as usize >= SYSCALL_HOOKS {
@@ -400,6 +438,177 @@ impl Loaded {
             .ok_or_else(|| err("no lost map"))?;
         let lost = PerCpuArray::try_from(lost).map_err(|e| err(format!("lost map: {e}")))?;
         Ok(Events { ring, lost })
+    }
+}
+
+// ---- detaching one plan's hooks while the others run ------------------------
+
+/// What serves a slot: the hook, its program copy (none for a raw syscall hook, served by the
+/// one shared `raw_syscall` program through the `syscalls` map) and its line in
+/// [`Loaded::attached`].
+struct Served {
+    what: String,
+    program: Option<String>,
+    hook: HookPlan,
+}
+
+/// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
+fn program_name(attach: &Attach, copy: usize) -> Option<String> {
+    Some(match attach {
+        Attach::Kprobe {
+            override_: true, ..
+        } => format!("kprobe_override_{copy}"),
+        Attach::Kprobe { .. } => format!("kprobe_{copy}"),
+        Attach::Fentry { .. } => format!("fentry_{copy}"),
+        Attach::Lsm { .. } => format!("lsm_{copy}"),
+        Attach::Tracepoint { .. } => format!("tracepoint_{copy}"),
+        Attach::Uprobe { .. } => format!("uprobe_{copy}"),
+        Attach::RawSyscall { .. } => return None,
+    })
+}
+
+impl Loaded {
+    /// Detach `hooks` (of plans attached before), leaving every other hook attached: a raw
+    /// syscall hook first leaves its syscall's entry, each other hook's program copy is
+    /// unloaded (its link detached, the copy free for another hook), and only then are its
+    /// configuration and strings removed from the maps. Hooks not attached are left alone.
+    /// Returns what could not be undone, one line each (the hook is no longer served either
+    /// way).
+    pub fn detach<'a>(&mut self, hooks: impl IntoIterator<Item = &'a HookPlan>) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut gone = Vec::new();
+        for h in hooks {
+            if let Some(served) = self.served.remove(&h.slot) {
+                gone.push(served);
+            }
+        }
+        // raw syscall hooks: rewrite the entries of their syscalls without them
+        let raw_nrs: std::collections::BTreeSet<u32> = gone
+            .iter()
+            .filter_map(|s| match s.hook.attach {
+                Attach::RawSyscall { nr, .. } => Some(nr),
+                _ => None,
+            })
+            .collect();
+        if !raw_nrs.is_empty() {
+            if let Err(e) = self.rewrite_syscalls(&raw_nrs) {
+                problems.push(e.0);
+            }
+            let raw_left = self
+                .served
+                .values()
+                .any(|s| matches!(s.hook.attach, Attach::RawSyscall { .. }));
+            if !raw_left {
+                if let Err(e) = self.unload("raw_syscall") {
+                    problems.push(e.0);
+                }
+                self.attached.retain(|a| a != "raw_syscalls/sys_enter");
+            }
+        }
+        for s in &gone {
+            if let Some(program) = &s.program {
+                if let Err(e) = self.unload(program) {
+                    problems.push(e.0);
+                }
+            }
+        }
+        for s in &gone {
+            if let Some(i) = self.attached.iter().position(|a| *a == s.what) {
+                self.attached.remove(i);
+            }
+            self.clear_entries(&s.hook);
+        }
+        problems
+    }
+
+    /// The slots served now.
+    pub fn served_slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.served.keys().copied()
+    }
+
+    /// Unload the program `name` (its links detach); a program not loaded is no error.
+    fn unload(&mut self, name: &str) -> Result<(), RunError> {
+        use aya::programs::{Program as P, ProgramError};
+        let p = self
+            .bpf
+            .program_mut(name)
+            .ok_or_else(|| err(format!("the BPF object has no program {name}")))?;
+        let result = match p {
+            P::KProbe(p) => p.unload(),
+            P::UProbe(p) => p.unload(),
+            P::TracePoint(p) => p.unload(),
+            P::RawTracePoint(p) => p.unload(),
+            P::Lsm(p) => p.unload(),
+            P::FEntry(p) => p.unload(),
+            P::BtfTracePoint(p) => p.unload(),
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) | Err(ProgramError::NotLoaded) => Ok(()),
+            Err(e) => Err(err(format!("cannot detach {name}: {}", chain(&e)))),
+        }
+    }
+
+    /// The `syscalls` entries of `nrs` from the raw syscall hooks served now.
+    fn rewrite_syscalls(&mut self, nrs: &std::collections::BTreeSet<u32>) -> Result<(), RunError> {
+        let mut per_nr: std::collections::BTreeMap<u32, SyscallHooks> = nrs
+            .iter()
+            .map(|nr| (*nr, SyscallHooks::default()))
+            .collect();
+        for s in self.served.values() {
+            if let Attach::RawSyscall { nr, .. } = s.hook.attach {
+                if let Some(e) = per_nr.get_mut(&nr) {
+                    if (e.count as usize) < SYSCALL_HOOKS {
+                        e.slots[e.count as usize] = s.hook.slot;
+                        e.count += 1;
+                    }
+                }
+            }
+        }
+        let map = self
+            .bpf
+            .map_mut("syscalls")
+            .ok_or_else(|| err("no syscalls map"))?;
+        let mut syscalls: Array<&mut MapData, SyscallHooks> =
+            Array::try_from(map).map_err(|e| err(format!("syscalls map: {e}")))?;
+        for (nr, e) in per_nr {
+            syscalls
+                .set(nr, e, 0)
+                .map_err(|e| err(format!("syscalls map (syscall {nr}): {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Remove a hook's configuration (zeroed) and strings from the maps, and its slot from its
+    /// syscall's entry; what is already gone is no error.
+    fn clear_entries(&mut self, h: &HookPlan) {
+        if let Attach::RawSyscall { nr, .. } = h.attach {
+            if !self.served.contains_key(&h.slot) {
+                let _ = self.rewrite_syscalls(&[nr].into_iter().collect());
+            }
+        }
+        if let Some(map) = self.bpf.map_mut("hooks") {
+            if let Ok(mut hooks) = Array::<&mut MapData, HookConfig>::try_from(map) {
+                let _ = hooks.set(h.slot, HookConfig::default(), 0);
+            }
+        }
+        for (name, postfix) in [("str_prefix", false), ("str_postfix", true)] {
+            let Some(map) = self.bpf.map_mut(name) else {
+                continue;
+            };
+            let Ok(mut trie) = LpmTrie::<&mut MapData, StrKeyData, u32>::try_from(map) else {
+                continue;
+            };
+            for s in h.strings.iter().filter(|s| s.postfix == postfix) {
+                let mut data = StrKeyData {
+                    filter: s.filter,
+                    data: [0; STR_LEN],
+                };
+                let len = s.value.len().min(STR_LEN);
+                data.data[..len].copy_from_slice(&s.value[..len]);
+                let _ = trie.remove(&Key::new(32 + 8 * len as u32, data));
+            }
+        }
     }
 }
 

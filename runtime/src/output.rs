@@ -107,6 +107,25 @@ impl Renderer {
         })
     }
 
+    /// As [`Renderer::render`], the line appended to `out` (a buffer the caller reuses, so
+    /// that rendering a JSON event allocates no line of its own); false when there is none.
+    pub fn render_into(
+        &self,
+        plan: &Plan,
+        cache: &mut ProcessCache,
+        event: &Event,
+        out: &mut String,
+    ) -> bool {
+        let Some(response) = self.response(plan, cache, event) else {
+            return false;
+        };
+        match self.format {
+            Format::Json => response.write_json(out),
+            Format::Compact => out.push_str(&response.to_compact()),
+        }
+        true
+    }
+
     /// As [`Renderer::render`], and the same event as a JSON line too (for an export file,
     /// which is JSON whatever is printed), the cache updated once.
     pub fn render_and_json(
@@ -166,21 +185,28 @@ impl Renderer {
         tid: u32,
         uid: u32,
     ) -> (Proc, Option<Proc>) {
-        let Some(p) = cache.lookup(pid).cloned() else {
-            let bare = Proc {
-                pid,
-                uid,
-                auid: AUID_UNKNOWN,
-                tid,
-                ..Proc::default()
-            };
-            return (bare, None);
+        // looked up (read from /proc when missing) first, then read in place: no copy of the
+        // cache's entries per event
+        let bare = || Proc {
+            pid,
+            uid,
+            auid: AUID_UNKNOWN,
+            tid,
+            ..Proc::default()
         };
-        let parent = cache
-            .lookup(p.ppid)
-            .cloned()
-            .map(|pp| self.process(&pp, pp.pid));
-        (self.process(&p, tid), parent)
+        let Some(ppid) = cache.lookup(pid).map(|p| p.ppid) else {
+            return (bare(), None);
+        };
+        let has_parent = cache.lookup(ppid).is_some();
+        let Some(p) = cache.get(pid) else {
+            return (bare(), None);
+        };
+        let parent = if has_parent {
+            cache.get(ppid).map(|pp| self.process(pp, pp.pid))
+        } else {
+            None
+        };
+        (self.process(p, tid), parent)
     }
 
     fn response(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<Response> {
@@ -561,6 +587,13 @@ struct Response {
 
 /// protojson's Timestamp: RFC 3339 in UTC, with 0, 3, 6 or 9 fraction digits.
 pub fn rfc3339(secs: i64, nanos: u32) -> String {
+    let mut out = String::with_capacity(32);
+    push_rfc3339(&mut out, secs, nanos);
+    out
+}
+
+/// [`rfc3339`] appended to `out` (no allocation: events carry three timestamps).
+fn push_rfc3339(out: &mut String, secs: i64, nanos: u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.
@@ -573,21 +606,23 @@ pub fn rfc3339(secs: i64, nanos: u32) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let frac = if nanos == 0 {
-        String::new()
-    } else if nanos % 1_000_000 == 0 {
-        format!(".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        format!(".{:06}", nanos / 1_000)
-    } else {
-        format!(".{nanos:09}")
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60
-    )
+    );
+    let _ = if nanos == 0 {
+        Ok(())
+    } else if nanos % 1_000_000 == 0 {
+        write!(out, ".{:03}", nanos / 1_000_000)
+    } else if nanos % 1_000 == 0 {
+        write!(out, ".{:06}", nanos / 1_000)
+    } else {
+        write!(out, ".{nanos:09}")
+    };
+    out.push('Z');
 }
 
 /// A JSON object written straight into a string, members in the order written (as
@@ -701,7 +736,10 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     o.str("arguments", &p.arguments);
     o.str("flags", &p.flags);
     if let Some((s, n)) = p.start_time {
-        o.str("start_time", &rfc3339(s, n));
+        o.key("start_time");
+        o.out.push('"');
+        push_rfc3339(o.out, s, n);
+        o.out.push('"');
     }
     o.num("auid", p.auid);
     o.str("docker", &p.docker);
@@ -1072,7 +1110,13 @@ impl Common {
 impl Response {
     fn to_json(&self) -> String {
         let mut out = String::with_capacity(1024);
-        let mut top = Obj::new(&mut out);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// [`Response::to_json`] appended to `out`.
+    fn write_json(&self, out: &mut String) {
+        let mut top = Obj::new(out);
         let key = match &self.body {
             Body::Exec { .. } => "process_exec",
             Body::Exit { .. } => "process_exit",
@@ -1169,9 +1213,11 @@ impl Response {
             }
         });
         top.str("node_name", &self.node_name);
-        top.str("time", &rfc3339(self.time.0, self.time.1));
+        top.key("time");
+        top.out.push('"');
+        push_rfc3339(top.out, self.time.0, self.time.1);
+        top.out.push('"');
         top.end();
-        out
     }
 
     // ------------------------------------------------------------ compact

@@ -144,8 +144,6 @@ impl Plan {
 
 // ---- compiling -------------------------------------------------------------
 
-use std::collections::HashMap;
-
 use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
@@ -207,9 +205,9 @@ impl std::fmt::Display for PlanError {
 }
 
 /// Slot counters per program range.
-#[derive(Default)]
 struct Slots {
-    used: HashMap<u8, usize>,
+    /// Slots already serving a hook (of a running set, or taken here).
+    taken: std::collections::BTreeSet<u32>,
 }
 
 impl Slots {
@@ -218,12 +216,10 @@ impl Slots {
             HookKind::RawSyscall => HookKind::Kprobe,
             k => k,
         };
-        let n = self.used.entry(range as u8).or_default();
-        if *n >= SLOTS_PER_KIND {
-            return None;
-        }
-        let slot = range.slot(*n);
-        *n += 1;
+        // the first copy of the range that no hook serves
+        let copy = (0..SLOTS_PER_KIND).find(|c| !self.taken.contains(&range.slot(*c)))?;
+        let slot = range.slot(copy);
+        self.taken.insert(slot);
         Some(slot)
     }
 }
@@ -236,10 +232,24 @@ impl Plan {
         features: Features,
         method: Option<Method>,
     ) -> Result<Plan, Vec<PlanError>> {
+        Self::compile_beside(policies, kernel, features, method, &mut Reserved::default())
+    }
+
+    /// As [`Plan::compile`], beside a running set: the hooks take slots `reserved` does not
+    /// hold and filter ids from its next one; on success `reserved` holds them too.
+    pub fn compile_beside(
+        policies: &[Accepted<'_>],
+        kernel: &Kernel,
+        features: Features,
+        method: Option<Method>,
+        reserved: &mut Reserved,
+    ) -> Result<Plan, Vec<PlanError>> {
         let mut plan = Plan::default();
         let mut errors = Vec::new();
-        let mut slots = Slots::default();
-        let mut filter_ids = 1u32;
+        let mut slots = Slots {
+            taken: reserved.slots.clone(),
+        };
+        let mut filter_ids = reserved.next_filter;
         for accepted in policies {
             let policy = accepted.policy();
             let name = policy
@@ -317,6 +327,8 @@ impl Plan {
             }
         }
         if errors.is_empty() {
+            reserved.slots = slots.taken;
+            reserved.next_filter = filter_ids;
             Ok(plan)
         } else {
             Err(errors)
@@ -1534,4 +1546,51 @@ fn push_step(out: &mut Resolve, offset: u32, index: i64) -> Result2<()> {
 fn member_offset(btf: &Btf, owner: TypeId, name: &str) -> Option<(TypeId, u32)> {
     let m = policyctl_validator::kernel::members::member(btf, owner, name)?;
     Some((m.type_id, m.byte_offset()?))
+}
+
+// ---- compiling beside a running set ----------------------------------------
+
+/// What a running set already holds, so that more policies compile beside it
+/// ([`Plan::compile_beside`]): the slots its hooks serve and the next filter id. Filter ids are
+/// never reused, so a trie entry of a policy being removed can never match a new filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// Slots serving a hook.
+    pub slots: std::collections::BTreeSet<u32>,
+    /// The next free filter id (0 is no filter).
+    pub next_filter: u32,
+}
+
+impl Default for Reserved {
+    fn default() -> Self {
+        Reserved {
+            slots: Default::default(),
+            next_filter: 1,
+        }
+    }
+}
+
+impl Reserved {
+    /// `slot` serves no hook any more: a later compile may give it to another.
+    pub fn free(&mut self, slot: u32) {
+        self.slots.remove(&slot);
+    }
+}
+
+impl Plan {
+    /// The plans of several sets of policies (each compiled beside the others, so their slots
+    /// differ) as one: policies in order, each hook's `policy` index moved along.
+    pub fn merged<'a>(parts: impl IntoIterator<Item = &'a Plan>) -> Plan {
+        let mut out = Plan::default();
+        for part in parts {
+            let base = out.policies.len();
+            out.policies.extend(part.policies.iter().cloned());
+            out.hooks.extend(part.hooks.iter().cloned().map(|mut h| {
+                h.policy += base;
+                h
+            }));
+            out.skipped.extend(part.skipped.iter().cloned());
+        }
+        out
+    }
 }

@@ -466,3 +466,35 @@ impl Drop for Running {
 pub fn pid_of(event: &Value, key: &str) -> Option<u64> {
     event.get(key)?.get("process")?.get("pid")?.as_u64()
 }
+
+impl Running {
+    /// The pid of the running `policyctl run`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("still running").id()
+    }
+
+    /// Send `signal` to the running `policyctl run` (SIGHUP: reload its policy directory).
+    pub fn signal(&self, signal: libc::c_int) {
+        let child = self.child.as_ref().expect("still running");
+        // SAFETY: kill on the pid of our own child, which we have not waited for yet.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    }
+
+    /// Wait until a stderr line satisfies `want`, counting from line `from`; its index.
+    /// Panics after [`EVENT_TIMEOUT`] with everything printed.
+    pub fn wait_stderr(&self, from: usize, want: impl Fn(&str) -> bool) -> usize {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        loop {
+            if let Some(i) = self.stderr().iter().skip(from).position(|l| want(l)) {
+                return from + i;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no matching stderr line within {EVENT_TIMEOUT:?}; stderr:\n{}",
+                    self.stderr().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
