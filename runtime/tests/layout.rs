@@ -56,7 +56,7 @@ fn object_btf() -> &'static Btf {
 }
 
 /// The C structs compared, in common.h's order.
-const STRUCTS: [&str; 15] = [
+const STRUCTS: [&str; 18] = [
     "arg_config",
     "cidr",
     "filter",
@@ -72,6 +72,10 @@ const STRUCTS: [&str; 15] = [
     "sock_tuple",
     "event_arg",
     "hook_event",
+    // return probes
+    "return_selector",
+    "pending_key",
+    "return_event",
 ];
 
 /// BTF of a probe that declares one global of every struct of common.h, compiled with clang;
@@ -324,7 +328,11 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 syscall,
                 _pad,
                 args,
-                selectors
+                selectors,
+                ret,
+                returns,
+                _rpad,
+                ret_selectors
             }),
             0,
         ),
@@ -421,6 +429,32 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 action_arg,
                 syscall,
                 args
+            }),
+            0,
+        ),
+        (
+            "return_selector",
+            rust_struct!(ReturnSelector {
+                nargs,
+                post,
+                kill,
+                signal,
+                _pad,
+                args
+            }),
+            0,
+        ),
+        ("pending_key", rust_struct!(PendingKey { slot, tid }), 0),
+        (
+            "return_event",
+            rust_struct!(ReturnEvent {
+                header,
+                selector,
+                action,
+                action_arg,
+                _pad,
+                ret,
+                enter
             }),
             0,
         ),
@@ -590,7 +624,7 @@ fn map_type_size(def: &Type<'_>, map: &str, name: &str) -> Option<u64> {
 #[test]
 fn constants_match_common_h_and_btf() {
     let defines = common_h_defines();
-    let rust: [(&str, i128); 17] = [
+    let rust: [(&str, i128); 18] = [
         ("MAX_HOOKS", MAX_HOOKS as i128),
         ("SLOTS_PER_KIND", SLOTS_PER_KIND as i128),
         ("MAX_ARGS", MAX_ARGS as i128),
@@ -608,6 +642,7 @@ fn constants_match_common_h_and_btf() {
         ("FILTER_NOT", FILTER_NOT.into()),
         ("FILTER_FOLLOW", FILTER_FOLLOW.into()),
         ("FILTER_NSPID", FILTER_NSPID.into()),
+        ("MAX_PENDING", MAX_PENDING as i128),
     ];
     let mut failures = Vec::new();
     for (name, value) in rust {
@@ -643,6 +678,16 @@ fn constants_match_common_h_and_btf() {
             "MAX_FILTERS",
             "selector.args".into(),
             array_len("selector", &["args"]),
+        ),
+        (
+            "MAX_SELECTORS",
+            "hook_config.ret_selectors".into(),
+            array_len("hook_config", &["ret_selectors"]),
+        ),
+        (
+            "MAX_FILTERS",
+            "return_selector.args".into(),
+            array_len("return_selector", &["args"]),
         ),
         (
             "MAX_VALUES",
@@ -691,7 +736,11 @@ fn constants_match_common_h_and_btf() {
         ),
     ];
     let maps = maps();
-    for (name, map) in [("MAX_HOOKS", "hooks"), ("MAX_SYSCALLS", "syscalls")] {
+    for (name, map) in [
+        ("MAX_HOOKS", "hooks"),
+        ("MAX_SYSCALLS", "syscalls"),
+        ("MAX_PENDING", "pending"),
+    ] {
         let def = maps.get(map).unwrap_or_else(|| panic!("no map `{map}`"));
         seen.push((
             name,
@@ -740,6 +789,21 @@ fn constants_match_common_h_and_btf() {
             failures.push(format!(
                 "the object has a program `{extra}` beyond SLOTS_PER_KIND ({SLOTS_PER_KIND})"
             ));
+        }
+    }
+    // The return programs: SLOTS_PER_KIND copies for the kinds that have them.
+    for kind in [HookKind::Kprobe, HookKind::Fentry, HookKind::Tracepoint] {
+        for copy in 0..=SLOTS_PER_KIND {
+            let Some(prog) = kind.return_program(copy) else {
+                failures.push(format!("{kind:?} has no return program"));
+                continue;
+            };
+            if (copy < SLOTS_PER_KIND) != funcs.contains(&prog.as_str()) {
+                failures.push(format!(
+                    "{kind:?} return copy {copy}: program `{prog}` is {} the object (SLOTS_PER_KIND is {SLOTS_PER_KIND})",
+                    if copy < SLOTS_PER_KIND { "missing from" } else { "unexpectedly in" }
+                ));
+            }
         }
     }
     // Every slot HookKind hands out indexes the hooks array.
@@ -902,6 +966,7 @@ fn enums_match() {
                     ("EXIT", event_type::EXIT),
                     ("HOOK", event_type::HOOK),
                     ("FORK", event_type::FORK),
+                    ("RETURN", event_type::RETURN),
                 ],
             ),
         ),
@@ -991,6 +1056,15 @@ fn map_definitions_match_rust_types() {
         ("events", (RINGBUF, None, None, None)),
         ("lost", (PERCPU_ARRAY, u32_, u64_, Some(1))),
         ("scratch_map", (PERCPU_ARRAY, u32_, None, Some(1))),
+        (
+            "pending",
+            (
+                HASH_LRU,
+                size(std::mem::size_of::<PendingKey>()),
+                size(std::mem::size_of::<ReturnEvent>()),
+                size(MAX_PENDING),
+            ),
+        ),
     ]
     .into_iter()
     .collect();
