@@ -567,7 +567,7 @@ impl HookCompiler<'_> {
                     args: args.clone(),
                     ret: hook
                         .returns()
-                        .then(|| hook.return_arg.as_ref())
+                        .then_some(hook.return_arg.as_ref())
                         .flatten()
                         .map(|a| ArgPlan {
                             ty: a.type_name().to_string(),
@@ -1073,7 +1073,7 @@ impl HookCompiler<'_> {
 fn return_supported(hook: &Hook) -> Result2<()> {
     if !matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry) {
         return Err(format!(
-            "return probes (`return: true`) on {} hooks are not supported by policyctl run yet (it runs them on kprobes and fentries)",
+            "return probes (`return: true`) on {}s are not supported by policyctl run yet (it runs them on kprobes and fentries)",
             hook.kind.noun()
         ));
     }
