@@ -4,7 +4,7 @@
 //! then with fentry and fexit; a second policy kills that binary at the return of a failed
 //! open (matchReturnActions Sigkill), and another binary failing the same way is left alone,
 //! as the return only runs the selectors whose matchBinaries held at the entry. Every policy
-//! matches only binaries the scenarios installed in /opt/test. The JSON events are decoded into
+//! matches only binaries the test installed under /opt. The JSON events are decoded into
 //! Tetragon's own messages too (`support/tetragon_api.rs`).
 
 #[path = "support/skip.rs"]
@@ -74,7 +74,7 @@ fn return_probes_in_a_vm() {
     let watch = failed_open("failed-open", "/opt/test/cat", "");
     let kill = failed_open(
         "kill-failed-open",
-        "/opt/test/victim",
+        "/opt/victim/cat",
         "      matchReturnActions:\n      - action: Sigkill\n",
     );
     let run = vm
@@ -82,8 +82,8 @@ fn return_probes_in_a_vm() {
         .bytes("/etc/policies/failed-open.yaml", watch.as_bytes(), 0o644)
         .bytes("/etc/policies/kill-failed-open.yaml", kill.as_bytes(), 0o644)
         .busybox_applet("/opt/test/cat")
-        .busybox_applet("/opt/test/victim")
-        .busybox_applet("/opt/test/bystander")
+        .busybox_applet("/opt/victim/cat")
+        .busybox_applet("/opt/bystander/cat")
         .scenario(
             "kretprobe",
             &scenario(
@@ -105,9 +105,9 @@ fn return_probes_in_a_vm() {
             "sigkill",
             &scenario(
                 "start /etc/policies/kill-failed-open.yaml --policy-events-only -o json --node-name vm || exit 1
-                 /opt/test/victim /tmp/ret/present; echo \"victim present rc=$?\"
-                 /opt/test/victim /tmp/ret/missing; echo \"victim missing rc=$?\"
-                 /opt/test/bystander /tmp/ret/missing; echo \"bystander rc=$?\"
+                 /opt/victim/cat /tmp/ret/present; echo \"victim present rc=$?\"
+                 /opt/victim/cat /tmp/ret/missing; echo \"victim missing rc=$?\"
+                 /opt/bystander/cat /tmp/ret/missing; echo \"bystander rc=$?\"
                  stop",
             ),
         )
@@ -170,7 +170,7 @@ fn return_probes_in_a_vm() {
     let events = json_events(out);
     assert_eq!(events.len(), 1, "{out}");
     let k = &events[0]["process_kprobe"];
-    assert_eq!(k["process"]["binary"], "/opt/test/victim");
+    assert_eq!(k["process"]["binary"], "/opt/victim/cat");
     assert_eq!(k["args"][1]["string_arg"], "/tmp/ret/missing");
     assert_eq!(k["return"], serde_json::json!({"int_arg": -2}));
     assert_eq!(k["action"], "KPROBE_ACTION_POST");
