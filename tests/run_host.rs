@@ -5,7 +5,8 @@
 //!
 //! Covered: the raw syscall tracepoint fallback of `syscall: true` kprobes (hosts without
 //! kprobes), tracepoints with args by field index, uprobes, matchBinaries (In, NotIn, Prefix,
-//! Postfix) and matchPIDs, the Sigkill, Signal and NoPost actions, Post's rateLimit, several
+//! Postfix) and matchPIDs, the Sigkill, Signal and NoPost actions, Post's rateLimit, a return
+//! probe (`return: true`, matchReturnArgs) through `syscalls/sys_exit_openat`, several
 //! policies at once, exec and exit events, SIGTERM and SIGKILL (nothing left behind), and the
 //! refusals: invalid policies, what the runtime does not support, hooks that cannot attach (all
 //! or none), no privileges, tracefs not mounted and no BTF (in a private mount namespace).
