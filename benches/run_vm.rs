@@ -87,10 +87,26 @@ spec:
 
 /// The configurations measured: (row label, policy file, --attach).
 const CONFIGS: [(&str, &str, &str); 4] = [
-    ("other syscall hooked (kprobe)", "/etc/bench/other.yaml", "kprobe"),
-    ("openat hooked, unmatched (kprobe)", "/etc/bench/openat.yaml", "kprobe"),
-    ("other syscall hooked (fentry)", "/etc/bench/other.yaml", "fentry"),
-    ("openat hooked, unmatched (fentry)", "/etc/bench/openat.yaml", "fentry"),
+    (
+        "other syscall hooked (kprobe)",
+        "/etc/bench/other.yaml",
+        "kprobe",
+    ),
+    (
+        "openat hooked, unmatched (kprobe)",
+        "/etc/bench/openat.yaml",
+        "kprobe",
+    ),
+    (
+        "other syscall hooked (fentry)",
+        "/etc/bench/other.yaml",
+        "fentry",
+    ),
+    (
+        "openat hooked, unmatched (fentry)",
+        "/etc/bench/openat.yaml",
+        "fentry",
+    ),
 ];
 const ROUNDS: usize = 3;
 

@@ -238,6 +238,8 @@ fn hooks_json(plan: &Plan) -> Vec<Value> {
                 "args": h.args.len(),
                 "selectors": h.config.nselectors,
                 "string_entries": h.strings.len(),
+                // a `return: true` hook's return program (kretprobe, fexit, sys_exit_ tracepoint)
+                "return": (h.config.returns != 0).then(|| h.attach.return_method()).flatten(),
             })
         })
         .collect()
@@ -283,8 +285,12 @@ fn text(kernels: &[Value]) -> String {
             if reasons.is_empty() {
                 s.push_str(&format!("  {ok}     {file}: policy `{policy}`\n"));
                 for h in p["hooks"].as_array().map_or(&[][..], Vec::as_slice) {
+                    let ret = h["return"]
+                        .as_str()
+                        .map(|r| format!(", its return with {r}"))
+                        .unwrap_or_default();
                     s.push_str(&format!(
-                        "            {} with {} ({} arg{}, {} selector{}, {} string entr{})\n",
+                        "            {} with {}{ret} ({} arg{}, {} selector{}, {} string entr{})\n",
                         h["target"].as_str().unwrap_or(""),
                         h["attach"].as_str().unwrap_or(""),
                         h["args"],

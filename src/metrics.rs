@@ -539,6 +539,7 @@ mod tests {
             event,
             function_name: function_name.into(),
             args: vec![],
+            ret: None,
             message: None,
             tags: vec![],
             config: HookConfig {
@@ -588,6 +589,7 @@ mod tests {
             action_arg: 0,
             syscall: 0,
             args: vec![],
+            ret: None,
         })
     }
 

@@ -364,6 +364,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
             describe(&h.attach),
             h.attach.method()
         );
+        if h.config.returns != 0 {
+            if let Some(method) = h.attach.return_method() {
+                eprintln!(
+                    "policyctl run: {}: its return attached with {method}",
+                    plan.policies[h.policy].name
+                );
+            }
+        }
     }
     eprintln!("policyctl run: running {}; Ctrl-C stops", running_n(&plan));
 

@@ -56,10 +56,11 @@ fn article_policies_planned_for_a_kernel_file() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // One policy is refused (a return probe): exit 1, and every other hook says how it attaches.
+    // Every policy runs (one with a return probe, on a kretprobe): exit 0, and every hook says
+    // how it attaches.
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(0),
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -82,7 +83,13 @@ fn article_policies_planned_for_a_kernel_file() {
         .unwrap();
     assert_eq!(kill["hooks"][0]["attach"], "kprobe", "{kill}");
     assert_eq!(kill["hooks"][0]["args"], 3, "{kill}");
-    assert_eq!(k["refused"], 1);
+    assert_eq!(kill["hooks"][0]["return"], Value::Null, "{kill}");
+    let ret = policies
+        .iter()
+        .find(|p| p["policy"] == "mkdir-return-tab")
+        .unwrap();
+    assert_eq!(ret["hooks"][0]["return"], "kretprobe", "{ret}");
+    assert_eq!(k["refused"], 0);
 }
 
 #[test]

@@ -5,7 +5,9 @@
 //!
 //! Covered: the raw syscall tracepoint fallback of `syscall: true` kprobes (hosts without
 //! kprobes), tracepoints with args by field index, uprobes, matchBinaries (In, NotIn, Prefix,
-//! Postfix) and matchPIDs, matchNamespaces, matchCapabilities and their Changes, the Sigkill, Signal and NoPost actions, Post's rateLimit, several
+//! Postfix) and matchPIDs, matchNamespaces, matchCapabilities and their Changes, the Sigkill,
+//! Signal and NoPost actions, Post's rateLimit, a return probe (`return: true`,
+//! matchReturnArgs) through `syscalls/sys_exit_openat`, several
 //! policies at once, exec and exit events, SIGTERM and SIGKILL (nothing left behind), and the
 //! refusals: invalid policies, what the runtime does not support, hooks that cannot attach (all
 //! or none), no privileges, tracefs not mounted and no BTF (in a private mount namespace).
@@ -1821,4 +1823,101 @@ spec:
         json!({"bytes_arg": "aGVsbG8gaW92ZWM="}),
         "{f}"
     );
+}
+
+/// A `return: true` policy on `sys_openat` for `copy` opening files under `dir`: reports the
+/// opens whose return value is negative (failed), with the entry's args and the return value.
+fn failed_open_policy(name: &str, dir: &str, copy: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{copy}"
+      matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "{dir}/"
+      matchReturnArgs:
+      - index: 0
+        operator: "LT"
+        values:
+        - "0"
+"#
+    )
+}
+
+#[test]
+fn return_probe_on_a_syscall_tracepoint_reports_the_return_value() {
+    if !run::ready("return_probe_on_a_syscall_tracepoint_reports_the_return_value") {
+        return;
+    }
+    let dir = TempDir::new("retprobe");
+    let present = dir.write("present.txt", "present\n");
+    let missing = format!("{}/missing.txt", dir.str());
+    let copy = dir.copy_binary(CAT, "cat-retprobe");
+    let policy = dir.write(
+        "policy.yaml",
+        &failed_open_policy("host-failed-open", dir.str(), &copy),
+    );
+    let running = started(&[policy.as_str(), "-o", "json", "--policy-events-only"]);
+    let stderr = running.stderr().join("\n");
+    assert!(
+        stderr.contains("policyctl run: host-failed-open: tracepoint `syscalls/sys_enter_openat` attached with tracepoint"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("policyctl run: host-failed-open: its return attached with tracepoint syscalls/sys_exit_openat"),
+        "{stderr}"
+    );
+    // cat opens the present file (a descriptor: no event) and fails on the missing one
+    let (status, pid, out) = run_child(&copy, &[&present, &missing]);
+    assert!(!status.success(), "cat fails on the missing file");
+    assert_eq!(out, "present\n");
+    let events = running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = kprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "one event, for the failed open only:\n{f}");
+    assert_eq!(mine[0], events[0]);
+    let k = &mine[0]["process_kprobe"];
+    assert_eq!(k["function_name"], "__x64_sys_openat");
+    assert_eq!(k["policy_name"], "host-failed-open");
+    assert_eq!(k["process"]["binary"], copy.as_str());
+    assert_eq!(k["args"][0]["int_arg"], -100, "AT_FDCWD");
+    assert_eq!(k["args"][1]["string_arg"], missing.as_str());
+    assert_eq!(k["args"].as_array().map(Vec::len), Some(2), "{k}");
+    assert_eq!(k["return"], json!({"int_arg": -2}), "-ENOENT");
+    assert_eq!(k["action"], "KPROBE_ACTION_POST");
+    assert_eq!(k["return_action"], "KPROBE_ACTION_POST");
+    // protojson's field order: args, return, action, policy_name, return_action
+    let keys: Vec<&str> = k.as_object().unwrap().keys().map(String::as_str).collect();
+    let at = |key: &str| keys.iter().position(|k| *k == key).unwrap();
+    assert!(
+        at("args") < at("return")
+            && at("return") < at("action")
+            && at("action") < at("policy_name")
+            && at("policy_name") < at("return_action"),
+        "{keys:?}"
+    );
+    for e in f.events() {
+        assert!(opened(&e).starts_with(dir.str()), "{e}");
+    }
 }

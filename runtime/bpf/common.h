@@ -224,6 +224,20 @@ struct selector {
 	struct caps_filter cap_changes;
 };
 
+/*
+ * The return half of a selector (matchReturnArgs, matchReturnActions),
+ * evaluated when the hooked function returns, apart from the entry half as
+ * Tetragon does (pkg/selectors/kernel.go InitKernelReturnSelectorState()).
+ */
+struct return_selector {
+	__u8 nargs;  /* matchReturnArgs filters used (their `arg` is unused) */
+	__u8 post;   /* 1: send the merged event (no NoPost) */
+	__u8 kill;   /* 1: Sigkill */
+	__u8 signal; /* Signal's argSig, 0 = none */
+	__u32 _pad;
+	struct filter args[MAX_FILTERS];
+};
+
 struct hook_config {
 	__u32 policy;     /* index of the policy, for events */
 	__u8 kind;        /* enum hook_kind */
@@ -234,6 +248,11 @@ struct hook_config {
 	__u8 _pad[3];
 	struct arg_config args[MAX_ARGS];
 	struct selector selectors[MAX_SELECTORS];
+	/* return probes (`return: true`): see struct return_selector */
+	struct arg_config ret; /* returnArg: type, width; field_offset of `ret` for sys_exit_ */
+	__u8 returns;          /* 1: a return program also serves this slot */
+	__u8 _rpad[7];
+	struct return_selector ret_selectors[MAX_SELECTORS];
 };
 
 /* Hooks sharing a syscall number on the raw syscall tracepoint. */
@@ -271,6 +290,7 @@ enum event_type {
 	EVENT_HOOK = 3,
 	EVENT_FORK = 4, /* a new process without exec: it inherits its parent's binary */
 	EVENT_DATA = 5, /* more of the next exec's arguments (header: that exec's pid and ktime) */
+	EVENT_RETURN = 6, /* a return probe: the entry's hook event merged with the return */
 };
 
 struct event_header {
@@ -395,6 +415,31 @@ struct hook_event {
 	__s32 action_arg; /* signal number, override value */
 	__u64 syscall;  /* raw syscall tracepoint: the syscall number */
 	struct event_arg args[MAX_ARGS];
+};
+
+/* ---- return probes ---------------------------------------------------- */
+
+#define MAX_PENDING 4096 /* calls entered and not yet returned, kept per thread */
+
+/* A call entered and not yet returned, keyed by slot and thread. */
+struct pending_key {
+	__u32 slot;
+	__u32 tid;
+};
+
+/*
+ * A return probe's event: the entry's hook event (its header type is
+ * EVENT_HOOK) with the return value and what the return selectors did.
+ * Only the entry's declared arguments are sent, as for hook events.
+ */
+struct return_event {
+	struct event_header header; /* EVENT_RETURN; pid, tid, ktime of the entry */
+	__u32 selector;   /* return selector that matched, or 255 */
+	__u32 action;     /* enum action taken at the return */
+	__s32 action_arg; /* signal number */
+	__u32 _pad;
+	struct event_arg ret; /* the return value, read as returnArg says */
+	struct hook_event enter;
 };
 
 #endif

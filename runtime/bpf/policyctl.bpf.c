@@ -102,6 +102,7 @@ struct scratch {
 		struct hook_event hook;
 		struct exec_event exec;
 	};
+	struct return_event ret_event; /* return probes: the merged event */
 };
 
 struct {
@@ -110,6 +111,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+/* Return probes: each call not yet returned, its entry's event in `enter`
+ * and the selectors active at the entry in `selector` (a bit each). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_PENDING);
+	__type(key, struct pending_key);
+	__type(value, struct return_event);
+} pending SEC(".maps");
 
 /*
  * v if v < n, else 0, computed in the register that then indexes: clang
@@ -1504,6 +1514,9 @@ GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
 	return 0;
 }
 
+/* Return probes: keeps the entry's event until the call returns (below). */
+GLOBAL int keep_entry(__u64 slot, __u64 post);
+
 /*
  * The generic handler, after the caller put the raw arguments in the
  * scratch: reads the arguments, finds the first selector that matches,
@@ -1537,7 +1550,9 @@ GLOBAL int handle(__u64 slot)
 	__u32 pid = s->hook.header.pid;
 	__u32 nsel = h->nselectors;
 	if (nsel == 0) {
-		if (post_hook(s, nargs))
+		if (h->returns)
+			keep_entry(slot, 1);
+		else if (post_hook(s, nargs))
 			count_lost();
 		return 0;
 	}
@@ -1568,8 +1583,11 @@ GLOBAL int handle(__u64 slot)
 			break;
 		}
 	}
-	if (which < 0 || which >= MAX_SELECTORS)
+	if (which < 0 || which >= MAX_SELECTORS) {
+		if (h->returns)
+			keep_entry(slot, 0);
 		return 0;
+	}
 
 	/* match_* reused the scratch; h is still the same map value */
 	struct selector *sel = &h->selectors[which];
@@ -1596,10 +1614,11 @@ GLOBAL int handle(__u64 slot)
 			s->hook.action_arg = SIGKILL;
 		}
 	}
-	if (sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel, nargs))) {
-		if (post_hook(s, nargs))
-			count_lost();
-	}
+	bool post = sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel, nargs));
+	if (h->returns)
+		keep_entry(slot, post);
+	else if (post && post_hook(s, nargs))
+		count_lost();
 	return ret;
 }
 
@@ -1791,3 +1810,237 @@ int raw_syscall(struct raw_syscall_args *ctx)
 	}
 	return 0;
 }
+
+/* ---- return probes ------------------------------------------------------ */
+
+/*
+ * As Tetragon: the entry marks every call of a hook with a return probe,
+ * before its selectors run (bpf/process/generic_calls.h: retprobe_map_set()
+ * when config->argreturn is set), and the return reads the mark back
+ * (generic_retprobe(): retprobe_map_get()). Tetragon sends both halves to
+ * user space, which merges an entry event with its return event and prints
+ * one (pkg/sensors/tracing/retprobe.go retprobeMergeEvents()): a call is
+ * printed when the entry posted and the return posted. Here the entry's
+ * event waits in `pending` and the return sends the merged event, so only
+ * printed calls cross the ring buffer. The key is the thread: a function
+ * re-entered by the same thread before it returns keeps the innermost call.
+ *
+ * The return only runs the selectors whose process filters (matchPIDs,
+ * matchBinaries) held at the entry: Tetragon's return filter_args() runs
+ * the selectors marked in e->sel.active, which the entry's
+ * generic_process_filter() set, so a return action stays as scoped as its
+ * selector.
+ */
+
+/* Stores the entry's event of `slot` for its return; `post` says whether
+ * the entry would have posted it (its header type EVENT_HOOK, else 0). */
+GLOBAL int keep_entry(__u64 slot, __u64 post)
+{
+	__u32 hk = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &hk);
+	struct scratch *s = get_scratch();
+	if (!h || !s)
+		return 0;
+	struct return_event *r = &s->ret_event;
+	__u32 pid = s->hook.header.pid;
+	__u32 active = 0;
+	__u32 nsel = h->nselectors;
+	for (int i = 0; i < MAX_SELECTORS; i++) {
+		if (i >= nsel)
+			break;
+		struct selector *sel = &h->selectors[i];
+		if (sel->has_pids && !match_pids(slot, i, pid))
+			continue;
+		if (sel->has_binaries && !match_binaries(slot, i, pid))
+			continue;
+		if ((sel->nnamespaces || sel->has_caps || sel->has_ns_changes ||
+		     sel->has_cap_changes) &&
+		    !match_process(slot, i, pid))
+			continue;
+		active |= 1 << i;
+	}
+	s->hook.header.type = post ? EVENT_HOOK : 0;
+	s->hook.header.uid = (__u32)bpf_get_current_uid_gid();
+	s->hook.header.ktime = bpf_ktime_get_boot_ns();
+	bpf_probe_read_kernel(&r->enter, sizeof(r->enter), &s->hook);
+	r->selector = active;
+	struct pending_key key = { .slot = slot, .tid = s->hook.header.tid };
+	bpf_map_update_elem(&pending, &key, r, BPF_ANY);
+	return 0;
+}
+
+static __always_inline struct return_selector *return_selector_of(__u64 slot, __u64 sel)
+{
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	if (!h || sel >= MAX_SELECTORS)
+		return 0;
+	return &h->ret_selectors[BOUNDED(sel, MAX_SELECTORS)];
+}
+
+/* matchReturnArgs entry `fi` of return selector `sel` against the return
+ * value in the merged event. */
+GLOBAL int match_return(__u64 slot, __u64 sel, __u64 fi)
+{
+	struct return_selector *rs = return_selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!rs || !s || fi >= MAX_FILTERS)
+		return 0;
+	struct filter *f = &rs->args[BOUNDED(fi, MAX_FILTERS)];
+	struct event_arg *a = &s->ret_event.ret;
+	bool hit;
+	switch (a->type) {
+	case ARG_INT:
+	case ARG_UINT:
+		hit = match_ints(f, a->value);
+		break;
+	case ARG_SOCK:
+		hit = match_sock(f, &a->sock);
+		break;
+	default:
+		return 0;
+	}
+	return (f->flags & FILTER_NOT) ? !hit : hit;
+}
+
+/*
+ * The return half: takes the entry's event of this thread's call, reads
+ * the return value as returnArg says, runs the return selectors (the first
+ * whose matchReturnArgs all hold), acts, and posts the merged event when
+ * both the entry and the return post.
+ */
+GLOBAL int handle_return(__u64 slot, __u64 value)
+{
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	struct scratch *s = get_scratch();
+	if (!h || !s || !h->enabled || !h->returns)
+		return 0;
+	struct pending_key pk = { .slot = slot, .tid = (__u32)bpf_get_current_pid_tgid() };
+	struct return_event *kept = bpf_map_lookup_elem(&pending, &pk);
+	if (!kept)
+		return 0;
+	struct return_event *r = &s->ret_event;
+	bpf_probe_read_kernel(r, sizeof(*r), kept);
+	bpf_map_delete_elem(&pending, &pk);
+	__u32 active = r->selector;
+
+	struct event_arg *out = &r->ret;
+	out->type = h->ret.type;
+	out->len = 0;
+	out->mode = 0;
+	out->value = 0;
+	switch (h->ret.type) {
+	case ARG_INT:
+		out->value = sign_extend(value, h->ret.width, true);
+		break;
+	case ARG_UINT:
+		out->value = sign_extend(value, h->ret.width, false);
+		break;
+	case ARG_SOCK:
+		read_sock((struct sock *)value, &out->sock);
+		break;
+	case ARG_SOCKET:
+		out->type = ARG_SOCK;
+		read_sock(BPF_CORE_READ((struct socket *)value, sk), &out->sock);
+		break;
+	default:
+		return 0;
+	}
+
+	r->selector = 255;
+	r->action = ACTION_POST;
+	r->action_arg = 0;
+	__u32 nsel = h->nselectors;
+	bool post = true;
+	if (nsel > 0) {
+		int which = -1;
+		for (int i = 0; i < MAX_SELECTORS; i++) {
+			if (i >= nsel)
+				break;
+			if (!(active & (1 << i)))
+				continue;
+			struct return_selector *rs = &h->ret_selectors[i];
+			bool ok = true;
+			for (int f = 0; f < MAX_FILTERS; f++) {
+				if (f >= rs->nargs)
+					break;
+				if (!match_return(slot, i, f)) {
+					ok = false;
+					break;
+				}
+			}
+			if (ok) {
+				which = i;
+				break;
+			}
+		}
+		if (which < 0 || which >= MAX_SELECTORS)
+			return 0;
+		struct return_selector *rs = &h->ret_selectors[which];
+		r->selector = which;
+		if (rs->signal) {
+			bpf_send_signal(rs->signal);
+			r->action = ACTION_SIGNAL;
+			r->action_arg = rs->signal;
+		}
+		if (rs->kill) {
+			bpf_send_signal(SIGKILL);
+			r->action = ACTION_SIGKILL;
+			r->action_arg = SIGKILL;
+		}
+		post = rs->post;
+	}
+	if (!post || r->enter.header.type != EVENT_HOOK)
+		return 0;
+	r->header = r->enter.header;
+	r->header.type = EVENT_RETURN;
+	__u64 size = __builtin_offsetof(struct return_event, enter.args) +
+		     (__u64)h->nargs * sizeof(struct event_arg);
+	if (size > sizeof(*r))
+		size = sizeof(*r);
+	if (bpf_ringbuf_output(&events, r, size, 0))
+		count_lost();
+	return 0;
+}
+
+/* kretprobe copies: the return value is in the context's ax. */
+#define KRETPROBE(n)                                                      \
+	SEC("kretprobe/slot" #n)                                          \
+	int kretprobe_##n(struct pt_regs *ctx)                            \
+	{                                                                 \
+		handle_return(KIND_KPROBE * SLOTS_PER_KIND + n, ctx->ax); \
+		return 0;                                                 \
+	}
+
+/* fexit copies: the return value through bpf_get_func_ret. */
+#define FEXIT(n)                                                          \
+	SEC("fexit/slot" #n)                                              \
+	int fexit_##n(__u64 *ctx)                                         \
+	{                                                                 \
+		__u64 ret = 0;                                            \
+		bpf_get_func_ret(ctx, &ret);                              \
+		handle_return(KIND_FENTRY * SLOTS_PER_KIND + n, ret);     \
+		return 0;                                                 \
+	}
+
+/* syscalls/sys_exit_<name> copies for hooks served by sys_enter_<name>:
+ * the return value is the record's `ret` field. */
+#define TRACEPOINT_EXIT(n)                                                \
+	SEC("tracepoint/exit" #n)                                         \
+	int tracepoint_exit_##n(void *ctx)                                \
+	{                                                                 \
+		__u32 slot = KIND_TRACEPOINT * SLOTS_PER_KIND + n;        \
+		struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot); \
+		if (!h)                                                   \
+			return 0;                                         \
+		__s64 ret = 0;                                            \
+		bpf_probe_read_kernel(&ret, sizeof(ret),                  \
+				      (char *)ctx + h->ret.field_offset); \
+		handle_return(slot, ret);                                 \
+		return 0;                                                 \
+	}
+
+COPIES(KRETPROBE)
+COPIES(FEXIT)
+COPIES(TRACEPOINT_EXIT)

@@ -134,7 +134,11 @@ mod tests {
         let long = format!("{}-{}", "k".repeat(90), &ID[..36]);
         assert_eq!(long.len(), 127);
         assert_eq!(lookup_container_id(&long, true, false), short);
-        assert_eq!(lookup_container_id(&long, false, false), "", "not cut: too short");
+        assert_eq!(
+            lookup_container_id(&long, false, false),
+            "",
+            "not cut: too short"
+        );
         // podman's `container` leaf: the id is its parent's
         let podman = format!("/machine.slice/libpod-{ID}.scope/container");
         assert_eq!(lookup_container_id(&podman, false, false), short);

@@ -1,15 +1,15 @@
 //! Decoding the records the BPF programs write to the ring buffer.
 //!
 //! A record is the raw bytes of one `struct exec_event`, `struct exit_event`,
-//! `struct fork_event`, `struct hook_event` or `struct data_event` (see
+//! `struct fork_event`, `struct hook_event`, `struct return_event` or `struct data_event` (see
 //! `runtime/bpf/common.h`). [`decode`] is total:
 //! a short, unknown or garbage record gives `None`, never a panic; lengths the
 //! kernel claims are clamped to the buffers they describe.
 
 use crate::layout::{
-    arg_type, event_type, read_record, read_record_prefix, BpfInfo, CredInfo, DataEvent,
-    EventArg, EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, SkbInfo, SockTuple,
-    ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_EVENT_FIXED, HOOK_EVENT_FIXED,
+    arg_type, event_type, read_record, read_record_prefix, BpfInfo, CredInfo, DataEvent, EventArg,
+    EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, ReturnEvent, SkbInfo, SockTuple,
+    ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, RETURN_EVENT_FIXED,
 };
 
 /// The fields every event starts with.
@@ -210,6 +210,21 @@ pub struct Hook {
     pub syscall: u64,
     /// The arguments, all [`crate::layout::MAX_ARGS`] slots (unused ones are [`Arg::None`]).
     pub args: Vec<Arg>,
+    /// A return probe's return half (`EVENT_RETURN`); `None` for an entry's own event.
+    pub ret: Option<Return>,
+}
+
+/// What a return probe (`return: true`) adds to its entry's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Return {
+    /// The return value, read as `returnArg` says.
+    pub value: Arg,
+    /// Index of the return selector that matched, or 255.
+    pub selector: u32,
+    /// The action taken at the return (`layout::action::*`).
+    pub action: u32,
+    /// The action's argument: the signal number.
+    pub action_arg: i32,
 }
 
 /// A decoded ring-buffer record.
@@ -302,6 +317,27 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 action_arg: raw.action_arg,
                 syscall: raw.syscall,
                 args: raw.args.iter().map(Arg::from_raw).collect(),
+                ret: None,
+            }))
+        }
+        event_type::RETURN => {
+            // the entry's event with the return: its header is the entry's (time, thread)
+            let raw: ReturnEvent = read_record_prefix(bytes, RETURN_EVENT_FIXED)?;
+            let enter = raw.enter;
+            Some(Event::Hook(Hook {
+                header: raw.header.into(),
+                slot: enter.slot,
+                selector: enter.selector,
+                action: enter.action,
+                action_arg: enter.action_arg,
+                syscall: enter.syscall,
+                args: enter.args.iter().map(Arg::from_raw).collect(),
+                ret: Some(Return {
+                    value: Arg::from_raw(&raw.ret),
+                    selector: raw.selector,
+                    action: raw.action,
+                    action_arg: raw.action_arg,
+                }),
             }))
         }
         _ => None,

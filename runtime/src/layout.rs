@@ -97,6 +97,17 @@ impl HookKind {
         }
     }
 
+    /// Name of the return program copy `n` serving the same slot as [`HookKind::program`]
+    /// (kretprobe, fexit, `syscalls/sys_exit_*` tracepoint), for kinds that have one.
+    pub fn return_program(self, copy: usize) -> Option<String> {
+        match self {
+            HookKind::Kprobe => Some(format!("kretprobe_{copy}")),
+            HookKind::Fentry => Some(format!("fexit_{copy}")),
+            HookKind::Tracepoint => Some(format!("tracepoint_exit_{copy}")),
+            _ => None,
+        }
+    }
+
     /// Slot of program copy `copy` (the raw syscall kind shares the kprobe range).
     pub fn slot(self, copy: usize) -> u32 {
         let base = match self {
@@ -194,6 +205,7 @@ pub mod event_type {
     pub const HOOK: u32 = 3;
     pub const FORK: u32 = 4;
     pub const DATA: u32 = 5;
+    pub const RETURN: u32 = 6;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -319,6 +331,22 @@ pub struct HookConfig {
     pub _pad: [u8; 3],
     pub args: [ArgConfig; MAX_ARGS],
     pub selectors: [Selector; MAX_SELECTORS],
+    pub ret: ArgConfig,
+    pub returns: u8,
+    pub _rpad: [u8; 7],
+    pub ret_selectors: [ReturnSelector; MAX_SELECTORS],
+}
+
+/// `struct return_selector`: matchReturnArgs and matchReturnActions of one selector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ReturnSelector {
+    pub nargs: u8,
+    pub post: u8,
+    pub kill: u8,
+    pub signal: u8,
+    pub _pad: u32,
+    pub args: [Filter; MAX_FILTERS],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -531,6 +559,33 @@ pub struct HookEvent {
     pub syscall: u64,
     pub args: [EventArg; MAX_ARGS],
 }
+
+/// Calls entered and not yet returned that the kernel keeps (`MAX_PENDING`).
+pub const MAX_PENDING: usize = 4096;
+
+/// `struct pending_key`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct PendingKey {
+    pub slot: u32,
+    pub tid: u32,
+}
+
+/// `struct return_event`: a return probe's merged event.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct ReturnEvent {
+    pub header: EventHeader,
+    pub selector: u32,
+    pub action: u32,
+    pub action_arg: i32,
+    pub _pad: u32,
+    pub ret: EventArg,
+    pub enter: HookEvent,
+}
+
+/// Bytes of a return event before the entry's arguments.
+pub const RETURN_EVENT_FIXED: usize = std::mem::offset_of!(ReturnEvent, enter) + HOOK_EVENT_FIXED;
 
 // SAFETY: plain #[repr(C)] data without padding holes that matter to the
 // kernel (it reads them as bytes) and valid for any bit pattern.

@@ -14,7 +14,8 @@ use std::time::Duration;
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{
-    uprobe::UProbeScope, BtfTracePoint, FEntry, KProbe, Lsm, RawTracePoint, TracePoint, UProbe,
+    uprobe::UProbeScope, BtfTracePoint, FEntry, FExit, KProbe, Lsm, RawTracePoint, TracePoint,
+    UProbe,
 };
 use aya::{Btf, Ebpf, EbpfLoader};
 
@@ -351,8 +352,63 @@ impl Loaded {
                 },
             );
             self.attached.push(what);
+            if hook.config.returns != 0 {
+                let what = self.attach_return(policy, &hook.attach, copy)?;
+                self.attached.push(what);
+            }
         }
         Ok(())
+    }
+
+    /// Loads and attaches the return program of a hook with `return: true`: a kretprobe for
+    /// a kprobe, an fexit for an fentry, `syscalls/sys_exit_<name>` for a syscall served by
+    /// `sys_enter_<name>`. It serves the entry's slot.
+    fn attach_return(
+        &mut self,
+        policy: &str,
+        attach: &Attach,
+        copy: usize,
+    ) -> Result<String, RunError> {
+        let name = attach.kind().return_program(copy).ok_or_else(|| {
+            err(format!(
+                "policy `{policy}`: {} hooks have no return program",
+                attach.method()
+            ))
+        })?;
+        match attach {
+            Attach::Kprobe { symbol, .. } => {
+                let p: &mut KProbe = self.program(&name)?;
+                p.load()
+                    .and_then(|()| p.attach(symbol, 0).map(|_| ()))
+                    .map_err(|e| attach_error(policy, "kretprobe", symbol, &e))?;
+                Ok(format!("kretprobe {symbol}"))
+            }
+            Attach::Fentry { symbol } => {
+                let (p, btf) = self.program_btf::<FExit>(&name)?;
+                p.load(symbol, btf)
+                    .and_then(|()| p.attach().map(|_| ()))
+                    .map_err(|e| attach_error(policy, "fexit", symbol, &e))?;
+                Ok(format!("fexit {symbol}"))
+            }
+            Attach::Tracepoint { subsystem, event } => {
+                let exit = attach.exit_tracepoint().ok_or_else(|| {
+                    err(format!(
+                        "policy `{policy}`: tracepoint {subsystem}/{event} has no return"
+                    ))
+                })?;
+                let p: &mut TracePoint = self.program(&name)?;
+                p.load()
+                    .and_then(|()| p.attach(subsystem, &exit).map(|_| ()))
+                    .map_err(|e| {
+                        attach_error(policy, "tracepoint", &format!("{subsystem}/{exit}"), &e)
+                    })?;
+                Ok(format!("tracepoint {subsystem}/{exit}"))
+            }
+            other => Err(err(format!(
+                "policy `{policy}`: {} hooks have no return program",
+                other.method()
+            ))),
+        }
     }
 
     fn write_maps(&mut self, plan: &Plan) -> Result<(), RunError> {

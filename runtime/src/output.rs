@@ -360,8 +360,24 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
         _ => Body::Kprobe {
             common,
             function_name: h.function_name.clone(),
+            ret: return_of(h, hook),
         },
     }
+}
+
+/// A return probe's `return` and `return_action`. The return value carries no label: Tetragon
+/// prints it with a printer that has none (pkg/sensors/tracing/generickprobe.go addKprobe(),
+/// `argPrinter{index: api.ReturnArgIndex, ty: argType}`).
+fn return_of(h: &HookPlan, hook: &Hook) -> Option<(KArg, u32)> {
+    let (plan, ret) = (h.ret.as_ref()?, hook.ret.as_ref()?);
+    Some((
+        KArg {
+            value: arg_value(&plan.ty, &ret.value),
+            mode: 0,
+            label: String::new(),
+        },
+        ret.action,
+    ))
 }
 
 /// A `tetragon.Process`, the fields policyctl knows.
@@ -556,6 +572,8 @@ enum Body {
     Kprobe {
         common: Common,
         function_name: String,
+        /// A return probe's return value and return action.
+        ret: Option<(KArg, u32)>,
     },
     Tracepoint {
         common: Common,
@@ -1062,6 +1080,11 @@ fn permission(mode: u16) -> String {
 
 /// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
 fn action_json(o: &mut Obj<'_>, n: u32) {
+    action_key_json(o, "action", n);
+}
+
+/// A `KprobeAction` under `key` (`action`, `return_action`).
+fn action_key_json(o: &mut Obj<'_>, key: &str, n: u32) {
     let name = match n {
         action::UNKNOWN => return,
         action::POST => "KPROBE_ACTION_POST",
@@ -1069,9 +1092,9 @@ fn action_json(o: &mut Obj<'_>, n: u32) {
         action::OVERRIDE => "KPROBE_ACTION_OVERRIDE",
         action::NOPOST => "KPROBE_ACTION_NOPOST",
         action::SIGNAL => "KPROBE_ACTION_SIGNAL",
-        other => return o.num("action", other),
+        other => return o.num(key, other),
     };
-    o.str("action", name);
+    o.str(key, name);
 }
 
 impl Common {
@@ -1158,12 +1181,20 @@ impl Response {
             Body::Kprobe {
                 common: c,
                 function_name,
+                ret,
             } => {
                 c.head(m);
                 m.str("function_name", function_name);
                 c.args(m);
+                // protojson order: return (5), action (6), policy_name (8), return_action (9)
+                if let Some((value, _)) = ret {
+                    m.obj("return", |o| arg_json(o, value));
+                }
                 c.action(m);
                 m.str("policy_name", &c.policy_name);
+                if let Some((_, action)) = ret {
+                    action_key_json(m, "return_action", *action);
+                }
                 m.str("message", &c.message);
                 c.tags(m);
                 ancestors(m);
@@ -1262,6 +1293,7 @@ impl Response {
             Body::Kprobe {
                 common: c,
                 function_name,
+                ..
             } => compact_kprobe(&info(&c.process), function_name, &c.args),
             Body::Tracepoint {
                 common: c,

@@ -40,6 +40,30 @@ impl Attach {
         }
     }
 
+    /// Where the return program of a `return: true` hook attaches, as printed: `kretprobe`,
+    /// `fexit`, or `tracepoint syscalls/sys_exit_<name>` for a syscall served by
+    /// `sys_enter_<name>`; `None` where there is no return program.
+    pub fn return_method(&self) -> Option<String> {
+        match self {
+            Attach::Kprobe { .. } => Some("kretprobe".into()),
+            Attach::Fentry { .. } => Some("fexit".into()),
+            Attach::Tracepoint { subsystem, .. } => self
+                .exit_tracepoint()
+                .map(|exit| format!("tracepoint {subsystem}/{exit}")),
+            _ => None,
+        }
+    }
+
+    /// `sys_exit_<name>` for the tracepoint `syscalls/sys_enter_<name>`.
+    pub fn exit_tracepoint(&self) -> Option<String> {
+        match self {
+            Attach::Tracepoint { subsystem, event } if subsystem == "syscalls" => event
+                .strip_prefix("sys_enter_")
+                .map(|bare| format!("sys_exit_{bare}")),
+            _ => None,
+        }
+    }
+
     /// The method, as printed: `kprobe`, `fentry`, `tracepoint` (raw syscall), `lsm` ...
     pub fn method(&self) -> &'static str {
         match self {
@@ -102,6 +126,8 @@ pub struct HookPlan {
     pub function_name: String,
     /// The policy's args, in config order (event arg i is args[i]).
     pub args: Vec<ArgPlan>,
+    /// `returnArg` of a `return: true` hook.
+    pub ret: Option<ArgPlan>,
     /// The hook's `message`.
     pub message: Option<String>,
     /// The hook's `tags`.
@@ -148,7 +174,7 @@ use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
 use policyctl_validator::kernel::{syscalls, FieldLayout, Kernel};
-use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter};
+use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter, Spanned};
 use policyctl_validator::Accepted;
 
 use crate::layout::{
@@ -396,8 +422,15 @@ impl HookCompiler<'_> {
     }
 
     fn hook(&mut self, hook: &Hook) -> Result2<Vec<HookPlan>> {
-        if hook.returns() || hook.return_arg.is_some() {
-            return Err("return probes (`return: true`, `returnArg`) are not supported by policyctl run yet".into());
+        if hook.returns() {
+            return_supported(hook)?;
+        }
+        if hook
+            .args
+            .iter()
+            .any(|a| a.return_copy.as_ref().is_some_and(|r| r.value))
+        {
+            return Err("`returnCopy` (an argument read again at the return) is not supported by policyctl run yet".into());
         }
         if !hook.data.is_empty() {
             return Err("`data` is not supported by policyctl run yet".into());
@@ -524,6 +557,9 @@ impl HookCompiler<'_> {
             config.selectors[si] = self.selector(hook, sel, &config.args, &mut strings)?;
         }
         config.nselectors = hook.selectors.len() as u8;
+        if hook.returns() {
+            self.return_config(hook, &attaches[0], &mut config, &mut strings)?;
+        }
 
         Ok(attaches
             .into_iter()
@@ -541,6 +577,14 @@ impl HookCompiler<'_> {
                     event,
                     function_name,
                     args: args.clone(),
+                    ret: hook
+                        .returns()
+                        .then_some(hook.return_arg.as_ref())
+                        .flatten()
+                        .map(|a| ArgPlan {
+                            ty: a.type_name().to_string(),
+                            label: a.label.as_ref().map(|l| l.value.clone()),
+                        }),
                     message: hook.message.as_ref().map(|m| m.value.clone()),
                     tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
                     config,
@@ -802,10 +846,16 @@ impl HookCompiler<'_> {
         strings: &mut Vec<StringEntry>,
     ) -> Result2<SelectorConfig> {
         for (key, present) in [
-            ("matchReturnArgs", !sel.match_return_args.is_empty()),
+            (
+                "matchReturnArgs",
+                !hook.returns() && !sel.match_return_args.is_empty(),
+            ),
             ("matchData", !sel.match_data.is_empty()),
             ("matchParentBinaries", !sel.match_parent_binaries.is_empty()),
-            ("matchReturnActions", !sel.match_return_actions.is_empty()),
+            (
+                "matchReturnActions",
+                !hook.returns() && !sel.match_return_actions.is_empty(),
+            ),
         ] {
             if present {
                 return Err(format!("`{key}` is not supported by policyctl run yet"));
@@ -1303,6 +1353,148 @@ fn namespace_changes(f: &SetFilter) -> Result2<(u8, u16)> {
 pub fn ns_inode(target: &str) -> Option<u32> {
     let (_, rest) = target.split_once(":[")?;
     rest.strip_suffix(']')?.parse().ok()
+}
+
+// ---- return probes ---------------------------------------------------------
+
+/// What of a `return: true` hook the runtime cannot do, before anything is compiled.
+fn return_supported(hook: &Hook) -> Result2<()> {
+    if !matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry) {
+        return Err(format!(
+            "return probes (`return: true`) on {}s are not supported by policyctl run yet (it runs them on kprobes and fentries)",
+            hook.kind.noun()
+        ));
+    }
+    // Tetragon: pkg/sensors/tracing/generickprobe.go addKprobe() refuses `return: true`
+    // without a typed returnArg ("ReturnArg not specified with Return=true").
+    if hook
+        .return_arg
+        .as_ref()
+        .and_then(|a| a.ty.as_ref())
+        .is_none()
+    {
+        return Err("`return: true` needs a `returnArg` with a `type`".into());
+    }
+    if let Some(action) = &hook.return_arg_action {
+        // Tetragon (addKprobe) only takes TrackSock and UntrackSock here: they keep the
+        // returned socket in its socktrack_map for later socket hooks.
+        return Err(format!(
+            "returnArgAction `{}` is not supported by policyctl run yet (Tetragon's TrackSock and UntrackSock track the returned socket's owner, which the runtime does not do)",
+            action.value
+        ));
+    }
+    Ok(())
+}
+
+impl HookCompiler<'_> {
+    /// The return half of a `return: true` hook: how the return value is read (`returnArg`),
+    /// where the return program attaches, and each selector's matchReturnArgs and
+    /// matchReturnActions.
+    fn return_config(
+        &mut self,
+        hook: &Hook,
+        attach: &Attach,
+        config: &mut HookConfig,
+        strings: &mut Vec<StringEntry>,
+    ) -> Result2<()> {
+        let ret_arg = hook
+            .return_arg
+            .as_ref()
+            .ok_or("`return: true` needs a `returnArg`")?;
+        let ty = ret_arg.type_name();
+        let (kind, width, signed) = arg_kind(ty)
+            .filter(|(k, _, _)| matches!(*k, arg_type::INT | arg_type::SOCK | arg_type::SOCKET))
+            .ok_or_else(|| {
+                format!("returnArg type `{ty}` is not supported by policyctl run yet (it reads integers, sock and socket)")
+            })?;
+        config.ret.ty = if kind == arg_type::INT && !signed {
+            arg_type::UINT
+        } else {
+            kind
+        };
+        config.ret.width = width;
+        match attach {
+            Attach::Kprobe { .. } | Attach::Fentry { .. } => {}
+            Attach::Tracepoint { subsystem, event } => {
+                let exit = attach
+                    .exit_tracepoint()
+                    .ok_or_else(|| format!("tracepoint {subsystem}/{event} has no return"))?;
+                let layout = self.tracepoint_layout("syscalls", &exit)?;
+                let field = layout
+                    .iter()
+                    .find(|f| f.name == "ret")
+                    .ok_or_else(|| format!("`syscalls/{exit}` has no field `ret`"))?;
+                config.ret.field_offset = u16::try_from(field.offset)
+                    .map_err(|_| format!("`syscalls/{exit}`: field `ret` lies past 64 KiB"))?;
+            }
+            other => {
+                return Err(format!(
+                    "return probes through the {} are not supported by policyctl run yet (use `--attach kprobe`, `fentry` or `tracepoint`)",
+                    other.method()
+                ))
+            }
+        }
+        config.returns = 1;
+        // The return value is the return selectors' only argument, as Tetragon's
+        // InitKernelReturnSelectorState (pkg/selectors/kernel.go) compiles matchReturnArgs
+        // against `[]KProbeArg{*returnArg}`.
+        let ret_args = {
+            let mut a = [ArgConfig::default(); layout::MAX_ARGS];
+            a[0] = config.ret;
+            a
+        };
+        for (si, sel) in hook.selectors.iter().enumerate() {
+            let out = &mut config.ret_selectors[si];
+            *out = layout::ReturnSelector {
+                post: 1,
+                ..Default::default()
+            };
+            if sel.match_return_args.len() > MAX_FILTERS {
+                return Err(format!(
+                    "more than {MAX_FILTERS} matchReturnArgs in one selector"
+                ));
+            }
+            for (fi, f) in sel.match_return_args.iter().enumerate() {
+                let mut only = hook.clone();
+                only.kind = PolicyHook::Kprobe;
+                let mut arg = ret_arg.clone();
+                // the filter names the return value whatever its index says
+                arg.index = Some(f.index.clone().unwrap_or(Spanned {
+                    value: 0,
+                    span: ret_arg.span,
+                }));
+                only.args = vec![arg];
+                out.args[fi] = self
+                    .arg_filter(&only, f, &ret_args, strings)
+                    .map_err(|e| format!("matchReturnArgs: {e}"))?;
+            }
+            out.nargs = sel.match_return_args.len() as u8;
+            for action in &sel.match_return_actions {
+                match action_name(action) {
+                    "Post" if action.param("rateLimit").is_some() => {
+                        return Err("rateLimit in matchReturnActions is not supported by policyctl run yet".into())
+                    }
+                    "Post" => {}
+                    "NoPost" => out.post = 0,
+                    "Sigkill" => out.kill = 1,
+                    "Signal" => {
+                        let sig = action
+                            .param("argSig")
+                            .and_then(|n| n.as_i64())
+                            .filter(|s| (1..=64).contains(s))
+                            .ok_or("Signal needs `argSig`, a signal number")?;
+                        out.signal = sig as u8;
+                    }
+                    other => {
+                        return Err(format!(
+                            "action `{other}` in matchReturnActions is not supported by policyctl run (it runs Post, NoPost, Sigkill and Signal when the function returns)"
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `sys_openat`, `__x64_sys_openat` and `openat` → `openat`.

@@ -79,6 +79,10 @@ const STRUCTS: &[&str] = &[
     "bpf_info",
     "event_arg",
     "hook_event",
+    // return probes
+    "return_selector",
+    "pending_key",
+    "return_event",
 ];
 
 /// BTF of a probe that declares one global of every struct of common.h, compiled with clang;
@@ -363,7 +367,11 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 syscall,
                 _pad,
                 args,
-                selectors
+                selectors,
+                ret,
+                returns,
+                _rpad,
+                ret_selectors
             }),
             0,
         ),
@@ -524,6 +532,32 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 action_arg,
                 syscall,
                 args
+            }),
+            0,
+        ),
+        (
+            "return_selector",
+            rust_struct!(ReturnSelector {
+                nargs,
+                post,
+                kill,
+                signal,
+                _pad,
+                args
+            }),
+            0,
+        ),
+        ("pending_key", rust_struct!(PendingKey { slot, tid }), 0),
+        (
+            "return_event",
+            rust_struct!(ReturnEvent {
+                header,
+                selector,
+                action,
+                action_arg,
+                _pad,
+                ret,
+                enter
             }),
             0,
         ),
@@ -720,6 +754,7 @@ fn constants_match_common_h_and_btf() {
         ("CAPS_SETS", CAPS_SETS as i128),
         ("PROCESS_AT_FORK", PROCESS_AT_FORK.into()),
         ("PROCESS_AT_EXEC", PROCESS_AT_EXEC.into()),
+        ("MAX_PENDING", MAX_PENDING as i128),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -755,6 +790,16 @@ fn constants_match_common_h_and_btf() {
             "MAX_FILTERS",
             "selector.args".into(),
             array_len("selector", &["args"]),
+        ),
+        (
+            "MAX_SELECTORS",
+            "hook_config.ret_selectors".into(),
+            array_len("hook_config", &["ret_selectors"]),
+        ),
+        (
+            "MAX_FILTERS",
+            "return_selector.args".into(),
+            array_len("return_selector", &["args"]),
         ),
         (
             "MAX_VALUES",
@@ -833,7 +878,11 @@ fn constants_match_common_h_and_btf() {
         ),
     ];
     let maps = maps();
-    for (name, map) in [("MAX_HOOKS", "hooks"), ("MAX_SYSCALLS", "syscalls")] {
+    for (name, map) in [
+        ("MAX_HOOKS", "hooks"),
+        ("MAX_SYSCALLS", "syscalls"),
+        ("MAX_PENDING", "pending"),
+    ] {
         let def = maps.get(map).unwrap_or_else(|| panic!("no map `{map}`"));
         seen.push((
             name,
@@ -882,6 +931,21 @@ fn constants_match_common_h_and_btf() {
             failures.push(format!(
                 "the object has a program `{extra}` beyond SLOTS_PER_KIND ({SLOTS_PER_KIND})"
             ));
+        }
+    }
+    // The return programs: SLOTS_PER_KIND copies for the kinds that have them.
+    for kind in [HookKind::Kprobe, HookKind::Fentry, HookKind::Tracepoint] {
+        for copy in 0..=SLOTS_PER_KIND {
+            let Some(prog) = kind.return_program(copy) else {
+                failures.push(format!("{kind:?} has no return program"));
+                continue;
+            };
+            if (copy < SLOTS_PER_KIND) != funcs.contains(&prog.as_str()) {
+                failures.push(format!(
+                    "{kind:?} return copy {copy}: program `{prog}` is {} the object (SLOTS_PER_KIND is {SLOTS_PER_KIND})",
+                    if copy < SLOTS_PER_KIND { "missing from" } else { "unexpectedly in" }
+                ));
+            }
         }
     }
     // Every slot HookKind hands out indexes the hooks array.
@@ -1058,6 +1122,7 @@ fn enums_match() {
                     ("HOOK", event_type::HOOK),
                     ("FORK", event_type::FORK),
                     ("DATA", event_type::DATA),
+                    ("RETURN", event_type::RETURN),
                 ],
             ),
         ),
@@ -1183,6 +1248,15 @@ fn map_definitions_match_rust_types() {
                 u32_,
                 size(std::mem::size_of::<DataEvent>()),
                 Some(1),
+            ),
+        ),
+        (
+            "pending",
+            (
+                HASH_LRU,
+                size(std::mem::size_of::<PendingKey>()),
+                size(std::mem::size_of::<ReturnEvent>()),
+                size(MAX_PENDING),
             ),
         ),
     ]

@@ -4,8 +4,9 @@
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
     action, arg_type, event_type, BpfInfo, CredInfo, DataEvent, EventArg, EventHeader, ExecEvent,
-    ExitEvent, ForkEvent, HookConfig, HookEvent, SkbInfo, SockTuple, ARGV_BUF, ARG_BUF,
-    CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
+    ExitEvent, ForkEvent, HookConfig, HookEvent, ReturnEvent, SkbInfo, SockTuple, ARGV_BUF,
+    ARG_BUF, CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
+    RETURN_EVENT_FIXED,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -205,6 +206,7 @@ fn hook(
         event,
         function_name: function_name.into(),
         args,
+        ret: None,
         message: None,
         tags: Vec::new(),
         config: HookConfig::default(),
@@ -237,6 +239,8 @@ const CRED: u32 = 7;
 const SOCKADDR_UN: u32 = 8;
 const BPF_CHECK: u32 = 9;
 const CAPSET: u32 = 10;
+const OPENAT_RETURN: u32 = 11;
+const ACCEPT_RETURN: u32 = 12;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -367,6 +371,20 @@ fn plan() -> Plan {
                     arg("kernel_cap_t", None),
                 ],
             ),
+            {
+                let mut h = kprobe(
+                    OPENAT_RETURN,
+                    "__x64_sys_openat",
+                    vec![arg("int", Some("dfd")), arg("string", Some("filename"))],
+                );
+                h.ret = Some(arg("int", None));
+                h
+            },
+            {
+                let mut h = kprobe(ACCEPT_RETURN, "inet_csk_accept", vec![]);
+                h.ret = Some(arg("sock", None));
+                h
+            },
         ],
         skipped: Vec::new(),
     }
@@ -1068,4 +1086,79 @@ fn kprobe_capability_sets() {
         ],
     );
     insta::assert_snapshot!(both(&[r]));
+}
+
+/// A return probe's record as the kernel sends it: the return half, then the entry's hook event
+/// with only its `nargs` declared arguments.
+fn return_record(slot: u32, ret: EventArg, ret_action: u32, args: Vec<EventArg>) -> Vec<u8> {
+    let nargs = args.len();
+    let entry = hook_record(slot, 1000, 1001, action::POST, args);
+    let mut enter: HookEvent = policyctl_runtime::layout::read_record(&entry).unwrap();
+    enter.header.ty = event_type::HOOK;
+    let full = bytes_of(&ReturnEvent {
+        header: header(event_type::RETURN, 1000, 1001, 1000, 7_250_000_000),
+        selector: 0,
+        action: ret_action,
+        action_arg: 0,
+        _pad: 0,
+        ret,
+        enter,
+    });
+    full[..RETURN_EVENT_FIXED + nargs * std::mem::size_of::<EventArg>()].to_vec()
+}
+
+/// `return: true` on openat: the entry's args, then `return` (an int, without label, as
+/// Tetragon's return printer has none) and `return_action`, in protojson's field order.
+#[test]
+fn kprobe_return_openat_failed() {
+    let r = return_record(
+        OPENAT_RETURN,
+        int(arg_type::INT, -2),
+        action::POST,
+        vec![
+            int(arg_type::INT, -100),
+            text(arg_type::STRING, b"/tmp/missing"),
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// A returned socket, and a Sigkill taken at the return.
+#[test]
+fn kprobe_return_sock_sigkill() {
+    let t = SockTuple {
+        family: 2,
+        protocol: 6,
+        sport: 22,
+        dport: 40000,
+        saddr: v4([10, 0, 0, 1]),
+        daddr: v4([10, 0, 0, 2]),
+        state: 1,
+        ty: 1,
+        cookie: 0xffff_8880_1234_5678,
+    };
+    let r = return_record(ACCEPT_RETURN, sock(t), action::SIGKILL, vec![]);
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// A return record shorter than its fixed part is garbage; the entry's missing arguments read
+/// as empty.
+#[test]
+fn truncated_return_records() {
+    let r = return_record(
+        OPENAT_RETURN,
+        int(arg_type::INT, 3),
+        action::POST,
+        vec![int(arg_type::INT, -100)],
+    );
+    assert!(decode(&r).is_some());
+    assert_eq!(decode(&r[..RETURN_EVENT_FIXED - 1]), None);
+    let Some(Event::Hook(h)) = decode(&r[..RETURN_EVENT_FIXED]) else {
+        panic!("a return record with no argument decodes")
+    };
+    assert_eq!(h.slot, OPENAT_RETURN);
+    assert_eq!(
+        h.ret.map(|r| (r.value, r.action)),
+        Some((policyctl_runtime::event::Arg::Int(3), action::POST))
+    );
 }

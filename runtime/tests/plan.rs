@@ -31,8 +31,8 @@ use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
     arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
-    NsFilter, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS,
-    MAX_SELECTORS, STR_LEN,
+    NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT,
+    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, STR_LEN,
 };
 use policyctl_runtime::plan::{
     ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan,
@@ -275,8 +275,13 @@ fn config_bytes(cfg: &HookConfig) -> Vec<u8> {
     let hole = offset_of!(HookConfig, args) + size_of::<[ArgConfig; MAX_ARGS]>()
         ..offset_of!(HookConfig, selectors);
     assert_eq!(
-        size_of::<HookConfig>(),
+        offset_of!(HookConfig, ret),
         offset_of!(HookConfig, selectors) + MAX_SELECTORS * size_of::<Selector>(),
+        "HookConfig has padding after its selectors that this dump does not know"
+    );
+    assert_eq!(
+        size_of::<HookConfig>(),
+        offset_of!(HookConfig, ret_selectors) + MAX_SELECTORS * size_of::<ReturnSelector>(),
         "HookConfig has trailing padding this dump does not know"
     );
     // SAFETY: reading a plain value's bytes as MaybeUninit<u8> is always sound; only the
@@ -836,8 +841,8 @@ impl WithKprobes for Features {
 fn refuses_what_the_runtime_does_not_implement() {
     let cases: [(String, &str); 9] = [
         (
-            policy("  kprobes:\n  - call: do_mkdirat\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: int\n"),
-            "kprobe `do_mkdirat`: return probes",
+            policy("  kprobes:\n  - call: inet_csk_accept\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: sock\n    returnArgAction: TrackSock\n"),
+            "kprobe `inet_csk_accept`: returnArgAction `TrackSock` is not supported by policyctl run yet",
         ),
         (
             mkdirat("    - matchParentBinaries:\n      - operator: In\n        values:\n        - /usr/bin/bash\n"),
@@ -2000,4 +2005,164 @@ fn capability_sets_take_integer_operators() {
         h.config.selectors[0].args[0],
         filter(1, op::MASK, 0, 0, &[0x200000])
     );
+}
+
+// ---- return probes -------------------------------------------------------------
+
+/// A `sys_openat` syscall hook with `return: true` (an int return value), the path under
+/// /tmp/ at the entry and, at the return, `matchReturnArgs` and `return_actions`.
+fn failed_openat(return_actions: &str) -> String {
+    policy(&format!(
+        r#"  kprobes:
+  - call: sys_openat
+    syscall: true
+    return: true
+    args:
+    - index: 1
+      type: string
+    returnArg:
+      index: 0
+      type: int
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: Prefix
+        values:
+        - /tmp/
+      matchReturnArgs:
+      - index: 0
+        operator: LT
+        values:
+        - "0"
+{return_actions}"#
+    ))
+}
+
+/// The return half of a hook: `ret` (the return value read as a 4-byte signed int),
+/// `returns`, and the selector's return half (a LT 0 filter on the return value, Post by
+/// default), byte by byte; the entry half is what it is without `return: true`.
+#[test]
+fn return_probe_on_a_kprobe_bytes() {
+    let p = compile(&failed_openat(""), ALL, None).unwrap_or_else(|e| panic!("{e:#?}"));
+    let h = only_hook(&p);
+    assert_eq!(
+        h.attach,
+        Attach::Kprobe {
+            symbol: "__x64_sys_openat".into(),
+            override_: false
+        }
+    );
+    assert_eq!(h.attach.return_method().as_deref(), Some("kretprobe"));
+    let ret = h.ret.as_ref().expect("the returnArg's plan");
+    assert_eq!((ret.ty.as_str(), ret.label.as_deref()), ("int", None));
+    let c = &h.config;
+    assert_eq!(c.returns, 1);
+    assert_eq!(c.ret, arg(arg_type::INT, 0, 4));
+    // the entry's selector: the path filter (id 1), Post; the return's: LT 0 (id 2)
+    assert_eq!(c.selectors[0].nargs, 1);
+    assert_eq!(c.selectors[0].args[0].op, op::PREFIX);
+    let r = &c.ret_selectors[0];
+    assert_eq!((r.nargs, r.post, r.kill, r.signal), (1, 1, 0, 0));
+    assert_eq!(r.args[0], filter(2, op::LT, 0, 0, &[0]));
+    assert!(c.ret_selectors[1..]
+        .iter()
+        .all(|s| *s == ReturnSelector::default()));
+
+    let bytes = config_bytes(c);
+    let at = offset_of!(HookConfig, ret);
+    // ret: type 1 (ARG_INT), index 0, width 4, no flags; then `returns` = 1
+    assert_eq!(&bytes[at..at + 4], &[1, 0, 4, 0]);
+    assert_eq!(bytes[offset_of!(HookConfig, returns)], 1);
+    let rs = offset_of!(HookConfig, ret_selectors);
+    // nargs 1, post 1, kill 0, signal 0; filter 0: id 2, op 5 (OP_LT), flags 0, arg 0,
+    // nvalues 1, value 0
+    assert_eq!(&bytes[rs..rs + 4], &[1, 1, 0, 0]);
+    assert_eq!(&bytes[rs + 8..rs + 16], &[2, 0, 0, 0, 5, 0, 0, 1]);
+    assert!(bytes[rs + 16..rs + 24].iter().all(|b| *b == 0));
+    insta::assert_snapshot!(hex_dump(&bytes[at..]));
+}
+
+/// Where the return program goes with each attach method: a kretprobe, an fexit, or the
+/// syscall's `sys_exit_` tracepoint, whose `ret` field offset (from the kernel's index of
+/// tracepoints) is where the return value is read; the raw syscall tracepoint has no return.
+#[test]
+fn return_probe_attach_methods() {
+    let text = failed_openat("");
+    let tp = compile(&text, NONE, None).unwrap_or_else(|e| panic!("{e:#?}"));
+    let h = only_hook(&tp);
+    assert_eq!(
+        h.attach,
+        Attach::Tracepoint {
+            subsystem: "syscalls".into(),
+            event: "sys_enter_openat".into()
+        }
+    );
+    assert_eq!(
+        h.attach.return_method().as_deref(),
+        Some("tracepoint syscalls/sys_exit_openat")
+    );
+    // sys_exit_openat: 8 bytes of common fields, `int __syscall_nr`, then `long ret` at 16
+    assert_eq!(h.config.ret.field_offset, 16);
+    assert_eq!(h.config.returns, 1);
+
+    let fentry = compile(
+        &text,
+        Features {
+            kprobes: false,
+            ..ALL
+        },
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    let h = only_hook(&fentry);
+    assert!(matches!(h.attach, Attach::Fentry { .. }), "{:?}", h.attach);
+    assert_eq!(h.attach.return_method().as_deref(), Some("fexit"));
+
+    let e = refusal(&text, ALL, Some(Method::RawTracepoint));
+    assert!(
+        e.contains("return probes through the raw tracepoint raw_syscalls/sys_enter are not supported by policyctl run yet"),
+        "{e}"
+    );
+}
+
+/// matchReturnActions: NoPost clears `post`, Sigkill sets `kill`, Signal its number; no
+/// selector at all leaves the return selectors empty (every return posts).
+#[test]
+fn return_actions() {
+    let p = plan(&failed_openat(
+        "      matchReturnActions:\n      - action: NoPost\n      - action: Signal\n        argSig: 10\n",
+    ));
+    let r = &only_hook(&p).config.ret_selectors[0];
+    assert_eq!((r.post, r.kill, r.signal), (0, 0, 10));
+    let p = plan(&failed_openat(
+        "      matchReturnActions:\n      - action: Sigkill\n",
+    ));
+    let r = &only_hook(&p).config.ret_selectors[0];
+    assert_eq!((r.post, r.kill, r.signal), (1, 1, 0));
+
+    let bare = plan(&policy(
+        "  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    returnArg:\n      index: 0\n      type: int\n",
+    ));
+    let c = &only_hook(&bare).config;
+    assert_eq!((c.returns, c.nselectors), (1, 0));
+}
+
+/// What the return half does not do yet: a return value read as a string, returnCopy.
+#[test]
+fn return_probe_refusals() {
+    let e = refusal(
+        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    returnArg:\n      index: 0\n      type: file\n"),
+        ALL,
+        None,
+    );
+    assert!(
+        e.contains("returnArg type `file` is not supported by policyctl run yet (it reads integers, sock and socket)"),
+        "{e}"
+    );
+    let e = refusal(
+        &policy("  kprobes:\n  - call: sys_read\n    syscall: true\n    return: true\n    args:\n    - index: 1\n      type: char_buf\n      returnCopy: true\n      sizeArgIndex: 3\n    - index: 2\n      type: size_t\n    returnArg:\n      index: 0\n      type: size_t\n"),
+        ALL,
+        None,
+    );
+    assert!(e.contains("`returnCopy`"), "{e}");
 }

@@ -183,6 +183,8 @@ pub struct Arg {
     pub btf_type: Option<Spanned<String>>,
     /// `label`: the name events give the argument.
     pub label: Option<Spanned<String>>,
+    /// `returnCopy`: the argument is read again when the function returns.
+    pub return_copy: Option<Spanned<bool>>,
 }
 
 impl Arg {
@@ -595,6 +597,7 @@ impl Arg {
             source: string(node, "source"),
             btf_type: string(node, "btfType").filter(|r| !r.value.is_empty()),
             label: string(node, "label").filter(|l| !l.value.is_empty()),
+            return_copy: boolean(node, "returnCopy"),
         }
     }
 }

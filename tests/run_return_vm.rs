@@ -1,0 +1,189 @@
+//! Return probes (`return: true`) in a VM (Debian 6.12 under qemu, see `tests/support/vm.rs`),
+//! where kretprobes and fexit exist: a `sys_openat` policy reports the failed opens of one
+//! binary with the entry's args and the return value, attached with a kprobe and kretprobe,
+//! then with fentry and fexit; a second policy kills that binary at the return of a failed
+//! open (matchReturnActions Sigkill), and another binary failing the same way is left alone,
+//! as the return only runs the selectors whose matchBinaries held at the entry. Every policy
+//! matches only binaries the test installed under /opt. The JSON events are decoded into
+//! Tetragon's own messages too (`support/tetragon_api.rs`).
+
+#[path = "support/skip.rs"]
+mod skip;
+#[path = "support/tetragon_api.rs"]
+mod tetragon_api;
+#[path = "support/vm.rs"]
+mod vm;
+
+/// A `return: true` policy on `sys_openat` for `binary` opening files under /tmp/ret/, whose
+/// return value is negative; `actions` are its matchReturnActions entries.
+fn failed_open(name: &str, binary: &str, actions: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{binary}"
+      matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "/tmp/ret/"
+      matchReturnArgs:
+      - index: 0
+        operator: "LT"
+        values:
+        - "0"
+{actions}"#
+    )
+}
+
+/// The JSON events after `--- events`.
+fn json_events(out: &str) -> Vec<serde_json::Value> {
+    out.split("--- events\n")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn return_probes_in_a_vm() {
+    let Some(vm) = vm::Vm::builder("run_return") else {
+        return;
+    };
+    let scenario = |body: &str| format!("{}\n{body}", vm::RUN_HELPERS);
+    let watch = failed_open("failed-open", "/opt/test/cat", "");
+    let kill = failed_open(
+        "kill-failed-open",
+        "/opt/victim/cat",
+        "      matchReturnActions:\n      - action: Sigkill\n",
+    );
+    let run = vm
+        .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
+        .bytes("/etc/policies/failed-open.yaml", watch.as_bytes(), 0o644)
+        .bytes("/etc/policies/kill-failed-open.yaml", kill.as_bytes(), 0o644)
+        .busybox_applet("/opt/test/cat")
+        .busybox_applet("/opt/victim/cat")
+        .busybox_applet("/opt/bystander/cat")
+        .scenario(
+            "kretprobe",
+            &scenario(
+                "mkdir -p /tmp/ret; echo present > /tmp/ret/present
+                 start /etc/policies/failed-open.yaml --policy-events-only -o json --node-name vm || exit 1
+                 /opt/test/cat /tmp/ret/present /tmp/ret/missing; echo \"cat rc=$?\"
+                 stop",
+            ),
+        )
+        .scenario(
+            "fexit",
+            &scenario(
+                "start /etc/policies/failed-open.yaml --attach fentry --policy-events-only -o json --node-name vm || exit 1
+                 /opt/test/cat /tmp/ret/present /tmp/ret/absent; echo \"cat rc=$?\"
+                 stop",
+            ),
+        )
+        .scenario(
+            "sigkill",
+            &scenario(
+                "start /etc/policies/kill-failed-open.yaml --policy-events-only -o json --node-name vm || exit 1
+                 /opt/victim/cat /tmp/ret/present; echo \"victim present rc=$?\"
+                 /opt/victim/cat /tmp/ret/missing; echo \"victim missing rc=$?\"
+                 /opt/bystander/cat /tmp/ret/missing; echo \"bystander rc=$?\"
+                 stop",
+            ),
+        )
+        .run();
+    eprintln!("{}", run.timings());
+
+    let mut all_lines = Vec::new();
+    for (name, method, ret, missing) in [
+        (
+            "kretprobe",
+            "`__x64_sys_openat` attached with kprobe",
+            "kretprobe",
+            "/tmp/ret/missing",
+        ),
+        (
+            "fexit",
+            "`__x64_sys_openat` attached with fentry",
+            "fexit",
+            "/tmp/ret/absent",
+        ),
+    ] {
+        let out = run.ok(name);
+        assert!(
+            out.contains(&format!("failed-open: {method}")),
+            "{name}:\n{out}"
+        );
+        assert!(
+            out.contains(&format!("failed-open: its return attached with {ret}")),
+            "{name}:\n{out}"
+        );
+        assert!(out.contains("present\n"), "{name}:\n{out}");
+        assert!(out.contains("cat rc=1"), "{name}:\n{out}");
+        let events = json_events(out);
+        assert_eq!(
+            events.len(),
+            1,
+            "{name}: one event, the failed open:\n{out}"
+        );
+        let k = &events[0]["process_kprobe"];
+        assert_eq!(k["function_name"], "__x64_sys_openat", "{name}");
+        assert_eq!(k["process"]["binary"], "/opt/test/cat", "{name}");
+        assert_eq!(k["args"][0]["int_arg"], -100, "{name}: AT_FDCWD");
+        assert_eq!(k["args"][1]["string_arg"], missing, "{name}");
+        assert_eq!(
+            k["return"],
+            serde_json::json!({"int_arg": -2}),
+            "{name}: -ENOENT"
+        );
+        assert_eq!(k["action"], "KPROBE_ACTION_POST", "{name}");
+        assert_eq!(k["return_action"], "KPROBE_ACTION_POST", "{name}");
+        all_lines.extend(events.iter().map(|e| e.to_string()));
+    }
+
+    // Sigkill at the return: the victim dies on its failed open only; the bystander, whose
+    // binary the selector does not name, fails the same way and lives
+    let out = run.ok("sigkill");
+    assert!(out.contains("victim present rc=0"), "{out}");
+    assert!(out.contains("victim missing rc=137"), "{out}");
+    assert!(out.contains("bystander rc=1"), "{out}");
+    let events = json_events(out);
+    assert_eq!(events.len(), 1, "{out}");
+    let k = &events[0]["process_kprobe"];
+    assert_eq!(k["process"]["binary"], "/opt/victim/cat");
+    assert_eq!(k["args"][1]["string_arg"], "/tmp/ret/missing");
+    assert_eq!(k["return"], serde_json::json!({"int_arg": -2}));
+    assert_eq!(k["action"], "KPROBE_ACTION_POST");
+    assert_eq!(k["return_action"], "KPROBE_ACTION_SIGKILL");
+    all_lines.extend(events.iter().map(|e| e.to_string()));
+
+    // a consumer written for Tetragon reads each of them
+    match tetragon_api::compiled("return_probes_in_a_vm") {
+        Ok((py, gen)) => {
+            let t0 = std::time::Instant::now();
+            let d = tetragon_api::decode(&py, &gen, &all_lines);
+            tetragon_api::report("return_probes_in_a_vm", "VM return events", &d, t0);
+        }
+        Err(reason) => skip::skip("return_probes_in_a_vm (Tetragon's messages)", &reason),
+    }
+}
