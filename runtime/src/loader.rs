@@ -19,7 +19,8 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    HookConfig, Process, StrKeyData, SyscallHooks, ARG_BUF, STR_LEN, SYSCALL_HOOKS,
+    HookConfig, HookKind, Process, StrKeyData, SyscallHooks, ARG_BUF, SLOTS_PER_KIND, STR_LEN,
+    SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, Plan};
 
@@ -188,17 +189,18 @@ impl Loaded {
         let kprobes = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
         let bpf_lsm = std::fs::read_to_string("/sys/kernel/security/lsm")
             .is_ok_and(|l| l.trim().split(',').any(|m| m == "bpf"));
-        let trampolines = match self.program_btf::<FEntry>("fentry_11") {
-            Ok((p, btf)) => {
-                let ok =
-                    p.load("security_file_open", btf).is_ok() || p.load("vfs_read", btf).is_ok();
-                if ok {
-                    let _ = p.unload();
+        let trampolines =
+            match self.program_btf::<FEntry>(&HookKind::Fentry.program(SLOTS_PER_KIND - 1)) {
+                Ok((p, btf)) => {
+                    let ok = p.load("security_file_open", btf).is_ok()
+                        || p.load("vfs_read", btf).is_ok();
+                    if ok {
+                        let _ = p.unload();
+                    }
+                    ok
                 }
-                ok
-            }
-            Err(_) => false,
-        };
+                Err(_) => false,
+            };
         Features {
             kprobes,
             trampolines,
@@ -292,6 +294,21 @@ impl Loaded {
                         })?;
                     format!("uprobe {path}:{symbol}")
                 }
+                Attach::RawTracepoint { subsystem, event } => {
+                    let p: &mut RawTracePoint =
+                        self.program(&HookKind::RawTracepoint.program(copy))?;
+                    p.load()
+                        .and_then(|()| p.attach(event).map(|_| ()))
+                        .map_err(|e| {
+                            attach_error(
+                                policy,
+                                "raw tracepoint",
+                                &format!("{subsystem}/{event}"),
+                                &e,
+                            )
+                        })?;
+                    format!("raw tracepoint {subsystem}/{event}")
+                }
                 Attach::RawSyscall { symbol, .. } => {
                     if !self.attached.iter().any(|a| a == "raw_syscalls/sys_enter") {
                         let p: &mut RawTracePoint = self.program("raw_syscall")?;
@@ -314,11 +331,11 @@ impl Loaded {
                 .bpf
                 .map_mut("hooks")
                 .ok_or_else(|| err("no hooks map"))?;
-            let mut hooks: Array<&mut MapData, HookConfig> =
-                Array::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
+            let mut hooks: BpfHashMap<&mut MapData, u32, HookConfig> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
             for h in &plan.hooks {
                 hooks
-                    .set(h.slot, h.config, 0)
+                    .insert(h.slot, h.config, 0)
                     .map_err(|e| err(format!("hooks map: {e}")))?;
             }
         }

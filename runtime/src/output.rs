@@ -258,6 +258,11 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             subsys: subsystem.clone(),
             event: event.clone(),
         },
+        (EventKind::Tracepoint, Attach::RawTracepoint { subsystem, event }) => Body::Tracepoint {
+            common,
+            subsys: subsystem.clone(),
+            event: event.clone(),
+        },
         (EventKind::Uprobe, Attach::Uprobe { path, symbol }) => Body::Uprobe {
             common,
             path: path.clone(),

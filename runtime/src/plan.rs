@@ -25,6 +25,8 @@ pub enum Attach {
     Tracepoint { subsystem: String, event: String },
     /// A uprobe on `symbol` in the binary at `path`.
     Uprobe { path: String, symbol: String },
+    /// A raw tracepoint (`raw: true`): attached by `event`, reading the TP_PROTO arguments.
+    RawTracepoint { subsystem: String, event: String },
 }
 
 impl Attach {
@@ -37,6 +39,7 @@ impl Attach {
             Attach::Lsm { .. } => HookKind::Lsm,
             Attach::Tracepoint { .. } => HookKind::Tracepoint,
             Attach::Uprobe { .. } => HookKind::Uprobe,
+            Attach::RawTracepoint { .. } => HookKind::RawTracepoint,
         }
     }
 
@@ -49,6 +52,7 @@ impl Attach {
             Attach::Lsm { .. } => "BPF LSM",
             Attach::Tracepoint { .. } => "tracepoint",
             Attach::Uprobe { .. } => "uprobe",
+            Attach::RawTracepoint { .. } => "raw tracepoint",
         }
     }
 }
@@ -150,7 +154,9 @@ use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
 use policyctl_validator::kernel::{syscalls, FieldLayout, Kernel};
-use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter};
+use policyctl_validator::model::{
+    Action, Arg, ArgFilter, Hook, Selector, SetFilter, Spanned, Spec,
+};
 use policyctl_validator::Accepted;
 
 use crate::layout::{
@@ -268,7 +274,19 @@ impl Plan {
                 );
                 continue;
             }
-            for hook in &policy.spec.hooks {
+            let hooks = match expand_lists(&policy.spec, kernel) {
+                Ok(hooks) => hooks,
+                Err(message) => {
+                    fail(message);
+                    continue;
+                }
+            };
+            // one refusal per policy for want of slots, not one per hook past the limit
+            let mut out_of_slots = false;
+            for hook in hooks.iter() {
+                if out_of_slots {
+                    break;
+                }
                 let mut ctx = HookCompiler {
                     kernel,
                     features,
@@ -290,6 +308,7 @@ impl Plan {
                                     "more than {SLOTS_PER_KIND} {} hooks in all policies; run fewer policies at once",
                                     h.attach.method()
                                 ));
+                                out_of_slots = true;
                                 break;
                             };
                             if let Attach::RawSyscall { symbol, nr } = &h.attach {
@@ -395,9 +414,6 @@ impl HookCompiler<'_> {
             .as_ref()
             .map(|t| t.value.clone())
             .unwrap_or_default();
-        if target.starts_with("list:") {
-            return Err("calls from `lists` are not supported by policyctl run yet; write one hook per call".into());
-        }
         let overrides = hook
             .selectors
             .iter()
@@ -425,17 +441,26 @@ impl HookCompiler<'_> {
                     )
                 }
                 PolicyHook::Tracepoint => {
-                    if hook.raw {
-                        return Err(
-                            "raw tracepoints (`raw: true`) are not supported by policyctl run yet"
-                                .into(),
-                        );
-                    }
                     let subsystem = hook
                         .subsystem
                         .as_ref()
                         .map(|s| s.value.clone())
                         .unwrap_or_default();
+                    if hook.raw {
+                        // Tetragon (buildArgsRaw in pkg/sensors/tracing/generictracepoint.go)
+                        // reads arg N as the Nth TP_PROTO argument and resolves through the
+                        // BTF prototype of `__bpf_trace_<event>`.
+                        return self.hook_with(
+                            hook,
+                            vec![Attach::RawTracepoint {
+                                subsystem: subsystem.clone(),
+                                event: target.clone(),
+                            }],
+                            EventKind::Tracepoint,
+                            format!("__bpf_trace_{target}"),
+                            false,
+                        );
+                    }
                     (
                         vec![Attach::Tracepoint {
                             subsystem: subsystem.clone(),
@@ -464,7 +489,18 @@ impl HookCompiler<'_> {
                     return Err("USDT probes are not supported by policyctl run yet".into())
                 }
             };
+        self.hook_with(hook, attaches, event, function_name, syscall)
+    }
 
+    /// The hooks of `hook` once its attach points are known.
+    fn hook_with(
+        &mut self,
+        hook: &Hook,
+        attaches: Vec<Attach>,
+        event: EventKind,
+        function_name: String,
+        syscall: bool,
+    ) -> Result2<Vec<HookPlan>> {
         let mut config = layout::HookConfig {
             enabled: 1,
             syscall: syscall as u8,
@@ -679,7 +715,13 @@ impl HookCompiler<'_> {
             cfg.size_index = size.value as u8;
         }
         if arg.resolve.is_some() || arg.btf_type.is_some() {
-            let steps = self.resolve(hook, arg, index, function)?;
+            // a raw tracepoint's `__bpf_trace_<event>` takes the tracepoint's data pointer first
+            let param = if hook.raw && hook.kind == PolicyHook::Tracepoint {
+                index + 1
+            } else {
+                index
+            };
+            let steps = self.resolve(hook, arg, param, function)?;
             cfg.nresolve = steps.offsets.len() as u8;
             for (i, off) in steps.offsets.iter().enumerate() {
                 cfg.resolve[i] = *off;
@@ -1207,4 +1249,74 @@ fn member_offset(btf: &Btf, owner: TypeId, name: &str) -> Option<(TypeId, u32)> 
         }
     }
     None
+}
+
+// ---- calls from `lists` ---------------------------------------------------------------------
+
+/// The policy's hooks with every `call: "list:NAME"` replaced by one hook per call of the list,
+/// as Tetragon does (`preValidateKprobe` in pkg/sensors/tracing/generickprobe.go: `isList`,
+/// `getListSymbols` in lists_linux.go): a `syscalls` list holds syscall names (`sys_dup`,
+/// `__x64_sys_dup`, `x64/sys_dup`) and makes its hooks syscall hooks; a `generated_syscalls`
+/// list is every syscall of the ABI's table that the kernel has (`btf.GetSyscallsList`); a list without a type holds
+/// function names, taken as written. The first list of a name counts (`isList`).
+fn expand_lists<'s>(spec: &'s Spec, kernel: &Kernel) -> Result2<Vec<std::borrow::Cow<'s, Hook>>> {
+    let mut out = Vec::new();
+    for hook in &spec.hooks {
+        let call = hook.target.as_ref();
+        let Some(name) = call.and_then(|c| c.value.strip_prefix("list:")) else {
+            out.push(std::borrow::Cow::Borrowed(hook));
+            continue;
+        };
+        let span = call.map(|c| c.span).unwrap_or(hook.span);
+        let list = spec
+            .lists
+            .iter()
+            .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+            .ok_or_else(|| format!("{}: there is no list `{name}`", hook.describe()))?;
+        let ty = list.ty.as_ref().map(|t| t.value.to_ascii_lowercase());
+        let (calls, syscall): (Vec<String>, bool) = match ty.as_deref() {
+            Some("syscalls") => {
+                let mut calls = Vec::new();
+                for v in &list.values {
+                    let value = v.value.as_str();
+                    let value = value.strip_prefix("x64/").unwrap_or(value);
+                    if value.contains('/') || value.starts_with("__ia32_") {
+                        return Err(format!(
+                            "list `{name}`: `{}` is not an x86_64 syscall; policyctl run hooks only the native ABI's syscalls",
+                            v.value
+                        ));
+                    }
+                    calls.push(value.to_string());
+                }
+                (calls, true)
+            }
+            Some("generated_syscalls") => (
+                kernel
+                    .syscall_names()
+                    .into_iter()
+                    .filter(|n| syscalls::number(n).is_some())
+                    .map(|n| format!("sys_{n}"))
+                    .collect(),
+                true,
+            ),
+            Some("generated_ftrace") => {
+                return Err(format!(
+                    "list `{name}`: `generated_ftrace` lists are not supported by policyctl run yet (Tetragon fills them from the kernel's available_filter_functions by `pattern`)"
+                ))
+            }
+            _ => (
+                list.values.iter().map(|v| v.value.clone()).collect(),
+                hook.is_syscall(),
+            ),
+        };
+        for call in calls {
+            let mut one = hook.clone();
+            one.target = Some(Spanned { value: call, span });
+            if syscall {
+                one.syscall = Some(Spanned { value: true, span });
+            }
+            out.push(std::borrow::Cow::Owned(one));
+        }
+    }
+    Ok(out)
 }
