@@ -343,6 +343,7 @@ fn hook_label(kind: &EventKind, attach: &Attach, function: &str) -> String {
             format!("tracepoint:{subsystem}/{event}")
         }
         (_, Attach::Uprobe { path, symbol }) => format!("uprobe:{path}/{symbol}"),
+        (_, Attach::UprobeOffset { path, .. }) => format!("uprobe:{path}/"),
         (_, Attach::Lsm { hook }) => format!("lsm:{hook}"),
         (EventKind::Lsm, _) => format!("lsm:{function}"),
         _ => format!("kprobe:{function}"),

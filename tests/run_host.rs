@@ -1510,3 +1510,99 @@ fn many_tracepoint_hooks_at_once() {
         "{f}"
     );
 }
+
+/// The file offset of `symbol` in the ELF file at `path`, from `nm` (its address) and
+/// `readelf -lW` (the LOAD segment holding it: offset = address - p_vaddr + p_offset).
+fn file_offset(path: &str, symbol: &str) -> u64 {
+    let nm = Command::new("nm").arg(path).output().expect("nm");
+    let nm = String::from_utf8_lossy(&nm.stdout);
+    let addr = nm
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            let (a, _, name) = (w.next()?, w.next()?, w.next()?);
+            (name == symbol).then(|| u64::from_str_radix(a, 16).ok())?
+        })
+        .unwrap_or_else(|| panic!("no {symbol} in nm {path}:\n{nm}"));
+    let re = Command::new("readelf")
+        .args(["-lW", path])
+        .output()
+        .expect("readelf");
+    let re = String::from_utf8_lossy(&re.stdout);
+    re.lines()
+        .filter(|l| l.trim_start().starts_with("LOAD"))
+        .find_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+            let (off, vaddr, filesz) = (hex(w[1])?, hex(w[2])?, hex(w[4])?);
+            (vaddr <= addr && addr < vaddr + filesz).then_some(addr - vaddr + off)
+        })
+        .unwrap_or_else(|| panic!("no LOAD segment holds {addr:#x}:\n{re}"))
+}
+
+/// A uprobe by `offsets` (the file offset of `target_fn`, worked out with nm and readelf)
+/// reports the call with its args, the `offset` and no symbol, as Tetragon's event has it.
+#[test]
+fn uprobe_by_offset_reports_args() {
+    if !run::ready("uprobe_by_offset_reports_args") {
+        return;
+    }
+    let dir = TempDir::new("uprobe-offset");
+    let Some(bin) = dir.compile_c(
+        "uprobe_by_offset_reports_args",
+        "target",
+        run::UPROBE_TARGET,
+    ) else {
+        return;
+    };
+    let offset = file_offset(&bin, "target_fn");
+    let policy = dir.write(
+        "uprobe.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-uprobe-offset"
+spec:
+  uprobes:
+  - path: "{bin}"
+    offsets:
+    - {offset}
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    assert!(
+        running.stderr().iter().any(|l| l
+            == &format!(
+                "policyctl run: host-uprobe-offset: uprobe `{bin}+{offset:#x}` attached with uprobe"
+            )),
+        "{:?}",
+        running.stderr()
+    );
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "42 hello-uprobe\n");
+    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| pid_of(e, "process_uprobe") == Some(pid as u64))
+        .collect();
+    assert_eq!(mine.len(), 1, "{f}");
+    let u = &mine[0]["process_uprobe"];
+    assert_eq!(u["path"], bin.as_str());
+    assert!(u.get("symbol").is_none(), "{f}");
+    assert_eq!(u["offset"], offset.to_string());
+    assert_eq!(
+        u["args"],
+        json!([{"int_arg": 42}, {"string_arg": "hello-uprobe"}]),
+        "{f}"
+    );
+}

@@ -294,6 +294,18 @@ impl Loaded {
                         })?;
                     format!("uprobe {path}:{symbol}")
                 }
+                Attach::UprobeOffset { path, offset } => {
+                    let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
+                    p.load()
+                        .and_then(|()| {
+                            p.attach(*offset, path, UProbeScope::AllProcesses)
+                                .map(|_| ())
+                        })
+                        .map_err(|e| {
+                            attach_error(policy, "uprobe", &format!("{path}+{offset:#x}"), &e)
+                        })?;
+                    format!("uprobe {path}+{offset:#x}")
+                }
                 Attach::RawTracepoint { subsystem, event } => {
                     let p: &mut RawTracePoint =
                         self.program(&HookKind::RawTracepoint.program(copy))?;

@@ -267,6 +267,13 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             common,
             path: path.clone(),
             symbol: symbol.clone(),
+            offset: 0,
+        },
+        (EventKind::Uprobe, Attach::UprobeOffset { path, offset }) => Body::Uprobe {
+            common,
+            path: path.clone(),
+            symbol: String::new(),
+            offset: *offset,
         },
         (EventKind::Lsm, _) => Body::Lsm {
             common,
@@ -412,6 +419,8 @@ enum Body {
         common: Common,
         path: String,
         symbol: String,
+        /// uprobe `offsets`: the file offset (Tetragon's `offset`, 0 when by symbol).
+        offset: u64,
     },
     Lsm {
         common: Common,
@@ -821,6 +830,7 @@ impl Response {
                 common: c,
                 path,
                 symbol,
+                offset,
             } => {
                 c.head(m);
                 m.str("path", path);
@@ -829,6 +839,10 @@ impl Response {
                 m.str("message", &c.message);
                 c.args(m);
                 c.tags(m);
+                if *offset != 0 {
+                    // a uint64: a string in proto3 JSON
+                    m.str("offset", &offset.to_string());
+                }
                 c.action(m);
             }
             Body::Lsm {
@@ -915,6 +929,7 @@ impl Response {
                 common: c,
                 path,
                 symbol,
+                ..
             } => {
                 format!(
                     "🕵️ {:<7} {} {} {}",

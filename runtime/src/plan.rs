@@ -27,6 +27,8 @@ pub enum Attach {
     Uprobe { path: String, symbol: String },
     /// A raw tracepoint (`raw: true`): attached by `event`, reading the TP_PROTO arguments.
     RawTracepoint { subsystem: String, event: String },
+    /// A uprobe at the file `offset` of the binary at `path` (uprobe `offsets`).
+    UprobeOffset { path: String, offset: u64 },
 }
 
 impl Attach {
@@ -40,6 +42,7 @@ impl Attach {
             Attach::Tracepoint { .. } => HookKind::Tracepoint,
             Attach::Uprobe { .. } => HookKind::Uprobe,
             Attach::RawTracepoint { .. } => HookKind::RawTracepoint,
+            Attach::UprobeOffset { .. } => HookKind::Uprobe,
         }
     }
 
@@ -53,6 +56,7 @@ impl Attach {
             Attach::Tracepoint { .. } => "tracepoint",
             Attach::Uprobe { .. } => "uprobe",
             Attach::RawTracepoint { .. } => "raw tracepoint",
+            Attach::UprobeOffset { .. } => "uprobe",
         }
     }
 }
@@ -472,8 +476,29 @@ impl HookCompiler<'_> {
                     )
                 }
                 PolicyHook::Uprobe => {
+                    if hook.symbols.is_empty() && !hook.offsets.is_empty() {
+                        // Tetragon attaches at each offset as given (addUprobeEntries in
+                        // pkg/sensors/tracing/genericuprobe.go); its event has no symbol.
+                        let mut attaches = Vec::new();
+                        for o in &hook.offsets {
+                            let offset = parse_int(&o.value)
+                                .map(|v| v as u64)
+                                .ok_or_else(|| format!("offset `{}` is not a number", o.value))?;
+                            attaches.push(Attach::UprobeOffset {
+                                path: target.clone(),
+                                offset,
+                            });
+                        }
+                        return self.hook_with(
+                            hook,
+                            attaches,
+                            EventKind::Uprobe,
+                            String::new(),
+                            false,
+                        );
+                    }
                     if hook.symbols.is_empty() {
-                        return Err("uprobes by `offsets` or `addrs` are not supported by policyctl run yet (it attaches them by `symbols`)".into());
+                        return Err("uprobes by `addrs` are not supported by policyctl run yet (it attaches them by `symbols` or `offsets`)".into());
                     }
                     let attaches = hook
                         .symbols
@@ -524,7 +549,10 @@ impl HookCompiler<'_> {
             return Err(format!("more than {} args", layout::MAX_ARGS));
         }
         let user = syscall
-            || matches!(&attaches[0], Attach::Uprobe { .. })
+            || matches!(
+                &attaches[0],
+                Attach::Uprobe { .. } | Attach::UprobeOffset { .. }
+            )
             || matches!(&attaches[0], Attach::Tracepoint { subsystem, .. } if subsystem == "syscalls");
         for (i, arg) in hook.args.iter().enumerate() {
             let cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;

@@ -862,8 +862,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "USDT probes are not supported",
         ),
         (
-            policy("  uprobes:\n  - path: /usr/bin/bash\n    offsets:\n    - 4096\n"),
-            "uprobes by `offsets` or `addrs` are not supported",
+            policy("  uprobes:\n  - path: /usr/bin/bash\n    addrs:\n    - 4096\n"),
+            "uprobes by `addrs` are not supported",
         ),
     ];
     for (text, want) in cases {
@@ -1735,4 +1735,35 @@ spec:
     assert_eq!(offsets[0][0].0, 24, "{offsets:?}");
     assert_eq!(offsets[0][1].0, 32, "{offsets:?}");
     assert_eq!((offsets[1][0].0, offsets[1][0].1), (8, 8), "{offsets:?}");
+}
+
+/// A uprobe by `offsets` attaches once per offset (decimal or hex, as Tetragon's uint64 takes
+/// them), in the uprobe slot range, and reads its string args from user memory.
+#[test]
+fn uprobe_by_offsets() {
+    let p = plan(&policy(
+        "  uprobes:\n  - path: /usr/bin/bash\n    offsets:\n    - 4096\n    - 0x2000\n    args:\n    - index: 0\n      type: string\n",
+    ));
+    let attaches: Vec<&Attach> = p.hooks.iter().map(|h| &h.attach).collect();
+    assert_eq!(
+        attaches,
+        [
+            &Attach::UprobeOffset {
+                path: "/usr/bin/bash".into(),
+                offset: 4096
+            },
+            &Attach::UprobeOffset {
+                path: "/usr/bin/bash".into(),
+                offset: 0x2000
+            },
+        ]
+    );
+    for (i, h) in p.hooks.iter().enumerate() {
+        assert_eq!(h.slot, HookKind::Uprobe.slot(i));
+        assert_eq!(h.event, EventKind::Uprobe);
+        assert_eq!(h.config.kind, HookKind::Uprobe as u8);
+        let mut want = arg(arg_type::STRING, 0, 8);
+        want.flags = ARG_USER;
+        assert_eq!(h.config.args[0], want);
+    }
 }
