@@ -374,8 +374,12 @@ fn event_type(kind: &EventKind) -> &'static str {
 /// `lsm:<hook>`.
 fn hook_label(kind: &EventKind, attach: &Attach, function: &str) -> String {
     match (kind, attach) {
-        (_, Attach::Tracepoint { subsystem, event }) => format!("tracepoint:{subsystem}/{event}"),
+        (_, Attach::Tracepoint { subsystem, event })
+        | (_, Attach::RawTracepoint { subsystem, event }) => {
+            format!("tracepoint:{subsystem}/{event}")
+        }
         (_, Attach::Uprobe { path, symbol }) => format!("uprobe:{path}/{symbol}"),
+        (_, Attach::UprobeOffset { path, .. }) => format!("uprobe:{path}/"),
         (_, Attach::Lsm { hook }) => format!("lsm:{hook}"),
         (EventKind::Lsm, _) => format!("lsm:{function}"),
         _ => format!("kprobe:{function}"),

@@ -930,6 +930,8 @@ pub(crate) fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
         Lsm { hook } => format!("LSM hook `{hook}`"),
         Tracepoint { subsystem, event } => format!("tracepoint `{subsystem}/{event}`"),
         Uprobe { path, symbol } => format!("uprobe `{path}:{symbol}`"),
+        RawTracepoint { subsystem, event } => format!("raw tracepoint `{subsystem}/{event}`"),
+        UprobeOffset { path, offset } => format!("uprobe `{path}+{offset:#x}`"),
     }
 }
 

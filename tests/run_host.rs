@@ -1921,3 +1921,343 @@ fn return_probe_on_a_syscall_tracepoint_reports_the_return_value() {
         assert!(opened(&e).starts_with(dir.str()), "{e}");
     }
 }
+
+/// A kprobe whose `call` is a `syscalls` list of two syscalls becomes one hook per syscall
+/// (served on this host by each syscall's tracepoint), and both fire, each for the binary the
+/// test started: `cat` opening a file (openat), `rm` removing one (unlinkat).
+#[test]
+fn list_of_two_syscalls_fires_for_each() {
+    if !run::ready("list_of_two_syscalls_fires_for_each") {
+        return;
+    }
+    let dir = TempDir::new("list-two");
+    let cat = dir.copy_binary(CAT, "cat-list");
+    let rm = dir.copy_binary("/usr/bin/rm", "rm-list");
+    let read = dir.write("read.txt", "listed\n");
+    let gone = dir.write("gone.txt", "");
+    let policy = dir.write(
+        "list.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-list"
+spec:
+  lists:
+  - name: "files"
+    type: "syscalls"
+    values:
+    - "sys_openat"
+    - "sys_unlinkat"
+  kprobes:
+  - call: "list:files"
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{cat}"
+        - "{rm}"
+      matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "{}/"
+"#,
+            dir.str()
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let stderr = running.stderr();
+    for event in ["sys_enter_openat", "sys_enter_unlinkat"] {
+        assert!(
+            stderr
+                .iter()
+                .any(|l| l.starts_with("policyctl run: host-list: ")
+                    && l.contains(event)
+                    && l.contains("attached with")),
+            "{event}: {stderr:?}"
+        );
+    }
+    let (status, cat_pid, _) = run_child(&cat, &[&read]);
+    assert!(status.success());
+    let (status, rm_pid, _) = run_child(&rm, &[&gone]);
+    assert!(status.success());
+    running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(cat_pid as u64));
+    running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(rm_pid as u64));
+    let f = running.stop();
+    let events = f.events();
+    let opened: Vec<Value> = kprobes_of(&events, cat_pid);
+    assert_eq!(opened.len(), 1, "{f}");
+    assert_eq!(
+        opened[0]["process_kprobe"]["function_name"],
+        "__x64_sys_openat"
+    );
+    assert_eq!(
+        opened[0]["process_kprobe"]["args"][0]["string_arg"],
+        read.as_str()
+    );
+    let removed: Vec<Value> = kprobes_of(&events, rm_pid);
+    assert_eq!(removed.len(), 1, "{f}");
+    assert_eq!(
+        removed[0]["process_kprobe"]["function_name"],
+        "__x64_sys_unlinkat"
+    );
+    assert_eq!(
+        removed[0]["process_kprobe"]["args"][0]["string_arg"],
+        gone.as_str()
+    );
+    assert!(!std::path::Path::new(&gone).exists());
+}
+
+/// A raw tracepoint (`raw: true`) reads the TP_PROTO arguments of sched_process_exec: arg 0
+/// (`struct task_struct *`) resolved to its `pid`, arg 2 the `struct linux_binprm *`, whose
+/// file path the selector matches: only the exec of the binary the test copied is reported.
+#[test]
+fn raw_tracepoint_reads_proto_args() {
+    if !run::ready("raw_tracepoint_reads_proto_args") {
+        return;
+    }
+    let dir = TempDir::new("raw-tp");
+    let binary = dir.copy_binary("/usr/bin/true", "true-raw");
+    let policy = dir.write(
+        "raw.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-raw-tp"
+spec:
+  tracepoints:
+  - subsystem: "sched"
+    event: "sched_process_exec"
+    raw: true
+    args:
+    - index: 0
+      type: "int"
+      resolve: "pid"
+    - index: 2
+      type: "linux_binprm"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values:
+        - "{binary}"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    assert!(
+        running.stderr().iter().any(|l| l
+            == "policyctl run: host-raw-tp: raw tracepoint `sched/sched_process_exec` attached with raw tracepoint"),
+        "{:?}",
+        running.stderr()
+    );
+    let (status, pid, _) = run_child(&binary, &[]);
+    assert!(status.success());
+    running.wait_events(1, |e| pid_of(e, "process_tracepoint") == Some(pid as u64));
+    let f = running.stop();
+    let mine: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| e.get("process_tracepoint").is_some())
+        .collect();
+    assert_eq!(mine.len(), 1, "only the copied binary's exec:\n{f}");
+    let t = &mine[0]["process_tracepoint"];
+    assert_eq!(t["subsys"], "sched");
+    assert_eq!(t["event"], "sched_process_exec");
+    assert_eq!(t["policy_name"], "host-raw-tp");
+    assert_eq!(t["args"][0]["int_arg"], pid as i64, "{f}");
+    assert_eq!(
+        t["args"][1]["linux_binprm_arg"]["path"],
+        binary.as_str(),
+        "{f}"
+    );
+}
+
+/// 48 tracepoint hooks in 4 policies loaded together (past the 12 program copies per kind
+/// policyctl had before): all attach, and the copied binary's syscalls are reported by the
+/// hooks of several policies.
+#[test]
+fn many_tracepoint_hooks_at_once() {
+    if !run::ready("many_tracepoint_hooks_at_once") {
+        return;
+    }
+    let events: Vec<String> = std::fs::read_dir("/sys/kernel/tracing/events/syscalls")
+        .expect("tracefs syscalls events")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("sys_enter_"))
+        .collect();
+    let mut events = events;
+    events.sort();
+    // the syscalls `true` always makes, then others up to 48
+    let mut chosen: Vec<String> = [
+        "sys_enter_execve",
+        "sys_enter_exit_group",
+        "sys_enter_brk",
+        "sys_enter_mmap",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let others: Vec<String> = events
+        .into_iter()
+        .filter(|e| !chosen.contains(e))
+        .take(44)
+        .collect();
+    chosen.extend(others);
+    assert_eq!(chosen.len(), 48);
+    let dir = TempDir::new("many");
+    let binary = dir.copy_binary("/usr/bin/true", "true-many");
+    let mut files = Vec::new();
+    for (p, group) in chosen.chunks(12).enumerate() {
+        let hooks: String = group
+            .iter()
+            .map(|e| {
+                format!(
+                    "  - subsystem: \"syscalls\"\n    event: \"{e}\"\n    selectors:\n    - matchBinaries:\n      - operator: \"In\"\n        values:\n        - \"{binary}\"\n"
+                )
+            })
+            .collect();
+        files.push(dir.write(
+            &format!("p{p}.yaml"),
+            &format!("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: \"host-many-{p}\"\nspec:\n  tracepoints:\n{hooks}"),
+        ));
+    }
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    args.push("--policy-events-only");
+    let running = started(&args);
+    let attached = running
+        .stderr()
+        .iter()
+        .filter(|l| l.contains("attached with tracepoint"))
+        .count();
+    assert_eq!(attached, 48, "{:?}", running.stderr());
+    let (status, pid, _) = run_child(&binary, &[]);
+    assert!(status.success());
+    running.wait_events(1, |e| {
+        pid_of(e, "process_tracepoint") == Some(pid as u64)
+            && e["process_tracepoint"]["event"] == "sys_enter_exit_group"
+    });
+    let f = running.stop();
+    let mine: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| pid_of(e, "process_tracepoint") == Some(pid as u64))
+        .collect();
+    let policies: std::collections::BTreeSet<String> = mine
+        .iter()
+        .map(|e| {
+            e["process_tracepoint"]["policy_name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert!(policies.contains("host-many-0"), "{f}");
+    assert!(
+        mine.iter().all(|e| chosen
+            .iter()
+            .any(|c| e["process_tracepoint"]["event"] == c.as_str())),
+        "{f}"
+    );
+}
+
+/// The file offset of `symbol` in the ELF file at `path`, from `nm` (its address) and
+/// `readelf -lW` (the LOAD segment holding it: offset = address - p_vaddr + p_offset).
+fn file_offset(path: &str, symbol: &str) -> u64 {
+    let nm = Command::new("nm").arg(path).output().expect("nm");
+    let nm = String::from_utf8_lossy(&nm.stdout);
+    let addr = nm
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            let (a, _, name) = (w.next()?, w.next()?, w.next()?);
+            (name == symbol).then(|| u64::from_str_radix(a, 16).ok())?
+        })
+        .unwrap_or_else(|| panic!("no {symbol} in nm {path}:\n{nm}"));
+    let re = Command::new("readelf")
+        .args(["-lW", path])
+        .output()
+        .expect("readelf");
+    let re = String::from_utf8_lossy(&re.stdout);
+    re.lines()
+        .filter(|l| l.trim_start().starts_with("LOAD"))
+        .find_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+            let (off, vaddr, filesz) = (hex(w[1])?, hex(w[2])?, hex(w[4])?);
+            (vaddr <= addr && addr < vaddr + filesz).then_some(addr - vaddr + off)
+        })
+        .unwrap_or_else(|| panic!("no LOAD segment holds {addr:#x}:\n{re}"))
+}
+
+/// A uprobe by `offsets` (the file offset of `target_fn`, worked out with nm and readelf)
+/// reports the call with its args, the `offset` and no symbol, as Tetragon's event has it.
+#[test]
+fn uprobe_by_offset_reports_args() {
+    if !run::ready("uprobe_by_offset_reports_args") {
+        return;
+    }
+    let dir = TempDir::new("uprobe-offset");
+    let Some(bin) = dir.compile_c(
+        "uprobe_by_offset_reports_args",
+        "target",
+        run::UPROBE_TARGET,
+    ) else {
+        return;
+    };
+    let offset = file_offset(&bin, "target_fn");
+    let policy = dir.write(
+        "uprobe.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-uprobe-offset"
+spec:
+  uprobes:
+  - path: "{bin}"
+    offsets:
+    - {offset}
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    assert!(
+        running.stderr().iter().any(|l| l
+            == &format!(
+                "policyctl run: host-uprobe-offset: uprobe `{bin}+{offset:#x}` attached with uprobe"
+            )),
+        "{:?}",
+        running.stderr()
+    );
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "42 hello-uprobe\n");
+    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| pid_of(e, "process_uprobe") == Some(pid as u64))
+        .collect();
+    assert_eq!(mine.len(), 1, "{f}");
+    let u = &mine[0]["process_uprobe"];
+    assert_eq!(u["path"], bin.as_str());
+    assert!(u.get("symbol").is_none(), "{f}");
+    assert_eq!(u["offset"], offset.to_string());
+    assert_eq!(
+        u["args"],
+        json!([{"int_arg": 42}, {"string_arg": "hello-uprobe"}]),
+        "{f}"
+    );
+}

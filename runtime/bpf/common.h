@@ -17,8 +17,8 @@
 #ifndef POLICYCTL_COMMON_H
 #define POLICYCTL_COMMON_H
 
-#define MAX_HOOKS 64         /* slots in `hooks` */
-#define SLOTS_PER_KIND 12    /* program copies per attach kind */
+#define MAX_HOOKS 1024       /* slots in `hooks`: room for 16 kinds of SLOTS_PER_KIND */
+#define SLOTS_PER_KIND 64    /* program copies per attach kind */
 #define MAX_ARGS 5           /* args read per hook */
 #define MAX_SELECTORS 5      /* Tetragon's MAX_SELECTORS */
 #define MAX_FILTERS 5        /* matchArgs entries per selector (Tetragon: 5) */
@@ -43,6 +43,7 @@ enum hook_kind {
 	KIND_TRACEPOINT = 3,
 	KIND_UPROBE = 4,
 	KIND_RAW_SYSCALL = 5, /* raw_syscalls/sys_enter, dispatched by number */
+	KIND_RAW_TRACEPOINT = 12, /* raw tracepoints (`raw: true`); 12 leaves 6..11 to other kinds */
 };
 
 /* What an argument holds, and how it is read. */

@@ -22,9 +22,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define SIGKILL 9
 
+/* A hash without preallocation: only the slots a plan uses take memory,
+ * however many kinds and copies the object has. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_HOOKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct hook_config);
 } hooks SEC(".maps");
@@ -1777,7 +1780,15 @@ static __always_inline __s64 lsm_errno(__s32 value)
 
 #define UPROBE(n) REGS_PROGRAM("uprobe/slot", uprobe, KIND_UPROBE, n, false)
 
-#define COPIES(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define COPIES(X) \
+	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) \
+	X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
+	X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) \
+	X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) \
+	X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) \
+	X(40) X(41) X(42) X(43) X(44) X(45) X(46) X(47) \
+	X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) \
+	X(56) X(57) X(58) X(59) X(60) X(61) X(62) X(63)
 
 COPIES(KPROBE)
 COPIES(KPROBE_OVERRIDE)
@@ -2044,3 +2055,24 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 COPIES(KRETPROBE)
 COPIES(FEXIT)
 COPIES(TRACEPOINT_EXIT)
+
+/* ---- raw tracepoints (`raw: true`) -------------------------------------- */
+
+/* The context is the tracepoint's TP_PROTO arguments, one u64 each. They are
+ * copied with one probe read, as TRAMPOLINE_ARGS does: a direct read past
+ * the tracepoint's arity would make the attach fail (max_ctx_offset). */
+#define RAW_TP(n)                                                         \
+	SEC("raw_tp/slot" #n)                                             \
+	int raw_tp_##n(__u64 *ctx)                                        \
+	{                                                                 \
+		__u32 slot = KIND_RAW_TRACEPOINT * SLOTS_PER_KIND + n;            \
+		bool syscall;                                             \
+		struct scratch *s = begin(slot, &syscall);                \
+		if (!s)                                                   \
+			return 0;                                         \
+		TRAMPOLINE_ARGS(s, ctx);                                  \
+		handle(slot);                                             \
+		return 0;                                                 \
+	}
+
+COPIES(RAW_TP)

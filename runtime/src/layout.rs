@@ -7,10 +7,10 @@
 
 #![allow(missing_docs)] // field docs live in common.h; names match it
 
-/// Slots in the `hooks` array.
-pub const MAX_HOOKS: usize = 64;
+/// Slots in the `hooks` map (a hash: only the slots used take memory).
+pub const MAX_HOOKS: usize = 1024;
 /// Program copies per attach kind.
-pub const SLOTS_PER_KIND: usize = 12;
+pub const SLOTS_PER_KIND: usize = 64;
 /// Arguments read per hook.
 pub const MAX_ARGS: usize = 5;
 /// Selectors per hook.
@@ -82,6 +82,8 @@ pub enum HookKind {
     Tracepoint = 3,
     Uprobe = 4,
     RawSyscall = 5,
+    /// Raw tracepoints (`raw: true`): copies `raw_tp_N`.
+    RawTracepoint = 12,
 }
 
 impl HookKind {
@@ -94,6 +96,7 @@ impl HookKind {
             HookKind::Tracepoint => format!("tracepoint_{copy}"),
             HookKind::Uprobe => format!("uprobe_{copy}"),
             HookKind::RawSyscall => "raw_syscall".to_string(),
+            HookKind::RawTracepoint => format!("raw_tp_{copy}"),
         }
     }
 

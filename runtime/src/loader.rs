@@ -20,7 +20,8 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    HookConfig, Process, StrKeyData, SyscallHooks, ARG_BUF, STR_LEN, SYSCALL_HOOKS,
+    HookConfig, HookKind, Process, StrKeyData, SyscallHooks, ARG_BUF, SLOTS_PER_KIND, STR_LEN,
+    SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 
@@ -192,17 +193,18 @@ impl Loaded {
         let kprobes = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
         let bpf_lsm = std::fs::read_to_string("/sys/kernel/security/lsm")
             .is_ok_and(|l| l.trim().split(',').any(|m| m == "bpf"));
-        let trampolines = match self.program_btf::<FEntry>("fentry_11") {
-            Ok((p, btf)) => {
-                let ok =
-                    p.load("security_file_open", btf).is_ok() || p.load("vfs_read", btf).is_ok();
-                if ok {
-                    let _ = p.unload();
+        let trampolines =
+            match self.program_btf::<FEntry>(&HookKind::Fentry.program(SLOTS_PER_KIND - 1)) {
+                Ok((p, btf)) => {
+                    let ok = p.load("security_file_open", btf).is_ok()
+                        || p.load("vfs_read", btf).is_ok();
+                    if ok {
+                        let _ = p.unload();
+                    }
+                    ok
                 }
-                ok
-            }
-            Err(_) => false,
-        };
+                Err(_) => false,
+            };
         Features {
             kprobes,
             trampolines,
@@ -332,6 +334,33 @@ impl Loaded {
                         })?;
                     format!("uprobe {path}:{symbol}")
                 }
+                Attach::UprobeOffset { path, offset } => {
+                    let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
+                    p.load()
+                        .and_then(|()| {
+                            p.attach(*offset, path, UProbeScope::AllProcesses)
+                                .map(|_| ())
+                        })
+                        .map_err(|e| {
+                            attach_error(policy, "uprobe", &format!("{path}+{offset:#x}"), &e)
+                        })?;
+                    format!("uprobe {path}+{offset:#x}")
+                }
+                Attach::RawTracepoint { subsystem, event } => {
+                    let p: &mut RawTracePoint =
+                        self.program(&HookKind::RawTracepoint.program(copy))?;
+                    p.load()
+                        .and_then(|()| p.attach(event).map(|_| ()))
+                        .map_err(|e| {
+                            attach_error(
+                                policy,
+                                "raw tracepoint",
+                                &format!("{subsystem}/{event}"),
+                                &e,
+                            )
+                        })?;
+                    format!("raw tracepoint {subsystem}/{event}")
+                }
                 Attach::RawSyscall { symbol, .. } => {
                     if !self.attached.iter().any(|a| a == "raw_syscalls/sys_enter") {
                         let p: &mut RawTracePoint = self.program("raw_syscall")?;
@@ -348,13 +377,18 @@ impl Loaded {
                 Served {
                     what: what.clone(),
                     program: program_name(&hook.attach, copy),
+                    returns: None,
                     hook: hook.clone(),
                 },
             );
             self.attached.push(what);
             if hook.config.returns != 0 {
                 let what = self.attach_return(policy, &hook.attach, copy)?;
-                self.attached.push(what);
+                self.attached.push(what.clone());
+                let program = hook.attach.kind().return_program(copy);
+                if let (Some(served), Some(program)) = (self.served.get_mut(&hook.slot), program) {
+                    served.returns = Some((program, what));
+                }
             }
         }
         Ok(())
@@ -417,11 +451,11 @@ impl Loaded {
                 .bpf
                 .map_mut("hooks")
                 .ok_or_else(|| err("no hooks map"))?;
-            let mut hooks: Array<&mut MapData, HookConfig> =
-                Array::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
+            let mut hooks: BpfHashMap<&mut MapData, u32, HookConfig> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
             for h in &plan.hooks {
                 hooks
-                    .set(h.slot, h.config, 0)
+                    .insert(h.slot, h.config, 0)
                     .map_err(|e| err(format!("hooks map: {e}")))?;
             }
         }
@@ -505,6 +539,8 @@ impl Loaded {
 struct Served {
     what: String,
     program: Option<String>,
+    /// A `return: true` hook's return program and its line in [`Loaded::attached`].
+    returns: Option<(String, String)>,
     hook: HookPlan,
 }
 
@@ -518,7 +554,8 @@ fn program_name(attach: &Attach, copy: usize) -> Option<String> {
         Attach::Fentry { .. } => format!("fentry_{copy}"),
         Attach::Lsm { .. } => format!("lsm_{copy}"),
         Attach::Tracepoint { .. } => format!("tracepoint_{copy}"),
-        Attach::Uprobe { .. } => format!("uprobe_{copy}"),
+        Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => format!("uprobe_{copy}"),
+        Attach::RawTracepoint { .. } => HookKind::RawTracepoint.program(copy),
         Attach::RawSyscall { .. } => return None,
     })
 }
@@ -562,15 +599,19 @@ impl Loaded {
             }
         }
         for s in &gone {
-            if let Some(program) = &s.program {
+            let returns = s.returns.as_ref().map(|(program, _)| program);
+            for program in s.program.iter().chain(returns) {
                 if let Err(e) = self.unload(program) {
                     problems.push(e.0);
                 }
             }
         }
         for s in &gone {
-            if let Some(i) = self.attached.iter().position(|a| *a == s.what) {
-                self.attached.remove(i);
+            let returns = s.returns.as_ref().map(|(_, what)| what);
+            for what in std::iter::once(&s.what).chain(returns) {
+                if let Some(i) = self.attached.iter().position(|a| a == what) {
+                    self.attached.remove(i);
+                }
             }
             self.clear_entries(&s.hook);
         }
@@ -596,6 +637,7 @@ impl Loaded {
             P::RawTracePoint(p) => p.unload(),
             P::Lsm(p) => p.unload(),
             P::FEntry(p) => p.unload(),
+            P::FExit(p) => p.unload(),
             P::BtfTracePoint(p) => p.unload(),
             _ => Ok(()),
         };

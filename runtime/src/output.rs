@@ -348,10 +348,22 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             subsys: subsystem.clone(),
             event: event.clone(),
         },
+        (EventKind::Tracepoint, Attach::RawTracepoint { subsystem, event }) => Body::Tracepoint {
+            common,
+            subsys: subsystem.clone(),
+            event: event.clone(),
+        },
         (EventKind::Uprobe, Attach::Uprobe { path, symbol }) => Body::Uprobe {
             common,
             path: path.clone(),
             symbol: symbol.clone(),
+            offset: 0,
+        },
+        (EventKind::Uprobe, Attach::UprobeOffset { path, offset }) => Body::Uprobe {
+            common,
+            path: path.clone(),
+            symbol: String::new(),
+            offset: *offset,
         },
         (EventKind::Lsm, _) => Body::Lsm {
             common,
@@ -584,6 +596,8 @@ enum Body {
         common: Common,
         path: String,
         symbol: String,
+        /// uprobe `offsets`: the file offset (Tetragon's `offset`, 0 when by symbol).
+        offset: u64,
     },
     Lsm {
         common: Common,
@@ -1218,6 +1232,7 @@ impl Response {
                 common: c,
                 path,
                 symbol,
+                offset,
             } => {
                 c.head(m);
                 m.str("path", path);
@@ -1227,6 +1242,10 @@ impl Response {
                 c.args(m);
                 c.tags(m);
                 ancestors(m);
+                if *offset != 0 {
+                    // a uint64: a string in proto3 JSON
+                    m.str("offset", &offset.to_string());
+                }
                 c.action(m);
             }
             Body::Lsm {
@@ -1317,6 +1336,7 @@ impl Response {
                 common: c,
                 path,
                 symbol,
+                ..
             } => {
                 format!(
                     "🕵️ {:<7} {} {} {}",

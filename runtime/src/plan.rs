@@ -25,6 +25,10 @@ pub enum Attach {
     Tracepoint { subsystem: String, event: String },
     /// A uprobe on `symbol` in the binary at `path`.
     Uprobe { path: String, symbol: String },
+    /// A raw tracepoint (`raw: true`): attached by `event`, reading the TP_PROTO arguments.
+    RawTracepoint { subsystem: String, event: String },
+    /// A uprobe at the file `offset` of the binary at `path` (uprobe `offsets`).
+    UprobeOffset { path: String, offset: u64 },
 }
 
 impl Attach {
@@ -37,6 +41,8 @@ impl Attach {
             Attach::Lsm { .. } => HookKind::Lsm,
             Attach::Tracepoint { .. } => HookKind::Tracepoint,
             Attach::Uprobe { .. } => HookKind::Uprobe,
+            Attach::RawTracepoint { .. } => HookKind::RawTracepoint,
+            Attach::UprobeOffset { .. } => HookKind::Uprobe,
         }
     }
 
@@ -73,6 +79,8 @@ impl Attach {
             Attach::Lsm { .. } => "BPF LSM",
             Attach::Tracepoint { .. } => "tracepoint",
             Attach::Uprobe { .. } => "uprobe",
+            Attach::RawTracepoint { .. } => "raw tracepoint",
+            Attach::UprobeOffset { .. } => "uprobe",
         }
     }
 }
@@ -174,7 +182,9 @@ use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
 use policyctl_validator::kernel::{syscalls, FieldLayout, Kernel};
-use policyctl_validator::model::{Action, Arg, ArgFilter, Hook, Selector, SetFilter, Spanned};
+use policyctl_validator::model::{
+    Action, Arg, ArgFilter, Hook, Selector, SetFilter, Spanned, Spec,
+};
 use policyctl_validator::Accepted;
 
 use crate::layout::{
@@ -304,7 +314,19 @@ impl Plan {
                 );
                 continue;
             }
-            for hook in &policy.spec.hooks {
+            let hooks = match expand_lists(&policy.spec, kernel) {
+                Ok(hooks) => hooks,
+                Err(message) => {
+                    fail(message);
+                    continue;
+                }
+            };
+            // one refusal per policy for want of slots, not one per hook past the limit
+            let mut out_of_slots = false;
+            for hook in hooks.iter() {
+                if out_of_slots {
+                    break;
+                }
                 let mut ctx = HookCompiler {
                     kernel,
                     features,
@@ -326,6 +348,7 @@ impl Plan {
                                     "more than {SLOTS_PER_KIND} {} hooks in all policies; run fewer policies at once",
                                     h.attach.method()
                                 ));
+                                out_of_slots = true;
                                 break;
                             };
                             if let Attach::RawSyscall { symbol, nr } = &h.attach {
@@ -440,9 +463,6 @@ impl HookCompiler<'_> {
             .as_ref()
             .map(|t| t.value.clone())
             .unwrap_or_default();
-        if target.starts_with("list:") {
-            return Err("calls from `lists` are not supported by policyctl run yet; write one hook per call".into());
-        }
         let overrides = hook
             .selectors
             .iter()
@@ -470,17 +490,26 @@ impl HookCompiler<'_> {
                     )
                 }
                 PolicyHook::Tracepoint => {
-                    if hook.raw {
-                        return Err(
-                            "raw tracepoints (`raw: true`) are not supported by policyctl run yet"
-                                .into(),
-                        );
-                    }
                     let subsystem = hook
                         .subsystem
                         .as_ref()
                         .map(|s| s.value.clone())
                         .unwrap_or_default();
+                    if hook.raw {
+                        // Tetragon (buildArgsRaw in pkg/sensors/tracing/generictracepoint.go)
+                        // reads arg N as the Nth TP_PROTO argument and resolves through the
+                        // BTF prototype of `__bpf_trace_<event>`.
+                        return self.hook_with(
+                            hook,
+                            vec![Attach::RawTracepoint {
+                                subsystem: subsystem.clone(),
+                                event: target.clone(),
+                            }],
+                            EventKind::Tracepoint,
+                            format!("__bpf_trace_{target}"),
+                            false,
+                        );
+                    }
                     (
                         vec![Attach::Tracepoint {
                             subsystem: subsystem.clone(),
@@ -492,8 +521,29 @@ impl HookCompiler<'_> {
                     )
                 }
                 PolicyHook::Uprobe => {
+                    if hook.symbols.is_empty() && !hook.offsets.is_empty() {
+                        // Tetragon attaches at each offset as given (addUprobeEntries in
+                        // pkg/sensors/tracing/genericuprobe.go); its event has no symbol.
+                        let mut attaches = Vec::new();
+                        for o in &hook.offsets {
+                            let offset = parse_int(&o.value)
+                                .map(|v| v as u64)
+                                .ok_or_else(|| format!("offset `{}` is not a number", o.value))?;
+                            attaches.push(Attach::UprobeOffset {
+                                path: target.clone(),
+                                offset,
+                            });
+                        }
+                        return self.hook_with(
+                            hook,
+                            attaches,
+                            EventKind::Uprobe,
+                            String::new(),
+                            false,
+                        );
+                    }
                     if hook.symbols.is_empty() {
-                        return Err("uprobes by `offsets` or `addrs` are not supported by policyctl run yet (it attaches them by `symbols`)".into());
+                        return Err("uprobes by `addrs` are not supported by policyctl run yet (it attaches them by `symbols` or `offsets`)".into());
                     }
                     let attaches = hook
                         .symbols
@@ -509,7 +559,18 @@ impl HookCompiler<'_> {
                     return Err("USDT probes are not supported by policyctl run yet".into())
                 }
             };
+        self.hook_with(hook, attaches, event, function_name, syscall)
+    }
 
+    /// The hooks of `hook` once its attach points are known.
+    fn hook_with(
+        &mut self,
+        hook: &Hook,
+        attaches: Vec<Attach>,
+        event: EventKind,
+        function_name: String,
+        syscall: bool,
+    ) -> Result2<Vec<HookPlan>> {
         let mut config = layout::HookConfig {
             enabled: 1,
             syscall: syscall as u8,
@@ -533,7 +594,10 @@ impl HookCompiler<'_> {
             return Err(format!("more than {} args", layout::MAX_ARGS));
         }
         let user = syscall
-            || matches!(&attaches[0], Attach::Uprobe { .. })
+            || matches!(
+                &attaches[0],
+                Attach::Uprobe { .. } | Attach::UprobeOffset { .. }
+            )
             || matches!(&attaches[0], Attach::Tracepoint { subsystem, .. } if subsystem == "syscalls");
         for (i, arg) in hook.args.iter().enumerate() {
             let cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
@@ -765,7 +829,13 @@ impl HookCompiler<'_> {
             }
         }
         if arg.resolve.is_some() || arg.btf_type.is_some() {
-            let steps = self.resolve(hook, arg, index, function)?;
+            // a raw tracepoint's `__bpf_trace_<event>` takes the tracepoint's data pointer first
+            let param = if hook.raw && hook.kind == PolicyHook::Tracepoint {
+                index + 1
+            } else {
+                index
+            };
+            let steps = self.resolve(hook, arg, param, function)?;
             cfg.nresolve = steps.offsets.len() as u8;
             for (i, off) in steps.offsets.iter().enumerate() {
                 cfg.resolve[i] = *off;
@@ -1785,4 +1855,74 @@ impl Plan {
         }
         out
     }
+}
+
+// ---- calls from `lists` ---------------------------------------------------------------------
+
+/// The policy's hooks with every `call: "list:NAME"` replaced by one hook per call of the list,
+/// as Tetragon does (`preValidateKprobe` in pkg/sensors/tracing/generickprobe.go: `isList`,
+/// `getListSymbols` in lists_linux.go): a `syscalls` list holds syscall names (`sys_dup`,
+/// `__x64_sys_dup`, `x64/sys_dup`) and makes its hooks syscall hooks; a `generated_syscalls`
+/// list is every syscall of the ABI's table that the kernel has (`btf.GetSyscallsList`); a list without a type holds
+/// function names, taken as written. The first list of a name counts (`isList`).
+fn expand_lists<'s>(spec: &'s Spec, kernel: &Kernel) -> Result2<Vec<std::borrow::Cow<'s, Hook>>> {
+    let mut out = Vec::new();
+    for hook in &spec.hooks {
+        let call = hook.target.as_ref();
+        let Some(name) = call.and_then(|c| c.value.strip_prefix("list:")) else {
+            out.push(std::borrow::Cow::Borrowed(hook));
+            continue;
+        };
+        let span = call.map(|c| c.span).unwrap_or(hook.span);
+        let list = spec
+            .lists
+            .iter()
+            .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+            .ok_or_else(|| format!("{}: there is no list `{name}`", hook.describe()))?;
+        let ty = list.ty.as_ref().map(|t| t.value.to_ascii_lowercase());
+        let (calls, syscall): (Vec<String>, bool) = match ty.as_deref() {
+            Some("syscalls") => {
+                let mut calls = Vec::new();
+                for v in &list.values {
+                    let value = v.value.as_str();
+                    let value = value.strip_prefix("x64/").unwrap_or(value);
+                    if value.contains('/') || value.starts_with("__ia32_") {
+                        return Err(format!(
+                            "list `{name}`: `{}` is not an x86_64 syscall; policyctl run hooks only the native ABI's syscalls",
+                            v.value
+                        ));
+                    }
+                    calls.push(value.to_string());
+                }
+                (calls, true)
+            }
+            Some("generated_syscalls") => (
+                kernel
+                    .syscall_names()
+                    .into_iter()
+                    .filter(|n| syscalls::number(n).is_some())
+                    .map(|n| format!("sys_{n}"))
+                    .collect(),
+                true,
+            ),
+            Some("generated_ftrace") => {
+                return Err(format!(
+                    "list `{name}`: `generated_ftrace` lists are not supported by policyctl run yet (Tetragon fills them from the kernel's available_filter_functions by `pattern`)"
+                ))
+            }
+            _ => (
+                list.values.iter().map(|v| v.value.clone()).collect(),
+                hook.is_syscall(),
+            ),
+        };
+        for call in calls {
+            let mut one = hook.clone();
+            one.target = Some(Spanned { value: call, span });
+            if syscall {
+                one.syscall = Some(Spanned { value: true, span });
+            }
+            out.push(std::borrow::Cow::Owned(one));
+        }
+    }
+    Ok(out)
 }

@@ -916,6 +916,7 @@ fn constants_match_common_h_and_btf() {
         HookKind::Lsm,
         HookKind::Tracepoint,
         HookKind::Uprobe,
+        HookKind::RawTracepoint,
     ] {
         for copy in 0..SLOTS_PER_KIND {
             let prog = kind.program(copy);
@@ -949,10 +950,10 @@ fn constants_match_common_h_and_btf() {
         }
     }
     // Every slot HookKind hands out indexes the hooks array.
-    let last = HookKind::Uprobe.slot(SLOTS_PER_KIND - 1) as usize;
+    let last = HookKind::RawTracepoint.slot(SLOTS_PER_KIND - 1) as usize;
     if last >= MAX_HOOKS {
         failures.push(format!(
-            "HookKind::Uprobe.slot({}) is {last}, past the {MAX_HOOKS} entries of `hooks`",
+            "HookKind::RawTracepoint.slot({}) is {last}, past the {MAX_HOOKS} entries of `hooks`",
             SLOTS_PER_KIND - 1
         ));
     }
@@ -1002,6 +1003,7 @@ fn enums_match() {
         HookKind::Tracepoint,
         HookKind::Uprobe,
         HookKind::RawSyscall,
+        HookKind::RawTracepoint,
     ];
     // Fails to compile when HookKind gains a variant the list above misses.
     let _: fn(HookKind) = |k| match k {
@@ -1010,7 +1012,8 @@ fn enums_match() {
         | HookKind::Lsm
         | HookKind::Tracepoint
         | HookKind::Uprobe
-        | HookKind::RawSyscall => {}
+        | HookKind::RawSyscall
+        | HookKind::RawTracepoint => {}
     };
     let kinds: Vec<(String, i128)> = all_kinds
         .iter()
@@ -1201,6 +1204,7 @@ type MapExpectation = (u64, Option<u64>, Option<u64>, Option<u64>);
 
 #[test]
 fn map_definitions_match_rust_types() {
+    const HASH: u64 = 1; // BPF_MAP_TYPE_HASH
     const HASH_LRU: u64 = 9; // BPF_MAP_TYPE_LRU_HASH
     const ARRAY: u64 = 2; // BPF_MAP_TYPE_ARRAY
     const PERCPU_ARRAY: u64 = 6; // BPF_MAP_TYPE_PERCPU_ARRAY
@@ -1216,7 +1220,7 @@ fn map_definitions_match_rust_types() {
         (
             "hooks",
             (
-                ARRAY,
+                HASH,
                 u32_,
                 size(std::mem::size_of::<HookConfig>()),
                 size(MAX_HOOKS),

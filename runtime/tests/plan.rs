@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock};
 use policyctl_runtime::layout::{
     arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
     NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT,
-    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, STR_LEN,
+    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
     ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan,
@@ -413,7 +413,7 @@ fn article_block_secret_files() {
             hook: "file_open".into()
         }
     );
-    assert_eq!(h.slot, 24);
+    assert_eq!(h.slot, HookKind::Lsm.slot(0));
     assert_eq!(h.event, EventKind::Lsm);
     assert_eq!(h.function_name, "file_open");
     let c = &h.config;
@@ -582,12 +582,15 @@ fn article_policies_together() {
         got,
         [
             (0, 0, 0, "do_mkdirat"),
-            (1, 24, 1, "file_open"),
+            (1, HookKind::Lsm.slot(0), 1, "file_open"),
             (2, 1, 2, "tcp_connect"),
             (3, 2, 3, "__sys_setresuid"),
         ]
     );
-    assert_eq!(p.hook(24).unwrap().function_name, "file_open");
+    assert_eq!(
+        p.hook(HookKind::Lsm.slot(0)).unwrap().function_name,
+        "file_open"
+    );
     assert!(p.hook(3).is_none());
     let ids: Vec<(u32, u32)> = p
         .hooks
@@ -619,7 +622,7 @@ fn syscall_hook_without_kprobes_or_trampolines_uses_its_syscall_tracepoint() {
     assert_eq!(h.function_name, "__x64_sys_openat");
     assert_eq!(h.event, EventKind::Kprobe);
     // the tracepoint kind's slot range
-    assert_eq!(h.slot, 36);
+    assert_eq!(h.slot, HookKind::Tracepoint.slot(0));
     let c = &h.config;
     assert_eq!(
         (c.kind, c.syscall, c.enabled),
@@ -692,7 +695,7 @@ fn syscall_hook_with_trampolines_only_uses_fentry() {
             symbol: "__x64_sys_openat".into()
         }
     );
-    assert_eq!(h.slot, 12);
+    assert_eq!(h.slot, HookKind::Fentry.slot(0));
     assert_eq!(h.config.kind, HookKind::Fentry as u8);
     assert_eq!(h.config.syscall, 1);
 }
@@ -839,7 +842,7 @@ impl WithKprobes for Features {
 /// hook and the missing feature.
 #[test]
 fn refuses_what_the_runtime_does_not_implement() {
-    let cases: [(String, &str); 9] = [
+    let cases: [(String, &str); 7] = [
         (
             policy("  kprobes:\n  - call: inet_csk_accept\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: sock\n    returnArgAction: TrackSock\n"),
             "kprobe `inet_csk_accept`: returnArgAction `TrackSock` is not supported by policyctl run yet",
@@ -861,20 +864,12 @@ fn refuses_what_the_runtime_does_not_implement() {
             "arg 0: type `kiocb` is not supported by policyctl run yet",
         ),
         (
-            policy("  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - sys_mkdirat\n  kprobes:\n  - call: list:dirs\n    syscall: true\n"),
-            "calls from `lists` are not supported",
-        ),
-        (
             policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n"),
             "USDT probes are not supported",
         ),
         (
-            policy("  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    raw: true\n"),
-            "raw tracepoints (`raw: true`)",
-        ),
-        (
-            policy("  uprobes:\n  - path: /usr/bin/bash\n    offsets:\n    - 4096\n"),
-            "uprobes by `offsets` or `addrs` are not supported",
+            policy("  uprobes:\n  - path: /usr/bin/bash\n    addrs:\n    - 4096\n"),
+            "uprobes by `addrs` are not supported",
         ),
     ];
     for (text, want) in cases {
@@ -883,41 +878,128 @@ fn refuses_what_the_runtime_does_not_implement() {
     }
 }
 
-/// 13 kprobe hooks in all: the first 12 take slots 0..12, the 13th is refused; LSM hooks use
-/// their own range and do not count.
+/// SLOTS_PER_KIND (64) kprobe hooks in all take slots 0..64; one more is refused; LSM hooks use
+/// their own range and do not count. The hooks come from a `syscalls` list of the fixture's
+/// first 64 syscalls, and a `generated_syscalls` list (every syscall) is one too many.
 #[test]
-fn refuses_more_than_12_kprobe_hooks() {
-    let calls = [
-        "do_mkdirat",
-        "do_rmdir",
-        "do_unlinkat",
-        "vfs_open",
-        "vfs_read",
-        "vfs_write",
-        "tcp_connect",
-        "__sys_setresuid",
-        "security_file_open",
-        "security_bprm_check",
-        "commit_creds",
-        "do_sys_openat2",
-    ];
-    let hooks: String = calls
-        .iter()
-        .map(|c| format!("  - call: {c}\n    syscall: false\n"))
+fn refuses_more_than_slots_per_kind_kprobe_hooks() {
+    let names: Vec<&str> = kernel()
+        .syscall_names()
+        .into_iter()
+        .filter(|n| policyctl_validator::kernel::syscalls::number(n).is_some())
+        .take(64)
         .collect();
-    let twelve = policy(&format!("  kprobes:\n{hooks}"));
-    let p = compile(&twelve, ALL, None).unwrap();
-    let slots: Vec<u32> = p.hooks.iter().map(|h| h.slot).collect();
-    assert_eq!(slots, (0..12).collect::<Vec<_>>());
-
-    let thirteen = policy(&format!(
-        "  kprobes:\n{hooks}  - call: vfs_unlink\n    syscall: false\n"
+    assert_eq!(names.len(), SLOTS_PER_KIND);
+    let values: String = names.iter().map(|n| format!("    - sys_{n}\n")).collect();
+    let sixty_four = policy(&format!(
+        "  lists:\n  - name: many\n    type: syscalls\n    values:\n{values}  kprobes:\n  - call: list:many\n"
     ));
-    let e = refusal(&thirteen, ALL, None);
+    let p = compile(&sixty_four, ALL, None).unwrap();
+    let slots: Vec<u32> = p.hooks.iter().map(|h| h.slot).collect();
+    assert_eq!(slots, (0..64).collect::<Vec<_>>());
+    let symbols: Vec<String> = p
+        .hooks
+        .iter()
+        .map(|h| match &h.attach {
+            Attach::Kprobe { symbol, .. } => symbol.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let want: Vec<String> = names.iter().map(|n| format!("__x64_sys_{n}")).collect();
+    assert_eq!(symbols, want);
+
+    let all = policy(
+        "  lists:\n  - name: all\n    type: generated_syscalls\n  kprobes:\n  - call: list:all\n",
+    );
+    let e = refusal(&all, ALL, None);
     assert!(
-        e.contains("more than 12 kprobe hooks in all policies; run fewer policies at once"),
+        e.contains("more than 64 kprobe hooks in all policies; run fewer policies at once"),
         "{e}"
     );
+}
+
+/// A call from a `syscalls` list compiles to the same hook, byte for byte, as the call written
+/// out (`syscall: true`), one hook per value in the list's order; a value may carry the arch
+/// prefix, as Tetragon's `SyscallVal.Symbol` takes it.
+#[test]
+fn list_calls_compile_as_the_calls_written_out() {
+    let body = "    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Prefix\n        values:\n        - /tmp/\n";
+    let listed = plan(&policy(&format!(
+        "  lists:\n  - name: dirs\n    type: syscalls\n    values:\n    - sys_mkdir\n    - __x64_sys_rmdir\n    - sys_chdir\n  kprobes:\n  - call: list:dirs\n    syscall: false\n{body}"
+    )));
+    assert_eq!(listed.hooks.len(), 3);
+    for (h, call) in listed.hooks.iter().zip(["mkdir", "rmdir", "chdir"]) {
+        let one = plan(&policy(&format!(
+            "  kprobes:\n  - call: sys_{call}\n    syscall: true\n{body}"
+        )));
+        let one = only_hook(&one);
+        assert_eq!(h.attach, one.attach);
+        assert_eq!(h.function_name, one.function_name);
+        // filter ids differ (each policy numbers its own from 1): compare all else
+        let mut a = h.config;
+        let mut b = one.config;
+        a.selectors[0].args[0].id = 0;
+        b.selectors[0].args[0].id = 0;
+        assert_eq!(config_bytes(&a), config_bytes(&b), "{call}");
+        assert_eq!(h.config.syscall, 1, "a syscalls list makes syscall hooks");
+    }
+    // a list without a type holds functions, as written
+    let funcs = plan(&policy(
+        "  lists:\n  - name: fs\n    values:\n    - vfs_read\n    - vfs_write\n  kprobes:\n  - call: list:fs\n    syscall: false\n",
+    ));
+    let symbols: Vec<&Attach> = funcs.hooks.iter().map(|h| &h.attach).collect();
+    assert_eq!(
+        symbols,
+        [
+            &Attach::Kprobe {
+                symbol: "vfs_read".into(),
+                override_: false
+            },
+            &Attach::Kprobe {
+                symbol: "vfs_write".into(),
+                override_: false
+            },
+        ]
+    );
+    assert!(funcs.hooks.iter().all(|h| h.config.syscall == 0));
+    let e = refusal(
+        &policy("  lists:\n  - name: f\n    type: generated_ftrace\n    pattern: \"^vfs_.*\"\n  kprobes:\n  - call: list:f\n    syscall: false\n"),
+        ALL,
+        None,
+    );
+    assert!(
+        e.contains("`generated_ftrace` lists are not supported"),
+        "{e}"
+    );
+}
+
+/// A raw tracepoint reads TP_PROTO arguments by index (arg 2 of sched_process_exec is the
+/// `struct linux_binprm *`), and `resolve` walks from the BTF prototype of
+/// `__bpf_trace_sched_process_exec`, whose first parameter is the tracepoint's data: arg 0
+/// (`struct task_struct *p`) resolves `pid` at task_struct's own offset.
+#[test]
+fn raw_tracepoint_args_by_proto_index() {
+    let p = plan(&policy(
+        "  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    raw: true\n    args:\n    - index: 0\n      type: int\n      resolve: pid\n    - index: 2\n      type: linux_binprm\n",
+    ));
+    let h = only_hook(&p);
+    assert_eq!(
+        h.attach,
+        Attach::RawTracepoint {
+            subsystem: "sched".into(),
+            event: "sched_process_exec".into()
+        }
+    );
+    assert_eq!(h.event, EventKind::Tracepoint);
+    assert_eq!(h.slot, HookKind::RawTracepoint.slot(0));
+    assert_eq!(h.config.kind, HookKind::RawTracepoint as u8);
+    let mut pid = arg(arg_type::INT, 0, 4);
+    pid.nresolve = 1;
+    pid.resolve[0] = btf_offset("task_struct", "pid");
+    assert_eq!(h.config.args[0], pid);
+    assert_eq!(h.config.args[1], arg(arg_type::BINPRM, 2, 8));
+    assert_eq!(h.config.nargs, 2);
+    assert_unused_args(&h.config, 2);
 }
 
 #[test]
@@ -2165,4 +2247,35 @@ fn return_probe_refusals() {
         None,
     );
     assert!(e.contains("`returnCopy`"), "{e}");
+}
+
+/// A uprobe by `offsets` attaches once per offset (decimal or hex, as Tetragon's uint64 takes
+/// them), in the uprobe slot range, and reads its string args from user memory.
+#[test]
+fn uprobe_by_offsets() {
+    let p = plan(&policy(
+        "  uprobes:\n  - path: /usr/bin/bash\n    offsets:\n    - 4096\n    - 0x2000\n    args:\n    - index: 0\n      type: string\n",
+    ));
+    let attaches: Vec<&Attach> = p.hooks.iter().map(|h| &h.attach).collect();
+    assert_eq!(
+        attaches,
+        [
+            &Attach::UprobeOffset {
+                path: "/usr/bin/bash".into(),
+                offset: 4096
+            },
+            &Attach::UprobeOffset {
+                path: "/usr/bin/bash".into(),
+                offset: 0x2000
+            },
+        ]
+    );
+    for (i, h) in p.hooks.iter().enumerate() {
+        assert_eq!(h.slot, HookKind::Uprobe.slot(i));
+        assert_eq!(h.event, EventKind::Uprobe);
+        assert_eq!(h.config.kind, HookKind::Uprobe as u8);
+        let mut want = arg(arg_type::STRING, 0, 8);
+        want.flags = ARG_USER;
+        assert_eq!(h.config.args[0], want);
+    }
 }

@@ -111,6 +111,8 @@ pub struct Hook {
     pub uprobe_addressing: Vec<(&'static str, Span, usize)>,
     /// `ignore.callNotFound: true`: a call missing from the kernel is skipped, not fatal.
     pub ignore_call_not_found: bool,
+    /// uprobe `offsets` (file offsets in the binary), as written.
+    pub offsets: Vec<Spanned<String>>,
 }
 
 impl Hook {
@@ -573,6 +575,7 @@ impl Hook {
                 .and_then(|i| i.get("callNotFound"))
                 .and_then(Node::as_bool)
                 .unwrap_or(false),
+            offsets: scalars(node, "offsets"),
         }
     }
 }
