@@ -105,6 +105,10 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 for v in &f.values {
                     if v.value != "host_ns" && crate::golang::parse_uint10(&v.value, 32).is_err() {
                         out.push(namespace_value(v));
+                    } else if v.value == "host_ns" {
+                        if let Some(d) = host_ns_unreadable(f, v) {
+                            out.push(d);
+                        }
                     }
                 }
             }
@@ -164,6 +168,36 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// P022 for `host_ns` on a namespace kind whose host value Tetragon cannot read: it reads
+/// `/proc/1/ns/<kind lowercased>` (pkg/selectors/kernel.go `namespaceSelectorValue`, then
+/// pkg/reader/namespace/namespace_linux.go `GetHostNsInode`), and for PidForChildren and
+/// TimeForChildren that names a file Linux does not have (`pidforchildren`; the kernel's is
+/// `pid_for_children`), so it refuses the policy ("matchNamespace reading host ... namespace
+/// failed").
+fn host_ns_unreadable(f: &SetFilter, v: &Spanned<String>) -> Option<Diagnostic> {
+    let kind = f.namespace.as_ref()?;
+    let linux = match kind.value.to_ascii_lowercase().as_str() {
+        "pidforchildren" => "pid_for_children",
+        "timeforchildren" => "time_for_children",
+        _ => return None,
+    };
+    Some(
+        Diagnostic::new(
+            Code::P022,
+            v.span,
+            format!(
+                "Tetragon cannot read `host_ns` for `{}`: it reads /proc/1/ns/{}, which Linux does not have (its file is `{linux}`), and refuses the policy",
+                kind.value,
+                kind.value.to_ascii_lowercase()
+            ),
+        )
+        .help(format!(
+            "write the host's inode number instead (`readlink /proc/1/ns/{linux}` on the node), or match `namespace: {}` with `host_ns`",
+            if linux == "pid_for_children" { "Pid" } else { "Time" }
+        )),
+    )
 }
 
 /// P022 for a matchNamespaces value that is neither an inode number nor `host_ns`, saying what
