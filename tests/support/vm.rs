@@ -249,6 +249,7 @@ pub struct VmBuilder {
     timeout: Duration,
     memory: String,
     append: Vec<String>,
+    extra: Vec<String>,
 }
 
 impl VmBuilder {
@@ -283,6 +284,7 @@ impl VmBuilder {
             timeout: Duration::from_secs(300),
             memory: "1G".to_owned(),
             append: Vec::new(),
+            extra: Vec::new(),
         };
         let busybox = which("busybox").expect("checked by Vm::builder");
         b = b.binary_with_libs(&busybox, "/bin/busybox");
@@ -451,6 +453,13 @@ impl VmBuilder {
         self
     }
 
+    /// More qemu arguments (e.g. `-icount shift=0,sleep=off`, which makes guest time count
+    /// instructions, for benches).
+    pub fn qemu_args_extra(mut self, args: &[&str]) -> Self {
+        self.extra.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
     /// One more kernel command-line argument.
     pub fn kernel_arg(mut self, arg: &str) -> Self {
         self.append.push(arg.to_owned());
@@ -478,6 +487,7 @@ impl VmBuilder {
         args.push(initrd.display().to_string());
         args.push("-append".to_owned());
         args.push(append.to_owned());
+        args.extend(self.extra.iter().cloned());
         args
     }
 
