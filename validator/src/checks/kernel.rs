@@ -426,6 +426,31 @@ fn resolve_call(name: &str, syscall: bool, kernel: &Kernel) -> Option<(String, O
 }
 
 /// `sys_openat` / `__x64_sys_openat` → `openat` (None for another architecture's prefix).
+/// The function a `syscalls` list value written `ABI/name` names, as Tetragon's
+/// pkg/sensors/tracing/syscall_list.go `SyscallVal.Symbol` makes it (after
+/// `parseSyscallValue`): the ABI's stub prefix (`x64` → `__x64_`, `i386` → `__ia32_`, `arm64`
+/// and `arm32` → `__arm64_`) before a `sys_` name, or the name as written when it already
+/// carries that prefix. `None` for a value without an ABI, or one Tetragon refuses.
+fn abi_syscall_symbol(value: &str) -> Option<String> {
+    let (abi, name) = value.split_once('/')?;
+    if name.contains('/') {
+        return None;
+    }
+    let prefix = match abi {
+        "x64" => "__x64_",
+        "i386" => "__ia32_",
+        "arm64" | "arm32" => "__arm64_",
+        _ => return None,
+    };
+    if name.starts_with(prefix) {
+        Some(name.to_string())
+    } else if name.starts_with("sys_") {
+        Some(format!("{prefix}{name}"))
+    } else {
+        None
+    }
+}
+
 fn bare_syscall<'a>(name: &'a str, kernel: &Kernel) -> Option<&'a str> {
     if let Some(bare) = name.strip_prefix("sys_") {
         return Some(bare);
@@ -539,6 +564,13 @@ fn list_calls(
     let mut found = Vec::new();
     for v in &l.values {
         let name = v.value.as_str();
+        // `ABI/name` (`x64/sys_chdir`, `i386/sys_dup`): the stub of that ABI
+        if let (true, Some(symbol)) = (syscalls, abi_syscall_symbol(name)) {
+            if let Some(f) = kernel.func(&symbol) {
+                found.push(f.name().to_string());
+                continue;
+            }
+        }
         let stub = if syscalls {
             match bare_syscall(name, kernel) {
                 Some(bare) if name.starts_with("sys_") => kernel.syscall(bare).map(|f| f.name()),
