@@ -1,8 +1,8 @@
 //! `policyctl run --export FILE`: every event also goes, as a JSON line, to a file that rotates
 //! by size (Tetragon's `--export-file-max-size-mb`, `--export-file-max-backups`,
-//! `--export-file-compress`). The test makes 4,000 events with a copy of `rm` (one unlink
-//! each), with 1 MiB files, compressed backups and no limit on their number, so the export
-//! rotates a few times while events stream; then it counts: every event of the test is in
+//! `--export-file-compress`). The test makes 4,000 events with a copy of `rm` run 200 times
+//! (one unlink each), with 1 MiB files, compressed backups and no limit on their number, so
+//! the export rotates a few times while events stream; then it counts: every event of the test is in
 //! exactly one file, whole, and in the order it was printed; the files are mode 0600.
 //!
 //! Needs root, BTF and tracefs (as `tests/run_host.rs`); without them it prints `SKIPPED`
@@ -50,8 +50,10 @@ fn export_rotates_without_losing_events() {
     ]);
     let mut pids = Vec::new();
     let mut made = 0;
-    for batch in 0..4 {
-        let files: Vec<String> = (0..1000)
+    // 200 processes of 20 unlinks each: every event carries its process's arguments (about
+    // 3 KiB), so the 4,000 events fill the 1 MiB files a dozen times
+    for batch in 0..200 {
+        let files: Vec<String> = (0..20)
             .map(|j| dir.write(&format!("f-{batch}-{j}-{}", "p".repeat(100)), ""))
             .collect();
         let args: Vec<&str> = files.iter().map(String::as_str).collect();
