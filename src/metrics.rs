@@ -634,6 +634,8 @@ mod tests {
             args_data: 0,
             filename_len: 0,
             cgroup: String::new(),
+            cred: Default::default(),
+            ns: [0; policyctl_runtime::layout::NS_KINDS],
         });
         m.record(Some(&exec), true);
         m.record(Some(&exec), false); // not rendered: not an event

@@ -74,6 +74,14 @@ pub struct RunArgs {
     /// kprobe, tracepoint, uprobe, lsm (loader and usdt are accepted and send nothing here).
     #[arg(long, value_name = "TYPES", value_parser = policyctl_runtime::process::Ancestors::parse, default_value = "")]
     enable_ancestors: policyctl_runtime::process::Ancestors,
+    /// Processes in events carry their capabilities and credentials (`cap`,
+    /// `process_credentials`), as Tetragon's flag of that name.
+    #[arg(long)]
+    enable_process_cred: bool,
+    /// Processes in events carry their namespaces (`ns`, with `is_host` against pid 1's), as
+    /// Tetragon's flag of that name.
+    #[arg(long)]
+    enable_process_ns: bool,
     /// Stop after this many seconds (from 0 to ten years).
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
     duration: Option<f64>,
@@ -379,7 +387,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Output::Json => Format::Json,
         Output::Compact => Format::Compact,
     })
-    .with_ancestors(args.enable_ancestors);
+    .with_ancestors(args.enable_ancestors)
+    .with_process_cred(args.enable_process_cred);
+    let renderer = match (
+        args.enable_process_ns,
+        policyctl_runtime::process::proc_namespaces(1),
+    ) {
+        (true, Some(host)) => renderer.with_process_ns(host),
+        (true, None) => {
+            // as Tetragon, whose InitHostNamespace fails the same way and leaves `ns` out
+            eprintln!(
+                "policyctl run: --enable-process-ns: the host's namespaces (/proc/1/ns) cannot be read; events leave `ns` out"
+            );
+            renderer
+        }
+        (false, _) => renderer,
+    };
     // `--duration` is finite and at most ten years (checked when parsing); a deadline past
     // what an Instant holds would be no deadline.
     let deadline = args

@@ -951,6 +951,78 @@ fn long_arguments_come_through_data_records() {
     );
 }
 
+/// `--enable-process-cred` and `--enable-process-ns`: an exec's process carries its
+/// capabilities and credentials, read in the kernel at the exec, and its namespaces compared
+/// with pid 1's (or, where /proc/1/ns cannot be read, as in some sandboxes, no `ns` and a
+/// warning, as Tetragon's InitHostNamespace fails there too).
+#[test]
+fn process_credentials_and_namespaces_on_request() {
+    if !run::ready("process_credentials_and_namespaces_on_request") {
+        return;
+    }
+    let dir = TempDir::new("proccred");
+    let file = dir.write("cred.txt", "cred\n");
+    let bin = dir.copy_binary(CAT, "cat-cred");
+    let policy = dir.write(
+        "open.yaml",
+        &openat_policy("host-cred", dir.str(), &binaries("In", &[&bin]), ""),
+    );
+    let running = started(&[
+        policy.as_str(),
+        "-o",
+        "json",
+        "--enable-process-cred",
+        "--enable-process-ns",
+    ]);
+    let (status, pid, _) = run_child(&bin, &[&file]);
+    assert!(status.success());
+    running.wait_events(1, |e| pid_of(e, "process_exit") == Some(pid as u64));
+    let f = running.stop();
+    let exec = f
+        .events()
+        .into_iter()
+        .find(|e| pid_of(e, "process_exec") == Some(pid as u64))
+        .unwrap_or_else(|| panic!("no exec: {f}"));
+    let p = &exec["process_exec"]["process"];
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let uid: u64 = uid_line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(p["process_credentials"]["uid"], uid, "{p}");
+    assert_eq!(p["process_credentials"]["euid"], uid, "{p}");
+    let cap_eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .unwrap();
+    let cap_eff = u64::from_str_radix(cap_eff.trim(), 16).unwrap();
+    let names = p["cap"]["effective"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(names.len() as u32, cap_eff.count_ones(), "{p}");
+    if cap_eff & (1 << 21) != 0 {
+        assert!(names.iter().any(|n| n == "CAP_SYS_ADMIN"), "{p}");
+    }
+    match policyctl_runtime::process::proc_namespaces(1) {
+        Some(host) => {
+            let mine = policyctl_runtime::process::proc_namespaces(std::process::id()).unwrap();
+            assert_eq!(p["ns"]["mnt"]["inum"], mine[2], "{p}");
+            assert_eq!(
+                p["ns"]["mnt"]["is_host"].as_bool().unwrap_or(false),
+                mine[2] == host[2],
+                "{p}"
+            );
+        }
+        None => {
+            assert!(p.get("ns").is_none(), "{p}");
+            assert!(
+                f.stderr.iter().any(|l| l.contains("--enable-process-ns")),
+                "{:?}",
+                f.stderr
+            );
+        }
+    }
+}
+
 #[test]
 fn compact_output_line() {
     if !run::ready("compact_output_line") {

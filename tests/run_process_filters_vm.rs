@@ -114,7 +114,8 @@ fn enforce(kernel: vm::VmKernel, name: &str) {
             &format!(
                 "{}
                  mkdir -p /tmp/guarded
-                 start /etc/policies/process-filters.yaml -o json --policy-events-only || exit 1
+                 start /etc/policies/process-filters.yaml -o json --policy-events-only \\
+                   --enable-process-cred --enable-process-ns || exit 1
                  for m in plain nocap uts; do
                    echo \"== $m\"; /opt/t/mk $m /tmp/guarded/$m; echo \"rc=$?\"
                    if [ -d /tmp/guarded/$m ]; then echo \"$m: directory made\"; fi
@@ -177,4 +178,20 @@ fn enforce(kernel: vm::VmKernel, name: &str) {
         ],
         "{stopped}"
     );
+    // --enable-process-cred and --enable-process-ns: the process as it was at its exec (root
+    // with every capability, in pid 1's namespaces; the unshare and the dropped capability
+    // came after), as Tetragon's AnnotateProcess adds what the exec event read
+    for e in &events {
+        let p = &e["process_kprobe"]["process"];
+        assert_eq!(p["process_credentials"]["uid"], 0, "{p}");
+        let eff = p["cap"]["effective"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(eff.iter().any(|c| c == "CAP_SYS_ADMIN"), "{p}");
+        for ns in ["mnt", "pid", "net", "uts"] {
+            assert_eq!(p["ns"][ns]["is_host"], true, "{ns}: {p}");
+            assert!(p["ns"][ns]["inum"].as_u64().unwrap_or(0) > 0, "{ns}: {p}");
+        }
+    }
 }

@@ -302,6 +302,27 @@ struct event_header {
 	__u64 ktime; /* bpf_ktime_get_boot_ns() */
 };
 
+/* ARG_CRED: Tetragon's msg_cred (bpf/lib/process.h) */
+struct cred_info {
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 fsuid;
+	__u32 fsgid;
+	__u32 securebits;
+	__u32 _pad;
+	__u64 permitted;
+	__u64 effective;
+	__u64 inheritable;
+	__s32 ns_level; /* the cred's user namespace */
+	__u32 ns_uid;
+	__u32 ns_gid;
+	__u32 ns_inum;
+};
+
 struct exec_event {
 	struct event_header header;
 	__u32 ppid;
@@ -319,6 +340,8 @@ struct exec_event {
 	__u8 binary[ARG_BUF];
 	__u8 cwd[ARG_BUF];
 	__u8 args[ARGV_BUF];
+	struct cred_info cred; /* the task's credentials after the exec */
+	__u32 ns[NS_KINDS];    /* its namespaces' inode numbers, by enum ns_kind */
 };
 
 struct fork_event {
@@ -363,27 +386,6 @@ struct skb_info {
 	__u32 mark;
 	__u32 secpath_len;
 	__u32 secpath_olen;
-};
-
-/* ARG_CRED: Tetragon's msg_cred (bpf/lib/process.h) */
-struct cred_info {
-	__u32 uid;
-	__u32 gid;
-	__u32 euid;
-	__u32 egid;
-	__u32 suid;
-	__u32 sgid;
-	__u32 fsuid;
-	__u32 fsgid;
-	__u32 securebits;
-	__u32 _pad;
-	__u64 permitted;
-	__u64 effective;
-	__u64 inheritable;
-	__s32 ns_level; /* the cred's user namespace */
-	__u32 ns_uid;
-	__u32 ns_gid;
-	__u32 ns_inum;
 };
 
 /* ARG_BPF_ATTR, ARG_BPF_PROG: Tetragon's bpf_info_type */

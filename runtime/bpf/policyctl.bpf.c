@@ -423,6 +423,8 @@ static __always_inline __u32 exec_args_data(struct event_header *h, unsigned lon
 	return sent;
 }
 
+static __always_inline void read_cred(const struct cred *c, struct cred_info *o);
+
 SEC("tp_btf/sched_process_exec")
 int process_exec(__u64 *ctx)
 {
@@ -470,6 +472,10 @@ int process_exec(__u64 *ctx)
 	const char *cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name);
 	if (cgroup)
 		bpf_probe_read_kernel_str(e->cgroup, CGROUP_NAME, cgroup);
+	/* credentials and namespaces, for Tetragon's --enable-process-cred and
+	 * --enable-process-ns (bpf/process/bpf_execve_event.h reads them at every exec) */
+	read_cred(BPF_CORE_READ(task, cred), &e->cred);
+	read_namespaces(task, e->ns);
 	e->filename_len = 0;
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	if (filename) {

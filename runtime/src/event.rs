@@ -66,6 +66,10 @@ pub struct Exec {
     pub filename_len: u32,
     /// The name of the task's cgroup (empty when unknown).
     pub cgroup: String,
+    /// The task's credentials after the exec.
+    pub cred: CredInfo,
+    /// Its namespaces' inode numbers, by `layout::ns_kind`.
+    pub ns: [u32; crate::layout::NS_KINDS],
 }
 
 impl Exec {
@@ -277,6 +281,8 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 args_data: raw.args_data,
                 filename_len: raw.filename_len,
                 cgroup: c_string(&raw.cgroup),
+                cred: raw.cred,
+                ns: raw.ns,
             }))
         }
         event_type::DATA => {

@@ -408,6 +408,8 @@ pub struct ExecEvent {
     pub binary: [u8; ARG_BUF],
     pub cwd: [u8; ARG_BUF],
     pub args: [u8; ARGV_BUF],
+    pub cred: CredInfo,
+    pub ns: [u32; NS_KINDS],
 }
 
 /// `struct data_event`: more of the next exec's arguments.

@@ -33,6 +33,10 @@ pub struct Renderer {
     format: Format,
     boot_offset_ns: i128,
     ancestors: Ancestors,
+    /// `--enable-process-cred`: processes carry `cap` and `process_credentials`.
+    process_cred: bool,
+    /// `--enable-process-ns`: processes carry `ns`, compared with these host namespaces.
+    host_ns: Option<[u32; crate::layout::NS_KINDS]>,
 }
 
 /// `CLOCK_REALTIME - CLOCK_BOOTTIME` now, in ns: adding it to a boot-time
@@ -65,7 +69,25 @@ impl Renderer {
             format,
             boot_offset_ns: offset_ns.into(),
             ancestors: Ancestors::default(),
+            process_cred: false,
+            host_ns: None,
         }
+    }
+
+    /// Processes carry their capabilities and credentials (`cap`, `process_credentials`), as
+    /// Tetragon's `--enable-process-cred` makes `AnnotateProcess` (pkg/process/process.go) add
+    /// them to the process it keeps, so every event showing it has them.
+    pub fn with_process_cred(mut self, on: bool) -> Self {
+        self.process_cred = on;
+        self
+    }
+
+    /// Processes carry their namespaces (`ns`), each with `is_host` when its inode is the one
+    /// of `host` (the namespaces of pid 1, as Tetragon's `InitHostNamespace` reads them in
+    /// pkg/reader/namespace/namespace_linux.go): Tetragon's `--enable-process-ns`.
+    pub fn with_process_ns(mut self, host: [u32; crate::layout::NS_KINDS]) -> Self {
+        self.host_ns = Some(host);
+        self
     }
 
     /// Events of the kinds `ancestors` names carry the process's ancestors beyond its parent
@@ -172,6 +194,11 @@ impl Renderer {
             // or a /proc read (initProcessInternalExec); hook events replace it with the live
             // count (`with_live_refcnt`)
             refcnt: u32::from(forked_without_exec(p)),
+            cred: if self.process_cred { p.cred } else { None },
+            ns: self.host_ns.and_then(|host| {
+                let ns = p.ns?;
+                Some(std::array::from_fn(|i| (ns[i], ns[i] == host[i])))
+            }),
             tid,
             in_init_tree: Some(p.in_init_tree),
         }
@@ -395,6 +422,10 @@ fn return_of(h: &HookPlan, hook: &Hook) -> Option<(KArg, u32)> {
 /// A `tetragon.Process`, the fields policyctl knows.
 #[derive(Debug, Clone, Default)]
 struct Proc {
+    /// `cap` and `process_credentials` (with `--enable-process-cred`).
+    cred: Option<CredInfo>,
+    /// `ns`: each namespace's inode and whether it is the host's (with `--enable-process-ns`).
+    ns: Option<[(u32, bool); crate::layout::NS_KINDS]>,
     exec_id: String,
     pid: u32,
     uid: u32,
@@ -777,7 +808,32 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     o.str("docker", &p.docker);
     o.str("parent_exec_id", &p.parent_exec_id);
     o.nonzero("refcnt", p.refcnt);
+    if let Some(c) = &p.cred {
+        o.obj("cap", |m| {
+            caps_json(m, "permitted", c.permitted);
+            caps_json(m, "effective", c.effective);
+            caps_json(m, "inheritable", c.inheritable);
+        });
+    }
+    if let Some(ns) = &p.ns {
+        o.obj("ns", |m| {
+            for ((inum, is_host), name) in ns.iter().zip(NS_NAMES) {
+                m.obj(name, |n| {
+                    n.nonzero("inum", *inum);
+                    if *is_host {
+                        n.key("is_host");
+                        n.out.push_str("true");
+                    }
+                });
+            }
+        });
+    }
     o.num("tid", p.tid);
+    if let Some(c) = &p.cred {
+        // Tetragon's apiCreds (pkg/process/process.go initProcessInternalExec): the ids and
+        // securebits, without the caps and user namespace a cred argument has
+        o.obj("process_credentials", |m| cred_ids_json(m, c));
+    }
     if let Some(b) = p.in_init_tree {
         // a BoolValue: protojson prints `false` too
         o.key("in_init_tree");
@@ -1020,6 +1076,43 @@ fn caps_json(o: &mut Obj<'_>, key: &str, set: u64) {
 /// (pkg/grpc/tracing/tracing.go): the ids are wrappers (written even when 0), the user
 /// namespace at level 0 is the host's.
 fn cred_json(o: &mut Obj<'_>, c: &CredInfo) {
+    cred_ids_json(o, c);
+    o.obj("caps", |m| {
+        caps_json(m, "permitted", c.permitted);
+        caps_json(m, "effective", c.effective);
+        caps_json(m, "inheritable", c.inheritable);
+    });
+    o.obj("user_ns", |m| {
+        m.num("level", c.ns_level);
+        m.num("uid", c.ns_uid);
+        m.num("gid", c.ns_gid);
+        m.obj("ns", |n| {
+            n.nonzero("inum", c.ns_inum);
+            if c.ns_level == 0 {
+                n.key("is_host");
+                n.out.push_str("true");
+            }
+        });
+    });
+}
+
+/// The names of `tetragon.Namespaces`' fields, in the order of `layout::ns_kind` (Tetragon's
+/// own order: pkg/reader/namespace/namespace_linux.go `listNamespaces`).
+const NS_NAMES: [&str; crate::layout::NS_KINDS] = [
+    "uts",
+    "ipc",
+    "mnt",
+    "pid",
+    "pid_for_children",
+    "net",
+    "time",
+    "time_for_children",
+    "cgroup",
+    "user",
+];
+
+/// The ids and securebits of a `tetragon.ProcessCredentials` (wrappers: written even when 0).
+fn cred_ids_json(o: &mut Obj<'_>, c: &CredInfo) {
     o.num("uid", c.uid);
     o.num("gid", c.gid);
     o.num("euid", c.euid);
@@ -1043,23 +1136,6 @@ fn cred_json(o: &mut Obj<'_>, c: &CredInfo) {
         }
         o.out.push(']');
     }
-    o.obj("caps", |m| {
-        caps_json(m, "permitted", c.permitted);
-        caps_json(m, "effective", c.effective);
-        caps_json(m, "inheritable", c.inheritable);
-    });
-    o.obj("user_ns", |m| {
-        m.num("level", c.ns_level);
-        m.num("uid", c.ns_uid);
-        m.num("gid", c.ns_gid);
-        m.obj("ns", |n| {
-            n.nonzero("inum", c.ns_inum);
-            if c.ns_level == 0 {
-                n.key("is_host");
-                n.out.push_str("true");
-            }
-        });
-    });
 }
 
 /// An inode mode as `ls -l` writes it, as Tetragon's FilePathModeToStr (pkg/reader/path/path.go)

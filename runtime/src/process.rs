@@ -121,6 +121,12 @@ pub struct ProcessInfo {
     /// Tetragon's `docker`: the container id in the process's cgroup (`crate::container`), or
     /// empty.
     pub docker: String,
+    /// Credentials and capabilities (at exec, or from `/proc/<pid>/status`), for Tetragon's
+    /// `--enable-process-cred`; `None` when unknown.
+    pub cred: Option<crate::layout::CredInfo>,
+    /// Namespaces' inode numbers by `layout::ns_kind` (at exec, or from `/proc/<pid>/ns`), for
+    /// `--enable-process-ns`; `None` when unknown.
+    pub ns: Option<[u32; crate::layout::NS_KINDS]>,
 }
 
 /// The raw `/proc/<pid>` files of one process, for [`parse_proc_entry`].
@@ -142,6 +148,8 @@ pub struct ProcEntry<'a> {
     pub loginuid: Option<&'a str>,
     /// `/proc/<pid>/cgroup`, if readable.
     pub cgroup: Option<&'a str>,
+    /// The inode numbers of `/proc/<pid>/ns/*`, if read.
+    pub ns: Option<[u32; crate::layout::NS_KINDS]>,
 }
 
 /// Tetragon's exec id: base64 of `node:ktime:pid`.
@@ -379,6 +387,8 @@ pub fn parse_proc_entry(
             .cgroup
             .map(crate::container::proc_container_id)
             .unwrap_or_default(),
+        cred: proc_cred(e.status),
+        ns: e.ns,
     })
 }
 
@@ -396,6 +406,7 @@ pub fn read_proc_entry(node_name: &str, pid: u32, ns_per_tick: u64) -> Option<Pr
     let status = std::fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
     let loginuid = std::fs::read_to_string(format!("{dir}/loginuid")).ok();
     let cgroup = std::fs::read_to_string(format!("{dir}/cgroup")).ok();
+    let ns = proc_namespaces(pid);
     let exe = read_link(&format!("{dir}/exe"));
     let cwd = read_link(&format!("{dir}/cwd"));
     let entry = ProcEntry {
@@ -407,6 +418,7 @@ pub fn read_proc_entry(node_name: &str, pid: u32, ns_per_tick: u64) -> Option<Pr
         cwd: cwd.as_deref(),
         loginuid: loginuid.as_deref(),
         cgroup: cgroup.as_deref(),
+        ns,
     };
     parse_proc_entry(node_name, &entry, ns_per_tick)
 }
@@ -686,6 +698,8 @@ impl ProcessCache {
             in_init_tree,
             refcnt: 1,
             docker: crate::container::lookup_container_id(&exec.cgroup, true, false),
+            cred: Some(exec.cred),
+            ns: Some(exec.ns),
         };
         self.hold_parent(exec.ppid);
         self.procs.insert(pid, info.clone());
@@ -824,13 +838,50 @@ pub fn proc_ns_caps(
 )> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let caps = parse_caps(&status)?;
+    Some((proc_namespaces(pid).unwrap_or_default(), caps))
+}
+
+/// The inode numbers of `/proc/<pid>/ns/*` by `layout::ns_kind` (0 for a kind the kernel
+/// lacks); `None` when none can be read (a process gone, or links this user may not read).
+pub fn proc_namespaces(pid: u32) -> Option<[u32; crate::layout::NS_KINDS]> {
     let mut ns = [0u32; crate::layout::NS_KINDS];
     for (slot, file) in ns.iter_mut().zip(NS_FILES) {
         if let Ok(link) = std::fs::read_link(format!("/proc/{pid}/ns/{file}")) {
             *slot = crate::plan::ns_inode(&link.to_string_lossy()).unwrap_or(0);
         }
     }
-    Some((ns, caps))
+    ns.iter().any(|&n| n != 0).then_some(ns)
+}
+
+/// Credentials from a `/proc/<pid>/status` text, as Tetragon's procfs walk takes them
+/// (pkg/sensors/exec/procevents/proc_reader.go: `Uid:` and `Gid:` are real, effective, saved
+/// and filesystem ids; `CapPrm`, `CapEff`, `CapInh`); securebits are not in /proc.
+pub fn proc_cred(status: &str) -> Option<crate::layout::CredInfo> {
+    let ids = |name: &str| -> Option<[u32; 4]> {
+        let line = status.lines().find_map(|l| l.strip_prefix(name))?;
+        let v: Vec<u32> = line
+            .split_whitespace()
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        v.try_into().ok()
+    };
+    let [uid, euid, suid, fsuid] = ids("Uid:")?;
+    let [gid, egid, sgid, fsgid] = ids("Gid:")?;
+    let [permitted, effective, inheritable] = parse_caps(status)?;
+    Some(crate::layout::CredInfo {
+        uid,
+        gid,
+        euid,
+        egid,
+        suid,
+        sgid,
+        fsuid,
+        fsgid,
+        permitted,
+        effective,
+        inheritable,
+        ..Default::default()
+    })
 }
 
 /// The capability sets of a `/proc/<pid>/status` text: (permitted, effective, inheritable), the
@@ -972,6 +1023,7 @@ mod tests {
             cgroup: Some(
                 "0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
             ),
+            ns: None,
         };
         let p = parse_proc_entry("n", &e, 10_000_000).unwrap();
         assert_eq!(p.docker, "0123456789abcdef0123456789abcde");
@@ -1056,6 +1108,8 @@ mod tests {
             args_data: 0,
             filename_len: 7,
             cgroup: String::new(),
+            cred: Default::default(),
+            ns: [0; crate::layout::NS_KINDS],
         };
         let p = cache.exec(&exec);
         assert_eq!(p.parent_exec_id.as_deref(), Some(parent.exec_id.as_str()));
@@ -1102,6 +1156,8 @@ mod tests {
             args_data: 0,
             filename_len: 7,
             cgroup: String::new(),
+            cred: Default::default(),
+            ns: [0; crate::layout::NS_KINDS],
         };
         let fork = |pid, ppid| Fork {
             header: header(pid),

@@ -6,7 +6,7 @@ use policyctl_runtime::layout::{
     action, arg_type, event_type, BpfInfo, CredInfo, DataEvent, EventArg, EventHeader, ExecEvent,
     ExitEvent, ForkEvent, HookConfig, HookEvent, ReturnEvent, SkbInfo, SockTuple, ARGV_BUF,
     ARG_BUF, CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
-    RETURN_EVENT_FIXED,
+    NS_KINDS, RETURN_EVENT_FIXED,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -85,6 +85,8 @@ fn exec_records_at(
         binary: [0; ARG_BUF],
         cwd: [0; ARG_BUF],
         args: [0; ARGV_BUF],
+        cred: CredInfo::default(),
+        ns: [0; NS_KINDS],
     };
     ev.cwd[..5].copy_from_slice(b"/home");
     ev.binary[..binary.len()].copy_from_slice(binary.as_bytes());
@@ -410,6 +412,8 @@ fn cache() -> ProcessCache {
         // seed counts the references
         refcnt: 0,
         docker: String::new(),
+        cred: None,
+        ns: None,
     };
     cache.seed([
         info(1, 0, "/sbin/init", "splash", 10_000_000),
@@ -618,6 +622,52 @@ fn container_id_from_the_cgroup_name() {
         line.contains(r#""auid":1000,"docker":"0123456789abcdef0123456789abcde","parent_exec_id""#),
         "{line}"
     );
+}
+
+/// `--enable-process-cred` and `--enable-process-ns`: the exec's credentials (`cap` as
+/// capability names; `process_credentials` with the ids and securebits, as
+/// pkg/process/process.go initProcessInternalExec builds apiCreds) and namespaces (`ns`, each
+/// `inum` with `is_host` when it is pid 1's, pkg/reader/namespace GetMsgNamespaces), in
+/// tetragon.Process field order: `cap` and `ns` before `tid`, `process_credentials` after.
+#[test]
+fn process_credentials_and_namespaces() {
+    let mut record = exec_record(2000, 1000, 1000, "/usr/bin/cat", &["cat"]);
+    let cred = CredInfo {
+        uid: 1000,
+        gid: 1000,
+        euid: 0,
+        egid: 1000,
+        suid: 0,
+        sgid: 1000,
+        fsuid: 0,
+        fsgid: 1000,
+        securebits: 0x1,          // SECBIT_NOROOT
+        permitted: (1 << 21) | 1, // CAP_SYS_ADMIN, CAP_CHOWN
+        effective: 1 << 21,
+        ..CredInfo::default()
+    };
+    let ns: [u32; NS_KINDS] = std::array::from_fn(|i| 4026531835 + i as u32);
+    let at = std::mem::offset_of!(ExecEvent, cred);
+    record[at..at + std::mem::size_of::<CredInfo>()].copy_from_slice(&bytes_of(&cred));
+    let at = std::mem::offset_of!(ExecEvent, ns);
+    record[at..at + 4 * NS_KINDS].copy_from_slice(&bytes_of(&ns));
+    // the host shares every namespace but the uts one
+    let mut host = ns;
+    host[0] = 4026532000;
+    let plan = plan();
+    let mut cache = cache();
+    let renderer = Renderer::with_boot_offset(Format::Json, BOOT_OFFSET)
+        .with_process_cred(true)
+        .with_process_ns(host);
+    let line = renderer
+        .render(&plan, &mut cache, &decode(&record).unwrap())
+        .unwrap();
+    insta::assert_snapshot!(line);
+    // off: none of them
+    let line = render_all(&[record], Format::Json);
+    for key in ["\"cap\"", "\"ns\"", "process_credentials"] {
+        assert!(!line.contains(key), "{line}");
+    }
 }
 
 #[test]

@@ -842,7 +842,7 @@ impl WithKprobes for Features {
 /// hook and the missing feature.
 #[test]
 fn refuses_what_the_runtime_does_not_implement() {
-    let cases: [(String, &str); 7] = [
+    let cases: [(String, &str); 6] = [
         (
             policy("  kprobes:\n  - call: inet_csk_accept\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: sock\n    returnArgAction: TrackSock\n"),
             "kprobe `inet_csk_accept`: returnArgAction `TrackSock` is not supported by policyctl run yet",
@@ -850,10 +850,6 @@ fn refuses_what_the_runtime_does_not_implement() {
         (
             mkdirat("    - matchParentBinaries:\n      - operator: In\n        values:\n        - /usr/bin/bash\n"),
             "`matchParentBinaries` is not supported",
-        ),
-        (
-            mkdirat("    - matchNamespaces:\n      - namespace: PidForChildren\n        operator: In\n        values:\n        - host_ns\n"),
-            "`host_ns` for `PidForChildren`: Tetragon reads /proc/1/ns/pidforchildren",
         ),
         (
             mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: http://example.com/canary\n"),
