@@ -474,17 +474,7 @@ impl Loaded {
                     e.count += 1;
                 }
             }
-            let map = self
-                .bpf
-                .map_mut("syscalls")
-                .ok_or_else(|| err("no syscalls map"))?;
-            let mut syscalls: Array<&mut MapData, SyscallHooks> =
-                Array::try_from(map).map_err(|e| err(format!("syscalls map: {e}")))?;
-            for (nr, e) in per_nr {
-                syscalls
-                    .set(nr, e, 0)
-                    .map_err(|e| err(format!("syscalls map (syscall {nr}): {e}")))?;
-            }
+            self.set_syscalls(per_nr)?;
         }
         for (name, postfix) in [("str_prefix", false), ("str_postfix", true)] {
             let map = self
@@ -663,6 +653,14 @@ impl Loaded {
                 }
             }
         }
+        self.set_syscalls(per_nr)
+    }
+
+    /// Writes the `syscalls` entries of `per_nr`: the hooks each syscall number dispatches to.
+    fn set_syscalls(
+        &mut self,
+        per_nr: impl IntoIterator<Item = (u32, SyscallHooks)>,
+    ) -> Result<(), RunError> {
         let map = self
             .bpf
             .map_mut("syscalls")
