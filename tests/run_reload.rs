@@ -7,7 +7,8 @@
 //! creates `DIR/a/<i>` (openat) and removes it (unlinkat), a millisecond apart. Policy A
 //! (tracepoint `syscalls/sys_enter_openat`) and policy B (`sys_enter_unlinkat`) match only that
 //! binary, so the file names in their events number the iterations: A's numbers must run
-//! without a gap across every reload until A is removed.
+//! without a gap across every reload until A is removed. bpftool reads the kernel's `hooks`
+//! map: it holds the running hooks' configurations, no more (a removed hook leaves nothing).
 //!
 //! Safety: nothing enforces; every policy matches only the binary the test compiled.
 
@@ -113,6 +114,37 @@ fn reload(running: &Running) -> Vec<String> {
 }
 
 /// The metrics exposition at `addr`.
+/// Entries of the `hooks` map of the `policyctl run` with `pid`, read with bpftool (the kernel's
+/// own view: what a detach left behind shows here).
+fn hook_entries(pid: u32) -> usize {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new("bpftool")
+            .arg("-j")
+            .args(args)
+            .output()
+            .expect("bpftool (apt-get install bpftool)");
+        assert!(out.status.success(), "bpftool {args:?}: {out:?}");
+        serde_json::from_slice(&out.stdout).expect("bpftool's JSON")
+    };
+    let maps = json(&["map", "show"]);
+    let mine: Vec<u64> = maps
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["name"] == "hooks")
+        .filter(|m| {
+            // bpftool names the processes holding a map where the kernel lets it
+            m["pids"]
+                .as_array()
+                .is_none_or(|p| p.iter().any(|p| p["pid"] == pid))
+        })
+        .filter_map(|m| m["id"].as_u64())
+        .collect();
+    assert_eq!(mine.len(), 1, "one `hooks` map of policyctl {pid}: {maps}");
+    let entries = json(&["map", "dump", "id", &mine[0].to_string()]);
+    entries.as_array().map_or(0, Vec::len)
+}
+
 fn scrape(addr: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the metrics server");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -197,6 +229,11 @@ fn sighup_reloads_the_policy_directory_without_detaching_the_others() {
     assert!(
         said.last().unwrap().contains("2 policies (2 hooks)"),
         "{said:#?}"
+    );
+    assert_eq!(
+        hook_entries(running.pid()),
+        2,
+        "the `hooks` map holds the hooks running"
     );
     let b0 = wait_past(&running, "reload-b", 0);
 
@@ -314,6 +351,12 @@ fn sighup_reloads_the_policy_directory_without_detaching_the_others() {
     assert!(
         said.last().unwrap().contains("1 policy (1 hook)"),
         "{said:#?}"
+    );
+    // the removed hooks' configurations left the kernel with them
+    assert_eq!(
+        hook_entries(running.pid()),
+        1,
+        "the `hooks` map holds the hooks running"
     );
     let removed_at = iterations(&running, "reload-b")
         .into_iter()

@@ -598,6 +598,8 @@ unsafe impl aya::Pod for HookConfig {}
 unsafe impl aya::Pod for SyscallHooks {}
 unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
+unsafe impl aya::Pod for PendingKey {}
+unsafe impl aya::Pod for ReturnEvent {}
 
 /// Reads a `T` from a record that may stop early (a hook event sends only the arguments its
 /// hook declares): at least `min` bytes must be there, the rest reads as zeros.

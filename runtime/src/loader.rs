@@ -20,8 +20,8 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    HookConfig, HookKind, Process, StrKeyData, SyscallHooks, ARG_BUF, SLOTS_PER_KIND, STR_LEN,
-    SYSCALL_HOOKS,
+    HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData, SyscallHooks, ARG_BUF,
+    SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 
@@ -683,9 +683,28 @@ impl Loaded {
                 let _ = self.rewrite_syscalls(&[nr].into_iter().collect());
             }
         }
+        // the hook's configuration (`hooks` is a hash: only the slots in use have an entry)
         if let Some(map) = self.bpf.map_mut("hooks") {
-            if let Ok(mut hooks) = Array::<&mut MapData, HookConfig>::try_from(map) {
-                let _ = hooks.set(h.slot, HookConfig::default(), 0);
+            if let Ok(mut hooks) = BpfHashMap::<&mut MapData, u32, HookConfig>::try_from(map) {
+                let _ = hooks.remove(&h.slot);
+            }
+        }
+        // a return probe's calls entered and not returned: a later hook in this slot must
+        // not take them for its own
+        if h.config.returns != 0 {
+            if let Some(map) = self.bpf.map_mut("pending") {
+                if let Ok(mut pending) =
+                    BpfHashMap::<&mut MapData, PendingKey, ReturnEvent>::try_from(map)
+                {
+                    let stale: Vec<PendingKey> = pending
+                        .keys()
+                        .flatten()
+                        .filter(|k| k.slot == h.slot)
+                        .collect();
+                    for k in stale {
+                        let _ = pending.remove(&k);
+                    }
+                }
             }
         }
         for (name, postfix) in [("str_prefix", false), ("str_postfix", true)] {
