@@ -39,8 +39,14 @@ fn text(o: &Output) -> String {
 }
 
 /// `target/precommit-venv/bin/pre-commit` at [`PRE_COMMIT`], installed if needed; `Err` says
-/// what is missing.
+/// what is missing. The tests of this file run in parallel: one installs, the others wait for it
+/// (two `python3 -m venv --clear` on one directory at once fail with "File exists").
 fn pre_commit() -> Result<PathBuf, String> {
+    static INSTALLED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(install_pre_commit).clone()
+}
+
+fn install_pre_commit() -> Result<PathBuf, String> {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("target/tmp has a parent")
