@@ -63,6 +63,22 @@ pub mod ns_kind {
     pub const TIME_FOR_CHILDREN: u8 = 7;
     pub const CGROUP: u8 = 8;
     pub const USER: u8 = 9;
+
+    /// The kinds' names, by number: the files of `/proc/<pid>/ns/` and the fields of
+    /// `tetragon.Namespaces` alike (Tetragon's pkg/reader/namespace/namespace_linux.go
+    /// `listNamespaces`).
+    pub const NAMES: [&str; super::NS_KINDS] = [
+        "uts",
+        "ipc",
+        "mnt",
+        "pid",
+        "pid_for_children",
+        "net",
+        "time",
+        "time_for_children",
+        "cgroup",
+        "user",
+    ];
 }
 
 /// `enum caps_set`, numbered as Tetragon's `capabilitiesTypeTable`.

@@ -811,20 +811,6 @@ impl ProcessCache {
 
 // ---- namespaces and capabilities of processes read from /proc -------------------------------
 
-/// The files of `/proc/<pid>/ns/`, in the order of `enum ns_kind` (runtime/bpf/common.h).
-const NS_FILES: [&str; crate::layout::NS_KINDS] = [
-    "uts",
-    "ipc",
-    "mnt",
-    "pid",
-    "pid_for_children",
-    "net",
-    "time",
-    "time_for_children",
-    "cgroup",
-    "user",
-];
-
 /// The namespaces (by `enum ns_kind`) and capability sets (by `enum caps_set`) of a process
 /// running before `policyctl run` started, read from `/proc/<pid>/ns/*` and the `CapPrm`,
 /// `CapEff` and `CapInh` lines of `/proc/<pid>/status`, as Tetragon seeds its execve_map
@@ -845,7 +831,7 @@ pub fn proc_ns_caps(
 /// lacks); `None` when none can be read (a process gone, or links this user may not read).
 pub fn proc_namespaces(pid: u32) -> Option<[u32; crate::layout::NS_KINDS]> {
     let mut ns = [0u32; crate::layout::NS_KINDS];
-    for (slot, file) in ns.iter_mut().zip(NS_FILES) {
+    for (slot, file) in ns.iter_mut().zip(crate::layout::ns_kind::NAMES) {
         if let Ok(link) = std::fs::read_link(format!("/proc/{pid}/ns/{file}")) {
             *slot = crate::plan::ns_inode(&link.to_string_lossy()).unwrap_or(0);
         }
