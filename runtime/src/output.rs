@@ -192,7 +192,7 @@ impl Renderer {
             // the `refcnt` of the process as Tetragon keeps it in its cache: 1 for a process
             // made by a clone event (pkg/process/process.go AddCloneEvent), unset after an exec
             // or a /proc read (initProcessInternalExec); hook events replace it with the live
-            // count (`with_live_refcnt`)
+            // count (`process_and_parent` with `live_refcnt`)
             refcnt: u32::from(forked_without_exec(p)),
             cred: if self.process_cred { p.cred } else { None },
             ns: self.host_ns.and_then(|host| {
@@ -205,12 +205,16 @@ impl Renderer {
     }
 
     /// The event's process (from the cache, else what the header says) and its parent.
+    /// `live_refcnt`: the process carries its live reference count, as a hook event's copy does
+    /// (pkg/process/process.go GetProcessCopy, used by every pkg/grpc/tracing event); its
+    /// parent never does.
     fn process_and_parent(
         &self,
         cache: &mut ProcessCache,
         pid: u32,
         tid: u32,
         uid: u32,
+        live_refcnt: bool,
     ) -> (Proc, Option<Proc>) {
         // looked up (read from /proc when missing) first, then read in place: no copy of the
         // cache's entries per event
@@ -233,7 +237,11 @@ impl Renderer {
         } else {
             None
         };
-        (self.process(p, tid), parent)
+        let mut process = self.process(p, tid);
+        if live_refcnt {
+            process.refcnt = p.refcnt;
+        }
+        (process, parent)
     }
 
     fn response(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<Response> {
@@ -276,20 +284,15 @@ impl Renderer {
                 // pid missing from its execve_map.
                 cache.lookup(header.pid)?;
                 let (process, parent) =
-                    self.process_and_parent(cache, header.pid, header.pid, header.uid);
+                    self.process_and_parent(cache, header.pid, header.pid, header.uid, false);
                 ancestors = self.ancestors_of(cache, header.pid, self.ancestors.base);
                 cache.remove(header.pid);
                 exit_body(exit, process, parent, time)
             }
             Event::Hook(hook) => {
                 let plan_hook = plan.hook(hook.slot)?;
-                let (mut process, parent) =
-                    self.process_and_parent(cache, header.pid, header.tid, header.uid);
-                // a hook event's process is a copy with the live count (pkg/process/process.go
-                // GetProcessCopy, used by every pkg/grpc/tracing event); its parent is not
-                if let Some(p) = cache.get(header.pid) {
-                    process.refcnt = p.refcnt;
-                }
+                let (process, parent) =
+                    self.process_and_parent(cache, header.pid, header.tid, header.uid, true);
                 let a = self.ancestors;
                 let on = match plan_hook.event {
                     EventKind::Tracepoint => a.tracepoint,
@@ -809,15 +812,11 @@ fn proc_json(o: &mut Obj<'_>, p: &Proc) {
     o.str("parent_exec_id", &p.parent_exec_id);
     o.nonzero("refcnt", p.refcnt);
     if let Some(c) = &p.cred {
-        o.obj("cap", |m| {
-            caps_json(m, "permitted", c.permitted);
-            caps_json(m, "effective", c.effective);
-            caps_json(m, "inheritable", c.inheritable);
-        });
+        o.obj("cap", |m| capabilities_json(m, c));
     }
     if let Some(ns) = &p.ns {
         o.obj("ns", |m| {
-            for ((inum, is_host), name) in ns.iter().zip(NS_NAMES) {
+            for ((inum, is_host), name) in ns.iter().zip(crate::layout::ns_kind::NAMES) {
                 m.obj(name, |n| {
                     n.nonzero("inum", *inum);
                     if *is_host {
@@ -1077,11 +1076,7 @@ fn caps_json(o: &mut Obj<'_>, key: &str, set: u64) {
 /// namespace at level 0 is the host's.
 fn cred_json(o: &mut Obj<'_>, c: &CredInfo) {
     cred_ids_json(o, c);
-    o.obj("caps", |m| {
-        caps_json(m, "permitted", c.permitted);
-        caps_json(m, "effective", c.effective);
-        caps_json(m, "inheritable", c.inheritable);
-    });
+    o.obj("caps", |m| capabilities_json(m, c));
     o.obj("user_ns", |m| {
         m.num("level", c.ns_level);
         m.num("uid", c.ns_uid);
@@ -1096,20 +1091,12 @@ fn cred_json(o: &mut Obj<'_>, c: &CredInfo) {
     });
 }
 
-/// The names of `tetragon.Namespaces`' fields, in the order of `layout::ns_kind` (Tetragon's
-/// own order: pkg/reader/namespace/namespace_linux.go `listNamespaces`).
-const NS_NAMES: [&str; crate::layout::NS_KINDS] = [
-    "uts",
-    "ipc",
-    "mnt",
-    "pid",
-    "pid_for_children",
-    "net",
-    "time",
-    "time_for_children",
-    "cgroup",
-    "user",
-];
+/// A `tetragon.Capabilities`: the permitted, effective and inheritable sets.
+fn capabilities_json(o: &mut Obj<'_>, c: &CredInfo) {
+    caps_json(o, "permitted", c.permitted);
+    caps_json(o, "effective", c.effective);
+    caps_json(o, "inheritable", c.inheritable);
+}
 
 /// The ids and securebits of a `tetragon.ProcessCredentials` (wrappers: written even when 0).
 fn cred_ids_json(o: &mut Obj<'_>, c: &CredInfo) {
