@@ -238,6 +238,7 @@ fn hooks_json(plan: &Plan) -> Vec<Value> {
                 "args": h.args.len(),
                 "selectors": h.config.nselectors,
                 "string_entries": h.strings.len(),
+                "cel_programs": h.cel.len(),
                 // a `return: true` hook's return program (kretprobe, fexit, sys_exit_ tracepoint)
                 "return": (h.config.returns != 0).then(|| h.attach.return_method()).flatten(),
             })
@@ -289,8 +290,13 @@ fn text(kernels: &[Value]) -> String {
                         .as_str()
                         .map(|r| format!(", its return with {r}"))
                         .unwrap_or_default();
+                    let cel = match h["cel_programs"].as_u64() {
+                        Some(0) | None => String::new(),
+                        Some(1) => ", 1 CelExpr program".to_string(),
+                        Some(n) => format!(", {n} CelExpr programs"),
+                    };
                     s.push_str(&format!(
-                        "            {} with {}{ret} ({} arg{}, {} selector{}, {} string entr{})\n",
+                        "            {} with {}{ret} ({} arg{}, {} selector{}, {} string entr{}{cel})\n",
                         h["target"].as_str().unwrap_or(""),
                         h["attach"].as_str().unwrap_or(""),
                         h["args"],

@@ -551,6 +551,7 @@ mod tests {
                 ..HookConfig::default()
             },
             strings: vec![],
+            cel: vec![],
         };
         Plan {
             policies: vec![PolicyPlan {

@@ -112,6 +112,7 @@ enum filter_op {
 	OP_SPORT_RANGE = 18, /* SPort with ranges: ints[2k] <= port <= ints[2k+1] */
 	OP_DPORT_RANGE = 19, /* DPort with ranges */
 	OP_INT_RANGE = 20,  /* InMap / InRange on integers: ints[2k] <= v <= ints[2k+1] */
+	OP_CEL = 40,        /* CelExpr: the program in `cel_progs` under the filter's id */
 };
 
 #define FILTER_NOT 1     /* the negated form: NotEqual, NotIn, NotDPort ... */
@@ -443,6 +444,63 @@ struct return_event {
 	__u32 _pad;
 	struct event_arg ret; /* the return value, read as returnArg says */
 	struct hook_event enter;
+};
+
+/* ---- CelExpr ---------------------------------------------------------- */
+
+/*
+ * A CelExpr filter is compiled by the planner (from the validator's typed
+ * expression) to a postfix program that `cel_eval` runs over the event's
+ * arguments with a small stack. Values are 64 bits, s32 and s64 kept sign
+ * extended, u32 and u64 zero extended, bools 0 or 1.
+ */
+#define CEL_MAX_INSNS 32 /* instructions of one program */
+#define CEL_STACK 8      /* values on the stack */
+#define MAX_CEL_PROGS 256 /* programs loaded at once */
+
+enum cel_op {
+	CEL_PUSH = 1,  /* push imm */
+	CEL_ARG = 2,   /* push the value of arg `arg` (0 = the return value in matchReturnArgs) */
+	CEL_EQ = 3,
+	CEL_NE = 4,
+	CEL_LT = 5,
+	CEL_LE = 6,
+	CEL_GT = 7,
+	CEL_GE = 8,
+	CEL_ADD = 9,
+	CEL_SUB = 10,
+	CEL_BAND = 11,
+	CEL_BOR = 12,
+	CEL_BXOR = 13,
+	CEL_BNOT = 14, /* unary */
+	CEL_LAND = 15,
+	CEL_LOR = 16,
+	CEL_LNOT = 17, /* unary */
+	CEL_TO_S32 = 18, /* unary: truncate to 32 bits, sign extend */
+	CEL_TO_U32 = 19, /* unary: truncate to 32 bits */
+};
+
+/* The operand type of an instruction: how it compares and wraps. */
+enum cel_ty {
+	CEL_S64 = 0,
+	CEL_U64 = 1,
+	CEL_S32 = 2,
+	CEL_U32 = 3,
+	CEL_BOOL = 4,
+};
+
+struct cel_insn {
+	__u8 op;  /* enum cel_op */
+	__u8 type; /* enum cel_ty of the operands */
+	__u8 arg; /* CEL_ARG: the argument's position */
+	__u8 _pad[5];
+	__s64 imm; /* CEL_PUSH: the value */
+};
+
+struct cel_prog {
+	__u32 len; /* instructions used */
+	__u32 _pad;
+	struct cel_insn insns[CEL_MAX_INSNS];
 };
 
 #endif

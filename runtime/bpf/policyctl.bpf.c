@@ -1180,6 +1180,132 @@ static __always_inline bool match_file_type(struct filter *f, __u32 mode)
 	return false;
 }
 
+/* ---- CelExpr ---------------------------------------------------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CEL_PROGS);
+	__type(key, __u32); /* the filter's id */
+	__type(value, struct cel_prog);
+} cel_progs SEC(".maps");
+
+struct cel_stack {
+	__s64 v[CEL_STACK];
+	__u32 sp;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cel_stack);
+} cel_stacks SEC(".maps");
+
+/* A value wrapped to its type's width. */
+static __always_inline __s64 cel_wrap(__s64 v, __u8 ty)
+{
+	if (ty == CEL_S32)
+		return (__s32)v;
+	if (ty == CEL_U32)
+		return (__u32)v;
+	return v;
+}
+
+static __always_inline bool cel_less(__s64 a, __s64 b, __u8 ty)
+{
+	if (ty == CEL_U64 || ty == CEL_U32)
+		return (__u64)a < (__u64)b;
+	return a < b;
+}
+
+/*
+ * Run the CelExpr program `id` over the event's arguments (or, with `ret`,
+ * over the return value as arg0). An argument that could not be read makes
+ * the filter fail, as match_arg does; a malformed program (stack over- or
+ * underflow, unknown instruction) fails it too. The stack lives in a map so
+ * that the verifier sees one state per instruction, whatever the program.
+ */
+GLOBAL int cel_eval(__u64 id, __u64 ret)
+{
+	__u32 key = id, zero = 0;
+	struct cel_prog *p = bpf_map_lookup_elem(&cel_progs, &key);
+	struct cel_stack *st = bpf_map_lookup_elem(&cel_stacks, &zero);
+	struct scratch *s = get_scratch();
+	if (!p || !st || !s)
+		return 0;
+	st->sp = 0;
+	for (int i = 0; i < CEL_MAX_INSNS; i++) {
+		if (i >= p->len)
+			break;
+		struct cel_insn *in = &p->insns[i];
+		__u32 sp = st->sp;
+		__u8 op = in->op, ty = in->type;
+		__s64 a, b, r;
+		if (op == CEL_PUSH || op == CEL_ARG) {
+			if (sp >= CEL_STACK)
+				return 0;
+			if (op == CEL_PUSH) {
+				r = in->imm;
+			} else {
+				__u64 idx = in->arg;
+				struct event_arg *ea;
+				if (ret) {
+					ea = &s->ret_event.ret;
+				} else {
+					if (idx >= MAX_ARGS || (s->unread & (1 << idx)))
+						return 0;
+					ea = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
+				}
+				if (ea->type != ARG_INT && ea->type != ARG_UINT)
+					return 0;
+				r = ea->value;
+			}
+			st->v[BOUNDED(sp, CEL_STACK)] = r;
+			st->sp = sp + 1;
+			continue;
+		}
+		if (op == CEL_BNOT || op == CEL_LNOT || op == CEL_TO_S32 || op == CEL_TO_U32) {
+			if (sp < 1 || sp > CEL_STACK)
+				return 0;
+			a = st->v[BOUNDED(sp - 1, CEL_STACK)];
+			if (op == CEL_BNOT)
+				r = cel_wrap(~a, ty);
+			else if (op == CEL_LNOT)
+				r = !a;
+			else if (op == CEL_TO_S32)
+				r = (__s32)a;
+			else
+				r = (__u32)a;
+			st->v[BOUNDED(sp - 1, CEL_STACK)] = r;
+			continue;
+		}
+		if (sp < 2 || sp > CEL_STACK)
+			return 0;
+		a = st->v[BOUNDED(sp - 2, CEL_STACK)];
+		b = st->v[BOUNDED(sp - 1, CEL_STACK)];
+		switch (op) {
+		case CEL_EQ: r = a == b; break;
+		case CEL_NE: r = a != b; break;
+		case CEL_LT: r = cel_less(a, b, ty); break;
+		case CEL_LE: r = !cel_less(b, a, ty); break;
+		case CEL_GT: r = cel_less(b, a, ty); break;
+		case CEL_GE: r = !cel_less(a, b, ty); break;
+		case CEL_ADD: r = cel_wrap((__s64)((__u64)a + (__u64)b), ty); break;
+		case CEL_SUB: r = cel_wrap((__s64)((__u64)a - (__u64)b), ty); break;
+		case CEL_BAND: r = a & b; break;
+		case CEL_BOR: r = a | b; break;
+		case CEL_BXOR: r = cel_wrap(a ^ b, ty); break;
+		case CEL_LAND: r = a && b; break;
+		case CEL_LOR: r = a || b; break;
+		default: return 0;
+		}
+		st->v[BOUNDED(sp - 2, CEL_STACK)] = r;
+		st->sp = sp - 1;
+	}
+	return st->sp == 1 && st->v[0] != 0;
+}
+
 /* matchArgs entry `fi` of selector `sel` against the event's arguments. */
 GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 {
@@ -1188,6 +1314,8 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 	if (!sp || !s || fi >= MAX_FILTERS)
 		return 0;
 	struct filter *f = &sp->args[BOUNDED(fi, MAX_FILTERS)];
+	if (f->op == OP_CEL)
+		return cel_eval(f->id, 0);
 	__u64 idx = f->arg;
 	if (idx >= MAX_ARGS)
 		return 0;
@@ -1906,6 +2034,8 @@ GLOBAL int match_return(__u64 slot, __u64 sel, __u64 fi)
 	struct filter *f = &rs->args[BOUNDED(fi, MAX_FILTERS)];
 	struct event_arg *a = &s->ret_event.ret;
 	bool hit;
+	if (f->op == OP_CEL)
+		return cel_eval(f->id, 1);
 	switch (a->type) {
 	case ARG_INT:
 	case ARG_UINT:

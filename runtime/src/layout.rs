@@ -191,6 +191,7 @@ pub mod op {
     pub const SPORT_RANGE: u8 = 18;
     pub const DPORT_RANGE: u8 = 19;
     pub const INT_RANGE: u8 = 20;
+    pub const CEL: u8 = 40;
 }
 
 /// `FILTER_NOT`: the negated operator.
@@ -616,6 +617,7 @@ unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
 unsafe impl aya::Pod for PendingKey {}
 unsafe impl aya::Pod for ReturnEvent {}
+unsafe impl aya::Pod for CelProg {}
 
 /// Reads a `T` from a record that may stop early (a hook event sends only the arguments its
 /// hook declares): at least `min` bytes must be there, the rest reads as zeros.
@@ -641,4 +643,75 @@ pub fn read_record<T: Copy>(bytes: &[u8]) -> Option<T> {
     // SAFETY: length checked; every T used here is plain data valid for any
     // bit pattern, and read_unaligned has no alignment requirement.
     Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
+}
+
+// ---- CelExpr -------------------------------------------------------------------------------
+
+/// `CEL_MAX_INSNS`: instructions of one CelExpr program.
+pub const CEL_MAX_INSNS: usize = 32;
+/// `CEL_STACK`: values on a CelExpr program's stack.
+pub const CEL_STACK: usize = 8;
+/// `MAX_CEL_PROGS`: CelExpr programs loaded at once (`cel_progs` entries).
+pub const MAX_CEL_PROGS: usize = 256;
+
+/// `enum cel_op`.
+pub mod cel_op {
+    pub const PUSH: u8 = 1;
+    pub const ARG: u8 = 2;
+    pub const EQ: u8 = 3;
+    pub const NE: u8 = 4;
+    pub const LT: u8 = 5;
+    pub const LE: u8 = 6;
+    pub const GT: u8 = 7;
+    pub const GE: u8 = 8;
+    pub const ADD: u8 = 9;
+    pub const SUB: u8 = 10;
+    pub const BAND: u8 = 11;
+    pub const BOR: u8 = 12;
+    pub const BXOR: u8 = 13;
+    pub const BNOT: u8 = 14;
+    pub const LAND: u8 = 15;
+    pub const LOR: u8 = 16;
+    pub const LNOT: u8 = 17;
+    pub const TO_S32: u8 = 18;
+    pub const TO_U32: u8 = 19;
+}
+
+/// `enum cel_ty`.
+pub mod cel_ty {
+    pub const S64: u8 = 0;
+    pub const U64: u8 = 1;
+    pub const S32: u8 = 2;
+    pub const U32: u8 = 3;
+    pub const BOOL: u8 = 4;
+}
+
+/// `struct cel_insn`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct CelInsn {
+    pub op: u8,
+    pub ty: u8,
+    pub arg: u8,
+    pub _pad: [u8; 5],
+    pub imm: i64,
+}
+
+/// `struct cel_prog`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct CelProg {
+    pub len: u32,
+    pub _pad: u32,
+    pub insns: [CelInsn; CEL_MAX_INSNS],
+}
+
+impl Default for CelProg {
+    fn default() -> Self {
+        CelProg {
+            len: 0,
+            _pad: 0,
+            insns: [CelInsn::default(); CEL_MAX_INSNS],
+        }
+    }
 }

@@ -11,6 +11,7 @@
 //! The compiled object is committed and embedded, so building needs only
 //! Rust; `runtime/tests/bpf_objects.rs` checks it matches the C sources.
 
+pub mod cel;
 pub mod container;
 pub mod event;
 pub mod layout;

@@ -20,8 +20,8 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData, SyscallHooks, ARG_BUF,
-    SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
+    CelProg, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData, SyscallHooks,
+    ARG_BUF, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 
@@ -476,6 +476,19 @@ impl Loaded {
             }
             self.set_syscalls(per_nr)?;
         }
+        {
+            let map = self
+                .bpf
+                .map_mut("cel_progs")
+                .ok_or_else(|| err("no cel_progs map".to_string()))?;
+            let mut progs: BpfHashMap<&mut MapData, u32, CelProg> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("cel_progs map: {e}")))?;
+            for c in plan.hooks.iter().flat_map(|h| &h.cel) {
+                progs
+                    .insert(c.filter, c.prog, 0)
+                    .map_err(|e| err(format!("cel_progs map: {e}")))?;
+            }
+        }
         for (name, postfix) in [("str_prefix", false), ("str_postfix", true)] {
             let map = self
                 .bpf
@@ -704,6 +717,13 @@ impl Loaded {
                     for k in stale {
                         let _ = pending.remove(&k);
                     }
+                }
+            }
+        }
+        if let Some(map) = self.bpf.map_mut("cel_progs") {
+            if let Ok(mut progs) = BpfHashMap::<&mut MapData, u32, CelProg>::try_from(map) {
+                for c in &h.cel {
+                    let _ = progs.remove(&c.filter);
                 }
             }
         }

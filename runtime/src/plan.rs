@@ -144,6 +144,8 @@ pub struct HookPlan {
     pub config: HookConfig,
     /// String values of the filters.
     pub strings: Vec<StringEntry>,
+    /// Programs of the CelExpr filters.
+    pub cel: Vec<crate::cel::CelEntry>,
 }
 
 /// One policy of the plan.
@@ -332,6 +334,7 @@ impl Plan {
                     features,
                     method,
                     filter_ids: &mut filter_ids,
+                    cel: Vec::new(),
                 };
                 if hook.ignore_call_not_found && ctx.call_missing(hook) {
                     plan.skipped.push(format!(
@@ -375,6 +378,21 @@ impl Plan {
                 }
             }
         }
+        let cel_progs: std::collections::BTreeSet<u32> = plan
+            .hooks
+            .iter()
+            .flat_map(|h| h.cel.iter().map(|c| c.filter))
+            .collect();
+        if cel_progs.len() > layout::MAX_CEL_PROGS {
+            errors.push(PlanError {
+                file: String::new(),
+                policy: String::new(),
+                message: format!(
+                    "more than {} CelExpr filters in all policies; run fewer policies at once",
+                    layout::MAX_CEL_PROGS
+                ),
+            });
+        }
         if errors.is_empty() {
             reserved.slots = slots.taken;
             reserved.next_filter = filter_ids;
@@ -390,6 +408,8 @@ struct HookCompiler<'a> {
     features: Features,
     method: Option<Method>,
     filter_ids: &'a mut u32,
+    /// The CelExpr programs of the hook being compiled.
+    cel: Vec<crate::cel::CelEntry>,
 }
 
 type Result2<T> = std::result::Result<T, String>;
@@ -625,6 +645,7 @@ impl HookCompiler<'_> {
             self.return_config(hook, &attaches[0], &mut config, &mut strings)?;
         }
 
+        let cel = std::mem::take(&mut self.cel);
         Ok(attaches
             .into_iter()
             .map(|attach| {
@@ -653,6 +674,7 @@ impl HookCompiler<'_> {
                     tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
                     config,
                     strings: strings.clone(),
+                    cel: cel.clone(),
                 }
             })
             .collect())
@@ -986,6 +1008,9 @@ impl HookCompiler<'_> {
     ) -> Result2<Filter> {
         let name = f.operator.as_ref().map(|o| o.value.as_str()).unwrap_or("");
         let operator = facts::operator(name).ok_or_else(|| format!("unknown operator `{name}`"))?;
+        if operator.kind == OpKind::Cel {
+            return self.cel_filter(hook, f);
+        }
         let index = f.index.as_ref().map(|i| i.value).unwrap_or(0);
         // the event position of the filtered arg
         let position = hook
@@ -1135,6 +1160,26 @@ impl HookCompiler<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// A CelExpr filter: its program, run over the event's arguments by `cel_eval`. For
+    /// matchReturnArgs the hook given holds the return argument alone, so arg0 is the return
+    /// value, as in Tetragon.
+    fn cel_filter(&mut self, hook: &Hook, f: &ArgFilter) -> Result2<Filter> {
+        let [value] = f.values.as_slice() else {
+            return Err("a CelExpr filter takes exactly one expression".into());
+        };
+        let mut types = policyctl_validator::celexpr::arg_types(hook, false);
+        // arguments past the declared ones (a tracepoint's size fields) are not in the event
+        types.truncate(hook.args.len());
+        let prog = crate::cel::compile(&value.value, &types)?;
+        let id = self.next_filter();
+        self.cel.push(crate::cel::CelEntry { filter: id, prog });
+        Ok(Filter {
+            id,
+            op: op::CEL,
+            ..Default::default()
+        })
     }
 
     fn binaries(&mut self, b: &SetFilter, strings: &mut Vec<StringEntry>) -> Result2<Filter> {

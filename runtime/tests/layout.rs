@@ -83,6 +83,9 @@ const STRUCTS: &[&str] = &[
     "return_selector",
     "pending_key",
     "return_event",
+    // CelExpr
+    "cel_insn",
+    "cel_prog",
 ];
 
 /// BTF of a probe that declares one global of every struct of common.h, compiled with clang;
@@ -563,6 +566,18 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             }),
             0,
         ),
+        (
+            "cel_insn",
+            rust_struct!(CelInsn {
+                op,
+                ty,
+                arg,
+                _pad,
+                imm
+            }),
+            0,
+        ),
+        ("cel_prog", rust_struct!(CelProg { len, _pad, insns }), 0),
     ]
 }
 
@@ -757,6 +772,9 @@ fn constants_match_common_h_and_btf() {
         ("PROCESS_AT_FORK", PROCESS_AT_FORK.into()),
         ("PROCESS_AT_EXEC", PROCESS_AT_EXEC.into()),
         ("MAX_PENDING", MAX_PENDING as i128),
+        ("CEL_MAX_INSNS", CEL_MAX_INSNS as i128),
+        ("CEL_STACK", CEL_STACK as i128),
+        ("MAX_CEL_PROGS", MAX_CEL_PROGS as i128),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -884,6 +902,7 @@ fn constants_match_common_h_and_btf() {
         ("MAX_HOOKS", "hooks"),
         ("MAX_SYSCALLS", "syscalls"),
         ("MAX_PENDING", "pending"),
+        ("MAX_CEL_PROGS", "cel_progs"),
     ] {
         let def = maps.get(map).unwrap_or_else(|| panic!("no map `{map}`"));
         seen.push((
@@ -1100,6 +1119,7 @@ fn enums_match() {
                     ("SPORT_RANGE", op::SPORT_RANGE),
                     ("DPORT_RANGE", op::DPORT_RANGE),
                     ("INT_RANGE", op::INT_RANGE),
+                    ("CEL", op::CEL),
                 ],
             ),
         ),
@@ -1146,6 +1166,46 @@ fn enums_match() {
                     ("TIME_FOR_CHILDREN", ns_kind::TIME_FOR_CHILDREN),
                     ("CGROUP", ns_kind::CGROUP),
                     ("USER", ns_kind::USER),
+                ],
+            ),
+        ),
+        (
+            "cel_op",
+            u8s(
+                "CEL_",
+                &[
+                    ("PUSH", cel_op::PUSH),
+                    ("ARG", cel_op::ARG),
+                    ("EQ", cel_op::EQ),
+                    ("NE", cel_op::NE),
+                    ("LT", cel_op::LT),
+                    ("LE", cel_op::LE),
+                    ("GT", cel_op::GT),
+                    ("GE", cel_op::GE),
+                    ("ADD", cel_op::ADD),
+                    ("SUB", cel_op::SUB),
+                    ("BAND", cel_op::BAND),
+                    ("BOR", cel_op::BOR),
+                    ("BXOR", cel_op::BXOR),
+                    ("BNOT", cel_op::BNOT),
+                    ("LAND", cel_op::LAND),
+                    ("LOR", cel_op::LOR),
+                    ("LNOT", cel_op::LNOT),
+                    ("TO_S32", cel_op::TO_S32),
+                    ("TO_U32", cel_op::TO_U32),
+                ],
+            ),
+        ),
+        (
+            "cel_ty",
+            u8s(
+                "CEL_",
+                &[
+                    ("S64", cel_ty::S64),
+                    ("U64", cel_ty::U64),
+                    ("S32", cel_ty::S32),
+                    ("U32", cel_ty::U32),
+                    ("BOOL", cel_ty::BOOL),
                 ],
             ),
         ),
@@ -1265,6 +1325,17 @@ fn map_definitions_match_rust_types() {
                 size(MAX_PENDING),
             ),
         ),
+        (
+            "cel_progs",
+            (
+                HASH,
+                u32_,
+                size(std::mem::size_of::<CelProg>()),
+                size(MAX_CEL_PROGS),
+            ),
+        ),
+        // the evaluator's own stack
+        ("cel_stacks", (PERCPU_ARRAY, u32_, None, Some(1))),
     ]
     .into_iter()
     .collect();

@@ -136,6 +136,7 @@ codes! {
     P074 => checks::metadata::P074,
     P075 => checks::actions::P075,
     P076 => checks::selectors::P076,
+    P077 => checks::operators::P077,
     K001 => checks::kernel::K001,
     K002 => checks::kernel::K002,
     K003 => checks::kernel::K003,

@@ -7,6 +7,7 @@
 //! checks. Nothing here does I/O or knows about terminals or LSP.
 
 pub mod btf;
+pub mod celexpr;
 pub mod checks;
 pub mod codes;
 pub mod config;

@@ -75,6 +75,16 @@ pub const P036: CodeInfo = CodeInfo {
     tetragon: "not checked by Tetragon: pkg/selectors/kernel.go writeMatchStrings, writePrefix, writePostfix and ParseMatchBinary store the values as written; bpf/lib/bpf_d_path.h prepend_name and prepend_path (how a path is built), bpf/process/types/basic.h get_path and copy_path (what a file, path, fd, dentry or linux_binprm arg reads), bpf/lib/process.h read_exe (the exe path of matchBinaries)",
 };
 
+/// `P077`.
+pub const P077: CodeInfo = CodeInfo {
+    code: "P077",
+    name: "cel-expression",
+    severity: Severity::Error,
+    summary: "A CelExpr expression Tetragon cannot parse, type-check or compile.",
+    explanation: "Tetragon compiles a CelExpr value to BPF when it loads the policy, in an environment of its own: the hook's arguments are `arg0`, `arg1`, ... in the order `args` lists them (for matchReturnArgs, `arg0` is the return value), typed from their `type` (`int`, `int32`, `sint32` are s32; `uint32` is u32; `int64`, `sint64`, `long` are CEL's int; `uint64`, `ulong`, `unsigned long` are CEL's uint; any other type cannot be used), and the only functions are `==` and `!=` on two values of one type, `<` `<=` `>` `>=` `+` `-` and `and()` `or()` `xor()` `not()` on two integers of one type, `&&` `||` `!`, and the casts `int32(int)` and `uint32(uint)`. Literals are bools, ints and uints. CEL converts nothing by itself, so `arg0 == 5` on an `int` argument is a type error: write `arg0 == int32(5)` (and `5u` for a uint). A parse error, a type error, an unknown name or function, or a literal of another kind (double, string) makes the load fail.\n\nArguments of type `auto` are not judged (their type is decided later), nor are tracepoint arguments whose type comes from the tracepoint's format.",
+    tetragon: "pkg/selectors/celexpr.go parseMatchCelExpr, addMatchCelExpr; pkg/celbpf/celbpf.go Compile (parse, check, compile); pkg/celbpf/env.go getFnsOpts, checkerAddArguments; pkg/celbpf/types.go typeFromGenTy; pkg/celbpf/compiler.go compileLiteral, compileArg, compile (\"expecting CEL expression to return bool\")",
+};
+
 /// Run the checks.
 pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let multi_disabled = |name: &str| policy.spec.option_bool(name) == Some(true);
@@ -445,7 +455,11 @@ fn check_filter(
                         .help("move the filter to matchArgs; CEL expressions name their arguments arg0, arg1, ..."),
                 );
             }
-        } else if f.values_written != 1 {
+        } else if f.values_written == 1 {
+            if let Some(v) = f.values.first() {
+                check_cel(hook, v, which, out);
+            }
+        } else {
             out.push(
                 Diagnostic::new(
                     Code::P013,
@@ -1408,4 +1422,42 @@ mod tests {
         assert!(tetragon_capability("CAP_DAC_OVERRIDE").is_err());
         assert!(tetragon_capability("").is_err());
     }
+}
+
+/// P077: the expression of a CelExpr filter, parsed and type-checked as Tetragon does.
+fn check_cel(hook: &Hook, value: &Spanned<String>, which: FilterList, out: &mut Vec<Diagnostic>) {
+    let types = cel_arg_types(hook, which);
+    if let Err(e) = crate::celexpr::compile(&value.value, &types) {
+        let at = value.value.get(e.at.clone()).unwrap_or("");
+        let place = if at.is_empty() || at.len() == value.value.len() {
+            String::new()
+        } else {
+            format!(" (at `{at}`)")
+        };
+        out.push(
+            Diagnostic::new(
+                Code::P077,
+                value.span,
+                format!("Tetragon cannot compile this CelExpr: {}{place}", e.message),
+            )
+            .help(e.help),
+        );
+    }
+}
+
+/// The CEL types of `arg0`, `arg1`, ... for a filter of `which` (Tetragon's `sig`). On
+/// tracepoints Tetragon types the arguments from the tracepoint's format, so a declared type
+/// CEL cannot read is not judged there.
+pub(crate) fn cel_arg_types(hook: &Hook, which: FilterList) -> Vec<crate::celexpr::Ty> {
+    use crate::celexpr::Ty;
+    selectors::sig(hook, which)
+        .into_iter()
+        .map(|(_, a)| match a {
+            SigArg::Declared(arg) => match Ty::of_arg_type(arg.type_name()) {
+                Ty::Unsupported if hook.kind == HookKind::Tracepoint => Ty::Unknown,
+                t => t,
+            },
+            SigArg::SizeField => Ty::Unknown,
+        })
+        .collect()
 }
