@@ -551,6 +551,7 @@ mod tests {
                 ..HookConfig::default()
             },
             strings: vec![],
+            net_actions: vec![],
         };
         Plan {
             policies: vec![PolicyPlan {

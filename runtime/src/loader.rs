@@ -25,6 +25,11 @@ use crate::layout::{
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 
+// ---- kprobe hooks past the copies: one program, many links ----------------------------------
+
+/// The name of the program attached to every kprobe hook past the copies.
+const MULTI_PROGRAM: &str = "kprobe_multi";
+
 /// The compiled BPF object (`runtime/bpf/policyctl.bpf.o`, built by `runtime/bpf/build.sh`).
 pub static OBJECT: &[u8] = include_bytes!("../bpf/policyctl.bpf.o");
 
@@ -121,6 +126,8 @@ pub struct Loaded {
     attached: Vec<String>,
     /// Per slot, what serves it now (see [`Loaded::detach`]).
     served: std::collections::BTreeMap<u32, Served>,
+    /// /proc/kallsyms's text symbols by name, read when a hook first needs `kprobe_multi`.
+    kallsyms: Option<std::collections::HashMap<String, Vec<u64>>>,
 }
 
 impl Loaded {
@@ -146,6 +153,7 @@ impl Loaded {
             btf,
             attached: Vec::new(),
             served: Default::default(),
+            kallsyms: None,
         };
         for (program, tracepoint) in [
             ("process_exec", "sched_process_exec"),
@@ -286,7 +294,15 @@ impl Loaded {
         for hook in &plan.hooks {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
+            let mut multi = None;
             let what = match &hook.attach {
+                Attach::Kprobe { symbol, .. } if crate::plan::is_multi_slot(hook.slot) => {
+                    let (link, addrs) = self
+                        .attach_multi(hook.slot, symbol)
+                        .map_err(|e| err(format!("policy `{policy}`: kprobe {symbol}: {}", e.0)))?;
+                    multi = Some((link, addrs));
+                    format!("kprobe {symbol}")
+                }
                 Attach::Kprobe { symbol, override_ } => {
                     let name = if *override_ {
                         format!("kprobe_override_{copy}")
@@ -376,7 +392,12 @@ impl Loaded {
                 hook.slot,
                 Served {
                     what: what.clone(),
-                    program: program_name(&hook.attach, copy),
+                    program: if multi.is_some() {
+                        None
+                    } else {
+                        program_name(&hook.attach, copy)
+                    },
+                    multi: multi.take(),
                     returns: None,
                     hook: hook.clone(),
                 },
@@ -532,6 +553,9 @@ struct Served {
     /// A `return: true` hook's return program and its line in [`Loaded::attached`].
     returns: Option<(String, String)>,
     hook: HookPlan,
+    /// A hook served by `kprobe_multi`: its link and the function addresses it put in
+    /// `func_slots`.
+    multi: Option<(aya::programs::kprobe::KProbeLinkId, Vec<u64>)>,
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -592,6 +616,13 @@ impl Loaded {
             let returns = s.returns.as_ref().map(|(program, _)| program);
             for program in s.program.iter().chain(returns) {
                 if let Err(e) = self.unload(program) {
+                    problems.push(e.0);
+                }
+            }
+        }
+        for s in &mut gone {
+            if let Some((link, addrs)) = s.multi.take() {
+                if let Err(e) = self.detach_multi(link, &addrs) {
                     problems.push(e.0);
                 }
             }
@@ -776,5 +807,106 @@ impl Events {
             .get(&0, 0)
             .map(|per_cpu| per_cpu.iter().sum())
             .unwrap_or(0)
+    }
+}
+
+impl Loaded {
+    /// Attach `kprobe_multi` to `symbol` for the hook in `slot`: the function's addresses (every
+    /// one /proc/kallsyms gives that name) go into `func_slots` first, so its first call finds
+    /// its slot. Returns the link and the addresses written.
+    fn attach_multi(
+        &mut self,
+        slot: u32,
+        symbol: &str,
+    ) -> Result<(aya::programs::kprobe::KProbeLinkId, Vec<u64>), RunError> {
+        let addrs = self.kallsyms_addresses(symbol)?;
+        {
+            let map = self
+                .bpf
+                .map_mut("func_slots")
+                .ok_or_else(|| err("no func_slots map"))?;
+            let mut slots: BpfHashMap<&mut MapData, u64, u32> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("func_slots map: {e}")))?;
+            for a in &addrs {
+                slots
+                    .insert(*a, slot, 0)
+                    .map_err(|e| err(format!("func_slots map: {e}")))?;
+            }
+        }
+        let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
+        match p.load() {
+            Ok(()) | Err(aya::programs::ProgramError::AlreadyLoaded) => {}
+            Err(e) => return Err(err(format!("cannot load {MULTI_PROGRAM}: {}", chain(&e)))),
+        }
+        match p.attach(symbol, 0) {
+            Ok(link) => Ok((link, addrs)),
+            Err(e) => {
+                self.forget_addresses(&addrs);
+                Err(err(chain(&e)))
+            }
+        }
+    }
+
+    /// Detach one hook of `kprobe_multi` and remove its addresses from `func_slots`.
+    fn detach_multi(
+        &mut self,
+        link: aya::programs::kprobe::KProbeLinkId,
+        addrs: &[u64],
+    ) -> Result<(), RunError> {
+        let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
+        let result = p.detach(link).map_err(|e| {
+            err(format!(
+                "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
+                chain(&e)
+            ))
+        });
+        self.forget_addresses(addrs);
+        result
+    }
+
+    fn forget_addresses(&mut self, addrs: &[u64]) {
+        if let Some(map) = self.bpf.map_mut("func_slots") {
+            if let Ok(mut slots) = BpfHashMap::<&mut MapData, u64, u32>::try_from(map) {
+                for a in addrs {
+                    let _ = slots.remove(a);
+                }
+            }
+        }
+    }
+
+    /// Every address /proc/kallsyms gives `symbol` (a text symbol of the kernel or a module).
+    fn kallsyms_addresses(&mut self, symbol: &str) -> Result<Vec<u64>, RunError> {
+        if self.kallsyms.is_none() {
+            let text = std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|e| err(format!("/proc/kallsyms: {e}")))?;
+            let mut index: std::collections::HashMap<String, Vec<u64>> = Default::default();
+            for line in text.lines() {
+                let mut parts = line.split_ascii_whitespace();
+                let (Some(addr), Some(kind), Some(name)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                if !matches!(kind, "t" | "T") {
+                    continue;
+                }
+                if let Ok(a) = u64::from_str_radix(addr, 16) {
+                    index.entry(name.to_string()).or_default().push(a);
+                }
+            }
+            self.kallsyms = Some(index);
+        }
+        let addrs: Vec<u64> = self
+            .kallsyms
+            .as_ref()
+            .and_then(|k| k.get(symbol))
+            .map(|v| v.iter().copied().filter(|a| *a != 0).collect())
+            .unwrap_or_default();
+        if addrs.is_empty() {
+            return Err(err(format!(
+                "/proc/kallsyms gives no address for `{symbol}` (kptr_restrict hides them from a process without CAP_SYSLOG)"
+            )));
+        }
+        Ok(addrs)
     }
 }

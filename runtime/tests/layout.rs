@@ -353,6 +353,10 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 namespaces,
                 caps,
                 cap_changes,
+                sock_action,
+                sock_arg,
+                last_action,
+                _pad_net,
             }),
             0,
         ),
@@ -371,7 +375,9 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 ret,
                 returns,
                 _rpad,
-                ret_selectors
+                ret_selectors,
+                ret_sock_action,
+                _spad
             }),
             0,
         ),
@@ -757,6 +763,8 @@ fn constants_match_common_h_and_btf() {
         ("PROCESS_AT_FORK", PROCESS_AT_FORK.into()),
         ("PROCESS_AT_EXEC", PROCESS_AT_EXEC.into()),
         ("MAX_PENDING", MAX_PENDING as i128),
+        ("MULTI_SLOT_BASE", MULTI_SLOT_BASE as i128),
+        ("MULTI_SLOTS", MULTI_SLOTS as i128),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -1100,6 +1108,7 @@ fn enums_match() {
                     ("SPORT_RANGE", op::SPORT_RANGE),
                     ("DPORT_RANGE", op::DPORT_RANGE),
                     ("INT_RANGE", op::INT_RANGE),
+                    ("INT_SET", op::INT_SET),
                 ],
             ),
         ),
@@ -1114,6 +1123,10 @@ fn enums_match() {
                     ("OVERRIDE", action::OVERRIDE),
                     ("NOPOST", action::NOPOST),
                     ("SIGNAL", action::SIGNAL),
+                    ("GETURL", action::GETURL),
+                    ("DNSLOOKUP", action::DNSLOOKUP),
+                    ("TRACKSOCK", action::TRACKSOCK),
+                    ("UNTRACKSOCK", action::UNTRACKSOCK),
                 ],
             ),
         ),
@@ -1265,6 +1278,10 @@ fn map_definitions_match_rust_types() {
                 size(MAX_PENDING),
             ),
         ),
+        // sock address → owner (pid, tid): the programs' own
+        ("socktrack", (HASH_LRU, u64_, u64_, None)),
+        // function address → slot, written by the loader
+        ("func_slots", (HASH, u64_, u32_, size(MULTI_SLOTS * 4))),
     ]
     .into_iter()
     .collect();

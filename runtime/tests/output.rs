@@ -213,6 +213,7 @@ fn hook(
         tags: Vec::new(),
         config: HookConfig::default(),
         strings: Vec::new(),
+        net_actions: Vec::new(),
     }
 }
 
