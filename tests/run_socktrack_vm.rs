@@ -212,6 +212,9 @@ fn socktrack_on(kernel: vm::VmKernel) {
         .bytes("/etc/policies/socktrack.yaml", policy().as_bytes(), 0o644)
         .c_program("/opt/sock/owner", OWNER)
         .c_program("/opt/sock/sender", SENDER)
+        // loading under TCG takes most of a minute when the machine is busy
+        .scenario_timeout(std::time::Duration::from_secs(240))
+        .timeout(std::time::Duration::from_secs(420))
         .scenario(
             "socktrack",
             &format!(

@@ -1307,10 +1307,11 @@ impl HookCompiler<'_> {
                 out.override_value = err as i32;
             }
             "TrackSock" | "UntrackSock" => {
+                // a uint32 in Tetragon's CRD: 0 when not written
                 let index = action
                     .param("argSock")
                     .and_then(|n| n.as_i64())
-                    .ok_or_else(|| format!("{name} needs `argSock`"))?;
+                    .unwrap_or(0);
                 self.sock_action(hook, name, index, out)?;
             }
             "GetUrl" | "DnsLookup" => {
