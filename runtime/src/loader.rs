@@ -827,6 +827,12 @@ impl Loaded {
                 .ok_or_else(|| err("no func_slots map"))?;
             let mut slots: BpfHashMap<&mut MapData, u64, u32> =
                 BpfHashMap::try_from(map).map_err(|e| err(format!("func_slots map: {e}")))?;
+            // one hook per function: the address is all kprobe_multi knows of a call
+            if let Some(other) = addrs.iter().find_map(|a| slots.get(a, 0).ok()) {
+                return Err(err(format!(
+                    "the hook in slot {other} is already on `{symbol}` past the {SLOTS_PER_KIND} kprobe copies, and kprobe_multi tells hooks apart by function; run fewer policies at once"
+                )));
+            }
             for a in &addrs {
                 slots
                     .insert(*a, slot, 0)

@@ -427,10 +427,28 @@ impl Plan {
                 match ctx.hook(hook) {
                     Ok(hooks) => {
                         for mut h in hooks {
-                            let Some(slot) =
-                                slots.take(h.attach.kind()).or_else(|| slots.take_multi(&h))
+                            // kprobe_multi finds a hook by its function: one per function
+                            let on_multi = |o: &HookPlan| {
+                                is_multi_slot(o.slot) && matches!(o.attach, Attach::Kprobe { .. })
+                            };
+                            let twice = matches!(h.attach, Attach::Kprobe { .. })
+                                && plan
+                                    .hooks
+                                    .iter()
+                                    .any(|o| on_multi(o) && o.function_name == h.function_name);
+                            let Some(slot) = slots
+                                .take(h.attach.kind())
+                                .or_else(|| (!twice).then(|| slots.take_multi(&h)).flatten())
                             else {
-                                fail(slots_exhausted(&h));
+                                fail(if twice {
+                                    format!(
+                                        "{}: a second kprobe hook on `{}` past the {SLOTS_PER_KIND} kprobe copies: kprobe_multi tells hooks apart by function; run fewer policies at once",
+                                        hook.describe(),
+                                        h.function_name
+                                    )
+                                } else {
+                                    slots_exhausted(&h)
+                                });
                                 out_of_slots = true;
                                 break;
                             };
