@@ -52,6 +52,20 @@ spec:
         - "/opt/multi/cat"
 "#;
 
+/// `start` of `vm::RUN_HELPERS` with five minutes to attach: hundreds of kprobes under TCG.
+const SLOW_START: &str = r#"
+start_slow() {
+  policyctl run "$@" >/tmp/events 2>/tmp/run.err &
+  echo $! >/tmp/run.pid
+  for i in $(seq 1 3000); do
+    grep -q 'Ctrl-C stops' /tmp/run.err && return 0
+    kill -0 $(cat /tmp/run.pid) 2>/dev/null || { cat /tmp/run.err; return 1; }
+    sleep 0.1
+  done
+  cat /tmp/run.err; return 1
+}
+"#;
+
 fn json_events(out: &str) -> Vec<serde_json::Value> {
     out.split("--- events\n")
         .nth(1)
@@ -72,14 +86,14 @@ fn multi_on(kernel: vm::VmKernel) {
         .bytes("/etc/policies/all.yaml", POLICY.as_bytes(), 0o644)
         .bytes("/etc/policies/openat.yaml", OPENAT.as_bytes(), 0o644)
         .busybox_applet("/opt/multi/cat")
-        .scenario_timeout(std::time::Duration::from_secs(400))
-        .timeout(std::time::Duration::from_secs(600))
+        .scenario_timeout(std::time::Duration::from_secs(500))
+        .timeout(std::time::Duration::from_secs(700))
         .scenario(
             "multi",
             &format!(
-                "{}\necho hello > /tmp/multi.txt
+                "{}\n{SLOW_START}\necho hello > /tmp/multi.txt
                  export POLICYCTL_TIMING=1
-                 start /etc/policies/openat.yaml /etc/policies/all.yaml --policy-events-only -o json --node-name vm || exit 1
+                 start_slow /etc/policies/openat.yaml /etc/policies/all.yaml --policy-events-only -o json --node-name vm || exit 1
                  /opt/multi/cat /tmp/multi.txt
                  stop",
                 vm::RUN_HELPERS
