@@ -2497,3 +2497,88 @@ fn network_actions_fetch_and_look_up() {
     assert_eq!(name.join("."), "canary.policyctl.test");
     assert_eq!(&q[i + 1..i + 5], &[0, 1, 0, 1], "type A, class IN");
 }
+
+/// InMap and NotInMap with `list:NAME` values on the raw_syscalls/sys_enter tracepoint's
+/// syscall64 arg (Tetragon's list-syscalls-tracepoint example), scoped to a copy of cat: the
+/// InMap policy reports only the listed syscalls (openat, read), the NotInMap policy only the
+/// others; the numbers are the kernel's, looked up in the trie as the list's values.
+#[test]
+fn in_map_list_values_on_raw_syscalls() {
+    if !run::ready("in_map_list_values_on_raw_syscalls") {
+        return;
+    }
+    let dir = TempDir::new("inmaplist");
+    let file = dir.write("f.txt", "f\n");
+    let copy = dir.copy_binary(CAT, "cat-inmap");
+    let policy = |name: &str, operator: &str| {
+        format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  lists:
+  - name: "rw"
+    type: "syscalls"
+    values:
+    - "sys_openat"
+    - "sys_read"
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "syscall64"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "{operator}"
+        values:
+        - "list:rw"
+{binaries}"#,
+            binaries = binaries("In", &[&copy])
+        )
+    };
+    let inmap = dir.write("in.yaml", &policy("host-inmap-list", "InMap"));
+    let notinmap = dir.write("notin.yaml", &policy("host-notinmap-list", "NotInMap"));
+    let running = started(&[
+        inmap.as_str(),
+        notinmap.as_str(),
+        "-o",
+        "json",
+        "--policy-events-only",
+    ]);
+    let (status, pid, out) = run_child(&copy, &[&file]);
+    assert!(status.success());
+    assert_eq!(out, "f\n");
+    running.wait_events(3, |e| pid_of(e, "process_tracepoint") == Some(pid as u64));
+    let f = running.stop();
+    let mut by_policy: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> =
+        Default::default();
+    for e in f.events() {
+        let t = &e["process_tracepoint"];
+        if t["process"]["pid"] != pid {
+            continue;
+        }
+        // protojson leaves a zero `id` (read) out
+        let arg = &t["args"][0]["syscall_id"];
+        assert_eq!(arg["abi"], "x64", "{t}");
+        let id = arg["id"].as_u64().unwrap_or(0);
+        by_policy
+            .entry(t["policy_name"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .insert(id);
+    }
+    // x86_64: read 0, openat 257
+    let listed: std::collections::BTreeSet<u64> = [0, 257].into();
+    assert_eq!(by_policy.get("host-inmap-list"), Some(&listed), "{f}");
+    let others = by_policy
+        .get("host-notinmap-list")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !others.is_empty() && others.is_disjoint(&listed),
+        "{others:?}\n{f}"
+    );
+    assert!(others.contains(&1), "cat writes: {others:?}");
+}
