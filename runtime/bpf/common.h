@@ -38,6 +38,7 @@
  * slot found by the function's address in `func_slots` */
 #define MULTI_SLOT_BASE 1024 /* 16 * SLOTS_PER_KIND: the first slot past every kind's copies */
 #define MULTI_SLOTS 1024     /* kprobe hooks served by kprobe_multi at most */
+#define FUNC_HOOKS 32        /* kprobe_multi hooks on one function at most */
 
 /* Attach kinds, also the slot ranges: slot = kind_base + copy. */
 enum hook_kind {
@@ -281,6 +282,12 @@ struct hook_config {
 struct syscall_hooks {
 	__u32 count;
 	__u32 slots[SYSCALL_HOOKS];
+};
+
+/* kprobe_multi (issue 15): the hooks on one function, `func_slots`' value. */
+struct func_hooks {
+	__u32 count;
+	__u32 slots[FUNC_HOOKS];
 };
 
 /* Keys of the string tries: prefixlen counts the id's 32 bits too. */

@@ -2139,8 +2139,8 @@ COPIES(TRACEPOINT_EXIT)
 /* ---- many kprobes on one program (issue 15) ----------------------------
  * Past the SLOTS_PER_KIND kprobe copies, one program, kprobe_multi, is
  * attached to each further kprobe hook (without return probe or Override);
- * it finds the hook's slot by the probed function's address
- * (bpf_get_func_ip) in `func_slots`, which the loader fills from
+ * it finds the hooks on the probed function by its address
+ * (bpf_get_func_ip) in `func_slots` and runs each, which the loader fills from
  * /proc/kallsyms, as Tetragon's kprobe_multi programs find their hook by the
  * attach cookie (bpf/process/bpf_generic_kprobe.c). An address 4 bytes past
  * a known one is the same function past its ENDBR instruction (x86 IBT),
@@ -2150,30 +2150,35 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MULTI_SLOTS * 4);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);   /* a function's address */
-	__type(value, __u32); /* the slot of the hook on it */
+	__type(key, __u64);               /* a function's address */
+	__type(value, struct func_hooks); /* the hooks on it */
 } func_slots SEC(".maps");
 
 SEC("kprobe/multi")
 int kprobe_multi(struct pt_regs *ctx)
 {
 	__u64 ip = bpf_get_func_ip(ctx);
-	__u32 *found = bpf_map_lookup_elem(&func_slots, &ip);
+	struct func_hooks *found = bpf_map_lookup_elem(&func_slots, &ip);
 	if (!found) {
 		ip -= 4;
 		found = bpf_map_lookup_elem(&func_slots, &ip);
 	}
 	if (!found)
 		return 0;
-	__u32 slot = *found;
-	if (slot < MULTI_SLOT_BASE || slot >= MULTI_SLOT_BASE + MULTI_SLOTS)
-		return 0;
-	bool syscall;
-	struct scratch *s = begin(slot, &syscall);
-	if (!s)
-		return 0;
-	kprobe_args(s, ctx, syscall);
-	handle(slot);
+	__u32 n = found->count;
+	for (int i = 0; i < FUNC_HOOKS; i++) {
+		if (i >= n)
+			break;
+		__u32 slot = found->slots[i];
+		if (slot < MULTI_SLOT_BASE || slot >= MULTI_SLOT_BASE + MULTI_SLOTS)
+			continue;
+		bool syscall;
+		struct scratch *s = begin(slot, &syscall);
+		if (!s)
+			continue;
+		kprobe_args(s, ctx, syscall);
+		handle(slot);
+	}
 	return 0;
 }
 

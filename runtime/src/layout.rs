@@ -13,6 +13,8 @@ pub const MAX_HOOKS: usize = 2048;
 pub const MULTI_SLOT_BASE: usize = 1024;
 /// Kprobe hooks served by `kprobe_multi` at most.
 pub const MULTI_SLOTS: usize = 1024;
+/// `kprobe_multi` hooks on one function at most.
+pub const FUNC_HOOKS: usize = 32;
 /// Program copies per attach kind.
 pub const SLOTS_PER_KIND: usize = 64;
 /// Arguments read per hook.
@@ -397,6 +399,14 @@ pub struct SyscallHooks {
     pub slots: [u32; SYSCALL_HOOKS],
 }
 
+/// `struct func_hooks`: the `kprobe_multi` hooks on one function (`func_slots`' value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct FuncHooks {
+    pub count: u32,
+    pub slots: [u32; FUNC_HOOKS],
+}
+
 /// `struct str_key` without its leading `prefixlen`, which aya's `Key` adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
@@ -634,6 +644,7 @@ pub const RETURN_EVENT_FIXED: usize = std::mem::offset_of!(ReturnEvent, enter) +
 // kernel (it reads them as bytes) and valid for any bit pattern.
 unsafe impl aya::Pod for HookConfig {}
 unsafe impl aya::Pod for SyscallHooks {}
+unsafe impl aya::Pod for FuncHooks {}
 unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
 unsafe impl aya::Pod for PendingKey {}

@@ -20,8 +20,8 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData, SyscallHooks, ARG_BUF,
-    SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
+    FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData, SyscallHooks,
+    ARG_BUF, FUNC_HOOKS, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 
@@ -128,6 +128,9 @@ pub struct Loaded {
     served: std::collections::BTreeMap<u32, Served>,
     /// /proc/kallsyms's text symbols by name, read when a hook first needs `kprobe_multi`.
     kallsyms: Option<std::collections::HashMap<String, Vec<u64>>>,
+    /// `kprobe_multi`'s links, one per function (keyed by its lowest address), and how many
+    /// hooks use each.
+    multi_links: std::collections::HashMap<u64, (aya::programs::kprobe::KProbeLinkId, usize)>,
 }
 
 impl Loaded {
@@ -154,6 +157,7 @@ impl Loaded {
             attached: Vec::new(),
             served: Default::default(),
             kallsyms: None,
+            multi_links: Default::default(),
         };
         for (program, tracepoint) in [
             ("process_exec", "sched_process_exec"),
@@ -553,9 +557,9 @@ struct Served {
     /// A `return: true` hook's return program and its line in [`Loaded::attached`].
     returns: Option<(String, String)>,
     hook: HookPlan,
-    /// A hook served by `kprobe_multi`: its link and the function addresses it put in
-    /// `func_slots`.
-    multi: Option<(aya::programs::kprobe::KProbeLinkId, Vec<u64>)>,
+    /// A hook served by `kprobe_multi`: the key of its link in `Loaded::multi_links` and the
+    /// function addresses it put in `func_slots`.
+    multi: Option<(u64, Vec<u64>)>,
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -622,7 +626,7 @@ impl Loaded {
         }
         for s in &mut gone {
             if let Some((link, addrs)) = s.multi.take() {
-                if let Err(e) = self.detach_multi(link, &addrs) {
+                if let Err(e) = self.detach_multi(s.hook.slot, link, &addrs) {
                     problems.push(e.0);
                 }
             }
@@ -814,30 +818,41 @@ impl Loaded {
     /// Attach `kprobe_multi` to `symbol` for the hook in `slot`: the function's addresses (every
     /// one /proc/kallsyms gives that name) go into `func_slots` first, so its first call finds
     /// its slot. Returns the link and the addresses written.
-    fn attach_multi(
-        &mut self,
-        slot: u32,
-        symbol: &str,
-    ) -> Result<(aya::programs::kprobe::KProbeLinkId, Vec<u64>), RunError> {
-        let addrs = self.kallsyms_addresses(symbol)?;
+    fn attach_multi(&mut self, slot: u32, symbol: &str) -> Result<(u64, Vec<u64>), RunError> {
+        let mut addrs = self.kallsyms_addresses(symbol)?;
+        addrs.sort_unstable();
+        // one link per function: a second kprobe on an address (another hook on the function,
+        // or a name that is an alias of it) would run every hook of the entry twice
+        let key = addrs[0];
         {
             let map = self
                 .bpf
                 .map_mut("func_slots")
                 .ok_or_else(|| err("no func_slots map"))?;
-            let mut slots: BpfHashMap<&mut MapData, u64, u32> =
+            let mut slots: BpfHashMap<&mut MapData, u64, FuncHooks> =
                 BpfHashMap::try_from(map).map_err(|e| err(format!("func_slots map: {e}")))?;
-            // one hook per function: the address is all kprobe_multi knows of a call
-            if let Some(other) = addrs.iter().find_map(|a| slots.get(a, 0).ok()) {
-                return Err(err(format!(
-                    "the hook in slot {other} is already on `{symbol}` past the {SLOTS_PER_KIND} kprobe copies, and kprobe_multi tells hooks apart by function; run fewer policies at once"
-                )));
-            }
+            // the hooks on one function share its entries: kprobe_multi runs each
+            let mut entries = Vec::with_capacity(addrs.len());
             for a in &addrs {
+                let mut e: FuncHooks = slots.get(a, 0).unwrap_or_default();
+                if e.count as usize >= FUNC_HOOKS {
+                    return Err(err(format!(
+                        "more than {FUNC_HOOKS} hooks on `{symbol}` past the {SLOTS_PER_KIND} kprobe copies; run fewer policies at once"
+                    )));
+                }
+                e.slots[e.count as usize] = slot;
+                e.count += 1;
+                entries.push((*a, e));
+            }
+            for (a, e) in entries {
                 slots
-                    .insert(*a, slot, 0)
+                    .insert(a, e, 0)
                     .map_err(|e| err(format!("func_slots map: {e}")))?;
             }
+        }
+        if let Some((_, users)) = self.multi_links.get_mut(&key) {
+            *users += 1;
+            return Ok((key, addrs));
         }
         let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
         match p.load() {
@@ -845,36 +860,64 @@ impl Loaded {
             Err(e) => return Err(err(format!("cannot load {MULTI_PROGRAM}: {}", chain(&e)))),
         }
         match p.attach(symbol, 0) {
-            Ok(link) => Ok((link, addrs)),
+            Ok(link) => {
+                self.multi_links.insert(key, (link, 1));
+                Ok((key, addrs))
+            }
             Err(e) => {
-                self.forget_addresses(&addrs);
+                self.forget_addresses(slot, &addrs);
                 Err(err(chain(&e)))
             }
         }
     }
 
     /// Detach one hook of `kprobe_multi` and remove its addresses from `func_slots`.
-    fn detach_multi(
-        &mut self,
-        link: aya::programs::kprobe::KProbeLinkId,
-        addrs: &[u64],
-    ) -> Result<(), RunError> {
+    fn detach_multi(&mut self, slot: u32, key: u64, addrs: &[u64]) -> Result<(), RunError> {
+        self.forget_addresses(slot, addrs);
+        let last = match self.multi_links.get_mut(&key) {
+            Some((_, users)) => {
+                *users -= 1;
+                *users == 0
+            }
+            None => false,
+        };
+        if !last {
+            return Ok(());
+        }
+        let Some((link, _)) = self.multi_links.remove(&key) else {
+            return Ok(());
+        };
         let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
-        let result = p.detach(link).map_err(|e| {
+        p.detach(link).map_err(|e| {
             err(format!(
                 "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
                 chain(&e)
             ))
-        });
-        self.forget_addresses(addrs);
-        result
+        })
     }
 
-    fn forget_addresses(&mut self, addrs: &[u64]) {
+    /// Takes `slot` out of the `func_slots` entries of `addrs` (an entry left with no hook goes).
+    fn forget_addresses(&mut self, slot: u32, addrs: &[u64]) {
         if let Some(map) = self.bpf.map_mut("func_slots") {
-            if let Ok(mut slots) = BpfHashMap::<&mut MapData, u64, u32>::try_from(map) {
+            if let Ok(mut slots) = BpfHashMap::<&mut MapData, u64, FuncHooks>::try_from(map) {
                 for a in addrs {
-                    let _ = slots.remove(a);
+                    let Ok(mut e) = slots.get(a, 0) else {
+                        continue;
+                    };
+                    let n = (e.count as usize).min(FUNC_HOOKS);
+                    let kept: Vec<u32> = e.slots[..n]
+                        .iter()
+                        .copied()
+                        .filter(|s| *s != slot)
+                        .collect();
+                    e = FuncHooks::default();
+                    e.slots[..kept.len()].copy_from_slice(&kept);
+                    e.count = kept.len() as u32;
+                    let _ = if kept.is_empty() {
+                        slots.remove(a)
+                    } else {
+                        slots.insert(*a, e, 0)
+                    };
                 }
             }
         }
@@ -893,7 +936,9 @@ impl Loaded {
                 else {
                     continue;
                 };
-                if !matches!(kind, "t" | "T") {
+                // text symbols, and the weak aliases of a syscall the kernel lacks
+                // (COND_SYSCALL: `__x64_sys_ni_syscall`'s address under the syscall's name)
+                if !matches!(kind, "t" | "T" | "w" | "W") {
                     continue;
                 }
                 if let Ok(a) = u64::from_str_radix(addr, 16) {

@@ -427,23 +427,26 @@ impl Plan {
                 match ctx.hook(hook) {
                     Ok(hooks) => {
                         for mut h in hooks {
-                            // kprobe_multi finds a hook by its function: one per function
+                            // kprobe_multi runs the hooks of a function from one entry
                             let on_multi = |o: &HookPlan| {
                                 is_multi_slot(o.slot) && matches!(o.attach, Attach::Kprobe { .. })
                             };
-                            let twice = matches!(h.attach, Attach::Kprobe { .. })
+                            let full = matches!(h.attach, Attach::Kprobe { .. })
                                 && plan
                                     .hooks
                                     .iter()
-                                    .any(|o| on_multi(o) && o.function_name == h.function_name);
+                                    .filter(|o| on_multi(o) && o.function_name == h.function_name)
+                                    .count()
+                                    >= layout::FUNC_HOOKS;
                             let Some(slot) = slots
                                 .take(h.attach.kind())
-                                .or_else(|| (!twice).then(|| slots.take_multi(&h)).flatten())
+                                .or_else(|| (!full).then(|| slots.take_multi(&h)).flatten())
                             else {
-                                fail(if twice {
+                                fail(if full {
                                     format!(
-                                        "{}: a second kprobe hook on `{}` past the {SLOTS_PER_KIND} kprobe copies: kprobe_multi tells hooks apart by function; run fewer policies at once",
+                                        "{}: more than {} hooks on `{}` past the {SLOTS_PER_KIND} kprobe copies; run fewer policies at once",
                                         hook.describe(),
+                                        layout::FUNC_HOOKS,
                                         h.function_name
                                     )
                                 } else {

@@ -66,6 +66,7 @@ const STRUCTS: &[&str] = &[
     "selector",
     "hook_config",
     "syscall_hooks",
+    "func_hooks",
     "str_key",
     "process",
     "event_header",
@@ -386,6 +387,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             rust_struct!(SyscallHooks { count, slots }),
             0,
         ),
+        ("func_hooks", rust_struct!(FuncHooks { count, slots }), 0),
         // aya's LPM trie key adds the leading `prefixlen` (a u32) itself.
         ("str_key", rust_struct!(StrKeyData { filter, data }), 4),
         (
@@ -765,6 +767,7 @@ fn constants_match_common_h_and_btf() {
         ("MAX_PENDING", MAX_PENDING as i128),
         ("MULTI_SLOT_BASE", MULTI_SLOT_BASE as i128),
         ("MULTI_SLOTS", MULTI_SLOTS as i128),
+        ("FUNC_HOOKS", FUNC_HOOKS as i128),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -1281,7 +1284,15 @@ fn map_definitions_match_rust_types() {
         // sock address → owner (pid, tid): the programs' own
         ("socktrack", (HASH_LRU, u64_, u64_, None)),
         // function address → slot, written by the loader
-        ("func_slots", (HASH, u64_, u32_, size(MULTI_SLOTS * 4))),
+        (
+            "func_slots",
+            (
+                HASH,
+                u64_,
+                size(std::mem::size_of::<FuncHooks>()),
+                size(MULTI_SLOTS * 4),
+            ),
+        ),
     ]
     .into_iter()
     .collect();
