@@ -1929,7 +1929,8 @@ GLOBAL int keep_entry(__u64 slot, __u64 post)
 	if (!h || !s)
 		return 0;
 	struct return_event *r = &s->ret_event;
-	__u32 pid = s->hook.header.pid;
+	/* the caller, not a tracked sock's owner (see handle) */
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 active = 0;
 	__u32 nsel = h->nselectors;
 	for (int i = 0; i < MAX_SELECTORS; i++) {
