@@ -42,6 +42,8 @@ pub struct DryRun<'a> {
     pub method: Option<Method>,
     /// `--allow-unfiltered-enforcement`.
     pub allow_unfiltered: bool,
+    /// `--allow-network-actions`.
+    pub allow_network: bool,
     /// `--format`.
     pub format: DryFormat,
 }
@@ -184,7 +186,16 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
                 policies.push(json!({"file": file, "policy": name, "hooks": [], "refused": why}));
                 continue;
             }
-            match Plan::compile(std::slice::from_ref(&a), kernel, features, ask.method) {
+            let compiled = Plan::compile(std::slice::from_ref(&a), kernel, features, ask.method)
+                .and_then(|plan| {
+                    let refusals = plan.network_action_refusals();
+                    if ask.allow_network || refusals.is_empty() {
+                        Ok(plan)
+                    } else {
+                        Err(refusals)
+                    }
+                });
+            match compiled {
                 Ok(plan) => {
                     policies.push(json!({
                         "file": file,

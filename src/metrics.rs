@@ -552,6 +552,7 @@ mod tests {
             },
             strings: vec![],
             cel: vec![],
+            net_actions: vec![],
         };
         Plan {
             policies: vec![PolicyPlan {

@@ -94,6 +94,14 @@ pub struct RunArgs {
     /// have). Refused without it: such a policy can lock everyone out of the host.
     #[arg(long)]
     allow_unfiltered_enforcement: bool,
+    /// Run policies whose selectors end in GetUrl or DnsLookup: on each of their events this
+    /// host fetches the URL or looks the name up, as Tetragon does. Refused without it: a
+    /// policy file must not make the host send traffic by itself.
+    #[arg(long)]
+    allow_network_actions: bool,
+    /// The DNS server DnsLookup queries (`host:port`); Tetragon's is 1.1.1.1:53.
+    #[arg(long, value_name = "ADDR", default_value = policyctl_runtime::netaction::TETRAGON_DNS_SERVER, conflicts_with = "dry_run")]
+    dns_server: String,
     /// Load nothing: say, per kernel, how each policy's hooks would attach, or why a policy
     /// would be refused (exit 1 when any would be). Needs no root; plans for the `--btf`
     /// kernels, or the running kernel's BTF.
@@ -189,6 +197,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             selection: &selection,
             method,
             allow_unfiltered: args.allow_unfiltered_enforcement,
+            allow_network: args.allow_network_actions,
             format: args.format,
         });
     }
@@ -311,6 +320,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
             continue;
         }
         match Plan::compile_beside(&accepted, &kernel, features, method, &mut reserved) {
+            Ok(plan)
+                if !args.allow_network_actions && !plan.network_action_refusals().is_empty() =>
+            {
+                plan_errors.extend(plan.network_action_refusals())
+            }
             Ok(plan) => units.push(Unit {
                 file: r.source.name().to_string(),
                 text: r.source.text().to_string(),
@@ -420,6 +434,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         broken: false,
         export_error: None,
         line: String::with_capacity(4096),
+        net: args
+            .allow_network_actions
+            .then(|| policyctl_runtime::netaction::Runner::spawn(args.dns_server.clone())),
     };
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
@@ -436,6 +453,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                         features,
                         method,
                         allow_unfiltered: args.allow_unfiltered_enforcement,
+                        allow_network: args.allow_network_actions,
                         metrics: metrics.as_deref(),
                     };
                     let gone = ctx.run(&mut loaded, &mut units, &mut reserved, &mut failed);
@@ -492,6 +510,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     }
     let printed = sink.printed;
+    if let Some(net) = &sink.net {
+        if net.dropped() > 0 {
+            eprintln!(
+                "policyctl run: {} GetUrl/DnsLookup actions dropped (more than {} a second or {} waiting)",
+                net.dropped(),
+                policyctl_runtime::netaction::MAX_PER_SECOND,
+                policyctl_runtime::netaction::QUEUE
+            );
+        }
+    }
     drop(sink);
     drop(events);
     drop(loaded); // detaches every program
@@ -536,6 +564,8 @@ struct Sink {
     export_error: Option<std::io::Error>,
     /// The line being rendered, reused from event to event.
     line: String,
+    /// The worker of GetUrl and DnsLookup (`--allow-network-actions`).
+    net: Option<policyctl_runtime::netaction::Runner>,
 }
 
 impl Sink {
@@ -547,6 +577,12 @@ impl Sink {
             }
             return;
         };
+        if let (Some(net), event::Event::Hook(h)) = (self.net.as_mut(), &ev) {
+            // queued, never awaited: the event loop goes on at once
+            if let Some(action) = plan.net_action(h.slot, h.selector, h.action) {
+                net.submit(action);
+            }
+        }
         if self.export.is_none() {
             // the common case: rendered into the reused line, written as bytes
             self.line.clear();
@@ -609,6 +645,8 @@ struct Reload<'a> {
     features: Features,
     method: Option<Method>,
     allow_unfiltered: bool,
+    /// `--allow-network-actions`.
+    allow_network: bool,
     metrics: Option<&'a crate::metrics::Metrics>,
 }
 
@@ -739,6 +777,23 @@ impl Reload<'_> {
                     continue;
                 }
             };
+            let refusals = if self.allow_network {
+                Vec::new()
+            } else {
+                plan.network_action_refusals()
+            };
+            if !refusals.is_empty() {
+                for h in &plan.hooks {
+                    reserved.free(h.slot);
+                }
+                for e in &refusals {
+                    say(&e.to_string());
+                }
+                say(&format!("{file}: refused; {keeps}"));
+                error("plan");
+                failed.insert(file.clone(), policies);
+                continue;
+            }
             for line in &plan.skipped {
                 say(&format!("note: {line}"));
             }

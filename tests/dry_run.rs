@@ -188,8 +188,15 @@ fn real_policies_tally() {
     let mut files = yaml_files("testdata/policies/valid");
     files.extend(yaml_files("../shared/tetragon-examples"));
     files.extend(yaml_files("../shared/tetragon-corpus"));
+    // with the network actions allowed: the tally counts what the runtime can run
     let out = policyctl()
-        .args(["run", "--dry-run", "--format", "json"])
+        .args([
+            "run",
+            "--dry-run",
+            "--format",
+            "json",
+            "--allow-network-actions",
+        ])
         .args([
             "--btf",
             K612,

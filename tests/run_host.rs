@@ -673,7 +673,11 @@ fn unsupported_features_are_refused_in_one_line() {
             "host-namespaces",
             "`matchParentBinaries` is not supported",
         ),
-        (&geturl, "host-geturl", "action `GetUrl` is not supported"),
+        (
+            &geturl,
+            "host-geturl",
+            "GetUrl `http://127.0.0.1:9/never` would make this host send traffic when its events arrive; pass --allow-network-actions to run it",
+        ),
     ] {
         let f = refused(&[file.as_str()]);
         assert_eq!(f.status.code(), Some(1), "{f}");
@@ -2332,4 +2336,249 @@ spec:
         json!([{"int_arg": 42}, {"string_arg": "hello-uprobe"}]),
         "{f}"
     );
+}
+
+/// GetUrl and DnsLookup (`--allow-network-actions`): a policy on opens of the test's files
+/// fetches a URL of an HTTP listener the test owns, another looks a name up at a UDP socket the
+/// test owns (`--dns-server`); the events say KPROBE_ACTION_GETURL and KPROBE_ACTION_DNSLOOKUP,
+/// the listener gets the GET (request line and Host), the socket gets an A query for the name.
+/// Without the flag both `run` and `run --dry-run` refuse the policies, naming the flag.
+#[test]
+fn network_actions_fetch_and_look_up() {
+    if !run::ready("network_actions_fetch_and_look_up") {
+        return;
+    }
+    use std::io::{BufRead, BufReader, Write};
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    let dns = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns_addr = dns.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel::<(String, Vec<u8>)>();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        if let Ok((conn, _)) = http.accept() {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_string());
+            }
+            let mut conn = conn;
+            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            let _ = tx.send(("http".into(), head.join("\n").into_bytes()));
+        }
+    });
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        if let Ok((n, from)) = dns.recv_from(&mut buf) {
+            let mut reply = buf[..n].to_vec();
+            reply[2] |= 0x80; // a response, no answer
+            let _ = dns.send_to(&reply, from);
+            let _ = tx2.send(("dns".into(), buf[..n].to_vec()));
+        }
+    });
+
+    let dir = TempDir::new("netactions");
+    let url_dir = dir.join("url");
+    let dns_dir = dir.join("dns");
+    std::fs::create_dir_all(&url_dir).unwrap();
+    std::fs::create_dir_all(&dns_dir).unwrap();
+    let url = format!("http://127.0.0.1:{http_port}/canary?file=secret");
+    let geturl = dir.write(
+        "geturl.yaml",
+        &openat_policy(
+            "host-geturl",
+            &url_dir,
+            "",
+            &format!("      - action: GetUrl\n        argUrl: \"{url}\"\n"),
+        ),
+    );
+    let lookup = dir.write(
+        "dnslookup.yaml",
+        &openat_policy(
+            "host-dnslookup",
+            &dns_dir,
+            "",
+            "      - action: DnsLookup\n        argFqdn: \"canary.policyctl.test\"\n",
+        ),
+    );
+
+    // without the flag: refused, naming it, by the run and by the dry run
+    let f = refused(&[geturl.as_str(), lookup.as_str()]);
+    assert_eq!(f.status.code(), Some(1), "{f}");
+    let text = f.stderr_text();
+    assert!(
+        text.contains(&format!("policy `host-geturl`: GetUrl `{url}` would make this host send traffic when its events arrive; pass --allow-network-actions to run it"))
+            && text.contains("policy `host-dnslookup`: DnsLookup `canary.policyctl.test` would make this host send traffic"),
+        "{f}"
+    );
+    assert!(!text.contains("attached with"), "{f}");
+    for (flag, code) in [(None, 1), (Some("--allow-network-actions"), 0)] {
+        let mut cmd = Command::new(run::policyctl());
+        cmd.args(["run", "--dry-run", geturl.as_str()]);
+        cmd.args(flag);
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{flag:?}:\n{stdout}");
+        assert_eq!(
+            stdout.contains("pass --allow-network-actions to run it"),
+            flag.is_none(),
+            "{flag:?}:\n{stdout}"
+        );
+    }
+
+    let running = started(&[
+        geturl.as_str(),
+        lookup.as_str(),
+        "--allow-network-actions",
+        "--dns-server",
+        dns_addr.as_str(),
+        "-o",
+        "json",
+        "--policy-events-only",
+    ]);
+    let a = format!("{url_dir}/a");
+    let b = format!("{dns_dir}/b");
+    std::fs::write(&a, "a\n").unwrap();
+    std::fs::write(&b, "b\n").unwrap();
+    let (status, pid, _) = run_child(CAT, &[&a, &b]);
+    assert!(status.success());
+    running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let mut got = std::collections::BTreeMap::new();
+    for _ in 0..2 {
+        let (what, bytes) = rx
+            .recv_timeout(Duration::from_secs(15))
+            .unwrap_or_else(|_| panic!("no request came; got {got:?}"));
+        got.insert(what, bytes);
+    }
+    let f = running.stop();
+    let mine = kprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 2, "{f}");
+    let action = |policy: &str| {
+        mine.iter()
+            .find(|e| e["process_kprobe"]["policy_name"] == policy)
+            .map(|e| e["process_kprobe"]["action"].clone())
+    };
+    assert_eq!(
+        action("host-geturl"),
+        Some(json!("KPROBE_ACTION_GETURL")),
+        "{f}"
+    );
+    assert_eq!(
+        action("host-dnslookup"),
+        Some(json!("KPROBE_ACTION_DNSLOOKUP")),
+        "{f}"
+    );
+    let head = String::from_utf8(got["http"].clone()).unwrap();
+    let mut lines = head.lines();
+    assert_eq!(
+        lines.next(),
+        Some("GET /canary?file=secret HTTP/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.lines()
+            .any(|l| l == format!("Host: 127.0.0.1:{http_port}")),
+        "{head}"
+    );
+    // the query: one question, canary.policyctl.test, type A, class IN
+    let q = &got["dns"];
+    assert_eq!(&q[4..6], &[0, 1], "one question: {q:?}");
+    let mut name = Vec::new();
+    let mut i = 12;
+    while q[i] != 0 {
+        let n = q[i] as usize;
+        name.push(String::from_utf8_lossy(&q[i + 1..i + 1 + n]).to_string());
+        i += 1 + n;
+    }
+    assert_eq!(name.join("."), "canary.policyctl.test");
+    assert_eq!(&q[i + 1..i + 5], &[0, 1, 0, 1], "type A, class IN");
+}
+
+/// InMap and NotInMap with `list:NAME` values on the raw_syscalls/sys_enter tracepoint's
+/// syscall64 arg (Tetragon's list-syscalls-tracepoint example), scoped to a copy of cat: the
+/// InMap policy reports only the listed syscalls (openat, read), the NotInMap policy only the
+/// others; the numbers are the kernel's, looked up in the trie as the list's values.
+#[test]
+fn in_map_list_values_on_raw_syscalls() {
+    if !run::ready("in_map_list_values_on_raw_syscalls") {
+        return;
+    }
+    let dir = TempDir::new("inmaplist");
+    let file = dir.write("f.txt", "f\n");
+    let copy = dir.copy_binary(CAT, "cat-inmap");
+    let policy = |name: &str, operator: &str| {
+        format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  lists:
+  - name: "rw"
+    type: "syscalls"
+    values:
+    - "sys_openat"
+    - "sys_read"
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "syscall64"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "{operator}"
+        values:
+        - "list:rw"
+{binaries}"#,
+            binaries = binaries("In", &[&copy])
+        )
+    };
+    let inmap = dir.write("in.yaml", &policy("host-inmap-list", "InMap"));
+    let notinmap = dir.write("notin.yaml", &policy("host-notinmap-list", "NotInMap"));
+    let running = started(&[
+        inmap.as_str(),
+        notinmap.as_str(),
+        "-o",
+        "json",
+        "--policy-events-only",
+    ]);
+    let (status, pid, out) = run_child(&copy, &[&file]);
+    assert!(status.success());
+    assert_eq!(out, "f\n");
+    running.wait_events(3, |e| pid_of(e, "process_tracepoint") == Some(pid as u64));
+    let f = running.stop();
+    let mut by_policy: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> =
+        Default::default();
+    for e in f.events() {
+        let t = &e["process_tracepoint"];
+        if t["process"]["pid"] != pid {
+            continue;
+        }
+        // protojson leaves a zero `id` (read) out
+        let arg = &t["args"][0]["syscall_id"];
+        assert_eq!(arg["abi"], "x64", "{t}");
+        let id = arg["id"].as_u64().unwrap_or(0);
+        by_policy
+            .entry(t["policy_name"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .insert(id);
+    }
+    // x86_64: read 0, openat 257
+    let listed: std::collections::BTreeSet<u64> = [0, 257].into();
+    assert_eq!(by_policy.get("host-inmap-list"), Some(&listed), "{f}");
+    let others = by_policy
+        .get("host-notinmap-list")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !others.is_empty() && others.is_disjoint(&listed),
+        "{others:?}\n{f}"
+    );
+    assert!(others.contains(&1), "cat writes: {others:?}");
 }

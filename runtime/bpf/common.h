@@ -17,7 +17,7 @@
 #ifndef POLICYCTL_COMMON_H
 #define POLICYCTL_COMMON_H
 
-#define MAX_HOOKS 1024       /* slots in `hooks`: room for 16 kinds of SLOTS_PER_KIND */
+#define MAX_HOOKS 2048       /* slots in `hooks`: 16 kinds of SLOTS_PER_KIND, then MULTI_SLOTS */
 #define SLOTS_PER_KIND 64    /* program copies per attach kind */
 #define MAX_ARGS 5           /* args read per hook */
 #define MAX_SELECTORS 5      /* Tetragon's MAX_SELECTORS */
@@ -34,6 +34,11 @@
 #define ANCESTORS 8          /* parents walked by followForks / followChildren */
 #define MAX_SYSCALLS 512     /* syscall numbers dispatched by the raw tracepoint */
 #define SYSCALL_HOOKS 4      /* hooks per syscall number on the raw tracepoint */
+/* kprobe hooks past the copies (issue 15): one program attached to each, its
+ * slot found by the function's address in `func_slots` */
+#define MULTI_SLOT_BASE 1024 /* 16 * SLOTS_PER_KIND: the first slot past every kind's copies */
+#define MULTI_SLOTS 1024     /* kprobe hooks served by kprobe_multi at most */
+#define FUNC_HOOKS 32        /* kprobe_multi hooks on one function at most */
 
 /* Attach kinds, also the slot ranges: slot = kind_base + copy. */
 enum hook_kind {
@@ -112,7 +117,9 @@ enum filter_op {
 	OP_SPORT_RANGE = 18, /* SPort with ranges: ints[2k] <= port <= ints[2k+1] */
 	OP_DPORT_RANGE = 19, /* DPort with ranges */
 	OP_INT_RANGE = 20,  /* InMap / InRange on integers: ints[2k] <= v <= ints[2k+1] */
-	OP_CEL = 40,        /* CelExpr: the program in `cel_progs` under the filter's id */
+	/* sockets, network actions, lists (issue 15); 21..39 left to other kinds */
+	OP_INT_SET = 40,    /* InMap with `list:` values: the value's 8 LE bytes, a string in str_prefix */
+	OP_CEL = 41,        /* CelExpr: the program in `cel_progs` under the filter's id */
 };
 
 #define FILTER_NOT 1     /* the negated form: NotEqual, NotIn, NotDPort ... */
@@ -145,6 +152,11 @@ enum action {
 	ACTION_OVERRIDE = 5,
 	ACTION_NOPOST = 9,
 	ACTION_SIGNAL = 10,
+	/* sockets and network actions (issue 15) */
+	ACTION_GETURL = 7,      /* user space fetches the selector's argUrl */
+	ACTION_DNSLOOKUP = 8,   /* user space looks the selector's argFqdn up */
+	ACTION_TRACKSOCK = 11,  /* the arg's sock is attributed to this process */
+	ACTION_UNTRACKSOCK = 12, /* the arg's sock is no longer attributed */
 };
 
 #define RATE_THREAD 0  /* Tetragon's default */
@@ -224,6 +236,12 @@ struct selector {
 	struct ns_filter namespaces[MAX_NS_FILTERS];
 	struct caps_filter caps;
 	struct caps_filter cap_changes;
+	/* sockets and network actions (issue 15) */
+	__u8 sock_action; /* ACTION_TRACKSOCK or ACTION_UNTRACKSOCK on args[sock_arg]; 0 = none */
+	__u8 sock_arg;    /* argSock: the event arg (slot 0..4) holding the sock */
+	__u8 last_action; /* the event's action when the selector's last action is one
+			   * of the four above (Tetragon reports the last); 0 = none */
+	__u8 _pad_net[5];
 };
 
 /*
@@ -255,12 +273,22 @@ struct hook_config {
 	__u8 returns;          /* 1: a return program also serves this slot */
 	__u8 _rpad[7];
 	struct return_selector ret_selectors[MAX_SELECTORS];
+	/* sockets (issue 15) */
+	__u8 ret_sock_action; /* returnArgAction: ACTION_TRACKSOCK / ACTION_UNTRACKSOCK on the
+			       * returned sock, at every return; 0 = none */
+	__u8 _spad[7];
 };
 
 /* Hooks sharing a syscall number on the raw syscall tracepoint. */
 struct syscall_hooks {
 	__u32 count;
 	__u32 slots[SYSCALL_HOOKS];
+};
+
+/* kprobe_multi (issue 15): the hooks on one function, `func_slots`' value. */
+struct func_hooks {
+	__u32 count;
+	__u32 slots[FUNC_HOOKS];
 };
 
 /* Keys of the string tries: prefixlen counts the id's 32 bits too. */

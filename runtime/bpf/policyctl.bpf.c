@@ -124,6 +124,40 @@ struct {
 	__type(value, struct return_event);
 } pending SEC(".maps");
 
+/* ---- socket tracking (issue 15) ----------------------------------------
+ * TrackSock / UntrackSock (actions and returnArgAction), as Tetragon's
+ * socktrack_map (bpf/process/types/basic.h: tracksock(),
+ * update_pid_tid_from_sock()): a sock's address maps to the process that
+ * owns it, and an event whose sock or socket argument is tracked is
+ * attributed to that process.
+ */
+struct sock_owner {
+	__u32 pid;
+	__u32 tid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* the struct sock's address */
+	__type(value, struct sock_owner);
+} socktrack SEC(".maps");
+
+/* The current task becomes the owner of the sock at `addr` (track), or the
+ * sock is forgotten (untrack). */
+static __always_inline void track_sock(__u64 addr, bool track)
+{
+	if (!addr)
+		return;
+	if (!track) {
+		bpf_map_delete_elem(&socktrack, &addr);
+		return;
+	}
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_owner owner = { .pid = id >> 32, .tid = (__u32)id };
+	bpf_map_update_elem(&socktrack, &addr, &owner, BPF_ANY);
+}
+
 /*
  * v if v < n, else 0, computed in the register that then indexes: clang
  * otherwise checks one copy and indexes with another, which the verifier
@@ -593,6 +627,17 @@ static __always_inline void read_sock(struct sock *sk, struct sock_tuple *t)
 	}
 }
 
+/* A tracked sock's event belongs to its owner (Tetragon's
+ * update_pid_tid_from_sock(), called as its sock or socket arg is read). */
+static __always_inline void sock_owner_to_event(struct scratch *s, __u64 addr)
+{
+	struct sock_owner *owner = bpf_map_lookup_elem(&socktrack, &addr);
+	if (!owner)
+		return;
+	s->hook.header.pid = owner->pid;
+	s->hook.header.tid = owner->tid;
+}
+
 static __always_inline struct file *fd_file(__s64 fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -907,10 +952,12 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		return 0;
 	case ARG_SOCK:
 		read_sock((struct sock *)v, &out->sock);
+		sock_owner_to_event(s, out->sock.cookie);
 		return 0;
 	case ARG_SOCKET:
 		out->type = ARG_SOCK;
 		read_sock(BPF_CORE_READ((struct socket *)v, sk), &out->sock);
+		sock_owner_to_event(s, out->sock.cookie);
 		return 0;
 	case ARG_BYTES: {
 		__u64 size = ARG_BUF;
@@ -1336,6 +1383,12 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 			hit = match_int_ranges(f, a->value, a->type == ARG_INT);
 			break;
 		}
+		if (f->op == OP_INT_SET) {
+			/* the value's 8 bytes looked up as the filter's string */
+			set_key(s, (const __u8 *)&a->value, sizeof(a->value));
+			hit = match_key(f->id, OP_EQUAL);
+			break;
+		}
 		hit = match_ints(f, a->value);
 		break;
 	case ARG_SOCK:
@@ -1654,6 +1707,18 @@ GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
 /* Return probes: keeps the entry's event until the call returns (below). */
 GLOBAL int keep_entry(__u64 slot, __u64 post);
 
+/* TrackSock / UntrackSock of a matched selector, on its argSock's sock. */
+static __always_inline void selector_sock_action(struct scratch *s, struct selector *sel)
+{
+	__u64 i = sel->sock_arg;
+	if (i >= MAX_ARGS)
+		return;
+	struct event_arg *a = &s->hook.args[BOUNDED(i, MAX_ARGS)];
+	if (a->type != ARG_SOCK || (s->unread & (1 << i)))
+		return;
+	track_sock(a->sock.cookie, sel->sock_action == ACTION_TRACKSOCK);
+}
+
 /*
  * The generic handler, after the caller put the raw arguments in the
  * scratch: reads the arguments, finds the first selector that matches,
@@ -1684,7 +1749,8 @@ GLOBAL int handle(__u64 slot)
 		read_arg(slot, i);
 	}
 
-	__u32 pid = s->hook.header.pid;
+	/* the process filters test the current process, not a tracked sock's owner */
+	__u32 pid = id >> 32;
 	__u32 nsel = h->nselectors;
 	if (nsel == 0) {
 		if (h->returns)
@@ -1751,6 +1817,10 @@ GLOBAL int handle(__u64 slot)
 			s->hook.action_arg = SIGKILL;
 		}
 	}
+	if (sel->sock_action)
+		selector_sock_action(s, sel);
+	if (sel->last_action)
+		s->hook.action = sel->last_action;
 	bool post = sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel, nargs));
 	if (h->returns)
 		keep_entry(slot, post);
@@ -1987,7 +2057,8 @@ GLOBAL int keep_entry(__u64 slot, __u64 post)
 	if (!h || !s)
 		return 0;
 	struct return_event *r = &s->ret_event;
-	__u32 pid = s->hook.header.pid;
+	/* the caller, not a tracked sock's owner (see handle) */
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u32 active = 0;
 	__u32 nsel = h->nselectors;
 	for (int i = 0; i < MAX_SELECTORS; i++) {
@@ -2094,6 +2165,10 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 	default:
 		return 0;
 	}
+	/* returnArgAction, at every return the entry kept, before the return
+	 * selectors (Tetragon's generic_retprobe(): socktrack_map on `ret`) */
+	if (h->ret_sock_action)
+		track_sock(value, h->ret_sock_action == ACTION_TRACKSOCK);
 
 	r->selector = 255;
 	r->action = ACTION_POST;
@@ -2191,6 +2266,52 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 COPIES(KRETPROBE)
 COPIES(FEXIT)
 COPIES(TRACEPOINT_EXIT)
+
+/* ---- many kprobes on one program (issue 15) ----------------------------
+ * Past the SLOTS_PER_KIND kprobe copies, one program, kprobe_multi, is
+ * attached to each further kprobe hook (without return probe or Override);
+ * it finds the hooks on the probed function by its address
+ * (bpf_get_func_ip) in `func_slots` and runs each, which the loader fills from
+ * /proc/kallsyms, as Tetragon's kprobe_multi programs find their hook by the
+ * attach cookie (bpf/process/bpf_generic_kprobe.c). An address 4 bytes past
+ * a known one is the same function past its ENDBR instruction (x86 IBT),
+ * for kernels whose bpf_get_func_ip does not step back over it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MULTI_SLOTS * 4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);               /* a function's address */
+	__type(value, struct func_hooks); /* the hooks on it */
+} func_slots SEC(".maps");
+
+SEC("kprobe/multi")
+int kprobe_multi(struct pt_regs *ctx)
+{
+	__u64 ip = bpf_get_func_ip(ctx);
+	struct func_hooks *found = bpf_map_lookup_elem(&func_slots, &ip);
+	if (!found) {
+		ip -= 4;
+		found = bpf_map_lookup_elem(&func_slots, &ip);
+	}
+	if (!found)
+		return 0;
+	__u32 n = found->count;
+	for (int i = 0; i < FUNC_HOOKS; i++) {
+		if (i >= n)
+			break;
+		__u32 slot = found->slots[i];
+		if (slot < MULTI_SLOT_BASE || slot >= MULTI_SLOT_BASE + MULTI_SLOTS)
+			continue;
+		bool syscall;
+		struct scratch *s = begin(slot, &syscall);
+		if (!s)
+			continue;
+		kprobe_args(s, ctx, syscall);
+		handle(slot);
+	}
+	return 0;
+}
 
 /* ---- raw tracepoints (`raw: true`) -------------------------------------- */
 

@@ -8,7 +8,13 @@
 #![allow(missing_docs)] // field docs live in common.h; names match it
 
 /// Slots in the `hooks` map (a hash: only the slots used take memory).
-pub const MAX_HOOKS: usize = 1024;
+pub const MAX_HOOKS: usize = 2048;
+/// The first slot of the kprobe hooks served by `kprobe_multi` (past every kind's copies).
+pub const MULTI_SLOT_BASE: usize = 1024;
+/// Kprobe hooks served by `kprobe_multi` at most.
+pub const MULTI_SLOTS: usize = 1024;
+/// `kprobe_multi` hooks on one function at most.
+pub const FUNC_HOOKS: usize = 32;
 /// Program copies per attach kind.
 pub const SLOTS_PER_KIND: usize = 64;
 /// Arguments read per hook.
@@ -191,7 +197,11 @@ pub mod op {
     pub const SPORT_RANGE: u8 = 18;
     pub const DPORT_RANGE: u8 = 19;
     pub const INT_RANGE: u8 = 20;
-    pub const CEL: u8 = 40;
+    /// InMap with `list:` values: the value's 8 little-endian bytes are a string of the
+    /// filter in the prefix trie (Equal lookup).
+    pub const INT_SET: u8 = 40;
+    /// CelExpr: the program in `cel_progs` under the filter's id.
+    pub const CEL: u8 = 41;
 }
 
 /// `FILTER_NOT`: the negated operator.
@@ -216,6 +226,10 @@ pub mod action {
     pub const OVERRIDE: u32 = 5;
     pub const NOPOST: u32 = 9;
     pub const SIGNAL: u32 = 10;
+    pub const GETURL: u32 = 7;
+    pub const DNSLOOKUP: u32 = 8;
+    pub const TRACKSOCK: u32 = 11;
+    pub const UNTRACKSOCK: u32 = 12;
 }
 
 /// `enum event_type`.
@@ -337,6 +351,14 @@ pub struct Selector {
     pub namespaces: [NsFilter; MAX_NS_FILTERS],
     pub caps: CapsFilter,
     pub cap_changes: CapsFilter,
+    /// TrackSock / UntrackSock (`action::TRACKSOCK`, `action::UNTRACKSOCK`), 0 = none.
+    pub sock_action: u8,
+    /// argSock: the event arg slot holding the sock.
+    pub sock_arg: u8,
+    /// The event's action when the selector's last action is GetUrl, DnsLookup, TrackSock or
+    /// UntrackSock, 0 = none.
+    pub last_action: u8,
+    pub _pad_net: [u8; 5],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -355,6 +377,9 @@ pub struct HookConfig {
     pub returns: u8,
     pub _rpad: [u8; 7],
     pub ret_selectors: [ReturnSelector; MAX_SELECTORS],
+    /// returnArgAction: `action::TRACKSOCK` / `action::UNTRACKSOCK` on the returned sock.
+    pub ret_sock_action: u8,
+    pub _spad: [u8; 7],
 }
 
 /// `struct return_selector`: matchReturnArgs and matchReturnActions of one selector.
@@ -374,6 +399,14 @@ pub struct ReturnSelector {
 pub struct SyscallHooks {
     pub count: u32,
     pub slots: [u32; SYSCALL_HOOKS],
+}
+
+/// `struct func_hooks`: the `kprobe_multi` hooks on one function (`func_slots`' value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct FuncHooks {
+    pub count: u32,
+    pub slots: [u32; FUNC_HOOKS],
 }
 
 /// `struct str_key` without its leading `prefixlen`, which aya's `Key` adds.
@@ -613,6 +646,7 @@ pub const RETURN_EVENT_FIXED: usize = std::mem::offset_of!(ReturnEvent, enter) +
 // kernel (it reads them as bytes) and valid for any bit pattern.
 unsafe impl aya::Pod for HookConfig {}
 unsafe impl aya::Pod for SyscallHooks {}
+unsafe impl aya::Pod for FuncHooks {}
 unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
 unsafe impl aya::Pod for PendingKey {}

@@ -16,6 +16,7 @@ pub mod container;
 pub mod event;
 pub mod layout;
 pub mod loader;
+pub mod netaction;
 pub mod output;
 pub mod plan;
 pub mod process;

@@ -20,10 +20,15 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    CelProg, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData, SyscallHooks,
-    ARG_BUF, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
+    CelProg, FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData,
+    SyscallHooks, ARG_BUF, FUNC_HOOKS, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
+
+// ---- kprobe hooks past the copies: one program, many links ----------------------------------
+
+/// The name of the program attached to every kprobe hook past the copies.
+const MULTI_PROGRAM: &str = "kprobe_multi";
 
 /// The compiled BPF object (`runtime/bpf/policyctl.bpf.o`, built by `runtime/bpf/build.sh`).
 pub static OBJECT: &[u8] = include_bytes!("../bpf/policyctl.bpf.o");
@@ -121,6 +126,11 @@ pub struct Loaded {
     attached: Vec<String>,
     /// Per slot, what serves it now (see [`Loaded::detach`]).
     served: std::collections::BTreeMap<u32, Served>,
+    /// /proc/kallsyms's text symbols by name, read when a hook first needs `kprobe_multi`.
+    kallsyms: Option<std::collections::HashMap<String, Vec<u64>>>,
+    /// `kprobe_multi`'s links, one per function (keyed by its lowest address), and how many
+    /// hooks use each.
+    multi_links: std::collections::HashMap<u64, (aya::programs::kprobe::KProbeLinkId, usize)>,
 }
 
 impl Loaded {
@@ -146,6 +156,8 @@ impl Loaded {
             btf,
             attached: Vec::new(),
             served: Default::default(),
+            kallsyms: None,
+            multi_links: Default::default(),
         };
         for (program, tracepoint) in [
             ("process_exec", "sched_process_exec"),
@@ -286,7 +298,15 @@ impl Loaded {
         for hook in &plan.hooks {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
+            let mut multi = None;
             let what = match &hook.attach {
+                Attach::Kprobe { symbol, .. } if crate::plan::is_multi_slot(hook.slot) => {
+                    let (link, addrs) = self
+                        .attach_multi(hook.slot, symbol)
+                        .map_err(|e| err(format!("policy `{policy}`: kprobe {symbol}: {}", e.0)))?;
+                    multi = Some((link, addrs));
+                    format!("kprobe {symbol}")
+                }
                 Attach::Kprobe { symbol, override_ } => {
                     let name = if *override_ {
                         format!("kprobe_override_{copy}")
@@ -376,7 +396,12 @@ impl Loaded {
                 hook.slot,
                 Served {
                     what: what.clone(),
-                    program: program_name(&hook.attach, copy),
+                    program: if multi.is_some() {
+                        None
+                    } else {
+                        program_name(&hook.attach, copy)
+                    },
+                    multi: multi.take(),
                     returns: None,
                     hook: hook.clone(),
                 },
@@ -545,6 +570,9 @@ struct Served {
     /// A `return: true` hook's return program and its line in [`Loaded::attached`].
     returns: Option<(String, String)>,
     hook: HookPlan,
+    /// A hook served by `kprobe_multi`: the key of its link in `Loaded::multi_links` and the
+    /// function addresses it put in `func_slots`.
+    multi: Option<(u64, Vec<u64>)>,
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -605,6 +633,13 @@ impl Loaded {
             let returns = s.returns.as_ref().map(|(program, _)| program);
             for program in s.program.iter().chain(returns) {
                 if let Err(e) = self.unload(program) {
+                    problems.push(e.0);
+                }
+            }
+        }
+        for s in &mut gone {
+            if let Some((link, addrs)) = s.multi.take() {
+                if let Err(e) = self.detach_multi(s.hook.slot, link, &addrs) {
                     problems.push(e.0);
                 }
             }
@@ -796,5 +831,153 @@ impl Events {
             .get(&0, 0)
             .map(|per_cpu| per_cpu.iter().sum())
             .unwrap_or(0)
+    }
+}
+
+impl Loaded {
+    /// Attach `kprobe_multi` to `symbol` for the hook in `slot`: the function's addresses (every
+    /// one /proc/kallsyms gives that name) go into `func_slots` first, so its first call finds
+    /// its slot. Returns the link and the addresses written.
+    fn attach_multi(&mut self, slot: u32, symbol: &str) -> Result<(u64, Vec<u64>), RunError> {
+        let mut addrs = self.kallsyms_addresses(symbol)?;
+        addrs.sort_unstable();
+        // one link per function: a second kprobe on an address (another hook on the function,
+        // or a name that is an alias of it) would run every hook of the entry twice
+        let key = addrs[0];
+        {
+            let map = self
+                .bpf
+                .map_mut("func_slots")
+                .ok_or_else(|| err("no func_slots map"))?;
+            let mut slots: BpfHashMap<&mut MapData, u64, FuncHooks> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("func_slots map: {e}")))?;
+            // the hooks on one function share its entries: kprobe_multi runs each
+            let mut entries = Vec::with_capacity(addrs.len());
+            for a in &addrs {
+                let mut e: FuncHooks = slots.get(a, 0).unwrap_or_default();
+                if e.count as usize >= FUNC_HOOKS {
+                    return Err(err(format!(
+                        "more than {FUNC_HOOKS} hooks on `{symbol}` past the {SLOTS_PER_KIND} kprobe copies; run fewer policies at once"
+                    )));
+                }
+                e.slots[e.count as usize] = slot;
+                e.count += 1;
+                entries.push((*a, e));
+            }
+            for (a, e) in entries {
+                slots
+                    .insert(a, e, 0)
+                    .map_err(|e| err(format!("func_slots map: {e}")))?;
+            }
+        }
+        if let Some((_, users)) = self.multi_links.get_mut(&key) {
+            *users += 1;
+            return Ok((key, addrs));
+        }
+        let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
+        match p.load() {
+            Ok(()) | Err(aya::programs::ProgramError::AlreadyLoaded) => {}
+            Err(e) => return Err(err(format!("cannot load {MULTI_PROGRAM}: {}", chain(&e)))),
+        }
+        match p.attach(symbol, 0) {
+            Ok(link) => {
+                self.multi_links.insert(key, (link, 1));
+                Ok((key, addrs))
+            }
+            Err(e) => {
+                self.forget_addresses(slot, &addrs);
+                Err(err(chain(&e)))
+            }
+        }
+    }
+
+    /// Detach one hook of `kprobe_multi` and remove its addresses from `func_slots`.
+    fn detach_multi(&mut self, slot: u32, key: u64, addrs: &[u64]) -> Result<(), RunError> {
+        self.forget_addresses(slot, addrs);
+        let last = match self.multi_links.get_mut(&key) {
+            Some((_, users)) => {
+                *users -= 1;
+                *users == 0
+            }
+            None => false,
+        };
+        if !last {
+            return Ok(());
+        }
+        let Some((link, _)) = self.multi_links.remove(&key) else {
+            return Ok(());
+        };
+        let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
+        p.detach(link).map_err(|e| {
+            err(format!(
+                "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
+                chain(&e)
+            ))
+        })
+    }
+
+    /// Takes `slot` out of the `func_slots` entries of `addrs` (an entry left with no hook goes).
+    fn forget_addresses(&mut self, slot: u32, addrs: &[u64]) {
+        if let Some(map) = self.bpf.map_mut("func_slots") {
+            if let Ok(mut slots) = BpfHashMap::<&mut MapData, u64, FuncHooks>::try_from(map) {
+                for a in addrs {
+                    let Ok(mut e) = slots.get(a, 0) else {
+                        continue;
+                    };
+                    let n = (e.count as usize).min(FUNC_HOOKS);
+                    let kept: Vec<u32> = e.slots[..n]
+                        .iter()
+                        .copied()
+                        .filter(|s| *s != slot)
+                        .collect();
+                    e = FuncHooks::default();
+                    e.slots[..kept.len()].copy_from_slice(&kept);
+                    e.count = kept.len() as u32;
+                    let _ = if kept.is_empty() {
+                        slots.remove(a)
+                    } else {
+                        slots.insert(*a, e, 0)
+                    };
+                }
+            }
+        }
+    }
+
+    /// Every address /proc/kallsyms gives `symbol` (a text symbol of the kernel or a module).
+    fn kallsyms_addresses(&mut self, symbol: &str) -> Result<Vec<u64>, RunError> {
+        if self.kallsyms.is_none() {
+            let text = std::fs::read_to_string("/proc/kallsyms")
+                .map_err(|e| err(format!("/proc/kallsyms: {e}")))?;
+            let mut index: std::collections::HashMap<String, Vec<u64>> = Default::default();
+            for line in text.lines() {
+                let mut parts = line.split_ascii_whitespace();
+                let (Some(addr), Some(kind), Some(name)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                // text symbols, and the weak aliases of a syscall the kernel lacks
+                // (COND_SYSCALL: `__x64_sys_ni_syscall`'s address under the syscall's name)
+                if !matches!(kind, "t" | "T" | "w" | "W") {
+                    continue;
+                }
+                if let Ok(a) = u64::from_str_radix(addr, 16) {
+                    index.entry(name.to_string()).or_default().push(a);
+                }
+            }
+            self.kallsyms = Some(index);
+        }
+        let addrs: Vec<u64> = self
+            .kallsyms
+            .as_ref()
+            .and_then(|k| k.get(symbol))
+            .map(|v| v.iter().copied().filter(|a| *a != 0).collect())
+            .unwrap_or_default();
+        if addrs.is_empty() {
+            return Err(err(format!(
+                "/proc/kallsyms gives no address for `{symbol}` (kptr_restrict hides them from a process without CAP_SYSLOG)"
+            )));
+        }
+        Ok(addrs)
     }
 }

@@ -1169,6 +1169,10 @@ fn action_key_json(o: &mut Obj<'_>, key: &str, n: u32) {
         action::OVERRIDE => "KPROBE_ACTION_OVERRIDE",
         action::NOPOST => "KPROBE_ACTION_NOPOST",
         action::SIGNAL => "KPROBE_ACTION_SIGNAL",
+        action::GETURL => "KPROBE_ACTION_GETURL",
+        action::DNSLOOKUP => "KPROBE_ACTION_DNSLOOKUP",
+        action::TRACKSOCK => "KPROBE_ACTION_TRACKSOCK",
+        action::UNTRACKSOCK => "KPROBE_ACTION_UNTRACKSOCK",
         other => return o.num(key, other),
     };
     o.str(key, name);

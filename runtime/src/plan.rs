@@ -146,6 +146,8 @@ pub struct HookPlan {
     pub strings: Vec<StringEntry>,
     /// Programs of the CelExpr filters.
     pub cel: Vec<crate::cel::CelEntry>,
+    /// Per selector, its GetUrl or DnsLookup (run by user space when its event arrives).
+    pub net_actions: Vec<Option<NetAction>>,
 }
 
 /// One policy of the plan.
@@ -178,6 +180,55 @@ impl Plan {
     }
 }
 
+/// The command-line flag without which policies with network actions are refused.
+pub const ALLOW_NETWORK_ACTIONS: &str = "--allow-network-actions";
+
+impl Plan {
+    /// The selector's network action of a hook event (`slot`, `selector`), when the event's
+    /// action asks for one.
+    pub fn net_action(&self, slot: u32, selector: u32, action: u32) -> Option<&NetAction> {
+        if action != layout::action::GETURL && action != layout::action::DNSLOOKUP {
+            return None;
+        }
+        self.hook(slot)?
+            .net_actions
+            .get(usize::try_from(selector).ok()?)?
+            .as_ref()
+    }
+
+    /// One refusal per policy whose selectors run GetUrl or DnsLookup, naming them: a policy
+    /// file must not make the host send traffic unless the one running it says so
+    /// ([`ALLOW_NETWORK_ACTIONS`]).
+    pub fn network_action_refusals(&self) -> Vec<PlanError> {
+        self.policies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let actions: Vec<String> = self
+                    .hooks
+                    .iter()
+                    .filter(|h| h.policy == i)
+                    .flat_map(|h| h.net_actions.iter().flatten())
+                    .map(|a| match a {
+                        NetAction::GetUrl(u) => format!("GetUrl `{u}`"),
+                        NetAction::DnsLookup(f) => format!("DnsLookup `{f}`"),
+                    })
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                (!actions.is_empty()).then(|| PlanError {
+                    file: p.file.clone(),
+                    policy: p.name.clone(),
+                    message: format!(
+                        "{} would make this host send traffic when its events arrive; pass {ALLOW_NETWORK_ACTIONS} to run it",
+                        actions.join(", ")
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
 // ---- compiling -------------------------------------------------------------
 
 use policyctl_validator::btf::{Btf, Kind, TypeId};
@@ -185,7 +236,7 @@ use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
 use policyctl_validator::kernel::{syscalls, FieldLayout, Kernel};
 use policyctl_validator::model::{
-    Action, Arg, ArgFilter, Hook, Selector, SetFilter, Spanned, Spec,
+    Action, Arg, ArgFilter, Hook, List, Selector, SetFilter, Spanned, Spec,
 };
 use policyctl_validator::Accepted;
 
@@ -260,6 +311,31 @@ impl Slots {
         self.taken.insert(slot);
         Some(slot)
     }
+
+    /// A slot for `hook` past its kind's copies: a kprobe without return probe or Override
+    /// (and a raw syscall hook, which has no program of its own) can be served by
+    /// `kprobe_multi`, which finds its slot by the function's address; `MULTI_SLOTS` of them.
+    fn take_multi(&mut self, hook: &HookPlan) -> Option<u32> {
+        let multi = match &hook.attach {
+            Attach::Kprobe { override_, .. } => !override_ && hook.config.returns == 0,
+            Attach::RawSyscall { .. } => true,
+            _ => false,
+        };
+        if !multi {
+            return None;
+        }
+        let slot = (layout::MULTI_SLOT_BASE..layout::MULTI_SLOT_BASE + layout::MULTI_SLOTS)
+            .map(|s| s as u32)
+            .find(|s| !self.taken.contains(s))?;
+        self.taken.insert(slot);
+        Some(slot)
+    }
+}
+
+/// Whether `slot` is served by the one `kprobe_multi` program (see `Slots::take_multi`).
+pub fn is_multi_slot(slot: u32) -> bool {
+    (layout::MULTI_SLOT_BASE..layout::MULTI_SLOT_BASE + layout::MULTI_SLOTS)
+        .contains(&(slot as usize))
 }
 
 impl Plan {
@@ -316,7 +392,14 @@ impl Plan {
                 );
                 continue;
             }
-            let hooks = match expand_lists(&policy.spec, kernel) {
+            let mut notes = Vec::new();
+            let expanded = expand_lists(&policy.spec, kernel, &mut notes);
+            plan.skipped.extend(
+                notes
+                    .into_iter()
+                    .map(|n| format!("{file}: policy `{name}`: {n}")),
+            );
+            let hooks = match expanded {
                 Ok(hooks) => hooks,
                 Err(message) => {
                     fail(message);
@@ -335,6 +418,7 @@ impl Plan {
                     method,
                     filter_ids: &mut filter_ids,
                     cel: Vec::new(),
+                    lists: &policy.spec.lists,
                 };
                 if hook.ignore_call_not_found && ctx.call_missing(hook) {
                     plan.skipped.push(format!(
@@ -346,11 +430,31 @@ impl Plan {
                 match ctx.hook(hook) {
                     Ok(hooks) => {
                         for mut h in hooks {
-                            let Some(slot) = slots.take(h.attach.kind()) else {
-                                fail(format!(
-                                    "more than {SLOTS_PER_KIND} {} hooks in all policies; run fewer policies at once",
-                                    h.attach.method()
-                                ));
+                            // kprobe_multi runs the hooks of a function from one entry
+                            let on_multi = |o: &HookPlan| {
+                                is_multi_slot(o.slot) && matches!(o.attach, Attach::Kprobe { .. })
+                            };
+                            let full = matches!(h.attach, Attach::Kprobe { .. })
+                                && plan
+                                    .hooks
+                                    .iter()
+                                    .filter(|o| on_multi(o) && o.function_name == h.function_name)
+                                    .count()
+                                    >= layout::FUNC_HOOKS;
+                            let Some(slot) = slots
+                                .take(h.attach.kind())
+                                .or_else(|| (!full).then(|| slots.take_multi(&h)).flatten())
+                            else {
+                                fail(if full {
+                                    format!(
+                                        "{}: more than {} hooks on `{}` past the {SLOTS_PER_KIND} kprobe copies; run fewer policies at once",
+                                        hook.describe(),
+                                        layout::FUNC_HOOKS,
+                                        h.function_name
+                                    )
+                                } else {
+                                    slots_exhausted(&h)
+                                });
                                 out_of_slots = true;
                                 break;
                             };
@@ -410,6 +514,8 @@ struct HookCompiler<'a> {
     filter_ids: &'a mut u32,
     /// The CelExpr programs of the hook being compiled.
     cel: Vec<crate::cel::CelEntry>,
+    /// The policy's `lists`, for InMap values `list:NAME`.
+    lists: &'a [List],
 }
 
 type Result2<T> = std::result::Result<T, String>;
@@ -675,6 +781,7 @@ impl HookCompiler<'_> {
                     config,
                     strings: strings.clone(),
                     cel: cel.clone(),
+                    net_actions: hook.selectors.iter().map(selector_net_action).collect(),
                 }
             })
             .collect())
@@ -1080,6 +1187,24 @@ impl HookCompiler<'_> {
                 };
                 out.set_ints(&ints(&values, parse_int)?);
             }
+            OpKind::InMap
+                if matches!(ty, arg_type::INT | arg_type::UINT)
+                    && values.iter().any(|v| v.starts_with("list:")) =>
+            {
+                out.op = op::INT_SET;
+                let declared = hook
+                    .args
+                    .get(position)
+                    .and_then(|a| a.ty.as_ref())
+                    .map(|t| t.value.as_str());
+                for v in self.int_set(declared, &values)? {
+                    strings.push(StringEntry {
+                        filter: out.id,
+                        value: v.to_le_bytes().to_vec(),
+                        postfix: false,
+                    });
+                }
+            }
             OpKind::InMap | OpKind::Range if matches!(ty, arg_type::INT | arg_type::UINT) => {
                 out.op = op::INT_RANGE;
                 out.set_ints(&int_ranges(&values)?);
@@ -1247,13 +1372,32 @@ impl HookCompiler<'_> {
                 out.override_ = 1;
                 out.override_value = err as i32;
             }
+            "TrackSock" | "UntrackSock" => {
+                // a uint32 in Tetragon's CRD: 0 when not written
+                let index = action
+                    .param("argSock")
+                    .and_then(|n| n.as_i64())
+                    .unwrap_or(0);
+                self.sock_action(hook, name, index, out)?;
+            }
+            "GetUrl" | "DnsLookup" => {
+                net_action(action)?;
+            }
             other => {
                 return Err(format!(
-                    "action `{other}` is not supported by policyctl run yet (it runs Post, NoPost, Sigkill, Signal and Override)"
+                    "action `{other}` is not supported by policyctl run yet (it runs Post, NoPost, Sigkill, Signal, Override, TrackSock, UntrackSock, GetUrl and DnsLookup)"
                 ))
             }
         }
-        let _ = hook;
+        // Tetragon reports the last action a selector ran as the event's action
+        // (bpf/process/generic_calls.h do_action: `e->action = action`)
+        out.last_action = match name {
+            "TrackSock" => layout::action::TRACKSOCK as u8,
+            "UntrackSock" => layout::action::UNTRACKSOCK as u8,
+            "GetUrl" => layout::action::GETURL as u8,
+            "DnsLookup" => layout::action::DNSLOOKUP as u8,
+            _ => 0,
+        };
         Ok(())
     }
 }
@@ -1489,14 +1633,24 @@ fn return_supported(hook: &Hook) -> Result2<()> {
         return Err("`return: true` needs a `returnArg` with a `type`".into());
     }
     if let Some(action) = &hook.return_arg_action {
-        // Tetragon (addKprobe) only takes TrackSock and UntrackSock here: they keep the
-        // returned socket in its socktrack_map for later socket hooks.
-        return Err(format!(
-            "returnArgAction `{}` is not supported by policyctl run yet (Tetragon's TrackSock and UntrackSock track the returned socket's owner, which the runtime does not do)",
-            action.value
-        ));
+        sock_action(&action.value).ok_or_else(|| {
+            format!(
+                "returnArgAction `{}` is not TrackSock or UntrackSock, the two Tetragon takes (addKprobe in pkg/sensors/tracing/generickprobe.go)",
+                action.value
+            )
+        })?;
     }
     Ok(())
+}
+
+/// `TrackSock` / `UntrackSock` (any case, as Tetragon's ActionTypeFromString) as the
+/// runtime's action number.
+fn sock_action(name: &str) -> Option<u8> {
+    match name.to_ascii_lowercase().as_str() {
+        "tracksock" => Some(layout::action::TRACKSOCK as u8),
+        "untracksock" => Some(layout::action::UNTRACKSOCK as u8),
+        _ => None,
+    }
 }
 
 impl HookCompiler<'_> {
@@ -1526,6 +1680,11 @@ impl HookCompiler<'_> {
             kind
         };
         config.ret.width = width;
+        // returnArgAction: the returned pointer tracked or forgotten at every return, as
+        // Tetragon's generic_retprobe (bpf/process/generic_calls.h) does with socktrack_map
+        if let Some(action) = &hook.return_arg_action {
+            config.ret_sock_action = sock_action(&action.value).unwrap_or(0);
+        }
         match attach {
             Attach::Kprobe { .. } | Attach::Fentry { .. } => {}
             Attach::Tracepoint { subsystem, event } => {
@@ -1610,6 +1769,197 @@ impl HookCompiler<'_> {
     }
 }
 
+// ---- sockets and network actions ---------------------------------------------------------
+
+/// A GetUrl or DnsLookup a selector runs: user space does it when the selector's event
+/// arrives, as Tetragon's handleMsgGenericKprobe (pkg/sensors/tracing/generickprobe.go:
+/// `getUrl`, `dnsLookup`) does for an event whose action is GetUrl or DnsLookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetAction {
+    /// `GetUrl`: an HTTP GET of `argUrl` (an `http://` URL).
+    GetUrl(String),
+    /// `DnsLookup`: an A query for `argFqdn`.
+    DnsLookup(String),
+}
+
+impl NetAction {
+    /// The policy's action name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NetAction::GetUrl(_) => "GetUrl",
+            NetAction::DnsLookup(_) => "DnsLookup",
+        }
+    }
+}
+
+/// The GetUrl or DnsLookup of a matchActions entry (None for other actions). An `https://`
+/// URL is refused: the runtime has no TLS.
+fn net_action(action: &Action) -> Result2<Option<NetAction>> {
+    let name = action_name(action);
+    let param = |key: &str| {
+        action
+            .param(key)
+            .and_then(|n| n.as_str())
+            .map(str::to_string)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("{name} needs `{key}`"))
+    };
+    match name {
+        "GetUrl" => {
+            let url = param("argUrl")?;
+            if crate::netaction::HttpUrl::parse(&url).is_none() {
+                return Err(format!(
+                    "GetUrl `{url}`: policyctl run fetches only plain `http://` URLs (it has no TLS)"
+                ));
+            }
+            Ok(Some(NetAction::GetUrl(url)))
+        }
+        "DnsLookup" => Ok(Some(NetAction::DnsLookup(param("argFqdn")?))),
+        _ => Ok(None),
+    }
+}
+
+/// The selector's GetUrl or DnsLookup, when it is the selector's last action: Tetragon runs
+/// it only for an event whose action (the last one the selector ran) is GetUrl or DnsLookup.
+fn selector_net_action(sel: &Selector) -> Option<NetAction> {
+    sel.match_actions
+        .last()
+        .and_then(|a| net_action(a).ok().flatten())
+}
+
+impl HookCompiler<'_> {
+    /// TrackSock / UntrackSock: `argSock` is the position of a sock or socket arg in `args`
+    /// (Tetragon's tracksock() reads the event's arg `argSock`, bpf/process/types/basic.h).
+    fn sock_action(
+        &self,
+        hook: &Hook,
+        name: &str,
+        index: i64,
+        out: &mut SelectorConfig,
+    ) -> Result2<()> {
+        let ty = usize::try_from(index)
+            .ok()
+            .and_then(|i| hook.args.get(i))
+            .map(|a| a.type_name());
+        if !matches!(ty, Some("sock" | "socket")) {
+            return Err(format!(
+                "{name}: argSock {index} is not a `sock` or `socket` arg of this hook"
+            ));
+        }
+        out.sock_action = sock_action(name).unwrap_or(0);
+        out.sock_arg = index as u8;
+        Ok(())
+    }
+}
+
+// ---- InMap values from lists -------------------------------------------------------------
+
+/// Values an InMap set may hold: a list of every syscall plus ranges stay far below the trie's
+/// 4096 entries (`str_prefix` in bpf/policyctl.bpf.c), shared by all filters.
+const MAX_SET_VALUES: usize = 1024;
+
+impl HookCompiler<'_> {
+    /// The values of an InMap filter with `list:NAME` values, as Tetragon writes them into the
+    /// filter's value map (pkg/selectors/kernel.go `writeMatchValuesInMap`,
+    /// `writeListValuesInMap`): a list gives its syscalls' numbers (`listReader.Read` in
+    /// pkg/sensors/tracing/lists_linux.go: only a `syscalls` or `generated_syscalls` list, only
+    /// on a `syscall64` arg; `SyscallVal.ID` in syscall_list.go), a range `a:b` each value in
+    /// it (`writeRangeInMap`), any other value itself.
+    fn int_set(&self, declared: Option<&str>, values: &[&str]) -> Result2<Vec<i64>> {
+        let mut out = Vec::new();
+        for v in values {
+            if let Some(name) = v.strip_prefix("list:") {
+                if declared != Some("syscall64") {
+                    return Err(format!(
+                        "InMap values from lists (`{v}`) need a `syscall64` arg, as Tetragon's listReader.Read requires"
+                    ));
+                }
+                let list = self
+                    .lists
+                    .iter()
+                    .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+                    .ok_or_else(|| format!("there is no list `{name}`"))?;
+                let ty = list.ty.as_ref().map(|t| t.value.to_ascii_lowercase());
+                let names: Vec<String> = match ty.as_deref() {
+                    Some("syscalls") => list.values.iter().map(|v| v.value.clone()).collect(),
+                    Some("generated_syscalls") => self
+                        .kernel
+                        .syscall_names()
+                        .into_iter()
+                        .filter(|n| syscalls::number(n).is_some())
+                        .map(|n| n.to_string())
+                        .collect(),
+                    _ => {
+                        return Err(format!(
+                            "list `{name}` is not a `syscalls` or `generated_syscalls` list, so InMap cannot take its values (Tetragon's listReader.Read refuses it too)"
+                        ))
+                    }
+                };
+                for n in names {
+                    let native = n.strip_prefix("x64/").unwrap_or(&n);
+                    if native.contains('/') || native.starts_with("__ia32_") {
+                        return Err(format!(
+                            "list `{name}`: `{n}` is not an x86_64 syscall; policyctl run reads a syscall64 value without Tetragon's 32-bit flag, so it matches only the native ABI's syscalls"
+                        ));
+                    }
+                    let nr = syscalls::number(bare_syscall(native))
+                        .ok_or_else(|| format!("list `{name}`: `{n}` is not a syscall"))?;
+                    out.push(i64::from(nr));
+                }
+            } else if let Some((a, b)) = v.split_once(':') {
+                let int = |t: &str| {
+                    parse_int(t.trim()).ok_or_else(|| format!("`{v}` is not a valid value here"))
+                };
+                let (a, b) = (int(a)?, int(b)?);
+                let (lo, hi) = (a.min(b), a.max(b));
+                if hi.saturating_sub(lo) as u64 >= MAX_SET_VALUES as u64 {
+                    return Err(format!(
+                        "the range `{v}` has more than {MAX_SET_VALUES} values"
+                    ));
+                }
+                out.extend(lo..=hi);
+            } else {
+                out.push(parse_int(v).ok_or_else(|| format!("`{v}` is not a valid value here"))?);
+            }
+            if out.len() > MAX_SET_VALUES {
+                return Err(format!(
+                    "more than {MAX_SET_VALUES} values in an InMap filter"
+                ));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// Why `hook` found no slot: its kind's copies are all taken, and for a plain kprobe the
+/// `kprobe_multi` slots too.
+fn slots_exhausted(hook: &HookPlan) -> String {
+    let plain_kprobe = matches!(
+        &hook.attach,
+        Attach::Kprobe {
+            override_: false,
+            ..
+        }
+    ) && hook.config.returns == 0;
+    if plain_kprobe || matches!(hook.attach, Attach::RawSyscall { .. }) {
+        format!(
+            "more than {} kprobe hooks in all policies; run fewer policies at once",
+            SLOTS_PER_KIND + layout::MULTI_SLOTS
+        )
+    } else {
+        let what = match &hook.attach {
+            Attach::Kprobe {
+                override_: true, ..
+            } => "kprobe hooks with Override".to_string(),
+            Attach::Kprobe { .. } => "kprobe hooks with a return probe".to_string(),
+            other => format!("{} hooks", other.method()),
+        };
+        format!("more than {SLOTS_PER_KIND} {what} in all policies; run fewer policies at once")
+    }
+}
+
 /// `sys_openat`, `__x64_sys_openat` and `openat` → `openat`.
 fn bare_syscall(call: &str) -> &str {
     let unprefixed = facts::SYSCALL_ARCH_PREFIXES
@@ -1685,8 +2035,8 @@ fn port_ranges(values: &[&str]) -> Result2<Vec<u64>> {
 /// InMap and InRange values on an integer as (low, high) pairs: a range `a:b` (swapped when
 /// reversed, as Tetragon's writeRangeInMap does), a single value the range of itself. Tetragon
 /// keeps InMap values in a hash map (pkg/selectors/kernel.go writeMatchValuesInMap) and InRange
-/// limits inline (writeMatchValuesRange); here both are at most four inline pairs, and `list:`
-/// values are refused.
+/// limits inline (writeMatchValuesRange); here both are at most four inline pairs (an InMap
+/// with `list:` values is compiled by `HookCompiler::int_set` instead).
 fn int_ranges(values: &[&str]) -> Result2<Vec<u64>> {
     if let Some(v) = values.iter().find(|v| v.starts_with("list:")) {
         return Err(format!(
@@ -1908,7 +2258,14 @@ impl Plan {
 /// `__x64_sys_dup`, `x64/sys_dup`) and makes its hooks syscall hooks; a `generated_syscalls`
 /// list is every syscall of the ABI's table that the kernel has (`btf.GetSyscallsList`); a list without a type holds
 /// function names, taken as written. The first list of a name counts (`isList`).
-fn expand_lists<'s>(spec: &'s Spec, kernel: &Kernel) -> Result2<Vec<std::borrow::Cow<'s, Hook>>> {
+///
+/// A `generated_ftrace` list is filled as [`ftrace_list`] says; what it matched against is
+/// said in `notes`.
+fn expand_lists<'s>(
+    spec: &'s Spec,
+    kernel: &Kernel,
+    notes: &mut Vec<String>,
+) -> Result2<Vec<std::borrow::Cow<'s, Hook>>> {
     let mut out = Vec::new();
     for hook in &spec.hooks {
         let call = hook.target.as_ref();
@@ -1948,11 +2305,10 @@ fn expand_lists<'s>(spec: &'s Spec, kernel: &Kernel) -> Result2<Vec<std::borrow:
                     .collect(),
                 true,
             ),
-            Some("generated_ftrace") => {
-                return Err(format!(
-                    "list `{name}`: `generated_ftrace` lists are not supported by policyctl run yet (Tetragon fills them from the kernel's available_filter_functions by `pattern`)"
-                ))
-            }
+            // Tetragon keeps the hook's `syscall` (true unless written false) for these
+            // functions, then reads their arguments as a syscall stub's; here they are hooked as
+            // the functions they are (arguments from their own registers)
+            Some("generated_ftrace") => (ftrace_list(list, name, kernel, notes)?, false),
             _ => (
                 list.values.iter().map(|v| v.value.clone()).collect(),
                 hook.is_syscall(),
@@ -1963,9 +2319,76 @@ fn expand_lists<'s>(spec: &'s Spec, kernel: &Kernel) -> Result2<Vec<std::borrow:
             one.target = Some(Spanned { value: call, span });
             if syscall {
                 one.syscall = Some(Spanned { value: true, span });
+            } else if ty.as_deref() == Some("generated_ftrace") {
+                one.syscall = Some(Spanned { value: false, span });
             }
             out.push(std::borrow::Cow::Owned(one));
         }
     }
     Ok(out)
+}
+
+// ---- generated_ftrace lists ------------------------------------------------------------------
+
+/// The functions of a `generated_ftrace` list, as Tetragon fills it (`ReadAvailFuncs` in
+/// pkg/ftrace/ftrace.go, from `validateList` in pkg/sensors/tracing/lists_linux.go): the
+/// kernel's `available_filter_functions` up to the first line of a module (a line with a
+/// space), sorted, without duplicates and `__ftrace_invalid_address__` entries, those the
+/// `pattern` (a Go regular expression, unanchored) matches; none is an error ("ftrace: '%s' not
+/// found").
+///
+/// On the running kernel that file is read from tracefs. A kernel known only by its BTF (a dry
+/// run) has no such file: its BTF functions stand in for it, and a note says so — BTF also
+/// lists functions ftrace cannot trace (notrace, inlined everywhere), so there the list may be
+/// longer than Tetragon's, and attaching is what finally tells.
+fn ftrace_list(
+    list: &List,
+    name: &str,
+    kernel: &Kernel,
+    notes: &mut Vec<String>,
+) -> Result2<Vec<String>> {
+    let pattern = list
+        .pattern
+        .as_ref()
+        .map(|p| p.value.as_str())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| format!("list `{name}`: a `generated_ftrace` list needs a `pattern`"))?;
+    let re = regex::Regex::new(pattern).map_err(|e| {
+        format!("list `{name}`: `pattern` `{pattern}` is not a regular expression: {e}")
+    })?;
+    let (mut functions, from): (Vec<String>, String) = if kernel.host.is_some() {
+        let path = policyctl_validator::kernel::HOST_TRACEFS
+            .iter()
+            .map(|d| std::path::Path::new(d).join("available_filter_functions"))
+            .find(|p| p.exists())
+            .ok_or_else(|| {
+                format!("list `{name}`: `generated_ftrace` needs tracefs (available_filter_functions), which is not mounted")
+            })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("list `{name}`: {}: {e}", path.display()))?;
+        (
+            text.lines()
+                .take_while(|l| !l.contains(' '))
+                .map(str::to_string)
+                .collect(),
+            path.display().to_string(),
+        )
+    } else {
+        let functions: Vec<String> = kernel.func_names().map(str::to_string).collect();
+        notes.push(format!(
+            "list `{name}`: `generated_ftrace` matched `{pattern}` against the {} functions of {}'s BTF, not its available_filter_functions (a dry run has no tracefs of that kernel; BTF also has functions ftrace cannot trace)",
+            functions.len(),
+            kernel.name
+        ));
+        (functions, format!("{}'s BTF", kernel.name))
+    };
+    functions.sort_unstable();
+    functions.dedup();
+    functions.retain(|f| !f.contains("__ftrace_invalid_address__") && re.is_match(f));
+    if functions.is_empty() {
+        return Err(format!(
+            "list `{name}`: no function of {from} matches `{pattern}` (Tetragon: \"ftrace: '{pattern}' not found\")"
+        ));
+    }
+    Ok(functions)
 }

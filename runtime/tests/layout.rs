@@ -66,6 +66,7 @@ const STRUCTS: &[&str] = &[
     "selector",
     "hook_config",
     "syscall_hooks",
+    "func_hooks",
     "str_key",
     "process",
     "event_header",
@@ -356,6 +357,10 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 namespaces,
                 caps,
                 cap_changes,
+                sock_action,
+                sock_arg,
+                last_action,
+                _pad_net,
             }),
             0,
         ),
@@ -374,7 +379,9 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 ret,
                 returns,
                 _rpad,
-                ret_selectors
+                ret_selectors,
+                ret_sock_action,
+                _spad
             }),
             0,
         ),
@@ -383,6 +390,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             rust_struct!(SyscallHooks { count, slots }),
             0,
         ),
+        ("func_hooks", rust_struct!(FuncHooks { count, slots }), 0),
         // aya's LPM trie key adds the leading `prefixlen` (a u32) itself.
         ("str_key", rust_struct!(StrKeyData { filter, data }), 4),
         (
@@ -775,6 +783,9 @@ fn constants_match_common_h_and_btf() {
         ("CEL_MAX_INSNS", CEL_MAX_INSNS as i128),
         ("CEL_STACK", CEL_STACK as i128),
         ("MAX_CEL_PROGS", MAX_CEL_PROGS as i128),
+        ("MULTI_SLOT_BASE", MULTI_SLOT_BASE as i128),
+        ("MULTI_SLOTS", MULTI_SLOTS as i128),
+        ("FUNC_HOOKS", FUNC_HOOKS as i128),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -1120,6 +1131,7 @@ fn enums_match() {
                     ("DPORT_RANGE", op::DPORT_RANGE),
                     ("INT_RANGE", op::INT_RANGE),
                     ("CEL", op::CEL),
+                    ("INT_SET", op::INT_SET),
                 ],
             ),
         ),
@@ -1134,6 +1146,10 @@ fn enums_match() {
                     ("OVERRIDE", action::OVERRIDE),
                     ("NOPOST", action::NOPOST),
                     ("SIGNAL", action::SIGNAL),
+                    ("GETURL", action::GETURL),
+                    ("DNSLOOKUP", action::DNSLOOKUP),
+                    ("TRACKSOCK", action::TRACKSOCK),
+                    ("UNTRACKSOCK", action::UNTRACKSOCK),
                 ],
             ),
         ),
@@ -1336,6 +1352,18 @@ fn map_definitions_match_rust_types() {
         ),
         // the evaluator's own stack
         ("cel_stacks", (PERCPU_ARRAY, u32_, None, Some(1))),
+        // sock address → owner (pid, tid): the programs' own
+        ("socktrack", (HASH_LRU, u64_, u64_, None)),
+        // function address → slot, written by the loader
+        (
+            "func_slots",
+            (
+                HASH,
+                u64_,
+                size(std::mem::size_of::<FuncHooks>()),
+                size(MULTI_SLOTS * 4),
+            ),
+        ),
     ]
     .into_iter()
     .collect();

@@ -214,6 +214,7 @@ fn hook(
         config: HookConfig::default(),
         strings: Vec::new(),
         cel: Vec::new(),
+        net_actions: Vec::new(),
     }
 }
 

@@ -32,11 +32,11 @@ use std::sync::{Arc, OnceLock};
 use policyctl_runtime::layout::{
     arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
     NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT,
-    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, SLOTS_PER_KIND, STR_LEN,
+    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
-    ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan,
-    PlanError, StringEntry,
+    is_multi_slot, ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features,
+    Method, Plan, PlanError, StringEntry,
 };
 use policyctl_validator::kernel::{Kernel, KernelSpec};
 use policyctl_validator::{check_source_with, SourceFile};
@@ -280,8 +280,13 @@ fn config_bytes(cfg: &HookConfig) -> Vec<u8> {
         "HookConfig has padding after its selectors that this dump does not know"
     );
     assert_eq!(
-        size_of::<HookConfig>(),
+        offset_of!(HookConfig, ret_sock_action),
         offset_of!(HookConfig, ret_selectors) + MAX_SELECTORS * size_of::<ReturnSelector>(),
+        "HookConfig has padding after its return selectors that this dump does not know"
+    );
+    assert_eq!(
+        size_of::<HookConfig>(),
+        offset_of!(HookConfig, _spad) + 7,
         "HookConfig has trailing padding this dump does not know"
     );
     // SAFETY: reading a plain value's bytes as MaybeUninit<u8> is always sound; only the
@@ -844,16 +849,16 @@ impl WithKprobes for Features {
 fn refuses_what_the_runtime_does_not_implement() {
     let cases: [(String, &str); 6] = [
         (
-            policy("  kprobes:\n  - call: inet_csk_accept\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: sock\n    returnArgAction: TrackSock\n"),
-            "kprobe `inet_csk_accept`: returnArgAction `TrackSock` is not supported by policyctl run yet",
+            policy("  kprobes:\n  - call: tcp_close\n    syscall: false\n    args:\n    - index: 1\n      type: int\n    selectors:\n    - matchActions:\n      - action: TrackSock\n        argSock: 0\n"),
+            "kprobe `tcp_close`: TrackSock: argSock 0 is not a `sock` or `socket` arg of this hook",
         ),
         (
             mkdirat("    - matchParentBinaries:\n      - operator: In\n        values:\n        - /usr/bin/bash\n"),
             "`matchParentBinaries` is not supported",
         ),
         (
-            mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: http://example.com/canary\n"),
-            "action `GetUrl` is not supported",
+            mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: https://example.com/canary\n"),
+            "GetUrl `https://example.com/canary`: policyctl run fetches only plain `http://` URLs (it has no TLS)",
         ),
         (
             policy("  kprobes:\n  - call: tty_write\n    syscall: false\n    args:\n    - index: 0\n      type: kiocb\n"),
@@ -874,19 +879,23 @@ fn refuses_what_the_runtime_does_not_implement() {
     }
 }
 
-/// SLOTS_PER_KIND (64) kprobe hooks in all take slots 0..64; one more is refused; LSM hooks use
-/// their own range and do not count. The hooks come from a `syscalls` list of the fixture's
-/// first 64 syscalls, and a `generated_syscalls` list (every syscall) is one too many.
+/// SLOTS_PER_KIND (64) kprobe hooks in all take the copies' slots 0..64; the kprobe hooks past
+/// them are served by `kprobe_multi` in slots MULTI_SLOT_BASE.. (MULTI_SLOTS of them), and one
+/// more is refused; hooks past the copies may share a function. The hooks come from a
+/// `syscalls` list of the fixture's first 64 syscalls, `generated_syscalls` lists (every syscall
+/// of the fixture) in one, then two policies, and a `generated_ftrace` list of every BTF
+/// function whose name starts with `s`.
 #[test]
-fn refuses_more_than_slots_per_kind_kprobe_hooks() {
+fn kprobe_hooks_past_the_copies_take_multi_slots() {
     let names: Vec<&str> = kernel()
         .syscall_names()
         .into_iter()
         .filter(|n| policyctl_validator::kernel::syscalls::number(n).is_some())
-        .take(64)
         .collect();
-    assert_eq!(names.len(), SLOTS_PER_KIND);
-    let values: String = names.iter().map(|n| format!("    - sys_{n}\n")).collect();
+    let values: String = names[..64]
+        .iter()
+        .map(|n| format!("    - sys_{n}\n"))
+        .collect();
     let sixty_four = policy(&format!(
         "  lists:\n  - name: many\n    type: syscalls\n    values:\n{values}  kprobes:\n  - call: list:many\n"
     ));
@@ -901,15 +910,42 @@ fn refuses_more_than_slots_per_kind_kprobe_hooks() {
             other => panic!("{other:?}"),
         })
         .collect();
-    let want: Vec<String> = names.iter().map(|n| format!("__x64_sys_{n}")).collect();
+    let want: Vec<String> = names[..64]
+        .iter()
+        .map(|n| format!("__x64_sys_{n}"))
+        .collect();
     assert_eq!(symbols, want);
 
-    let all = policy(
-        "  lists:\n  - name: all\n    type: generated_syscalls\n  kprobes:\n  - call: list:all\n",
-    );
-    let e = refusal(&all, ALL, None);
+    let all = |name: &str| {
+        format!("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n  lists:\n  - name: all\n    type: generated_syscalls\n  kprobes:\n  - call: list:all\n")
+    };
+    let p = compile(&all("one"), ALL, None).unwrap();
+    let n = names.len();
+    assert!(n > SLOTS_PER_KIND && n < MULTI_SLOTS, "{n} syscalls");
+    let slots: Vec<u32> = p.hooks.iter().map(|h| h.slot).collect();
+    let want: Vec<u32> = (0..64)
+        .chain(MULTI_SLOT_BASE as u32..(MULTI_SLOT_BASE + n - 64) as u32)
+        .collect();
+    assert_eq!(slots, want);
+    assert!(p
+        .hooks
+        .iter()
+        .all(|h| is_multi_slot(h.slot) == (h.slot >= 64)));
+
+    // a second policy of every syscall: its hooks are all past the copies, on the functions
+    // the first's hooks past the copies are on too (kprobe_multi runs every hook of a function)
+    let (a, b) = (all("a"), all("b"));
+    let p = compile_files(&[("a.yaml", &a), ("b.yaml", &b)], ALL, None).unwrap();
+    assert_eq!(p.hooks.len(), 2 * n);
+    assert!(p.hooks[n..].iter().all(|h| is_multi_slot(h.slot)));
+    let distinct: std::collections::BTreeSet<u32> = p.hooks.iter().map(|h| h.slot).collect();
+    assert_eq!(distinct.len(), 2 * n);
+
+    // more functions than the copies and the multi slots together
+    let many = policy("  lists:\n  - name: s\n    type: generated_ftrace\n    pattern: \"^s\"\n  kprobes:\n  - call: list:s\n");
+    let e = refusal(&many, ALL, None);
     assert!(
-        e.contains("more than 64 kprobe hooks in all policies; run fewer policies at once"),
+        e.contains("more than 1088 kprobe hooks in all policies; run fewer policies at once"),
         "{e}"
     );
 }
@@ -958,13 +994,43 @@ fn list_calls_compile_as_the_calls_written_out() {
         ]
     );
     assert!(funcs.hooks.iter().all(|h| h.config.syscall == 0));
+}
+
+/// A `generated_ftrace` list on a kernel known by its BTF only: its functions are the BTF's
+/// that the pattern (a regular expression, unanchored at the end, as Go's MatchString) matches,
+/// sorted, one hook each, and a note says the BTF stood in for available_filter_functions; a
+/// pattern that matches nothing is refused as Tetragon refuses it.
+#[test]
+fn generated_ftrace_lists_match_the_btf_functions_in_a_dry_run() {
+    let p = plan(&policy("  lists:\n  - name: ksys\n    type: generated_ftrace\n    pattern: \"^ksys_(read|write)$\"\n  kprobes:\n  - call: list:ksys\n    syscall: false\n"));
+    let symbols: Vec<&str> = p
+        .hooks
+        .iter()
+        .map(|h| match &h.attach {
+            Attach::Kprobe { symbol, .. } => symbol.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(symbols, ["ksys_read", "ksys_write"]);
+    assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+    assert!(
+        p.skipped[0]
+            .contains("list `ksys`: `generated_ftrace` matched `^ksys_(read|write)$` against the")
+            && p.skipped[0].contains(
+                "functions of 6.12.117+deb12-amd64's BTF, not its available_filter_functions"
+            ),
+        "{}",
+        p.skipped[0]
+    );
+    let many = plan(&policy("  lists:\n  - name: ksys\n    type: generated_ftrace\n    pattern: \"^ksys_*\"\n  kprobes:\n  - call: list:ksys\n"));
+    assert!(many.hooks.len() > 2, "{}", many.hooks.len());
     let e = refusal(
-        &policy("  lists:\n  - name: f\n    type: generated_ftrace\n    pattern: \"^vfs_.*\"\n  kprobes:\n  - call: list:f\n    syscall: false\n"),
+        &policy("  lists:\n  - name: f\n    type: generated_ftrace\n    pattern: \"^no_such_function_[0-9]+$\"\n  kprobes:\n  - call: list:f\n    syscall: false\n"),
         ALL,
         None,
     );
     assert!(
-        e.contains("`generated_ftrace` lists are not supported"),
+        e.contains("list `f`: no function of 6.12.117+deb12-amd64's BTF matches `^no_such_function_[0-9]+$`"),
         "{e}"
     );
 }
@@ -2046,8 +2112,7 @@ fn namespace_link_inodes() {
 }
 
 /// InMap and InRange on an integer compile to (low, high) pairs under OP_INT_RANGE (a single
-/// InMap value is the range of itself, a reversed range is swapped); Not forms set FILTER_NOT;
-/// `list:` values are refused.
+/// InMap value is the range of itself, a reversed range is swapped); Not forms set FILTER_NOT.
 #[test]
 fn in_map_and_in_range_compile_to_pairs() {
     assert_eq!(
@@ -2062,13 +2127,66 @@ fn in_map_and_in_range_compile_to_pairs() {
         int_filter("InRange", &["-5:5", "100:200"]),
         filter(1, op::INT_RANGE, 0, 2, &[-5i64 as u64, 5, 100, 200])
     );
-    // Tetragon's list-syscalls-tracepoint example (lists are read in tracepoint selectors only)
-    let listed = policy("  lists:\n  - name: dups\n    type: syscalls\n    values:\n    - sys_dup\n    - sys_dup2\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: InMap\n        values:\n        - \"list:dups\"\n");
-    let e = refusal(&listed, ALL, None);
+}
+
+/// A raw_syscalls tracepoint with InMap `list:NAME` on its syscall64 arg (Tetragon's
+/// list-syscalls-tracepoint example).
+fn listed_in_map(operator: &str, list: &str, extra: &str) -> String {
+    policy(&format!("  lists:\n{list}  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: {operator}\n        values:\n        - \"list:dups\"\n{extra}"))
+}
+
+/// InMap with `list:NAME` values compiles to OP_INT_SET, the set's values being the list's
+/// syscall numbers (x86_64: dup 32, dup2 33, dup3 292), plus any other value (a range each of
+/// its values), as 8 little-endian bytes in the prefix trie under the filter's id; NotInMap
+/// sets FILTER_NOT. A 32-bit syscall is refused (the runtime's syscall64 has no 32-bit flag).
+#[test]
+fn in_map_lists_compile_to_a_set_of_syscall_numbers() {
+    let dups = "  - name: dups\n    type: syscalls\n    values:\n    - sys_dup\n    - x64/sys_dup2\n    - __x64_sys_dup3\n";
+    let p = plan(&listed_in_map(
+        "InMap",
+        dups,
+        "        - \"7:8\"\n        - \"0\"\n",
+    ));
+    let h = only_hook(&p);
+    let f = &h.config.selectors[0].args[0];
+    assert_eq!(*f, filter(1, op::INT_SET, 0, 0, &[]));
+    let mut values: Vec<i64> = h
+        .strings
+        .iter()
+        .map(|e| {
+            assert_eq!((e.filter, e.postfix), (1, false));
+            i64::from_le_bytes(e.value.as_slice().try_into().expect("8 bytes"))
+        })
+        .collect();
+    values.sort();
+    assert_eq!(values, [0, 7, 8, 32, 33, 292]);
+
+    let p = plan(&listed_in_map("NotInMap", dups, ""));
+    let f = &only_hook(&p).config.selectors[0].args[0];
+    assert_eq!(*f, filter(1, op::INT_SET, FILTER_NOT, 0, &[]));
+
+    // generated_syscalls: every syscall of the fixture's table
+    let p = plan(&listed_in_map(
+        "InMap",
+        "  - name: dups\n    type: generated_syscalls\n",
+        "",
+    ));
     assert!(
-        e.contains("InMap values from lists (`list:dups`) are not supported"),
-        "{e}"
+        only_hook(&p).strings.len() > 300,
+        "{}",
+        only_hook(&p).strings.len()
     );
+
+    let e = refusal(
+        &listed_in_map(
+            "InMap",
+            "  - name: dups\n    type: syscalls\n    values:\n    - i386/sys_dup\n",
+            "",
+        ),
+        ALL,
+        None,
+    );
+    assert!(e.contains("is not an x86_64 syscall"), "{e}");
 }
 
 /// Capability sets compare as 64-bit integers (Tetragon's filter_64ty on kernel_cap_ty and
