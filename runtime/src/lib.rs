@@ -18,3 +18,4 @@ pub mod loader;
 pub mod output;
 pub mod plan;
 pub mod process;
+pub mod usdt;
