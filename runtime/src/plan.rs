@@ -1221,6 +1221,9 @@ impl HookCompiler<'_> {
                     .ok_or("Signal needs `argSig`, a signal number")?;
                 out.signal = sig as u8;
             }
+            "Override" if hook.kind == PolicyHook::Uprobe => {
+                return Err("Override on a uprobe (argRegs, argNewSymbol, argNewOffset, argNewAddr: the probed thread's registers written) is not supported by policyctl run yet".into())
+            }
             "Override" => {
                 let err = action
                     .param("argError")
