@@ -307,30 +307,30 @@ fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
 /// uprobe programs may not write them (pkg/sensors/tracing/genericuprobe.go
 /// validateUprobeFeatures: "can't use override regs action, no kernel support").
 fn uprobe_override(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
-    let Some(why) = kernel.lacks(Feature::UprobeRegsChange) else {
-        return;
-    };
-    for hook in policy
+    let overrides: Vec<&Spanned<String>> = policy
         .spec
         .hooks
         .iter()
         .filter(|h| h.kind == HookKind::Uprobe)
-    {
-        for sel in &hook.selectors {
-            for action in &sel.match_actions {
-                let Some(name) = action.action.as_ref().filter(|a| a.value == "Override") else {
-                    continue;
-                };
-                out.push(
-                    Diagnostic::new(
-                        Code::K030,
-                        name.span,
-                        format!("Override on a uprobe needs uprobe programs that may write the probed thread's registers, which this kernel lacks: {why}"),
-                    )
-                    .help("check against a newer kernel (Linux 6.18 has it), or drop the Override"),
-                );
-            }
-        }
+        .flat_map(|h| &h.selectors)
+        .flat_map(|s| &s.match_actions)
+        .filter_map(|a| a.action.as_ref().filter(|a| a.value == "Override"))
+        .collect();
+    if overrides.is_empty() {
+        return;
+    }
+    let Some(why) = kernel.lacks(Feature::UprobeRegsChange) else {
+        return;
+    };
+    for name in overrides {
+        out.push(
+            Diagnostic::new(
+                Code::K030,
+                name.span,
+                format!("Override on a uprobe needs uprobe programs that may write the probed thread's registers, which this kernel lacks: {why}"),
+            )
+            .help("check against a newer kernel (Linux 6.18 has it), or drop the Override"),
+        );
     }
 }
 
