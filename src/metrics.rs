@@ -366,12 +366,13 @@ fn event_type(kind: &EventKind) -> &'static str {
         EventKind::Tracepoint => "PROCESS_TRACEPOINT",
         EventKind::Uprobe => "PROCESS_UPROBE",
         EventKind::Lsm => "PROCESS_LSM",
+        EventKind::Usdt => "PROCESS_USDT",
     }
 }
 
 /// The `hook` label, as Tetragon's `PolicyInfo()` methods build it (`pkg/grpc/tracing/tracing.go`):
 /// `kprobe:<function>`, `tracepoint:<subsystem>/<event>`, `uprobe:<path>/<symbol>`,
-/// `lsm:<hook>`.
+/// `lsm:<hook>`, `usdt:<provider>/<name>`.
 fn hook_label(kind: &EventKind, attach: &Attach, function: &str) -> String {
     match (kind, attach) {
         (_, Attach::Tracepoint { subsystem, event })
@@ -381,6 +382,7 @@ fn hook_label(kind: &EventKind, attach: &Attach, function: &str) -> String {
         (_, Attach::Uprobe { path, symbol }) => format!("uprobe:{path}/{symbol}"),
         (_, Attach::UprobeOffset { path, .. }) => format!("uprobe:{path}/"),
         (_, Attach::Lsm { hook }) => format!("lsm:{hook}"),
+        (_, Attach::Usdt { provider, name, .. }) => format!("usdt:{provider}/{name}"),
         (EventKind::Lsm, _) => format!("lsm:{function}"),
         _ => format!("kprobe:{function}"),
     }

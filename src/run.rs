@@ -1010,6 +1010,15 @@ pub(crate) fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
         Uprobe { path, symbol } => format!("uprobe `{path}:{symbol}`"),
         RawTracepoint { subsystem, event } => format!("raw tracepoint `{subsystem}/{event}`"),
         UprobeOffset { path, offset } => format!("uprobe `{path}+{offset:#x}`"),
+        Usdt {
+            path,
+            provider,
+            name,
+            site,
+        } => match site {
+            Some(site) => format!("usdt `{path}:{provider}:{name}` (at {:#x})", site.offset),
+            None => format!("usdt `{path}:{provider}:{name}`"),
+        },
     }
 }
 

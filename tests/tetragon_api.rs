@@ -89,6 +89,7 @@ fn snapshot_events_decode_as_tetragon_messages() {
         "process_tracepoint",
         "process_uprobe",
         "process_lsm",
+        "process_usdt",
     ] {
         assert!(d.kinds.contains_key(kind), "no {kind} in {:?}", d.kinds);
     }

@@ -157,6 +157,7 @@ enum action {
 	ACTION_DNSLOOKUP = 8,   /* user space looks the selector's argFqdn up */
 	ACTION_TRACKSOCK = 11,  /* the arg's sock is attributed to this process */
 	ACTION_UNTRACKSOCK = 12, /* the arg's sock is no longer attributed */
+	ACTION_SET = 15,      /* USDT Set: a value written at an argument's address */
 };
 
 #define RATE_THREAD 0  /* Tetragon's default */
@@ -529,6 +530,38 @@ struct cel_prog {
 	__u32 len; /* instructions used */
 	__u32 _pad;
 	struct cel_insn insns[CEL_MAX_INSNS];
+};
+
+/* ---- USDT probes --------------------------------------------------------
+ * A USDT site is served by a uprobe slot's `usdt_N` copy: its arguments are
+ * read where the site's stapsdt note says (Tetragon's read_usdt_arg,
+ * bpf/process/usdt_arg.h), into the raw arguments the hook's arg_config
+ * reads (arg i of the hook is usdt_spec.args[i]).
+ */
+#define USDT_CONST 1     /* a constant: val_off */
+#define USDT_REG 2       /* a register: reg_off */
+#define USDT_REG_DEREF 3 /* memory at a register + val_off */
+#define USDT_SIB 4       /* memory at base + (index << scale) + val_off */
+
+/* One argument of a USDT site (Tetragon's config_usdt_arg). */
+struct usdt_arg {
+	__u64 val_off;     /* the constant, or the offset added to the address */
+	__u16 reg_off;     /* offsetof(struct pt_regs, the register) */
+	__u16 reg_idx_off; /* USDT_SIB: the index register's */
+	__u8 shift;        /* 64 - size * 8 */
+	__u8 kind;         /* USDT_* (0: no argument) */
+	__u8 sig;          /* 1: sign-extended */
+	__u8 scale;        /* USDT_SIB: log2 of the index's scale */
+};
+
+/* A USDT site's arguments in the hook's arg order, and each selector's Set
+ * action (Tetragon's do_set_action, bpf/process/generic_calls.h). */
+struct usdt_spec {
+	struct usdt_arg args[MAX_ARGS];
+	__u8 set_arg[MAX_SELECTORS]; /* Set's argIndex + 1 per selector; 0: no Set */
+	__u8 _pad[3];
+	__u32 set_value[MAX_SELECTORS]; /* Set's argValue */
+	__u32 _pad2;
 };
 
 #endif

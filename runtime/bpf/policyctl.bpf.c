@@ -158,6 +158,15 @@ static __always_inline void track_sock(__u64 addr, bool track)
 	bpf_map_update_elem(&socktrack, &addr, &owner, BPF_ANY);
 }
 
+/* USDT sites: where each uprobe slot served by a `usdt_N` copy finds its
+ * arguments, and its selectors' Set actions (struct usdt_spec). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLOTS_PER_KIND);
+	__type(key, __u32);
+	__type(value, struct usdt_spec);
+} usdt SEC(".maps");
+
 /*
  * v if v < n, else 0, computed in the register that then indexes: clang
  * otherwise checks one copy and indexes with another, which the verifier
@@ -1582,6 +1591,15 @@ static __always_inline long post_hook(struct scratch *s, __u32 nargs)
 
 /* ---- selectors on namespaces and capabilities ------------------------- */
 
+/* USDT: whether selector `sel` of a USDT site has a Set action. */
+static __always_inline bool usdt_sets(__u32 slot, int sel)
+{
+	struct usdt_spec *u = bpf_map_lookup_elem(&usdt, &slot);
+	if (!u || sel < 0 || sel >= MAX_SELECTORS)
+		return false;
+	return u->set_arg[sel] != 0;
+}
+
 /*
  * matchNamespaces, matchCapabilities, matchNamespaceChanges and
  * matchCapabilityChanges of selector `sel` against the current task, as
@@ -1821,6 +1839,11 @@ GLOBAL int handle(__u64 slot)
 		selector_sock_action(s, sel);
 	if (sel->last_action)
 		s->hook.action = sel->last_action;
+	if (h->kind == KIND_UPROBE && usdt_sets(slot, which)) {
+		/* the usdt copy writes the value once the event is sent */
+		s->hook.action = ACTION_SET;
+		ret = 1;
+	}
 	bool post = sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel, nargs));
 	if (h->returns)
 		keep_entry(slot, post);
@@ -2115,6 +2138,11 @@ GLOBAL int match_return(__u64 slot, __u64 sel, __u64 fi)
 	case ARG_SOCK:
 		hit = match_sock(f, &a->sock);
 		break;
+	case ARG_STRING:
+		/* a uretprobe's returned string (as the entry's strings) */
+		set_key(s, a->str, a->len);
+		hit = match_key(f->id, f->op);
+		break;
 	default:
 		return 0;
 	}
@@ -2162,6 +2190,12 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 		out->type = ARG_SOCK;
 		read_sock(BPF_CORE_READ((struct socket *)value, sk), &out->sock);
 		break;
+	case ARG_STRING: {
+		/* a uretprobe's returned `char *`, in user memory */
+		long n = bpf_probe_read_user_str(out->str, ARG_BUF, (const void *)value);
+		out->len = n > 0 ? n - 1 : 0;
+		break;
+	}
 	default:
 		return 0;
 	}
@@ -2313,6 +2347,19 @@ int kprobe_multi(struct pt_regs *ctx)
 	return 0;
 }
 
+/* uretprobe copies (uprobes with `return: true`): the return value is the
+ * user registers' ax, the `ret` of Tetragon's BPF_KRETPROBE
+ * generic_retuprobe_event (bpf/process/bpf_generic_retuprobe.c). */
+#define URETPROBE(n)                                                      \
+	SEC("uretprobe/slot" #n)                                          \
+	int uretprobe_##n(struct pt_regs *ctx)                            \
+	{                                                                 \
+		handle_return(KIND_UPROBE * SLOTS_PER_KIND + n, ctx->ax); \
+		return 0;                                                 \
+	}
+
+COPIES(URETPROBE)
+
 /* ---- raw tracepoints (`raw: true`) -------------------------------------- */
 
 /* The context is the tracepoint's TP_PROTO arguments, one u64 each. They are
@@ -2333,3 +2380,109 @@ int kprobe_multi(struct pt_regs *ctx)
 	}
 
 COPIES(RAW_TP)
+
+/* ---- USDT probes -------------------------------------------------------- */
+
+/* A register of the probed thread, by its offset in struct pt_regs. */
+static __always_inline __u64 usdt_reg(struct pt_regs *ctx, __u16 off)
+{
+	__u64 v = 0;
+	if (off > sizeof(struct pt_regs) - sizeof(__u64))
+		return 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + (off & 0xff8));
+	return v;
+}
+
+/* One argument of a USDT site, as Tetragon's read_usdt_arg
+ * (bpf/process/usdt_arg.h) reads it: a constant, a register, or memory at
+ * a register (plus an index register scaled), cut to its size and
+ * sign-extended when signed. */
+static __always_inline __u64 usdt_arg_value(struct pt_regs *ctx, struct usdt_arg *a)
+{
+	__u64 val = 0, addr;
+	switch (a->kind) {
+	case USDT_CONST:
+		val = a->val_off;
+		break;
+	case USDT_REG:
+		val = usdt_reg(ctx, a->reg_off);
+		break;
+	case USDT_REG_DEREF:
+		addr = usdt_reg(ctx, a->reg_off) + a->val_off;
+		if (bpf_probe_read_user(&val, sizeof(val), (void *)addr))
+			return 0;
+		break;
+	case USDT_SIB:
+		addr = usdt_reg(ctx, a->reg_off) +
+		       (usdt_reg(ctx, a->reg_idx_off) << (a->scale & 3)) + a->val_off;
+		if (bpf_probe_read_user(&val, sizeof(val), (void *)addr))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	__u8 shift = a->shift & 63;
+	val <<= shift;
+	if (a->sig)
+		return (__u64)((__s64)val >> shift);
+	return val >> shift;
+}
+
+/* Set (Tetragon's do_set_action, bpf/process/generic_calls.h): writes the
+ * 4-byte value at the argument's address; planned only for a 4-byte
+ * argument in memory at a register. */
+static __always_inline void usdt_set(struct pt_regs *ctx, __u32 slot, __u32 sel)
+{
+	struct usdt_spec *u = bpf_map_lookup_elem(&usdt, &slot);
+	if (!u || sel >= MAX_SELECTORS)
+		return;
+	__u32 which = u->set_arg[BOUNDED(sel, MAX_SELECTORS)];
+	if (!which || which > MAX_ARGS)
+		return;
+	struct usdt_arg *a = &u->args[BOUNDED(which - 1, MAX_ARGS)];
+	if (a->kind != USDT_REG_DEREF)
+		return;
+	__u32 value = u->set_value[BOUNDED(sel, MAX_SELECTORS)];
+	__u64 addr = usdt_reg(ctx, a->reg_off) + a->val_off;
+	bpf_probe_write_user((void *)addr, &value, sizeof(value));
+}
+
+/* usdt copies: uprobe slots whose arguments a stapsdt note places. */
+static __always_inline struct scratch *usdt_begin(struct pt_regs *ctx, __u32 slot)
+{
+	bool syscall;
+	struct scratch *s = begin(slot, &syscall);
+	struct usdt_spec *u = bpf_map_lookup_elem(&usdt, &slot);
+	if (!s || !u)
+		return 0;
+	for (int i = 0; i < MAX_ARGS; i++)
+		s->raw[i] = usdt_arg_value(ctx, &u->args[i]);
+	return s;
+}
+
+#define USDT(n)                                                           \
+	SEC("uprobe/usdt" #n)                                             \
+	int usdt_##n(struct pt_regs *ctx)                                 \
+	{                                                                 \
+		__u32 slot = KIND_UPROBE * SLOTS_PER_KIND + n;            \
+		if (usdt_begin(ctx, slot))                                \
+			handle(slot);                                     \
+		return 0;                                                 \
+	}
+
+/* usdt copies that may write user memory (Set): loaded only for sites with
+ * a Set action, as kernels that refuse bpf_probe_write_user (lockdown, no
+ * CAP_SYS_ADMIN) refuse programs calling it. */
+#define USDT_SET(n)                                                       \
+	SEC("uprobe/usdt_set" #n)                                         \
+	int usdt_set_##n(struct pt_regs *ctx)                             \
+	{                                                                 \
+		__u32 slot = KIND_UPROBE * SLOTS_PER_KIND + n;            \
+		struct scratch *s = usdt_begin(ctx, slot);                \
+		if (s && handle(slot))                                    \
+			usdt_set(ctx, slot, s->hook.selector);            \
+		return 0;                                                 \
+	}
+
+COPIES(USDT)
+COPIES(USDT_SET)

@@ -129,6 +129,7 @@ impl HookKind {
             HookKind::Kprobe => Some(format!("kretprobe_{copy}")),
             HookKind::Fentry => Some(format!("fexit_{copy}")),
             HookKind::Tracepoint => Some(format!("tracepoint_exit_{copy}")),
+            HookKind::Uprobe => Some(format!("uretprobe_{copy}")),
             _ => None,
         }
     }
@@ -230,6 +231,7 @@ pub mod action {
     pub const DNSLOOKUP: u32 = 8;
     pub const TRACKSOCK: u32 = 11;
     pub const UNTRACKSOCK: u32 = 12;
+    pub const SET: u32 = 15;
 }
 
 /// `enum event_type`.
@@ -652,6 +654,42 @@ unsafe impl aya::Pod for Process {}
 unsafe impl aya::Pod for PendingKey {}
 unsafe impl aya::Pod for ReturnEvent {}
 unsafe impl aya::Pod for CelProg {}
+
+// ---- USDT probes -------------------------------------------------------------
+
+/// `USDT_*`: where a USDT argument is.
+pub mod usdt_kind {
+    pub const CONST: u8 = 1;
+    pub const REG: u8 = 2;
+    pub const REG_DEREF: u8 = 3;
+    pub const SIB: u8 = 4;
+}
+
+/// `struct usdt_arg`: one argument of a USDT site.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct UsdtArg {
+    pub val_off: u64,
+    pub reg_off: u16,
+    pub reg_idx_off: u16,
+    pub shift: u8,
+    pub kind: u8,
+    pub sig: u8,
+    pub scale: u8,
+}
+
+/// `struct usdt_spec`: a USDT site's arguments and its selectors' Set actions (map `usdt`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct UsdtSpec {
+    pub args: [UsdtArg; MAX_ARGS],
+    pub set_arg: [u8; MAX_SELECTORS],
+    pub _pad: [u8; 3],
+    pub set_value: [u32; MAX_SELECTORS],
+    pub _pad2: u32,
+}
+
+unsafe impl aya::Pod for UsdtSpec {}
 
 /// Reads a `T` from a record that may stop early (a hook event sends only the arguments its
 /// hook declares): at least `min` bytes must be there, the rest reads as zeros.

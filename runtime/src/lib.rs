@@ -20,3 +20,4 @@ pub mod netaction;
 pub mod output;
 pub mod plan;
 pub mod process;
+pub mod usdt;

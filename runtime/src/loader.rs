@@ -21,7 +21,7 @@ use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
     CelProg, FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData,
-    SyscallHooks, ARG_BUF, FUNC_HOOKS, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
+    SyscallHooks, UsdtSpec, ARG_BUF, FUNC_HOOKS, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 
@@ -366,6 +366,38 @@ impl Loaded {
                         })?;
                     format!("uprobe {path}+{offset:#x}")
                 }
+                Attach::Usdt {
+                    path,
+                    provider,
+                    name,
+                    site,
+                } => {
+                    let what = format!("usdt {path}:{provider}:{name}");
+                    let site = site.as_ref().ok_or_else(|| {
+                        err(format!(
+                            "policy `{policy}`: cannot attach {what}: {path}: no such file"
+                        ))
+                    })?;
+                    if site.semaphore != 0 {
+                        // Tetragon attaches with the semaphore's offset (UprobeAttachData
+                        // RefCtrOffset), which the kernel counts up while attached; aya 0.14
+                        // has no way to pass it.
+                        return Err(err(format!(
+                            "policy `{policy}`: cannot attach {what}: the probe has a semaphore (at file offset {:#x}), which policyctl run does not enable yet",
+                            site.semaphore
+                        )));
+                    }
+                    let p: &mut UProbe = self.program(&usdt_program(site, copy))?;
+                    p.load()
+                        .and_then(|()| {
+                            p.attach(site.offset, path, UProbeScope::AllProcesses)
+                                .map(|_| ())
+                        })
+                        .map_err(|e| {
+                            attach_error(policy, "usdt", &format!("{path}+{:#x}", site.offset), &e)
+                        })?;
+                    format!("{what}+{:#x}", site.offset)
+                }
                 Attach::RawTracepoint { subsystem, event } => {
                     let p: &mut RawTracePoint =
                         self.program(&HookKind::RawTracepoint.program(copy))?;
@@ -420,7 +452,8 @@ impl Loaded {
     }
 
     /// Loads and attaches the return program of a hook with `return: true`: a kretprobe for
-    /// a kprobe, an fexit for an fentry, `syscalls/sys_exit_<name>` for a syscall served by
+    /// a kprobe, an fexit for an fentry, a uretprobe for a uprobe,
+    /// `syscalls/sys_exit_<name>` for a syscall served by
     /// `sys_enter_<name>`. It serves the entry's slot.
     fn attach_return(
         &mut self,
@@ -463,6 +496,30 @@ impl Loaded {
                     })?;
                 Ok(format!("tracepoint {subsystem}/{exit}"))
             }
+            Attach::Uprobe { path, symbol } => {
+                let p: &mut UProbe = self.program(&name)?;
+                p.load()
+                    .and_then(|()| {
+                        p.attach(symbol.as_str(), path, UProbeScope::AllProcesses)
+                            .map(|_| ())
+                    })
+                    .map_err(|e| {
+                        attach_error(policy, "uretprobe", &format!("{path}:{symbol}"), &e)
+                    })?;
+                Ok(format!("uretprobe {path}:{symbol}"))
+            }
+            Attach::UprobeOffset { path, offset } => {
+                let p: &mut UProbe = self.program(&name)?;
+                p.load()
+                    .and_then(|()| {
+                        p.attach(*offset, path, UProbeScope::AllProcesses)
+                            .map(|_| ())
+                    })
+                    .map_err(|e| {
+                        attach_error(policy, "uretprobe", &format!("{path}+{offset:#x}"), &e)
+                    })?;
+                Ok(format!("uretprobe {path}+{offset:#x}"))
+            }
             other => Err(err(format!(
                 "policy `{policy}`: {} hooks have no return program",
                 other.method()
@@ -482,6 +539,21 @@ impl Loaded {
                 hooks
                     .insert(h.slot, h.config, 0)
                     .map_err(|e| err(format!("hooks map: {e}")))?;
+            }
+        }
+        {
+            // USDT sites: where their args are
+            let map = self.bpf.map_mut("usdt").ok_or_else(|| err("no usdt map"))?;
+            let mut usdt: BpfHashMap<&mut MapData, u32, UsdtSpec> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("usdt map: {e}")))?;
+            for h in &plan.hooks {
+                if let Attach::Usdt {
+                    site: Some(site), ..
+                } = &h.attach
+                {
+                    usdt.insert(h.slot, site.spec, 0)
+                        .map_err(|e| err(format!("usdt map: {e}")))?;
+                }
             }
         }
         {
@@ -586,9 +658,23 @@ fn program_name(attach: &Attach, copy: usize) -> Option<String> {
         Attach::Lsm { .. } => format!("lsm_{copy}"),
         Attach::Tracepoint { .. } => format!("tracepoint_{copy}"),
         Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => format!("uprobe_{copy}"),
+        Attach::Usdt {
+            site: Some(site), ..
+        } => usdt_program(site, copy),
+        Attach::Usdt { .. } => format!("usdt_{copy}"),
         Attach::RawTracepoint { .. } => HookKind::RawTracepoint.program(copy),
         Attach::RawSyscall { .. } => return None,
     })
+}
+
+/// The copy serving a USDT site: `usdt_set_N` (which calls bpf_probe_write_user) only for a
+/// site with a Set action.
+fn usdt_program(site: &crate::plan::UsdtSite, copy: usize) -> String {
+    if site.spec.set_arg.iter().any(|a| *a != 0) {
+        format!("usdt_set_{copy}")
+    } else {
+        format!("usdt_{copy}")
+    }
 }
 
 impl Loaded {
@@ -735,6 +821,13 @@ impl Loaded {
         if let Some(map) = self.bpf.map_mut("hooks") {
             if let Ok(mut hooks) = BpfHashMap::<&mut MapData, u32, HookConfig>::try_from(map) {
                 let _ = hooks.remove(&h.slot);
+            }
+        }
+        if matches!(h.attach, Attach::Usdt { .. }) {
+            if let Some(map) = self.bpf.map_mut("usdt") {
+                if let Ok(mut usdt) = BpfHashMap::<&mut MapData, u32, UsdtSpec>::try_from(map) {
+                    let _ = usdt.remove(&h.slot);
+                }
             }
         }
         // a return probe's calls entered and not returned: a later hook in this slot must

@@ -297,6 +297,7 @@ impl Renderer {
                 let on = match plan_hook.event {
                     EventKind::Tracepoint => a.tracepoint,
                     EventKind::Uprobe => a.uprobe,
+                    EventKind::Usdt => a.usdt,
                     EventKind::Lsm => a.lsm,
                     _ => a.kprobe,
                 };
@@ -384,16 +385,30 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             event: event.clone(),
         },
         (EventKind::Uprobe, Attach::Uprobe { path, symbol }) => Body::Uprobe {
-            common,
+            common: with_uprobe_return(common, h, hook),
             path: path.clone(),
             symbol: symbol.clone(),
             offset: 0,
         },
         (EventKind::Uprobe, Attach::UprobeOffset { path, offset }) => Body::Uprobe {
-            common,
+            common: with_uprobe_return(common, h, hook),
             path: path.clone(),
             symbol: String::new(),
             offset: *offset,
+        },
+        (
+            EventKind::Usdt,
+            Attach::Usdt {
+                path,
+                provider,
+                name,
+                ..
+            },
+        ) => Body::Usdt {
+            common,
+            path: path.clone(),
+            provider: provider.clone(),
+            name: name.clone(),
         },
         (EventKind::Lsm, _) => Body::Lsm {
             common,
@@ -405,6 +420,23 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             ret: return_of(h, hook),
         },
     }
+}
+
+/// A uprobe's merged entry and return: `process_uprobe` has no `return` field, so Tetragon's
+/// retprobeMerge (pkg/sensors/tracing/retprobe.go) puts the return value among the args, at
+/// its index `api.ReturnArgIndex` (5) or appended when the entry has fewer args, with no
+/// label (getUprobeReturnArg in pkg/sensors/tracing/genericuprobe.go gives its printer none).
+/// The action stays the entry's.
+fn with_uprobe_return(mut common: Common, h: &HookPlan, hook: &Hook) -> Common {
+    if let Some((value, _)) = return_of(h, hook) {
+        const RETURN_ARG_INDEX: usize = 5;
+        if common.args.len() > RETURN_ARG_INDEX {
+            common.args[RETURN_ARG_INDEX] = value;
+        } else {
+            common.args.push(value);
+        }
+    }
+    common
 }
 
 /// A return probe's `return` and `return_action`. The return value carries no label: Tetragon
@@ -636,6 +668,12 @@ enum Body {
     Lsm {
         common: Common,
         function_name: String,
+    },
+    Usdt {
+        common: Common,
+        path: String,
+        provider: String,
+        name: String,
     },
 }
 
@@ -1173,6 +1211,7 @@ fn action_key_json(o: &mut Obj<'_>, key: &str, n: u32) {
         action::DNSLOOKUP => "KPROBE_ACTION_DNSLOOKUP",
         action::TRACKSOCK => "KPROBE_ACTION_TRACKSOCK",
         action::UNTRACKSOCK => "KPROBE_ACTION_UNTRACKSOCK",
+        action::SET => "KPROBE_ACTION_SET",
         other => return o.num(key, other),
     };
     o.str(key, name);
@@ -1228,6 +1267,7 @@ impl Response {
             Body::Tracepoint { .. } => "process_tracepoint",
             Body::Uprobe { .. } => "process_uprobe",
             Body::Lsm { .. } => "process_lsm",
+            Body::Usdt { .. } => "process_usdt",
         };
         // `ancestors` in each message's field order (tetragon.proto)
         let ancestors = |m: &mut Obj<'_>| {
@@ -1328,6 +1368,24 @@ impl Response {
                 c.tags(m);
                 ancestors(m);
             }
+            Body::Usdt {
+                common: c,
+                path,
+                provider,
+                name,
+            } => {
+                // tetragon.ProcessUsdt's field order
+                c.head(m);
+                m.str("path", path);
+                m.str("provider", provider);
+                m.str("name", name);
+                m.str("policy_name", &c.policy_name);
+                m.str("message", &c.message);
+                c.args(m);
+                c.tags(m);
+                ancestors(m);
+                c.action(m);
+            }
         });
         top.str("node_name", &self.node_name);
         top.key("time");
@@ -1419,6 +1477,20 @@ impl Response {
             } => {
                 format!("🔒 {:<7} {} {}", "LSM", info(&c.process), function_name)
             }
+            // Tetragon's compact encoder (pkg/encoder/encoder.go, ProcessUsdt)
+            Body::Usdt {
+                common: c,
+                path,
+                provider,
+                name,
+            } => format!(
+                "🕵️ {:<7} {} {} {} {}",
+                "usdt",
+                info(&c.process),
+                maybe_quote(path),
+                maybe_quote(provider),
+                maybe_quote(name)
+            ),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! tested byte by byte.
 
 use crate::layout::{HookConfig, HookKind};
+use crate::usdt;
 
 /// How a hook is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,26 @@ pub enum Attach {
     RawTracepoint { subsystem: String, event: String },
     /// A uprobe at the file `offset` of the binary at `path` (uprobe `offsets`).
     UprobeOffset { path: String, offset: u64 },
+    /// A USDT probe `provider`:`name` of the binary at `path`: one site of it, or `None`
+    /// when the binary is not on this host (attaching then fails, as a uprobe on a missing
+    /// binary does).
+    Usdt {
+        path: String,
+        provider: String,
+        name: String,
+        site: Option<UsdtSite>,
+    },
+}
+
+/// One site of a USDT probe, from the binary's stapsdt note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsdtSite {
+    /// The file offset the uprobe attaches at.
+    pub offset: u64,
+    /// The file offset of the probe's semaphore, 0 when it has none.
+    pub semaphore: u64,
+    /// Where the hook's args are, and the selectors' Set actions (map `usdt`).
+    pub spec: layout::UsdtSpec,
 }
 
 impl Attach {
@@ -43,6 +64,8 @@ impl Attach {
             Attach::Uprobe { .. } => HookKind::Uprobe,
             Attach::RawTracepoint { .. } => HookKind::RawTracepoint,
             Attach::UprobeOffset { .. } => HookKind::Uprobe,
+            // USDT sites take uprobe slots, served by the `usdt_N` copies
+            Attach::Usdt { .. } => HookKind::Uprobe,
         }
     }
 
@@ -53,6 +76,7 @@ impl Attach {
         match self {
             Attach::Kprobe { .. } => Some("kretprobe".into()),
             Attach::Fentry { .. } => Some("fexit".into()),
+            Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => Some("uretprobe".into()),
             Attach::Tracepoint { subsystem, .. } => self
                 .exit_tracepoint()
                 .map(|exit| format!("tracepoint {subsystem}/{exit}")),
@@ -81,6 +105,7 @@ impl Attach {
             Attach::Uprobe { .. } => "uprobe",
             Attach::RawTracepoint { .. } => "raw tracepoint",
             Attach::UprobeOffset { .. } => "uprobe",
+            Attach::Usdt { .. } => "uprobe (USDT)",
         }
     }
 }
@@ -96,6 +121,8 @@ pub enum EventKind {
     Uprobe,
     /// `process_lsm`.
     Lsm,
+    /// `process_usdt`.
+    Usdt,
 }
 
 /// One argument as the policy declared it, for rendering events.
@@ -681,9 +708,7 @@ impl HookCompiler<'_> {
                         .collect();
                     (attaches, EventKind::Uprobe, String::new(), false)
                 }
-                PolicyHook::Usdt => {
-                    return Err("USDT probes are not supported by policyctl run yet".into())
-                }
+                PolicyHook::Usdt => return self.usdt(hook, &target),
             };
         self.hook_with(hook, attaches, event, function_name, syscall)
     }
@@ -722,7 +747,7 @@ impl HookCompiler<'_> {
         let user = syscall
             || matches!(
                 &attaches[0],
-                Attach::Uprobe { .. } | Attach::UprobeOffset { .. }
+                Attach::Uprobe { .. } | Attach::UprobeOffset { .. } | Attach::Usdt { .. }
             )
             || matches!(&attaches[0], Attach::Tracepoint { subsystem, .. } if subsystem == "syscalls");
         for (i, arg) in hook.args.iter().enumerate() {
@@ -1355,6 +1380,8 @@ impl HookCompiler<'_> {
                 }
             }
             "NoPost" => out.post = 0,
+            // a USDT site's Set lives in its `usdt` map entry (HookCompiler::usdt)
+            "Set" if hook.kind == PolicyHook::Usdt => {}
             "Sigkill" => out.kill = 1,
             "Signal" => {
                 let sig = action
@@ -1363,6 +1390,9 @@ impl HookCompiler<'_> {
                     .filter(|s| (1..=64).contains(s))
                     .ok_or("Signal needs `argSig`, a signal number")?;
                 out.signal = sig as u8;
+            }
+            "Override" if hook.kind == PolicyHook::Uprobe => {
+                return Err("Override on a uprobe (argRegs, argNewSymbol, argNewOffset, argNewAddr: the probed thread's registers written) is not supported by policyctl run yet".into())
             }
             "Override" => {
                 let err = action
@@ -1616,9 +1646,12 @@ pub fn ns_inode(target: &str) -> Option<u32> {
 
 /// What of a `return: true` hook the runtime cannot do, before anything is compiled.
 fn return_supported(hook: &Hook) -> Result2<()> {
-    if !matches!(hook.kind, PolicyHook::Kprobe | PolicyHook::Fentry) {
+    if !matches!(
+        hook.kind,
+        PolicyHook::Kprobe | PolicyHook::Fentry | PolicyHook::Uprobe
+    ) {
         return Err(format!(
-            "return probes (`return: true`) on {}s are not supported by policyctl run yet (it runs them on kprobes and fentries)",
+            "return probes (`return: true`) on {}s are not supported by policyctl run yet (it runs them on kprobes, fentries and uprobes)",
             hook.kind.noun()
         ));
     }
@@ -1669,17 +1702,32 @@ impl HookCompiler<'_> {
             .as_ref()
             .ok_or("`return: true` needs a `returnArg`")?;
         let ty = ret_arg.type_name();
-        let (kind, width, signed) = arg_kind(ty)
-            .filter(|(k, _, _)| matches!(*k, arg_type::INT | arg_type::SOCK | arg_type::SOCKET))
-            .ok_or_else(|| {
-                format!("returnArg type `{ty}` is not supported by policyctl run yet (it reads integers, sock and socket)")
-            })?;
+        let uprobe = matches!(attach, Attach::Uprobe { .. } | Attach::UprobeOffset { .. });
+        let (kind, width, signed) = match arg_kind(ty) {
+            Some((k, w, sg)) if matches!(k, arg_type::INT | arg_type::SOCK | arg_type::SOCKET) => {
+                if uprobe && k != arg_type::INT {
+                    return Err(format!(
+                        "returnArg type `{ty}` on a uprobe: a user-space function returns no kernel socket"
+                    ));
+                }
+                (k, w, sg)
+            }
+            // A uretprobe's returned `char *` lies in the process's memory (Tetragon's
+            // getUprobeReturnArg in pkg/sensors/tracing/genericuprobe.go takes any type).
+            Some((arg_type::STRING, w, sg)) if uprobe => (arg_type::STRING, w, sg),
+            _ => {
+                return Err(format!("returnArg type `{ty}` is not supported by policyctl run yet (it reads integers, sock and socket; and string on uprobes)"))
+            }
+        };
         config.ret.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
         } else {
             kind
         };
         config.ret.width = width;
+        if uprobe {
+            config.ret.flags |= ARG_USER;
+        }
         // returnArgAction: the returned pointer tracked or forgotten at every return, as
         // Tetragon's generic_retprobe (bpf/process/generic_calls.h) does with socktrack_map
         if let Some(action) = &hook.return_arg_action {
@@ -1687,6 +1735,7 @@ impl HookCompiler<'_> {
         }
         match attach {
             Attach::Kprobe { .. } | Attach::Fentry { .. } => {}
+            Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => {}
             Attach::Tracepoint { subsystem, event } => {
                 let exit = attach
                     .exit_tracepoint()
@@ -2391,4 +2440,147 @@ fn ftrace_list(
         ));
     }
     Ok(functions)
+}
+
+// ---- USDT probes -----------------------------------------------------------
+
+impl HookCompiler<'_> {
+    /// A `usdts` entry: one hook per site of the probe in the binary (Tetragon's addUsdt in
+    /// pkg/sensors/tracing/genericusdt.go configures every stapsdt note that names the
+    /// provider and probe). Arg i of the hook reads the probe argument its `index` names,
+    /// where the site's note says; matchArgs name args by that `index`, as for other hooks.
+    fn usdt(&mut self, hook: &Hook, path: &str) -> Result2<Vec<HookPlan>> {
+        let provider = hook
+            .usdt_provider
+            .as_ref()
+            .map(|p| p.value.clone())
+            .unwrap_or_default();
+        let name = hook
+            .usdt_name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_default();
+        if hook
+            .args
+            .iter()
+            .any(|a| a.resolve.is_some() || a.btf_type.is_some())
+        {
+            return Err("`resolve` on USDT args (through the binary's BTF) is not supported by policyctl run yet".into());
+        }
+        // The hook as the programs see it: arg i in raw slot i, filters on the same args.
+        let mut remapped = hook.clone();
+        let mut indexes = Vec::new();
+        for (i, arg) in remapped.args.iter_mut().enumerate() {
+            let index = arg.index.as_ref().map_or(i as i64, |x| x.value);
+            indexes.push(index);
+            if let Some(x) = arg.index.as_mut() {
+                x.value = i as i64;
+            } else {
+                arg.index = Some(Spanned {
+                    value: i as i64,
+                    span: arg.span,
+                });
+            }
+        }
+        for sel in &mut remapped.selectors {
+            for f in &mut sel.match_args {
+                if let Some(x) = f.index.as_mut() {
+                    x.value = indexes
+                        .iter()
+                        .position(|i| *i == x.value)
+                        .map_or(-1, |p| p as i64);
+                }
+            }
+        }
+        // Set (argIndex names the policy's arg by position, argValue the 4 bytes written)
+        let mut set_arg = [0u8; layout::MAX_SELECTORS];
+        let mut set_value = [0u32; layout::MAX_SELECTORS];
+        for (si, sel) in hook
+            .selectors
+            .iter()
+            .enumerate()
+            .take(layout::MAX_SELECTORS)
+        {
+            for action in sel.match_actions.iter().filter(|a| action_name(a) == "Set") {
+                let index = action
+                    .param("argIndex")
+                    .and_then(|n| n.as_i64())
+                    .ok_or("Set needs `argIndex`")?;
+                let value = action
+                    .param("argValue")
+                    .and_then(|n| n.as_i64())
+                    .ok_or("Set needs `argValue`")?;
+                let position = usize::try_from(index)
+                    .ok()
+                    .filter(|p| *p < hook.args.len())
+                    .ok_or_else(|| format!("Set: argIndex {index} names no declared arg"))?;
+                set_arg[si] = position as u8 + 1;
+                set_value[si] = value as u32;
+            }
+        }
+        let sites = match usdt::read(path) {
+            Ok(probes) => {
+                let sites: Vec<&usdt::Probe> = probes
+                    .iter()
+                    .filter(|p| p.provider == provider && p.name == name)
+                    .collect();
+                if sites.is_empty() {
+                    // as Tetragon's addUsdt: "not found in the binary"
+                    return Err(format!(
+                        "USDT probe `{provider}:{name}` is not in the binary `{path}`"
+                    ));
+                }
+                let mut out = Vec::new();
+                for probe in sites {
+                    let mut wanted = Vec::new();
+                    for (i, index) in indexes.iter().enumerate() {
+                        // Tetragon refuses an index past the note's count (addUsdt); the
+                        // index equal to the count reads an empty argument, 0.
+                        let idx = usize::try_from(*index)
+                            .ok()
+                            .filter(|x| *x <= probe.args.len())
+                            .ok_or_else(|| {
+                                format!(
+                                    "USDT probe `{provider}:{name}` (`{}`): arg index {index} is out of bounds",
+                                    probe.args_text
+                                )
+                            })?;
+                        if set_arg.contains(&(i as u8 + 1)) {
+                            let arg = probe.args.get(idx);
+                            if arg.map(|a| a.spec.kind) != Some(layout::usdt_kind::REG_DEREF) {
+                                return Err(format!("USDT probe `{provider}:{name}`: Set's argument is not in memory (`{}`): Tetragon's addUsdt writes only 'deref' arguments", arg.map_or("", |a| a.text.as_str())));
+                            }
+                            if arg.map(|a| a.size) != Some(4) {
+                                return Err(format!("USDT probe `{provider}:{name}`: Set's argument must have a size of 4 bytes (Tetragon's addUsdt)"));
+                            }
+                        }
+                        wanted.push(idx);
+                    }
+                    let mut spec = usdt::spec_for(probe, &wanted);
+                    spec.set_arg = set_arg;
+                    spec.set_value = set_value;
+                    out.push(Some(UsdtSite {
+                        offset: probe.offset,
+                        semaphore: probe.semaphore,
+                        spec,
+                    }));
+                }
+                out
+            }
+            // A binary this host does not have: a fact of the host, as for uprobes, found
+            // when attaching.
+            Err(usdt::ReadError::Missing(_)) => vec![None],
+            Err(usdt::ReadError::Bad(e)) => return Err(e),
+        };
+        let attaches = sites
+            .into_iter()
+            .map(|site| Attach::Usdt {
+                path: path.to_string(),
+                provider: provider.clone(),
+                name: name.clone(),
+                site,
+            })
+            .collect();
+        self.hook_with(&remapped, attaches, EventKind::Usdt, String::new(), false)
+    }
 }

@@ -24,11 +24,12 @@ pub struct Ancestors {
     pub uprobe: bool,
     /// process_lsm (`lsm`).
     pub lsm: bool,
+    /// process_usdt (`usdt`).
+    pub usdt: bool,
 }
 
 impl Ancestors {
-    /// The kinds Tetragon's flag accepts; `loader` and `usdt` name events policyctl does not
-    /// send.
+    /// The kinds Tetragon's flag accepts; `loader` names events policyctl does not send.
     pub const KINDS: [&'static str; 7] = [
         "base",
         "kprobe",
@@ -64,6 +65,7 @@ impl Ancestors {
             tracepoint: has("tracepoint"),
             uprobe: has("uprobe"),
             lsm: has("lsm"),
+            usdt: has("usdt"),
         })
     }
 }

@@ -87,6 +87,9 @@ const STRUCTS: &[&str] = &[
     // CelExpr
     "cel_insn",
     "cel_prog",
+    // USDT probes
+    "usdt_arg",
+    "usdt_spec",
 ];
 
 /// BTF of a probe that declares one global of every struct of common.h, compiled with clang;
@@ -586,6 +589,30 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             0,
         ),
         ("cel_prog", rust_struct!(CelProg { len, _pad, insns }), 0),
+        (
+            "usdt_arg",
+            rust_struct!(UsdtArg {
+                val_off,
+                reg_off,
+                reg_idx_off,
+                shift,
+                kind,
+                sig,
+                scale
+            }),
+            0,
+        ),
+        (
+            "usdt_spec",
+            rust_struct!(UsdtSpec {
+                args,
+                set_arg,
+                _pad,
+                set_value,
+                _pad2
+            }),
+            0,
+        ),
     ]
 }
 
@@ -786,6 +813,10 @@ fn constants_match_common_h_and_btf() {
         ("MULTI_SLOT_BASE", MULTI_SLOT_BASE as i128),
         ("MULTI_SLOTS", MULTI_SLOTS as i128),
         ("FUNC_HOOKS", FUNC_HOOKS as i128),
+        ("USDT_CONST", usdt_kind::CONST.into()),
+        ("USDT_REG", usdt_kind::REG.into()),
+        ("USDT_REG_DEREF", usdt_kind::REG_DEREF.into()),
+        ("USDT_SIB", usdt_kind::SIB.into()),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -967,7 +998,12 @@ fn constants_match_common_h_and_btf() {
         }
     }
     // The return programs: SLOTS_PER_KIND copies for the kinds that have them.
-    for kind in [HookKind::Kprobe, HookKind::Fentry, HookKind::Tracepoint] {
+    for kind in [
+        HookKind::Kprobe,
+        HookKind::Fentry,
+        HookKind::Tracepoint,
+        HookKind::Uprobe,
+    ] {
         for copy in 0..=SLOTS_PER_KIND {
             let Some(prog) = kind.return_program(copy) else {
                 failures.push(format!("{kind:?} has no return program"));
@@ -988,6 +1024,17 @@ fn constants_match_common_h_and_btf() {
             "HookKind::RawTracepoint.slot({}) is {last}, past the {MAX_HOOKS} entries of `hooks`",
             SLOTS_PER_KIND - 1
         ));
+    }
+    // USDT sites take uprobe slots, served by the `usdt_N` copies.
+    for copy in 0..=SLOTS_PER_KIND {
+        for prog in [format!("usdt_{copy}"), format!("usdt_set_{copy}")] {
+            if (copy < SLOTS_PER_KIND) != funcs.contains(&prog.as_str()) {
+                failures.push(format!(
+                    "usdt copy {copy}: program `{prog}` is {} the object (SLOTS_PER_KIND is {SLOTS_PER_KIND})",
+                    if copy < SLOTS_PER_KIND { "missing from" } else { "unexpectedly in" }
+                ));
+            }
+        }
     }
     let raw = HookKind::RawSyscall.program(0);
     if !funcs.contains(&raw.as_str()) {
@@ -1150,6 +1197,7 @@ fn enums_match() {
                     ("DNSLOOKUP", action::DNSLOOKUP),
                     ("TRACKSOCK", action::TRACKSOCK),
                     ("UNTRACKSOCK", action::UNTRACKSOCK),
+                    ("SET", action::SET),
                 ],
             ),
         ),
@@ -1362,6 +1410,15 @@ fn map_definitions_match_rust_types() {
                 u64_,
                 size(std::mem::size_of::<FuncHooks>()),
                 size(MULTI_SLOTS * 4),
+            ),
+        ),
+        (
+            "usdt",
+            (
+                HASH,
+                u32_,
+                size(std::mem::size_of::<UsdtSpec>()),
+                size(SLOTS_PER_KIND),
             ),
         ),
     ]

@@ -245,6 +245,8 @@ const BPF_CHECK: u32 = 9;
 const CAPSET: u32 = 10;
 const OPENAT_RETURN: u32 = 11;
 const ACCEPT_RETURN: u32 = 12;
+const URETPROBE: u32 = 49;
+const USDT: u32 = 50;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -387,6 +389,44 @@ fn plan() -> Plan {
             {
                 let mut h = kprobe(ACCEPT_RETURN, "inet_csk_accept", vec![]);
                 h.ret = Some(arg("sock", None));
+                h
+            },
+            {
+                let mut h = hook(
+                    URETPROBE,
+                    Attach::Uprobe {
+                        path: "/usr/bin/bash".into(),
+                        symbol: "readline".into(),
+                    },
+                    EventKind::Uprobe,
+                    "readline",
+                    vec![arg("string", Some("prompt"))],
+                );
+                h.ret = Some(arg(
+                    "string",
+                    Some("ignored: the return printer has no label"),
+                ));
+                h
+            },
+            {
+                let mut h = hook(
+                    USDT,
+                    Attach::Usdt {
+                        path: "/usr/bin/python3".into(),
+                        provider: "python".into(),
+                        name: "function__entry".into(),
+                        site: None,
+                    },
+                    EventKind::Usdt,
+                    "",
+                    vec![
+                        arg("string", Some("filename")),
+                        arg("string", Some("funcname")),
+                        arg("int32", Some("lineno")),
+                    ],
+                );
+                h.message = Some("python call".into());
+                h.tags = vec!["python".into()];
                 h
             },
         ],
@@ -1190,6 +1230,36 @@ fn kprobe_return_sock_sigkill() {
         cookie: 0xffff_8880_1234_5678,
     };
     let r = return_record(ACCEPT_RETURN, sock(t), action::SIGKILL, vec![]);
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `return: true` on a uprobe: `process_uprobe` has no `return`, so the returned string is the
+/// last arg, without a label (Tetragon's retprobeMerge, getUprobeReturnArg).
+#[test]
+fn uretprobe_return_value_among_the_args() {
+    let r = return_record(
+        URETPROBE,
+        text(arg_type::STRING, b"sudo ls"),
+        action::POST,
+        vec![text(arg_type::STRING, b"$ ")],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// A USDT probe's event: `process_usdt` with path, provider, name, args, and the Set action.
+#[test]
+fn usdt_with_set_action() {
+    let r = hook_record(
+        USDT,
+        1000,
+        1000,
+        action::SET,
+        vec![
+            text(arg_type::STRING, b"/srv/app.py"),
+            text(arg_type::STRING, b"handle"),
+            int(arg_type::INT, 42),
+        ],
+    );
     insta::assert_snapshot!(both(&[r]));
 }
 

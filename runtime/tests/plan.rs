@@ -865,8 +865,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "arg 0: type `kiocb` is not supported by policyctl run yet",
         ),
         (
-            policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n"),
-            "USDT probes are not supported",
+            policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n    args:\n    - index: 0\n      type: int\n      resolve: x\n"),
+            "`resolve` on USDT args (through the binary's BTF) is not supported by policyctl run yet",
         ),
         (
             policy("  uprobes:\n  - path: /usr/bin/bash\n    addrs:\n    - 4096\n"),
@@ -2352,7 +2352,7 @@ fn return_probe_refusals() {
         None,
     );
     assert!(
-        e.contains("returnArg type `file` is not supported by policyctl run yet (it reads integers, sock and socket)"),
+        e.contains("returnArg type `file` is not supported by policyctl run yet (it reads integers, sock and socket; and string on uprobes)"),
         "{e}"
     );
     let e = refusal(
@@ -2392,4 +2392,60 @@ fn uprobe_by_offsets() {
         want.flags = ARG_USER;
         assert_eq!(h.config.args[0], want);
     }
+}
+
+// ---- uretprobes and USDT ---------------------------------------------------------
+
+/// `return: true` on a uprobe: the uretprobe reads the returned `char *` in user memory, and
+/// matchReturnArgs compile against the return value; a socket cannot be a user function's.
+#[test]
+fn uprobe_return_probe() {
+    let p = plan(&policy(
+        "  uprobes:\n  - path: /usr/bin/bash\n    symbols:\n    - readline\n    return: true\n    returnArg:\n      index: 0\n      type: string\n    selectors:\n    - matchReturnArgs:\n      - index: 0\n        operator: Prefix\n        values:\n        - sudo\n",
+    ));
+    let h = only_hook(&p);
+    assert_eq!(h.attach.return_method().as_deref(), Some("uretprobe"));
+    let c = &h.config;
+    assert_eq!(c.returns, 1);
+    assert_eq!(c.ret.ty, arg_type::STRING);
+    assert_eq!(c.ret.flags & ARG_USER, ARG_USER);
+    assert_eq!(c.ret_selectors[0].nargs, 1);
+    assert_eq!(c.ret_selectors[0].args[0].op, op::PREFIX);
+    assert_eq!(h.strings.len(), 1);
+    let e = refusal(
+        &policy("  uprobes:\n  - path: /usr/bin/bash\n    symbols:\n    - readline\n    return: true\n    returnArg:\n      index: 0\n      type: sock\n"),
+        ALL,
+        None,
+    );
+    assert!(e.contains("returnArg type `sock` on a uprobe"), "{e}");
+}
+
+/// A USDT probe of a binary this host does not have is planned (one hook, no site): attaching
+/// fails on such a host, as a uprobe's does; Set compiles for USDT hooks only.
+#[test]
+fn usdt_of_a_missing_binary_is_planned_without_a_site() {
+    let p = plan(&policy(
+        "  usdts:\n  - path: /nonexistent/policyctl-usdt\n    provider: test\n    name: args\n    args:\n    - index: 3\n      type: int32\n    selectors:\n    - matchArgs:\n      - index: 3\n        operator: Equal\n        values:\n        - \"2\"\n      matchActions:\n      - action: Set\n        argIndex: 0\n        argValue: 240\n",
+    ));
+    let h = only_hook(&p);
+    match &h.attach {
+        Attach::Usdt {
+            path,
+            provider,
+            name,
+            site,
+        } => {
+            assert_eq!(
+                (path.as_str(), provider.as_str(), name.as_str()),
+                ("/nonexistent/policyctl-usdt", "test", "args")
+            );
+            assert!(site.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.attach.kind(), HookKind::Uprobe);
+    assert_eq!(h.event, EventKind::Usdt);
+    // arg 0 of the hook (probe argument 3) is raw slot 0, and the filter names it
+    assert_eq!(h.config.args[0].index, 0);
+    assert_eq!(h.config.selectors[0].args[0].arg, 0);
 }

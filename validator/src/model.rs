@@ -113,6 +113,10 @@ pub struct Hook {
     pub ignore_call_not_found: bool,
     /// uprobe `offsets` (file offsets in the binary), as written.
     pub offsets: Vec<Spanned<String>>,
+    /// usdt `provider`.
+    pub usdt_provider: Option<Spanned<String>>,
+    /// usdt `name`.
+    pub usdt_name: Option<Spanned<String>>,
 }
 
 impl Hook {
@@ -576,6 +580,12 @@ impl Hook {
                 .and_then(Node::as_bool)
                 .unwrap_or(false),
             offsets: scalars(node, "offsets"),
+            usdt_provider: (kind == HookKind::Usdt)
+                .then(|| string(node, "provider"))
+                .flatten(),
+            usdt_name: (kind == HookKind::Usdt)
+                .then(|| string(node, "name"))
+                .flatten(),
         }
     }
 }

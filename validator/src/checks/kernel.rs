@@ -120,8 +120,8 @@ pub const K030: CodeInfo = CodeInfo {
     name: "kernel-feature-missing",
     severity: Severity::Error,
     summary: "A kernel that lacks a feature the policy needs (BPF LSM, kprobes, uprobes, BPF trampolines).",
-    explanation: "lsmhooks need BPF LSM built in (`CONFIG_BPF_LSM`) and active (`bpf` in the `lsm=` boot parameter or `CONFIG_LSM`); kprobes need `CONFIG_KPROBES`, except where Tetragon attaches them with kprobe_multi, which needs only `CONFIG_FPROBE`; uprobes need `CONFIG_UPROBES`; fentries need BPF trampolines (`CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`). policyctl learns this from the kernel's BTF (no `bpf_lsm_*` hooks) or its configuration (`--kernel-config`, `/proc/config.gz`) and, on a live host, from securityfs. Tetragon refuses lsmhooks without an active BPF LSM (\"does you kernel support the bpf LSM?\"); the other hooks fail when their programs attach, and the policy with them.",
-    tetragon: "pkg/sensors/tracing/genericlsm.go createGenericLsmSensor (bpf.HasLSMPrograms); kprobes, uprobes and fentries: the kernel when the program attaches",
+    explanation: "lsmhooks need BPF LSM built in (`CONFIG_BPF_LSM`) and active (`bpf` in the `lsm=` boot parameter or `CONFIG_LSM`); kprobes need `CONFIG_KPROBES`, except where Tetragon attaches them with kprobe_multi, which needs only `CONFIG_FPROBE`; uprobes need `CONFIG_UPROBES`, and an Override on a uprobe needs a kernel whose uprobe programs may write their registers (`struct bpf_prog_aux` has `kprobe_write_ctx` in its BTF; Tetragon: \"can't use override regs action, no kernel support\"); fentries need BPF trampolines (`CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`). policyctl learns this from the kernel's BTF (no `bpf_lsm_*` hooks) or its configuration (`--kernel-config`, `/proc/config.gz`) and, on a live host, from securityfs. Tetragon refuses lsmhooks without an active BPF LSM (\"does you kernel support the bpf LSM?\"); the other hooks fail when their programs attach, and the policy with them.",
+    tetragon: "pkg/sensors/tracing/genericlsm.go createGenericLsmSensor (bpf.HasLSMPrograms); uprobe Override: pkg/sensors/tracing/genericuprobe.go validateUprobeFeatures (pkg/bpf/detect_linux.go detectUprobeRegsChange); kprobes, uprobes and fentries: the kernel when the program attaches",
 };
 
 /// Check a policy against every kernel, then merge what several kernels share into one
@@ -208,6 +208,7 @@ fn feature_unknown(policy: &Policy, span: crate::Span, kernel: &Kernel) -> bool 
 /// Check a policy against one kernel.
 pub fn check(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
     features(policy, kernel, out);
+    uprobe_override(policy, kernel, out);
     for hook in &policy.spec.hooks {
         match hook.kind {
             HookKind::Kprobe | HookKind::Fentry => kprobe(policy, hook, kernel, out),
@@ -298,6 +299,38 @@ fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
                 .help(help),
             );
         }
+    }
+}
+
+/// Override on a uprobe writes the probed thread's registers (argRegs, or the instruction
+/// pointer for argNewSymbol/argNewOffset/argNewAddr): Tetragon refuses it on a kernel whose
+/// uprobe programs may not write them (pkg/sensors/tracing/genericuprobe.go
+/// validateUprobeFeatures: "can't use override regs action, no kernel support").
+fn uprobe_override(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
+    let overrides: Vec<&Spanned<String>> = policy
+        .spec
+        .hooks
+        .iter()
+        .filter(|h| h.kind == HookKind::Uprobe)
+        .flat_map(|h| &h.selectors)
+        .flat_map(|s| &s.match_actions)
+        .filter_map(|a| a.action.as_ref().filter(|a| a.value == "Override"))
+        .collect();
+    if overrides.is_empty() {
+        return;
+    }
+    let Some(why) = kernel.lacks(Feature::UprobeRegsChange) else {
+        return;
+    };
+    for name in overrides {
+        out.push(
+            Diagnostic::new(
+                Code::K030,
+                name.span,
+                format!("Override on a uprobe needs uprobe programs that may write the probed thread's registers, which this kernel lacks: {why}"),
+            )
+            .help("check against a newer kernel (Linux 6.18 has it), or drop the Override"),
+        );
     }
 }
 
@@ -1900,6 +1933,37 @@ spec:
             &[("CONFIG_FPROBE=y", "# CONFIG_FPROBE is not set")],
         );
         assert!(kprobe_multi(&off).is_none());
+    }
+
+    #[test]
+    fn uprobe_override_needs_uprobe_register_writes() {
+        // 6.18's BTF has bpf_prog_aux.kprobe_write_ctx, 6.12's and 6.1's do not.
+        let policy = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "uprobe-override"
+spec:
+  uprobes:
+  - path: "/usr/bin/true"
+    symbols:
+    - "main"
+    selectors:
+    - matchActions:
+      - action: Override
+        argRegs:
+        - "rax=1"
+"#;
+        let k612 = kernel_with_config("6.12.117+deb12-amd64", &[]);
+        let k61 = kernel_with_config("6.1.0-56-amd64", &[]);
+        let k618 = kernel_with_config("6.18.44-fc-v769", &[]);
+        assert!(k618.lacks(Feature::UprobeRegsChange).is_none());
+        assert!(kernel_findings(policy, &[k618]).is_empty());
+        for k in [k612, k61] {
+            let found = kernel_findings(policy, &[k]);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!((found[0].0, found[0].1), (Code::K030, Severity::Error));
+            assert!(found[0].2.contains("kprobe_write_ctx"), "{found:?}");
+        }
     }
 
     #[test]

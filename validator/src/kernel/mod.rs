@@ -898,6 +898,17 @@ impl Kernel {
                 }
             }
             Feature::ActiveBpfLsm => self.lsm_inactive(),
+            // The verifier lets a uprobe program write its registers since "bpf: Allow uprobe
+            // program to change context registers", which added this member.
+            Feature::UprobeRegsChange => {
+                let aux = self.struct_named("bpf_prog_aux")?;
+                members::member(self.btf(), aux.id, "kprobe_write_ctx")
+                    .is_none()
+                    .then(|| {
+                        "its struct bpf_prog_aux has no kprobe_write_ctx: uprobe programs may not write their registers"
+                            .to_string()
+                    })
+            }
         }
     }
 
@@ -936,6 +947,10 @@ pub enum Feature {
     /// BPF LSM active: `bpf` among the host's LSMs, or in the configuration's default
     /// `CONFIG_LSM` list (which the boot command line's `lsm=` can change).
     ActiveBpfLsm,
+    /// uprobe programs may write their registers (uprobe Override): BTF's `struct
+    /// bpf_prog_aux` has `kprobe_write_ctx`. Tetragon probes it by loading a program that
+    /// writes its context (pkg/bpf/detect_linux.go detectUprobeRegsChange).
+    UprobeRegsChange,
 }
 
 /// A BTF and its bases, the first base first.

@@ -1,0 +1,353 @@
+//! `policyctl run` with uprobe features on this machine's kernel, as root: uretprobes
+//! (`return: true` on uprobes, with matchReturnArgs) and USDT probes, each on a small C program
+//! the test compiles into its own temporary directory, so every probe is scoped to that binary.
+//!
+//! These tests need root, BTF, tracefs and a C compiler. Without them a test prints `SKIPPED`
+//! and passes, unless `CI` is set: then it fails.
+
+#[path = "support/run.rs"]
+mod run;
+#[path = "support/skip.rs"]
+mod skip;
+
+use run::{pid_of, run_child, started, TempDir};
+use serde_json::{json, Value};
+
+/// Two functions returning values: `pick` returns one of two strings of the caller's stack
+/// (touched before the call: a uretprobe cannot fault a page in), `add_one` an int.
+const RETURN_TARGET: &str = r#"
+#include <stdio.h>
+__attribute__((noinline)) const char *pick(int n, const char *yes, const char *no)
+{
+    asm volatile("" ::: "memory");
+    return n ? yes : no;
+}
+__attribute__((noinline)) int add_one(int n)
+{
+    asm volatile("" ::: "memory");
+    return n + 1;
+}
+int main(void)
+{
+    char yes[] = "sudo ls";
+    char no[] = "plain";
+    const char *a = pick(1, yes, no);
+    const char *b = pick(0, yes, no);
+    int c = add_one(41);
+    int d = add_one(1);
+    printf("%s %s %d %d\n", a, b, c, d);
+    return 0;
+}
+"#;
+
+fn uprobes_of(events: &[Value], pid: u32) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| pid_of(e, "process_uprobe") == Some(pid as u64))
+        .cloned()
+        .collect()
+}
+
+/// `return: true` on uprobes attaches a uretprobe; the return value is merged into the entry's
+/// event as Tetragon's retprobeMerge does for `process_uprobe` (the last of its args, with no
+/// label), and matchReturnArgs (Prefix on a returned string, Equal on an int) decide which calls
+/// are printed.
+#[test]
+fn uretprobe_merges_the_return_value_into_the_args() {
+    let test = "uretprobe_merges_the_return_value_into_the_args";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("uretprobe");
+    let Some(bin) = dir.compile_c(test, "target", RETURN_TARGET) else {
+        return;
+    };
+    let policy = dir.write(
+        "uretprobe.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-uretprobe"
+spec:
+  uprobes:
+  - path: "{bin}"
+    symbols:
+    - "pick"
+    args:
+    - index: 0
+      type: "int"
+      label: "which"
+    return: true
+    returnArg:
+      index: 0
+      type: "string"
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: "Prefix"
+        values:
+        - "sudo"
+  - path: "{bin}"
+    symbols:
+    - "add_one"
+    return: true
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "42"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let stderr = running.stderr().join("\n");
+    assert!(
+        stderr.contains(&format!(
+            "policyctl run: host-uretprobe: uprobe `{bin}:pick` attached with uprobe"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("its return attached with uretprobe"),
+        "{stderr}"
+    );
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "sudo ls plain 42 2\n");
+    running.wait_events(2, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = uprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 2, "pick(1) and add_one(41) only:\n{f}");
+    let by = |symbol: &str| {
+        mine.iter()
+            .map(|e| &e["process_uprobe"])
+            .find(|u| u["symbol"] == symbol)
+            .unwrap_or_else(|| panic!("no event for {symbol}:\n{f}"))
+            .clone()
+    };
+    let pick = by("pick");
+    assert_eq!(pick["path"], bin.as_str());
+    assert_eq!(pick["policy_name"], "host-uretprobe");
+    assert_eq!(
+        pick["args"],
+        json!([{"int_arg": 1, "label": "which"}, {"string_arg": "sudo ls"}]),
+        "{pick}"
+    );
+    assert_eq!(pick["action"], "KPROBE_ACTION_POST");
+    assert!(pick.get("return").is_none(), "{pick}");
+    let add = by("add_one");
+    assert_eq!(add["args"], json!([{"int_arg": 42}]), "{add}");
+}
+
+/// USDT probes of `<sys/sdt.h>` (no semaphores): `test:args` with an int, a long, a string and a
+/// constant (`-4@$5`), `tetragon:setme` with a `volatile int` in memory (a `deref` argument),
+/// which a Set action may overwrite.
+const USDT_TARGET: &str = r#"
+#include <stdio.h>
+#include <sys/sdt.h>
+int main(void)
+{
+    volatile int a = 1;
+    volatile long b = 42;
+    char name[] = "hello-usdt";
+    DTRACE_PROBE4(test, args, a, b, name, 5);
+    a = 2;
+    DTRACE_PROBE4(test, args, a, b, name, 5);
+    volatile int v = 7;
+    /* in memory, as a Set needs: `-4@-N(%rbp)` */
+#undef STAP_SDT_ARG_CONSTRAINT
+#define STAP_SDT_ARG_CONSTRAINT m
+    DTRACE_PROBE1(tetragon, setme, v);
+    printf("%d\n", v);
+    return 0;
+}
+"#;
+
+/// The `stapsdt` notes our reader finds in a binary gcc built with `<sys/sdt.h>`, checked
+/// against binutils' `readelf --notes` (provider, name, argument specs).
+#[test]
+fn usdt_notes_read_as_readelf_reads_them() {
+    let test = "usdt_notes_read_as_readelf_reads_them";
+    let dir = TempDir::new("usdt-notes");
+    let Some(bin) = dir.compile_c(test, "target", USDT_TARGET) else {
+        return;
+    };
+    let probes = policyctl_runtime::usdt::read(&bin).expect("the notes");
+    let readelf = match std::process::Command::new("readelf")
+        .args(["--notes", &bin])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            skip::skip(test, &format!("readelf is not installed ({e})"));
+            return;
+        }
+    };
+    // readelf prints, per note: "Provider: P", "Name: N", "Location: 0x..", "Arguments: A"
+    let mut theirs = Vec::new();
+    let mut cur: (String, String, String) = Default::default();
+    for line in readelf.lines().map(str::trim) {
+        if let Some(p) = line.strip_prefix("Provider: ") {
+            cur.0 = p.to_string();
+        } else if let Some(n) = line.strip_prefix("Name: ") {
+            cur.1 = n.to_string();
+        } else if let Some(a) = line.strip_prefix("Arguments: ") {
+            cur.2 = a.to_string();
+            theirs.push(std::mem::take(&mut cur));
+        }
+    }
+    let ours: Vec<(String, String, String)> = probes
+        .iter()
+        .map(|p| (p.provider.clone(), p.name.clone(), p.args_text.clone()))
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 3);
+    let args = &probes[0].args;
+    assert_eq!(args.len(), 4, "{:?}", probes[0]);
+    assert_eq!(args[3].text, "-4@$5");
+    assert!(probes.iter().all(|p| p.semaphore == 0 && p.offset > 0));
+}
+
+/// A USDT policy on `bin`: `test:args` with its four arguments and a matchArgs filter on the
+/// first (== 2), and, with `set`, `tetragon:setme` with a Set of 240 on its argument.
+fn usdt_policy(bin: &str, set: bool) -> String {
+    let mut p = format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-usdt"
+spec:
+  usdts:
+  - path: "{bin}"
+    provider: "test"
+    name: "args"
+    args:
+    - index: 0
+      type: "int32"
+    - index: 1
+      type: "int64"
+      label: "b"
+    - index: 2
+      type: "string"
+    - index: 3
+      type: "int32"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "2"
+"#
+    );
+    if set {
+        p.push_str(&format!(
+            r#"  - path: "{bin}"
+    provider: "tetragon"
+    name: "setme"
+    args:
+    - index: 0
+      type: "int32"
+    selectors:
+    - matchActions:
+      - action: Set
+        argIndex: 0
+        argValue: 240
+"#
+        ));
+    }
+    p
+}
+
+fn usdts_of(events: &[Value], pid: u32) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| pid_of(e, "process_usdt") == Some(pid as u64))
+        .map(|e| e["process_usdt"].clone())
+        .collect()
+}
+
+/// A USDT policy attaches a uprobe at each site of the probe and reads the args where the
+/// note says (a register, memory at %rbp, a constant); a matchArgs filter picks the second
+/// site's call (a == 2).
+#[test]
+fn usdt_reads_args_where_the_note_says() {
+    let test = "usdt_reads_args_where_the_note_says";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("usdt");
+    let Some(bin) = dir.compile_c(test, "target", USDT_TARGET) else {
+        return;
+    };
+    let policy = dir.write("usdt.yaml", &usdt_policy(&bin, false));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let stderr = running.stderr().join("\n");
+    assert!(
+        stderr.contains(&format!("usdt `{bin}:test:args` (at 0x")),
+        "{stderr}"
+    );
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "7\n");
+    running.wait_events(1, |e| pid_of(e, "process_usdt") == Some(pid as u64));
+    let f = running.stop();
+    let mine = usdts_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "the second call only (a == 2):\n{f}");
+    let u = &mine[0];
+    assert_eq!(u["path"], bin.as_str());
+    assert_eq!(u["provider"], "test");
+    assert_eq!(u["name"], "args");
+    assert_eq!(u["policy_name"], "host-usdt");
+    assert_eq!(
+        u["args"],
+        json!([{"int_arg": 2}, {"long_arg": "42", "label": "b"}, {"string_arg": "hello-usdt"}, {"int_arg": 5}]),
+        "{u}"
+    );
+    assert_eq!(u["action"], "KPROBE_ACTION_POST");
+}
+
+/// Set writes 240 into the `deref` argument of `tetragon:setme`, which the program then prints,
+/// and the event names the action. A kernel that refuses bpf_probe_write_user to this process
+/// (lockdown, no CAP_SYS_ADMIN; Tetragon's Set needs it too) makes the run refuse the policy in
+/// one line naming the helper, and nothing else is attached.
+#[test]
+fn usdt_set_writes_the_argument() {
+    let test = "usdt_set_writes_the_argument";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("usdt-set");
+    let Some(bin) = dir.compile_c(test, "target", USDT_TARGET) else {
+        return;
+    };
+    let policy = dir.write("usdt.yaml", &usdt_policy(&bin, true));
+    let running = match run::start(&[policy.as_str(), "--policy-events-only"]) {
+        Ok(r) => r,
+        Err(f) => {
+            let stderr = f.stderr_text();
+            assert!(
+                stderr.contains("cannot attach usdt") && stderr.contains("bpf_probe_write_user"),
+                "{stderr}"
+            );
+            eprintln!("note: {test}: this kernel refuses bpf_probe_write_user here; the refusal was checked");
+            return;
+        }
+    };
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "240\n", "Set wrote the value");
+    running.wait_events(2, |e| pid_of(e, "process_usdt") == Some(pid as u64));
+    let f = running.stop();
+    let mine = usdts_of(&f.events(), pid);
+    let set = mine
+        .iter()
+        .find(|u| u["name"] == "setme")
+        .unwrap_or_else(|| panic!("no tetragon:setme event:\n{f}"));
+    assert_eq!(set["args"], json!([{"int_arg": 7}]), "{set}");
+    assert_eq!(set["action"], "KPROBE_ACTION_SET");
+}
