@@ -1356,36 +1356,59 @@ static __always_inline bool caps_gained(struct scratch *s, struct filter *f, __u
 	return ((first ^ second) & second) != 0;
 }
 
-/* SubString and SubStringIgnCase: a value (stored in the prefix trie) starts
- * at some offset of the string, as Tetragon's filter_char_substring() asks
- * bpf_strnstr() / bpf_strncasestr() (bpf/process/types/basic.h); the plan
- * stores no value, so nothing matches, on a kernel without that kfunc, as
- * Tetragon's bpf_ksym_exists() guard does. */
-static __always_inline bool match_substring(struct scratch *s, struct filter *f,
-					    struct event_arg *a)
+/* SubStringIgnCase: argument `idx`'s string, lowered (ASCII), into s->lower.
+ * A function of its own, verified apart from the search: the 6.1 verifier
+ * refuses the two loops together ("sequence of 8193 jumps is too complex"). */
+GLOBAL int lower_arg(__u64 idx)
 {
+	struct scratch *s = get_scratch();
+	if (!s || idx >= MAX_ARGS)
+		return 0;
+	struct event_arg *a = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
+	for (int k = 0; k < ARG_BUF; k++) {
+		__u8 c = a->str[k];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		s->lower[k] = c;
+	}
+	return 0;
+}
+
+/* SubString and SubStringIgnCase of matchArgs entry `fi`: a value (stored in
+ * the prefix trie) starts at some offset of the string, as Tetragon's
+ * filter_char_substring() asks bpf_strnstr() / bpf_strncasestr()
+ * (bpf/process/types/basic.h); the plan stores no value, so nothing matches,
+ * on a kernel without that kfunc, as Tetragon's bpf_ksym_exists() guard does. */
+GLOBAL int match_substring(__u64 slot, __u64 sel, __u64 fi)
+{
+	struct selector *sp = selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!sp || !s || fi >= MAX_FILTERS)
+		return 0;
+	struct filter *f = &sp->args[BOUNDED(fi, MAX_FILTERS)];
+	__u64 idx = f->arg;
+	if (idx >= MAX_ARGS)
+		return 0;
+	struct event_arg *a = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
 	__u32 len = a->len;
 	if (len > ARG_BUF)
 		len = ARG_BUF;
 	__u32 shortest = f->ints[0];
+	/* the offsets a value of the shortest length still fits after */
+	__u32 starts = len >= shortest ? len - shortest + 1 : 0;
 	const __u8 *src = a->str;
 	if (f->op == OP_SUBSTRING_NOCASE) {
-		for (int k = 0; k < ARG_BUF; k++) {
-			__u8 c = a->str[k];
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			s->lower[k] = c;
-		}
+		lower_arg(idx);
 		src = s->lower;
 	}
 	for (int i = 0; i <= ARG_BUF; i++) {
-		if (i > len || len - i < shortest)
+		if (i >= starts)
 			break;
 		set_key(s, src + i, len - i);
 		if (match_key(f->id, OP_PREFIX))
-			return true;
+			return 1;
 	}
-	return false;
+	return 0;
 }
 
 /* matchArgs entry `fi` of selector `sel` against the event's arguments. */
@@ -1450,7 +1473,7 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 			break;
 		}
 		if (f->op == OP_SUBSTRING || f->op == OP_SUBSTRING_NOCASE) {
-			hit = match_substring(s, f, a);
+			hit = match_substring(slot, sel, fi);
 			break;
 		}
 		if (a->type == ARG_SOCKADDR_UN && f->op == OP_FAMILY) {

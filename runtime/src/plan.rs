@@ -1852,7 +1852,9 @@ fn declared_type<'a>(
         ))
     };
     if field.data_loc || field.ctype.contains('[') {
-        return refused("Tetragon reads an array as a const_buf, which policyctl run does not read yet");
+        return refused(
+            "Tetragon reads an array as a const_buf, which policyctl run does not read yet",
+        );
     }
     if words.last() == Some(&"*") || words.iter().any(|w| w.ends_with('*')) {
         let base = words.first().copied().unwrap_or("");
