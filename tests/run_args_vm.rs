@@ -1,7 +1,10 @@
 //! Arg types and operators only kprobes reach, on Debian's 6.12 kernel in the VM
 //! (`tests/support/vm.rs`): a `cred` on `commit_creds`, an `skb` on `ip_output` filtered by
-//! DPort and Protocol, and FileType / NotFileType on the `file` of `security_file_open`. Each
-//! policy matches only a program this test installed (matchBinaries), and only posts events.
+//! DPort and Protocol, and FileType / NotFileType on the `file` of `security_file_open`; and on
+//! both VM kernels (6.12 and 6.1) the kernel objects of issue 15: perf_event, bpf_cmd, bpf_map,
+//! kiocb and iov_iter (a write to a pseudo-terminal), user_namespace and capability, module and
+//! load_info (crc7 from the kernel's own package, loaded with finit_module). Each policy matches
+//! only a program this test installed (matchBinaries), and only posts events.
 //! Skipped without qemu or the kernel package; fails when `CI` is set.
 
 #[path = "support/skip.rs"]
