@@ -2455,3 +2455,41 @@ fn capabilities_gained() {
     let sel = &only_hook(&p).config.selectors[0];
     assert_eq!(sel.args[0], filter(1, op::CAPS_GAINED, 0, 1, &[0]));
 }
+
+/// SubString and SubStringIgnCase compile to their ops with the shortest value's length; on the
+/// 6.12 fixture, which has neither bpf_strnstr nor bpf_strncasestr, no value is stored, so they
+/// match nothing, as Tetragon's bpf_ksym_exists() guard makes them (the host test
+/// `tests/run_arg_types_host.rs` runs them where the kfunc exists).
+#[test]
+fn substring_operators() {
+    let text =
+        std::fs::read_to_string(testdata().join("policies/valid/24-syscall-ssh-key-access.yaml"))
+            .unwrap();
+    assert!(text.contains("operator: \"SubString\""), "{text}");
+    let report = check_source_with(
+        SourceFile::new("24.yaml", &text),
+        std::slice::from_ref(kernel()),
+    );
+    let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
+    let h = only_hook(&p);
+    let ops: Vec<u8> = h.config.selectors[0].args[..h.config.selectors[0].nargs as usize]
+        .iter()
+        .map(|f| f.op)
+        .collect();
+    assert!(ops.contains(&op::SUBSTRING), "{ops:?}");
+    let sub = h.config.selectors[0]
+        .args
+        .iter()
+        .find(|f| f.op == op::SUBSTRING)
+        .unwrap();
+    assert!(sub.nvalues == 1 && sub.ints()[0] > 0, "{sub:?}");
+    assert!(
+        !h.strings.iter().any(|e| e.filter == sub.id),
+        "no kfunc, no values: {:?}",
+        h.strings
+    );
+    let nocase = policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: SubStringIgnCase\n        values:\n        - Id_Rsa\n        - KEY\n");
+    let p = plan(&nocase);
+    let f = only_hook(&p).config.selectors[0].args[0];
+    assert_eq!((f.op, f.nvalues, f.ints()[0]), (op::SUBSTRING_NOCASE, 1, 3));
+}
