@@ -76,6 +76,15 @@ enum arg_type {
 	ARG_NET_DEV = 19,     /* struct net_device *: its name in `str` */
 	ARG_CAPS = 20,        /* kernel_cap_t * (and cap_*): its 64 bits in `value` */
 	ARG_IOVEC = 21,       /* struct iovec * (char_iovec): bytes in `str`, count: size_index */
+	/* kernel objects, kiocb, iov_iter and tracepoint strings (issue 15) */
+	ARG_PERF_EVENT = 22,  /* struct perf_event *: struct perf_info */
+	ARG_BPF_MAP = 23,     /* struct bpf_map *: struct map_info */
+	ARG_USER_NS = 24,     /* struct user_namespace *: struct user_ns_info */
+	ARG_MODULE = 25,      /* struct module *: struct module_info */
+	ARG_LOAD_INFO = 26,   /* struct load_info *: struct module_info, with sig_ok */
+	ARG_KIOCB = 27,       /* struct kiocb *: the path of its ki_filp, as ARG_FILE */
+	ARG_IOV_ITER = 28,    /* struct iov_iter *: bytes of its (first) buffer in `str` */
+	ARG_DATA_LOC = 29,    /* tracepoint __data_loc string: (length << 16 | offset) in the record */
 };
 
 /* Where a hook's raw argument values come from. */
@@ -120,6 +129,10 @@ enum filter_op {
 	/* sockets, network actions, lists (issue 15); 21..39 left to other kinds */
 	OP_INT_SET = 40,    /* InMap with `list:` values: the value's 8 LE bytes, a string in str_prefix */
 	OP_CEL = 41,        /* CelExpr: the program in `cel_progs` under the filter's id */
+	/* operators on capability sets (issue 15) */
+	OP_CAPS_GAINED = 21, /* CapabilitiesGained: ints[0] is the event slot of the second set */
+	OP_SUBSTRING = 22,   /* SubString: a stored value is a prefix of some suffix; ints[0]: shortest value */
+	OP_SUBSTRING_NOCASE = 23, /* SubStringIgnCase: the same on the lowered string (values stored lowered) */
 };
 
 #define FILTER_NOT 1     /* the negated form: NotEqual, NotIn, NotDPort ... */
@@ -425,6 +438,40 @@ struct bpf_info {
 	__u8 prog_name[16]; /* BPF_OBJ_NAME_LEN */
 };
 
+/* ARG_PERF_EVENT: Tetragon's perf_event_info_type (bpf/process/types/perfevent.h) */
+struct perf_info {
+	__u64 config;
+	__u64 probe_offset;
+	__u32 type;
+	__u32 _pad;
+	__u8 kprobe_func[128]; /* KSYM_NAME_LEN */
+};
+
+/* ARG_BPF_MAP: Tetragon's bpf_map_info_type (bpf/process/types/bpfmap.h) */
+struct map_info {
+	__u32 map_type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+	__u8 map_name[16]; /* BPF_OBJ_NAME_LEN */
+};
+
+/* ARG_USER_NS: Tetragon's msg_user_namespace (bpf/lib/process.h) */
+struct user_ns_info {
+	__s32 level;
+	__u32 uid;
+	__u32 gid;
+	__u32 inum;
+};
+
+/* ARG_MODULE, ARG_LOAD_INFO: Tetragon's tg_kernel_module (bpf/process/types/module.h) */
+struct module_info {
+	__u64 taints;
+	__u32 sig_ok;  /* ARG_LOAD_INFO: load_info->sig_ok */
+	__u32 _pad;
+	__u8 name[64]; /* MODULE_NAME_LEN */
+};
+
 struct event_arg {
 	__u32 type; /* enum arg_type of what was read */
 	__u32 len;  /* bytes in `str` for strings, paths and buffers */
@@ -437,6 +484,11 @@ struct event_arg {
 		struct skb_info skb;
 		struct cred_info cred;
 		struct bpf_info bpf;
+		/* kernel objects (issue 15) */
+		struct perf_info perf;
+		struct map_info map;
+		struct user_ns_info user_ns;
+		struct module_info module;
 	};
 };
 

@@ -318,4 +318,64 @@ struct raw_syscall_args {
 	long id;
 };
 
+/* ---- kernel objects read by arg types (issue 15) ----------------------
+ * Members the kernel keeps in anonymous unions or structs (perf_event_attr's
+ * kprobe_func, iov_iter's kvec) are declared here at the top level: CO-RE
+ * finds a member by name through the target's anonymous members. */
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+
+struct perf_event_attr {
+	__u32 type;
+	__u64 config;
+	__u64 kprobe_func;
+	__u64 probe_offset;
+};
+
+struct perf_event {
+	struct perf_event_attr attr;
+};
+
+struct bpf_map {
+	enum bpf_map_type map_type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+	char name[16];
+};
+
+struct module {
+	char name[56];
+	unsigned long taints;
+};
+
+struct load_info {
+	const char *name;
+	struct module *mod;
+	bool sig_ok;
+};
+
+struct kiocb {
+	struct file *ki_filp;
+};
+
+struct kvec {
+	void *iov_base;
+	unsigned long iov_len;
+};
+
+/* values differ between kernels (ITER_UBUF came first in 6.4): read by CO-RE */
+enum iter_type {
+	ITER_IOVEC = 0,
+	ITER_UBUF = 6,
+};
+
+struct iov_iter {
+	__u8 iter_type;
+	unsigned long count;
+	const struct kvec *kvec;
+	void *ubuf;
+};
+
+#pragma clang attribute pop
+
 #endif

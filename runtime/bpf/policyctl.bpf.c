@@ -106,6 +106,8 @@ struct scratch {
 		struct exec_event exec;
 	};
 	struct return_event ret_event; /* return probes: the merged event */
+	__u64 tp_ctx; /* tracepoints: the record, where ARG_DATA_LOC strings lie */
+	__u8 lower[ARG_BUF * 2]; /* SubStringIgnCase: the arg lowered (room for any key read) */
 };
 
 struct {
@@ -894,6 +896,154 @@ static __always_inline void read_arg_more(struct scratch *s, struct event_arg *o
 	}
 }
 
+/* ---- kernel objects, iov_iter and __data_loc strings (issue 15) -------- */
+
+/* struct perf_event, as Tetragon's copy_perf_event() (bpf/process/types/basic.h):
+ * the attr's type, config, probe_offset and the kprobe function's name, which
+ * attr.kprobe_func points to (a user address while perf_event_open runs). */
+static __always_inline void read_perf_event(struct perf_event *p, struct perf_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	o->type = BPF_CORE_READ(p, attr.type);
+	o->config = BPF_CORE_READ(p, attr.config);
+	o->probe_offset = BPF_CORE_READ(p, attr.probe_offset);
+	__u64 func = BPF_CORE_READ(p, attr.kprobe_func);
+	if (func && bpf_probe_read_user_str(o->kprobe_func, sizeof(o->kprobe_func), (void *)func) < 0)
+		bpf_probe_read_kernel_str(o->kprobe_func, sizeof(o->kprobe_func), (void *)func);
+}
+
+/* struct bpf_map, as Tetragon's copy_bpf_map(): type, sizes, entries, name. */
+static __always_inline void read_bpf_map(struct bpf_map *m, struct map_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	o->map_type = BPF_CORE_READ(m, map_type);
+	o->key_size = BPF_CORE_READ(m, key_size);
+	o->value_size = BPF_CORE_READ(m, value_size);
+	o->max_entries = BPF_CORE_READ(m, max_entries);
+	bpf_core_read(o->map_name, sizeof(o->map_name), &m->name);
+}
+
+/* struct user_namespace, as Tetragon's copy_user_ns(): level, owner, group, inode. */
+static __always_inline void read_user_ns(struct user_namespace *ns, struct user_ns_info *o)
+{
+	o->level = BPF_CORE_READ(ns, level);
+	o->uid = BPF_CORE_READ(ns, owner.val);
+	o->gid = BPF_CORE_READ(ns, group.val);
+	o->inum = BPF_CORE_READ(ns, ns.inum);
+}
+
+/* struct module (Tetragon's copy_kernel_module()) or struct load_info
+ * (copy_load_module(): the name load_info points to, its module's taints and
+ * sig_ok, which only kernels with CONFIG_MODULE_SIG have). Returns false when
+ * the name could not be read. */
+static __always_inline bool read_module(__u64 v, bool load_info, struct module_info *o)
+{
+	__builtin_memset(o, 0, sizeof(*o));
+	struct module *m = (struct module *)v;
+	long n;
+	if (load_info) {
+		if (!bpf_core_type_exists(struct load_info))
+			return false;
+		struct load_info *li = (struct load_info *)v;
+		n = bpf_probe_read_kernel_str(o->name, sizeof(o->name) - 1, BPF_CORE_READ(li, name));
+		m = BPF_CORE_READ(li, mod);
+		if (bpf_core_field_exists(li->sig_ok))
+			o->sig_ok = BPF_CORE_READ(li, sig_ok) ? 1 : 0;
+	} else {
+		n = bpf_core_read_str(o->name, sizeof(o->name) - 1, &m->name);
+	}
+	if (n < 0)
+		return false;
+	if (m)
+		o->taints = BPF_CORE_READ(m, taints);
+	return true;
+}
+
+/* struct iov_iter, as Tetragon's copy_iov_iter() (bpf/process/generic_calls.h):
+ * for ITER_IOVEC the first iovec's bytes, for ITER_UBUF the user buffer, up
+ * to ARG_BUF; nothing for other kinds. */
+static __always_inline bool read_iov_iter(struct iov_iter *it, struct event_arg *out)
+{
+	__u8 kind = BPF_CORE_READ(it, iter_type);
+	__u64 buf = 0, len = 0;
+	if (bpf_core_enum_value_exists(enum iter_type, ITER_IOVEC) &&
+	    kind == bpf_core_enum_value(enum iter_type, ITER_IOVEC)) {
+		const struct kvec *k = BPF_CORE_READ(it, kvec);
+		buf = (__u64)BPF_CORE_READ(k, iov_base);
+		len = BPF_CORE_READ(k, iov_len);
+	} else if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
+		   kind == bpf_core_enum_value(enum iter_type, ITER_UBUF)) {
+		buf = (__u64)BPF_CORE_READ(it, ubuf);
+		len = BPF_CORE_READ(it, count);
+	} else {
+		return true; /* a kind Tetragon does not read: no bytes */
+	}
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	if (bpf_probe_read_user(out->str, len, (void *)buf) &&
+	    bpf_probe_read_kernel(out->str, len, (void *)buf))
+		return false;
+	out->len = len;
+	return true;
+}
+
+/* A tracepoint's __data_loc string: the field holds its length << 16 | its
+ * offset in the record, as Tetragon's read_arg reads data_loc_type
+ * (bpf/process/generic_calls.h): up to length bytes, up to a NUL. */
+static __always_inline bool read_data_loc(struct scratch *s, __u64 loc, struct event_arg *out)
+{
+	if (!s->tp_ctx)
+		return false;
+	__u64 len = ((loc >> 16) & 0xfff) + 1;
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	long n = bpf_probe_read_kernel_str(out->str, len, (void *)(s->tp_ctx + (loc & 0xffff)));
+	out->len = n > 0 ? n - 1 : 0;
+	return n > 0;
+}
+
+/* Reads the arg types of this section into `out` (the value `v` after resolve). */
+static __always_inline void read_arg_objects(struct scratch *s, struct event_arg *out, __u8 type,
+					     __u64 v, __u64 i)
+{
+	bool ok = true;
+	if (!v && type != ARG_DATA_LOC) {
+		s->unread |= 1 << i;
+		return;
+	}
+	switch (type) {
+	case ARG_PERF_EVENT:
+		read_perf_event((struct perf_event *)v, &out->perf);
+		break;
+	case ARG_BPF_MAP:
+		read_bpf_map((struct bpf_map *)v, &out->map);
+		break;
+	case ARG_USER_NS:
+		read_user_ns((struct user_namespace *)v, &out->user_ns);
+		break;
+	case ARG_MODULE:
+		ok = read_module(v, false, &out->module);
+		break;
+	case ARG_LOAD_INFO:
+		ok = read_module(v, true, &out->module);
+		break;
+	case ARG_IOV_ITER:
+		ok = read_iov_iter((struct iov_iter *)v, out);
+		break;
+	case ARG_DATA_LOC:
+		ok = read_data_loc(s, v, out);
+		break;
+	}
+	if (!ok)
+		s->unread |= 1 << i;
+}
+
 /* Reads argument `i` of the hook in `slot`, as configured, into the event. */
 GLOBAL int read_arg(__u64 slot, __u64 i)
 {
@@ -1013,6 +1163,19 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	case ARG_CAPS:
 		read_arg_more(s, out, a->type, v, user, i);
 		return 0;
+	case ARG_PERF_EVENT:
+	case ARG_BPF_MAP:
+	case ARG_USER_NS:
+	case ARG_MODULE:
+	case ARG_LOAD_INFO:
+	case ARG_IOV_ITER:
+	case ARG_DATA_LOC:
+		read_arg_objects(s, out, a->type, v, i);
+		return 0;
+	case ARG_KIOCB:
+		/* its file, as Tetragon's get_path() reads kiocb_type */
+		file = BPF_CORE_READ((struct kiocb *)v, ki_filp);
+		break;
 	case ARG_IOVEC: {
 		__u64 cnt = 0, si = a->size_index;
 		if (si >= 1 && si <= 6)
@@ -1362,6 +1525,74 @@ GLOBAL int cel_eval(__u64 id, __u64 ret)
 	return st->sp == 1 && st->v[0] != 0;
 }
 
+/* CapabilitiesGained: the set in event slot ints[0] holds a capability the
+ * filtered set lacks, as Tetragon's filter_arg_1() computes it
+ * (bpf/process/types/basic.h: (first ^ second) & second, the first being
+ * the filtered arg, the second the one `args` names next). */
+static __always_inline bool caps_gained(struct scratch *s, struct filter *f, __u64 first)
+{
+	__u64 j = f->ints[0];
+	if (j >= MAX_ARGS || (s->unread & (1 << j)))
+		return false;
+	__u64 second = s->hook.args[BOUNDED(j, MAX_ARGS)].value;
+	return ((first ^ second) & second) != 0;
+}
+
+/* SubStringIgnCase: argument `idx`'s string, lowered (ASCII), into s->lower.
+ * A function of its own, verified apart from the search: the 6.1 verifier
+ * refuses the two loops together ("sequence of 8193 jumps is too complex"). */
+GLOBAL int lower_arg(__u64 idx)
+{
+	struct scratch *s = get_scratch();
+	if (!s || idx >= MAX_ARGS)
+		return 0;
+	struct event_arg *a = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
+	for (int k = 0; k < ARG_BUF; k++) {
+		__u8 c = a->str[k];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		s->lower[k] = c;
+	}
+	return 0;
+}
+
+/* SubString and SubStringIgnCase of matchArgs entry `fi`: a value (stored in
+ * the prefix trie) starts at some offset of the string, as Tetragon's
+ * filter_char_substring() asks bpf_strnstr() / bpf_strncasestr()
+ * (bpf/process/types/basic.h); the plan stores no value, so nothing matches,
+ * on a kernel without that kfunc, as Tetragon's bpf_ksym_exists() guard does. */
+GLOBAL int match_substring(__u64 slot, __u64 sel, __u64 fi)
+{
+	struct selector *sp = selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!sp || !s || fi >= MAX_FILTERS)
+		return 0;
+	struct filter *f = &sp->args[BOUNDED(fi, MAX_FILTERS)];
+	__u64 idx = f->arg;
+	if (idx >= MAX_ARGS)
+		return 0;
+	struct event_arg *a = &s->hook.args[BOUNDED(idx, MAX_ARGS)];
+	__u32 len = a->len;
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	__u32 shortest = f->ints[0];
+	/* the offsets a value of the shortest length still fits after */
+	__u32 starts = len >= shortest ? len - shortest + 1 : 0;
+	const __u8 *src = a->str;
+	if (f->op == OP_SUBSTRING_NOCASE) {
+		lower_arg(idx);
+		src = s->lower;
+	}
+	for (int i = 0; i <= ARG_BUF; i++) {
+		if (i >= starts)
+			break;
+		set_key(s, src + i, len - i);
+		if (match_key(f->id, OP_PREFIX))
+			return 1;
+	}
+	return 0;
+}
+
 /* matchArgs entry `fi` of selector `sel` against the event's arguments. */
 GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 {
@@ -1388,6 +1619,10 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 	case ARG_CAPS:
 	case ARG_INT:
 	case ARG_UINT:
+		if (f->op == OP_CAPS_GAINED) {
+			hit = caps_gained(s, f, a->value);
+			break;
+		}
 		if (f->op == OP_INT_RANGE) {
 			hit = match_int_ranges(f, a->value, a->type == ARG_INT);
 			break;
@@ -1412,12 +1647,23 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 	case ARG_BPF_PROG:
 		hit = false;
 		break;
+	case ARG_PERF_EVENT:
+	case ARG_BPF_MAP:
+	case ARG_USER_NS:
+	case ARG_MODULE:
+	case ARG_LOAD_INFO:
+		hit = false;
+		break;
 	case ARG_NONE:
 		hit = false;
 		break;
 	default:
 		if (f->op == OP_FILE_TYPE) {
 			hit = match_file_type(f, a->mode);
+			break;
+		}
+		if (f->op == OP_SUBSTRING || f->op == OP_SUBSTRING_NOCASE) {
+			hit = match_substring(slot, sel, fi);
 			break;
 		}
 		if (a->type == ARG_SOCKADDR_UN && f->op == OP_FAMILY) {
@@ -1992,6 +2238,7 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		struct scratch *s = begin(slot, &syscall);                \
 		if (!s || !h)                                             \
 			return 0;                                         \
+		s->tp_ctx = (__u64)ctx;                                   \
 		for (int i = 0; i < MAX_ARGS; i++) {                      \
 			__u32 w = h->args[i].width;                       \
 			s->raw[i] = 0;                                    \

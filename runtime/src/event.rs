@@ -8,8 +8,9 @@
 
 use crate::layout::{
     arg_type, event_type, read_record, read_record_prefix, BpfInfo, CredInfo, DataEvent, EventArg,
-    EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, ReturnEvent, SkbInfo, SockTuple,
-    ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, RETURN_EVENT_FIXED,
+    EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, MapInfo, ModuleInfo, PerfInfo,
+    ReturnEvent, SkbInfo, SockTuple, UserNsInfo, ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_EVENT_FIXED,
+    HOOK_EVENT_FIXED, RETURN_EVENT_FIXED,
 };
 
 /// The fields every event starts with.
@@ -160,6 +161,20 @@ pub enum Arg {
     Cred(CredInfo),
     /// A BPF program (`ARG_BPF_ATTR`, `ARG_BPF_PROG`).
     Bpf(BpfInfo),
+    /// A perf event (`ARG_PERF_EVENT`).
+    PerfEvent(PerfInfo),
+    /// A BPF map (`ARG_BPF_MAP`).
+    BpfMap(MapInfo),
+    /// A user namespace (`ARG_USER_NS`).
+    UserNs(UserNsInfo),
+    /// A kernel module (`ARG_MODULE`, `ARG_LOAD_INFO`); `load_info` says which (only a
+    /// `load_info` has `sig_ok`).
+    Module {
+        /// What was read.
+        info: ModuleInfo,
+        /// Read from a `struct load_info`.
+        load_info: bool,
+    },
 }
 
 impl Arg {
@@ -192,6 +207,16 @@ impl Arg {
             },
             arg_type::CRED => Arg::Cred(raw.cred()),
             arg_type::BPF_ATTR | arg_type::BPF_PROG => Arg::Bpf(raw.bpf()),
+            arg_type::PERF_EVENT => Arg::PerfEvent(raw.perf()),
+            arg_type::BPF_MAP => Arg::BpfMap(raw.map()),
+            arg_type::USER_NS => Arg::UserNs(raw.user_ns()),
+            arg_type::MODULE | arg_type::LOAD_INFO => Arg::Module {
+                info: raw.module(),
+                load_info: ty as u8 == arg_type::LOAD_INFO,
+            },
+            arg_type::KIOCB => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
+            arg_type::IOV_ITER => Arg::Bytes(raw.bytes().to_vec()),
+            arg_type::DATA_LOC => Arg::String(c_string(raw.bytes())),
             _ => Arg::Unknown(ty),
         }
     }

@@ -168,6 +168,14 @@ pub mod arg_type {
     pub const NET_DEV: u8 = 19;
     pub const CAPS: u8 = 20;
     pub const IOVEC: u8 = 21;
+    pub const PERF_EVENT: u8 = 22;
+    pub const BPF_MAP: u8 = 23;
+    pub const USER_NS: u8 = 24;
+    pub const MODULE: u8 = 25;
+    pub const LOAD_INFO: u8 = 26;
+    pub const KIOCB: u8 = 27;
+    pub const IOV_ITER: u8 = 28;
+    pub const DATA_LOC: u8 = 29;
 }
 
 /// `ARG_USER`: the argument points into user memory.
@@ -203,6 +211,9 @@ pub mod op {
     pub const INT_SET: u8 = 40;
     /// CelExpr: the program in `cel_progs` under the filter's id.
     pub const CEL: u8 = 41;
+    pub const CAPS_GAINED: u8 = 21;
+    pub const SUBSTRING: u8 = 22;
+    pub const SUBSTRING_NOCASE: u8 = 23;
 }
 
 /// `FILTER_NOT`: the negated operator.
@@ -553,6 +564,71 @@ pub struct BpfInfo {
     pub prog_name: [u8; 16],
 }
 
+/// `struct perf_info`: a perf event (`ARG_PERF_EVENT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct PerfInfo {
+    pub config: u64,
+    pub probe_offset: u64,
+    pub ty: u32,
+    pub _pad: u32,
+    pub kprobe_func: [u8; 128],
+}
+
+impl Default for PerfInfo {
+    fn default() -> Self {
+        PerfInfo {
+            config: 0,
+            probe_offset: 0,
+            ty: 0,
+            _pad: 0,
+            kprobe_func: [0; 128],
+        }
+    }
+}
+
+/// `struct map_info`: a BPF map (`ARG_BPF_MAP`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct MapInfo {
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_name: [u8; 16],
+}
+
+/// `struct user_ns_info`: a user namespace (`ARG_USER_NS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct UserNsInfo {
+    pub level: i32,
+    pub uid: u32,
+    pub gid: u32,
+    pub inum: u32,
+}
+
+/// `struct module_info`: a kernel module (`ARG_MODULE`, `ARG_LOAD_INFO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct ModuleInfo {
+    pub taints: u64,
+    pub sig_ok: u32,
+    pub _pad: u32,
+    pub name: [u8; 64],
+}
+
+impl Default for ModuleInfo {
+    fn default() -> Self {
+        ModuleInfo {
+            taints: 0,
+            sig_ok: 0,
+            _pad: 0,
+            name: [0; 64],
+        }
+    }
+}
+
 /// `struct event_arg`; `data` is the C union of `value`, `sock`, `str`, `skb`, `cred` and `bpf`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
@@ -602,6 +678,34 @@ impl EventArg {
         const _: () = assert!(std::mem::size_of::<CredInfo>() <= ARG_BUF);
         // SAFETY: CredInfo is plain data no larger than `data` (checked above).
         unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const CredInfo) }
+    }
+
+    /// The perf event (`ARG_PERF_EVENT`).
+    pub fn perf(&self) -> PerfInfo {
+        const _: () = assert!(std::mem::size_of::<PerfInfo>() <= ARG_BUF);
+        // SAFETY: PerfInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const PerfInfo) }
+    }
+
+    /// The BPF map (`ARG_BPF_MAP`).
+    pub fn map(&self) -> MapInfo {
+        const _: () = assert!(std::mem::size_of::<MapInfo>() <= ARG_BUF);
+        // SAFETY: MapInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const MapInfo) }
+    }
+
+    /// The user namespace (`ARG_USER_NS`).
+    pub fn user_ns(&self) -> UserNsInfo {
+        const _: () = assert!(std::mem::size_of::<UserNsInfo>() <= ARG_BUF);
+        // SAFETY: UserNsInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const UserNsInfo) }
+    }
+
+    /// The kernel module (`ARG_MODULE`, `ARG_LOAD_INFO`).
+    pub fn module(&self) -> ModuleInfo {
+        const _: () = assert!(std::mem::size_of::<ModuleInfo>() <= ARG_BUF);
+        // SAFETY: ModuleInfo is plain data no larger than `data` (checked above).
+        unsafe { std::ptr::read_unaligned(self.data.as_ptr() as *const ModuleInfo) }
     }
 }
 

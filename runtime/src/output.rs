@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 
 use crate::event::{Arg, Event, Exit, Hook};
-use crate::layout::{action, BpfInfo, CredInfo, SkbInfo, SockTuple};
+use crate::layout::{
+    action, BpfInfo, CredInfo, MapInfo, ModuleInfo, PerfInfo, SkbInfo, SockTuple, UserNsInfo,
+};
 use crate::plan::{Attach, EventKind, HookPlan, Plan};
 use crate::process::{
     base64, forked_without_exec, Ancestors, ProcessCache, ProcessInfo, AUID_UNKNOWN,
@@ -507,6 +509,14 @@ enum ArgValue {
     NetDev(String),
     /// A capability set, with its oneof member (`kernel_cap_t_arg`, `cap_effective_arg` ...).
     Caps(&'static str, u64),
+    /// kernel objects, capabilities and bpf commands (issue 15)
+    PerfEvent(PerfInfo),
+    BpfMap(MapInfo),
+    UserNs(UserNsInfo),
+    /// A module; `signature_ok` is written for a `load_info` only.
+    Module(ModuleInfo, bool),
+    Capability(i32),
+    BpfCmd(i32),
 }
 
 #[derive(Debug, Clone)]
@@ -584,6 +594,34 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Cred(c) => *c,
             _ => CredInfo::default(),
         }),
+        "perf_event" => ArgValue::PerfEvent(match arg {
+            Arg::PerfEvent(p) => *p,
+            _ => PerfInfo::default(),
+        }),
+        "bpf_map" => ArgValue::BpfMap(match arg {
+            Arg::BpfMap(m) => *m,
+            _ => MapInfo::default(),
+        }),
+        "user_namespace" => ArgValue::UserNs(match arg {
+            Arg::UserNs(u) => *u,
+            _ => UserNsInfo::default(),
+        }),
+        "module" | "load_info" => ArgValue::Module(
+            match arg {
+                Arg::Module { info, .. } => *info,
+                _ => ModuleInfo::default(),
+            },
+            ty == "load_info",
+        ),
+        // kiocb is printed as its file (Tetragon's getArg decodes GenericKiocb as a file)
+        "kiocb" => ArgValue::File(text_of(arg)),
+        "iov_iter" => ArgValue::Bytes(match arg {
+            Arg::Bytes(b) => b.clone(),
+            _ => Vec::new(),
+        }),
+        "data_loc" => ArgValue::String(text_of(arg)),
+        "capability" => ArgValue::Capability(int_of(arg) as i32),
+        "bpf_cmd" => ArgValue::BpfCmd(int_of(arg) as i32),
         _ => match arg {
             Arg::None | Arg::Unknown(_) => ArgValue::None,
             Arg::Int(v) => ArgValue::Long(*v),
@@ -604,6 +642,10 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             },
             Arg::Cred(c) => ArgValue::Cred(*c),
             Arg::Bpf(b) => ArgValue::BpfAttr(*b),
+            Arg::PerfEvent(p) => ArgValue::PerfEvent(*p),
+            Arg::BpfMap(m) => ArgValue::BpfMap(*m),
+            Arg::UserNs(u) => ArgValue::UserNs(*u),
+            Arg::Module { info, load_info } => ArgValue::Module(*info, *load_info),
         },
     }
 }
@@ -993,6 +1035,25 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
         // hexadecimal, 16 digits, as Tetragon's GetCapabilitiesHex (pkg/reader/caps/caps.go)
         ArgValue::Caps(key, set) => o.str(key, &format!("{set:016x}")),
         ArgValue::BpfProg(b) => o.obj("bpf_prog_arg", |m| bpf_json(m, b)),
+        ArgValue::PerfEvent(p) => o.obj("perf_event_arg", |m| perf_event_json(m, p)),
+        ArgValue::BpfMap(b) => o.obj("bpf_map_arg", |m| bpf_map_json(m, b)),
+        ArgValue::UserNs(u) => o.obj("user_ns_arg", |m| {
+            user_ns_json(m, u.level, u.uid, u.gid, u.inum)
+        }),
+        ArgValue::Module(info, load_info) => {
+            o.obj("module_arg", |m| module_json(m, info, *load_info))
+        }
+        ArgValue::Capability(v) => o.obj("capability_arg", |m| {
+            m.num("value", v);
+            if let Some(name) = usize::try_from(*v).ok().and_then(|i| CAPABILITIES.get(i)) {
+                m.str("name", name);
+            }
+        }),
+        ArgValue::BpfCmd(v) => match usize::try_from(*v).ok().and_then(|i| BPF_CMDS.get(i)) {
+            Some(name) => o.str("bpf_cmd_arg", name),
+            // protojson writes an enum value it has no name for as its number
+            None => o.num("bpf_cmd_arg", v),
+        },
     }
     o.str("label", &a.label);
 }
@@ -1116,18 +1177,189 @@ fn cred_json(o: &mut Obj<'_>, c: &CredInfo) {
     cred_ids_json(o, c);
     o.obj("caps", |m| capabilities_json(m, c));
     o.obj("user_ns", |m| {
-        m.num("level", c.ns_level);
-        m.num("uid", c.ns_uid);
-        m.num("gid", c.ns_gid);
-        m.obj("ns", |n| {
-            n.nonzero("inum", c.ns_inum);
-            if c.ns_level == 0 {
-                n.key("is_host");
-                n.out.push_str("true");
-            }
-        });
+        user_ns_json(m, c.ns_level, c.ns_uid, c.ns_gid, c.ns_inum)
     });
 }
+
+/// A `tetragon.UserNamespace`, as Tetragon's getKprobeArgument fills it for a user_namespace
+/// arg and a cred's `user_ns` (pkg/grpc/tracing/tracing.go): wrappers written even when 0, and
+/// `is_host` for level 0.
+fn user_ns_json(m: &mut Obj<'_>, level: i32, uid: u32, gid: u32, inum: u32) {
+    m.num("level", level);
+    m.num("uid", uid);
+    m.num("gid", gid);
+    m.obj("ns", |n| {
+        n.nonzero("inum", inum);
+        if level == 0 {
+            n.key("is_host");
+            n.out.push_str("true");
+        }
+    });
+}
+
+/// A `tetragon.KprobePerfEvent`, as Tetragon's getKprobeArgument fills it: the type by
+/// GetPerfEventType (pkg/reader/bpf/perfevent.go), 64-bit numbers as protojson strings.
+fn perf_event_json(m: &mut Obj<'_>, p: &PerfInfo) {
+    m.str("KprobeFunc", &c_str(&p.kprobe_func));
+    m.str("Type", &name_or_number(PERF_TYPES, p.ty));
+    if p.config != 0 {
+        m.key("Config");
+        push_json_str(m.out, &p.config.to_string());
+    }
+    if p.probe_offset != 0 {
+        m.key("ProbeOffset");
+        push_json_str(m.out, &p.probe_offset.to_string());
+    }
+}
+
+/// A `tetragon.KprobeBpfMap`: the type by GetBpfMapType (pkg/reader/bpf/bpfmap.go).
+fn bpf_map_json(m: &mut Obj<'_>, b: &MapInfo) {
+    m.str("MapType", &name_or_number(BPF_MAP_TYPES, b.map_type));
+    m.nonzero("KeySize", b.key_size);
+    m.nonzero("ValueSize", b.value_size);
+    m.nonzero("MaxEntries", b.max_entries);
+    m.str("MapName", &c_str(&b.map_name));
+}
+
+/// A `tetragon.KernelModule`: `signature_ok` (a BoolValue) only for a load_info, `tainted` by
+/// GetTaintedBitsTypes (pkg/reader/kernel/kernel.go), as getKprobeArgument fills it.
+fn module_json(m: &mut Obj<'_>, info: &ModuleInfo, load_info: bool) {
+    m.str("name", &c_str(&info.name));
+    if load_info {
+        m.key("signature_ok");
+        m.out
+            .push_str(if info.sig_ok != 0 { "true" } else { "false" });
+    }
+    let tainted: Vec<&str> = TAINTS
+        .iter()
+        .filter(|(_, bit)| info.taints & bit != 0)
+        .map(|(name, _)| *name)
+        .collect();
+    if !tainted.is_empty() {
+        m.key("tainted");
+        m.out.push('[');
+        for (i, name) in tainted.iter().enumerate() {
+            if i > 0 {
+                m.out.push(',');
+            }
+            push_json_str(m.out, name);
+        }
+        m.out.push(']');
+    }
+}
+
+/// Bytes up to the first NUL, as text.
+fn c_str(b: &[u8]) -> String {
+    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// The name of `v` in `table`, else its number (Tetragon's GetPerfEventType, GetBpfMapType).
+fn name_or_number(table: &[&str], v: u32) -> String {
+    match table.get(v as usize) {
+        Some(n) => n.to_string(),
+        None => v.to_string(),
+    }
+}
+
+/// perf event types, as pkg/reader/bpf/perfevent.go names them.
+const PERF_TYPES: &[&str] = &[
+    "PERF_TYPE_HARDWARE",
+    "PERF_TYPE_SOFTWARE",
+    "PERF_TYPE_TRACEPOINT",
+    "PERF_TYPE_HW_CACHE",
+    "PERF_TYPE_RAW",
+    "PERF_TYPE_BREAKPOINT",
+    "PERF_TYPE_MAX",
+];
+
+/// BPF map types, as pkg/reader/bpf/bpfmap.go names them (0 to 30).
+const BPF_MAP_TYPES: &[&str] = &[
+    "BPF_MAP_TYPE_UNSPEC",
+    "BPF_MAP_TYPE_HASH",
+    "BPF_MAP_TYPE_ARRAY",
+    "BPF_MAP_TYPE_PROG_ARRAY",
+    "BPF_MAP_TYPE_PERF_EVENT_ARRAY",
+    "BPF_MAP_TYPE_PERCPU_HASH",
+    "BPF_MAP_TYPE_PERCPU_ARRAY",
+    "BPF_MAP_TYPE_STACK_TRACE",
+    "BPF_MAP_TYPE_CGROUP_ARRAY",
+    "BPF_MAP_TYPE_LRU_HASH",
+    "BPF_MAP_TYPE_LRU_PERCPU_HASH",
+    "BPF_MAP_TYPE_LPM_TRIE",
+    "BPF_MAP_TYPE_ARRAY_OF_MAPS",
+    "BPF_MAP_TYPE_HASH_OF_MAPS",
+    "BPF_MAP_TYPE_DEVMAP",
+    "BPF_MAP_TYPE_SOCKMAP",
+    "BPF_MAP_TYPE_CPUMAP",
+    "BPF_MAP_TYPE_XSKMAP",
+    "BPF_MAP_TYPE_SOCKHASH",
+    "BPF_MAP_TYPE_CGROUP_STORAGE",
+    "BPF_MAP_TYPE_REUSEPORT_SOCKARRAY",
+    "BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE",
+    "BPF_MAP_TYPE_QUEUE",
+    "BPF_MAP_TYPE_STACK",
+    "BPF_MAP_TYPE_SK_STORAGE",
+    "BPF_MAP_TYPE_DEVMAP_HASH",
+    "BPF_MAP_TYPE_STRUCT_OPS",
+    "BPF_MAP_TYPE_RINGBUF",
+    "BPF_MAP_TYPE_INODE_STORAGE",
+    "BPF_MAP_TYPE_TASK_STORAGE",
+    "BPF_MAP_TYPE_BLOOM_FILTER",
+];
+
+/// `tetragon.BpfCmd` (bpf.proto), numbered as the bpf() commands.
+const BPF_CMDS: &[&str] = &[
+    "BPF_MAP_CREATE",
+    "BPF_MAP_LOOKUP_ELEM",
+    "BPF_MAP_UPDATE_ELEM",
+    "BPF_MAP_DELETE_ELEM",
+    "BPF_MAP_GET_NEXT_KEY",
+    "BPF_PROG_LOAD",
+    "BPF_OBJ_PIN",
+    "BPF_OBJ_GET",
+    "BPF_PROG_ATTACH",
+    "BPF_PROG_DETACH",
+    "BPF_PROG_TEST_RUN",
+    "BPF_PROG_GET_NEXT_ID",
+    "BPF_MAP_GET_NEXT_ID",
+    "BPF_PROG_GET_FD_BY_ID",
+    "BPF_MAP_GET_FD_BY_ID",
+    "BPF_OBJ_GET_INFO_BY_FD",
+    "BPF_PROG_QUERY",
+    "BPF_RAW_TRACEPOINT_OPEN",
+    "BPF_BTF_LOAD",
+    "BPF_BTF_GET_FD_BY_ID",
+    "BPF_TASK_FD_QUERY",
+    "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+    "BPF_MAP_FREEZE",
+    "BPF_BTF_GET_NEXT_ID",
+    "BPF_MAP_LOOKUP_BATCH",
+    "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+    "BPF_MAP_UPDATE_BATCH",
+    "BPF_MAP_DELETE_BATCH",
+    "BPF_LINK_CREATE",
+    "BPF_LINK_UPDATE",
+    "BPF_LINK_GET_FD_BY_ID",
+    "BPF_LINK_GET_NEXT_ID",
+    "BPF_ENABLE_STATS",
+    "BPF_ITER_CREATE",
+    "BPF_LINK_DETACH",
+    "BPF_PROG_BIND_MAP",
+    "BPF_TOKEN_CREATE",
+];
+
+/// `tetragon.TaintedBitsType` values a module's taints are reported by (GetTaintedBitsTypes).
+const TAINTS: &[(&str, u64)] = &[
+    ("TAINT_PROPRIETARY_MODULE", 1),
+    ("TAINT_FORCED_MODULE", 2),
+    ("TAINT_FORCED_UNLOAD_MODULE", 4),
+    ("TAINT_STAGED_MODULE", 1024),
+    ("TAINT_OUT_OF_TREE_MODULE", 4096),
+    ("TAINT_UNSIGNED_MODULE", 8192),
+    ("TAINT_KERNEL_LIVE_PATCH_MODULE", 32768),
+    ("TAINT_TEST_MODULE", 262144),
+];
 
 /// A `tetragon.Capabilities`: the permitted, effective and inheritable sets.
 fn capabilities_json(o: &mut Obj<'_>, c: &CredInfo) {

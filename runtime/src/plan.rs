@@ -753,12 +753,9 @@ impl HookCompiler<'_> {
         for (i, arg) in hook.args.iter().enumerate() {
             let cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
             config.args[i] = cfg;
+            let index = arg.index.as_ref().map(|i| i.value).unwrap_or(i as i64);
             args.push(ArgPlan {
-                ty: arg
-                    .ty
-                    .as_ref()
-                    .map(|t| t.value.clone())
-                    .unwrap_or_else(|| "auto".into()),
+                ty: declared_type(arg, own_fields(hook, tp_fields.as_deref()), index)?.to_string(),
                 label: arg.label.as_ref().map(|l| l.value.clone()),
             });
         }
@@ -892,15 +889,15 @@ impl HookCompiler<'_> {
         tp_fields: Option<&[FieldLayout]>,
         function: &str,
     ) -> Result2<ArgConfig> {
-        let ty = arg.ty.as_ref().map(|t| t.value.as_str()).unwrap_or("auto");
         let index = arg
             .index
             .as_ref()
             .map(|i| i.value)
             .unwrap_or(position as i64);
+        let ty = declared_type(arg, own_fields(hook, tp_fields), index)?;
         let mut cfg = ArgConfig::default();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
-            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, char_iovec, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective and nop)")
+            format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, char_iovec, iov_iter, kiocb, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective, capability, perf_event, bpf_map, user_namespace, module, load_info, bpf_cmd, data_loc, auto on tracepoints and nop)")
         })?;
         cfg.ty = if kind == arg_type::INT && !signed {
             arg_type::UINT
@@ -908,6 +905,11 @@ impl HookCompiler<'_> {
             kind
         };
         cfg.width = width;
+        if kind == arg_type::DATA_LOC && tp_fields.is_none() {
+            return Err(format!(
+                "arg {index}: type `data_loc` reads a tracepoint's `__data_loc` field, and this hook is not a tracepoint"
+            ));
+        }
         if user
             && matches!(
                 kind,
@@ -926,11 +928,20 @@ impl HookCompiler<'_> {
                 .ok()
                 .and_then(|i| fields.get(i))
                 .ok_or_else(|| format!("arg {index}: the tracepoint has no field {index}"))?;
-            if field.data_loc {
-                return Err(format!(
-                    "arg {index}: `__data_loc` field `{}` is not read by policyctl run yet",
-                    field.name
-                ));
+            // Tetragon reads a __data_loc field as the data_loc type says, and any other type
+            // as what the field is not (a pointer or an integer)
+            if field.data_loc != (kind == arg_type::DATA_LOC) {
+                return Err(if field.data_loc {
+                    format!(
+                        "arg {index}: `__data_loc` field `{}` is read with type `data_loc`",
+                        field.name
+                    )
+                } else {
+                    format!(
+                        "arg {index}: type `data_loc` reads a `__data_loc` field, and field `{}` is not one",
+                        field.name
+                    )
+                });
             }
             cfg.index = position as u8;
             cfg.field_offset = u16::try_from(field.offset)
@@ -944,7 +955,7 @@ impl HookCompiler<'_> {
                 // a `nop` is read all the same: a sizeArgIndex may name it
                 cfg.width = field.size.min(8) as u8;
             }
-            if !served_syscall {
+            if !served_syscall && kind != arg_type::DATA_LOC {
                 cfg.width = field.size.min(8) as u8;
                 if cfg.ty == arg_type::INT && !field.signed {
                     cfg.ty = arg_type::UINT;
@@ -1184,7 +1195,8 @@ impl HookCompiler<'_> {
                 | arg_type::CRED
                 | arg_type::BPF_ATTR
                 | arg_type::BPF_PROG
-        ) && !net;
+        ) && !net
+            && !no_string_filters(ty);
         match operator.kind {
             OpKind::Equality | OpKind::Prefix | OpKind::Postfix if string_arg => {
                 out.op = match operator.kind {
@@ -1229,6 +1241,50 @@ impl HookCompiler<'_> {
                         postfix: false,
                     });
                 }
+            }
+            OpKind::SubString if string_arg => {
+                // Tetragon's filter_char_buf / filter_file_buf (bpf/process/types/basic.h)
+                // search with the bpf_strnstr / bpf_strncasestr kfunc and match nothing on a
+                // kernel without it (bpf_ksym_exists): then no value is stored, as nothing
+                // can match.
+                let nocase = name == "SubStringIgnCase";
+                out.op = if nocase {
+                    op::SUBSTRING_NOCASE
+                } else {
+                    op::SUBSTRING
+                };
+                let kfunc = if nocase {
+                    "bpf_strncasestr"
+                } else {
+                    "bpf_strnstr"
+                };
+                let shortest = values.iter().map(|v| v.len()).min().unwrap_or(0);
+                out.set_ints(&[shortest as u64]);
+                if self.kernel.func(kfunc).is_some() {
+                    for v in &values {
+                        let v = if nocase {
+                            v.to_ascii_lowercase()
+                        } else {
+                            v.to_string()
+                        };
+                        strings.push(string_entry(out.id, &v, false)?);
+                    }
+                }
+            }
+            OpKind::CapGained if ty == arg_type::CAPS => {
+                // Tetragon's parseMatchArg (pkg/selectors/kernel.go) writes the position of
+                // `args[1]` in the selector; filter_arg_1 (bpf/process/types/basic.h) reads it
+                out.op = op::CAPS_GAINED;
+                let second = f
+                    .args
+                    .get(1)
+                    .and_then(|a| usize::try_from(a.value).ok())
+                    .filter(|p| *p < hook.args.len())
+                    .ok_or("CapabilitiesGained needs `args: [first, second]`, both positions in the args list")?;
+                if args[second].ty != arg_type::CAPS {
+                    return Err("CapabilitiesGained compares two capability-set args".into());
+                }
+                out.set_ints(&[second as u64]);
             }
             OpKind::InMap | OpKind::Range if matches!(ty, arg_type::INT | arg_type::UINT) => {
                 out.op = op::INT_RANGE;
@@ -2190,6 +2246,90 @@ pub fn parse_duration_ms(text: &str) -> Option<u32> {
         .filter(|ms| *ms > 0)
 }
 
+/// Arg types no string operator reads: kernel objects the BPF side reads into structs, and
+/// kiocb and iov_iter, on which Tetragon's filter_arg_2 (bpf/process/types/basic.h) filters
+/// nothing.
+fn no_string_filters(ty: u8) -> bool {
+    matches!(
+        ty,
+        arg_type::PERF_EVENT
+            | arg_type::BPF_MAP
+            | arg_type::USER_NS
+            | arg_type::MODULE
+            | arg_type::LOAD_INFO
+            | arg_type::KIOCB
+            | arg_type::IOV_ITER
+    )
+}
+
+/// A tracepoint's own fields (not those of a syscall hook a tracepoint serves): where `auto`
+/// takes its type from.
+fn own_fields<'a>(hook: &Hook, fields: Option<&'a [FieldLayout]>) -> Option<&'a [FieldLayout]> {
+    fields.filter(|_| hook.kind == PolicyHook::Tracepoint)
+}
+
+/// The arg's type: as declared, or for `auto` (the default) on a tracepoint the type Tetragon's
+/// getGenericTypeId (pkg/sensors/tracing/generictracepoint.go) takes from the field's format:
+/// a 4- or 8-byte integer by its size and sign, `size_t`, or a `char *` with a sizeArgIndex
+/// as char_buf. Anywhere else `auto` is returned as it is (and refused by [`arg_kind`]).
+fn declared_type<'a>(
+    arg: &'a Arg,
+    tp_fields: Option<&[FieldLayout]>,
+    index: i64,
+) -> Result2<&'a str> {
+    let ty = arg.ty.as_ref().map(|t| t.value.as_str()).unwrap_or("auto");
+    let Some(fields) = tp_fields.filter(|_| ty == "auto") else {
+        return Ok(ty);
+    };
+    let Some(field) = usize::try_from(index).ok().and_then(|i| fields.get(i)) else {
+        return Ok(ty); // `arg` reports the missing field
+    };
+    let words: Vec<&str> = field
+        .ctype
+        .split_whitespace()
+        .filter(|w| *w != "const" && !w.starts_with("__attribute__"))
+        .collect();
+    let refused = |why: &str| {
+        Err(format!(
+            "arg {index}: type `auto` on field `{}` ({}): {why}",
+            field.name, field.ctype
+        ))
+    };
+    if field.data_loc || field.ctype.contains('[') {
+        return refused(
+            "Tetragon reads an array as a const_buf, which policyctl run does not read yet",
+        );
+    }
+    if words.last() == Some(&"*") || words.iter().any(|w| w.ends_with('*')) {
+        let base = words.first().copied().unwrap_or("");
+        let unsigned_char = words.len() >= 2 && base == "unsigned" && words[1] == "char";
+        if base != "char" && !unsigned_char {
+            return refused("Tetragon resolves `auto` only for pointers to char");
+        }
+        if arg.size_arg_index.as_ref().is_none_or(|s| s.value == 0) {
+            return refused("a `char *` read as `auto` needs a sizeArgIndex (Tetragon: \"no metadata field for buffer\")");
+        }
+        return Ok("char_buf");
+    }
+    if words == ["size_t"] {
+        return Ok("size_t");
+    }
+    let integer = matches!(
+        words.first().copied(),
+        Some("unsigned" | "char" | "short" | "int" | "long" | "u8" | "u16" | "u32" | "u64")
+    );
+    if !integer {
+        return refused("Tetragon resolves `auto` only for integer, size_t and char * fields");
+    }
+    Ok(match (field.size, field.signed) {
+        (4, true) => "int32",
+        (4, false) => "uint32",
+        (8, true) => "int64",
+        (8, false) => "uint64",
+        _ => return refused("Tetragon resolves `auto` only for 4- and 8-byte integers"),
+    })
+}
+
 /// (arg_type, width, signed) of a policy arg type the runtime reads.
 fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
     Some(match ty {
@@ -2223,6 +2363,19 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "kernel_cap_t" | "cap_inheritable" | "cap_permitted" | "cap_effective" => {
             (arg_type::CAPS, 8, false)
         }
+        // kernel objects, kiocb and iov_iter (issue 15): Tetragon's copy_* readers in
+        // bpf/process/types/basic.h and bpf/process/generic_calls.h
+        "perf_event" => (arg_type::PERF_EVENT, 8, false),
+        "bpf_map" => (arg_type::BPF_MAP, 8, false),
+        "user_namespace" => (arg_type::USER_NS, 8, false),
+        "module" => (arg_type::MODULE, 8, false),
+        "load_info" => (arg_type::LOAD_INFO, 8, false),
+        "kiocb" => (arg_type::KIOCB, 8, false),
+        "iov_iter" => (arg_type::IOV_ITER, 8, false),
+        // an int the output names (bpf_cmd_arg, capability_arg)
+        "bpf_cmd" | "capability" => (arg_type::INT, 4, true),
+        // a tracepoint's __data_loc field: a 4-byte (length << 16 | offset)
+        "data_loc" => (arg_type::DATA_LOC, 4, false),
         _ => return None,
     })
 }

@@ -8,7 +8,8 @@
 //!
 //! - `struct_layouts_match_btf`: for each struct (hook_config, arg_config, filter, selector,
 //!   cidr, syscall_hooks, str_key, process, event_header, exec_event, exit_event, sock_tuple,
-//!   skb_info, cred_info, bpf_info, event_arg, hook_event) the size, and every member's byte offset and
+//!   skb_info, cred_info, bpf_info, perf_info, map_info, user_ns_info, module_info, event_arg,
+//!   hook_event) the size, and every member's byte offset and
 //!   size, equal the Rust
 //!   type's (`size_of`, `offset_of!`), member by member in declaration order. The C anonymous
 //!   unions (`filter`'s ints/cidrs, `event_arg`'s value/sock/str) are the Rust fields `values`
@@ -78,6 +79,11 @@ const STRUCTS: &[&str] = &[
     "sock_tuple",
     "skb_info",
     "bpf_info",
+    // arg types (issue 15)
+    "perf_info",
+    "map_info",
+    "user_ns_info",
+    "module_info",
     "event_arg",
     "hook_event",
     // return probes
@@ -530,6 +536,48 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 prog_type,
                 insn_cnt,
                 prog_name
+            }),
+            0,
+        ),
+        (
+            "perf_info",
+            rust_struct!(PerfInfo {
+                config,
+                probe_offset,
+                ty,
+                _pad,
+                kprobe_func
+            }),
+            0,
+        ),
+        (
+            "map_info",
+            rust_struct!(MapInfo {
+                map_type,
+                key_size,
+                value_size,
+                max_entries,
+                map_name
+            }),
+            0,
+        ),
+        (
+            "user_ns_info",
+            rust_struct!(UserNsInfo {
+                level,
+                uid,
+                gid,
+                inum
+            }),
+            0,
+        ),
+        (
+            "module_info",
+            rust_struct!(ModuleInfo {
+                taints,
+                sig_ok,
+                _pad,
+                name
             }),
             0,
         ),
@@ -1148,6 +1196,14 @@ fn enums_match() {
                     ("NET_DEV", arg_type::NET_DEV),
                     ("CAPS", arg_type::CAPS),
                     ("IOVEC", arg_type::IOVEC),
+                    ("PERF_EVENT", arg_type::PERF_EVENT),
+                    ("BPF_MAP", arg_type::BPF_MAP),
+                    ("USER_NS", arg_type::USER_NS),
+                    ("MODULE", arg_type::MODULE),
+                    ("LOAD_INFO", arg_type::LOAD_INFO),
+                    ("KIOCB", arg_type::KIOCB),
+                    ("IOV_ITER", arg_type::IOV_ITER),
+                    ("DATA_LOC", arg_type::DATA_LOC),
                 ],
             ),
         ),
@@ -1179,6 +1235,9 @@ fn enums_match() {
                     ("INT_RANGE", op::INT_RANGE),
                     ("CEL", op::CEL),
                     ("INT_SET", op::INT_SET),
+                    ("CAPS_GAINED", op::CAPS_GAINED),
+                    ("SUBSTRING", op::SUBSTRING),
+                    ("SUBSTRING_NOCASE", op::SUBSTRING_NOCASE),
                 ],
             ),
         ),

@@ -4,9 +4,9 @@
 use policyctl_runtime::event::{decode, Event};
 use policyctl_runtime::layout::{
     action, arg_type, event_type, BpfInfo, CredInfo, DataEvent, EventArg, EventHeader, ExecEvent,
-    ExitEvent, ForkEvent, HookConfig, HookEvent, ReturnEvent, SkbInfo, SockTuple, ARGV_BUF,
-    ARG_BUF, CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS, DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS,
-    NS_KINDS, RETURN_EVENT_FIXED,
+    ExitEvent, ForkEvent, HookConfig, HookEvent, MapInfo, ModuleInfo, PerfInfo, ReturnEvent,
+    SkbInfo, SockTuple, UserNsInfo, ARGV_BUF, ARG_BUF, CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS,
+    DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS, NS_KINDS, RETURN_EVENT_FIXED,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
@@ -247,6 +247,12 @@ const OPENAT_RETURN: u32 = 11;
 const ACCEPT_RETURN: u32 = 12;
 const URETPROBE: u32 = 49;
 const USDT: u32 = 50;
+// kernel objects, kiocb, iov_iter, bpf_cmd, capability, data_loc (issue 15)
+const PERF_MAP: u32 = 13;
+const CAPABLE: u32 = 14;
+const MODULES: u32 = 15;
+const TTY: u32 = 16;
+const EXEC_TP: u32 = 39;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -429,6 +435,45 @@ fn plan() -> Plan {
                 h.tags = vec!["python".into()];
                 h
             },
+            kprobe(
+                PERF_MAP,
+                "security_bpf",
+                vec![
+                    arg("perf_event", Some("event")),
+                    arg("bpf_map", Some("map")),
+                    arg("bpf_cmd", Some("cmd")),
+                    arg("bpf_cmd", None),
+                ],
+            ),
+            kprobe(
+                CAPABLE,
+                "cap_capable",
+                vec![
+                    arg("user_namespace", Some("ns")),
+                    arg("capability", Some("cap")),
+                    arg("user_namespace", None),
+                ],
+            ),
+            kprobe(
+                MODULES,
+                "do_init_module",
+                vec![arg("module", None), arg("load_info", Some("info"))],
+            ),
+            kprobe(
+                TTY,
+                "tty_write",
+                vec![arg("kiocb", None), arg("iov_iter", Some("from"))],
+            ),
+            hook(
+                EXEC_TP,
+                Attach::Tracepoint {
+                    subsystem: "sched".into(),
+                    event: "sched_process_exec".into(),
+                },
+                EventKind::Tracepoint,
+                "",
+                vec![arg("data_loc", None), arg("uint64", None)],
+            ),
         ],
         skipped: Vec::new(),
     }
@@ -1283,4 +1328,137 @@ fn truncated_return_records() {
         h.ret.map(|r| (r.value, r.action)),
         Some((policyctl_runtime::event::Arg::Int(3), action::POST))
     );
+}
+
+// ---- kernel objects, kiocb, iov_iter, bpf_cmd, capability, data_loc (issue 15) ----
+
+/// Bytes of `s` in an array of `N`, NUL-padded.
+fn padded<const N: usize>(s: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    out[..s.len()].copy_from_slice(s.as_bytes());
+    out
+}
+
+/// `perf_event_arg` and `bpf_map_arg` (types by name, as GetPerfEventType and GetBpfMapType;
+/// 64-bit numbers as strings), `bpf_cmd_arg` by its BpfCmd name, and a command BpfCmd does not
+/// name as its number.
+#[test]
+fn kprobe_perf_event_bpf_map_and_bpf_cmd() {
+    let perf = PerfInfo {
+        config: 1,
+        probe_offset: 0x10,
+        ty: 6,
+        kprobe_func: padded("__x64_sys_openat"),
+        ..PerfInfo::default()
+    };
+    let map = MapInfo {
+        map_type: 2,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 3,
+        map_name: padded("pctl_map"),
+    };
+    let r = hook_record(
+        PERF_MAP,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            raw_arg(arg_type::PERF_EVENT, &perf, 0, 0),
+            raw_arg(arg_type::BPF_MAP, &map, 0, 0),
+            int(arg_type::INT, 5),
+            int(arg_type::INT, 99),
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `user_ns_arg` (a tetragon.UserNamespace: wrappers written when 0, `is_host` at level 0) and
+/// `capability_arg` (value and name, as caps.GetCapability).
+#[test]
+fn kprobe_user_namespace_and_capability() {
+    let inner = UserNsInfo {
+        level: 1,
+        uid: 1000,
+        gid: 1000,
+        inum: 4026532200,
+    };
+    let host = UserNsInfo {
+        level: 0,
+        uid: 0,
+        gid: 0,
+        inum: 4026531837,
+    };
+    let r = hook_record(
+        CAPABLE,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            raw_arg(arg_type::USER_NS, &inner, 0, 0),
+            int(arg_type::INT, 21),
+            raw_arg(arg_type::USER_NS, &host, 0, 0),
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// `module_arg` for a module (no signature_ok) and a load_info (signature_ok written, false
+/// too), `tainted` by name as GetTaintedBitsTypes.
+#[test]
+fn kprobe_module_and_load_info() {
+    let module = ModuleInfo {
+        taints: 8192 | 4096,
+        name: padded("crc7"),
+        ..ModuleInfo::default()
+    };
+    let load = ModuleInfo {
+        sig_ok: 0,
+        name: padded("crc7"),
+        ..ModuleInfo::default()
+    };
+    let r = hook_record(
+        MODULES,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            raw_arg(arg_type::MODULE, &module, 0, 0),
+            raw_arg(arg_type::LOAD_INFO, &load, 0, 0),
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// kiocb as its file (`file_arg`, Tetragon decodes GenericKiocb as a file) and iov_iter as
+/// `bytes_arg`.
+#[test]
+fn kprobe_kiocb_and_iov_iter() {
+    let mut file = text(arg_type::KIOCB, b"/dev/pts/0");
+    file.mode = 0o020620;
+    let r = hook_record(
+        TTY,
+        1000,
+        1000,
+        action::POST,
+        vec![file, text(arg_type::IOV_ITER, b"hello-tty\n")],
+    );
+    insta::assert_snapshot!(both(&[r]));
+}
+
+/// A tracepoint's data_loc string as `string_arg`, and an `auto` field typed uint64 as
+/// `size_arg`.
+#[test]
+fn tracepoint_data_loc_and_auto() {
+    let r = hook_record(
+        EXEC_TP,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            text(arg_type::DATA_LOC, b"/dev/shm/miner"),
+            int(arg_type::UINT, 2),
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
 }

@@ -861,8 +861,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "GetUrl `https://example.com/canary`: policyctl run fetches only plain `http://` URLs (it has no TLS)",
         ),
         (
-            policy("  kprobes:\n  - call: tty_write\n    syscall: false\n    args:\n    - index: 0\n      type: kiocb\n"),
-            "arg 0: type `kiocb` is not supported by policyctl run yet",
+            policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 5\n      type: auto\n"),
+            "Tetragon reads an array as a const_buf, which policyctl run does not read yet",
         ),
         (
             policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n    args:\n    - index: 0\n      type: int\n      resolve: x\n"),
@@ -2448,4 +2448,222 @@ fn usdt_of_a_missing_binary_is_planned_without_a_site() {
     // arg 0 of the hook (probe argument 3) is raw slot 0, and the filter names it
     assert_eq!(h.config.args[0].index, 0);
     assert_eq!(h.config.selectors[0].args[0].arg, 0);
+}
+
+// ---- kernel objects, kiocb, iov_iter, auto, data_loc, CapabilitiesGained (issue 15) ----
+
+/// perf_event, bpf_map, user_namespace, module, load_info, kiocb and iov_iter read as their own
+/// ARG_* kinds, pointer-wide and from kernel memory; bpf_cmd and capability as 4-byte ints.
+#[test]
+fn kernel_object_kiocb_and_iov_iter_args() {
+    let kprobe = |call: &str, index: u8, ty: &str| {
+        policy(&format!(
+            "  kprobes:\n  - call: {call}\n    syscall: false\n    args:\n    - index: {index}\n      type: {ty}\n"
+        ))
+    };
+    let cases = [
+        (
+            kprobe("security_perf_event_alloc", 0, "perf_event"),
+            arg(arg_type::PERF_EVENT, 0, 8),
+        ),
+        (
+            kprobe("security_bpf_map", 0, "bpf_map"),
+            arg(arg_type::BPF_MAP, 0, 8),
+        ),
+        (
+            kprobe("cap_capable", 1, "user_namespace"),
+            arg(arg_type::USER_NS, 1, 8),
+        ),
+        (
+            kprobe("do_init_module", 0, "module"),
+            arg(arg_type::MODULE, 0, 8),
+        ),
+        (
+            kprobe("copy_module_elf", 1, "load_info"),
+            arg(arg_type::LOAD_INFO, 1, 8),
+        ),
+        (kprobe("tty_write", 0, "kiocb"), arg(arg_type::KIOCB, 0, 8)),
+        (
+            kprobe("tty_write", 1, "iov_iter"),
+            arg(arg_type::IOV_ITER, 1, 8),
+        ),
+        (
+            kprobe("security_bpf", 0, "bpf_cmd"),
+            arg(arg_type::INT, 0, 4),
+        ),
+        (
+            kprobe("cap_capable", 2, "capability"),
+            arg(arg_type::INT, 2, 4),
+        ),
+    ];
+    for (text, want) in cases {
+        let p = plan(&text);
+        let h = only_hook(&p);
+        assert_eq!(h.config.args[0], want, "{text}");
+        assert_unused_args(&h.config, 1);
+    }
+    // the output names the arg by its declared type
+    let p = plan(&kprobe("security_bpf", 0, "bpf_cmd"));
+    assert_eq!(only_hook(&p).args[0].ty, "bpf_cmd");
+}
+
+/// No string operator reads a kernel object: on a module Tetragon's filter_arg_2 filters
+/// nothing, so the check refuses the policy and the plan never sees it; the plan refuses it too.
+#[test]
+fn string_operators_on_kernel_objects_are_refused() {
+    let text = policy("  kprobes:\n  - call: do_init_module\n    syscall: false\n    args:\n    - index: 0\n      type: module\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: Prefix\n        values:\n        - evil\n");
+    let report = check_source_with(
+        SourceFile::new("test.yaml", &text),
+        std::slice::from_ref(kernel()),
+    );
+    match report.accepted() {
+        Ok(accepted) => {
+            let e = Plan::compile(&accepted, kernel(), ALL, None).unwrap_err();
+            assert!(
+                e[0].to_string()
+                    .contains("operator `Prefix` on this arg is not supported"),
+                "{e:?}"
+            );
+        }
+        Err(n) => assert!(n > 0, "{:#?}", report.diagnostics),
+    }
+}
+
+/// `auto` on a tracepoint takes the field's type as Tetragon's getGenericTypeId does: the
+/// corpus' lseek policy (pkg/tracingpolicy/examples/tracepoint-lseek-pid.yaml) reads fd and
+/// whence, `unsigned int` fields 8 bytes wide in the syscall tracepoints' format, as uint64.
+#[test]
+fn auto_on_tracepoints_takes_the_field_type() {
+    let text = policy("  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_lseek\n    args:\n    - index: 7\n      type: auto\n    - index: 5\n");
+    let p = plan(&text);
+    let h = only_hook(&p);
+    let tys: Vec<&str> = h.args.iter().map(|a| a.ty.as_str()).collect();
+    assert_eq!(tys, ["uint64", "uint64"]);
+    let (a, b) = (h.config.args[0], h.config.args[1]);
+    assert_eq!(
+        (a.ty, a.width, b.ty, b.width),
+        (arg_type::UINT, 8, arg_type::UINT, 8)
+    );
+    // signal_generate's sig is a 4-byte `int`
+    let signal = policy("  tracepoints:\n  - subsystem: signal\n    event: signal_generate\n    args:\n    - index: 4\n");
+    let p = plan(&signal);
+    let h = only_hook(&p);
+    assert_eq!(h.args[0].ty, "int32");
+    assert_eq!(
+        (h.config.args[0].ty, h.config.args[0].width),
+        (arg_type::INT, 4)
+    );
+}
+
+/// `auto` on an array field would be Tetragon's const_buf, which the runtime does not read;
+/// `auto` on a kprobe is no type at all.
+#[test]
+fn auto_refusals() {
+    let text = policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n    - index: 5\n");
+    let e = refusal(&text, ALL, None);
+    assert!(e.contains("arg 5: type `auto` on field `args`"), "{e}");
+    assert!(e.contains("const_buf"), "{e}");
+    // Tetragon's parseTy reads pid_t as its own type, which getGenericTypeId does not resolve
+    let exec = policy("  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    args:\n    - index: 5\n");
+    let e = refusal(&exec, ALL, None);
+    assert!(
+        e.contains("arg 5: type `auto` on field `pid` (pid_t)"),
+        "{e}"
+    );
+}
+
+/// data_loc reads a `__data_loc` field: 4 bytes at its offset, decoded by the BPF side from
+/// the record; any other type on such a field, or data_loc on another field, is refused.
+#[test]
+fn data_loc_on_tracepoints() {
+    let exec = |ty: &str, index: u8| {
+        policy(&format!("  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    args:\n    - index: {index}\n      type: {ty}\n"))
+    };
+    let p = plan(&exec("data_loc", 4));
+    let h = only_hook(&p);
+    let a = h.config.args[0];
+    assert_eq!((a.ty, a.width, a.field_offset), (arg_type::DATA_LOC, 4, 8));
+    assert_eq!(h.args[0].ty, "data_loc");
+    let e = refusal(&exec("string", 4), ALL, None);
+    assert!(e.contains("is read with type `data_loc`"), "{e}");
+    let e = refusal(&exec("data_loc", 5), ALL, None);
+    assert!(e.contains("field `pid` is not one"), "{e}");
+    // string filters read it as a string
+    let text = std::fs::read_to_string(
+        testdata().join("policies/valid/45-tracepoint-exec-from-devshm.yaml"),
+    )
+    .unwrap();
+    let report = check_source_with(
+        SourceFile::new("45.yaml", &text),
+        std::slice::from_ref(kernel()),
+    );
+    let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!((sel.args[0].op, sel.args[1].op), (op::PREFIX, op::EQUAL));
+    assert_eq!(sel.args[1].flags, FILTER_NOT);
+}
+
+/// CapabilitiesGained: the filter sits on `args[0]`'s event slot and holds `args[1]`'s, as
+/// Tetragon's parseMatchArg writes index2; both must be capability sets.
+#[test]
+fn capabilities_gained() {
+    let text = std::fs::read_to_string(
+        testdata().join("policies/valid/41-kprobe-capset-capabilities-gained.yaml"),
+    )
+    .unwrap();
+    let report = check_source_with(
+        SourceFile::new("41.yaml", &text),
+        std::slice::from_ref(kernel()),
+    );
+    let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.nargs, 1);
+    assert_eq!(sel.args[0], filter(1, op::CAPS_GAINED, 0, 0, &[1]));
+    // the other order: filtered slot 1, second slot 0
+    let swapped = text.replace("args: [0, 1]", "args: [1, 0]");
+    let report = check_source_with(
+        SourceFile::new("41.yaml", &swapped),
+        std::slice::from_ref(kernel()),
+    );
+    let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
+    let sel = &only_hook(&p).config.selectors[0];
+    assert_eq!(sel.args[0], filter(1, op::CAPS_GAINED, 0, 1, &[0]));
+}
+
+/// SubString and SubStringIgnCase compile to their ops with the shortest value's length; on the
+/// 6.12 fixture, which has neither bpf_strnstr nor bpf_strncasestr, no value is stored, so they
+/// match nothing, as Tetragon's bpf_ksym_exists() guard makes them (the host test
+/// `tests/run_arg_types_host.rs` runs them where the kfunc exists).
+#[test]
+fn substring_operators() {
+    let text =
+        std::fs::read_to_string(testdata().join("policies/valid/24-syscall-ssh-key-access.yaml"))
+            .unwrap();
+    assert!(text.contains("operator: \"SubString\""), "{text}");
+    let report = check_source_with(
+        SourceFile::new("24.yaml", &text),
+        std::slice::from_ref(kernel()),
+    );
+    let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
+    let h = only_hook(&p);
+    let ops: Vec<u8> = h.config.selectors[0].args[..h.config.selectors[0].nargs as usize]
+        .iter()
+        .map(|f| f.op)
+        .collect();
+    assert!(ops.contains(&op::SUBSTRING), "{ops:?}");
+    let sub = h.config.selectors[0]
+        .args
+        .iter()
+        .find(|f| f.op == op::SUBSTRING)
+        .unwrap();
+    assert!(sub.nvalues == 1 && sub.ints()[0] > 0, "{sub:?}");
+    assert!(
+        !h.strings.iter().any(|e| e.filter == sub.id),
+        "no kfunc, no values: {:?}",
+        h.strings
+    );
+    let nocase = policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: SubStringIgnCase\n        values:\n        - Id_Rsa\n        - KEY\n");
+    let p = plan(&nocase);
+    let f = only_hook(&p).config.selectors[0].args[0];
+    assert_eq!((f.op, f.nvalues, f.ints()[0]), (op::SUBSTRING_NOCASE, 1, 3));
 }

@@ -115,7 +115,7 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 /// The kernel package to boot, or why there is none.
-fn kernel_deb(which: VmKernel) -> Result<PathBuf, String> {
+pub fn kernel_deb(which: VmKernel) -> Result<PathBuf, String> {
     if let Some(deb) = std::env::var_os(which.env()) {
         let deb = PathBuf::from(deb);
         assert!(
