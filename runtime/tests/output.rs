@@ -209,6 +209,7 @@ fn hook(
         function_name: function_name.into(),
         args,
         ret: None,
+        data: 0,
         message: None,
         tags: Vec::new(),
         config: HookConfig::default(),

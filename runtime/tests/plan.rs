@@ -350,7 +350,7 @@ fn article_kill_mkdir_test() {
         c.args[1],
         ArgConfig {
             nresolve: 1,
-            resolve: [name_off, 0, 0, 0],
+            resolve: [name_off, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::STRING, 1, 8)
         },
         "a kernel string (no ARG_USER), one load, not ARG_LAST_ADDR"
@@ -384,20 +384,20 @@ fn article_kill_mkdir_test() {
 ///
 /// - 0x00 `policy` = 0; 0x04 `kind` = 0 (KIND_KPROBE); 0x05 `nargs` = 3; 0x06 `nselectors` = 1;
 ///   0x07 `enabled` = 1; 0x08 `syscall` = 0.
-/// - `args` at 0x0c, 16 bytes each (type, index, width, flags, nresolve, size_index,
-///   field_offset u16, resolve u16[4]): 0x0c `01 00 04` (INT, index 0, width 4); 0x1c
-///   `03 01 08 00 01` (STRING, index 1, width 8, no flags, nresolve 1, resolve[0] = 0 at 0x24);
-///   0x2c `01 02 04` (INT, index 2, width 4).
-/// - `selectors` at 0x60 (92 rounded up to the 8-alignment of the u64 values): 0x60 nargs = 1,
-///   0x63 post = 1, 0x64 kill = 1; its `args[0]` at 0x60 + 16 = 0x70: id = 1, 0x74 op = 1
-///   (OP_EQUAL), 0x76 arg = 1, 0x77 nvalues = 0 (the string is in the trie).
+/// - `args` at 0x0c, 32 bytes each (type, index, width, flags, nresolve, size_index,
+///   field_offset u16, resolve u16[10], source, reg_size, reg_offset u16): 0x0c `01 00 04`
+///   (INT, index 0, width 4); 0x2c `03 01 08 00 01` (STRING, index 1, width 8, no flags,
+///   nresolve 1, resolve[0] = 0 at 0x34); 0x4c `01 02 04` (INT, index 2, width 4).
+/// - `selectors` at 0xb0 (0xac rounded up to the 8-alignment of the u64 values): 0xb0 nargs = 1,
+///   0xb3 post = 1, 0xb4 kill = 1; its `args[0]` at 0xb0 + 16 = 0xc0: id = 1, 0xc4 op = 1
+///   (OP_EQUAL), 0xc6 arg = 1, 0xc7 nvalues = 0 (the string is in the trie).
 #[test]
 fn article_kill_mkdir_test_bytes() {
     let p = article_plan("kill-mkdir-test");
     let bytes = config_bytes(&p.hooks[0].config);
     assert_eq!(&bytes[0x04..0x09], &[0, 3, 1, 1, 0]);
-    assert_eq!(&bytes[0x1c..0x21], &[3, 1, 8, 0, 1]);
-    assert_eq!(&bytes[0x70..0x78], &[1, 0, 0, 0, 1, 0, 1, 0]);
+    assert_eq!(&bytes[0x2c..0x31], &[3, 1, 8, 0, 1]);
+    assert_eq!(&bytes[0xc0..0xc8], &[1, 0, 0, 0, 1, 0, 1, 0]);
     insta::assert_snapshot!(hex_dump(&bytes));
 }
 
@@ -487,23 +487,23 @@ fn article_block_443_for_wget() {
 ///
 /// - 0x04 kind = 0, 0x05 nargs = 1, 0x06 nselectors = 1, 0x07 enabled = 1.
 /// - 0x0c args[0] = `09 00 08` (ARG_SOCK, index 0, width 8).
-/// - selector 0 at 0x60: nargs = 1, has_binaries = 1 (0x61), has_pids = 0, post = 1 (0x63),
-///   kill = 1 (0x64).
-/// - its args[0] at 0x70: id = 1, op = 8 (OP_DPORT) at 0x74, arg 0, nvalues = 1 at 0x77,
-///   ints[0] = 443 = 0x01bb little-endian at 0x78 (`bb 01`).
-/// - its `binaries` filter at 0x60 + 16 + 5 * 200 = 0x458: id = 2, op = 0x10 (OP_IN) at
-///   0x45c, nvalues = 0 (the path is in the trie). `pids` at 0x458 + 200 = 0x520 stays zero.
+/// - selector 0 at 0xb0: nargs = 1, has_binaries = 1 (0xb1), has_pids = 0, post = 1 (0xb3),
+///   kill = 1 (0xb4).
+/// - its args[0] at 0xc0: id = 1, op = 8 (OP_DPORT) at 0xc4, arg 0, nvalues = 1 at 0xc7,
+///   ints[0] = 443 = 0x01bb little-endian at 0xc8 (`bb 01`).
+/// - its `binaries` filter at 0xb0 + 16 + 5 * 200 = 0x4a8: id = 2, op = 0x10 (OP_IN) at
+///   0x4ac, nvalues = 0 (the path is in the trie). `pids` at 0x4a8 + 200 = 0x570 stays zero.
 #[test]
 fn article_block_443_for_wget_bytes() {
     let p = article_plan("block-443-for-wget");
     let bytes = config_bytes(&p.hooks[0].config);
-    assert_eq!(offset_of!(HookConfig, selectors), 0x60);
+    assert_eq!(offset_of!(HookConfig, selectors), 0xb0);
     assert_eq!(offset_of!(Selector, binaries), 16 + 5 * 200);
-    assert_eq!(&bytes[0x60..0x65], &[1, 1, 0, 1, 1]);
-    assert_eq!(&bytes[0x70..0x7a], &[1, 0, 0, 0, 8, 0, 0, 1, 0xbb, 0x01]);
-    assert_eq!(&bytes[0x458..0x45d], &[2, 0, 0, 0, 16]);
+    assert_eq!(&bytes[0xb0..0xb5], &[1, 1, 0, 1, 1]);
+    assert_eq!(&bytes[0xc0..0xca], &[1, 0, 0, 0, 8, 0, 0, 1, 0xbb, 0x01]);
+    assert_eq!(&bytes[0x4a8..0x4ad], &[2, 0, 0, 0, 16]);
     assert_eq!(offset_of!(Selector, pids), 16 + 6 * 200);
-    assert!(bytes[0x520..0x520 + 200].iter().all(|b| *b == 0));
+    assert!(bytes[0x570..0x570 + 200].iter().all(|b| *b == 0));
     insta::assert_snapshot!(hex_dump(&bytes));
 }
 
@@ -1374,7 +1374,7 @@ fn resolve_offsets() {
         c.args[0],
         ArgConfig {
             nresolve: 1,
-            resolve: [f_path + dentry, 0, 0, 0],
+            resolve: [f_path + dentry, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::DENTRY, 1, 8)
         }
     );
@@ -1382,7 +1382,7 @@ fn resolve_offsets() {
         c.args[1],
         ArgConfig {
             nresolve: 3,
-            resolve: [f_inode, i_sb, s_dev, 0],
+            resolve: [f_inode, i_sb, s_dev, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::UINT, 1, 4)
         }
     );
@@ -1391,7 +1391,7 @@ fn resolve_offsets() {
         ArgConfig {
             nresolve: 1,
             flags: ARG_LAST_ADDR,
-            resolve: [f_path, 0, 0, 0],
+            resolve: [f_path, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::PATH, 1, 8)
         }
     );
@@ -2225,24 +2225,28 @@ fn return_actions() {
     assert_eq!((c.returns, c.nselectors), (1, 0));
 }
 
-/// What the return half does not do yet: a return value read as a string, returnCopy.
+/// What the return half does not do: a return value read as a string; returnCopy on a type
+/// Tetragon does not copy at the return.
 #[test]
 fn return_probe_refusals() {
     let e = refusal(
-        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    returnArg:\n      index: 0\n      type: file\n"),
+        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    returnArg:\n      index: 0\n      type: string\n"),
         ALL,
         None,
     );
     assert!(
-        e.contains("returnArg type `file` is not supported by policyctl run yet (it reads integers, sock and socket)"),
+        e.contains("returnArg type `string` is not supported by policyctl run yet (it reads integers, file, sock and socket)"),
         "{e}"
     );
     let e = refusal(
-        &policy("  kprobes:\n  - call: sys_read\n    syscall: true\n    return: true\n    args:\n    - index: 1\n      type: char_buf\n      returnCopy: true\n      sizeArgIndex: 3\n    - index: 2\n      type: size_t\n    returnArg:\n      index: 0\n      type: size_t\n"),
+        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n      returnCopy: true\n"),
         ALL,
         None,
     );
-    assert!(e.contains("`returnCopy`"), "{e}");
+    assert!(
+        e.contains("`returnCopy` on type `string` is not supported by policyctl run (Tetragon copies char_buf and char_iovec at the return)"),
+        "{e}"
+    );
 }
 
 /// A uprobe by `offsets` attaches once per offset (decimal or hex, as Tetragon's uint64 takes
