@@ -2410,7 +2410,10 @@ spec:
         json!([{"string_arg": "cat-rcopy"}, {"int_arg": fd}]),
         "data: the task's comm and the fd from the user registers:\n{f}"
     );
-    assert!(read.get("return").is_none(), "no returnArg, no return: {read}");
+    assert!(
+        read.get("return").is_none(),
+        "no returnArg, no return: {read}"
+    );
     // the read at the end of the file returned 0: nothing copied
     assert!(
         mine.iter().any(|e| {

@@ -30,9 +30,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
-    arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
-    NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT,
-    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, SLOTS_PER_KIND, STR_LEN,
+    arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig,
+    HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_RETURN_COPY, ARG_USER,
+    FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
     ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features, Method, Plan,
@@ -2278,4 +2278,121 @@ fn uprobe_by_offsets() {
         want.flags = ARG_USER;
         assert_eq!(h.config.args[0], want);
     }
+}
+
+// ---- data, matchData, returnCopy, returnArg file and resolve paths (issue 15) ----------------
+
+/// A member's byte offset, anonymous structs and unions included (the validator's lookup).
+fn member_offset(owner: &str, name: &str) -> u16 {
+    let k = kernel();
+    let t = k.struct_named(owner).expect("the struct");
+    let m = policyctl_validator::kernel::members::member(k.btf(), t.id, name).expect("the member");
+    (m.bit_offset / 8) as u16
+}
+
+/// returnCopy without `return: true`: a return probe (returns = 1) with no return value
+/// (ret.ty NONE, no `ret` plan), the buffer flagged ARG_RETURN_COPY (and ARG_USER, a syscall's).
+#[test]
+fn return_copy_makes_a_return_probe_without_a_return_value() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: sys_read\n    syscall: true\n    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: char_buf\n      returnCopy: true\n    - index: 2\n      type: size_t\n",
+    ));
+    let h = only_hook(&p);
+    let c = &h.config;
+    assert_eq!(c.returns, 1);
+    assert_eq!(c.ret.ty, arg_type::NONE);
+    assert!(h.ret.is_none());
+    assert_eq!(c.args[1].ty, arg_type::BYTES);
+    assert_eq!(c.args[1].flags, ARG_USER | ARG_RETURN_COPY);
+    assert_eq!(c.args[0].flags & ARG_RETURN_COPY, 0);
+    assert_eq!(c.args[2].flags & ARG_RETURN_COPY, 0);
+}
+
+/// returnArg `file` is read as ARG_FILE at the return.
+#[test]
+fn return_arg_file() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: do_filp_open\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: file\n",
+    ));
+    let h = only_hook(&p);
+    assert_eq!((h.config.returns, h.config.ret.ty), (1, arg_type::FILE));
+    assert_eq!(h.ret.as_ref().map(|r| r.ty.as_str()), Some("file"));
+}
+
+/// `data` after the args: current_task resolves from task_struct (an array member at the end
+/// is its address; a pointer chain loads each pointer), pt_regs of a syscall reads the user
+/// registers by Tetragon's register names; matchData names data by place, after the args.
+#[test]
+fn data_args_and_match_data() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_task_getscheduler\n    syscall: false\n    args:\n    - index: 0\n      type: int\n      resolve: pid\n    data:\n    - index: 0\n      type: string\n      source: current_task\n      resolve: comm\n    - index: 1\n      type: int\n      source: current_task\n      resolve: mm.owner.pid\n    selectors:\n    - matchData:\n      - index: 0\n        operator: Equal\n        values:\n        - tracing.test\n      - args: [1]\n        operator: Equal\n        values:\n        - \"1234\"\n",
+    ));
+    let h = only_hook(&p);
+    let c = &h.config;
+    assert_eq!((c.nargs, h.data, h.args.len()), (3, 2, 3));
+    let comm = &c.args[1];
+    assert_eq!(comm.source, arg_source::CURRENT_TASK);
+    assert_eq!((comm.ty, comm.nresolve), (arg_type::STRING, 1));
+    assert_eq!(comm.resolve[0], btf_offset("task_struct", "comm"));
+    assert_eq!(comm.flags, ARG_LAST_ADDR, "comm is an array: its address");
+    let pid = &c.args[2];
+    assert_eq!(pid.source, arg_source::CURRENT_TASK);
+    assert_eq!(pid.nresolve, 3);
+    assert_eq!(
+        pid.resolve[..3],
+        [
+            btf_offset("task_struct", "mm"),
+            member_offset("mm_struct", "owner"),
+            btf_offset("task_struct", "pid")
+        ]
+    );
+    assert_eq!(pid.flags, 0);
+    let s = &c.selectors[0];
+    assert_eq!(s.nargs, 2);
+    assert_eq!((s.args[0].op, s.args[0].arg), (op::EQUAL, 1));
+    assert_eq!((s.args[1].op, s.args[1].arg), (op::EQUAL, 2));
+    assert_eq!(s.args[1].ints(), [1234]);
+
+    let p = plan(&policy(
+        "  kprobes:\n  - call: sys_prctl\n    syscall: true\n    data:\n    - index: 0\n      type: uint64\n      source: pt_regs\n      resolve: rdi\n    - index: 1\n      type: int\n      source: pt_regs\n      resolve: esi\n",
+    ));
+    let c = &only_hook(&p).config;
+    assert_eq!(
+        (c.args[0].source, c.args[0].reg_offset, c.args[0].reg_size),
+        (arg_source::USER_REGS, 112, 8)
+    );
+    assert_eq!(
+        (c.args[1].source, c.args[1].reg_offset, c.args[1].reg_size),
+        (arg_source::USER_REGS, 104, 4)
+    );
+    let e = refusal(
+        &policy("  kprobes:\n  - call: sys_prctl\n    syscall: true\n    data:\n    - index: 0\n      type: uint64\n      source: pt_regs\n      resolve: xmm0\n"),
+        ALL,
+        None,
+    );
+    assert!(e.contains("`xmm0` is not an x86_64 register"), "{e}");
+}
+
+/// Resolve paths as Tetragon walks them: `struct cred **` gets a `[0]` load first, `kuid_t`
+/// (a typedef of a struct) is entered without a load; five pointer steps fit Tetragon's ten.
+#[test]
+fn resolve_through_nested_pointers_typedefs_and_deep_paths() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_inode_copy_up\n    syscall: false\n    args:\n    - index: 1\n      type: int\n      resolve: user.uid.val\n",
+    ));
+    let a = &only_hook(&p).config.args[0];
+    assert_eq!(a.nresolve, 3);
+    assert_eq!(
+        a.resolve[..3],
+        [
+            0,
+            btf_offset("cred", "user"),
+            btf_offset("user_struct", "uid")
+        ]
+    );
+    assert_eq!(a.flags & ARG_LAST_ADDR, 0);
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_task_getscheduler\n    syscall: false\n    args:\n    - index: 0\n      type: int\n      resolve: mm.owner.mm.owner.pid\n",
+    ));
+    assert_eq!(only_hook(&p).config.args[0].nresolve, 5);
 }
