@@ -1757,6 +1757,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		if (!s)                                                   \
 			return 0;                                         \
 		kprobe_args(s, ctx, syscall);                             \
+		s->regs_addr = (__u64)ctx;                                \
 		if (handle(slot))                                         \
 			bpf_override_return(ctx, (long)s->hook.action_arg); \
 		return 0;                                                 \
