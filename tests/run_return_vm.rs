@@ -188,7 +188,8 @@ fn return_probes_in_a_vm() {
     }
 }
 
-/// `returnCopy`, `returnArg` of type `file`, `data` from the current task and a `resolve`
+/// `returnCopy`, `returnArg` of type `file`, `data` from the current task and from the
+/// kprobe's registers (`edi`, 4 bytes of the first argument, the dfd), and a `resolve`
 /// through a `struct filename *`, on kprobes and kretprobes, on both kernels: `sys_read`'s
 /// buffer is read at the return (`ret` bytes, as Tetragon's generic_retkprobe copies what
 /// copy_char_buf saved), `do_filp_open` returns the opened file's path, with the task's uid
@@ -251,6 +252,10 @@ spec:
       type: "int"
       source: "current_task"
       resolve: "cred.uid.val"
+    - index: 1
+      type: "int"
+      source: "pt_regs"
+      resolve: "edi"
     selectors:
     - matchBinaries:
       - operator: "In"
@@ -322,8 +327,8 @@ spec:
     assert_eq!(k["return"]["file_arg"]["path"], "/tmp/rc/g", "{k}");
     assert_eq!(
         k["data"],
-        serde_json::json!([{"int_arg": 0}]),
-        "root's uid through current->cred->uid.val: {k}"
+        serde_json::json!([{"int_arg": 0}, {"int_arg": -100}]),
+        "root's uid through current->cred->uid.val, and the dfd (AT_FDCWD) from the kprobe's edi: {k}"
     );
     all_lines.extend(events.iter().map(|e| e.to_string()));
 

@@ -856,18 +856,38 @@ impl HookCompiler<'_> {
         }
         .and_then(|f| f.params().get(index as usize).map(|p| p.1))
         .ok_or_else(|| format!("arg {index}: `resolve` needs the function's prototype in BTF"))?;
-        let mut id = param;
-        let mut from_param = true;
-        if let Some(cast) = &arg.btf_type {
-            let t = self
-                .kernel
-                .struct_named(&cast.value)
-                .ok_or_else(|| format!("btfType `{}` is not in this kernel's BTF", cast.value))?;
-            id = t.id;
-            from_param = false;
-        }
         let path = arg.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
-        resolve_loads(btf, id, path, from_param, index)
+        if let Some(cast) = &arg.btf_type {
+            if let Some(t) = self.kernel.struct_named(&cast.value) {
+                return resolve_loads(btf, t.id, path, false, index);
+            }
+            // Tetragon's findBTFTypeStruct: then the BTF of btfTypeModule, or of the hooked
+            // function's module
+            let module = arg
+                .btf_type_module
+                .as_ref()
+                .map(|m| m.value.as_str())
+                .or_else(|| self.kernel.module_of(function));
+            let (module_btf, id) = module
+                .and_then(|m| self.kernel.struct_in_module(m, &cast.value))
+                .ok_or_else(|| {
+                    format!(
+                        "btfType `{}` is not in this kernel's BTF{}",
+                        cast.value,
+                        match module {
+                            Some(m) if self.kernel.has_module(m) => {
+                                format!(" nor in module `{m}`'s")
+                            }
+                            Some(m) => format!(
+                                ", and the BTF of module `{m}` is not at hand (load the module)"
+                            ),
+                            None => String::new(),
+                        }
+                    )
+                })?;
+            return resolve_loads(module_btf, id, path, false, index);
+        }
+        resolve_loads(btf, param, path, true, index)
     }
 
     fn selector(
