@@ -827,7 +827,8 @@ impl HookCompiler<'_> {
                 cfg.size_index = position as u8 + 1;
             }
         }
-        if arg.resolve.is_some() || arg.btf_type.is_some() {
+        // btfType without resolve is ignored, as Tetragon's addKprobe resolves only with `resolve`
+        if arg.resolve.is_some() {
             // a raw tracepoint's `__bpf_trace_<event>` takes the tracepoint's data pointer first
             let param = if hook.raw && hook.kind == PolicyHook::Tracepoint {
                 index + 1

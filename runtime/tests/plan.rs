@@ -2396,3 +2396,14 @@ fn resolve_through_nested_pointers_typedefs_and_deep_paths() {
     ));
     assert_eq!(only_hook(&p).config.args[0].nresolve, 5);
 }
+
+/// `btfType` without `resolve` is ignored (Tetragon's addKprobe resolves only with `resolve`),
+/// even naming a struct no BTF has: the parameter is read as it is.
+#[test]
+fn btf_type_without_resolve_is_ignored() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_socket_bind\n    syscall: false\n    args:\n    - index: 2\n      type: int\n      btfType: no_such_struct\n",
+    ));
+    let a = &only_hook(&p).config.args[0];
+    assert_eq!((a.ty, a.index, a.nresolve), (arg_type::INT, 2, 0));
+}
