@@ -244,6 +244,7 @@ const BPF_CHECK: u32 = 9;
 const CAPSET: u32 = 10;
 const OPENAT_RETURN: u32 = 11;
 const ACCEPT_RETURN: u32 = 12;
+const FILP_DATA: u32 = 13;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -386,6 +387,21 @@ fn plan() -> Plan {
             {
                 let mut h = kprobe(ACCEPT_RETURN, "inet_csk_accept", vec![]);
                 h.ret = Some(arg("sock", None));
+                h
+            },
+            {
+                // one arg, then two `data` args (the last two of `args`), and a file returned
+                let mut h = kprobe(
+                    FILP_DATA,
+                    "do_filp_open",
+                    vec![
+                        arg("string", Some("name")),
+                        arg("int", Some("uid")),
+                        arg("int", None),
+                    ],
+                );
+                h.data = 2;
+                h.ret = Some(arg("file", None));
                 h
             },
         ],
@@ -1212,4 +1228,28 @@ fn truncated_return_records() {
         h.ret.map(|r| (r.value, r.action)),
         Some((policyctl_runtime::event::Arg::Int(3), action::POST))
     );
+}
+
+/// `data` args are printed apart from the args, in `data` (the last field of
+/// ProcessKprobe), and a `file` returned is a `file_arg` with its permission.
+#[test]
+fn kprobe_data_and_a_returned_file() {
+    let mut file = text(arg_type::FILE, b"/tmp/rc/g");
+    file.mode = 0o100644;
+    let r = return_record(
+        FILP_DATA,
+        file,
+        action::POST,
+        vec![
+            text(arg_type::STRING, b"/tmp/rc/g"),
+            int(arg_type::INT, 1000),
+            int(arg_type::INT, -100),
+        ],
+    );
+    let out = both(&[r]);
+    assert!(
+        out.contains(r#""data":[{"int_arg":1000,"label":"uid"},{"int_arg":-100}]"#),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
 }
