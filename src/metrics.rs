@@ -546,6 +546,7 @@ mod tests {
             function_name: function_name.into(),
             args: vec![],
             ret: None,
+            data: 0,
             message: None,
             tags: vec![],
             config: HookConfig {

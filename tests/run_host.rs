@@ -2582,3 +2582,156 @@ spec:
     );
     assert!(others.contains(&1), "cat writes: {others:?}");
 }
+
+/// `returnCopy` and `data` on the host: `sys_read` (served by `syscalls/sys_enter_read` and
+/// `sys_exit_read`) with its buffer read at the return, `ret` bytes of it, as Tetragon's
+/// generic_retkprobe copies a char_buf saved by copy_char_buf; `data` from the current task
+/// (`comm`) and from the syscall's user registers (`rdi`, the fd), shown in `data`, and a
+/// matchData on the task's comm. Scoped to a copy of `cat` in the test's directory.
+#[test]
+fn return_copy_and_data_on_a_syscall() {
+    if !run::ready("return_copy_and_data_on_a_syscall") {
+        return;
+    }
+    let dir = TempDir::new("returncopy");
+    let file = dir.write("read-me.txt", "hello-returncopy\n");
+    let copy = dir.copy_binary(CAT, "cat-rcopy");
+    let policy = dir.write(
+        "read.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-returncopy"
+spec:
+  kprobes:
+  - call: "sys_read"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_buf"
+      returnCopy: true
+    - index: 2
+      type: "size_t"
+    data:
+    - index: 0
+      type: "string"
+      source: "current_task"
+      resolve: "comm"
+    - index: 1
+      type: "int"
+      source: "pt_regs"
+      resolve: "rdi"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{copy}"
+      matchData:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "cat-rcopy"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "-o", "json", "--policy-events-only"]);
+    let (status, pid, out) = run_child(&copy, &[&file]);
+    assert!(status.success());
+    assert_eq!(out, "hello-returncopy\n");
+    running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = kprobes_of(&f.events(), pid);
+    // the file's read (17 bytes) and the read at its end (0 bytes); the loader's own reads
+    // (ld.so, libc) come first
+    let read = mine
+        .iter()
+        .map(|e| &e["process_kprobe"])
+        .find(|k| k["args"][1] == json!({"bytes_arg": "aGVsbG8tcmV0dXJuY29weQo="}))
+        .unwrap_or_else(|| panic!("the file's read, its 17 bytes copied at the return:\n{f}"));
+    assert_eq!(read["function_name"], "__x64_sys_read");
+    let fd = read["args"][0]["int_arg"].as_i64().expect("the fd");
+    assert!(fd >= 3, "{read}");
+    assert_eq!(
+        read["data"],
+        json!([{"string_arg": "cat-rcopy"}, {"int_arg": fd}]),
+        "data: the task's comm and the fd from the user registers:\n{f}"
+    );
+    assert!(
+        read.get("return").is_none(),
+        "no returnArg, no return: {read}"
+    );
+    // the read at the end of the file returned 0: nothing copied
+    assert!(
+        mine.iter().any(|e| {
+            let k = &e["process_kprobe"];
+            k["args"][0]["int_arg"] == json!(fd) && k["args"][1] == json!({"bytes_arg": ""})
+        }),
+        "the last read returned 0 bytes:\n{f}"
+    );
+}
+
+/// `data` from a uprobe's registers (`rdi` as an int, `rsi` as a user string) with a matchData
+/// on the int (`args: [0]` names data 0), as Tetragon's getUprobeArgConfig reads pt_regs data.
+#[test]
+fn uprobe_data_from_registers() {
+    if !run::ready("uprobe_data_from_registers") {
+        return;
+    }
+    let dir = TempDir::new("uprobe-data");
+    let Some(bin) = dir.compile_c("uprobe_data_from_registers", "target", run::UPROBE_TARGET)
+    else {
+        return;
+    };
+    let policy = dir.write(
+        "uprobe.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-uprobe-data"
+spec:
+  uprobes:
+  - path: "{bin}"
+    symbols:
+    - "target_fn"
+    data:
+    - index: 0
+      type: "int"
+      source: "pt_regs"
+      resolve: "edi"
+    - index: 1
+      type: "string"
+      source: "pt_regs"
+      resolve: "rsi"
+    selectors:
+    - matchData:
+      - args: [0]
+        operator: "Equal"
+        values:
+        - "42"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "42 hello-uprobe\n");
+    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| pid_of(e, "process_uprobe") == Some(pid as u64))
+        .collect();
+    assert_eq!(mine.len(), 1, "{f}");
+    let u = &mine[0]["process_uprobe"];
+    assert!(u.get("args").is_none(), "no args, only data: {u}");
+    assert_eq!(
+        u["data"],
+        json!([{"int_arg": 42}, {"string_arg": "hello-uprobe"}]),
+        "{f}"
+    );
+}

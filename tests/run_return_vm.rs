@@ -187,3 +187,157 @@ fn return_probes_in_a_vm() {
         Err(reason) => skip::skip("return_probes_in_a_vm (Tetragon's messages)", &reason),
     }
 }
+
+/// `returnCopy`, `returnArg` of type `file`, `data` from the current task and from the
+/// kprobe's registers (`edi`, 4 bytes of the first argument, the dfd), and a `resolve`
+/// through a `struct filename *`, on kprobes and kretprobes, on both kernels: `sys_read`'s
+/// buffer is read at the return (`ret` bytes, as Tetragon's generic_retkprobe copies what
+/// copy_char_buf saved), `do_filp_open` returns the opened file's path, with the task's uid
+/// (`cred.uid.val`, a `kuid_t` struct reached through a pointer) in `data`. Both match only a
+/// binary the test installed under /opt/rc (busybox `head`, which reads with read(2); its `cat`
+/// copies with sendfile).
+#[test]
+fn return_copy_file_and_data_in_a_vm() {
+    for kernel in [vm::VmKernel::Debian6_12, vm::VmKernel::Debian6_1] {
+        return_copy_file_and_data_on(kernel);
+    }
+}
+
+fn return_copy_file_and_data_on(kernel: vm::VmKernel) {
+    let name = format!("run_return_copy_{}", kernel.short());
+    let Some(vm) = vm::Vm::builder_on(&name, kernel) else {
+        return;
+    };
+    let scenario = |body: &str| format!("{}\n{body}", vm::RUN_HELPERS);
+    let copy = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "rcopy"
+spec:
+  kprobes:
+  - call: "sys_read"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_buf"
+      returnCopy: true
+    - index: 2
+      type: "size_t"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/opt/rc/head"
+"#;
+    let file = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "retfile"
+spec:
+  kprobes:
+  - call: "do_filp_open"
+    syscall: false
+    return: true
+    args:
+    - index: 1
+      type: "string"
+      resolve: "name"
+    returnArg:
+      index: 0
+      type: "file"
+    data:
+    - index: 0
+      type: "int"
+      source: "current_task"
+      resolve: "cred.uid.val"
+    - index: 1
+      type: "int"
+      source: "pt_regs"
+      resolve: "edi"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/opt/rc/cat"
+      matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "/tmp/rc/"
+"#;
+    let run = vm
+        .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
+        .bytes("/etc/policies/rcopy.yaml", copy.as_bytes(), 0o644)
+        .bytes("/etc/policies/retfile.yaml", file.as_bytes(), 0o644)
+        .busybox_applet("/opt/rc/cat")
+        .busybox_applet("/opt/rc/head")
+        .scenario(
+            "returncopy",
+            &scenario(
+                "mkdir -p /tmp/rc; echo hello-returncopy > /tmp/rc/f
+                 start /etc/policies/rcopy.yaml --policy-events-only -o json --node-name vm || exit 1
+                 /opt/rc/head /tmp/rc/f; echo \"head rc=$?\"
+                 stop",
+            ),
+        )
+        .scenario(
+            "retfile",
+            &scenario(
+                "mkdir -p /tmp/rc; echo x > /tmp/rc/g
+                 start /etc/policies/retfile.yaml --policy-events-only -o json --node-name vm || exit 1
+                 /opt/rc/cat /tmp/rc/g; echo \"cat rc=$?\"
+                 stop",
+            ),
+        )
+        .run();
+    eprintln!("{}", run.timings());
+    let mut all_lines = Vec::new();
+
+    let out = run.ok("returncopy");
+    assert!(
+        out.contains("rcopy: its return attached with kretprobe"),
+        "{out}"
+    );
+    assert!(out.contains("head rc=0"), "{out}");
+    let events = json_events(out);
+    // base64 of "hello-returncopy\n": the file's read, 17 bytes copied at the return
+    let read = events
+        .iter()
+        .map(|e| &e["process_kprobe"])
+        .find(|k| k["args"][1] == serde_json::json!({"bytes_arg": "aGVsbG8tcmV0dXJuY29weQo="}))
+        .unwrap_or_else(|| panic!("the file's read with its bytes:\n{out}"));
+    assert_eq!(read["function_name"], "__x64_sys_read");
+    assert_eq!(read["process"]["binary"], "/opt/rc/head");
+    assert!(read.get("return").is_none(), "no returnArg: {read}");
+    all_lines.extend(events.iter().map(|e| e.to_string()));
+
+    let out = run.ok("retfile");
+    assert!(
+        out.contains("retfile: its return attached with kretprobe"),
+        "{out}"
+    );
+    assert!(out.contains("cat rc=0"), "{out}");
+    let events = json_events(out);
+    assert_eq!(events.len(), 1, "the one open under /tmp/rc:\n{out}");
+    let k = &events[0]["process_kprobe"];
+    assert_eq!(k["function_name"], "do_filp_open");
+    assert_eq!(k["args"][0]["string_arg"], "/tmp/rc/g");
+    assert_eq!(k["return"]["file_arg"]["path"], "/tmp/rc/g", "{k}");
+    assert_eq!(
+        k["data"],
+        serde_json::json!([{"int_arg": 0}, {"int_arg": -100}]),
+        "root's uid through current->cred->uid.val, and the dfd (AT_FDCWD) from the kprobe's edi: {k}"
+    );
+    all_lines.extend(events.iter().map(|e| e.to_string()));
+
+    match tetragon_api::compiled(&name) {
+        Ok((py, gen)) => {
+            let t0 = std::time::Instant::now();
+            let d = tetragon_api::decode(&py, &gen, &all_lines);
+            tetragon_api::report(&name, "VM returnCopy, file and data events", &d, t0);
+        }
+        Err(reason) => skip::skip(&format!("{name} (Tetragon's messages)"), &reason),
+    }
+}

@@ -23,7 +23,7 @@
 #define MAX_SELECTORS 5      /* Tetragon's MAX_SELECTORS */
 #define MAX_FILTERS 5        /* matchArgs entries per selector (Tetragon: 5) */
 #define MAX_VALUES 8         /* inline values per filter (ints, ports, CIDRs) */
-#define MAX_RESOLVE 4        /* steps of a `resolve:` path */
+#define MAX_RESOLVE 10       /* loads of a `resolve:` path: Tetragon's MAX_BTF_ARG_DEPTH */
 #define STR_LEN 248          /* bytes of a string compared by filters */
 #define ARG_BUF 256          /* bytes of a string, path or buffer kept in events */
 #define ARGV_BUF 512         /* bytes of a process's arguments in the exec event */
@@ -90,6 +90,8 @@ enum arg_type {
 /* Where a hook's raw argument values come from. */
 #define ARG_USER 1       /* pointer into user memory (syscall arguments) */
 #define ARG_LAST_ADDR 2  /* last resolve step takes the address, not a load */
+#define ARG_RETURN_COPY 4 /* returnCopy: char_buf, char_iovec read at the return; the
+			   * entry keeps the pointer in `value` (an iovec's count in `mode`) */
 
 struct arg_config {
 	__u8 type;      /* enum arg_type */
@@ -100,6 +102,18 @@ struct arg_config {
 	__u8 size_index; /* ARG_BYTES: raw index + 1 of the size argument, 0 = none */
 	__u16 field_offset; /* tracepoints: offset of the field in the record */
 	__u16 resolve[MAX_RESOLVE]; /* byte offset added before each load */
+	/* `data` (issue 15): where the value comes from when not a raw argument */
+	__u8 source;     /* enum arg_source */
+	__u8 reg_size;   /* SOURCE_*_REGS: bytes of the register read (8, 4, 2, 1) */
+	__u16 reg_offset; /* SOURCE_*_REGS: the register's offset in struct pt_regs */
+};
+
+/* Where an argument's value comes from (Tetragon's `source` of a data arg). */
+enum arg_source {
+	SOURCE_ARG = 0,          /* the raw argument `index` */
+	SOURCE_PT_REGS = 1,      /* a register of the probe's pt_regs (kprobe, uprobe) */
+	SOURCE_USER_REGS = 2,    /* a register of the task's user pt_regs (a syscall's) */
+	SOURCE_CURRENT_TASK = 3, /* the current task_struct */
 };
 
 /* Filter operators, compiled from the policy's names. */

@@ -108,6 +108,7 @@ struct scratch {
 	struct return_event ret_event; /* return probes: the merged event */
 	__u64 tp_ctx; /* tracepoints: the record, where ARG_DATA_LOC strings lie */
 	__u8 lower[ARG_BUF * 2]; /* SubStringIgnCase: the arg lowered (room for any key read) */
+	__u64 regs_addr; /* kprobes, uprobes: the probe's struct pt_regs (data from pt_regs) */
 };
 
 struct {
@@ -230,6 +231,7 @@ static __always_inline void fill_header(struct event_header *h, __u32 type)
 #define DEST_BINARY MAX_ARGS
 #define DEST_CWD (MAX_ARGS + 1)
 #define DEST_SELF (MAX_ARGS + 2)
+#define DEST_RET (MAX_ARGS + 3) /* a return probe's return value (returnArg file) */
 
 /*
  * Writes the path of (mnt, dentry) into the destination and returns its
@@ -248,6 +250,8 @@ static __always_inline int write_path(__u64 vmnt, __u64 dentry_addr, __u64 dest)
 		buf = s->exec.cwd;
 	} else if (dest == DEST_SELF) {
 		buf = s->self_binary;
+	} else if (dest == DEST_RET) {
+		buf = s->ret_event.ret.str;
 	} else {
 		if (dest >= MAX_ARGS)
 			return 0;
@@ -1044,6 +1048,33 @@ static __always_inline void read_arg_objects(struct scratch *s, struct event_arg
 		s->unread |= 1 << i;
 }
 
+/* ---- data: values from registers and the current task (issue 15) ------ */
+
+/*
+ * The value of a `data` arg before its resolve: a register, as Tetragon's
+ * get_pt_regs_arg() (bpf/process/generic_calls.h) reads the probe's pt_regs
+ * (or, for a syscall, the task's user registers) and keeps reg_size bytes of
+ * it, or the current task, as its ARGM_CURRENT_TASK source does.
+ */
+static __always_inline __u64 arg_source(struct scratch *s, struct arg_config *a)
+{
+	if (a->source == SOURCE_CURRENT_TASK)
+		return bpf_get_current_task();
+	__u64 regs = s->regs_addr;
+	if (a->source == SOURCE_USER_REGS)
+		regs = (__u64)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || a->reg_offset > 160)
+		return 0;
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)(regs + a->reg_offset));
+	__u32 shift = 64 - (a->reg_size & 15) * 8;
+	if (shift < 64) {
+		v <<= shift;
+		v >>= shift;
+	}
+	return v;
+}
+
 /* Reads argument `i` of the hook in `slot`, as configured, into the event. */
 GLOBAL int read_arg(__u64 slot, __u64 i)
 {
@@ -1068,6 +1099,12 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		return 0;
 	__u64 v = s->raw[BOUNDED(index, 6)];
 	bool user = a->flags & ARG_USER;
+	if (a->source != SOURCE_ARG) {
+		v = arg_source(s, a);
+		/* a register of user registers holds a user pointer */
+		if (a->source == SOURCE_USER_REGS)
+			user = true;
+	}
 
 	for (int r = 0; r < MAX_RESOLVE; r++) {
 		if (r >= a->nresolve)
@@ -1119,6 +1156,11 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		sock_owner_to_event(s, out->sock.cookie);
 		return 0;
 	case ARG_BYTES: {
+		if (a->flags & ARG_RETURN_COPY) {
+			/* read at the return (return_copy) */
+			out->value = v;
+			return 0;
+		}
 		__u64 size = ARG_BUF;
 		__u64 si = a->size_index;
 		if (si >= 1 && si <= 6)
@@ -1180,6 +1222,12 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		__u64 cnt = 0, si = a->size_index;
 		if (si >= 1 && si <= 6)
 			cnt = s->raw[BOUNDED(si - 1, 6)];
+		if (a->flags & ARG_RETURN_COPY) {
+			/* read at the return (return_copy) */
+			out->value = v;
+			out->mode = cnt;
+			return 0;
+		}
 		read_iovec(s, out, v, cnt, user);
 		return 0;
 	}
@@ -2108,6 +2156,7 @@ static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
 		return 0;
 	*syscall = h->syscall;
 	s->hook.syscall = 0;
+	s->regs_addr = 0;
 	return s;
 }
 
@@ -2155,6 +2204,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		if (!s)                                                   \
 			return 0;                                         \
 		kprobe_args(s, ctx, from_syscall);                        \
+		s->regs_addr = (__u64)ctx;                                \
 		handle(slot);                                             \
 		return 0;                                                 \
 	}
@@ -2174,6 +2224,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		if (!s)                                                   \
 			return 0;                                         \
 		kprobe_args(s, ctx, syscall);                             \
+		s->regs_addr = (__u64)ctx;                                \
 		if (handle(slot))                                         \
 			bpf_override_return(ctx, (long)s->hook.action_arg); \
 		return 0;                                                 \
@@ -2396,6 +2447,70 @@ GLOBAL int match_return(__u64 slot, __u64 sel, __u64 fi)
 	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
+/* ---- returnCopy and returnArg file (issue 15) --------------------------- */
+
+/*
+ * An arg with returnCopy, read now from the pointer its entry kept, as
+ * Tetragon's generic_retkprobe() (bpf/process/generic_calls.h) copies the
+ * buffer saved by copy_char_buf() or copy_char_iovec(): `ret` bytes (the
+ * return value, as an unsigned count, so an error reads the most), up to
+ * ARG_BUF.
+ */
+GLOBAL int return_copy(__u64 slot, __u64 i, __u64 ret)
+{
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	struct scratch *s = get_scratch();
+	if (!h || !s || i >= MAX_ARGS)
+		return 0;
+	i = BOUNDED(i, MAX_ARGS);
+	struct arg_config *a = &h->args[i];
+	struct event_arg *out = &s->ret_event.enter.args[i];
+	bool user = a->flags & ARG_USER;
+	__u64 ptr = out->value;
+	__u64 cnt = out->mode;
+	out->mode = 0;
+	out->len = 0;
+	if (!ptr)
+		return 0;
+	if (a->type == ARG_IOVEC) {
+		read_iovec(s, out, ptr, cnt, user);
+		if (out->len > ret)
+			out->len = ret;
+		return 0;
+	}
+	__u64 size = ret;
+	if (size > ARG_BUF)
+		size = ARG_BUF;
+	asm volatile("%[size] &= 0x1ff" : [size] "+r"(size));
+	if (size > ARG_BUF)
+		size = ARG_BUF;
+	long err = user ? bpf_probe_read_user(out->str, size, (void *)ptr)
+			: bpf_probe_read_kernel(out->str, size, (void *)ptr);
+	out->len = err ? 0 : size;
+	return 0;
+}
+
+/* returnArg `file`: the path of the returned struct file *, into the
+ * merged event's return value. */
+GLOBAL int return_file(__u64 value)
+{
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct event_arg *out = &s->ret_event.ret;
+	struct file *file = (struct file *)value;
+	/* an error pointer (-4095..-1) or NULL is no file */
+	if (!file || value >= (__u64)-4095)
+		return 0;
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (!dentry)
+		return 0;
+	out->mode = BPF_CORE_READ(dentry, d_inode, i_mode);
+	out->len = write_path((__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)dentry, DEST_RET);
+	return 0;
+}
+
 /*
  * The return half: takes the entry's event of this thread's call, reads
  * the return value as returnArg says, runs the return selectors (the first
@@ -2443,8 +2558,19 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 		out->len = n > 0 ? n - 1 : 0;
 		break;
 	}
+	case ARG_NONE: /* no returnArg: a hook with returnCopy only */
+		break;
+	case ARG_FILE:
+		return_file(value);
+		break;
 	default:
 		return 0;
+	}
+	for (int i = 0; i < MAX_ARGS; i++) {
+		if (i >= h->nargs)
+			break;
+		if (h->args[i].flags & ARG_RETURN_COPY)
+			return_copy(slot, i, value);
 	}
 	/* returnArgAction, at every return the entry kept, before the return
 	 * selectors (Tetragon's generic_retprobe(): socktrack_map on `ret`) */

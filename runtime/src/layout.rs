@@ -25,8 +25,9 @@ pub const MAX_SELECTORS: usize = 5;
 pub const MAX_FILTERS: usize = 5;
 /// Inline values per filter.
 pub const MAX_VALUES: usize = 8;
-/// Steps of a `resolve:` path.
-pub const MAX_RESOLVE: usize = 4;
+/// Loads of a `resolve:` path: the validator's walk (Tetragon's `MAX_BTF_ARG_DEPTH`) gives
+/// at most this many steps, and a load is at most one step.
+pub const MAX_RESOLVE: usize = policyctl_validator::kernel::resolve::MAX_BTF_ARG_DEPTH;
 /// Bytes of a string compared by filters.
 pub const STR_LEN: usize = 248;
 /// Bytes of a string, path or buffer kept in events.
@@ -182,6 +183,20 @@ pub mod arg_type {
 pub const ARG_USER: u8 = 1;
 /// `ARG_LAST_ADDR`: the last resolve step takes an address.
 pub const ARG_LAST_ADDR: u8 = 2;
+/// `ARG_RETURN_COPY`: a char_buf or char_iovec read at the return (`returnCopy`).
+pub const ARG_RETURN_COPY: u8 = 4;
+
+/// `enum arg_source`: where a `data` arg's value comes from.
+pub mod arg_source {
+    /// The raw argument `index`.
+    pub const ARG: u8 = 0;
+    /// A register of the probe's pt_regs (kprobes, uprobes).
+    pub const PT_REGS: u8 = 1;
+    /// A register of the task's user pt_regs (a syscall's).
+    pub const USER_REGS: u8 = 2;
+    /// The current task_struct.
+    pub const CURRENT_TASK: u8 = 3;
+}
 
 /// `enum filter_op`.
 pub mod op {
@@ -266,6 +281,12 @@ pub struct ArgConfig {
     pub size_index: u8,
     pub field_offset: u16,
     pub resolve: [u16; MAX_RESOLVE],
+    /// `enum arg_source`.
+    pub source: u8,
+    /// Bytes of the register read (`arg_source::*_REGS`).
+    pub reg_size: u8,
+    /// The register's offset in `struct pt_regs`.
+    pub reg_offset: u16,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

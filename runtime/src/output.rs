@@ -344,7 +344,10 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
     // MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/tracing.go) without one,
     // while kprobe, LSM and uprobe arguments take theirs in getKprobeArgument.
     let labelled = h.event != EventKind::Tracepoint;
-    let args: Vec<KArg> = h
+    // the hook's `data` args follow its args: Tetragon prints them apart, in `data`
+    // (pkg/sensors/tracing/generickprobe.go handleMsgGenericKprobe: `a.data`)
+    let first_data = h.args.len().saturating_sub(h.data);
+    let mut args: Vec<KArg> = h
         .args
         .iter()
         .enumerate()
@@ -362,10 +365,16 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             },
         })
         .collect();
+    let shown_before_data = h.args[..first_data]
+        .iter()
+        .filter(|a| a.ty != "nop")
+        .count();
+    let data = args.split_off(shown_before_data.min(args.len()));
     let common = Common {
         process,
         parent,
         args,
+        data,
         action: hook.action,
         policy_name: plan
             .policies
@@ -449,7 +458,10 @@ fn return_of(h: &HookPlan, hook: &Hook) -> Option<(KArg, u32)> {
     Some((
         KArg {
             value: arg_value(&plan.ty, &ret.value),
-            mode: 0,
+            mode: match &ret.value {
+                Arg::Path(_, mode) => *mode,
+                _ => 0,
+            },
             label: String::new(),
         },
         ret.action,
@@ -670,6 +682,8 @@ struct Common {
     process: Proc,
     parent: Option<Proc>,
     args: Vec<KArg>,
+    /// The hook's `data` args (Tetragon's `data` of ProcessKprobe and ProcessUprobe).
+    data: Vec<KArg>,
     action: u32,
     policy_name: String,
     message: String,
@@ -1467,6 +1481,12 @@ impl Common {
         action_json(o, self.action);
     }
 
+    fn data(&self, o: &mut Obj<'_>) {
+        if !self.data.is_empty() {
+            o.array("data", &self.data, arg_json);
+        }
+    }
+
     fn tags(&self, o: &mut Obj<'_>) {
         if !self.tags.is_empty() {
             o.key("tags");
@@ -1551,6 +1571,7 @@ impl Response {
                 m.str("message", &c.message);
                 c.tags(m);
                 ancestors(m);
+                c.data(m);
             }
             Body::Tracepoint {
                 common: c,
@@ -1586,6 +1607,7 @@ impl Response {
                     m.str("offset", &offset.to_string());
                 }
                 c.action(m);
+                c.data(m);
             }
             Body::Lsm {
                 common: c,

@@ -163,6 +163,8 @@ pub struct HookPlan {
     pub args: Vec<ArgPlan>,
     /// `returnArg` of a `return: true` hook.
     pub ret: Option<ArgPlan>,
+    /// How many of `args`, at their end, are the hook's `data` (Tetragon's `data` field).
+    pub data: usize,
     /// The hook's `message`.
     pub message: Option<String>,
     /// The hook's `tags`.
@@ -258,9 +260,10 @@ impl Plan {
 
 // ---- compiling -------------------------------------------------------------
 
-use policyctl_validator::btf::{Btf, Kind, TypeId};
+use policyctl_validator::btf::{Btf, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
+use policyctl_validator::kernel::resolve::{self, WalkError, MAX_BTF_ARG_DEPTH};
 use policyctl_validator::kernel::{syscalls, FieldLayout, Kernel};
 use policyctl_validator::model::{
     Action, Arg, ArgFilter, Hook, List, Selector, SetFilter, Spanned, Spec,
@@ -268,9 +271,9 @@ use policyctl_validator::model::{
 use policyctl_validator::Accepted;
 
 use crate::layout::{
-    self, arg_type, op, ArgConfig, Cidr, Filter, Selector as SelectorConfig, ARG_LAST_ADDR,
-    ARG_USER, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_FILTERS, MAX_RESOLVE, MAX_VALUES,
-    SLOTS_PER_KIND, STR_LEN,
+    self, arg_source, arg_type, op, ArgConfig, Cidr, Filter, Selector as SelectorConfig,
+    ARG_LAST_ADDR, ARG_RETURN_COPY, ARG_USER, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_FILTERS,
+    MAX_RESOLVE, MAX_VALUES, SLOTS_PER_KIND, STR_LEN,
 };
 
 /// What the running kernel can attach, as the loader found out.
@@ -601,16 +604,7 @@ impl HookCompiler<'_> {
         if hook.returns() {
             return_supported(hook)?;
         }
-        if hook
-            .args
-            .iter()
-            .any(|a| a.return_copy.as_ref().is_some_and(|r| r.value))
-        {
-            return Err("`returnCopy` (an argument read again at the return) is not supported by policyctl run yet".into());
-        }
-        if !hook.data.is_empty() {
-            return Err("`data` is not supported by policyctl run yet".into());
-        }
+        return_copy_supported(hook)?;
         let target = hook
             .target
             .as_ref()
@@ -751,7 +745,10 @@ impl HookCompiler<'_> {
             )
             || matches!(&attaches[0], Attach::Tracepoint { subsystem, .. } if subsystem == "syscalls");
         for (i, arg) in hook.args.iter().enumerate() {
-            let cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
+            let mut cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
+            if returns_copy(arg) {
+                cfg.flags |= ARG_RETURN_COPY;
+            }
             config.args[i] = cfg;
             let index = arg.index.as_ref().map(|i| i.value).unwrap_or(i as i64);
             args.push(ArgPlan {
@@ -760,6 +757,7 @@ impl HookCompiler<'_> {
             });
         }
         config.nargs = hook.args.len() as u8;
+        self.data_args(hook, &attaches[0], &mut config, &mut args)?;
 
         let mut strings = Vec::new();
         if hook.selectors.len() > layout::MAX_SELECTORS {
@@ -769,7 +767,7 @@ impl HookCompiler<'_> {
             config.selectors[si] = self.selector(hook, sel, &config.args, &mut strings)?;
         }
         config.nselectors = hook.selectors.len() as u8;
-        if hook.returns() {
+        if hook.returns() || hook.args.iter().any(returns_copy) {
             self.return_config(hook, &attaches[0], &mut config, &mut strings)?;
         }
 
@@ -798,6 +796,7 @@ impl HookCompiler<'_> {
                             ty: a.type_name().to_string(),
                             label: a.label.as_ref().map(|l| l.value.clone()),
                         }),
+                    data: hook.data.len(),
                     message: hook.message.as_ref().map(|m| m.value.clone()),
                     tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
                     config,
@@ -993,7 +992,8 @@ impl HookCompiler<'_> {
                 cfg.size_index = position as u8 + 1;
             }
         }
-        if arg.resolve.is_some() || arg.btf_type.is_some() {
+        // btfType without resolve is ignored, as Tetragon's addKprobe resolves only with `resolve`
+        if arg.resolve.is_some() {
             // a raw tracepoint's `__bpf_trace_<event>` takes the tracepoint's data pointer first
             let param = if hook.raw && hook.kind == PolicyHook::Tracepoint {
                 index + 1
@@ -1022,55 +1022,38 @@ impl HookCompiler<'_> {
         }
         .and_then(|f| f.params().get(index as usize).map(|p| p.1))
         .ok_or_else(|| format!("arg {index}: `resolve` needs the function's prototype in BTF"))?;
-        let mut id = param;
-        if let Some(cast) = &arg.btf_type {
-            let t = self
-                .kernel
-                .struct_named(&cast.value)
-                .ok_or_else(|| format!("btfType `{}` is not in this kernel's BTF", cast.value))?;
-            id = t.id;
-        }
         let path = arg.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
-        let mut out = Resolve::default();
-        let mut pending: u32 = 0;
-        // `holds` says whether the walk holds the address of the current struct (true) or a
-        // pointer value still to follow (it is always an address after the first step).
-        for part in path.split('.').filter(|p| !p.is_empty()) {
-            if part.contains('[') {
-                return Err(format!(
-                    "arg {index}: array steps in `resolve` are not supported by policyctl run yet"
-                ));
+        if let Some(cast) = &arg.btf_type {
+            if let Some(t) = self.kernel.struct_named(&cast.value) {
+                return resolve_loads(btf, t.id, path, false, index);
             }
-            let t = btf.skip_aliases(id).ok_or("broken BTF")?;
-            let owner = if t.kind == Kind::Ptr {
-                // a pointer member must be loaded before going into its struct
-                if pending > 0 || !out.offsets.is_empty() || id != param {
-                    push_step(&mut out, pending, index)?;
-                    pending = 0;
-                }
-                btf.skip_aliases(t.type_id()).ok_or("broken BTF")?
-            } else {
-                t
-            };
-            if !matches!(owner.kind, Kind::Struct | Kind::Union) {
-                return Err(format!(
-                    "arg {index}: `resolve: {path}` goes through a non-struct"
-                ));
-            }
-            let (member, offset) = member_offset(btf, owner.id, part)
-                .ok_or_else(|| format!("arg {index}: no member `{part}` on this kernel"))?;
-            pending += offset;
-            id = member;
+            // Tetragon's findBTFTypeStruct: then the BTF of btfTypeModule, or of the hooked
+            // function's module
+            let module = arg
+                .btf_type_module
+                .as_ref()
+                .map(|m| m.value.as_str())
+                .or_else(|| self.kernel.module_of(function));
+            let (module_btf, id) = module
+                .and_then(|m| self.kernel.struct_in_module(m, &cast.value))
+                .ok_or_else(|| {
+                    format!(
+                        "btfType `{}` is not in this kernel's BTF{}",
+                        cast.value,
+                        match module {
+                            Some(m) if self.kernel.has_module(m) => {
+                                format!(" nor in module `{m}`'s")
+                            }
+                            Some(m) => format!(
+                                ", and the BTF of module `{m}` is not at hand (load the module)"
+                            ),
+                            None => String::new(),
+                        }
+                    )
+                })?;
+            return resolve_loads(module_btf, id, path, false, index);
         }
-        // the final member: load it, unless it is a struct (then take its address)
-        let last = btf.skip_aliases(id).ok_or("broken BTF")?;
-        if matches!(last.kind, Kind::Struct | Kind::Union) {
-            push_step(&mut out, pending, index)?;
-            out.last_addr = true;
-        } else if !path.is_empty() {
-            push_step(&mut out, pending, index)?;
-        }
-        Ok(out)
+        resolve_loads(btf, param, path, true, index)
     }
 
     fn selector(
@@ -1085,7 +1068,6 @@ impl HookCompiler<'_> {
                 "matchReturnArgs",
                 !hook.returns() && !sel.match_return_args.is_empty(),
             ),
-            ("matchData", !sel.match_data.is_empty()),
             ("matchParentBinaries", !sel.match_parent_binaries.is_empty()),
             (
                 "matchReturnActions",
@@ -1107,6 +1089,7 @@ impl HookCompiler<'_> {
             out.args[i] = self.arg_filter(hook, f, args, strings)?;
         }
         out.nargs = sel.match_args.len() as u8;
+        self.match_data(hook, sel, args, strings, &mut out)?;
         match sel.match_binaries.as_slice() {
             [] => {}
             [b] if b.values.is_empty() => {} // Tetragon ignores an empty matchBinaries
@@ -1753,36 +1736,43 @@ impl HookCompiler<'_> {
         config: &mut HookConfig,
         strings: &mut Vec<StringEntry>,
     ) -> Result2<()> {
-        let ret_arg = hook
-            .return_arg
-            .as_ref()
-            .ok_or("`return: true` needs a `returnArg`")?;
-        let ty = ret_arg.type_name();
+        // a hook with returnCopy and no `return: true` has a return probe and no return value,
+        // as Tetragon's addKprobe sets one up for the copy alone (ArgReturn unset)
+        let ret_arg = hook.return_arg.as_ref().filter(|_| hook.returns());
         let uprobe = matches!(attach, Attach::Uprobe { .. } | Attach::UprobeOffset { .. });
-        let (kind, width, signed) = match arg_kind(ty) {
-            Some((k, w, sg)) if matches!(k, arg_type::INT | arg_type::SOCK | arg_type::SOCKET) => {
-                if uprobe && k != arg_type::INT {
-                    return Err(format!(
-                        "returnArg type `{ty}` on a uprobe: a user-space function returns no kernel socket"
-                    ));
+        if hook.returns() {
+            let ret_arg = ret_arg.ok_or("`return: true` needs a `returnArg`")?;
+            let ty = ret_arg.type_name();
+            let (kind, width, signed) = match arg_kind(ty) {
+                Some((k, w, sg))
+                    if matches!(
+                        k,
+                        arg_type::INT | arg_type::SOCK | arg_type::SOCKET | arg_type::FILE
+                    ) =>
+                {
+                    if uprobe && k != arg_type::INT {
+                        return Err(format!(
+                            "returnArg type `{ty}` on a uprobe: a user-space function returns no kernel object"
+                        ));
+                    }
+                    (k, w, sg)
                 }
-                (k, w, sg)
+                // A uretprobe's returned `char *` lies in the process's memory (Tetragon's
+                // getUprobeReturnArg in pkg/sensors/tracing/genericuprobe.go takes any type).
+                Some((arg_type::STRING, w, sg)) if uprobe => (arg_type::STRING, w, sg),
+                _ => {
+                    return Err(format!("returnArg type `{ty}` is not supported by policyctl run yet (it reads integers, file, sock and socket; and string on uprobes)"))
+                }
+            };
+            config.ret.ty = if kind == arg_type::INT && !signed {
+                arg_type::UINT
+            } else {
+                kind
+            };
+            config.ret.width = width;
+            if uprobe {
+                config.ret.flags |= ARG_USER;
             }
-            // A uretprobe's returned `char *` lies in the process's memory (Tetragon's
-            // getUprobeReturnArg in pkg/sensors/tracing/genericuprobe.go takes any type).
-            Some((arg_type::STRING, w, sg)) if uprobe => (arg_type::STRING, w, sg),
-            _ => {
-                return Err(format!("returnArg type `{ty}` is not supported by policyctl run yet (it reads integers, sock and socket; and string on uprobes)"))
-            }
-        };
-        config.ret.ty = if kind == arg_type::INT && !signed {
-            arg_type::UINT
-        } else {
-            kind
-        };
-        config.ret.width = width;
-        if uprobe {
-            config.ret.flags |= ARG_USER;
         }
         // returnArgAction: the returned pointer tracked or forgotten at every return, as
         // Tetragon's generic_retprobe (bpf/process/generic_calls.h) does with socktrack_map
@@ -1832,6 +1822,8 @@ impl HookCompiler<'_> {
                 ));
             }
             for (fi, f) in sel.match_return_args.iter().enumerate() {
+                let ret_arg =
+                    ret_arg.ok_or("matchReturnArgs needs `return: true` and a `returnArg`")?;
                 let mut only = hook.clone();
                 only.kind = PolicyHook::Kprobe;
                 let mut arg = ret_arg.clone();
@@ -2386,10 +2378,59 @@ struct Resolve {
     last_addr: bool,
 }
 
+/// The loads of a `resolve:` path walked from `root` (the validator's walk, Tetragon's steps):
+/// offsets add up until a step that loads a pointer; what is left after the last load is the
+/// address of a struct, union or array (`last_addr`).
+fn resolve_loads(
+    btf: &Btf,
+    root: TypeId,
+    path: &str,
+    from_param: bool,
+    index: i64,
+) -> Result2<Resolve> {
+    let mut out = Resolve::default();
+    if path.is_empty() {
+        return Ok(out);
+    }
+    let walked = resolve::walk(btf, root, path, from_param).map_err(|e| match e {
+        WalkError::TooDeep { steps } => format!(
+            "arg {index}: `resolve: {path}` takes {steps} steps, more than Tetragon's {MAX_BTF_ARG_DEPTH}"
+        ),
+        WalkError::NotStruct { .. } => {
+            format!("arg {index}: `resolve: {path}` goes through a non-struct")
+        }
+        WalkError::NoMember { field, .. } => {
+            format!("arg {index}: no member `{field}` on this kernel")
+        }
+        _ => format!("arg {index}: `resolve: {path}` does not walk in this kernel's BTF"),
+    })?;
+    if walked.bitfield {
+        return Err(format!(
+            "arg {index}: `resolve: {path}` goes through a bitfield, which policyctl run does not read"
+        ));
+    }
+    let mut pending: u32 = 0;
+    let mut loaded_last = false;
+    for step in &walked.steps {
+        pending = pending.saturating_add(step.offset);
+        loaded_last = step.pointer;
+        if step.pointer {
+            push_step(&mut out, pending, index)?;
+            pending = 0;
+        }
+    }
+    if !loaded_last {
+        push_step(&mut out, pending, index)?;
+        out.last_addr = true;
+    }
+    Ok(out)
+}
+
 fn push_step(out: &mut Resolve, offset: u32, index: i64) -> Result2<()> {
+    // never more loads than steps, and the BPF side holds Tetragon's limit of steps
     if out.offsets.len() >= MAX_RESOLVE {
         return Err(format!(
-            "arg {index}: `resolve` has more than {MAX_RESOLVE} pointer steps"
+            "arg {index}: `resolve` has more than {MAX_RESOLVE} steps"
         ));
     }
     let off = u16::try_from(offset)
@@ -2398,11 +2439,165 @@ fn push_step(out: &mut Resolve, offset: u32, index: i64) -> Result2<()> {
     Ok(())
 }
 
-/// A member's type and byte offset (the validator's member lookup: anonymous structs and
-/// unions included); `None` for a bitfield, which is not loadable this way.
-fn member_offset(btf: &Btf, owner: TypeId, name: &str) -> Option<(TypeId, u32)> {
-    let m = policyctl_validator::kernel::members::member(btf, owner, name)?;
-    Some((m.type_id, m.byte_offset()?))
+// ---- data, matchData and returnCopy (issue 15) -------------------------------------------
+
+/// Whether an arg has `returnCopy: true`.
+fn returns_copy(arg: &Arg) -> bool {
+    arg.return_copy.as_ref().is_some_and(|r| r.value)
+}
+
+/// Tetragon copies at the return only the buffers its entry saved: `copy_char_buf` and
+/// `copy_char_iovec` (bpf/process/generic_calls.h) are the readers that look at returnCopy.
+fn return_copy_supported(hook: &Hook) -> Result2<()> {
+    for (i, arg) in hook.args.iter().enumerate() {
+        let ty = arg.type_name();
+        if returns_copy(arg) && !matches!(ty, "char_buf" | "char_iovec") {
+            return Err(format!(
+                "arg {i}: `returnCopy` on type `{ty}` is not supported by policyctl run (Tetragon copies char_buf and char_iovec at the return)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl HookCompiler<'_> {
+    /// The hook's `data` args, after its args: each read from its `source` (a register of the
+    /// probe's pt_regs, or the current task) and resolved, as Tetragon's addKprobe and
+    /// getUprobeArgConfig (pkg/sensors/tracing/generickprobe.go, genericuprobe.go) append them
+    /// to the args of the event config.
+    fn data_args(
+        &self,
+        hook: &Hook,
+        attach: &Attach,
+        config: &mut HookConfig,
+        args: &mut Vec<ArgPlan>,
+    ) -> Result2<()> {
+        if hook.data.is_empty() {
+            return Ok(());
+        }
+        if hook.args.len() + hook.data.len() > layout::MAX_ARGS {
+            return Err(format!(
+                "more than {} args and data together",
+                layout::MAX_ARGS
+            ));
+        }
+        for (k, d) in hook.data.iter().enumerate() {
+            let position = hook.args.len() + k;
+            let ty = d.type_name();
+            let (kind, width, signed) = arg_kind(ty)
+                .filter(|(k, _, _)| *k != arg_type::BYTES && *k != arg_type::IOVEC)
+                .ok_or_else(|| {
+                    format!("data {k}: type `{ty}` is not supported by policyctl run yet")
+                })?;
+            let mut cfg = ArgConfig {
+                ty: if kind == arg_type::INT && !signed {
+                    arg_type::UINT
+                } else {
+                    kind
+                },
+                width,
+                ..Default::default()
+            };
+            let source = d.source.as_ref().map(|s| s.value.as_str()).unwrap_or("");
+            let path = d.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
+            match source {
+                "current_task" => {
+                    let task = self
+                        .kernel
+                        .struct_named("task_struct")
+                        .ok_or("this kernel's BTF has no task_struct")?;
+                    let steps = resolve_loads(self.kernel.btf(), task.id, path, false, k as i64)?;
+                    cfg.source = arg_source::CURRENT_TASK;
+                    cfg.nresolve = steps.offsets.len() as u8;
+                    cfg.resolve[..steps.offsets.len()].copy_from_slice(&steps.offsets);
+                    if steps.last_addr {
+                        cfg.flags |= ARG_LAST_ADDR;
+                    }
+                }
+                "pt_regs" => {
+                    let (offset, size) = facts::pt_regs_register(path)
+                        .ok_or_else(|| format!("data {k}: `{path}` is not an x86_64 register"))?;
+                    cfg.reg_offset = offset;
+                    cfg.reg_size = size;
+                    // a syscall's registers are its user registers (Tetragon's
+                    // get_pt_regs_arg_syscall); a uprobe's and a kprobe's, the probe's own
+                    cfg.source = match attach {
+                        _ if hook.is_syscall() => arg_source::USER_REGS,
+                        Attach::Kprobe { .. } | Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => {
+                            arg_source::PT_REGS
+                        }
+                        other => {
+                            return Err(format!(
+                                "data {k}: registers are read by kprobes and uprobes, not through the {}",
+                                other.method()
+                            ))
+                        }
+                    };
+                    // a uprobe's registers hold user pointers
+                    if cfg.source != arg_source::PT_REGS
+                        || matches!(attach, Attach::Uprobe { .. } | Attach::UprobeOffset { .. })
+                    {
+                        cfg.flags |= ARG_USER;
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "data {k}: source `{other}` is not `current_task` or `pt_regs`"
+                    ))
+                }
+            }
+            config.args[position] = cfg;
+            args.push(ArgPlan {
+                ty: ty.to_string(),
+                label: d.label.as_ref().map(|l| l.value.clone()),
+            });
+        }
+        config.nargs = (hook.args.len() + hook.data.len()) as u8;
+        Ok(())
+    }
+
+    /// A selector's matchData filters, after its matchArgs: each names a data arg by its place
+    /// in `data` (`index`, or `args: [n]`), which Tetragon's ParseMatchData
+    /// (pkg/selectors/kernel.go) moves past the args (`base`).
+    fn match_data(
+        &mut self,
+        hook: &Hook,
+        sel: &Selector,
+        args: &[ArgConfig; layout::MAX_ARGS],
+        strings: &mut Vec<StringEntry>,
+        out: &mut SelectorConfig,
+    ) -> Result2<()> {
+        if sel.match_data.is_empty() {
+            return Ok(());
+        }
+        let first = sel.match_args.len();
+        if first + sel.match_data.len() > MAX_FILTERS {
+            return Err(format!(
+                "more than {MAX_FILTERS} matchArgs and matchData in one selector"
+            ));
+        }
+        let mut all = hook.clone();
+        all.args = hook.args.iter().chain(hook.data.iter()).cloned().collect();
+        for (k, f) in sel.match_data.iter().enumerate() {
+            let place = f
+                .args
+                .first()
+                .map(|a| a.value)
+                .or(f.index.as_ref().map(|i| i.value))
+                .unwrap_or(0);
+            if usize::try_from(place).map_or(true, |p| p >= hook.data.len()) {
+                return Err(format!("matchData index {place} names no data arg"));
+            }
+            let mut moved = f.clone();
+            moved.args = vec![Spanned {
+                value: hook.args.len() as i64 + place,
+                span: f.span,
+            }];
+            out.args[first + k] = self.arg_filter(&all, &moved, args, strings)?;
+        }
+        out.nargs = (first + sel.match_data.len()) as u8;
+        Ok(())
+    }
 }
 
 // ---- compiling beside a running set ----------------------------------------

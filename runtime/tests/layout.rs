@@ -300,7 +300,10 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 nresolve,
                 size_index,
                 field_offset,
-                resolve
+                resolve,
+                source,
+                reg_size,
+                reg_offset
             }),
             0,
         ),
@@ -845,6 +848,7 @@ fn constants_match_common_h_and_btf() {
         ("SYSCALL_HOOKS", SYSCALL_HOOKS as i128),
         ("ARG_USER", ARG_USER.into()),
         ("ARG_LAST_ADDR", ARG_LAST_ADDR.into()),
+        ("ARG_RETURN_COPY", ARG_RETURN_COPY.into()),
         ("FILTER_NOT", FILTER_NOT.into()),
         ("FILTER_FOLLOW", FILTER_FOLLOW.into()),
         ("FILTER_NSPID", FILTER_NSPID.into()),
@@ -1204,6 +1208,18 @@ fn enums_match() {
                     ("KIOCB", arg_type::KIOCB),
                     ("IOV_ITER", arg_type::IOV_ITER),
                     ("DATA_LOC", arg_type::DATA_LOC),
+                ],
+            ),
+        ),
+        (
+            "arg_source",
+            u8s(
+                "SOURCE_",
+                &[
+                    ("ARG", arg_source::ARG),
+                    ("PT_REGS", arg_source::PT_REGS),
+                    ("USER_REGS", arg_source::USER_REGS),
+                    ("CURRENT_TASK", arg_source::CURRENT_TASK),
                 ],
             ),
         ),

@@ -209,6 +209,7 @@ fn hook(
         function_name: function_name.into(),
         args,
         ret: None,
+        data: 0,
         message: None,
         tags: Vec::new(),
         config: HookConfig::default(),
@@ -253,6 +254,7 @@ const CAPABLE: u32 = 14;
 const MODULES: u32 = 15;
 const TTY: u32 = 16;
 const EXEC_TP: u32 = 39;
+const FILP_DATA: u32 = 60;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -395,6 +397,21 @@ fn plan() -> Plan {
             {
                 let mut h = kprobe(ACCEPT_RETURN, "inet_csk_accept", vec![]);
                 h.ret = Some(arg("sock", None));
+                h
+            },
+            {
+                // one arg, then two `data` args (the last two of `args`), and a file returned
+                let mut h = kprobe(
+                    FILP_DATA,
+                    "do_filp_open",
+                    vec![
+                        arg("string", Some("name")),
+                        arg("int", Some("uid")),
+                        arg("int", None),
+                    ],
+                );
+                h.data = 2;
+                h.ret = Some(arg("file", None));
                 h
             },
             {
@@ -1461,4 +1478,28 @@ fn tracepoint_data_loc_and_auto() {
         ],
     );
     insta::assert_snapshot!(both(&[r]));
+}
+
+/// `data` args are printed apart from the args, in `data` (the last field of
+/// ProcessKprobe), and a `file` returned is a `file_arg` with its permission.
+#[test]
+fn kprobe_data_and_a_returned_file() {
+    let mut file = text(arg_type::FILE, b"/tmp/rc/g");
+    file.mode = 0o100644;
+    let r = return_record(
+        FILP_DATA,
+        file,
+        action::POST,
+        vec![
+            text(arg_type::STRING, b"/tmp/rc/g"),
+            int(arg_type::INT, 1000),
+            int(arg_type::INT, -100),
+        ],
+    );
+    let out = both(&[r]);
+    assert!(
+        out.contains(r#""data":[{"int_arg":1000,"label":"uid"},{"int_arg":-100}]"#),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
 }

@@ -30,9 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
-    arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig, HookKind,
-    NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_USER, FILTER_FOLLOW, FILTER_NOT,
-    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
+    arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig,
+    HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_RETURN_COPY, ARG_USER,
+    FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE,
+    SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
     is_multi_slot, ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features,
@@ -355,7 +356,7 @@ fn article_kill_mkdir_test() {
         c.args[1],
         ArgConfig {
             nresolve: 1,
-            resolve: [name_off, 0, 0, 0],
+            resolve: [name_off, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::STRING, 1, 8)
         },
         "a kernel string (no ARG_USER), one load, not ARG_LAST_ADDR"
@@ -389,20 +390,20 @@ fn article_kill_mkdir_test() {
 ///
 /// - 0x00 `policy` = 0; 0x04 `kind` = 0 (KIND_KPROBE); 0x05 `nargs` = 3; 0x06 `nselectors` = 1;
 ///   0x07 `enabled` = 1; 0x08 `syscall` = 0.
-/// - `args` at 0x0c, 16 bytes each (type, index, width, flags, nresolve, size_index,
-///   field_offset u16, resolve u16[4]): 0x0c `01 00 04` (INT, index 0, width 4); 0x1c
-///   `03 01 08 00 01` (STRING, index 1, width 8, no flags, nresolve 1, resolve[0] = 0 at 0x24);
-///   0x2c `01 02 04` (INT, index 2, width 4).
-/// - `selectors` at 0x60 (92 rounded up to the 8-alignment of the u64 values): 0x60 nargs = 1,
-///   0x63 post = 1, 0x64 kill = 1; its `args[0]` at 0x60 + 16 = 0x70: id = 1, 0x74 op = 1
-///   (OP_EQUAL), 0x76 arg = 1, 0x77 nvalues = 0 (the string is in the trie).
+/// - `args` at 0x0c, 32 bytes each (type, index, width, flags, nresolve, size_index,
+///   field_offset u16, resolve u16[10], source, reg_size, reg_offset u16): 0x0c `01 00 04`
+///   (INT, index 0, width 4); 0x2c `03 01 08 00 01` (STRING, index 1, width 8, no flags,
+///   nresolve 1, resolve[0] = 0 at 0x34); 0x4c `01 02 04` (INT, index 2, width 4).
+/// - `selectors` at 0xb0 (0xac rounded up to the 8-alignment of the u64 values): 0xb0 nargs = 1,
+///   0xb3 post = 1, 0xb4 kill = 1; its `args[0]` at 0xb0 + 16 = 0xc0: id = 1, 0xc4 op = 1
+///   (OP_EQUAL), 0xc6 arg = 1, 0xc7 nvalues = 0 (the string is in the trie).
 #[test]
 fn article_kill_mkdir_test_bytes() {
     let p = article_plan("kill-mkdir-test");
     let bytes = config_bytes(&p.hooks[0].config);
     assert_eq!(&bytes[0x04..0x09], &[0, 3, 1, 1, 0]);
-    assert_eq!(&bytes[0x1c..0x21], &[3, 1, 8, 0, 1]);
-    assert_eq!(&bytes[0x70..0x78], &[1, 0, 0, 0, 1, 0, 1, 0]);
+    assert_eq!(&bytes[0x2c..0x31], &[3, 1, 8, 0, 1]);
+    assert_eq!(&bytes[0xc0..0xc8], &[1, 0, 0, 0, 1, 0, 1, 0]);
     insta::assert_snapshot!(hex_dump(&bytes));
 }
 
@@ -492,23 +493,23 @@ fn article_block_443_for_wget() {
 ///
 /// - 0x04 kind = 0, 0x05 nargs = 1, 0x06 nselectors = 1, 0x07 enabled = 1.
 /// - 0x0c args[0] = `09 00 08` (ARG_SOCK, index 0, width 8).
-/// - selector 0 at 0x60: nargs = 1, has_binaries = 1 (0x61), has_pids = 0, post = 1 (0x63),
-///   kill = 1 (0x64).
-/// - its args[0] at 0x70: id = 1, op = 8 (OP_DPORT) at 0x74, arg 0, nvalues = 1 at 0x77,
-///   ints[0] = 443 = 0x01bb little-endian at 0x78 (`bb 01`).
-/// - its `binaries` filter at 0x60 + 16 + 5 * 200 = 0x458: id = 2, op = 0x10 (OP_IN) at
-///   0x45c, nvalues = 0 (the path is in the trie). `pids` at 0x458 + 200 = 0x520 stays zero.
+/// - selector 0 at 0xb0: nargs = 1, has_binaries = 1 (0xb1), has_pids = 0, post = 1 (0xb3),
+///   kill = 1 (0xb4).
+/// - its args[0] at 0xc0: id = 1, op = 8 (OP_DPORT) at 0xc4, arg 0, nvalues = 1 at 0xc7,
+///   ints[0] = 443 = 0x01bb little-endian at 0xc8 (`bb 01`).
+/// - its `binaries` filter at 0xb0 + 16 + 5 * 200 = 0x4a8: id = 2, op = 0x10 (OP_IN) at
+///   0x4ac, nvalues = 0 (the path is in the trie). `pids` at 0x4a8 + 200 = 0x570 stays zero.
 #[test]
 fn article_block_443_for_wget_bytes() {
     let p = article_plan("block-443-for-wget");
     let bytes = config_bytes(&p.hooks[0].config);
-    assert_eq!(offset_of!(HookConfig, selectors), 0x60);
+    assert_eq!(offset_of!(HookConfig, selectors), 0xb0);
     assert_eq!(offset_of!(Selector, binaries), 16 + 5 * 200);
-    assert_eq!(&bytes[0x60..0x65], &[1, 1, 0, 1, 1]);
-    assert_eq!(&bytes[0x70..0x7a], &[1, 0, 0, 0, 8, 0, 0, 1, 0xbb, 0x01]);
-    assert_eq!(&bytes[0x458..0x45d], &[2, 0, 0, 0, 16]);
+    assert_eq!(&bytes[0xb0..0xb5], &[1, 1, 0, 1, 1]);
+    assert_eq!(&bytes[0xc0..0xca], &[1, 0, 0, 0, 8, 0, 0, 1, 0xbb, 0x01]);
+    assert_eq!(&bytes[0x4a8..0x4ad], &[2, 0, 0, 0, 16]);
     assert_eq!(offset_of!(Selector, pids), 16 + 6 * 200);
-    assert!(bytes[0x520..0x520 + 200].iter().all(|b| *b == 0));
+    assert!(bytes[0x570..0x570 + 200].iter().all(|b| *b == 0));
     insta::assert_snapshot!(hex_dump(&bytes));
 }
 
@@ -1440,7 +1441,7 @@ fn resolve_offsets() {
         c.args[0],
         ArgConfig {
             nresolve: 1,
-            resolve: [f_path + dentry, 0, 0, 0],
+            resolve: [f_path + dentry, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::DENTRY, 1, 8)
         }
     );
@@ -1448,7 +1449,7 @@ fn resolve_offsets() {
         c.args[1],
         ArgConfig {
             nresolve: 3,
-            resolve: [f_inode, i_sb, s_dev, 0],
+            resolve: [f_inode, i_sb, s_dev, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::UINT, 1, 4)
         }
     );
@@ -1457,7 +1458,7 @@ fn resolve_offsets() {
         ArgConfig {
             nresolve: 1,
             flags: ARG_LAST_ADDR,
-            resolve: [f_path, 0, 0, 0],
+            resolve: [f_path, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..arg(arg_type::PATH, 1, 8)
         }
     );
@@ -2343,24 +2344,28 @@ fn return_actions() {
     assert_eq!((c.returns, c.nselectors), (1, 0));
 }
 
-/// What the return half does not do yet: a return value read as a string, returnCopy.
+/// What the return half does not do: a return value read as a string on a kprobe; returnCopy
+/// on a type Tetragon does not copy at the return.
 #[test]
 fn return_probe_refusals() {
     let e = refusal(
-        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    returnArg:\n      index: 0\n      type: file\n"),
+        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    returnArg:\n      index: 0\n      type: string\n"),
         ALL,
         None,
     );
     assert!(
-        e.contains("returnArg type `file` is not supported by policyctl run yet (it reads integers, sock and socket; and string on uprobes)"),
+        e.contains("returnArg type `string` is not supported by policyctl run yet (it reads integers, file, sock and socket; and string on uprobes)"),
         "{e}"
     );
     let e = refusal(
-        &policy("  kprobes:\n  - call: sys_read\n    syscall: true\n    return: true\n    args:\n    - index: 1\n      type: char_buf\n      returnCopy: true\n      sizeArgIndex: 3\n    - index: 2\n      type: size_t\n    returnArg:\n      index: 0\n      type: size_t\n"),
+        &policy("  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n      returnCopy: true\n"),
         ALL,
         None,
     );
-    assert!(e.contains("`returnCopy`"), "{e}");
+    assert!(
+        e.contains("`returnCopy` on type `string` is not supported by policyctl run (Tetragon copies char_buf and char_iovec at the return)"),
+        "{e}"
+    );
 }
 
 /// A uprobe by `offsets` attaches once per offset (decimal or hex, as Tetragon's uint64 takes
@@ -2666,4 +2671,132 @@ fn substring_operators() {
     let p = plan(&nocase);
     let f = only_hook(&p).config.selectors[0].args[0];
     assert_eq!((f.op, f.nvalues, f.ints()[0]), (op::SUBSTRING_NOCASE, 1, 3));
+}
+
+// ---- data, matchData, returnCopy, returnArg file and resolve paths (issue 15) ----------------
+
+/// A member's byte offset, anonymous structs and unions included (the validator's lookup).
+fn member_offset(owner: &str, name: &str) -> u16 {
+    let k = kernel();
+    let t = k.struct_named(owner).expect("the struct");
+    let m = policyctl_validator::kernel::members::member(k.btf(), t.id, name).expect("the member");
+    (m.bit_offset / 8) as u16
+}
+
+/// returnCopy without `return: true`: a return probe (returns = 1) with no return value
+/// (ret.ty NONE, no `ret` plan), the buffer flagged ARG_RETURN_COPY (and ARG_USER, a syscall's).
+#[test]
+fn return_copy_makes_a_return_probe_without_a_return_value() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: sys_read\n    syscall: true\n    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: char_buf\n      returnCopy: true\n    - index: 2\n      type: size_t\n",
+    ));
+    let h = only_hook(&p);
+    let c = &h.config;
+    assert_eq!(c.returns, 1);
+    assert_eq!(c.ret.ty, arg_type::NONE);
+    assert!(h.ret.is_none());
+    assert_eq!(c.args[1].ty, arg_type::BYTES);
+    assert_eq!(c.args[1].flags, ARG_USER | ARG_RETURN_COPY);
+    assert_eq!(c.args[0].flags & ARG_RETURN_COPY, 0);
+    assert_eq!(c.args[2].flags & ARG_RETURN_COPY, 0);
+}
+
+/// returnArg `file` is read as ARG_FILE at the return.
+#[test]
+fn return_arg_file() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: do_filp_open\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: file\n",
+    ));
+    let h = only_hook(&p);
+    assert_eq!((h.config.returns, h.config.ret.ty), (1, arg_type::FILE));
+    assert_eq!(h.ret.as_ref().map(|r| r.ty.as_str()), Some("file"));
+}
+
+/// `data` after the args: current_task resolves from task_struct (an array member at the end
+/// is its address; a pointer chain loads each pointer), pt_regs of a syscall reads the user
+/// registers by Tetragon's register names; matchData names data by place, after the args.
+#[test]
+fn data_args_and_match_data() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_task_getscheduler\n    syscall: false\n    args:\n    - index: 0\n      type: int\n      resolve: pid\n    data:\n    - index: 0\n      type: string\n      source: current_task\n      resolve: comm\n    - index: 1\n      type: int\n      source: current_task\n      resolve: mm.owner.pid\n    selectors:\n    - matchData:\n      - index: 0\n        operator: Equal\n        values:\n        - tracing.test\n      - args: [1]\n        operator: Equal\n        values:\n        - \"1234\"\n",
+    ));
+    let h = only_hook(&p);
+    let c = &h.config;
+    assert_eq!((c.nargs, h.data, h.args.len()), (3, 2, 3));
+    let comm = &c.args[1];
+    assert_eq!(comm.source, arg_source::CURRENT_TASK);
+    assert_eq!((comm.ty, comm.nresolve), (arg_type::STRING, 1));
+    assert_eq!(comm.resolve[0], btf_offset("task_struct", "comm"));
+    assert_eq!(comm.flags, ARG_LAST_ADDR, "comm is an array: its address");
+    let pid = &c.args[2];
+    assert_eq!(pid.source, arg_source::CURRENT_TASK);
+    assert_eq!(pid.nresolve, 3);
+    assert_eq!(
+        pid.resolve[..3],
+        [
+            btf_offset("task_struct", "mm"),
+            member_offset("mm_struct", "owner"),
+            btf_offset("task_struct", "pid")
+        ]
+    );
+    assert_eq!(pid.flags, 0);
+    let s = &c.selectors[0];
+    assert_eq!(s.nargs, 2);
+    assert_eq!((s.args[0].op, s.args[0].arg), (op::EQUAL, 1));
+    assert_eq!((s.args[1].op, s.args[1].arg), (op::EQUAL, 2));
+    assert_eq!(s.args[1].ints(), [1234]);
+
+    let p = plan(&policy(
+        "  kprobes:\n  - call: sys_prctl\n    syscall: true\n    data:\n    - index: 0\n      type: uint64\n      source: pt_regs\n      resolve: rdi\n    - index: 1\n      type: int\n      source: pt_regs\n      resolve: esi\n",
+    ));
+    let c = &only_hook(&p).config;
+    assert_eq!(
+        (c.args[0].source, c.args[0].reg_offset, c.args[0].reg_size),
+        (arg_source::USER_REGS, 112, 8)
+    );
+    assert_eq!(
+        (c.args[1].source, c.args[1].reg_offset, c.args[1].reg_size),
+        (arg_source::USER_REGS, 104, 4)
+    );
+    let e = refusal(
+        &policy("  kprobes:\n  - call: sys_prctl\n    syscall: true\n    data:\n    - index: 0\n      type: uint64\n      source: pt_regs\n      resolve: xmm0\n"),
+        ALL,
+        None,
+    );
+    assert!(e.contains("`xmm0` is not an x86_64 register"), "{e}");
+}
+
+/// Resolve paths as Tetragon walks them: `struct cred **` gets a `[0]` load first, `kuid_t`
+/// (a typedef of a struct) is entered without a load; five pointer steps fit Tetragon's ten.
+#[test]
+fn resolve_through_nested_pointers_typedefs_and_deep_paths() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_inode_copy_up\n    syscall: false\n    args:\n    - index: 1\n      type: int\n      resolve: user.uid.val\n",
+    ));
+    let a = &only_hook(&p).config.args[0];
+    assert_eq!(a.nresolve, 3);
+    assert_eq!(
+        a.resolve[..3],
+        [
+            0,
+            btf_offset("cred", "user"),
+            btf_offset("user_struct", "uid")
+        ]
+    );
+    assert_eq!(a.flags & ARG_LAST_ADDR, 0);
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_task_getscheduler\n    syscall: false\n    args:\n    - index: 0\n      type: int\n      resolve: mm.owner.mm.owner.pid\n",
+    ));
+    assert_eq!(only_hook(&p).config.args[0].nresolve, 5);
+}
+
+/// `btfType` without `resolve` is ignored (Tetragon's addKprobe resolves only with `resolve`),
+/// even naming a struct no BTF has: the parameter is read as it is.
+#[test]
+fn btf_type_without_resolve_is_ignored() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: security_socket_bind\n    syscall: false\n    args:\n    - index: 2\n      type: int\n      btfType: no_such_struct\n",
+    ));
+    let a = &only_hook(&p).config.args[0];
+    assert_eq!((a.ty, a.index, a.nresolve), (arg_type::INT, 2, 0));
 }

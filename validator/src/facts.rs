@@ -1228,3 +1228,37 @@ pub fn pointer_arg_type(name: &str) -> Option<&'static str> {
         .copied()
         .find(|t| matches!(kernel_type(t), Some(KernelType::PtrTo(names)) if names.contains(&name)))
 }
+
+/// An x86_64 register by the names Tetragon takes in a `pt_regs` data arg's `resolve`: its
+/// byte offset in `struct pt_regs` (the layout of `user_regs_struct`) and how many of its low
+/// bytes are read (`rax` 8, `eax` 4, `ax` 2, `al` 1), as Tetragon's RegOffsetSize
+/// (pkg/asm/regoffset_linux_amd64.go) gives them.
+pub fn pt_regs_register(name: &str) -> Option<(u16, u8)> {
+    // (names by size 8, 4, 2, 1; offset in struct pt_regs)
+    const REGS: &[([&str; 4], u16)] = &[
+        (["r15", "r15d", "r15w", "r15b"], 0),
+        (["r14", "r14d", "r14w", "r14b"], 8),
+        (["r13", "r13d", "r13w", "r13b"], 16),
+        (["r12", "r12d", "r12w", "r12b"], 24),
+        (["rbp", "ebp", "bp", "bpl"], 32),
+        (["rbx", "ebx", "bx", "bl"], 40),
+        (["r11", "r11d", "r11w", "r11b"], 48),
+        (["r10", "r10d", "r10w", "r10b"], 56),
+        (["r9", "r9d", "r9w", "r9b"], 64),
+        (["r8", "r8d", "r8w", "r8b"], 72),
+        (["rax", "eax", "ax", "al"], 80),
+        (["rcx", "ecx", "cx", "cl"], 88),
+        (["rdx", "edx", "dx", "dl"], 96),
+        (["rsi", "esi", "si", "sil"], 104),
+        (["rdi", "edi", "di", "dil"], 112),
+        (["rip", "eip", "", ""], 128),
+        (["rsp", "esp", "sp", "spl"], 152),
+    ];
+    if name.is_empty() {
+        return None;
+    }
+    REGS.iter().find_map(|(names, off)| {
+        let i = names.iter().position(|n| *n == name)?;
+        Some((*off, [8, 4, 2, 1][i]))
+    })
+}

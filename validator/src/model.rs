@@ -191,6 +191,8 @@ pub struct Arg {
     pub label: Option<Spanned<String>>,
     /// `returnCopy`: the argument is read again when the function returns.
     pub return_copy: Option<Spanned<bool>>,
+    /// `btfTypeModule`: the module whose BTF holds `btfType`.
+    pub btf_type_module: Option<Spanned<String>>,
 }
 
 impl Arg {
@@ -611,6 +613,7 @@ impl Arg {
             btf_type: string(node, "btfType").filter(|r| !r.value.is_empty()),
             label: string(node, "label").filter(|l| !l.value.is_empty()),
             return_copy: boolean(node, "returnCopy"),
+            btf_type_module: string(node, "btfTypeModule").filter(|m| !m.value.is_empty()),
         }
     }
 }

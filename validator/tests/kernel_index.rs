@@ -264,6 +264,16 @@ fn module_functions_come_from_their_split_btf() {
     assert_eq!(k.module_of("qs_ata_init_one"), Some("sata_qstor"));
     assert_eq!(k.module_of("do_mkdirat"), None);
     assert_eq!(k.module_names(), ["sata_qstor"]);
+    // a struct of the module's own BTF (for btfType with btfTypeModule), walked there
+    assert!(k.has_module("sata_qstor") && !k.has_module("af_alg"));
+    assert!(k.struct_named("qs_port_priv").is_none(), "not vmlinux's");
+    let (btf, id) = k
+        .struct_in_module("sata_qstor", "qs_port_priv")
+        .expect("the module's struct");
+    let w = policyctl_validator::kernel::resolve::walk(btf, id, "state", false).unwrap();
+    assert_eq!(w.steps.len(), 1);
+    assert!(k.struct_in_module("sata_qstor", "no_such_struct").is_none());
+    assert!(k.struct_in_module("af_alg", "sockaddr_alg_new").is_none());
 }
 
 #[test]

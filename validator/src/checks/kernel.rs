@@ -10,6 +10,7 @@ use crate::btf::{Btf, Kind, TypeId};
 use crate::codes::{Code, CodeInfo};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{self, HookKind, KernelType};
+use crate::kernel::resolve::{self, WalkError, MAX_BTF_ARG_DEPTH};
 use crate::kernel::{members, syscalls, Arch, ErrorInjection, Feature, Kernel, Known};
 use crate::model::{Arg, Hook, Policy, Spanned};
 use crate::suggest;
@@ -70,8 +71,8 @@ pub const K012: CodeInfo = CodeInfo {
     name: "resolve-path",
     severity: Severity::Error,
     summary: "A `resolve` path (or `btfType`) that does not exist in this kernel's types.",
-    explanation: "`resolve: \"a.b.c\"` follows struct members from the argument, through pointers, in the kernel's BTF. Tetragon fails the policy when a member is missing (\"attribute %q not found in structure %q\"), when the path goes on from something that is neither a struct, a union, a pointer nor an array (\"unexpected type\"), or when `btfType` names a struct it finds neither in the kernel's BTF nor in that of the module `btfTypeModule` names (or the hooked function's module). policyctl reads only the kernel's own BTF there: a `btfType` it does not find is a warning, since a module may have it, and `struct x` (with the keyword) an error. Struct layouts change between kernel versions, so a path written on one kernel may not exist on another.",
-    tetragon: "pkg/btf/btf.go ResolveBTFPath / processMembers, and for btfType pkg/sensors/tracing/generic.go findBTFTypeStruct, both from resolveBTFArg (addKprobe, addLsm)",
+    explanation: "`resolve: \"a.b.c\"` follows struct members from the argument, through pointers, in the kernel's BTF. Tetragon fails the policy when a member is missing (\"attribute %q not found in structure %q\"), when the path goes on from something that is neither a struct, a union, a pointer nor an array (\"unexpected type\"), when the path has more than 10 steps (`MaxBTFArgDepth`, a `[0]` counted for each extra level of a pointer to a pointer), or when `btfType` names a struct it finds neither in the kernel's BTF nor in that of the module `btfTypeModule` names (or the hooked function's module). A `btfType` the kernel's BTF lacks is an error when that settles it: the hooked function is the kernel's own and no `btfTypeModule` is given, or the module's BTF was given (`--btf-module`) and lacks it too; otherwise a warning, since a module policyctl did not read may have it; `struct x` (with the keyword) is always an error. Struct layouts change between kernel versions, so a path written on one kernel may not exist on another.",
+    tetragon: "pkg/btf/btf.go ResolveBTFPath / processMembers, pkg/sensors/tracing/generic.go resolveBTFType (MaxBTFArgDepth) and for btfType findBTFTypeStruct, all from resolveBTFArg (addKprobe, addLsm)",
 };
 
 /// `K013`.
@@ -707,7 +708,7 @@ fn check_args(hook: &Hook, proto: &Proto, kernel: &Kernel, out: &mut Vec<Diagnos
                 continue
             }
             (None, _) => (param.shape.clone(), format!("`{}`", param.c)),
-            (Some(path), Some(id)) => match resolve(arg, id, kernel, out) {
+            (Some(path), Some(id)) => match resolve(hook, arg, id, kernel, out) {
                 Some((reached, shape, what)) => {
                     if let Some(read) = tetragon_btf_type(kernel.btf(), reached) {
                         if !same_arg_type(read, &ty.value) {
@@ -863,11 +864,16 @@ fn tetragon_btf_type(btf: &Btf, field: TypeId) -> Option<&'static str> {
 /// Follow `btfType` and `resolve` from a parameter; the type reached, its shape and how to name
 /// it, or `None` after reporting why the path does not exist.
 fn resolve(
+    hook: &Hook,
     arg: &Arg,
     param: TypeId,
     kernel: &Kernel,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(TypeId, Shape, String)> {
+    let call = hook.target.as_ref().map_or("", |t| t.value.as_str());
+    // the hooked function is vmlinux's (Tetragon's kallsyms lookup then names no module)
+    let in_vmlinux = hook.kind == HookKind::Lsm
+        || (kernel.func(call).is_some() && kernel.module_of(call).is_none());
     let btf = kernel.btf();
     let mut id = param;
     if let Some(cast) = &arg.btf_type {
@@ -889,20 +895,59 @@ fn resolve(
                 return None;
             }
             // Tetragon looks in the BTF of `btfTypeModule`, or of the hooked function's module,
-            // when the kernel's own BTF does not have the type: policyctl may not have that.
+            // when the kernel's own BTF does not have the type (findBTFTypeStruct).
             None => {
-                out.push(
-                    Diagnostic::new(
-                        Code::K012,
-                        cast.span,
-                        format!(
-                            "`btfType: {}` is not a struct or union of this kernel's own BTF; Tetragon then looks in the BTF of `btfTypeModule` (or of the hooked function's module) and fails the policy when it is not there either",
-                            cast.value
-                        ),
-                    )
-                    .severity(Severity::Warning)
-                    .help("check the name against `policyctl kernel` with the module's BTF (`--btf-module`), or name a struct of the kernel's BTF"),
-                );
+                let module = arg
+                    .btf_type_module
+                    .as_ref()
+                    .map(|m| m.value.as_str())
+                    .or_else(|| kernel.module_of(call));
+                match module {
+                    // the module's BTF is known: the type is there or Tetragon fails
+                    Some(m) if kernel.has_module(m) => {
+                        if kernel.struct_in_module(m, &cast.value).is_none() {
+                            out.push(
+                                Diagnostic::new(
+                                    Code::K012,
+                                    cast.span,
+                                    format!(
+                                        "`btfType: {}` is a struct or union neither of this kernel's BTF nor of module `{m}`'s, so Tetragon fails the policy",
+                                        cast.value
+                                    ),
+                                )
+                                .help("name a struct of the kernel's or the module's BTF (`policyctl kernel` lists them)"),
+                            );
+                        }
+                    }
+                    // a hook in vmlinux and no btfTypeModule: Tetragon looks nowhere else
+                    None if in_vmlinux => {
+                        out.push(
+                            Diagnostic::new(
+                                Code::K012,
+                                cast.span,
+                                format!(
+                                    "`btfType: {}` is not a struct or union of this kernel's BTF, and `{call}` is not in a module, so Tetragon fails the policy",
+                                    cast.value
+                                ),
+                            )
+                            .help("name a struct of the kernel's BTF, or give `btfTypeModule` for a module's struct"),
+                        );
+                    }
+                    _ => {
+                        out.push(
+                            Diagnostic::new(
+                                Code::K012,
+                                cast.span,
+                                format!(
+                                    "`btfType: {}` is not a struct or union of this kernel's own BTF; Tetragon then looks in the BTF of `btfTypeModule` (or of the hooked function's module) and fails the policy when it is not there either",
+                                    cast.value
+                                ),
+                            )
+                            .severity(Severity::Warning)
+                            .help("check the name against `policyctl kernel` with the module's BTF (`--btf-module`), or name a struct of the kernel's BTF"),
+                        );
+                    }
+                }
                 return None;
             }
         }
@@ -914,13 +959,15 @@ fn resolve(
             format!("`{}`", btf.c_type(id)),
         ));
     };
-    let mut walked = String::new();
-    for part in path.value.split('.') {
-        let (field, indexes) = match part.find('[') {
-            Some(at) => (&part[..at], &part[at..]),
-            None => (part, ""),
-        };
-        let Some(owner) = deref_to_struct(btf, id) else {
+    // a btfType struct is walked as the struct; a parameter as Tetragon takes it
+    let from_param = arg.btf_type.is_none();
+    match resolve::walk(btf, id, &path.value, from_param) {
+        Ok(w) => Some((
+            w.reached,
+            Shape::from_btf(btf, w.reached),
+            format!("`{}` at `{}`", btf.c_type(w.reached), path.value),
+        )),
+        Err(WalkError::NotStruct { walked, field, ty }) => {
             out.push(
                 Diagnostic::new(
                     Code::K012,
@@ -933,14 +980,14 @@ fn resolve(
                         } else {
                             format!("`{walked}`")
                         },
-                        btf.c_type(id)
+                        btf.c_type(ty)
                     ),
                 )
                 .help("resolve only through struct and union members (and pointers to them)"),
             );
-            return None;
-        };
-        let Some(member) = members::member(btf, owner, field).map(|m| m.type_id) else {
+            None
+        }
+        Err(WalkError::NoMember { owner, field }) => {
             let names = members::member_names(btf, owner);
             let d = Diagnostic::new(
                 Code::K012,
@@ -950,45 +997,43 @@ fn resolve(
                     btf.c_type(owner)
                 ),
             );
-            out.push(match member_guess(field, &names) {
+            out.push(match member_guess(&field, &names) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!("its members: {}", names.join(", "))),
             });
-            return None;
-        };
-        id = member;
-        // `[n]` steps into arrays (and pointers).
-        for _ in indexes.matches('[') {
-            let t = btf.skip_aliases(id)?;
-            id = match t.kind {
-                Kind::Array => t.array().0,
-                Kind::Ptr => t.type_id(),
-                _ => return None,
-            };
+            None
         }
-        if !walked.is_empty() {
-            walked.push('.');
+        Err(WalkError::TooDeep { steps }) => {
+            out.push(
+                Diagnostic::new(
+                    Code::K012,
+                    path.span,
+                    format!(
+                        "`resolve: {}` takes {steps} steps (a `[0]` counted for each pointer to a pointer), more than Tetragon's limit of {MAX_BTF_ARG_DEPTH}",
+                        path.value
+                    ),
+                )
+                .help("resolve a shorter path, or read the struct reached with another hook"),
+            );
+            None
         }
-        walked.push_str(part);
+        Err(WalkError::OutOfBounds { index, len }) => {
+            out.push(
+                Diagnostic::new(
+                    Code::K012,
+                    path.span,
+                    format!(
+                        "`resolve: {}` indexes [{index}] of an array of {len}",
+                        path.value
+                    ),
+                )
+                .help(format!("use an index from 0 to {}", len.saturating_sub(1))),
+            );
+            None
+        }
+        // a malformed path is the schema's to report; broken BTF says nothing
+        Err(WalkError::Format | WalkError::Broken) => None,
     }
-    Some((
-        id,
-        Shape::from_btf(btf, id),
-        format!("`{}` at `{walked}`", btf.c_type(id)),
-    ))
-}
-
-/// The struct or union a type is, or points to (through any number of pointers, as Tetragon
-/// follows them).
-fn deref_to_struct(btf: &Btf, id: TypeId) -> Option<TypeId> {
-    let mut t = btf.skip_aliases(id)?;
-    for _ in 0..8 {
-        if t.kind != Kind::Ptr {
-            break;
-        }
-        t = btf.skip_aliases(t.type_id())?;
-    }
-    matches!(t.kind, Kind::Struct | Kind::Union).then_some(t.id)
 }
 
 /// "Did you mean" for a member: a close spelling, else the member with the struct's prefix

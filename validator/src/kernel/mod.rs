@@ -14,6 +14,7 @@
 pub mod config;
 mod index;
 pub mod members;
+pub mod resolve;
 pub mod set;
 pub mod syscalls;
 pub mod tracepoints;
@@ -568,6 +569,24 @@ impl Kernel {
             .structs
             .get_or_init(|| self.index_kinds(&[Kind::Struct, Kind::Union]));
         self.btf.ty(index.get(&self.btf, name)?)
+    }
+
+    /// Whether the BTF of module `module` was given (or found on the host).
+    pub fn has_module(&self, module: &str) -> bool {
+        self.modules().iter().any(|m| m.name == module)
+    }
+
+    /// A struct or union by name in the BTF of module `module` (its own types, then
+    /// vmlinux's, as a split BTF is read), with that BTF; `None` when the module's BTF is not
+    /// known or lacks the name.
+    pub fn struct_in_module(&self, module: &str, name: &str) -> Option<(&Btf, TypeId)> {
+        let m = self.modules().iter().find(|m| m.name == module)?;
+        let id = (1..=m.btf.len() as u32).find(|&id| {
+            m.btf
+                .ty(id)
+                .is_some_and(|t| matches!(t.kind, Kind::Struct | Kind::Union) && t.name() == name)
+        })?;
+        Some((&m.btf, id))
     }
 
     /// A typedef by name.
