@@ -370,7 +370,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             "policyctl run: {}: {} attached with {}",
             plan.policies[h.policy].name,
             describe(&h.attach),
-            h.attach.method()
+            h.method()
         );
         if h.config.returns != 0 {
             if let Some(method) = h.attach.return_method() {
@@ -758,7 +758,7 @@ impl Reload<'_> {
                     file,
                     plan.policies[h.policy].name,
                     describe(&h.attach),
-                    h.attach.method()
+                    h.method()
                 ));
             }
             let unit = Unit {

@@ -1631,6 +1631,32 @@ GLOBAL int handle(__u64 slot)
 	return ret;
 }
 
+/* ---- Override of security_ functions through fmod_ret -------------------
+ * As Tetragon does (pkg/sensors/tracing/generickprobe.go, OverrideFmodRet;
+ * bpf/process/bpf_generic_kprobe.c generic_fmodret_override): the kprobe or
+ * fentry copy that runs the selectors only records the value for the thread,
+ * and a companion fmod_ret program on the same function (loaded by the
+ * loader, runtime/src/fmodret.rs) takes it and returns it in place of the
+ * function. The kernel lets fmod_ret modify any security_ function without
+ * error injection (kernel/bpf/verifier.c check_attach_modify_return).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_PENDING);
+	__type(key, struct pending_key);  /* slot and thread */
+	__type(value, __s64);             /* the value to return, sign-extended */
+} override_tasks SEC(".maps");
+
+static __always_inline void defer_override(__u32 slot, __s32 value)
+{
+	struct pending_key key = {
+		.slot = slot,
+		.tid = (__u32)bpf_get_current_pid_tgid(),
+	};
+	__s64 v = value;
+	bpf_map_update_elem(&override_tasks, &key, &v, BPF_ANY);
+}
+
 /* ---- program copies ---------------------------------------------------- */
 
 static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
@@ -1688,7 +1714,8 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		if (!s)                                                   \
 			return 0;                                         \
 		kprobe_args(s, ctx, from_syscall);                        \
-		handle(slot);                                             \
+		if (handle(slot) && kind == KIND_KPROBE)                  \
+			defer_override(slot, s->hook.action_arg);         \
 		return 0;                                                 \
 	}
 
@@ -1731,7 +1758,8 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 			user_regs(s, (struct pt_regs *)ctx[0]);           \
 		else                                                      \
 			TRAMPOLINE_ARGS(s, ctx);                          \
-		handle(slot);                                             \
+		if (handle(slot))                                         \
+			defer_override(slot, s->hook.action_arg);         \
 		return 0;                                                 \
 	}
 

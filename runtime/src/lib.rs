@@ -13,6 +13,7 @@
 
 pub mod container;
 pub mod event;
+pub mod fmodret;
 pub mod layout;
 pub mod loader;
 pub mod output;

@@ -286,6 +286,12 @@ impl Loaded {
         for hook in &plan.hooks {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
+            // an Override on a security_ function: its fmod_ret first, so no value the
+            // kprobe records waits for a program not yet there
+            let fmod_ret = match hook.fmod_ret() {
+                Some(function) => Some(self.attach_fmod_ret(policy, function, hook.slot)?),
+                None => None,
+            };
             let what = match &hook.attach {
                 Attach::Kprobe { symbol, override_ } => {
                     let name = if *override_ {
@@ -379,9 +385,13 @@ impl Loaded {
                     program: program_name(&hook.attach, copy),
                     returns: None,
                     hook: hook.clone(),
+                    fmod_ret,
                 },
             );
             self.attached.push(what);
+            if let Some(function) = hook.fmod_ret() {
+                self.attached.push(format!("fmod_ret {function}"));
+            }
             if hook.config.returns != 0 {
                 let what = self.attach_return(policy, &hook.attach, copy)?;
                 self.attached.push(what.clone());
@@ -443,6 +453,29 @@ impl Loaded {
                 other.method()
             ))),
         }
+    }
+
+    /// Loads and attaches the fmod_ret program that returns what the hook in `slot` records
+    /// for an Override on the `security_` function `function` (see [`crate::fmodret`]).
+    fn attach_fmod_ret(
+        &mut self,
+        policy: &str,
+        function: &str,
+        slot: u32,
+    ) -> Result<crate::fmodret::FmodRet, RunError> {
+        use std::os::fd::AsFd;
+        let Loaded { bpf, btf, .. } = self;
+        let map = bpf
+            .map("override_tasks")
+            .ok_or_else(|| err("no override_tasks map"))?;
+        let aya::maps::Map::LruHashMap(data) = map else {
+            return Err(err("override_tasks map has an unexpected type"));
+        };
+        crate::fmodret::attach(btf, data.fd().as_fd(), function, slot).map_err(|why| {
+            err(format!(
+                "policy `{policy}`: cannot Override `{function}`: {why}"
+            ))
+        })
     }
 
     fn write_maps(&mut self, plan: &Plan) -> Result<(), RunError> {
@@ -532,6 +565,9 @@ struct Served {
     /// A `return: true` hook's return program and its line in [`Loaded::attached`].
     returns: Option<(String, String)>,
     hook: HookPlan,
+    /// An Override on a `security_` function: its companion fmod_ret program (detached
+    /// when dropped).
+    fmod_ret: Option<crate::fmodret::FmodRet>,
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -593,6 +629,17 @@ impl Loaded {
             for program in s.program.iter().chain(returns) {
                 if let Err(e) = self.unload(program) {
                     problems.push(e.0);
+                }
+            }
+        }
+        for s in &mut gone {
+            // the fmod_ret after the program copy that feeds it
+            if s.fmod_ret.take().is_some() {
+                if let Some(function) = s.hook.fmod_ret() {
+                    let line = format!("fmod_ret {function}");
+                    if let Some(i) = self.attached.iter().position(|a| *a == line) {
+                        self.attached.remove(i);
+                    }
                 }
             }
         }
@@ -703,6 +750,21 @@ impl Loaded {
                         .collect();
                     for k in stale {
                         let _ = pending.remove(&k);
+                    }
+                }
+            }
+        }
+        // Override values recorded and not yet returned: not for a later hook in this slot
+        if h.fmod_ret().is_some() {
+            if let Some(map) = self.bpf.map_mut("override_tasks") {
+                if let Ok(mut tasks) = BpfHashMap::<&mut MapData, PendingKey, i64>::try_from(map) {
+                    let stale: Vec<PendingKey> = tasks
+                        .keys()
+                        .filter_map(Result::ok)
+                        .filter(|k| k.slot == h.slot)
+                        .collect();
+                    for k in stale {
+                        let _ = tasks.remove(&k);
                     }
                 }
             }

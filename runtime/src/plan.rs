@@ -146,6 +146,37 @@ pub struct HookPlan {
     pub strings: Vec<StringEntry>,
 }
 
+impl HookPlan {
+    /// How it attaches, as printed: [`Attach::method`], and `and fmod_ret` when a companion
+    /// fmod_ret program Overrides (see [`HookPlan::fmod_ret`]).
+    pub fn method(&self) -> String {
+        match self.fmod_ret() {
+            Some(_) => format!("{} and fmod_ret", self.attach.method()),
+            None => self.attach.method().to_string(),
+        }
+    }
+
+    /// The function whose return value a companion fmod_ret program overrides, when this
+    /// hook Overrides a `security_` function as Tetragon does (a kprobe or fentry copy
+    /// records the value, [`crate::fmodret`] returns it): a plain kprobe or an fentry
+    /// with a selector that Overrides.
+    pub fn fmod_ret(&self) -> Option<&str> {
+        let symbol = match &self.attach {
+            Attach::Kprobe {
+                symbol,
+                override_: false,
+            } => symbol,
+            Attach::Fentry { symbol } => symbol,
+            _ => return None,
+        };
+        let n = (self.config.nselectors as usize).min(self.config.selectors.len());
+        self.config.selectors[..n]
+            .iter()
+            .any(|s| s.override_ != 0)
+            .then_some(symbol.as_str())
+    }
+}
+
 /// One policy of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyPlan {
@@ -667,7 +698,19 @@ impl HookCompiler<'_> {
         } else {
             self.method
         };
-        if overrides {
+        // Tetragon overrides a security_ function with fmod_ret (validateOverride and
+        // OverrideFmodRet in pkg/sensors/tracing/generickprobe.go): the hook attaches as
+        // usual (kprobe or fentry) and HookPlan::fmod_ret adds the companion program
+        let fmod_ret = overrides && symbol.starts_with("security_");
+        if fmod_ret {
+            if !f.trampolines {
+                return Err("Override on a security_ function needs fmod_ret, and this kernel does not load BPF trampolines".into());
+            }
+            if want.is_some_and(|m| !matches!(m, Method::Kprobe | Method::Fentry)) {
+                return Err("Override on a security_ function needs a kprobe or an fentry on it; drop `--attach` or use `--attach kprobe` or `--attach fentry`".into());
+            }
+        }
+        if overrides && !fmod_ret {
             if want.is_some_and(|m| m != Method::Kprobe) {
                 return Err("Override needs a kprobe (bpf_override_return); drop `--attach` or use `--attach kprobe`".into());
             }

@@ -1265,6 +1265,15 @@ fn map_definitions_match_rust_types() {
                 size(MAX_PENDING),
             ),
         ),
+        (
+            "override_tasks",
+            (
+                HASH_LRU,
+                size(std::mem::size_of::<PendingKey>()),
+                size(std::mem::size_of::<i64>()),
+                size(MAX_PENDING),
+            ),
+        ),
     ]
     .into_iter()
     .collect();
