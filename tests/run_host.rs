@@ -485,9 +485,28 @@ fn match_binaries_operators_and_match_pids() {
             .stderr(Stdio::null()),
     );
     let gated_pid = gated.id();
+    // two entries in one selector, ANDed (Tetragon's BPF side misreads the second; the
+    // runtime runs what they say): NotIn both, In both
+    let two = |operator: &str, first: &[u32], second: &[u32]| {
+        let more = pids(operator, second);
+        let entry = more.split_once('\n').map_or("", |(_, e)| e);
+        format!("{}{entry}", pids(operator, first))
+    };
     let text = [
         openat_policy("pid-in", dir.str(), &pids("In", &[gated_pid]), ""),
         openat_policy("pid-notin", dir.str(), &pids("NotIn", &[gated_pid]), ""),
+        openat_policy(
+            "pid-in-two",
+            dir.str(),
+            &two("In", &[gated_pid, 1], &[2, gated_pid]),
+            "",
+        ),
+        openat_policy(
+            "pid-notin-two",
+            dir.str(),
+            &two("NotIn", &[1], &[gated_pid]),
+            "",
+        ),
     ];
     let policy = dir.write("pids.yaml", &text.join("---\n"));
     let running = started(&[policy.as_str(), "--policy-events-only"]);
@@ -501,15 +520,23 @@ fn match_binaries_operators_and_match_pids() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "data\n");
     let (status, other_pid, _) = run_child(&alpha, &[&file]);
     assert!(status.success());
-    running.wait_events(2, |e| {
+    running.wait_events(4, |e| {
         [gated_pid, other_pid]
             .iter()
             .any(|p| pid_of(e, "process_kprobe") == Some(*p as u64))
     });
     let f = running.stop();
     let events = f.events();
-    assert_eq!(policies_of(&events, gated_pid, &file), ["pid-in"], "{f}");
-    assert_eq!(policies_of(&events, other_pid, &file), ["pid-notin"], "{f}");
+    assert_eq!(
+        policies_of(&events, gated_pid, &file),
+        ["pid-in", "pid-in-two"],
+        "{f}"
+    );
+    assert_eq!(
+        policies_of(&events, other_pid, &file),
+        ["pid-notin", "pid-notin-two"],
+        "{f}"
+    );
 }
 
 #[test]

@@ -1001,11 +1001,13 @@ impl HookCompiler<'_> {
                 out.has_pids = 1;
             }
             // selector_process_filter reads one pid_filter and takes the next for the
-            // matchNamespaces section: what Tetragon then does depends on its bytes.
-            _ => return Err(
-                "more than one matchPIDs entry in a selector: Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first and misreads the second as the matchNamespaces section; put the values in one entry"
-                    .into(),
-            ),
+            // matchNamespaces section: what Tetragon then does depends on its bytes (the
+            // validator warns). The runtime runs the evident meaning, every entry ANDed, where
+            // one filter says it exactly (see `and_pids`).
+            many => {
+                out.pids = and_pids(many)?;
+                out.has_pids = 1;
+            }
         }
         self.process_filters(sel, &mut out)?;
         for action in &sel.match_actions {
@@ -1648,6 +1650,56 @@ fn pids(p: &SetFilter) -> Result2<Filter> {
     }
     let values: Vec<&str> = p.values.iter().map(|v| v.value.as_str()).collect();
     out.set_ints(&ints(&values, |v| parse_int(v).filter(|p| *p >= 0))?);
+    Ok(out)
+}
+
+/// Several matchPIDs entries of one selector, ANDed, as one filter where that is exact:
+/// NotIn entries with the same flags are NotIn the union of their values (no candidate pid,
+/// the process's or with followForks an ancestor's, is in any of them); In entries with the
+/// same flags and without followForks (one candidate pid) are In the intersection. Anything
+/// else is refused.
+fn and_pids(entries: &[SetFilter]) -> Result2<Filter> {
+    let filters = entries.iter().map(pids).collect::<Result2<Vec<Filter>>>()?;
+    let first = filters[0];
+    let refuse = || {
+        "more than one matchPIDs entry in a selector whose AND is not one filter (they differ in operator, followForks or isNamespacePID, or are In entries with followForks); Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first and misreads the second as the matchNamespaces section: put the values in one entry".to_string()
+    };
+    if filters.iter().any(|f| f.flags != first.flags) {
+        return Err(refuse());
+    }
+    let values = |f: &Filter| f.values[..usize::from(f.nvalues).min(MAX_VALUES)].to_vec();
+    let mut merged: Vec<u64> = values(&first);
+    if first.flags & FILTER_NOT != 0 {
+        for f in &filters[1..] {
+            for v in values(f) {
+                if !merged.contains(&v) {
+                    merged.push(v);
+                }
+            }
+        }
+    } else {
+        if first.flags & FILTER_FOLLOW != 0 {
+            return Err(refuse());
+        }
+        for f in &filters[1..] {
+            let other = values(f);
+            merged.retain(|v| other.contains(v));
+        }
+        if merged.is_empty() {
+            return Err("matchPIDs entries of a selector ANDed leave no pid (their In values do not overlap): the selector never matches; remove it or fix the values".into());
+        }
+    }
+    if merged.len() > MAX_VALUES {
+        return Err(format!(
+            "matchPIDs entries of a selector ANDed hold more than {MAX_VALUES} values"
+        ));
+    }
+    let mut out = Filter {
+        op: first.op,
+        flags: first.flags,
+        ..Default::default()
+    };
+    out.set_ints(&merged);
     Ok(out)
 }
 

@@ -1175,6 +1175,43 @@ fn match_pids() {
     )));
 }
 
+/// Several matchPIDs entries of a selector run ANDed where one filter says it exactly (Tetragon
+/// misreads the second entry; the validator warns): NotIn entries with the same flags become
+/// NotIn the union, In entries without followForks In the intersection; others are refused.
+#[test]
+fn match_pids_entries_anded() {
+    let not_in = |v: u32| {
+        format!("      - operator: NotIn\n        followForks: true\n        isNamespacePID: true\n        values:\n        - {v}\n")
+    };
+    // Tetragon's sys_clock_settime and sys_pivot_root examples
+    let s = pids(&format!("{}{}", not_in(1), not_in(0)));
+    assert_eq!(s.has_pids, 1);
+    assert_eq!(
+        s.pids,
+        filter(
+            0,
+            op::IN,
+            FILTER_NOT | FILTER_FOLLOW | FILTER_NSPID,
+            0,
+            &[1, 0]
+        )
+    );
+    let s = pids(
+        "      - operator: In\n        values:\n        - 1\n        - 2\n        - 3\n      - operator: In\n        values:\n        - 3\n        - 2\n",
+    );
+    assert_eq!(s.pids, filter(0, op::IN, 0, 0, &[2, 3]));
+    // not one filter: refused, never run as something else
+    for refused in [
+        format!("{}      - operator: In\n        values:\n        - 5\n", not_in(1)),
+        "      - operator: In\n        followForks: true\n        values:\n        - 1\n      - operator: In\n        followForks: true\n        values:\n        - 1\n".to_string(),
+        "      - operator: In\n        values:\n        - 1\n      - operator: In\n        values:\n        - 2\n".to_string(),
+    ] {
+        let text = mkdirat(&format!("    - matchPIDs:\n{refused}"));
+        let why = refusal(&text, ALL, None);
+        assert!(why.contains("matchPIDs"), "{why}");
+    }
+}
+
 fn h_no_strings(text: &str) -> bool {
     plan(text).hooks[0].strings.is_empty()
 }
