@@ -539,6 +539,69 @@ fn match_binaries_operators_and_match_pids() {
     );
 }
 
+/// matchParentBinaries: the parent's binary, from the process table. The same copied binary
+/// opens the file twice, once as the test's own child and once as the child of a copied shell;
+/// In and NotIn on the test's executable each report one of them.
+#[test]
+fn match_parent_binaries_reads_the_parent() {
+    if !run::ready("match_parent_binaries_reads_the_parent") {
+        return;
+    }
+    let dir = TempDir::new("parents");
+    let file = dir.write("data.txt", "data\n");
+    let alpha = dir.copy_binary(CAT, "alpha-cat");
+    let shell = dir.copy_binary("/bin/sh", "parent-sh");
+    let me = std::env::current_exe().expect("the test's executable");
+    let me = me.to_str().expect("a UTF-8 path");
+    let parents = |operator: &str| {
+        format!(
+            "      matchBinaries:\n      - operator: In\n        values:\n        - \"{alpha}\"\n      matchParentBinaries:\n      - operator: {operator}\n        values:\n        - \"{me}\"\n"
+        )
+    };
+    let text = [
+        openat_policy("parent-in", dir.str(), &parents("In"), ""),
+        openat_policy("parent-notin", dir.str(), &parents("NotIn"), ""),
+    ];
+    let policy = dir.write("parents.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, _, _) = run_child(&alpha, &[&file]);
+    assert!(status.success());
+    let (status, _, _) = run_child(&shell, &["-c", &format!("{alpha} {file}; true")]);
+    assert!(status.success());
+    running.wait_events(2, |e| e.get("process_kprobe").is_some());
+    let f = running.stop();
+    let events: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| e["process_kprobe"]["process"]["binary"] == alpha.as_str())
+        .collect();
+    assert!(!events.is_empty());
+    let mut seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                e["process_kprobe"]["parent"]["binary"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("parent-in".to_string(), me.to_string()),
+            ("parent-notin".to_string(), shell.clone())
+        ],
+        "{f}"
+    );
+}
+
 #[test]
 fn signal_action_sends_the_signal_asked_for() {
     if !run::ready("signal_action_sends_the_signal_asked_for") {

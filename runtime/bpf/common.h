@@ -223,6 +223,10 @@ struct selector {
 	struct ns_filter namespaces[MAX_NS_FILTERS];
 	struct caps_filter caps;
 	struct caps_filter cap_changes;
+	/* matchParentBinaries: the parent's binary, compared as matchBinaries */
+	struct filter parent_binaries;
+	__u8 has_parent_binaries;
+	__u8 _pad_parent[7];
 };
 
 /*

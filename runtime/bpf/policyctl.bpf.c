@@ -1525,6 +1525,8 @@ GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
 
 /* Return probes: keeps the entry's event until the call returns (below). */
 GLOBAL int keep_entry(__u64 slot, __u64 post);
+/* matchParentBinaries (below) */
+GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid);
 
 /*
  * The generic handler, after the caller put the raw arguments in the
@@ -1573,6 +1575,8 @@ GLOBAL int handle(__u64 slot)
 		if (sel->has_pids && !match_pids(slot, i, pid))
 			continue;
 		if (sel->has_binaries && !match_binaries(slot, i, pid))
+			continue;
+		if (sel->has_parent_binaries && !match_parent_binaries(slot, i, pid))
 			continue;
 		if ((sel->nnamespaces || sel->has_caps || sel->has_ns_changes ||
 		     sel->has_cap_changes) &&
@@ -1629,6 +1633,33 @@ GLOBAL int handle(__u64 slot)
 	else if (post && post_hook(s, nargs))
 		count_lost();
 	return ret;
+}
+
+/* ---- matchParentBinaries ------------------------------------------------
+ * The parent's binary compared as matchBinaries compares the process's, as
+ * Tetragon does from its process cache (bpf/process/pfilter.h
+ * selector_process_filter, the tg_parents_bin map). A process or parent
+ * missing from `processes` is unknown: neither In nor NotIn holds (where
+ * Tetragon lets the selector pass).
+ */
+GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid)
+{
+	struct selector *sp = selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!sp || !s)
+		return 0;
+	struct filter *f = &sp->parent_binaries;
+	__u32 pid = tgid;
+	struct process *p = bpf_map_lookup_elem(&processes, &pid);
+	if (!p || !p->ppid)
+		return 0;
+	__u32 ppid = p->ppid;
+	struct process *pp = bpf_map_lookup_elem(&processes, &ppid);
+	if (!pp)
+		return 0;
+	set_key(s, pp->binary, pp->binary_len);
+	bool hit = match_key(f->id, f->op);
+	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
 /* ---- Override of security_ functions through fmod_ret -------------------
@@ -1897,6 +1928,8 @@ GLOBAL int keep_entry(__u64 slot, __u64 post)
 		if (sel->has_pids && !match_pids(slot, i, pid))
 			continue;
 		if (sel->has_binaries && !match_binaries(slot, i, pid))
+			continue;
+		if (sel->has_parent_binaries && !match_parent_binaries(slot, i, pid))
 			continue;
 		if ((sel->nnamespaces || sel->has_caps || sel->has_ns_changes ||
 		     sel->has_cap_changes) &&

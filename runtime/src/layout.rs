@@ -336,6 +336,9 @@ pub struct Selector {
     pub namespaces: [NsFilter; MAX_NS_FILTERS],
     pub caps: CapsFilter,
     pub cap_changes: CapsFilter,
+    pub parent_binaries: Filter,
+    pub has_parent_binaries: u8,
+    pub _pad_parent: [u8; 7],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

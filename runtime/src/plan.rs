@@ -964,7 +964,6 @@ impl HookCompiler<'_> {
                 !hook.returns() && !sel.match_return_args.is_empty(),
             ),
             ("matchData", !sel.match_data.is_empty()),
-            ("matchParentBinaries", !sel.match_parent_binaries.is_empty()),
             (
                 "matchReturnActions",
                 !hook.returns() && !sel.match_return_actions.is_empty(),
@@ -993,6 +992,20 @@ impl HookCompiler<'_> {
                 out.has_binaries = 1;
             }
             _ => return Err("more than one matchBinaries entry in a selector is not supported by policyctl run yet".into()),
+        }
+        // the parent's binary, from the process table (match_parent_binaries)
+        match sel.match_parent_binaries.as_slice() {
+            [] => {}
+            [b] if b.values.is_empty() => {}
+            [b] => {
+                let f = self.binaries(b, strings)?;
+                if f.flags & FILTER_FOLLOW != 0 {
+                    return Err("matchParentBinaries with followChildren is not supported by policyctl run yet".into());
+                }
+                out.parent_binaries = f;
+                out.has_parent_binaries = 1;
+            }
+            _ => return Err("more than one matchParentBinaries entry in a selector is not supported by policyctl run yet".into()),
         }
         match sel.match_pids.as_slice() {
             [] => {}

@@ -848,8 +848,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "kprobe `inet_csk_accept`: returnArgAction `TrackSock` is not supported by policyctl run yet",
         ),
         (
-            mkdirat("    - matchParentBinaries:\n      - operator: In\n        values:\n        - /usr/bin/bash\n"),
-            "`matchParentBinaries` is not supported",
+            mkdirat("    - matchParentBinaries:\n      - operator: In\n        followChildren: true\n        values:\n        - /usr/bin/bash\n"),
+            "matchParentBinaries with followChildren is not supported",
         ),
         (
             mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: http://example.com/canary\n"),
@@ -1210,6 +1210,24 @@ fn match_pids_entries_anded() {
         let why = refusal(&text, ALL, None);
         assert!(why.contains("matchPIDs"), "{why}");
     }
+}
+
+/// matchParentBinaries compiles as matchBinaries does, into the selector's own filter.
+#[test]
+fn match_parent_binaries() {
+    let p = plan(&mkdirat(
+        "    - matchParentBinaries:\n      - operator: NotPrefix\n        values:\n        - /usr/bin/\n",
+    ));
+    let h = only_hook(&p);
+    let s = h.config.selectors[0];
+    assert_eq!(s.has_parent_binaries, 1);
+    assert_eq!(s.has_binaries, 0);
+    assert_eq!(s.parent_binaries, filter(1, op::PREFIX, FILTER_NOT, 0, &[]));
+    assert!(
+        h.strings.contains(&entry(1, "/usr/bin/", false)),
+        "{:?}",
+        h.strings
+    );
 }
 
 fn h_no_strings(text: &str) -> bool {
