@@ -744,7 +744,7 @@ fn unsupported_features_are_refused_in_one_line() {
         &openat_policy(
             "host-namespaces",
             dir.str(),
-            "      matchParentBinaries:\n      - operator: In\n        values:\n        - \"/usr/bin/bash\"\n",
+            "      matchParentBinaries:\n      - operator: In\n        followChildren: true\n        values:\n        - \"/usr/bin/bash\"\n",
             "",
         ),
     );
@@ -761,7 +761,7 @@ fn unsupported_features_are_refused_in_one_line() {
         (
             &namespaces,
             "host-namespaces",
-            "`matchParentBinaries` is not supported",
+            "matchParentBinaries with followChildren is not supported",
         ),
         (&geturl, "host-geturl", "action `GetUrl` is not supported"),
     ] {
