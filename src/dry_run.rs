@@ -243,7 +243,7 @@ fn hooks_json(plan: &Plan) -> Vec<Value> {
         .iter()
         .map(|h| {
             json!({
-                "attach": h.attach.method(),
+                "attach": h.method(),
                 "target": crate::run::describe(&h.attach),
                 "event": format!("{:?}", h.event),
                 "args": h.args.len(),

@@ -384,7 +384,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             "policyctl run: {}: {} attached with {}",
             plan.policies[h.policy].name,
             describe(&h.attach),
-            h.attach.method()
+            h.method()
         );
         if h.config.returns != 0 {
             if let Some(method) = h.attach.return_method() {
@@ -813,7 +813,7 @@ impl Reload<'_> {
                     file,
                     plan.policies[h.policy].name,
                     describe(&h.attach),
-                    h.attach.method()
+                    h.method()
                 ));
             }
             let unit = Unit {

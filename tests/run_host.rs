@@ -485,9 +485,28 @@ fn match_binaries_operators_and_match_pids() {
             .stderr(Stdio::null()),
     );
     let gated_pid = gated.id();
+    // two entries in one selector, ANDed (Tetragon's BPF side misreads the second; the
+    // runtime runs what they say): NotIn both, In both
+    let two = |operator: &str, first: &[u32], second: &[u32]| {
+        let more = pids(operator, second);
+        let entry = more.split_once('\n').map_or("", |(_, e)| e);
+        format!("{}{entry}", pids(operator, first))
+    };
     let text = [
         openat_policy("pid-in", dir.str(), &pids("In", &[gated_pid]), ""),
         openat_policy("pid-notin", dir.str(), &pids("NotIn", &[gated_pid]), ""),
+        openat_policy(
+            "pid-in-two",
+            dir.str(),
+            &two("In", &[gated_pid, 1], &[2, gated_pid]),
+            "",
+        ),
+        openat_policy(
+            "pid-notin-two",
+            dir.str(),
+            &two("NotIn", &[1], &[gated_pid]),
+            "",
+        ),
     ];
     let policy = dir.write("pids.yaml", &text.join("---\n"));
     let running = started(&[policy.as_str(), "--policy-events-only"]);
@@ -501,15 +520,86 @@ fn match_binaries_operators_and_match_pids() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "data\n");
     let (status, other_pid, _) = run_child(&alpha, &[&file]);
     assert!(status.success());
-    running.wait_events(2, |e| {
+    running.wait_events(4, |e| {
         [gated_pid, other_pid]
             .iter()
             .any(|p| pid_of(e, "process_kprobe") == Some(*p as u64))
     });
     let f = running.stop();
     let events = f.events();
-    assert_eq!(policies_of(&events, gated_pid, &file), ["pid-in"], "{f}");
-    assert_eq!(policies_of(&events, other_pid, &file), ["pid-notin"], "{f}");
+    assert_eq!(
+        policies_of(&events, gated_pid, &file),
+        ["pid-in", "pid-in-two"],
+        "{f}"
+    );
+    assert_eq!(
+        policies_of(&events, other_pid, &file),
+        ["pid-notin", "pid-notin-two"],
+        "{f}"
+    );
+}
+
+/// matchParentBinaries: the parent's binary, from the process table. The same copied binary
+/// opens the file twice, once as the test's own child and once as the child of a copied shell;
+/// In and NotIn on the test's executable each report one of them.
+#[test]
+fn match_parent_binaries_reads_the_parent() {
+    if !run::ready("match_parent_binaries_reads_the_parent") {
+        return;
+    }
+    let dir = TempDir::new("parents");
+    let file = dir.write("data.txt", "data\n");
+    let alpha = dir.copy_binary(CAT, "alpha-cat");
+    let shell = dir.copy_binary("/bin/sh", "parent-sh");
+    let me = std::env::current_exe().expect("the test's executable");
+    let me = me.to_str().expect("a UTF-8 path");
+    let parents = |operator: &str| {
+        format!(
+            "      matchBinaries:\n      - operator: In\n        values:\n        - \"{alpha}\"\n      matchParentBinaries:\n      - operator: {operator}\n        values:\n        - \"{me}\"\n"
+        )
+    };
+    let text = [
+        openat_policy("parent-in", dir.str(), &parents("In"), ""),
+        openat_policy("parent-notin", dir.str(), &parents("NotIn"), ""),
+    ];
+    let policy = dir.write("parents.yaml", &text.join("---\n"));
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, _, _) = run_child(&alpha, &[&file]);
+    assert!(status.success());
+    let (status, _, _) = run_child(&shell, &["-c", &format!("{alpha} {file}; true")]);
+    assert!(status.success());
+    running.wait_events(2, |e| e.get("process_kprobe").is_some());
+    let f = running.stop();
+    let events: Vec<Value> = f
+        .events()
+        .into_iter()
+        .filter(|e| e["process_kprobe"]["process"]["binary"] == alpha.as_str())
+        .collect();
+    assert!(!events.is_empty());
+    let mut seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["process_kprobe"]["policy_name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                e["process_kprobe"]["parent"]["binary"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("parent-in".to_string(), me.to_string()),
+            ("parent-notin".to_string(), shell.clone())
+        ],
+        "{f}"
+    );
 }
 
 #[test]
@@ -654,7 +744,7 @@ fn unsupported_features_are_refused_in_one_line() {
         &openat_policy(
             "host-namespaces",
             dir.str(),
-            "      matchParentBinaries:\n      - operator: In\n        values:\n        - \"/usr/bin/bash\"\n",
+            "      matchParentBinaries:\n      - operator: In\n        followChildren: true\n        values:\n        - \"/usr/bin/bash\"\n",
             "",
         ),
     );
@@ -671,7 +761,7 @@ fn unsupported_features_are_refused_in_one_line() {
         (
             &namespaces,
             "host-namespaces",
-            "`matchParentBinaries` is not supported",
+            "matchParentBinaries with followChildren is not supported",
         ),
         (
             &geturl,

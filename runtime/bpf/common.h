@@ -270,6 +270,10 @@ struct selector {
 	__u8 last_action; /* the event's action when the selector's last action is one
 			   * of the four above (Tetragon reports the last); 0 = none */
 	__u8 _pad_net[5];
+	/* matchParentBinaries: the parent's binary, compared as matchBinaries */
+	struct filter parent_binaries;
+	__u8 has_parent_binaries;
+	__u8 _pad_parent[7];
 };
 
 /*

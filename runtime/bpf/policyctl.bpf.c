@@ -2018,6 +2018,8 @@ GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
 
 /* Return probes: keeps the entry's event until the call returns (below). */
 GLOBAL int keep_entry(__u64 slot, __u64 post);
+/* matchParentBinaries (below) */
+GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid);
 
 /* TrackSock / UntrackSock of a matched selector, on its argSock's sock. */
 static __always_inline void selector_sock_action(struct scratch *s, struct selector *sel)
@@ -2079,6 +2081,8 @@ GLOBAL int handle(__u64 slot)
 		if (sel->has_pids && !match_pids(slot, i, pid))
 			continue;
 		if (sel->has_binaries && !match_binaries(slot, i, pid))
+			continue;
+		if (sel->has_parent_binaries && !match_parent_binaries(slot, i, pid))
 			continue;
 		if ((sel->nnamespaces || sel->has_caps || sel->has_ns_changes ||
 		     sel->has_cap_changes) &&
@@ -2146,6 +2150,59 @@ GLOBAL int handle(__u64 slot)
 	return ret;
 }
 
+/* ---- matchParentBinaries ------------------------------------------------
+ * The parent's binary compared as matchBinaries compares the process's, as
+ * Tetragon does from its process cache (bpf/process/pfilter.h
+ * selector_process_filter, the tg_parents_bin map). A process or parent
+ * missing from `processes` is unknown: neither In nor NotIn holds (where
+ * Tetragon lets the selector pass).
+ */
+GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid)
+{
+	struct selector *sp = selector_of(slot, sel);
+	struct scratch *s = get_scratch();
+	if (!sp || !s)
+		return 0;
+	struct filter *f = &sp->parent_binaries;
+	__u32 pid = tgid;
+	struct process *p = bpf_map_lookup_elem(&processes, &pid);
+	if (!p || !p->ppid)
+		return 0;
+	__u32 ppid = p->ppid;
+	struct process *pp = bpf_map_lookup_elem(&processes, &ppid);
+	if (!pp)
+		return 0;
+	set_key(s, pp->binary, pp->binary_len);
+	bool hit = match_key(f->id, f->op);
+	return (f->flags & FILTER_NOT) ? !hit : hit;
+}
+
+/* ---- Override of security_ functions through fmod_ret -------------------
+ * As Tetragon does (pkg/sensors/tracing/generickprobe.go, OverrideFmodRet;
+ * bpf/process/bpf_generic_kprobe.c generic_fmodret_override): the kprobe or
+ * fentry copy that runs the selectors only records the value for the thread,
+ * and a companion fmod_ret program on the same function (loaded by the
+ * loader, runtime/src/fmodret.rs) takes it and returns it in place of the
+ * function. The kernel lets fmod_ret modify any security_ function without
+ * error injection (kernel/bpf/verifier.c check_attach_modify_return).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_PENDING);
+	__type(key, struct pending_key);  /* slot and thread */
+	__type(value, __s64);             /* the value to return, sign-extended */
+} override_tasks SEC(".maps");
+
+static __always_inline void defer_override(__u32 slot, __s32 value)
+{
+	struct pending_key key = {
+		.slot = slot,
+		.tid = (__u32)bpf_get_current_pid_tgid(),
+	};
+	__s64 v = value;
+	bpf_map_update_elem(&override_tasks, &key, &v, BPF_ANY);
+}
+
 /* ---- program copies ---------------------------------------------------- */
 
 static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
@@ -2205,7 +2262,8 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 			return 0;                                         \
 		kprobe_args(s, ctx, from_syscall);                        \
 		s->regs_addr = (__u64)ctx;                                \
-		handle(slot);                                             \
+		if (handle(slot) && kind == KIND_KPROBE)                  \
+			defer_override(slot, s->hook.action_arg);         \
 		return 0;                                                 \
 	}
 
@@ -2249,7 +2307,8 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 			user_regs(s, (struct pt_regs *)ctx[0]);           \
 		else                                                      \
 			TRAMPOLINE_ARGS(s, ctx);                          \
-		handle(slot);                                             \
+		if (handle(slot))                                         \
+			defer_override(slot, s->hook.action_arg);         \
 		return 0;                                                 \
 	}
 
@@ -2389,6 +2448,8 @@ GLOBAL int keep_entry(__u64 slot, __u64 post)
 		if (sel->has_pids && !match_pids(slot, i, pid))
 			continue;
 		if (sel->has_binaries && !match_binaries(slot, i, pid))
+			continue;
+		if (sel->has_parent_binaries && !match_parent_binaries(slot, i, pid))
 			continue;
 		if ((sel->nnamespaces || sel->has_caps || sel->has_ns_changes ||
 		     sel->has_cap_changes) &&

@@ -393,6 +393,9 @@ pub struct Selector {
     /// UntrackSock, 0 = none.
     pub last_action: u8,
     pub _pad_net: [u8; 5],
+    pub parent_binaries: Filter,
+    pub has_parent_binaries: u8,
+    pub _pad_parent: [u8; 7],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 pub mod cel;
 pub mod container;
 pub mod event;
+pub mod fmodret;
 pub mod layout;
 pub mod loader;
 pub mod netaction;

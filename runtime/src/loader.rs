@@ -299,6 +299,12 @@ impl Loaded {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
             let mut multi = None;
+            // an Override on a security_ function: its fmod_ret first, so no value the
+            // kprobe records waits for a program not yet there
+            let fmod_ret = match hook.fmod_ret() {
+                Some(function) => Some(self.attach_fmod_ret(policy, function, hook.slot)?),
+                None => None,
+            };
             let what = match &hook.attach {
                 Attach::Kprobe { symbol, .. } if crate::plan::is_multi_slot(hook.slot) => {
                     let (link, addrs) = self
@@ -436,9 +442,13 @@ impl Loaded {
                     multi: multi.take(),
                     returns: None,
                     hook: hook.clone(),
+                    fmod_ret,
                 },
             );
             self.attached.push(what);
+            if let Some(function) = hook.fmod_ret() {
+                self.attached.push(format!("fmod_ret {function}"));
+            }
             if hook.config.returns != 0 {
                 let what = self.attach_return(policy, &hook.attach, copy)?;
                 self.attached.push(what.clone());
@@ -525,6 +535,29 @@ impl Loaded {
                 other.method()
             ))),
         }
+    }
+
+    /// Loads and attaches the fmod_ret program that returns what the hook in `slot` records
+    /// for an Override on the `security_` function `function` (see [`crate::fmodret`]).
+    fn attach_fmod_ret(
+        &mut self,
+        policy: &str,
+        function: &str,
+        slot: u32,
+    ) -> Result<crate::fmodret::FmodRet, RunError> {
+        use std::os::fd::AsFd;
+        let Loaded { bpf, btf, .. } = self;
+        let map = bpf
+            .map("override_tasks")
+            .ok_or_else(|| err("no override_tasks map"))?;
+        let aya::maps::Map::LruHashMap(data) = map else {
+            return Err(err("override_tasks map has an unexpected type"));
+        };
+        crate::fmodret::attach(btf, data.fd().as_fd(), function, slot).map_err(|why| {
+            err(format!(
+                "policy `{policy}`: cannot Override `{function}`: {why}"
+            ))
+        })
     }
 
     fn write_maps(&mut self, plan: &Plan) -> Result<(), RunError> {
@@ -645,6 +678,9 @@ struct Served {
     /// A hook served by `kprobe_multi`: the key of its link in `Loaded::multi_links` and the
     /// function addresses it put in `func_slots`.
     multi: Option<(u64, Vec<u64>)>,
+    /// An Override on a `security_` function: its companion fmod_ret program (detached
+    /// when dropped).
+    fmod_ret: Option<crate::fmodret::FmodRet>,
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -727,6 +763,17 @@ impl Loaded {
             if let Some((link, addrs)) = s.multi.take() {
                 if let Err(e) = self.detach_multi(s.hook.slot, link, &addrs) {
                     problems.push(e.0);
+                }
+            }
+        }
+        for s in &mut gone {
+            // the fmod_ret after the program copy that feeds it
+            if s.fmod_ret.take().is_some() {
+                if let Some(function) = s.hook.fmod_ret() {
+                    let line = format!("fmod_ret {function}");
+                    if let Some(i) = self.attached.iter().position(|a| *a == line) {
+                        self.attached.remove(i);
+                    }
                 }
             }
         }
@@ -852,6 +899,21 @@ impl Loaded {
             if let Ok(mut progs) = BpfHashMap::<&mut MapData, u32, CelProg>::try_from(map) {
                 for c in &h.cel {
                     let _ = progs.remove(&c.filter);
+                }
+            }
+        }
+        // Override values recorded and not yet returned: not for a later hook in this slot
+        if h.fmod_ret().is_some() {
+            if let Some(map) = self.bpf.map_mut("override_tasks") {
+                if let Ok(mut tasks) = BpfHashMap::<&mut MapData, PendingKey, i64>::try_from(map) {
+                    let stale: Vec<PendingKey> = tasks
+                        .keys()
+                        .filter_map(Result::ok)
+                        .filter(|k| k.slot == h.slot)
+                        .collect();
+                    for k in stale {
+                        let _ = tasks.remove(&k);
+                    }
                 }
             }
         }

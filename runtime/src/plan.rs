@@ -179,6 +179,37 @@ pub struct HookPlan {
     pub net_actions: Vec<Option<NetAction>>,
 }
 
+impl HookPlan {
+    /// How it attaches, as printed: [`Attach::method`], and `and fmod_ret` when a companion
+    /// fmod_ret program Overrides (see [`HookPlan::fmod_ret`]).
+    pub fn method(&self) -> String {
+        match self.fmod_ret() {
+            Some(_) => format!("{} and fmod_ret", self.attach.method()),
+            None => self.attach.method().to_string(),
+        }
+    }
+
+    /// The function whose return value a companion fmod_ret program overrides, when this
+    /// hook Overrides a `security_` function as Tetragon does (a kprobe or fentry copy
+    /// records the value, [`crate::fmodret`] returns it): a plain kprobe or an fentry
+    /// with a selector that Overrides.
+    pub fn fmod_ret(&self) -> Option<&str> {
+        let symbol = match &self.attach {
+            Attach::Kprobe {
+                symbol,
+                override_: false,
+            } => symbol,
+            Attach::Fentry { symbol } => symbol,
+            _ => return None,
+        };
+        let n = (self.config.nselectors as usize).min(self.config.selectors.len());
+        self.config.selectors[..n]
+            .iter()
+            .any(|s| s.override_ != 0)
+            .then_some(symbol.as_str())
+    }
+}
+
 /// One policy of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyPlan {
@@ -817,7 +848,19 @@ impl HookCompiler<'_> {
         } else {
             self.method
         };
-        if overrides {
+        // Tetragon overrides a security_ function with fmod_ret (validateOverride and
+        // OverrideFmodRet in pkg/sensors/tracing/generickprobe.go): the hook attaches as
+        // usual (kprobe or fentry) and HookPlan::fmod_ret adds the companion program
+        let fmod_ret = overrides && symbol.starts_with("security_");
+        if fmod_ret {
+            if !f.trampolines {
+                return Err("Override on a security_ function needs fmod_ret, and this kernel does not load BPF trampolines".into());
+            }
+            if want.is_some_and(|m| !matches!(m, Method::Kprobe | Method::Fentry)) {
+                return Err("Override on a security_ function needs a kprobe or an fentry on it; drop `--attach` or use `--attach kprobe` or `--attach fentry`".into());
+            }
+        }
+        if overrides && !fmod_ret {
             if want.is_some_and(|m| m != Method::Kprobe) {
                 return Err("Override needs a kprobe (bpf_override_return); drop `--attach` or use `--attach kprobe`".into());
             }
@@ -1068,7 +1111,6 @@ impl HookCompiler<'_> {
                 "matchReturnArgs",
                 !hook.returns() && !sel.match_return_args.is_empty(),
             ),
-            ("matchParentBinaries", !sel.match_parent_binaries.is_empty()),
             (
                 "matchReturnActions",
                 !hook.returns() && !sel.match_return_actions.is_empty(),
@@ -1099,6 +1141,20 @@ impl HookCompiler<'_> {
             }
             _ => return Err("more than one matchBinaries entry in a selector is not supported by policyctl run yet".into()),
         }
+        // the parent's binary, from the process table (match_parent_binaries)
+        match sel.match_parent_binaries.as_slice() {
+            [] => {}
+            [b] if b.values.is_empty() => {}
+            [b] => {
+                let f = self.binaries(b, strings)?;
+                if f.flags & FILTER_FOLLOW != 0 {
+                    return Err("matchParentBinaries with followChildren is not supported by policyctl run yet".into());
+                }
+                out.parent_binaries = f;
+                out.has_parent_binaries = 1;
+            }
+            _ => return Err("more than one matchParentBinaries entry in a selector is not supported by policyctl run yet".into()),
+        }
         match sel.match_pids.as_slice() {
             [] => {}
             [p] => {
@@ -1106,11 +1162,13 @@ impl HookCompiler<'_> {
                 out.has_pids = 1;
             }
             // selector_process_filter reads one pid_filter and takes the next for the
-            // matchNamespaces section: what Tetragon then does depends on its bytes.
-            _ => return Err(
-                "more than one matchPIDs entry in a selector: Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first and misreads the second as the matchNamespaces section; put the values in one entry"
-                    .into(),
-            ),
+            // matchNamespaces section: what Tetragon then does depends on its bytes (the
+            // validator warns). The runtime runs the evident meaning, every entry ANDed, where
+            // one filter says it exactly (see `and_pids`).
+            many => {
+                out.pids = and_pids(many)?;
+                out.has_pids = 1;
+            }
         }
         self.process_filters(sel, &mut out)?;
         for action in &sel.match_actions {
@@ -2097,6 +2155,56 @@ fn pids(p: &SetFilter) -> Result2<Filter> {
     }
     let values: Vec<&str> = p.values.iter().map(|v| v.value.as_str()).collect();
     out.set_ints(&ints(&values, |v| parse_int(v).filter(|p| *p >= 0))?);
+    Ok(out)
+}
+
+/// Several matchPIDs entries of one selector, ANDed, as one filter where that is exact:
+/// NotIn entries with the same flags are NotIn the union of their values (no candidate pid,
+/// the process's or with followForks an ancestor's, is in any of them); In entries with the
+/// same flags and without followForks (one candidate pid) are In the intersection. Anything
+/// else is refused.
+fn and_pids(entries: &[SetFilter]) -> Result2<Filter> {
+    let filters = entries.iter().map(pids).collect::<Result2<Vec<Filter>>>()?;
+    let first = filters[0];
+    let refuse = || {
+        "more than one matchPIDs entry in a selector whose AND is not one filter (they differ in operator, followForks or isNamespacePID, or are In entries with followForks); Tetragon's BPF side (bpf/process/pfilter.h selector_process_filter) reads only the first and misreads the second as the matchNamespaces section: put the values in one entry".to_string()
+    };
+    if filters.iter().any(|f| f.flags != first.flags) {
+        return Err(refuse());
+    }
+    let values = |f: &Filter| f.values[..usize::from(f.nvalues).min(MAX_VALUES)].to_vec();
+    let mut merged: Vec<u64> = values(&first);
+    if first.flags & FILTER_NOT != 0 {
+        for f in &filters[1..] {
+            for v in values(f) {
+                if !merged.contains(&v) {
+                    merged.push(v);
+                }
+            }
+        }
+    } else {
+        if first.flags & FILTER_FOLLOW != 0 {
+            return Err(refuse());
+        }
+        for f in &filters[1..] {
+            let other = values(f);
+            merged.retain(|v| other.contains(v));
+        }
+        if merged.is_empty() {
+            return Err("matchPIDs entries of a selector ANDed leave no pid (their In values do not overlap): the selector never matches; remove it or fix the values".into());
+        }
+    }
+    if merged.len() > MAX_VALUES {
+        return Err(format!(
+            "matchPIDs entries of a selector ANDed hold more than {MAX_VALUES} values"
+        ));
+    }
+    let mut out = Filter {
+        op: first.op,
+        flags: first.flags,
+        ..Default::default()
+    };
+    out.set_ints(&merged);
     Ok(out)
 }
 

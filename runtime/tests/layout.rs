@@ -373,6 +373,9 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 sock_arg,
                 last_action,
                 _pad_net,
+                parent_binaries,
+                has_parent_binaries,
+                _pad_parent,
             }),
             0,
         ),
@@ -1494,6 +1497,15 @@ fn map_definitions_match_rust_types() {
                 u32_,
                 size(std::mem::size_of::<UsdtSpec>()),
                 size(SLOTS_PER_KIND),
+            ),
+        ),
+        (
+            "override_tasks",
+            (
+                HASH_LRU,
+                size(std::mem::size_of::<PendingKey>()),
+                size(std::mem::size_of::<i64>()),
+                size(MAX_PENDING),
             ),
         ),
     ]

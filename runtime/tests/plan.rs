@@ -854,8 +854,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "kprobe `tcp_close`: TrackSock: argSock 0 is not a `sock` or `socket` arg of this hook",
         ),
         (
-            mkdirat("    - matchParentBinaries:\n      - operator: In\n        values:\n        - /usr/bin/bash\n"),
-            "`matchParentBinaries` is not supported",
+            mkdirat("    - matchParentBinaries:\n      - operator: In\n        followChildren: true\n        values:\n        - /usr/bin/bash\n"),
+            "matchParentBinaries with followChildren is not supported",
         ),
         (
             mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: https://example.com/canary\n"),
@@ -1240,6 +1240,61 @@ fn match_pids() {
     assert!(h_no_strings(&mkdirat(
         "    - matchPIDs:\n      - operator: In\n        values:\n        - 1\n"
     )));
+}
+
+/// Several matchPIDs entries of a selector run ANDed where one filter says it exactly (Tetragon
+/// misreads the second entry; the validator warns): NotIn entries with the same flags become
+/// NotIn the union, In entries without followForks In the intersection; others are refused.
+#[test]
+fn match_pids_entries_anded() {
+    let not_in = |v: u32| {
+        format!("      - operator: NotIn\n        followForks: true\n        isNamespacePID: true\n        values:\n        - {v}\n")
+    };
+    // Tetragon's sys_clock_settime and sys_pivot_root examples
+    let s = pids(&format!("{}{}", not_in(1), not_in(0)));
+    assert_eq!(s.has_pids, 1);
+    assert_eq!(
+        s.pids,
+        filter(
+            0,
+            op::IN,
+            FILTER_NOT | FILTER_FOLLOW | FILTER_NSPID,
+            0,
+            &[1, 0]
+        )
+    );
+    let s = pids(
+        "      - operator: In\n        values:\n        - 1\n        - 2\n        - 3\n      - operator: In\n        values:\n        - 3\n        - 2\n",
+    );
+    assert_eq!(s.pids, filter(0, op::IN, 0, 0, &[2, 3]));
+    // not one filter: refused, never run as something else
+    for refused in [
+        format!("{}      - operator: In\n        values:\n        - 5\n", not_in(1)),
+        "      - operator: In\n        followForks: true\n        values:\n        - 1\n      - operator: In\n        followForks: true\n        values:\n        - 1\n".to_string(),
+        "      - operator: In\n        values:\n        - 1\n      - operator: In\n        values:\n        - 2\n".to_string(),
+    ] {
+        let text = mkdirat(&format!("    - matchPIDs:\n{refused}"));
+        let why = refusal(&text, ALL, None);
+        assert!(why.contains("matchPIDs"), "{why}");
+    }
+}
+
+/// matchParentBinaries compiles as matchBinaries does, into the selector's own filter.
+#[test]
+fn match_parent_binaries() {
+    let p = plan(&mkdirat(
+        "    - matchParentBinaries:\n      - operator: NotPrefix\n        values:\n        - /usr/bin/\n",
+    ));
+    let h = only_hook(&p);
+    let s = h.config.selectors[0];
+    assert_eq!(s.has_parent_binaries, 1);
+    assert_eq!(s.has_binaries, 0);
+    assert_eq!(s.parent_binaries, filter(1, op::PREFIX, FILTER_NOT, 0, &[]));
+    assert!(
+        h.strings.contains(&entry(1, "/usr/bin/", false)),
+        "{:?}",
+        h.strings
+    );
 }
 
 fn h_no_strings(text: &str) -> bool {

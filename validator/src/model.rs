@@ -57,6 +57,8 @@ pub struct Spec {
     pub enforcers: Vec<Span>,
     /// The span of the `enforcers` key.
     pub enforcers_key: Option<Span>,
+    /// The `calls` of every enforcer, in order.
+    pub enforcer_calls: Vec<Spanned<String>>,
     /// `options`.
     pub options: Vec<OptionSpec>,
     /// Names defined in `selectorsMacros`.
@@ -507,6 +509,10 @@ impl Spec {
             .collect();
         spec.enforcers = items(node, "enforcers").iter().map(|e| e.span).collect();
         spec.enforcers_key = key_span(node, "enforcers");
+        spec.enforcer_calls = items(node, "enforcers")
+            .iter()
+            .flat_map(|e| strings(e, "calls"))
+            .collect();
         spec.options = items(node, "options")
             .iter()
             .map(|o| OptionSpec {

@@ -101,8 +101,8 @@ pub const K020: CodeInfo = CodeInfo {
     name: "override-not-possible",
     severity: Severity::Error,
     summary: "`Override` on a kprobe that this kernel, or Tetragon on it, cannot override.",
-    explanation: "How Tetragon overrides depends on the function. On a syscall it uses `bpf_override_return`: it refuses the policy when the kernel lacks that helper (\"bpf_override_return helper not available\": a kernel built without `CONFIG_BPF_KPROBE_OVERRIDE`, which needs `CONFIG_FUNCTION_ERROR_INJECTION`), and the kernel refuses to attach to a function that is not on its error-injection list (every syscall stub is, where there is error injection). Debian's and many distributions' kernels have no error injection at all. On a `security_*` function it uses fmod_ret, which needs no error injection but BPF trampolines (\"fmod_ret not available\": `CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`), and it refuses the Override when it attaches the policy's kprobes with kprobe_multi (\"can't override ... with kprobe_multi\"). It does that on x86_64 kernels with multi-kprobe support (`CONFIG_FPROBE`, which policyctl also sees in BTF as `register_fprobe`) unless the policy sets the option `disable-kprobe-multi` to \"true\"; Tetragon's `--disable-kprobe-multi` flag does the same for all policies, and policyctl cannot see it. LSM hooks (`lsmhooks:` with Override) need none of this. Override on any other function Tetragon refuses whatever the kernel (P047).",
-    tetragon: "pkg/sensors/tracing/generickprobe.go validateOverride (called by addKprobe; useMulti set in createGenericKprobeSensor from bpf.HasKprobeMulti); the kernel checks the error-injection list when the program attaches",
+    explanation: "How Tetragon overrides depends on the function. On a syscall it uses `bpf_override_return`: it refuses the policy when the kernel lacks that helper (\"bpf_override_return helper not available\": a kernel built without `CONFIG_BPF_KPROBE_OVERRIDE`, which needs `CONFIG_FUNCTION_ERROR_INJECTION`), and the kernel refuses to attach to a function that is not on its error-injection list (every syscall stub is, where there is error injection). Debian's and many distributions' kernels have no error injection at all. On a `security_*` function it uses fmod_ret, which needs no error injection but BPF trampolines (\"fmod_ret not available\": `CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS`), and it refuses the Override when it attaches the policy's kprobes with kprobe_multi (\"can't override ... with kprobe_multi\"). It does that on x86_64 kernels with multi-kprobe support (`CONFIG_FPROBE`, which policyctl also sees in BTF as `register_fprobe`) unless the policy sets the option `disable-kprobe-multi` to \"true\"; Tetragon's `--disable-kprobe-multi` flag does the same for all policies, and policyctl cannot see it. LSM hooks (`lsmhooks:` with Override) need none of this. Override on any other function Tetragon refuses whatever the kernel (P047).\n\nAn enforcer (`enforcers:`, acting on NotifyEnforcer) overrides its `calls` the same way: a syscall with `bpf_override_return`, or else with fmod_ret, which the kernel allows on a syscall only when the syscall is on its error-injection list; a `security_*` function with fmod_ret. On a kernel without error injection an enforcer with a syscall among its calls cannot load (\"no override helper or mod_ret support: cannot load enforcer\"), and one with a `security_*` call needs BPF trampolines.",
+    tetragon: "pkg/sensors/tracing/generickprobe.go validateOverride (called by addKprobe; useMulti set in createGenericKprobeSensor from bpf.HasKprobeMulti); pkg/sensors/tracing/enforcer.go createEnforcerSensor and selectOverrideMethod (bpf.HasOverrideHelper, bpf.HasModifyReturnSyscall, bpf.HasModifyReturn); the kernel checks the error-injection list when the program attaches",
 };
 
 /// `K021`.
@@ -210,6 +210,7 @@ fn feature_unknown(policy: &Policy, span: crate::Span, kernel: &Kernel) -> bool 
 pub fn check(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
     features(policy, kernel, out);
     uprobe_override(policy, kernel, out);
+    enforcer(policy, kernel, out);
     for hook in &policy.spec.hooks {
         match hook.kind {
             HookKind::Kprobe | HookKind::Fentry => kprobe(policy, hook, kernel, out),
@@ -1256,6 +1257,64 @@ fn syscall_override(
     }
 }
 
+/// An enforcer's calls, as Tetragon's `createEnforcerSensor` and `selectOverrideMethod`
+/// (`pkg/sensors/tracing/enforcer.go`) load them: a syscall (a `syscalls` list, a name with
+/// `sys_` or an architecture prefix) is overridden with `bpf_override_return`, or else with
+/// fmod_ret, which the kernel allows on a syscall only where it is on the error-injection list
+/// (`HasModifyReturnSyscall`); a `security_*` call needs fmod_ret. A kernel known to have no
+/// error injection can do neither for a syscall, and Tetragon fails to load the policy.
+fn enforcer(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
+    let lists = &policy.spec.lists;
+    let is_syscall = |call: &str| -> bool {
+        if let Some(name) = call.strip_prefix("list:") {
+            return lists.iter().any(|l| {
+                l.name.as_ref().is_some_and(|n| n.value == name)
+                    && l.ty.as_ref().is_some_and(|t| t.value == "syscalls")
+            });
+        }
+        call.starts_with("sys_")
+            || crate::facts::SYSCALL_ARCH_PREFIXES
+                .iter()
+                .any(|p| call.starts_with(p))
+    };
+    let is_security = |call: &str| -> bool {
+        match call.strip_prefix("list:") {
+            Some(name) => lists.iter().any(|l| {
+                l.name.as_ref().is_some_and(|n| n.value == name)
+                    && l.ty.as_ref().is_none_or(|t| t.value != "syscalls")
+                    && l.values.iter().any(|v| v.value.starts_with("security_"))
+            }),
+            None => call.starts_with("security_"),
+        }
+    };
+    let calls = &policy.spec.enforcer_calls;
+    if let Some(call) = calls.iter().find(|c| is_syscall(&c.value)) {
+        if let Known::Yes(ErrorInjection::Unsupported(why), _) = &kernel.error_injection {
+            out.push(
+                Diagnostic::new(
+                    Code::K020,
+                    call.span,
+                    format!("Tetragon cannot load this enforcer on this kernel: it overrides {} with bpf_override_return or fmod_ret, and this kernel has no error injection ({why} in its configuration), so neither", if call.value.starts_with("list:") { format!("the syscalls of `{}`", call.value) } else { format!("the syscall `{}`", call.value) }),
+                )
+                .help("enforce with an Override on an LSM hook (`lsmhooks:`) or on a `security_*` function instead, or check against a kernel with CONFIG_FUNCTION_ERROR_INJECTION and CONFIG_BPF_KPROBE_OVERRIDE"),
+            );
+            return;
+        }
+    }
+    if let Some(call) = calls.iter().find(|c| is_security(&c.value)) {
+        if let Some(why) = fmod_ret_missing(kernel) {
+            out.push(
+                Diagnostic::new(
+                    Code::K020,
+                    call.span,
+                    format!("Tetragon cannot load this enforcer on this kernel: it overrides the security_ function `{}` with fmod_ret, which needs BPF trampolines, and {why}", call.value),
+                )
+                .help("check against a kernel built with CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"),
+            );
+        }
+    }
+}
+
 /// Why this kernel has no fmod_ret (BPF trampolines), when its configuration says so.
 fn fmod_ret_missing(kernel: &Kernel) -> Option<String> {
     let (cfg, _) = kernel.config.as_ref()?;
@@ -1956,6 +2015,76 @@ spec:
         let found = kernel_findings(&without_multi(OVERRIDE_SECURITY, "true"), &[no_tramp]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].0, found[0].1), (Code::K020, Severity::Error));
+        assert!(found[0].2.contains("fmod_ret"), "{}", found[0].2);
+    }
+
+    const ENFORCER: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "enforcer"
+spec:
+  lists:
+  - name: "calls"
+    type: "syscalls"
+    values:
+    - "sys_prctl"
+  enforcers:
+  - calls:
+    - "CALLS"
+  kprobes:
+  - call: "security_task_prctl"
+    syscall: false
+    selectors:
+    - matchActions:
+      - action: NotifyEnforcer
+        argError: -1
+"#;
+
+    #[test]
+    fn enforcer_on_a_kernel_without_error_injection() {
+        // loaded with their configurations, which say there is no error injection
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/btf");
+        let load = |name: &str| {
+            Arc::new(
+                Kernel::load(&crate::kernel::KernelSpec {
+                    btf: dir.join(format!("{name}.btf.zst")),
+                    config: Some(dir.join(format!("{name}.config.gz"))),
+                    ..Default::default()
+                })
+                .unwrap(),
+            )
+        };
+        let (k612, k61) = (load("6.12.117+deb12-amd64"), load("6.1.0-56-amd64"));
+        // syscalls (a syscalls list, a sys_ name, a stub): neither bpf_override_return nor
+        // fmod_ret on a syscall without error injection
+        for calls in ["list:calls", "sys_prctl", "__x64_sys_prctl"] {
+            for k in [&k612, &k61] {
+                let found = kernel_findings(&ENFORCER.replace("CALLS", calls), &[k.clone()]);
+                assert_eq!(found.len(), 1, "{calls}: {found:?}");
+                let (code, severity, message) = &found[0];
+                assert_eq!(
+                    (*code, *severity),
+                    (Code::K020, Severity::Error),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("CONFIG_FUNCTION_ERROR_INJECTION"),
+                    "{message}"
+                );
+            }
+        }
+        // a security_ function: fmod_ret, which these kernels have
+        let security = ENFORCER.replace("CALLS", "security_task_prctl");
+        assert!(kernel_findings(&security, &[k612, k61]).is_empty());
+        let no_tramp = kernel_with_config(
+            "6.12.117+deb12-amd64",
+            &[(
+                "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS=y",
+                "# CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS is not set",
+            )],
+        );
+        let found = kernel_findings(&security, &[no_tramp]);
+        assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].2.contains("fmod_ret"), "{}", found[0].2);
     }
 

@@ -1,0 +1,140 @@
+//! Override on `security_` functions in a VM, on both Debian kernels (6.12 and 6.1, under
+//! qemu; see `tests/support/vm.rs`). Neither has error injection, so no
+//! `bpf_override_return`: as Tetragon does, the kprobe (or fentry) runs the selectors and a
+//! companion fmod_ret program returns the value (`runtime/src/fmodret.rs`). An open of a file
+//! under /tmp/enf/ by a binary the test installed under /opt/enforce fails with EACCES; the
+//! same binary opening another file, and another binary opening the same file, are left
+//! alone. Every policy matches only binaries the test installed.
+
+#[path = "support/skip.rs"]
+mod skip;
+#[path = "support/vm.rs"]
+mod vm;
+
+/// Override `security_file_open` with -13 (EACCES) for /opt/enforce/cat opening under /tmp/enf/.
+const DENY_OPEN: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "deny-open"
+spec:
+  options:
+  - name: "disable-kprobe-multi"
+    value: "true"
+  kprobes:
+  - call: "security_file_open"
+    syscall: false
+    args:
+    - index: 0
+      type: "file"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/opt/enforce/cat"
+      matchArgs:
+      - index: 0
+        operator: "Prefix"
+        values:
+        - "/tmp/enf/"
+      matchActions:
+      - action: Override
+        argError: -13
+"#;
+
+/// The JSON events after `--- events`.
+fn json_events(out: &str) -> Vec<serde_json::Value> {
+    out.split("--- events\n")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn override_security_function_on(kernel: vm::VmKernel) {
+    let Some(vm) = vm::Vm::builder_on(&format!("run_enforce_{}", kernel.short()), kernel) else {
+        return;
+    };
+    let scenario = |body: &str| format!("{}\n{body}", vm::RUN_HELPERS);
+    let body = |attach: &str| {
+        scenario(&format!(
+            "mkdir -p /tmp/enf /tmp/free; echo secret > /tmp/enf/secret; echo open > /tmp/free/open
+             start /etc/policies/deny-open.yaml {attach} --policy-events-only -o json --node-name vm || exit 1
+             /opt/enforce/cat /tmp/enf/secret; echo \"enforce secret rc=$?\"
+             /opt/enforce/cat /tmp/free/open; echo \"enforce free rc=$?\"
+             /opt/bystander/cat /tmp/enf/secret; echo \"bystander secret rc=$?\"
+             stop
+             /opt/enforce/cat /tmp/enf/secret; echo \"after stop rc=$?\""
+        ))
+    };
+    let run = vm
+        .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
+        .bytes("/etc/policies/deny-open.yaml", DENY_OPEN.as_bytes(), 0o644)
+        .busybox_applet("/opt/enforce/cat")
+        .busybox_applet("/opt/bystander/cat")
+        .scenario("kprobe", &body(""))
+        .scenario("fentry", &body("--attach fentry"))
+        .run();
+    eprintln!("{}", run.timings());
+    if std::env::var_os("ENF_DEBUG").is_some() {
+        for (n, o) in &run.scenarios {
+            eprintln!("=== {n} rc={}\n{}", o.rc, o.output);
+        }
+        eprintln!("{}", run.console_tail(40));
+    }
+
+    for (name, method) in [("kprobe", "kprobe"), ("fentry", "fentry")] {
+        let out = run.ok(name);
+        let k = kernel.short();
+        assert!(
+            out.contains(&format!(
+                "`security_file_open` attached with {method} and fmod_ret"
+            )),
+            "{k} {name}:\n{out}"
+        );
+        // denied, with the errno asked for
+        assert!(out.contains("enforce secret rc=1"), "{k} {name}:\n{out}");
+        assert!(out.contains("Permission denied"), "{k} {name}:\n{out}");
+        assert!(
+            !out.contains("\nsecret\nenforce secret"),
+            "{k} {name}:\n{out}"
+        );
+        // the rest is left alone
+        assert!(
+            out.contains("open\nenforce free rc=0"),
+            "{k} {name}:\n{out}"
+        );
+        assert!(
+            out.contains("secret\nbystander secret rc=0"),
+            "{k} {name}:\n{out}"
+        );
+        // and nothing is enforced once the run stopped
+        assert!(
+            out.contains("secret\nafter stop rc=0"),
+            "{k} {name}:\n{out}"
+        );
+
+        let events = json_events(out);
+        let overrides: Vec<_> = events
+            .iter()
+            .filter_map(|e| e.get("process_kprobe"))
+            .filter(|k| k["action"] == "KPROBE_ACTION_OVERRIDE")
+            .collect();
+        assert_eq!(overrides.len(), 1, "{k} {name}: {events:#?}");
+        let ev = overrides[0];
+        assert_eq!(ev["function_name"], "security_file_open", "{ev}");
+        assert_eq!(ev["process"]["binary"], "/opt/enforce/cat", "{ev}");
+        assert_eq!(ev["args"][0]["file_arg"]["path"], "/tmp/enf/secret", "{ev}");
+    }
+}
+
+#[test]
+fn override_security_function_on_6_12() {
+    override_security_function_on(vm::VmKernel::Debian6_12);
+}
+
+#[test]
+fn override_security_function_on_6_1() {
+    override_security_function_on(vm::VmKernel::Debian6_1);
+}
