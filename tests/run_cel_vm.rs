@@ -71,16 +71,6 @@ spec:
         - "arg0 < int32(0)"
 "#;
 
-fn json_events(out: &str) -> Vec<serde_json::Value> {
-    out.split("--- events\n")
-        .nth(1)
-        .unwrap_or("")
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 #[test]
 fn cel_expressions_in_a_vm() {
     cel(vm::VmKernel::Debian6_12, "run_cel");
@@ -125,7 +115,7 @@ fn cel(kernel: vm::VmKernel, name: &str) {
             )),
             "{method}:\n{out}"
         );
-        let events = json_events(out);
+        let events = vm::json_events(out);
         let of = |policy: &str| -> Vec<&serde_json::Value> {
             events
                 .iter()

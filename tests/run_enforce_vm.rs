@@ -41,17 +41,6 @@ spec:
         argError: -13
 "#;
 
-/// The JSON events after `--- events`.
-fn json_events(out: &str) -> Vec<serde_json::Value> {
-    out.split("--- events\n")
-        .nth(1)
-        .unwrap_or("")
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 fn override_security_function_on(kernel: vm::VmKernel) {
     let Some(vm) = vm::Vm::builder_on(&format!("run_enforce_{}", kernel.short()), kernel) else {
         return;
@@ -115,7 +104,7 @@ fn override_security_function_on(kernel: vm::VmKernel) {
             "{k} {name}:\n{out}"
         );
 
-        let events = json_events(out);
+        let events = vm::json_events(out);
         let overrides: Vec<_> = events
             .iter()
             .filter_map(|e| e.get("process_kprobe"))

@@ -66,16 +66,6 @@ start_slow() {
 }
 "#;
 
-fn json_events(out: &str) -> Vec<serde_json::Value> {
-    out.split("--- events\n")
-        .nth(1)
-        .unwrap_or("")
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 fn multi_on(kernel: vm::VmKernel) {
     let Some(vm) = vm::Vm::builder_on(&format!("run_multi_kprobe_{}", kernel.short()), kernel)
     else {
@@ -116,7 +106,7 @@ fn multi_on(kernel: vm::VmKernel) {
         })
         .count();
     assert!(attached > 300, "{k}: {attached} hooks attached:\n{out}");
-    let events = json_events(out);
+    let events = vm::json_events(out);
     let functions: std::collections::BTreeSet<&str> = events
         .iter()
         .filter(|e| e["process_kprobe"]["policy_name"] == "all-syscalls-of-cat")

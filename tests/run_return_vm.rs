@@ -54,17 +54,6 @@ spec:
     )
 }
 
-/// The JSON events after `--- events`.
-fn json_events(out: &str) -> Vec<serde_json::Value> {
-    out.split("--- events\n")
-        .nth(1)
-        .unwrap_or("")
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 #[test]
 fn return_probes_in_a_vm() {
     let Some(vm) = vm::Vm::builder("run_return") else {
@@ -140,7 +129,7 @@ fn return_probes_in_a_vm() {
         );
         assert!(out.contains("present\n"), "{name}:\n{out}");
         assert!(out.contains("cat rc=1"), "{name}:\n{out}");
-        let events = json_events(out);
+        let events = vm::json_events(out);
         assert_eq!(
             events.len(),
             1,
@@ -167,7 +156,7 @@ fn return_probes_in_a_vm() {
     assert!(out.contains("victim present rc=0"), "{out}");
     assert!(out.contains("victim missing rc=137"), "{out}");
     assert!(out.contains("bystander rc=1"), "{out}");
-    let events = json_events(out);
+    let events = vm::json_events(out);
     assert_eq!(events.len(), 1, "{out}");
     let k = &events[0]["process_kprobe"];
     assert_eq!(k["process"]["binary"], "/opt/victim/cat");
@@ -301,7 +290,7 @@ spec:
         "{out}"
     );
     assert!(out.contains("head rc=0"), "{out}");
-    let events = json_events(out);
+    let events = vm::json_events(out);
     // base64 of "hello-returncopy\n": the file's read, 17 bytes copied at the return
     let read = events
         .iter()
@@ -319,7 +308,7 @@ spec:
         "{out}"
     );
     assert!(out.contains("cat rc=0"), "{out}");
-    let events = json_events(out);
+    let events = vm::json_events(out);
     assert_eq!(events.len(), 1, "the one open under /tmp/rc:\n{out}");
     let k = &events[0]["process_kprobe"];
     assert_eq!(k["function_name"], "do_filp_open");

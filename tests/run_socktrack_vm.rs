@@ -184,17 +184,6 @@ spec:
     )
 }
 
-/// The JSON events after `--- events`.
-fn json_events(out: &str) -> Vec<serde_json::Value> {
-    out.split("--- events\n")
-        .nth(1)
-        .unwrap_or("")
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 fn pid_of(out: &str, who: &str) -> u64 {
     let key = format!("{who} pid=");
     out.lines()
@@ -231,7 +220,7 @@ fn socktrack_on(kernel: vm::VmKernel) {
     assert!(out.contains("owner done sender=0"), "{k}:\n{out}");
     let owner = pid_of(out, "owner");
     let sender = pid_of(out, "sender");
-    let events = json_events(out);
+    let events = vm::json_events(out);
     let of = |function: &str| -> Vec<&serde_json::Value> {
         events
             .iter()

@@ -799,3 +799,14 @@ stop() {
   cat /tmp/run.err; echo '--- events'; cat /tmp/events
 }
 "#;
+
+/// The JSON events a scenario printed after `--- events` (the `stop` helper prints them), parsed.
+pub fn json_events(out: &str) -> Vec<serde_json::Value> {
+    out.split("--- events\n")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
