@@ -4,7 +4,7 @@
 //! parsed; one test reads the compact lines) and the clean stop.
 //!
 //! Covered: the raw syscall tracepoint fallback of `syscall: true` kprobes (hosts without
-//! kprobes), tracepoints with args by field index, uprobes, matchBinaries (In, NotIn, Prefix,
+//! kprobes), tracepoints with args by field index (an array field read as `auto`), uprobes, matchBinaries (In, NotIn, Prefix,
 //! Postfix) and matchPIDs, matchNamespaces, matchCapabilities and their Changes, the Sigkill,
 //! Signal and NoPost actions, Post's rateLimit, a return probe (`return: true`,
 //! matchReturnArgs) through `syscalls/sys_exit_openat`, several
@@ -268,6 +268,84 @@ fn tracepoint_args_by_field_index() {
     assert_eq!(t["args"][0]["int_arg"], -100, "AT_FDCWD:\n{f}");
     assert_eq!(t["args"][1]["string_arg"], gone.as_str());
     assert!(!std::path::Path::new(&gone).exists());
+}
+
+/// A program that makes one `getpid` syscall with six known register values (getpid ignores
+/// them; `raw_syscalls/sys_enter` records them in its `args` array).
+const SYSCALL_ARGS_TARGET: &str = r#"
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void)
+{
+    return syscall(SYS_getpid, 0x11L, 0x22L, 0x33L, 0x44L, 0x55L, 0xfedcba9876543210UL) > 0 ? 0 : 1;
+}
+"#;
+
+#[test]
+fn tracepoint_array_field_read_as_auto() {
+    if !run::ready("tracepoint_array_field_read_as_auto") {
+        return;
+    }
+    let dir = TempDir::new("tparray");
+    let Some(bin) = dir.compile_c(
+        "tracepoint_array_field_read_as_auto",
+        "sysargs",
+        SYSCALL_ARGS_TARGET,
+    ) else {
+        return;
+    };
+    // fields 4 and 5 of raw_syscalls/sys_enter: `long id`, `unsigned long args[6]` (both
+    // `auto`), as in Tetragon's pkg/sensors/tracing/kprobe_rodata_test.go
+    let policy = dir.write(
+        "sysenter.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-sys-enter-args"
+spec:
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+    - index: 5
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{bin}"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, _) = run_child(&bin, &[]);
+    assert!(status.success());
+    let getpid = |e: &Value| {
+        pid_of(e, "process_tracepoint") == Some(pid as u64)
+            && e["process_tracepoint"]["args"][0]["long_arg"] == "39"
+    };
+    running.wait_events(1, getpid);
+    let f = running.stop();
+    let mine: Vec<Value> = f.events().into_iter().filter(getpid).collect();
+    assert_eq!(mine.len(), 1, "one getpid:\n{f}");
+    let t = &mine[0]["process_tracepoint"];
+    assert_eq!(t["subsys"], "raw_syscalls");
+    assert_eq!(t["event"], "sys_enter");
+    // Tetragon prints `long id` as a long_arg and each element of the array as a size_arg
+    assert_eq!(
+        t["args"],
+        json!([
+            {"long_arg": "39"},
+            {"size_arg": "17"},
+            {"size_arg": "34"},
+            {"size_arg": "51"},
+            {"size_arg": "68"},
+            {"size_arg": "85"},
+            {"size_arg": "18364758544493064720"}
+        ]),
+        "{f}"
+    );
 }
 
 #[test]

@@ -85,6 +85,8 @@ enum arg_type {
 	ARG_KIOCB = 27,       /* struct kiocb *: the path of its ki_filp, as ARG_FILE */
 	ARG_IOV_ITER = 28,    /* struct iov_iter *: bytes of its (first) buffer in `str` */
 	ARG_DATA_LOC = 29,    /* tracepoint __data_loc string: (length << 16 | offset) in the record */
+	/* tracepoint arrays (issue 15); 40 leaves 30..39 to other types */
+	ARG_CONST_BUF = 40,   /* a fixed-size array in the record: `width` bytes at field_offset, in `str` */
 };
 
 /* Where a hook's raw argument values come from. */

@@ -1012,6 +1012,34 @@ static __always_inline bool read_data_loc(struct scratch *s, __u64 loc, struct e
 	return n > 0;
 }
 
+/* ---- tracepoint arrays (issue 15) ------------------------------------ */
+
+/*
+ * A tracepoint's fixed-size array field: its `width` bytes, copied from the
+ * record as Tetragon's read_arg() copies a const_buf_type
+ * (bpf/process/generic_calls.h; the size is the array's, set by
+ * getGenericTypeId in pkg/sensors/tracing/generictracepoint.go).
+ */
+static __always_inline void read_const_buf(struct scratch *s, struct arg_config *a,
+					   struct event_arg *out, __u64 i)
+{
+	__u64 len = a->width;
+	if (!s->tp_ctx || !len) {
+		s->unread |= 1 << i;
+		return;
+	}
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+	if (len > ARG_BUF)
+		len = ARG_BUF;
+	if (bpf_probe_read_kernel(out->str, len, (void *)(s->tp_ctx + a->field_offset))) {
+		s->unread |= 1 << i;
+		return;
+	}
+	out->len = len;
+}
+
 /* Reads the arg types of this section into `out` (the value `v` after resolve). */
 static __always_inline void read_arg_objects(struct scratch *s, struct event_arg *out, __u8 type,
 					     __u64 v, __u64 i)
@@ -1231,6 +1259,9 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		read_iovec(s, out, v, cnt, user);
 		return 0;
 	}
+	case ARG_CONST_BUF:
+		read_const_buf(s, a, out, i);
+		return 0;
 	default:
 		return 0;
 	}

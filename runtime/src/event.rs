@@ -217,6 +217,7 @@ impl Arg {
             arg_type::KIOCB => Arg::Path(c_string(raw.bytes()), raw.mode as u16),
             arg_type::IOV_ITER => Arg::Bytes(raw.bytes().to_vec()),
             arg_type::DATA_LOC => Arg::String(c_string(raw.bytes())),
+            arg_type::CONST_BUF => Arg::Bytes(raw.bytes().to_vec()),
             _ => Arg::Unknown(ty),
         }
     }

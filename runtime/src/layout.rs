@@ -177,6 +177,8 @@ pub mod arg_type {
     pub const KIOCB: u8 = 27;
     pub const IOV_ITER: u8 = 28;
     pub const DATA_LOC: u8 = 29;
+    /// A tracepoint's fixed-size array: `width` bytes of the record at `field_offset`.
+    pub const CONST_BUF: u8 = 40;
 }
 
 /// `ARG_USER`: the argument points into user memory.

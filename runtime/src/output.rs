@@ -347,29 +347,43 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
     // the hook's `data` args follow its args: Tetragon prints them apart, in `data`
     // (pkg/sensors/tracing/generickprobe.go handleMsgGenericKprobe: `a.data`)
     let first_data = h.args.len().saturating_sub(h.data);
-    let mut args: Vec<KArg> = h
-        .args
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.ty != "nop") // declared to skip an argument: never shown
-        .map(|(i, a)| KArg {
-            value: arg_value(&a.ty, hook.args.get(i).unwrap_or(&Arg::None)),
-            mode: match hook.args.get(i) {
-                Some(Arg::Path(_, mode)) => *mode,
+    let shown = |(i, a): (usize, &crate::plan::ArgPlan)| {
+        let label = if labelled {
+            a.label.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let raw = hook.args.get(i).unwrap_or(&Arg::None);
+        if a.ty == "const_buf" {
+            return const_buf_values(raw)
+                .map(|value| KArg {
+                    value,
+                    mode: 0,
+                    label: label.clone(),
+                })
+                .collect::<Vec<_>>();
+        }
+        vec![KArg {
+            value: arg_value(&a.ty, raw),
+            mode: match raw {
+                Arg::Path(_, mode) => *mode,
                 _ => 0,
             },
-            label: if labelled {
-                a.label.clone().unwrap_or_default()
-            } else {
-                String::new()
-            },
-        })
-        .collect();
-    let shown_before_data = h.args[..first_data]
-        .iter()
-        .filter(|a| a.ty != "nop")
-        .count();
-    let data = args.split_off(shown_before_data.min(args.len()));
+            label,
+        }]
+    };
+    // an arg declared `nop` (to skip an argument) is never shown; a const_buf shows one
+    // value per element
+    let mut args: Vec<KArg> = Vec::new();
+    let mut data: Vec<KArg> = Vec::new();
+    for (i, a) in h.args.iter().enumerate().filter(|(_, a)| a.ty != "nop") {
+        let values = shown((i, a));
+        if i < first_data {
+            args.extend(values);
+        } else {
+            data.extend(values);
+        }
+    }
     let common = Common {
         process,
         parent,
@@ -660,6 +674,22 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
             Arg::Module { info, load_info } => ArgValue::Module(*info, *load_info),
         },
     }
+}
+
+/// A tracepoint's array of `long` (a const_buf), as Tetragon's handleGenericTracepoint
+/// (pkg/sensors/tracing/generictracepoint.go) decodes it: each 8-byte element one more
+/// argument, a uint64, which MsgGenericTracepointUnix.HandleMessage (pkg/grpc/tracing/
+/// tracing.go) prints as a `size_arg`. Nothing when the array was not read.
+fn const_buf_values(arg: &Arg) -> impl Iterator<Item = ArgValue> + '_ {
+    let bytes: &[u8] = match arg {
+        Arg::Bytes(b) => b,
+        _ => &[],
+    };
+    bytes.chunks_exact(8).map(|c| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        ArgValue::Size(u64::from_le_bytes(word))
+    })
 }
 
 /// A unix socket path as Tetragon's decodeSockaddrUnPath (pkg/sensors/tracing/args_linux.go)

@@ -1003,6 +1003,18 @@ impl HookCompiler<'_> {
                     cfg.ty = arg_type::UINT;
                 }
             }
+            if kind == arg_type::CONST_BUF {
+                // the array's bytes ([`const_buf_array`] bounds them below 256)
+                cfg.width = u8::try_from(field.size).map_err(|_| {
+                    format!("arg {index}: field `{}` is too large to copy", field.name)
+                })?;
+                if arg.resolve.is_some() {
+                    return Err(format!(
+                        "arg {index}: `resolve` on the array field `{}`: an array is copied, not loaded through",
+                        field.name
+                    ));
+                }
+            }
         } else {
             if !(0..=5).contains(&index) {
                 return Err(format!("arg index {index} is out of range"));
@@ -1212,6 +1224,11 @@ impl HookCompiler<'_> {
             None => position?,
         };
         let ty = args[position].ty;
+        if ty == arg_type::CONST_BUF {
+            return Err(format!(
+                "matchArgs index {index}: a tracepoint array (const_buf) is not filtered by policyctl run"
+            ));
+        }
         let mut out = Filter {
             id: self.next_filter(),
             arg: position as u8,
@@ -2378,6 +2395,11 @@ fn declared_type<'a>(
     index: i64,
 ) -> Result2<&'a str> {
     let ty = arg.ty.as_ref().map(|t| t.value.as_str()).unwrap_or("auto");
+    if ty == "const_buf" {
+        return Err(format!(
+            "arg {index}: type `const_buf` cannot be written in a policy (Tetragon's getGenericTypeId sets it from a tracepoint's format)"
+        ));
+    }
     let Some(fields) = tp_fields.filter(|_| ty == "auto") else {
         return Ok(ty);
     };
@@ -2395,10 +2417,16 @@ fn declared_type<'a>(
             field.name, field.ctype
         ))
     };
-    if field.data_loc || field.ctype.contains('[') {
-        return refused(
-            "Tetragon reads an array as a const_buf, which policyctl run does not read yet",
-        );
+    if field.data_loc {
+        return refused("a `__data_loc` field is read with type `data_loc`");
+    }
+    if array_field(field) {
+        return const_buf_array(field).map_err(|why| {
+            format!(
+                "arg {index}: type `auto` on field `{}` ({}): {why}",
+                field.name, field.ctype
+            )
+        });
     }
     if words.last() == Some(&"*") || words.iter().any(|w| w.ends_with('*')) {
         let base = words.first().copied().unwrap_or("");
@@ -2430,6 +2458,39 @@ fn declared_type<'a>(
     })
 }
 
+/// A tracepoint field that is an array: its type says so (`long unsigned int [6]`, from BTF),
+/// or, as tracefs prints the type without the `[6]` (`unsigned long`, the size 48), it is
+/// larger than any scalar Tetragon's parseTy (pkg/tracepoint/fieldtype.go) knows (8 bytes;
+/// not the element size: a syscall tracepoint stores an `unsigned int` in 8 bytes).
+fn array_field(field: &FieldLayout) -> bool {
+    field.ctype.contains('[') || field.size > 8
+}
+
+/// The type of a tracepoint's array field read as `auto`: Tetragon's getGenericTypeId
+/// (pkg/sensors/tracing/generictracepoint.go) makes any array a const_buf of the array's
+/// bytes, and its event decoder (handleGenericTracepoint there) prints only arrays of `long`
+/// (`unsigned long args[6]`), one `size_arg` per element; an array of anything else is
+/// copied but left out of the event, and the args after it are misread, so it is refused.
+fn const_buf_array(field: &FieldLayout) -> Result2<&'static str> {
+    let element = field.ctype.split('[').next().unwrap_or("");
+    let words: Vec<&str> = element
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "const" | "signed" | "unsigned" | "int") && *w != field.name)
+        .collect();
+    if words != ["long"] {
+        return Err(
+            "Tetragon reads an array as a const_buf and prints only arrays of `long`".to_string(),
+        );
+    }
+    if field.size == 0 || field.size % 8 != 0 || field.size >= 256 {
+        return Err(format!(
+            "an array of {} bytes: policyctl run copies arrays of `long` up to 248 bytes",
+            field.size
+        ));
+    }
+    Ok("const_buf")
+}
+
 /// (arg_type, width, signed) of a policy arg type the runtime reads.
 fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
     Some(match ty {
@@ -2452,6 +2513,9 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
         "socket" => (arg_type::SOCKET, 8, false),
         "linux_binprm" => (arg_type::BINPRM, 8, false),
         "nop" => (arg_type::NONE, 0, false),
+        // only from `auto` on a tracepoint's array ([`const_buf_array`]); its width is the
+        // array's size, set from the field
+        "const_buf" => (arg_type::CONST_BUF, 0, false),
         "skb" => (arg_type::SKB, 8, false),
         "sockaddr" => (arg_type::SOCKADDR, 8, false),
         "sockaddr_un" => (arg_type::SOCKADDR_UN, 8, false),

@@ -1211,6 +1211,7 @@ fn enums_match() {
                     ("KIOCB", arg_type::KIOCB),
                     ("IOV_ITER", arg_type::IOV_ITER),
                     ("DATA_LOC", arg_type::DATA_LOC),
+                    ("CONST_BUF", arg_type::CONST_BUF),
                 ],
             ),
         ),

@@ -862,8 +862,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "GetUrl `https://example.com/canary`: policyctl run fetches only plain `http://` URLs (it has no TLS)",
         ),
         (
-            policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 5\n      type: auto\n"),
-            "Tetragon reads an array as a const_buf, which policyctl run does not read yet",
+            policy("  tracepoints:\n  - subsystem: sched\n    event: sched_switch\n    args:\n    - index: 4\n      type: auto\n"),
+            "Tetragon reads an array as a const_buf and prints only arrays of `long`",
         ),
         (
             policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n    args:\n    - index: 0\n      type: int\n      resolve: x\n"),
@@ -2615,14 +2615,36 @@ fn auto_on_tracepoints_takes_the_field_type() {
     );
 }
 
-/// `auto` on an array field would be Tetragon's const_buf, which the runtime does not read;
-/// `auto` on a kprobe is no type at all.
+/// `auto` on an array of `long` is Tetragon's const_buf: the array's bytes, copied from the
+/// record (type CONST_BUF, width = the array's size); filters on it are refused.
+#[test]
+fn auto_on_a_long_array_is_a_const_buf() {
+    let text = policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n    - index: 5\n");
+    let p = plan(&text);
+    let h = only_hook(&p);
+    assert_eq!(h.args[0].ty, "int64");
+    assert_eq!(h.args[1].ty, "const_buf");
+    let a = h.config.args[1];
+    assert_eq!(
+        (a.ty, a.width, a.field_offset),
+        (arg_type::CONST_BUF, 48, 16)
+    );
+    let filtered = policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 5\n    selectors:\n    - matchArgs:\n      - index: 5\n        operator: Equal\n        values:\n        - \"1\"\n");
+    let e = refusal(&filtered, ALL, None);
+    assert!(
+        e.contains("a tracepoint array (const_buf) is not filtered"),
+        "{e}"
+    );
+}
+
+/// `auto` on an array of anything but `long` is refused (Tetragon copies it but leaves it out
+/// of the event); `auto` on a kprobe is no type at all.
 #[test]
 fn auto_refusals() {
-    let text = policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n    - index: 5\n");
+    let text = policy("  tracepoints:\n  - subsystem: sched\n    event: sched_switch\n    args:\n    - index: 4\n");
     let e = refusal(&text, ALL, None);
-    assert!(e.contains("arg 5: type `auto` on field `args`"), "{e}");
-    assert!(e.contains("const_buf"), "{e}");
+    assert!(e.contains("arg 4: type `auto` on field `prev_comm`"), "{e}");
+    assert!(e.contains("prints only arrays of `long`"), "{e}");
     // Tetragon's parseTy reads pid_t as its own type, which getGenericTypeId does not resolve
     let exec = policy("  tracepoints:\n  - subsystem: sched\n    event: sched_process_exec\n    args:\n    - index: 5\n");
     let e = refusal(&exec, ALL, None);
