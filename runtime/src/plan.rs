@@ -2891,6 +2891,11 @@ impl Plan {
                 h
             }));
             out.skipped.extend(part.skipped.iter().cloned());
+            out.enforcers
+                .extend(part.enforcers.iter().cloned().map(|mut e| {
+                    e.policy += base;
+                    e
+                }));
         }
         out
     }

@@ -2964,4 +2964,8 @@ fn enforcers_of_two_policies_have_their_own_keys() {
         let h = p.hooks.iter().find(|h| h.policy == i).unwrap();
         assert_eq!(h.config.selectors[0].enforcer_key, e.key);
     }
+    // plans merged for `run` keep their enforcers, with the policies renumbered
+    let m = Plan::merged([&p, &p]);
+    let policies: Vec<usize> = m.enforcers.iter().map(|e| e.policy).collect();
+    assert_eq!(policies, [0, 1, 2, 3]);
 }
