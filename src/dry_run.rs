@@ -197,13 +197,18 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
                 });
             match compiled {
                 Ok(plan) => {
-                    policies.push(json!({
+                    let mut entry = json!({
                         "file": file,
                         "policy": name,
                         "hooks": hooks_json(&plan),
                         "notes": plan.skipped,
                         "refused": [],
-                    }));
+                    });
+                    // the enforcer's fmod_ret programs, only where the policy has one
+                    if let Some(e) = plan.enforcers.first() {
+                        entry["enforcer"] = json!({"attach": "fmod_ret", "calls": e.calls});
+                    }
+                    policies.push(entry);
                     runnable.push(a);
                 }
                 Err(errors) => {
@@ -316,6 +321,13 @@ fn text(kernels: &[Value]) -> String {
                         plural(&h["selectors"], "", "s"),
                         h["string_entries"],
                         plural(&h["string_entries"], "y", "ies"),
+                    ));
+                }
+                if let Some(calls) = p["enforcer"]["calls"].as_array() {
+                    let calls: Vec<&str> = calls.iter().filter_map(Value::as_str).collect();
+                    s.push_str(&format!(
+                        "            enforcer on {} with fmod_ret\n",
+                        calls.join(", ")
                     ));
                 }
                 for n in p["notes"].as_array().map_or(&[][..], Vec::as_slice) {

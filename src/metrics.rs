@@ -586,6 +586,7 @@ mod tests {
                 ),
             ],
             skipped: vec![],
+            enforcers: vec![],
         }
     }
 

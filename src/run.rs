@@ -395,6 +395,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
         }
     }
+    for e in &plan.enforcers {
+        eprintln!(
+            "policyctl run: {}: enforcer on {} attached with fmod_ret",
+            plan.policies[e.policy].name,
+            e.calls.join(", ")
+        );
+    }
     eprintln!("policyctl run: running {}; Ctrl-C stops", running_n(&plan));
 
     let renderer = Renderer::new(match args.output {
@@ -814,6 +821,14 @@ impl Reload<'_> {
                     plan.policies[h.policy].name,
                     describe(&h.attach),
                     h.method()
+                ));
+            }
+            for e in &plan.enforcers {
+                say(&format!(
+                    "{}: {}: enforcer on {} attached with fmod_ret",
+                    file,
+                    plan.policies[e.policy].name,
+                    e.calls.join(", ")
                 ));
             }
             let unit = Unit {

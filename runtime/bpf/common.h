@@ -38,6 +38,9 @@
  * slot found by the function's address in `func_slots` */
 #define MULTI_SLOT_BASE 1024 /* 16 * SLOTS_PER_KIND: the first slot past every kind's copies */
 #define MULTI_SLOTS 1024     /* kprobe hooks served by kprobe_multi at most */
+/* An enforcer's key in override_tasks: this bit and the slot of its policy's first hook
+ * (below 2^31: the fmod_ret program ORs it in as a sign-extended immediate). */
+#define ENFORCER_KEY 1073741824 /* 0x40000000 */
 #define FUNC_HOOKS 32        /* kprobe_multi hooks on one function at most */
 
 /* Attach kinds, also the slot ranges: slot = kind_base + copy. */
@@ -187,6 +190,8 @@ enum action {
 	ACTION_TRACKSOCK = 11,  /* the arg's sock is attributed to this process */
 	ACTION_UNTRACKSOCK = 12, /* the arg's sock is no longer attributed */
 	ACTION_SET = 15,      /* USDT Set: a value written at an argument's address */
+	/* enforcers (issue 15) */
+	ACTION_NOTIFYENFORCER = 13, /* the policy's enforcer fails the thread's next call */
 };
 
 #define RATE_THREAD 0  /* Tetragon's default */
@@ -275,7 +280,12 @@ struct selector {
 	/* matchParentBinaries: the parent's binary, compared as matchBinaries */
 	struct filter parent_binaries;
 	__u8 has_parent_binaries;
-	__u8 _pad_parent[7];
+	__u8 _pad_parent[7];	/* NotifyEnforcer (issue 15): what the policy's enforcer returns and sends */
+	__u8 notify_enforcer;  /* 1: NotifyEnforcer */
+	__u8 _pad_enf[3];
+	__s32 enforcer_error;  /* argError, kept in 16 bits as Tetragon's enforcer_data */
+	__u32 enforcer_signal; /* argSig, 0 = none */
+	__u32 enforcer_key;    /* the enforcer's `slot` in override_tasks: ENFORCER_KEY | a slot */
 };
 
 /*

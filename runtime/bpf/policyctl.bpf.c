@@ -2051,6 +2051,8 @@ GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
 GLOBAL int keep_entry(__u64 slot, __u64 post);
 /* matchParentBinaries (below) */
 GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid);
+/* NotifyEnforcer (below) */
+GLOBAL int notify_enforcer(__u64 slot, __u64 sel);
 
 /* TrackSock / UntrackSock of a matched selector, on its argSock's sock. */
 static __always_inline void selector_sock_action(struct scratch *s, struct selector *sel)
@@ -2166,6 +2168,8 @@ GLOBAL int handle(__u64 slot)
 	}
 	if (sel->sock_action)
 		selector_sock_action(s, sel);
+	if (sel->notify_enforcer)
+		notify_enforcer(slot, which);
 	if (sel->last_action)
 		s->hook.action = sel->last_action;
 	if (h->kind == KIND_UPROBE && usdt_sets(slot, which)) {
@@ -2232,6 +2236,34 @@ static __always_inline void defer_override(__u32 slot, __s32 value)
 	};
 	__s64 v = value;
 	bpf_map_update_elem(&override_tasks, &key, &v, BPF_ANY);
+}
+
+/* ---- enforcers (issue 15) ----------------------------------------------
+ * As Tetragon does for an enforcer on security_ functions
+ * (pkg/sensors/tracing/enforcer.go createEnforcerSensor, which forces fmod_ret
+ * for them; bpf/process/bpf_enforcer.h do_enforcer_action, bpf_enforcer.c
+ * do_enforcer): a NotifyEnforcer action records, for the thread, the error
+ * and the signal; a companion fmod_ret program on each of the enforcer's
+ * calls (runtime/src/fmodret.rs, enforcer_program) takes them out, sends the
+ * signal and returns the error. The record lives in override_tasks under
+ * (enforcer_key, thread) where Tetragon keys its enforcer_data by pid_tgid;
+ * a later notification replaces an earlier one, as there.
+ */
+GLOBAL int notify_enforcer(__u64 slot, __u64 sel)
+{
+	struct selector *sp = selector_of(slot, sel);
+	if (!sp)
+		return 0;
+	struct pending_key key = {
+		.slot = sp->enforcer_key,
+		.tid = (__u32)bpf_get_current_pid_tgid(),
+	};
+	/* the error in the low half (16 bits, as enforcer_data's __s16), the
+	 * signal in the high half */
+	__s16 error = (__s16)sp->enforcer_error;
+	__u64 v = ((__u64)(__u16)sp->enforcer_signal << 32) | (__u32)(__s32)error;
+	bpf_map_update_elem(&override_tasks, &key, &v, BPF_ANY);
+	return 0;
 }
 
 /* ---- program copies ---------------------------------------------------- */

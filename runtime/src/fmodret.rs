@@ -25,6 +25,7 @@ const BPF_PSEUDO_MAP_FD: u8 = 1;
 const HELPER_MAP_LOOKUP_ELEM: i32 = 1;
 const HELPER_MAP_DELETE_ELEM: i32 = 3;
 const HELPER_GET_CURRENT_PID_TGID: i32 = 14;
+const HELPER_SEND_SIGNAL: i32 = 109;
 
 /// One BPF instruction.
 #[repr(C)]
@@ -82,6 +83,52 @@ fn program(slot: u32, map_fd: i32) -> Vec<Insn> {
     p
 }
 
+/// The program of an enforcer whose key in `override_tasks` is `key` (`ENFORCER_KEY` | a
+/// slot; see `notify_enforcer` in `bpf/policyctl.bpf.c`), as Tetragon's `do_enforcer`
+/// (`bpf/process/bpf_enforcer.c`) does with its `enforcer_data`: looks up (key, thread);
+/// when present, sends the signal in the value's high half (if any), deletes the entry and
+/// returns the error in its low half, sign-extended (the function does not run); else
+/// returns 0 (the function runs as usual).
+fn enforcer_program(key: u32, map_fd: i32) -> Vec<Insn> {
+    let map = |dst: u8| {
+        [
+            insn(0x18, dst, BPF_PSEUDO_MAP_FD, 0, map_fd), // ld_imm64 map fd
+            insn(0, 0, 0, 0, 0),
+        ]
+    };
+    let mut p = vec![
+        insn(0x85, 0, 0, 0, HELPER_GET_CURRENT_PID_TGID), // r0 = pid_tgid
+        insn(0x67, 0, 0, 0, 32),                          // r0 <<= 32: the thread id on top
+        insn(0x47, 0, 0, 0, key as i32),                  // r0 |= key: struct pending_key
+        insn(0x7b, 10, 0, -8, 0),                         // *(u64 *)(r10 - 8) = r0
+    ];
+    p.extend(map(1));
+    p.extend([
+        insn(0xbf, 2, 10, 0, 0),                     // r2 = r10
+        insn(0x07, 2, 0, 0, -8),                     // r2 += -8
+        insn(0x85, 0, 0, 0, HELPER_MAP_LOOKUP_ELEM), // r0 = lookup(map, key)
+        insn(0x15, 0, 0, 14, 0),                     // if r0 == 0 goto run
+        insn(0x79, 6, 0, 0, 0),                      // r6 = *(u64 *)r0
+        insn(0xbf, 1, 6, 0, 0),                      // r1 = r6
+        insn(0x77, 1, 0, 0, 32),                     // r1 >>= 32: the signal
+        insn(0x15, 1, 0, 1, 0),                      // if r1 == 0 skip the call
+        insn(0x85, 0, 0, 0, HELPER_SEND_SIGNAL),     // send_signal(r1)
+    ]);
+    p.extend(map(1));
+    p.extend([
+        insn(0xbf, 2, 10, 0, 0),                     // r2 = r10
+        insn(0x07, 2, 0, 0, -8),                     // r2 += -8
+        insn(0x85, 0, 0, 0, HELPER_MAP_DELETE_ELEM), // delete(map, key)
+        insn(0xbf, 0, 6, 0, 0),                      // r0 = r6
+        insn(0x67, 0, 0, 0, 32),                     // r0 <<= 32
+        insn(0xc7, 0, 0, 0, 32),                     // r0 s>>= 32: the error, sign-extended
+        insn(0x95, 0, 0, 0, 0),                      // exit: the function is skipped
+        insn(0xb7, 0, 0, 0, 0),                      // run: r0 = 0
+        insn(0x95, 0, 0, 0, 0),                      // exit: the function runs
+    ]);
+    p
+}
+
 /// An attached fmod_ret program; dropping it detaches it.
 #[derive(Debug)]
 pub struct FmodRet {
@@ -124,10 +171,25 @@ pub fn attach(
     function: &str,
     slot: u32,
 ) -> Result<FmodRet, String> {
+    load_attach(btf, function, &program(slot, map.as_raw_fd()))
+}
+
+/// Loads the enforcer program for `key` (see [`enforcer_program`]) against `function` (a
+/// `security_` function of the kernel's BTF) with the `override_tasks` map `map`, and
+/// attaches it. The error is one line, as [`attach`]'s.
+pub fn attach_enforcer(
+    btf: &Btf,
+    map: BorrowedFd<'_>,
+    function: &str,
+    key: u32,
+) -> Result<FmodRet, String> {
+    load_attach(btf, function, &enforcer_program(key, map.as_raw_fd()))
+}
+
+fn load_attach(btf: &Btf, function: &str, insns: &[Insn]) -> Result<FmodRet, String> {
     let btf_id = btf
         .id_by_type_name_kind(function, aya_obj::btf::BtfKind::Func)
         .map_err(|e| format!("`{function}` is not a function in the kernel's BTF: {e}"))?;
-    let insns = program(slot, map.as_raw_fd());
     let license = b"GPL\0";
     let mut log = vec![0u8; 4096];
     // union bpf_attr for BPF_PROG_LOAD, up to attach_btf_obj_fd (include/uapi/linux/bpf.h)
@@ -185,5 +247,29 @@ mod tests {
         assert_eq!(target + 2, p.len());
         // the key's low half is the slot
         assert!(p.iter().any(|i| i.code == 0x47 && i.imm == 7));
+    }
+
+    #[test]
+    fn the_enforcer_jumps_land_where_they_say() {
+        let key = crate::layout::ENFORCER_KEY | 5;
+        let p = enforcer_program(key, 3);
+        let jumps: Vec<usize> = (0..p.len()).filter(|&i| p[i].code == 0x15).collect();
+        assert_eq!(jumps.len(), 2);
+        // no entry: r0 = 0, then exit (the function runs)
+        let run = jumps[0] + 1 + p[jumps[0]].off as usize;
+        assert_eq!((p[run].code, p[run].imm), (0xb7, 0));
+        assert_eq!(p[run + 1].code, 0x95);
+        assert_eq!(run + 2, p.len());
+        // no signal: the send_signal call is skipped, and only it
+        let call = jumps[1] + 1;
+        assert_eq!((p[call].code, p[call].imm), (0x85, HELPER_SEND_SIGNAL));
+        assert_eq!(p[jumps[1]].off, 1);
+        // the key fits a sign-extended immediate: the thread id's half stays clean
+        assert!(p
+            .iter()
+            .any(|i| i.code == 0x47 && i.imm == key as i32 && i.imm > 0));
+        // the error is returned sign-extended from the value's low half
+        let exit = run - 1;
+        assert_eq!((p[exit - 1].code, p[exit - 1].imm), (0xc7, 32));
     }
 }

@@ -13,6 +13,10 @@ pub const MAX_HOOKS: usize = 2048;
 pub const MULTI_SLOT_BASE: usize = 1024;
 /// Kprobe hooks served by `kprobe_multi` at most.
 pub const MULTI_SLOTS: usize = 1024;
+/// An enforcer's key in `override_tasks` (`ENFORCER_KEY`): this bit and the slot of its
+/// policy's first hook, below 2^31 (the fmod_ret program ORs it in as a sign-extended
+/// immediate) and past every slot.
+pub const ENFORCER_KEY: u32 = 0x4000_0000;
 /// `kprobe_multi` hooks on one function at most.
 pub const FUNC_HOOKS: usize = 32;
 /// Program copies per attach kind.
@@ -260,6 +264,8 @@ pub mod action {
     pub const TRACKSOCK: u32 = 11;
     pub const UNTRACKSOCK: u32 = 12;
     pub const SET: u32 = 15;
+    /// NotifyEnforcer (enforcers, issue 15).
+    pub const NOTIFYENFORCER: u32 = 13;
 }
 
 /// `enum event_type`.
@@ -398,6 +404,16 @@ pub struct Selector {
     pub parent_binaries: Filter,
     pub has_parent_binaries: u8,
     pub _pad_parent: [u8; 7],
+    /// 1: NotifyEnforcer (the policy's enforcer fails the thread's next enforced call).
+    pub notify_enforcer: u8,
+    pub _pad_enf: [u8; 3],
+    /// NotifyEnforcer's argError, kept in 16 bits as Tetragon's `enforcer_data` keeps it.
+    pub enforcer_error: i32,
+    /// NotifyEnforcer's argSig, 0 = none.
+    pub enforcer_signal: u32,
+    /// The enforcer's key in `override_tasks` (`PendingKey::slot`): [`ENFORCER_KEY`] | the slot
+    /// of the policy's first hook.
+    pub enforcer_key: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

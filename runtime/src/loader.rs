@@ -131,6 +131,9 @@ pub struct Loaded {
     /// `kprobe_multi`'s links, one per function (keyed by its lowest address), and how many
     /// hooks use each.
     multi_links: std::collections::HashMap<u64, (aya::programs::kprobe::KProbeLinkId, usize)>,
+    /// Enforcers (see [`crate::plan::EnforcerPlan`]) by the slot they are attached with: per
+    /// call, its line in [`Loaded::attached`] and its fmod_ret program (detached when dropped).
+    enforcers: std::collections::BTreeMap<u32, Vec<(String, crate::fmodret::FmodRet)>>,
 }
 
 impl Loaded {
@@ -158,6 +161,7 @@ impl Loaded {
             served: Default::default(),
             kallsyms: None,
             multi_links: Default::default(),
+            enforcers: Default::default(),
         };
         for (program, tracepoint) in [
             ("process_exec", "sched_process_exec"),
@@ -289,12 +293,20 @@ impl Loaded {
             for h in &plan.hooks {
                 self.clear_entries(h);
             }
+            // enforcers attached before a hook failed
+            for e in &plan.enforcers {
+                self.drop_enforcer(e.slot);
+            }
         }
         result
     }
 
     fn attach_all(&mut self, plan: &Plan) -> Result<(), RunError> {
         self.write_maps(plan)?;
+        // enforcers first, so no NotifyEnforcer records an error for a program not yet there
+        for e in &plan.enforcers {
+            self.attach_enforcer(plan, e)?;
+        }
         for hook in &plan.hooks {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
@@ -777,6 +789,10 @@ impl Loaded {
                 }
             }
         }
+        // an enforcer after the hooks that notify it
+        for s in &gone {
+            self.drop_enforcer(s.hook.slot);
+        }
         for s in &gone {
             let returns = s.returns.as_ref().map(|(_, what)| what);
             for what in std::iter::once(&s.what).chain(returns) {
@@ -1134,5 +1150,62 @@ impl Loaded {
             )));
         }
         Ok(addrs)
+    }
+}
+
+// ---- enforcers (issue 15) ----------------------------------------------------
+
+impl Loaded {
+    /// Loads and attaches the enforcer's fmod_ret program on each of its calls (see
+    /// [`crate::fmodret::attach_enforcer`]); they stay with the hook in `e.slot`.
+    fn attach_enforcer(
+        &mut self,
+        plan: &Plan,
+        e: &crate::plan::EnforcerPlan,
+    ) -> Result<(), RunError> {
+        use std::os::fd::AsFd;
+        let policy = &plan.policies[e.policy].name;
+        for call in &e.calls {
+            let Loaded { bpf, btf, .. } = self;
+            let map = bpf
+                .map("override_tasks")
+                .ok_or_else(|| err("no override_tasks map"))?;
+            let aya::maps::Map::LruHashMap(data) = map else {
+                return Err(err("override_tasks map has an unexpected type"));
+            };
+            let prog = crate::fmodret::attach_enforcer(btf, data.fd().as_fd(), call, e.key)
+                .map_err(|why| err(format!("policy `{policy}`: enforcer on `{call}`: {why}")))?;
+            let line = format!("fmod_ret {call} (enforcer)");
+            self.attached.push(line.clone());
+            self.enforcers.entry(e.slot).or_default().push((line, prog));
+        }
+        Ok(())
+    }
+
+    /// Detaches the enforcer attached with the hook in `slot`, if any, and removes what its
+    /// NotifyEnforcers recorded and it did not take.
+    fn drop_enforcer(&mut self, slot: u32) {
+        let Some(progs) = self.enforcers.remove(&slot) else {
+            return;
+        };
+        for (line, prog) in progs {
+            drop(prog);
+            if let Some(i) = self.attached.iter().position(|a| *a == line) {
+                self.attached.remove(i);
+            }
+        }
+        let key = crate::layout::ENFORCER_KEY | slot;
+        if let Some(map) = self.bpf.map_mut("override_tasks") {
+            if let Ok(mut tasks) = BpfHashMap::<&mut MapData, PendingKey, i64>::try_from(map) {
+                let stale: Vec<PendingKey> = tasks
+                    .keys()
+                    .filter_map(Result::ok)
+                    .filter(|k| k.slot == key)
+                    .collect();
+                for k in stale {
+                    let _ = tasks.remove(&k);
+                }
+            }
+        }
     }
 }

@@ -1488,6 +1488,7 @@ fn action_key_json(o: &mut Obj<'_>, key: &str, n: u32) {
         action::TRACKSOCK => "KPROBE_ACTION_TRACKSOCK",
         action::UNTRACKSOCK => "KPROBE_ACTION_UNTRACKSOCK",
         action::SET => "KPROBE_ACTION_SET",
+        action::NOTIFYENFORCER => "KPROBE_ACTION_NOTIFYENFORCER",
         other => return o.num(key, other),
     };
     o.str(key, name);

@@ -231,6 +231,8 @@ pub struct Plan {
     /// Hooks left out on purpose (`ignore.callNotFound` on a call this kernel lacks), one line
     /// each, for the user.
     pub skipped: Vec<String>,
+    /// The policies' enforcers (`spec.enforcers`).
+    pub enforcers: Vec<EnforcerPlan>,
 }
 
 impl Plan {
@@ -238,6 +240,131 @@ impl Plan {
     pub fn hook(&self, slot: u32) -> Option<&HookPlan> {
         self.hooks.iter().find(|h| h.slot == slot)
     }
+}
+
+/// A policy's enforcer (`spec.enforcers`) on `security_` functions, as Tetragon runs it
+/// (`createEnforcerSensor` in pkg/sensors/tracing/enforcer.go, which forces fmod_ret for
+/// `security_` calls): one fmod_ret program per call ([`crate::fmodret::attach_enforcer`])
+/// returns the error, and sends the signal, that a NotifyEnforcer of the policy recorded for
+/// the thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnforcerPlan {
+    /// Index into [`Plan::policies`].
+    pub policy: usize,
+    /// The slot of the policy's first hook: the enforcer is attached and detached with it.
+    pub slot: u32,
+    /// Its key in `override_tasks`: [`layout::ENFORCER_KEY`] | `slot`.
+    pub key: u32,
+    /// The `security_` functions it guards, lists expanded, each once.
+    pub calls: Vec<String>,
+}
+
+impl Plan {
+    /// The enforcer attached with the hook in `slot`, if any.
+    pub fn enforcer(&self, slot: u32) -> Option<&EnforcerPlan> {
+        self.enforcers.iter().find(|e| e.slot == slot)
+    }
+
+    /// Gives the enforcer of policy `index` (its hooks already in the plan) its key, writes
+    /// the key into every NotifyEnforcer selector of the policy, and records it. A policy
+    /// without hooks has nothing to notify its enforcer: nothing is attached for it.
+    fn add_enforcer(&mut self, index: usize, calls: Vec<String>) {
+        let Some(slot) = self
+            .hooks
+            .iter()
+            .find(|h| h.policy == index)
+            .map(|h| h.slot)
+        else {
+            return;
+        };
+        let key = layout::ENFORCER_KEY | slot;
+        for h in self.hooks.iter_mut().filter(|h| h.policy == index) {
+            for sel in h.config.selectors.iter_mut() {
+                if sel.notify_enforcer != 0 {
+                    sel.enforcer_key = key;
+                }
+            }
+        }
+        self.enforcers.push(EnforcerPlan {
+            policy: index,
+            slot,
+            key,
+            calls,
+        });
+    }
+}
+
+/// The `security_` functions of the policy's enforcer (its `calls`, `list:NAME` expanded as
+/// Tetragon's `createEnforcerSensor` does), `None` without an enforcer; an error for what
+/// the runtime cannot run: an enforcer on a syscall (Tetragon overrides those with
+/// bpf_override_return or fmod_ret on the syscall, not done here), a call that is neither
+/// (Tetragon refuses it), a function this kernel lacks, a kernel without BPF trampolines,
+/// or `override-method: override-return` (Tetragon: "can't override security function with
+/// override-return").
+fn enforcer_calls(
+    spec: &Spec,
+    kernel: &Kernel,
+    features: Features,
+) -> Result2<Option<Vec<String>>> {
+    if spec.enforcers.is_empty() {
+        return Ok(None);
+    }
+    if spec.enforcers.len() > 1 {
+        return Err("more than one enforcer: Tetragon runs a single enforcer per policy (createEnforcerSensor in pkg/sensors/tracing/enforcer.go)".into());
+    }
+    let mut calls: Vec<String> = Vec::new();
+    for call in &spec.enforcer_calls {
+        let (symbols, syscalls): (Vec<String>, bool) = match call.value.strip_prefix("list:") {
+            Some(name) => {
+                let list = spec
+                    .lists
+                    .iter()
+                    .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+                    .ok_or_else(|| format!("enforcer: there is no list `{name}`"))?;
+                let ty = list.ty.as_ref().map(|t| t.value.as_str());
+                (
+                    list.values.iter().map(|v| v.value.clone()).collect(),
+                    ty == Some("syscalls"),
+                )
+            }
+            None => (vec![call.value.clone()], false),
+        };
+        for sym in symbols {
+            let syscall = syscalls
+                || sym.starts_with("sys_")
+                || facts::SYSCALL_ARCH_PREFIXES
+                    .iter()
+                    .any(|p| sym.starts_with(p));
+            if syscall {
+                return Err(format!(
+                    "an enforcer on the syscall `{sym}` is not supported by policyctl run yet (Tetragon overrides syscalls with bpf_override_return or fmod_ret on the syscall); enforce on a `security_` function or use Tetragon"
+                ));
+            }
+            if !sym.starts_with("security_") {
+                return Err(format!(
+                    "enforcer call `{sym}` is neither a syscall nor a `security_` function, which Tetragon refuses"
+                ));
+            }
+            if kernel.func(&sym).is_none() {
+                return Err(format!(
+                    "enforcer call `{sym}` is not a function of this kernel"
+                ));
+            }
+            if !calls.contains(&sym) {
+                calls.push(sym);
+            }
+        }
+    }
+    if calls.is_empty() {
+        return Ok(None);
+    }
+    if spec.option("override-method") == Some("override-return") {
+        return Err("the enforcer guards `security_` functions, which Tetragon overrides only with fmod_ret, and `override-method: override-return` asks for bpf_override_return (Tetragon refuses: \"can't override security function with override-return\"); set `override-method: fmod-ret` or drop the option".into());
+    }
+    if !features.trampolines {
+        return Err("the enforcer on `security_` functions needs fmod_ret, and this kernel does not load BPF trampolines".into());
+    }
+    Ok(Some(calls))
 }
 
 /// The command-line flag without which policies with network actions are refused.
@@ -446,13 +573,13 @@ impl Plan {
                     message,
                 })
             };
-            if !policy.spec.enforcers.is_empty() || policy.spec.enforcers_key.is_some() {
-                fail(
-                    "`enforcers` are not supported by policyctl run yet; remove them or use Tetragon"
-                        .into(),
-                );
-                continue;
-            }
+            let enforcer_calls = match enforcer_calls(&policy.spec, kernel, features) {
+                Ok(calls) => calls,
+                Err(message) => {
+                    fail(message);
+                    continue;
+                }
+            };
             let mut notes = Vec::new();
             let expanded = expand_lists(&policy.spec, kernel, &mut notes);
             plan.skipped.extend(
@@ -541,6 +668,9 @@ impl Plan {
                     }
                     Err(message) => fail(format!("{}: {message}", hook.describe())),
                 }
+            }
+            if let Some(calls) = enforcer_calls {
+                plan.add_enforcer(index, calls);
             }
         }
         let cel_progs: std::collections::BTreeSet<u32> = plan
@@ -1527,9 +1657,19 @@ impl HookCompiler<'_> {
             "GetUrl" | "DnsLookup" => {
                 net_action(action)?;
             }
+            "NotifyEnforcer" => {
+                // Tetragon writes argError (int32) and argSig (uint32, 0: none) into the
+                // selector and its enforcer keeps both in 16 bits (bpf/process/bpf_enforcer.h
+                // enforcer_data); the key is written when the plan has the policy's hooks
+                let error = action.param("argError").and_then(|n| n.as_i64()).unwrap_or(0);
+                let sig = action.param("argSig").and_then(|n| n.as_i64()).unwrap_or(0);
+                out.notify_enforcer = 1;
+                out.enforcer_error = error as i16 as i32;
+                out.enforcer_signal = sig as u16 as u32;
+            }
             other => {
                 return Err(format!(
-                    "action `{other}` is not supported by policyctl run yet (it runs Post, NoPost, Sigkill, Signal, Override, TrackSock, UntrackSock, GetUrl and DnsLookup)"
+                    "action `{other}` is not supported by policyctl run yet (it runs Post, NoPost, Sigkill, Signal, Override, TrackSock, UntrackSock, GetUrl, DnsLookup and NotifyEnforcer)"
                 ))
             }
         }
@@ -1540,6 +1680,7 @@ impl HookCompiler<'_> {
             "UntrackSock" => layout::action::UNTRACKSOCK as u8,
             "GetUrl" => layout::action::GETURL as u8,
             "DnsLookup" => layout::action::DNSLOOKUP as u8,
+            "NotifyEnforcer" => layout::action::NOTIFYENFORCER as u8,
             _ => 0,
         };
         Ok(())
@@ -2814,6 +2955,11 @@ impl Plan {
                 h
             }));
             out.skipped.extend(part.skipped.iter().cloned());
+            out.enforcers
+                .extend(part.enforcers.iter().cloned().map(|mut e| {
+                    e.policy += base;
+                    e
+                }));
         }
         out
     }

@@ -493,6 +493,7 @@ fn plan() -> Plan {
             ),
         ],
         skipped: Vec::new(),
+        enforcers: Vec::new(),
     }
 }
 

@@ -30,10 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
-    arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter, HookConfig,
-    HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_RETURN_COPY, ARG_USER,
-    FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE,
-    SLOTS_PER_KIND, STR_LEN,
+    action, arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter,
+    HookConfig, HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_RETURN_COPY,
+    ARG_USER, ENFORCER_KEY, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS,
+    MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
     is_multi_slot, ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features,
@@ -2876,4 +2876,118 @@ fn btf_type_without_resolve_is_ignored() {
     ));
     let a = &only_hook(&p).config.args[0];
     assert_eq!((a.ty, a.index, a.nresolve), (arg_type::INT, 2, 0));
+}
+
+// ---- enforcers (issue 15) -------------------------------------------------------------------
+
+/// A kprobe on `security_file_open` whose selector ends with `actions`, and an enforcer on
+/// `calls`.
+fn enforcer_policy(calls: &str, actions: &str) -> String {
+    policy(&format!(
+        "  enforcers:\n  - calls: [{calls}]\n  kprobes:\n  - call: security_file_open\n    syscall: false\n    args:\n    - index: 0\n      type: file\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [/opt/x/cat]\n      matchActions:\n{actions}"
+    ))
+}
+
+#[test]
+fn notify_enforcer_records_for_the_enforcer_of_its_policy() {
+    let p = plan(&enforcer_policy(
+        "security_file_permission, security_file_open, security_file_permission",
+        "      - action: Sigkill\n      - action: NotifyEnforcer\n        argError: -1\n        argSig: 9\n",
+    ));
+    let h = only_hook(&p);
+    assert_eq!(p.enforcers.len(), 1);
+    let e = &p.enforcers[0];
+    assert_eq!(e.policy, 0);
+    assert_eq!(e.slot, h.slot);
+    assert_eq!(e.key, ENFORCER_KEY | h.slot);
+    // each call once, in order
+    assert_eq!(e.calls, ["security_file_permission", "security_file_open"]);
+    let s = &h.config.selectors[0];
+    assert_eq!(s.notify_enforcer, 1);
+    assert_eq!(s.enforcer_error, -1);
+    assert_eq!(s.enforcer_signal, 9);
+    assert_eq!(s.enforcer_key, e.key);
+    assert_eq!(s.kill, 1);
+    // NotifyEnforcer is the last action: the event's action
+    assert_eq!(s.last_action as u32, action::NOTIFYENFORCER);
+    // the kprobe itself does not Override: no companion fmod_ret of its own
+    assert_eq!(h.fmod_ret(), None);
+}
+
+#[test]
+fn notify_enforcer_keeps_sixteen_bits_as_tetragon() {
+    let p = plan(&enforcer_policy(
+        "security_file_open",
+        "      - action: NotifyEnforcer\n        argError: -65537\n      - action: Post\n",
+    ));
+    let s = &only_hook(&p).config.selectors[0];
+    // (__s16)-65537 == -1, and the last action (Post) is the event's
+    assert_eq!(s.enforcer_error, -1);
+    assert_eq!(s.enforcer_signal, 0);
+    assert_eq!(s.last_action, 0);
+}
+
+#[test]
+fn enforcer_calls_from_a_list() {
+    let text = policy(
+        "  lists:\n  - name: guarded\n    values: [security_file_open, security_inode_mkdir]\n  enforcers:\n  - calls: [\"list:guarded\"]\n  kprobes:\n  - call: security_file_open\n    syscall: false\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [/opt/x/cat]\n      matchActions:\n      - action: NotifyEnforcer\n        argError: -1\n",
+    );
+    let p = plan(&text);
+    assert_eq!(
+        p.enforcers[0].calls,
+        ["security_file_open", "security_inode_mkdir"]
+    );
+}
+
+#[test]
+fn enforcers_refused_where_the_runtime_cannot_run_them() {
+    let actions = "      - action: NotifyEnforcer\n        argError: -1\n";
+    // a syscall (Tetragon needs bpf_override_return or fmod_ret on syscalls)
+    let r = refusal(&enforcer_policy("sys_openat", actions), ALL, None);
+    assert!(
+        r.contains("enforcer on the syscall `sys_openat` is not supported"),
+        "{r}"
+    );
+    // no BPF trampolines: no fmod_ret
+    let no_tramp = Features {
+        trampolines: false,
+        ..ALL
+    };
+    let r = refusal(
+        &enforcer_policy("security_file_open", actions),
+        no_tramp,
+        None,
+    );
+    assert!(r.contains("needs fmod_ret"), "{r}");
+    // override-return on security_ functions: Tetragon refuses it
+    let text = enforcer_policy("security_file_open", actions).replace(
+        "spec:\n",
+        "spec:\n  options:\n  - name: override-method\n    value: override-return\n",
+    );
+    let r = refusal(&text, ALL, None);
+    assert!(
+        r.contains("can't override security function with override-return"),
+        "{r}"
+    );
+}
+
+#[test]
+fn enforcers_of_two_policies_have_their_own_keys() {
+    let a = enforcer_policy(
+        "security_file_open",
+        "      - action: NotifyEnforcer\n        argError: -1\n",
+    );
+    let b = a.replace("name: p\n", "name: q\n");
+    let p = compile_files(&[("a.yaml", &a), ("b.yaml", &b)], ALL, None)
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.enforcers.len(), 2);
+    assert_ne!(p.enforcers[0].key, p.enforcers[1].key);
+    for (i, e) in p.enforcers.iter().enumerate() {
+        let h = p.hooks.iter().find(|h| h.policy == i).unwrap();
+        assert_eq!(h.config.selectors[0].enforcer_key, e.key);
+    }
+    // plans merged for `run` keep their enforcers, with the policies renumbered
+    let m = Plan::merged([&p, &p]);
+    let policies: Vec<usize> = m.enforcers.iter().map(|e| e.policy).collect();
+    assert_eq!(policies, [0, 1, 2, 3]);
 }
