@@ -580,7 +580,7 @@ impl Plan {
                     continue;
                 }
             };
-            let mut notes = Vec::new();
+            let mut notes = stack_trace_notes(&policy.spec);
             let expanded = expand_lists(&policy.spec, kernel, &mut notes);
             plan.skipped.extend(
                 notes
@@ -3249,4 +3249,29 @@ impl HookCompiler<'_> {
             .collect();
         self.hook_with(&remapped, attaches, EventKind::Usdt, String::new(), false)
     }
+}
+
+/// Post's `kernelStackTrace` and `userStackTrace`: Tetragon adds the stack to the event
+/// (`do_action` in bpf/process/generic_calls.h, the `stack_trace_map`); `run` does not collect
+/// stacks yet, so the events come without them, and a note says so once per hook.
+fn stack_trace_notes(spec: &Spec) -> Vec<String> {
+    let mut out = Vec::new();
+    for hook in &spec.hooks {
+        let asked: Vec<&str> = ["kernelStackTrace", "userStackTrace"]
+            .into_iter()
+            .filter(|key| {
+                hook.selectors
+                    .iter()
+                    .any(|sel| sel.match_actions.iter().any(|a| a.flag(key).is_some()))
+            })
+            .collect();
+        if !asked.is_empty() {
+            out.push(format!(
+                "{}: `{}` asked, but policyctl run does not collect stack traces yet: its events come without them",
+                hook.describe(),
+                asked.join("` and `")
+            ));
+        }
+    }
+    out
 }

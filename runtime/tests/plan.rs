@@ -2991,3 +2991,25 @@ fn enforcers_of_two_policies_have_their_own_keys() {
     let policies: Vec<usize> = m.enforcers.iter().map(|e| e.policy).collect();
     assert_eq!(policies, [0, 1, 2, 3]);
 }
+
+/// Post's kernelStackTrace / userStackTrace: the hook runs, and a note says its events come
+/// without the stacks (`run` does not collect them yet), never silently.
+#[test]
+fn stack_traces_are_said_to_be_missing() {
+    let p = plan(&policy(
+        "  kprobes:\n  - call: do_unlinkat\n    syscall: false\n    selectors:\n    - matchActions:\n      - action: Post\n        kernelStackTrace: true\n",
+    ));
+    assert_eq!(p.hooks.len(), 1);
+    assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+    assert!(
+        p.skipped[0].contains(
+            "`kernelStackTrace` asked, but policyctl run does not collect stack traces yet"
+        ),
+        "{:?}",
+        p.skipped
+    );
+    let quiet = plan(&policy(
+        "  kprobes:\n  - call: do_unlinkat\n    syscall: false\n    selectors:\n    - matchActions:\n      - action: Post\n        kernelStackTrace: false\n",
+    ));
+    assert!(quiet.skipped.is_empty(), "{:?}", quiet.skipped);
+}
