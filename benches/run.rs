@@ -39,7 +39,12 @@
 //!
 //! Then a peer doing the same filter, where it is installed: bpftrace with
 //! `tracepoint:syscalls:sys_enter_openat /str(args->filename) == "<never opened>"/`, measured
-//! the same way (`peer: bpftrace` row), so its ratio stands next to policyctl's.
+//! the same way (`peer: bpftrace` row), so its ratio stands next to policyctl's. And the floor
+//! under both: bpftrace programs that do nothing, on `sys_enter_openat` and on
+//! `sys_enter_mknodat` (`floor:` rows). They cost what the kernel's syscall tracepoints cost
+//! with no program work; enabling any syscall tracepoint sends every syscall of every task
+//! through the kernel's slow syscall-entry path, which is why hooking another syscall is not
+//! free there.
 //!
 //! **2. Events per second delivered to JSON.** A policy posting an event for every `openat`
 //! of a path under `<tmp>/ev/` (`Prefix`), run as `policyctl run -o json
@@ -477,19 +482,47 @@ fn overhead(dir: &Path) -> bool {
     true
 }
 
-/// A peer doing the same filter: bpftrace on `tracepoint:syscalls:sys_enter_openat` comparing
-/// the file name with a path never opened, measured as the configurations above (a round with
-/// nothing loaded, then one with it). Said and left out when `bpftrace` is not installed.
+/// A peer doing the same filter, and the floor under both: bpftrace on
+/// `tracepoint:syscalls:sys_enter_openat` comparing the file name with a path never opened,
+/// then bpftrace programs that do nothing on `sys_enter_openat` and on `sys_enter_mknodat`
+/// (what the kernel's tracepoint and BPF dispatch cost alone, with no program work: no hook
+/// served by a syscall tracepoint can cost less). Measured as the configurations above (a
+/// round with nothing loaded, then one with it). Said and left out when `bpftrace` is not
+/// installed.
 fn bpftrace_peer(target: &CStr, never: &Path) {
-    let program = format!(
+    let filtered = format!(
         "tracepoint:syscalls:sys_enter_openat /str(args->filename) == \"{}\"/ {{ printf(\"x\\n\"); }}",
         never.display()
     );
+    let rows = [
+        (
+            "peer: bpftrace, openat filtered, unmatched",
+            filtered.as_str(),
+        ),
+        (
+            "floor: empty program, openat tracepoint",
+            "tracepoint:syscalls:sys_enter_openat { }",
+        ),
+        (
+            "floor: empty program, mknodat tracepoint",
+            "tracepoint:syscalls:sys_enter_mknodat { }",
+        ),
+    ];
+    for (label, program) in rows {
+        if !bpftrace_row(target, label, program) {
+            return;
+        }
+    }
+}
+
+/// One bpftrace row: `ROUNDS` rounds without and with `program`. False when bpftrace could not
+/// be run (said in the output).
+fn bpftrace_row(target: &CStr, label: &str, program: &str) -> bool {
     let mut t: Vec<(f64, f64)> = Vec::new();
     for _ in 0..ROUNDS {
         let before = measure_round(target);
         let mut child = match Command::new("bpftrace")
-            .args(["-e", &program])
+            .args(["-e", program])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -497,8 +530,8 @@ fn bpftrace_peer(target: &CStr, never: &Path) {
         {
             Ok(c) => c,
             Err(e) => {
-                println!("  peer bpftrace: not measured ({e}; Debian: apt-get install bpftrace)");
-                return;
+                println!("  {label}: not measured ({e}; Debian: apt-get install bpftrace)");
+                return false;
             }
         };
         // bpftrace says "Attaching 1 probe..." once its probe is in place.
@@ -508,8 +541,8 @@ fn bpftrace_peer(target: &CStr, never: &Path) {
         if !attached {
             let _ = child.kill();
             let _ = child.wait();
-            println!("  peer bpftrace: not measured (it did not attach: {line:?})");
-            return;
+            println!("  {label}: not measured (bpftrace did not attach: {line:?})");
+            return false;
         }
         open_close(target, ITERATIONS / 20);
         let with = measure_round(target);
@@ -520,7 +553,8 @@ fn bpftrace_peer(target: &CStr, never: &Path) {
         }
         let _ = child.wait();
     }
-    print_row("peer: bpftrace, openat filtered, unmatched", &t);
+    print_row(label, &t);
+    true
 }
 
 /// One row of part 1: the medians and minimums of the rounds without and with, their ratio

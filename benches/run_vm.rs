@@ -20,6 +20,13 @@
 //! BPF programs and all), free of the host's load; the ratios say how many more instructions a
 //! hook adds to the syscall's path, not what a real machine's times are (cache and branch
 //! behaviour are not modelled). The figures go in the issue notes with this command.
+//!
+//! After each hooked measurement, a short loop runs with the kernel's BPF statistics on
+//! (`kernel.bpf_stats_enabled`), and the `prog ns/call` column gives `run_time_ns / run_cnt`
+//! of the busiest program `policyctl run` holds (from `/proc/<pid>/fdinfo`): with icount, the
+//! instructions the BPF program itself (and the helpers it calls) executes per call, apart
+//! from what the attach mechanism (kprobe, trampoline) costs around it. The statistics are off
+//! while the ratios are measured (they add two clock reads per call).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -112,6 +119,32 @@ const CONFIGS: [(&str, &str, &str); 4] = [
 ];
 const ROUNDS: usize = 3;
 
+/// Run after a hooked measurement: prints `prog RUN_TIME_NS RUN_CNT` for each BPF program the
+/// running `policyctl run` holds, over a short loop with the BPF statistics on.
+const PROG_STATS: &str = "echo 1 > /proc/sys/kernel/bpf_stats_enabled
+/usr/bin/openloop 2000 /tmp/bench-file >/dev/null
+for f in /proc/$(cat /tmp/run.pid)/fdinfo/*; do
+  t=$(sed -n 's/^run_time_ns:[[:space:]]*//p' $f); c=$(sed -n 's/^run_cnt:[[:space:]]*//p' $f)
+  [ -n \"$c\" ] && [ \"$c\" != 0 ] && echo \"prog $t $c\"
+done
+echo 0 > /proc/sys/kernel/bpf_stats_enabled";
+
+/// `run_time_ns / run_cnt` of the program called most often in a [`PROG_STATS`] output, if
+/// one ran for the loop's calls.
+fn prog_ns_per_call(output: &str) -> Option<f64> {
+    output
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("prog ")?.split_whitespace();
+            let t: f64 = f.next()?.parse().ok()?;
+            let c: f64 = f.next()?.parse().ok()?;
+            // the hooked syscall's program runs 2000 times; exec, fork and exit ones a few
+            (c >= 1000.0).then_some((c, t / c))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, per_call)| per_call)
+}
+
 fn ns_per_iter(output: &str) -> Option<f64> {
     output
         .lines()
@@ -155,7 +188,7 @@ fn bench(kernel: vm::VmKernel) {
             vm = vm.scenario(&format!("r{round}c{i}-base"), measure).scenario(
                 &format!("r{round}c{i}-hooked"),
                 &format!(
-                    "{}\nstart --policy-events-only --attach {attach} {file} || exit 1\n{measure}\nstop >/dev/null",
+                    "{}\nstart --policy-events-only --attach {attach} {file} || exit 1\n{measure}\n{PROG_STATS}\nstop >/dev/null",
                     vm::RUN_HELPERS
                 ),
             );
@@ -165,11 +198,16 @@ fn bench(kernel: vm::VmKernel) {
     eprintln!("{}", run.timings());
     let mut ratios: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     let mut hooked: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    let mut per_call: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     let mut base_all = Vec::new();
     for round in 0..ROUNDS {
         for i in 0..CONFIGS.len() {
             let base = ns_per_iter(run.ok(&format!("r{round}c{i}-base")));
-            let with = ns_per_iter(run.ok(&format!("r{round}c{i}-hooked")));
+            let hooked_out = run.ok(&format!("r{round}c{i}-hooked"));
+            let with = ns_per_iter(hooked_out);
+            if let Some(p) = prog_ns_per_call(hooked_out) {
+                per_call.entry(i).or_default().push(p);
+            }
             let (Some(base), Some(with)) = (base, with) else {
                 panic!("round {round} config {i}: no figure\n{}", run.timings());
             };
@@ -182,7 +220,10 @@ fn bench(kernel: vm::VmKernel) {
         "\nDebian {} in qemu (TCG): openat+close, median of {ROUNDS} rounds",
         kernel.short()
     );
-    println!("  {:<36} {:>12} {:>7}", "configuration", "ns/iter", "ratio");
+    println!(
+        "  {:<36} {:>12} {:>7} {:>15}",
+        "configuration", "ns/iter", "ratio", "prog ns/call"
+    );
     println!(
         "  {:<36} {:>12.0} {:>7}",
         "no policy",
@@ -190,11 +231,16 @@ fn bench(kernel: vm::VmKernel) {
         "1.00"
     );
     for (i, (label, ..)) in CONFIGS.iter().enumerate() {
+        let prog = per_call
+            .get(&i)
+            .map(|v| format!("{:.0}", median(v.clone())))
+            .unwrap_or_else(|| "-".into());
         println!(
-            "  {:<36} {:>12.0} {:>7.2}",
+            "  {:<36} {:>12.0} {:>7.2} {:>15}",
             label,
             median(hooked[&i].clone()),
-            median(ratios[&i].clone())
+            median(ratios[&i].clone()),
+            prog
         );
     }
 }

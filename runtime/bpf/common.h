@@ -157,6 +157,7 @@ enum filter_op {
 #define FILTER_NOT 1     /* the negated form: NotEqual, NotIn, NotDPort ... */
 #define FILTER_FOLLOW 2  /* followForks / followChildren */
 #define FILTER_NSPID 4   /* isNamespacePID */
+#define FILTER_LEN_GATE 8 /* string filters: ints[0..3] are a bitmap of the lengths that can match */
 
 struct cidr {
 	__u32 family; /* AF_INET (2) or AF_INET6 (10) */
@@ -286,6 +287,10 @@ struct selector {
 	__s32 enforcer_error;  /* argError, kept in 16 bits as Tetragon's enforcer_data */
 	__u32 enforcer_signal; /* argSig, 0 = none */
 	__u32 enforcer_key;    /* the enforcer's `slot` in override_tasks: ENFORCER_KEY | a slot */
+	/* issue 16: the arguments (bit i: event arg i) this selector's matchArgs
+	 * entries compare, read once its process filters hold */
+	__u8 args_mask;
+	__u8 _pad_lazy[3];
 };
 
 /*

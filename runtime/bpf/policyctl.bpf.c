@@ -1290,8 +1290,30 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 /* Copies a string into the scratch key used by match_key. */
 static __always_inline void set_key(struct scratch *s, const __u8 *str, __u32 len)
 {
-	bpf_probe_read_kernel(s->key.data, STR_LEN, str);
-	s->key_len = len > STR_LEN ? STR_LEN : len;
+	/* only the string's bytes: the trie compares prefixlen bits, so the
+	 * bytes past them never count */
+	__u64 n = len > STR_LEN ? STR_LEN : len;
+	asm volatile("%[n] &= 0xff" : [n] "+r"(n));
+	if (n > STR_LEN)
+		n = STR_LEN;
+	bpf_probe_read_kernel(s->key.data, n, str);
+	s->key_len = n;
+}
+
+/*
+ * A string filter's length gate (FILTER_LEN_GATE, issue 16): when the bit of
+ * the string's length (as set_key caps it) is clear, no stored value can
+ * match (Equal and In: the values' lengths; Prefix and Postfix: every length
+ * from the shortest value's up), so the key is neither copied nor looked up.
+ */
+static __always_inline bool len_possible(struct filter *f, __u32 len)
+{
+	if (!(f->flags & FILTER_LEN_GATE))
+		return true;
+	if (len > STR_LEN)
+		len = STR_LEN;
+	__u64 word = f->ints[BOUNDED(len >> 6, 4)];
+	return (word >> (len & 63)) & 1;
 }
 
 /*
@@ -1749,6 +1771,10 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 			hit = match_ints(f, a->mode & 0xffff);
 			break;
 		}
+		if (!len_possible(f, a->len)) {
+			hit = false;
+			break;
+		}
 		set_key(s, a->str, a->len);
 		hit = match_key(f->id, f->op);
 	}
@@ -1785,15 +1811,21 @@ GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
 			int n = current_binary();
 			if (n <= 0)
 				break; /* no executable to read: unknown */
-			set_key(s, s->self_binary, n);
-			hit = match_key(f->id, f->op);
+			if (len_possible(f, n)) {
+				set_key(s, s->self_binary, n);
+				hit = match_key(f->id, f->op);
+			}
 			/* the ancestors of a process never seen are unknown */
 			known = hit || !follow;
 			break;
 		}
-		set_key(s, p->binary, p->binary_len);
+		bool found = false;
+		if (len_possible(f, p->binary_len)) {
+			set_key(s, p->binary, p->binary_len);
+			found = match_key(f->id, f->op);
+		}
 		pid = p->ppid;
-		if (match_key(f->id, f->op)) {
+		if (found) {
 			hit = true;
 			known = true;
 			break;
@@ -2066,6 +2098,21 @@ static __always_inline void selector_sock_action(struct scratch *s, struct selec
 	track_sock(a->sock.cookie, sel->sock_action == ACTION_TRACKSOCK);
 }
 
+#define ALL_ARGS ((1u << MAX_ARGS) - 1)
+
+/* Reads the arguments in `want` (bit i: argument i) not yet in `have`;
+ * returns the bits read by now. */
+static __always_inline __u32 read_args(__u64 slot, __u32 nargs, __u32 want, __u32 have)
+{
+	for (int i = 0; i < MAX_ARGS; i++) {
+		if (i >= nargs)
+			break;
+		if ((want & ~have) & (1u << i))
+			read_arg(slot, i);
+	}
+	return have | want;
+}
+
 /*
  * The generic handler, after the caller put the raw arguments in the
  * scratch: reads the arguments, finds the first selector that matches,
@@ -2090,15 +2137,18 @@ GLOBAL int handle(__u64 slot)
 	s->hook.action_arg = 0;
 	s->unread = 0;
 	__u32 nargs = h->nargs;
-	for (int i = 0; i < MAX_ARGS; i++) {
-		if (i >= nargs)
-			break;
-		read_arg(slot, i);
-	}
-
 	/* the process filters test the current process, not a tracked sock's owner */
 	__u32 pid = id >> 32;
 	__u32 nsel = h->nselectors;
+	/* Arguments are read when first needed (issue 16): a selector's
+	 * matchArgs entries read theirs (args_mask) once its process filters
+	 * held, and the rest once a selector matched, so a call the process
+	 * filters turn away reads none. A return probe keeps every call's entry
+	 * and a hook without selectors posts every call: both read all first. */
+	bool lazy = nsel && !h->returns;
+	__u32 have = 0;
+	if (!lazy)
+		have = read_args(slot, nargs, ALL_ARGS, have);
 	if (nsel == 0) {
 		if (h->returns)
 			keep_entry(slot, 1);
@@ -2121,6 +2171,8 @@ GLOBAL int handle(__u64 slot)
 		     sel->has_cap_changes) &&
 		    !match_process(slot, i, pid))
 			continue;
+		if (lazy)
+			have = read_args(slot, nargs, sel->args_mask, have);
 		bool ok = true;
 		for (int f = 0; f < MAX_FILTERS; f++) {
 			if (f >= sel->nargs)
@@ -2141,6 +2193,9 @@ GLOBAL int handle(__u64 slot)
 		return 0;
 	}
 
+	/* the event carries every argument, and actions (TrackSock, rateLimit) read them */
+	if (lazy)
+		read_args(slot, nargs, ALL_ARGS, have);
 	/* match_* reused the scratch; h is still the same map value */
 	struct selector *sel = &h->selectors[which];
 	s->hook.selector = which;
@@ -2207,8 +2262,11 @@ GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid)
 	struct process *pp = bpf_map_lookup_elem(&processes, &ppid);
 	if (!pp)
 		return 0;
-	set_key(s, pp->binary, pp->binary_len);
-	bool hit = match_key(f->id, f->op);
+	bool hit = false;
+	if (len_possible(f, pp->binary_len)) {
+		set_key(s, pp->binary, pp->binary_len);
+		hit = match_key(f->id, f->op);
+	}
 	return (f->flags & FILTER_NOT) ? !hit : hit;
 }
 
@@ -2268,16 +2326,24 @@ GLOBAL int notify_enforcer(__u64 slot, __u64 sel)
 
 /* ---- program copies ---------------------------------------------------- */
 
-static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
+static __always_inline struct scratch *begin_hook(__u32 slot, bool *syscall,
+						  struct hook_config **hook)
 {
 	struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot);
 	struct scratch *s = get_scratch();
 	if (!h || !s || !h->enabled)
 		return 0;
 	*syscall = h->syscall;
+	*hook = h;
 	s->hook.syscall = 0;
 	s->regs_addr = 0;
 	return s;
+}
+
+static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
+{
+	struct hook_config *h;
+	return begin_hook(slot, syscall, &h);
 }
 
 /* A syscall's arguments, from the user registers its stub receives. */
@@ -2406,9 +2472,9 @@ static __always_inline __s64 lsm_errno(__s32 value)
 	int tracepoint_##n(void *ctx)                                     \
 	{                                                                 \
 		__u32 slot = KIND_TRACEPOINT * SLOTS_PER_KIND + n;        \
-		struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot); \
+		struct hook_config *h = 0;                                \
 		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
+		struct scratch *s = begin_hook(slot, &syscall, &h);       \
 		if (!s || !h)                                             \
 			return 0;                                         \
 		s->tp_ctx = (__u64)ctx;                                   \

@@ -243,6 +243,9 @@ pub const FILTER_NOT: u8 = 1;
 pub const FILTER_FOLLOW: u8 = 2;
 /// `FILTER_NSPID`: isNamespacePID.
 pub const FILTER_NSPID: u8 = 4;
+/// `FILTER_LEN_GATE`: a string filter whose first four values are a bitmap of the string
+/// lengths (as `set_key` caps them at [`STR_LEN`]) that a stored value can match.
+pub const FILTER_LEN_GATE: u8 = 8;
 
 /// `RATE_*`: a Post rateLimit's scope.
 pub mod rate_scope {
@@ -323,6 +326,24 @@ impl Filter {
         let n = ints.len().min(MAX_VALUES);
         self.values[..n].copy_from_slice(&ints[..n]);
         self.nvalues = n as u8;
+    }
+
+    /// Sets the length gate of a string filter ([`FILTER_LEN_GATE`]) from its values' lengths:
+    /// with `exact` (Equal, In) only those lengths can match, otherwise (Prefix, Postfix) every
+    /// length from the shortest up. Lengths are capped at [`STR_LEN`] as `set_key` caps a key.
+    pub fn set_len_gate(&mut self, lengths: impl IntoIterator<Item = usize>, exact: bool) {
+        let mut bits = [0u64; 4];
+        let mut set = |n: usize| {
+            let n = n.min(STR_LEN);
+            bits[n / 64] |= 1 << (n % 64);
+        };
+        if exact {
+            lengths.into_iter().for_each(&mut set);
+        } else if let Some(shortest) = lengths.into_iter().min() {
+            (shortest.min(STR_LEN)..=STR_LEN).for_each(&mut set);
+        }
+        self.values[..4].copy_from_slice(&bits);
+        self.flags |= FILTER_LEN_GATE;
     }
 
     /// Sets the inline CIDR values (at most [`MAX_VALUES`]).
@@ -414,6 +435,10 @@ pub struct Selector {
     /// The enforcer's key in `override_tasks` (`PendingKey::slot`): [`ENFORCER_KEY`] | the slot
     /// of the policy's first hook.
     pub enforcer_key: u32,
+    /// The event args (bit i: arg i) this selector's matchArgs entries compare: read once its
+    /// process filters hold, the others only when it matches.
+    pub args_mask: u8,
+    pub _pad_lazy: [u8; 3],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,7 +6,10 @@
 //! Tetragon's `GetEventsResponse`, so the compact line reads exactly the
 //! fields the JSON shows, the way Tetragon's `CompactEncoder` does.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use crate::event::{Arg, Event, Exit, Hook};
 use crate::layout::{
@@ -30,7 +33,7 @@ pub enum Format {
 }
 
 /// Turns decoded events into lines of one [`Format`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Renderer {
     format: Format,
     boot_offset_ns: i128,
@@ -39,7 +42,27 @@ pub struct Renderer {
     process_cred: bool,
     /// `--enable-process-ns`: processes carry `ns`, compared with these host namespaces.
     host_ns: Option<[u32; crate::layout::NS_KINDS]>,
+    /// The JSON of the processes hook events showed last (see [`ProcMemo`]).
+    memo: RefCell<HashMap<MemoKey, ProcMemo>>,
 }
+
+/// A process object as a hook event shows it: its pid, the thread shown in it, and whether it
+/// carries the live refcount (the event's process) or not (its parent).
+type MemoKey = (u32, u32, bool);
+
+/// The members of a `process` object rendered once and written again for every hook event of
+/// the same process (issue 16: the process and its parent are most of a hook event's line).
+/// Valid while the cache's entry is the one it was rendered from: the rendering is a function
+/// of that entry, the thread, the refcount role and the renderer's fixed settings only.
+#[derive(Debug, Clone)]
+struct ProcMemo {
+    info: ProcessInfo,
+    json: Rc<str>,
+}
+
+/// The most processes [`ProcMemo`] keeps (all are forgotten when it is full, so its memory
+/// stays bounded; they are rendered again when next shown).
+const MEMO_MAX: usize = 4096;
 
 /// `CLOCK_REALTIME - CLOCK_BOOTTIME` now, in ns: adding it to a boot-time
 /// stamp gives wall time.
@@ -73,6 +96,7 @@ impl Renderer {
             ancestors: Ancestors::default(),
             process_cred: false,
             host_ns: None,
+            memo: RefCell::new(HashMap::new()),
         }
     }
 
@@ -124,7 +148,7 @@ impl Renderer {
     /// adds its process before rendering, an exit removes it after. `None`
     /// for a hook event whose slot is not in the plan.
     pub fn render(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<String> {
-        let response = self.response(plan, cache, event)?;
+        let response = self.response(plan, cache, event, self.format == Format::Json)?;
         Some(match self.format {
             Format::Json => response.to_json(),
             Format::Compact => response.to_compact(),
@@ -140,7 +164,7 @@ impl Renderer {
         event: &Event,
         out: &mut String,
     ) -> bool {
-        let Some(response) = self.response(plan, cache, event) else {
+        let Some(response) = self.response(plan, cache, event, self.format == Format::Json) else {
             return false;
         };
         match self.format {
@@ -158,7 +182,7 @@ impl Renderer {
         cache: &mut ProcessCache,
         event: &Event,
     ) -> Option<(String, String)> {
-        let response = self.response(plan, cache, event)?;
+        let response = self.response(plan, cache, event, self.format == Format::Json)?;
         let json = response.to_json();
         Some(match self.format {
             Format::Json => (json.clone(), json),
@@ -203,6 +227,7 @@ impl Renderer {
             }),
             tid,
             in_init_tree: Some(p.in_init_tree),
+            json: None,
         }
     }
 
@@ -217,6 +242,7 @@ impl Renderer {
         tid: u32,
         uid: u32,
         live_refcnt: bool,
+        memo: bool,
     ) -> (Proc, Option<Proc>) {
         // looked up (read from /proc when missing) first, then read in place: no copy of the
         // cache's entries per event
@@ -235,18 +261,67 @@ impl Renderer {
             return (bare(), None);
         };
         let parent = if has_parent {
-            cache.get(ppid).map(|pp| self.process(pp, pp.pid))
+            cache
+                .get(ppid)
+                .map(|pp| self.shown(pp, pp.pid, false, memo))
         } else {
             None
         };
-        let mut process = self.process(p, tid);
-        if live_refcnt {
-            process.refcnt = p.refcnt;
-        }
-        (process, parent)
+        (self.shown(p, tid, live_refcnt, memo), parent)
     }
 
-    fn response(&self, plan: &Plan, cache: &mut ProcessCache, event: &Event) -> Option<Response> {
+    /// The cache's process `p` as an event shows it, with thread `tid` and, with
+    /// `live_refcnt`, its live refcount. With `memo` (the line is JSON) its members come from
+    /// [`ProcMemo`], rendered only when the entry changed since it was last shown.
+    fn shown(&self, p: &ProcessInfo, tid: u32, live_refcnt: bool, memo: bool) -> Proc {
+        let full = || {
+            let mut process = self.process(p, tid);
+            if live_refcnt {
+                process.refcnt = p.refcnt;
+            }
+            process
+        };
+        if !memo {
+            return full();
+        }
+        let key = (p.pid, tid, live_refcnt);
+        let mut memos = self.memo.borrow_mut();
+        let json = match memos.get(&key) {
+            Some(m) if m.info == *p => m.json.clone(),
+            _ => {
+                let mut json = String::new();
+                proc_json(&mut Obj::members(&mut json), &full());
+                let json: Rc<str> = json.into();
+                if memos.len() >= MEMO_MAX {
+                    memos.clear();
+                }
+                memos.insert(
+                    key,
+                    ProcMemo {
+                        info: p.clone(),
+                        json: json.clone(),
+                    },
+                );
+                json
+            }
+        };
+        Proc {
+            pid: p.pid,
+            tid,
+            json: Some(json),
+            ..Proc::default()
+        }
+    }
+
+    /// The event as Tetragon's `GetEventsResponse`; with `memo` (only JSON is rendered from
+    /// it) hook events show processes from [`ProcMemo`].
+    fn response(
+        &self,
+        plan: &Plan,
+        cache: &mut ProcessCache,
+        event: &Event,
+        memo: bool,
+    ) -> Option<Response> {
         let node_name = cache.node_name().to_string();
         let header = event.header();
         let time = self.wall(header.ktime);
@@ -285,8 +360,8 @@ impl Renderer {
                 // drops it: bpf/process/bpf_exit.h event_exit_send() sends nothing for a
                 // pid missing from its execve_map.
                 cache.lookup(header.pid)?;
-                let (process, parent) =
-                    self.process_and_parent(cache, header.pid, header.pid, header.uid, false);
+                let (process, parent) = self
+                    .process_and_parent(cache, header.pid, header.pid, header.uid, false, false);
                 ancestors = self.ancestors_of(cache, header.pid, self.ancestors.base);
                 cache.remove(header.pid);
                 exit_body(exit, process, parent, time)
@@ -294,7 +369,7 @@ impl Renderer {
             Event::Hook(hook) => {
                 let plan_hook = plan.hook(hook.slot)?;
                 let (process, parent) =
-                    self.process_and_parent(cache, header.pid, header.tid, header.uid, true);
+                    self.process_and_parent(cache, header.pid, header.tid, header.uid, true, memo);
                 let a = self.ancestors;
                 let on = match plan_hook.event {
                     EventKind::Tracepoint => a.tracepoint,
@@ -506,6 +581,8 @@ struct Proc {
     /// `in_init_tree`, a BoolValue: absent for a process the cache does not know (Tetragon's
     /// bare `{pid, start_time}` process), else true or false.
     in_init_tree: Option<bool>,
+    /// All the members above, already rendered (JSON only): written as they are.
+    json: Option<Rc<str>>,
 }
 
 /// A `tetragon.KprobeArgument` value (its oneof).
@@ -796,23 +873,51 @@ fn push_rfc3339(out: &mut String, secs: i64, nanos: u32) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
-    let _ = if nanos == 0 {
-        Ok(())
-    } else if nanos % 1_000_000 == 0 {
-        write!(out, ".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        write!(out, ".{:06}", nanos / 1_000)
+    if !(0..=9999).contains(&year) {
+        let _ = write!(out, "{year:04}");
     } else {
-        write!(out, ".{nanos:09}")
-    };
+        push_digits(out, year as u64, 4);
+    }
+    for (sep, v) in [
+        ('-', month),
+        ('-', day),
+        ('T', rem / 3600),
+        (':', rem / 60 % 60),
+        (':', rem % 60),
+    ] {
+        out.push(sep);
+        push_digits(out, v as u64, 2);
+    }
+    if nanos != 0 {
+        out.push('.');
+        if nanos % 1_000_000 == 0 {
+            push_digits(out, u64::from(nanos / 1_000_000), 3);
+        } else if nanos % 1_000 == 0 {
+            push_digits(out, u64::from(nanos / 1_000), 6);
+        } else {
+            push_digits(out, u64::from(nanos), 9);
+        }
+    }
     out.push('Z');
+}
+
+/// `v` in decimal, zero-padded to at least `width` digits (`format!("{v:0width$}")` without
+/// the formatting machinery: timestamps are written twice per event).
+fn push_digits(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len().saturating_sub(width));
+    for &b in &buf[start..] {
+        out.push(char::from(b));
+    }
 }
 
 /// A JSON object written straight into a string, members in the order written (as
@@ -828,6 +933,23 @@ impl<'a> Obj<'a> {
     fn new(out: &'a mut String) -> Obj<'a> {
         out.push('{');
         Obj { out, empty: true }
+    }
+
+    /// An object's members alone, without its braces (for [`ProcMemo`]).
+    fn members(out: &'a mut String) -> Obj<'a> {
+        Obj { out, empty: true }
+    }
+
+    /// Members rendered before by [`Obj::members`], written as they are.
+    fn members_json(&mut self, json: &str) {
+        if json.is_empty() {
+            return;
+        }
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        self.out.push_str(json);
     }
 
     fn key(&mut self, key: &str) {
@@ -891,6 +1013,17 @@ impl<'a> Obj<'a> {
 /// A JSON string, escaped as serde_json escapes it (quote, backslash, control characters).
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // most strings need no escape: checked 16 bytes at a time, without a branch per byte
+    let clean = s.as_bytes().chunks(16).all(|chunk| {
+        !chunk.iter().fold(false, |bad, &b| {
+            bad | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
+    });
+    if clean {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc: Option<&str> = match b {
@@ -918,6 +1051,10 @@ fn push_json_str(out: &mut String, s: &str) {
 }
 
 fn proc_json(o: &mut Obj<'_>, p: &Proc) {
+    if let Some(json) = &p.json {
+        o.members_json(json);
+        return;
+    }
     o.str("exec_id", &p.exec_id);
     o.num("pid", p.pid);
     o.num("uid", p.uid);

@@ -1316,6 +1316,7 @@ impl HookCompiler<'_> {
         for action in &sel.match_actions {
             self.action(hook, action, &mut out)?;
         }
+        out.args_mask = args_mask(&out);
         Ok(out)
     }
 
@@ -1395,6 +1396,7 @@ impl HookCompiler<'_> {
                 for v in &values {
                     strings.push(string_entry(out.id, v, out.op == op::POSTFIX)?);
                 }
+                out.set_len_gate(values.iter().map(|v| v.len()), out.op == op::EQUAL);
             }
             OpKind::Equality | OpKind::Compare | OpKind::Mask
                 if matches!(ty, arg_type::INT | arg_type::UINT | arg_type::CAPS) =>
@@ -1605,6 +1607,7 @@ impl HookCompiler<'_> {
         for v in &b.values {
             strings.push(string_entry(out.id, &v.value, out.op == op::POSTFIX)?);
         }
+        out.set_len_gate(b.values.iter().map(|v| v.value.len()), out.op == op::IN);
         Ok(out)
     }
 
@@ -2440,6 +2443,29 @@ fn ints(values: &[&str], parse: impl Fn(&str) -> Option<i64>) -> Result2<Vec<u64
 }
 
 /// A string value for a trie: at most STR_LEN bytes, reversed for Postfix.
+/// The event args a selector's matchArgs entries compare (bit i: arg i), which `handle()`
+/// reads once the selector's process filters hold: each entry's own arg, CapabilitiesGained's
+/// second one, and every arg for a CEL expression (which may name any).
+fn args_mask(sel: &SelectorConfig) -> u8 {
+    let all = (1u8 << layout::MAX_ARGS) - 1;
+    let mut mask = 0u8;
+    for f in &sel.args[..usize::from(sel.nargs).min(MAX_FILTERS)] {
+        if f.op == op::CEL {
+            return all;
+        }
+        let positions = [
+            Some(u64::from(f.arg)),
+            (f.op == op::CAPS_GAINED).then_some(f.values[0]),
+        ];
+        for p in positions.into_iter().flatten() {
+            if p < layout::MAX_ARGS as u64 {
+                mask |= 1 << p;
+            }
+        }
+    }
+    mask
+}
+
 fn string_entry(filter: u32, value: &str, postfix: bool) -> Result2<StringEntry> {
     let mut bytes = value.as_bytes().to_vec();
     if bytes.len() > STR_LEN {

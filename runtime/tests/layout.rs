@@ -381,6 +381,8 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 enforcer_error,
                 enforcer_signal,
                 enforcer_key,
+                args_mask,
+                _pad_lazy,
             }),
             0,
         ),

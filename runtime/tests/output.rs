@@ -808,6 +808,76 @@ fn ancestors_as_enable_ancestors_asks() {
     assert!(Ancestors::parse("base,kprobes").is_err());
 }
 
+/// The renderer writes the `process` and `parent` members a hook event showed before again
+/// (its memo of rendered processes): what it prints must be what a renderer without that memo
+/// prints, as the process's cache entry changes (a fork raises bash's refcount, an exec makes
+/// a new process, an exit removes it), for several threads of one process.
+#[test]
+fn rendered_processes_follow_the_cache() {
+    let openat = |pid, tid| {
+        hook_record(
+            OPENAT,
+            pid,
+            tid,
+            action::POST,
+            vec![
+                int(arg_type::INT, -100),
+                text(arg_type::STRING, b"/etc/passwd"),
+                int(arg_type::INT, 0),
+            ],
+        )
+    };
+    let records = [
+        openat(1000, 1000),
+        openat(1000, 1000),
+        openat(1000, 1001),
+        fork_record(1002, 1000, 3_000_000_000),
+        openat(1000, 1000),
+        openat(1002, 1002),
+        exec_record(1002, 1000, 1000, "/usr/bin/cat", &["/etc/passwd"]),
+        openat(1002, 1002),
+        openat(1000, 1001),
+        exit_record(1002, 1000, 0),
+        openat(1000, 1000),
+        openat(1002, 1002),
+    ];
+    let plan = plan();
+    let (mut warm, mut cold) = (cache(), cache());
+    let renderer = Renderer::with_boot_offset(Format::Json, BOOT_OFFSET);
+    let mut hook_lines = 0;
+    for r in &records {
+        let event = decode(r).expect("record decodes");
+        let fresh = Renderer::with_boot_offset(Format::Json, BOOT_OFFSET);
+        let want = fresh.render(&plan, &mut cold, &event);
+        let got = renderer.render(&plan, &mut warm, &event);
+        assert_eq!(got, want);
+        hook_lines += usize::from(got.is_some_and(|l| l.contains("process_kprobe")));
+    }
+    assert_eq!(hook_lines, 9);
+    // the fork showed: bash's refcount in the later events is not the first one's
+    let first = renderer
+        .render(&plan, &mut cache(), &decode(&records[0]).unwrap())
+        .unwrap();
+    let mut c = cache();
+    for r in &records[..4] {
+        renderer.render(&plan, &mut c, &decode(r).unwrap());
+    }
+    let after_fork = renderer
+        .render(&plan, &mut c, &decode(&records[4]).unwrap())
+        .unwrap();
+    assert_ne!(
+        json_str_or_num(&first, "refcnt"),
+        json_str_or_num(&after_fork, "refcnt")
+    );
+}
+
+/// The first value of `"key":` in a JSON line, as written (a number or a quoted string).
+fn json_str_or_num<'a>(line: &'a str, key: &str) -> &'a str {
+    let at = line.find(&format!("\"{key}\":")).expect(key) + key.len() + 3;
+    let end = line[at..].find([',', '}']).expect("end of value");
+    &line[at..at + end]
+}
+
 #[test]
 fn kprobe_openat_int_and_string() {
     let r = hook_record(

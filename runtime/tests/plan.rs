@@ -32,8 +32,8 @@ use std::sync::{Arc, OnceLock};
 use policyctl_runtime::layout::{
     action, arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter,
     HookConfig, HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_RETURN_COPY,
-    ARG_USER, ENFORCER_KEY, FILTER_FOLLOW, FILTER_NOT, FILTER_NSPID, MAX_ARGS, MAX_SELECTORS,
-    MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
+    ARG_USER, ENFORCER_KEY, FILTER_FOLLOW, FILTER_LEN_GATE, FILTER_NOT, FILTER_NSPID, MAX_ARGS,
+    MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
     is_multi_slot, ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features,
@@ -247,6 +247,26 @@ fn filter(id: u32, op: u8, flags: u8, arg: u8, ints: &[u64]) -> Filter {
     f
 }
 
+/// A string filter as the plan writes it: `FILTER_LEN_GATE` set and, in its first four values,
+/// the bitmap of the string lengths that can match: its values' own lengths for Equal and In,
+/// every length from the shortest value's up to `STR_LEN` for Prefix and Postfix.
+fn gated(id: u32, op: u8, flags: u8, arg: u8, values: &[&str]) -> Filter {
+    let mut f = filter(id, op, flags | FILTER_LEN_GATE, arg, &[]);
+    let exact = op == op::EQUAL || op == op::IN;
+    let shortest = values.iter().map(|v| v.len()).min();
+    for n in 0..=STR_LEN {
+        let can = if exact {
+            values.iter().any(|v| v.len() == n)
+        } else {
+            shortest.is_some_and(|s| n >= s)
+        };
+        if can {
+            f.values[n / 64] |= 1 << (n % 64);
+        }
+    }
+    f
+}
+
 fn entry(filter: u32, value: &str, postfix: bool) -> StringEntry {
     StringEntry {
         filter,
@@ -378,7 +398,7 @@ fn article_kill_mkdir_test() {
         (1, 0, 0, 1, 1, 0, 0)
     );
     assert_eq!((s.override_value, s.rate_limit_ms), (0, 0));
-    assert_eq!(s.args[0], filter(1, op::EQUAL, 0, 1, &[]));
+    assert_eq!(s.args[0], gated(1, op::EQUAL, 0, 1, &["test"]));
     assert_eq!(s.binaries, Filter::default());
     assert_eq!(s.pids, Filter::default());
     assert_unused_selectors(c, 1);
@@ -396,14 +416,16 @@ fn article_kill_mkdir_test() {
 ///   nresolve 1, resolve[0] = 0 at 0x34); 0x4c `01 02 04` (INT, index 2, width 4).
 /// - `selectors` at 0xb0 (0xac rounded up to the 8-alignment of the u64 values): 0xb0 nargs = 1,
 ///   0xb3 post = 1, 0xb4 kill = 1; its `args[0]` at 0xb0 + 16 = 0xc0: id = 1, 0xc4 op = 1
-///   (OP_EQUAL), 0xc6 arg = 1, 0xc7 nvalues = 0 (the string is in the trie).
+///   (OP_EQUAL), 0xc5 flags = 8 (FILTER_LEN_GATE), 0xc6 arg = 1, 0xc7 nvalues = 0 (the string
+///   is in the trie); its values at 0xc8 are the length gate: bit 4 (`test` is 4 bytes) = 0x10.
 #[test]
 fn article_kill_mkdir_test_bytes() {
     let p = article_plan("kill-mkdir-test");
     let bytes = config_bytes(&p.hooks[0].config);
     assert_eq!(&bytes[0x04..0x09], &[0, 3, 1, 1, 0]);
     assert_eq!(&bytes[0x2c..0x31], &[3, 1, 8, 0, 1]);
-    assert_eq!(&bytes[0xc0..0xc8], &[1, 0, 0, 0, 1, 0, 1, 0]);
+    assert_eq!(&bytes[0xc0..0xc8], &[1, 0, 0, 0, 1, 8, 1, 0]);
+    assert_eq!(&bytes[0xc8..0xd0], &[0x10, 0, 0, 0, 0, 0, 0, 0]);
     insta::assert_snapshot!(hex_dump(&bytes));
 }
 
@@ -442,7 +464,7 @@ fn article_block_secret_files() {
         ),
         (1, 0, 0, 1, 1, 0, 0)
     );
-    assert_eq!(s.args[0], filter(1, op::PREFIX, 0, 0, &[]));
+    assert_eq!(s.args[0], gated(1, op::PREFIX, 0, 0, &["/tmp/secret/"]));
     assert_unused_selectors(c, 1);
     assert_eq!(h.strings, [entry(1, "/tmp/secret/", false)]);
 }
@@ -483,7 +505,7 @@ fn article_block_443_for_wget() {
     );
     assert_eq!(s.args[0], filter(1, op::DPORT, 0, 0, &[443]));
     assert_eq!(s.args[0].ints(), [443]);
-    assert_eq!(s.binaries, filter(2, op::IN, 0, 0, &[]));
+    assert_eq!(s.binaries, gated(2, op::IN, 0, 0, &["/usr/bin/wget"]));
     assert_eq!(s.pids, Filter::default());
     assert_unused_selectors(c, 1);
     assert_eq!(h.strings, [entry(2, "/usr/bin/wget", false)]);
@@ -1111,7 +1133,11 @@ fn string_operators_and_not_flags() {
         ("NotPostfix", op::POSTFIX, FILTER_NOT, true),
     ] {
         let (f, strings) = string_filter(operator, &["/tmp/ab", "/etc/passwd"]);
-        assert_eq!(f, filter(1, code, flags, 1, &[]), "{operator}");
+        assert_eq!(
+            f,
+            gated(1, code, flags, 1, &["/tmp/ab", "/etc/passwd"]),
+            "{operator}"
+        );
         let stored = |s: &str| -> Vec<u8> {
             let mut b = s.as_bytes().to_vec();
             if postfix {
@@ -1164,7 +1190,11 @@ fn match_binaries() {
             (1, 0, 0),
             "{operator}"
         );
-        assert_eq!(s.binaries, filter(1, code, flags, 0, &[]), "{operator}");
+        assert_eq!(
+            s.binaries,
+            gated(1, code, flags, 0, &["/usr/bin/wget", "/bin/sh"]),
+            "{operator}"
+        );
         let mut a = b"/usr/bin/wget".to_vec();
         let mut b = b"/bin/sh".to_vec();
         if postfix {
@@ -1191,11 +1221,14 @@ fn match_binaries() {
     let (s, _) = binaries(
         "      - operator: In\n        followChildren: true\n        values:\n        - /usr/bin/bash\n",
     );
-    assert_eq!(s.binaries.flags, FILTER_FOLLOW);
+    assert_eq!(s.binaries.flags, FILTER_FOLLOW | FILTER_LEN_GATE);
     let (s, _) = binaries(
         "      - operator: NotIn\n        followChildren: true\n        values:\n        - /usr/bin/bash\n",
     );
-    assert_eq!(s.binaries.flags, FILTER_NOT | FILTER_FOLLOW);
+    assert_eq!(
+        s.binaries.flags,
+        FILTER_NOT | FILTER_FOLLOW | FILTER_LEN_GATE
+    );
 }
 
 /// A matchArgs filter and matchBinaries in one selector: ids in order (args first).
@@ -1207,10 +1240,10 @@ fn filter_ids_are_unique_across_selectors() {
     let c = &only_hook(&p).config;
     assert_unused_selectors(c, 2);
     assert_eq!(c.selectors[0].nargs, 2);
-    assert_eq!(c.selectors[0].args[0], filter(1, op::EQUAL, 0, 1, &[]));
+    assert_eq!(c.selectors[0].args[0], gated(1, op::EQUAL, 0, 1, &["a"]));
     assert_eq!(c.selectors[0].args[1], filter(2, op::EQUAL, 0, 0, &[1]));
     assert_eq!(c.selectors[0].binaries.id, 3);
-    assert_eq!(c.selectors[1].args[0], filter(4, op::PREFIX, 0, 1, &[]));
+    assert_eq!(c.selectors[1].args[0], gated(4, op::PREFIX, 0, 1, &["c"]));
     assert_eq!(
         only_hook(&p).strings,
         [
@@ -1289,7 +1322,10 @@ fn match_parent_binaries() {
     let s = h.config.selectors[0];
     assert_eq!(s.has_parent_binaries, 1);
     assert_eq!(s.has_binaries, 0);
-    assert_eq!(s.parent_binaries, filter(1, op::PREFIX, FILTER_NOT, 0, &[]));
+    assert_eq!(
+        s.parent_binaries,
+        gated(1, op::PREFIX, FILTER_NOT, 0, &["/usr/bin/"])
+    );
     assert!(
         h.strings.contains(&entry(1, "/usr/bin/", false)),
         "{:?}",
@@ -1720,7 +1756,7 @@ fn socket_operators_on_skb_sockaddr_and_sockaddr_un() {
     let h = only_hook(&p);
     let sel = &h.config.selectors[0];
     assert_eq!(sel.args[0], filter(1, op::FAMILY, 0, 0, &[1]));
-    assert_eq!(sel.args[1], filter(2, op::PREFIX, 0, 0, &[]));
+    assert_eq!(sel.args[1], gated(2, op::PREFIX, 0, 0, &["/run/"]));
     assert_eq!(h.strings, vec![entry(2, "/run/", false)]);
 }
 
@@ -2682,7 +2718,7 @@ fn data_loc_on_tracepoints() {
     let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
     let sel = &only_hook(&p).config.selectors[0];
     assert_eq!((sel.args[0].op, sel.args[1].op), (op::PREFIX, op::EQUAL));
-    assert_eq!(sel.args[1].flags, FILTER_NOT);
+    assert_eq!(sel.args[1].flags, FILTER_NOT | FILTER_LEN_GATE);
 }
 
 /// CapabilitiesGained: the filter sits on `args[0]`'s event slot and holds `args[1]`'s, as
@@ -2710,6 +2746,21 @@ fn capabilities_gained() {
     let p = Plan::compile(&report.accepted().unwrap(), kernel(), ALL, None).unwrap();
     let sel = &only_hook(&p).config.selectors[0];
     assert_eq!(sel.args[0], filter(1, op::CAPS_GAINED, 0, 1, &[0]));
+    // both slots are read before the filter runs
+    assert_eq!(sel.args_mask, 0b11);
+}
+
+/// `args_mask`: the event args a selector's matchArgs compare, which `handle()` reads once the
+/// selector's process filters hold (the others only when it matches); none for a selector
+/// without matchArgs.
+#[test]
+fn selectors_name_the_args_they_compare() {
+    let p = plan(&mkdirat(
+        "    - matchArgs:\n      - index: 1\n        operator: Equal\n        values:\n        - a\n      matchBinaries:\n      - operator: In\n        values:\n        - /bin/b\n    - matchArgs:\n      - index: 2\n        operator: Equal\n        values:\n        - \"1\"\n      - index: 0\n        operator: Equal\n        values:\n        - \"2\"\n    - matchBinaries:\n      - operator: In\n        values:\n        - /bin/c\n",
+    ));
+    let c = &only_hook(&p).config;
+    let masks: Vec<u8> = c.selectors[..3].iter().map(|s| s.args_mask).collect();
+    assert_eq!(masks, [0b010, 0b101, 0]);
 }
 
 /// SubString and SubStringIgnCase compile to their ops with the shortest value's length; on the
