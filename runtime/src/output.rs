@@ -443,6 +443,7 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             common,
             function_name: h.function_name.clone(),
             ret: return_of(h, hook),
+            stacks: hook.stacks.clone(),
         },
     }
 }
@@ -738,6 +739,8 @@ enum Body {
         function_name: String,
         /// A return probe's return value and return action.
         ret: Option<(KArg, u32)>,
+        /// Post's stacks (`kernel_stack_trace`, `user_stack_trace`).
+        stacks: Option<Box<crate::event::Stacks>>,
     },
     Tracepoint {
         common: Common,
@@ -1470,6 +1473,19 @@ fn permission(mode: u16) -> String {
 }
 
 /// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
+/// One `StackTraceEntry` (tetragon.proto): address (1), offset (2), symbol (3), module (4),
+/// each left out when zero or empty, the uint64s as strings (proto3 JSON).
+fn stack_entry_json(o: &mut Obj<'_>, e: &crate::stacks::StackEntry) {
+    if e.address != 0 {
+        o.str("address", &e.address.to_string());
+    }
+    if e.offset != 0 {
+        o.str("offset", &e.offset.to_string());
+    }
+    o.str("symbol", &e.symbol);
+    o.str("module", &e.module);
+}
+
 fn action_json(o: &mut Obj<'_>, n: u32) {
     action_key_json(o, "action", n);
 }
@@ -1586,21 +1602,30 @@ impl Response {
                 common: c,
                 function_name,
                 ret,
+                stacks,
             } => {
                 c.head(m);
                 m.str("function_name", function_name);
                 c.args(m);
-                // protojson order: return (5), action (6), policy_name (8), return_action (9)
+                // protojson order: return (5), action (6), kernel_stack_trace (7),
+                // policy_name (8), return_action (9), message (10), tags (11),
+                // user_stack_trace (12), ancestors (13)
                 if let Some((value, _)) = ret {
                     m.obj("return", |o| arg_json(o, value));
                 }
                 c.action(m);
+                if let Some(st) = stacks.as_deref().filter(|s| !s.kernel.is_empty()) {
+                    m.array("kernel_stack_trace", &st.kernel, stack_entry_json);
+                }
                 m.str("policy_name", &c.policy_name);
                 if let Some((_, action)) = ret {
                     action_key_json(m, "return_action", *action);
                 }
                 m.str("message", &c.message);
                 c.tags(m);
+                if let Some(st) = stacks.as_deref().filter(|s| !s.user.is_empty()) {
+                    m.array("user_stack_trace", &st.user, stack_entry_json);
+                }
                 ancestors(m);
                 c.data(m);
             }

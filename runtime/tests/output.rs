@@ -184,6 +184,10 @@ fn hook_record(slot: u32, pid: u32, tid: u32, act: u32, args: Vec<EventArg>) -> 
         action_arg: 0,
         syscall: 0,
         args: all,
+        kernel_stack_id: 0,
+        user_stack_id: 0,
+        stack_flags: 0,
+        _pad_stack: 0,
     })
 }
 
