@@ -24,7 +24,8 @@
 //!
 //! Memory stays bounded: kallsyms is read once (when a first kernel stack comes), a
 //! process's maps file at most [`MAPS_BYTES`], a binary's symbols at most [`SYMBOL_BYTES`] of
-//! tables, and at most [`FILES`] binaries' symbols are kept (the oldest dropped first).
+//! tables, and at most [`FILES`] binaries' symbols, [`SYMBOLS`] symbols in all, are kept (the
+//! least recently used dropped first).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -50,6 +51,9 @@ pub const MAPS_BYTES: u64 = 4 << 20;
 pub const SYMBOL_BYTES: u64 = 64 << 20;
 /// Binaries whose symbols are kept at once.
 pub const FILES: usize = 64;
+/// Symbols kept at once over all binaries (32 bytes each plus the name): past it the least
+/// recently used binaries are dropped.
+pub const SYMBOLS: usize = 1 << 20;
 /// Bytes of /proc/kallsyms read at most.
 pub const KALLSYMS_BYTES: u64 = 64 << 20;
 
@@ -165,17 +169,40 @@ fn parse_maps(text: &str) -> Vec<Mapping> {
 /// A binary's function symbols, by their place in the file.
 #[derive(Debug, Default)]
 pub struct FileSymbols {
-    /// (file offset of the start, size, order in .symtab then .dynsym, name), sorted by start
-    syms: Vec<(u64, u64, u32, String)>,
+    /// (file offset of the start, size, order in .symtab then .dynsym, name's start in
+    /// `names`, name length), sorted by start
+    syms: Vec<(u64, u64, u32, u32, u32)>,
+    names: String,
 }
 
 impl FileSymbols {
     /// The function symbols of an ELF image (64-bit little-endian), from `.symtab` then
     /// `.dynsym`; none when it is not one or is malformed.
     pub fn read<B: crate::usdt::Bytes + ?Sized>(b: &B) -> FileSymbols {
-        let mut syms = read_symbols(b).unwrap_or_default();
-        syms.sort_by_key(|s| (s.0, s.2));
-        FileSymbols { syms }
+        let mut out = FileSymbols::default();
+        if read_symbols(b, &mut out).is_none() {
+            return FileSymbols::default();
+        }
+        out.syms.sort_by_key(|s| (s.0, s.2));
+        out.syms.shrink_to_fit();
+        out.names.shrink_to_fit();
+        out
+    }
+
+    /// How many symbols it holds.
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.syms.is_empty()
+    }
+
+    fn name(&self, at: u32, len: u32) -> &str {
+        self.names
+            .get(at as usize..(at as usize).saturating_add(len as usize))
+            .unwrap_or("")
     }
 
     /// The symbol whose bytes hold file offset `off`: among those that do, the first in
@@ -190,7 +217,7 @@ impl FileSymbols {
             .take(64)
             .filter(|s| off < s.0.saturating_add(s.1))
             .min_by_key(|s| s.2)
-            .map(|s| s.3.as_str())
+            .map(|s| self.name(s.3, s.4))
     }
 }
 
@@ -210,8 +237,8 @@ fn le_u64(b: &[u8], o: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
 }
 
-/// (file offset, size, order, name) of each function symbol with a size.
-fn read_symbols<B: crate::usdt::Bytes + ?Sized>(b: &B) -> Option<Vec<(u64, u64, u32, String)>> {
+/// Adds each function symbol with a size to `out`.
+fn read_symbols<B: crate::usdt::Bytes + ?Sized>(b: &B, out: &mut FileSymbols) -> Option<()> {
     let eh = b.at(0, 64).ok()?;
     // ELF, 64-bit, little-endian
     if eh[0..4] != [0x7f, b'E', b'L', b'F'] || eh[4] != 2 || eh[5] != 1 {
@@ -237,7 +264,6 @@ fn read_symbols<B: crate::usdt::Bytes + ?Sized>(b: &B) -> Option<Vec<(u64, u64, 
             ))
         })
         .collect();
-    let mut out = Vec::new();
     let mut budget = SYMBOL_BYTES;
     let mut order = 0u32;
     for want in [SHT_SYMTAB, SHT_DYNSYM] {
@@ -277,12 +303,17 @@ fn read_symbols<B: crate::usdt::Bytes + ?Sized>(b: &B) -> Option<Vec<(u64, u64, 
                     continue;
                 };
                 let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
-                let text = String::from_utf8_lossy(&bytes[..end]).into_owned();
-                out.push((file_off, sym_size, order, text));
+                let text = String::from_utf8_lossy(&bytes[..end]);
+                let (Ok(at), Ok(len)) = (u32::try_from(out.names.len()), u32::try_from(text.len()))
+                else {
+                    return Some(());
+                };
+                out.names.push_str(&text);
+                out.syms.push((file_off, sym_size, order, at, len));
             }
         }
     }
-    Some(out)
+    Some(())
 }
 
 struct FileBytes(File);
@@ -306,6 +337,8 @@ pub struct Symbolizer {
     kernel: Option<Option<KernelSymbols>>,
     /// By (device, inode) of the mapping: the binary's symbols and when it was last used.
     files: HashMap<(String, u64), (FileSymbols, u64)>,
+    /// Symbols held in `files`, at most [`SYMBOLS`] (past one file that alone has more).
+    symbols: usize,
     clock: u64,
     /// Show each frame's address (`--expose-stack-addresses`).
     pub expose_addresses: bool,
@@ -382,22 +415,28 @@ impl Symbolizer {
         self.clock += 1;
         let key = (m.dev.clone(), m.inode);
         if !self.files.contains_key(&key) {
-            if self.files.len() >= FILES {
-                // drop the least recently used
-                if let Some(old) = self
+            // the file as the process sees it (its mount namespace); dev and inode name it
+            let path = m.path.strip_suffix(" (deleted)").unwrap_or(&m.path);
+            let syms = File::open(format!("/proc/{tid}/root{path}"))
+                .map(|f| FileSymbols::read(&FileBytes(f)))
+                .unwrap_or_default();
+            // drop the least recently used until the new one fits
+            while !self.files.is_empty()
+                && (self.files.len() >= FILES || self.symbols + syms.len() > SYMBOLS)
+            {
+                let Some(old) = self
                     .files
                     .iter()
                     .min_by_key(|(_, (_, used))| *used)
                     .map(|(k, _)| k.clone())
-                {
-                    self.files.remove(&old);
+                else {
+                    break;
+                };
+                if let Some((gone, _)) = self.files.remove(&old) {
+                    self.symbols -= gone.len();
                 }
             }
-            let path = m.path.strip_suffix(" (deleted)").unwrap_or(&m.path);
-            let syms = File::open(format!("/proc/{tid}/root{path}"))
-                .or_else(|_| File::open(path))
-                .map(|f| FileSymbols::read(&FileBytes(f)))
-                .unwrap_or_default();
+            self.symbols += syms.len();
             self.files.insert(key.clone(), (syms, 0));
         }
         let entry = self.files.get_mut(&key)?;
@@ -455,18 +494,42 @@ mod tests {
         // the test binary itself: its .symtab names this very function's module
         let exe = std::fs::read("/proc/self/exe").unwrap();
         let syms = FileSymbols::read(exe.as_slice());
-        assert!(!syms.syms.is_empty(), "no function symbol read");
-        // every symbol is found at its own start
-        let (start, _, _, name) = syms.syms[syms.syms.len() / 2].clone();
-        let found = syms.lookup(start).unwrap();
+        assert!(!syms.is_empty(), "no function symbol read");
+        // a symbol is found at its own start and inside, by its name or an alias's
+        let (start, size, _, at, len) = syms.syms[syms.len() / 2];
+        let name = syms.name(at, len).to_string();
+        assert!(!name.is_empty());
+        for off in [start, start + size - 1] {
+            let found = syms.lookup(off).unwrap();
+            assert!(
+                syms.syms
+                    .iter()
+                    .any(|s| s.0 == start && syms.name(s.3, s.4) == found),
+                "{found} at {off:#x}, {name} at {start:#x}"
+            );
+        }
+        assert!(syms.lookup(start + size).is_none_or(|n| n != name));
+        // this very function is found by its own code address, through the process's maps
+        let here = file_symbols_of_this_test_binary as fn() as usize as u64;
+        let mut z = Symbolizer::new(false);
+        let frames = z.user(std::process::id(), &[here]);
+        assert_eq!(frames.len(), 1);
         assert!(
-            syms.syms
-                .iter()
-                .any(|s| s.0 == start && s.3 == found && !name.is_empty()),
-            "{found} at {start:#x}"
+            frames[0]
+                .symbol
+                .contains("file_symbols_of_this_test_binary"),
+            "{frames:?}"
         );
+        assert!(frames[0].module.ends_with(
+            &std::fs::read_link("/proc/self/exe")
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string()
+        ));
         // malformed images give nothing, never a panic
-        assert!(FileSymbols::read(&exe[..100]).syms.is_empty());
-        assert!(FileSymbols::read(&b"\x7fELF"[..]).syms.is_empty());
+        assert!(FileSymbols::read(&exe[..100]).is_empty());
+        assert!(FileSymbols::read(&b"\x7fELF"[..]).is_empty());
     }
 }
