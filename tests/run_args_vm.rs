@@ -498,6 +498,13 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
         .collect();
     eprintln!("do_init_module's kernel stack on {kernel:?}: {stack:?}");
     assert_eq!(stack.first(), Some(&"do_init_module"), "{stack:?}");
+    // its caller: load_module ends in `return do_init_module(mod)`, compiled as a jump, so the
+    // frame above is load_module's own caller (the module syscall's path on each kernel)
+    let caller = match kernel {
+        vm::VmKernel::Debian6_12 => "init_module_from_file",
+        vm::VmKernel::Debian6_1 => "__do_sys_finit_module",
+    };
+    assert_eq!(stack.get(1), Some(&caller), "{stack:?}");
     assert!(stack.contains(&"do_syscall_64"), "{stack:?}");
     let load = of("layout_symtab");
     assert_eq!(load.len(), 1, "{out}");

@@ -11,7 +11,8 @@
 //! (as Tetragon prints kernel frames); the libc open's first user frame is libc's open wrapper
 //! (module: libc's file); the direct open's user frames are `open_direct` then `main`, module
 //! the test's program. No frame shows an address without `--expose-stack-addresses`; with it,
-//! every frame does.
+//! every frame does. A `return: true` hook (served by `syscalls/sys_exit_openat`) shows the
+//! entry's stacks beside its `return`.
 //!
 //! Safety: the policy only posts (no enforcement), and only for the test's own binary.
 
@@ -215,4 +216,81 @@ fn stack_addresses_shown_when_asked() {
     assert!(user
         .iter()
         .all(|f| text(f, "address").parse::<u64>().unwrap() < 1 << 63));
+}
+
+/// A `return: true` hook: the entry takes the stacks and keeps them with its event for the
+/// return (`keep_entry`), and the merged event shows them beside `return`.
+#[test]
+fn return_probe_keeps_the_entry_stacks() {
+    let test = "return_probe_keeps_the_entry_stacks";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new(test);
+    let Some(bin) = dir.compile_c(test, "stacky", PROGRAM) else {
+        return;
+    };
+    let present = dir.write("present.txt", "x\n");
+    let missing = dir.join("missing.txt");
+    let policy = dir.write(
+        "policy.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "stacks-return"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    return: true
+    args:
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "{dir}/"
+      matchBinaries:
+      - operator: "In"
+        values:
+        - "{bin}"
+      matchActions:
+      - action: Post
+        kernelStackTrace: true
+        userStackTrace: true
+"#,
+            dir = dir.str()
+        ),
+    );
+    let running = started(&[policy.as_str(), "-o", "json", "--policy-events-only"]);
+    let (status, pid, _) = run_child(&bin, &[&present, &missing]);
+    assert_eq!(status.code(), Some(1), "the second open fails: {status:?}");
+    let events = running.wait_events(2, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+    let f = running.stop();
+    assert!(f.status.success(), "{f}");
+    let direct = events
+        .iter()
+        .find(|e| e["process_kprobe"]["args"][0]["string_arg"].as_str() == Some(missing.as_str()))
+        .unwrap_or_else(|| panic!("no event for {missing}: {events:?}"));
+    // -ENOENT from the direct open
+    assert_eq!(
+        direct["process_kprobe"]["return"]["int_arg"], -2,
+        "{direct}"
+    );
+    assert_kernel_stack(direct);
+    let user: Vec<&str> = frames(direct, "user_stack_trace")
+        .iter()
+        .map(|f| text(f, "symbol"))
+        .collect();
+    assert_eq!(
+        user.get(..2),
+        Some(&["open_direct", "main"][..]),
+        "{direct}"
+    );
 }
