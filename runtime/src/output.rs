@@ -1747,8 +1747,15 @@ impl Response {
             Body::Kprobe {
                 common: c,
                 function_name,
+                stacks,
                 ..
-            } => compact_kprobe(&info(&c.process), function_name, &c.args),
+            } => {
+                let mut line = compact_kprobe(&info(&c.process), function_name, &c.args);
+                if let Some(st) = stacks {
+                    human_stack_trace(&mut line, st);
+                }
+                line
+            }
             Body::Tracepoint {
                 common: c,
                 subsys,
@@ -1949,6 +1956,36 @@ fn ns_name(n: i32) -> &'static str {
 }
 
 /// Tetragon's compact kprobe line: known calls get their own emoji and details.
+/// The stacks under a compact kprobe line, as Tetragon's compact encoder prints them
+/// (`HumanStackTrace` in pkg/encoder/encoder.go, on by default in `tetra getevents`): a
+/// `Kernel:` line then `   0x<address>: <symbol>+0x<offset>` per frame, a `User:` line then
+/// `   0x<address>: <symbol> (<module>+0x<offset>)` (no symbol when none); the address is 0
+/// unless `--expose-stack-addresses`.
+fn human_stack_trace(out: &mut String, st: &crate::event::Stacks) {
+    if !st.kernel.is_empty() {
+        out.push_str("\nKernel:");
+        for f in &st.kernel {
+            let _ = write!(
+                out,
+                "\n   {:#x}: {}+{:#x}",
+                f.address,
+                maybe_quote(&f.symbol),
+                f.offset
+            );
+        }
+    }
+    if !st.user.is_empty() {
+        out.push_str("\nUser:");
+        for f in &st.user {
+            let _ = write!(out, "\n   {:#x}:", f.address);
+            if !f.symbol.is_empty() {
+                let _ = write!(out, " {}", maybe_quote(&f.symbol));
+            }
+            let _ = write!(out, " ({}+{:#x})", maybe_quote(&f.module), f.offset);
+        }
+    }
+}
+
 fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
     let ev = |emoji: &str, name: &str| format!("{emoji} {name:<7}");
     match cut_syscall_prefix(function_name) {

@@ -1580,7 +1580,8 @@ fn stack_ids_decode_by_their_flags() {
 /// `kernel_stack_trace` (field 7, after `action`) and `user_stack_trace` (field 12, after
 /// `tags`) in protojson's order, each entry's `offset` and `address` (uint64) as strings,
 /// empty fields left out (kernel frames have no module), as Tetragon's kernelStack / userStack
-/// (pkg/grpc/tracing/tracing.go) fill StackTraceEntry; the compact line is unchanged.
+/// (pkg/grpc/tracing/tracing.go) fill StackTraceEntry; the compact line is followed by the
+/// frames as Tetragon's HumanStackTrace (pkg/encoder/encoder.go) prints them.
 #[test]
 fn kprobe_with_kernel_and_user_stacks() {
     let plan = plan();
