@@ -329,6 +329,30 @@ impl crate::usdt::Bytes for FileBytes {
     }
 }
 
+/// Kernel frames: `{offset, symbol}` of each address a kernel function holds (others are
+/// left out, as Tetragon's kernelStack does). The leading frames of BPF programs and
+/// trampolines (`bpf_prog_*`, `bpf_trampoline_*`: a stack taken from a trampoline or a raw
+/// tracepoint starts in the program taking it) are left out too, so that a hook served by
+/// fentry starts at the hooked function, as a kprobe's stack does (Tetragon serves kprobe
+/// hooks with kprobes only).
+pub fn kernel_frames(syms: &KernelSymbols, addrs: &[u64], expose: bool) -> Vec<StackEntry> {
+    let mut ours = true;
+    addrs
+        .iter()
+        .filter(|&&a| a != 0)
+        .filter_map(|&a| {
+            let (name, offset) = syms.lookup(a)?;
+            ours = ours && (name.starts_with("bpf_prog_") || name.starts_with("bpf_trampoline_"));
+            (!ours).then(|| StackEntry {
+                address: if expose { a } else { 0 },
+                offset,
+                symbol: name.to_string(),
+                module: String::new(),
+            })
+        })
+        .collect()
+}
+
 /// Turns stack frames into [`StackEntry`]s: kernel symbols read once, binaries' symbols
 /// cached (at most [`FILES`]).
 #[derive(Default)]
@@ -353,25 +377,14 @@ impl Symbolizer {
         }
     }
 
-    /// Kernel frames: `{offset, symbol}` of each address a kernel function holds.
+    /// Kernel frames: `{offset, symbol}` of each address a kernel function holds
+    /// ([`kernel_frames`]).
     pub fn kernel(&mut self, addrs: &[u64]) -> Vec<StackEntry> {
-        let syms = self.kernel.get_or_insert_with(KernelSymbols::load);
-        let Some(syms) = syms else {
-            return Vec::new();
-        };
-        addrs
-            .iter()
-            .filter(|&&a| a != 0)
-            .filter_map(|&a| {
-                let (name, offset) = syms.lookup(a)?;
-                Some(StackEntry {
-                    address: if self.expose_addresses { a } else { 0 },
-                    offset,
-                    symbol: name.to_string(),
-                    module: String::new(),
-                })
-            })
-            .collect()
+        let expose = self.expose_addresses;
+        match self.kernel.get_or_insert_with(KernelSymbols::load) {
+            Some(syms) => kernel_frames(syms, addrs, expose),
+            None => Vec::new(),
+        }
     }
 
     /// User frames of thread `tid`: `{offset, symbol, module}` of each address a mapping of
@@ -470,6 +483,42 @@ mod tests {
             KernelSymbols::parse("0000000000000000 T _stext\n").is_none(),
             "hidden addresses"
         );
+    }
+
+    #[test]
+    fn kernel_frames_leave_out_the_leading_bpf_frames_only() {
+        let syms = KernelSymbols::parse(
+            "ffffffffa0000000 t bpf_prog_81f391c14c432f30_post_stacks\t[bpf]\n\
+             ffffffffa0001000 t bpf_trampoline_6442494873\t[bpf]\n\
+             ffffffff81001000 T __x64_sys_openat\n\
+             ffffffff81002000 T do_syscall_64\n\
+             ffffffff81003000 D data\n",
+        )
+        .unwrap();
+        let names = |addrs: &[u64], expose: bool| -> Vec<(String, u64, u64)> {
+            kernel_frames(&syms, addrs, expose)
+                .into_iter()
+                .map(|e| (e.symbol, e.offset, e.address))
+                .collect()
+        };
+        let stack = [
+            0xffffffffa0000010,
+            0xffffffffa0001020,
+            0xffffffff81001030,
+            0,
+            0xffffffff81003000,
+            0xffffffffa0000010,
+            0xffffffff81002040,
+        ];
+        assert_eq!(
+            names(&stack, false),
+            [
+                ("__x64_sys_openat".to_string(), 0x30, 0),
+                ("bpf_prog_81f391c14c432f30_post_stacks".to_string(), 0x10, 0),
+                ("do_syscall_64".to_string(), 0x40, 0),
+            ]
+        );
+        assert_eq!(names(&stack[2..3], true)[0].2, 0xffffffff81001030);
     }
 
     #[test]
