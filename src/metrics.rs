@@ -600,6 +600,7 @@ mod tests {
             syscall: 0,
             args: vec![],
             ret: None,
+            stacks: None,
         })
     }
 

@@ -82,6 +82,10 @@ pub struct RunArgs {
     /// Tetragon's flag of that name.
     #[arg(long)]
     enable_process_ns: bool,
+    /// Stack traces (Post's kernelStackTrace / userStackTrace) show each frame's address, as
+    /// Tetragon's flag of that name (without it, frames show offset, symbol and module).
+    #[arg(long)]
+    expose_stack_addresses: bool,
     /// Stop after this many seconds (from 0 to ten years).
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
     duration: Option<f64>,
@@ -300,7 +304,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
 
     phase("checked");
-    let mut loaded = match Loaded::new(args.ring_buffer_mib) {
+    // the stack map takes memory only when a policy asks for stacks, or may later (a
+    // policy directory is read again on SIGHUP)
+    let stacks = args.policy_dir.is_some()
+        || reports.iter().any(|r| {
+            r.accepted_allowing(|d| served_otherwise(r, d))
+                .unwrap_or_default()
+                .iter()
+                .any(|a| policyctl_runtime::plan::asks_for_stacks(&a.policy().spec))
+        });
+    let mut loaded = match Loaded::with_stacks(args.ring_buffer_mib, stacks) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -379,6 +392,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
+    let stack_reader = match loaded.stacks() {
+        Ok(mut r) => {
+            r.symbolizer.expose_addresses = args.expose_stack_addresses;
+            r
+        }
+        Err(e) => return fail(e),
+    };
     for h in &plan.hooks {
         eprintln!(
             "policyctl run: {}: {} attached with {}",
@@ -444,7 +464,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         net: args
             .allow_network_actions
             .then(|| policyctl_runtime::netaction::Runner::spawn(args.dns_server.clone())),
+        stacks: stack_reader,
     };
+    let mut reported_stacks = 0u64;
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
     while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| Instant::now() < d) {
@@ -510,6 +532,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
             );
             reported_lost = lost;
         }
+        if sink.stacks.failed > reported_stacks {
+            eprintln!(
+                "policyctl run: {} stack trace{} not collected (bpf_get_stackid failed: the stack map's bucket was taken by another stack, or no user stack); those events come without them",
+                sink.stacks.failed - reported_stacks,
+                if sink.stacks.failed - reported_stacks == 1 { "" } else { "s" }
+            );
+            reported_stacks = sink.stacks.failed;
+        }
     }
     if let Some(x) = sink.export.as_mut() {
         if let Err(e) = x.flush() {
@@ -573,17 +603,22 @@ struct Sink {
     line: String,
     /// The worker of GetUrl and DnsLookup (`--allow-network-actions`).
     net: Option<policyctl_runtime::netaction::Runner>,
+    /// Post's stacks: read by the ids an event carries, then symbolized.
+    stacks: policyctl_runtime::loader::StackReader,
 }
 
 impl Sink {
     /// One ring buffer record, with `plan` the running set it came from.
     fn record(&mut self, plan: &Plan, record: &[u8]) {
-        let Some(ev) = event::decode(record) else {
+        let Some(mut ev) = event::decode(record) else {
             if let Some(m) = &self.metrics {
                 m.record(None, false);
             }
             return;
         };
+        if let event::Event::Hook(h) = &mut ev {
+            self.stacks.fill(h);
+        }
         if let (Some(net), event::Event::Hook(h)) = (self.net.as_mut(), &ev) {
             // queued, never awaited: the event loop goes on at once
             if let Some(action) = plan.net_action(h.slot, h.selector, h.action) {

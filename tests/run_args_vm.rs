@@ -289,7 +289,9 @@ fn kobjects_policy(kernel: vm::VmKernel) -> String {
         hook(map_hook, &[(0, "bpf_map")]),
         hook("tty_write", &[(0, "kiocb"), (1, "iov_iter")]),
         hook("cap_capable", &[(1, "user_namespace"), (2, "capability")]),
-        hook("do_init_module", &[(0, "module")]),
+        // Post's kernelStackTrace (issue 15): the kernel stack of the module's init
+        hook("do_init_module", &[(0, "module")])
+            + "      matchActions:\n      - action: Post\n        kernelStackTrace: true\n",
         hook("layout_symtab", &[(1, "load_info")]),
     ];
     format!(
@@ -487,6 +489,23 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
     let init = of("do_init_module");
     assert_eq!(init.len(), 1, "{out}");
     assert_eq!(init[0]["args"][0]["module_arg"], want, "{out}");
+    // its kernel stack: the hooked function first, then its caller, up to the syscall entry
+    let stack: Vec<&str> = init[0]["kernel_stack_trace"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no kernel_stack_trace: {out}"))
+        .iter()
+        .map(|f| f["symbol"].as_str().unwrap_or(""))
+        .collect();
+    eprintln!("do_init_module's kernel stack on {kernel:?}: {stack:?}");
+    assert_eq!(stack.first(), Some(&"do_init_module"), "{stack:?}");
+    // its caller: load_module ends in `return do_init_module(mod)`, compiled as a jump, so the
+    // frame above is load_module's own caller (the module syscall's path on each kernel)
+    let caller = match kernel {
+        vm::VmKernel::Debian6_12 => "init_module_from_file",
+        vm::VmKernel::Debian6_1 => "__do_sys_finit_module",
+    };
+    assert_eq!(stack.get(1), Some(&caller), "{stack:?}");
+    assert!(stack.contains(&"do_syscall_64"), "{stack:?}");
     let load = of("layout_symtab");
     assert_eq!(load.len(), 1, "{out}");
     let m = &load[0]["args"][0]["module_arg"];

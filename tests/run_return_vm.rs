@@ -66,9 +66,17 @@ fn return_probes_in_a_vm() {
         "/opt/victim/cat",
         "      matchReturnActions:\n      - action: Sigkill\n",
     );
+    // Post's kernelStackTrace (issue 15) on fentry and fexit: the entry's stack, kept for the
+    // return
+    let stacks = failed_open(
+        "stack-open",
+        "/opt/test/cat",
+        "      matchActions:\n      - action: Post\n        kernelStackTrace: true\n",
+    );
     let run = vm
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .bytes("/etc/policies/failed-open.yaml", watch.as_bytes(), 0o644)
+        .bytes("/etc/policies/stack-open.yaml", stacks.as_bytes(), 0o644)
         .bytes("/etc/policies/kill-failed-open.yaml", kill.as_bytes(), 0o644)
         .busybox_applet("/opt/test/cat")
         .busybox_applet("/opt/victim/cat")
@@ -87,6 +95,14 @@ fn return_probes_in_a_vm() {
             &scenario(
                 "start /etc/policies/failed-open.yaml --attach fentry --policy-events-only -o json --node-name vm || exit 1
                  /opt/test/cat /tmp/ret/present /tmp/ret/absent; echo \"cat rc=$?\"
+                 stop",
+            ),
+        )
+        .scenario(
+            "fentry-stacks",
+            &scenario(
+                "start /etc/policies/stack-open.yaml --attach fentry --policy-events-only -o json --node-name vm || exit 1
+                 /opt/test/cat /tmp/ret/present /tmp/ret/gone; echo \"cat rc=$?\"
                  stop",
             ),
         )
@@ -149,6 +165,29 @@ fn return_probes_in_a_vm() {
         assert_eq!(k["return_action"], "KPROBE_ACTION_POST", "{name}");
         all_lines.extend(events.iter().map(|e| e.to_string()));
     }
+
+    // the fentry's kernel stack: the syscall entry, and no frame without a symbol
+    let out = run.ok("fentry-stacks");
+    let events = vm::json_events(out);
+    assert_eq!(events.len(), 1, "{out}");
+    let k = &events[0]["process_kprobe"];
+    assert_eq!(k["args"][1]["string_arg"], "/tmp/ret/gone", "{out}");
+    assert_eq!(k["return"], serde_json::json!({"int_arg": -2}), "{out}");
+    let stack: Vec<&str> = k["kernel_stack_trace"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no kernel_stack_trace: {out}"))
+        .iter()
+        .map(|f| f["symbol"].as_str().unwrap_or(""))
+        .collect();
+    eprintln!("fentry on __x64_sys_openat, kernel stack: {stack:?}");
+    // the hooked function first (the BPF program and trampoline frames above it left out, as
+    // a kprobe's stack starts there), then its caller
+    assert_eq!(
+        stack.get(..2),
+        Some(&["__x64_sys_openat", "do_syscall_64"][..]),
+        "{stack:?}"
+    );
+    all_lines.extend(events.iter().map(|e| e.to_string()));
 
     // Sigkill at the return: the victim dies on its failed open only; the bystander, whose
     // binary the selector does not name, fails the same way and lives

@@ -192,6 +192,10 @@ spec:
       - operator: "In"
         values:
         - "{cat}"
+      matchActions:
+      - action: Post
+        kernelStackTrace: true
+        userStackTrace: true
 ---
 apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -276,6 +280,17 @@ spec:
             .any(|e| pid_of(e, "process_exit") == Some(kpid as u64)
                 && e["process_exit"]["signal"] == "SIGKILL"),
         "no exit by SIGKILL:\n{f}"
+    );
+    // Post's kernelStackTrace on api-openat: decoded as StackTraceEntry below (the user
+    // stack may be empty: cat can be gone before its maps are read, as with Tetragon)
+    assert!(
+        parsed
+            .iter()
+            .any(|e| pid_of(e, "process_kprobe") == Some(cpid as u64)
+                && e["process_kprobe"]["kernel_stack_trace"]
+                    .as_array()
+                    .is_some_and(|k| !k.is_empty())),
+        "no kernel stack:\n{f}"
     );
     let d = decode(&py, &gen, &events);
     report(test, "live events", &d, t0);

@@ -291,6 +291,12 @@ struct selector {
 	 * entries compare, read once its process filters hold */
 	__u8 args_mask;
 	__u8 _pad_lazy[3];
+	/* Post's kernelStackTrace / userStackTrace (issue 15): the event carries
+	 * the stack ids (stack_traces map), as Tetragon's do_action for
+	 * ACTION_POST (bpf/process/generic_calls.h) */
+	__u8 kernel_stack; /* 1: kernelStackTrace */
+	__u8 user_stack;   /* 1: userStackTrace */
+	__u8 _pad_stack[2];
 };
 
 /*
@@ -535,7 +541,21 @@ struct hook_event {
 	__s32 action_arg; /* signal number, override value */
 	__u64 syscall;  /* raw syscall tracepoint: the syscall number */
 	struct event_arg args[MAX_ARGS];
+	/* stack traces (issue 15): sent only by a selector asking for them,
+	 * with every args slot (the record is then sizeof(struct hook_event)) */
+	__s32 kernel_stack_id; /* id in stack_traces, or -errno from bpf_get_stackid */
+	__s32 user_stack_id;
+	__u32 stack_flags;     /* STACK_KERNEL | STACK_USER: the ids asked (0 is a valid id) */
+	__u32 _pad_stack;
 };
+
+/* Stack traces (issue 15): the flags of hook_event.stack_flags, as
+ * Tetragon's MSG_COMMON_FLAG_KERNEL_STACKTRACE / _USER_STACKTRACE
+ * (bpf/lib/common.h), and the frames kept per stack: Tetragon's
+ * PERF_MAX_STACK_DEPTH (bpf/process/types/basic.h). */
+#define STACK_KERNEL 1
+#define STACK_USER 2
+#define STACK_DEPTH 127
 
 /* ---- return probes ---------------------------------------------------- */
 

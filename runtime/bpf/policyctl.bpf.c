@@ -109,6 +109,12 @@ struct scratch {
 	__u64 tp_ctx; /* tracepoints: the record, where ARG_DATA_LOC strings lie */
 	__u8 lower[ARG_BUF * 2]; /* SubStringIgnCase: the arg lowered (room for any key read) */
 	__u64 regs_addr; /* kprobes, uprobes: the probe's struct pt_regs (data from pt_regs) */
+	/* stack traces (issue 15): a post handle() left to the program, which
+	 * has the context bpf_get_stackid needs (post_stacks) */
+	__u32 stack_post;    /* STACK_KERNEL | STACK_USER of the deferred post; 0: none */
+	__u32 stack_slot;    /* its hook's slot */
+	__u32 stack_returns; /* 1: keep the entry for its return probe instead of posting */
+	__u32 _pad_stack;
 };
 
 struct {
@@ -2113,6 +2119,73 @@ static __always_inline __u32 read_args(__u64 slot, __u32 nargs, __u32 want, __u3
 	return have | want;
 }
 
+/* ---- stack traces (issue 15) -------------------------------------------
+ * Post's kernelStackTrace and userStackTrace, as Tetragon: do_action for
+ * ACTION_POST (bpf/process/generic_calls.h) sets a flag per stack asked
+ * (an id of 0 is valid) and stores bpf_get_stackid(ctx, &stack_trace_map, 0)
+ * for the kernel stack and with BPF_F_USER_STACK for the user stack;
+ * stack_trace_map (bpf/process/types/basic.h) is a BPF_MAP_TYPE_STACK_TRACE
+ * of PERF_MAX_STACK_DEPTH (127) frames that the agent sizes only when a
+ * policy asks (pkg/sensors/tracing/generickprobe.go: stackTraceMapMaxEntries).
+ * Here the loader sizes `stack_traces` the same way (max_entries 1 otherwise),
+ * and user space reads each stack by its id (runtime/src/stacks.rs).
+ *
+ * bpf_get_stackid needs the program's context, which handle() (a global
+ * function, called with the slot only) does not have: for a selector asking
+ * for stacks, handle() records the post in the scratch (defer_for_stacks)
+ * and the program, back from handle(), takes the stacks and posts
+ * (post_stacks). Hooks and selectors without stacks post as before.
+ */
+#define STACK_TRACE_MAP 7 /* BPF_MAP_TYPE_STACK_TRACE */
+#define BPF_F_USER_STACK (1ULL << 8)
+
+struct {
+	__uint(type, STACK_TRACE_MAP);
+	__uint(max_entries, 1); /* the loader sets it when a policy asks for stacks */
+	__type(key, __u32);
+	__uint(value_size, sizeof(__u64) * STACK_DEPTH);
+} stack_traces SEC(".maps");
+
+/* At a selector's post: true when it asks for stacks, the post then left to
+ * post_stacks; false when handle() posts as usual. */
+static __always_inline bool defer_for_stacks(struct scratch *s, struct selector *sel,
+					     __u32 slot, bool returns)
+{
+	__u32 flags = (sel->kernel_stack ? STACK_KERNEL : 0) |
+		      (sel->user_stack ? STACK_USER : 0);
+	if (!flags)
+		return false;
+	s->stack_post = flags;
+	s->stack_slot = slot;
+	s->stack_returns = returns;
+	return true;
+}
+
+/* Back from handle() in a program: the post handle() deferred, with the
+ * stack ids. The record is then the whole hook_event (every args slot; the
+ * reader decodes only the hook's declared ones). A static function, not
+ * inlined: the verifier checks it in each caller's context (ctx stays the
+ * program's context), and the object holds it once. */
+static __attribute__((noinline)) void post_stacks(void *ctx, struct scratch *s)
+{
+	__u32 flags = s->stack_post;
+	if (!flags)
+		return;
+	s->stack_post = 0;
+	s->hook.stack_flags = flags;
+	s->hook.kernel_stack_id = -1;
+	s->hook.user_stack_id = -1;
+	if (flags & STACK_KERNEL)
+		s->hook.kernel_stack_id = bpf_get_stackid(ctx, &stack_traces, 0);
+	if (flags & STACK_USER)
+		s->hook.user_stack_id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
+	if (s->stack_returns)
+		keep_entry(s->stack_slot, 1);
+	else if (post_hook(s, MAX_ARGS + 1)) /* capped at sizeof(struct hook_event) */
+		count_lost();
+	s->hook.stack_flags = 0;
+}
+
 /*
  * The generic handler, after the caller put the raw arguments in the
  * scratch: reads the arguments, finds the first selector that matches,
@@ -2233,7 +2306,9 @@ GLOBAL int handle(__u64 slot)
 		ret = 1;
 	}
 	bool post = sel->post && !(sel->rate_limit_ms && rate_limited(s, slot, which, sel, nargs));
-	if (h->returns)
+	if (post && defer_for_stacks(s, sel, slot, h->returns))
+		; /* the program posts with the stacks: post_stacks */
+	else if (h->returns)
 		keep_entry(slot, post);
 	else if (post && post_hook(s, nargs))
 		count_lost();
@@ -2393,6 +2468,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		s->regs_addr = (__u64)ctx;                                \
 		if (handle(slot) && kind == KIND_KPROBE)                  \
 			defer_override(slot, s->hook.action_arg);         \
+		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
 	}
 
@@ -2414,6 +2490,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		s->regs_addr = (__u64)ctx;                                \
 		if (handle(slot))                                         \
 			bpf_override_return(ctx, (long)s->hook.action_arg); \
+		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
 	}
 
@@ -2438,6 +2515,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 			TRAMPOLINE_ARGS(s, ctx);                          \
 		if (handle(slot))                                         \
 			defer_override(slot, s->hook.action_arg);         \
+		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
 	}
 
@@ -2461,7 +2539,9 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		if (!s)                                                   \
 			return 0;                                         \
 		TRAMPOLINE_ARGS(s, ctx);                                  \
-		if (handle(slot))                                         \
+		int act = handle(slot);                                   \
+		post_stacks(ctx, s);                                      \
+		if (act)                                                  \
 			return lsm_errno(s->hook.action_arg);             \
 		return 0;                                                 \
 	}
@@ -2488,6 +2568,7 @@ static __always_inline __s64 lsm_errno(__s32 value)
 					(char *)ctx + h->args[i].field_offset); \
 		}                                                         \
 		handle(slot);                                             \
+		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
 	}
 
@@ -2531,6 +2612,7 @@ int raw_syscall(struct raw_syscall_args *ctx)
 		user_regs(s, args.regs);
 		s->hook.syscall = nr;
 		handle(slot);
+		post_stacks(ctx, s);
 	}
 	return 0;
 }
@@ -2816,7 +2898,7 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 	r->header.type = EVENT_RETURN;
 	__u64 size = __builtin_offsetof(struct return_event, enter.args) +
 		     (__u64)h->nargs * sizeof(struct event_arg);
-	if (size > sizeof(*r))
+	if (size > sizeof(*r) || r->enter.stack_flags) /* stacks: the whole entry */
 		size = sizeof(*r);
 	if (bpf_ringbuf_output(&events, r, size, 0))
 		count_lost();
@@ -2906,6 +2988,7 @@ int kprobe_multi(struct pt_regs *ctx)
 			continue;
 		kprobe_args(s, ctx, syscall);
 		handle(slot);
+		post_stacks(ctx, s);
 	}
 	return 0;
 }
@@ -2939,6 +3022,7 @@ COPIES(URETPROBE)
 			return 0;                                         \
 		TRAMPOLINE_ARGS(s, ctx);                                  \
 		handle(slot);                                             \
+		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
 	}
 
@@ -3028,8 +3112,11 @@ static __always_inline struct scratch *usdt_begin(struct pt_regs *ctx, __u32 slo
 	int usdt_##n(struct pt_regs *ctx)                                 \
 	{                                                                 \
 		__u32 slot = KIND_UPROBE * SLOTS_PER_KIND + n;            \
-		if (usdt_begin(ctx, slot))                                \
+		struct scratch *s = usdt_begin(ctx, slot);                \
+		if (s) {                                                  \
 			handle(slot);                                     \
+			post_stacks(ctx, s);                              \
+		}                                                         \
 		return 0;                                                 \
 	}
 
@@ -3044,6 +3131,8 @@ static __always_inline struct scratch *usdt_begin(struct pt_regs *ctx, __u32 slo
 		struct scratch *s = usdt_begin(ctx, slot);                \
 		if (s && handle(slot))                                    \
 			usdt_set(ctx, slot, s->hook.selector);            \
+		if (s)                                                    \
+			post_stacks(ctx, s);                              \
 		return 0;                                                 \
 	}
 

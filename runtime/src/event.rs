@@ -10,7 +10,7 @@ use crate::layout::{
     arg_type, event_type, read_record, read_record_prefix, BpfInfo, CredInfo, DataEvent, EventArg,
     EventHeader, ExecEvent, ExitEvent, ForkEvent, HookEvent, MapInfo, ModuleInfo, PerfInfo,
     ReturnEvent, SkbInfo, SockTuple, UserNsInfo, ARGV_BUF, ARG_BUF, DATA_CHUNK, DATA_EVENT_FIXED,
-    HOOK_EVENT_FIXED, RETURN_EVENT_FIXED,
+    HOOK_EVENT_FIXED, RETURN_EVENT_FIXED, STACK_KERNEL, STACK_USER,
 };
 
 /// The fields every event starts with.
@@ -242,6 +242,35 @@ pub struct Hook {
     pub args: Vec<Arg>,
     /// A return probe's return half (`EVENT_RETURN`); `None` for an entry's own event.
     pub ret: Option<Return>,
+    /// Post's `kernelStackTrace` / `userStackTrace`: the ids the event carries, then the
+    /// frames ([`crate::stacks::Symbolizer`] fills them); `None` when none was asked.
+    pub stacks: Option<Box<Stacks>>,
+}
+
+/// The stacks of a hook event (Post's `kernelStackTrace` / `userStackTrace`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stacks {
+    /// The kernel stack's id in `stack_traces` (or -errno); `None` when not asked.
+    pub kernel_id: Option<i32>,
+    /// The user stack's id (or -errno); `None` when not asked.
+    pub user_id: Option<i32>,
+    /// The kernel frames, innermost first (Tetragon's `kernel_stack_trace`).
+    pub kernel: Vec<crate::stacks::StackEntry>,
+    /// The user frames, innermost first (Tetragon's `user_stack_trace`).
+    pub user: Vec<crate::stacks::StackEntry>,
+}
+
+/// The stack ids a hook event carries, from its `stack_flags`.
+fn stacks_of(raw: &HookEvent) -> Option<Box<Stacks>> {
+    let kernel = raw.stack_flags & STACK_KERNEL != 0;
+    let user = raw.stack_flags & STACK_USER != 0;
+    (kernel || user).then(|| {
+        Box::new(Stacks {
+            kernel_id: kernel.then_some(raw.kernel_stack_id),
+            user_id: user.then_some(raw.user_stack_id),
+            ..Default::default()
+        })
+    })
 }
 
 /// What a return probe (`return: true`) adds to its entry's event.
@@ -350,6 +379,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                 syscall: raw.syscall,
                 args: raw.args.iter().map(Arg::from_raw).collect(),
                 ret: None,
+                stacks: stacks_of(&raw),
             }))
         }
         event_type::RETURN => {
@@ -370,6 +400,7 @@ pub fn decode(bytes: &[u8]) -> Option<Event> {
                     action: raw.action,
                     action_arg: raw.action_arg,
                 }),
+                stacks: stacks_of(&enter),
             }))
         }
         _ => None,

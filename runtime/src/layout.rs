@@ -439,6 +439,11 @@ pub struct Selector {
     /// process filters hold, the others only when it matches.
     pub args_mask: u8,
     pub _pad_lazy: [u8; 3],
+    /// 1: Post's kernelStackTrace (the event carries the kernel stack's id).
+    pub kernel_stack: u8,
+    /// 1: Post's userStackTrace (the event carries the user stack's id).
+    pub user_stack: u8,
+    pub _pad_stack: [u8; 2],
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -786,7 +791,23 @@ pub struct HookEvent {
     pub action_arg: i32,
     pub syscall: u64,
     pub args: [EventArg; MAX_ARGS],
+    /// The kernel stack's id in `stack_traces`, or -errno from `bpf_get_stackid`.
+    pub kernel_stack_id: i32,
+    /// The user stack's id in `stack_traces`, or -errno.
+    pub user_stack_id: i32,
+    /// [`STACK_KERNEL`] | [`STACK_USER`]: the ids the selector asked for (0 in a record sent
+    /// without them: such a record stops before these fields).
+    pub stack_flags: u32,
+    pub _pad_stack: u32,
 }
+
+/// `STACK_KERNEL`: [`HookEvent::stack_flags`] bit, the kernel stack's id is set (Tetragon's
+/// `MSG_COMMON_FLAG_KERNEL_STACKTRACE`).
+pub const STACK_KERNEL: u32 = 1;
+/// `STACK_USER`: [`HookEvent::stack_flags`] bit, the user stack's id is set.
+pub const STACK_USER: u32 = 2;
+/// `STACK_DEPTH`: frames kept per stack (Tetragon's `PERF_MAX_STACK_DEPTH`).
+pub const STACK_DEPTH: usize = 127;
 
 /// Calls entered and not yet returned that the kernel keeps (`MAX_PENDING`).
 pub const MAX_PENDING: usize = 4096;

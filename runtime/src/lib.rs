@@ -21,4 +21,5 @@ pub mod netaction;
 pub mod output;
 pub mod plan;
 pub mod process;
+pub mod stacks;
 pub mod usdt;

@@ -140,6 +140,14 @@ impl Loaded {
     /// Load the object against the running kernel's BTF (CO-RE relocations), with an event
     /// ring buffer of `ring_mib` MiB (a power of two), and attach the process tracking programs.
     pub fn new(ring_mib: u32) -> Result<Loaded, RunError> {
+        Loaded::with_stacks(ring_mib, false)
+    }
+
+    /// [`Loaded::new`], with the `stack_traces` map sized for Post's `kernelStackTrace` /
+    /// `userStackTrace` when `stacks` ([`STACK_ENTRIES`] stacks), else one entry, as Tetragon
+    /// sizes its `stack_trace_map` only when a policy asks (pkg/sensors/tracing/generickprobe.go,
+    /// `stackTraceMapMaxEntries`).
+    pub fn with_stacks(ring_mib: u32, stacks: bool) -> Result<Loaded, RunError> {
         if !ring_mib.is_power_of_two() || ring_mib > 1024 {
             return Err(err(format!(
                 "the ring buffer is {ring_mib} MiB: it must be a power of two from 1 to 1024"
@@ -152,6 +160,7 @@ impl Loaded {
         let bpf = EbpfLoader::new()
             .btf(Some(&btf))
             .map_max_entries("events", ring_mib << 20)
+            .map_max_entries("stack_traces", if stacks { STACK_ENTRIES } else { 1 })
             .load(&object)
             .map_err(|e| err(format!("cannot load the BPF object: {}", chain(&e))))?;
         let mut loaded = Loaded {
@@ -660,6 +669,21 @@ impl Loaded {
         &self.attached
     }
 
+    /// Take the `stack_traces` map (Post's stacks, read by id), for [`StackReader`].
+    pub fn stacks(&mut self) -> Result<StackReader, RunError> {
+        let map = self
+            .bpf
+            .take_map("stack_traces")
+            .ok_or_else(|| err("no stack_traces map"))?;
+        let map = aya::maps::StackTraceMap::try_from(map)
+            .map_err(|e| err(format!("stack_traces map: {e}")))?;
+        Ok(StackReader {
+            map,
+            symbolizer: crate::stacks::Symbolizer::new(false),
+            failed: 0,
+        })
+    }
+
     /// Take the event ring buffer and the lost-event counter, for [`Events`].
     pub fn events(&mut self) -> Result<Events, RunError> {
         let ring = self
@@ -963,6 +987,55 @@ fn attach_error(policy: &str, what: &str, target: &str, e: &dyn std::error::Erro
     err(format!(
         "policy `{policy}`: cannot attach {what} `{target}`: {why}"
     ))
+}
+
+/// Stacks kept in `stack_traces` when a policy asks for them: 8,192 of 127 frames (about
+/// 8 MiB of kernel memory), where Tetragon keeps 32,768 (`stackTraceMapMaxEntries`). Ids are
+/// hashes of the stack into as many buckets: a different stack landing on a taken bucket gets
+/// no id (-EEXIST), and its event comes without that stack, as in Tetragon.
+pub const STACK_ENTRIES: u32 = 8192;
+
+/// Reads the stacks a hook event names and symbolizes them ([`crate::stacks`]).
+pub struct StackReader {
+    map: aya::maps::StackTraceMap<MapData>,
+    /// Kernel symbols and binaries' symbols.
+    pub symbolizer: crate::stacks::Symbolizer,
+    /// Stacks asked but not given: `bpf_get_stackid` failed (the map is full, or a user stack
+    /// of a kernel thread) or the id was not found.
+    pub failed: u64,
+}
+
+impl StackReader {
+    /// Fills the frames of `hook`'s stacks from their ids. The entries stay in the map, as in
+    /// Tetragon (pkg/sensors/tracing/generickprobe.go only looks them up): an id is a hash of
+    /// the stack, so a deleted id could be taken by another stack before a later event naming
+    /// the first one is read, and that event would show the wrong stack.
+    pub fn fill(&mut self, hook: &mut crate::event::Hook) {
+        let tid = hook.header.tid;
+        let Some(st) = hook.stacks.as_deref_mut() else {
+            return;
+        };
+        let frames = |id: Option<i32>, failed: &mut u64| -> Option<Vec<u64>> {
+            let id = id?;
+            let got = u32::try_from(id)
+                .ok()
+                .and_then(|id| self.map.get(&id, 0).ok());
+            if got.is_none() {
+                *failed += 1;
+            }
+            Some(got?.frames().iter().map(|f| f.ip).collect())
+        };
+        let mut failed = 0;
+        let kernel = frames(st.kernel_id, &mut failed);
+        let user = frames(st.user_id, &mut failed);
+        self.failed += failed;
+        if let Some(k) = kernel {
+            st.kernel = self.symbolizer.kernel(&k);
+        }
+        if let Some(u) = user {
+            st.user = self.symbolizer.user(tid, &u);
+        }
+    }
 }
 
 /// The event stream: the ring buffer and the count of events it had no room for.

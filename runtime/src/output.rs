@@ -518,6 +518,7 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             common,
             function_name: h.function_name.clone(),
             ret: return_of(h, hook),
+            stacks: hook.stacks.clone(),
         },
     }
 }
@@ -815,6 +816,8 @@ enum Body {
         function_name: String,
         /// A return probe's return value and return action.
         ret: Option<(KArg, u32)>,
+        /// Post's stacks (`kernel_stack_trace`, `user_stack_trace`).
+        stacks: Option<Box<crate::event::Stacks>>,
     },
     Tracepoint {
         common: Common,
@@ -1607,6 +1610,19 @@ fn permission(mode: u16) -> String {
 }
 
 /// Tetragon's `KprobeAction` names; protojson prints unknown numbers as numbers.
+/// One `StackTraceEntry` (tetragon.proto): address (1), offset (2), symbol (3), module (4),
+/// each left out when zero or empty, the uint64s as strings (proto3 JSON).
+fn stack_entry_json(o: &mut Obj<'_>, e: &crate::stacks::StackEntry) {
+    if e.address != 0 {
+        o.str("address", &e.address.to_string());
+    }
+    if e.offset != 0 {
+        o.str("offset", &e.offset.to_string());
+    }
+    o.str("symbol", &e.symbol);
+    o.str("module", &e.module);
+}
+
 fn action_json(o: &mut Obj<'_>, n: u32) {
     action_key_json(o, "action", n);
 }
@@ -1723,21 +1739,30 @@ impl Response {
                 common: c,
                 function_name,
                 ret,
+                stacks,
             } => {
                 c.head(m);
                 m.str("function_name", function_name);
                 c.args(m);
-                // protojson order: return (5), action (6), policy_name (8), return_action (9)
+                // protojson order: return (5), action (6), kernel_stack_trace (7),
+                // policy_name (8), return_action (9), message (10), tags (11),
+                // user_stack_trace (12), ancestors (13)
                 if let Some((value, _)) = ret {
                     m.obj("return", |o| arg_json(o, value));
                 }
                 c.action(m);
+                if let Some(st) = stacks.as_deref().filter(|s| !s.kernel.is_empty()) {
+                    m.array("kernel_stack_trace", &st.kernel, stack_entry_json);
+                }
                 m.str("policy_name", &c.policy_name);
                 if let Some((_, action)) = ret {
                     action_key_json(m, "return_action", *action);
                 }
                 m.str("message", &c.message);
                 c.tags(m);
+                if let Some(st) = stacks.as_deref().filter(|s| !s.user.is_empty()) {
+                    m.array("user_stack_trace", &st.user, stack_entry_json);
+                }
                 ancestors(m);
                 c.data(m);
             }
@@ -1859,8 +1884,15 @@ impl Response {
             Body::Kprobe {
                 common: c,
                 function_name,
+                stacks,
                 ..
-            } => compact_kprobe(&info(&c.process), function_name, &c.args),
+            } => {
+                let mut line = compact_kprobe(&info(&c.process), function_name, &c.args);
+                if let Some(st) = stacks {
+                    human_stack_trace(&mut line, st);
+                }
+                line
+            }
             Body::Tracepoint {
                 common: c,
                 subsys,
@@ -2061,6 +2093,36 @@ fn ns_name(n: i32) -> &'static str {
 }
 
 /// Tetragon's compact kprobe line: known calls get their own emoji and details.
+/// The stacks under a compact kprobe line, as Tetragon's compact encoder prints them
+/// (`HumanStackTrace` in pkg/encoder/encoder.go, on by default in `tetra getevents`): a
+/// `Kernel:` line then `   0x<address>: <symbol>+0x<offset>` per frame, a `User:` line then
+/// `   0x<address>: <symbol> (<module>+0x<offset>)` (no symbol when none); the address is 0
+/// unless `--expose-stack-addresses`.
+fn human_stack_trace(out: &mut String, st: &crate::event::Stacks) {
+    if !st.kernel.is_empty() {
+        out.push_str("\nKernel:");
+        for f in &st.kernel {
+            let _ = write!(
+                out,
+                "\n   {:#x}: {}+{:#x}",
+                f.address,
+                maybe_quote(&f.symbol),
+                f.offset
+            );
+        }
+    }
+    if !st.user.is_empty() {
+        out.push_str("\nUser:");
+        for f in &st.user {
+            let _ = write!(out, "\n   {:#x}:", f.address);
+            if !f.symbol.is_empty() {
+                let _ = write!(out, " {}", maybe_quote(&f.symbol));
+            }
+            let _ = write!(out, " ({}+{:#x})", maybe_quote(&f.module), f.offset);
+        }
+    }
+}
+
 fn compact_kprobe(info: &str, function_name: &str, args: &[KArg]) -> String {
     let ev = |emoji: &str, name: &str| format!("{emoji} {name:<7}");
     match cut_syscall_prefix(function_name) {

@@ -1625,6 +1625,10 @@ impl HookCompiler<'_> {
                     out.rate_limit_ms = parse_duration_ms(rate)
                         .ok_or_else(|| format!("rateLimit `{rate}` is not a duration like 30s, 5m or 1h"))?;
                 }
+                if stacks_shown(hook.kind) {
+                    out.kernel_stack = action.flag("kernelStackTrace").is_some() as u8;
+                    out.user_stack = action.flag("userStackTrace").is_some() as u8;
+                }
             }
             "NoPost" => out.post = 0,
             // a USDT site's Set lives in its `usdt` map entry (HookCompiler::usdt)
@@ -3277,12 +3281,24 @@ impl HookCompiler<'_> {
     }
 }
 
-/// Post's `kernelStackTrace` and `userStackTrace`: Tetragon adds the stack to the event
-/// (`do_action` in bpf/process/generic_calls.h, the `stack_trace_map`); `run` does not collect
-/// stacks yet, so the events come without them, and a note says so once per hook.
+/// Whether events of a `kind` hook carry Post's `kernelStackTrace` / `userStackTrace`: only
+/// Tetragon's `ProcessKprobe` has the fields (tetragon.proto `kernel_stack_trace`,
+/// `user_stack_trace`), filled by `kernelStack` / `userStack` in pkg/grpc/tracing/tracing.go
+/// from the ids `do_action` (bpf/process/generic_calls.h) stores. Kprobes and fentries (and
+/// syscall hooks, whatever serves them) post `process_kprobe`; LSM hooks refuse the flags
+/// (P044, pkg/sensors/tracing/genericlsm.go `isValidLsmSelectors`).
+fn stacks_shown(kind: PolicyHook) -> bool {
+    matches!(kind, PolicyHook::Kprobe | PolicyHook::Fentry)
+}
+
+/// Post's `kernelStackTrace` and `userStackTrace` on hooks whose events have no field for
+/// them (tracepoints, uprobes, USDTs: `ProcessTracepoint`, `ProcessUprobe` and `ProcessUsdt`
+/// in tetragon.proto carry no stack, and Tetragon's `handleGenericTracepoint` /
+/// `handleGenericUprobe` read none): nothing is collected, as in Tetragon, and a note says
+/// so once per hook.
 fn stack_trace_notes(spec: &Spec) -> Vec<String> {
     let mut out = Vec::new();
-    for hook in &spec.hooks {
+    for hook in spec.hooks.iter().filter(|h| !stacks_shown(h.kind)) {
         let asked: Vec<&str> = ["kernelStackTrace", "userStackTrace"]
             .into_iter()
             .filter(|key| {
@@ -3293,11 +3309,23 @@ fn stack_trace_notes(spec: &Spec) -> Vec<String> {
             .collect();
         if !asked.is_empty() {
             out.push(format!(
-                "{}: `{}` asked, but policyctl run does not collect stack traces yet: its events come without them",
+                "{}: `{}` asked, but its events have no stack trace field (only Tetragon's process_kprobe has one): none is collected, as in Tetragon",
                 hook.describe(),
                 asked.join("` and `")
             ));
         }
     }
     out
+}
+
+/// Whether a policy asks for Post's stacks on a hook whose events show them: the loader then
+/// sizes the `stack_traces` map ([`crate::loader::Loaded::with_stacks`]).
+pub fn asks_for_stacks(spec: &Spec) -> bool {
+    spec.hooks.iter().filter(|h| stacks_shown(h.kind)).any(|h| {
+        h.selectors.iter().any(|sel| {
+            sel.match_actions
+                .iter()
+                .any(|a| a.flag("kernelStackTrace").is_some() || a.flag("userStackTrace").is_some())
+        })
+    })
 }

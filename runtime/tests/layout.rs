@@ -383,6 +383,9 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 enforcer_key,
                 args_mask,
                 _pad_lazy,
+                kernel_stack,
+                user_stack,
+                _pad_stack,
             }),
             0,
         ),
@@ -608,7 +611,11 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 action,
                 action_arg,
                 syscall,
-                args
+                args,
+                kernel_stack_id,
+                user_stack_id,
+                stack_flags,
+                _pad_stack
             }),
             0,
         ),
@@ -1424,6 +1431,7 @@ fn map_definitions_match_rust_types() {
     const PERCPU_ARRAY: u64 = 6; // BPF_MAP_TYPE_PERCPU_ARRAY
     const LPM_TRIE: u64 = 11; // BPF_MAP_TYPE_LPM_TRIE
     const RINGBUF: u64 = 27; // BPF_MAP_TYPE_RINGBUF
+    const STACK_TRACE: u64 = 7; // BPF_MAP_TYPE_STACK_TRACE
     let size = |n: usize| Some(n as u64);
     let u32_ = size(std::mem::size_of::<u32>());
     let u64_ = size(std::mem::size_of::<u64>());
@@ -1509,6 +1517,9 @@ fn map_definitions_match_rust_types() {
                 size(SLOTS_PER_KIND),
             ),
         ),
+        // stack id → frames: read by the loader (aya's StackTraceMap), sized when a policy
+        // asks for stacks
+        ("stack_traces", (STACK_TRACE, u32_, None, None)),
         (
             "override_tasks",
             (

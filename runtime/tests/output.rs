@@ -6,11 +6,13 @@ use policyctl_runtime::layout::{
     action, arg_type, event_type, BpfInfo, CredInfo, DataEvent, EventArg, EventHeader, ExecEvent,
     ExitEvent, ForkEvent, HookConfig, HookEvent, MapInfo, ModuleInfo, PerfInfo, ReturnEvent,
     SkbInfo, SockTuple, UserNsInfo, ARGV_BUF, ARG_BUF, CGROUP_NAME, DATA_CHUNK, DATA_CHUNKS,
-    DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS, NS_KINDS, RETURN_EVENT_FIXED,
+    DATA_EVENT_FIXED, HOOK_EVENT_FIXED, MAX_ARGS, NS_KINDS, RETURN_EVENT_FIXED, STACK_KERNEL,
+    STACK_USER,
 };
 use policyctl_runtime::output::{Format, Renderer};
 use policyctl_runtime::plan::{ArgPlan, Attach, EventKind, HookPlan, Plan, PolicyPlan};
 use policyctl_runtime::process::{Ancestors, ProcessCache, ProcessInfo};
+use policyctl_runtime::stacks::StackEntry;
 
 const NODE: &str = "test-node";
 /// Boot time 0 is 2026-01-01T00:00:00Z.
@@ -184,6 +186,10 @@ fn hook_record(slot: u32, pid: u32, tid: u32, act: u32, args: Vec<EventArg>) -> 
         action_arg: 0,
         syscall: 0,
         args: all,
+        kernel_stack_id: 0,
+        user_stack_id: 0,
+        stack_flags: 0,
+        _pad_stack: 0,
     })
 }
 
@@ -1573,4 +1579,106 @@ fn kprobe_data_and_a_returned_file() {
         "{out}"
     );
     insta::assert_snapshot!(out);
+}
+
+// ---- Post's kernelStackTrace / userStackTrace ----------------------------------------------
+
+/// A kprobe record as the BPF side sends it when the selector asked for stacks: the whole
+/// `struct hook_event`, the ids and `stack_flags` at its end.
+fn stack_record(slot: u32, flags: u32, kernel_id: i32, user_id: i32) -> Vec<u8> {
+    let short = hook_record(
+        slot,
+        1000,
+        1001,
+        action::POST,
+        vec![
+            int(arg_type::INT, -100),
+            text(arg_type::STRING, b"/etc/passwd"),
+            int(arg_type::INT, 0),
+        ],
+    );
+    let mut raw: HookEvent = policyctl_runtime::layout::read_record_prefix(&short, 0).unwrap();
+    raw.stack_flags = flags;
+    raw.kernel_stack_id = kernel_id;
+    raw.user_stack_id = user_id;
+    bytes_of(&raw)
+}
+
+fn frame(address: u64, offset: u64, symbol: &str, module: &str) -> StackEntry {
+    StackEntry {
+        address,
+        offset,
+        symbol: symbol.into(),
+        module: module.into(),
+    }
+}
+
+/// The ids decode only when their flag is set (0 is a valid id); a record sent without the
+/// stack fields (the usual, shorter one) has none.
+#[test]
+fn stack_ids_decode_by_their_flags() {
+    let stacks = |r: &[u8]| match decode(r) {
+        Some(Event::Hook(h)) => h.stacks.map(|s| (s.kernel_id, s.user_id)),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        stacks(&stack_record(OPENAT, STACK_KERNEL | STACK_USER, 0, 7)),
+        Some((Some(0), Some(7)))
+    );
+    assert_eq!(
+        stacks(&stack_record(OPENAT, STACK_USER, 3, -17)),
+        Some((None, Some(-17)))
+    );
+    assert_eq!(stacks(&stack_record(OPENAT, 0, 3, 4)), None);
+    let short = hook_record(OPENAT, 1000, 1001, action::POST, vec![]);
+    assert_eq!(stacks(&short), None);
+    // a return event carries the entry's ids
+    let entry = stack_record(OPENAT_RETURN, STACK_KERNEL, 5, 0);
+    let enter: HookEvent = policyctl_runtime::layout::read_record(&entry).unwrap();
+    let ret = bytes_of(&ReturnEvent {
+        header: header(event_type::RETURN, 1000, 1001, 1000, 7_250_000_000),
+        selector: 0,
+        action: action::POST,
+        action_arg: 0,
+        _pad: 0,
+        ret: int(arg_type::INT, 3),
+        enter,
+    });
+    assert_eq!(stacks(&ret), Some((Some(5), None)));
+}
+
+/// `kernel_stack_trace` (field 7, after `action`) and `user_stack_trace` (field 12, after
+/// `tags`) in protojson's order, each entry's `offset` and `address` (uint64) as strings,
+/// empty fields left out (kernel frames have no module), as Tetragon's kernelStack / userStack
+/// (pkg/grpc/tracing/tracing.go) fill StackTraceEntry; the compact line is followed by the
+/// frames as Tetragon's HumanStackTrace (pkg/encoder/encoder.go) prints them.
+#[test]
+fn kprobe_with_kernel_and_user_stacks() {
+    let plan = plan();
+    let mut cache = cache();
+    let renderer = Renderer::with_boot_offset(Format::Json, BOOT_OFFSET);
+    let mut ev = decode(&stack_record(OPENAT, STACK_KERNEL | STACK_USER, 1, 2)).unwrap();
+    let Event::Hook(h) = &mut ev else {
+        panic!("{ev:?}")
+    };
+    let st = h.stacks.as_mut().unwrap();
+    st.kernel = vec![
+        frame(0, 0x1d3, "perf_syscall_enter", ""),
+        frame(0, 0x20f, "do_syscall_64", ""),
+        frame(0, 0, "entry_SYSCALL_64_after_hwframe", ""),
+    ];
+    st.user = vec![
+        frame(
+            0x7f00_0001_2345,
+            0xf8011,
+            "__open64",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        frame(0x5555_0000_1189, 0x1189, "", "/tmp/app"),
+    ];
+    let json = renderer.render(&plan, &mut cache, &ev).unwrap();
+    let compact = Renderer::with_boot_offset(Format::Compact, BOOT_OFFSET)
+        .render(&plan, &mut cache, &ev)
+        .unwrap();
+    insta::assert_snapshot!(format!("{json}\n\n{compact}\n"));
 }

@@ -3043,24 +3043,39 @@ fn enforcers_of_two_policies_have_their_own_keys() {
     assert_eq!(policies, [0, 1, 2, 3]);
 }
 
-/// Post's kernelStackTrace / userStackTrace: the hook runs, and a note says its events come
-/// without the stacks (`run` does not collect them yet), never silently.
+/// Post's kernelStackTrace / userStackTrace: on a kprobe (process_kprobe, Tetragon's only
+/// event with stack fields) the selector asks the BPF side for each stack; on a tracepoint
+/// nothing is collected, as in Tetragon, and a note says so.
 #[test]
-fn stack_traces_are_said_to_be_missing() {
+fn stack_traces_asked_on_kprobes_and_noted_elsewhere() {
     let p = plan(&policy(
         "  kprobes:\n  - call: do_unlinkat\n    syscall: false\n    selectors:\n    - matchActions:\n      - action: Post\n        kernelStackTrace: true\n",
     ));
     assert_eq!(p.hooks.len(), 1);
-    assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
-    assert!(
-        p.skipped[0].contains(
-            "`kernelStackTrace` asked, but policyctl run does not collect stack traces yet"
-        ),
-        "{:?}",
-        p.skipped
-    );
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    let sel = &p.hooks[0].config.selectors[0];
+    assert_eq!((sel.kernel_stack, sel.user_stack), (1, 0));
+    let both = plan(&policy(
+        "  kprobes:\n  - call: sys_openat\n    syscall: true\n    selectors:\n    - matchActions:\n      - action: Post\n        kernelStackTrace: true\n        userStackTrace: true\n",
+    ));
+    let sel = &both.hooks[0].config.selectors[0];
+    assert_eq!((sel.kernel_stack, sel.user_stack), (1, 1));
     let quiet = plan(&policy(
         "  kprobes:\n  - call: do_unlinkat\n    syscall: false\n    selectors:\n    - matchActions:\n      - action: Post\n        kernelStackTrace: false\n",
     ));
     assert!(quiet.skipped.is_empty(), "{:?}", quiet.skipped);
+    let sel = &quiet.hooks[0].config.selectors[0];
+    assert_eq!((sel.kernel_stack, sel.user_stack), (0, 0));
+    let tp = plan(&policy(
+        "  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_openat\n    selectors:\n    - matchActions:\n      - action: Post\n        userStackTrace: true\n",
+    ));
+    assert_eq!(tp.hooks.len(), 1);
+    assert_eq!(tp.skipped.len(), 1, "{:?}", tp.skipped);
+    assert!(
+        tp.skipped[0].contains("`userStackTrace` asked, but its events have no stack trace field"),
+        "{:?}",
+        tp.skipped
+    );
+    let sel = &tp.hooks[0].config.selectors[0];
+    assert_eq!((sel.kernel_stack, sel.user_stack), (0, 0));
 }
