@@ -1523,6 +1523,53 @@ fn sigterm_detaches_and_sigkill_leaves_nothing_behind() {
     }
 }
 
+/// Events still in the ring buffer when the run stops are printed, not dropped: the run is
+/// paused (SIGSTOP) while this test opens a file of its own directory 20,000 times, so every
+/// event waits in the ring buffer, then resumed and stopped at once (SIGCONT, SIGINT). The
+/// read that the stop interrupts takes every record the ring buffer holds (`Events::poll`
+/// reads until it is empty), so with a ring buffer that holds them all, every open is printed.
+#[test]
+fn events_waiting_at_the_stop_are_printed() {
+    if !run::ready("events_waiting_at_the_stop_are_printed") {
+        return;
+    }
+    const OPENS: usize = 20_000;
+    let dir = TempDir::new("drain");
+    let target = dir.write("f", "x");
+    let policy = dir.write("p.yaml", &openat_policy("host-drain", dir.str(), "", ""));
+    let running = started(&[
+        policy.as_str(),
+        "--policy-events-only",
+        "--ring-buffer-mib",
+        "32",
+    ]);
+    running.signal(libc::SIGSTOP);
+    let path = std::ffi::CString::new(target).unwrap();
+    for _ in 0..OPENS {
+        // SAFETY: a valid C string; the descriptor is closed at once.
+        unsafe {
+            let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            assert!(fd >= 0, "open failed");
+            libc::close(fd);
+        }
+    }
+    running.signal(libc::SIGCONT);
+    let f = running.stop();
+    let last = f.stderr.last().cloned().unwrap_or_default();
+    let opened = f
+        .events()
+        .iter()
+        .filter(|e| {
+            e["process_kprobe"]["args"][1]["string_arg"].as_str() == Some(path.to_str().unwrap())
+        })
+        .count();
+    assert_eq!(opened, OPENS, "{} of {OPENS} opens printed; {last}", opened);
+    assert!(
+        last.contains(&format!("{OPENS} events printed, 0 lost")),
+        "{last}"
+    );
+}
+
 /// `policyctl run` under `unshare -m` with one mount hidden in that private mount namespace
 /// (the host's mounts are untouched): its one-line error, exit 1.
 fn run_with_hidden_mount(test: &str, hide: &str, policy: &str) -> Option<(i32, String)> {
