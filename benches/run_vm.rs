@@ -11,7 +11,9 @@
 //! nothing loaded and then with one policy: `sys_mknodat` hooked (the other syscall: with a
 //! kprobe or a trampoline only `mknodat` pays) and `sys_openat` hooked with `syscall: true`, a
 //! `string` arg 1 and `Equal` on a path never opened (the selector runs on every `openat`, no
-//! event is posted), each with `--attach kprobe` and with `--attach fentry`; every ratio
+//! event is posted), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
+//! on a pid that never runs (the path up to the first filter, no argument read), each with
+//! `--attach kprobe` and with `--attach fentry`; every ratio
 //! divides by the unhooked measurement just before it. Three rounds; the table gives each
 //! configuration's median ratio.
 //!
@@ -94,8 +96,28 @@ spec:
     )
 }
 
+/// `sys_openat` hooked with one selector whose only filter is a matchPIDs on a pid that never
+/// runs: the path every hooked call takes up to its first filter, with no argument read.
+const PIDS_ONLY: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "bench-openat-pids"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchPIDs:
+      - operator: "In"
+        values:
+        - 4000000
+"#;
+
 /// The configurations measured: (row label, policy file, --attach).
-const CONFIGS: [(&str, &str, &str); 4] = [
+const CONFIGS: [(&str, &str, &str); 6] = [
     (
         "other syscall hooked (kprobe)",
         "/etc/bench/other.yaml",
@@ -114,6 +136,16 @@ const CONFIGS: [(&str, &str, &str); 4] = [
     (
         "openat hooked, unmatched (fentry)",
         "/etc/bench/openat.yaml",
+        "fentry",
+    ),
+    (
+        "openat hooked, matchPIDs only (kprobe)",
+        "/etc/bench/pids.yaml",
+        "kprobe",
+    ),
+    (
+        "openat hooked, matchPIDs only (fentry)",
+        "/etc/bench/pids.yaml",
         "fentry",
     ),
 ];
@@ -175,6 +207,7 @@ fn bench(kernel: vm::VmKernel) {
             policy("bench-other", "sys_mknodat"),
             0o644,
         )
+        .bytes("/etc/bench/pids.yaml", PIDS_ONLY, 0o644)
         // guest time counts instructions (1 ns each), not the host's wall clock: the figures do
         // not move with the load of the host that runs the emulation
         .qemu_args_extra(&["-icount", "shift=0,sleep=off"])
