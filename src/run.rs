@@ -908,34 +908,33 @@ fn attach_only(
         }
         match loaded.attach(&plan) {
             Ok(()) => {
-                attached += plan.policies.len();
-                for h in &plan.hooks {
-                    let p = &plan.policies[h.policy];
-                    let ret = match h.attach.return_method() {
-                        Some(m) if h.config.returns != 0 => format!(", its return with {m}"),
-                        _ => String::new(),
-                    };
-                    say(format!(
-                        "attached  {}: policy `{}`: {} with {}{ret}",
-                        p.file,
-                        p.name,
-                        describe(&h.attach),
-                        h.method()
-                    ));
-                }
-                for e in &plan.enforcers {
-                    let p = &plan.policies[e.policy];
-                    say(format!(
-                        "attached  {}: policy `{}`: enforcer on {} with fmod_ret",
-                        p.file,
-                        p.name,
-                        e.calls.join(", ")
-                    ));
+                for (i, p) in plan.policies.iter().enumerate() {
+                    attached += 1;
+                    say(format!("attached  {}: policy `{}`", p.file, p.name));
+                    for h in plan.hooks.iter().filter(|h| h.policy == i) {
+                        let ret = match h.attach.return_method() {
+                            Some(m) if h.config.returns != 0 => {
+                                format!(", its return with {m}")
+                            }
+                            _ => String::new(),
+                        };
+                        say(format!(
+                            "          {} with {}{ret}",
+                            describe(&h.attach),
+                            h.method()
+                        ));
+                    }
+                    for e in plan.enforcers.iter().filter(|e| e.policy == i) {
+                        say(format!(
+                            "          enforcer on {} with fmod_ret",
+                            e.calls.join(", ")
+                        ));
+                    }
                 }
             }
             Err(whole) => {
                 // each hook alone, to name every one the kernel refuses, not only the first
-                let mut named = 0;
+                let mut named = std::collections::BTreeSet::new();
                 for h in &plan.hooks {
                     let one = plan.only_hook(h);
                     match loaded.attach(&one) {
@@ -943,16 +942,21 @@ fn attach_only(
                             let _ = loaded.detach(&one.hooks);
                         }
                         Err(e) => {
-                            named += 1;
+                            named.insert(h.policy);
                             say(format!("failed    {}: {e}", unit.file));
                         }
                     }
                 }
-                if named == 0 {
-                    // the hooks attach alone but not together
-                    say(format!("failed    {}: {whole}", unit.file));
-                }
-                for p in &plan.policies {
+                for (i, p) in plan.policies.iter().enumerate() {
+                    if named.is_empty() {
+                        // the hooks attach one by one but not together
+                        say(format!("failed    {}: {whole}", unit.file));
+                    } else if !named.contains(&i) {
+                        say(format!(
+                            "failed    {}: policy `{}`: not attached: another policy of its file failed",
+                            p.file, p.name
+                        ));
+                    }
                     failed.insert((p.file.clone(), p.name.clone()));
                 }
             }

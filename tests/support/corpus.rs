@@ -45,7 +45,9 @@ pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
 pub fn files() -> Result<Vec<PathBuf>, String> {
     let shared = root().join("../shared");
     if !shared.join("tetragon-examples").is_dir() || !shared.join("tetragon-corpus").is_dir() {
-        return Err("../shared/tetragon-examples and ../shared/tetragon-corpus are not there".into());
+        return Err(
+            "../shared/tetragon-examples and ../shared/tetragon-corpus are not there".into(),
+        );
     }
     let mut files = yaml_files("testdata/policies/valid");
     files.extend(yaml_files("../shared/tetragon-examples"));
