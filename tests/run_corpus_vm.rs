@@ -199,7 +199,7 @@ fn every_policy_attaches(kernel: vm::VmKernel, fixture: (&str, &str)) {
         b = b.scenario(
             &format!("run{i}"),
             &format!(
-                "cd /c && policyctl run --attach-only --allow-unfiltered-enforcement --allow-network-actions {} 2>&1",
+                "cd /c && POLICYCTL_TIMING=1 policyctl run --attach-only --allow-unfiltered-enforcement --allow-network-actions {} 2>&1",
                 names.join(" ")
             ),
         );
