@@ -111,6 +111,15 @@ pub struct RunArgs {
     /// kernels, or the running kernel's BTF.
     #[arg(long)]
     dry_run: bool,
+    /// Load and attach every hook of the policies, print how each attached, detach them all
+    /// and exit: 0 when every policy attached, 1 naming each policy and hook that could not
+    /// be planned, loaded or attached on this kernel (with the kernel's error, or the
+    /// verifier's last line). Nothing acts while attached: every hook's configuration is
+    /// written disabled, so its programs return at once (no event, Override, signal,
+    /// enforcer or network action). For CI on a node: will these policies attach here? Needs
+    /// root, as a run does; the checks and refusals are the run's.
+    #[arg(long, conflicts_with_all = ["dry_run", "metrics", "duration", "file"])]
+    attach_only: bool,
     /// Output of `--dry-run`.
     #[arg(long, value_enum, default_value_t = crate::dry_run::DryFormat::Text, requires = "dry_run")]
     format: crate::dry_run::DryFormat,
@@ -345,6 +354,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }),
             Err(errors) => plan_errors.extend(errors),
         }
+    }
+    if args.attach_only {
+        let (attached, failed) =
+            attach_only(&mut loaded, &units, &plan_errors, &mut std::io::stdout());
+        drop(loaded); // detaches every program
+        let total = attached + failed;
+        println!(
+            "{attached} of {total} polic{} attached, {failed} failed; everything detached",
+            if total == 1 { "y" } else { "ies" },
+        );
+        return if failed > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     if !plan_errors.is_empty() {
         for e in &plan_errors {
@@ -887,6 +911,93 @@ impl Reload<'_> {
         }
         gone
     }
+}
+
+/// `run --attach-only`: each file's plan, disarmed ([`Plan::disarmed`]), attached on its own
+/// (a file attaches whole or not at all, as on a reload, and one that fails leaves the others
+/// attached); the hooks of a file that failed are then attached one at a time, so that every
+/// hook the kernel refuses is named, not only the first. Prints one `attached` line per hook
+/// and one `failed` line per refusal; everything stays attached until the caller drops
+/// `loaded`. `plan_errors` are the files' refusals by the planner, printed as failures.
+/// Returns how many policies attached and how many failed.
+fn attach_only(
+    loaded: &mut Loaded,
+    units: &[Unit],
+    plan_errors: &[policyctl_runtime::plan::PlanError],
+    out: &mut dyn Write,
+) -> (usize, usize) {
+    let mut say = |line: String| {
+        let _ = writeln!(out, "{line}");
+    };
+    // policies are counted by (file, name)
+    let mut failed: std::collections::BTreeSet<(String, String)> = Default::default();
+    let mut attached = 0usize;
+    for e in plan_errors {
+        say(format!("failed    {e}"));
+        failed.insert((e.file.clone(), e.policy.clone()));
+    }
+    for unit in units {
+        let plan = unit.plan.clone().disarmed();
+        for line in &plan.skipped {
+            say(format!("note      {line}"));
+        }
+        match loaded.attach(&plan) {
+            Ok(()) => {
+                for (i, p) in plan.policies.iter().enumerate() {
+                    attached += 1;
+                    say(format!("attached  {}: policy `{}`", p.file, p.name));
+                    for h in plan.hooks.iter().filter(|h| h.policy == i) {
+                        let ret = match h.attach.return_method() {
+                            Some(m) if h.config.returns != 0 => {
+                                format!(", its return with {m}")
+                            }
+                            _ => String::new(),
+                        };
+                        say(format!(
+                            "          {} with {}{ret}",
+                            describe(&h.attach),
+                            h.method()
+                        ));
+                    }
+                    for e in plan.enforcers.iter().filter(|e| e.policy == i) {
+                        say(format!(
+                            "          enforcer on {} with fmod_ret",
+                            e.calls.join(", ")
+                        ));
+                    }
+                }
+            }
+            Err(whole) => {
+                // each hook alone, to name every one the kernel refuses, not only the first
+                let mut named = std::collections::BTreeSet::new();
+                for h in &plan.hooks {
+                    let one = plan.only_hook(h);
+                    match loaded.attach(&one) {
+                        Ok(()) => {
+                            let _ = loaded.detach(&one.hooks);
+                        }
+                        Err(e) => {
+                            named.insert(h.policy);
+                            say(format!("failed    {}: {e}", unit.file));
+                        }
+                    }
+                }
+                for (i, p) in plan.policies.iter().enumerate() {
+                    if named.is_empty() {
+                        // the hooks attach one by one but not together
+                        say(format!("failed    {}: {whole}", unit.file));
+                    } else if !named.contains(&i) {
+                        say(format!(
+                            "failed    {}: policy `{}`: not attached: another policy of its file failed",
+                            p.file, p.name
+                        ));
+                    }
+                    failed.insert((p.file.clone(), p.name.clone()));
+                }
+            }
+        }
+    }
+    (attached, failed.len())
 }
 
 /// `1 event`, `2 events`.

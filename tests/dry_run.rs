@@ -15,6 +15,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/samples.rs"]
 mod samples;
 #[path = "support/skip.rs"]
@@ -31,10 +33,7 @@ fn policyctl() -> Command {
     c
 }
 
-const K612: &str = "6.12=testdata/btf/6.12.117+deb12-amd64.btf.zst";
-const CFG612: &str = "6.12=testdata/btf/6.12.117+deb12-amd64.config.gz";
-const K61: &str = "6.1=testdata/btf/6.1.0-56-amd64.btf.zst";
-const CFG61: &str = "6.1=testdata/btf/6.1.0-56-amd64.config.gz";
+use corpus::{CFG612, K61, K612};
 
 fn article() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(root().join("testdata/policies/article"))
@@ -153,17 +152,6 @@ fn kernel_options_belong_to_the_dry_run() {
 }
 
 /// The YAML files of `dir` (relative to the repository), as paths relative to the repository.
-fn yaml_files(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .flatten()
-        .map(|e| Path::new(dir).join(e.file_name()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    files
-}
-
 /// The reason of a refusal without the hook it names: `kprobe `x`: return probes ...` counts
 /// with every other return probe.
 fn reason(text: &str) -> String {
@@ -177,45 +165,15 @@ fn reason(text: &str) -> String {
 
 #[test]
 fn real_policies_tally() {
-    let shared = root().join("../shared");
-    if !shared.join("tetragon-examples").is_dir() || !shared.join("tetragon-corpus").is_dir() {
-        skip::skip(
-            "real_policies_tally",
-            "../shared/tetragon-examples and ../shared/tetragon-corpus are not there",
-        );
-        return;
-    }
-    let mut files = yaml_files("testdata/policies/valid");
-    files.extend(yaml_files("../shared/tetragon-examples"));
-    files.extend(yaml_files("../shared/tetragon-corpus"));
+    let files = match corpus::files() {
+        Ok(files) => files,
+        Err(why) => {
+            skip::skip("real_policies_tally", &why);
+            return;
+        }
+    };
     // with the network actions allowed: the tally counts what the runtime can run
-    let out = policyctl()
-        .args([
-            "run",
-            "--dry-run",
-            "--format",
-            "json",
-            "--allow-network-actions",
-        ])
-        .args([
-            "--btf",
-            K612,
-            "--kernel-config",
-            CFG612,
-            "--btf",
-            K61,
-            "--kernel-config",
-            CFG61,
-        ])
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let v = corpus::dry_run(&files, &corpus::BOTH);
     let mut report = String::new();
     for k in v["kernels"].as_array().unwrap() {
         let policies = k["policies"].as_array().unwrap();

@@ -302,6 +302,12 @@ impl Loaded {
             for h in &plan.hooks {
                 self.clear_entries(h);
             }
+            // a program copy that loaded but whose attach then failed (the hook is not
+            // served, or its return program failed): unloaded, so the slot's copy can load
+            // again for a later plan (a reload, `run --attach-only` trying hooks one by one)
+            for h in &plan.hooks {
+                self.unload_copies(h);
+            }
             // enforcers attached before a hook failed
             for e in &plan.enforcers {
                 self.drop_enforcer(e.slot);
@@ -737,6 +743,24 @@ fn program_name(attach: &Attach, copy: usize) -> Option<String> {
         Attach::RawTracepoint { .. } => HookKind::RawTracepoint.program(copy),
         Attach::RawSyscall { .. } => return None,
     })
+}
+
+impl Loaded {
+    /// Unload the program copies of `hook`'s slot (its entry copy and its return copy), which
+    /// no hook serves: neither `kprobe_multi` nor the raw syscall dispatcher, which other slots
+    /// share. Unloading a copy that is not loaded does nothing.
+    fn unload_copies(&mut self, hook: &HookPlan) {
+        if crate::plan::is_multi_slot(hook.slot) || self.served.contains_key(&hook.slot) {
+            return;
+        }
+        let copy = (hook.slot as usize) % SLOTS_PER_KIND;
+        let names = program_name(&hook.attach, copy)
+            .into_iter()
+            .chain(hook.attach.kind().return_program(copy));
+        for name in names.collect::<Vec<_>>() {
+            let _ = self.unload(&name);
+        }
+    }
 }
 
 /// The copy serving a USDT site: `usdt_set_N` (which calls bpf_probe_write_user) only for a

@@ -3228,6 +3228,15 @@ impl HookCompiler<'_> {
                 }
                 let mut out = Vec::new();
                 for probe in sites {
+                    if probe.semaphore != 0 {
+                        // Tetragon attaches with the semaphore's offset (UprobeAttachData
+                        // RefCtrOffset), which the kernel counts up while attached; aya 0.14
+                        // cannot pass it, so the attach would be refused
+                        return Err(format!(
+                            "USDT probe `{provider}:{name}` in `{path}` has a semaphore (at file offset {:#x}), which policyctl run does not enable yet",
+                            probe.semaphore
+                        ));
+                    }
                     let mut wanted = Vec::new();
                     for (i, index) in indexes.iter().enumerate() {
                         // Tetragon refuses an index past the note's count (addUsdt); the
@@ -3328,4 +3337,41 @@ pub fn asks_for_stacks(spec: &Spec) -> bool {
                 .any(|a| a.flag("kernelStackTrace").is_some() || a.flag("userStackTrace").is_some())
         })
     })
+}
+
+// ---- attach without acting (`run --attach-only`) --------------------------------------------
+
+impl Plan {
+    /// The plan with every hook's configuration disabled (`hook_config.enabled = 0`): the same
+    /// program copies load, pass the verifier and attach as the plan would have them, but
+    /// each returns at once. `begin` (every entry copy: kprobe, kprobe_override, fentry, lsm,
+    /// tracepoint, uprobe, usdt, usdt_set, raw_tp, the raw syscall dispatcher and
+    /// kprobe_multi), `handle` and `handle_return` (kretprobe, fexit, sys_exit tracepoint,
+    /// uretprobe) test `enabled` before reading anything, so nothing is matched, posted or
+    /// acted on: no Override or Set, no signal, no NotifyEnforcer, no socket tracking, no
+    /// GetUrl or DnsLookup (they need an event); the fmod_ret companions and enforcers only
+    /// return what those would have recorded in `override_tasks`, so they find nothing and
+    /// let every call run.
+    pub fn disarmed(mut self) -> Plan {
+        for h in &mut self.hooks {
+            h.config.enabled = 0;
+        }
+        self
+    }
+
+    /// The part of the plan that is `hook` alone, with the enforcer attached with it if any:
+    /// to attach, and so test, one hook of a plan by itself.
+    pub fn only_hook(&self, hook: &HookPlan) -> Plan {
+        Plan {
+            policies: self.policies.clone(),
+            hooks: vec![hook.clone()],
+            skipped: Vec::new(),
+            enforcers: self
+                .enforcers
+                .iter()
+                .filter(|e| e.slot == hook.slot)
+                .cloned()
+                .collect(),
+        }
+    }
 }

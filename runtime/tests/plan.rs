@@ -3079,3 +3079,51 @@ fn stack_traces_asked_on_kprobes_and_noted_elsewhere() {
     let sel = &tp.hooks[0].config.selectors[0];
     assert_eq!((sel.kernel_stack, sel.user_stack), (0, 0));
 }
+
+// ---- run --attach-only: the plan disarmed --------------------------------------------------
+
+#[test]
+fn a_disarmed_plan_differs_only_in_every_hook_being_disabled() {
+    // an enforcer notified by one kprobe, and a second kprobe with Sigkill: what acts
+    let text = enforcer_policy(
+        "security_file_open",
+        "      - action: NotifyEnforcer\n        argError: -1\n        argSig: 9\n",
+    )
+    .replace(
+        "  kprobes:\n",
+        "  kprobes:\n  - call: do_mkdirat\n    syscall: false\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [/opt/x/mkdir]\n      matchActions:\n      - action: Sigkill\n",
+    );
+    let armed = plan(&text);
+    assert_eq!(armed.hooks.len(), 2, "{:#?}", armed.hooks);
+    assert!(armed.hooks.iter().all(|h| h.config.enabled == 1));
+    let disarmed = armed.clone().disarmed();
+    assert_eq!(disarmed.hooks.len(), armed.hooks.len());
+    for (a, d) in armed.hooks.iter().zip(&disarmed.hooks) {
+        assert_eq!(d.config.enabled, 0);
+        // the same programs, slots, targets and everything else
+        let mut same = d.config;
+        same.enabled = 1;
+        assert_eq!(config_bytes(&same), config_bytes(&a.config));
+        assert_eq!(
+            (d.slot, &d.attach, d.method()),
+            (a.slot, &a.attach, a.method())
+        );
+    }
+    assert_eq!(disarmed.enforcers, armed.enforcers);
+
+    // one hook alone keeps the enforcer attached with it, and only that one
+    let first = &disarmed.hooks[0];
+    let alone = disarmed.only_hook(first);
+    assert_eq!(alone.hooks.len(), 1);
+    assert_eq!(alone.hooks[0].slot, first.slot);
+    assert_eq!(
+        alone.enforcers.len(),
+        usize::from(disarmed.enforcer(first.slot).is_some())
+    );
+    let second = disarmed.only_hook(&disarmed.hooks[1]);
+    assert_eq!(
+        second.enforcers.len(),
+        usize::from(disarmed.enforcer(disarmed.hooks[1].slot).is_some())
+    );
+    assert_eq!(alone.enforcers.len() + second.enforcers.len(), 1);
+}
