@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn limits_and_unknown_types_are_refused() {
-        let long = vec!["arg0 == int32(1)"; 9].join(" || ");
+        let long = ["arg0 == int32(1)"; 9].join(" || ");
         assert!(compile(&long, &[Ty::S32]).unwrap_err().contains("steps"));
         let deep =
             "arg0 + (arg0 + (arg0 + (arg0 + (arg0 + (arg0 + (arg0 + (arg0 + arg0))))))) == arg0";

@@ -2059,7 +2059,8 @@ spec:
         // fmod_ret on a syscall without error injection
         for calls in ["list:calls", "sys_prctl", "__x64_sys_prctl"] {
             for k in [&k612, &k61] {
-                let found = kernel_findings(&ENFORCER.replace("CALLS", calls), &[k.clone()]);
+                let found =
+                    kernel_findings(&ENFORCER.replace("CALLS", calls), std::slice::from_ref(k));
                 assert_eq!(found.len(), 1, "{calls}: {found:?}");
                 let (code, severity, message) = &found[0];
                 assert_eq!(

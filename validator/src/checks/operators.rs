@@ -1351,6 +1351,44 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
     }
 }
 
+/// P077: the expression of a CelExpr filter, parsed and type-checked as Tetragon does.
+fn check_cel(hook: &Hook, value: &Spanned<String>, which: FilterList, out: &mut Vec<Diagnostic>) {
+    let types = cel_arg_types(hook, which);
+    if let Err(e) = crate::celexpr::compile(&value.value, &types) {
+        let at = value.value.get(e.at.clone()).unwrap_or("");
+        let place = if at.is_empty() || at.len() == value.value.len() {
+            String::new()
+        } else {
+            format!(" (at `{at}`)")
+        };
+        out.push(
+            Diagnostic::new(
+                Code::P077,
+                value.span,
+                format!("Tetragon cannot compile this CelExpr: {}{place}", e.message),
+            )
+            .help(e.help),
+        );
+    }
+}
+
+/// The CEL types of `arg0`, `arg1`, ... for a filter of `which` (Tetragon's `sig`). On
+/// tracepoints Tetragon types the arguments from the tracepoint's format, so a declared type
+/// CEL cannot read is not judged there.
+pub(crate) fn cel_arg_types(hook: &Hook, which: FilterList) -> Vec<crate::celexpr::Ty> {
+    use crate::celexpr::Ty;
+    selectors::sig(hook, which)
+        .into_iter()
+        .map(|(_, a)| match a {
+            SigArg::Declared(arg) => match Ty::of_arg_type(arg.type_name()) {
+                Ty::Unsupported if hook.kind == HookKind::Tracepoint => Ty::Unknown,
+                t => t,
+            },
+            SigArg::SizeField => Ty::Unknown,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1422,42 +1460,4 @@ mod tests {
         assert!(tetragon_capability("CAP_DAC_OVERRIDE").is_err());
         assert!(tetragon_capability("").is_err());
     }
-}
-
-/// P077: the expression of a CelExpr filter, parsed and type-checked as Tetragon does.
-fn check_cel(hook: &Hook, value: &Spanned<String>, which: FilterList, out: &mut Vec<Diagnostic>) {
-    let types = cel_arg_types(hook, which);
-    if let Err(e) = crate::celexpr::compile(&value.value, &types) {
-        let at = value.value.get(e.at.clone()).unwrap_or("");
-        let place = if at.is_empty() || at.len() == value.value.len() {
-            String::new()
-        } else {
-            format!(" (at `{at}`)")
-        };
-        out.push(
-            Diagnostic::new(
-                Code::P077,
-                value.span,
-                format!("Tetragon cannot compile this CelExpr: {}{place}", e.message),
-            )
-            .help(e.help),
-        );
-    }
-}
-
-/// The CEL types of `arg0`, `arg1`, ... for a filter of `which` (Tetragon's `sig`). On
-/// tracepoints Tetragon types the arguments from the tracepoint's format, so a declared type
-/// CEL cannot read is not judged there.
-pub(crate) fn cel_arg_types(hook: &Hook, which: FilterList) -> Vec<crate::celexpr::Ty> {
-    use crate::celexpr::Ty;
-    selectors::sig(hook, which)
-        .into_iter()
-        .map(|(_, a)| match a {
-            SigArg::Declared(arg) => match Ty::of_arg_type(arg.type_name()) {
-                Ty::Unsupported if hook.kind == HookKind::Tracepoint => Ty::Unknown,
-                t => t,
-            },
-            SigArg::SizeField => Ty::Unknown,
-        })
-        .collect()
 }
