@@ -14,8 +14,15 @@
 //! event is posted), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
 //! on a pid that never runs (the path up to the first filter, no argument read), each with
 //! `--attach kprobe` and with `--attach fentry`; every ratio
-//! divides by the unhooked measurement just before it. Three rounds; the table gives each
-//! configuration's median ratio.
+//! divides by the unhooked measurement just before it. Two `floor:` rows measure the same loop
+//! with an empty BPF program (`benches/floor.c`: `r0 = 0; exit`, loaded with raw system calls)
+//! on `__x64_sys_openat` as a kprobe and as an fentry: what any program on that hook costs,
+//! under which no policy can go. Three rounds; the table gives each configuration's median
+//! ratio.
+//!
+//! For a quicker look: `POLICYCTL_BENCH_KERNELS=6.12` (only those kernels),
+//! `POLICYCTL_BENCH_ROUNDS=1`, `POLICYCTL_BENCH_ONLY=pids,floor` (only the rows whose label
+//! contains one of the words).
 //!
 //! qemu runs with `-icount shift=0,sleep=off`: guest time advances one nanosecond per guest
 //! instruction, so a "ns/iter" is the instructions one `openat` + `close` executes (kernel,
@@ -116,40 +123,98 @@ spec:
         - 4000000
 "#;
 
-/// The configurations measured: (row label, policy file, --attach).
-const CONFIGS: [(&str, &str, &str); 6] = [
+/// The configurations measured: (row label, how the hook is put in place). A `policyctl`
+/// entry is `--attach` and a policy file for `policyctl run`; a `floor` entry is the attach
+/// method of an empty BPF program on `__x64_sys_openat` ([`FLOOR`]).
+const CONFIGS: [(&str, Hook); 8] = [
     (
         "other syscall hooked (kprobe)",
-        "/etc/bench/other.yaml",
-        "kprobe",
+        Hook::Policyctl("kprobe", "/etc/bench/other.yaml"),
     ),
     (
         "openat hooked, unmatched (kprobe)",
-        "/etc/bench/openat.yaml",
-        "kprobe",
+        Hook::Policyctl("kprobe", "/etc/bench/openat.yaml"),
     ),
     (
         "other syscall hooked (fentry)",
-        "/etc/bench/other.yaml",
-        "fentry",
+        Hook::Policyctl("fentry", "/etc/bench/other.yaml"),
     ),
     (
         "openat hooked, unmatched (fentry)",
-        "/etc/bench/openat.yaml",
-        "fentry",
+        Hook::Policyctl("fentry", "/etc/bench/openat.yaml"),
     ),
     (
         "openat hooked, matchPIDs only (kprobe)",
-        "/etc/bench/pids.yaml",
-        "kprobe",
+        Hook::Policyctl("kprobe", "/etc/bench/pids.yaml"),
     ),
     (
         "openat hooked, matchPIDs only (fentry)",
-        "/etc/bench/pids.yaml",
-        "fentry",
+        Hook::Policyctl("fentry", "/etc/bench/pids.yaml"),
     ),
+    ("floor: empty kprobe program on openat", Hook::Floor("kprobe")),
+    ("floor: empty fentry program on openat", Hook::Floor("fentry")),
 ];
-const ROUNDS: usize = 3;
+
+/// How a configuration hooks `openat` (or another syscall).
+#[derive(Clone, Copy)]
+enum Hook {
+    /// `policyctl run --attach METHOD FILE`.
+    Policyctl(&'static str, &'static str),
+    /// [`FLOOR`] with the attach method.
+    Floor(&'static str),
+}
+
+impl Hook {
+    /// The shell lines that put the hook in place (the process holding it in /tmp/run.pid).
+    fn start(self) -> String {
+        match self {
+            Hook::Policyctl(attach, file) => format!(
+                "{}\nstart --policy-events-only --attach {attach} {file} || exit 1",
+                vm::RUN_HELPERS
+            ),
+            Hook::Floor(attach) => format!(
+                "/usr/bin/floor {attach} __x64_sys_openat >/tmp/floor.out 2>&1 &\n\
+                 echo $! >/tmp/run.pid\n\
+                 for i in $(seq 1 200); do grep -q attached /tmp/floor.out && break; sleep 0.05; done\n\
+                 grep -q attached /tmp/floor.out || {{ cat /tmp/floor.out; exit 1; }}"
+            ),
+        }
+    }
+
+    /// The shell line that takes it away.
+    fn stop(self) -> &'static str {
+        match self {
+            Hook::Policyctl(..) => "stop >/dev/null",
+            Hook::Floor(_) => "kill $(cat /tmp/run.pid); wait",
+        }
+    }
+}
+
+/// The floor under any program on a hook: a BPF program of two instructions (`r0 = 0; exit`)
+/// attached to a kernel function as a kprobe (perf_event_open on the kprobe PMU) or as an
+/// fentry (its BTF id found in /sys/kernel/btf/vmlinux), with raw system calls. What a hook
+/// costs above it is the program's own work. `floor kprobe|fentry FUNCTION`; prints `attached`
+/// and waits to be killed.
+const FLOOR: &str = include_str!("floor.c");
+
+/// Rounds: 3, or `POLICYCTL_BENCH_ROUNDS`.
+fn rounds() -> usize {
+    std::env::var("POLICYCTL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3)
+}
+
+/// The configurations to measure: all, or those whose label contains one of the
+/// comma-separated words of `POLICYCTL_BENCH_ONLY` (for a quicker look at a few rows).
+fn selected() -> Vec<usize> {
+    let only = std::env::var("POLICYCTL_BENCH_ONLY").unwrap_or_default();
+    let words: Vec<&str> = only.split(',').filter(|w| !w.is_empty()).collect();
+    (0..CONFIGS.len())
+        .filter(|&i| words.is_empty() || words.iter().any(|w| CONFIGS[i].0.contains(w)))
+        .collect()
+}
 
 /// Run after a hooked measurement: prints `prog RUN_TIME_NS RUN_CNT` for each BPF program the
 /// running `policyctl run` holds, over a short loop with the BPF statistics on.
@@ -197,6 +262,7 @@ fn bench(kernel: vm::VmKernel) {
     let mut vm = vm
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .c_program("/usr/bin/openloop", LOOP)
+        .c_program("/usr/bin/floor", FLOOR)
         .bytes(
             "/etc/bench/openat.yaml",
             policy("bench-openat", "sys_openat"),
@@ -215,14 +281,20 @@ fn bench(kernel: vm::VmKernel) {
         .scenario_timeout(Duration::from_secs(300))
         .memory("2G");
     let measure = "/usr/bin/openloop 20000 /tmp/bench-file";
-    vm = vm.scenario("warm-up", measure);
-    for round in 0..ROUNDS {
-        for (i, (_, file, attach)) in CONFIGS.iter().enumerate() {
+    let rounds = rounds();
+    let chosen = selected();
+    // for a second or two after boot the guest still works in the background, and with icount
+    // that work counts in the loop's time: wait, then one unmeasured round
+    vm = vm.scenario("warm-up", &format!("sleep 3\n{measure}"));
+    for round in 0..rounds {
+        for &i in &chosen {
+            let hook = CONFIGS[i].1;
             vm = vm.scenario(&format!("r{round}c{i}-base"), measure).scenario(
                 &format!("r{round}c{i}-hooked"),
                 &format!(
-                    "{}\nstart --policy-events-only --attach {attach} {file} || exit 1\n{measure}\n{PROG_STATS}\nstop >/dev/null",
-                    vm::RUN_HELPERS
+                    "{}\n{measure}\n{PROG_STATS}\n{}",
+                    hook.start(),
+                    hook.stop()
                 ),
             );
         }
@@ -233,8 +305,8 @@ fn bench(kernel: vm::VmKernel) {
     let mut hooked: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     let mut per_call: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     let mut base_all = Vec::new();
-    for round in 0..ROUNDS {
-        for i in 0..CONFIGS.len() {
+    for round in 0..rounds {
+        for &i in &chosen {
             let base = ns_per_iter(run.ok(&format!("r{round}c{i}-base")));
             let hooked_out = run.ok(&format!("r{round}c{i}-hooked"));
             let with = ns_per_iter(hooked_out);
@@ -250,27 +322,27 @@ fn bench(kernel: vm::VmKernel) {
         }
     }
     println!(
-        "\nDebian {} in qemu (TCG): openat+close, median of {ROUNDS} rounds",
+        "\nDebian {} in qemu (TCG): openat+close, median of {rounds} rounds",
         kernel.short()
     );
     println!(
-        "  {:<36} {:>12} {:>7} {:>15}",
+        "  {:<40} {:>12} {:>7} {:>15}",
         "configuration", "ns/iter", "ratio", "prog ns/call"
     );
     println!(
-        "  {:<36} {:>12.0} {:>7}",
+        "  {:<40} {:>12.0} {:>7}",
         "no policy",
         median(base_all),
         "1.00"
     );
-    for (i, (label, ..)) in CONFIGS.iter().enumerate() {
+    for &i in &chosen {
         let prog = per_call
             .get(&i)
             .map(|v| format!("{:.0}", median(v.clone())))
             .unwrap_or_else(|| "-".into());
         println!(
-            "  {:<36} {:>12.0} {:>7.2} {:>15}",
-            label,
+            "  {:<40} {:>12.0} {:>7.2} {:>15}",
+            CONFIGS[i].0,
             median(hooked[&i].clone()),
             median(ratios[&i].clone()),
             prog
@@ -284,7 +356,11 @@ fn main() {
         println!("SKIPPED: run with `cargo bench --bench run_vm`");
         return;
     }
+    // `POLICYCTL_BENCH_KERNELS=6.12` (comma-separated) measures only those kernels
+    let kernels = std::env::var("POLICYCTL_BENCH_KERNELS").unwrap_or_default();
     for kernel in vm::VmKernel::ALL {
-        bench(kernel);
+        if kernels.is_empty() || kernels.split(',').any(|k| k == kernel.short()) {
+            bench(kernel);
+        }
     }
 }
