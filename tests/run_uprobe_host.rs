@@ -414,42 +414,41 @@ fn btf_of(test: &str, bin: &str) -> Option<String> {
     }
 }
 
-/// A uprobe on `RESOLVE_TARGET`'s `probed`, placed by `place` (`symbols:` or `addrs:` lines),
-/// reading `struct outer` members through `btf`.
-fn resolve_policy(name: &str, bin: &str, place: &str, btf: &str) -> String {
-    format!(
+/// A policy named `name` of one hook of `section` (`uprobes`, `usdts`), which `hook` (its
+/// lines after `path:`) places, reading `struct outer` members of arg `index` through `btf`.
+fn resolve_policy(
+    name: &str,
+    section: &str,
+    bin: &str,
+    hook: &str,
+    btf: &str,
+    index: u32,
+) -> String {
+    let mut p = format!(
         r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
   name: "{name}"
 spec:
-  uprobes:
+  {section}:
   - path: "{bin}"
     btfPath: "{btf}"
-{place}
+{hook}
     args:
-    - index: 1
-      type: "int"
-      btfType: "outer"
-      resolve: "m.in.val"
-    - index: 1
-      type: "int"
-      btfType: "outer"
-      resolve: "pm.in.val"
-    - index: 1
-      type: "int"
-      btfType: "outer"
-      resolve: "hi"
-    - index: 1
-      type: "string"
-      btfType: "outer"
-      resolve: "name"
-    - index: 1
-      type: "int"
-      btfType: "outer"
-      resolve: "m.x"
 "#
-    )
+    );
+    for (ty, path) in [
+        ("int", "m.in.val"),
+        ("int", "pm.in.val"),
+        ("int", "hi"),
+        ("string", "name"),
+        ("int", "m.x"),
+    ] {
+        p.push_str(&format!(
+            "    - index: {index}\n      type: \"{ty}\"\n      btfType: \"outer\"\n      resolve: \"{path}\"\n"
+        ));
+    }
+    p
 }
 
 /// The args `resolve_policy` reads from `RESOLVE_TARGET`'s call.
@@ -476,7 +475,7 @@ fn uprobe_resolve_walks_the_binarys_btf() {
     let place = "    symbols:\n    - \"probed\"";
     let policy = dir.write(
         "btf.yaml",
-        &resolve_policy("host-uprobe-btf", &bin, place, &btf),
+        &resolve_policy("host-uprobe-btf", "uprobes", &bin, place, &btf, 1),
     );
     let running = started(&[policy.as_str(), "--policy-events-only"]);
     let (status, pid, out) = run_child(&bin, &[]);
@@ -523,7 +522,7 @@ fn uprobe_by_addrs_attaches_at_the_address_file_offset() {
     let place = format!("    addrs:\n    - {addr:#x}");
     let policy = dir.write(
         "addrs.yaml",
-        &resolve_policy("host-uprobe-addrs", &bin, &place, &btf),
+        &resolve_policy("host-uprobe-addrs", "uprobes", &bin, &place, &btf, 1),
     );
     let offset = text_offset(test, &bin, addr);
     let Some(offset) = offset else {
@@ -570,4 +569,42 @@ fn text_offset(test: &str, bin: &str, addr: u64) -> Option<u64> {
             .map(|(off, vaddr, _)| addr - vaddr + off)
     });
     Some(found.unwrap_or_else(|| panic!("no executable LOAD segment holds {addr:#x}:\n{out}")))
+}
+
+/// A USDT probe's argument resolved through the binary's BTF, as Tetragon's addUsdt does with
+/// resolveUserBTFArg: `test:outer` passes `RESOLVE_TARGET`'s `struct outer *`.
+#[test]
+fn usdt_resolve_walks_the_binarys_btf() {
+    let test = "usdt_resolve_walks_the_binarys_btf";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("usdt-btf");
+    let source = format!(
+        "#include <sys/sdt.h>\n{}",
+        RESOLVE_TARGET.replace(
+            "    printf(",
+            "    DTRACE_PROBE1(test, outer, &o);\n    printf("
+        )
+    );
+    let Some(bin) = dir.compile_c(test, "target", &source) else {
+        return;
+    };
+    let Some(btf) = btf_of(test, &bin) else {
+        return;
+    };
+    let place = "    provider: \"test\"\n    name: \"outer\"";
+    let policy = dir.write(
+        "usdt-btf.yaml",
+        &resolve_policy("host-usdt-btf", "usdts", &bin, place, &btf, 0),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "6\n");
+    running.wait_events(1, |e| pid_of(e, "process_usdt") == Some(pid as u64));
+    let f = running.stop();
+    let mine = usdts_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "one probe:\n{f}");
+    assert_eq!(mine[0]["args"], resolved_args(), "{}", mine[0]);
 }

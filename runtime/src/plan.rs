@@ -1196,9 +1196,9 @@ impl HookCompiler<'_> {
             if steps.last_addr {
                 cfg.flags |= ARG_LAST_ADDR;
             }
-            // a uprobe's argument points into the process: every load of the path is a user
-            // read, whatever the arg's type
-            if hook.kind == PolicyHook::Uprobe {
+            // a uprobe's (or USDT's) argument points into the process: every load of the
+            // path is a user read, whatever the arg's type
+            if matches!(hook.kind, PolicyHook::Uprobe | PolicyHook::Usdt) {
                 cfg.flags |= ARG_USER;
             }
         }
@@ -1207,7 +1207,7 @@ impl HookCompiler<'_> {
 
     /// The offsets a `resolve:` path loads through.
     fn resolve(&self, hook: &Hook, arg: &Arg, index: i64, function: &str) -> Result2<Resolve> {
-        if hook.kind == PolicyHook::Uprobe {
+        if matches!(hook.kind, PolicyHook::Uprobe | PolicyHook::Usdt) {
             return user_resolve(hook, arg, index);
         }
         let btf = self.kernel.btf();
@@ -3179,13 +3179,6 @@ impl HookCompiler<'_> {
             .as_ref()
             .map(|n| n.value.clone())
             .unwrap_or_default();
-        if hook
-            .args
-            .iter()
-            .any(|a| a.resolve.is_some() || a.btf_type.is_some())
-        {
-            return Err("`resolve` on USDT args (through the binary's BTF) is not supported by policyctl run yet".into());
-        }
         // The hook as the programs see it: arg i in raw slot i, filters on the same args.
         let mut remapped = hook.clone();
         let mut indexes = Vec::new();
@@ -3401,9 +3394,10 @@ impl Plan {
 
 // ---- uprobes through the binary's BTF, and by address (issue 15) ----------------------------
 
-/// The loads of a uprobe arg's `resolve:` path, walked through the binary's BTF as Tetragon's
-/// `resolveUserBTFArg` (pkg/sensors/tracing/generic.go) does for every uprobe arg with
-/// `resolve` (`getUprobeArgConfig` in genericuprobe.go): the hook's `btfPath` file is loaded
+/// The loads of a uprobe or USDT arg's `resolve:` path, walked through the binary's BTF as
+/// Tetragon's `resolveUserBTFArg` (pkg/sensors/tracing/generic.go) does for every such arg
+/// with `resolve` (`getUprobeArgConfig` in genericuprobe.go, `addUsdt` in genericusdt.go,
+/// which resolves from the value the probe's note places): the hook's `btfPath` file is loaded
 /// (ELF with `.BTF`, or raw BTF), the root is the struct `btfType` names there (the arg is a
 /// pointer to it), and the path is walked from it with the kernel walk's rules. The binary's
 /// function prototype is never read. The file is read here, on the host that runs the plan.
@@ -3411,14 +3405,14 @@ fn user_resolve(hook: &Hook, arg: &Arg, index: i64) -> Result2<Resolve> {
     let path = arg.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
     // Tetragon loads the file first (ebtf.LoadSpec(spec.BTFPath)): an empty path fails there
     let file = hook.btf_path.as_ref().map(|p| p.value.as_str()).ok_or_else(|| {
-        format!("arg {index}: `resolve` on a uprobe walks the binary's BTF, and the hook has no `btfPath`")
+        format!("arg {index}: `resolve` on a user-space probe walks the binary's BTF, and the hook has no `btfPath`")
     })?;
     let btf = Btf::open(std::path::Path::new(file))
         .map_err(|e| format!("arg {index}: btfPath `{file}` cannot be read: {e}"))?;
     // then the struct by name (spec.TypeByName(arg.BTFType, *btf.Struct)): only a struct,
     // and exactly one
     let name = arg.btf_type.as_ref().map(|t| t.value.as_str()).ok_or_else(|| {
-        format!("arg {index}: `resolve` on a uprobe starts from the `btfType` struct, and the arg names none")
+        format!("arg {index}: `resolve` on a user-space probe starts from the `btfType` struct, and the arg names none")
     })?;
     let root = match btf.own_named(Kind::Struct, name)[..] {
         [id] => id,
