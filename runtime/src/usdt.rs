@@ -530,4 +530,53 @@ mod tests {
             let _ = probes(&g[..]);
         }
     }
+
+    /// An ELF header and program headers: (type, flags, offset, vaddr, memsz) each.
+    fn image(segments: &[(u32, u32, u64, u64, u64)]) -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        b[0x38..0x3a].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+        for &(ty, flags, offset, vaddr, memsz) in segments {
+            let mut p = vec![0u8; 56];
+            p[0..4].copy_from_slice(&ty.to_le_bytes());
+            p[4..8].copy_from_slice(&flags.to_le_bytes());
+            p[8..16].copy_from_slice(&offset.to_le_bytes());
+            p[16..24].copy_from_slice(&vaddr.to_le_bytes());
+            p[40..48].copy_from_slice(&memsz.to_le_bytes());
+            b.extend(p);
+        }
+        b
+    }
+
+    #[test]
+    fn addresses_map_to_offsets_in_the_executable_load_segment() {
+        const PT_NOTE: u32 = 4;
+        let img = image(&[
+            (PT_LOAD, 4, 0, 0x400000, 0x1000),     // R
+            (PT_NOTE, 5, 0x1000, 0x401000, 0x100), // not a load
+            (PT_LOAD, 5, 0x1000, 0x401000, 0x200), // R E
+            (PT_LOAD, 6, 0x2000, 0x403000, 0x100), // RW
+        ]);
+        assert_eq!(offset_from_addr(&img[..], 0x401136), Ok(0x1136));
+        assert_eq!(offset_from_addr(&img[..], 0x401000), Ok(0x1000));
+        // past the segment, in a segment that is not executable, nowhere
+        for addr in [0x401200, 0x400100, 0x403010, 0] {
+            assert_eq!(
+                offset_from_addr(&img[..], addr),
+                Err(format!("failed to find offset for address {addr:x}"))
+            );
+        }
+        // a header promising more program headers than the image holds
+        let mut cut = img.clone();
+        cut[0x38] = 200;
+        assert!(offset_from_addr(&cut[..], 0x401136).is_err());
+        let mut far = img;
+        far[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(offset_from_addr(&far[..], 0x401136).is_err());
+        assert!(offset_from_addr(&b"\x7fELF"[..], 0).is_err());
+    }
 }
