@@ -870,7 +870,7 @@ impl WithKprobes for Features {
 /// hook and the missing feature.
 #[test]
 fn refuses_what_the_runtime_does_not_implement() {
-    let cases: [(String, &str); 6] = [
+    let cases: [(String, &str); 4] = [
         (
             policy("  kprobes:\n  - call: tcp_close\n    syscall: false\n    args:\n    - index: 1\n      type: int\n    selectors:\n    - matchActions:\n      - action: TrackSock\n        argSock: 0\n"),
             "kprobe `tcp_close`: TrackSock: argSock 0 is not a `sock` or `socket` arg of this hook",
@@ -886,14 +886,6 @@ fn refuses_what_the_runtime_does_not_implement() {
         (
             policy("  tracepoints:\n  - subsystem: sched\n    event: sched_switch\n    args:\n    - index: 4\n      type: auto\n"),
             "Tetragon reads an array as a const_buf and prints only arrays of `long`",
-        ),
-        (
-            policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n    args:\n    - index: 0\n      type: int\n      resolve: x\n"),
-            "`resolve` on USDT args (through the binary's BTF) is not supported by policyctl run yet",
-        ),
-        (
-            policy("  uprobes:\n  - path: /usr/bin/bash\n    addrs:\n    - 4096\n"),
-            "uprobes by `addrs` are not supported",
         ),
     ];
     for (text, want) in cases {
