@@ -548,3 +548,95 @@ fn a_policy_directory_is_read_as_tetragon_reads_it() {
     assert_eq!(out.status.code(), Some(0), "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The corpus's uprobe policies that resolve through `btfPath`, with a BTF file at that path.
+
+/// For each corpus policy with `btfPath`: the C types its `resolve` paths walk (our own small
+/// programs, written from the policies' paths), as a binary's BTF would hold them.
+const BTF_POLICIES: [(&str, &str); 4] = [
+    (
+        "pkg_sensors_tracing_uprobe_reg_test_go__L1539.yaml",
+        "struct third { long pad; int val; };\nstruct second { int x; struct third *third; };\nstruct first { struct second *second; };\nstruct first g;\n",
+    ),
+    (
+        "pkg_sensors_tracing_uprobe_reg_test_go__L1602.yaml",
+        "struct third { long pad; int val; };\nstruct second { int x; struct third *third; };\nstruct first { struct second *second; };\nstruct first g;\n",
+    ),
+    (
+        "tests_policytests_uprobes_go__L226.yaml",
+        "struct pair { int first; int second; };\nstruct holder { union { long raw; struct pair ans; }; struct pair *pans; };\nstruct mystruct { int tag; struct holder nested; struct holder *pnested; };\nstruct mystruct g;\n",
+    ),
+    (
+        "tests_policytests_uprobes_go__L440.yaml",
+        "struct sub { long v64; char *buff; };\nstruct mystruct { int v8; struct sub *subp; };\nstruct mystruct g;\n",
+    ),
+];
+
+/// The four corpus policies the tally refuses only because their `btfPath` file is not on this
+/// host plan once a BTF file with the types they name is there: their `btfPath` (and
+/// `BTFPath`) pointed at a file pahole wrote from a program declaring those types.
+#[test]
+fn corpus_btf_path_policies_plan_with_their_btf_file() {
+    let test = "corpus_btf_path_policies_plan_with_their_btf_file";
+    let corpus_dir = root().join("../shared/tetragon-corpus");
+    if !corpus_dir.is_dir() {
+        skip::skip(test, "../shared/tetragon-corpus is not here");
+        return;
+    }
+    let dir = scratch("btf_path", &[]);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (name, types)) in BTF_POLICIES.iter().enumerate() {
+        let c = dir.join(format!("types{i}.c"));
+        std::fs::write(&c, format!("{types}int main(void) {{ return 0; }}\n")).unwrap();
+        let bin = dir.join(format!("types{i}"));
+        let btf = dir.join(format!("types{i}.btf"));
+        match Command::new("gcc")
+            .arg("-g")
+            .arg("-o")
+            .arg(&bin)
+            .arg(&c)
+            .output()
+        {
+            Ok(o) => assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)),
+            Err(e) => {
+                skip::skip(test, &format!("gcc is not installed ({e})"));
+                return;
+            }
+        }
+        match Command::new("pahole")
+            .arg(format!("--btf_encode_detached={}", btf.display()))
+            .arg(&bin)
+            .output()
+        {
+            Ok(o) => assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)),
+            Err(e) => {
+                skip::skip(
+                    test,
+                    &format!("pahole is not installed (package dwarves): {e}"),
+                );
+                return;
+            }
+        }
+        let text = std::fs::read_to_string(corpus_dir.join(name)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().to_ascii_lowercase().starts_with("btfpath:"))
+            .unwrap_or_else(|| panic!("{name} has no btfPath"));
+        let key = line.split(':').next().unwrap();
+        let text = text.replace(line, &format!("{key}: \"{}\"", btf.display()));
+        let policy = dir.join(name);
+        std::fs::write(&policy, &text).unwrap();
+        let out = policyctl()
+            .args(["run", "--dry-run", "--btf", K612, "--kernel-config", CFG612])
+            .arg(&policy)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("  runs     "),
+            "{name}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

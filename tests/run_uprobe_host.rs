@@ -351,3 +351,260 @@ fn usdt_set_writes_the_argument() {
     assert_eq!(set["args"], json!([{"int_arg": 7}]), "{set}");
     assert_eq!(set["action"], "KPROBE_ACTION_SET");
 }
+
+// ---- uprobe args resolved through the binary's BTF (`btfPath`), uprobes by `addrs` ----------
+
+/// `probed` takes a pointer to `struct outer`: an embedded struct holding a pointer, a pointer
+/// to a struct, an anonymous struct inside an anonymous union, a string pointer. Every value
+/// lives on `main`'s stack, touched before the call.
+const RESOLVE_TARGET: &str = r#"
+#include <stdio.h>
+struct inner { long pad; int val; };
+struct mid { int x; struct inner *in; };
+struct outer {
+    char tag[4];
+    struct mid m;
+    struct mid *pm;
+    union { long raw; struct { int lo; int hi; }; };
+    const char *name;
+};
+__attribute__((noinline)) int probed(int n, struct outer *o)
+{
+    asm volatile("" ::: "memory");
+    return o->m.x + n;
+}
+int main(void)
+{
+    struct inner i1 = { 1, 4242 };
+    struct inner i2 = { 2, 77 };
+    struct mid m2 = { 7, &i2 };
+    char name[] = "nested-name";
+    struct outer o = { "ab", { 5, &i1 }, &m2, { .raw = 0 }, name };
+    o.hi = -3;
+    printf("%d\n", probed(1, &o));
+    return 0;
+}
+"#;
+
+/// The BTF of `bin`, written by pahole from its DWARF into `<bin>.btf` (raw BTF, what
+/// Tetragon's `btf.LoadSpec` reads as well as an ELF with `.BTF`); `None` (skipped) without
+/// pahole (Debian's `dwarves`).
+fn btf_of(test: &str, bin: &str) -> Option<String> {
+    let file = format!("{bin}.btf");
+    match std::process::Command::new("pahole")
+        .arg(format!("--btf_encode_detached={file}"))
+        .arg(bin)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "pahole failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(file)
+        }
+        Err(e) => {
+            skip::skip(
+                test,
+                &format!("pahole is not installed (package dwarves): {e}"),
+            );
+            None
+        }
+    }
+}
+
+/// A policy named `name` of one hook of `section` (`uprobes`, `usdts`), which `hook` (its
+/// lines after `path:`) places, reading `struct outer` members of arg `index` through `btf`.
+fn resolve_policy(
+    name: &str,
+    section: &str,
+    bin: &str,
+    hook: &str,
+    btf: &str,
+    index: u32,
+) -> String {
+    let mut p = format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  {section}:
+  - path: "{bin}"
+    btfPath: "{btf}"
+{hook}
+    args:
+"#
+    );
+    for (ty, path) in [
+        ("int", "m.in.val"),
+        ("int", "pm.in.val"),
+        ("int", "hi"),
+        ("string", "name"),
+        ("int", "m.x"),
+    ] {
+        p.push_str(&format!(
+            "    - index: {index}\n      type: \"{ty}\"\n      btfType: \"outer\"\n      resolve: \"{path}\"\n"
+        ));
+    }
+    p
+}
+
+/// The args `resolve_policy` reads from `RESOLVE_TARGET`'s call.
+fn resolved_args() -> Value {
+    json!([{"int_arg": 4242}, {"int_arg": 77}, {"int_arg": -3}, {"string_arg": "nested-name"}, {"int_arg": 5}])
+}
+
+/// `resolve` on uprobe args walks the struct `btfType` names in the binary's BTF (`btfPath`),
+/// as Tetragon's resolveUserBTFArg does: through an embedded struct, pointers (read from the
+/// process's memory), an anonymous struct in an anonymous union, to an int or a string.
+#[test]
+fn uprobe_resolve_walks_the_binarys_btf() {
+    let test = "uprobe_resolve_walks_the_binarys_btf";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("uprobe-btf");
+    let Some(bin) = dir.compile_c(test, "target", RESOLVE_TARGET) else {
+        return;
+    };
+    let Some(btf) = btf_of(test, &bin) else {
+        return;
+    };
+    let place = "    symbols:\n    - \"probed\"";
+    let policy = dir.write(
+        "btf.yaml",
+        &resolve_policy("host-uprobe-btf", "uprobes", &bin, place, &btf, 1),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "6\n");
+    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = uprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "one call:\n{f}");
+    let u = &mine[0]["process_uprobe"];
+    assert_eq!(u["symbol"], "probed");
+    assert_eq!(u["args"], resolved_args(), "{u}");
+}
+
+/// `addrs` are virtual addresses: the plan turns each into a file offset with the binary's
+/// executable PT_LOAD segment (Tetragon's OffsetFromAddr). A `-no-pie` binary maps `.text` at
+/// 0x400000 and more, far from its file offset, so only the conversion attaches at `probed`.
+#[test]
+fn uprobe_by_addrs_attaches_at_the_address_file_offset() {
+    let test = "uprobe_by_addrs_attaches_at_the_address_file_offset";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("uprobe-addrs");
+    let Some(bin) = dir.compile_c_with(test, "target", RESOLVE_TARGET, &["-no-pie"]) else {
+        return;
+    };
+    let Some(btf) = btf_of(test, &bin) else {
+        return;
+    };
+    let nm = match std::process::Command::new("nm").arg(&bin).output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            skip::skip(test, &format!("nm is not installed ({e})"));
+            return;
+        }
+    };
+    let addr = nm
+        .lines()
+        .find_map(|l| l.strip_suffix(" T probed"))
+        .map(|a| u64::from_str_radix(a, 16).expect("nm prints hex"))
+        .unwrap_or_else(|| panic!("no probed in nm's output:\n{nm}"));
+    assert!(addr >= 0x400000, "a -no-pie address: {addr:#x}");
+    let place = format!("    addrs:\n    - {addr:#x}");
+    let policy = dir.write(
+        "addrs.yaml",
+        &resolve_policy("host-uprobe-addrs", "uprobes", &bin, &place, &btf, 1),
+    );
+    let offset = text_offset(test, &bin, addr);
+    let Some(offset) = offset else {
+        return;
+    };
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let stderr = running.stderr().join("\n");
+    assert!(
+        stderr.contains(&format!("uprobe `{bin}+{offset:#x}` attached")),
+        "{stderr}"
+    );
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "6\n");
+    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    let f = running.stop();
+    let mine = uprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "one call:\n{f}");
+    let u = &mine[0]["process_uprobe"];
+    assert_eq!(u["offset"], offset.to_string(), "{u}");
+    assert_eq!(u["args"], resolved_args(), "{u}");
+}
+
+/// The file offset of `addr` by binutils' `readelf -lW`: in the executable LOAD segment that
+/// holds it, `addr - VirtAddr + Offset`; `None` (skipped) without readelf.
+fn text_offset(test: &str, bin: &str, addr: u64) -> Option<u64> {
+    let out = match std::process::Command::new("readelf")
+        .args(["-lW", bin])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            skip::skip(test, &format!("readelf is not installed ({e})"));
+            return None;
+        }
+    };
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex");
+    // LOAD Offset VirtAddr PhysAddr FileSiz MemSiz Flg... Align
+    let found = out.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.first() == Some(&"LOAD") && f.len() >= 8 && f[6..f.len() - 1].concat().contains('E'))
+            .then(|| (hex(f[1]), hex(f[2]), hex(f[5])))
+            .filter(|&(_, vaddr, memsz)| vaddr <= addr && addr < vaddr + memsz)
+            .map(|(off, vaddr, _)| addr - vaddr + off)
+    });
+    Some(found.unwrap_or_else(|| panic!("no executable LOAD segment holds {addr:#x}:\n{out}")))
+}
+
+/// A USDT probe's argument resolved through the binary's BTF, as Tetragon's addUsdt does with
+/// resolveUserBTFArg: `test:outer` passes `RESOLVE_TARGET`'s `struct outer *`.
+#[test]
+fn usdt_resolve_walks_the_binarys_btf() {
+    let test = "usdt_resolve_walks_the_binarys_btf";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("usdt-btf");
+    let source = format!(
+        "#include <sys/sdt.h>\n{}",
+        RESOLVE_TARGET.replace(
+            "    printf(",
+            "    DTRACE_PROBE1(test, outer, &o);\n    printf("
+        )
+    );
+    let Some(bin) = dir.compile_c(test, "target", &source) else {
+        return;
+    };
+    let Some(btf) = btf_of(test, &bin) else {
+        return;
+    };
+    let place = "    provider: \"test\"\n    name: \"outer\"";
+    let policy = dir.write(
+        "usdt-btf.yaml",
+        &resolve_policy("host-usdt-btf", "usdts", &bin, place, &btf, 0),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "6\n");
+    running.wait_events(1, |e| pid_of(e, "process_usdt") == Some(pid as u64));
+    let f = running.stop();
+    let mine = usdts_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "one probe:\n{f}");
+    assert_eq!(mine[0]["args"], resolved_args(), "{}", mine[0]);
+}

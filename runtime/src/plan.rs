@@ -418,7 +418,7 @@ impl Plan {
 
 // ---- compiling -------------------------------------------------------------
 
-use policyctl_validator::btf::{Btf, TypeId};
+use policyctl_validator::btf::{Btf, Kind, TypeId};
 use policyctl_validator::facts::{self, HookKind as PolicyHook, OpKind};
 use policyctl_validator::golang;
 use policyctl_validator::kernel::resolve::{self, WalkError, MAX_BTF_ARG_DEPTH};
@@ -850,8 +850,11 @@ impl HookCompiler<'_> {
                             false,
                         );
                     }
+                    if hook.symbols.is_empty() && !hook.addrs.is_empty() {
+                        return self.uprobe_addrs(hook, &target);
+                    }
                     if hook.symbols.is_empty() {
-                        return Err("uprobes by `addrs` are not supported by policyctl run yet (it attaches them by `symbols` or `offsets`)".into());
+                        return Err("a uprobe needs `symbols`, `offsets` or `addrs`".into());
                     }
                     let attaches = hook
                         .symbols
@@ -1193,12 +1196,20 @@ impl HookCompiler<'_> {
             if steps.last_addr {
                 cfg.flags |= ARG_LAST_ADDR;
             }
+            // a uprobe's (or USDT's) argument points into the process: every load of the
+            // path is a user read, whatever the arg's type
+            if matches!(hook.kind, PolicyHook::Uprobe | PolicyHook::Usdt) {
+                cfg.flags |= ARG_USER;
+            }
         }
         Ok(cfg)
     }
 
     /// The offsets a `resolve:` path loads through.
     fn resolve(&self, hook: &Hook, arg: &Arg, index: i64, function: &str) -> Result2<Resolve> {
+        if matches!(hook.kind, PolicyHook::Uprobe | PolicyHook::Usdt) {
+            return user_resolve(hook, arg, index);
+        }
         let btf = self.kernel.btf();
         let param = if hook.kind == PolicyHook::Lsm {
             self.kernel.lsm_hook(function)
@@ -2731,6 +2742,18 @@ fn resolve_loads(
     from_param: bool,
     index: i64,
 ) -> Result2<Resolve> {
+    resolve_loads_in(btf, root, path, from_param, index, "this kernel")
+}
+
+/// [`resolve_loads`] through the BTF `whose` names in its refusals (`this kernel`, a file).
+fn resolve_loads_in(
+    btf: &Btf,
+    root: TypeId,
+    path: &str,
+    from_param: bool,
+    index: i64,
+    whose: &str,
+) -> Result2<Resolve> {
     let mut out = Resolve::default();
     if path.is_empty() {
         return Ok(out);
@@ -2743,9 +2766,9 @@ fn resolve_loads(
             format!("arg {index}: `resolve: {path}` goes through a non-struct")
         }
         WalkError::NoMember { field, .. } => {
-            format!("arg {index}: no member `{field}` on this kernel")
+            format!("arg {index}: no member `{field}` on {whose}")
         }
-        _ => format!("arg {index}: `resolve: {path}` does not walk in this kernel's BTF"),
+        _ => format!("arg {index}: `resolve: {path}` does not walk in {whose}'s BTF"),
     })?;
     if walked.bitfield {
         return Err(format!(
@@ -3156,13 +3179,6 @@ impl HookCompiler<'_> {
             .as_ref()
             .map(|n| n.value.clone())
             .unwrap_or_default();
-        if hook
-            .args
-            .iter()
-            .any(|a| a.resolve.is_some() || a.btf_type.is_some())
-        {
-            return Err("`resolve` on USDT args (through the binary's BTF) is not supported by policyctl run yet".into());
-        }
         // The hook as the programs see it: arg i in raw slot i, filters on the same args.
         let mut remapped = hook.clone();
         let mut indexes = Vec::new();
@@ -3373,5 +3389,66 @@ impl Plan {
                 .cloned()
                 .collect(),
         }
+    }
+}
+
+// ---- uprobes through the binary's BTF, and by address (issue 15) ----------------------------
+
+/// The loads of a uprobe or USDT arg's `resolve:` path, walked through the binary's BTF as
+/// Tetragon's `resolveUserBTFArg` (pkg/sensors/tracing/generic.go) does for every such arg
+/// with `resolve` (`getUprobeArgConfig` in genericuprobe.go, `addUsdt` in genericusdt.go,
+/// which resolves from the value the probe's note places): the hook's `btfPath` file is loaded
+/// (ELF with `.BTF`, or raw BTF), the root is the struct `btfType` names there (the arg is a
+/// pointer to it), and the path is walked from it with the kernel walk's rules. The binary's
+/// function prototype is never read. The file is read here, on the host that runs the plan.
+fn user_resolve(hook: &Hook, arg: &Arg, index: i64) -> Result2<Resolve> {
+    let path = arg.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
+    // Tetragon loads the file first (ebtf.LoadSpec(spec.BTFPath)): an empty path fails there
+    let file = hook.btf_path.as_ref().map(|p| p.value.as_str()).ok_or_else(|| {
+        format!("arg {index}: `resolve` on a user-space probe walks the binary's BTF, and the hook has no `btfPath`")
+    })?;
+    let btf = Btf::open(std::path::Path::new(file))
+        .map_err(|e| format!("arg {index}: btfPath `{file}` cannot be read: {e}"))?;
+    // then the struct by name (spec.TypeByName(arg.BTFType, *btf.Struct)): only a struct,
+    // and exactly one
+    let name = arg.btf_type.as_ref().map(|t| t.value.as_str()).ok_or_else(|| {
+        format!("arg {index}: `resolve` on a user-space probe starts from the `btfType` struct, and the arg names none")
+    })?;
+    let root = match btf.own_named(Kind::Struct, name)[..] {
+        [id] => id,
+        [] => {
+            return Err(format!(
+                "arg {index}: btfType `{name}`: no struct of that name in `{file}`"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "arg {index}: btfType `{name}`: more than one struct of that name in `{file}`"
+            ))
+        }
+    };
+    resolve_loads_in(&btf, root, path, false, index, &format!("`{file}`"))
+}
+
+impl HookCompiler<'_> {
+    /// A uprobe by `addrs`: Tetragon's addUprobeEntries (pkg/sensors/tracing/genericuprobe.go)
+    /// turns each virtual address into a file offset with the binary's program headers
+    /// (pkg/elf/file.go `OffsetFromAddr`) and attaches there, as for `offsets`; its event has
+    /// no symbol. The binary is read here, so one missing on this host is a refusal naming it
+    /// (Tetragon opens it first, in addUprobe, and fails the same way).
+    fn uprobe_addrs(&mut self, hook: &Hook, path: &str) -> Result2<Vec<HookPlan>> {
+        let mut attaches = Vec::new();
+        for a in &hook.addrs {
+            let addr = parse_int(&a.value)
+                .map(|v| v as u64)
+                .ok_or_else(|| format!("address `{}` is not a number", a.value))?;
+            let offset = usdt::file_offset_from_addr(path, addr)
+                .map_err(|e| format!("uprobe `addrs` {addr:#x}: {e}"))?;
+            attaches.push(Attach::UprobeOffset {
+                path: path.to_string(),
+                offset,
+            });
+        }
+        self.hook_with(hook, attaches, EventKind::Uprobe, String::new(), false)
     }
 }

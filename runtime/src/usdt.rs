@@ -3,6 +3,9 @@
 //! argument specs (`-4@%eax`, `8@-8(%rbp)`, `4@$5`, `1@-96(%rbp,%rax,8)`) parsed as Tetragon
 //! parses them on x86_64 (pkg/elf/usdtargs_linux.go `parseArgs`, usdtargs_linux_amd64.go).
 //!
+//! The same program headers give the file offset of a virtual address, for uprobe `addrs`
+//! (pkg/elf/file.go `OffsetFromAddr`: [`offset_from_addr`]).
+//!
 //! Our own small reader: 64-bit little-endian ELF only (the runtime's BPF programs are
 //! x86_64's), every offset and size checked, the note sections read up to [`MAX_NOTES`] bytes
 //! each; a malformed file is an error, never a panic.
@@ -67,14 +70,18 @@ impl std::fmt::Display for ReadError {
 
 /// The USDT probes of the binary at `path`.
 pub fn read(path: &str) -> Result<Vec<Probe>, ReadError> {
-    let file = File::open(path).map_err(|e| {
+    let file = open(path)?;
+    probes(&FileBytes(file)).map_err(|e| ReadError::Bad(format!("{path}: {e}")))
+}
+
+fn open(path: &str) -> Result<File, ReadError> {
+    File::open(path).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
             ReadError::Missing(format!("{path}: no such file"))
         } else {
             ReadError::Bad(format!("{path}: {e}"))
         }
-    })?;
-    probes(&FileBytes(file)).map_err(|e| ReadError::Bad(format!("{path}: {e}")))
+    })
 }
 
 /// Random access to the bytes of a binary.
@@ -140,34 +147,14 @@ struct Segment {
 
 /// The probes of an ELF image.
 pub fn probes<B: Bytes + ?Sized>(b: &B) -> Result<Vec<Probe>, String> {
-    let eh = b.at(0, 64).map_err(|_| "not an ELF file (too short)")?;
-    if eh[0..4] != [0x7f, b'E', b'L', b'F'] {
-        return Err("not an ELF file".into());
-    }
-    if eh[4] != 2 || eh[5] != 1 {
-        return Err("not a 64-bit little-endian ELF file".into());
-    }
-    let phoff = u64_at(&eh, 0x20);
+    let eh = elf_header(b)?;
+    let segments = load_segments(b, &eh)?;
     let shoff = u64_at(&eh, 0x28);
-    let phentsize = u64::from(u16_at(&eh, 0x36));
-    let phnum = u64::from(u16_at(&eh, 0x38));
     let shentsize = u64::from(u16_at(&eh, 0x3a));
     let shnum = u64::from(u16_at(&eh, 0x3c));
     let shstrndx = u64::from(u16_at(&eh, 0x3e));
-    if phnum > 0 && phentsize < 56 || shnum > 0 && shentsize < 64 {
+    if shnum > 0 && shentsize < 64 {
         return Err("ELF header sizes too small".into());
-    }
-    let mut segments = Vec::new();
-    for i in 0..phnum {
-        let p = b.at(phoff + i * phentsize, 56)?;
-        if u32_at(&p, 0) == PT_LOAD {
-            segments.push(Segment {
-                flags: u32_at(&p, 4),
-                offset: u64_at(&p, 8),
-                vaddr: u64_at(&p, 16),
-                memsz: u64_at(&p, 40),
-            });
-        }
     }
     let mut sections = Vec::new();
     for i in 0..shnum {
@@ -280,6 +267,63 @@ pub fn probes<B: Bytes + ?Sized>(b: &B) -> Result<Vec<Probe>, String> {
         }
     }
     Ok(out)
+}
+
+/// The 64 bytes of an ELF header, checked to be a 64-bit little-endian ELF file's.
+fn elf_header<B: Bytes + ?Sized>(b: &B) -> Result<Vec<u8>, String> {
+    let eh = b.at(0, 64).map_err(|_| "not an ELF file (too short)")?;
+    if eh[0..4] != [0x7f, b'E', b'L', b'F'] {
+        return Err("not an ELF file".into());
+    }
+    if eh[4] != 2 || eh[5] != 1 {
+        return Err("not a 64-bit little-endian ELF file".into());
+    }
+    Ok(eh)
+}
+
+/// The `PT_LOAD` program headers of an ELF image whose header is `eh`.
+fn load_segments<B: Bytes + ?Sized>(b: &B, eh: &[u8]) -> Result<Vec<Segment>, String> {
+    let phoff = u64_at(eh, 0x20);
+    let phentsize = u64::from(u16_at(eh, 0x36));
+    let phnum = u64::from(u16_at(eh, 0x38));
+    if phnum > 0 && phentsize < 56 {
+        return Err("ELF header sizes too small".into());
+    }
+    let mut segments = Vec::new();
+    for i in 0..phnum {
+        let at = i
+            .checked_mul(phentsize)
+            .and_then(|o| o.checked_add(phoff))
+            .ok_or("a program header lies past the end of the file")?;
+        let p = b.at(at, 56)?;
+        if u32_at(&p, 0) == PT_LOAD {
+            segments.push(Segment {
+                flags: u32_at(&p, 4),
+                offset: u64_at(&p, 8),
+                vaddr: u64_at(&p, 16),
+                memsz: u64_at(&p, 40),
+            });
+        }
+    }
+    Ok(segments)
+}
+
+/// The file offset of the virtual address `addr` in an ELF image, as Tetragon's
+/// `OffsetFromAddr` (pkg/elf/file.go) finds it for uprobe `addrs`: in the executable
+/// (`PF_X`) `PT_LOAD` segment that holds it, `addr - p_vaddr + p_offset`.
+pub fn offset_from_addr<B: Bytes + ?Sized>(b: &B, addr: u64) -> Result<u64, String> {
+    let eh = elf_header(b)?;
+    load_segments(b, &eh)?
+        .iter()
+        .find(|s| s.flags & PF_X != 0 && s.vaddr <= addr && addr - s.vaddr < s.memsz)
+        .map(|s| addr - s.vaddr + s.offset)
+        .ok_or_else(|| format!("failed to find offset for address {addr:x}"))
+}
+
+/// [`offset_from_addr`] in the binary at `path`.
+pub fn file_offset_from_addr(path: &str, addr: u64) -> Result<u64, ReadError> {
+    let file = open(path)?;
+    offset_from_addr(&FileBytes(file), addr).map_err(|e| ReadError::Bad(format!("{path}: {e}")))
 }
 
 fn align4(n: usize) -> usize {
@@ -485,5 +529,54 @@ mod tests {
             g.iter_mut().skip(0x20).for_each(|b| *b = n);
             let _ = probes(&g[..]);
         }
+    }
+
+    /// An ELF header and program headers: (type, flags, offset, vaddr, memsz) each.
+    fn image(segments: &[(u32, u32, u64, u64, u64)]) -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
+        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        b[0x38..0x3a].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+        for &(ty, flags, offset, vaddr, memsz) in segments {
+            let mut p = vec![0u8; 56];
+            p[0..4].copy_from_slice(&ty.to_le_bytes());
+            p[4..8].copy_from_slice(&flags.to_le_bytes());
+            p[8..16].copy_from_slice(&offset.to_le_bytes());
+            p[16..24].copy_from_slice(&vaddr.to_le_bytes());
+            p[40..48].copy_from_slice(&memsz.to_le_bytes());
+            b.extend(p);
+        }
+        b
+    }
+
+    #[test]
+    fn addresses_map_to_offsets_in_the_executable_load_segment() {
+        const PT_NOTE: u32 = 4;
+        let img = image(&[
+            (PT_LOAD, 4, 0, 0x400000, 0x1000),     // R
+            (PT_NOTE, 5, 0x1000, 0x401000, 0x100), // not a load
+            (PT_LOAD, 5, 0x1000, 0x401000, 0x200), // R E
+            (PT_LOAD, 6, 0x2000, 0x403000, 0x100), // RW
+        ]);
+        assert_eq!(offset_from_addr(&img[..], 0x401136), Ok(0x1136));
+        assert_eq!(offset_from_addr(&img[..], 0x401000), Ok(0x1000));
+        // past the segment, in a segment that is not executable, nowhere
+        for addr in [0x401200, 0x400100, 0x403010, 0] {
+            assert_eq!(
+                offset_from_addr(&img[..], addr),
+                Err(format!("failed to find offset for address {addr:x}"))
+            );
+        }
+        // a header promising more program headers than the image holds
+        let mut cut = img.clone();
+        cut[0x38] = 200;
+        assert!(offset_from_addr(&cut[..], 0x401136).is_err());
+        let mut far = img;
+        far[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(offset_from_addr(&far[..], 0x401136).is_err());
+        assert!(offset_from_addr(&b"\x7fELF"[..], 0).is_err());
     }
 }

@@ -870,7 +870,7 @@ impl WithKprobes for Features {
 /// hook and the missing feature.
 #[test]
 fn refuses_what_the_runtime_does_not_implement() {
-    let cases: [(String, &str); 6] = [
+    let cases: [(String, &str); 4] = [
         (
             policy("  kprobes:\n  - call: tcp_close\n    syscall: false\n    args:\n    - index: 1\n      type: int\n    selectors:\n    - matchActions:\n      - action: TrackSock\n        argSock: 0\n"),
             "kprobe `tcp_close`: TrackSock: argSock 0 is not a `sock` or `socket` arg of this hook",
@@ -886,14 +886,6 @@ fn refuses_what_the_runtime_does_not_implement() {
         (
             policy("  tracepoints:\n  - subsystem: sched\n    event: sched_switch\n    args:\n    - index: 4\n      type: auto\n"),
             "Tetragon reads an array as a const_buf and prints only arrays of `long`",
-        ),
-        (
-            policy("  usdts:\n  - path: /usr/bin/python3\n    provider: python\n    name: function__entry\n    args:\n    - index: 0\n      type: int\n      resolve: x\n"),
-            "`resolve` on USDT args (through the binary's BTF) is not supported by policyctl run yet",
-        ),
-        (
-            policy("  uprobes:\n  - path: /usr/bin/bash\n    addrs:\n    - 4096\n"),
-            "uprobes by `addrs` are not supported",
         ),
     ];
     for (text, want) in cases {
@@ -3126,4 +3118,125 @@ fn a_disarmed_plan_differs_only_in_every_hook_being_disabled() {
         usize::from(disarmed.enforcer(disarmed.hooks[1].slot).is_some())
     );
     assert_eq!(alone.enforcers.len() + second.enforcers.len(), 1);
+}
+
+// ---- uprobes: resolve through the binary's BTF, addrs (issue 15) ----------------------------
+
+/// A uprobe on `/opt/x/outer`'s `probed` (the binary is not read for `symbols`) with `btfPath`
+/// `btf` and the given `args:` items.
+fn uprobe_btf(btf: &str, args: &str) -> String {
+    policy(&format!(
+        "  uprobes:\n  - path: /opt/x/outer\n    btfPath: \"{btf}\"\n    symbols: [probed]\n    args:\n{args}"
+    ))
+}
+
+fn outer_btf() -> String {
+    testdata().join("btf/user/outer.btf").display().to_string()
+}
+
+/// `- index: 1, type, btfType: outer, resolve: path` (the `btfType` key as given).
+fn outer_arg(ty: &str, key: &str, path: &str) -> String {
+    format!("    - index: 1\n      type: {ty}\n      {key}: outer\n      resolve: \"{path}\"\n")
+}
+
+/// The offsets of each `resolve` path through `struct outer` of testdata/btf/user/outer.c
+/// (pahole's layout: `m` at 8, `mid.in` at 8, `inner.val` at 8, `pm` at 24, the anonymous
+/// union at 32 with `hi` at 4 in it, `name` at 40): offsets add up to each pointer loaded, and
+/// every load is a user read.
+#[test]
+fn uprobe_resolve_walks_the_btf_path_file() {
+    let args: String = [
+        outer_arg("int", "btfType", "m.in.val"),
+        outer_arg("int", "btfType", "pm.in.val"),
+        outer_arg("int", "btfType", "hi"),
+        outer_arg("string", "BTFType", "name"),
+        outer_arg("int", "btfType", "tag"),
+    ]
+    .concat();
+    let p = plan(&uprobe_btf(&outer_btf(), &args));
+    let h = only_hook(&p);
+    let got: Vec<(u8, u8, Vec<u16>, u8)> = h.config.args[..5]
+        .iter()
+        .map(|a| {
+            (
+                a.ty,
+                a.index,
+                a.resolve[..a.nresolve as usize].to_vec(),
+                a.flags,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (arg_type::INT, 1, vec![16, 8], ARG_USER),
+            (arg_type::INT, 1, vec![24, 8, 8], ARG_USER),
+            (arg_type::INT, 1, vec![36], ARG_USER),
+            (arg_type::STRING, 1, vec![40], ARG_USER),
+            // an array member: its address (the last step takes no load)
+            (arg_type::INT, 1, vec![0], ARG_USER | ARG_LAST_ADDR),
+        ]
+    );
+}
+
+/// What the plan refuses, each in one line naming the cause: a btfPath that cannot be read
+/// (Tetragon's btf.LoadSpec fails the same way), a struct not in the file, a member not in the
+/// struct.
+#[test]
+fn uprobe_resolve_refusals_name_the_file() {
+    let missing = testdata()
+        .join("btf/user/missing.btf")
+        .display()
+        .to_string();
+    let text = refusal(
+        &uprobe_btf(&missing, &outer_arg("int", "btfType", "m.x")),
+        ALL,
+        None,
+    );
+    assert!(
+        text.ends_with(&format!(
+            "arg 1: btfPath `{missing}` cannot be read: No such file or directory (os error 2)"
+        )),
+        "{text}"
+    );
+    // (a `resolve` without `btfType` or without `btfPath` is the check's P078, an error)
+    let text = refusal(
+        &uprobe_btf(
+            &outer_btf(),
+            &outer_arg("int", "btfType", "m.x").replace(": outer", ": nowhere"),
+        ),
+        ALL,
+        None,
+    );
+    assert!(
+        text.ends_with(&format!(
+            "arg 1: btfType `nowhere`: no struct of that name in `{}`",
+            outer_btf()
+        )),
+        "{text}"
+    );
+    let text = refusal(
+        &uprobe_btf(&outer_btf(), &outer_arg("int", "btfType", "m.nope")),
+        ALL,
+        None,
+    );
+    assert!(
+        text.ends_with(&format!("arg 1: no member `nope` on `{}`", outer_btf())),
+        "{text}"
+    );
+}
+
+/// `addrs` need the binary's program headers: one missing on this host is a refusal naming it
+/// (Tetragon's addUprobe opens the binary before anything else).
+#[test]
+fn uprobe_addrs_refused_without_the_binary() {
+    let text = refusal(
+        &policy("  uprobes:\n  - path: /nonexistent/policyctl-test/bin\n    addrs: [0x401136]\n"),
+        ALL,
+        None,
+    );
+    assert!(
+        text.ends_with("uprobe `addrs` 0x401136: /nonexistent/policyctl-test/bin: no such file"),
+        "{text}"
+    );
 }

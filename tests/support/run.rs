@@ -120,10 +120,22 @@ impl TempDir {
     /// Compile the C `source` to the executable `name` in the directory with `gcc -O0 -g`; its
     /// path, or `None` (skipped, failing under CI) without gcc.
     pub fn compile_c(&self, test: &str, name: &str, source: &str) -> Option<String> {
+        self.compile_c_with(test, name, source, &[])
+    }
+
+    /// [`TempDir::compile_c`] with more `gcc` flags (`-no-pie`, ...).
+    pub fn compile_c_with(
+        &self,
+        test: &str,
+        name: &str,
+        source: &str,
+        flags: &[&str],
+    ) -> Option<String> {
         let c = self.write(&format!("{name}.c"), source);
         let path = self.join(name);
         let out = match Command::new("gcc")
             .args(["-O0", "-g", "-o", &path, &c])
+            .args(flags)
             .output()
         {
             Ok(out) => out,

@@ -137,6 +137,7 @@ codes! {
     P075 => checks::actions::P075,
     P076 => checks::selectors::P076,
     P077 => checks::operators::P077,
+    P078 => checks::args::P078,
     K001 => checks::kernel::K001,
     K002 => checks::kernel::K002,
     K003 => checks::kernel::K003,

@@ -119,6 +119,11 @@ pub struct Hook {
     pub usdt_provider: Option<Spanned<String>>,
     /// usdt `name`.
     pub usdt_name: Option<Spanned<String>>,
+    /// uprobe and usdt `btfPath` (matched ignoring case, so `BTFPath` too): the binary's BTF
+    /// file, which `resolve` with `btfType` walks.
+    pub btf_path: Option<Spanned<String>>,
+    /// uprobe `addrs` (virtual addresses in the binary), as written.
+    pub addrs: Vec<Spanned<String>>,
 }
 
 impl Hook {
@@ -594,6 +599,11 @@ impl Hook {
             usdt_name: (kind == HookKind::Usdt)
                 .then(|| string(node, "name"))
                 .flatten(),
+            btf_path: matches!(kind, HookKind::Uprobe | HookKind::Usdt)
+                .then(|| string(node, "btfPath"))
+                .flatten()
+                .filter(|p| !p.value.is_empty()),
+            addrs: scalars(node, "addrs"),
         }
     }
 }

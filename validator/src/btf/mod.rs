@@ -799,3 +799,17 @@ impl<'a> Type<'a> {
             .map(|c| (le32(c, 0), le32(c, 4), le32(c, 8)))
     }
 }
+
+// ---- types by name ---------------------------------------------------------
+
+impl Btf {
+    /// The ids of this blob's own types of `kind` named `name`, in id order: a scan of the
+    /// records (no index), for small BTF such as a user binary's (a kernel's names are
+    /// indexed by `kernel::Kernel`).
+    pub fn own_named(&self, kind: Kind, name: &str) -> Vec<TypeId> {
+        self.own_kinds()
+            .filter(|&(k, off, _)| k == kind && self.bytes_at(off) == name.as_bytes())
+            .map(|(_, _, id)| id)
+            .collect()
+    }
+}

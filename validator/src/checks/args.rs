@@ -138,6 +138,7 @@ pub fn check(policy: &Policy, out: &mut Vec<Diagnostic>) {
             check_data(hook, arg, out);
         }
         check_return(hook, out);
+        check_user_resolve(hook, out);
     }
 }
 
@@ -556,5 +557,58 @@ fn check_size_arg(hook: &Hook, arg: &Arg, out: &mut Vec<Diagnostic>) {
             }
         }
         HookKind::Tracepoint => {}
+    }
+}
+
+// ---- `resolve` through a binary's BTF (P078) --------------------------------------------------
+
+/// `P078`.
+pub const P078: CodeInfo = CodeInfo {
+    code: "P078",
+    name: "user-resolve-needs-btf",
+    severity: Severity::Error,
+    summary: "`resolve` on a uprobe or usdt arg without the hook's `btfPath` or the arg's `btfType`.",
+    explanation: "A uprobe or usdt arg with `resolve` is walked through the traced binary's own BTF, never the kernel's: Tetragon loads the file the hook's `btfPath` names and starts the path from the struct the arg's `btfType` names there (the argument is a pointer to it). Without `btfPath` the file to load is the empty path, and without `btfType` there is no struct of the empty name, so the policy fails to load (\"open : no such file or directory\", \"struct : not found\"). Give the hook `btfPath` (a raw BTF file, for example from `pahole --btf_encode_detached=FILE BINARY`, or an ELF file with a `.BTF` section) and the arg `btfType`. Whether the file exists is a fact of the nodes that run the policy: `check` does not look for it.",
+    tetragon: "pkg/sensors/tracing/generic.go resolveUserBTFArg (ebtf.LoadSpec(btfPath), spec.TypeByName(arg.BTFType)), called for every arg with `resolve` by genericuprobe.go getUprobeArgConfig and genericusdt.go addUsdt",
+};
+
+/// P078: uprobe and usdt args with `resolve` need the hook's `btfPath` and their `btfType`
+/// (Tetragon's resolveUserBTFArg). An arg with `source` is P032's (refused before).
+fn check_user_resolve(hook: &Hook, out: &mut Vec<Diagnostic>) {
+    if !matches!(hook.kind, HookKind::Uprobe | HookKind::Usdt) {
+        return;
+    }
+    let section = if hook.kind == HookKind::Uprobe {
+        "uprobe"
+    } else {
+        "usdt"
+    };
+    for arg in &hook.args {
+        let Some(resolve) = arg.resolve.as_ref() else {
+            continue;
+        };
+        if text(&arg.source).is_some() {
+            continue;
+        }
+        if hook.btf_path.is_none() {
+            out.push(
+                Diagnostic::new(
+                    Code::P078,
+                    resolve.span,
+                    format!("`resolve` on a {section} arg walks the binary's BTF, and this {section} has no `btfPath`"),
+                )
+                .help("add `btfPath:` to the hook, naming the binary's BTF file (made with `pahole --btf_encode_detached=FILE BINARY`, for example)"),
+            );
+        }
+        if arg.btf_type.is_none() {
+            out.push(
+                Diagnostic::new(
+                    Code::P078,
+                    resolve.span,
+                    format!("`resolve` on a {section} arg starts from the struct `btfType` names, and this arg has no `btfType`"),
+                )
+                .help("add `btfType:` with the name of the struct the argument points to"),
+            );
+        }
     }
 }
