@@ -490,6 +490,76 @@ fn uprobe_resolve_walks_the_binarys_btf() {
     assert_eq!(u["args"], resolved_args(), "{u}");
 }
 
+/// A `resolve` path through a null pointer reads nothing: the argument is unknown and no
+/// filter on it matches, not even `Equal 0`, as Tetragon's extract_arg_depth() marks the arg's
+/// status (bpf/process/generic_arg.h) and filter_args() rejects it (is_arg_ok,
+/// bpf/process/types/basic.h). The same call with the pointer set matches.
+#[test]
+fn uprobe_resolve_through_a_null_pointer_matches_no_filter() {
+    let test = "uprobe_resolve_through_a_null_pointer_matches_no_filter";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("uprobe-btf-null");
+    // the second call's `pm` is null
+    let target = RESOLVE_TARGET.replace(
+        "    printf(\"%d\\n\", probed(1, &o));",
+        "    printf(\"%d\\n\", probed(1, &o));\n    o.pm = 0;\n    printf(\"%d\\n\", probed(2, &o));",
+    );
+    assert_ne!(target, RESOLVE_TARGET, "the target's main changed: update this test");
+    let Some(bin) = dir.compile_c(test, "target", &target) else {
+        return;
+    };
+    let Some(btf) = btf_of(test, &bin) else {
+        return;
+    };
+    let policy = dir.write(
+        "null.yaml",
+        &format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "host-uprobe-btf-null"
+spec:
+  uprobes:
+  - path: "{bin}"
+    btfPath: "{btf}"
+    symbols:
+    - "probed"
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "int"
+      btfType: "outer"
+      resolve: "pm.in.val"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "0"
+        - "77"
+"#
+        ),
+    );
+    let running = started(&[policy.as_str(), "--policy-events-only"]);
+    let (status, pid, out) = run_child(&bin, &[]);
+    assert!(status.success());
+    assert_eq!(out, "6\n7\n");
+    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
+    // the second call comes right after the first: give its event the time to arrive
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let f = running.stop();
+    let mine = uprobes_of(&f.events(), pid);
+    assert_eq!(mine.len(), 1, "only the call with `pm` set:\n{f}");
+    assert_eq!(
+        mine[0]["process_uprobe"]["args"],
+        json!([{"int_arg": 1}, {"int_arg": 77}]),
+        "{f}"
+    );
+}
+
 /// `addrs` are virtual addresses: the plan turns each into a file offset with the binary's
 /// executable PT_LOAD segment (Tetragon's OffsetFromAddr). A `-no-pie` binary maps `.text` at
 /// 0x400000 and more, far from its file offset, so only the conversion attaches at `probed`.

@@ -1240,10 +1240,20 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 			break;
 		}
 		v = 0;
+		long err;
 		if (user)
-			bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+			err = bpf_probe_read_user(&v, sizeof(v), (void *)addr);
 		else
-			bpf_probe_read_kernel(&v, sizeof(v), (void *)addr);
+			err = bpf_probe_read_kernel(&v, sizeof(v), (void *)addr);
+		if (err) {
+			/* a load on the path failed (a null or bad pointer): the
+			 * argument is unknown, so no filter on it matches, as
+			 * Tetragon's extract_arg_depth() sets the arg's status
+			 * (bpf/process/generic_arg.h) and filter_args() rejects an
+			 * argument whose status is not ok (is_arg_ok) */
+			s->unread |= 1 << i;
+			return 0;
+		}
 	}
 
 	long n;
