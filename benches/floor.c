@@ -1,5 +1,9 @@
 /* An empty BPF program (r0 = 0; exit) on a kernel function, attached as a
- * kprobe or an fentry: the floor under any program on that hook. */
+ * kprobe or an fentry: the floor under any program on that hook. With
+ * `kprobe-str` or `fentry-str` on a syscall stub, the least a string filter
+ * on the syscall's second argument does: read the pointer from the user
+ * registers, read the string (64 bytes at most, as bpftrace's str()), and
+ * compare its length and first 8 bytes with "/nonexistent/never-opened". */
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <signal.h>
@@ -56,17 +60,62 @@ static int btf_func_id(const char *name)
 
 int main(int argc, char **argv)
 {
-	const char *how = argc > 1 ? argv[1] : "kprobe";
+	const char *mode = argc > 1 ? argv[1] : "kprobe";
 	const char *fn = argc > 2 ? argv[2] : "__x64_sys_openat";
-	struct bpf_insn insns[] = {
+	int str = strstr(mode, "-str") != NULL;
+	const char *how = strncmp(mode, "fentry", 6) == 0 ? "fentry" : "kprobe";
+	struct bpf_insn empty[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
+	/* "/nonexis": the value's first 8 bytes, little-endian */
+	uint64_t head;
+	memcpy(&head, "/nonexistent/never-opened", 8);
+	struct bpf_insn filter[] = {
+		/* r3 = the user registers: the stub's first argument */
+		[0] = { .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 3, .src_reg = 1,
+			.off = 112 /* kprobe: pt_regs.di; fentry: ctx[0], patched */ },
+		/* kprobe: probe read regs->si into fp-8; fentry: a direct load */
+		[1] = { .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 3, .imm = 104 },
+		[2] = { .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 1, .src_reg = 10 },
+		[3] = { .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 1, .imm = -8 },
+		[4] = { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 2, .imm = 8 },
+		[5] = { .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_read_kernel },
+		[6] = { .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 3, .src_reg = 10, .off = -8 },
+		/* the string into fp-72..fp-9 */
+		[7] = { .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 1, .src_reg = 10 },
+		[8] = { .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 1, .imm = -72 },
+		[9] = { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 2, .imm = 64 },
+		[10] = { .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_read_user_str },
+		/* its length (with the NUL) is the value's, 26 */
+		[11] = { .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 0, .off = 5, .imm = 26 },
+		[12] = { .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 10, .off = -72 },
+		[13] = { .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = 2, .imm = (int32_t)head },
+		[14] = { .imm = (int32_t)(head >> 32) },
+		[15] = { .code = BPF_JMP | BPF_JNE | BPF_X, .dst_reg = 1, .src_reg = 2, .off = 1 },
+		[16] = { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 1 },
+		[17] = { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		[18] = { .code = BPF_JMP | BPF_EXIT },
+	};
+	struct bpf_insn fentry_head[] = {
+		/* r3 = ctx[0], the stub's struct pt_regs * (a BTF pointer) */
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 3, .src_reg = 1, .off = 0 },
+		/* r3 = regs->si, a direct load; then to fp-8 as the kprobe's read */
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 3, .src_reg = 3, .off = 104 },
+		{ .code = BPF_STX | BPF_MEM | BPF_DW, .dst_reg = 10, .src_reg = 3, .off = -8 },
+		{ .code = BPF_JMP | BPF_JA, .off = 3 },
+	};
+	if (str && strcmp(how, "fentry") == 0)
+		memcpy(filter, fentry_head, sizeof(fentry_head));
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
-	a.insns = (uintptr_t)insns;
-	a.insn_cnt = 2;
+	a.insns = str ? (uintptr_t)filter : (uintptr_t)empty;
+	a.insn_cnt = str ? sizeof(filter) / sizeof(filter[0]) : 2;
 	a.license = (uintptr_t)"GPL";
+	static char log[65536];
+	a.log_buf = (uintptr_t)log;
+	a.log_size = sizeof(log);
+	a.log_level = 1;
 	if (strcmp(how, "fentry") == 0) {
 		int id = btf_func_id(fn);
 		if (id < 0) {
@@ -82,6 +131,7 @@ int main(int argc, char **argv)
 	int prog = bpf(BPF_PROG_LOAD, &a);
 	if (prog < 0) {
 		perror("BPF_PROG_LOAD");
+		fprintf(stderr, "%s\n", log);
 		return 1;
 	}
 	if (strcmp(how, "fentry") == 0) {

@@ -506,7 +506,10 @@ fn uprobe_resolve_through_a_null_pointer_matches_no_filter() {
         "    printf(\"%d\\n\", probed(1, &o));",
         "    printf(\"%d\\n\", probed(1, &o));\n    o.pm = 0;\n    printf(\"%d\\n\", probed(2, &o));",
     );
-    assert_ne!(target, RESOLVE_TARGET, "the target's main changed: update this test");
+    assert_ne!(
+        target, RESOLVE_TARGET,
+        "the target's main changed: update this test"
+    );
     let Some(bin) = dir.compile_c(test, "target", &target) else {
         return;
     };
