@@ -2472,11 +2472,13 @@ fn uprobe_by_offsets() {
         [
             &Attach::UprobeOffset {
                 path: "/usr/bin/bash".into(),
-                offset: 4096
+                offset: 4096,
+                ref_ctr_offset: 0,
             },
             &Attach::UprobeOffset {
                 path: "/usr/bin/bash".into(),
-                offset: 0x2000
+                offset: 0x2000,
+                ref_ctr_offset: 0,
             },
         ]
     );

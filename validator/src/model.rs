@@ -119,6 +119,9 @@ pub struct Hook {
     pub usdt_provider: Option<Spanned<String>>,
     /// usdt `name`.
     pub usdt_name: Option<Spanned<String>>,
+    /// uprobe `refCtrOffsets` (file offsets of the reference counters, one per symbol or
+    /// offset), as written.
+    pub ref_ctr_offsets: Vec<Spanned<String>>,
 }
 
 impl Hook {
@@ -594,6 +597,7 @@ impl Hook {
             usdt_name: (kind == HookKind::Usdt)
                 .then(|| string(node, "name"))
                 .flatten(),
+            ref_ctr_offsets: scalars(node, "refCtrOffsets"),
         }
     }
 }
