@@ -66,7 +66,7 @@ fn parse_format(text: &str) -> Option<(u32, u32)> {
             (b, b)
         }
     };
-    (lo <= hi && hi < 64).then_some((lo, hi - lo + 1))
+    (lo <= hi && hi < 64).then(|| (lo, hi - lo + 1))
 }
 
 /// The `format` field `name` of the uprobe PMU, or why it is not usable.
