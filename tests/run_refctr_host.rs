@@ -132,8 +132,8 @@ fn events_of<'a>(events: &'a [Value], kind: &str, pid: u32) -> Vec<&'a Value> {
         .collect()
 }
 
-/// The semaphore of a USDT probe and the `refCtrOffsets` of uprobes (by symbol and by offset)
-/// are counted up by the kernel while `policyctl run` runs, in a process started before and
+/// The semaphore of a USDT probe and the `refCtrOffsets` of uprobes (by symbol, with a
+/// uretprobe, and by offset) are counted up by the kernel while `policyctl run` runs, in a process started before and
 /// one started after the attach, so each fires; they are 0 again once it stops.
 #[test]
 fn reference_counters_are_counted_while_attached() {
@@ -194,6 +194,10 @@ spec:
     args:
     - index: 0
       type: "int"
+    return: true
+    returnArg:
+      index: 0
+      type: "int"
   - path: "{bin}"
     offsets:
     - {tock}
@@ -218,6 +222,7 @@ spec:
         format!("semaphore at {sema:#x})"),
         format!("uprobe `{bin}:tick` (reference counter at {tick_ref:#x})"),
         format!("uprobe `{bin}+{tock:#x}` (reference counter at {tock_ref:#x})"),
+        "its return attached with uretprobe".to_string(),
     ] {
         assert!(stderr.contains(&line), "no `{line}` in:\n{stderr}");
     }
@@ -254,7 +259,12 @@ spec:
             .iter()
             .find(|u| u["symbol"] == "tick")
             .unwrap_or_else(|| panic!("no tick event:\n{f}"));
-        assert_eq!(tick["args"], json!([{"int_arg": 7}]), "{tick}");
+        // the uretprobe, attached with the same counter, merged its return value (n + 1)
+        assert_eq!(
+            tick["args"],
+            json!([{"int_arg": 7}, {"int_arg": 8}]),
+            "{tick}"
+        );
         // Tetragon's ProcessUprobe `ref_ctr_offset` (a uint64: a string in JSON)
         assert_eq!(tick["ref_ctr_offset"], tick_ref.to_string(), "{tick}");
         let tock_event = uprobes
