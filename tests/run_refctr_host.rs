@@ -16,6 +16,8 @@
 mod run;
 #[path = "support/skip.rs"]
 mod skip;
+#[path = "support/tetragon_api.rs"]
+mod tetragon_api;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -281,6 +283,20 @@ spec:
     // detached: the kernel counted every counter down again
     assert_eq!(before.say("f"), "0 0 0", "counted down on detach");
     assert_eq!(after.say("f"), "0 0 0", "counted down on detach");
+    // a Tetragon consumer reads the events (`ref_ctr_offset` is ProcessUprobe's field 11),
+    // and writes them back the same (tests/tetragon_api.rs says how)
+    match tetragon_api::compiled(test) {
+        Ok((py, gen)) => {
+            let d = tetragon_api::decode(&py, &gen, &f.stdout);
+            assert_eq!(
+                d.kinds.get("process_uprobe"),
+                Some(&json!(4)),
+                "{:?}",
+                d.kinds
+            );
+        }
+        Err(reason) => skip::skip(test, &reason),
+    }
 }
 
 /// A real binary's semaphores: CPython built with `--with-dtrace` (Debian's python3.11) fires
