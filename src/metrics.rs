@@ -379,7 +379,7 @@ fn hook_label(kind: &EventKind, attach: &Attach, function: &str) -> String {
         | (_, Attach::RawTracepoint { subsystem, event }) => {
             format!("tracepoint:{subsystem}/{event}")
         }
-        (_, Attach::Uprobe { path, symbol }) => format!("uprobe:{path}/{symbol}"),
+        (_, Attach::Uprobe { path, symbol, .. }) => format!("uprobe:{path}/{symbol}"),
         (_, Attach::UprobeOffset { path, .. }) => format!("uprobe:{path}/"),
         (_, Attach::Lsm { hook }) => format!("lsm:{hook}"),
         (_, Attach::Usdt { provider, name, .. }) => format!("usdt:{provider}/{name}"),

@@ -1168,15 +1168,37 @@ pub(crate) fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
         }
         Lsm { hook } => format!("LSM hook `{hook}`"),
         Tracepoint { subsystem, event } => format!("tracepoint `{subsystem}/{event}`"),
-        Uprobe { path, symbol } => format!("uprobe `{path}:{symbol}`"),
+        Uprobe {
+            path,
+            symbol,
+            ref_ctr_offset: 0,
+        } => format!("uprobe `{path}:{symbol}`"),
+        Uprobe {
+            path,
+            symbol,
+            ref_ctr_offset,
+        } => format!("uprobe `{path}:{symbol}` (reference counter at {ref_ctr_offset:#x})"),
         RawTracepoint { subsystem, event } => format!("raw tracepoint `{subsystem}/{event}`"),
-        UprobeOffset { path, offset } => format!("uprobe `{path}+{offset:#x}`"),
+        UprobeOffset {
+            path,
+            offset,
+            ref_ctr_offset: 0,
+        } => format!("uprobe `{path}+{offset:#x}`"),
+        UprobeOffset {
+            path,
+            offset,
+            ref_ctr_offset,
+        } => format!("uprobe `{path}+{offset:#x}` (reference counter at {ref_ctr_offset:#x})"),
         Usdt {
             path,
             provider,
             name,
             site,
         } => match site {
+            Some(site) if site.semaphore != 0 => format!(
+                "usdt `{path}:{provider}:{name}` (at {:#x}, semaphore at {:#x})",
+                site.offset, site.semaphore
+            ),
             Some(site) => format!("usdt `{path}:{provider}:{name}` (at {:#x})", site.offset),
             None => format!("usdt `{path}:{provider}:{name}`"),
         },

@@ -21,5 +21,6 @@ pub mod netaction;
 pub mod output;
 pub mod plan;
 pub mod process;
+pub mod refctr;
 pub mod stacks;
 pub mod usdt;

@@ -26,6 +26,7 @@ use crate::layout::{
     SyscallHooks, UsdtSpec, ARG_BUF, FUNC_HOOKS, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
+use crate::refctr::RefCtrLink;
 
 // ---- kprobe hooks past the copies: one program, many links ----------------------------------
 
@@ -367,6 +368,8 @@ impl Loaded {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
             let mut multi = None;
+            // a uprobe with a reference counter, opened by crate::refctr
+            let mut ref_ctr = Vec::new();
             // an Override on a security_ function: its fmod_ret first, so no value the
             // kprobe records waits for a program not yet there
             let fmod_ret = match hook.fmod_ret() {
@@ -416,7 +419,38 @@ impl Loaded {
                         })?;
                     format!("tracepoint {subsystem}/{event}")
                 }
-                Attach::Uprobe { path, symbol } => {
+                Attach::Uprobe {
+                    path,
+                    symbol,
+                    ref_ctr_offset,
+                } if *ref_ctr_offset != 0 => {
+                    let target = format!("{path}:{symbol}");
+                    let offset = crate::refctr::symbol_offset(path, symbol).map_err(|e| {
+                        err(format!(
+                            "policy `{policy}`: cannot attach uprobe `{target}`: {e}"
+                        ))
+                    })?;
+                    let program = format!("uprobe_{copy}");
+                    let point = (path.as_str(), offset, *ref_ctr_offset);
+                    ref_ctr.push(
+                        self.attach_ref_ctr(policy, "uprobe", &target, &program, point, false)?,
+                    );
+                    format!("uprobe {target} (reference counter at {ref_ctr_offset:#x})")
+                }
+                Attach::UprobeOffset {
+                    path,
+                    offset,
+                    ref_ctr_offset,
+                } if *ref_ctr_offset != 0 => {
+                    let target = format!("{path}+{offset:#x}");
+                    let program = format!("uprobe_{copy}");
+                    let point = (path.as_str(), *offset, *ref_ctr_offset);
+                    ref_ctr.push(
+                        self.attach_ref_ctr(policy, "uprobe", &target, &program, point, false)?,
+                    );
+                    format!("uprobe {target} (reference counter at {ref_ctr_offset:#x})")
+                }
+                Attach::Uprobe { path, symbol, .. } => {
                     let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
                     p.load()
                         .and_then(|()| {
@@ -428,7 +462,7 @@ impl Loaded {
                         })?;
                     format!("uprobe {path}:{symbol}")
                 }
-                Attach::UprobeOffset { path, offset } => {
+                Attach::UprobeOffset { path, offset, .. } => {
                     let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
                     p.load()
                         .and_then(|()| {
@@ -453,24 +487,37 @@ impl Loaded {
                         ))
                     })?;
                     if site.semaphore != 0 {
-                        // Tetragon attaches with the semaphore's offset (UprobeAttachData
-                        // RefCtrOffset), which the kernel counts up while attached; aya 0.14
-                        // has no way to pass it.
-                        return Err(err(format!(
-                            "policy `{policy}`: cannot attach {what}: the probe has a semaphore (at file offset {:#x}), which policyctl run does not enable yet",
-                            site.semaphore
-                        )));
+                        // Tetragon attaches with the semaphore's offset as the uprobe's
+                        // reference counter (createUsdtSensorFromEntry, UprobeAttachData
+                        // RefCtrOffset): the kernel counts it up while attached, so the
+                        // program's `if (semaphore)` lets the probe fire.
+                        let target = format!("{path}+{:#x}", site.offset);
+                        let program = usdt_program(site, copy);
+                        let point = (path.as_str(), site.offset, site.semaphore);
+                        ref_ctr.push(
+                            self.attach_ref_ctr(policy, "usdt", &target, &program, point, false)?,
+                        );
+                        format!(
+                            "{what}+{:#x} (semaphore at {:#x})",
+                            site.offset, site.semaphore
+                        )
+                    } else {
+                        let p: &mut UProbe = self.program(&usdt_program(site, copy))?;
+                        p.load()
+                            .and_then(|()| {
+                                p.attach(site.offset, path, UProbeScope::AllProcesses)
+                                    .map(|_| ())
+                            })
+                            .map_err(|e| {
+                                attach_error(
+                                    policy,
+                                    "usdt",
+                                    &format!("{path}+{:#x}", site.offset),
+                                    &e,
+                                )
+                            })?;
+                        format!("{what}+{:#x}", site.offset)
                     }
-                    let p: &mut UProbe = self.program(&usdt_program(site, copy))?;
-                    p.load()
-                        .and_then(|()| {
-                            p.attach(site.offset, path, UProbeScope::AllProcesses)
-                                .map(|_| ())
-                        })
-                        .map_err(|e| {
-                            attach_error(policy, "usdt", &format!("{path}+{:#x}", site.offset), &e)
-                        })?;
-                    format!("{what}+{:#x}", site.offset)
                 }
                 Attach::RawTracepoint { subsystem, event } => {
                     let p: &mut RawTracePoint =
@@ -511,6 +558,7 @@ impl Loaded {
                     returns: None,
                     hook: hook.clone(),
                     fmod_ret,
+                    ref_ctr,
                 },
             );
             self.attached.push(what);
@@ -518,7 +566,11 @@ impl Loaded {
                 self.attached.push(format!("fmod_ret {function}"));
             }
             if hook.config.returns != 0 {
-                let what = self.attach_return(policy, &hook.attach, copy)?;
+                let what = if hook.attach.ref_ctr_offset() != 0 {
+                    self.attach_return_ref_ctr(policy, hook, copy)?
+                } else {
+                    self.attach_return(policy, &hook.attach, copy)?
+                };
                 self.attached.push(what.clone());
                 let program = hook.attach.kind().return_program(copy);
                 if let (Some(served), Some(program)) = (self.served.get_mut(&hook.slot), program) {
@@ -574,7 +626,7 @@ impl Loaded {
                     })?;
                 Ok(format!("tracepoint {subsystem}/{exit}"))
             }
-            Attach::Uprobe { path, symbol } => {
+            Attach::Uprobe { path, symbol, .. } => {
                 let p: &mut UProbe = self.program(&name)?;
                 p.load()
                     .and_then(|()| {
@@ -586,7 +638,7 @@ impl Loaded {
                     })?;
                 Ok(format!("uretprobe {path}:{symbol}"))
             }
-            Attach::UprobeOffset { path, offset } => {
+            Attach::UprobeOffset { path, offset, .. } => {
                 let p: &mut UProbe = self.program(&name)?;
                 p.load()
                     .and_then(|()| {
@@ -770,6 +822,9 @@ struct Served {
     /// An Override on a `security_` function: its companion fmod_ret program (detached
     /// when dropped).
     fmod_ret: Option<crate::fmodret::FmodRet>,
+    /// A uprobe or USDT probe with a reference counter: its perf events (the entry's, and the
+    /// uretprobe's with `return: true`), detached when dropped.
+    ref_ctr: Vec<RefCtrLink>,
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -857,6 +912,11 @@ impl Loaded {
                 }
                 self.attached.retain(|a| a != "raw_syscalls/sys_enter");
             }
+        }
+        // uprobes with a reference counter: their perf events closed (the kernel counts the
+        // counter down) before their program copies are unloaded
+        for s in &mut gone {
+            s.ref_ctr.clear();
         }
         for s in &gone {
             let returns = s.returns.as_ref().map(|(program, _)| program);
@@ -1348,5 +1408,88 @@ impl Loaded {
                 }
             }
         }
+    }
+}
+
+// ---- uprobes with a reference counter (crate::refctr) ------------------------------------
+
+impl Loaded {
+    /// Load the uprobe program copy `program` and attach it at `point` (binary, file offset,
+    /// reference counter's file offset) with the kernel counting the counter (a uretprobe when
+    /// `ret`); `what` and `target` name it in the error, as [`attach_error`] does.
+    fn attach_ref_ctr(
+        &mut self,
+        policy: &str,
+        what: &str,
+        target: &str,
+        program: &str,
+        point: (&str, u64, u64),
+        ret: bool,
+    ) -> Result<RefCtrLink, RunError> {
+        use std::os::fd::AsFd as _;
+        let (path, offset, ref_ctr_offset) = point;
+        let p: &mut UProbe = self.program(program)?;
+        p.load()
+            .map_err(|e| attach_error(policy, what, target, &e))?;
+        let fd = p.fd().map_err(|e| attach_error(policy, what, target, &e))?;
+        RefCtrLink::attach(fd.as_fd(), path, offset, ref_ctr_offset, ret).map_err(|e| {
+            err(format!(
+                "policy `{policy}`: cannot attach {what} `{target}`: {e}"
+            ))
+        })
+    }
+
+    /// The uretprobe of a `return: true` uprobe with a reference counter: attached with the
+    /// same counter, as Tetragon's uprobeAttachSingle passes the same options to its
+    /// `Uretprobe` (the kernel keeps one uprobe per file offset, and refuses a second
+    /// reference counter offset there). Its perf event goes with the entry's, in the slot's
+    /// [`Served`].
+    fn attach_return_ref_ctr(
+        &mut self,
+        policy: &str,
+        hook: &HookPlan,
+        copy: usize,
+    ) -> Result<String, RunError> {
+        let program = hook.attach.kind().return_program(copy).ok_or_else(|| {
+            err(format!(
+                "policy `{policy}`: {} hooks have no return program",
+                hook.attach.method()
+            ))
+        })?;
+        let (path, offset, target) = match &hook.attach {
+            Attach::Uprobe { path, symbol, .. } => {
+                let target = format!("{path}:{symbol}");
+                let offset = crate::refctr::symbol_offset(path, symbol).map_err(|e| {
+                    err(format!(
+                        "policy `{policy}`: cannot attach uretprobe `{target}`: {e}"
+                    ))
+                })?;
+                (path, offset, target)
+            }
+            Attach::UprobeOffset { path, offset, .. } => {
+                (path, *offset, format!("{path}+{offset:#x}"))
+            }
+            other => {
+                return Err(err(format!(
+                    "policy `{policy}`: {} hooks have no return program",
+                    other.method()
+                )))
+            }
+        };
+        let ref_ctr_offset = hook.attach.ref_ctr_offset();
+        let link = self.attach_ref_ctr(
+            policy,
+            "uretprobe",
+            &target,
+            &program,
+            (path, offset, ref_ctr_offset),
+            true,
+        )?;
+        if let Some(served) = self.served.get_mut(&hook.slot) {
+            served.ref_ctr.push(link);
+        }
+        Ok(format!(
+            "uretprobe {target} (reference counter at {ref_ctr_offset:#x})"
+        ))
     }
 }

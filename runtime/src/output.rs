@@ -484,17 +484,33 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
             subsys: subsystem.clone(),
             event: event.clone(),
         },
-        (EventKind::Uprobe, Attach::Uprobe { path, symbol }) => Body::Uprobe {
+        (
+            EventKind::Uprobe,
+            Attach::Uprobe {
+                path,
+                symbol,
+                ref_ctr_offset,
+            },
+        ) => Body::Uprobe {
             common: with_uprobe_return(common, h, hook),
             path: path.clone(),
             symbol: symbol.clone(),
             offset: 0,
+            ref_ctr_offset: *ref_ctr_offset,
         },
-        (EventKind::Uprobe, Attach::UprobeOffset { path, offset }) => Body::Uprobe {
+        (
+            EventKind::Uprobe,
+            Attach::UprobeOffset {
+                path,
+                offset,
+                ref_ctr_offset,
+            },
+        ) => Body::Uprobe {
             common: with_uprobe_return(common, h, hook),
             path: path.clone(),
             symbol: String::new(),
             offset: *offset,
+            ref_ctr_offset: *ref_ctr_offset,
         },
         (
             EventKind::Usdt,
@@ -830,6 +846,9 @@ enum Body {
         symbol: String,
         /// uprobe `offsets`: the file offset (Tetragon's `offset`, 0 when by symbol).
         offset: u64,
+        /// uprobe `refCtrOffsets`: the reference counter's file offset (Tetragon's
+        /// `ref_ctr_offset`, from its genericUprobe `refCtrOffset`; 0 when none).
+        ref_ctr_offset: u64,
     },
     Lsm {
         common: Common,
@@ -1786,6 +1805,7 @@ impl Response {
                 path,
                 symbol,
                 offset,
+                ref_ctr_offset,
             } => {
                 c.head(m);
                 m.str("path", path);
@@ -1798,6 +1818,9 @@ impl Response {
                 if *offset != 0 {
                     // a uint64: a string in proto3 JSON
                     m.str("offset", &offset.to_string());
+                }
+                if *ref_ctr_offset != 0 {
+                    m.str("ref_ctr_offset", &ref_ctr_offset.to_string());
                 }
                 c.action(m);
                 c.data(m);

@@ -24,12 +24,22 @@ pub enum Attach {
     Lsm { hook: String },
     /// A tracepoint.
     Tracepoint { subsystem: String, event: String },
-    /// A uprobe on `symbol` in the binary at `path`.
-    Uprobe { path: String, symbol: String },
+    /// A uprobe on `symbol` in the binary at `path`; `ref_ctr_offset` is the file offset of
+    /// its reference counter (uprobe `refCtrOffsets`), 0 when it has none.
+    Uprobe {
+        path: String,
+        symbol: String,
+        ref_ctr_offset: u64,
+    },
     /// A raw tracepoint (`raw: true`): attached by `event`, reading the TP_PROTO arguments.
     RawTracepoint { subsystem: String, event: String },
-    /// A uprobe at the file `offset` of the binary at `path` (uprobe `offsets`).
-    UprobeOffset { path: String, offset: u64 },
+    /// A uprobe at the file `offset` of the binary at `path` (uprobe `offsets`);
+    /// `ref_ctr_offset` as for [`Attach::Uprobe`].
+    UprobeOffset {
+        path: String,
+        offset: u64,
+        ref_ctr_offset: u64,
+    },
     /// A USDT probe `provider`:`name` of the binary at `path`: one site of it, or `None`
     /// when the binary is not on this host (attaching then fails, as a uprobe on a missing
     /// binary does).
@@ -91,6 +101,21 @@ impl Attach {
                 .strip_prefix("sys_enter_")
                 .map(|bare| format!("sys_exit_{bare}")),
             _ => None,
+        }
+    }
+
+    /// The file offset of the reference counter the kernel counts up while this uprobe is
+    /// attached (the kernel's uprobe `ref_ctr_offset`): uprobe `refCtrOffsets`, or a USDT
+    /// probe's semaphore; 0 when there is none (and for every other attach).
+    pub fn ref_ctr_offset(&self) -> u64 {
+        match self {
+            Attach::Uprobe { ref_ctr_offset, .. } | Attach::UprobeOffset { ref_ctr_offset, .. } => {
+                *ref_ctr_offset
+            }
+            Attach::Usdt {
+                site: Some(site), ..
+            } => site.semaphore,
+            _ => 0,
         }
     }
 
@@ -829,17 +854,19 @@ impl HookCompiler<'_> {
                     )
                 }
                 PolicyHook::Uprobe => {
+                    let ref_ctr = ref_ctr_offsets(hook)?;
                     if hook.symbols.is_empty() && !hook.offsets.is_empty() {
                         // Tetragon attaches at each offset as given (addUprobeEntries in
                         // pkg/sensors/tracing/genericuprobe.go); its event has no symbol.
                         let mut attaches = Vec::new();
-                        for o in &hook.offsets {
+                        for (i, o) in hook.offsets.iter().enumerate() {
                             let offset = parse_int(&o.value)
                                 .map(|v| v as u64)
                                 .ok_or_else(|| format!("offset `{}` is not a number", o.value))?;
                             attaches.push(Attach::UprobeOffset {
                                 path: target.clone(),
                                 offset,
+                                ref_ctr_offset: ref_ctr_at(&ref_ctr, i, "offsets")?,
                             });
                         }
                         return self.hook_with(
@@ -859,11 +886,15 @@ impl HookCompiler<'_> {
                     let attaches = hook
                         .symbols
                         .iter()
-                        .map(|s| Attach::Uprobe {
-                            path: target.clone(),
-                            symbol: s.value.clone(),
+                        .enumerate()
+                        .map(|(i, s)| {
+                            Ok(Attach::Uprobe {
+                                path: target.clone(),
+                                symbol: s.value.clone(),
+                                ref_ctr_offset: ref_ctr_at(&ref_ctr, i, "symbols")?,
+                            })
                         })
-                        .collect();
+                        .collect::<Result2<Vec<_>>>()?;
                     (attaches, EventKind::Uprobe, String::new(), false)
                 }
                 PolicyHook::Usdt => return self.usdt(hook, &target),
@@ -3244,15 +3275,10 @@ impl HookCompiler<'_> {
                 }
                 let mut out = Vec::new();
                 for probe in sites {
-                    if probe.semaphore != 0 {
-                        // Tetragon attaches with the semaphore's offset (UprobeAttachData
-                        // RefCtrOffset), which the kernel counts up while attached; aya 0.14
-                        // cannot pass it, so the attach would be refused
-                        return Err(format!(
-                            "USDT probe `{provider}:{name}` in `{path}` has a semaphore (at file offset {:#x}), which policyctl run does not enable yet",
-                            probe.semaphore
-                        ));
-                    }
+                    // A semaphore is attached with its file offset as the uprobe's reference
+                    // counter, as Tetragon's createUsdtSensorFromEntry (UprobeAttachData
+                    // RefCtrOffset = SemaOff, pkg/sensors/tracing/genericusdt.go) does: the
+                    // kernel counts it up while attached (see crate::refctr).
                     let mut wanted = Vec::new();
                     for (i, index) in indexes.iter().enumerate() {
                         // Tetragon refuses an index past the note's count (addUsdt); the
@@ -3437,18 +3463,52 @@ impl HookCompiler<'_> {
     /// no symbol. The binary is read here, so one missing on this host is a refusal naming it
     /// (Tetragon opens it first, in addUprobe, and fails the same way).
     fn uprobe_addrs(&mut self, hook: &Hook, path: &str) -> Result2<Vec<HookPlan>> {
+        let refs = ref_ctr_offsets(hook)?;
         let mut attaches = Vec::new();
-        for a in &hook.addrs {
+        for (i, a) in hook.addrs.iter().enumerate() {
             let addr = parse_int(&a.value)
                 .map(|v| v as u64)
                 .ok_or_else(|| format!("address `{}` is not a number", a.value))?;
             let offset = usdt::file_offset_from_addr(path, addr)
                 .map_err(|e| format!("uprobe `addrs` {addr:#x}: {e}"))?;
+            // Tetragon's addUprobeEntry takes item i of refCtrOffsets for address i too
             attaches.push(Attach::UprobeOffset {
                 path: path.to_string(),
                 offset,
+                ref_ctr_offset: ref_ctr_at(&refs, i, "addrs")?,
             });
         }
         self.hook_with(hook, attaches, EventKind::Uprobe, String::new(), false)
     }
+}
+
+// ---- uprobe reference counters (`refCtrOffsets`) --------------------------------------------
+
+/// A uprobe's `refCtrOffsets`, as numbers (empty when it has none). Tetragon passes item i as
+/// the `RefCtrOffset` of the uprobe at symbol or offset i (addUprobeEntries in
+/// pkg/sensors/tracing/genericuprobe.go), a file offset the kernel counts up while attached.
+fn ref_ctr_offsets(hook: &Hook) -> Result2<Vec<u64>> {
+    hook.ref_ctr_offsets
+        .iter()
+        .map(|o| {
+            parse_int(&o.value)
+                .map(|v| v as u64)
+                .ok_or_else(|| format!("refCtrOffsets item `{}` is not a number", o.value))
+        })
+        .collect()
+}
+
+/// The reference counter offset of the `i`th item of `way` (`symbols` or `offsets`): 0 without
+/// `refCtrOffsets`; a count that differs is refused, as Tetragon's uprobe sensor does
+/// (`RefCtrOffsets(2) has different dimension than Symbols(1)`).
+fn ref_ctr_at(offsets: &[u64], i: usize, way: &str) -> Result2<u64> {
+    if offsets.is_empty() {
+        return Ok(0);
+    }
+    offsets.get(i).copied().ok_or_else(|| {
+        format!(
+            "`refCtrOffsets` has {} items, fewer than `{way}`",
+            offsets.len()
+        )
+    })
 }

@@ -279,6 +279,7 @@ fn plan() -> Plan {
         Attach::Uprobe {
             path: "/usr/bin/bash".into(),
             symbol: "readline".into(),
+            ref_ctr_offset: 0,
         },
         EventKind::Uprobe,
         "readline",
@@ -426,6 +427,7 @@ fn plan() -> Plan {
                     Attach::Uprobe {
                         path: "/usr/bin/bash".into(),
                         symbol: "readline".into(),
+                        ref_ctr_offset: 0,
                     },
                     EventKind::Uprobe,
                     "readline",

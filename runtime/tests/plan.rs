@@ -2464,11 +2464,13 @@ fn uprobe_by_offsets() {
         [
             &Attach::UprobeOffset {
                 path: "/usr/bin/bash".into(),
-                offset: 4096
+                offset: 4096,
+                ref_ctr_offset: 0,
             },
             &Attach::UprobeOffset {
                 path: "/usr/bin/bash".into(),
-                offset: 0x2000
+                offset: 0x2000,
+                ref_ctr_offset: 0,
             },
         ]
     );
@@ -3239,4 +3241,47 @@ fn uprobe_addrs_refused_without_the_binary() {
         text.ends_with("uprobe `addrs` 0x401136: /nonexistent/policyctl-test/bin: no such file"),
         "{text}"
     );
+}
+
+// ---- uprobe reference counters (refCtrOffsets) -----------------------------------------
+
+/// `refCtrOffsets` give each uprobe (by symbol or by offset, item i to item i) the file offset
+/// of its reference counter, as Tetragon's addUprobeEntries pairs them; without them it is 0.
+#[test]
+fn uprobe_ref_ctr_offsets_pair_with_symbols_and_offsets() {
+    let p = plan(&policy(
+        "  uprobes:\n  - path: /usr/bin/bash\n    symbols:\n    - readline\n    - main\n    refCtrOffsets:\n    - 0x1000\n    - 8192\n",
+    ));
+    let attaches: Vec<&Attach> = p.hooks.iter().map(|h| &h.attach).collect();
+    assert_eq!(
+        attaches,
+        [
+            &Attach::Uprobe {
+                path: "/usr/bin/bash".into(),
+                symbol: "readline".into(),
+                ref_ctr_offset: 0x1000,
+            },
+            &Attach::Uprobe {
+                path: "/usr/bin/bash".into(),
+                symbol: "main".into(),
+                ref_ctr_offset: 8192,
+            },
+        ]
+    );
+    assert_eq!(p.hooks[1].attach.ref_ctr_offset(), 8192);
+    let p = plan(&policy(
+        "  uprobes:\n  - path: /usr/bin/bash\n    offsets:\n    - 4096\n    refCtrOffsets:\n    - 0x2040\n",
+    ));
+    assert_eq!(
+        p.hooks[0].attach,
+        Attach::UprobeOffset {
+            path: "/usr/bin/bash".into(),
+            offset: 4096,
+            ref_ctr_offset: 0x2040,
+        }
+    );
+    let p = plan(&policy(
+        "  uprobes:\n  - path: /usr/bin/bash\n    symbols:\n    - readline\n",
+    ));
+    assert_eq!(p.hooks[0].attach.ref_ctr_offset(), 0);
 }

@@ -124,6 +124,9 @@ pub struct Hook {
     pub btf_path: Option<Spanned<String>>,
     /// uprobe `addrs` (virtual addresses in the binary), as written.
     pub addrs: Vec<Spanned<String>>,
+    /// uprobe `refCtrOffsets` (file offsets of the reference counters, one per symbol or
+    /// offset), as written.
+    pub ref_ctr_offsets: Vec<Spanned<String>>,
 }
 
 impl Hook {
@@ -604,6 +607,7 @@ impl Hook {
                 .flatten()
                 .filter(|p| !p.value.is_empty()),
             addrs: scalars(node, "addrs"),
+            ref_ctr_offsets: scalars(node, "refCtrOffsets"),
         }
     }
 }
