@@ -22,39 +22,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define SIGKILL 9
 
-/* A hook's configuration, alone in a one-entry array the loader creates for
- * each slot in use. Sizes rather than types: clang 14 leaves a struct that
- * only an inner map definition names as a forward declaration in BTF. */
-struct hook_cell {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct hook_config));
-};
-
-/* Slot → its hook_cell (issue 16). Every hook looks its configuration up
- * several times per call (the program copy, handle, each selector filter),
- * and both lookups of an array of arrays are inlined by the verifier into a
- * few instructions, where a hash lookup hashes the key in a helper call. The
- * outer array holds only pointers, so only the slots in use take the
- * configuration's 14.7 KB (an array of configurations would take it for all
- * MAX_HOOKS slots). */
+/* A hash without preallocation: only the slots a plan uses take memory,
+ * however many kinds and copies the object has. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_HOOKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__array(values, struct hook_cell);
+	__type(value, struct hook_config);
 } hooks SEC(".maps");
-
-/* The configuration of the hook in `slot`, or 0 when the slot is empty. */
-static __always_inline struct hook_config *hook_of(__u32 slot)
-{
-	__u32 zero = 0;
-	void *cell = bpf_map_lookup_elem(&hooks, &slot);
-	if (!cell)
-		return 0;
-	return bpf_map_lookup_elem(cell, &zero);
-}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -133,12 +109,6 @@ struct scratch {
 	__u64 tp_ctx; /* tracepoints: the record, where ARG_DATA_LOC strings lie */
 	__u8 lower[ARG_BUF * 2]; /* SubStringIgnCase: the arg lowered (room for any key read) */
 	__u64 regs_addr; /* kprobes, uprobes: the probe's struct pt_regs (data from pt_regs) */
-	/* raw[] read when first needed (issue 16, raw_arg): RAW_FILLED when the
-	 * program wrote all of it; else from raw_base, a syscall's user pt_regs
-	 * or a tracepoint's record, with raw_have's bit set once read */
-	__u64 raw_base;
-	__u32 raw_from;
-	__u32 raw_have;
 	/* stack traces (issue 15): a post handle() left to the program, which
 	 * has the context bpf_get_stackid needs (post_stacks) */
 	__u32 stack_post;    /* STACK_KERNEL | STACK_USER of the deferred post; 0: none */
@@ -1120,67 +1090,6 @@ static __always_inline void read_arg_objects(struct scratch *s, struct event_arg
  * (or, for a syscall, the task's user registers) and keeps reg_size bytes of
  * it, or the current task, as its ARGM_CURRENT_TASK source does.
  */
-/* Where raw[] comes from: see struct scratch. */
-enum raw_from {
-	RAW_FILLED = 0,
-	RAW_USER_REGS = 1, /* a syscall's arguments: di si dx r10 r8 r9 of raw_base */
-	RAW_RECORD = 2,    /* a tracepoint's fields: args[i]'s width at its field_offset */
-};
-
-/* Raw argument `index` of the hook `h`: read on first use, so a call that
- * its process filters turn away reads no register and no record field. */
-static __always_inline __u64 raw_arg(struct scratch *s, struct hook_config *h, __u64 index)
-{
-	if (index > 5)
-		return 0;
-	index = BOUNDED(index, 6);
-	__u32 bit = 1u << index;
-	if (s->raw_from == RAW_FILLED || (s->raw_have & bit))
-		return s->raw[index];
-	s->raw_have |= bit;
-	s->raw[index] = 0;
-	if (s->raw_from == RAW_USER_REGS) {
-		/* A syscall's registers are the task's user registers, at the top
-		 * of its kernel stack: bpf_task_pt_regs gives them as a BTF pointer,
-		 * which the verifier lets the program load from directly, a few
-		 * instructions where a probe read is a helper call of ~100. Only
-		 * when raw_base is another pt_regs (a stub called from the kernel)
-		 * is it probe read. x86_64's syscall convention: di si dx r10 r8 r9. */
-		struct pt_regs *user = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-		if (user && (__u64)user == s->raw_base) {
-			__u64 v;
-			switch (index) {
-			case 0: v = user->di; break;
-			case 1: v = user->si; break;
-			case 2: v = user->dx; break;
-			case 3: v = user->r10; break;
-			case 4: v = user->r8; break;
-			default: v = user->r9; break;
-			}
-			s->raw[index] = v;
-			return v;
-		}
-		__u64 off;
-		switch (index) {
-		case 0: off = __builtin_offsetof(struct pt_regs, di); break;
-		case 1: off = __builtin_offsetof(struct pt_regs, si); break;
-		case 2: off = __builtin_offsetof(struct pt_regs, dx); break;
-		case 3: off = __builtin_offsetof(struct pt_regs, r10); break;
-		case 4: off = __builtin_offsetof(struct pt_regs, r8); break;
-		default: off = __builtin_offsetof(struct pt_regs, r9); break;
-		}
-		bpf_probe_read_kernel(&s->raw[index], 8, (void *)(s->raw_base + off));
-	} else {
-		__u32 w = h->args[index].width;
-		if (w > 8)
-			w = 8;
-		if (w)
-			bpf_probe_read_kernel(&s->raw[index], w,
-					      (void *)(s->raw_base + h->args[index].field_offset));
-	}
-	return s->raw[index];
-}
-
 static __always_inline __u64 arg_source(struct scratch *s, struct arg_config *a)
 {
 	if (a->source == SOURCE_CURRENT_TASK)
@@ -1204,7 +1113,7 @@ static __always_inline __u64 arg_source(struct scratch *s, struct arg_config *a)
 GLOBAL int read_arg(__u64 slot, __u64 i)
 {
 	__u32 key = slot;
-	struct hook_config *h = hook_of(key);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
 	if (!h || !s || i >= MAX_ARGS)
 		return 0;
@@ -1222,7 +1131,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	__u64 index = a->index;
 	if (index > 5)
 		return 0;
-	__u64 v = raw_arg(s, h, index);
+	__u64 v = s->raw[BOUNDED(index, 6)];
 	bool user = a->flags & ARG_USER;
 	if (a->source != SOURCE_ARG) {
 		v = arg_source(s, a);
@@ -1299,7 +1208,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 		__u64 size = ARG_BUF;
 		__u64 si = a->size_index;
 		if (si >= 1 && si <= 6)
-			size = raw_arg(s, h, si - 1);
+			size = s->raw[BOUNDED(si - 1, 6)];
 		if (size > ARG_BUF)
 			size = ARG_BUF;
 		asm volatile("%[size] &= 0x1ff" : [size] "+r"(size));
@@ -1356,7 +1265,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	case ARG_IOVEC: {
 		__u64 cnt = 0, si = a->size_index;
 		if (si >= 1 && si <= 6)
-			cnt = raw_arg(s, h, si - 1);
+			cnt = s->raw[BOUNDED(si - 1, 6)];
 		if (a->flags & ARG_RETURN_COPY) {
 			/* read at the return (return_copy) */
 			out->value = v;
@@ -1540,7 +1449,7 @@ static __always_inline bool match_sock(struct filter *f, struct sock_tuple *t)
 static __always_inline struct selector *selector_of(__u64 slot, __u64 sel)
 {
 	__u32 key = slot;
-	struct hook_config *h = hook_of(key);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	if (!h || sel >= MAX_SELECTORS)
 		return 0;
 	return &h->selectors[BOUNDED(sel, MAX_SELECTORS)];
@@ -2296,7 +2205,7 @@ static __attribute__((noinline)) void post_stacks(void *ctx, struct scratch *s)
 GLOBAL int handle(__u64 slot)
 {
 	__u32 key = slot;
-	struct hook_config *h = hook_of(key);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
 	if (!h || !s || !h->enabled)
 		return 0;
@@ -2505,7 +2414,7 @@ GLOBAL int notify_enforcer(__u64 slot, __u64 sel)
 static __always_inline struct scratch *begin_hook(__u32 slot, bool *syscall,
 						  struct hook_config **hook)
 {
-	struct hook_config *h = hook_of(slot);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot);
 	struct scratch *s = get_scratch();
 	if (!h || !s || !h->enabled)
 		return 0;
@@ -2513,7 +2422,6 @@ static __always_inline struct scratch *begin_hook(__u32 slot, bool *syscall,
 	*hook = h;
 	s->hook.syscall = 0;
 	s->regs_addr = 0;
-	s->raw_from = RAW_FILLED;
 	return s;
 }
 
@@ -2523,13 +2431,18 @@ static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
 	return begin_hook(slot, syscall, &h);
 }
 
-/* A syscall's arguments, from the user registers its stub receives: each
- * read when first needed (raw_arg). */
+/* A syscall's arguments, from the user registers its stub receives. */
 static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 {
-	s->raw_from = RAW_USER_REGS;
-	s->raw_base = (__u64)user;
-	s->raw_have = 0;
+	/* one read of r10..di (x86_64's pt_regs is ABI): r10 r9 r8 ax cx dx si di */
+	__u64 r[8] = {};
+	bpf_probe_read_kernel(r, sizeof(r), &user->r10);
+	s->raw[0] = r[7]; /* di */
+	s->raw[1] = r[6]; /* si */
+	s->raw[2] = r[5]; /* dx */
+	s->raw[3] = r[0]; /* r10 */
+	s->raw[4] = r[2]; /* r8 */
+	s->raw[5] = r[1]; /* r9 */
 }
 
 /* A function's arguments from a kprobe's registers (x86_64 calling
@@ -2655,10 +2568,15 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		if (!s || !h)                                             \
 			return 0;                                         \
 		s->tp_ctx = (__u64)ctx;                                   \
-		/* field i of the record is raw[i], read on first use */  \
-		s->raw_from = RAW_RECORD;                                 \
-		s->raw_base = (__u64)ctx;                                 \
-		s->raw_have = 0;                                          \
+		for (int i = 0; i < MAX_ARGS; i++) {                      \
+			__u32 w = h->args[i].width;                       \
+			s->raw[i] = 0;                                    \
+			if (w > 8)                                        \
+				w = 8;                                    \
+			if (w)                                            \
+				bpf_probe_read_kernel(&s->raw[i], w,      \
+					(char *)ctx + h->args[i].field_offset); \
+		}                                                         \
 		handle(slot);                                             \
 		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
@@ -2735,7 +2653,7 @@ int raw_syscall(struct raw_syscall_args *ctx)
 GLOBAL int keep_entry(__u64 slot, __u64 post)
 {
 	__u32 hk = slot;
-	struct hook_config *h = hook_of(hk);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &hk);
 	struct scratch *s = get_scratch();
 	if (!h || !s)
 		return 0;
@@ -2773,7 +2691,7 @@ GLOBAL int keep_entry(__u64 slot, __u64 post)
 static __always_inline struct return_selector *return_selector_of(__u64 slot, __u64 sel)
 {
 	__u32 key = slot;
-	struct hook_config *h = hook_of(key);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	if (!h || sel >= MAX_SELECTORS)
 		return 0;
 	return &h->ret_selectors[BOUNDED(sel, MAX_SELECTORS)];
@@ -2823,7 +2741,7 @@ GLOBAL int match_return(__u64 slot, __u64 sel, __u64 fi)
 GLOBAL int return_copy(__u64 slot, __u64 i, __u64 ret)
 {
 	__u32 key = slot;
-	struct hook_config *h = hook_of(key);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
 	if (!h || !s || i >= MAX_ARGS)
 		return 0;
@@ -2884,7 +2802,7 @@ GLOBAL int return_file(__u64 value)
 GLOBAL int handle_return(__u64 slot, __u64 value)
 {
 	__u32 key = slot;
-	struct hook_config *h = hook_of(key);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
 	if (!h || !s || !h->enabled || !h->returns)
 		return 0;
@@ -3024,7 +2942,7 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 	int tracepoint_exit_##n(void *ctx)                                \
 	{                                                                 \
 		__u32 slot = KIND_TRACEPOINT * SLOTS_PER_KIND + n;        \
-		struct hook_config *h = hook_of(slot); \
+		struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot); \
 		if (!h)                                                   \
 			return 0;                                         \
 		__s64 ret = 0;                                            \

@@ -12,9 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
-use aya::maps::{
-    Array, ArrayOfMaps, HashMap as BpfHashMap, IterableMap, Map, MapData, PerCpuArray, RingBuf,
-};
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{
     uprobe::UProbeScope, BtfTracePoint, FEntry, FExit, KProbe, Lsm, RawTracePoint, TracePoint,
     UProbe,
@@ -50,45 +48,6 @@ impl std::error::Error for RunError {}
 
 fn err(message: impl Into<String>) -> RunError {
     RunError(message.into())
-}
-
-/// Empties entry `index` of a map of maps (`BPF_MAP_DELETE_ELEM`, which aya 0.14's
-/// `ArrayOfMaps` lacks): the kernel drops its reference to the inner map.
-fn delete_slot(map: &Map, index: u32) -> std::io::Result<()> {
-    let Map::ArrayOfMaps(data) = map else {
-        return Err(std::io::Error::other("not an array of maps"));
-    };
-    // union bpf_attr's map element form: map_fd (u32), padding, key (u64), value, flags
-    #[repr(C)]
-    struct ElemAttr {
-        map_fd: u32,
-        _pad: u32,
-        key: u64,
-        value: u64,
-        flags: u64,
-    }
-    let attr = ElemAttr {
-        map_fd: data.fd().as_fd().as_raw_fd() as u32,
-        _pad: 0,
-        key: &index as *const u32 as u64,
-        value: 0,
-        flags: 0,
-    };
-    const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
-    // SAFETY: `attr` is a valid bpf_attr prefix of the size passed, and `key` points at a u32
-    // that outlives the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_MAP_DELETE_ELEM,
-            &attr as *const ElemAttr,
-            std::mem::size_of::<ElemAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// The error and every cause aya gives, on one line, without the verifier log.
@@ -685,18 +644,11 @@ impl Loaded {
                 .bpf
                 .map_mut("hooks")
                 .ok_or_else(|| err("no hooks map"))?;
-            let mut hooks: ArrayOfMaps<&mut MapData, MapData> =
-                ArrayOfMaps::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
+            let mut hooks: BpfHashMap<&mut MapData, u32, HookConfig> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
             for h in &plan.hooks {
-                // the configuration goes in its own one-entry array (`struct hook_cell`), and
-                // the slot points at it once it is written: the programs never see it half
-                // written. The slot holds the array after this handle closes.
-                let mut cell: Array<MapData, HookConfig> = Array::create(1, 0)
-                    .map_err(|e| err(format!("hooks map: a configuration's array: {e}")))?;
-                cell.set(0, h.config, 0)
-                    .map_err(|e| err(format!("hooks map: {e}")))?;
                 hooks
-                    .set(h.slot, cell.map(), 0)
+                    .insert(h.slot, h.config, 0)
                     .map_err(|e| err(format!("hooks map: {e}")))?;
             }
         }
@@ -1035,9 +987,11 @@ impl Loaded {
                 let _ = self.rewrite_syscalls(&[nr].into_iter().collect());
             }
         }
-        // the hook's configuration: the slot lets go of its array (freed with it)
-        if let Some(map) = self.bpf.map("hooks") {
-            let _ = delete_slot(map, h.slot);
+        // the hook's configuration (`hooks` is a hash: only the slots in use have an entry)
+        if let Some(map) = self.bpf.map_mut("hooks") {
+            if let Ok(mut hooks) = BpfHashMap::<&mut MapData, u32, HookConfig>::try_from(map) {
+                let _ = hooks.remove(&h.slot);
+            }
         }
         if matches!(h.attach, Attach::Usdt { .. }) {
             if let Some(map) = self.bpf.map_mut("usdt") {

@@ -1432,7 +1432,6 @@ fn map_definitions_match_rust_types() {
     const LPM_TRIE: u64 = 11; // BPF_MAP_TYPE_LPM_TRIE
     const RINGBUF: u64 = 27; // BPF_MAP_TYPE_RINGBUF
     const STACK_TRACE: u64 = 7; // BPF_MAP_TYPE_STACK_TRACE
-    const ARRAY_OF_MAPS: u64 = 12; // BPF_MAP_TYPE_ARRAY_OF_MAPS
     let size = |n: usize| Some(n as u64);
     let u32_ = size(std::mem::size_of::<u32>());
     let u64_ = size(std::mem::size_of::<u64>());
@@ -1440,8 +1439,15 @@ fn map_definitions_match_rust_types() {
     // name → (map type, key size, value size, max_entries); `None`: no Rust type to compare
     // (the map is the programs' own) or no fixed expectation.
     let expected: BTreeMap<&str, MapExpectation> = [
-        // slot → a one-entry array holding its HookConfig (checked below: `hook_cell`)
-        ("hooks", (ARRAY_OF_MAPS, u32_, None, size(MAX_HOOKS))),
+        (
+            "hooks",
+            (
+                HASH,
+                u32_,
+                size(std::mem::size_of::<HookConfig>()),
+                size(MAX_HOOKS),
+            ),
+        ),
         (
             "syscalls",
             (
@@ -1573,47 +1579,5 @@ fn map_definitions_match_rust_types() {
             }
         }
     }
-    // the inner map of `hooks` (`__array(values, struct hook_cell)`): what the loader creates per
-    // slot, `Array::<MapData, HookConfig>::create(1, 0)`, must match it or the kernel refuses
-    // to put it in the outer map
-    match maps.get("hooks").and_then(inner_map) {
-        None => failures.push("map hooks: no `values` inner map definition".into()),
-        Some(inner) => {
-            for (what, want) in [
-                ("type", ARRAY),
-                ("max_entries", 1),
-                ("key_size", 4),
-                ("value_size", std::mem::size_of::<HookConfig>() as u64),
-            ] {
-                let got = map_uint(&inner, "hooks.values", what);
-                if got != Some(want) {
-                    failures.push(format!(
-                        "map hooks: the inner map's {what} is {got:?} in C, the loader creates \
-                         {want}"
-                    ));
-                }
-            }
-            if map_uint(&inner, "hooks.values", "map_flags").unwrap_or(0) != 0 {
-                failures.push("map hooks: the inner map has flags the loader does not set".into());
-            }
-        }
-    }
     fail_all("map definitions differ from the loader's types", failures);
-}
-
-/// The inner map definition of a map of maps: the struct its `values` member
-/// (`typeof(T) *values[]`) points at.
-fn inner_map<'a>(def: &Type<'a>) -> Option<Type<'a>> {
-    let m = def.members().find(|m| m.name == "values")?;
-    let btf = def.btf();
-    let array = btf.skip_aliases(m.type_id)?;
-    if array.kind != Kind::Array {
-        return None;
-    }
-    let ptr = btf.skip_aliases(array.array().0)?;
-    if ptr.kind != Kind::Ptr {
-        return None;
-    }
-    let inner = btf.skip_aliases(ptr.type_id())?;
-    (inner.kind == Kind::Struct).then_some(inner)
 }
