@@ -354,37 +354,10 @@ fn usdt_set_writes_the_argument() {
 
 // ---- uprobe args resolved through the binary's BTF (`btfPath`), uprobes by `addrs` ----------
 
-/// `probed` takes a pointer to `struct outer`: an embedded struct holding a pointer, a pointer
-/// to a struct, an anonymous struct inside an anonymous union, a string pointer. Every value
-/// lives on `main`'s stack, touched before the call.
-const RESOLVE_TARGET: &str = r#"
-#include <stdio.h>
-struct inner { long pad; int val; };
-struct mid { int x; struct inner *in; };
-struct outer {
-    char tag[4];
-    struct mid m;
-    struct mid *pm;
-    union { long raw; struct { int lo; int hi; }; };
-    const char *name;
-};
-__attribute__((noinline)) int probed(int n, struct outer *o)
-{
-    asm volatile("" ::: "memory");
-    return o->m.x + n;
-}
-int main(void)
-{
-    struct inner i1 = { 1, 4242 };
-    struct inner i2 = { 2, 77 };
-    struct mid m2 = { 7, &i2 };
-    char name[] = "nested-name";
-    struct outer o = { "ab", { 5, &i1 }, &m2, { .raw = 0 }, name };
-    o.hi = -3;
-    printf("%d\n", probed(1, &o));
-    return 0;
-}
-"#;
+/// The program `resolve` tests probe: `probed(n, &o)` with a `struct outer` of nested members,
+/// pointers, an anonymous union and a string. The same file is the source of the committed
+/// `testdata/btf/user/outer.btf` the plan tests read (testdata/btf/README.md).
+const RESOLVE_TARGET: &str = include_str!("../testdata/btf/user/outer.c");
 
 /// The BTF of `bin`, written by pahole from its DWARF into `<bin>.btf` (raw BTF, what
 /// Tetragon's `btf.LoadSpec` reads as well as an ELF with `.BTF`); `None` (skipped) without

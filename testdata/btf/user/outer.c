@@ -1,5 +1,5 @@
-/* The program whose BTF is outer.btf (testdata/btf/README.md): the same as RESOLVE_TARGET
- * in tests/run_uprobe_host.rs. */
+/* The program whose BTF is outer.btf (testdata/btf/README.md), and the one
+ * tests/run_uprobe_host.rs compiles and probes (RESOLVE_TARGET). */
 #include <stdio.h>
 struct inner { long pad; int val; };
 struct mid { int x; struct inner *in; };
