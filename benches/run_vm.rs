@@ -191,8 +191,8 @@ impl Hook {
                 "{}\nstart --policy-events-only --attach {attach} {file} || exit 1",
                 vm::RUN_HELPERS
             ),
-            Hook::Floor(attach) => format!(
-                "/usr/bin/floor {attach} __x64_sys_openat >/tmp/floor.out 2>&1 &\n\
+            Hook::Floor(mode) => format!(
+                "/usr/bin/floor {mode} __x64_sys_openat >/tmp/floor.out 2>&1 &\n\
                  echo $! >/tmp/run.pid\n\
                  for i in $(seq 1 200); do grep -q attached /tmp/floor.out && break; sleep 0.05; done\n\
                  grep -q attached /tmp/floor.out || {{ cat /tmp/floor.out; exit 1; }}"
@@ -212,8 +212,9 @@ impl Hook {
 /// The floor under any program on a hook: a BPF program of two instructions (`r0 = 0; exit`)
 /// attached to a kernel function as a kprobe (perf_event_open on the kprobe PMU) or as an
 /// fentry (its BTF id found in /sys/kernel/btf/vmlinux), with raw system calls. What a hook
-/// costs above it is the program's own work. `floor kprobe|fentry FUNCTION`; prints `attached`
-/// and waits to be killed.
+/// costs above it is the program's own work. `floor kprobe|fentry|kprobe-str|fentry-str
+/// FUNCTION` (`-str`: the peer string filter, on a syscall stub); prints `attached` and waits
+/// to be killed.
 const FLOOR: &str = include_str!("floor.c");
 
 /// Rounds: 3, or `POLICYCTL_BENCH_ROUNDS`.
