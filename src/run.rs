@@ -1160,6 +1160,15 @@ pub(crate) fn served_otherwise(report: &FileReport, d: &Diagnostic) -> bool {
     })
 }
 
+/// What [`describe`] adds for a uprobe with a reference counter: nothing without one.
+fn ref_ctr(offset: u64) -> String {
+    if offset == 0 {
+        String::new()
+    } else {
+        format!(" (reference counter at {offset:#x})")
+    }
+}
+
 pub(crate) fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
     use policyctl_runtime::plan::Attach::*;
     match attach {
@@ -1171,24 +1180,14 @@ pub(crate) fn describe(attach: &policyctl_runtime::plan::Attach) -> String {
         Uprobe {
             path,
             symbol,
-            ref_ctr_offset: 0,
-        } => format!("uprobe `{path}:{symbol}`"),
-        Uprobe {
-            path,
-            symbol,
             ref_ctr_offset,
-        } => format!("uprobe `{path}:{symbol}` (reference counter at {ref_ctr_offset:#x})"),
+        } => format!("uprobe `{path}:{symbol}`{}", ref_ctr(*ref_ctr_offset)),
         RawTracepoint { subsystem, event } => format!("raw tracepoint `{subsystem}/{event}`"),
         UprobeOffset {
             path,
             offset,
-            ref_ctr_offset: 0,
-        } => format!("uprobe `{path}+{offset:#x}`"),
-        UprobeOffset {
-            path,
-            offset,
             ref_ctr_offset,
-        } => format!("uprobe `{path}+{offset:#x}` (reference counter at {ref_ctr_offset:#x})"),
+        } => format!("uprobe `{path}+{offset:#x}`{}", ref_ctr(*ref_ctr_offset)),
         Usdt {
             path,
             provider,

@@ -50,6 +50,29 @@ fn err(message: impl Into<String>) -> RunError {
     RunError(message.into())
 }
 
+/// Where a uprobe opened by [`crate::refctr`] goes: its binary, the file offset (a symbol's
+/// found in the binary's symbol tables) and how messages name it.
+fn uprobe_point<'a>(policy: &str, attach: &'a Attach) -> Result<(&'a str, u64, String), RunError> {
+    match attach {
+        Attach::Uprobe { path, symbol, .. } => {
+            let target = format!("{path}:{symbol}");
+            let offset = crate::refctr::symbol_offset(path, symbol).map_err(|e| {
+                err(format!(
+                    "policy `{policy}`: cannot attach uprobe `{target}`: {e}"
+                ))
+            })?;
+            Ok((path, offset, target))
+        }
+        Attach::UprobeOffset { path, offset, .. } => {
+            Ok((path, *offset, format!("{path}+{offset:#x}")))
+        }
+        other => Err(err(format!(
+            "policy `{policy}`: a {} hook is not a uprobe",
+            other.method()
+        ))),
+    }
+}
+
 /// The error and every cause aya gives, on one line, without the verifier log.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -327,8 +350,9 @@ impl Loaded {
             let policy = &plan.policies[hook.policy].name;
             let copy = (hook.slot as usize) % crate::layout::SLOTS_PER_KIND;
             let mut multi = None;
-            // a uprobe with a reference counter, opened by crate::refctr
+            // a uprobe with a reference counter, opened by crate::refctr, and where it went
             let mut ref_ctr = Vec::new();
+            let mut ref_ctr_point = None;
             // an Override on a security_ function: its fmod_ret first, so no value the
             // kprobe records waits for a program not yet there
             let fmod_ret = match hook.fmod_ret() {
@@ -378,35 +402,18 @@ impl Loaded {
                         })?;
                     format!("tracepoint {subsystem}/{event}")
                 }
-                Attach::Uprobe {
-                    path,
-                    symbol,
-                    ref_ctr_offset,
-                } if *ref_ctr_offset != 0 => {
-                    let target = format!("{path}:{symbol}");
-                    let offset = crate::refctr::symbol_offset(path, symbol).map_err(|e| {
-                        err(format!(
-                            "policy `{policy}`: cannot attach uprobe `{target}`: {e}"
-                        ))
-                    })?;
+                Attach::Uprobe { .. } | Attach::UprobeOffset { .. }
+                    if hook.attach.ref_ctr_offset() != 0 =>
+                {
+                    let (path, offset, target) = uprobe_point(policy, &hook.attach)?;
+                    let ref_ctr_offset = hook.attach.ref_ctr_offset();
                     let program = format!("uprobe_{copy}");
-                    let point = (path.as_str(), offset, *ref_ctr_offset);
+                    let point = (path, offset, ref_ctr_offset);
                     ref_ctr.push(
                         self.attach_ref_ctr(policy, "uprobe", &target, &program, point, false)?,
                     );
-                    format!("uprobe {target} (reference counter at {ref_ctr_offset:#x})")
-                }
-                Attach::UprobeOffset {
-                    path,
-                    offset,
-                    ref_ctr_offset,
-                } if *ref_ctr_offset != 0 => {
-                    let target = format!("{path}+{offset:#x}");
-                    let program = format!("uprobe_{copy}");
-                    let point = (path.as_str(), *offset, *ref_ctr_offset);
-                    ref_ctr.push(
-                        self.attach_ref_ctr(policy, "uprobe", &target, &program, point, false)?,
-                    );
+                    // the uretprobe of `return: true` goes at the same place: not read twice
+                    ref_ctr_point = Some((offset, target.clone()));
                     format!("uprobe {target} (reference counter at {ref_ctr_offset:#x})")
                 }
                 Attach::Uprobe { path, symbol, .. } => {
@@ -525,8 +532,8 @@ impl Loaded {
                 self.attached.push(format!("fmod_ret {function}"));
             }
             if hook.config.returns != 0 {
-                let what = if hook.attach.ref_ctr_offset() != 0 {
-                    self.attach_return_ref_ctr(policy, hook, copy)?
+                let what = if let Some((offset, target)) = &ref_ctr_point {
+                    self.attach_return_ref_ctr(policy, hook, copy, *offset, target)?
                 } else {
                     self.attach_return(policy, &hook.attach, copy)?
                 };
@@ -1396,13 +1403,15 @@ impl Loaded {
     /// The uretprobe of a `return: true` uprobe with a reference counter: attached with the
     /// same counter, as Tetragon's uprobeAttachSingle passes the same options to its
     /// `Uretprobe` (the kernel keeps one uprobe per file offset, and refuses a second
-    /// reference counter offset there). Its perf event goes with the entry's, in the slot's
-    /// [`Served`].
+    /// reference counter offset there), at the entry's file `offset` (`target` names it).
+    /// Its perf event goes with the entry's, in the slot's [`Served`].
     fn attach_return_ref_ctr(
         &mut self,
         policy: &str,
         hook: &HookPlan,
         copy: usize,
+        offset: u64,
+        target: &str,
     ) -> Result<String, RunError> {
         let program = hook.attach.kind().return_program(copy).ok_or_else(|| {
             err(format!(
@@ -1410,31 +1419,17 @@ impl Loaded {
                 hook.attach.method()
             ))
         })?;
-        let (path, offset, target) = match &hook.attach {
-            Attach::Uprobe { path, symbol, .. } => {
-                let target = format!("{path}:{symbol}");
-                let offset = crate::refctr::symbol_offset(path, symbol).map_err(|e| {
-                    err(format!(
-                        "policy `{policy}`: cannot attach uretprobe `{target}`: {e}"
-                    ))
-                })?;
-                (path, offset, target)
-            }
-            Attach::UprobeOffset { path, offset, .. } => {
-                (path, *offset, format!("{path}+{offset:#x}"))
-            }
-            other => {
-                return Err(err(format!(
-                    "policy `{policy}`: {} hooks have no return program",
-                    other.method()
-                )))
-            }
+        let (Attach::Uprobe { path, .. } | Attach::UprobeOffset { path, .. }) = &hook.attach else {
+            return Err(err(format!(
+                "policy `{policy}`: {} hooks have no return program",
+                hook.attach.method()
+            )));
         };
         let ref_ctr_offset = hook.attach.ref_ctr_offset();
         let link = self.attach_ref_ctr(
             policy,
             "uretprobe",
-            &target,
+            target,
             &program,
             (path, offset, ref_ctr_offset),
             true,

@@ -219,7 +219,11 @@ pub fn symbol_offset(path: &str, symbol: &str) -> Result<u64, String> {
     let (file_offset, _) = section
         .file_range()
         .ok_or_else(|| format!("symbol `{symbol}` of {path} is in a section with no file data"))?;
-    Ok(sym.address() - section.address() + file_offset)
+    // a malformed file may place the symbol outside its section: refused, not wrapped
+    sym.address()
+        .checked_sub(section.address())
+        .and_then(|d| d.checked_add(file_offset))
+        .ok_or_else(|| format!("symbol `{symbol}` of {path} lies outside its section"))
 }
 
 #[cfg(test)]
