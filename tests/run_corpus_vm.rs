@@ -34,7 +34,7 @@ const KNOWN: &[(&str, &str, &str, &str, &str)] = &[(
     "6.1",
     "../shared/tetragon-examples/tracingpolicy__dev_queue_xmit.yaml",
     "syscalls",
-    "kprobe dev_queue_xmit: `perf_event_open` failed: Invalid argument",
+    "kprobe `dev_queue_xmit`: `perf_event_open` failed: Invalid argument",
     // 6.1's BTF has `dev_queue_xmit` (an out-of-line copy of the inline wrapper, a local
     // `t dev_queue_xmit` in /proc/kallsyms) but available_filter_functions does not, and
     // without CONFIG_KPROBE_EVENTS_ON_NOTRACE the kernel refuses a kprobe on a function ftrace
