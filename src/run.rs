@@ -341,6 +341,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if accepted.is_empty() {
             continue;
         }
+        if args.attach_only {
+            // each file alone, in the slots it would have as the run's only file: it is
+            // detached before the next one attaches (see `attach_only`)
+            reserved.slots.clear();
+        }
         match Plan::compile_beside(&accepted, &kernel, features, method, &mut reserved) {
             Ok(plan)
                 if !args.allow_network_actions && !plan.network_action_refusals().is_empty() =>
@@ -913,13 +918,16 @@ impl Reload<'_> {
     }
 }
 
-/// `run --attach-only`: each file's plan, disarmed ([`Plan::disarmed`]), attached on its own
-/// (a file attaches whole or not at all, as on a reload, and one that fails leaves the others
-/// attached); the hooks of a file that failed are then attached one at a time, so that every
-/// hook the kernel refuses is named, not only the first. Prints one `attached` line per hook
-/// and one `failed` line per refusal; everything stays attached until the caller drops
-/// `loaded`. `plan_errors` are the files' refusals by the planner, printed as failures.
-/// Returns how many policies attached and how many failed.
+/// `run --attach-only`: each file's plan (compiled alone, in the slots it would have as the
+/// run's only file), disarmed ([`Plan::disarmed`]), attached on its own (a file attaches whole
+/// or not at all, as on a reload) and detached again before the next file attaches, so any
+/// number of files can be tried in one process, and the kprobe, kretprobe and tracepoint
+/// copies the kernel verified for one file serve the next without being verified again (see
+/// `KeptLink` in `runtime/src/loader.rs`); the hooks of a file that failed are then attached
+/// one at a time, so that every hook the kernel refuses is named, not only the first. Prints
+/// one `attached` line per hook and one `failed` line per refusal. `plan_errors` are the
+/// files' refusals by the planner, printed as failures. Returns how many policies attached
+/// and how many failed.
 fn attach_only(
     loaded: &mut Loaded,
     units: &[Unit],
@@ -965,6 +973,10 @@ fn attach_only(
                             e.calls.join(", ")
                         ));
                     }
+                }
+                // detached before the next file, which may take the same slots
+                for problem in loaded.detach(&plan.hooks) {
+                    say(format!("note      {}: {problem}", unit.file));
                 }
             }
             Err(whole) => {

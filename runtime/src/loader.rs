@@ -353,6 +353,8 @@ impl Loaded {
             // a uprobe with a reference counter, opened by crate::refctr, and where it went
             let mut ref_ctr = Vec::new();
             let mut ref_ctr_point = None;
+            // the link of a copy that stays loaded when the hook is detached (`KeptLink`)
+            let mut kept = None;
             // an Override on a security_ function: its fmod_ret first, so no value the
             // kprobe records waits for a program not yet there
             let fmod_ret = match hook.fmod_ret() {
@@ -374,9 +376,10 @@ impl Loaded {
                         format!("kprobe_{copy}")
                     };
                     let p: &mut KProbe = self.program(&name)?;
-                    p.load()
-                        .and_then(|()| p.attach(symbol, 0).map(|_| ()))
+                    let link = kept_or_load(p.load())
+                        .and_then(|()| p.attach(symbol, 0))
                         .map_err(|e| attach_error(policy, "kprobe", symbol, &e))?;
+                    kept = Some(KeptLink::KProbe(link));
                     format!("kprobe {symbol}")
                 }
                 Attach::Fentry { symbol } => {
@@ -395,11 +398,12 @@ impl Loaded {
                 }
                 Attach::Tracepoint { subsystem, event } => {
                     let p: &mut TracePoint = self.program(&format!("tracepoint_{copy}"))?;
-                    p.load()
-                        .and_then(|()| p.attach(subsystem, event).map(|_| ()))
+                    let link = kept_or_load(p.load())
+                        .and_then(|()| p.attach(subsystem, event))
                         .map_err(|e| {
                             attach_error(policy, "tracepoint", &format!("{subsystem}/{event}"), &e)
                         })?;
+                    kept = Some(KeptLink::TracePoint(link));
                     format!("tracepoint {subsystem}/{event}")
                 }
                 Attach::Uprobe { .. } | Attach::UprobeOffset { .. }
@@ -525,6 +529,8 @@ impl Loaded {
                     hook: hook.clone(),
                     fmod_ret,
                     ref_ctr,
+                    kept,
+                    returns_kept: None,
                 },
             );
             self.attached.push(what);
@@ -532,8 +538,11 @@ impl Loaded {
                 self.attached.push(format!("fmod_ret {function}"));
             }
             if hook.config.returns != 0 {
-                let what = if let Some((offset, target)) = &ref_ctr_point {
-                    self.attach_return_ref_ctr(policy, hook, copy, *offset, target)?
+                let (what, kept) = if let Some((offset, target)) = &ref_ctr_point {
+                    (
+                        self.attach_return_ref_ctr(policy, hook, copy, *offset, target)?,
+                        None,
+                    )
                 } else {
                     self.attach_return(policy, &hook.attach, copy)?
                 };
@@ -541,6 +550,7 @@ impl Loaded {
                 let program = hook.attach.kind().return_program(copy);
                 if let (Some(served), Some(program)) = (self.served.get_mut(&hook.slot), program) {
                     served.returns = Some((program, what));
+                    served.returns_kept = kept;
                 }
             }
         }
@@ -550,13 +560,14 @@ impl Loaded {
     /// Loads and attaches the return program of a hook with `return: true`: a kretprobe for
     /// a kprobe, an fexit for an fentry, a uretprobe for a uprobe,
     /// `syscalls/sys_exit_<name>` for a syscall served by
-    /// `sys_enter_<name>`. It serves the entry's slot.
+    /// `sys_enter_<name>`. It serves the entry's slot. With the link of a kretprobe
+    /// or exit tracepoint copy, which stays loaded when the hook is detached (`KeptLink`).
     fn attach_return(
         &mut self,
         policy: &str,
         attach: &Attach,
         copy: usize,
-    ) -> Result<String, RunError> {
+    ) -> Result<(String, Option<KeptLink>), RunError> {
         let name = attach.kind().return_program(copy).ok_or_else(|| {
             err(format!(
                 "policy `{policy}`: {} hooks have no return program",
@@ -566,17 +577,17 @@ impl Loaded {
         match attach {
             Attach::Kprobe { symbol, .. } => {
                 let p: &mut KProbe = self.program(&name)?;
-                p.load()
-                    .and_then(|()| p.attach(symbol, 0).map(|_| ()))
+                let link = kept_or_load(p.load())
+                    .and_then(|()| p.attach(symbol, 0))
                     .map_err(|e| attach_error(policy, "kretprobe", symbol, &e))?;
-                Ok(format!("kretprobe {symbol}"))
+                Ok((format!("kretprobe {symbol}"), Some(KeptLink::KProbe(link))))
             }
             Attach::Fentry { symbol } => {
                 let (p, btf) = self.program_btf::<FExit>(&name)?;
                 p.load(symbol, btf)
                     .and_then(|()| p.attach().map(|_| ()))
                     .map_err(|e| attach_error(policy, "fexit", symbol, &e))?;
-                Ok(format!("fexit {symbol}"))
+                Ok((format!("fexit {symbol}"), None))
             }
             Attach::Tracepoint { subsystem, event } => {
                 let exit = attach.exit_tracepoint().ok_or_else(|| {
@@ -585,12 +596,15 @@ impl Loaded {
                     ))
                 })?;
                 let p: &mut TracePoint = self.program(&name)?;
-                p.load()
-                    .and_then(|()| p.attach(subsystem, &exit).map(|_| ()))
+                let link = kept_or_load(p.load())
+                    .and_then(|()| p.attach(subsystem, &exit))
                     .map_err(|e| {
                         attach_error(policy, "tracepoint", &format!("{subsystem}/{exit}"), &e)
                     })?;
-                Ok(format!("tracepoint {subsystem}/{exit}"))
+                Ok((
+                    format!("tracepoint {subsystem}/{exit}"),
+                    Some(KeptLink::TracePoint(link)),
+                ))
             }
             Attach::Uprobe { path, symbol, .. } => {
                 let p: &mut UProbe = self.program(&name)?;
@@ -602,7 +616,7 @@ impl Loaded {
                     .map_err(|e| {
                         attach_error(policy, "uretprobe", &format!("{path}:{symbol}"), &e)
                     })?;
-                Ok(format!("uretprobe {path}:{symbol}"))
+                Ok((format!("uretprobe {path}:{symbol}"), None))
             }
             Attach::UprobeOffset { path, offset, .. } => {
                 let p: &mut UProbe = self.program(&name)?;
@@ -614,7 +628,7 @@ impl Loaded {
                     .map_err(|e| {
                         attach_error(policy, "uretprobe", &format!("{path}+{offset:#x}"), &e)
                     })?;
-                Ok(format!("uretprobe {path}+{offset:#x}"))
+                Ok((format!("uretprobe {path}+{offset:#x}"), None))
             }
             other => Err(err(format!(
                 "policy `{policy}`: {} hooks have no return program",
@@ -784,6 +798,51 @@ struct Served {
     /// A uprobe or USDT probe with a reference counter: its perf events (the entry's, and the
     /// uretprobe's with `return: true`), detached when dropped.
     ref_ctr: Vec<RefCtrLink>,
+    /// The link of its program copy when the copy stays loaded on detach ([`KeptLink`]).
+    kept: Option<KeptLink>,
+    /// The same for its return program.
+    returns_kept: Option<KeptLink>,
+}
+
+// ---- program copies verified once per process --------------------------------
+
+/// The link of a kprobe, kretprobe or tracepoint copy. The kernel verifies these copies when
+/// they load, before and apart from any attach target (a kprobe or tracepoint program names no
+/// function or event when it loads, unlike fentry, fexit, LSM and tp_btf programs, which are
+/// verified against their target's BTF): so when its hook is detached, such a copy only loses
+/// its link and stays loaded, and a later hook in its slot (a reload's, or the next file of
+/// `run --attach-only`) attaches it again without the kernel verifying it anew, where
+/// verifying a copy is most of the time a hook takes to attach. At most one copy per slot and
+/// kind stays loaded, attached to nothing and so never run, until the process exits.
+enum KeptLink {
+    KProbe(aya::programs::kprobe::KProbeLinkId),
+    TracePoint(aya::programs::trace_point::TracePointLinkId),
+}
+
+/// A load that finds the copy already loaded (kept after an earlier hook of its slot was
+/// detached, see [`KeptLink`]) is no error: the copy is attached again as it is.
+fn kept_or_load(
+    result: Result<(), aya::programs::ProgramError>,
+) -> Result<(), aya::programs::ProgramError> {
+    match result {
+        Err(aya::programs::ProgramError::AlreadyLoaded) => Ok(()),
+        other => other,
+    }
+}
+
+impl Loaded {
+    /// Detach the link of the copy `name`, which stays loaded; when that fails, the copy is
+    /// unloaded, which detaches every link it has.
+    fn detach_kept(&mut self, name: &str, link: KeptLink) -> Result<(), RunError> {
+        let detached = match link {
+            KeptLink::KProbe(id) => self.program::<KProbe>(name)?.detach(id),
+            KeptLink::TracePoint(id) => self.program::<TracePoint>(name)?.detach(id),
+        };
+        match detached {
+            Ok(()) => Ok(()),
+            Err(_) => self.unload(name),
+        }
+    }
 }
 
 /// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
@@ -837,7 +896,8 @@ fn usdt_program(site: &crate::plan::UsdtSite, copy: usize) -> String {
 impl Loaded {
     /// Detach `hooks` (of plans attached before), leaving every other hook attached: a raw
     /// syscall hook first leaves its syscall's entry, each other hook's program copy is
-    /// unloaded (its link detached, the copy free for another hook), and only then are its
+    /// unloaded (its link detached, the copy free for another hook; a kprobe, kretprobe or
+    /// tracepoint copy only loses its link and stays loaded, see [`KeptLink`]), and only then are its
     /// configuration and strings removed from the maps. Hooks not attached are left alone.
     /// Returns what could not be undone, one line each (the hook is no longer served either
     /// way).
@@ -877,10 +937,19 @@ impl Loaded {
         for s in &mut gone {
             s.ref_ctr.clear();
         }
-        for s in &gone {
-            let returns = s.returns.as_ref().map(|(program, _)| program);
-            for program in s.program.iter().chain(returns) {
-                if let Err(e) = self.unload(program) {
+        for s in &mut gone {
+            let returns = s.returns.as_ref().map(|(program, _)| program.clone());
+            let copies = [
+                (s.program.clone(), s.kept.take()),
+                (returns, s.returns_kept.take()),
+            ];
+            for (program, kept) in copies {
+                let Some(program) = program else { continue };
+                let done = match kept {
+                    Some(link) => self.detach_kept(&program, link),
+                    None => self.unload(&program),
+                };
+                if let Err(e) = done {
                     problems.push(e.0);
                 }
             }
