@@ -2431,18 +2431,24 @@ static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
 	return begin_hook(slot, syscall, &h);
 }
 
-/* A syscall's arguments, from the user registers its stub receives. */
-static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
+/* A syscall's arguments, from the user registers its stub receives: the
+ * current task's saved user registers (task_pt_regs, which do_syscall_64
+ * hands every __x64_sys_ stub and raw_syscalls/sys_enter passes), loaded
+ * directly through bpf_task_pt_regs()'s typed pointer. Six direct loads
+ * cost a few instructions; one probe read of the 64 bytes cost ~175 a call
+ * (issue 16, benches/run_vm.rs). Not inlined: inlined into kprobe_args,
+ * clang merged these loads with the ctx->... loads of the other branch
+ * into one load through a selected pointer, which Linux 6.1's verifier
+ * refuses in a kprobe ("dereference of modified ctx ptr"). */
+static __attribute__((noinline)) void user_regs(struct scratch *s)
 {
-	/* one read of r10..di (x86_64's pt_regs is ABI): r10 r9 r8 ax cx dx si di */
-	__u64 r[8] = {};
-	bpf_probe_read_kernel(r, sizeof(r), &user->r10);
-	s->raw[0] = r[7]; /* di */
-	s->raw[1] = r[6]; /* si */
-	s->raw[2] = r[5]; /* dx */
-	s->raw[3] = r[0]; /* r10 */
-	s->raw[4] = r[2]; /* r8 */
-	s->raw[5] = r[1]; /* r9 */
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	s->raw[0] = r->di;
+	s->raw[1] = r->si;
+	s->raw[2] = r->dx;
+	s->raw[3] = r->r10;
+	s->raw[4] = r->r8;
+	s->raw[5] = r->r9;
 }
 
 /* A function's arguments from a kprobe's registers (x86_64 calling
@@ -2451,7 +2457,7 @@ static __always_inline void user_regs(struct scratch *s, struct pt_regs *user)
 static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, bool syscall)
 {
 	if (syscall) {
-		user_regs(s, (struct pt_regs *)ctx->di);
+		user_regs(s);
 		return;
 	}
 	s->raw[0] = ctx->di;
@@ -2520,7 +2526,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		if (!s)                                                   \
 			return 0;                                         \
 		if (syscall)                                              \
-			user_regs(s, (struct pt_regs *)ctx[0]);           \
+			user_regs(s);                                     \
 		else                                                      \
 			TRAMPOLINE_ARGS(s, ctx);                          \
 		if (handle(slot))                                         \
@@ -2606,8 +2612,7 @@ COPIES(UPROBE)
 SEC("raw_tp/sys_enter")
 int raw_syscall(struct raw_syscall_args *ctx)
 {
-	struct raw_syscall_args args = { .regs = ctx->regs, .id = ctx->id };
-	__u32 nr = args.id;
+	__u32 nr = ctx->id;
 	struct syscall_hooks *sh = bpf_map_lookup_elem(&syscalls, &nr);
 	if (!sh || !sh->count)
 		return 0;
@@ -2619,7 +2624,7 @@ int raw_syscall(struct raw_syscall_args *ctx)
 		struct scratch *s = begin(slot, &syscall);
 		if (!s)
 			continue;
-		user_regs(s, args.regs);
+		user_regs(s);
 		s->hook.syscall = nr;
 		handle(slot);
 		post_stacks(ctx, s);
