@@ -466,7 +466,8 @@ fn uprobe_resolve_walks_the_binarys_btf() {
 /// A `resolve` path through a null pointer reads nothing: the argument is unknown and no
 /// filter on it matches, not even `Equal 0`, as Tetragon's extract_arg_depth() marks the arg's
 /// status (bpf/process/generic_arg.h) and filter_args() rejects it (is_arg_ok,
-/// bpf/process/types/basic.h). The same call with the pointer set matches.
+/// bpf/process/types/basic.h). The same call with the pointer set matches. A selector on
+/// another arg posts the call, and the unread arg is Tetragon's `error_arg`.
 #[test]
 fn uprobe_resolve_through_a_null_pointer_matches_no_filter() {
     let test = "uprobe_resolve_through_a_null_pointer_matches_no_filter";
@@ -516,6 +517,11 @@ spec:
         values:
         - "0"
         - "77"
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "2"
 "#
         ),
     );
@@ -523,15 +529,24 @@ spec:
     let (status, pid, out) = run_child(&bin, &[]);
     assert!(status.success());
     assert_eq!(out, "6\n7\n");
-    running.wait_events(1, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
-    // the second call comes right after the first: give its event the time to arrive
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    running.wait_events(2, |e| pid_of(e, "process_uprobe") == Some(pid as u64));
     let f = running.stop();
     let mine = uprobes_of(&f.events(), pid);
-    assert_eq!(mine.len(), 1, "only the call with `pm` set:\n{f}");
+    // the first selector: only the call with `pm` set; the second (on arg 0) posts the other
+    assert_eq!(mine.len(), 2, "one event per selector:\n{f}");
     assert_eq!(
         mine[0]["process_uprobe"]["args"],
         json!([{"int_arg": 1}, {"int_arg": 77}]),
+        "{f}"
+    );
+    // its unread arg is Tetragon's error_arg: the load of `in` through the null `pm` is the
+    // path's step 1 (getArgStatus, pkg/sensors/tracing/args_linux.go)
+    assert_eq!(
+        mine[1]["process_uprobe"]["args"],
+        json!([
+            {"int_arg": 2},
+            {"error_arg": {"Message": "Bad address encountered during resolve dereference at depth 1"}}
+        ]),
         "{f}"
     );
 }

@@ -26,6 +26,7 @@
 #define MAX_RESOLVE 10       /* loads of a `resolve:` path: Tetragon's MAX_BTF_ARG_DEPTH */
 #define STR_LEN 248          /* bytes of a string compared by filters */
 #define ARG_BUF 256          /* bytes of a string, path or buffer kept in events */
+#define ARG_STATUS_BAD 0xffffffffu /* event_arg.status: the value could not be read */
 #define ARGV_BUF 512         /* bytes of a process's arguments in the exec event */
 #define DATA_CHUNK 32736     /* bytes of one EVENT_DATA record (Tetragon's MSG_DATA_ARG_LEN) */
 #define DATA_CHUNKS 10       /* EVENT_DATA records per exec (Tetragon's data_event_bytes: 10 reads) */
@@ -517,7 +518,7 @@ struct event_arg {
 	__u32 type; /* enum arg_type of what was read */
 	__u32 len;  /* bytes in `str` for strings, paths and buffers */
 	__u32 mode; /* paths: the inode's i_mode (type and permission bits) */
-	__u32 _pad;
+	__u32 status; /* 0: read; n: load n of its resolve path failed; ARG_STATUS_BAD */
 	union {
 		__s64 value;
 		struct sock_tuple sock;

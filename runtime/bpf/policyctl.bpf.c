@@ -1110,7 +1110,7 @@ static __always_inline __u64 arg_source(struct scratch *s, struct arg_config *a)
 }
 
 /* Reads argument `i` of the hook in `slot`, as configured, into the event. */
-GLOBAL int read_arg(__u64 slot, __u64 i)
+static __always_inline int read_arg_value(__u64 slot, __u64 i)
 {
 	__u32 key = slot;
 	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
@@ -1124,6 +1124,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	out->type = a->type;
 	out->len = 0;
 	out->mode = 0;
+	out->status = 0;
 	out->value = 0;
 	if (a->type == ARG_NONE)
 		return 0;
@@ -1161,6 +1162,7 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 			 * (bpf/process/generic_arg.h) and filter_args() rejects an
 			 * argument whose status is not ok (is_arg_ok) */
 			s->unread |= 1 << i;
+			out->status = r + 1;
 			return 0;
 		}
 	}
@@ -1298,6 +1300,23 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	 * store_path(): dentry->d_inode->i_mode) */
 	out->mode = BPF_CORE_READ((struct dentry *)dentry, d_inode, i_mode);
 	out->len = write_path(mnt, dentry, i);
+	return 0;
+}
+
+/* read_arg_value, then the argument's status in the event, as Tetragon's
+ * arg_status (bpf/process/generic_calls.h read_arg, write_arg_status): a
+ * failed load on its resolve path says which (set there), any other value
+ * that could not be read is ARG_STATUS_BAD; user space prints either as
+ * Tetragon's error_arg (runtime/src/output.rs). */
+GLOBAL int read_arg(__u64 slot, __u64 i)
+{
+	read_arg_value(slot, i);
+	struct scratch *s = get_scratch();
+	if (!s || i >= MAX_ARGS)
+		return 0;
+	struct event_arg *out = &s->hook.args[BOUNDED(i, MAX_ARGS)];
+	if ((s->unread & (1 << i)) && !out->status)
+		out->status = ARG_STATUS_BAD;
 	return 0;
 }
 
@@ -2824,6 +2843,7 @@ GLOBAL int handle_return(__u64 slot, __u64 value)
 	out->type = h->ret.type;
 	out->len = 0;
 	out->mode = 0;
+	out->status = 0;
 	out->value = 0;
 	switch (h->ret.type) {
 	case ARG_INT:

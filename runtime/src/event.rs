@@ -144,6 +144,10 @@ pub enum Arg {
     Sock(SockTuple),
     /// A type this decoder does not know.
     Unknown(u32),
+    /// A value that could not be read, with its `event_arg.status`: n when load n of its
+    /// `resolve` path failed, [`crate::layout::ARG_STATUS_BAD`] otherwise (Tetragon's
+    /// arg_status, bpf/process/generic_calls.h `read_arg`).
+    Unread(u32),
     /// A packet (`ARG_SKB`).
     Skb(SkbInfo),
     /// An AF_INET or AF_INET6 address (`ARG_SOCKADDR`): family, `saddr` and `sport` are set.
@@ -180,6 +184,9 @@ pub enum Arg {
 impl Arg {
     /// Decodes one `struct event_arg`.
     pub fn from_raw(raw: &EventArg) -> Arg {
+        if raw.status != 0 {
+            return Arg::Unread(raw.status);
+        }
         let ty = raw.ty;
         if ty > u8::MAX as u32 {
             return Arg::Unknown(ty);

@@ -438,6 +438,13 @@ fn hook_body(plan: &Plan, h: &HookPlan, hook: &Hook, process: Proc, parent: Opti
                 })
                 .collect::<Vec<_>>();
         }
+        if let Arg::Unread(status) = raw {
+            return vec![KArg {
+                value: ArgValue::Error(unread_message(a, *status)),
+                mode: 0,
+                label,
+            }];
+        }
         vec![KArg {
             value: arg_value(&a.ty, raw),
             mode: match raw {
@@ -627,6 +634,8 @@ enum ArgValue {
     BpfAttr(BpfInfo),
     BpfProg(BpfInfo),
     NetDev(String),
+    /// A value that could not be read: Tetragon's `error_arg` with its message.
+    Error(String),
     /// A capability set, with its oneof member (`kernel_cap_t_arg`, `cap_effective_arg` ...).
     Caps(&'static str, u64),
     /// kernel objects, capabilities and bpf commands (issue 15)
@@ -645,6 +654,20 @@ struct KArg {
     label: String,
     /// A path's inode mode, for `permission`.
     mode: u16,
+}
+
+/// The message of Tetragon's `error_arg` for an argument that could not be read
+/// (pkg/sensors/tracing/args_linux.go `getArgStatus`): the depth is the index of the failed
+/// load's step in the path's walk (bpf/process/generic_arg.h `extract_arg_depth` sets step
+/// i + 1), which the plan kept for each load (`ArgPlan::resolve_steps`).
+fn unread_message(a: &crate::plan::ArgPlan, status: u32) -> String {
+    let load = (status as usize).checked_sub(1);
+    match load.and_then(|l| a.resolve_steps.get(l)) {
+        Some(step) if status != crate::layout::ARG_STATUS_BAD => {
+            format!("Bad address encountered during resolve dereference at depth {step}")
+        }
+        _ => "Bad address for basic type".to_string(),
+    }
 }
 
 fn int_of(arg: &Arg) -> i64 {
@@ -743,7 +766,7 @@ fn arg_value(ty: &str, arg: &Arg) -> ArgValue {
         "capability" => ArgValue::Capability(int_of(arg) as i32),
         "bpf_cmd" => ArgValue::BpfCmd(int_of(arg) as i32),
         _ => match arg {
-            Arg::None | Arg::Unknown(_) => ArgValue::None,
+            Arg::None | Arg::Unknown(_) | Arg::Unread(_) => ArgValue::None,
             Arg::Int(v) => ArgValue::Long(*v),
             Arg::Uint(v) => ArgValue::Size(*v),
             Arg::String(s) => ArgValue::String(s.clone()),
@@ -1235,6 +1258,8 @@ fn arg_json(o: &mut Obj<'_>, a: &KArg) {
         ArgValue::Cred(c) => o.obj("process_credentials_arg", |m| cred_json(m, c)),
         ArgValue::BpfAttr(b) => o.obj("bpf_attr_arg", |m| bpf_json(m, b)),
         ArgValue::NetDev(name) => o.obj("net_dev_arg", |m| m.str("name", name)),
+        // `KprobeError`'s one field is `Message`, capitalised in the proto (tetragon.proto)
+        ArgValue::Error(message) => o.obj("error_arg", |m| m.str("Message", message)),
         // hexadecimal, 16 digits, as Tetragon's GetCapabilitiesHex (pkg/reader/caps/caps.go)
         ArgValue::Caps(key, set) => o.str(key, &format!("{set:016x}")),
         ArgValue::BpfProg(b) => o.obj("bpf_prog_arg", |m| bpf_json(m, b)),

@@ -157,6 +157,9 @@ pub struct ArgPlan {
     pub ty: String,
     /// The policy's `label`, if any.
     pub label: Option<String>,
+    /// For each load of its `resolve` path, the index of that load's step in Tetragon's walk
+    /// of the path: what an event names as the depth of a load that failed.
+    pub resolve_steps: Vec<u8>,
 }
 
 /// A string value of a filter, stored in one of the two tries.
@@ -940,7 +943,8 @@ impl HookCompiler<'_> {
             )
             || matches!(&attaches[0], Attach::Tracepoint { subsystem, .. } if subsystem == "syscalls");
         for (i, arg) in hook.args.iter().enumerate() {
-            let mut cfg = self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
+            let (mut cfg, resolve_steps) =
+                self.arg(hook, arg, i, user, tp_fields.as_deref(), &function_name)?;
             if returns_copy(arg) {
                 cfg.flags |= ARG_RETURN_COPY;
             }
@@ -949,6 +953,7 @@ impl HookCompiler<'_> {
             args.push(ArgPlan {
                 ty: declared_type(arg, own_fields(hook, tp_fields.as_deref()), index)?.to_string(),
                 label: arg.label.as_ref().map(|l| l.value.clone()),
+                resolve_steps,
             });
         }
         config.nargs = hook.args.len() as u8;
@@ -990,6 +995,7 @@ impl HookCompiler<'_> {
                         .map(|a| ArgPlan {
                             ty: a.type_name().to_string(),
                             label: a.label.as_ref().map(|l| l.value.clone()),
+                            resolve_steps: Vec::new(),
                         }),
                     data: hook.data.len(),
                     message: hook.message.as_ref().map(|m| m.value.clone()),
@@ -1094,7 +1100,7 @@ impl HookCompiler<'_> {
         user: bool,
         tp_fields: Option<&[FieldLayout]>,
         function: &str,
-    ) -> Result2<ArgConfig> {
+    ) -> Result2<(ArgConfig, Vec<u8>)> {
         let index = arg
             .index
             .as_ref()
@@ -1102,6 +1108,7 @@ impl HookCompiler<'_> {
             .unwrap_or(position as i64);
         let ty = declared_type(arg, own_fields(hook, tp_fields), index)?;
         let mut cfg = ArgConfig::default();
+        let mut resolve_steps = Vec::new();
         let (kind, width, signed) = arg_kind(ty).ok_or_else(|| {
             format!("arg {index}: type `{ty}` is not supported by policyctl run yet (it reads integers, string, char_buf, filename, file, path, dentry, fd, linux_binprm, sock, socket, skb, sockaddr, sockaddr_un, cred, bpf_attr, bpf_prog, net_device, char_iovec, iov_iter, kiocb, kernel_cap_t, cap_inheritable, cap_permitted, cap_effective, capability, perf_event, bpf_map, user_namespace, module, load_info, bpf_cmd, data_loc, auto on tracepoints and nop)")
         })?;
@@ -1220,6 +1227,7 @@ impl HookCompiler<'_> {
                 index
             };
             let steps = self.resolve(hook, arg, param, function)?;
+            resolve_steps = steps.steps;
             cfg.nresolve = steps.offsets.len() as u8;
             for (i, off) in steps.offsets.iter().enumerate() {
                 cfg.resolve[i] = *off;
@@ -1233,7 +1241,7 @@ impl HookCompiler<'_> {
                 cfg.flags |= ARG_USER;
             }
         }
-        Ok(cfg)
+        Ok((cfg, resolve_steps))
     }
 
     /// The offsets a `resolve:` path loads through.
@@ -2760,6 +2768,8 @@ fn arg_kind(ty: &str) -> Option<(u8, u8, bool)> {
 #[derive(Default, Debug)]
 struct Resolve {
     offsets: Vec<u16>,
+    /// The index in the walk's steps of each load ([`ArgPlan::resolve_steps`]).
+    steps: Vec<u8>,
     last_addr: bool,
 }
 
@@ -2808,11 +2818,12 @@ fn resolve_loads_in(
     }
     let mut pending: u32 = 0;
     let mut loaded_last = false;
-    for step in &walked.steps {
+    for (at, step) in walked.steps.iter().enumerate() {
         pending = pending.saturating_add(step.offset);
         loaded_last = step.pointer;
         if step.pointer {
             push_step(&mut out, pending, index)?;
+            out.steps.push(at as u8);
             pending = 0;
         }
     }
@@ -2895,6 +2906,7 @@ impl HookCompiler<'_> {
                 width,
                 ..Default::default()
             };
+            let mut resolve_steps = Vec::new();
             let source = d.source.as_ref().map(|s| s.value.as_str()).unwrap_or("");
             let path = d.resolve.as_ref().map(|r| r.value.as_str()).unwrap_or("");
             match source {
@@ -2904,6 +2916,7 @@ impl HookCompiler<'_> {
                         .struct_named("task_struct")
                         .ok_or("this kernel's BTF has no task_struct")?;
                     let steps = resolve_loads(self.kernel.btf(), task.id, path, false, k as i64)?;
+                    resolve_steps = steps.steps;
                     cfg.source = arg_source::CURRENT_TASK;
                     cfg.nresolve = steps.offsets.len() as u8;
                     cfg.resolve[..steps.offsets.len()].copy_from_slice(&steps.offsets);
@@ -2947,6 +2960,7 @@ impl HookCompiler<'_> {
             args.push(ArgPlan {
                 ty: ty.to_string(),
                 label: d.label.as_ref().map(|l| l.value.clone()),
+                resolve_steps,
             });
         }
         config.nargs = (hook.args.len() + hook.data.len()) as u8;

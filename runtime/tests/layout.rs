@@ -599,7 +599,7 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
         ),
         (
             "event_arg",
-            rust_struct!(EventArg { ty, len, mode, _pad, data as "" }),
+            rust_struct!(EventArg { ty, len, mode, status, data as "" }),
             0,
         ),
         (

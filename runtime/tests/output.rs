@@ -132,7 +132,7 @@ fn none() -> EventArg {
         ty: 0,
         len: 0,
         mode: 0,
-        _pad: 0,
+        status: 0,
         data: [0; ARG_BUF / 8],
     }
 }
@@ -197,6 +197,7 @@ fn arg(ty: &str, label: Option<&str>) -> ArgPlan {
     ArgPlan {
         ty: ty.into(),
         label: label.map(Into::into),
+        resolve_steps: Vec::new(),
     }
 }
 
@@ -261,6 +262,7 @@ const MODULES: u32 = 15;
 const TTY: u32 = 16;
 const EXEC_TP: u32 = 39;
 const FILP_DATA: u32 = 60;
+const UNREAD: u32 = 17;
 
 fn plan() -> Plan {
     let mut lsm = hook(
@@ -351,6 +353,19 @@ fn plan() -> Plan {
                 vec![arg("int", Some("pid")), arg("int", Some("sig"))],
             ),
             lsm,
+            // args that could not be read: one through a resolve path whose loads are the
+            // walk's steps 0 and 2, one string
+            kprobe(
+                UNREAD,
+                "security_file_open",
+                vec![
+                    ArgPlan {
+                        resolve_steps: vec![0, 2],
+                        ..arg("uint32", Some("uid"))
+                    },
+                    arg("string", Some("name")),
+                ],
+            ),
             hook(
                 LSM_BPRM,
                 Attach::Lsm {
@@ -1062,6 +1077,30 @@ fn raw_syscalls_sys_enter_syscall64() {
         "\"syscall_id\":{\"id\":\"<SYS_execve>\",\"abi\":\"<abi>\"}",
     );
     insta::assert_snapshot!(out);
+}
+
+/// An argument that could not be read comes out as `error_arg` with the message Tetragon's
+/// getArgStatus (pkg/sensors/tracing/args_linux.go) gives its arg status: the second load of
+/// a resolve path is the walk's step 2, so "depth 2"; a string not read is a "basic type".
+#[test]
+fn unread_args_are_error_args() {
+    let r = hook_record(
+        UNREAD,
+        1000,
+        1000,
+        action::POST,
+        vec![
+            EventArg {
+                status: 2,
+                ..int(arg_type::UINT, 0)
+            },
+            EventArg {
+                status: policyctl_runtime::layout::ARG_STATUS_BAD,
+                ..text(arg_type::STRING, b"")
+            },
+        ],
+    );
+    insta::assert_snapshot!(both(&[r]));
 }
 
 #[test]
