@@ -9,8 +9,11 @@
 //!   the last one (`process_uprobe` has no `return`; Tetragon's `retprobeMerge` appends it);
 //! - a USDT probe with a semaphore (`test:sema`), which the program fires only while the kernel
 //!   has counted its semaphore up: 0 before the run, 1 while attached (the event, with its int
-//!   arg), 0 again after; and a USDT probe without one (`test:args`, four args read where the
-//!   notes say, a matchArgs filter picking one of its two sites).
+//!   arg), 0 again after, both in a process started before the run and kept running to the end
+//!   (the kernel counts it when the probe is registered and when it is removed) and in
+//!   processes started at each step (counted when they map the binary); and a USDT probe
+//!   without one (`test:args`, four args read where the notes say, a matchArgs filter picking
+//!   one of its two sites).
 //!
 //! Every hook is placed in the test's own binaries under /opt/up. The events are decoded into
 //! Tetragon's own messages too (`support/tetragon_api.rs`). Skipped without qemu or the kernel
@@ -121,6 +124,20 @@ spec:
         - "2"
 "#;
 
+/// Shell helper: `early N` sends `f` to the target started in the first scenario (reading the
+/// fifo /tmp/up.in, writing /tmp/up.out) and prints `early: ` and its counters once it has
+/// printed its Nth line.
+const EARLY: &str = r#"
+early() {
+  echo f >/tmp/up.in
+  i=0
+  until [ "$(wc -l </tmp/up.out)" -ge "$1" ]; do
+    i=$((i + 1)); [ $i -lt 400 ] || break; sleep 0.05
+  done
+  echo "early: $(sed -n "$1p" /tmp/up.out)"
+}
+"#;
+
 #[test]
 fn uprobes_uretprobes_and_usdts_in_a_vm_6_12() {
     uprobes_on(vm::VmKernel::Debian6_12, "run_uprobe");
@@ -143,28 +160,76 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         .bytes("/etc/policies/usdt.yaml", USDTS, 0o644)
         .c_program("/opt/up/target", TARGET)
         .c_program("/opt/up/usdt", USDT_ARGS)
-        // the counters as the program sees them with nothing attached (`f` fires nothing)
-        .scenario("before", "printf 'f\\n' | /opt/up/target")
+        // the counters as the program sees them with nothing attached (`f` fires nothing): in
+        // a process started now and driven through a fifo until the end (`early`), and in one
+        // started and ended now
+        .scenario(
+            "before",
+            &format!(
+                "{EARLY}
+                 mkfifo /tmp/up.in
+                 # a writer that outlives this scenario (`sleep`, with the fifo open read-write
+                 # on fd 3) keeps the target from reading the end of its input between lines
+                 exec 3<>/tmp/up.in
+                 sleep 600 >/dev/null 2>&1 &
+                 echo $! >/tmp/up.holder
+                 /opt/up/target </tmp/up.in >/tmp/up.out 2>/dev/null 3>&- &
+                 echo \"early pid=$!\"
+                 early 1
+                 echo \"fresh: $(printf 'f\\n' | /opt/up/target)\""
+            ),
+        )
         .scenario_with_timeout(
             "run",
-            &scenario(
-                "start /etc/policies/greet.yaml /etc/policies/greet-return.yaml /etc/policies/usdt.yaml \\
+            &scenario(&format!(
+                "{EARLY}
+                 start /etc/policies/greet.yaml /etc/policies/greet-return.yaml /etc/policies/usdt.yaml \\
                    --policy-events-only -o json --node-name vm || exit 1
+                 early 2
                  printf 'g 3 alice\\ng 4 bob\\ng 12 alice\\ng 5 alice\\nf\\n' | /opt/up/target
                  echo \"target rc=$?\"
                  /opt/up/usdt; echo \"usdt rc=$?\"
-                 stop",
-            ),
+                 stop"
+            )),
             std::time::Duration::from_secs(150),
         )
-        // detached: the kernel counted the semaphore down in the binary's next process too
-        .scenario("after", "printf 'f\\n' | /opt/up/target")
+        // detached: the kernel counted the semaphore down in both the running process and the
+        // binary's next one
+        .scenario(
+            "after",
+            &format!(
+                "{EARLY}
+                 early 3
+                 echo \"fresh: $(printf 'f\\n' | /opt/up/target)\"
+                 kill $(cat /tmp/up.holder)"
+            ),
+        )
         .timeout(std::time::Duration::from_secs(360))
         .run();
     eprintln!("{}", run.timings());
 
-    assert_eq!(run.ok("before").trim(), "0 0 0", "nothing counted yet");
-    assert_eq!(run.ok("after").trim(), "0 0 0", "counted down on detach");
+    let before = run.ok("before");
+    assert!(
+        before.contains("early: 0 0 0\n"),
+        "nothing counted yet:\n{before}"
+    );
+    assert!(
+        before.contains("fresh: 0 0 0\n"),
+        "nothing counted yet:\n{before}"
+    );
+    let early_pid: u64 = before
+        .split_once("early pid=")
+        .and_then(|(_, rest)| rest.lines().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: no early pid:\n{before}"));
+    let after = run.ok("after");
+    assert!(
+        after.contains("early: 0 0 0\n"),
+        "counted down on detach:\n{after}"
+    );
+    assert!(
+        after.contains("fresh: 0 0 0\n"),
+        "counted down on detach:\n{after}"
+    );
 
     let out = run.ok("run");
     for line in [
@@ -173,6 +238,8 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         "vm-uretprobe: its return attached with uretprobe",
         "usdt `/opt/up/target:test:sema` (at 0x",
         "usdt `/opt/up/usdt:test:args` (at 0x",
+        // the process started before the attach: its semaphore counted up by the attach
+        "early: 1 0 0\n",
         "target rc=0",
         "usdt rc=0",
         // the program's own output: greet's results, and the semaphore counted up (1) while
@@ -224,18 +291,31 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
     assert_eq!(r["process"]["binary"], "/opt/up/target", "{r}");
     assert_eq!(r["process"]["pid"], entries[0]["process"]["pid"], "{r}");
 
-    // 3. the USDT probes: test:sema fired through its semaphore (once: the one `f`), with the
-    // int the note places at 12(%rsp); test:args at its second site only (a == 2)
+    // 3. the USDT probes: test:sema fired through its semaphore, once in the process started
+    // before the attach and once in the one started after it (its one `f` each), with the int
+    // the note places at 12(%rsp); test:args at its second site only (a == 2)
     let usdts = of("process_usdt", "vm-usdt");
-    assert_eq!(usdts.len(), 2, "{name}: test:sema and test:args:\n{out}");
-    let sema = usdts
+    assert_eq!(
+        usdts.len(),
+        3,
+        "{name}: test:sema twice and test:args:\n{out}"
+    );
+    let sema: Vec<&Value> = usdts
         .iter()
-        .find(|u| u["name"] == "sema")
-        .unwrap_or_else(|| panic!("{name}: no test:sema event:\n{out}"));
-    assert_eq!(sema["provider"], "test", "{sema}");
-    assert_eq!(sema["path"], "/opt/up/target", "{sema}");
-    assert_eq!(sema["args"], json!([{"int_arg": 7}]), "{sema}");
-    assert_eq!(sema["process"]["pid"], entries[0]["process"]["pid"]);
+        .copied()
+        .filter(|u| u["name"] == "sema")
+        .collect();
+    let sema_pids: Vec<&Value> = sema.iter().map(|u| &u["process"]["pid"]).collect();
+    assert_eq!(
+        sema_pids,
+        [&json!(early_pid), &entries[0]["process"]["pid"]],
+        "{name}: test:sema in the early process, then in the later one:\n{out}"
+    );
+    for u in &sema {
+        assert_eq!(u["provider"], "test", "{u}");
+        assert_eq!(u["path"], "/opt/up/target", "{u}");
+        assert_eq!(u["args"], json!([{"int_arg": 7}]), "{u}");
+    }
     let plain = usdts
         .iter()
         .find(|u| u["name"] == "args")
@@ -248,7 +328,7 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         "{plain}"
     );
     assert_eq!(plain["action"], "KPROBE_ACTION_POST", "{plain}");
-    assert_eq!(events.len(), 5, "{name}: nothing else:\n{out}");
+    assert_eq!(events.len(), 6, "{name}: nothing else:\n{out}");
 
     // a consumer written for Tetragon reads each of them
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
@@ -264,7 +344,7 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
             );
             assert_eq!(
                 d.kinds.get("process_usdt"),
-                Some(&json!(2)),
+                Some(&json!(3)),
                 "{:?}",
                 d.kinds
             );
