@@ -16,8 +16,8 @@
 //!   one of its two sites).
 //!
 //! Every hook is placed in the test's own binaries under /opt/up. The events are decoded into
-//! Tetragon's own messages too (`support/tetragon_api.rs`). Skipped without qemu or the kernel
-//! package; fails when `CI` is set.
+//! Tetragon's own messages too (`support/tetragon_api.rs`). Skipped without qemu, the kernel
+//! package or `<sys/sdt.h>` (systemtap-sdt-dev); fails when `CI` is set.
 
 #[path = "support/skip.rs"]
 mod skip;
@@ -149,6 +149,17 @@ fn uprobes_uretprobes_and_usdts_in_a_vm_6_1() {
 }
 
 fn uprobes_on(kernel: vm::VmKernel, name: &str) {
+    let sdt = [
+        "/usr/include/x86_64-linux-gnu/sys/sdt.h",
+        "/usr/include/sys/sdt.h",
+    ];
+    if !sdt.iter().any(|h| std::path::Path::new(h).exists()) {
+        skip::skip(
+            name,
+            "<sys/sdt.h> is not installed (Debian: apt-get install systemtap-sdt-dev)",
+        );
+        return;
+    }
     let Some(vm) = vm::Vm::builder_on(name, kernel) else {
         return;
     };
