@@ -26,46 +26,9 @@ use run::{pid_of, started, TempDir};
 use serde_json::{json, Value};
 
 /// A USDT probe `test:sema` with a semaphore, and two functions for uprobes whose reference
-/// counters are `tick_ref` and `tock_ref` (in `.probes`, a section of the file, as semaphores
-/// are: the kernel counts a counter only where the file is mapped). Each line on stdin: `f`
-/// fires whatever is enabled (the probe, `tick`, `tock`, each only when its counter is not 0);
-/// then, for any line, the three counters are printed.
-const TARGET: &str = r#"
-#define _SDT_HAS_SEMAPHORES 1
-#include <stdio.h>
-#include <sys/sdt.h>
-__extension__ unsigned short test_sema_semaphore __attribute__((unused)) __attribute__((section(".probes")));
-unsigned short tick_ref __attribute__((section(".probes")));
-unsigned short tock_ref __attribute__((section(".probes")));
-__attribute__((noinline)) int tick(int n)
-{
-    asm volatile("" ::: "memory");
-    return n + 1;
-}
-__attribute__((noinline)) int tock(int n)
-{
-    asm volatile("" ::: "memory");
-    return n + 2;
-}
-int main(void)
-{
-    char line[64];
-    volatile int n = 7;
-    while (fgets(line, sizeof line, stdin)) {
-        if (line[0] == 'f') {
-            if (test_sema_semaphore)
-                DTRACE_PROBE1(test, sema, n);
-            if (tick_ref)
-                tick(n);
-            if (tock_ref)
-                tock(n);
-        }
-        printf("%u %u %u\n", test_sema_semaphore, tick_ref, tock_ref);
-        fflush(stdout);
-    }
-    return 0;
-}
-"#;
+/// counters are `tick_ref` and `tock_ref`, driven line by line on stdin (the file says how;
+/// `tests/run_uprobe_vm.rs` probes it in the VM).
+const TARGET: &str = include_str!("../testdata/uprobe/refctr.c");
 
 /// The target, running, driven line by line.
 struct Target {
