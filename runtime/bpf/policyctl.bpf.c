@@ -2454,7 +2454,7 @@ static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
  * current task's saved user registers (task_pt_regs, which do_syscall_64
  * hands every __x64_sys_ stub and raw_syscalls/sys_enter passes), loaded
  * directly through bpf_task_pt_regs()'s typed pointer. Six direct loads
- * cost a few instructions; one probe read of the 64 bytes cost ~175 a call
+ * cost a few instructions; one probe read of the 64 bytes cost ~100 a call
  * (issue 16, benches/run_vm.rs). Not inlined: inlined into kprobe_args,
  * clang merged these loads with the ctx->... loads of the other branch
  * into one load through a selected pointer, which Linux 6.1's verifier
