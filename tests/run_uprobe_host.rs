@@ -448,7 +448,8 @@ fn uprobe_resolve_walks_the_binarys_btf() {
 /// filter on it matches, not even `Equal 0`, as Tetragon's extract_arg_depth() marks the arg's
 /// status (bpf/process/generic_arg.h) and filter_args() rejects it (is_arg_ok,
 /// bpf/process/types/basic.h). The same call with the pointer set matches. A selector on
-/// another arg posts the call, and the unread arg is Tetragon's `error_arg`.
+/// another arg posts the call, and its unread args are Tetragon's `error_arg`s: the null
+/// pointer's, and a string's whose pointer points nowhere.
 #[test]
 fn uprobe_resolve_through_a_null_pointer_matches_no_filter() {
     let test = "uprobe_resolve_through_a_null_pointer_matches_no_filter";
@@ -459,7 +460,7 @@ fn uprobe_resolve_through_a_null_pointer_matches_no_filter() {
     // the second call's `pm` is null
     let target = RESOLVE_TARGET.replace(
         "    printf(\"%d\\n\", probed(1, &o));",
-        "    printf(\"%d\\n\", probed(1, &o));\n    o.pm = 0;\n    printf(\"%d\\n\", probed(2, &o));",
+        "    printf(\"%d\\n\", probed(1, &o));\n    o.pm = 0;\n    o.name = (const char *)1;\n    printf(\"%d\\n\", probed(2, &o));",
     );
     assert_ne!(
         target, RESOLVE_TARGET,
@@ -491,6 +492,10 @@ spec:
       type: "int"
       btfType: "outer"
       resolve: "pm.in.val"
+    - index: 1
+      type: "string"
+      btfType: "outer"
+      resolve: "name"
     selectors:
     - matchArgs:
       - index: 1
@@ -517,16 +522,17 @@ spec:
     assert_eq!(mine.len(), 2, "one event per selector:\n{f}");
     assert_eq!(
         mine[0]["process_uprobe"]["args"],
-        json!([{"int_arg": 1}, {"int_arg": 77}]),
+        json!([{"int_arg": 1}, {"int_arg": 77}, {"string_arg": "nested-name"}]),
         "{f}"
     );
-    // its unread arg is Tetragon's error_arg: the load of `in` through the null `pm` is the
-    // path's step 1 (getArgStatus, pkg/sensors/tracing/args_linux.go)
+    // its unread args are Tetragon's error_arg (getArgStatus, pkg/sensors/tracing/args_linux.go):
+    // the load of `in` through the null `pm` is the path's step 1, and `name` points nowhere
     assert_eq!(
         mine[1]["process_uprobe"]["args"],
         json!([
             {"int_arg": 2},
-            {"error_arg": {"Message": "Bad address encountered during resolve dereference at depth 1"}}
+            {"error_arg": {"Message": "Bad address encountered during resolve dereference at depth 1"}},
+            {"error_arg": {"Message": "Bad address for basic type"}}
         ]),
         "{f}"
     );

@@ -26,7 +26,7 @@
 #define MAX_RESOLVE 10       /* loads of a `resolve:` path: Tetragon's MAX_BTF_ARG_DEPTH */
 #define STR_LEN 248          /* bytes of a string compared by filters */
 #define ARG_BUF 256          /* bytes of a string, path or buffer kept in events */
-#define ARG_STATUS_BAD 0xffffffffu /* event_arg.status: the value could not be read */
+#define ARG_STATUS_BAD 0xffffffffu /* event_arg.status: a string could not be read */
 #define ARGV_BUF 512         /* bytes of a process's arguments in the exec event */
 #define DATA_CHUNK 32736     /* bytes of one EVENT_DATA record (Tetragon's MSG_DATA_ARG_LEN) */
 #define DATA_CHUNKS 10       /* EVENT_DATA records per exec (Tetragon's data_event_bytes: 10 reads) */

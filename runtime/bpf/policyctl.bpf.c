@@ -1305,9 +1305,11 @@ static __always_inline int read_arg_value(__u64 slot, __u64 i)
 
 /* read_arg_value, then the argument's status in the event, as Tetragon's
  * arg_status (bpf/process/generic_calls.h read_arg, write_arg_status): a
- * failed load on its resolve path says which (set there), any other value
- * that could not be read is ARG_STATUS_BAD; user space prints either as
- * Tetragon's error_arg (runtime/src/output.rs). */
+ * failed load on its resolve path says which (set there, any type), and a
+ * string that could not be read is ARG_STATUS_BAD, as copy_strings() is
+ * the one reader of Tetragon's that fails (bpf/process/types/basic.h; its
+ * others return what they read, zeros included); user space prints either
+ * as Tetragon's error_arg (runtime/src/output.rs). */
 GLOBAL int read_arg(__u64 slot, __u64 i)
 {
 	read_arg_value(slot, i);
@@ -1315,7 +1317,10 @@ GLOBAL int read_arg(__u64 slot, __u64 i)
 	if (!s || i >= MAX_ARGS)
 		return 0;
 	struct event_arg *out = &s->hook.args[BOUNDED(i, MAX_ARGS)];
-	if ((s->unread & (1 << i)) && !out->status)
+	__u32 t = out->type;
+	bool string = t == ARG_STRING || t == ARG_FILENAME || t == ARG_NET_DEV ||
+		      t == ARG_DATA_LOC;
+	if ((s->unread & (1 << i)) && !out->status && string)
 		out->status = ARG_STATUS_BAD;
 	return 0;
 }

@@ -145,7 +145,7 @@ pub enum Arg {
     /// A type this decoder does not know.
     Unknown(u32),
     /// A value that could not be read, with its `event_arg.status`: n when load n of its
-    /// `resolve` path failed, [`crate::layout::ARG_STATUS_BAD`] otherwise (Tetragon's
+    /// `resolve` path failed, [`crate::layout::ARG_STATUS_BAD`] for a string (Tetragon's
     /// arg_status, bpf/process/generic_calls.h `read_arg`).
     Unread(u32),
     /// A packet (`ARG_SKB`).

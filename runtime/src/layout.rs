@@ -36,7 +36,7 @@ pub const MAX_RESOLVE: usize = policyctl_validator::kernel::resolve::MAX_BTF_ARG
 pub const STR_LEN: usize = 248;
 /// Bytes of a string, path or buffer kept in events.
 pub const ARG_BUF: usize = 256;
-/// `ARG_STATUS_BAD`: `event_arg.status` of a value that could not be read.
+/// `ARG_STATUS_BAD`: `event_arg.status` of a string that could not be read.
 pub const ARG_STATUS_BAD: u32 = u32::MAX;
 /// Bytes of a process's arguments in exec events.
 pub const ARGV_BUF: usize = 512;
@@ -710,7 +710,7 @@ pub struct EventArg {
     pub ty: u32,
     pub len: u32,
     pub mode: u32,
-    /// 0: read; n: load n of its `resolve` path failed; [`ARG_STATUS_BAD`]: not read.
+    /// 0: read; n: load n of its `resolve` path failed; [`ARG_STATUS_BAD`]: a string not read.
     pub status: u32,
     pub data: [u64; ARG_BUF / 8],
 }
