@@ -3,8 +3,10 @@
 //! DPort and Protocol, and FileType / NotFileType on the `file` of `security_file_open`; and on
 //! both VM kernels (6.12 and 6.1) the kernel objects of issue 15: perf_event, bpf_cmd, bpf_map,
 //! kiocb and iov_iter (a write to a pseudo-terminal), user_namespace and capability, module and
-//! load_info (crc7 from the kernel's own package, loaded with finit_module). Each policy matches
-//! only a program this test installed (matchBinaries), and only posts events.
+//! load_info (crc7 from the kernel's own package, loaded with finit_module), and Post's
+//! `rateLimit` (enforced in BPF, as Tetragon's `rate_limit` in bpf/process/types/basic.h, called
+//! by generic_calls.h) on a `sys_openat` kprobe: one event per distinct args in the minute. Each
+//! policy matches only a program this test installed (matchBinaries), and only posts events.
 //! Skipped without qemu or the kernel package; fails when `CI` is set.
 
 #[path = "support/skip.rs"]
@@ -300,6 +302,39 @@ fn kobjects_policy(kernel: vm::VmKernel) -> String {
     )
 }
 
+/// Post with `rateLimit: "1m"` on `sys_openat` (a kprobe in the VM), for /opt/test/cat opening
+/// under /tmp/rate/ only, with the args of tests/run_host.rs's rate limit tests: Tetragon keys
+/// the limit on the args, so repeated opens of one file post once and another file once more.
+const RATE: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "vm-rate"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/opt/test/cat"
+      matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "/tmp/rate/"
+      matchActions:
+      - action: Post
+        rateLimit: "1m"
+"#;
+
 /// crc7 (a module without dependencies) from the kernel's own package, into `dir`: its path
 /// and the finit_module flags it needs (MODULE_INIT_COMPRESSED_FILE for 6.12's `.ko.xz`).
 fn crc7_module(kernel: vm::VmKernel, dir: &std::path::Path) -> Option<(std::path::PathBuf, u32)> {
@@ -356,6 +391,8 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
     let run = vm
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .bytes("/etc/policies/kobjects.yaml", kobjects_policy(kernel), 0o644)
+        .bytes("/etc/policies/rate.yaml", RATE, 0o644)
+        .busybox_applet("/opt/test/cat")
         .file(&module, &guest_module)
         .c_program("/usr/bin/kobjects", KOBJECTS)
         // seven kprobes verified under emulation take longer than the default minute
@@ -364,7 +401,7 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
             "run",
             &scenario(&format!(
                 "echo \"up $(cut -d' ' -f1 /proc/uptime)\"
-                 policyctl run /etc/policies/kobjects.yaml --policy-events-only -o json --node-name vm \\
+                 policyctl run /etc/policies/kobjects.yaml /etc/policies/rate.yaml --policy-events-only -o json --node-name vm \\
                    >/tmp/events 2>/tmp/run.err &
                  echo $! >/tmp/run.pid
                  i=0; until grep -q 'Ctrl-C stops' /tmp/run.err; do
@@ -375,6 +412,10 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
                  /usr/bin/kobjects {guest_module} {flags}
                  echo \"ran $(cut -d' ' -f1 /proc/uptime)\"
                  echo \"taint=$(cat /sys/module/crc7/taint)\"
+                 mkdir -p /tmp/rate; echo a >/tmp/rate/a; echo b >/tmp/rate/b
+                 # five opens of a, then two of b, in one process: one event each
+                 echo \"cat: $(/opt/test/cat /tmp/rate/a /tmp/rate/a /tmp/rate/a /tmp/rate/a \\
+                   /tmp/rate/a /tmp/rate/b /tmp/rate/b | tr -d '\\n')\"
                  stop"
             )),
             std::time::Duration::from_secs(420),
@@ -398,6 +439,28 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
             .collect()
     };
     assert!(out.contains("module=0"), "crc7 loaded:\n{out}");
+
+    // rateLimit: cat opened a five times and b twice; one event per file, in order, posted
+    assert!(out.contains("cat: aaaaabb\n"), "cat read them all:\n{out}");
+    let rated: Vec<&Value> = events
+        .iter()
+        .map(|e| &e["process_kprobe"])
+        .filter(|k| k["policy_name"] == "vm-rate")
+        .collect();
+    let files: Vec<&Value> = rated.iter().map(|k| &k["args"][1]["string_arg"]).collect();
+    assert_eq!(
+        files,
+        [&json!("/tmp/rate/a"), &json!("/tmp/rate/b")],
+        "one event per file:\n{out}"
+    );
+    for k in &rated {
+        assert_eq!(k["action"], "KPROBE_ACTION_POST", "{k}");
+        assert_eq!(k["process"]["binary"], "/opt/test/cat", "{k}");
+    }
+    assert_eq!(
+        rated[0]["process"]["pid"], rated[1]["process"]["pid"],
+        "{out}"
+    );
 
     // perf_event: the software page-fault counter, config1 read as Tetragon reads kprobe_func
     let perf = of("security_perf_event_alloc");

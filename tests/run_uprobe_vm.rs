@@ -13,7 +13,12 @@
 //!   (the kernel counts it when the probe is registered and when it is removed) and in
 //!   processes started at each step (counted when they map the binary); and a USDT probe
 //!   without one (`test:args`, four args read where the notes say, a matchArgs filter picking
-//!   one of its two sites).
+//!   one of its two sites);
+//! - and, in two more policies, uprobes on `greet` placed without its symbol: by `offsets` (its
+//!   file offset, from the symbol table on the host) and by `addrs` (its virtual address, 0x400000
+//!   and up in a static non-PIE program: only Tetragon's address-to-offset conversion,
+//!   `OffsetFromAddr`, attaches it at `greet`), each giving an event at every call, with the
+//!   offset.
 //!
 //! Every hook is placed in the test's own binaries under /opt/up. The events are decoded into
 //! Tetragon's own messages too (`support/tetragon_api.rs`). Skipped without qemu, the kernel
@@ -124,6 +129,51 @@ spec:
         - "2"
 "#;
 
+/// A uprobe on `greet` at `place` (`offsets:` or `addrs:` and its one value), with `greet`'s
+/// arg at `index` of type `ty`, no filter: an event at every call.
+fn unnamed_greet(name: &str, place: &str, index: u32, ty: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  uprobes:
+  - path: "/opt/up/target"
+{place}
+    args:
+    - index: {index}
+      type: "{ty}"
+"#
+    )
+}
+
+/// `greet`'s file offset (by the runtime's symbol lookup, as run_refctr_host.rs takes it) and
+/// its virtual address (by binutils' `nm`) in the program at `bin`; `None` (skipped) without nm.
+fn greet_place(name: &str, bin: &std::path::Path) -> Option<(u64, u64)> {
+    let path = bin.to_str().expect("a UTF-8 stage path");
+    let offset = policyctl_runtime::refctr::symbol_offset(path, "greet")
+        .unwrap_or_else(|e| panic!("{name}: greet's offset: {e}"));
+    let nm = match std::process::Command::new("nm").arg(bin).output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => {
+            skip::skip(name, &format!("nm is not installed ({e})"));
+            return None;
+        }
+    };
+    let addr = nm
+        .lines()
+        .find_map(|l| l.strip_suffix(" T greet"))
+        .map(|a| u64::from_str_radix(a, 16).expect("nm prints hex"))
+        .unwrap_or_else(|| panic!("{name}: no greet in nm's output"));
+    // a static non-PIE program: its address is not its offset, so `addrs` must be converted
+    assert!(
+        addr >= 0x400000 && addr != offset,
+        "{name}: greet at {addr:#x}, offset {offset:#x}"
+    );
+    Some((offset, addr))
+}
+
 /// Shell helper: `early N` sends `f` to the target started in the first scenario (reading the
 /// fifo /tmp/up.in, writing /tmp/up.out) and prints `early: ` and its counters once it has
 /// printed its Nth line.
@@ -164,13 +214,37 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         return;
     };
     let scenario = |body: &str| format!("{}\n{body}", vm::RUN_HELPERS);
+    let vm = vm
+        .c_program("/opt/up/target", TARGET)
+        .c_program("/opt/up/usdt", USDT_ARGS);
+    let Some((greet_offset, greet_addr)) = greet_place(name, &vm.staged("/opt/up/target")) else {
+        return;
+    };
     let run = vm
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .bytes("/etc/policies/greet.yaml", GREET, 0o644)
         .bytes("/etc/policies/greet-return.yaml", GREET_RETURN, 0o644)
         .bytes("/etc/policies/usdt.yaml", USDTS, 0o644)
-        .c_program("/opt/up/target", TARGET)
-        .c_program("/opt/up/usdt", USDT_ARGS)
+        .bytes(
+            "/etc/policies/greet-offsets.yaml",
+            unnamed_greet(
+                "vm-uprobe-offsets",
+                &format!("    offsets:\n    - {greet_offset:#x}"),
+                0,
+                "int",
+            ),
+            0o644,
+        )
+        .bytes(
+            "/etc/policies/greet-addrs.yaml",
+            unnamed_greet(
+                "vm-uprobe-addrs",
+                &format!("    addrs:\n    - {greet_addr:#x}"),
+                1,
+                "string",
+            ),
+            0o644,
+        )
         // the counters as the program sees them with nothing attached (`f` fires nothing): in
         // a process started now and driven through a fifo until the end (`early`), and in one
         // started and ended now
@@ -195,6 +269,7 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
             &scenario(&format!(
                 "{EARLY}
                  start /etc/policies/greet.yaml /etc/policies/greet-return.yaml /etc/policies/usdt.yaml \\
+                   /etc/policies/greet-offsets.yaml /etc/policies/greet-addrs.yaml \\
                    --policy-events-only -o json --node-name vm || exit 1
                  early 2
                  printf 'g 3 alice\\ng 4 bob\\ng 12 alice\\ng 5 alice\\nf\\n' | /opt/up/target
@@ -261,6 +336,11 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         assert!(out.contains(line), "{name}: no `{line}` in:\n{out}");
     }
     assert!(out.contains("semaphore at 0x"), "{name}:\n{out}");
+    // both unnamed uprobes at greet's file offset: the address converted to it
+    for policy in ["vm-uprobe-offsets", "vm-uprobe-addrs"] {
+        let line = format!("{policy}: uprobe `/opt/up/target+{greet_offset:#x}` attached");
+        assert!(out.contains(&line), "{name}: no `{line}` in:\n{out}");
+    }
     let events = vm::json_events(out);
     let of = |kind: &str, policy: &str| -> Vec<&Value> {
         events
@@ -339,7 +419,35 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         "{plain}"
     );
     assert_eq!(plain["action"], "KPROBE_ACTION_POST", "{plain}");
-    assert_eq!(events.len(), 6, "{name}: nothing else:\n{out}");
+
+    // 4. by `offsets` and by `addrs`: greet's four calls each, in order, at greet's file offset
+    // (ProcessUprobe's `offset`, a uint64: a string in JSON), with no symbol
+    for (policy, want) in [
+        (
+            "vm-uprobe-offsets",
+            [json!(3), json!(4), json!(12), json!(5)].map(|n| json!([{ "int_arg": n }])),
+        ),
+        (
+            "vm-uprobe-addrs",
+            ["alice", "bob", "alice", "alice"].map(|w| json!([{ "string_arg": w }])),
+        ),
+    ] {
+        let calls = of("process_uprobe", policy);
+        let args: Vec<&Value> = calls.iter().map(|u| &u["args"]).collect();
+        assert_eq!(
+            args,
+            want.iter().collect::<Vec<_>>(),
+            "{name} {policy}:\n{out}"
+        );
+        for u in &calls {
+            assert_eq!(u["offset"], greet_offset.to_string(), "{u}");
+            assert!(u.get("symbol").is_none_or(|s| s == ""), "{u}");
+            assert_eq!(u["path"], "/opt/up/target", "{u}");
+            assert_eq!(u["action"], "KPROBE_ACTION_POST", "{u}");
+            assert_eq!(u["process"]["pid"], entries[0]["process"]["pid"], "{u}");
+        }
+    }
+    assert_eq!(events.len(), 14, "{name}: nothing else:\n{out}");
 
     // a consumer written for Tetragon reads each of them
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
@@ -349,7 +457,7 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
             let d = tetragon_api::decode(&py, &gen, &lines);
             assert_eq!(
                 d.kinds.get("process_uprobe"),
-                Some(&json!(3)),
+                Some(&json!(11)),
                 "{:?}",
                 d.kinds
             );

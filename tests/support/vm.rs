@@ -322,6 +322,15 @@ impl VmBuilder {
         path
     }
 
+    /// The host path of `guest` in the stage, as it is now (a file put there before, e.g. by
+    /// [`VmBuilder::c_program`], for the test to read).
+    pub fn staged(&self, guest: &str) -> PathBuf {
+        let rel = Path::new(guest)
+            .strip_prefix("/")
+            .unwrap_or_else(|_| panic!("guest path {guest:?} is not absolute"));
+        self.stage.join(rel)
+    }
+
     /// Copy the host file `host` to `guest`, keeping its mode.
     pub fn file(self, host: impl AsRef<Path>, guest: &str) -> Self {
         let host = host.as_ref();
