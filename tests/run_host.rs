@@ -763,6 +763,95 @@ fn rate_limit_keys_on_the_string_args() {
     assert_eq!(files, [a, b], "one event per file:\n{f}");
 }
 
+/// `rateLimitScope` decides whose calls share a rate-limit key, as Tetragon's rate_limit()
+/// (bpf/process/types/basic.h) puts the thread id, the process id or nothing in the key:
+/// `thread` (the default), `process` or `global`. Three policies, one per scope, watch the
+/// same opens: a process whose two threads each open the file, then `cat` opening it.
+#[test]
+fn rate_limit_scope_keys_on_the_thread_the_process_or_nothing() {
+    let test = "rate_limit_scope_keys_on_the_thread_the_process_or_nothing";
+    if !run::ready(test) {
+        return;
+    }
+    let dir = TempDir::new("ratelimit-scope");
+    let file = dir.write("same.txt", "x\n");
+    let Some(threads) = dir.compile_c_with(
+        test,
+        "threads",
+        r#"#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static const char *path;
+static void *opener(void *arg)
+{
+    (void)arg;
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+int main(int argc, char **argv)
+{
+    pthread_t t;
+    path = argv[1];
+    opener(0); /* the main thread, then another, one after the other */
+    if (argc < 2 || pthread_create(&t, 0, opener, 0) || pthread_join(t, 0))
+        return 1;
+    printf("ok\n");
+    return 0;
+}
+"#,
+        &["-pthread"],
+    ) else {
+        return;
+    };
+    let policies: Vec<String> = ["thread", "process", "global"]
+        .iter()
+        .map(|scope| {
+            dir.write(
+                &format!("{scope}.yaml"),
+                &openat_policy(
+                    &format!("host-rate-{scope}"),
+                    dir.str(),
+                    "",
+                    &format!(
+                        "      - action: Post\n        rateLimit: \"1m\"\n        rateLimitScope: \"{scope}\"\n"
+                    ),
+                ),
+            )
+        })
+        .collect();
+    let mut args: Vec<&str> = policies.iter().map(String::as_str).collect();
+    args.push("--policy-events-only");
+    let running = started(&args);
+    let (status, two_threads, out) = run_child(&threads, &[&file]);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(out, "ok\n");
+    let (status, cat, _) = run_child(CAT, &[&file]);
+    assert!(status.success());
+    running.wait_events(6, |e| {
+        [two_threads, cat]
+            .iter()
+            .any(|p| pid_of(e, "process_kprobe") == Some(*p as u64))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let f = running.stop();
+    let events = f.events();
+    let count = |policy: &str, pid: u32| {
+        kprobes_of(&events, pid)
+            .iter()
+            .filter(|e| e["process_kprobe"]["policy_name"] == policy)
+            .count()
+    };
+    let seen = |policy: &str| (count(policy, two_threads), count(policy, cat));
+    // thread: one per thread (two in the first process); process: one per process;
+    // global: the first open only
+    assert_eq!(seen("host-rate-thread"), (2, 1), "{f}");
+    assert_eq!(seen("host-rate-process"), (1, 1), "{f}");
+    assert_eq!(seen("host-rate-global"), (1, 0), "{f}");
+}
+
 #[test]
 fn invalid_policy_is_refused_with_the_check_diagnostics() {
     if !run::ready("invalid_policy_is_refused_with_the_check_diagnostics") {
