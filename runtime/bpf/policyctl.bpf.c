@@ -1109,18 +1109,10 @@ static __always_inline __u64 arg_source(struct scratch *s, struct arg_config *a)
 	return v;
 }
 
-/* Reads argument `i` of the hook in `slot`, as configured, into the event. */
-static __always_inline int read_arg_value(__u64 slot, __u64 i)
+/* Reads argument `i`, as `a` configures it, into `out` (the event's arg i). */
+static __always_inline int read_arg_value(struct scratch *s, struct arg_config *a,
+					  struct event_arg *out, __u64 i)
 {
-	__u32 key = slot;
-	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
-	struct scratch *s = get_scratch();
-	if (!h || !s || i >= MAX_ARGS)
-		return 0;
-	i = BOUNDED(i, MAX_ARGS);
-	struct arg_config *a = &h->args[i];
-	struct event_arg *out = &s->hook.args[i];
-
 	out->type = a->type;
 	out->len = 0;
 	out->mode = 0;
@@ -1303,7 +1295,8 @@ static __always_inline int read_arg_value(__u64 slot, __u64 i)
 	return 0;
 }
 
-/* read_arg_value, then the argument's status in the event, as Tetragon's
+/* Reads argument `i` of the hook in `slot` into the event (read_arg_value),
+ * then sets its status in the event, as Tetragon's
  * arg_status (bpf/process/generic_calls.h read_arg, write_arg_status): a
  * failed load on its resolve path says which (set there, any type), and a
  * string that could not be read is ARG_STATUS_BAD, as copy_strings() is
@@ -1312,11 +1305,14 @@ static __always_inline int read_arg_value(__u64 slot, __u64 i)
  * as Tetragon's error_arg (runtime/src/output.rs). */
 GLOBAL int read_arg(__u64 slot, __u64 i)
 {
-	read_arg_value(slot, i);
+	__u32 key = slot;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
-	if (!s || i >= MAX_ARGS)
+	if (!h || !s || i >= MAX_ARGS)
 		return 0;
-	struct event_arg *out = &s->hook.args[BOUNDED(i, MAX_ARGS)];
+	i = BOUNDED(i, MAX_ARGS);
+	struct event_arg *out = &s->hook.args[i];
+	read_arg_value(s, &h->args[i], out, i);
 	__u32 t = out->type;
 	bool string = t == ARG_STRING || t == ARG_FILENAME || t == ARG_NET_DEV ||
 		      t == ARG_DATA_LOC;
