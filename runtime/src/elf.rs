@@ -138,45 +138,24 @@ impl Bytes for FileBytes {
     }
 }
 
+/// `N` bytes at `o` in `b`, if it holds them.
+fn bytes<const N: usize>(b: &[u8], o: usize) -> Option<[u8; N]> {
+    b.get(o..o.checked_add(N)?)?.try_into().ok()
+}
+
 /// Little-endian integers at `o` in `b`; 0 past its end (the callers read fixed-size records
 /// they have checked the length of, or check `o` first).
 fn u16_at(b: &[u8], o: usize) -> u16 {
-    le(b, o)
+    bytes(b, o).map_or(0, u16::from_le_bytes)
 }
 
 fn u32_at(b: &[u8], o: usize) -> u32 {
-    le(b, o)
+    bytes(b, o).map_or(0, u32::from_le_bytes)
 }
 
 fn u64_at(b: &[u8], o: usize) -> u64 {
-    le(b, o)
+    bytes(b, o).map_or(0, u64::from_le_bytes)
 }
-
-fn le<T: FromLe<N>, const N: usize>(b: &[u8], o: usize) -> T {
-    o.checked_add(N)
-        .and_then(|end| b.get(o..end))
-        .and_then(|s| <[u8; N]>::try_from(s).ok())
-        .map_or_else(T::zero, T::from_le)
-}
-
-trait FromLe<const N: usize> {
-    fn from_le(b: [u8; N]) -> Self;
-    fn zero() -> Self;
-}
-
-macro_rules! from_le {
-    ($($t:ty),*) => {$(
-        impl FromLe<{ std::mem::size_of::<$t>() }> for $t {
-            fn from_le(b: [u8; std::mem::size_of::<$t>()]) -> Self {
-                <$t>::from_le_bytes(b)
-            }
-            fn zero() -> Self {
-                0
-            }
-        }
-    )*};
-}
-from_le!(u16, u32, u64);
 
 /// The ELF header's fields this reader uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -449,7 +428,7 @@ impl<'a, B: Bytes + ?Sized> Elf<'a, B> {
                 "ELF header sizes too small ({what} of {entsize} bytes)"
             ));
         }
-        let bytes = entsize * count;
+        let bytes = entsize.saturating_mul(count);
         if bytes > MAX_HEADER_TABLE {
             return Err(format!(
                 "{count} {what}s of {entsize} bytes (more than {MAX_HEADER_TABLE} bytes)"
