@@ -501,8 +501,13 @@ mod tests {
                 .to_string_lossy()
                 .to_string()
         ));
-        // malformed images give nothing, never a panic
+        // malformed images give nothing, never a panic: cut in the header, cut before the
+        // section headers at the end, section headers past the end
         assert!(FileSymbols::read(&exe[..100]).is_empty());
         assert!(FileSymbols::read(&b"\x7fELF"[..]).is_empty());
+        assert!(FileSymbols::read(&exe[..exe.len() - 1]).is_empty());
+        let mut far = exe.clone();
+        far[0x28..0x30].copy_from_slice(&(exe.len() as u64).to_le_bytes());
+        assert!(FileSymbols::read(far.as_slice()).is_empty());
     }
 }
