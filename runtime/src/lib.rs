@@ -13,6 +13,7 @@
 
 pub mod cel;
 pub mod container;
+pub mod elf;
 pub mod event;
 pub mod fmodret;
 pub mod layout;

@@ -3330,8 +3330,8 @@ impl HookCompiler<'_> {
             }
             // A binary this host does not have: a fact of the host, as for uprobes, found
             // when attaching.
-            Err(usdt::ReadError::Missing(_)) => vec![None],
-            Err(usdt::ReadError::Bad(e)) => return Err(e),
+            Err(crate::elf::ReadError::Missing(_)) => vec![None],
+            Err(crate::elf::ReadError::Bad(e)) => return Err(e),
         };
         let attaches = sites
             .into_iter()
@@ -3483,7 +3483,7 @@ impl HookCompiler<'_> {
             let addr = parse_int(&a.value)
                 .map(|v| v as u64)
                 .ok_or_else(|| format!("address `{}` is not a number", a.value))?;
-            let offset = usdt::file_offset_from_addr(path, addr)
+            let offset = crate::elf::file_offset_from_addr(path, addr)
                 .map_err(|e| format!("uprobe `addrs` {addr:#x}: {e}"))?;
             // Tetragon's addUprobeEntry takes item i of refCtrOffsets for address i too
             attaches.push(Attach::UprobeOffset {

@@ -20,6 +20,8 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
+use crate::elf;
+
 /// The `uprobe` PMU's directory in sysfs.
 const PMU: &str = "/sys/bus/event_source/devices/uprobe";
 
@@ -194,36 +196,37 @@ impl RefCtrLink {
     }
 }
 
-/// The file offset of `symbol` in the ELF binary at `path`, found as aya finds a uprobe's
-/// symbol (the dynamic symbols, then the others; an executable's or shared object's address
-/// turned into a file offset through its section), for uprobes by `symbols` with
-/// `refCtrOffsets`, which are opened here rather than by aya. Debug links are not followed.
+/// The file offset of `symbol` in the ELF binary at `path`, found as aya 0.14's
+/// `resolve_symbol` finds a uprobe's symbol (the first `.dynsym` symbol of that name, then
+/// `.symtab`'s; in an executable or shared object its address turned into a file offset
+/// through its section, [`elf::Symbol::file_offset`]), for uprobes by `symbols` with
+/// `refCtrOffsets`, which are opened here rather than by aya. Read with [`crate::elf`]:
+/// 64-bit little-endian binaries only, the symbol tables at most [`elf::SYMBOL_BYTES`];
+/// debug links are not followed.
 pub fn symbol_offset(path: &str, symbol: &str) -> Result<u64, String> {
-    use object::{Object, ObjectKind, ObjectSection, ObjectSymbol};
-    // read as needed (the symbol tables), not the whole binary
-    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let cache = object::ReadCache::new(file);
-    let obj = object::File::parse(&cache).map_err(|e| format!("{path}: {e}"))?;
-    let sym = obj
-        .dynamic_symbols()
-        .chain(obj.symbols())
-        .find(|s| s.name().is_ok_and(|n| n == symbol))
-        .ok_or_else(|| format!("symbol `{symbol}` is not in the symbol tables of {path}"))?;
-    if !matches!(obj.kind(), ObjectKind::Dynamic | ObjectKind::Executable) {
-        return Ok(sym.address());
+    let file = elf::FileBytes::open(path).map_err(|e| e.to_string())?;
+    let in_path = |e: String| format!("{path}: {e}");
+    let elf = elf::Elf::parse(&file).map_err(in_path)?;
+    let sections = elf.sections().map_err(in_path)?;
+    let mut budget = elf::SYMBOL_BYTES;
+    for ty in [elf::SHT_DYNSYM, elf::SHT_SYMTAB] {
+        let Some(table) = elf.symbols(&sections, ty, budget).map_err(in_path)? else {
+            continue;
+        };
+        budget -= table.bytes();
+        let Some(sym) = table.iter().find(|s| s.name == Some(symbol.as_bytes())) else {
+            continue;
+        };
+        if !matches!(elf.header.e_type, elf::ET_EXEC | elf::ET_DYN) {
+            return Ok(sym.value);
+        }
+        return sym
+            .file_offset(&sections)
+            .map_err(|e| format!("symbol `{symbol}` of {path} {e}"));
     }
-    let section = sym
-        .section_index()
-        .and_then(|i| obj.section_by_index(i).ok())
-        .ok_or_else(|| format!("symbol `{symbol}` of {path} is in no section"))?;
-    let (file_offset, _) = section
-        .file_range()
-        .ok_or_else(|| format!("symbol `{symbol}` of {path} is in a section with no file data"))?;
-    // a malformed file may place the symbol outside its section: refused, not wrapped
-    sym.address()
-        .checked_sub(section.address())
-        .and_then(|d| d.checked_add(file_offset))
-        .ok_or_else(|| format!("symbol `{symbol}` of {path} lies outside its section"))
+    Err(format!(
+        "symbol `{symbol}` is not in the symbol tables of {path}"
+    ))
 }
 
 #[cfg(test)]
@@ -237,6 +240,52 @@ mod tests {
         assert_eq!(parse_format("config1:0-63"), None);
         assert_eq!(parse_format("config:63-32"), None);
         assert_eq!(parse_format("config:64"), None);
+    }
+
+    /// A function of this test binary for [`symbol_offset`] to find, by a name of its own.
+    #[no_mangle]
+    #[inline(never)]
+    extern "C" fn policyctl_refctr_test_target() -> u64 {
+        std::hint::black_box(7)
+    }
+
+    #[test]
+    fn symbol_offsets_are_where_the_kernel_maps_the_symbols() {
+        // the kernel's mapping of this test binary turns the function's address now into its
+        // file offset, which the symbol tables must give
+        let here = policyctl_refctr_test_target as extern "C" fn() -> u64 as usize as u64;
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let exe = exe.to_str().unwrap();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let mapped = maps
+            .lines()
+            .filter(|l| l.ends_with(exe))
+            .find_map(|l| {
+                let mut f = l.split_whitespace();
+                let (start, end) = f.next()?.split_once('-')?;
+                let (start, end) = (
+                    u64::from_str_radix(start, 16).ok()?,
+                    u64::from_str_radix(end, 16).ok()?,
+                );
+                let offset = u64::from_str_radix(f.nth(1)?, 16).ok()?;
+                (start <= here && here < end).then(|| here - start + offset)
+            })
+            .expect("the test binary maps its own code");
+        assert_eq!(
+            symbol_offset(exe, "policyctl_refctr_test_target"),
+            Ok(mapped)
+        );
+        assert_eq!(policyctl_refctr_test_target(), 7);
+        assert_eq!(
+            symbol_offset(exe, "policyctl_no_such_symbol"),
+            Err(format!(
+                "symbol `policyctl_no_such_symbol` is not in the symbol tables of {exe}"
+            ))
+        );
+        assert!(symbol_offset("/nonexistent/x", "main")
+            .unwrap_err()
+            .contains("no such file"));
+        assert!(symbol_offset("/proc/self/maps", "main").is_err());
     }
 
     #[test]

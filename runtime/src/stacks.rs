@@ -23,14 +23,15 @@
 //!   `ExposeStackAddresses`); a zero frame ends nothing, it is skipped.
 //!
 //! Memory stays bounded: kallsyms is read once (when a first kernel stack comes), a
-//! process's maps file at most [`MAPS_BYTES`], a binary's symbols at most [`SYMBOL_BYTES`] of
-//! tables, and at most [`FILES`] binaries' symbols, [`SYMBOLS`] symbols in all, are kept (the
-//! least recently used dropped first).
+//! process's maps file at most [`MAPS_BYTES`], a binary's symbols with [`crate::elf`] (at most
+//! [`elf::SYMBOL_BYTES`] of tables), and at most [`FILES`] binaries' symbols, [`SYMBOLS`]
+//! symbols in all, are kept (the least recently used dropped first).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
+
+use crate::elf;
 
 /// One frame of a stack trace, as Tetragon's `StackTraceEntry` (tetragon.proto).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,8 +48,6 @@ pub struct StackEntry {
 
 /// Bytes of /proc/PID/maps read at most.
 pub const MAPS_BYTES: u64 = 4 << 20;
-/// Bytes of one binary's symbol and string tables read at most.
-pub const SYMBOL_BYTES: u64 = 64 << 20;
 /// Binaries whose symbols are kept at once.
 pub const FILES: usize = 64;
 /// Symbols kept at once over all binaries (32 bytes each plus the name): past it the least
@@ -178,7 +177,7 @@ pub struct FileSymbols {
 impl FileSymbols {
     /// The function symbols of an ELF image (64-bit little-endian), from `.symtab` then
     /// `.dynsym`; none when it is not one or is malformed.
-    pub fn read<B: crate::usdt::Bytes + ?Sized>(b: &B) -> FileSymbols {
+    pub fn read<B: elf::Bytes + ?Sized>(b: &B) -> FileSymbols {
         let mut out = FileSymbols::default();
         if read_symbols(b, &mut out).is_none() {
             return FileSymbols::default();
@@ -221,112 +220,37 @@ impl FileSymbols {
     }
 }
 
-const SHT_SYMTAB: u32 = 2;
-const SHT_DYNSYM: u32 = 11;
-const STT_FUNC: u8 = 2;
-const STT_GNU_IFUNC: u8 = 10;
-const SHN_UNDEF: u16 = 0;
-
-fn le_u16(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
-}
-fn le_u32(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
-}
-fn le_u64(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
-}
-
-/// Adds each function symbol with a size to `out`.
-fn read_symbols<B: crate::usdt::Bytes + ?Sized>(b: &B, out: &mut FileSymbols) -> Option<()> {
-    let eh = b.at(0, 64).ok()?;
-    // ELF, 64-bit, little-endian
-    if eh[0..4] != [0x7f, b'E', b'L', b'F'] || eh[4] != 2 || eh[5] != 1 {
-        return None;
-    }
-    let shoff = le_u64(&eh, 0x28)?;
-    let shentsize = u64::from(le_u16(&eh, 0x3a)?);
-    let shnum = u64::from(le_u16(&eh, 0x3c)?);
-    if shentsize < 64 || shnum == 0 || shnum > 65_535 {
-        return None;
-    }
-    let table = b.at(shoff, shentsize.checked_mul(shnum)?).ok()?;
-    // (type, addr, offset, size, link) of each section
-    let sections: Vec<(u32, u64, u64, u64, u32)> = (0..shnum as usize)
-        .filter_map(|i| {
-            let s = table.get(i * shentsize as usize..(i + 1) * shentsize as usize)?;
-            Some((
-                le_u32(s, 4)?,
-                le_u64(s, 0x10)?,
-                le_u64(s, 0x18)?,
-                le_u64(s, 0x20)?,
-                le_u32(s, 0x28)?,
-            ))
-        })
-        .collect();
-    let mut budget = SYMBOL_BYTES;
+/// Adds each function symbol with a size to `out`: `.symtab`'s, then `.dynsym`'s, their
+/// place in the file found through their section ([`elf::Symbol::file_offset`]).
+fn read_symbols<B: elf::Bytes + ?Sized>(b: &B, out: &mut FileSymbols) -> Option<()> {
+    let elf = elf::Elf::parse(b).ok()?;
+    let sections = elf.sections().ok()?;
+    let mut budget = elf::SYMBOL_BYTES;
     let mut order = 0u32;
-    for want in [SHT_SYMTAB, SHT_DYNSYM] {
-        for &(_, _, off, size, link) in sections.iter().filter(|s| s.0 == want) {
-            let Some(&(_, _, str_off, str_size, _)) = sections.get(link as usize) else {
-                continue;
-            };
-            if size.saturating_add(str_size) > budget {
+    for want in [elf::SHT_SYMTAB, elf::SHT_DYNSYM] {
+        // a table past what is left of the budget, or malformed, is left out
+        let Ok(Some(table)) = elf.symbols(&sections, want, budget) else {
+            continue;
+        };
+        budget -= table.bytes();
+        for sym in table.iter() {
+            order = order.saturating_add(1);
+            if !sym.is_function() || sym.size == 0 {
                 continue;
             }
-            budget -= size + str_size;
-            let (Ok(syms), Ok(strs)) = (b.at(off, size), b.at(str_off, str_size)) else {
+            let Ok(file_off) = sym.file_offset(&sections) else {
                 continue;
             };
-            for sym in syms.chunks_exact(24) {
-                order = order.saturating_add(1);
-                let name = le_u32(sym, 0).unwrap_or(0) as usize;
-                let info = sym[4];
-                let shndx = le_u16(sym, 6).unwrap_or(0);
-                let value = le_u64(sym, 8).unwrap_or(0);
-                let sym_size = le_u64(sym, 16).unwrap_or(0);
-                let ty = info & 0xf;
-                if (ty != STT_FUNC && ty != STT_GNU_IFUNC) || shndx == SHN_UNDEF || sym_size == 0 {
-                    continue;
-                }
-                // the symbol's place in the file: value - section addr + section offset
-                let Some(&(_, sec_addr, sec_off, _, _)) = sections.get(shndx as usize) else {
-                    continue;
-                };
-                let Some(file_off) = value
-                    .checked_sub(sec_addr)
-                    .and_then(|v| v.checked_add(sec_off))
-                else {
-                    continue;
-                };
-                let Some(bytes) = strs.get(name..) else {
-                    continue;
-                };
-                let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
-                let text = String::from_utf8_lossy(&bytes[..end]);
-                let (Ok(at), Ok(len)) = (u32::try_from(out.names.len()), u32::try_from(text.len()))
-                else {
-                    return Some(());
-                };
-                out.names.push_str(&text);
-                out.syms.push((file_off, sym_size, order, at, len));
-            }
+            let text = String::from_utf8_lossy(sym.name.unwrap_or_default());
+            let (Ok(at), Ok(len)) = (u32::try_from(out.names.len()), u32::try_from(text.len()))
+            else {
+                return Some(());
+            };
+            out.names.push_str(&text);
+            out.syms.push((file_off, sym.size, order, at, len));
         }
     }
     Some(())
-}
-
-struct FileBytes(File);
-
-impl crate::usdt::Bytes for FileBytes {
-    fn at(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
-        let len = usize::try_from(len).map_err(|_| "too large".to_string())?;
-        let mut buf = vec![0; len];
-        self.0
-            .read_exact_at(&mut buf, offset)
-            .map_err(|e| e.to_string())?;
-        Ok(buf)
-    }
 }
 
 /// Kernel frames: `{offset, symbol}` of each address a kernel function holds (others are
@@ -430,8 +354,8 @@ impl Symbolizer {
         if !self.files.contains_key(&key) {
             // the file as the process sees it (its mount namespace); dev and inode name it
             let path = m.path.strip_suffix(" (deleted)").unwrap_or(&m.path);
-            let syms = File::open(format!("/proc/{tid}/root{path}"))
-                .map(|f| FileSymbols::read(&FileBytes(f)))
+            let syms = elf::FileBytes::open(&format!("/proc/{tid}/root{path}"))
+                .map(|f| FileSymbols::read(&f))
                 .unwrap_or_default();
             // drop the least recently used until the new one fits
             while !self.files.is_empty()
@@ -577,8 +501,13 @@ mod tests {
                 .to_string_lossy()
                 .to_string()
         ));
-        // malformed images give nothing, never a panic
+        // malformed images give nothing, never a panic: cut in the header, cut before the
+        // section headers at the end, section headers past the end
         assert!(FileSymbols::read(&exe[..100]).is_empty());
         assert!(FileSymbols::read(&b"\x7fELF"[..]).is_empty());
+        assert!(FileSymbols::read(&exe[..exe.len() - 1]).is_empty());
+        let mut far = exe.clone();
+        far[0x28..0x30].copy_from_slice(&(exe.len() as u64).to_le_bytes());
+        assert!(FileSymbols::read(far.as_slice()).is_empty());
     }
 }

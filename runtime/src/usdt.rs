@@ -3,17 +3,10 @@
 //! argument specs (`-4@%eax`, `8@-8(%rbp)`, `4@$5`, `1@-96(%rbp,%rax,8)`) parsed as Tetragon
 //! parses them on x86_64 (pkg/elf/usdtargs_linux.go `parseArgs`, usdtargs_linux_amd64.go).
 //!
-//! The same program headers give the file offset of a virtual address, for uprobe `addrs`
-//! (pkg/elf/file.go `OffsetFromAddr`: [`offset_from_addr`]).
-//!
-//! Our own small reader: 64-bit little-endian ELF only (the runtime's BPF programs are
-//! x86_64's), every offset and size checked, the note sections read up to [`MAX_NOTES`] bytes
-//! each; a malformed file is an error, never a panic.
+//! The binary is read with [`crate::elf`] (bounded, a malformed file an error, never a panic),
+//! the note sections up to [`MAX_NOTES`] bytes each.
 
-use std::fs::File;
-use std::io::ErrorKind;
-use std::os::unix::fs::FileExt;
-
+use crate::elf::{self, Bytes, Elf, FileBytes, ReadError, PF_X, SHT_NOTE};
 use crate::layout::{usdt_kind as kind, UsdtArg, UsdtSpec};
 
 /// Bytes of note sections read per section, at most.
@@ -51,177 +44,60 @@ pub struct Probe {
     pub semaphore: u64,
 }
 
-/// Why a binary's probes could not be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The file does not exist (a fact of the host, not of the policy).
-    Missing(String),
-    /// The file could not be read or is not an ELF binary with well-formed notes.
-    Bad(String),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Missing(s) | ReadError::Bad(s) => f.write_str(s),
-        }
-    }
-}
-
 /// The USDT probes of the binary at `path`.
 pub fn read(path: &str) -> Result<Vec<Probe>, ReadError> {
-    let file = open(path)?;
-    probes(&FileBytes(file)).map_err(|e| ReadError::Bad(format!("{path}: {e}")))
+    let file = FileBytes::open(path)?;
+    probes(&file).map_err(|e| ReadError::Bad(format!("{path}: {e}")))
 }
 
-fn open(path: &str) -> Result<File, ReadError> {
-    File::open(path).map_err(|e| {
-        if e.kind() == ErrorKind::NotFound {
-            ReadError::Missing(format!("{path}: no such file"))
-        } else {
-            ReadError::Bad(format!("{path}: {e}"))
-        }
-    })
-}
-
-/// Random access to the bytes of a binary.
-pub trait Bytes {
-    /// `len` bytes at `offset`; an error past the end.
-    fn at(&self, offset: u64, len: u64) -> Result<Vec<u8>, String>;
-}
-
-struct FileBytes(File);
-
-impl Bytes for FileBytes {
-    fn at(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
-        let len = usize::try_from(len).map_err(|_| "a section too large".to_string())?;
-        let mut buf = vec![0; len];
-        self.0
-            .read_exact_at(&mut buf, offset)
-            .map_err(|e| format!("reading {len} bytes at {offset:#x}: {e}"))?;
-        Ok(buf)
-    }
-}
-
-impl Bytes for [u8] {
-    fn at(&self, offset: u64, len: u64) -> Result<Vec<u8>, String> {
-        let start = usize::try_from(offset).map_err(|_| "offset too large".to_string())?;
-        let len = usize::try_from(len).map_err(|_| "size too large".to_string())?;
-        start
-            .checked_add(len)
-            .and_then(|end| self.get(start..end))
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| format!("{len} bytes at {offset:#x} lie past the end of the file"))
-    }
-}
-
-fn u16_at(b: &[u8], o: usize) -> u16 {
-    b.get(o..o + 2)
-        .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-}
-
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    b.get(o..o + 4)
-        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn u64_at(b: &[u8], o: usize) -> u64 {
-    b.get(o..o + 8).map_or(0, |s| {
-        let mut a = [0; 8];
-        a.copy_from_slice(s);
-        u64::from_le_bytes(a)
-    })
-}
-
-const SHT_NOTE: u32 = 7;
-const PT_LOAD: u32 = 1;
-const PF_X: u32 = 1;
 const NT_STAPSDT: u32 = 3;
-
-struct Segment {
-    flags: u32,
-    offset: u64,
-    vaddr: u64,
-    memsz: u64,
-}
 
 /// The probes of an ELF image.
 pub fn probes<B: Bytes + ?Sized>(b: &B) -> Result<Vec<Probe>, String> {
-    let eh = elf_header(b)?;
-    let segments = load_segments(b, &eh)?;
-    let shoff = u64_at(&eh, 0x28);
-    let shentsize = u64::from(u16_at(&eh, 0x3a));
-    let shnum = u64::from(u16_at(&eh, 0x3c));
-    let shstrndx = u64::from(u16_at(&eh, 0x3e));
-    if shnum > 0 && shentsize < 64 {
-        return Err("ELF header sizes too small".into());
-    }
-    let mut sections = Vec::new();
-    for i in 0..shnum {
-        sections.push(b.at(shoff + i * shentsize, 64)?);
-    }
-    let names = match sections.get(shstrndx as usize) {
-        Some(s) => b.at(u64_at(s, 24), u64_at(s, 32).min(MAX_NOTES))?,
-        None => Vec::new(),
-    };
-    let name_of = |s: &[u8]| -> &[u8] {
-        let from = u32_at(s, 0) as usize;
-        let rest = names.get(from..).unwrap_or(&[]);
-        let end = rest.iter().position(|c| *c == 0).unwrap_or(rest.len());
-        &rest[..end]
-    };
+    let elf = Elf::parse(b)?;
+    let segments = elf.load_segments()?;
+    let sections = elf.sections()?;
+    let names = elf.section_names(&sections)?;
     // Tetragon's getBase: the address of `.stapsdt.base`, when there is one
-    let bases: Vec<&Vec<u8>> = sections
+    let bases: Vec<&elf::Section> = sections
         .iter()
-        .filter(|s| name_of(s) == b".stapsdt.base")
+        .filter(|s| names.get(s.name) == Some(b".stapsdt.base"))
         .collect();
     if bases.len() > 1 {
         return Err("more than 1 .stapsdt.base sections".into());
     }
-    let base = bases.first().map_or(0, |s| u64_at(s, 16));
-    let segment_of = |addr: u64| {
-        segments
+    let base = bases.first().map_or(0, |s| s.addr);
+    // the first PT_LOAD segment that holds `addr`, which must (or must not) be executable
+    let file_offset = |addr: u64, exec: bool| -> Result<u64, String> {
+        let seg = segments
             .iter()
-            .find(|s| s.vaddr <= addr && addr - s.vaddr < s.memsz)
+            .find(|s| s.holds(addr))
+            .ok_or_else(|| format!("failed to find elf program header for {addr:x}"))?;
+        if (seg.flags & PF_X != 0) != exec {
+            let with = if exec { "with" } else { "without" };
+            return Err(format!(
+                "failed to find elf program header for {addr:x} {with} PF_X"
+            ));
+        }
+        seg.file_offset(addr)
+            .ok_or_else(|| format!("the file offset of {addr:x} overflows"))
     };
 
     let mut out = Vec::new();
-    for s in sections.iter().filter(|s| u32_at(s, 4) == SHT_NOTE) {
-        let size = u64_at(s, 32);
-        if size > MAX_NOTES {
-            return Err(format!(
-                "a note section of {size} bytes (more than {MAX_NOTES})"
-            ));
-        }
-        let data = b.at(u64_at(s, 24), size)?;
-        let mut at = 0usize;
-        while at + 12 <= data.len() {
-            let namesz = u32_at(&data, at) as usize;
-            let descsz = u32_at(&data, at + 4) as usize;
-            let ty = u32_at(&data, at + 8);
-            let name_at = at + 12;
-            let desc_at = name_at
-                .checked_add(align4(namesz))
-                .ok_or("a note name too long")?;
-            let next = desc_at
-                .checked_add(align4(descsz))
-                .ok_or("a note too long")?;
-            if next > data.len() {
-                return Err("a note runs past its section".into());
-            }
-            at = next;
-            let name = &data[name_at..name_at + namesz];
-            let name = name.split(|c| *c == 0).next().unwrap_or(&[]);
-            if name != b"stapsdt" || ty != NT_STAPSDT {
+    for s in sections.iter().filter(|s| s.sh_type == SHT_NOTE) {
+        let data = elf.data(s, MAX_NOTES, "a note section")?;
+        for note in elf::notes(&data)? {
+            if note.name != b"stapsdt" || note.ty != NT_STAPSDT {
                 continue;
             }
-            if descsz < 24 + 3 {
+            let desc = note.desc;
+            if desc.len() < 24 + 3 {
                 return Err("failed to read elf note: a stapsdt note too short".into());
             }
-            let desc = &data[desc_at..desc_at + descsz];
-            let pc = u64_at(desc, 0);
-            let note_base = u64_at(desc, 8);
-            let sema = u64_at(desc, 16);
+            let word = |i: usize| {
+                u64::from_le_bytes(desc[i * 8..i * 8 + 8].try_into().unwrap_or_default())
+            };
+            let (pc, note_base, sema) = (word(0), word(1), word(2));
             let mut strings = desc[24..].split(|c| *c == 0);
             let mut next_str = || -> Result<String, String> {
                 strings
@@ -236,23 +112,9 @@ pub fn probes<B: Bytes + ?Sized>(b: &B) -> Result<Vec<Probe>, String> {
             if base != 0 && note_base != 0 {
                 ip = ip.wrapping_add(base.wrapping_sub(note_base));
             }
-            let seg = segment_of(ip)
-                .ok_or_else(|| format!("failed to find elf program header for {ip:x}"))?;
-            if seg.flags & PF_X == 0 {
-                return Err(format!(
-                    "failed to find elf program header for {ip:x} with PF_X"
-                ));
-            }
-            let offset = ip - seg.vaddr + seg.offset;
+            let offset = file_offset(ip, true)?;
             let semaphore = if sema != 0 {
-                let seg = segment_of(sema)
-                    .ok_or_else(|| format!("failed to find elf program header for {sema:x}"))?;
-                if seg.flags & PF_X != 0 {
-                    return Err(format!(
-                        "failed to find elf program header for {sema:x} without PF_X"
-                    ));
-                }
-                sema - seg.vaddr + seg.offset
+                file_offset(sema, false)?
             } else {
                 0
             };
@@ -267,67 +129,6 @@ pub fn probes<B: Bytes + ?Sized>(b: &B) -> Result<Vec<Probe>, String> {
         }
     }
     Ok(out)
-}
-
-/// The 64 bytes of an ELF header, checked to be a 64-bit little-endian ELF file's.
-fn elf_header<B: Bytes + ?Sized>(b: &B) -> Result<Vec<u8>, String> {
-    let eh = b.at(0, 64).map_err(|_| "not an ELF file (too short)")?;
-    if eh[0..4] != [0x7f, b'E', b'L', b'F'] {
-        return Err("not an ELF file".into());
-    }
-    if eh[4] != 2 || eh[5] != 1 {
-        return Err("not a 64-bit little-endian ELF file".into());
-    }
-    Ok(eh)
-}
-
-/// The `PT_LOAD` program headers of an ELF image whose header is `eh`.
-fn load_segments<B: Bytes + ?Sized>(b: &B, eh: &[u8]) -> Result<Vec<Segment>, String> {
-    let phoff = u64_at(eh, 0x20);
-    let phentsize = u64::from(u16_at(eh, 0x36));
-    let phnum = u64::from(u16_at(eh, 0x38));
-    if phnum > 0 && phentsize < 56 {
-        return Err("ELF header sizes too small".into());
-    }
-    let mut segments = Vec::new();
-    for i in 0..phnum {
-        let at = i
-            .checked_mul(phentsize)
-            .and_then(|o| o.checked_add(phoff))
-            .ok_or("a program header lies past the end of the file")?;
-        let p = b.at(at, 56)?;
-        if u32_at(&p, 0) == PT_LOAD {
-            segments.push(Segment {
-                flags: u32_at(&p, 4),
-                offset: u64_at(&p, 8),
-                vaddr: u64_at(&p, 16),
-                memsz: u64_at(&p, 40),
-            });
-        }
-    }
-    Ok(segments)
-}
-
-/// The file offset of the virtual address `addr` in an ELF image, as Tetragon's
-/// `OffsetFromAddr` (pkg/elf/file.go) finds it for uprobe `addrs`: in the executable
-/// (`PF_X`) `PT_LOAD` segment that holds it, `addr - p_vaddr + p_offset`.
-pub fn offset_from_addr<B: Bytes + ?Sized>(b: &B, addr: u64) -> Result<u64, String> {
-    let eh = elf_header(b)?;
-    load_segments(b, &eh)?
-        .iter()
-        .find(|s| s.flags & PF_X != 0 && s.vaddr <= addr && addr - s.vaddr < s.memsz)
-        .map(|s| addr - s.vaddr + s.offset)
-        .ok_or_else(|| format!("failed to find offset for address {addr:x}"))
-}
-
-/// [`offset_from_addr`] in the binary at `path`.
-pub fn file_offset_from_addr(path: &str, addr: u64) -> Result<u64, ReadError> {
-    let file = open(path)?;
-    offset_from_addr(&FileBytes(file), addr).map_err(|e| ReadError::Bad(format!("{path}: {e}")))
-}
-
-fn align4(n: usize) -> usize {
-    n.saturating_add(3) & !3
 }
 
 /// The arguments of a probe's spec, up to the first that does not parse (Tetragon's
@@ -529,54 +330,5 @@ mod tests {
             g.iter_mut().skip(0x20).for_each(|b| *b = n);
             let _ = probes(&g[..]);
         }
-    }
-
-    /// An ELF header and program headers: (type, flags, offset, vaddr, memsz) each.
-    fn image(segments: &[(u32, u32, u64, u64, u64)]) -> Vec<u8> {
-        let mut b = vec![0u8; 64];
-        b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[5] = 1;
-        b[0x20..0x28].copy_from_slice(&64u64.to_le_bytes());
-        b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
-        b[0x38..0x3a].copy_from_slice(&(segments.len() as u16).to_le_bytes());
-        for &(ty, flags, offset, vaddr, memsz) in segments {
-            let mut p = vec![0u8; 56];
-            p[0..4].copy_from_slice(&ty.to_le_bytes());
-            p[4..8].copy_from_slice(&flags.to_le_bytes());
-            p[8..16].copy_from_slice(&offset.to_le_bytes());
-            p[16..24].copy_from_slice(&vaddr.to_le_bytes());
-            p[40..48].copy_from_slice(&memsz.to_le_bytes());
-            b.extend(p);
-        }
-        b
-    }
-
-    #[test]
-    fn addresses_map_to_offsets_in_the_executable_load_segment() {
-        const PT_NOTE: u32 = 4;
-        let img = image(&[
-            (PT_LOAD, 4, 0, 0x400000, 0x1000),     // R
-            (PT_NOTE, 5, 0x1000, 0x401000, 0x100), // not a load
-            (PT_LOAD, 5, 0x1000, 0x401000, 0x200), // R E
-            (PT_LOAD, 6, 0x2000, 0x403000, 0x100), // RW
-        ]);
-        assert_eq!(offset_from_addr(&img[..], 0x401136), Ok(0x1136));
-        assert_eq!(offset_from_addr(&img[..], 0x401000), Ok(0x1000));
-        // past the segment, in a segment that is not executable, nowhere
-        for addr in [0x401200, 0x400100, 0x403010, 0] {
-            assert_eq!(
-                offset_from_addr(&img[..], addr),
-                Err(format!("failed to find offset for address {addr:x}"))
-            );
-        }
-        // a header promising more program headers than the image holds
-        let mut cut = img.clone();
-        cut[0x38] = 200;
-        assert!(offset_from_addr(&cut[..], 0x401136).is_err());
-        let mut far = img;
-        far[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(offset_from_addr(&far[..], 0x401136).is_err());
-        assert!(offset_from_addr(&b"\x7fELF"[..], 0).is_err());
     }
 }
