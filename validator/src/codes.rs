@@ -149,6 +149,7 @@ codes! {
     K020 => checks::kernel::K020,
     K021 => checks::kernel::K021,
     K030 => checks::kernel::K030,
+    K031 => checks::kernel::K031,
     K040 => checks::host::K040,
     C001 => crate::suppress::C001,
 }

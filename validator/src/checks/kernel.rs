@@ -125,6 +125,16 @@ pub const K030: CodeInfo = CodeInfo {
     tetragon: "pkg/sensors/tracing/genericlsm.go createGenericLsmSensor (bpf.HasLSMPrograms); uprobe Override: pkg/sensors/tracing/genericuprobe.go validateUprobeFeatures (pkg/bpf/detect_linux.go detectUprobeRegsChange); kprobes, uprobes and fentries: the kernel when the program attaches",
 };
 
+/// `K031`.
+pub const K031: CodeInfo = CodeInfo {
+    code: "K031",
+    name: "substring-never-matches",
+    severity: Severity::Warning,
+    summary: "`SubString` or `SubStringIgnCase` on a kernel without the kfunc it searches with: the filter matches nothing.",
+    explanation: "Tetragon searches for a substring in the kernel, with the `bpf_strnstr` kfunc for `SubString` and `bpf_strncasestr` for `SubStringIgnCase`. Its BPF program asks whether the running kernel has the kfunc (`bpf_ksym_exists`) and, where it does not, leaves the filter unmatched: the policy loads, and the selector never matches through that filter, so its actions never run and no event is posted for it. Nothing is logged. The string kfuncs are recent: of the kernels in policyctl's tests, 6.18 has `bpf_strnstr` and not `bpf_strncasestr`, and 6.12 and 6.1 have neither; policyctl looks for them in the kernel's BTF, where every kfunc is listed. On such a kernel, match with `Prefix`, `Postfix` or `Equal` on the part of the string you know, or list the full values with `In`. `policyctl run` does as Tetragon does.",
+    tetragon: "bpf/process/types/basic.h filter_char_buf and filter_file_buf (op_substring, op_substring_igncase: bpf_ksym_exists(bpf_strnstr) / bpf_ksym_exists(bpf_strncasestr)), filter_char_substring; pkg/selectors/kernel.go writeMatchSubString",
+};
+
 /// Check a policy against every kernel, then merge what several kernels share into one
 /// diagnostic naming them all.
 pub fn run_all(policy: &Policy, kernels: &[Arc<Kernel>], out: &mut Vec<Diagnostic>) {
@@ -209,6 +219,7 @@ fn feature_unknown(policy: &Policy, span: crate::Span, kernel: &Kernel) -> bool 
 /// Check a policy against one kernel.
 pub fn check(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
     features(policy, kernel, out);
+    substring(policy, kernel, out);
     uprobe_override(policy, kernel, out);
     enforcer(policy, kernel, out);
     for hook in &policy.spec.hooks {
@@ -301,6 +312,46 @@ fn features(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
                 .help(help),
             );
         }
+    }
+}
+
+/// `SubString` and `SubStringIgnCase` search with a kfunc; a kernel without it leaves the
+/// filter unmatched (Tetragon's filter_char_buf: `bpf_ksym_exists`).
+fn substring(policy: &Policy, kernel: &Kernel, out: &mut Vec<Diagnostic>) {
+    let filters = policy
+        .spec
+        .hooks
+        .iter()
+        .flat_map(|h| &h.selectors)
+        .flat_map(|s| {
+            s.match_args
+                .iter()
+                .chain(&s.match_data)
+                .chain(&s.match_return_args)
+        });
+    for f in filters {
+        let Some(op) = &f.operator else {
+            continue;
+        };
+        let kfunc = match op.value.as_str() {
+            "SubString" => "bpf_strnstr",
+            "SubStringIgnCase" => "bpf_strncasestr",
+            _ => continue,
+        };
+        if kernel.func(kfunc).is_some() {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::K031,
+                op.span,
+                format!(
+                    "`{}` matches nothing on this kernel, so this selector never matches: the kernel lacks the `{kfunc}` kfunc, without which Tetragon leaves the filter unmatched",
+                    op.value
+                ),
+            )
+            .help("match with `Prefix`, `Postfix` or `Equal` on the part you know, or list the values with `In`; or check against a kernel that has the kfunc"),
+        );
     }
 }
 
