@@ -789,13 +789,15 @@ fn tail(text: &str, n: usize) -> String {
 
 /// Shell helpers for scenarios: `start` runs `policyctl run` in the background (its pid in
 /// /tmp/run.pid, so it outlives the scenario that started it) and waits until every hook is
-/// attached; `stop` sends SIGINT, waits for the exit and prints its status, what it said and
-/// the events after a `--- events` marker.
+/// attached (at most 2400 polls, two minutes and more: under TCG the kernel takes ~10 s to
+/// verify each program copy, and five uprobe policies on 6.12 took 45 s to attach, past the
+/// 600 polls this waited before); `stop` sends SIGINT, waits for the exit and prints its
+/// status, what it said and the events after a `--- events` marker.
 pub const RUN_HELPERS: &str = r#"
 start() {
   policyctl run "$@" >/tmp/events 2>/tmp/run.err &
   echo $! >/tmp/run.pid
-  for i in $(seq 1 600); do
+  for i in $(seq 1 2400); do
     grep -q 'Ctrl-C stops' /tmp/run.err && return 0
     kill -0 $(cat /tmp/run.pid) 2>/dev/null || { cat /tmp/run.err; return 1; }
     sleep 0.05
