@@ -114,7 +114,8 @@ struct scratch {
 	__u32 stack_post;    /* STACK_KERNEL | STACK_USER of the deferred post; 0: none */
 	__u32 stack_slot;    /* its hook's slot */
 	__u32 stack_returns; /* 1: keep the entry for its return probe instead of posting */
-	__u32 _pad_stack;
+	__u32 args_from; /* ARGS_*: how handle() completes raw */
+	__u64 args_ctx;  /* ARGS_TRAMPOLINE: the program's context, the arguments' u64s */
 };
 
 struct {
@@ -2115,6 +2116,23 @@ GLOBAL int refresh_process(__u64 slot, __u64 sel, __u64 tgid)
 	return 0;
 }
 
+/* A syscall's arguments from its user registers (below). */
+static __attribute__((noinline)) void user_regs(struct scratch *s);
+
+/* How handle() completes the raw arguments a copy left (scratch.args_from):
+ * ARGS_READY, the copy read them; ARGS_REGS_IF_SYSCALL, the copy read the
+ * function's registers, replaced by the syscall's user registers when the
+ * hook is a syscall stub's; ARGS_TRAMPOLINE, the syscall's user registers
+ * for a syscall stub, else the u64s at args_ctx (fentry), read only then. */
+#define ARGS_READY 0
+#define ARGS_REGS_IF_SYSCALL 1
+#define ARGS_TRAMPOLINE 2
+/* fentry and lsm: the context is the arguments, one u64 each. The verifier
+ * refuses direct reads past the function's arity, so all six slots are
+ * copied with one probe read; those past the arity are unused. */
+#define TRAMPOLINE_ARGS(s, ctx)                                           \
+	bpf_probe_read_kernel((s)->raw, sizeof((s)->raw), (ctx))
+
 /* Return probes: keeps the entry's event until the call returns (below). */
 GLOBAL int keep_entry(__u64 slot, __u64 post);
 /* matchParentBinaries (below) */
@@ -2229,6 +2247,13 @@ GLOBAL int handle(__u64 slot)
 	struct scratch *s = get_scratch();
 	if (!h || !s || !h->enabled)
 		return 0;
+	if (s->args_from != ARGS_READY) {
+		if (h->syscall)
+			user_regs(s);
+		else if (s->args_from == ARGS_TRAMPOLINE)
+			TRAMPOLINE_ARGS(s, (void *)s->args_ctx);
+		s->args_from = ARGS_READY;
+	}
 
 	__u64 id = bpf_get_current_pid_tgid();
 	s->hook.header.type = EVENT_HOOK;
@@ -2442,6 +2467,22 @@ static __always_inline struct scratch *begin_hook(__u32 slot, bool *syscall,
 	*hook = h;
 	s->hook.syscall = 0;
 	s->regs_addr = 0;
+	s->args_from = ARGS_READY;
+	return s;
+}
+
+/* The scratch of a copy that needs nothing of its hook's configuration
+ * before handle(), which looks it up (issue 16: a lookup in `hooks` is ~100
+ * instructions, and the copy's own was one more per call). `from` says how
+ * handle() completes the raw arguments (ARGS_*). */
+static __always_inline struct scratch *begin_copy(__u32 from)
+{
+	struct scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	s->hook.syscall = 0;
+	s->regs_addr = 0;
+	s->args_from = from;
 	return s;
 }
 
@@ -2456,10 +2497,10 @@ static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
  * hands every __x64_sys_ stub and raw_syscalls/sys_enter passes), loaded
  * directly through bpf_task_pt_regs()'s typed pointer. Six direct loads
  * cost a few instructions; one probe read of the 64 bytes cost ~100 a call
- * (issue 16, benches/run_vm.rs). Not inlined: inlined into kprobe_args,
- * clang merged these loads with the ctx->... loads of the other branch
- * into one load through a selected pointer, which Linux 6.1's verifier
- * refuses in a kprobe ("dereference of modified ctx ptr"). */
+ * (issue 16, benches/run_vm.rs). Not inlined: inlined beside a kprobe's
+ * ctx->... loads, clang merged these loads with those into one load through
+ * a selected pointer, which Linux 6.1's verifier refuses in a kprobe
+ * ("dereference of modified ctx ptr"); handle() calls it. */
 static __attribute__((noinline)) void user_regs(struct scratch *s)
 {
 	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -2472,14 +2513,10 @@ static __attribute__((noinline)) void user_regs(struct scratch *s)
 }
 
 /* A function's arguments from a kprobe's registers (x86_64 calling
- * convention), or, for a syscall stub, from the user registers it takes.
+ * convention); a syscall stub's are replaced by handle() (regs_if_syscall).
  * Direct context reads at constant offsets, as the verifier requires. */
-static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, bool syscall)
+static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx)
 {
-	if (syscall) {
-		user_regs(s);
-		return;
-	}
 	s->raw[0] = ctx->di;
 	s->raw[1] = ctx->si;
 	s->raw[2] = ctx->dx;
@@ -2489,18 +2526,17 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 }
 
 /* A program copy whose context is registers (kprobe, uprobe): gathers the
- * arguments (`syscall` says whether through a syscall stub's user
- * registers) and runs the handler for its slot. */
-#define REGS_PROGRAM(section, name, kind, n, from_syscall)                \
+ * arguments (`from`: a kprobe's hook may be a syscall stub's, whose
+ * arguments are its user registers) and runs the handler for its slot. */
+#define REGS_PROGRAM(section, name, kind, n, from)                        \
 	SEC(section #n)                                                   \
 	int name##_##n(struct pt_regs *ctx)                               \
 	{                                                                 \
 		__u32 slot = kind * SLOTS_PER_KIND + n;                   \
-		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
+		struct scratch *s = begin_copy(from);                     \
 		if (!s)                                                   \
 			return 0;                                         \
-		kprobe_args(s, ctx, from_syscall);                        \
+		kprobe_args(s, ctx);                                      \
 		s->regs_addr = (__u64)ctx;                                \
 		if (handle(slot) && kind == KIND_KPROBE)                  \
 			defer_override(slot, s->hook.action_arg);         \
@@ -2508,7 +2544,7 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		return 0;                                                 \
 	}
 
-#define KPROBE(n) REGS_PROGRAM("kprobe/slot", kprobe, KIND_KPROBE, n, syscall)
+#define KPROBE(n) REGS_PROGRAM("kprobe/slot", kprobe, KIND_KPROBE, n, ARGS_REGS_IF_SYSCALL)
 
 /* kprobe copies that may override the return value: loaded only for
  * selectors with Override, as kernels without error injection refuse
@@ -2518,11 +2554,10 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 	int kprobe_override_##n(struct pt_regs *ctx)                      \
 	{                                                                 \
 		__u32 slot = KIND_KPROBE * SLOTS_PER_KIND + n;            \
-		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
+		struct scratch *s = begin_copy(ARGS_REGS_IF_SYSCALL);     \
 		if (!s)                                                   \
 			return 0;                                         \
-		kprobe_args(s, ctx, syscall);                             \
+		kprobe_args(s, ctx);                                      \
 		s->regs_addr = (__u64)ctx;                                \
 		if (handle(slot))                                         \
 			bpf_override_return(ctx, (long)s->hook.action_arg); \
@@ -2530,25 +2565,16 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx, 
 		return 0;                                                 \
 	}
 
-/* fentry and lsm: the context is the arguments, one u64 each. */
-/* The verifier refuses direct reads past the function's arity, so all six
- * slots are copied with one probe read; those past the arity are unused. */
-#define TRAMPOLINE_ARGS(s, ctx)                                           \
-	bpf_probe_read_kernel((s)->raw, sizeof((s)->raw), (ctx))
 
 #define FENTRY(n)                                                         \
 	SEC("fentry/slot" #n)                                             \
 	int fentry_##n(__u64 *ctx)                                        \
 	{                                                                 \
 		__u32 slot = KIND_FENTRY * SLOTS_PER_KIND + n;            \
-		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
+		struct scratch *s = begin_copy(ARGS_TRAMPOLINE);          \
 		if (!s)                                                   \
 			return 0;                                         \
-		if (syscall)                                              \
-			user_regs(s);                                     \
-		else                                                      \
-			TRAMPOLINE_ARGS(s, ctx);                          \
+		s->args_ctx = (__u64)ctx;                                 \
 		if (handle(slot))                                         \
 			defer_override(slot, s->hook.action_arg);         \
 		post_stacks(ctx, s);                                      \
@@ -2570,8 +2596,7 @@ static __always_inline __s64 lsm_errno(__s32 value)
 	__s64 lsm_##n(__u64 *ctx)                                         \
 	{                                                                 \
 		__u32 slot = KIND_LSM * SLOTS_PER_KIND + n;               \
-		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
+		struct scratch *s = begin_copy(ARGS_READY);               \
 		if (!s)                                                   \
 			return 0;                                         \
 		TRAMPOLINE_ARGS(s, ctx);                                  \
@@ -2608,7 +2633,7 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		return 0;                                                 \
 	}
 
-#define UPROBE(n) REGS_PROGRAM("uprobe/slot", uprobe, KIND_UPROBE, n, false)
+#define UPROBE(n) REGS_PROGRAM("uprobe/slot", uprobe, KIND_UPROBE, n, ARGS_READY)
 
 #define COPIES(X) \
 	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) \
@@ -3018,11 +3043,10 @@ int kprobe_multi(struct pt_regs *ctx)
 		__u32 slot = found->slots[i];
 		if (slot < MULTI_SLOT_BASE || slot >= MULTI_SLOT_BASE + MULTI_SLOTS)
 			continue;
-		bool syscall;
-		struct scratch *s = begin(slot, &syscall);
+		struct scratch *s = begin_copy(ARGS_REGS_IF_SYSCALL);
 		if (!s)
 			continue;
-		kprobe_args(s, ctx, syscall);
+		kprobe_args(s, ctx);
 		handle(slot);
 		post_stacks(ctx, s);
 	}
@@ -3052,8 +3076,7 @@ COPIES(URETPROBE)
 	int raw_tp_##n(__u64 *ctx)                                        \
 	{                                                                 \
 		__u32 slot = KIND_RAW_TRACEPOINT * SLOTS_PER_KIND + n;            \
-		bool syscall;                                             \
-		struct scratch *s = begin(slot, &syscall);                \
+		struct scratch *s = begin_copy(ARGS_READY);               \
 		if (!s)                                                   \
 			return 0;                                         \
 		TRAMPOLINE_ARGS(s, ctx);                                  \
