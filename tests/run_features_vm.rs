@@ -39,31 +39,8 @@ mod vm;
 use serde_json::{json, Value};
 
 /// Opens argv[1], leaves its uts namespace, opens argv[2] and argv[3], drops CAP_SYS_ADMIN from
-/// its effective set, opens argv[4] and argv[5] (as tests/run_host.rs's CHANGER).
-const CHANGER: &str = r#"
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
-static void touch(const char *path) { close(open(path, O_RDONLY)); }
-int main(int argc, char **argv) {
-    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct d[2];
-    if (argc != 6) return 3;
-    touch(argv[1]);
-    if (unshare(CLONE_NEWUTS)) return 2;
-    touch(argv[2]);
-    touch(argv[3]);
-    if (syscall(SYS_capget, &h, d)) return 1;
-    d[0].effective &= ~(1u << CAP_SYS_ADMIN);
-    if (syscall(SYS_capset, &h, d)) return 1;
-    touch(argv[4]);
-    touch(argv[5]);
-    return 0;
-}
-"#;
+/// its effective set, opens argv[4] and argv[5] (the host tests' program).
+const CHANGER: &str = include_str!("../testdata/process/changer.c");
 
 /// Moves its children to a new pid namespace, forks: the child (pid 1 there) opens argv[1],
 /// then the parent opens argv[2]; prints the child's pid as the parent sees it.

@@ -1907,39 +1907,7 @@ fn match_namespaces_and_capabilities() {
 /// any change, `argv[2]` after moving to a new uts namespace, `argv[3]` with no further change,
 /// `argv[4]` after dropping CAP_SYS_ADMIN from its effective set, `argv[5]` with no further
 /// change. With a sixth argument it first waits for a byte on stdin.
-const CHANGER: &str = r#"
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
-
-static void touch(const char *path) { close(open(path, O_RDONLY)); }
-
-int main(int argc, char **argv) {
-    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct d[2];
-    char go;
-    if (argc != 6 && argc != 7)
-        return 3;
-    if (argc == 7 && read(0, &go, 1) != 1)
-        return 5;
-    touch(argv[1]);
-    if (unshare(CLONE_NEWUTS))
-        return 2;
-    touch(argv[2]);
-    touch(argv[3]);
-    if (syscall(SYS_capget, &h, d))
-        return 1;
-    d[0].effective &= ~(1u << CAP_SYS_ADMIN);
-    if (syscall(SYS_capset, &h, d))
-        return 1;
-    touch(argv[4]);
-    touch(argv[5]);
-    return 0;
-}
-"#;
+const CHANGER: &str = include_str!("../testdata/process/changer.c");
 
 /// matchCapabilityChanges and matchNamespaceChanges compare with the values stored at exec, and
 /// a reported change becomes the stored value (Tetragon's process_filter_capability_change and
