@@ -2513,7 +2513,7 @@ static __attribute__((noinline)) void user_regs(struct scratch *s)
 }
 
 /* A function's arguments from a kprobe's registers (x86_64 calling
- * convention); a syscall stub's are replaced by handle() (regs_if_syscall).
+ * convention); a syscall stub's are replaced by handle() (ARGS_REGS_IF_SYSCALL).
  * Direct context reads at constant offsets, as the verifier requires. */
 static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx)
 {
@@ -2565,7 +2565,8 @@ static __always_inline void kprobe_args(struct scratch *s, struct pt_regs *ctx)
 		return 0;                                                 \
 	}
 
-
+/* fentry: the context is the arguments, one u64 each; handle() reads them
+ * (TRAMPOLINE_ARGS), or the user registers for a syscall stub. */
 #define FENTRY(n)                                                         \
 	SEC("fentry/slot" #n)                                             \
 	int fentry_##n(__u64 *ctx)                                        \
