@@ -495,11 +495,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
             .then(|| policyctl_runtime::netaction::Runner::spawn(args.dns_server.clone())),
         stacks: stack_reader,
     };
+    std::thread::sleep(Duration::from_millis(1500)); // XXX
     let mut reported_stacks = 0u64;
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
-    while !STOP.load(Ordering::SeqCst) && deadline.is_none_or(|d| Instant::now() < d) {
-        if RELOAD.swap(false, Ordering::SeqCst) {
+    loop {
+        // A stop (signal or --duration) ends the loop only after one more read, without
+        // waiting: what the ring buffer holds then is printed, not dropped. A signal may come
+        // at any point of the loop, even before its first read (a run stopped right after its
+        // "Ctrl-C stops" line), and the events the hooks sent until then are still read.
+        let stopping = STOP.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d);
+        if !stopping && RELOAD.swap(false, Ordering::SeqCst) {
             match &args.policy_dir {
                 None => eprintln!("policyctl run: SIGHUP: there is no --policy-dir to reload"),
                 Some(dir) => {
@@ -529,10 +535,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 }
             }
         }
-        let n = events.poll(Duration::from_millis(100), |record| {
-            sink.record(&plan, record)
-        });
-        if n > 0 && n < BATCH {
+        let wait = if stopping {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100)
+        };
+        let n = events.poll(wait, |record| sink.record(&plan, record));
+        if !stopping && n > 0 && n < BATCH {
             // Events are coming, but fewer than a batch: let them gather for a moment rather
             // than be woken by each one (a wakeup and a poll per event cost more than the
             // event itself); a full batch means the consumer is behind, and it goes on at once.
@@ -568,6 +577,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 if sink.stacks.failed - reported_stacks == 1 { "" } else { "s" }
             );
             reported_stacks = sink.stacks.failed;
+        }
+        if stopping {
+            break;
         }
     }
     if let Some(x) = sink.export.as_mut() {

@@ -1614,9 +1614,12 @@ fn sigterm_detaches_and_sigkill_leaves_nothing_behind() {
 
 /// Events still in the ring buffer when the run stops are printed, not dropped: the run is
 /// paused (SIGSTOP) while this test opens a file of its own directory 20,000 times, so every
-/// event waits in the ring buffer, then resumed and stopped at once (SIGCONT, SIGINT). The
-/// read that the stop interrupts takes every record the ring buffer holds (`Events::poll`
-/// reads until it is empty), so with a ring buffer that holds them all, every open is printed.
+/// event waits in the ring buffer, then resumed and stopped at once (SIGCONT, SIGINT). A
+/// stop ends the event loop only after one more read, which takes every record the ring
+/// buffer holds (`Events::poll` reads until it is empty), so with a ring buffer that holds
+/// them all, every open is printed. The SIGSTOP may land before the loop's first read (it
+/// did in CI once: 0 of 20,000 printed); a 1.5 s sleep put before the loop reproduced that
+/// every time until the stop read once more.
 #[test]
 fn events_waiting_at_the_stop_are_printed() {
     if !run::ready("events_waiting_at_the_stop_are_printed") {
