@@ -2773,6 +2773,193 @@ fn network_actions_fetch_and_look_up() {
     assert_eq!(&q[i + 1..i + 5], &[0, 1, 0, 1], "type A, class IN");
 }
 
+/// GetUrl of an `https://` URL, served by `openssl s_server` on the loopback with a
+/// certificate of a CA made here: with `SSL_CERT_FILE` naming that CA (a variable Go's
+/// crypto/x509 reads too), the server receives the GET over TLS; with another CA trusted
+/// instead, the certificate fails to verify, the run says so on stderr, and the server
+/// receives nothing.
+#[test]
+fn get_url_over_https_verifies_the_certificate() {
+    const TEST: &str = "get_url_over_https_verifies_the_certificate";
+    if !run::ready(TEST) {
+        return;
+    }
+    if Command::new("openssl").arg("version").output().is_err() {
+        skip::skip(TEST, "openssl (the command) is not installed");
+        return;
+    }
+    use std::io::BufRead;
+    use std::sync::{Arc, Mutex};
+    let dir = TempDir::new("https");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    let ca = |name: &str| {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+        ])
+    };
+    ca("test-ca");
+    ca("other-ca");
+    dir.write(
+        "leaf.ext",
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "test-ca.pem",
+        "-CAkey",
+        "test-ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "leaf.pem",
+    ]);
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().port()
+    };
+    // s_server prints what a client sends; its stdin stays open (an end of it would close
+    // the connection)
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["-cert", "leaf.pem", "-key", "leaf.key"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let received = Arc::new(Mutex::new(String::new()));
+    {
+        let received = received.clone();
+        let stdout = server.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                received.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    let ready = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < ready, "s_server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let url_dir = dir.join("url");
+    std::fs::create_dir_all(&url_dir).unwrap();
+    let url = format!("https://127.0.0.1:{port}/canary?file=secret");
+    let policy = dir.write(
+        "geturl.yaml",
+        &openat_policy(
+            "host-geturl-https",
+            &url_dir,
+            "",
+            &format!("      - action: GetUrl\n        argUrl: \"{url}\"\n"),
+        ),
+    );
+    let file = format!("{url_dir}/a");
+    std::fs::write(&file, "a\n").unwrap();
+    for (trusted, sent) in [("other-ca.pem", false), ("test-ca.pem", true)] {
+        let trusted = dir.join(trusted);
+        let running = run::start_env(
+            &[
+                policy.as_str(),
+                "--allow-network-actions",
+                "--policy-events-only",
+            ],
+            &[("SSL_CERT_FILE", trusted.as_str())],
+        )
+        .unwrap_or_else(|f| panic!("policyctl run did not start:\n{f}"));
+        let (status, pid, _) = run_child(CAT, &[&file]);
+        assert!(status.success());
+        running.wait_events(1, |e| pid_of(e, "process_kprobe") == Some(pid as u64));
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let outcome = loop {
+            let got = received.lock().unwrap().clone();
+            if got.contains("GET ") {
+                break got;
+            }
+            let failed = running
+                .stderr()
+                .iter()
+                .any(|l| l.contains("GetUrl `https://"));
+            if failed || std::time::Instant::now() > deadline {
+                break got;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let f = running.stop();
+        let text = f.stderr_text();
+        if sent {
+            assert!(
+                outcome.starts_with("GET /canary?file=secret HTTP/1.1\n")
+                    && outcome.contains(&format!("Host: 127.0.0.1:{port}\n")),
+                "{outcome}\n{f}"
+            );
+            assert!(!text.contains("GetUrl `https://"), "{f}");
+        } else {
+            assert_eq!(outcome, "", "sent with an untrusted certificate\n{f}");
+            assert!(
+                text.contains(&format!(
+                    "GetUrl `{url}`: invalid peer certificate: UnknownIssuer"
+                )),
+                "{f}"
+            );
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// InMap and NotInMap with `list:NAME` values on the raw_syscalls/sys_enter tracepoint's
 /// syscall64 arg (Tetragon's list-syscalls-tracepoint example), scoped to a copy of cat: the
 /// InMap policy reports only the listed syscalls (openat, read), the NotInMap policy only the

@@ -5,8 +5,12 @@
 //! it, `dnsLookup` sends an A query ("ip4") for `argFqdn` to 1.1.1.1:53 over UDP (a Go resolver
 //! whose Dial always goes there) and forgets the answer. Here:
 //!
-//! - GetUrl is a plain HTTP/1.1 GET over TCP (std only: no TLS, so `https://` URLs are refused
-//!   when the plan is compiled, [`HttpUrl::parse`]).
+//! - GetUrl is one HTTP/1.1 GET, over TLS (rustls) for an `https://` URL. As Go's `http.Get`
+//!   does for Tetragon, the server's certificate is verified against the host's trusted roots
+//!   (`/etc/ssl/certs`, or the files `SSL_CERT_FILE` and `SSL_CERT_DIR` name, which Go's
+//!   crypto/x509 reads too); a certificate that does not verify fails the action, said on
+//!   stderr, and nothing is sent. Any other scheme is refused when the plan is compiled
+//!   ([`HttpUrl::parse`]).
 //! - DnsLookup is one hand-built DNS query (RFC 1035, type A, class IN, recursion desired) sent
 //!   over UDP to a server (Tetragon's 1.1.1.1:53 by default), and the answer is awaited and
 //!   dropped. Not `std::net::ToSocketAddrs`: that goes through the host's resolver
@@ -22,8 +26,11 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::RootCertStore;
 
 use crate::plan::NetAction;
 
@@ -42,25 +49,33 @@ pub const TIMEOUT: Duration = Duration::from_secs(3);
 /// Bytes of an HTTP response read (then dropped) at most.
 const RESPONSE_LIMIT: usize = 64 * 1024;
 
-/// An `http://` URL split for a request.
+/// An `http://` or `https://` URL split for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
+    /// `https://`: the request goes over TLS.
+    pub tls: bool,
     /// The host as written (a name, an IPv4 address, or an IPv6 address in brackets).
     pub host: String,
-    /// The port (80 unless written).
+    /// The port (80, or 443 over TLS, unless written).
     pub port: u16,
     /// The path and query, `/` when none.
     pub path: String,
 }
 
 impl HttpUrl {
-    /// `http://host[:port][/path]`; None for anything else (https, no host, a bad port,
-    /// whitespace or control characters that would break the request line).
+    /// `http[s]://host[:port][/path]`; None for anything else (another scheme, no host, a bad
+    /// port, whitespace or control characters that would break the request line).
     pub fn parse(url: &str) -> Option<HttpUrl> {
-        let rest = url
-            .get(..7)
-            .filter(|s| s.eq_ignore_ascii_case("http://"))
-            .map(|_| &url[7..])?;
+        let scheme = |prefix: &str| {
+            url.get(..prefix.len())
+                .filter(|s| s.eq_ignore_ascii_case(prefix))
+                .map(|_| &url[prefix.len()..])
+        };
+        let (tls, rest) = match scheme("https://") {
+            Some(rest) => (true, rest),
+            None => (false, scheme("http://")?),
+        };
+        let default_port = if tls { 443 } else { 80 };
         if rest
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
@@ -80,44 +95,82 @@ impl HttpUrl {
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (addr, after) = v6.split_once(']')?;
             let port = match after {
-                "" => 80,
+                "" => default_port,
                 p => p.strip_prefix(':')?.parse().ok()?,
             };
             (format!("[{addr}]"), port)
         } else {
             match authority.rsplit_once(':') {
                 Some((h, p)) => (h.to_string(), p.parse().ok()?),
-                None => (authority.to_string(), 80),
+                None => (authority.to_string(), default_port),
             }
         };
         if host.is_empty() || host == "[]" {
             return None;
         }
-        Some(HttpUrl { host, port, path })
+        Some(HttpUrl {
+            tls,
+            host,
+            port,
+            path,
+        })
     }
 }
 
 /// One GET of `url`, its response read up to [`RESPONSE_LIMIT`] bytes and dropped. Returns the
-/// status line's code.
+/// status line's code. Over TLS the server's certificate must verify against the host's
+/// trusted roots ([`host_roots`]).
 pub fn get_url(url: &HttpUrl) -> std::io::Result<u16> {
+    if url.tls {
+        let roots = host_roots().map_err(std::io::Error::other)?;
+        get_url_with(url, Some(roots))
+    } else {
+        get_url_with(url, None)
+    }
+}
+
+/// [`get_url`] with the roots a TLS server's certificate must verify against (`None` for an
+/// `http://` URL).
+pub fn get_url_with(url: &HttpUrl, roots: Option<Arc<RootCertStore>>) -> std::io::Result<u16> {
     let bare = url.host.trim_start_matches('[').trim_end_matches(']');
     let addr = (bare, url.port)
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::other(format!("{} has no address", url.host)))?;
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
-    let host = if url.port == 80 {
+    let tcp = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+    tcp.set_read_timeout(Some(TIMEOUT))?;
+    tcp.set_write_timeout(Some(TIMEOUT))?;
+    let mut stream: Box<dyn ReadWrite> = match (url.tls, roots) {
+        (false, _) => Box::new(tcp),
+        (true, None) => return Err(std::io::Error::other("https:// without trusted roots")),
+        (true, Some(roots)) => {
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(std::io::Error::other)?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            // a name (SNI and the name the certificate must carry) or an IP address
+            let name = ServerName::try_from(bare.to_string())
+                .map_err(|e| std::io::Error::other(format!("`{bare}`: {e}")))?;
+            let conn = rustls::ClientConnection::new(Arc::new(config), name)
+                .map_err(std::io::Error::other)?;
+            Box::new(rustls::StreamOwned::new(conn, tcp))
+        }
+    };
+    let default_port = if url.tls { 443 } else { 80 };
+    let host = if url.port == default_port {
         url.host.clone()
     } else {
         format!("{}:{}", url.host, url.port)
     };
-    write!(
-        stream,
+    // one write: over TLS, the handshake happens here, and a certificate that does not
+    // verify fails it before a byte of the request is sent
+    let request = format!(
         "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: policyctl\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         url.path
-    )?;
+    );
+    stream.write_all(request.as_bytes())?;
+    stream.flush()?;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while got.len() < RESPONSE_LIMIT {
@@ -125,6 +178,7 @@ pub fn get_url(url: &HttpUrl) -> std::io::Result<u16> {
             Ok(0) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if got.is_empty() => return Err(e),
+            // after a response: a server that closes without TLS's close_notify, or a timeout
             Err(_) => break,
         }
     }
@@ -135,6 +189,43 @@ pub fn get_url(url: &HttpUrl) -> std::io::Result<u16> {
         .and_then(|c| c.get(..3))
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other("no HTTP status line"))
+}
+
+/// rustls's *ring* provider. rustls 0.23.48 deprecates it for lacking post-quantum key
+/// exchange, which only its aws-lc-rs provider has; that one needs cmake and a large C build,
+/// and a canary GET (a URL the policy's author chose, fetched to say "this happened") gains
+/// nothing from it.
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// A TCP stream or a TLS stream over one.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// The host's trusted root certificates, read once (`rustls-native-certs`: the system's
+/// store, or `SSL_CERT_FILE` / `SSL_CERT_DIR`). An error when there are none.
+pub fn host_roots() -> Result<Arc<RootCertStore>, String> {
+    static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let found = rustls_native_certs::load_native_certs();
+            let mut roots = RootCertStore::empty();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                let why = found
+                    .errors
+                    .first()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "no trusted root certificates on this host (install ca-certificates, or set SSL_CERT_FILE){why}"
+                ));
+            }
+            Ok(Arc::new(roots))
+        })
+        .clone()
 }
 
 /// The DNS query for `fqdn`: header (id, RD set, one question) and the question (type A,
@@ -221,7 +312,7 @@ impl Runner {
                     let result = match &action {
                         NetAction::GetUrl(url) => match HttpUrl::parse(url) {
                             Some(u) => get_url(&u).map(|_| ()),
-                            None => Err(std::io::Error::other("not an http:// URL")),
+                            None => Err(std::io::Error::other("not an http:// or https:// URL")),
                         },
                         NetAction::DnsLookup(fqdn) => dns_lookup(fqdn, &dns_server).map(|_| ()),
                     };
@@ -298,8 +389,17 @@ mod tests {
             (u.host.as_str(), u.port, u.path.as_str()),
             ("[::1]", 81, "/?x")
         );
+        let u = HttpUrl::parse("HTTPS://canary.example.com/pam").unwrap();
+        assert_eq!(
+            (u.tls, u.host.as_str(), u.port, u.path.as_str()),
+            (true, "canary.example.com", 443, "/pam")
+        );
+        let u = HttpUrl::parse("https://127.0.0.1:8443").unwrap();
+        assert_eq!((u.tls, u.port, u.path.as_str()), (true, 8443, "/"));
+        assert!(!HttpUrl::parse("http://h/").unwrap().tls);
         for bad in [
-            "https://canary.example.com/x",
+            "https://",
+            "https//h/",
             "http://",
             "http://h:99999/",
             "http://a b/",

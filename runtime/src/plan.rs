@@ -2162,8 +2162,9 @@ impl NetAction {
     }
 }
 
-/// The GetUrl or DnsLookup of a matchActions entry (None for other actions). An `https://`
-/// URL is refused: the runtime has no TLS.
+/// The GetUrl or DnsLookup of a matchActions entry (None for other actions). A URL that is
+/// not `http://` or `https://` is refused (Go's `http.Get`, which Tetragon calls, knows no
+/// other scheme either).
 fn net_action(action: &Action) -> Result2<Option<NetAction>> {
     let name = action_name(action);
     let param = |key: &str| {
@@ -2179,7 +2180,7 @@ fn net_action(action: &Action) -> Result2<Option<NetAction>> {
             let url = param("argUrl")?;
             if crate::netaction::HttpUrl::parse(&url).is_none() {
                 return Err(format!(
-                    "GetUrl `{url}`: policyctl run fetches only plain `http://` URLs (it has no TLS)"
+                    "GetUrl `{url}`: policyctl run fetches only `http://` and `https://` URLs"
                 ));
             }
             Ok(Some(NetAction::GetUrl(url)))

@@ -880,8 +880,8 @@ fn refuses_what_the_runtime_does_not_implement() {
             "matchParentBinaries with followChildren is not supported",
         ),
         (
-            mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: https://example.com/canary\n"),
-            "GetUrl `https://example.com/canary`: policyctl run fetches only plain `http://` URLs (it has no TLS)",
+            mkdirat("    - matchActions:\n      - action: GetUrl\n        argUrl: ftp://example.com/canary\n"),
+            "GetUrl `ftp://example.com/canary`: policyctl run fetches only `http://` and `https://` URLs",
         ),
         (
             policy("  tracepoints:\n  - subsystem: sched\n    event: sched_switch\n    args:\n    - index: 4\n      type: auto\n"),

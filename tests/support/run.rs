@@ -306,10 +306,16 @@ pub struct Running {
 /// `policyctl run ARGS`, waiting until it says every hook is attached (`Ctrl-C stops`). When it
 /// exits before that: `Err` with what it printed.
 pub fn start<S: AsRef<OsStr>>(args: &[S]) -> Result<Running, Finished> {
+    start_env(args, &[])
+}
+
+/// [`start`] with more environment variables.
+pub fn start_env<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Result<Running, Finished> {
     let mut child = spawn(
         Command::new(policyctl())
             .arg("run")
             .args(args)
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
