@@ -149,6 +149,9 @@ spec:
 /// which a Set action may overwrite (`tests/run_uprobe_vm.rs` probes it in the VM).
 const USDT_TARGET: &str = include_str!("../testdata/uprobe/usdt_args.c");
 
+/// `test:args` of [`USDT_TARGET`] as a `usdts:` entry, its path `@PATH@`.
+const USDT_ARGS_HOOK: &str = include_str!("../testdata/uprobe/usdt_args_hook.yaml");
+
 /// The `stapsdt` notes our reader finds in a binary gcc built with `<sys/sdt.h>`, checked
 /// against binutils' `readelf --notes` (provider, name, argument specs).
 #[test]
@@ -198,32 +201,8 @@ fn usdt_notes_read_as_readelf_reads_them() {
 /// first (== 2), and, with `set`, `tetragon:setme` with a Set of 240 on its argument.
 fn usdt_policy(bin: &str, set: bool) -> String {
     let mut p = format!(
-        r#"apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "host-usdt"
-spec:
-  usdts:
-  - path: "{bin}"
-    provider: "test"
-    name: "args"
-    args:
-    - index: 0
-      type: "int32"
-    - index: 1
-      type: "int64"
-      label: "b"
-    - index: 2
-      type: "string"
-    - index: 3
-      type: "int32"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "Equal"
-        values:
-        - "2"
-"#
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: \"host-usdt\"\nspec:\n  usdts:\n{}",
+        USDT_ARGS_HOOK.replace("@PATH@", bin)
     );
     if set {
         p.push_str(&format!(

@@ -37,6 +37,9 @@ use serde_json::{json, Value};
 const TARGET: &str = include_str!("../testdata/uprobe/refctr.c");
 /// The program with the USDT probe `test:args` (two sites, no semaphore).
 const USDT_ARGS: &str = include_str!("../testdata/uprobe/usdt_args.c");
+/// `test:args` of [`USDT_ARGS`] as a `usdts:` entry, its path `@PATH@` (shared with
+/// run_uprobe_host.rs).
+const USDT_ARGS_HOOK: &str = include_str!("../testdata/uprobe/usdt_args_hook.yaml");
 
 /// `greet`'s args, events only for `n < 10` and `who == "alice"`.
 const GREET: &str = r#"apiVersion: cilium.io/v1alpha1
@@ -96,7 +99,9 @@ spec:
 
 /// `test:sema` (semaphore) of the target, and `test:args` (no semaphore) of the other program,
 /// an event only at its site where the first arg is 2.
-const USDTS: &str = r#"apiVersion: cilium.io/v1alpha1
+fn usdts() -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
   name: "vm-usdt"
@@ -108,26 +113,10 @@ spec:
     args:
     - index: 0
       type: "int32"
-  - path: "/opt/up/usdt"
-    provider: "test"
-    name: "args"
-    args:
-    - index: 0
-      type: "int32"
-    - index: 1
-      type: "int64"
-      label: "b"
-    - index: 2
-      type: "string"
-    - index: 3
-      type: "int32"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "Equal"
-        values:
-        - "2"
-"#;
+{}"#,
+        USDT_ARGS_HOOK.replace("@PATH@", "/opt/up/usdt")
+    )
+}
 
 /// A uprobe on `greet` at `place` (`offsets:` or `addrs:` and its one value), with `greet`'s
 /// arg at `index` of type `ty`, no filter: an event at every call.
@@ -224,7 +213,7 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .bytes("/etc/policies/greet.yaml", GREET, 0o644)
         .bytes("/etc/policies/greet-return.yaml", GREET_RETURN, 0o644)
-        .bytes("/etc/policies/usdt.yaml", USDTS, 0o644)
+        .bytes("/etc/policies/usdt.yaml", &usdts(), 0o644)
         .bytes(
             "/etc/policies/greet-offsets.yaml",
             unnamed_greet(
