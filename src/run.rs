@@ -495,7 +495,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
             .then(|| policyctl_runtime::netaction::Runner::spawn(args.dns_server.clone())),
         stacks: stack_reader,
     };
-    std::thread::sleep(Duration::from_millis(1500)); // XXX
     let mut reported_stacks = 0u64;
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
