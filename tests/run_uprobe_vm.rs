@@ -213,7 +213,7 @@ fn uprobes_on(kernel: vm::VmKernel, name: &str) {
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
         .bytes("/etc/policies/greet.yaml", GREET, 0o644)
         .bytes("/etc/policies/greet-return.yaml", GREET_RETURN, 0o644)
-        .bytes("/etc/policies/usdt.yaml", &usdts(), 0o644)
+        .bytes("/etc/policies/usdt.yaml", usdts(), 0o644)
         .bytes(
             "/etc/policies/greet-offsets.yaml",
             unnamed_greet(
