@@ -270,9 +270,10 @@ impl Plan {
     }
 }
 
-/// A policy's enforcer (`spec.enforcers`) on `security_` functions, as Tetragon runs it
-/// (`createEnforcerSensor` in pkg/sensors/tracing/enforcer.go, which forces fmod_ret for
-/// `security_` calls): one fmod_ret program per call ([`crate::fmodret::attach_enforcer`])
+/// A policy's enforcer (`spec.enforcers`) on `security_` functions and syscalls, as Tetragon
+/// runs it (`createEnforcerSensor` in pkg/sensors/tracing/enforcer.go, which forces fmod_ret
+/// for `security_` calls; on syscalls it prefers bpf_override_return, to the same effect):
+/// one fmod_ret program per call ([`crate::fmodret::attach_enforcer`])
 /// returns the error, and sends the signal, that a NotifyEnforcer of the policy recorded for
 /// the thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,7 +284,8 @@ pub struct EnforcerPlan {
     pub slot: u32,
     /// Its key in `override_tasks`: [`layout::ENFORCER_KEY`] | `slot`.
     pub key: u32,
-    /// The `security_` functions it guards, lists expanded, each once.
+    /// The functions it guards, lists expanded, each once: `security_` functions and
+    /// syscall stubs (`__x64_sys_openat`).
     pub calls: Vec<String>,
 }
 
@@ -322,13 +324,17 @@ impl Plan {
     }
 }
 
-/// The `security_` functions of the policy's enforcer (its `calls`, `list:NAME` expanded as
-/// Tetragon's `createEnforcerSensor` does), `None` without an enforcer; an error for what
-/// the runtime cannot run: an enforcer on a syscall (Tetragon overrides those with
-/// bpf_override_return or fmod_ret on the syscall, not done here), a call that is neither
-/// (Tetragon refuses it), a function this kernel lacks, a kernel without BPF trampolines,
-/// or `override-method: override-return` (Tetragon: "can't override security function with
-/// override-return").
+/// The functions of the policy's enforcer (its `calls`, `list:NAME` expanded as Tetragon's
+/// `createEnforcerSensor` does): `security_` functions as named, syscalls as this kernel's stub
+/// (`sys_openat`, `__x64_sys_openat` and a `syscalls` list's `openat` → `__x64_sys_openat`).
+/// `None` without an enforcer. Every call is guarded with fmod_ret: Tetragon forces it for
+/// `security_` calls, and for syscalls picks bpf_override_return where the kernel has it and
+/// fmod_ret otherwise (`selectOverrideMethod`); both return the recorded error in place of
+/// the syscall, and fmod_ret on a syscall needs what bpf_override_return needs, the syscall
+/// in the kernel's error-injection list (K020 in `check`). An error for what the runtime
+/// cannot run: a call that is neither (Tetragon refuses it), a function or syscall this kernel
+/// lacks, a kernel without BPF trampolines, or `override-method: override-return` with a
+/// `security_` call (Tetragon: "can't override security function with override-return").
 fn enforcer_calls(
     spec: &Spec,
     kernel: &Kernel,
@@ -341,6 +347,7 @@ fn enforcer_calls(
         return Err("more than one enforcer: Tetragon runs a single enforcer per policy (createEnforcerSensor in pkg/sensors/tracing/enforcer.go)".into());
     }
     let mut calls: Vec<String> = Vec::new();
+    let mut security = false;
     for call in &spec.enforcer_calls {
         let (symbols, syscalls): (Vec<String>, bool) = match call.value.strip_prefix("list:") {
             Some(name) => {
@@ -364,9 +371,16 @@ fn enforcer_calls(
                     .iter()
                     .any(|p| sym.starts_with(p));
             if syscall {
-                return Err(format!(
-                    "an enforcer on the syscall `{sym}` is not supported by policyctl run yet (Tetragon overrides syscalls with bpf_override_return or fmod_ret on the syscall); enforce on a `security_` function or use Tetragon"
-                ));
+                let written = sym.strip_prefix("x64/").unwrap_or(&sym);
+                let bare = bare_syscall(written);
+                let stub = kernel.syscall(bare).ok_or_else(|| {
+                    format!("enforcer call `{sym}`: this kernel has no syscall `{bare}`")
+                })?;
+                let stub = stub.name().to_string();
+                if !calls.contains(&stub) {
+                    calls.push(stub);
+                }
+                continue;
             }
             if !sym.starts_with("security_") {
                 return Err(format!(
@@ -378,6 +392,7 @@ fn enforcer_calls(
                     "enforcer call `{sym}` is not a function of this kernel"
                 ));
             }
+            security = true;
             if !calls.contains(&sym) {
                 calls.push(sym);
             }
@@ -386,11 +401,13 @@ fn enforcer_calls(
     if calls.is_empty() {
         return Ok(None);
     }
-    if spec.option("override-method") == Some("override-return") {
+    if security && spec.option("override-method") == Some("override-return") {
         return Err("the enforcer guards `security_` functions, which Tetragon overrides only with fmod_ret, and `override-method: override-return` asks for bpf_override_return (Tetragon refuses: \"can't override security function with override-return\"); set `override-method: fmod-ret` or drop the option".into());
     }
     if !features.trampolines {
-        return Err("the enforcer on `security_` functions needs fmod_ret, and this kernel does not load BPF trampolines".into());
+        return Err(
+            "the enforcer needs fmod_ret, and this kernel does not load BPF trampolines".into(),
+        );
     }
     Ok(Some(calls))
 }

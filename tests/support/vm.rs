@@ -51,14 +51,22 @@ pub const KERNEL_PACKAGE: &str = "linux-image-6.12.117+deb12-amd64-unsigned";
 /// The kernel package `.ci/run` downloads into `target/vm/debs/` for [`VmKernel::Debian6_1`].
 pub const KERNEL_PACKAGE_6_1: &str = "linux-image-6.1.0-56-amd64-unsigned";
 
-/// The Debian kernels a VM can boot: the two whose BTF the fixtures hold
-/// (`testdata/btf/6.12.117+deb12-amd64`, `testdata/btf/6.1.0-56-amd64`).
+/// The kernel package `.ci/run` downloads into `target/vm/debs/` for [`VmKernel::Ubuntu6_8`]
+/// (from Ubuntu 24.04's release pocket, checked against its SHA-256).
+pub const KERNEL_PACKAGE_UBUNTU: &str = "linux-image-unsigned-6.8.0-31-generic";
+
+/// The kernels a VM can boot: the two Debian kernels whose BTF the fixtures hold
+/// (`testdata/btf/6.12.117+deb12-amd64`, `testdata/btf/6.1.0-56-amd64`), and Ubuntu's for
+/// what Debian's kernels lack: error injection (`CONFIG_FUNCTION_ERROR_INJECTION`) and
+/// `bpf_override_return` (`CONFIG_BPF_KPROBE_OVERRIDE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmKernel {
     /// Debian 12's backported 6.12 (`KERNEL_PACKAGE`); the default.
     Debian6_12,
     /// Debian 12's own 6.1 (`KERNEL_PACKAGE_6_1`).
     Debian6_1,
+    /// Ubuntu 24.04's 6.8 (`KERNEL_PACKAGE_UBUNTU`).
+    Ubuntu6_8,
 }
 
 impl VmKernel {
@@ -70,6 +78,7 @@ impl VmKernel {
         match self {
             VmKernel::Debian6_12 => KERNEL_PACKAGE,
             VmKernel::Debian6_1 => KERNEL_PACKAGE_6_1,
+            VmKernel::Ubuntu6_8 => KERNEL_PACKAGE_UBUNTU,
         }
     }
 
@@ -78,6 +87,7 @@ impl VmKernel {
         match self {
             VmKernel::Debian6_12 => "POLICYCTL_VM_KERNEL_DEB",
             VmKernel::Debian6_1 => "POLICYCTL_VM_KERNEL_DEB_6_1",
+            VmKernel::Ubuntu6_8 => "POLICYCTL_VM_KERNEL_DEB_UBUNTU",
         }
     }
 
@@ -86,6 +96,7 @@ impl VmKernel {
         match self {
             VmKernel::Debian6_12 => "6.12",
             VmKernel::Debian6_1 => "6.1",
+            VmKernel::Ubuntu6_8 => "ubuntu-6.8",
         }
     }
 }
@@ -141,8 +152,14 @@ pub fn kernel_deb(which: VmKernel) -> Result<PathBuf, String> {
         .collect();
     found.sort();
     found.pop().ok_or_else(|| {
+        let how = match which {
+            VmKernel::Ubuntu6_8 => format!(
+                "download http://archive.ubuntu.com/ubuntu/pool/main/l/linux/{package}_6.8.0-31.31_amd64.deb"
+            ),
+            _ => format!("run `apt-get download {package}`"),
+        };
         format!(
-            "no kernel package: set {}, or run `apt-get download {package}` in {}",
+            "no kernel package: set {}, or {how} into {}",
             which.env(),
             debs.display()
         )
