@@ -1304,10 +1304,8 @@ static __always_inline int read_arg_value(struct scratch *s, struct arg_config *
  * the one reader of Tetragon's that fails (bpf/process/types/basic.h; its
  * others return what they read, zeros included); user space prints either
  * as Tetragon's error_arg (runtime/src/output.rs). */
-GLOBAL int read_arg(__u64 slot, __u64 i)
+GLOBAL int read_arg(struct hook_config *h, __u64 i)
 {
-	__u32 key = slot;
-	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
 	if (!h || !s || i >= MAX_ARGS)
 		return 0;
@@ -1699,9 +1697,8 @@ GLOBAL int lower_arg(__u64 idx)
  * filter_char_substring() asks bpf_strnstr() / bpf_strncasestr()
  * (bpf/process/types/basic.h); the plan stores no value, so nothing matches,
  * on a kernel without that kfunc, as Tetragon's bpf_ksym_exists() guard does. */
-GLOBAL int match_substring(__u64 slot, __u64 sel, __u64 fi)
+GLOBAL int match_substring(struct selector *sp, __u64 fi)
 {
-	struct selector *sp = selector_of(slot, sel);
 	struct scratch *s = get_scratch();
 	if (!sp || !s || fi >= MAX_FILTERS)
 		return 0;
@@ -1731,10 +1728,17 @@ GLOBAL int match_substring(__u64 slot, __u64 sel, __u64 fi)
 	return 0;
 }
 
-/* matchArgs entry `fi` of selector `sel` against the event's arguments. */
-GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
+/* matchArgs entry `fi` of the selector `sp` against the event's arguments.
+ *
+ * The hot filters (read_arg, match_arg, match_pids, match_binaries) take the
+ * hook's configuration, or the selector inside it, as a pointer into the
+ * `hooks` map value that handle() looked up, where they once took the slot
+ * and looked it up again: each lookup of that hash cost ~100 instructions a
+ * call (issue 16). A global function's pointer argument is verified as
+ * memory of the pointee's size that may be NULL (hence the checks), and the
+ * map value passes as such since Linux 5.12. */
+GLOBAL int match_arg(struct selector *sp, __u64 fi)
 {
-	struct selector *sp = selector_of(slot, sel);
 	struct scratch *s = get_scratch();
 	if (!sp || !s || fi >= MAX_FILTERS)
 		return 0;
@@ -1801,7 +1805,7 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
 			break;
 		}
 		if (f->op == OP_SUBSTRING || f->op == OP_SUBSTRING_NOCASE) {
-			hit = match_substring(slot, sel, fi);
+			hit = match_substring(sp, fi);
 			break;
 		}
 		if (a->type == ARG_SOCKADDR_UN && f->op == OP_FAMILY) {
@@ -1829,9 +1833,8 @@ GLOBAL int match_arg(__u64 slot, __u64 sel, __u64 fi)
  * no match when the binary could not be read (path_length < 0), whatever the
  * operator.
  */
-GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
+GLOBAL int match_binaries(struct selector *sp, __u64 tgid)
 {
-	struct selector *sp = selector_of(slot, sel);
 	struct scratch *s = get_scratch();
 	if (!sp || !s)
 		return 0;
@@ -1885,9 +1888,8 @@ GLOBAL int match_binaries(__u64 slot, __u64 sel, __u64 tgid)
  * satisfies neither In nor NotIn. (Tetragon's filter_pidset() in
  * bpf/process/pfilter.h walks its execve_map instead, and stops at a miss.)
  */
-GLOBAL int match_pids(__u64 slot, __u64 sel, __u64 tgid)
+GLOBAL int match_pids(struct selector *sp, __u64 tgid)
 {
-	struct selector *sp = selector_of(slot, sel);
 	if (!sp)
 		return 0;
 	struct filter *f = &sp->pids;
@@ -2156,13 +2158,14 @@ static __always_inline void selector_sock_action(struct scratch *s, struct selec
 
 /* Reads the arguments in `want` (bit i: argument i) not yet in `have`;
  * returns the bits read by now. */
-static __always_inline __u32 read_args(__u64 slot, __u32 nargs, __u32 want, __u32 have)
+static __always_inline __u32 read_args(struct hook_config *h, __u32 nargs, __u32 want,
+					__u32 have)
 {
 	for (int i = 0; i < MAX_ARGS; i++) {
 		if (i >= nargs)
 			break;
 		if ((want & ~have) & (1u << i))
-			read_arg(slot, i);
+			read_arg(h, i);
 	}
 	return have | want;
 }
@@ -2276,7 +2279,7 @@ GLOBAL int handle(__u64 slot)
 	bool lazy = nsel && !h->returns;
 	__u32 have = 0;
 	if (!lazy)
-		have = read_args(slot, nargs, ALL_ARGS, have);
+		have = read_args(h, nargs, ALL_ARGS, have);
 	if (nsel == 0) {
 		if (h->returns)
 			keep_entry(slot, 1);
@@ -2289,9 +2292,9 @@ GLOBAL int handle(__u64 slot)
 		if (i >= nsel)
 			break;
 		struct selector *sel = &h->selectors[i];
-		if (sel->has_pids && !match_pids(slot, i, pid))
+		if (sel->has_pids && !match_pids(sel, pid))
 			continue;
-		if (sel->has_binaries && !match_binaries(slot, i, pid))
+		if (sel->has_binaries && !match_binaries(sel, pid))
 			continue;
 		if (sel->has_parent_binaries && !match_parent_binaries(slot, i, pid))
 			continue;
@@ -2300,12 +2303,12 @@ GLOBAL int handle(__u64 slot)
 		    !match_process(slot, i, pid))
 			continue;
 		if (lazy)
-			have = read_args(slot, nargs, sel->args_mask, have);
+			have = read_args(h, nargs, sel->args_mask, have);
 		bool ok = true;
 		for (int f = 0; f < MAX_FILTERS; f++) {
 			if (f >= sel->nargs)
 				break;
-			if (!match_arg(slot, i, f)) {
+			if (!match_arg(sel, f)) {
 				ok = false;
 				break;
 			}
@@ -2323,7 +2326,7 @@ GLOBAL int handle(__u64 slot)
 
 	/* the event carries every argument, and actions (TrackSock, rateLimit) read them */
 	if (lazy)
-		read_args(slot, nargs, ALL_ARGS, have);
+		read_args(h, nargs, ALL_ARGS, have);
 	/* match_* reused the scratch; h is still the same map value */
 	struct selector *sel = &h->selectors[which];
 	s->hook.selector = which;
@@ -2717,9 +2720,9 @@ GLOBAL int keep_entry(__u64 slot, __u64 post)
 		if (i >= nsel)
 			break;
 		struct selector *sel = &h->selectors[i];
-		if (sel->has_pids && !match_pids(slot, i, pid))
+		if (sel->has_pids && !match_pids(sel, pid))
 			continue;
-		if (sel->has_binaries && !match_binaries(slot, i, pid))
+		if (sel->has_binaries && !match_binaries(sel, pid))
 			continue;
 		if (sel->has_parent_binaries && !match_parent_binaries(slot, i, pid))
 			continue;
