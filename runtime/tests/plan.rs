@@ -2985,12 +2985,12 @@ fn enforcer_calls_from_a_list() {
 }
 
 /// Syscalls in an enforcer are guarded at their stub, however they are written (`sys_X`,
-/// `__x64_sys_X`, a `syscalls` list's bare or `x64/` names), each once; `override-method:
+/// `__x64_sys_X`, a `syscalls` list's `x64/` names), each once; `override-method:
 /// override-return` is accepted on syscalls (fmod_ret returns the same error).
 #[test]
 fn enforcer_calls_on_syscalls() {
     let text = policy(
-        "  options:\n  - name: override-method\n    value: override-return\n  lists:\n  - name: guarded\n    type: syscalls\n    values: [openat, x64/sys_mkdirat, sys_openat]\n  enforcers:\n  - calls: [\"list:guarded\", \"__x64_sys_unlinkat\", \"sys_mkdirat\"]\n  kprobes:\n  - call: security_file_open\n    syscall: false\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [/opt/x/cat]\n      matchActions:\n      - action: NotifyEnforcer\n        argError: -1\n",
+        "  options:\n  - name: override-method\n    value: override-return\n  lists:\n  - name: guarded\n    type: syscalls\n    values: [sys_openat, x64/sys_mkdirat, __x64_sys_openat]\n  enforcers:\n  - calls: [\"list:guarded\", \"__x64_sys_unlinkat\", \"sys_mkdirat\"]\n  kprobes:\n  - call: security_file_open\n    syscall: false\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [/opt/x/cat]\n      matchActions:\n      - action: NotifyEnforcer\n        argError: -1\n",
     );
     let p = plan(&text);
     assert_eq!(

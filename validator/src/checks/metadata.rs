@@ -41,8 +41,8 @@ pub const P073: CodeInfo = CodeInfo {
     name: "invalid-list",
     severity: Severity::Error,
     summary: "A list whose type and contents disagree (generated list with values, ftrace list without pattern, syscall list with a non-syscall, ...).",
-    explanation: "Tetragon checks every list of a policy. `generated_syscalls` and `generated_ftrace` lists are filled by Tetragon and must not have `values` (\"error generated list '%s' has values\"); `generated_ftrace` needs a non-empty `pattern` (\"must specify pattern\"). A `syscalls` list used as a call holds syscall names: `sys_NAME`, optionally with an arch prefix (`__x64_sys_NAME`) or an ABI (`x64/sys_NAME`, `i386/`, `arm64/`, `arm32/`); anything else fails the policy (\"invalid syscall list element\"); when the list is not used by a call here (an enforcer call may use it) this is a warning.\n\nLoads, but cannot do what it says (error): a list without values that a kprobe or fentry `call` uses (Tetragon skips a hook with no functions, so it hooks nothing) or that an InMap value uses (it never matches).\n\nWarnings: the same when no call or InMap value of this policy uses the name (an enforcer's calls may, which policyctl does not follow), as nothing the policy says then depends on it; and a list whose name an earlier list already has: Tetragon does not refuse it, it takes the first list of a name everywhere (`isList`, `listReader.Read`), so this one's values are never used.",
-    tetragon: "pkg/sensors/tracing/lists_linux.go validateList, preValidateLists, isList and listReader.Read (the first list of a name), getListSymbols; generickprobe.go preValidateKprobe (a hook whose calls are all missing is ignored); syscall_list.go SyscallVal.Symbol, parseSyscallValue, validateABI",
+    explanation: "Tetragon checks every list of a policy. `generated_syscalls` and `generated_ftrace` lists are filled by Tetragon and must not have `values` (\"error generated list '%s' has values\"); `generated_ftrace` needs a non-empty `pattern` (\"must specify pattern\"). A `syscalls` list used as a call (a kprobe's or fentry's `call`, or one of the enforcer's `calls`) holds syscall names: `sys_NAME`, optionally with an arch prefix (`__x64_sys_NAME`) or an ABI (`x64/sys_NAME`, `i386/`, `arm64/`, `arm32/`); anything else fails the policy (\"invalid syscall list element\", from `SyscallVal.Symbol`, which `getSyscallListSymbols` calls for both); when no call uses the list this is a warning (its values as InMap values are syscall numbers, and `SyscallVal.ID` takes `openat` as well as `sys_openat`).\n\nLoads, but cannot do what it says (error): a list without values that a kprobe or fentry `call` uses (Tetragon skips a hook with no functions, so it hooks nothing) or that an InMap value uses (it never matches).\n\nWarnings: the same when no call or InMap value of this policy uses the name (an enforcer's calls may, which policyctl does not follow), as nothing the policy says then depends on it; and a list whose name an earlier list already has: Tetragon does not refuse it, it takes the first list of a name everywhere (`isList`, `listReader.Read`), so this one's values are never used.",
+    tetragon: "pkg/sensors/tracing/lists_linux.go validateList, preValidateLists, isList and listReader.Read (the first list of a name), getListSymbols, getSyscallListSymbols; generickprobe.go preValidateKprobe (a hook whose calls are all missing is ignored); enforcer.go createEnforcerSensor (a `syscalls` list among its calls); syscall_list.go SyscallVal.Symbol, SyscallVal.ID, parseSyscallValue, validateABI",
 };
 
 /// `P074`.
@@ -207,6 +207,15 @@ fn used_by_call(policy: &Policy, name: &str) -> bool {
     })
 }
 
+/// True when one of the enforcer's `calls` is `list:NAME`.
+fn used_by_enforcer(policy: &Policy, name: &str) -> bool {
+    policy
+        .spec
+        .enforcer_calls
+        .iter()
+        .any(|c| c.value.strip_prefix("list:") == Some(name))
+}
+
 fn check_list(policy: &Policy, i: usize, list: &List, out: &mut Vec<Diagnostic>) {
     let spec = &policy.spec;
     let ty = list.ty.as_ref().map(|t| t.value.as_str());
@@ -220,6 +229,10 @@ fn check_list(policy: &Policy, i: usize, list: &List, out: &mut Vec<Diagnostic>)
         .name
         .as_ref()
         .is_some_and(|n| used_by_in_map(policy, &n.value));
+    let by_enforcer = list
+        .name
+        .as_ref()
+        .is_some_and(|n| used_by_enforcer(policy, &n.value));
     if let Some(name) = &list.name {
         if let Some(first) = spec.lists[..i]
             .iter()
@@ -291,7 +304,9 @@ fn check_list(policy: &Policy, i: usize, list: &List, out: &mut Vec<Diagnostic>)
                     let d = Diagnostic::new(Code::P073, v.span, problem).help(
                         "syscall lists hold names like `sys_openat`, `__x64_sys_openat` or `i386/sys_open`",
                     );
-                    out.push(if by_call {
+                    // Tetragon's getSyscallListSymbols refuses it for a kprobe's call and
+                    // for the enforcer's alike
+                    out.push(if by_call || by_enforcer {
                         d
                     } else {
                         d.severity(Severity::Warning)
