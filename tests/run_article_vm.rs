@@ -248,7 +248,9 @@ fn article_policies_enforce(kernel: vm::VmKernel, name: &str) {
             "/opt/test/blocked-tool; echo \"blocked rc=$?\"; /opt/test/allowed-tool; echo \"allowed rc=$?\"; true",
         )
         .scenario("stop", &scenario("stop"))
-        .scenario(
+        // two runs, each loading the object and verifying its copy: up to 180 s on a slow
+        // day under TCG (CI, 6.1), so twice the default limit
+        .scenario_with_timeout(
             "fentry",
             &scenario(
                 "start /etc/policies/watch-mkdir.yaml --attach fentry --policy-events-only -o compact --node-name vm || exit 1
@@ -256,7 +258,9 @@ fn article_policies_enforce(kernel: vm::VmKernel, name: &str) {
                  start /etc/policies/watch-mkdir.yaml --attach kprobe --policy-events-only -o compact --node-name vm || exit 1
                  mkdir /tmp/c-watched; stop",
             ),
+            std::time::Duration::from_secs(360),
         )
+        .timeout(std::time::Duration::from_secs(720))
         .run();
     eprintln!("{}", run.timings());
 
