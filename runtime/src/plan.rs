@@ -326,7 +326,8 @@ impl Plan {
 
 /// The functions of the policy's enforcer (its `calls`, `list:NAME` expanded as Tetragon's
 /// `createEnforcerSensor` does): `security_` functions as named, syscalls as this kernel's stub
-/// (`sys_openat`, `__x64_sys_openat` and a `syscalls` list's `openat` → `__x64_sys_openat`).
+/// (`sys_openat`, `__x64_sys_openat` and a `syscalls` list's `x64/sys_openat` →
+/// `__x64_sys_openat`; `check` refuses a list value without `sys_`, P073).
 /// `None` without an enforcer. Every call is guarded with fmod_ret: Tetragon forces it for
 /// `security_` calls, and for syscalls picks bpf_override_return where the kernel has it and
 /// fmod_ret otherwise (`selectOverrideMethod`); both return the recorded error in place of
