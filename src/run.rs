@@ -403,7 +403,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if STOP.load(Ordering::SeqCst) {
         return fail("interrupted before attaching; nothing was attached");
     }
-    if let Err(e) = loaded.attach(&plan) {
+    let mut events = match loaded.events() {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    // verifying a hook's program takes a while (seconds where a machine is slow): meanwhile
+    // the process tracking programs go on sending, and what waits is read into memory
+    let (attached, early) = draining(&mut events, || loaded.attach(&plan));
+    if let Err(e) = attached {
         return fail(e);
     }
     phase("hooks attached");
@@ -417,10 +424,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
         server.spawn(metrics.clone());
         metrics
     });
-    let mut events = match loaded.events() {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
     let stack_reader = match loaded.stacks() {
         Ok(mut r) => {
             r.symbolizer.expose_addresses = args.expose_stack_addresses;
@@ -495,6 +498,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
             .then(|| policyctl_runtime::netaction::Runner::spawn(args.dns_server.clone())),
         stacks: stack_reader,
     };
+    // what came while attaching, first and in order (exec events before the hooks' events of
+    // the processes they started)
+    early.replay(&mut sink, |_| &plan);
     let mut reported_stacks = 0u64;
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
@@ -519,13 +525,25 @@ pub fn run(args: &RunArgs) -> ExitCode {
                         allow_network: args.allow_network_actions,
                         metrics: metrics.as_deref(),
                     };
-                    let gone = ctx.run(&mut loaded, &mut units, &mut reserved, &mut failed);
-                    // what the detached hooks sent before they went is printed with their plan
-                    events.poll(Duration::ZERO, |record| sink.record(&plan, record));
+                    let (gone, early) = draining(&mut events, || {
+                        ctx.run(&mut loaded, &mut units, &mut reserved, &mut failed)
+                    });
                     for h in &gone {
                         reserved.free(h.slot);
                     }
-                    plan = Plan::merged(units.iter().map(|u| &u.plan));
+                    let old =
+                        std::mem::replace(&mut plan, Plan::merged(units.iter().map(|u| &u.plan)));
+                    // what the detached hooks sent before they went is printed with their
+                    // plan, what the added ones sent while the others attached with theirs
+                    // (a slot is never both: the gone hooks' slots are freed only now)
+                    let of_slot = |slot: Option<u32>| match slot {
+                        Some(s) if old.hook(s).is_none() => &plan,
+                        _ => &old,
+                    };
+                    early.replay(&mut sink, of_slot);
+                    events.poll(Duration::ZERO, |record| {
+                        sink.record(of_slot(hook_slot(record)), record)
+                    });
                     if let Some(m) = &metrics {
                         m.attached(&plan);
                         m.load_errors(failed.values().sum());
@@ -706,6 +724,77 @@ impl Sink {
             self.printed += 1;
         }
     }
+}
+
+/// What the ring buffer held while hooks attached, read by [`draining`].
+struct Early {
+    /// The records, in the order read.
+    records: Vec<Vec<u8>>,
+    /// Records left unread past [`EARLY_BYTES`] (they stay in the ring buffer, which may then
+    /// fill: the kernel side counts what it cannot queue, as always).
+    over: bool,
+}
+
+/// The slot of a hook's event record; `None` for any other record.
+fn hook_slot(record: &[u8]) -> Option<u32> {
+    match event::decode(record) {
+        Some(event::Event::Hook(h)) => Some(h.slot),
+        _ => None,
+    }
+}
+
+/// What [`draining`] keeps in memory at most.
+const EARLY_BYTES: usize = 64 << 20;
+
+impl Early {
+    /// Give the records to `sink`, each with the plan `plan_of` its hook's slot (`None`: not a
+    /// hook's event) says.
+    fn replay<'p>(self, sink: &mut Sink, plan_of: impl Fn(Option<u32>) -> &'p Plan) {
+        for r in &self.records {
+            sink.record(plan_of(hook_slot(r)), r);
+        }
+        if self.over {
+            eprintln!(
+                "policyctl run: more than {} MiB of events came while attaching; the rest waited in the ring buffer",
+                EARLY_BYTES >> 20
+            );
+        }
+    }
+}
+
+/// Run `attach` while a thread reads the ring buffer into memory (at most [`EARLY_BYTES`]):
+/// loading a hook's program makes the kernel verify it, which takes seconds where a machine is
+/// slow, and the processes started meanwhile must not be lost to a full ring buffer (their exec
+/// events are what the process cache knows them by).
+fn draining<T>(events: &mut loader::Events, attach: impl FnOnce() -> T) -> (T, Early) {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut early = Early {
+                records: Vec::new(),
+                over: false,
+            };
+            let mut bytes = 0;
+            while !done.load(Ordering::SeqCst) && !early.over {
+                events.poll_while(Duration::from_millis(50), |record| {
+                    bytes += record.len();
+                    early.records.push(record.to_vec());
+                    if bytes >= EARLY_BYTES {
+                        early.over = true;
+                    }
+                    !early.over
+                });
+            }
+            early
+        });
+        let out = attach();
+        done.store(true, Ordering::SeqCst);
+        let early = reader.join().unwrap_or_else(|_| Early {
+            records: Vec::new(),
+            over: false,
+        });
+        (out, early)
+    })
 }
 
 /// One policy file of the running set and the plan of its policies (in slots of their own).

@@ -1662,6 +1662,101 @@ fn events_waiting_at_the_stop_are_printed() {
     );
 }
 
+/// Processes started while the hooks attach are not lost: verifying a hook's program takes
+/// about a second here, and meanwhile the process tracking programs send an exec and an exit
+/// event for every process; `run` reads them into memory as it attaches. A looping program,
+/// started just before the run, starts copies of `true` one after another until the run is
+/// running; the run has twelve tracepoint hooks (matching a binary that never runs) and a ring
+/// buffer of 1 MiB, which the exec events alone of that time outgrow. Every
+/// exec of the copy the run saw is printed, and nothing is lost.
+#[test]
+fn processes_started_while_attaching_are_not_lost() {
+    if !run::ready("processes_started_while_attaching_are_not_lost") {
+        return;
+    }
+    const LOOPER: &str = r#"
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char stop[4096];
+    snprintf(stop, sizeof stop, "%s/stop", argv[1]);
+    long n = 0;
+    while (access(stop, F_OK) != 0) {
+        pid_t p = fork();
+        if (p == 0) { execl(argv[2], argv[2], (char *)0); _exit(127); }
+        waitpid(p, 0, 0);
+        n++;
+    }
+    printf("%ld\n", n);
+    return 0;
+}
+"#;
+    let dir = TempDir::new("early");
+    let Some(looper) = dir.compile_c(
+        "processes_started_while_attaching_are_not_lost",
+        "looper",
+        LOOPER,
+    ) else {
+        return;
+    };
+    let t = dir.copy_binary("/bin/true", "t");
+    let never = dir.join("never");
+    let events = [
+        "sys_enter_mkdirat",
+        "sys_enter_unlinkat",
+        "sys_enter_renameat2",
+        "sys_enter_fchmodat",
+        "sys_enter_fchownat",
+        "sys_enter_symlinkat",
+        "sys_enter_linkat",
+        "sys_enter_mknodat",
+        "sys_enter_rmdir",
+        "sys_enter_chdir",
+        "sys_enter_truncate",
+        "sys_enter_statfs",
+    ];
+    let hooks: String = events
+        .iter()
+        .map(|e| {
+            format!(
+                "  - subsystem: \"syscalls\"\n    event: \"{e}\"\n    selectors:\n    - matchBinaries:\n      - operator: \"In\"\n        values:\n        - \"{never}\"\n"
+            )
+        })
+        .collect();
+    let policy = dir.write(
+        "p.yaml",
+        &format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: \"early\"\nspec:\n  tracepoints:\n{hooks}"
+        ),
+    );
+    let child = Command::new(&looper)
+        .args([dir.str(), t.as_str()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the looper");
+    let running = started(&[policy.as_str(), "--ring-buffer-mib", "1"]);
+    dir.write("stop", "");
+    let out = child.wait_with_output().expect("the looper's end");
+    let started_n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let f = running.stop();
+    let last = f.stderr.last().cloned().unwrap_or_default();
+    let execs = f
+        .events()
+        .iter()
+        .filter(|e| e["process_exec"]["process"]["binary"].as_str() == Some(t.as_str()))
+        .count();
+    assert!(last.contains(" 0 lost"), "{last}");
+    // an exec event holds at least everything before its arguments (cgroup, binary and cwd
+    // buffers): this many outgrew the ring buffer during the attach, where nothing read it
+    let least = std::mem::offset_of!(policyctl_runtime::layout::ExecEvent, args);
+    assert!(
+        execs * least > 1 << 20,
+        "{execs} execs of {started_n} seen, at least {least} bytes each: too few to outgrow a 1 MiB ring buffer; {last}"
+    );
+    assert!(execs <= started_n, "{execs} execs of {started_n}");
+}
+
 /// `policyctl run` under `unshare -m` with one mount hidden in that private mount namespace
 /// (the host's mounts are untouched): its one-line error, exit 1.
 fn run_with_hidden_mount(test: &str, hide: &str, policy: &str) -> Option<(i32, String)> {

@@ -1207,6 +1207,14 @@ impl Events {
     /// Wait up to `timeout` for events, then hand each record to `each`. Returns the number
     /// of records read.
     pub fn poll(&mut self, timeout: Duration, mut each: impl FnMut(&[u8])) -> usize {
+        self.poll_while(timeout, |record| {
+            each(record);
+            true
+        })
+    }
+
+    /// As [`Events::poll`], stopping when `each` returns false (the rest stays in the ring).
+    pub fn poll_while(&mut self, timeout: Duration, mut each: impl FnMut(&[u8]) -> bool) -> usize {
         let mut fds = libc::pollfd {
             fd: self.ring.as_raw_fd(),
             events: libc::POLLIN,
@@ -1222,8 +1230,10 @@ impl Events {
         };
         let mut n = 0;
         while let Some(item) = self.ring.next() {
-            each(&item);
             n += 1;
+            if !each(&item) {
+                break;
+            }
         }
         n
     }
