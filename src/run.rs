@@ -500,7 +500,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     // what came while attaching, first and in order (exec events before the hooks' events of
     // the processes they started)
+    let replayed = early.records.len();
     early.replay(&mut sink, |_| &plan);
+    phase(&format!("{replayed} records read while attaching, printed"));
     let mut reported_stacks = 0u64;
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
