@@ -352,16 +352,14 @@ fn enforcer_calls(
     for call in &spec.enforcer_calls {
         let (symbols, syscalls): (Vec<String>, bool) = match call.value.strip_prefix("list:") {
             Some(name) => {
-                let list = spec
-                    .lists
-                    .iter()
-                    .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+                let list = find_list(&spec.lists, name)
                     .ok_or_else(|| format!("enforcer: there is no list `{name}`"))?;
-                let ty = list.ty.as_ref().map(|t| t.value.as_str());
-                (
-                    list.values.iter().map(|v| v.value.clone()).collect(),
-                    ty == Some("syscalls"),
-                )
+                match list.ty.as_ref().map(|t| t.value.as_str()) {
+                    // Tetragon's getListSymbols reads a list as syscalls only when its type is
+                    // written exactly `syscalls`
+                    Some("syscalls") => (syscall_list_values(list, name)?, true),
+                    _ => (list.values.iter().map(|v| v.value.clone()).collect(), false),
+                }
             }
             None => (vec![call.value.clone()], false),
         };
@@ -372,8 +370,7 @@ fn enforcer_calls(
                     .iter()
                     .any(|p| sym.starts_with(p));
             if syscall {
-                let written = sym.strip_prefix("x64/").unwrap_or(&sym);
-                let bare = bare_syscall(written);
+                let bare = bare_syscall(&sym);
                 let stub = kernel.syscall(bare).ok_or_else(|| {
                     format!("enforcer call `{sym}`: this kernel has no syscall `{bare}`")
                 })?;
@@ -2263,10 +2260,7 @@ impl HookCompiler<'_> {
                         "InMap values from lists (`{v}`) need a `syscall64` arg, as Tetragon's listReader.Read requires"
                     ));
                 }
-                let list = self
-                    .lists
-                    .iter()
-                    .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+                let list = find_list(self.lists, name)
                     .ok_or_else(|| format!("there is no list `{name}`"))?;
                 let ty = list.ty.as_ref().map(|t| t.value.to_ascii_lowercase());
                 let names: Vec<String> = match ty.as_deref() {
@@ -3084,6 +3078,32 @@ impl Plan {
 
 // ---- calls from `lists` ---------------------------------------------------------------------
 
+/// The list named `name` (the first of that name, as Tetragon's `isList` takes).
+fn find_list<'s>(lists: &'s [List], name: &str) -> Option<&'s List> {
+    lists
+        .iter()
+        .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+}
+
+/// The calls of a `syscalls` list (`name`), read as Tetragon's `SyscallVal` reads them: the
+/// native ABI's `x64/` written or not (`x64/sys_openat` → `sys_openat`). Another ABI's value
+/// (`i386/...`, `__ia32_...`) is an error: policyctl run hooks only the native ABI's syscalls.
+/// Shared by the hooks' lists ([`expand_lists`]) and the enforcer's ([`enforcer_calls`]).
+fn syscall_list_values(list: &List, name: &str) -> Result2<Vec<String>> {
+    let mut calls = Vec::new();
+    for v in &list.values {
+        let value = v.value.strip_prefix("x64/").unwrap_or(&v.value);
+        if value.contains('/') || value.starts_with("__ia32_") {
+            return Err(format!(
+                "list `{name}`: `{}` is not an x86_64 syscall; policyctl run hooks only the native ABI's syscalls",
+                v.value
+            ));
+        }
+        calls.push(value.to_string());
+    }
+    Ok(calls)
+}
+
 /// The policy's hooks with every `call: "list:NAME"` replaced by one hook per call of the list,
 /// as Tetragon does (`preValidateKprobe` in pkg/sensors/tracing/generickprobe.go: `isList`,
 /// `getListSymbols` in lists_linux.go): a `syscalls` list holds syscall names (`sys_dup`,
@@ -3106,28 +3126,11 @@ fn expand_lists<'s>(
             continue;
         };
         let span = call.map(|c| c.span).unwrap_or(hook.span);
-        let list = spec
-            .lists
-            .iter()
-            .find(|l| l.name.as_ref().is_some_and(|n| n.value == name))
+        let list = find_list(&spec.lists, name)
             .ok_or_else(|| format!("{}: there is no list `{name}`", hook.describe()))?;
         let ty = list.ty.as_ref().map(|t| t.value.to_ascii_lowercase());
         let (calls, syscall): (Vec<String>, bool) = match ty.as_deref() {
-            Some("syscalls") => {
-                let mut calls = Vec::new();
-                for v in &list.values {
-                    let value = v.value.as_str();
-                    let value = value.strip_prefix("x64/").unwrap_or(value);
-                    if value.contains('/') || value.starts_with("__ia32_") {
-                        return Err(format!(
-                            "list `{name}`: `{}` is not an x86_64 syscall; policyctl run hooks only the native ABI's syscalls",
-                            v.value
-                        ));
-                    }
-                    calls.push(value.to_string());
-                }
-                (calls, true)
-            }
+            Some("syscalls") => (syscall_list_values(list, name)?, true),
             Some("generated_syscalls") => (
                 kernel
                     .syscall_names()

@@ -3001,6 +3001,17 @@ fn enforcer_calls_on_syscalls() {
             "__x64_sys_unlinkat"
         ]
     );
+    // another ABI's syscall in the list: refused as in a hook's list (one reading of a
+    // `syscalls` list for both)
+    let r = refusal(
+        &text.replace("x64/sys_mkdirat", "i386/sys_mkdir"),
+        ALL,
+        None,
+    );
+    assert!(
+        r.contains("list `guarded`: `i386/sys_mkdir` is not an x86_64 syscall"),
+        "{r}"
+    );
 }
 
 #[test]
