@@ -95,7 +95,10 @@ fn multi_on(kernel: vm::VmKernel) {
     let out = run.ok("multi");
     assert!(out.contains("hello\n"), "{k}:\n{out}");
     // the attach time, for the report
-    for line in out.lines().filter(|l| l.contains("] hooks attached")) {
+    for line in out
+        .lines()
+        .filter(|l| l.contains("] hooks attached") || l.contains("records read while attaching"))
+    {
         eprintln!("{k}: {line}");
     }
     let attached = out

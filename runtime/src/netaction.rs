@@ -122,16 +122,16 @@ impl HttpUrl {
 /// trusted roots ([`host_roots`]).
 pub fn get_url(url: &HttpUrl) -> std::io::Result<u16> {
     if url.tls {
-        let roots = host_roots().map_err(std::io::Error::other)?;
-        get_url_with(url, Some(roots))
+        let tls = host_tls().map_err(std::io::Error::other)?;
+        get_url_with(url, Some(tls))
     } else {
         get_url_with(url, None)
     }
 }
 
-/// [`get_url`] with the roots a TLS server's certificate must verify against (`None` for an
-/// `http://` URL).
-pub fn get_url_with(url: &HttpUrl, roots: Option<Arc<RootCertStore>>) -> std::io::Result<u16> {
+/// [`get_url`] with the TLS client configuration (its trusted roots, [`tls_config`]) a TLS
+/// server's certificate must verify against (`None` for an `http://` URL).
+pub fn get_url_with(url: &HttpUrl, tls: Option<Arc<rustls::ClientConfig>>) -> std::io::Result<u16> {
     let bare = url.host.trim_start_matches('[').trim_end_matches(']');
     let addr = (bare, url.port)
         .to_socket_addrs()?
@@ -140,20 +140,15 @@ pub fn get_url_with(url: &HttpUrl, roots: Option<Arc<RootCertStore>>) -> std::io
     let tcp = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     tcp.set_read_timeout(Some(TIMEOUT))?;
     tcp.set_write_timeout(Some(TIMEOUT))?;
-    let mut stream: Box<dyn ReadWrite> = match (url.tls, roots) {
+    let mut stream: Box<dyn ReadWrite> = match (url.tls, tls) {
         (false, _) => Box::new(tcp),
         (true, None) => return Err(std::io::Error::other("https:// without trusted roots")),
-        (true, Some(roots)) => {
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(std::io::Error::other)?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        (true, Some(config)) => {
             // a name (SNI and the name the certificate must carry) or an IP address
             let name = ServerName::try_from(bare.to_string())
                 .map_err(|e| std::io::Error::other(format!("`{bare}`: {e}")))?;
-            let conn = rustls::ClientConnection::new(Arc::new(config), name)
-                .map_err(std::io::Error::other)?;
+            let conn =
+                rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
             Box::new(rustls::StreamOwned::new(conn, tcp))
         }
     };
@@ -198,6 +193,25 @@ pub fn get_url_with(url: &HttpUrl, roots: Option<Arc<RootCertStore>>) -> std::io
 #[allow(deprecated)]
 fn ring_provider() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()
+}
+
+/// A TLS client configuration trusting `roots` (TLS 1.2 and 1.3, *ring*'s algorithms, no
+/// client certificate). Built once per set of roots and shared by every request: building it
+/// is the costly part of a configuration, and a canary GET may fire on every event.
+pub fn tls_config(roots: Arc<RootCertStore>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// [`tls_config`] with the host's roots ([`host_roots`]), built once.
+pub fn host_tls() -> Result<Arc<rustls::ClientConfig>, String> {
+    static TLS: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    TLS.get_or_init(|| host_roots().and_then(tls_config))
+        .clone()
 }
 
 /// A TCP stream or a TLS stream over one.
