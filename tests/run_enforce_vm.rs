@@ -175,11 +175,7 @@ fn override_security_function_on(kernel: vm::VmKernel) {
         );
 
         let events = vm::json_events(out);
-        let overrides: Vec<_> = events
-            .iter()
-            .filter_map(|e| e.get("process_kprobe"))
-            .filter(|k| k["action"] == "KPROBE_ACTION_OVERRIDE")
-            .collect();
+        let overrides = vm::kprobe_events_with_action(&events, "KPROBE_ACTION_OVERRIDE");
         assert_eq!(overrides.len(), 1, "{k} {name}: {events:#?}");
         let ev = overrides[0];
         assert_eq!(ev["function_name"], "security_file_open", "{ev}");
@@ -211,11 +207,7 @@ fn enforcer_denies(run: &vm::VmRun, k: &str) {
     assert!(out.contains("secret\nafter stop rc=0"), "{k}:\n{out}");
 
     let events = vm::json_events(out);
-    let notified: Vec<_> = events
-        .iter()
-        .filter_map(|e| e.get("process_kprobe"))
-        .filter(|e| e["action"] == "KPROBE_ACTION_NOTIFYENFORCER")
-        .collect();
+    let notified = vm::kprobe_events_with_action(&events, "KPROBE_ACTION_NOTIFYENFORCER");
     assert_eq!(notified.len(), 3, "{k}: {events:#?}");
     for ev in &notified {
         assert_eq!(ev["function_name"], "security_file_open", "{ev}");

@@ -172,11 +172,7 @@ fn override_and_enforcers_on_syscalls_in_a_vm_ubuntu_6_8() {
     assert!(out.contains("secret\nbystander secret rc=0"), "{k}:\n{out}");
     assert!(out.contains("secret\nafter stop rc=0"), "{k}:\n{out}");
     let events = vm::json_events(out);
-    let overrides: Vec<_> = events
-        .iter()
-        .filter_map(|e| e.get("process_kprobe"))
-        .filter(|e| e["action"] == "KPROBE_ACTION_OVERRIDE")
-        .collect();
+    let overrides = vm::kprobe_events_with_action(&events, "KPROBE_ACTION_OVERRIDE");
     assert_eq!(overrides.len(), 1, "{k}: {events:#?}");
     let ev = overrides[0];
     assert_eq!(ev["function_name"], "__x64_sys_openat", "{ev}");
@@ -210,11 +206,7 @@ fn override_and_enforcers_on_syscalls_in_a_vm_ubuntu_6_8() {
         "{k}:\n{out}"
     );
     let events = vm::json_events(out);
-    let notified: Vec<_> = events
-        .iter()
-        .filter_map(|e| e.get("process_kprobe"))
-        .filter(|e| e["action"] == "KPROBE_ACTION_NOTIFYENFORCER")
-        .collect();
+    let notified = vm::kprobe_events_with_action(&events, "KPROBE_ACTION_NOTIFYENFORCER");
     let seen: Vec<(&str, &str)> = notified
         .iter()
         .map(|e| {

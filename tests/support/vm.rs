@@ -829,6 +829,19 @@ stop() {
 }
 "#;
 
+/// The `process_kprobe` events of `events` whose action is `action`
+/// (`KPROBE_ACTION_OVERRIDE`, `KPROBE_ACTION_NOTIFYENFORCER`, ...), in order.
+pub fn kprobe_events_with_action<'e>(
+    events: &'e [serde_json::Value],
+    action: &str,
+) -> Vec<&'e serde_json::Value> {
+    events
+        .iter()
+        .filter_map(|e| e.get("process_kprobe"))
+        .filter(|e| e["action"] == action)
+        .collect()
+}
+
 /// The JSON events a scenario printed after `--- events` (the `stop` helper prints them), parsed.
 pub fn json_events(out: &str) -> Vec<serde_json::Value> {
     out.split("--- events\n")
