@@ -685,6 +685,14 @@ impl Sink {
                 net.submit(action);
             }
         }
+        if self.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
+            // printed nowhere (nor exported): only what it does to the process cache
+            let rendered = self.renderer.track(&mut self.cache, &ev);
+            if let Some(m) = &self.metrics {
+                m.record(Some(&ev), rendered);
+            }
+            return;
+        }
         if self.export.is_none() {
             // the common case: rendered into the reused line, written as bytes
             self.line.clear();
@@ -694,7 +702,7 @@ impl Sink {
             if let Some(m) = &self.metrics {
                 m.record(Some(&ev), rendered);
             }
-            if !rendered || (self.policy_events_only && !matches!(ev, event::Event::Hook(_))) {
+            if !rendered {
                 return; // the cache is current; nothing printed
             }
             self.line.push('\n');
@@ -710,9 +718,6 @@ impl Sink {
             .map_or((None, None), |(line, json)| (Some(line), Some(json)));
         if let Some(m) = &self.metrics {
             m.record(Some(&ev), rendered.is_some());
-        }
-        if self.policy_events_only && !matches!(ev, event::Event::Hook(_)) {
-            return; // the cache is current; nothing printed
         }
         if let (Some(x), Some(json)) = (self.export.as_mut(), json) {
             if let Err(e) = x.write_line(&json) {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use crate::event::{Arg, Event, Exit, Hook};
+use crate::event::{Arg, Event, Exec, Exit, Hook};
 use crate::layout::{
     action, BpfInfo, CredInfo, MapInfo, ModuleInfo, PerfInfo, SkbInfo, SockTuple, UserNsInfo,
 };
@@ -137,6 +137,42 @@ impl Renderer {
             .into_iter()
             .map(|a| self.process(a, a.pid))
             .collect()
+    }
+
+    /// What rendering a process event (exec, exit, fork, data) does to the cache, without
+    /// rendering it: for an event that is not printed (`--policy-events-only`), where building
+    /// its line would be all the cost. Returns whether [`Renderer::render`] would have
+    /// rendered it (an exec, or the exit of a known process). A hook event is left alone
+    /// (false): hook events are always rendered.
+    pub fn track(&self, cache: &mut ProcessCache, event: &Event) -> bool {
+        let pid = event.header().pid;
+        match event {
+            Event::Data(data) => {
+                cache.stash_args(pid, data.header.ktime, &data.bytes);
+                false
+            }
+            Event::Exec(exec) => {
+                let info = exec_cached(cache, exec);
+                // as rendering looks the parent up (read from /proc when missing)
+                cache.lookup(info.ppid);
+                true
+            }
+            Event::Fork(fork) => {
+                cache.fork(fork);
+                false
+            }
+            Event::Exit(_) => {
+                // as rendering: the exit of a process never seen is dropped; else its parent
+                // is looked up, and the process leaves the cache
+                let Some(ppid) = cache.lookup(pid).map(|p| p.ppid) else {
+                    return false;
+                };
+                cache.lookup(ppid);
+                cache.remove(pid);
+                true
+            }
+            Event::Hook(_) => false,
+        }
     }
 
     /// The format rendered.
@@ -332,15 +368,7 @@ impl Renderer {
                 return None;
             }
             Event::Exec(exec) => {
-                let info = if exec.args_data > 0 {
-                    let mut whole = exec.clone();
-                    if let Some(more) = cache.take_args(header.pid, header.ktime) {
-                        whole.join_data(&more);
-                    }
-                    cache.exec(&whole)
-                } else {
-                    cache.exec(exec)
-                };
+                let info = exec_cached(cache, exec);
                 ancestors = self.ancestors_of(cache, info.pid, self.ancestors.base);
                 let parent = cache
                     .lookup(info.ppid)
@@ -388,6 +416,20 @@ impl Renderer {
             node_name,
             time,
         })
+    }
+}
+
+/// The exec's process added to the cache, its arguments joined with the data event that
+/// carried the rest of them (when the exec says there is one).
+fn exec_cached(cache: &mut ProcessCache, exec: &Exec) -> ProcessInfo {
+    if exec.args_data > 0 {
+        let mut whole = exec.clone();
+        if let Some(more) = cache.take_args(exec.header.pid, exec.header.ktime) {
+            whole.join_data(&more);
+        }
+        cache.exec(&whole)
+    } else {
+        cache.exec(exec)
     }
 }
 

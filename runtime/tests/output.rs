@@ -894,6 +894,90 @@ fn rendered_processes_follow_the_cache() {
     );
 }
 
+/// `Renderer::track` (what `run --policy-events-only` does with the process events it does not
+/// print) leaves the cache as rendering them does: every hook event after renders the same
+/// line, and `track` says rendered where `render` renders (an exec, the exit of a known
+/// process; not a fork, a data event, the exit of a process never seen).
+#[test]
+fn tracking_process_events_updates_the_cache_as_rendering_them() {
+    let openat = |pid, tid| {
+        hook_record(
+            OPENAT,
+            pid,
+            tid,
+            action::POST,
+            vec![
+                int(arg_type::INT, -100),
+                text(arg_type::STRING, b"/etc/passwd"),
+                int(arg_type::INT, 0),
+            ],
+        )
+    };
+    let long = "x".repeat(ARGV_BUF);
+    let mut records = vec![
+        openat(1000, 1000),
+        fork_record(1002, 1000, 3_000_000_000),
+        openat(1002, 1002),
+        exec_record(1002, 1000, 1000, "/usr/bin/cat", &["/etc/passwd"]),
+        openat(1002, 1002),
+        exit_record(1002, 1000, 0),
+        openat(1002, 1002),
+        // the exit of a process never seen
+        exit_record(4242, 1000, 0),
+    ];
+    // arguments past the exec event, in a data event before it
+    records.extend(exec_records_at(
+        6_000_000_000,
+        1003,
+        1000,
+        1000,
+        "/usr/bin/env",
+        &["env", &long],
+    ));
+    records.push(openat(1003, 1003));
+    let plan = plan();
+    let renderer =
+        Renderer::with_boot_offset(Format::Json, BOOT_OFFSET).with_ancestors(Ancestors {
+            base: true,
+            kprobe: true,
+            ..Ancestors::default()
+        });
+    let fresh = || {
+        let mut c = cache().with_ancestor_refs(true);
+        c.seed(std::iter::empty());
+        c
+    };
+    let (mut rendering, mut tracking) = (fresh(), fresh());
+    let (mut tracked, mut hooks) = (0, 0);
+    for r in &records {
+        let event = decode(r).expect("record decodes");
+        let want = renderer.render(&plan, &mut rendering, &event);
+        if matches!(event, Event::Hook(_)) {
+            let got = renderer.render(&plan, &mut tracking, &event);
+            assert_eq!(got, want);
+            hooks += 1;
+        } else {
+            assert_eq!(
+                renderer.track(&mut tracking, &event),
+                want.is_some(),
+                "{event:?}"
+            );
+            tracked += usize::from(want.is_some());
+        }
+    }
+    // two execs and one exit rendered; the other exit, the fork and the data event not
+    assert_eq!((tracked, hooks), (3, 5));
+    // the last hook event shows the long arguments the data event carried
+    let last = renderer
+        .render(
+            &plan,
+            &mut tracking,
+            &decode(records.last().unwrap()).unwrap(),
+        )
+        .unwrap();
+    assert!(last.contains(&long), "{last}");
+}
+
 /// The first value of `"key":` in a JSON line, as written (a number or a quoted string).
 fn json_str_or_num<'a>(line: &'a str, key: &str) -> &'a str {
     let at = line.find(&format!("\"{key}\":")).expect(key) + key.len() + 3;
