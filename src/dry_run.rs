@@ -56,6 +56,7 @@ pub fn features_of(kernel: &Kernel) -> Features {
         trampolines: kernel.lacks(Feature::Trampolines).is_none(),
         bpf_lsm: kernel.lacks(Feature::BpfLsm).is_none()
             && kernel.lacks(Feature::ActiveBpfLsm).is_none(),
+        uprobe_regs: kernel.lacks(Feature::UprobeRegsChange).is_none(),
     }
 }
 
