@@ -235,6 +235,8 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
             "kprobes": features.kprobes,
             "fentry": features.trampolines,
             "bpf_lsm": features.bpf_lsm,
+            // uprobe programs may write registers (Override on uprobes), as the BTF says
+            "uprobe_regs": features.uprobe_regs,
             "from_config": kernel.config.is_some(),
         },
         "policies": policies,

@@ -287,11 +287,14 @@ mod tests {
         parse_assignment(text).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
-    fn a(ty: u8, dst: u16, src: u16, off: u64) -> (u8, u16, u16, u64) {
+    /// (type, dst, src, off) of an assignment.
+    type Key = (u8, u16, u16, u64);
+
+    fn a(ty: u8, dst: u16, src: u16, off: u64) -> Key {
         (ty, dst, src, off)
     }
 
-    fn key(r: RegAssignment) -> (u8, u16, u16, u64) {
+    fn key(r: RegAssignment) -> Key {
         (r.ty, r.dst, r.src, r.off)
     }
 
@@ -300,7 +303,7 @@ mod tests {
     #[test]
     fn the_forms_tetragon_parses() {
         use reg_ass::*;
-        let cases: &[(&str, (u8, u16, u16, u64))] = &[
+        let cases: &[(&str, Key)] = &[
             ("rax=010", a(CONST, 0x50, 0, 8)),
             ("rax=1", a(CONST, 0x50, 0, 1)),
             ("rbx=-1", a(CONST, 0x28, 0, u64::MAX)),
