@@ -2689,8 +2689,10 @@ static __always_inline __u64 *uregs_at(struct scratch *s, __u16 off)
 	} while (0)
 
 /* Runs selector `sel`'s assignments of uprobe slot `slot` on the probed
- * thread's registers (`ctx`). */
-static __always_inline void uprobe_write_regs(struct pt_regs *ctx, __u32 slot, __u32 sel)
+ * thread's registers (`ctx`). A static subprogram (checked in each caller's
+ * context, where ctx is the copy's), so the 64 copies share its code. */
+static __attribute__((noinline)) void uprobe_write_regs(struct pt_regs *ctx, __u32 slot,
+							 __u32 sel)
 {
 	__u32 key = slot * MAX_SELECTORS + sel;
 	struct uprobe_regs *r = bpf_map_lookup_elem(&uprobe_regs, &key);
