@@ -3514,7 +3514,7 @@ impl HookCompiler<'_> {
             return Ok(None);
         };
         if !self.features.uprobe_regs {
-            return Err("Override on a uprobe writes the probed thread's registers, and this kernel does not let uprobe programs write them (Linux 6.18 does; Tetragon refuses it too: \"can't use override regs action, no kernel support\")".into());
+            return Err("Override on a uprobe writes the probed thread's registers, and this kernel does not let uprobe programs write them (it refuses a program that stores into its context; Tetragon refuses the policy too: \"can't use override regs action, no kernel support\")".into());
         }
         if overrides.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err("two Override actions in one selector of a uprobe: Tetragon refuses it (\"only single instance of regs action is allowed\")".into());
