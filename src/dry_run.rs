@@ -56,6 +56,7 @@ pub fn features_of(kernel: &Kernel) -> Features {
         trampolines: kernel.lacks(Feature::Trampolines).is_none(),
         bpf_lsm: kernel.lacks(Feature::BpfLsm).is_none()
             && kernel.lacks(Feature::ActiveBpfLsm).is_none(),
+        uprobe_regs: kernel.lacks(Feature::UprobeRegsChange).is_none(),
     }
 }
 
@@ -234,6 +235,8 @@ fn plan_for(ask: &DryRun<'_>, kernel: &Arc<Kernel>) -> Result<Value, String> {
             "kprobes": features.kprobes,
             "fentry": features.trampolines,
             "bpf_lsm": features.bpf_lsm,
+            // uprobe programs may write registers (Override on uprobes), as the BTF says
+            "uprobe_regs": features.uprobe_regs,
             "from_config": kernel.config.is_some(),
         },
         "policies": policies,

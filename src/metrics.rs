@@ -556,6 +556,7 @@ mod tests {
             strings: vec![],
             cel: vec![],
             net_actions: vec![],
+            uprobe_override: None,
         };
         Plan {
             policies: vec![PolicyPlan {

@@ -640,3 +640,33 @@ fn corpus_btf_path_policies_plan_with_their_btf_file() {
         );
     }
 }
+
+/// A uprobe Override plans where the kernel's BTF says uprobe programs may write registers
+/// (6.18: `uprobe_regs` in the features) and is refused by the check elsewhere (6.12: K030).
+#[test]
+fn uprobe_override_plans_where_uprobe_registers_may_be_written() {
+    let dir = std::env::temp_dir().join(format!("policyctl-dry-uo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("uo.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: uo\nspec:\n  uprobes:\n  - path: /usr/bin/true\n    symbols: [main]\n    selectors:\n    - matchActions:\n      - action: Override\n        argRegs: [\"rax=1\"]\n",
+    )
+    .unwrap();
+    let out = policyctl()
+        .args(["run", "--dry-run", "--format", "json"])
+        .args(["--btf", "testdata/btf/6.18.44-fc-v769.btf.zst"])
+        .args(["--kernel-config", "testdata/btf/6.18.44-fc-v769.config.gz"])
+        .args(["--btf", K612])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let (k618, k612) = (&v["kernels"][0], &v["kernels"][1]);
+    assert_eq!(k618["features"]["uprobe_regs"], true, "{k618}");
+    assert_eq!(k618["refused"], 0, "{k618}");
+    assert_eq!(k612["features"]["uprobe_regs"], false, "{k612}");
+    assert_eq!(k612["refused"], 1, "{k612}");
+    assert_eq!(out.status.code(), Some(1));
+}

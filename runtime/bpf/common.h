@@ -672,4 +672,37 @@ struct usdt_spec {
 	__u32 _pad2;
 };
 
+/* ---- Override on uprobes -----------------------------------------------
+ * A selector's Override on a uprobe writes the probed thread's registers
+ * (Tetragon's uprobe_offload, bpf/process/uprobe_offload.h): the assignments
+ * of map `uprobe_regs` under (slot * MAX_SELECTORS + selector), applied in
+ * order by the `uprobe_override_N` copies. Registers are named by their byte
+ * offset in struct pt_regs, as the plan's parser gives them.
+ */
+#define REGS_MAX 18       /* Tetragon's REGS_MAX: assignments per selector */
+#define PT_REGS_WORDS 21  /* sizeof(struct pt_regs) / 8 on x86_64 */
+#define REG_ASS_CONST 1     /* dst = off */
+#define REG_ASS_REG 2       /* dst = src */
+#define REG_ASS_REG_OFF 3   /* dst = src + off */
+#define REG_ASS_REG_DEREF 4 /* dst = *(u64 *)(src + off), user memory */
+
+/* One assignment (Tetragon's reg_assignment): src and dst are offsets in
+ * struct pt_regs, their sizes how many low bytes are read or written. */
+struct reg_assignment {
+	__u64 off;
+	__u16 src;
+	__u16 dst;
+	__u8 src_size;
+	__u8 dst_size;
+	__u8 type; /* REG_ASS_* */
+	__u8 _pad;
+};
+
+/* A selector's assignments (Tetragon's uprobe_regs). */
+struct uprobe_regs {
+	struct reg_assignment ass[REGS_MAX];
+	__u32 cnt;
+	__u32 _pad;
+};
+
 #endif

@@ -116,6 +116,7 @@ struct scratch {
 	__u32 stack_returns; /* 1: keep the entry for its return probe instead of posting */
 	__u32 args_from; /* ARGS_*: how handle() completes raw */
 	__u64 args_ctx;  /* ARGS_TRAMPOLINE: the program's context, the arguments' u64s */
+	__u64 uregs[PT_REGS_WORDS]; /* uprobe Override: the registers being assigned */
 };
 
 struct {
@@ -176,6 +177,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct usdt_spec);
 } usdt SEC(".maps");
+
+/* Override on uprobes: (uprobe slot * MAX_SELECTORS + selector) → the
+ * selector's register assignments, applied by its `uprobe_override_N` copy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLOTS_PER_KIND * MAX_SELECTORS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct uprobe_regs);
+} uprobe_regs SEC(".maps");
 
 /*
  * v if v < n, else 0, computed in the register that then indexes: clang
@@ -2639,6 +2650,135 @@ static __always_inline __s64 lsm_errno(__s32 value)
 
 #define UPROBE(n) REGS_PROGRAM("uprobe/slot", uprobe, KIND_UPROBE, n, ARGS_READY)
 
+/* ---- Override on uprobes ------------------------------------------------
+ * As Tetragon's uprobe_offload (bpf/process/uprobe_offload.h): a selector
+ * that Overrides runs its register assignments in order, each reading the
+ * registers as the ones before left them. Tetragon applies them from a
+ * second, sleepable program on the same uprobe; here the copy that ran the
+ * selectors applies them once it is back from handle(), so a DEREF read
+ * (bpf_probe_read_user, which may not fault a page in) fails where the
+ * memory is not resident and that assignment is skipped, as Tetragon skips
+ * one whose read fails. The kernel resumes the thread at the written ip
+ * instead of running the probed instruction (Linux 6.18). */
+
+/* The low `size` bytes (1, 2, 4 or 8) of a register. */
+static __always_inline __u64 reg_mask(__u8 size)
+{
+	if (size >= 8)
+		return ~0ULL;
+	return (1ULL << ((size & 7) * 8)) - 1;
+}
+
+/* The register at byte offset `off` of struct pt_regs in the scratch's
+ * copy; 0 when no register is there. */
+static __always_inline __u64 *uregs_at(struct scratch *s, __u16 off)
+{
+	__u32 i = off / 8;
+	if (off % 8 || i >= PT_REGS_WORDS)
+		return 0;
+	return &s->uregs[BOUNDED(i, PT_REGS_WORDS)];
+}
+
+/* A register written back into the context at its constant offset, when
+ * an assignment changed it. */
+#define UREG_BACK(field)                                                  \
+	do {                                                              \
+		__u64 v = s->uregs[offsetof(struct pt_regs, field) / 8];  \
+		if (ctx->field != v)                                      \
+			ctx->field = v;                                   \
+	} while (0)
+
+/* Runs selector `sel`'s assignments of uprobe slot `slot` on the probed
+ * thread's registers (`ctx`). A static subprogram (checked in each caller's
+ * context, where ctx is the copy's), so the 64 copies share its code. */
+static __attribute__((noinline)) void uprobe_write_regs(struct pt_regs *ctx, __u32 slot,
+							 __u32 sel)
+{
+	__u32 key = slot * MAX_SELECTORS + sel;
+	struct uprobe_regs *r = bpf_map_lookup_elem(&uprobe_regs, &key);
+	struct scratch *s = get_scratch();
+	if (!r || !s)
+		return;
+	if (bpf_probe_read_kernel(s->uregs, sizeof(s->uregs), ctx))
+		return;
+	__u32 cnt = r->cnt;
+	for (int i = 0; i < REGS_MAX; i++) {
+		if (i >= cnt)
+			break;
+		struct reg_assignment *a = &r->ass[i];
+		__u64 val = 0;
+		__u64 *src = uregs_at(s, a->src);
+		switch (a->type) {
+		case REG_ASS_CONST:
+			val = a->off;
+			break;
+		case REG_ASS_REG:
+			if (!src)
+				continue;
+			val = *src & reg_mask(a->src_size);
+			break;
+		case REG_ASS_REG_OFF:
+			if (!src)
+				continue;
+			val = (*src & reg_mask(a->src_size)) + a->off;
+			break;
+		case REG_ASS_REG_DEREF:
+			if (!src)
+				continue;
+			val = (*src & reg_mask(a->src_size)) + a->off;
+			if (bpf_probe_read_user(&val, sizeof(val), (void *)val))
+				continue;
+			break;
+		default:
+			continue;
+		}
+		__u64 *dst = uregs_at(s, a->dst);
+		if (!dst)
+			continue;
+		__u64 m = reg_mask(a->dst_size);
+		*dst = (*dst & ~m) | (val & m);
+	}
+	UREG_BACK(r15);
+	UREG_BACK(r14);
+	UREG_BACK(r13);
+	UREG_BACK(r12);
+	UREG_BACK(bp);
+	UREG_BACK(bx);
+	UREG_BACK(r11);
+	UREG_BACK(r10);
+	UREG_BACK(r9);
+	UREG_BACK(r8);
+	UREG_BACK(ax);
+	UREG_BACK(cx);
+	UREG_BACK(dx);
+	UREG_BACK(si);
+	UREG_BACK(di);
+	UREG_BACK(ip);
+	UREG_BACK(sp);
+}
+
+/* uprobe copies whose selectors may Override: loaded only for such hooks,
+ * as only kernels that let uprobe programs write their registers load a
+ * program that writes its context (and none attaches it to a kprobe). The
+ * stacks are taken before the registers change. */
+#define UPROBE_OVERRIDE(n)                                                \
+	SEC("uprobe/override" #n)                                         \
+	int uprobe_override_##n(struct pt_regs *ctx)                      \
+	{                                                                 \
+		__u32 slot = KIND_UPROBE * SLOTS_PER_KIND + n;            \
+		struct scratch *s = begin_copy(ARGS_READY);               \
+		if (!s)                                                   \
+			return 0;                                         \
+		kprobe_args(s, ctx);                                      \
+		s->regs_addr = (__u64)ctx;                                \
+		int act = handle(slot);                                   \
+		__u32 sel = s->hook.selector;                             \
+		post_stacks(ctx, s);                                      \
+		if (act && sel < MAX_SELECTORS)                           \
+			uprobe_write_regs(ctx, slot, sel);                \
+		return 0;                                                 \
+	}
+
 #define COPIES(X) \
 	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) \
 	X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
@@ -2655,6 +2795,7 @@ COPIES(FENTRY)
 COPIES(LSM)
 COPIES(TRACEPOINT)
 COPIES(UPROBE)
+COPIES(UPROBE_OVERRIDE)
 
 /* Syscalls where neither kprobes nor trampolines exist: one raw tracepoint,
  * dispatched by syscall number to the hooks registered for it. */

@@ -17,7 +17,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use aya::Btf;
 
-const BPF_PROG_LOAD: libc::c_long = 5;
+pub(crate) const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 const BPF_PROG_TYPE_TRACING: u32 = 26;
 const BPF_MODIFY_RETURN: u32 = 26;
@@ -30,14 +30,14 @@ const HELPER_SEND_SIGNAL: i32 = 109;
 /// One BPF instruction.
 #[repr(C)]
 #[derive(Clone, Copy)]
-struct Insn {
+pub(crate) struct Insn {
     code: u8,
     regs: u8, // dst in the low nibble, src in the high one
     off: i16,
     imm: i32,
 }
 
-const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+pub(crate) const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     Insn {
         code,
         regs: dst | (src << 4),
@@ -136,7 +136,7 @@ pub struct FmodRet {
     _prog: OwnedFd,
 }
 
-fn bpf(cmd: libc::c_long, attr: &mut [u8]) -> Result<OwnedFd, std::io::Error> {
+pub(crate) fn bpf(cmd: libc::c_long, attr: &mut [u8]) -> Result<OwnedFd, std::io::Error> {
     // SAFETY: attr is a valid buffer of the size passed; the kernel reads (and for some
     // commands writes) within it.
     let fd = unsafe {
@@ -154,11 +154,11 @@ fn bpf(cmd: libc::c_long, attr: &mut [u8]) -> Result<OwnedFd, std::io::Error> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-fn put_u32(attr: &mut [u8], at: usize, v: u32) {
+pub(crate) fn put_u32(attr: &mut [u8], at: usize, v: u32) {
     attr[at..at + 4].copy_from_slice(&v.to_ne_bytes());
 }
 
-fn put_u64(attr: &mut [u8], at: usize, v: u64) {
+pub(crate) fn put_u64(attr: &mut [u8], at: usize, v: u64) {
     attr[at..at + 8].copy_from_slice(&v.to_ne_bytes());
 }
 

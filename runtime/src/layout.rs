@@ -982,3 +982,41 @@ impl Default for CelProg {
         }
     }
 }
+
+/// Register assignments per selector of a uprobe Override (`REGS_MAX`, Tetragon's).
+pub const REGS_MAX: usize = 18;
+/// `struct pt_regs` in 8-byte words on x86_64 (`PT_REGS_WORDS`).
+pub const PT_REGS_WORDS: usize = 21;
+
+/// `REG_ASS_*`: what a register assignment of a uprobe Override takes (Tetragon's
+/// `ASM_ASSIGNMENT_TYPE_*`).
+pub mod reg_ass {
+    pub const CONST: u8 = 1;
+    pub const REG: u8 = 2;
+    pub const REG_OFF: u8 = 3;
+    pub const REG_DEREF: u8 = 4;
+}
+
+/// `struct reg_assignment`: one register assignment of a uprobe Override.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct RegAssignment {
+    pub off: u64,
+    pub src: u16,
+    pub dst: u16,
+    pub src_size: u8,
+    pub dst_size: u8,
+    pub ty: u8,
+    pub _pad: u8,
+}
+
+/// `struct uprobe_regs`: a selector's register assignments (map `uprobe_regs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct UprobeRegs {
+    pub ass: [RegAssignment; REGS_MAX],
+    pub cnt: u32,
+    pub _pad: u32,
+}
+
+unsafe impl aya::Pod for UprobeRegs {}

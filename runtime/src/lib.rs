@@ -24,4 +24,5 @@ pub mod plan;
 pub mod process;
 pub mod refctr;
 pub mod stacks;
+pub mod uregs;
 pub mod usdt;

@@ -21,7 +21,8 @@ use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
     CelProg, FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData,
-    SyscallHooks, UsdtSpec, ARG_BUF, FUNC_HOOKS, SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
+    SyscallHooks, UprobeRegs, UsdtSpec, ARG_BUF, FUNC_HOOKS, MAX_SELECTORS, SLOTS_PER_KIND,
+    STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 use crate::refctr::RefCtrLink;
@@ -258,6 +259,7 @@ impl Loaded {
             kprobes,
             trampolines,
             bpf_lsm,
+            uprobe_regs: crate::uregs::kernel_writes_uprobe_regs(),
         }
     }
 
@@ -361,6 +363,22 @@ impl Loaded {
                 Some(function) => Some(self.attach_fmod_ret(policy, function, hook.slot)?),
                 None => None,
             };
+            // an Override whose jump target was not found: never attached without it
+            if let Some(why) = hook
+                .uprobe_override
+                .as_ref()
+                .and_then(|o| o.unresolved.as_ref())
+            {
+                let at = match &hook.attach {
+                    Attach::Uprobe { path, symbol, .. } => format!("{path}:{symbol}"),
+                    Attach::UprobeOffset { path, offset, .. } => format!("{path}+{offset:#x}"),
+                    _ => String::new(),
+                };
+                return Err(err(format!(
+                    "policy `{policy}`: cannot attach uprobe {at}: the Override's jump target: {why}"
+                )));
+            }
+            let uprobe_program = uprobe_program(hook, copy);
             let what = match &hook.attach {
                 Attach::Kprobe { symbol, .. } if crate::plan::is_multi_slot(hook.slot) => {
                     let (link, addrs) = self
@@ -411,7 +429,7 @@ impl Loaded {
                 {
                     let (path, offset, target) = uprobe_point(policy, &hook.attach)?;
                     let ref_ctr_offset = hook.attach.ref_ctr_offset();
-                    let program = format!("uprobe_{copy}");
+                    let program = uprobe_program.clone();
                     let point = (path, offset, ref_ctr_offset);
                     ref_ctr.push(
                         self.attach_ref_ctr(policy, "uprobe", &target, &program, point, false)?,
@@ -421,7 +439,7 @@ impl Loaded {
                     format!("uprobe {target} (reference counter at {ref_ctr_offset:#x})")
                 }
                 Attach::Uprobe { path, symbol, .. } => {
-                    let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
+                    let p: &mut UProbe = self.program(&uprobe_program)?;
                     p.load()
                         .and_then(|()| {
                             p.attach(symbol.as_str(), path, UProbeScope::AllProcesses)
@@ -433,7 +451,7 @@ impl Loaded {
                     format!("uprobe {path}:{symbol}")
                 }
                 Attach::UprobeOffset { path, offset, .. } => {
-                    let p: &mut UProbe = self.program(&format!("uprobe_{copy}"))?;
+                    let p: &mut UProbe = self.program(&uprobe_program)?;
                     p.load()
                         .and_then(|()| {
                             p.attach(*offset, path, UProbeScope::AllProcesses)
@@ -522,7 +540,7 @@ impl Loaded {
                     program: if multi.is_some() {
                         None
                     } else {
-                        program_name(&hook.attach, copy)
+                        program_name(hook, copy)
                     },
                     multi: multi.take(),
                     returns: None,
@@ -689,6 +707,21 @@ impl Loaded {
             }
         }
         {
+            // Override on uprobes: each selector's register assignments
+            let map = self
+                .bpf
+                .map_mut("uprobe_regs")
+                .ok_or_else(|| err("no uprobe_regs map"))?;
+            let mut regs: BpfHashMap<&mut MapData, u32, UprobeRegs> =
+                BpfHashMap::try_from(map).map_err(|e| err(format!("uprobe_regs map: {e}")))?;
+            for h in &plan.hooks {
+                for (sel, r) in h.uprobe_override.iter().flat_map(|o| &o.regs) {
+                    regs.insert(uprobe_regs_key(h.slot, *sel), *r, 0)
+                        .map_err(|e| err(format!("uprobe_regs map: {e}")))?;
+                }
+            }
+        }
+        {
             let mut per_nr: std::collections::BTreeMap<u32, SyscallHooks> = Default::default();
             // the hooks already served on a syscall keep their place
             for h in self.served.values().map(|s| &s.hook).chain(&plan.hooks) {
@@ -845,9 +878,9 @@ impl Loaded {
     }
 }
 
-/// The program copy serving `attach` in copy `copy` (none for a raw syscall hook).
-fn program_name(attach: &Attach, copy: usize) -> Option<String> {
-    Some(match attach {
+/// The program copy serving `hook` in copy `copy` (none for a raw syscall hook).
+fn program_name(hook: &HookPlan, copy: usize) -> Option<String> {
+    Some(match &hook.attach {
         Attach::Kprobe {
             override_: true, ..
         } => format!("kprobe_override_{copy}"),
@@ -855,7 +888,7 @@ fn program_name(attach: &Attach, copy: usize) -> Option<String> {
         Attach::Fentry { .. } => format!("fentry_{copy}"),
         Attach::Lsm { .. } => format!("lsm_{copy}"),
         Attach::Tracepoint { .. } => format!("tracepoint_{copy}"),
-        Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => format!("uprobe_{copy}"),
+        Attach::Uprobe { .. } | Attach::UprobeOffset { .. } => uprobe_program(hook, copy),
         Attach::Usdt {
             site: Some(site), ..
         } => usdt_program(site, copy),
@@ -874,13 +907,29 @@ impl Loaded {
             return;
         }
         let copy = (hook.slot as usize) % SLOTS_PER_KIND;
-        let names = program_name(&hook.attach, copy)
+        let names = program_name(hook, copy)
             .into_iter()
             .chain(hook.attach.kind().return_program(copy));
         for name in names.collect::<Vec<_>>() {
             let _ = self.unload(&name);
         }
     }
+}
+
+/// The copy serving a uprobe hook: `uprobe_override_N` (which writes the probed thread's
+/// registers, so only kernels that allow it load it) only for a hook that Overrides.
+fn uprobe_program(hook: &HookPlan, copy: usize) -> String {
+    if hook.uprobe_override.is_some() {
+        format!("uprobe_override_{copy}")
+    } else {
+        format!("uprobe_{copy}")
+    }
+}
+
+/// The key of a uprobe selector's assignments in `uprobe_regs` (see `uprobe_write_regs` in
+/// `bpf/policyctl.bpf.c`).
+fn uprobe_regs_key(slot: u32, selector: u8) -> u32 {
+    slot * MAX_SELECTORS as u32 + u32::from(selector)
 }
 
 /// The copy serving a USDT site: `usdt_set_N` (which calls bpf_probe_write_user) only for a
@@ -1067,6 +1116,15 @@ impl Loaded {
         if let Some(map) = self.bpf.map_mut("hooks") {
             if let Ok(mut hooks) = BpfHashMap::<&mut MapData, u32, HookConfig>::try_from(map) {
                 let _ = hooks.remove(&h.slot);
+            }
+        }
+        if let Some(o) = &h.uprobe_override {
+            if let Some(map) = self.bpf.map_mut("uprobe_regs") {
+                if let Ok(mut regs) = BpfHashMap::<&mut MapData, u32, UprobeRegs>::try_from(map) {
+                    for (sel, _) in &o.regs {
+                        let _ = regs.remove(&uprobe_regs_key(h.slot, *sel));
+                    }
+                }
             }
         }
         if matches!(h.attach, Attach::Usdt { .. }) {

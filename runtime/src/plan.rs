@@ -8,6 +8,7 @@
 //! tested byte by byte.
 
 use crate::layout::{HookConfig, HookKind};
+use crate::uregs::Place;
 use crate::usdt;
 
 /// How a hook is attached.
@@ -205,6 +206,21 @@ pub struct HookPlan {
     pub cel: Vec<crate::cel::CelEntry>,
     /// Per selector, its GetUrl or DnsLookup (run by user space when its event arrives).
     pub net_actions: Vec<Option<NetAction>>,
+    /// A uprobe's Override: the register assignments of each selector that Overrides. A
+    /// hook with one is served by an `uprobe_override_N` copy.
+    pub uprobe_override: Option<UprobeOverride>,
+}
+
+/// The Override of a uprobe hook (see [`crate::uregs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UprobeOverride {
+    /// (selector index, its assignments), written to the `uprobe_regs` map under
+    /// `slot * MAX_SELECTORS + selector`.
+    pub regs: Vec<(u8, layout::UprobeRegs)>,
+    /// Why the jump's target could not be found when planning: the binary is not on this
+    /// host (a fact of the host; attaching the uprobe fails there too, and the hook is refused
+    /// before it is attached).
+    pub unresolved: Option<String>,
 }
 
 impl HookPlan {
@@ -486,6 +502,10 @@ pub struct Features {
     pub trampolines: bool,
     /// BPF LSM is active (`bpf` in the LSM list).
     pub bpf_lsm: bool,
+    /// uprobe programs may write the probed thread's registers (Override on uprobes; Linux
+    /// 6.18 loads a kprobe-type program that writes its context, and attaches it to uprobes
+    /// only).
+    pub uprobe_regs: bool,
 }
 
 /// An attach method asked for with `--attach`.
@@ -985,6 +1005,7 @@ impl HookCompiler<'_> {
         if hook.returns() || hook.args.iter().any(returns_copy) {
             self.return_config(hook, &attaches[0], &mut config, &mut strings)?;
         }
+        let uprobe_override = self.uprobe_override(hook, &attaches[0])?;
 
         let cel = std::mem::take(&mut self.cel);
         Ok(attaches
@@ -1019,6 +1040,7 @@ impl HookCompiler<'_> {
                     strings: strings.clone(),
                     cel: cel.clone(),
                     net_actions: hook.selectors.iter().map(selector_net_action).collect(),
+                    uprobe_override: uprobe_override.clone(),
                 }
             })
             .collect())
@@ -1707,8 +1729,14 @@ impl HookCompiler<'_> {
                     .ok_or("Signal needs `argSig`, a signal number")?;
                 out.signal = sig as u8;
             }
+            // the registers it writes are the hook's UprobeOverride (HookCompiler::uprobe_override);
+            // the event shows the override, as Tetragon's
             "Override" if hook.kind == PolicyHook::Uprobe => {
-                return Err("Override on a uprobe (argRegs, argNewSymbol, argNewOffset, argNewAddr: the probed thread's registers written) is not supported by policyctl run yet".into())
+                out.override_ = 1;
+                out.override_value = action
+                    .param("argError")
+                    .and_then(|n| n.as_i64())
+                    .unwrap_or(0) as i32;
             }
             "Override" => {
                 let err = action
@@ -3451,6 +3479,124 @@ impl Plan {
                 .cloned()
                 .collect(),
         }
+    }
+}
+
+// ---- Override on uprobes ----------------------------------------------------------------
+
+impl HookCompiler<'_> {
+    /// A uprobe's Override, as Tetragon compiles it (`parseOverrideRegs` in
+    /// pkg/selectors/kernel_regs_amd64.go, `initOverrideSymbolOffset` in
+    /// pkg/sensors/tracing/genericuprobe.go): each selector's assignments (see
+    /// [`crate::uregs::override_regs`]). The jump is the first Override's (in selector order):
+    /// when it names exactly one of `argNewSymbol`, `argNewAddr` and `argNewOffset` (two or
+    /// three are refused, as Tetragon refuses them), every Override of the hook jumps to it,
+    /// by its distance from the hook's first symbol, address or offset; a later Override's
+    /// own target is not read (the validator's P041 says so).
+    fn uprobe_override(&self, hook: &Hook, attach: &Attach) -> Result2<Option<UprobeOverride>> {
+        let path = match attach {
+            Attach::Uprobe { path, .. } | Attach::UprobeOffset { path, .. }
+                if hook.kind == PolicyHook::Uprobe =>
+            {
+                path
+            }
+            _ => return Ok(None),
+        };
+        let overrides: Vec<(usize, &Action)> = hook
+            .selectors
+            .iter()
+            .enumerate()
+            .flat_map(|(si, s)| {
+                s.match_actions
+                    .iter()
+                    .filter(|a| action_name(a) == "Override")
+                    .map(move |a| (si, a))
+            })
+            .collect();
+        let Some(&(_, first)) = overrides.first() else {
+            return Ok(None);
+        };
+        if !self.features.uprobe_regs {
+            return Err("Override on a uprobe writes the probed thread's registers, and this kernel does not let uprobe programs write them (it refuses a program that stores into its context; Tetragon refuses the policy too: \"can't use override regs action, no kernel support\")".into());
+        }
+        if overrides.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err("two Override actions in one selector of a uprobe: Tetragon refuses it (\"only single instance of regs action is allowed\")".into());
+        }
+        let number = |a: &Action, key: &str| -> Result2<u64> {
+            match a.param(key) {
+                None => Ok(0),
+                Some(n) => n
+                    .as_i64()
+                    .or_else(|| n.as_str().and_then(parse_int))
+                    .map(|v| v as u64)
+                    .ok_or_else(|| format!("`{key}` is not a number")),
+            }
+        };
+        let symbol = first
+            .param("argNewSymbol")
+            .and_then(|n| n.as_str())
+            .filter(|s| !s.is_empty());
+        let mut targets = Vec::new();
+        if let Some(s) = symbol {
+            targets.push(Place::Symbol(s.to_string()));
+        }
+        match number(first, "argNewAddr")? {
+            0 => {}
+            a => targets.push(Place::Addr(a)),
+        }
+        match number(first, "argNewOffset")? {
+            0 => {}
+            o => targets.push(Place::Offset(o)),
+        }
+        if targets.len() > 1 {
+            return Err(format!("an Override on a uprobe with {} of argNewSymbol, argNewAddr and argNewOffset: it takes one (Tetragon refuses the policy)", targets.len()));
+        }
+        let (mut delta, mut unresolved) = (0, None);
+        if let Some(target) = targets.pop() {
+            let value = |v: &Spanned<String>, what: &str| {
+                parse_int(&v.value)
+                    .map(|n| n as u64)
+                    .ok_or_else(|| format!("{what} `{}` is not a number", v.value))
+            };
+            let probed = if let Some(s) = hook.symbols.first() {
+                Place::Symbol(s.value.clone())
+            } else if let Some(a) = hook.addrs.first() {
+                Place::Addr(value(a, "address")?)
+            } else if let Some(o) = hook.offsets.first() {
+                Place::Offset(value(o, "offset")?)
+            } else {
+                return Err("a uprobe needs `symbols`, `offsets` or `addrs`".into());
+            };
+            match crate::uregs::ip_delta(path, &probed, &target) {
+                Ok(d) => delta = d,
+                Err(crate::elf::ReadError::Missing(e)) => unresolved = Some(e),
+                Err(crate::elf::ReadError::Bad(e)) => {
+                    return Err(format!("the Override's jump target: {e}"))
+                }
+            }
+        }
+        let mut regs = Vec::new();
+        for (si, a) in overrides {
+            let arg_regs = match a.param("argRegs") {
+                None => Vec::new(),
+                Some(n) => n
+                    .as_seq()
+                    .ok_or("`argRegs` is not a list")?
+                    .iter()
+                    .map(|r| {
+                        r.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| "an `argRegs` item is not a string".to_string())
+                    })
+                    .collect::<Result2<Vec<_>>>()?,
+            };
+            let arg_error = a.param("argError").and_then(|n| n.as_i64()).unwrap_or(0) as i32;
+            regs.push((
+                si as u8,
+                crate::uregs::override_regs(&arg_regs, arg_error, delta)?,
+            ));
+        }
+        Ok(Some(UprobeOverride { regs, unresolved }))
     }
 }
 

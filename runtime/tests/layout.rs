@@ -96,6 +96,9 @@ const STRUCTS: &[&str] = &[
     // USDT probes
     "usdt_arg",
     "usdt_spec",
+    // Override on uprobes
+    "reg_assignment",
+    "uprobe_regs",
 ];
 
 /// BTF of a probe that declares one global of every struct of common.h, compiled with clang;
@@ -681,6 +684,24 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             }),
             0,
         ),
+        (
+            "reg_assignment",
+            rust_struct!(RegAssignment {
+                off,
+                src,
+                dst,
+                src_size,
+                dst_size,
+                ty,
+                _pad
+            }),
+            0,
+        ),
+        (
+            "uprobe_regs",
+            rust_struct!(UprobeRegs { ass, cnt, _pad }),
+            0,
+        ),
     ]
 }
 
@@ -887,6 +908,12 @@ fn constants_match_common_h_and_btf() {
         ("USDT_REG", usdt_kind::REG.into()),
         ("USDT_REG_DEREF", usdt_kind::REG_DEREF.into()),
         ("USDT_SIB", usdt_kind::SIB.into()),
+        ("REGS_MAX", REGS_MAX as i128),
+        ("PT_REGS_WORDS", PT_REGS_WORDS as i128),
+        ("REG_ASS_CONST", reg_ass::CONST.into()),
+        ("REG_ASS_REG", reg_ass::REG.into()),
+        ("REG_ASS_REG_OFF", reg_ass::REG_OFF.into()),
+        ("REG_ASS_REG_DEREF", reg_ass::REG_DEREF.into()),
     ];
     let mut failures = Vec::new();
     for &(name, value) in rust {
@@ -1515,6 +1542,16 @@ fn map_definitions_match_rust_types() {
                 u32_,
                 size(std::mem::size_of::<UsdtSpec>()),
                 size(SLOTS_PER_KIND),
+            ),
+        ),
+        // (uprobe slot, selector) → its Override's register assignments
+        (
+            "uprobe_regs",
+            (
+                HASH,
+                u32_,
+                size(std::mem::size_of::<UprobeRegs>()),
+                size(SLOTS_PER_KIND * MAX_SELECTORS),
             ),
         ),
         // stack id → frames: read by the loader (aya's StackTraceMap), sized when a policy

@@ -223,6 +223,7 @@ fn hook(
         strings: Vec::new(),
         cel: Vec::new(),
         net_actions: Vec::new(),
+        uprobe_override: None,
     }
 }
 

@@ -72,11 +72,13 @@ const ALL: Features = Features {
     kprobes: true,
     trampolines: true,
     bpf_lsm: true,
+    uprobe_regs: true,
 };
 const NONE: Features = Features {
     kprobes: false,
     trampolines: false,
     bpf_lsm: false,
+    uprobe_regs: false,
 };
 
 /// Check each (name, text) against the 6.12 kernel exactly as `policyctl run` does (no error
@@ -3314,4 +3316,151 @@ fn uprobe_ref_ctr_offsets_pair_with_symbols_and_offsets() {
         "  uprobes:\n  - path: /usr/bin/bash\n    symbols:\n    - readline\n",
     ));
     assert_eq!(p.hooks[0].attach.ref_ctr_offset(), 0);
+}
+
+// ---- Override on uprobes ----------------------------------------------------------------
+
+/// The 6.18 fixture kernel, whose BTF says uprobe programs may write their registers
+/// (`bpf_prog_aux.kprobe_write_ctx`): the validator accepts a uprobe Override there (K030
+/// elsewhere).
+fn kernel_618() -> &'static Arc<Kernel> {
+    static KERNEL: OnceLock<Arc<Kernel>> = OnceLock::new();
+    KERNEL.get_or_init(|| {
+        let name = "6.18.44-fc-v769";
+        let spec = KernelSpec {
+            name: Some(name.to_string()),
+            btf: testdata().join("btf").join(format!("{name}.btf.zst")),
+            ..KernelSpec::default()
+        };
+        Arc::new(Kernel::load(&spec).unwrap_or_else(|e| panic!("fixture kernel {name}: {e}")))
+    })
+}
+
+/// Checks `text` against the 6.18 fixture as `run` does, then plans it.
+fn compile_618(text: &str, features: Features) -> Result<Plan, Vec<PlanError>> {
+    let report = check_source_with(
+        SourceFile::new("test.yaml", text),
+        std::slice::from_ref(kernel_618()),
+    );
+    let accepted = report.accepted().unwrap_or_else(|n| {
+        panic!(
+            "the validator refused it ({n} errors): {:#?}",
+            report.diagnostics
+        )
+    });
+    Plan::compile(&accepted, kernel_618(), features, None)
+}
+
+/// A uprobe on `path`'s `check` with these selectors.
+fn uprobe_override(path: &str, selectors: &str) -> String {
+    policy(&format!(
+        "  uprobes:\n  - path: \"{path}\"\n    symbols:\n    - \"check\"\n    selectors:\n{selectors}"
+    ))
+}
+
+/// (type, dst, src, off) of each assignment of selector `sel`'s Override.
+fn assignments(h: &policyctl_runtime::plan::HookPlan, sel: u8) -> Vec<(u8, u16, u16, u64)> {
+    let o = h.uprobe_override.as_ref().expect("an Override");
+    let (_, r) = o
+        .regs
+        .iter()
+        .find(|(s, _)| *s == sel)
+        .expect("the selector");
+    r.ass[..r.cnt as usize]
+        .iter()
+        .map(|a| (a.ty, a.dst, a.src, a.off))
+        .collect()
+}
+
+/// argRegs run as written; without them, the function returns argError to its caller
+/// (Tetragon's parseOverrideRegs defaults). The selector's config marks the override, which
+/// the event shows.
+#[test]
+fn uprobe_override_compiles_register_assignments() {
+    use policyctl_runtime::layout::reg_ass::*;
+    let text = uprobe_override(
+        "/nonexistent/policyctl-test/bin",
+        "    - matchPIDs:\n      - operator: In\n        values: [1]\n      matchActions:\n      - action: Override\n        argRegs:\n        - \"rax=1\"\n        - \"eip=8%rip\"\n    - matchActions:\n      - action: Override\n        argError: -7\n",
+    );
+    let p = compile_618(&text, ALL).unwrap_or_else(|e| panic!("{e:#?}"));
+    let h = only_hook(&p);
+    assert_eq!(
+        assignments(h, 0),
+        vec![(CONST, 80, 0, 1), (REG_OFF, 128, 128, 8)]
+    );
+    assert_eq!(
+        assignments(h, 1),
+        vec![
+            (CONST, 80, 0, (-7i64) as u64),
+            (REG_DEREF, 128, 152, 0),
+            (REG_OFF, 152, 152, 8)
+        ]
+    );
+    let o = h.uprobe_override.as_ref().unwrap();
+    assert_eq!(o.unresolved, None);
+    assert_eq!(h.config.selectors[0].override_, 1);
+    assert_eq!(h.config.selectors[1].override_value, -7);
+    // the second selector's assignments are 4 bytes wide where `eip` says so
+    let r = &o.regs[0].1;
+    assert_eq!((r.ass[1].dst_size, r.ass[1].src_size), (4, 8));
+}
+
+/// Where uprobe programs may not write registers (the loader's probe), the hook is refused
+/// with the reason, never planned without its Override.
+#[test]
+fn uprobe_override_refused_where_the_kernel_cannot_write_registers() {
+    let text = uprobe_override(
+        "/nonexistent/policyctl-test/bin",
+        "    - matchActions:\n      - action: Override\n        argRegs: [\"rax=1\"]\n",
+    );
+    let f = Features {
+        uprobe_regs: false,
+        ..ALL
+    };
+    let e = match compile_618(&text, f) {
+        Ok(p) => panic!("planned: {:#?}", p.hooks),
+        Err(e) => e[0].to_string(),
+    };
+    assert!(e.contains("does not let uprobe programs write them"), "{e}");
+}
+
+/// A jump (argNewSymbol) into a binary this host does not have: planned without its distance,
+/// which the loader refuses to attach (as a uprobe on a missing binary fails there).
+#[test]
+fn uprobe_override_jump_into_a_missing_binary_is_left_unresolved() {
+    let text = uprobe_override(
+        "/nonexistent/policyctl-test/bin",
+        "    - matchActions:\n      - action: Override\n        argNewSymbol: other\n",
+    );
+    let p = compile_618(&text, ALL).unwrap_or_else(|e| panic!("{e:#?}"));
+    let o = only_hook(&p).uprobe_override.as_ref().unwrap();
+    let why = o.unresolved.as_deref().expect("unresolved");
+    assert!(why.contains("/nonexistent/policyctl-test/bin"), "{why}");
+}
+
+/// The real corpus policies with uprobe Overrides plan on 6.18 (their binaries are Tetragon's
+/// test machines', so a jump is left for the attach to refuse).
+#[test]
+fn corpus_uprobe_overrides_plan_on_618() {
+    let dir = testdata().join("../../shared/tetragon-corpus");
+    if !dir.is_dir() {
+        skip::skip(
+            "corpus_uprobe_overrides_plan_on_618",
+            "../shared/tetragon-corpus is not there",
+        );
+        return;
+    }
+    for name in [
+        "tests_policytests_uprobes_go__L306.yaml",
+        "tests_policytests_uprobes_go__L349.yaml",
+        "pkg_sensors_tracing_uprobe_reg_test_go__L217.yaml",
+        "pkg_sensors_tracing_uprobe_reg_test_go__L1442.yaml",
+    ] {
+        let text = std::fs::read_to_string(dir.join(name)).expect(name);
+        let p = compile_618(&text, ALL).unwrap_or_else(|e| panic!("{name}: {e:#?}"));
+        assert!(
+            p.hooks.iter().any(|h| h.uprobe_override.is_some()),
+            "{name}"
+        );
+    }
 }
