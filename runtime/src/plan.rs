@@ -502,9 +502,11 @@ pub struct Features {
     pub trampolines: bool,
     /// BPF LSM is active (`bpf` in the LSM list).
     pub bpf_lsm: bool,
-    /// uprobe programs may write the probed thread's registers (Override on uprobes; Linux
-    /// 6.18 loads a kprobe-type program that writes its context, and attaches it to uprobes
-    /// only).
+    /// uprobe programs may write the probed thread's registers (Override on uprobes): the
+    /// kernel's verifier loads a kprobe-type program that stores into its context (attached
+    /// to uprobes only), as Tetragon's `detectUprobeRegsChange` probes it. The BTF member
+    /// `bpf_prog_aux.kprobe_write_ctx` is necessary, not sufficient: the 6.18.44 host has it
+    /// and its verifier refuses the store.
     pub uprobe_regs: bool,
 }
 
