@@ -32,6 +32,20 @@ fn register(name: &str) -> Result<(u16, u8), String> {
     facts::pt_regs_register(name).ok_or_else(|| format!("`{name}` is not an x86_64 register"))
 }
 
+/// The step that reads register `name` as `ty` (with `off` where the form has one).
+fn from_register(name: &str, ty: u8, off: u64) -> Step {
+    match register(name) {
+        Ok((src, src_size)) => Step::Done(RegAssignment {
+            ty,
+            off,
+            src,
+            src_size,
+            ..Default::default()
+        }),
+        Err(e) => Step::Bad(e),
+    }
+}
+
 /// An offset or constant as Tetragon's `parseOffset`: with a leading `-`, Go's
 /// `strconv.ParseInt(s, 0, 64)` kept in two's complement, else `strconv.ParseUint(s, 0, 64)`
 /// (so `+5` is refused).
@@ -69,16 +83,7 @@ fn reg_deref(src: &str) -> Step {
     if name.is_empty() || !rest[close + 1..].trim().is_empty() {
         return Step::Next;
     }
-    match register(name) {
-        Ok((src, src_size)) => Step::Done(RegAssignment {
-            ty: reg_ass::REG_DEREF,
-            off,
-            src,
-            src_size,
-            ..Default::default()
-        }),
-        Err(e) => Step::Bad(e),
-    }
+    from_register(name, reg_ass::REG_DEREF, off)
 }
 
 /// `OFF%REG`: the register plus the offset.
@@ -97,16 +102,7 @@ fn reg_off(src: &str) -> Step {
     if name.is_empty() {
         return Step::Next;
     }
-    match register(name) {
-        Ok((src, src_size)) => Step::Done(RegAssignment {
-            ty: reg_ass::REG_OFF,
-            off,
-            src,
-            src_size,
-            ..Default::default()
-        }),
-        Err(e) => Step::Bad(e),
-    }
+    from_register(name, reg_ass::REG_OFF, off)
 }
 
 /// `%REG`: the register.
@@ -118,15 +114,7 @@ fn reg(src: &str) -> Step {
     if name.is_empty() {
         return Step::Next;
     }
-    match register(name) {
-        Ok((src, src_size)) => Step::Done(RegAssignment {
-            ty: reg_ass::REG,
-            src,
-            src_size,
-            ..Default::default()
-        }),
-        Err(e) => Step::Bad(e),
-    }
+    from_register(name, reg_ass::REG, 0)
 }
 
 /// `CONST`: a number.
