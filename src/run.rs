@@ -502,7 +502,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     // the processes they started)
     let replayed = early.records.len();
     early.replay(&mut sink, |_| &plan);
-    phase(&format!("{replayed} records read while attaching, printed"));
+    phase(&format!(
+        "{replayed} records read while attaching, handed to the sink"
+    ));
     let mut reported_stacks = 0u64;
     let mut reported_lost = 0u64;
     let mut failed = std::collections::BTreeMap::new();
