@@ -832,38 +832,40 @@ fn ancestors_as_enable_ancestors_asks() {
     assert!(Ancestors::parse("base,kprobes").is_err());
 }
 
+/// The `OPENAT` hook's event of thread `tid` of `pid` opening /etc/passwd (POST).
+fn openat_passwd(pid: u32, tid: u32) -> Vec<u8> {
+    hook_record(
+        OPENAT,
+        pid,
+        tid,
+        action::POST,
+        vec![
+            int(arg_type::INT, -100),
+            text(arg_type::STRING, b"/etc/passwd"),
+            int(arg_type::INT, 0),
+        ],
+    )
+}
+
 /// The renderer writes the `process` and `parent` members a hook event showed before again
 /// (its memo of rendered processes): what it prints must be what a renderer without that memo
 /// prints, as the process's cache entry changes (a fork raises bash's refcount, an exec makes
 /// a new process, an exit removes it), for several threads of one process.
 #[test]
 fn rendered_processes_follow_the_cache() {
-    let openat = |pid, tid| {
-        hook_record(
-            OPENAT,
-            pid,
-            tid,
-            action::POST,
-            vec![
-                int(arg_type::INT, -100),
-                text(arg_type::STRING, b"/etc/passwd"),
-                int(arg_type::INT, 0),
-            ],
-        )
-    };
     let records = [
-        openat(1000, 1000),
-        openat(1000, 1000),
-        openat(1000, 1001),
+        openat_passwd(1000, 1000),
+        openat_passwd(1000, 1000),
+        openat_passwd(1000, 1001),
         fork_record(1002, 1000, 3_000_000_000),
-        openat(1000, 1000),
-        openat(1002, 1002),
+        openat_passwd(1000, 1000),
+        openat_passwd(1002, 1002),
         exec_record(1002, 1000, 1000, "/usr/bin/cat", &["/etc/passwd"]),
-        openat(1002, 1002),
-        openat(1000, 1001),
+        openat_passwd(1002, 1002),
+        openat_passwd(1000, 1001),
         exit_record(1002, 1000, 0),
-        openat(1000, 1000),
-        openat(1002, 1002),
+        openat_passwd(1000, 1000),
+        openat_passwd(1002, 1002),
     ];
     let plan = plan();
     let (mut warm, mut cold) = (cache(), cache());
@@ -901,28 +903,15 @@ fn rendered_processes_follow_the_cache() {
 /// process; not a fork, a data event, the exit of a process never seen).
 #[test]
 fn tracking_process_events_updates_the_cache_as_rendering_them() {
-    let openat = |pid, tid| {
-        hook_record(
-            OPENAT,
-            pid,
-            tid,
-            action::POST,
-            vec![
-                int(arg_type::INT, -100),
-                text(arg_type::STRING, b"/etc/passwd"),
-                int(arg_type::INT, 0),
-            ],
-        )
-    };
     let long = "x".repeat(ARGV_BUF);
     let mut records = vec![
-        openat(1000, 1000),
+        openat_passwd(1000, 1000),
         fork_record(1002, 1000, 3_000_000_000),
-        openat(1002, 1002),
+        openat_passwd(1002, 1002),
         exec_record(1002, 1000, 1000, "/usr/bin/cat", &["/etc/passwd"]),
-        openat(1002, 1002),
+        openat_passwd(1002, 1002),
         exit_record(1002, 1000, 0),
-        openat(1002, 1002),
+        openat_passwd(1002, 1002),
         // the exit of a process never seen
         exit_record(4242, 1000, 0),
     ];
@@ -935,7 +924,7 @@ fn tracking_process_events_updates_the_cache_as_rendering_them() {
         "/usr/bin/env",
         &["env", &long],
     ));
-    records.push(openat(1003, 1003));
+    records.push(openat_passwd(1003, 1003));
     let plan = plan();
     let renderer =
         Renderer::with_boot_offset(Format::Json, BOOT_OFFSET).with_ancestors(Ancestors {
