@@ -276,7 +276,9 @@ fn kobjects_policy(kernel: vm::VmKernel) -> String {
     let map_hook = match kernel {
         vm::VmKernel::Debian6_12 => "security_bpf_map_create",
         vm::VmKernel::Debian6_1 => "security_bpf_map_alloc",
-        vm::VmKernel::Ubuntu6_8 => unreachable!("run on Debian's kernels"),
+        vm::VmKernel::Ubuntu6_8 | vm::VmKernel::Ubuntu7_0 => {
+            unreachable!("run on Debian's kernels")
+        }
     };
     let hook = |call: &str, args: &[(u32, &str)]| {
         let mut out = format!("  - call: \"{call}\"\n    syscall: false\n    args:\n");
@@ -567,7 +569,9 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
     let caller = match kernel {
         vm::VmKernel::Debian6_12 => "init_module_from_file",
         vm::VmKernel::Debian6_1 => "__do_sys_finit_module",
-        vm::VmKernel::Ubuntu6_8 => unreachable!("run on Debian's kernels"),
+        vm::VmKernel::Ubuntu6_8 | vm::VmKernel::Ubuntu7_0 => {
+            unreachable!("run on Debian's kernels")
+        }
     };
     assert_eq!(stack.get(1), Some(&caller), "{stack:?}");
     assert!(stack.contains(&"do_syscall_64"), "{stack:?}");

@@ -5,64 +5,28 @@
 //!
 //! On a kernel whose uprobe programs may not write registers (the runtime's own probe says so),
 //! `run` must refuse the policy with the reason and leave the program as it was: that is
-//! checked, and a `NOTE` line says the Override itself was not run. These tests need root,
-//! BTF, tracefs and a C compiler; without them they print `SKIPPED` (a failure under `CI`).
+//! checked, and a `NOTE` line says the Override itself was not run here (it runs on a kernel
+//! that allows it in run_uprobe_override_vm.rs). These tests need root, BTF, tracefs and a C
+//! compiler; without them they print `SKIPPED` (a failure under `CI`).
 
 #[path = "support/run.rs"]
 mod run;
 #[path = "support/skip.rs"]
 mod skip;
+#[path = "support/uprobe_override.rs"]
+mod uprobe_override;
 
 use std::io::Write as _;
 
 use run::{pid_of, refused, run_child, started, TempDir};
+use uprobe_override::{CASES, TARGET};
 
-/// `check` says whether its argument is 42 (never, as main calls it with argc); `yes` always
-/// says 1, and is where `argNewSymbol` sends `check`.
-const TARGET: &str = r#"
-#include <stdio.h>
-__attribute__((noinline)) int check(int x)
-{
-    asm volatile("" ::: "memory");
-    return x == 42;
-}
-__attribute__((noinline)) int yes(int x)
-{
-    asm volatile("" ::: "memory");
-    return 1;
-}
-int main(int argc, char **argv)
-{
-    (void)argv;
-    printf("%d\n", check(argc));
-    return 0;
-}
-"#;
-
-/// A policy Overriding `check` in `bin` with the action's parameters `params` (YAML lines at
-/// the action's indentation).
+/// A policy Overriding `check` in `bin` with the action's parameters `params`, written into
+/// `dir`.
 fn policy(dir: &TempDir, name: &str, bin: &str, params: &str) -> String {
     dir.write(
         &format!("{name}.yaml"),
-        &format!(
-            r#"apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "{name}"
-spec:
-  uprobes:
-  - path: "{bin}"
-    symbols:
-    - "check"
-    args:
-    - index: 0
-      type: "int"
-    selectors:
-    - matchActions:
-      - action: Override
-{params}
-"#
-        ),
+        &uprobe_override::policy(name, bin, params),
     )
 }
 
@@ -77,7 +41,7 @@ fn output(bin: &str) -> (u32, String) {
 /// answers 0, with it 1 and a `process_uprobe` event shows the override, after it 0 again. On
 /// a kernel that cannot write uprobe registers, the policy is refused with the reason and the
 /// program answers 0.
-fn overrides_check(test: &str, name: &str, params: &str) {
+fn overrides_check(test: &str, (name, params): (&str, &str)) {
     if !run::ready(test) {
         return;
     }
@@ -101,7 +65,7 @@ fn overrides_check(test: &str, name: &str, params: &str) {
         // bpf_probe_write_user); the line shows without --nocapture
         let _ = writeln!(
             std::io::stderr(),
-            "NOTE {test}: this kernel does not let uprobe programs write registers: run's refusal was checked, the Override itself was not run"
+            "NOTE {test}: this kernel does not let uprobe programs write registers: run's refusal was checked; the Override itself runs in run_uprobe_override_vm.rs (Ubuntu 7.0)"
         );
         return;
     }
@@ -131,31 +95,19 @@ fn overrides_check(test: &str, name: &str, params: &str) {
 /// `argRegs` with Tetragon's return-to-caller: `rax=1`, the return address popped into `rip`.
 #[test]
 fn override_arg_regs_returns_to_the_caller() {
-    overrides_check(
-        "override_arg_regs_returns_to_the_caller",
-        "uo-regs",
-        "        argRegs:\n        - \"rax=1\"\n        - \"rip=(%rsp)\"\n        - \"rsp=8%rsp\"",
-    );
+    overrides_check("override_arg_regs_returns_to_the_caller", CASES[0]);
 }
 
 /// The default Override (no argRegs): `check` returns argError to its caller.
 #[test]
 fn override_default_returns_arg_error() {
-    overrides_check(
-        "override_default_returns_arg_error",
-        "uo-default",
-        "        argError: 1",
-    );
+    overrides_check("override_default_returns_arg_error", CASES[1]);
 }
 
 /// `argNewSymbol`: `check` goes on in `yes`, which returns 1 to check's caller.
 #[test]
 fn override_new_symbol_jumps() {
-    overrides_check(
-        "override_new_symbol_jumps",
-        "uo-jump",
-        "        argNewSymbol: \"yes\"",
-    );
+    overrides_check("override_new_symbol_jumps", CASES[2]);
 }
 
 /// The jump's distance is what the binary's symbol table says: `yes` - `check`, read with

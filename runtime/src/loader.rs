@@ -51,6 +51,18 @@ fn err(message: impl Into<String>) -> RunError {
     RunError(message.into())
 }
 
+/// The object's hash map `name`, typed: every configuration map is opened through here, so a
+/// missing map and a wrong key or value size say which map.
+fn hash_map<'a, K: aya::Pod, V: aya::Pod>(
+    bpf: &'a mut Ebpf,
+    name: &str,
+) -> Result<BpfHashMap<&'a mut MapData, K, V>, RunError> {
+    let map = bpf
+        .map_mut(name)
+        .ok_or_else(|| err(format!("no {name} map")))?;
+    BpfHashMap::try_from(map).map_err(|e| err(format!("{name} map: {e}")))
+}
+
 /// Where a uprobe opened by [`crate::refctr`] goes: its binary, the file offset (a symbol's
 /// found in the binary's symbol tables) and how messages name it.
 fn uprobe_point<'a>(policy: &str, attach: &'a Attach) -> Result<(&'a str, u64, String), RunError> {
@@ -269,12 +281,7 @@ impl Loaded {
         &mut self,
         processes: impl IntoIterator<Item = (u32, u32, String)>,
     ) -> Result<usize, RunError> {
-        let map = self
-            .bpf
-            .map_mut("processes")
-            .ok_or_else(|| err("no processes map"))?;
-        let mut table: BpfHashMap<&mut MapData, u32, Process> =
-            BpfHashMap::try_from(map).map_err(|e| err(format!("processes map: {e}")))?;
+        let mut table = hash_map::<u32, Process>(&mut self.bpf, "processes")?;
         let mut n = 0;
         for (pid, ppid, binary) in processes {
             let mut p = Process {
@@ -679,12 +686,7 @@ impl Loaded {
 
     fn write_maps(&mut self, plan: &Plan) -> Result<(), RunError> {
         {
-            let map = self
-                .bpf
-                .map_mut("hooks")
-                .ok_or_else(|| err("no hooks map"))?;
-            let mut hooks: BpfHashMap<&mut MapData, u32, HookConfig> =
-                BpfHashMap::try_from(map).map_err(|e| err(format!("hooks map: {e}")))?;
+            let mut hooks = hash_map::<u32, HookConfig>(&mut self.bpf, "hooks")?;
             for h in &plan.hooks {
                 hooks
                     .insert(h.slot, h.config, 0)
@@ -693,9 +695,7 @@ impl Loaded {
         }
         {
             // USDT sites: where their args are
-            let map = self.bpf.map_mut("usdt").ok_or_else(|| err("no usdt map"))?;
-            let mut usdt: BpfHashMap<&mut MapData, u32, UsdtSpec> =
-                BpfHashMap::try_from(map).map_err(|e| err(format!("usdt map: {e}")))?;
+            let mut usdt = hash_map::<u32, UsdtSpec>(&mut self.bpf, "usdt")?;
             for h in &plan.hooks {
                 if let Attach::Usdt {
                     site: Some(site), ..
@@ -708,12 +708,7 @@ impl Loaded {
         }
         {
             // Override on uprobes: each selector's register assignments
-            let map = self
-                .bpf
-                .map_mut("uprobe_regs")
-                .ok_or_else(|| err("no uprobe_regs map"))?;
-            let mut regs: BpfHashMap<&mut MapData, u32, UprobeRegs> =
-                BpfHashMap::try_from(map).map_err(|e| err(format!("uprobe_regs map: {e}")))?;
+            let mut regs = hash_map::<u32, UprobeRegs>(&mut self.bpf, "uprobe_regs")?;
             for h in &plan.hooks {
                 for (sel, r) in h.uprobe_override.iter().flat_map(|o| &o.regs) {
                     regs.insert(uprobe_regs_key(h.slot, *sel), *r, 0)
@@ -739,12 +734,7 @@ impl Loaded {
             self.set_syscalls(per_nr)?;
         }
         {
-            let map = self
-                .bpf
-                .map_mut("cel_progs")
-                .ok_or_else(|| err("no cel_progs map".to_string()))?;
-            let mut progs: BpfHashMap<&mut MapData, u32, CelProg> =
-                BpfHashMap::try_from(map).map_err(|e| err(format!("cel_progs map: {e}")))?;
+            let mut progs = hash_map::<u32, CelProg>(&mut self.bpf, "cel_progs")?;
             for c in plan.hooks.iter().flat_map(|h| &h.cel) {
                 progs
                     .insert(c.filter, c.prog, 0)
@@ -1113,64 +1103,50 @@ impl Loaded {
             }
         }
         // the hook's configuration (`hooks` is a hash: only the slots in use have an entry)
-        if let Some(map) = self.bpf.map_mut("hooks") {
-            if let Ok(mut hooks) = BpfHashMap::<&mut MapData, u32, HookConfig>::try_from(map) {
-                let _ = hooks.remove(&h.slot);
-            }
+        if let Ok(mut hooks) = hash_map::<u32, HookConfig>(&mut self.bpf, "hooks") {
+            let _ = hooks.remove(&h.slot);
         }
         if let Some(o) = &h.uprobe_override {
-            if let Some(map) = self.bpf.map_mut("uprobe_regs") {
-                if let Ok(mut regs) = BpfHashMap::<&mut MapData, u32, UprobeRegs>::try_from(map) {
-                    for (sel, _) in &o.regs {
-                        let _ = regs.remove(&uprobe_regs_key(h.slot, *sel));
-                    }
+            if let Ok(mut regs) = hash_map::<u32, UprobeRegs>(&mut self.bpf, "uprobe_regs") {
+                for (sel, _) in &o.regs {
+                    let _ = regs.remove(&uprobe_regs_key(h.slot, *sel));
                 }
             }
         }
         if matches!(h.attach, Attach::Usdt { .. }) {
-            if let Some(map) = self.bpf.map_mut("usdt") {
-                if let Ok(mut usdt) = BpfHashMap::<&mut MapData, u32, UsdtSpec>::try_from(map) {
-                    let _ = usdt.remove(&h.slot);
-                }
+            if let Ok(mut usdt) = hash_map::<u32, UsdtSpec>(&mut self.bpf, "usdt") {
+                let _ = usdt.remove(&h.slot);
             }
         }
         // a return probe's calls entered and not returned: a later hook in this slot must
         // not take them for its own
         if h.config.returns != 0 {
-            if let Some(map) = self.bpf.map_mut("pending") {
-                if let Ok(mut pending) =
-                    BpfHashMap::<&mut MapData, PendingKey, ReturnEvent>::try_from(map)
-                {
-                    let stale: Vec<PendingKey> = pending
-                        .keys()
-                        .flatten()
-                        .filter(|k| k.slot == h.slot)
-                        .collect();
-                    for k in stale {
-                        let _ = pending.remove(&k);
-                    }
+            if let Ok(mut pending) = hash_map::<PendingKey, ReturnEvent>(&mut self.bpf, "pending") {
+                let stale: Vec<PendingKey> = pending
+                    .keys()
+                    .flatten()
+                    .filter(|k| k.slot == h.slot)
+                    .collect();
+                for k in stale {
+                    let _ = pending.remove(&k);
                 }
             }
         }
-        if let Some(map) = self.bpf.map_mut("cel_progs") {
-            if let Ok(mut progs) = BpfHashMap::<&mut MapData, u32, CelProg>::try_from(map) {
-                for c in &h.cel {
-                    let _ = progs.remove(&c.filter);
-                }
+        if let Ok(mut progs) = hash_map::<u32, CelProg>(&mut self.bpf, "cel_progs") {
+            for c in &h.cel {
+                let _ = progs.remove(&c.filter);
             }
         }
         // Override values recorded and not yet returned: not for a later hook in this slot
         if h.fmod_ret().is_some() {
-            if let Some(map) = self.bpf.map_mut("override_tasks") {
-                if let Ok(mut tasks) = BpfHashMap::<&mut MapData, PendingKey, i64>::try_from(map) {
-                    let stale: Vec<PendingKey> = tasks
-                        .keys()
-                        .filter_map(Result::ok)
-                        .filter(|k| k.slot == h.slot)
-                        .collect();
-                    for k in stale {
-                        let _ = tasks.remove(&k);
-                    }
+            if let Ok(mut tasks) = hash_map::<PendingKey, i64>(&mut self.bpf, "override_tasks") {
+                let stale: Vec<PendingKey> = tasks
+                    .keys()
+                    .filter_map(Result::ok)
+                    .filter(|k| k.slot == h.slot)
+                    .collect();
+                for k in stale {
+                    let _ = tasks.remove(&k);
                 }
             }
         }
@@ -1316,12 +1292,7 @@ impl Loaded {
         // or a name that is an alias of it) would run every hook of the entry twice
         let key = addrs[0];
         {
-            let map = self
-                .bpf
-                .map_mut("func_slots")
-                .ok_or_else(|| err("no func_slots map"))?;
-            let mut slots: BpfHashMap<&mut MapData, u64, FuncHooks> =
-                BpfHashMap::try_from(map).map_err(|e| err(format!("func_slots map: {e}")))?;
+            let mut slots = hash_map::<u64, FuncHooks>(&mut self.bpf, "func_slots")?;
             // the hooks on one function share its entries: kprobe_multi runs each
             let mut entries = Vec::with_capacity(addrs.len());
             for a in &addrs {
@@ -1389,27 +1360,25 @@ impl Loaded {
 
     /// Takes `slot` out of the `func_slots` entries of `addrs` (an entry left with no hook goes).
     fn forget_addresses(&mut self, slot: u32, addrs: &[u64]) {
-        if let Some(map) = self.bpf.map_mut("func_slots") {
-            if let Ok(mut slots) = BpfHashMap::<&mut MapData, u64, FuncHooks>::try_from(map) {
-                for a in addrs {
-                    let Ok(mut e) = slots.get(a, 0) else {
-                        continue;
-                    };
-                    let n = (e.count as usize).min(FUNC_HOOKS);
-                    let kept: Vec<u32> = e.slots[..n]
-                        .iter()
-                        .copied()
-                        .filter(|s| *s != slot)
-                        .collect();
-                    e = FuncHooks::default();
-                    e.slots[..kept.len()].copy_from_slice(&kept);
-                    e.count = kept.len() as u32;
-                    let _ = if kept.is_empty() {
-                        slots.remove(a)
-                    } else {
-                        slots.insert(*a, e, 0)
-                    };
-                }
+        if let Ok(mut slots) = hash_map::<u64, FuncHooks>(&mut self.bpf, "func_slots") {
+            for a in addrs {
+                let Ok(mut e) = slots.get(a, 0) else {
+                    continue;
+                };
+                let n = (e.count as usize).min(FUNC_HOOKS);
+                let kept: Vec<u32> = e.slots[..n]
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != slot)
+                    .collect();
+                e = FuncHooks::default();
+                e.slots[..kept.len()].copy_from_slice(&kept);
+                e.count = kept.len() as u32;
+                let _ = if kept.is_empty() {
+                    slots.remove(a)
+                } else {
+                    slots.insert(*a, e, 0)
+                };
             }
         }
     }
@@ -1494,16 +1463,14 @@ impl Loaded {
             }
         }
         let key = crate::layout::ENFORCER_KEY | slot;
-        if let Some(map) = self.bpf.map_mut("override_tasks") {
-            if let Ok(mut tasks) = BpfHashMap::<&mut MapData, PendingKey, i64>::try_from(map) {
-                let stale: Vec<PendingKey> = tasks
-                    .keys()
-                    .filter_map(Result::ok)
-                    .filter(|k| k.slot == key)
-                    .collect();
-                for k in stale {
-                    let _ = tasks.remove(&k);
-                }
+        if let Ok(mut tasks) = hash_map::<PendingKey, i64>(&mut self.bpf, "override_tasks") {
+            let stale: Vec<PendingKey> = tasks
+                .keys()
+                .filter_map(Result::ok)
+                .filter(|k| k.slot == key)
+                .collect();
+            for k in stale {
+                let _ = tasks.remove(&k);
             }
         }
     }

@@ -152,25 +152,14 @@ impl Renderer {
                 false
             }
             Event::Exec(exec) => {
-                let info = exec_cached(cache, exec);
-                // as rendering looks the parent up (read from /proc when missing)
-                cache.lookup(info.ppid);
+                exec_cached(cache, exec);
                 true
             }
             Event::Fork(fork) => {
                 cache.fork(fork);
                 false
             }
-            Event::Exit(_) => {
-                // as rendering: the exit of a process never seen is dropped; else its parent
-                // is looked up, and the process leaves the cache
-                let Some(ppid) = cache.lookup(pid).map(|p| p.ppid) else {
-                    return false;
-                };
-                cache.lookup(ppid);
-                cache.remove(pid);
-                true
-            }
+            Event::Exit(_) => exit_cached(cache, pid, |_| ()).is_some(),
             Event::Hook(_) => false,
         }
     }
@@ -384,14 +373,17 @@ impl Renderer {
                 return None;
             }
             Event::Exit(exit) => {
-                // The exit of a process never seen is dropped, as Tetragon's kernel side
-                // drops it: bpf/process/bpf_exit.h event_exit_send() sends nothing for a
-                // pid missing from its execve_map.
-                cache.lookup(header.pid)?;
-                let (process, parent) = self
-                    .process_and_parent(cache, header.pid, header.pid, header.uid, false, false);
-                ancestors = self.ancestors_of(cache, header.pid, self.ancestors.base);
-                cache.remove(header.pid);
+                let (process, parent, exit_ancestors) = exit_cached(cache, header.pid, |cache| {
+                    let (process, parent) = self.process_and_parent(
+                        cache, header.pid, header.pid, header.uid, false, false,
+                    );
+                    (
+                        process,
+                        parent,
+                        self.ancestors_of(cache, header.pid, self.ancestors.base),
+                    )
+                })?;
+                ancestors = exit_ancestors;
                 exit_body(exit, process, parent, time)
             }
             Event::Hook(hook) => {
@@ -420,9 +412,10 @@ impl Renderer {
 }
 
 /// The exec's process added to the cache, its arguments joined with the data event that
-/// carried the rest of them (when the exec says there is one).
+/// carried the rest of them (when the exec says there is one), and its parent looked up (read
+/// from /proc when missing). What rendering an exec and [`Renderer::track`] both do.
 fn exec_cached(cache: &mut ProcessCache, exec: &Exec) -> ProcessInfo {
-    if exec.args_data > 0 {
+    let info = if exec.args_data > 0 {
         let mut whole = exec.clone();
         if let Some(more) = cache.take_args(exec.header.pid, exec.header.ktime) {
             whole.join_data(&more);
@@ -430,7 +423,26 @@ fn exec_cached(cache: &mut ProcessCache, exec: &Exec) -> ProcessInfo {
         cache.exec(&whole)
     } else {
         cache.exec(exec)
-    }
+    };
+    cache.lookup(info.ppid);
+    info
+}
+
+/// The exit of `pid` applied to the cache, what rendering an exit and [`Renderer::track`]
+/// both do: `None` for a process never seen (its exit is dropped, as Tetragon's kernel side
+/// drops it: bpf/process/bpf_exit.h event_exit_send() sends nothing for a pid missing from
+/// its execve_map); else its parent is looked up (read from /proc when missing), `shown` reads
+/// the cache, and the process leaves it.
+fn exit_cached<T>(
+    cache: &mut ProcessCache,
+    pid: u32,
+    shown: impl FnOnce(&mut ProcessCache) -> T,
+) -> Option<T> {
+    let ppid = cache.lookup(pid)?.ppid;
+    cache.lookup(ppid);
+    let out = shown(cache);
+    cache.remove(pid);
+    Some(out)
 }
 
 fn exit_body(exit: &Exit, process: Proc, parent: Option<Proc>, time: (i64, u32)) -> Body {

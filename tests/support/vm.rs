@@ -54,6 +54,10 @@ pub const KERNEL_PACKAGE_6_1: &str = "linux-image-6.1.0-56-amd64-unsigned";
 /// The kernel package `.ci/run` downloads into `target/vm/debs/` for [`VmKernel::Ubuntu6_8`]
 /// (from Ubuntu 24.04's release pocket, checked against its SHA-256).
 pub const KERNEL_PACKAGE_UBUNTU: &str = "linux-image-unsigned-6.8.0-31-generic";
+/// Ubuntu 26.04's first kernel (7.0, its release pocket, which never changes): its verifier
+/// lets a uprobe program write the probed thread's registers, which Override on uprobes needs
+/// (this host's 6.18 and Debian's 6.12 and 6.1 refuse it).
+pub const KERNEL_PACKAGE_UBUNTU_7_0: &str = "linux-image-unsigned-7.0.0-14-generic";
 
 /// The kernels a VM can boot: the two Debian kernels whose BTF the fixtures hold
 /// (`testdata/btf/6.12.117+deb12-amd64`, `testdata/btf/6.1.0-56-amd64`), and Ubuntu's for
@@ -67,6 +71,8 @@ pub enum VmKernel {
     Debian6_1,
     /// Ubuntu 24.04's 6.8 (`KERNEL_PACKAGE_UBUNTU`).
     Ubuntu6_8,
+    /// Ubuntu 26.04's 7.0 (`KERNEL_PACKAGE_UBUNTU_7_0`).
+    Ubuntu7_0,
 }
 
 impl VmKernel {
@@ -79,6 +85,7 @@ impl VmKernel {
             VmKernel::Debian6_12 => KERNEL_PACKAGE,
             VmKernel::Debian6_1 => KERNEL_PACKAGE_6_1,
             VmKernel::Ubuntu6_8 => KERNEL_PACKAGE_UBUNTU,
+            VmKernel::Ubuntu7_0 => KERNEL_PACKAGE_UBUNTU_7_0,
         }
     }
 
@@ -88,6 +95,7 @@ impl VmKernel {
             VmKernel::Debian6_12 => "POLICYCTL_VM_KERNEL_DEB",
             VmKernel::Debian6_1 => "POLICYCTL_VM_KERNEL_DEB_6_1",
             VmKernel::Ubuntu6_8 => "POLICYCTL_VM_KERNEL_DEB_UBUNTU",
+            VmKernel::Ubuntu7_0 => "POLICYCTL_VM_KERNEL_DEB_UBUNTU_7_0",
         }
     }
 
@@ -97,6 +105,7 @@ impl VmKernel {
             VmKernel::Debian6_12 => "6.12",
             VmKernel::Debian6_1 => "6.1",
             VmKernel::Ubuntu6_8 => "ubuntu-6.8",
+            VmKernel::Ubuntu7_0 => "ubuntu-7.0",
         }
     }
 }
@@ -155,6 +164,9 @@ pub fn kernel_deb(which: VmKernel) -> Result<PathBuf, String> {
         let how = match which {
             VmKernel::Ubuntu6_8 => format!(
                 "download http://archive.ubuntu.com/ubuntu/pool/main/l/linux/{package}_6.8.0-31.31_amd64.deb"
+            ),
+            VmKernel::Ubuntu7_0 => format!(
+                "download http://archive.ubuntu.com/ubuntu/pool/main/l/linux/{package}_7.0.0-14.14_amd64.deb"
             ),
             _ => format!("run `apt-get download {package}`"),
         };
