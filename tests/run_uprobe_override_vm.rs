@@ -4,12 +4,13 @@
 //! pkg/bpf/detect_linux.go, and the runtime's own probe, say no there), so
 //! run_uprobe_override_host.rs can only check the refusal.
 //!
-//! For each of the three Overrides of `support/uprobe_override.rs` (`argRegs` returning to the
-//! caller, the default `argError`, `argNewSymbol` jumping to another function), on the test's
-//! own static program `/opt/uo/target`: `check(1)` answers 0 before the run, 1 while the policy
-//! is loaded (with a `process_uprobe` event whose action is `KPROBE_ACTION_OVERRIDE`), and 0
-//! again after the run stopped. A second program, a copy at another path, is left alone while
-//! the policy runs. Skipped without qemu or the kernel package; fails when `CI` is set.
+//! The three Overrides of `support/uprobe_override.rs` (`argRegs` returning to the caller, the
+//! default `argError`, `argNewSymbol` jumping to another function), each on its own static copy
+//! of the test's program (`/opt/<policy>/target`), all three policies in one `policyctl run`:
+//! `check(1)` answers 0 before the run, 1 while the policies are loaded (with one
+//! `process_uprobe` event whose action is `KPROBE_ACTION_OVERRIDE`), and 0 again after the run
+//! stopped. Another copy that no policy names is left alone. Skipped without qemu or the
+//! kernel package; fails when `CI` is set.
 
 #[path = "support/skip.rs"]
 mod skip;
@@ -27,56 +28,63 @@ fn uprobe_override_writes_registers_in_a_vm_ubuntu_7_0() {
     else {
         return;
     };
+    // one copy of the program per Override, all three policies in one run (one attach)
     let mut vm = vm
         .binary_with_libs(env!("CARGO_BIN_EXE_policyctl"), "/usr/bin/policyctl")
-        .c_program("/opt/uo/target", TARGET)
         .c_program("/opt/bystander/target", TARGET);
+    let mut steps = String::new();
+    let mut policies = String::new();
     for (name, params) in CASES {
-        vm = vm
-            .bytes(
-                &format!("/etc/policies/{name}.yaml"),
-                policy(name, "/opt/uo/target", params),
-                0o644,
-            )
-            .scenario(
-                name,
-                &format!(
-                    "{}
-                     echo \"before: $(/opt/uo/target)\"
-                     start /etc/policies/{name}.yaml --policy-events-only -o json --node-name vm || exit 1
-                     echo \"during: $(/opt/uo/target)\"
-                     echo \"bystander: $(/opt/bystander/target)\"
-                     stop
-                     echo \"after: $(/opt/uo/target)\"",
-                    vm::RUN_HELPERS
-                ),
-            );
+        let bin = format!("/opt/{name}/target");
+        vm = vm.c_program(&bin, TARGET).bytes(
+            &format!("/etc/policies/{name}.yaml"),
+            policy(name, &bin, params),
+            0o644,
+        );
+        policies += &format!(" /etc/policies/{name}.yaml");
+        steps += &format!("echo \"{name} before: $({bin})\"\n");
     }
+    steps += &format!("start{policies} --policy-events-only -o json --node-name vm || exit 1\n");
+    for (name, _) in CASES {
+        steps += &format!("echo \"{name} during: $(/opt/{name}/target)\"\n");
+    }
+    steps += "echo \"bystander: $(/opt/bystander/target)\"\nstop\n";
+    for (name, _) in CASES {
+        steps += &format!("echo \"{name} after: $(/opt/{name}/target)\"\n");
+    }
+    let vm = vm.scenario("override", &format!("{}\n{steps}", vm::RUN_HELPERS));
     let run = vm.run();
     eprintln!("{}", run.timings());
     let k = kernel.short();
+    let out = run.ok("override");
+    // the other copy of the program, not named by any policy, is left alone
+    assert!(out.contains("bystander: 0\n"), "{k}:\n{out}");
+    let events: Vec<_> = vm::json_events(out)
+        .into_iter()
+        .filter(|e| e.get("process_uprobe").is_some())
+        .collect();
+    // one call of `check` per program while the policies ran
+    assert_eq!(events.len(), CASES.len(), "{k}: {events:#?}");
     for (name, _) in CASES {
-        let out = run.ok(name);
+        let bin = format!("/opt/{name}/target");
         assert!(
-            out.contains("uprobe `/opt/uo/target:check` attached with uprobe"),
+            out.contains(&format!(
+                "{name}: uprobe `{bin}:check` attached with uprobe"
+            )),
             "{k} {name}:\n{out}"
         );
-        assert!(out.contains("before: 0\n"), "{k} {name}:\n{out}");
-        assert!(out.contains("during: 1\n"), "{k} {name}:\n{out}");
-        assert!(out.contains("bystander: 0\n"), "{k} {name}:\n{out}");
-        assert!(out.contains("after: 0\n"), "{k} {name}:\n{out}");
-        let events: Vec<_> = vm::json_events(out)
-            .into_iter()
-            .filter(|e| e.get("process_uprobe").is_some())
-            .collect();
-        // one call of `check` while the policy ran: the `during` one (the bystander is
-        // another file, so another inode: not probed)
-        assert_eq!(events.len(), 1, "{k} {name}: {events:#?}");
-        let ev = &events[0]["process_uprobe"];
+        assert!(out.contains(&format!("{name} before: 0\n")), "{k}:\n{out}");
+        assert!(out.contains(&format!("{name} during: 1\n")), "{k}:\n{out}");
+        assert!(out.contains(&format!("{name} after: 0\n")), "{k}:\n{out}");
+        let ev = events
+            .iter()
+            .map(|e| &e["process_uprobe"])
+            .find(|e| e["policy_name"] == name)
+            .unwrap_or_else(|| panic!("{k}: no event of {name}: {events:#?}"));
         assert_eq!(ev["action"], "KPROBE_ACTION_OVERRIDE", "{ev}");
-        assert_eq!(ev["policy_name"], name, "{ev}");
         assert_eq!(ev["symbol"], "check", "{ev}");
-        assert_eq!(ev["process"]["binary"], "/opt/uo/target", "{ev}");
+        assert_eq!(ev["path"], bin, "{ev}");
+        assert_eq!(ev["process"]["binary"], bin, "{ev}");
         // main calls check(argc): one
         assert_eq!(ev["args"][0]["int_arg"], 1, "{ev}");
     }
