@@ -62,7 +62,8 @@ pub const KERNEL_PACKAGE_UBUNTU_7_0: &str = "linux-image-unsigned-7.0.0-14-gener
 /// The kernels a VM can boot: the two Debian kernels whose BTF the fixtures hold
 /// (`testdata/btf/6.12.117+deb12-amd64`, `testdata/btf/6.1.0-56-amd64`), and Ubuntu's for
 /// what Debian's kernels lack: error injection (`CONFIG_FUNCTION_ERROR_INJECTION`) and
-/// `bpf_override_return` (`CONFIG_BPF_KPROBE_OVERRIDE`).
+/// `bpf_override_return` (`CONFIG_BPF_KPROBE_OVERRIDE`) on 6.8, uprobe programs that may
+/// write their registers on 7.0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmKernel {
     /// Debian 12's backported 6.12 (`KERNEL_PACKAGE`); the default.
