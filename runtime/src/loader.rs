@@ -63,6 +63,23 @@ fn hash_map<'a, K: aya::Pod, V: aya::Pod>(
     BpfHashMap::try_from(map).map_err(|e| err(format!("{name} map: {e}")))
 }
 
+/// Removes from the hash map `name`, keyed by [`PendingKey`], every entry whose `slot` is
+/// `slot` (what a hook left there and did not take is not for a later hook in its place); a
+/// missing map is nothing to remove.
+fn forget_pending<V: aya::Pod>(bpf: &mut Ebpf, name: &str, slot: u32) {
+    let Ok(mut map) = hash_map::<PendingKey, V>(bpf, name) else {
+        return;
+    };
+    let stale: Vec<PendingKey> = map
+        .keys()
+        .filter_map(Result::ok)
+        .filter(|k| k.slot == slot)
+        .collect();
+    for k in stale {
+        let _ = map.remove(&k);
+    }
+}
+
 /// Where a uprobe opened by [`crate::refctr`] goes: its binary, the file offset (a symbol's
 /// found in the binary's symbol tables) and how messages name it.
 fn uprobe_point<'a>(policy: &str, attach: &'a Attach) -> Result<(&'a str, u64, String), RunError> {
@@ -1121,16 +1138,7 @@ impl Loaded {
         // a return probe's calls entered and not returned: a later hook in this slot must
         // not take them for its own
         if h.config.returns != 0 {
-            if let Ok(mut pending) = hash_map::<PendingKey, ReturnEvent>(&mut self.bpf, "pending") {
-                let stale: Vec<PendingKey> = pending
-                    .keys()
-                    .flatten()
-                    .filter(|k| k.slot == h.slot)
-                    .collect();
-                for k in stale {
-                    let _ = pending.remove(&k);
-                }
-            }
+            forget_pending::<ReturnEvent>(&mut self.bpf, "pending", h.slot);
         }
         if let Ok(mut progs) = hash_map::<u32, CelProg>(&mut self.bpf, "cel_progs") {
             for c in &h.cel {
@@ -1139,16 +1147,7 @@ impl Loaded {
         }
         // Override values recorded and not yet returned: not for a later hook in this slot
         if h.fmod_ret().is_some() {
-            if let Ok(mut tasks) = hash_map::<PendingKey, i64>(&mut self.bpf, "override_tasks") {
-                let stale: Vec<PendingKey> = tasks
-                    .keys()
-                    .filter_map(Result::ok)
-                    .filter(|k| k.slot == h.slot)
-                    .collect();
-                for k in stale {
-                    let _ = tasks.remove(&k);
-                }
-            }
+            forget_pending::<i64>(&mut self.bpf, "override_tasks", h.slot);
         }
         for (name, postfix) in [("str_prefix", false), ("str_postfix", true)] {
             let Some(map) = self.bpf.map_mut(name) else {
@@ -1463,16 +1462,7 @@ impl Loaded {
             }
         }
         let key = crate::layout::ENFORCER_KEY | slot;
-        if let Ok(mut tasks) = hash_map::<PendingKey, i64>(&mut self.bpf, "override_tasks") {
-            let stale: Vec<PendingKey> = tasks
-                .keys()
-                .filter_map(Result::ok)
-                .filter(|k| k.slot == key)
-                .collect();
-            for k in stale {
-                let _ = tasks.remove(&k);
-            }
-        }
+        forget_pending::<i64>(&mut self.bpf, "override_tasks", key);
     }
 }
 
