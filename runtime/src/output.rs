@@ -359,8 +359,9 @@ impl Renderer {
             Event::Exec(exec) => {
                 let info = exec_cached(cache, exec);
                 ancestors = self.ancestors_of(cache, info.pid, self.ancestors.base);
+                // exec_cached looked the parent up (from /proc when missing)
                 let parent = cache
-                    .lookup(info.ppid)
+                    .get(info.ppid)
                     .cloned()
                     .map(|pp| self.process(&pp, pp.pid));
                 Body::Exec {
