@@ -162,14 +162,17 @@ pub fn kernel_deb(which: VmKernel) -> Result<PathBuf, String> {
         .collect();
     found.sort();
     found.pop().ok_or_else(|| {
-        let how = match which {
-            VmKernel::Ubuntu6_8 => format!(
-                "download http://archive.ubuntu.com/ubuntu/pool/main/l/linux/{package}_6.8.0-31.31_amd64.deb"
+        // Ubuntu's come from its archive (the version `.ci/run` pins), Debian's from apt
+        let ubuntu = match which {
+            VmKernel::Ubuntu6_8 => Some("6.8.0-31.31"),
+            VmKernel::Ubuntu7_0 => Some("7.0.0-14.14"),
+            VmKernel::Debian6_12 | VmKernel::Debian6_1 => None,
+        };
+        let how = match ubuntu {
+            Some(version) => format!(
+                "download http://archive.ubuntu.com/ubuntu/pool/main/l/linux/{package}_{version}_amd64.deb"
             ),
-            VmKernel::Ubuntu7_0 => format!(
-                "download http://archive.ubuntu.com/ubuntu/pool/main/l/linux/{package}_7.0.0-14.14_amd64.deb"
-            ),
-            _ => format!("run `apt-get download {package}`"),
+            None => format!("run `apt-get download {package}`"),
         };
         format!(
             "no kernel package: set {}, or {how} into {}",
