@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 /// A USDT probe `test:sema` with a semaphore, and two functions for uprobes whose reference
 /// counters are `tick_ref` and `tock_ref`, driven line by line on stdin (the file says how;
-/// `tests/run_uprobe_vm.rs` probes it in the VM).
+/// `tests/vm/uprobe.rs` probes it in the VM).
 const TARGET: &str = include_str!("../testdata/uprobe/refctr.c");
 
 /// The target, running, driven line by line.

@@ -146,7 +146,7 @@ spec:
 
 /// USDT probes of `<sys/sdt.h>` (no semaphores): `test:args` with an int, a long, a string and a
 /// constant (`-4@$5`), `tetragon:setme` with a `volatile int` in memory (a `deref` argument),
-/// which a Set action may overwrite (`tests/run_uprobe_vm.rs` probes it in the VM).
+/// which a Set action may overwrite (`tests/vm/uprobe.rs` probes it in the VM).
 const USDT_TARGET: &str = include_str!("../testdata/uprobe/usdt_args.c");
 
 /// `test:args` of [`USDT_TARGET`] as a `usdts:` entry, its path `@PATH@`.

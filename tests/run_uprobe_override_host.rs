@@ -6,7 +6,7 @@
 //! On a kernel whose uprobe programs may not write registers (the runtime's own probe says so),
 //! `run` must refuse the policy with the reason and leave the program as it was: that is
 //! checked, and a `NOTE` line says the Override itself was not run here (it runs on a kernel
-//! that allows it in run_uprobe_override_vm.rs). These tests need root, BTF, tracefs and a C
+//! that allows it in tests/vm/uprobe_override_vm.rs). These tests need root, BTF, tracefs and a C
 //! compiler; without them they print `SKIPPED` (a failure under `CI`).
 
 #[path = "support/run.rs"]
@@ -65,7 +65,7 @@ fn overrides_check(test: &str, (name, params): (&str, &str)) {
         // bpf_probe_write_user); the line shows without --nocapture
         let _ = writeln!(
             std::io::stderr(),
-            "NOTE {test}: this kernel does not let uprobe programs write registers: run's refusal was checked; the Override itself runs in run_uprobe_override_vm.rs (Ubuntu 7.0)"
+            "NOTE {test}: this kernel does not let uprobe programs write registers: run's refusal was checked; the Override itself runs in tests/vm/uprobe_override_vm.rs (Ubuntu 7.0)"
         );
         return;
     }

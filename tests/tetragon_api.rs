@@ -17,7 +17,7 @@
 //!
 //! Python's `protobuf` and `grpcio-tools` (whose `grpc_tools.protoc` compiles the protos) are
 //! installed once, pinned, into a virtualenv in `target/tetragon-api-venv/`
-//! (`support/tetragon_api.rs`, which the VM test `run_article_vm.rs` shares). Without Python's
+//! (`support/tetragon_api.rs`, which the VM test `vm/article.rs` shares). Without Python's
 //! `venv` and `ensurepip` (Debian: `apt-get install python3-venv`), a reachable PyPI, or the
 //! reference protos, the tests are skipped through `support/skip.rs` (and fail under `CI`).
 

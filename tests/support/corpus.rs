@@ -1,5 +1,5 @@
 //! The real policies of the tally (`tests/dry_run.rs`) and of the VM corpus test
-//! (`tests/run_corpus_vm.rs`), gathered and planned in one place, so that both count the same
+//! (`tests/vm/corpus_attach.rs`), gathered and planned in one place, so that both count the same
 //! policies: every YAML file of `testdata/policies/valid/`, `../shared/tetragon-examples/` and
 //! `../shared/tetragon-corpus/`, planned by `policyctl run --dry-run --format json
 //! --allow-network-actions` for the fixtures of the two VM kernels with their configurations.

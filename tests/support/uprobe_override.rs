@@ -1,5 +1,5 @@
 //! What the host and VM tests of Override on uprobes share (run_uprobe_override_host.rs,
-//! run_uprobe_override_vm.rs): the target program, the policy, and the three ways to override.
+//! tests/vm/uprobe_override_vm.rs): the target program, the policy, and the three ways to override.
 
 /// `check` says whether its argument is 42 (never, as main calls it with argc); `yes` always
 /// says 1, and is where `argNewSymbol` sends `check`.

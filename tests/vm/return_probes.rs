@@ -7,12 +7,9 @@
 //! matches only binaries the test installed under /opt. The JSON events are decoded into
 //! Tetragon's own messages too (`support/tetragon_api.rs`).
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/tetragon_api.rs"]
-mod tetragon_api;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::skip;
+use crate::tetragon_api;
+use crate::vm;
 
 /// A `return: true` policy on `sys_openat` for `binary` opening files under /tmp/ret/, whose
 /// return value is negative; `actions` are its matchReturnActions entries.

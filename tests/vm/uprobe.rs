@@ -24,22 +24,19 @@
 //! Tetragon's own messages too (`support/tetragon_api.rs`). Skipped without qemu, the kernel
 //! package or `<sys/sdt.h>` (systemtap-sdt-dev); fails when `CI` is set.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/tetragon_api.rs"]
-mod tetragon_api;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::skip;
+use crate::tetragon_api;
+use crate::vm;
 
 use serde_json::{json, Value};
 
 /// The program with the uprobe target `greet` and the USDT probe `test:sema` with a semaphore.
-const TARGET: &str = include_str!("../testdata/uprobe/refctr.c");
+const TARGET: &str = include_str!("../../testdata/uprobe/refctr.c");
 /// The program with the USDT probe `test:args` (two sites, no semaphore).
-const USDT_ARGS: &str = include_str!("../testdata/uprobe/usdt_args.c");
+const USDT_ARGS: &str = include_str!("../../testdata/uprobe/usdt_args.c");
 /// `test:args` of [`USDT_ARGS`] as a `usdts:` entry, its path `@PATH@` (shared with
 /// run_uprobe_host.rs).
-const USDT_ARGS_HOOK: &str = include_str!("../testdata/uprobe/usdt_args_hook.yaml");
+const USDT_ARGS_HOOK: &str = include_str!("../../testdata/uprobe/usdt_args_hook.yaml");
 
 /// `greet`'s args, events only for `n < 10` and `who == "alice"`.
 const GREET: &str = r#"apiVersion: cilium.io/v1alpha1

@@ -5,10 +5,7 @@
 
 use std::time::Duration;
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 #[test]
 fn vm_boots_and_runs_scenarios() {

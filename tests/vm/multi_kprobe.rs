@@ -11,10 +11,7 @@
 //! openat, on kprobe_multi, reports none: each hook's own configuration), and prints how long
 //! attaching took.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 const POLICY: &str = r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -52,20 +49,6 @@ spec:
         - "/opt/multi/cat"
 "#;
 
-/// `start` of `vm::RUN_HELPERS` with five minutes to attach: hundreds of kprobes under TCG.
-const SLOW_START: &str = r#"
-start_slow() {
-  policyctl run "$@" >/tmp/events 2>/tmp/run.err &
-  echo $! >/tmp/run.pid
-  for i in $(seq 1 3000); do
-    grep -q 'Ctrl-C stops' /tmp/run.err && return 0
-    kill -0 $(cat /tmp/run.pid) 2>/dev/null || { cat /tmp/run.err; return 1; }
-    sleep 0.1
-  done
-  cat /tmp/run.err; return 1
-}
-"#;
-
 fn multi_on(kernel: vm::VmKernel) {
     let Some(vm) = vm::Vm::builder_on(&format!("run_multi_kprobe_{}", kernel.short()), kernel)
     else {
@@ -81,9 +64,9 @@ fn multi_on(kernel: vm::VmKernel) {
         .scenario(
             "multi",
             &format!(
-                "{}\n{SLOW_START}\necho hello > /tmp/multi.txt
+                "{}\necho hello > /tmp/multi.txt
                  export POLICYCTL_TIMING=1
-                 start_slow /etc/policies/openat.yaml /etc/policies/all.yaml --policy-events-only -o json --node-name vm || exit 1
+                 start /etc/policies/openat.yaml /etc/policies/all.yaml --policy-events-only -o json --node-name vm || exit 1
                  /opt/multi/cat /tmp/multi.txt
                  stop",
                 vm::RUN_HELPERS

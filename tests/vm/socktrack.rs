@@ -14,12 +14,9 @@
 //! socket's reading side (tcp_shutdown: UntrackSock), and writes on it again: that last event
 //! is the sender's own. Every selector names the test's binaries and its port.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/tetragon_api.rs"]
-mod tetragon_api;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::skip;
+use crate::tetragon_api;
+use crate::vm;
 
 const PORT: u16 = 40123;
 

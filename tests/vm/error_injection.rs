@@ -15,10 +15,7 @@
 //!
 //! Every policy matches only binaries the test installed.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 /// Override `sys_openat` with -1 (EPERM) for /opt/ov/cat opening under /tmp/deny.
 const DENY_OPENAT: &str = r#"apiVersion: cilium.io/v1alpha1

@@ -11,10 +11,7 @@
 //! followForks under a forgotten process), a third the login uid read at exec. Every policy
 //! only matches processes these tests start (their binaries, pids and directories).
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 /// Waits until the file `argv[1]` exists, then calls `mkdir(argv[2])` and reports; with a
 /// third argument, first writes its pid into that file.

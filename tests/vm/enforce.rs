@@ -12,10 +12,7 @@
 //! `security_file_permission` that return it (Tetragon's `createEnforcerSensor` and
 //! `bpf/process/bpf_enforcer.c`; here `fmodret::enforcer_program`).
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 /// Override `security_file_open` with -13 (EACCES) for /opt/enforce/cat opening under /tmp/enf/.
 const DENY_OPEN: &str = r#"apiVersion: cilium.io/v1alpha1

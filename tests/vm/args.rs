@@ -9,10 +9,7 @@
 //! policy matches only a program this test installed (matchBinaries), and only posts events.
 //! Skipped without qemu or the kernel package; fails when `CI` is set.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 use serde_json::{json, Value};
 
@@ -404,13 +401,11 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
             "run",
             &scenario(&format!(
                 "echo \"up $(cut -d' ' -f1 /proc/uptime)\"
+                 : >/tmp/run.err
                  policyctl run /etc/policies/kobjects.yaml /etc/policies/rate.yaml --policy-events-only -o json --node-name vm \\
                    >/tmp/events 2>/tmp/run.err &
                  echo $! >/tmp/run.pid
-                 i=0; until grep -q 'Ctrl-C stops' /tmp/run.err; do
-                   kill -0 $(cat /tmp/run.pid) 2>/dev/null && [ $i -lt 3000 ] || {{ cat /tmp/run.err; exit 1; }}
-                   i=$((i + 1)); sleep 0.1
-                 done
+                 wait_attached $! 300 || exit 1
                  echo \"started $(cut -d' ' -f1 /proc/uptime)\"
                  /usr/bin/kobjects {guest_module} {flags}
                  echo \"ran $(cut -d' ' -f1 /proc/uptime)\"

@@ -12,14 +12,9 @@
 //! stopped. Another copy that no policy names is left alone. Skipped without qemu or the
 //! kernel package; fails when `CI` is set.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/uprobe_override.rs"]
-mod uprobe_override;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
-use uprobe_override::{policy, CASES, TARGET};
+use crate::uprobe_override::{policy, CASES, TARGET};
 
 #[test]
 fn uprobe_override_writes_registers_in_a_vm_ubuntu_7_0() {

@@ -16,12 +16,9 @@
 //! attach, naming each with the kernel's error, and prints the counts.
 //! Skipped without `../shared/`, qemu or the kernel package; fails when `CI` is set.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::corpus;
+use crate::skip;
+use crate::vm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

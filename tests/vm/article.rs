@@ -8,12 +8,9 @@
 //! themselves start inside the guest. The JSON events are also decoded into Tetragon's own
 //! messages (`support/tetragon_api.rs`).
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/tetragon_api.rs"]
-mod tetragon_api;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::skip;
+use crate::tetragon_api;
+use crate::vm;
 
 fn article(name: &str) -> String {
     let path = format!(

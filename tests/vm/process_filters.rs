@@ -6,10 +6,7 @@
 //! CAP_SYS_ADMIN from its effective set, or after moving to a new uts namespace: the first
 //! lives, the other two are killed. The policy matches only that program and directory.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::vm;
 
 /// `mk MODE DIR`: MODE `plain` makes DIR as started, `nocap` first drops CAP_SYS_ADMIN from
 /// its effective set, `uts` first moves to a new uts namespace; then reports mkdir's result.

@@ -29,18 +29,15 @@
 //! (`support/tetragon_api.rs`). Skipped without qemu or the kernel packages; fails when `CI` is
 //! set.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/tetragon_api.rs"]
-mod tetragon_api;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::skip;
+use crate::tetragon_api;
+use crate::vm;
 
 use serde_json::{json, Value};
 
 /// Opens argv[1], leaves its uts namespace, opens argv[2] and argv[3], drops CAP_SYS_ADMIN from
 /// its effective set, opens argv[4] and argv[5] (the host tests' program).
-const CHANGER: &str = include_str!("../testdata/process/changer.c");
+const CHANGER: &str = include_str!("../../testdata/process/changer.c");
 
 /// Moves its children to a new pid namespace, forks: the child (pid 1 there) opens argv[1],
 /// then the parent opens argv[2]; prints the child's pid as the parent sees it.
@@ -578,7 +575,9 @@ fn features(kernel: vm::VmKernel, name: &str) {
         .timeout(std::time::Duration::from_secs(600))
         .scenario_with_timeout(
             "start",
-            "set -e
+            &[
+                vm::RUN_HELPERS,
+                "set -e
              for d in chg par fol pid nsp sub rate url dns stk; do mkdir -p /tmp/f/$d; done
              for i in 1 2 3 4 5; do echo data > /tmp/f/chg/f$i; done
              for f in par/a par/b fol/a fol/b fol/c pid/self pid/child pid/other nsp/child \\
@@ -591,17 +590,16 @@ fn features(kernel: vm::VmKernel, name: &str) {
              sed \"s/@PID@/$(cat /tmp/f/waiter.pid)/\" /etc/policies/lineage.in > /etc/policies/lineage.yaml
              set +e
              t0=$(cut -d' ' -f1 /proc/uptime)
+             : >/tmp/run.err
              policyctl run /etc/policies/features.yaml /etc/policies/lineage.yaml \\
                -o json --policy-events-only --node-name vm \\
                --allow-network-actions --dns-server 127.0.0.1:5353 >/tmp/events 2>/tmp/run.err &
              echo $! >/tmp/run.pid
-             # a slow poll: under emulation the guest has one CPU for the run's verifier
-             i=0; until grep -q 'Ctrl-C stops' /tmp/run.err; do
-               kill -0 $(cat /tmp/run.pid) 2>/dev/null && [ $i -lt 600 ] || { cat /tmp/run.err; exit 1; }
-               i=$((i + 1)); sleep 0.5
-             done
+             wait_attached $! 300 || exit 1
              echo \"attached in $(cut -d' ' -f1 /proc/uptime) - $t0 s\"
              cat /tmp/run.err",
+            ]
+            .concat(),
             std::time::Duration::from_secs(360),
         )
         .scenario(

@@ -5,12 +5,9 @@
 //! The events are decoded into Tetragon's own messages too (`support/tetragon_api.rs`).
 //! Nothing enforces: the policies only post.
 
-#[path = "support/skip.rs"]
-mod skip;
-#[path = "support/tetragon_api.rs"]
-mod tetragon_api;
-#[path = "support/vm.rs"]
-mod vm;
+use crate::skip;
+use crate::tetragon_api;
+use crate::vm;
 
 /// O_CREAT opens under /tmp/cel/ with AT_FDCWD, chosen by a CelExpr over dfd and flags.
 const CREATES: &str = r#"apiVersion: cilium.io/v1alpha1
