@@ -1,8 +1,10 @@
 /* An empty BPF program (r0 = 0; exit) on a kernel function, attached as a
- * kprobe or an fentry: the floor under any program on that hook. With
- * `kprobe-str` or `fentry-str` on a syscall stub, the least a string filter
- * on the syscall's second argument does: read the pointer from the user
- * registers, read the string (64 bytes at most, as bpftrace's str()), and
+ * kprobe or an fentry, or on a tracepoint (`tracepoint SUBSYSTEM/EVENT`):
+ * the floor under any program on that hook. With `kprobe-str` or
+ * `fentry-str` on a syscall stub, or `tracepoint-str` on a syscall's
+ * sys_enter tracepoint, the least a string filter on the syscall's second
+ * argument does: read the pointer from the user registers (the tracepoint's
+ * record), read the string (64 bytes at most, as bpftrace's str()), and
  * compare its length and first 8 bytes with "/nonexistent/never-opened". */
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
@@ -63,7 +65,9 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "kprobe";
 	const char *fn = argc > 2 ? argv[2] : "__x64_sys_openat";
 	int str = strstr(mode, "-str") != NULL;
-	const char *how = strncmp(mode, "fentry", 6) == 0 ? "fentry" : "kprobe";
+	const char *how = strncmp(mode, "fentry", 6) == 0       ? "fentry"
+			  : strncmp(mode, "tracepoint", 10) == 0 ? "tracepoint"
+								 : "kprobe";
 	struct bpf_insn empty[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
@@ -112,6 +116,16 @@ int main(int argc, char **argv)
 	};
 	if (str && strcmp(how, "fentry") == 0)
 		memcpy(filter, fentry_head, sizeof(fentry_head));
+	if (str && strcmp(how, "tracepoint") == 0) {
+		/* r3 = the record's args[1] (struct syscall_trace_enter: the
+		 * common fields, nr, then args[6] from offset 16), a direct
+		 * context load; then to fp-8 as the fentry's */
+		memcpy(filter, fentry_head, sizeof(fentry_head));
+		filter[0] = (struct bpf_insn){ .code = BPF_LDX | BPF_MEM | BPF_DW,
+					       .dst_reg = 3, .src_reg = 1, .off = 24 };
+		filter[1] = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+					       .dst_reg = 4, .imm = 0 };
+	}
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
 	a.insns = str ? (uintptr_t)filter : (uintptr_t)empty;
@@ -130,6 +144,8 @@ int main(int argc, char **argv)
 		a.prog_type = BPF_PROG_TYPE_TRACING;
 		a.expected_attach_type = BPF_TRACE_FENTRY;
 		a.attach_btf_id = id;
+	} else if (strcmp(how, "tracepoint") == 0) {
+		a.prog_type = BPF_PROG_TYPE_TRACEPOINT;
 	} else {
 		a.prog_type = BPF_PROG_TYPE_KPROBE;
 	}
@@ -144,6 +160,29 @@ int main(int argc, char **argv)
 		a.raw_tracepoint.prog_fd = prog;
 		if (bpf(BPF_RAW_TRACEPOINT_OPEN, &a) < 0) {
 			perror("BPF_RAW_TRACEPOINT_OPEN");
+			return 1;
+		}
+	} else if (strcmp(how, "tracepoint") == 0) {
+		char path[256];
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/id", fn);
+		FILE *f = fopen(path, "r");
+		int id = -1;
+		if (!f || fscanf(f, "%d", &id) != 1) {
+			fprintf(stderr, "no tracepoint %s\n", path);
+			return 1;
+		}
+		fclose(f);
+		struct perf_event_attr pa;
+		memset(&pa, 0, sizeof(pa));
+		pa.size = sizeof(pa);
+		pa.type = PERF_TYPE_TRACEPOINT;
+		pa.config = id;
+		pa.sample_period = 1;
+		pa.wakeup_events = 1;
+		int pfd = syscall(SYS_perf_event_open, &pa, -1, 0, -1, 0);
+		if (pfd < 0 || ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog) < 0 ||
+		    ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
+			perror("tracepoint attach");
 			return 1;
 		}
 	} else {

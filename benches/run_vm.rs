@@ -13,13 +13,16 @@
 //! `string` arg 1 and `Equal` on a path never opened (the selector runs on every `openat`, no
 //! event is posted), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
 //! on a pid that never runs (the path up to the first filter, no argument read), each with
-//! `--attach kprobe` and with `--attach fentry`; every ratio
-//! divides by the unhooked measurement just before it. Two `floor:` rows measure the same loop
-//! with an empty BPF program (`benches/floor.c`: `r0 = 0; exit`, loaded with raw system calls)
-//! on `__x64_sys_openat` as a kprobe and as an fentry: what any program on that hook costs,
-//! under which no policy can go. Two `peer:` rows run the least program that does the unmatched
-//! policy's work, hand-assembled in the same file: read the path's pointer from the user
-//! registers, read the path (64 bytes at most, as bpftrace's `str()`), compare its length and
+//! `--attach kprobe` and with `--attach fentry`, and the first two with `--attach tracepoint`
+//! (the syscall's own tracepoint, which is how the development host, without kprobes, serves
+//! a syscall hook: `cargo bench --bench run` measures it there, with the host's noise);
+//! every ratio divides by the unhooked measurement just before it. Three `floor:` rows measure
+//! the same loop with an empty BPF program (`benches/floor.c`: `r0 = 0; exit`, loaded with raw
+//! system calls) on `__x64_sys_openat` as a kprobe and as an fentry, and on
+//! `syscalls/sys_enter_openat`: what any program on that hook costs, under which no policy can
+//! go. Three `peer:` rows run the least program that does the unmatched policy's work,
+//! hand-assembled in the same file: read the path's pointer from the user registers (the
+//! tracepoint's record), read the path (64 bytes at most, as bpftrace's `str()`), compare its length and
 //! first 8 bytes; the guest has no bpftrace, so this is the peer there. Three rounds; the
 //! table gives each configuration's median ratio.
 //!
@@ -131,7 +134,7 @@ spec:
 /// [`FLOOR`] on `__x64_sys_openat`: an empty program, or (`-str`) the least program that
 /// filters on the path as the unmatched policy does, the peer the issue asks for where the
 /// guest has no bpftrace.
-const CONFIGS: [(&str, Hook); 10] = [
+const CONFIGS: [(&str, Hook); 14] = [
     (
         "other syscall hooked (kprobe)",
         Hook::Policyctl("kprobe", "/etc/bench/other.yaml"),
@@ -147,6 +150,14 @@ const CONFIGS: [(&str, Hook); 10] = [
     (
         "openat hooked, unmatched (fentry)",
         Hook::Policyctl("fentry", "/etc/bench/openat.yaml"),
+    ),
+    (
+        "other syscall hooked (tracepoint)",
+        Hook::Policyctl("tracepoint", "/etc/bench/other.yaml"),
+    ),
+    (
+        "openat hooked, unmatched (tracepoint)",
+        Hook::Policyctl("tracepoint", "/etc/bench/openat.yaml"),
     ),
     (
         "openat hooked, matchPIDs only (kprobe)",
@@ -165,12 +176,20 @@ const CONFIGS: [(&str, Hook); 10] = [
         Hook::Floor("fentry"),
     ),
     (
+        "floor: empty tracepoint program on sys_enter_openat",
+        Hook::Floor("tracepoint"),
+    ),
+    (
         "peer: least string filter (kprobe)",
         Hook::Floor("kprobe-str"),
     ),
     (
         "peer: least string filter (fentry)",
         Hook::Floor("fentry-str"),
+    ),
+    (
+        "peer: least string filter (tracepoint)",
+        Hook::Floor("tracepoint-str"),
     ),
 ];
 
@@ -179,7 +198,7 @@ const CONFIGS: [(&str, Hook); 10] = [
 enum Hook {
     /// `policyctl run --attach METHOD FILE`.
     Policyctl(&'static str, &'static str),
-    /// [`FLOOR`] with its mode (`kprobe`, `fentry`, `kprobe-str`, `fentry-str`).
+    /// [`FLOOR`] with its mode (`kprobe`, `fentry`, `tracepoint`, and each with `-str`).
     Floor(&'static str),
 }
 
@@ -192,10 +211,15 @@ impl Hook {
                 vm::RUN_HELPERS
             ),
             Hook::Floor(mode) => format!(
-                "/usr/bin/floor {mode} __x64_sys_openat >/tmp/floor.out 2>&1 &\n\
+                "/usr/bin/floor {mode} {} >/tmp/floor.out 2>&1 &\n\
                  echo $! >/tmp/run.pid\n\
                  for i in $(seq 1 200); do grep -q attached /tmp/floor.out && break; sleep 0.05; done\n\
-                 grep -q attached /tmp/floor.out || {{ cat /tmp/floor.out; exit 1; }}"
+                 grep -q attached /tmp/floor.out || {{ cat /tmp/floor.out; exit 1; }}",
+                if mode.starts_with("tracepoint") {
+                    "syscalls/sys_enter_openat"
+                } else {
+                    "__x64_sys_openat"
+                }
             ),
         }
     }
@@ -211,10 +235,11 @@ impl Hook {
 
 /// The floor under any program on a hook: a BPF program of two instructions (`r0 = 0; exit`)
 /// attached to a kernel function as a kprobe (perf_event_open on the kprobe PMU) or as an
-/// fentry (its BTF id found in /sys/kernel/btf/vmlinux), with raw system calls. What a hook
-/// costs above it is the program's own work. `floor kprobe|fentry|kprobe-str|fentry-str
-/// FUNCTION` (`-str`: the peer string filter, on a syscall stub); prints `attached` and waits
-/// to be killed.
+/// fentry (its BTF id found in /sys/kernel/btf/vmlinux), or to a tracepoint (perf_event_open
+/// of its id), with raw system calls. What a hook costs above it is the program's own work.
+/// `floor kprobe|fentry|kprobe-str|fentry-str FUNCTION` or `floor tracepoint|tracepoint-str
+/// SUBSYSTEM/EVENT` (`-str`: the peer string filter, on a syscall stub or its sys_enter
+/// tracepoint); prints `attached` and waits to be killed.
 const FLOOR: &str = include_str!("floor.c");
 
 /// Rounds: 3, or `POLICYCTL_BENCH_ROUNDS`.
