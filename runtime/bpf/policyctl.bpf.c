@@ -2136,10 +2136,13 @@ static __attribute__((noinline)) void user_regs(struct scratch *s);
  * ARGS_READY, the copy read them; ARGS_REGS_IF_SYSCALL, the copy read the
  * function's registers, replaced by the syscall's user registers when the
  * hook is a syscall stub's; ARGS_TRAMPOLINE, the syscall's user registers
- * for a syscall stub, else the u64s at args_ctx (fentry), read only then. */
+ * for a syscall stub, else the u64s at args_ctx (fentry), read only then;
+ * ARGS_TRACEPOINT, below. */
 #define ARGS_READY 0
 #define ARGS_REGS_IF_SYSCALL 1
 #define ARGS_TRAMPOLINE 2
+/* tracepoints: handle() reads the record's fields (tp_fields) */
+#define ARGS_TRACEPOINT 3
 /* fentry and lsm: the context is the arguments, one u64 each. The verifier
  * refuses direct reads past the function's arity, so all six slots are
  * copied with one probe read; those past the arity are unused. */
@@ -2152,6 +2155,26 @@ GLOBAL int keep_entry(__u64 slot, __u64 post);
 GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid);
 /* NotifyEnforcer (below) */
 GLOBAL int notify_enforcer(__u64 slot, __u64 sel);
+
+/* The raw arguments of a tracepoint hook: argument i is the field of width
+ * w at its configured offset in the record. Read here, in handle(), which
+ * has the hook's configuration, so the copy needs no lookup of its own
+ * (issue 16). (Loading the record directly, at constant offsets, would need
+ * no helper, but the kernel refuses to attach a program whose loads reach
+ * past the tracepoint's record: perf_event_set_bpf_prog's max_ctx_offset
+ * check, -EACCES; a generic copy cannot know its record's size.) */
+static __always_inline void tp_fields(struct scratch *s, struct hook_config *h)
+{
+	for (int i = 0; i < MAX_ARGS; i++) {
+		__u32 w = h->args[i].width;
+		s->raw[i] = 0;
+		if (w > 8)
+			w = 8;
+		if (w)
+			bpf_probe_read_kernel(&s->raw[i], w,
+					      (char *)s->tp_ctx + h->args[i].field_offset);
+	}
+}
 
 /* TrackSock / UntrackSock of a matched selector, on its argSock's sock. */
 static __always_inline void selector_sock_action(struct scratch *s, struct selector *sel)
@@ -2262,7 +2285,9 @@ GLOBAL int handle(__u64 slot)
 	if (!h || !s || !h->enabled)
 		return 0;
 	if (s->args_from != ARGS_READY) {
-		if (h->syscall)
+		if (s->args_from == ARGS_TRACEPOINT)
+			tp_fields(s, h);
+		else if (h->syscall)
 			user_regs(s);
 		else if (s->args_from == ARGS_TRAMPOLINE)
 			TRAMPOLINE_ARGS(s, (void *)s->args_ctx);
@@ -2622,27 +2647,17 @@ static __always_inline __s64 lsm_errno(__s32 value)
 		return 0;                                                 \
 	}
 
-/* tracepoints: arguments are fields of the record, at configured offsets. */
+/* tracepoints: arguments are fields of the record, at configured offsets,
+ * which handle() reads (ARGS_TRACEPOINT, tp_fields). */
 #define TRACEPOINT(n)                                                     \
 	SEC("tracepoint/slot" #n)                                         \
 	int tracepoint_##n(void *ctx)                                     \
 	{                                                                 \
 		__u32 slot = KIND_TRACEPOINT * SLOTS_PER_KIND + n;        \
-		struct hook_config *h = 0;                                \
-		bool syscall;                                             \
-		struct scratch *s = begin_hook(slot, &syscall, &h);       \
-		if (!s || !h)                                             \
+		struct scratch *s = begin_copy(ARGS_TRACEPOINT);          \
+		if (!s)                                                   \
 			return 0;                                         \
 		s->tp_ctx = (__u64)ctx;                                   \
-		for (int i = 0; i < MAX_ARGS; i++) {                      \
-			__u32 w = h->args[i].width;                       \
-			s->raw[i] = 0;                                    \
-			if (w > 8)                                        \
-				w = 8;                                    \
-			if (w)                                            \
-				bpf_probe_read_kernel(&s->raw[i], w,      \
-					(char *)ctx + h->args[i].field_offset); \
-		}                                                         \
 		handle(slot);                                             \
 		post_stacks(ctx, s);                                      \
 		return 0;                                                 \
