@@ -2495,21 +2495,6 @@ GLOBAL int notify_enforcer(__u64 slot, __u64 sel)
 
 /* ---- program copies ---------------------------------------------------- */
 
-static __always_inline struct scratch *begin_hook(__u32 slot, bool *syscall,
-						  struct hook_config **hook)
-{
-	struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot);
-	struct scratch *s = get_scratch();
-	if (!h || !s || !h->enabled)
-		return 0;
-	*syscall = h->syscall;
-	*hook = h;
-	s->hook.syscall = 0;
-	s->regs_addr = 0;
-	s->args_from = ARGS_READY;
-	return s;
-}
-
 /* The scratch of a copy that needs nothing of its hook's configuration
  * before handle(), which looks it up (issue 16: a lookup in `hooks` is ~100
  * instructions, and the copy's own was one more per call). `from` says how
@@ -2525,10 +2510,20 @@ static __always_inline struct scratch *begin_copy(__u32 from)
 	return s;
 }
 
+/* The scratch of a program that needs its hook's configuration before
+ * handle() (the raw syscall dispatcher, USDT copies): whether the hook is
+ * enabled, and in `syscall` whether it is a syscall's. */
 static __always_inline struct scratch *begin(__u32 slot, bool *syscall)
 {
-	struct hook_config *h;
-	return begin_hook(slot, syscall, &h);
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &slot);
+	struct scratch *s = get_scratch();
+	if (!h || !s || !h->enabled)
+		return 0;
+	*syscall = h->syscall;
+	s->hook.syscall = 0;
+	s->regs_addr = 0;
+	s->args_from = ARGS_READY;
+	return s;
 }
 
 /* A syscall's arguments, from the user registers its stub receives: the
