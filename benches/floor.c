@@ -60,6 +60,18 @@ static int btf_func_id(const char *name)
 	return -1;
 }
 
+/* The integer file `path` holds, or -1. */
+static int read_int(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+	if (f && fscanf(f, "%d", &v) != 1)
+		v = -1;
+	if (f)
+		fclose(f);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "kprobe";
@@ -162,46 +174,35 @@ int main(int argc, char **argv)
 			perror("BPF_RAW_TRACEPOINT_OPEN");
 			return 1;
 		}
-	} else if (strcmp(how, "tracepoint") == 0) {
-		char path[256];
-		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/id", fn);
-		FILE *f = fopen(path, "r");
-		int id = -1;
-		if (!f || fscanf(f, "%d", &id) != 1) {
-			fprintf(stderr, "no tracepoint %s\n", path);
-			return 1;
-		}
-		fclose(f);
-		struct perf_event_attr pa;
-		memset(&pa, 0, sizeof(pa));
-		pa.size = sizeof(pa);
-		pa.type = PERF_TYPE_TRACEPOINT;
-		pa.config = id;
-		pa.sample_period = 1;
-		pa.wakeup_events = 1;
-		int pfd = syscall(SYS_perf_event_open, &pa, -1, 0, -1, 0);
-		if (pfd < 0 || ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog) < 0 ||
-		    ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
-			perror("tracepoint attach");
-			return 1;
-		}
 	} else {
-		FILE *f = fopen("/sys/bus/event_source/devices/kprobe/type", "r");
-		int type = -1;
-		if (!f || fscanf(f, "%d", &type) != 1) {
-			fprintf(stderr, "no kprobe PMU\n");
-			return 1;
-		}
-		fclose(f);
 		struct perf_event_attr pa;
 		memset(&pa, 0, sizeof(pa));
 		pa.size = sizeof(pa);
-		pa.type = type;
-		pa.config1 = (uintptr_t)fn;
+		if (strcmp(how, "tracepoint") == 0) {
+			char path[256];
+			snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s/id", fn);
+			int id = read_int(path);
+			if (id < 0) {
+				fprintf(stderr, "no tracepoint %s\n", path);
+				return 1;
+			}
+			pa.type = PERF_TYPE_TRACEPOINT;
+			pa.config = id;
+			pa.sample_period = 1;
+			pa.wakeup_events = 1;
+		} else {
+			int type = read_int("/sys/bus/event_source/devices/kprobe/type");
+			if (type < 0) {
+				fprintf(stderr, "no kprobe PMU\n");
+				return 1;
+			}
+			pa.type = type;
+			pa.config1 = (uintptr_t)fn;
+		}
 		int pfd = syscall(SYS_perf_event_open, &pa, -1, 0, -1, 0);
 		if (pfd < 0 || ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog) < 0 ||
 		    ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0) < 0) {
-			perror("kprobe attach");
+			perror(how);
 			return 1;
 		}
 	}
