@@ -825,8 +825,9 @@ fn tail(text: &str, n: usize) -> String {
 
 /// Shell helpers for scenarios: `start` runs `policyctl run` in the background (its pid in
 /// /tmp/run.pid, so it outlives the scenario that started it) and waits until every hook is
-/// attached (`wait_attached`, at most ten minutes: under TCG the kernel takes seconds to verify
-/// each program copy, and the ~330 kprobes of every syscall take minutes to attach); `stop`
+/// attached (`wait_attached`, at most `$START_SECS` seconds, ten minutes unless the scenario
+/// sets it: under TCG the kernel takes seconds to verify each program copy, and the ~330
+/// kprobes of every syscall take minutes to attach); `stop`
 /// sends SIGINT, waits for the exit and prints its status, what it said and the events after a
 /// `--- events` marker.
 ///
@@ -834,9 +835,9 @@ fn tail(text: &str, n: usize) -> String {
 /// 0.05 s for the first two seconds, then every 0.25 s: the guest has one CPU, and a poll that
 /// forked `grep` and `cat` twenty times a second took ~40 % of it from the verifier it waited
 /// for (the ~330 kprobes of `vm/multi_kprobe.rs` attached in 271 s so, and in 165 s unpolled).
-/// `wait_attached PID [SECONDS]` reads /tmp/run.err, which the caller empties before it starts
-/// the run: the background run's own redirection may come after the first poll, which would
-/// then read the previous run's `Ctrl-C stops`.
+/// `start` empties /tmp/run.err before it starts the run: the background run's own
+/// redirection may come after the first poll, which would then read the previous run's
+/// `Ctrl-C stops`.
 pub const RUN_HELPERS: &str = r#"
 attached() {
   while IFS= read -r l; do case "$l" in *'Ctrl-C stops'*) return 0;; esac; done </tmp/run.err
@@ -844,7 +845,7 @@ attached() {
 }
 nap() { if [ "$1" -lt 40 ]; then sleep 0.05; else sleep 0.25; fi; }
 wait_attached() {
-  read up _ </proc/uptime; end=$(( ${up%.*} + ${2:-600} )); n=0
+  read up _ </proc/uptime; end=$(( ${up%.*} + $2 )); n=0
   until attached; do
     kill -0 "$1" 2>/dev/null || { cat /tmp/run.err; return 1; }
     read up _ </proc/uptime; [ "${up%.*}" -lt "$end" ] || { cat /tmp/run.err; return 1; }
@@ -855,7 +856,7 @@ start() {
   : >/tmp/run.err
   policyctl run "$@" >/tmp/events 2>/tmp/run.err &
   echo $! >/tmp/run.pid
-  wait_attached $!
+  wait_attached $! "${START_SECS:-600}"
 }
 stop() {
   read PID </tmp/run.pid; sleep 0.5; kill -INT $PID; n=0

@@ -401,11 +401,8 @@ fn kernel_objects(kernel: vm::VmKernel, name: &str) {
             "run",
             &scenario(&format!(
                 "echo \"up $(cut -d' ' -f1 /proc/uptime)\"
-                 : >/tmp/run.err
-                 policyctl run /etc/policies/kobjects.yaml /etc/policies/rate.yaml --policy-events-only -o json --node-name vm \\
-                   >/tmp/events 2>/tmp/run.err &
-                 echo $! >/tmp/run.pid
-                 wait_attached $! 300 || exit 1
+                 START_SECS=300
+                 start /etc/policies/kobjects.yaml /etc/policies/rate.yaml --policy-events-only -o json --node-name vm || exit 1
                  echo \"started $(cut -d' ' -f1 /proc/uptime)\"
                  /usr/bin/kobjects {guest_module} {flags}
                  echo \"ran $(cut -d' ' -f1 /proc/uptime)\"

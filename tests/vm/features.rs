@@ -590,12 +590,10 @@ fn features(kernel: vm::VmKernel, name: &str) {
              sed \"s/@PID@/$(cat /tmp/f/waiter.pid)/\" /etc/policies/lineage.in > /etc/policies/lineage.yaml
              set +e
              t0=$(cut -d' ' -f1 /proc/uptime)
-             : >/tmp/run.err
-             policyctl run /etc/policies/features.yaml /etc/policies/lineage.yaml \\
+             START_SECS=300
+             start /etc/policies/features.yaml /etc/policies/lineage.yaml \\
                -o json --policy-events-only --node-name vm \\
-               --allow-network-actions --dns-server 127.0.0.1:5353 >/tmp/events 2>/tmp/run.err &
-             echo $! >/tmp/run.pid
-             wait_attached $! 300 || exit 1
+               --allow-network-actions --dns-server 127.0.0.1:5353 || exit 1
              echo \"attached in $(cut -d' ' -f1 /proc/uptime) - $t0 s\"
              cat /tmp/run.err",
             ]
