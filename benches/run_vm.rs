@@ -13,7 +13,10 @@
 //! `string` arg 1 and `Equal` on a path never opened (the selector runs on every `openat`, no
 //! event is posted), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
 //! on a pid that never runs (the path up to the first filter, no argument read), each with
-//! `--attach kprobe` and with `--attach fentry`, and the first two with `--attach tracepoint`
+//! `--attach kprobe` (served by the one `kprobe_multi` program, linked, where the kernel has
+//! kprobe_multi links: 6.12) and with `--attach fentry`, the first two also with `--attach
+//! kprobe --disable-kprobe-multi` (`kprobe copy`: a program copy of the hook's own, as on 6.1)
+//! and with `--attach tracepoint`
 //! (the syscall's own tracepoint, which is how the development host, without kprobes, serves
 //! a syscall hook: `cargo bench --bench run` measures it there, with the host's noise);
 //! every ratio divides by the unhooked measurement just before it. Three `floor:` rows measure
@@ -134,7 +137,7 @@ spec:
 /// [`FLOOR`] on `__x64_sys_openat`: an empty program, or (`-str`) the least program that
 /// filters on the path as the unmatched policy does, the peer the issue asks for where the
 /// guest has no bpftrace.
-const CONFIGS: [(&str, Hook); 14] = [
+const CONFIGS: [(&str, Hook); 16] = [
     (
         "other syscall hooked (kprobe)",
         Hook::Policyctl("kprobe", "/etc/bench/other.yaml"),
@@ -142,6 +145,14 @@ const CONFIGS: [(&str, Hook); 14] = [
     (
         "openat hooked, unmatched (kprobe)",
         Hook::Policyctl("kprobe", "/etc/bench/openat.yaml"),
+    ),
+    (
+        "other syscall hooked (kprobe copy)",
+        Hook::Policyctl("kprobe --disable-kprobe-multi", "/etc/bench/other.yaml"),
+    ),
+    (
+        "openat hooked, unmatched (kprobe copy)",
+        Hook::Policyctl("kprobe --disable-kprobe-multi", "/etc/bench/openat.yaml"),
     ),
     (
         "other syscall hooked (fentry)",
@@ -196,7 +207,7 @@ const CONFIGS: [(&str, Hook); 14] = [
 /// How a configuration hooks `openat` (or another syscall).
 #[derive(Clone, Copy)]
 enum Hook {
-    /// `policyctl run --attach METHOD FILE`.
+    /// `policyctl run --attach METHOD FILE` (METHOD may carry more flags).
     Policyctl(&'static str, &'static str),
     /// [`FLOOR`] with its mode (`kprobe`, `fentry`, `tracepoint`, and each with `-str`).
     Floor(&'static str),

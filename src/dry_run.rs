@@ -57,6 +57,8 @@ pub fn features_of(kernel: &Kernel) -> Features {
         bpf_lsm: kernel.lacks(Feature::BpfLsm).is_none()
             && kernel.lacks(Feature::ActiveBpfLsm).is_none(),
         uprobe_regs: kernel.lacks(Feature::UprobeRegsChange).is_none(),
+        // only which slots serve the kprobes: a dry run shows the copies' layout
+        kprobe_multi: false,
     }
 }
 

@@ -63,6 +63,12 @@ pub struct RunArgs {
     /// syscall tracepoint for syscalls).
     #[arg(long, value_enum)]
     attach: Option<AttachArg>,
+    /// Serve kprobes by a copy of the program each, as on kernels without kprobe_multi links,
+    /// as Tetragon's flag of that name: by default, where the kernel has such links, every
+    /// kprobe hook (without return probe or bpf_override_return) is served by one program
+    /// linked to all their functions, which the kernel verifies once, however many hooks.
+    #[arg(long)]
+    disable_kprobe_multi: bool,
     /// Print only the policies' events, not every process exec and exit.
     #[arg(long)]
     policy_events_only: bool,
@@ -327,6 +333,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     phase("object loaded, process tracking attached");
+    if args.disable_kprobe_multi {
+        loaded.disable_kprobe_multi();
+    }
     let features = loaded.features();
     phase("features probed");
     // one plan per file, each beside the others (its own slots), so that a reload can
@@ -432,8 +441,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     for h in &plan.hooks {
+        let link = if loaded.served_by_multi_link(h.slot) {
+            " (one kprobe_multi link)"
+        } else {
+            ""
+        };
         eprintln!(
-            "policyctl run: {}: {} attached with {}",
+            "policyctl run: {}: {} attached with {}{link}",
             plan.policies[h.policy].name,
             describe(&h.attach),
             h.method()
@@ -446,6 +460,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 );
             }
         }
+    }
+    let on_multi = plan.hooks.iter().any(|h| {
+        policyctl_runtime::plan::is_multi_slot(h.slot)
+            && matches!(h.attach, policyctl_runtime::plan::Attach::Kprobe { .. })
+    });
+    if let Some(why) = loaded.multi_link_refused().filter(|_| on_multi) {
+        eprintln!("policyctl run: no kprobe_multi link ({why}); a kprobe per function instead");
     }
     for e in &plan.enforcers {
         eprintln!(

@@ -3162,9 +3162,12 @@ COPIES(KRETPROBE)
 COPIES(FEXIT)
 COPIES(TRACEPOINT_EXIT)
 
-/* ---- many kprobes on one program (issue 15) ----------------------------
- * Past the SLOTS_PER_KIND kprobe copies, one program, kprobe_multi, is
- * attached to each further kprobe hook (without return probe or Override);
+/* ---- many kprobes on one program (issues 15, 16) ------------------------
+ * Where the kernel has kprobe_multi links, every kprobe hook without return
+ * probe or bpf_override_return is served by one program, kprobe_multi, linked
+ * to all their functions at once (runtime/src/kmulti.rs), so the kernel
+ * verifies one program, not a copy per hook. Elsewhere it serves the kprobe
+ * hooks past the SLOTS_PER_KIND copies, attached as a kprobe per function;
  * it finds the hooks on the probed function by its address
  * (bpf_get_func_ip) in `func_slots` and runs each, which the loader fills from
  * /proc/kallsyms, as Tetragon's kprobe_multi programs find their hook by the
@@ -3202,7 +3205,12 @@ int kprobe_multi(struct pt_regs *ctx)
 		if (!s)
 			continue;
 		kprobe_args(s, ctx);
-		handle(slot);
+		/* as a kprobe copy (REGS_PROGRAM): `data` args read the
+		 * probe's registers, an Override on a security_ function is
+		 * left for its fmod_ret */
+		s->regs_addr = (__u64)ctx;
+		if (handle(slot))
+			defer_override(slot, s->hook.action_arg);
 		post_stacks(ctx, s);
 	}
 	return 0;

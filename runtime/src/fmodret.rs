@@ -154,6 +154,18 @@ pub(crate) fn bpf(cmd: libc::c_long, attr: &mut [u8]) -> Result<OwnedFd, std::io
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// The last line a kernel log buffer (the verifier's, BTF's) holds that is not blank; empty
+/// when the kernel wrote nothing.
+pub(crate) fn last_log_line(log: &[u8]) -> String {
+    String::from_utf8_lossy(log)
+        .trim_end_matches('\0')
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
 pub(crate) fn put_u32(attr: &mut [u8], at: usize, v: u32) {
     attr[at..at + 4].copy_from_slice(&v.to_ne_bytes());
 }
@@ -205,14 +217,7 @@ fn load_attach(btf: &Btf, function: &str, insns: &[Insn]) -> Result<FmodRet, Str
     put_u32(&mut attr, 68, BPF_MODIFY_RETURN); // expected_attach_type
     put_u32(&mut attr, 108, btf_id); // attach_btf_id (vmlinux)
     let prog = bpf(BPF_PROG_LOAD, &mut attr).map_err(|e| {
-        let text = String::from_utf8_lossy(&log);
-        let last = text
-            .trim_end_matches('\0')
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .to_string();
+        let last = last_log_line(&log);
         if last.is_empty() {
             format!("the kernel refused an fmod_ret program on `{function}`: {e}")
         } else {

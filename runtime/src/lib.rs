@@ -16,6 +16,7 @@ pub mod container;
 pub mod elf;
 pub mod event;
 pub mod fmodret;
+mod kmulti;
 pub mod layout;
 pub mod loader;
 pub mod netaction;

@@ -32,6 +32,15 @@ use crate::refctr::RefCtrLink;
 /// The name of the program attached to every kprobe hook past the copies.
 const MULTI_PROGRAM: &str = "kprobe_multi";
 
+/// What attached a function `kprobe_multi` serves.
+#[derive(Debug)]
+enum MultiVia {
+    /// A kprobe of its own (aya's link): kernels without `kprobe_multi` links.
+    Kprobe(aya::programs::kprobe::KProbeLinkId),
+    /// The `kprobe_multi` link of that number in `Loaded::multi_batches`.
+    Link(u32),
+}
+
 /// The compiled BPF object (`runtime/bpf/policyctl.bpf.o`, built by `runtime/bpf/build.sh`).
 pub static OBJECT: &[u8] = include_bytes!("../bpf/policyctl.bpf.o");
 
@@ -182,9 +191,26 @@ pub struct Loaded {
     served: std::collections::BTreeMap<u32, Served>,
     /// /proc/kallsyms's text symbols by name, read when a hook first needs `kprobe_multi`.
     kallsyms: Option<std::collections::HashMap<String, Vec<u64>>>,
-    /// `kprobe_multi`'s links, one per function (keyed by its lowest address), and how many
-    /// hooks use each.
-    multi_links: std::collections::HashMap<u64, (aya::programs::kprobe::KProbeLinkId, usize)>,
+    /// The functions `kprobe_multi` serves (keyed by their lowest address): what attached
+    /// each, and how many hooks use it.
+    multi_links: std::collections::HashMap<u64, (MultiVia, usize)>,
+    /// `kprobe_multi` loaded for `BPF_TRACE_KPROBE_MULTI` links ([`crate::kmulti`]), once a
+    /// plan first needed it; `Err` says why the kernel has no such links for it, and every
+    /// function then gets a kprobe of its own.
+    multi_program: Option<Result<std::os::fd::OwnedFd, String>>,
+    /// The `kprobe_multi` links by number: the link, and how many of its functions some
+    /// hook uses. A function no hook uses stays in its link, found in `func_slots` by no
+    /// call, until the link's last function goes.
+    multi_batches: std::collections::HashMap<u32, (std::os::fd::OwnedFd, usize)>,
+    /// Why the kernel refused the last `kprobe_multi` link, if it did.
+    multi_refused: Option<String>,
+    /// Whether the kernel has `kprobe_multi` links, once probed.
+    multi_supported: Option<Result<(), String>>,
+    /// Every map of the object (duplicated file descriptors, taken before the loader takes
+    /// the ring buffer and the stacks out of `bpf`), for loading `kprobe_multi` by hand.
+    map_fds: Result<Vec<(String, std::os::fd::OwnedFd)>, String>,
+    /// The number of the next link in `multi_batches`.
+    next_batch: u32,
     /// Enforcers (see [`crate::plan::EnforcerPlan`]) by the slot they are attached with: per
     /// call, its line in [`Loaded::attached`] and its fmod_ret program (detached when dropped).
     enforcers: std::collections::BTreeMap<u32, Vec<(String, crate::fmodret::FmodRet)>>,
@@ -217,13 +243,20 @@ impl Loaded {
             .map_max_entries("stack_traces", if stacks { STACK_ENTRIES } else { 1 })
             .load(&object)
             .map_err(|e| err(format!("cannot load the BPF object: {}", chain(&e))))?;
+        let map_fds = crate::kmulti::map_fds(&bpf);
         let mut loaded = Loaded {
+            map_fds,
             bpf,
             btf,
             attached: Vec::new(),
             served: Default::default(),
             kallsyms: None,
             multi_links: Default::default(),
+            multi_program: None,
+            multi_batches: Default::default(),
+            next_batch: 0,
+            multi_refused: None,
+            multi_supported: None,
             enforcers: Default::default(),
         };
         for (program, tracepoint) in [
@@ -289,7 +322,28 @@ impl Loaded {
             trampolines,
             bpf_lsm,
             uprobe_regs: crate::uregs::kernel_writes_uprobe_regs(),
+            kprobe_multi: kprobes && self.kprobe_multi_links().is_ok(),
         }
+    }
+
+    /// No `kprobe_multi` links, whatever the kernel has (`--disable-kprobe-multi`, as
+    /// Tetragon's flag): kprobes are served by the copies, and the hooks past them by a
+    /// kprobe per function.
+    pub fn disable_kprobe_multi(&mut self) {
+        self.multi_supported = Some(Err("--disable-kprobe-multi".into()));
+    }
+
+    /// Whether the kernel links a kprobe program to many functions at once, probed once (on
+    /// `vprintk`, as Tetragon's `detectKprobeMulti` does); `Err` says why not.
+    fn kprobe_multi_links(&mut self) -> Result<(), String> {
+        if self.multi_supported.is_none() {
+            let probed = match self.kallsyms_addresses("vprintk") {
+                Ok(addrs) => crate::kmulti::supported(addrs[0]),
+                Err(e) => Err(e.0),
+            };
+            self.multi_supported = Some(probed);
+        }
+        self.multi_supported.clone().unwrap_or(Ok(()))
     }
 
     /// Put the processes already running into the kernel's process table (so matchBinaries
@@ -362,12 +416,15 @@ impl Loaded {
             for e in &plan.enforcers {
                 self.drop_enforcer(e.slot);
             }
+            // a link made for this plan's functions
+            self.drop_idle_links();
         }
         result
     }
 
     fn attach_all(&mut self, plan: &Plan) -> Result<(), RunError> {
         self.write_maps(plan)?;
+        self.link_functions(plan);
         // enforcers first, so no NotifyEnforcer records an error for a program not yet there
         for e in &plan.enforcers {
             self.attach_enforcer(plan, e)?;
@@ -1281,13 +1338,108 @@ impl Events {
 }
 
 impl Loaded {
-    /// Attach `kprobe_multi` to `symbol` for the hook in `slot`: the function's addresses (every
+    /// Links `kprobe_multi`, by one `BPF_TRACE_KPROBE_MULTI` link, to the functions of
+    /// `plan`'s hooks past the kprobe copies that no link serves yet, so [`Loaded::attach_multi`]
+    /// finds them attached. Where the kernel has no such links (or refuses this one: a
+    /// function ftrace cannot trace), nothing is linked here and each function gets a kprobe
+    /// of its own; the reason is kept for [`Loaded::multi_link_refused`].
+    fn link_functions(&mut self, plan: &Plan) {
+        let mut new: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+        for hook in &plan.hooks {
+            let Attach::Kprobe { symbol, .. } = &hook.attach else {
+                continue;
+            };
+            if !crate::plan::is_multi_slot(hook.slot) {
+                continue;
+            }
+            // a symbol without an address fails in attach_multi, which says so
+            let Ok(mut addrs) = self.kallsyms_addresses(symbol) else {
+                continue;
+            };
+            addrs.sort_unstable();
+            if !self.multi_links.contains_key(&addrs[0]) {
+                new.insert(addrs[0], addrs);
+            }
+        }
+        if new.is_empty() {
+            return;
+        }
+        if self.kprobe_multi_links().is_err() || self.load_kprobe_multi().is_err() {
+            return;
+        }
+        let Some(Ok(program)) = &self.multi_program else {
+            return;
+        };
+        let mut addresses: Vec<u64> = new.values().flatten().copied().collect();
+        addresses.sort_unstable();
+        addresses.dedup();
+        match crate::kmulti::attach(program, &addresses) {
+            Ok(link) => {
+                let batch = self.next_batch;
+                self.next_batch += 1;
+                self.multi_batches.insert(batch, (link, 0));
+                for key in new.keys() {
+                    self.multi_links.insert(*key, (MultiVia::Link(batch), 0));
+                }
+                self.attached.push(format!(
+                    "kprobe_multi link {batch} on {} functions",
+                    new.len()
+                ));
+                self.multi_refused = None;
+            }
+            // this link only: a later plan's functions may all be traceable
+            Err(e) => self.multi_refused = Some(e),
+        }
+    }
+
+    /// Loads `kprobe_multi` for `BPF_TRACE_KPROBE_MULTI` links ([`crate::kmulti`]), once: the
+    /// kernel verifies it then, whether or not it has such links to attach it with.
+    pub fn load_kprobe_multi(&mut self) -> Result<(), RunError> {
+        if self.multi_program.is_none() {
+            let program = self
+                .map_fds
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|maps| {
+                    // aya-obj parses the ELF in place: a Vec is suitably aligned
+                    let object = OBJECT.to_vec();
+                    crate::kmulti::load(&object, maps, &self.btf, MULTI_PROGRAM)
+                });
+            self.multi_program = Some(program);
+        }
+        match &self.multi_program {
+            Some(Err(e)) => Err(err(e.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Why the kernel refused the last `kprobe_multi` link (each of its functions got a kprobe
+    /// of its own), or has no such links; `None` when every link asked for was made.
+    pub fn multi_link_refused(&self) -> Option<&str> {
+        match (&self.multi_supported, &self.multi_program) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e),
+            _ => self.multi_refused.as_deref(),
+        }
+    }
+
+    /// Whether the hook in `slot` is served through a `kprobe_multi` link (the functions past
+    /// the kprobe copies, on a kernel with such links).
+    pub fn served_by_multi_link(&self, slot: u32) -> bool {
+        self.served
+            .get(&slot)
+            .and_then(|s| s.multi.as_ref())
+            .and_then(|(key, _)| self.multi_links.get(key))
+            .is_some_and(|(via, _)| matches!(via, MultiVia::Link(_)))
+    }
+
+    /// Serve the hook in `slot` on `symbol` by `kprobe_multi`: the function's addresses (every
     /// one /proc/kallsyms gives that name) go into `func_slots` first, so its first call finds
-    /// its slot. Returns the link and the addresses written.
+    /// its slot; then the function is attached, unless a link or kprobe already serves it.
+    /// Returns the function's key in `multi_links` and the addresses written.
     fn attach_multi(&mut self, slot: u32, symbol: &str) -> Result<(u64, Vec<u64>), RunError> {
         let mut addrs = self.kallsyms_addresses(symbol)?;
         addrs.sort_unstable();
-        // one link per function: a second kprobe on an address (another hook on the function,
+        // one probe per function: a second one on an address (another hook on the function,
         // or a name that is an alias of it) would run every hook of the entry twice
         let key = addrs[0];
         {
@@ -1311,8 +1463,13 @@ impl Loaded {
                     .map_err(|e| err(format!("func_slots map: {e}")))?;
             }
         }
-        if let Some((_, users)) = self.multi_links.get_mut(&key) {
+        if let Some((via, users)) = self.multi_links.get_mut(&key) {
             *users += 1;
+            if let (MultiVia::Link(batch), 1) = (&*via, *users) {
+                if let Some((_, live)) = self.multi_batches.get_mut(batch) {
+                    *live += 1;
+                }
+            }
             return Ok((key, addrs));
         }
         let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
@@ -1322,7 +1479,7 @@ impl Loaded {
         }
         match p.attach(symbol, 0) {
             Ok(link) => {
-                self.multi_links.insert(key, (link, 1));
+                self.multi_links.insert(key, (MultiVia::Kprobe(link), 1));
                 Ok((key, addrs))
             }
             Err(e) => {
@@ -1332,29 +1489,70 @@ impl Loaded {
         }
     }
 
-    /// Detach one hook of `kprobe_multi` and remove its addresses from `func_slots`.
+    /// Detach one hook of `kprobe_multi` and remove its addresses from `func_slots`. A
+    /// function's kprobe goes with its last hook; a link, with the last hook of all its
+    /// functions.
     fn detach_multi(&mut self, slot: u32, key: u64, addrs: &[u64]) -> Result<(), RunError> {
         self.forget_addresses(slot, addrs);
-        let last = match self.multi_links.get_mut(&key) {
-            Some((_, users)) => {
-                *users -= 1;
-                *users == 0
+        let via = match self.multi_links.get_mut(&key) {
+            Some((via, users)) => {
+                *users = users.saturating_sub(1);
+                if *users > 0 {
+                    return Ok(());
+                }
+                match via {
+                    MultiVia::Link(batch) => Some(*batch),
+                    MultiVia::Kprobe(_) => None,
+                }
             }
-            None => false,
+            None => return Ok(()),
         };
-        if !last {
-            return Ok(());
+        match via {
+            Some(batch) => {
+                let last = match self.multi_batches.get_mut(&batch) {
+                    Some((_, live)) => {
+                        *live = live.saturating_sub(1);
+                        *live == 0
+                    }
+                    None => false,
+                };
+                if last {
+                    self.drop_idle_links();
+                }
+                Ok(())
+            }
+            None => {
+                let Some((MultiVia::Kprobe(link), _)) = self.multi_links.remove(&key) else {
+                    return Ok(());
+                };
+                let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
+                p.detach(link).map_err(|e| {
+                    err(format!(
+                        "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
+                        chain(&e)
+                    ))
+                })
+            }
         }
-        let Some((link, _)) = self.multi_links.remove(&key) else {
-            return Ok(());
-        };
-        let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
-        p.detach(link).map_err(|e| {
-            err(format!(
-                "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
-                chain(&e)
-            ))
-        })
+    }
+
+    /// Closes the `kprobe_multi` links none of whose functions a hook uses (after their last
+    /// hook went, or a plan that failed part way): closing a link detaches it from every
+    /// function it had.
+    fn drop_idle_links(&mut self) {
+        let idle: Vec<u32> = self
+            .multi_batches
+            .iter()
+            .filter(|(_, (_, live))| *live == 0)
+            .map(|(batch, _)| *batch)
+            .collect();
+        for batch in idle {
+            self.multi_batches.remove(&batch);
+            self.multi_links
+                .retain(|_, (v, _)| !matches!(v, MultiVia::Link(b) if *b == batch));
+            let line = format!("kprobe_multi link {batch} on ");
+            self.attached.retain(|a| !a.starts_with(&line));
+        }
     }
 
     /// Takes `slot` out of the `func_slots` entries of `addrs` (an entry left with no hook goes).

@@ -508,6 +508,10 @@ pub struct Features {
     /// `bpf_prog_aux.kprobe_write_ctx` is necessary, not sufficient: the 6.18.44 host has it
     /// and its verifier refuses the store.
     pub uprobe_regs: bool,
+    /// kprobe programs link to many functions at once (`BPF_TRACE_KPROBE_MULTI`, fprobe), as
+    /// Tetragon's `detectKprobeMulti` probes it: kprobe hooks are then served by the one
+    /// `kprobe_multi` program first, and the copies only past its slots.
+    pub kprobe_multi: bool,
 }
 
 /// An attach method asked for with `--attach`.
@@ -694,10 +698,18 @@ impl Plan {
                                     .filter(|o| on_multi(o) && o.function_name == h.function_name)
                                     .count()
                                     >= layout::FUNC_HOOKS;
-                            let Some(slot) = slots
-                                .take(h.attach.kind())
-                                .or_else(|| (!full).then(|| slots.take_multi(&h)).flatten())
-                            else {
+                            let multi =
+                                |slots: &mut Slots| (!full).then(|| slots.take_multi(&h)).flatten();
+                            // with kprobe_multi links, kprobes go to the one program first: the
+                            // kernel verifies it once, where each copy is verified on its own
+                            let slot = if features.kprobe_multi
+                                && matches!(h.attach, Attach::Kprobe { .. })
+                            {
+                                multi(&mut slots).or_else(|| slots.take(h.attach.kind()))
+                            } else {
+                                slots.take(h.attach.kind()).or_else(|| multi(&mut slots))
+                            };
+                            let Some(slot) = slot else {
                                 fail(if full {
                                     format!(
                                         "{}: more than {} hooks on `{}` past the {SLOTS_PER_KIND} kprobe copies; run fewer policies at once",

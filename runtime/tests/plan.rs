@@ -73,12 +73,14 @@ const ALL: Features = Features {
     trampolines: true,
     bpf_lsm: true,
     uprobe_regs: true,
+    kprobe_multi: false,
 };
 const NONE: Features = Features {
     kprobes: false,
     trampolines: false,
     bpf_lsm: false,
     uprobe_regs: false,
+    kprobe_multi: false,
 };
 
 /// Check each (name, text) against the 6.12 kernel exactly as `policyctl run` does (no error
@@ -961,6 +963,42 @@ fn kprobe_hooks_past_the_copies_take_multi_slots() {
     // more functions than the copies and the multi slots together
     let many = policy("  lists:\n  - name: s\n    type: generated_ftrace\n    pattern: \"^s\"\n  kprobes:\n  - call: list:s\n");
     let e = refusal(&many, ALL, None);
+    assert!(
+        e.contains("more than 1088 kprobe hooks in all policies; run fewer policies at once"),
+        "{e}"
+    );
+}
+
+/// With kprobe_multi links (`Features::kprobe_multi`), kprobe hooks take `kprobe_multi` slots
+/// first, so the kernel verifies one program, not a copy per hook; a return probe and an
+/// Override by `bpf_override_return` still take copies, which `kprobe_multi` cannot serve; past
+/// the multi slots, hooks take the copies.
+#[test]
+fn with_kprobe_multi_links_kprobes_take_multi_slots_first() {
+    let linked = Features {
+        kprobe_multi: true,
+        ..ALL
+    };
+    let plain = policy("  kprobes:\n  - call: vfs_read\n    syscall: false\n");
+    let p = compile(&plain, linked, None).unwrap();
+    assert_eq!(only_hook(&p).slot, MULTI_SLOT_BASE as u32);
+    // without links, the first copy
+    assert_eq!(only_hook(&compile(&plain, ALL, None).unwrap()).slot, 0);
+    let returns = policy(
+        "  kprobes:\n  - call: vfs_read\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: int\n",
+    );
+    let h = only_hook(&compile(&returns, linked, None).unwrap()).slot;
+    assert!(!is_multi_slot(h), "a return probe on copy {h}");
+    // every syscall: the multi slots hold them all, no copy is used
+    let all = policy(
+        "  lists:\n  - name: all\n    type: generated_syscalls\n  kprobes:\n  - call: list:all\n",
+    );
+    let p = compile(&all, linked, None).unwrap();
+    assert!(p.hooks.len() > SLOTS_PER_KIND);
+    assert!(p.hooks.iter().all(|h| is_multi_slot(h.slot)));
+    // more functions than the multi slots: the rest on copies, then refused past both
+    let many = policy("  lists:\n  - name: s\n    type: generated_ftrace\n    pattern: \"^s\"\n  kprobes:\n  - call: list:s\n");
+    let e = refusal(&many, linked, None);
     assert!(
         e.contains("more than 1088 kprobe hooks in all policies; run fewer policies at once"),
         "{e}"
@@ -3415,6 +3453,7 @@ fn uprobe_override_refused_where_the_kernel_cannot_write_registers() {
     );
     let f = Features {
         uprobe_regs: false,
+        kprobe_multi: false,
         ..ALL
     };
     let e = match compile_618(&text, f) {
