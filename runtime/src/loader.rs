@@ -32,6 +32,16 @@ use crate::refctr::RefCtrLink;
 /// The name of the program attached to every kprobe hook past the copies.
 const MULTI_PROGRAM: &str = "kprobe_multi";
 
+/// A `kprobe_multi` link: closing it detaches it from all its functions.
+#[derive(Debug)]
+struct MultiLink {
+    _link: std::os::fd::OwnedFd,
+    /// How many of its functions some hook uses.
+    live: usize,
+    /// The addresses it is linked to (each address is in one link at most).
+    addresses: Vec<u64>,
+}
+
 /// What attached a function `kprobe_multi` serves.
 #[derive(Debug)]
 enum MultiVia {
@@ -201,7 +211,7 @@ pub struct Loaded {
     /// The `kprobe_multi` links by number: the link, and how many of its functions some
     /// hook uses. A function no hook uses stays in its link, found in `func_slots` by no
     /// call, until the link's last function goes.
-    multi_batches: std::collections::HashMap<u32, (std::os::fd::OwnedFd, usize)>,
+    multi_batches: std::collections::HashMap<u32, MultiLink>,
     /// Why the kernel refused the last `kprobe_multi` link, if it did.
     multi_refused: Option<String>,
     /// Whether the kernel has `kprobe_multi` links, once probed.
@@ -1339,8 +1349,8 @@ impl Events {
 
 impl Loaded {
     /// Links `kprobe_multi`, by one `BPF_TRACE_KPROBE_MULTI` link, to the functions of
-    /// `plan`'s hooks past the kprobe copies that no link serves yet, so [`Loaded::attach_multi`]
-    /// finds them attached. Where the kernel has no such links (or refuses this one: a
+    /// `plan`'s hooks on `kprobe_multi` slots that no link serves yet, so
+    /// [`Loaded::attach_multi`] finds them attached. Where the kernel has no such links (or refuses this one: a
     /// function ftrace cannot trace), nothing is linked here and each function gets a kprobe
     /// of its own; the reason is kept for [`Loaded::multi_link_refused`].
     fn link_functions(&mut self, plan: &Plan) {
@@ -1370,14 +1380,44 @@ impl Loaded {
         let Some(Ok(program)) = &self.multi_program else {
             return;
         };
-        let mut addresses: Vec<u64> = new.values().flatten().copied().collect();
+        // an address in two links would run its hooks twice a call: one that another link has
+        // (a name whose addresses overlap another's, not all the same) is left to that link
+        let linked: std::collections::HashMap<u64, u32> = self
+            .multi_batches
+            .iter()
+            .flat_map(|(n, b)| b.addresses.iter().map(move |a| (*a, *n)))
+            .collect();
+        // a function all of whose addresses a link has already is that link's
+        new.retain(|key, addrs| match linked.get(&addrs[0]) {
+            Some(batch) if addrs.iter().all(|a| linked.contains_key(a)) => {
+                self.multi_links.insert(*key, (MultiVia::Link(*batch), 0));
+                false
+            }
+            _ => true,
+        });
+        let mut addresses: Vec<u64> = new
+            .values()
+            .flatten()
+            .copied()
+            .filter(|a| !linked.contains_key(a))
+            .collect();
         addresses.sort_unstable();
         addresses.dedup();
+        if addresses.is_empty() {
+            return;
+        }
         match crate::kmulti::attach(program, &addresses) {
             Ok(link) => {
                 let batch = self.next_batch;
                 self.next_batch += 1;
-                self.multi_batches.insert(batch, (link, 0));
+                self.multi_batches.insert(
+                    batch,
+                    MultiLink {
+                        _link: link,
+                        live: 0,
+                        addresses,
+                    },
+                );
                 for key in new.keys() {
                     self.multi_links.insert(*key, (MultiVia::Link(batch), 0));
                 }
@@ -1466,8 +1506,8 @@ impl Loaded {
         if let Some((via, users)) = self.multi_links.get_mut(&key) {
             *users += 1;
             if let (MultiVia::Link(batch), 1) = (&*via, *users) {
-                if let Some((_, live)) = self.multi_batches.get_mut(batch) {
-                    *live += 1;
+                if let Some(b) = self.multi_batches.get_mut(batch) {
+                    b.live += 1;
                 }
             }
             return Ok((key, addrs));
@@ -1510,9 +1550,9 @@ impl Loaded {
         match via {
             Some(batch) => {
                 let last = match self.multi_batches.get_mut(&batch) {
-                    Some((_, live)) => {
-                        *live = live.saturating_sub(1);
-                        *live == 0
+                    Some(b) => {
+                        b.live = b.live.saturating_sub(1);
+                        b.live == 0
                     }
                     None => false,
                 };
@@ -1543,7 +1583,7 @@ impl Loaded {
         let idle: Vec<u32> = self
             .multi_batches
             .iter()
-            .filter(|(_, (_, live))| *live == 0)
+            .filter(|(_, b)| b.live == 0)
             .map(|(batch, _)| *batch)
             .collect();
         for batch in idle {
