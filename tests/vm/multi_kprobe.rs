@@ -82,9 +82,26 @@ fn multi_on(kernel: vm::VmKernel) {
                 vm::RUN_HELPERS
             ),
         )
+        // Tetragon's flag: the one openat hook on a copy of its own, whatever the kernel has
+        .scenario(
+            "disabled",
+            &format!(
+                "{}
+start --disable-kprobe-multi /etc/policies/openat.yaml --policy-events-only || exit 1
+                 stop",
+                vm::RUN_HELPERS
+            ),
+        )
         .run();
     eprintln!("{}", run.timings());
     let k = kernel.short();
+    let disabled = run.ok("disabled");
+    assert!(
+        disabled
+            .lines()
+            .any(|l| l == "policyctl run: openat-of-cat: `__x64_sys_openat` attached with kprobe"),
+        "{k}:\n{disabled}"
+    );
     let out = run.ok("multi");
     assert!(out.contains("hello\n"), "{k}:\n{out}");
     // the attach time, for the report
