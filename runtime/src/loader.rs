@@ -27,9 +27,10 @@ use crate::layout::{
 use crate::plan::{Attach, Features, HookPlan, Plan};
 use crate::refctr::RefCtrLink;
 
-// ---- kprobe hooks past the copies: one program, many links ----------------------------------
+// ---- kprobe hooks on kprobe_multi: one program, one link per plan or a kprobe per function ----
 
-/// The name of the program attached to every kprobe hook past the copies.
+/// The name of the program that serves the kprobe hooks on `kprobe_multi` slots: all plain
+/// kprobes where the kernel has kprobe_multi links, else those past the copies.
 const MULTI_PROGRAM: &str = "kprobe_multi";
 
 /// A `kprobe_multi` link: closing it detaches it from all its functions.
@@ -1350,9 +1351,10 @@ impl Events {
 impl Loaded {
     /// Links `kprobe_multi`, by one `BPF_TRACE_KPROBE_MULTI` link, to the functions of
     /// `plan`'s hooks on `kprobe_multi` slots that no link serves yet, so
-    /// [`Loaded::attach_multi`] finds them attached. Where the kernel has no such links (or refuses this one: a
-    /// function ftrace cannot trace), nothing is linked here and each function gets a kprobe
-    /// of its own; the reason is kept for [`Loaded::multi_link_refused`].
+    /// [`Loaded::attach_multi`] finds them attached. Where the kernel has no such links, or
+    /// refuses this one (a function ftrace cannot trace), nothing is linked here and each
+    /// function gets a kprobe of its own; the reason is kept for
+    /// [`Loaded::multi_link_refused`].
     fn link_functions(&mut self, plan: &Plan) {
         let mut new: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
         for hook in &plan.hooks {
@@ -1462,8 +1464,8 @@ impl Loaded {
         }
     }
 
-    /// Whether the hook in `slot` is served through a `kprobe_multi` link (the functions past
-    /// the kprobe copies, on a kernel with such links).
+    /// Whether the hook in `slot` is served through a `kprobe_multi` link (a kprobe on a
+    /// kernel with such links, unless `--disable-kprobe-multi`).
     pub fn served_by_multi_link(&self, slot: u32) -> bool {
         self.served
             .get(&slot)
