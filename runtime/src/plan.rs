@@ -663,6 +663,10 @@ impl Plan {
                     continue;
                 }
             };
+            // the policy option Tetragon reads as its --disable-kprobe-multi for this policy
+            // (`useMulti` in `pkg/sensors/tracing/generickprobe.go`): its kprobes on copies
+            let multi_links = features.kprobe_multi
+                && policy.spec.option_bool("disable-kprobe-multi") != Some(true);
             // one refusal per policy for want of slots, not one per hook past the limit
             let mut out_of_slots = false;
             for hook in hooks.iter() {
@@ -702,9 +706,7 @@ impl Plan {
                                 |slots: &mut Slots| (!full).then(|| slots.take_multi(&h)).flatten();
                             // with kprobe_multi links, kprobes go to the one program first: the
                             // kernel verifies it once, where each copy is verified on its own
-                            let slot = if features.kprobe_multi
-                                && matches!(h.attach, Attach::Kprobe { .. })
-                            {
+                            let slot = if multi_links && matches!(h.attach, Attach::Kprobe { .. }) {
                                 multi(&mut slots).or_else(|| slots.take(h.attach.kind()))
                             } else {
                                 slots.take(h.attach.kind()).or_else(|| multi(&mut slots))

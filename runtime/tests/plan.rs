@@ -984,6 +984,23 @@ fn with_kprobe_multi_links_kprobes_take_multi_slots_first() {
     assert_eq!(only_hook(&p).slot, MULTI_SLOT_BASE as u32);
     // without links, the first copy
     assert_eq!(only_hook(&compile(&plain, ALL, None).unwrap()).slot, 0);
+    // the policy option as Tetragon reads it (strconv.ParseBool): this policy's kprobes on
+    // copies, whatever the kernel has
+    for value in ["true", "1", "T"] {
+        let off = policy(&format!(
+            "  options:\n  - name: disable-kprobe-multi\n    value: \"{value}\"\n  kprobes:\n  - call: vfs_read\n    syscall: false\n"
+        ));
+        assert_eq!(
+            only_hook(&compile(&off, linked, None).unwrap()).slot,
+            0,
+            "{value}"
+        );
+    }
+    let on = policy("  options:\n  - name: disable-kprobe-multi\n    value: \"false\"\n  kprobes:\n  - call: vfs_read\n    syscall: false\n");
+    assert_eq!(
+        only_hook(&compile(&on, linked, None).unwrap()).slot,
+        MULTI_SLOT_BASE as u32
+    );
     let returns = policy(
         "  kprobes:\n  - call: vfs_read\n    syscall: false\n    return: true\n    returnArg:\n      index: 0\n      type: int\n",
     );
