@@ -461,10 +461,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             }
         }
     }
-    let on_multi = plan.hooks.iter().any(|h| {
-        policyctl_runtime::plan::is_multi_slot(h.slot)
-            && matches!(h.attach, policyctl_runtime::plan::Attach::Kprobe { .. })
-    });
+    let on_multi = plan.hooks.iter().any(|h| h.on_kprobe_multi());
     if let Some(why) = loaded.multi_link_refused().filter(|_| on_multi) {
         eprintln!("policyctl run: no kprobe_multi link ({why}); a kprobe per function instead");
     }

@@ -99,13 +99,13 @@ fn load_program(
 }
 
 /// Whether the kernel links kprobe programs to many functions at once: a program that only
-/// returns, linked to `address` (a function's, from /proc/kallsyms) and closed again, as
-/// Tetragon's `detectKprobeMulti` does on `vprintk`. `Err` says why not.
-pub(crate) fn supported(address: u64) -> Result<(), String> {
+/// returns, linked to `vprintk` by name (the kernel resolves it: no /proc/kallsyms read) and
+/// closed again, as Tetragon's `detectKprobeMulti` does. `Err` says why not.
+pub(crate) fn supported() -> Result<(), String> {
     // r0 = 0; exit
     let insns: [u8; 16] = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
     let prog = load_program(b"policyctl_probe", &insns, c"GPL", None)?;
-    attach(&prog, &[address]).map(drop)
+    link(&prog, Targets::Symbols(&[c"vprintk".as_ptr()])).map(drop)
 }
 
 /// Every map of `bpf` by name, its file descriptor duplicated: the loader takes some maps out
@@ -248,17 +248,28 @@ fn map_fd(map: &Map) -> Result<std::os::fd::BorrowedFd<'_>, String> {
 /// Links `prog` (loaded for `BPF_TRACE_KPROBE_MULTI`) to the functions at `addresses`; closing
 /// the link detaches it from all of them.
 pub(crate) fn attach(prog: &OwnedFd, addresses: &[u64]) -> Result<OwnedFd, String> {
+    link(prog, Targets::Addresses(addresses))
+}
+
+/// The functions of a `kprobe_multi` link: by name (the kernel resolves them) or by address.
+enum Targets<'a> {
+    Symbols(&'a [*const std::ffi::c_char]),
+    Addresses(&'a [u64]),
+}
+
+/// `BPF_LINK_CREATE` of `prog` on `targets`.
+fn link(prog: &OwnedFd, targets: Targets<'_>) -> Result<OwnedFd, String> {
     // union bpf_attr for BPF_LINK_CREATE: prog_fd, target_fd, attach_type, flags, then
-    // kprobe_multi's flags, cnt, syms, addrs, cookies
+    // kprobe_multi's flags, cnt, syms (at 24), addrs (at 32), cookies
+    let (count, at, array) = match targets {
+        Targets::Symbols(names) => (names.len(), 24, names.as_ptr() as u64),
+        Targets::Addresses(addresses) => (addresses.len(), 32, addresses.as_ptr() as u64),
+    };
     let mut attr = [0u8; 48];
     put_u32(&mut attr, 0, prog.as_raw_fd() as u32);
     put_u32(&mut attr, 8, BPF_TRACE_KPROBE_MULTI);
-    put_u32(&mut attr, 20, addresses.len() as u32);
-    put_u64(&mut attr, 32, addresses.as_ptr() as u64);
-    bpf(BPF_LINK_CREATE, &mut attr).map_err(|e| {
-        format!(
-            "the kernel refused a kprobe_multi link on {} functions: {e}",
-            addresses.len()
-        )
-    })
+    put_u32(&mut attr, 20, count as u32);
+    put_u64(&mut attr, at, array);
+    bpf(BPF_LINK_CREATE, &mut attr)
+        .map_err(|e| format!("the kernel refused a kprobe_multi link on {count} functions: {e}"))
 }

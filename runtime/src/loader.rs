@@ -37,8 +37,6 @@ const MULTI_PROGRAM: &str = "kprobe_multi";
 #[derive(Debug)]
 struct MultiLink {
     _link: std::os::fd::OwnedFd,
-    /// How many of its functions some hook uses.
-    live: usize,
     /// The addresses it is linked to (each address is in one link at most).
     addresses: Vec<u64>,
 }
@@ -209,9 +207,9 @@ pub struct Loaded {
     /// plan first needed it; `Err` says why the kernel has no such links for it, and every
     /// function then gets a kprobe of its own.
     multi_program: Option<Result<std::os::fd::OwnedFd, String>>,
-    /// The `kprobe_multi` links by number: the link, and how many of its functions some
-    /// hook uses. A function no hook uses stays in its link, found in `func_slots` by no
-    /// call, until the link's last function goes.
+    /// The `kprobe_multi` links by number. A function no hook uses stays in its link, found
+    /// in `func_slots` by no call, until no function of the link has a hook
+    /// (`multi_links` counts the hooks per function).
     multi_batches: std::collections::HashMap<u32, MultiLink>,
     /// Why the kernel refused the last `kprobe_multi` link, if it did.
     multi_refused: Option<String>,
@@ -347,14 +345,9 @@ impl Loaded {
     /// Whether the kernel links a kprobe program to many functions at once, probed once (on
     /// `vprintk`, as Tetragon's `detectKprobeMulti` does); `Err` says why not.
     fn kprobe_multi_links(&mut self) -> Result<(), String> {
-        if self.multi_supported.is_none() {
-            let probed = match self.kallsyms_addresses("vprintk") {
-                Ok(addrs) => crate::kmulti::supported(addrs[0]),
-                Err(e) => Err(e.0),
-            };
-            self.multi_supported = Some(probed);
-        }
-        self.multi_supported.clone().unwrap_or(Ok(()))
+        self.multi_supported
+            .get_or_insert_with(crate::kmulti::supported)
+            .clone()
     }
 
     /// Put the processes already running into the kernel's process table (so matchBinaries
@@ -1416,7 +1409,6 @@ impl Loaded {
                     batch,
                     MultiLink {
                         _link: link,
-                        live: 0,
                         addresses,
                     },
                 );
@@ -1505,13 +1497,8 @@ impl Loaded {
                     .map_err(|e| err(format!("func_slots map: {e}")))?;
             }
         }
-        if let Some((via, users)) = self.multi_links.get_mut(&key) {
+        if let Some((_, users)) = self.multi_links.get_mut(&key) {
             *users += 1;
-            if let (MultiVia::Link(batch), 1) = (&*via, *users) {
-                if let Some(b) = self.multi_batches.get_mut(batch) {
-                    b.live += 1;
-                }
-            }
             return Ok((key, addrs));
         }
         let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
@@ -1536,57 +1523,46 @@ impl Loaded {
     /// functions.
     fn detach_multi(&mut self, slot: u32, key: u64, addrs: &[u64]) -> Result<(), RunError> {
         self.forget_addresses(slot, addrs);
-        let via = match self.multi_links.get_mut(&key) {
-            Some((via, users)) => {
-                *users = users.saturating_sub(1);
-                if *users > 0 {
-                    return Ok(());
-                }
-                match via {
-                    MultiVia::Link(batch) => Some(*batch),
-                    MultiVia::Kprobe(_) => None,
-                }
-            }
-            None => return Ok(()),
+        let Some((via, users)) = self.multi_links.get_mut(&key) else {
+            return Ok(());
         };
-        match via {
-            Some(batch) => {
-                let last = match self.multi_batches.get_mut(&batch) {
-                    Some(b) => {
-                        b.live = b.live.saturating_sub(1);
-                        b.live == 0
-                    }
-                    None => false,
-                };
-                if last {
-                    self.drop_idle_links();
-                }
-                Ok(())
-            }
-            None => {
-                let Some((MultiVia::Kprobe(link), _)) = self.multi_links.remove(&key) else {
-                    return Ok(());
-                };
-                let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
-                p.detach(link).map_err(|e| {
-                    err(format!(
-                        "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
-                        chain(&e)
-                    ))
-                })
-            }
+        *users = users.saturating_sub(1);
+        if *users > 0 {
+            return Ok(());
         }
+        if matches!(via, MultiVia::Link(_)) {
+            self.drop_idle_links();
+            return Ok(());
+        }
+        let Some((MultiVia::Kprobe(link), _)) = self.multi_links.remove(&key) else {
+            return Ok(());
+        };
+        let p: &mut KProbe = self.program(MULTI_PROGRAM)?;
+        p.detach(link).map_err(|e| {
+            err(format!(
+                "cannot detach a kprobe of {MULTI_PROGRAM}: {}",
+                chain(&e)
+            ))
+        })
     }
 
     /// Closes the `kprobe_multi` links none of whose functions a hook uses (after their last
     /// hook went, or a plan that failed part way): closing a link detaches it from every
     /// function it had.
     fn drop_idle_links(&mut self) {
+        let used: std::collections::HashSet<u32> = self
+            .multi_links
+            .values()
+            .filter_map(|(via, users)| match via {
+                MultiVia::Link(batch) if *users > 0 => Some(*batch),
+                _ => None,
+            })
+            .collect();
         let idle: Vec<u32> = self
             .multi_batches
-            .iter()
-            .filter(|(_, b)| b.live == 0)
-            .map(|(batch, _)| *batch)
+            .keys()
+            .filter(|batch| !used.contains(batch))
+            .copied()
             .collect();
         for batch in idle {
             self.multi_batches.remove(&batch);

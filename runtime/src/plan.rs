@@ -224,6 +224,13 @@ pub struct UprobeOverride {
 }
 
 impl HookPlan {
+    /// Whether the one `kprobe_multi` program serves this hook: a kprobe in a multi slot
+    /// (see `Slots::take_multi`); a raw syscall hook may hold such a slot too, served by the
+    /// raw syscall dispatcher.
+    pub fn on_kprobe_multi(&self) -> bool {
+        is_multi_slot(self.slot) && matches!(self.attach, Attach::Kprobe { .. })
+    }
+
     /// How it attaches, as printed: [`Attach::method`], and `and fmod_ret` when a companion
     /// fmod_ret program Overrides (see [`HookPlan::fmod_ret`]).
     pub fn method(&self) -> String {
@@ -692,14 +699,13 @@ impl Plan {
                     Ok(hooks) => {
                         for mut h in hooks {
                             // kprobe_multi runs the hooks of a function from one entry
-                            let on_multi = |o: &HookPlan| {
-                                is_multi_slot(o.slot) && matches!(o.attach, Attach::Kprobe { .. })
-                            };
                             let full = matches!(h.attach, Attach::Kprobe { .. })
                                 && plan
                                     .hooks
                                     .iter()
-                                    .filter(|o| on_multi(o) && o.function_name == h.function_name)
+                                    .filter(|o| {
+                                        o.on_kprobe_multi() && o.function_name == h.function_name
+                                    })
                                     .count()
                                     >= layout::FUNC_HOOKS;
                             let multi =
