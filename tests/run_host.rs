@@ -2458,6 +2458,104 @@ spec:
     assert!(!std::path::Path::new(&gone).exists());
 }
 
+/// The argument gate (issue 16): every selector filters the path, so the path is read before
+/// the hook's configuration is looked up, and a call whose path has a length no selector can
+/// match returns there. A path of the Equal value's length goes on to the trie (and fails it),
+/// the Equal value and a path ending as the Postfix value are reported by their selector, with
+/// the gated path and the other arguments in the event. The same policy with a third selector
+/// that filters no path (matchBinaries only) has no gate: all the cat's opens are reported.
+#[test]
+fn argument_gate_lets_through_what_a_selector_can_match() {
+    if !run::ready("argument_gate_lets_through_what_a_selector_can_match") {
+        return;
+    }
+    let dir = TempDir::new("gate");
+    let cat = dir.copy_binary(CAT, "cat-gate");
+    let exact = dir.write("exact.txt", "exact\n");
+    let same_len = dir.write("other.txt", "other\n");
+    let conf = dir.write("settings.conf", "conf\n");
+    let longer = dir.write("a-longer-name.txt", "longer\n");
+    let policy = |name: &str, third: &str| {
+        format!(
+            r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "{name}"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{cat}"
+      matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "{exact}"
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "{cat}"
+      matchArgs:
+      - index: 1
+        operator: "Postfix"
+        values:
+        - ".conf"
+{third}"#
+        )
+    };
+    for (name, third, reported) in [
+        ("host-gate", "", vec![exact.as_str(), conf.as_str()]),
+        (
+            "host-no-gate",
+            &*format!(
+                "    - matchBinaries:\n      - operator: \"In\"\n        values:\n        - \"{cat}\"\n"
+            ),
+            vec![
+                exact.as_str(),
+                same_len.as_str(),
+                conf.as_str(),
+                longer.as_str(),
+            ],
+        ),
+    ] {
+        let file = dir.write(&format!("{name}.yaml"), &policy(name, third));
+        let running = started(&[file.as_str(), "--policy-events-only"]);
+        // the last file opened is reported in both: once its event is in, so are the others'
+        let (status, pid, _) = run_child(&cat, &[&exact, &same_len, &longer, &conf]);
+        assert!(status.success());
+        running.wait_events(1, |e| {
+            pid_of(e, "process_kprobe") == Some(pid as u64) && opened(e) == conf.as_str()
+        });
+        let f = running.stop();
+        // (without the gate, the loader's opens of libraries are reported too)
+        let mine: Vec<Value> = kprobes_of(&f.events(), pid)
+            .into_iter()
+            .filter(|e| opened(e).starts_with(dir.str()))
+            .collect();
+        let paths: Vec<&str> = mine.iter().map(opened).collect();
+        let mut expected = reported.clone();
+        // cat opens its files in argument order
+        expected.sort_by_key(|p| [&exact, &same_len, &longer, &conf].iter().position(|f| f == p));
+        assert_eq!(paths, expected, "{name}: {f}");
+        for e in &mine {
+            let k = &e["process_kprobe"];
+            assert_eq!(k["args"][0]["int_arg"], -100, "{name}: AT_FDCWD: {e}");
+            assert_eq!(k["args"][2]["int_arg"], 0, "{name}: O_RDONLY: {e}");
+        }
+    }
+}
+
 /// A raw tracepoint (`raw: true`) reads the TP_PROTO arguments of sched_process_exec: arg 0
 /// (`struct task_struct *`) resolved to its `pid`, arg 2 the `struct linux_binprm *`, whose
 /// file path the selector matches: only the exec of the binary the test copied is reported.

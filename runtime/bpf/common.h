@@ -335,6 +335,23 @@ struct hook_config {
 	__u8 _spad[7];
 };
 
+/* A hook's argument gate (`gates`, issue 16): when every selector of a hook
+ * needs a length-gated string filter (FILTER_LEN_GATE, not negated) to hold
+ * on the same argument, handle() reads that argument first and returns at
+ * once when its length is in no selector's gate, before the hook's
+ * configuration is looked up. Written by the loader from the hook's
+ * configuration (layout.rs ArgGate::of). */
+struct arg_gate {
+	__u8 active;  /* 0: no gate, handle() goes on as without one */
+	__u8 arg;     /* the event argument read (arg_config index) */
+	__u8 index;   /* its raw argument (0..5) */
+	__u8 flags;   /* its arg_config flags (ARG_USER) */
+	__u8 syscall; /* the hook's arguments are a syscall's (hook_config.syscall) */
+	__u8 width;   /* tracepoints: the field's width */
+	__u16 field_offset; /* tracepoints: the field's offset in the record */
+	__u64 lens[4]; /* bit n: a string of length n (capped at STR_LEN) can match */
+};
+
 /* Hooks sharing a syscall number on the raw syscall tracepoint. */
 struct syscall_hooks {
 	__u32 count;

@@ -32,6 +32,15 @@ struct {
 	__type(value, struct hook_config);
 } hooks SEC(".maps");
 
+/* Each slot's argument gate (struct arg_gate), an array the verifier inlines
+ * the lookup of: what handle() tests before the `hooks` lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_HOOKS);
+	__type(key, __u32);
+	__type(value, struct arg_gate);
+} gates SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_SYSCALLS);
@@ -1121,6 +1130,22 @@ static __always_inline __u64 arg_source(struct scratch *s, struct arg_config *a)
 	return v;
 }
 
+/* A `string` argument at `v` into `out` (the event's arg i); false when it
+ * could not be read (then unread). read_arg_value's and the gate's. */
+static __always_inline bool read_string(struct scratch *s, struct event_arg *out, __u64 v,
+					bool user, __u64 i)
+{
+	long n;
+	if (user)
+		n = bpf_probe_read_user_str(out->str, ARG_BUF, (void *)v);
+	else
+		n = bpf_probe_read_kernel_str(out->str, ARG_BUF, (void *)v);
+	out->len = n > 0 ? n - 1 : 0;
+	if (n <= 0)
+		s->unread |= 1 << i;
+	return n > 0;
+}
+
 /* Reads argument `i`, as `a` configures it, into `out` (the event's arg i). */
 static __always_inline int read_arg_value(struct scratch *s, struct arg_config *a,
 					  struct event_arg *out, __u64 i)
@@ -1182,13 +1207,7 @@ static __always_inline int read_arg_value(struct scratch *s, struct arg_config *
 		out->value = sign_extend(v, a->width, false);
 		return 0;
 	case ARG_STRING:
-		if (user)
-			n = bpf_probe_read_user_str(out->str, ARG_BUF, (void *)v);
-		else
-			n = bpf_probe_read_kernel_str(out->str, ARG_BUF, (void *)v);
-		out->len = n > 0 ? n - 1 : 0;
-		if (n <= 0)
-			s->unread |= 1 << i;
+		read_string(s, out, v, user, i);
 		return 0;
 	case ARG_FILENAME:
 		n = bpf_probe_read_kernel_str(out->str, ARG_BUF, BPF_CORE_READ((struct filename *)v, name));
@@ -1352,14 +1371,17 @@ static __always_inline void set_key(struct scratch *s, const __u8 *str, __u32 le
  * match (Equal and In: the values' lengths; Prefix and Postfix: every length
  * from the shortest value's up), so the key is neither copied nor looked up.
  */
-static __always_inline bool len_possible(struct filter *f, __u32 len)
+static __always_inline bool len_in(const __u64 *bits, __u32 len)
 {
-	if (!(f->flags & FILTER_LEN_GATE))
-		return true;
 	if (len > STR_LEN)
 		len = STR_LEN;
-	__u64 word = f->ints[BOUNDED(len >> 6, 4)];
+	__u64 word = bits[BOUNDED(len >> 6, 4)];
 	return (word >> (len & 63)) & 1;
+}
+
+static __always_inline bool len_possible(struct filter *f, __u32 len)
+{
+	return !(f->flags & FILTER_LEN_GATE) || len_in(f->ints, len);
 }
 
 /*
@@ -2277,21 +2299,73 @@ static __attribute__((noinline)) void post_stacks(void *ctx, struct scratch *s)
  * acts and posts the event. Returns 1 when the caller must override the
  * return value with the event's action_arg.
  */
+/* Completes the raw arguments a copy left, but a tracepoint's (ARGS_*):
+ * `syscall`, the hook's arguments are its syscall's user registers. */
+static __always_inline void complete_regs(struct scratch *s, bool syscall)
+{
+	if (syscall)
+		user_regs(s);
+	else if (s->args_from == ARGS_TRAMPOLINE)
+		TRAMPOLINE_ARGS(s, (void *)s->args_ctx);
+	s->args_from = ARGS_READY;
+}
+
+/* ---- the argument gate (struct arg_gate, issue 16) ----------------------
+ * Reads the gated argument into the event as read_arg does, and tells
+ * whether its length lets any selector match. Returns the arguments read
+ * (bit i: argument i; 0 without a gate), or GATE_SHUT when no selector can
+ * match: the call costs the read and no lookup in `hooks`. A string that
+ * cannot be read shuts the gate too: match_arg holds no filter on it. */
+#define GATE_SHUT 0xffffffffu
+
+static __always_inline __u32 gate(struct scratch *s, __u32 slot)
+{
+	struct arg_gate *g = bpf_map_lookup_elem(&gates, &slot);
+	if (!g || !g->active)
+		return 0;
+	__u64 i = g->arg, index = g->index;
+	if (i >= MAX_ARGS || index > 5)
+		return 0;
+	__u64 v = 0;
+	if (s->args_from == ARGS_TRACEPOINT) {
+		/* one field, as tp_fields reads each */
+		__u32 w = g->width;
+		if (w > 8)
+			w = 8;
+		if (w)
+			bpf_probe_read_kernel(&v, w, (char *)s->tp_ctx + g->field_offset);
+	} else {
+		if (s->args_from != ARGS_READY)
+			complete_regs(s, g->syscall);
+		v = s->raw[BOUNDED(index, 6)];
+	}
+	struct event_arg *out = &s->hook.args[BOUNDED(i, MAX_ARGS)];
+	out->type = ARG_STRING;
+	out->mode = 0;
+	out->status = 0;
+	out->value = 0;
+	if (!read_string(s, out, v, g->flags & ARG_USER, i) || !len_in(g->lens, out->len))
+		return GATE_SHUT;
+	return 1u << i;
+}
+
 GLOBAL int handle(__u64 slot)
 {
 	__u32 key = slot;
-	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	struct scratch *s = get_scratch();
-	if (!h || !s || !h->enabled)
+	if (!s)
 		return 0;
-	if (s->args_from != ARGS_READY) {
-		if (s->args_from == ARGS_TRACEPOINT)
-			tp_fields(s, h);
-		else if (h->syscall)
-			user_regs(s);
-		else if (s->args_from == ARGS_TRAMPOLINE)
-			TRAMPOLINE_ARGS(s, (void *)s->args_ctx);
+	__u32 have = gate(s, key);
+	if (have == GATE_SHUT)
+		return 0;
+	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
+	if (!h || !h->enabled)
+		return 0;
+	if (s->args_from == ARGS_TRACEPOINT) {
+		tp_fields(s, h);
 		s->args_from = ARGS_READY;
+	} else if (s->args_from != ARGS_READY) {
+		complete_regs(s, h->syscall);
 	}
 
 	__u64 id = bpf_get_current_pid_tgid();
@@ -2313,7 +2387,6 @@ GLOBAL int handle(__u64 slot)
 	 * filters turn away reads none. A return probe keeps every call's entry
 	 * and a hook without selectors posts every call: both read all first. */
 	bool lazy = nsel && !h->returns;
-	__u32 have = 0;
 	if (!lazy)
 		have = read_args(h, nargs, ALL_ARGS, have);
 	if (nsel == 0) {

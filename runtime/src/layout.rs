@@ -348,6 +348,14 @@ impl Filter {
         self.flags |= FILTER_LEN_GATE;
     }
 
+    /// Whether a string that fails this filter's length gate fails the filter: a gate on a
+    /// string operator (`match_arg` tests it before the lookup) that is not negated.
+    pub fn gates_length(&self) -> bool {
+        self.flags & FILTER_LEN_GATE != 0
+            && self.flags & FILTER_NOT == 0
+            && matches!(self.op, op::EQUAL | op::IN | op::PREFIX | op::POSTFIX)
+    }
+
     /// Sets the inline CIDR values (at most [`MAX_VALUES`]).
     pub fn set_cidrs(&mut self, cidrs: &[Cidr]) {
         let n = cidrs.len().min(MAX_VALUES);
@@ -486,6 +494,81 @@ pub struct ReturnSelector {
 pub struct SyscallHooks {
     pub count: u32,
     pub slots: [u32; SYSCALL_HOOKS],
+}
+
+/// `struct arg_gate`: a hook's argument gate (`gates`' value, issue 16). When every selector
+/// needs a length-gated string filter ([`FILTER_LEN_GATE`], not negated) to hold on the same
+/// `string` argument, `handle()` reads that argument before it looks the hook's configuration
+/// up, and returns at once when the string's length is in no selector's gate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ArgGate {
+    /// 1: the gate applies; 0: `handle()` goes on as without one.
+    pub active: u8,
+    /// The event argument read (its [`ArgConfig`]'s position).
+    pub arg: u8,
+    /// Its raw argument ([`ArgConfig::index`]).
+    pub index: u8,
+    /// Its [`ArgConfig::flags`] ([`ARG_USER`]).
+    pub flags: u8,
+    /// [`HookConfig::syscall`].
+    pub syscall: u8,
+    /// Tracepoints: the field's width ([`ArgConfig::width`]).
+    pub width: u8,
+    /// Tracepoints: the field's offset ([`ArgConfig::field_offset`]).
+    pub field_offset: u16,
+    /// Bit n: a string of length n (capped at [`STR_LEN`]) can match some selector.
+    pub lens: [u64; 4],
+}
+
+impl ArgGate {
+    /// The gate of a hook: the first argument that every selector filters with a length
+    /// gate, and the union of those gates; inactive for a hook without selectors, with a
+    /// return probe (every call's entry is kept) or without such an argument. Sound because a
+    /// selector's matchArgs filters must all hold, and `match_arg` holds no filter on a string
+    /// it could not read.
+    pub fn of(h: &HookConfig) -> ArgGate {
+        let nsel = (h.nselectors as usize).min(MAX_SELECTORS);
+        if nsel == 0 || h.returns != 0 {
+            return ArgGate::default();
+        }
+        let selectors = &h.selectors[..nsel];
+        for (i, a) in h
+            .args
+            .iter()
+            .enumerate()
+            .take((h.nargs as usize).min(MAX_ARGS))
+        {
+            if a.ty != arg_type::STRING || a.source != arg_source::ARG || a.nresolve != 0 {
+                continue;
+            }
+            let mut lens = [0u64; 4];
+            let all = selectors.iter().all(|sel| {
+                let gated = sel.args[..(sel.nargs as usize).min(MAX_FILTERS)]
+                    .iter()
+                    .find(|f| f.arg as usize == i && f.gates_length());
+                gated.is_some_and(|f| {
+                    lens.iter_mut()
+                        .zip(&f.values[..4])
+                        .for_each(|(l, v)| *l |= v);
+                    true
+                })
+            });
+            if all {
+                return ArgGate {
+                    active: 1,
+                    arg: i as u8,
+                    index: a.index,
+                    flags: a.flags,
+                    syscall: h.syscall,
+                    width: a.width,
+                    field_offset: a.field_offset,
+                    lens,
+                };
+            }
+        }
+        ArgGate::default()
+    }
 }
 
 /// `struct func_hooks`: the `kprobe_multi` hooks on one function (`func_slots`' value).
@@ -844,6 +927,7 @@ pub const RETURN_EVENT_FIXED: usize = std::mem::offset_of!(ReturnEvent, enter) +
 unsafe impl aya::Pod for HookConfig {}
 unsafe impl aya::Pod for SyscallHooks {}
 unsafe impl aya::Pod for FuncHooks {}
+unsafe impl aya::Pod for ArgGate {}
 unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
 unsafe impl aya::Pod for PendingKey {}

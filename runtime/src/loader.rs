@@ -20,9 +20,9 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    CelProg, FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent, StrKeyData,
-    SyscallHooks, UprobeRegs, UsdtSpec, ARG_BUF, FUNC_HOOKS, MAX_SELECTORS, SLOTS_PER_KIND,
-    STR_LEN, SYSCALL_HOOKS,
+    ArgGate, CelProg, FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent,
+    StrKeyData, SyscallHooks, UprobeRegs, UsdtSpec, ARG_BUF, FUNC_HOOKS, MAX_SELECTORS,
+    SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
 use crate::plan::{Attach, Features, HookPlan, Plan};
 use crate::refctr::RefCtrLink;
@@ -763,6 +763,11 @@ impl Loaded {
     }
 
     fn write_maps(&mut self, plan: &Plan) -> Result<(), RunError> {
+        // each slot's gate before its configuration: a call between the two finds no
+        // configuration and returns, whatever the gate said
+        for h in &plan.hooks {
+            self.set_gate(h.slot, ArgGate::of(&h.config))?;
+        }
         {
             let mut hooks = hash_map::<u32, HookConfig>(&mut self.bpf, "hooks")?;
             for h in &plan.hooks {
@@ -1153,6 +1158,20 @@ impl Loaded {
         self.set_syscalls(per_nr)
     }
 
+    /// Writes a slot's entry of `gates` (issue 16: the argument gate `handle()` tests before it
+    /// looks the slot's configuration up).
+    fn set_gate(&mut self, slot: u32, gate: ArgGate) -> Result<(), RunError> {
+        let map = self
+            .bpf
+            .map_mut("gates")
+            .ok_or_else(|| err("no gates map"))?;
+        let mut gates: Array<&mut MapData, ArgGate> =
+            Array::try_from(map).map_err(|e| err(format!("gates map: {e}")))?;
+        gates
+            .set(slot, gate, 0)
+            .map_err(|e| err(format!("gates map (slot {slot}): {e}")))
+    }
+
     /// Writes the `syscalls` entries of `per_nr`: the hooks each syscall number dispatches to.
     fn set_syscalls(
         &mut self,
@@ -1181,9 +1200,11 @@ impl Loaded {
             }
         }
         // the hook's configuration (`hooks` is a hash: only the slots in use have an entry)
+        // and its gate (an array entry, so zeroed)
         if let Ok(mut hooks) = hash_map::<u32, HookConfig>(&mut self.bpf, "hooks") {
             let _ = hooks.remove(&h.slot);
         }
+        let _ = self.set_gate(h.slot, ArgGate::default());
         if let Some(o) = &h.uprobe_override {
             if let Ok(mut regs) = hash_map::<u32, UprobeRegs>(&mut self.bpf, "uprobe_regs") {
                 for (sel, _) in &o.regs {

@@ -7,8 +7,8 @@
 //! section) with the project's own reader, `policyctl_validator::btf`:
 //!
 //! - `struct_layouts_match_btf`: for each struct (hook_config, arg_config, filter, selector,
-//!   cidr, syscall_hooks, str_key, process, event_header, exec_event, exit_event, sock_tuple,
-//!   skb_info, cred_info, bpf_info, perf_info, map_info, user_ns_info, module_info, event_arg,
+//!   cidr, arg_gate, syscall_hooks, str_key, process, event_header, exec_event, exit_event,
+//!   sock_tuple, skb_info, cred_info, bpf_info, perf_info, map_info, user_ns_info, module_info, event_arg,
 //!   hook_event) the size, and every member's byte offset and
 //!   size, equal the Rust
 //!   type's (`size_of`, `offset_of!`), member by member in declaration order. The C anonymous
@@ -66,6 +66,7 @@ const STRUCTS: &[&str] = &[
     "caps_filter",
     "selector",
     "hook_config",
+    "arg_gate",
     "syscall_hooks",
     "func_hooks",
     "str_key",
@@ -410,6 +411,20 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 ret_selectors,
                 ret_sock_action,
                 _spad
+            }),
+            0,
+        ),
+        (
+            "arg_gate",
+            rust_struct!(ArgGate {
+                active,
+                arg,
+                index,
+                flags,
+                syscall,
+                width,
+                field_offset,
+                lens
             }),
             0,
         ),
@@ -1039,6 +1054,7 @@ fn constants_match_common_h_and_btf() {
     let maps = maps();
     for (name, map) in [
         ("MAX_HOOKS", "hooks"),
+        ("MAX_HOOKS", "gates"),
         ("MAX_SYSCALLS", "syscalls"),
         ("MAX_PENDING", "pending"),
         ("MAX_CEL_PROGS", "cel_progs"),
@@ -1526,6 +1542,15 @@ fn map_definitions_match_rust_types() {
         // sock address → owner (pid, tid): the programs' own
         ("socktrack", (HASH_LRU, u64_, u64_, None)),
         // function address → slot, written by the loader
+        (
+            "gates",
+            (
+                ARRAY,
+                u32_,
+                size(std::mem::size_of::<ArgGate>()),
+                size(MAX_HOOKS),
+            ),
+        ),
         (
             "func_slots",
             (

@@ -30,10 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
-    action, arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter,
-    HookConfig, HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR, ARG_RETURN_COPY,
-    ARG_USER, ENFORCER_KEY, FILTER_FOLLOW, FILTER_LEN_GATE, FILTER_NOT, FILTER_NSPID, MAX_ARGS,
-    MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
+    action, arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, ArgGate, CapsFilter, Cidr,
+    Filter, HookConfig, HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR,
+    ARG_RETURN_COPY, ARG_USER, ENFORCER_KEY, FILTER_FOLLOW, FILTER_LEN_GATE, FILTER_NOT,
+    FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
 };
 use policyctl_runtime::plan::{
     is_multi_slot, ns_inode, parse_cidr, parse_duration_ms, parse_int, Attach, EventKind, Features,
@@ -3519,4 +3519,123 @@ fn corpus_uprobe_overrides_plan_on_618() {
             "{name}"
         );
     }
+}
+
+// ---- the argument gate (issue 16) ----------------------------------------------
+
+/// The lengths bitmap of a gate: bit n for each n.
+fn lens(ns: impl IntoIterator<Item = usize>) -> [u64; 4] {
+    let mut bits = [0u64; 4];
+    for n in ns {
+        bits[n / 64] |= 1 << (n % 64);
+    }
+    bits
+}
+
+fn gate_of(text: &str, method: Option<Method>) -> ArgGate {
+    let p = compile(text, ALL, method).unwrap_or_else(|e| panic!("{e:#?}"));
+    ArgGate::of(&only_hook(&p).config)
+}
+
+/// One selector comparing the path with Equal: the gate reads the path (event arg 0, raw
+/// arg 1, a user string of a syscall) and lets only the value's length through.
+#[test]
+fn gate_reads_the_argument_every_selector_filters() {
+    let g = gate_of(
+        &openat("    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Equal\n        values:\n        - /etc/shadow\n        - /etc/passwd-\n"),
+        None,
+    );
+    assert_eq!(
+        g,
+        ArgGate {
+            active: 1,
+            arg: 0,
+            index: 1,
+            flags: ARG_USER,
+            syscall: 1,
+            width: 8,
+            field_offset: 0,
+            lens: lens([11, 12]),
+        }
+    );
+}
+
+/// Two selectors: the gate lets through what either lets through (Equal's length, Prefix's
+/// lengths from the shortest value's up to STR_LEN, where `set_key` caps a string).
+#[test]
+fn gate_is_the_union_of_the_selectors_gates() {
+    let g = gate_of(
+        &openat(
+            "    selectors:
+    - matchArgs:
+      - index: 1
+        operator: Equal
+        values:
+        - /a
+    - matchPIDs:
+      - operator: In
+        values:
+        - 1
+      matchArgs:
+      - index: 1
+        operator: Prefix
+        values:
+        - /etc/
+        - /usr/lib/
+",
+        ),
+        None,
+    );
+    assert_eq!(g.active, 1);
+    assert_eq!(g.lens, lens([2].into_iter().chain(5..=STR_LEN)));
+}
+
+/// No gate where some call could match without the filtered string's length mattering:
+/// a selector without a string filter, a negated filter, no selectors, a return probe
+/// (every call's entry is kept for the return), a filter on a non-string argument.
+#[test]
+fn gate_is_inactive_where_a_call_could_match_past_it() {
+    let equal = "    - matchArgs:\n      - index: 1\n        operator: Equal\n        values:\n        - /etc/shadow\n";
+    for (what, text) in [
+        (
+            "a selector with matchPIDs only",
+            openat(&format!(
+                "    selectors:\n{equal}    - matchPIDs:\n      - operator: In\n        values:\n        - 1\n"
+            )),
+        ),
+        (
+            "NotEqual",
+            openat("    selectors:\n    - matchArgs:\n      - index: 1\n        operator: NotEqual\n        values:\n        - /etc/shadow\n"),
+        ),
+        ("no selectors", openat("")),
+        (
+            "a return probe",
+            failed_openat(""),
+        ),
+    ] {
+        let g = gate_of(&text, None);
+        assert_eq!(g, ArgGate::default(), "{what}");
+    }
+    // the file of security_file_open is a path built in the kernel, not a string argument
+    assert_eq!(
+        ArgGate::of(&article_plan("block-secret-files").hooks[0].config),
+        ArgGate::default()
+    );
+}
+
+/// On a syscall's tracepoint the gate reads the record's field, at the offset and width the
+/// hook's configuration gives it.
+#[test]
+fn gate_on_a_tracepoint_reads_the_field() {
+    let text = openat("    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values:\n        - .so\n");
+    let p = compile(&text, ALL, Some(Method::Tracepoint)).unwrap_or_else(|e| panic!("{e:#?}"));
+    let h = only_hook(&p);
+    let g = ArgGate::of(&h.config);
+    let a = h.config.args[0];
+    assert_eq!(
+        (g.active, g.arg, g.index, g.width, g.field_offset),
+        (1, 0, a.index, a.width, a.field_offset)
+    );
+    assert!(a.field_offset > 0, "{a:?}");
+    assert_eq!(g.lens, lens(3..=STR_LEN));
 }
