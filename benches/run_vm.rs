@@ -10,8 +10,10 @@
 //! and prints the median chunk's time per iteration. Each round measures, in turn, with
 //! nothing loaded and then with one policy: `sys_mknodat` hooked (the other syscall: with a
 //! kprobe or a trampoline only `mknodat` pays) and `sys_openat` hooked with `syscall: true`, a
-//! `string` arg 1 and `Equal` on a path never opened (the selector runs on every `openat`, no
-//! event is posted), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
+//! `string` arg 1 and `Equal` on a path never opened, of another length (the selector runs on
+//! every `openat`, no event is posted), the same with `Prefix` on a directory never opened, of
+//! a length the bench's path passes (the argument gate lets it through to the trie, whose
+//! lookup fails), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
 //! on a pid that never runs (the path up to the first filter, no argument read), each with
 //! `--attach kprobe` (served by the one `kprobe_multi` program, linked, where the kernel has
 //! kprobe_multi links: 6.12) and with `--attach fentry`, the first two also with `--attach
@@ -89,7 +91,12 @@ int main(int argc, char **argv) {
 }
 "#;
 
-fn policy(name: &str, call: &str) -> String {
+/// The path the Equal policies compare with: no open in the bench has it, nor its length.
+const NEVER_OPENED: &str = "/nonexistent/never-opened";
+
+/// `call` hooked with `syscall: true`, a `string` arg 1 and one selector comparing it with
+/// `operator` to a path no open in the bench has.
+fn policy(name: &str, call: &str, operator: &str, value: &str) -> String {
     format!(
         r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -105,9 +112,9 @@ spec:
     selectors:
     - matchArgs:
       - index: 1
-        operator: "Equal"
+        operator: "{operator}"
         values:
-        - "/nonexistent/never-opened"
+        - "{value}"
 "#
     )
 }
@@ -137,7 +144,7 @@ spec:
 /// [`FLOOR`] on `__x64_sys_openat`: an empty program, or (`-str`) the least program that
 /// filters on the path as the unmatched policy does, the peer the issue asks for where the
 /// guest has no bpftrace.
-const CONFIGS: [(&str, Hook); 16] = [
+const CONFIGS: [(&str, Hook); 18] = [
     (
         "other syscall hooked (kprobe)",
         Hook::Policyctl("kprobe", "/etc/bench/other.yaml"),
@@ -169,6 +176,14 @@ const CONFIGS: [(&str, Hook); 16] = [
     (
         "openat hooked, unmatched (tracepoint)",
         Hook::Policyctl("tracepoint", "/etc/bench/openat.yaml"),
+    ),
+    (
+        "openat hooked, Prefix unmatched (kprobe)",
+        Hook::Policyctl("kprobe", "/etc/bench/prefix.yaml"),
+    ),
+    (
+        "openat hooked, Prefix unmatched (fentry)",
+        Hook::Policyctl("fentry", "/etc/bench/prefix.yaml"),
     ),
     (
         "openat hooked, matchPIDs only (kprobe)",
@@ -321,12 +336,22 @@ fn bench(kernel: vm::VmKernel) {
         .c_program("/usr/bin/floor", FLOOR)
         .bytes(
             "/etc/bench/openat.yaml",
-            policy("bench-openat", "sys_openat"),
+            policy("bench-openat", "sys_openat", "Equal", NEVER_OPENED),
             0o644,
         )
         .bytes(
             "/etc/bench/other.yaml",
-            policy("bench-other", "sys_mknodat"),
+            policy("bench-other", "sys_mknodat", "Equal", NEVER_OPENED),
+            0o644,
+        )
+        .bytes(
+            "/etc/bench/prefix.yaml",
+            policy(
+                "bench-openat-prefix",
+                "sys_openat",
+                "Prefix",
+                "/nonexistent/",
+            ),
             0o644,
         )
         .bytes("/etc/bench/pids.yaml", PIDS_ONLY, 0o644)

@@ -338,7 +338,8 @@ struct hook_config {
 /* A hook's argument gate (`gates`, issue 16): when every selector of a hook
  * needs a length-gated string filter (FILTER_LEN_GATE, not negated) to hold
  * on the same argument, handle() reads that argument first and returns at
- * once when its length is in no selector's gate, before the hook's
+ * once when its length is in no selector's gate (and, for a hook of one
+ * selector, when the filter's lookup fails), before the hook's
  * configuration is looked up. Written by the loader from the hook's
  * configuration (layout.rs ArgGate::of). */
 struct arg_gate {
@@ -349,6 +350,9 @@ struct arg_gate {
 	__u8 syscall; /* the hook's arguments are a syscall's (hook_config.syscall) */
 	__u8 width;   /* tracepoints: the field's width */
 	__u16 field_offset; /* tracepoints: the field's offset in the record */
+	__u32 filter; /* a hook of one selector: its gated filter's id */
+	__u8 op;      /* and operator, looked up in the gate too; 0: the length alone */
+	__u8 _pad[3];
 	__u64 lens[4]; /* bit n: a string of length n (capped at STR_LEN) can match */
 };
 

@@ -2312,7 +2312,8 @@ static __always_inline void complete_regs(struct scratch *s, bool syscall)
 
 /* ---- the argument gate (struct arg_gate, issue 16) ----------------------
  * Reads the gated argument into the event as read_arg does, and tells
- * whether its length lets any selector match. Returns the arguments read
+ * whether its length lets any selector match (and, for a hook of one
+ * selector, whether its filter holds). Returns the arguments read
  * (bit i: argument i; 0 without a gate), or GATE_SHUT when no selector can
  * match: the call costs the read and no lookup in `hooks`. A string that
  * cannot be read shuts the gate too: match_arg holds no filter on it. */
@@ -2346,6 +2347,12 @@ static __always_inline __u32 gate(struct scratch *s, __u32 slot)
 	out->value = 0;
 	if (!read_string(s, out, v, g->flags & ARG_USER, i) || !len_in(g->lens, out->len))
 		return GATE_SHUT;
+	if (g->op) {
+		/* the one selector's filter, as match_arg looks it up */
+		set_key(s, out->str, out->len);
+		if (!match_key(g->filter, g->op))
+			return GATE_SHUT;
+	}
 	return 1u << i;
 }
 

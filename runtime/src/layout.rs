@@ -499,7 +499,8 @@ pub struct SyscallHooks {
 /// `struct arg_gate`: a hook's argument gate (`gates`' value, issue 16). When every selector
 /// needs a length-gated string filter ([`FILTER_LEN_GATE`], not negated) to hold on the same
 /// `string` argument, `handle()` reads that argument before it looks the hook's configuration
-/// up, and returns at once when the string's length is in no selector's gate.
+/// up, and returns at once when the string's length is in no selector's gate, or, for a hook
+/// of one selector, when that filter's lookup fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct ArgGate {
@@ -517,6 +518,11 @@ pub struct ArgGate {
     pub width: u8,
     /// Tracepoints: the field's offset ([`ArgConfig::field_offset`]).
     pub field_offset: u16,
+    /// A hook of one selector: the id of its gated filter, looked up in the gate too.
+    pub filter: u32,
+    /// That filter's operator; 0: the gate tests the length alone.
+    pub op: u8,
+    pub _pad: [u8; 3],
     /// Bit n: a string of length n (capped at [`STR_LEN`]) can match some selector.
     pub lens: [u64; 4],
 }
@@ -542,30 +548,39 @@ impl ArgGate {
             if a.ty != arg_type::STRING || a.source != arg_source::ARG || a.nresolve != 0 {
                 continue;
             }
-            let mut lens = [0u64; 4];
-            let all = selectors.iter().all(|sel| {
-                let gated = sel.args[..(sel.nargs as usize).min(MAX_FILTERS)]
-                    .iter()
-                    .find(|f| f.arg as usize == i && f.gates_length());
-                gated.is_some_and(|f| {
-                    lens.iter_mut()
-                        .zip(&f.values[..4])
-                        .for_each(|(l, v)| *l |= v);
-                    true
+            let gated: Option<Vec<&Filter>> = selectors
+                .iter()
+                .map(|sel| {
+                    sel.args[..(sel.nargs as usize).min(MAX_FILTERS)]
+                        .iter()
+                        .find(|f| f.arg as usize == i && f.gates_length())
                 })
-            });
-            if all {
-                return ArgGate {
-                    active: 1,
-                    arg: i as u8,
-                    index: a.index,
-                    flags: a.flags,
-                    syscall: h.syscall,
-                    width: a.width,
-                    field_offset: a.field_offset,
-                    lens,
-                };
+                .collect();
+            let Some(gated) = gated else { continue };
+            let mut lens = [0u64; 4];
+            for f in &gated {
+                lens.iter_mut()
+                    .zip(&f.values[..4])
+                    .for_each(|(l, v)| *l |= v);
             }
+            // a hook of one selector: its filter is looked up in the gate too
+            let (filter, op) = match gated[..] {
+                [f] => (f.id, f.op),
+                _ => (0, 0),
+            };
+            return ArgGate {
+                active: 1,
+                arg: i as u8,
+                index: a.index,
+                flags: a.flags,
+                syscall: h.syscall,
+                width: a.width,
+                field_offset: a.field_offset,
+                filter,
+                op,
+                _pad: [0; 3],
+                lens,
+            };
         }
         ArgGate::default()
     }

@@ -424,6 +424,9 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 syscall,
                 width,
                 field_offset,
+                filter,
+                op,
+                _pad,
                 lens
             }),
             0,

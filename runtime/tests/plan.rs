@@ -3538,7 +3538,8 @@ fn gate_of(text: &str, method: Option<Method>) -> ArgGate {
 }
 
 /// One selector comparing the path with Equal: the gate reads the path (event arg 0, raw
-/// arg 1, a user string of a syscall) and lets only the value's length through.
+/// arg 1, a user string of a syscall), lets only the values' lengths through, and looks the
+/// one selector's filter (id 1) up.
 #[test]
 fn gate_reads_the_argument_every_selector_filters() {
     let g = gate_of(
@@ -3555,13 +3556,17 @@ fn gate_reads_the_argument_every_selector_filters() {
             syscall: 1,
             width: 8,
             field_offset: 0,
+            filter: 1,
+            op: op::EQUAL,
+            _pad: [0; 3],
             lens: lens([11, 12]),
         }
     );
 }
 
 /// Two selectors: the gate lets through what either lets through (Equal's length, Prefix's
-/// lengths from the shortest value's up to STR_LEN, where `set_key` caps a string).
+/// lengths from the shortest value's up to STR_LEN, where `set_key` caps a string), and
+/// looks no filter up (that is the selectors' work).
 #[test]
 fn gate_is_the_union_of_the_selectors_gates() {
     let g = gate_of(
@@ -3586,7 +3591,7 @@ fn gate_is_the_union_of_the_selectors_gates() {
         ),
         None,
     );
-    assert_eq!(g.active, 1);
+    assert_eq!((g.active, g.filter, g.op), (1, 0, 0));
     assert_eq!(g.lens, lens([2].into_iter().chain(5..=STR_LEN)));
 }
 
@@ -3636,6 +3641,8 @@ fn gate_on_a_tracepoint_reads_the_field() {
         (g.active, g.arg, g.index, g.width, g.field_offset),
         (1, 0, a.index, a.width, a.field_offset)
     );
+    let f = h.config.selectors[0].args[0];
+    assert_eq!((g.filter, g.op), (f.id, op::POSTFIX));
     assert!(a.field_offset > 0, "{a:?}");
     assert_eq!(g.lens, lens(3..=STR_LEN));
 }
