@@ -13,7 +13,8 @@
 //! `string` arg 1 and `Equal` on a path never opened, of another length (the selector runs on
 //! every `openat`, no event is posted), the same with `Prefix` on a directory never opened, of
 //! a length the bench's path passes (the argument gate lets it through to the trie, whose
-//! lookup fails), and `sys_openat` hooked with a selector whose only filter is a matchPIDs
+//! lookup fails), `sys_openat` hooked with a selector whose only filter is a matchBinaries on a
+//! binary that never runs, and one whose only filter is a matchPIDs
 //! on a pid that never runs (the path up to the first filter, no argument read), each with
 //! `--attach kprobe` (served by the one `kprobe_multi` program, linked, where the kernel has
 //! kprobe_multi links: 6.12) and with `--attach fentry`, the first two also with `--attach
@@ -139,12 +140,33 @@ spec:
         - 4000000
 "#;
 
+/// `sys_openat` hooked with one selector whose only filter is a matchBinaries In on a binary
+/// that never runs (of another length than the loop's): the path of a hook most real policies
+/// have (every selector with matchBinaries), refused by the binary gate.
+const BINARIES_ONLY: &str = r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "bench-openat-binaries"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/usr/sbin/never-run"
+"#;
+
 /// The configurations measured: (row label, how the hook is put in place). A `policyctl`
 /// entry is `--attach` and a policy file for `policyctl run`; a `floor` entry is the mode of
 /// [`FLOOR`] on `__x64_sys_openat`: an empty program, or (`-str`) the least program that
 /// filters on the path as the unmatched policy does, the peer the issue asks for where the
 /// guest has no bpftrace.
-const CONFIGS: [(&str, Hook); 18] = [
+const CONFIGS: [(&str, Hook); 20] = [
     (
         "other syscall hooked (kprobe)",
         Hook::Policyctl("kprobe", "/etc/bench/other.yaml"),
@@ -184,6 +206,14 @@ const CONFIGS: [(&str, Hook); 18] = [
     (
         "openat hooked, Prefix unmatched (fentry)",
         Hook::Policyctl("fentry", "/etc/bench/prefix.yaml"),
+    ),
+    (
+        "openat hooked, matchBinaries only (kprobe)",
+        Hook::Policyctl("kprobe", "/etc/bench/binaries.yaml"),
+    ),
+    (
+        "openat hooked, matchBinaries only (fentry)",
+        Hook::Policyctl("fentry", "/etc/bench/binaries.yaml"),
     ),
     (
         "openat hooked, matchPIDs only (kprobe)",
@@ -355,6 +385,7 @@ fn bench(kernel: vm::VmKernel) {
             0o644,
         )
         .bytes("/etc/bench/pids.yaml", PIDS_ONLY, 0o644)
+        .bytes("/etc/bench/binaries.yaml", BINARIES_ONLY, 0o644)
         // guest time counts instructions (1 ns each), not the host's wall clock: the figures do
         // not move with the load of the host that runs the emulation
         .qemu_args_extra(&["-icount", "shift=0,sleep=off"])

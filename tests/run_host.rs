@@ -2463,7 +2463,9 @@ spec:
 /// match returns there. A path of the Equal value's length goes on to the trie (and fails it),
 /// the Equal value and a path ending as the Postfix value are reported by their selector, with
 /// the gated path and the other arguments in the event. The same policy with a third selector
-/// that filters no path (matchBinaries only) has no gate: all the cat's opens are reported.
+/// that filters no path (matchBinaries only) has no argument gate: all the cat's opens are
+/// reported. Every selector has matchBinaries, so the binary gate lets only the cat's calls
+/// through in both.
 #[test]
 fn argument_gate_lets_through_what_a_selector_can_match() {
     if !run::ready("argument_gate_lets_through_what_a_selector_can_match") {

@@ -335,15 +335,20 @@ struct hook_config {
 	__u8 _spad[7];
 };
 
-/* A hook's argument gate (`gates`, issue 16): when every selector of a hook
- * needs a length-gated string filter (FILTER_LEN_GATE, not negated) to hold
- * on the same argument, handle() reads that argument first and returns at
- * once when its length is in no selector's gate (and, for a hook of one
- * selector, when the filter's lookup fails), before the hook's
- * configuration is looked up. Written by the loader from the hook's
- * configuration (layout.rs ArgGate::of). */
-struct arg_gate {
-	__u8 active;  /* 0: no gate, handle() goes on as without one */
+/* A hook's gates (`gates`, issue 16), tested by handle() before the hook's
+ * configuration is looked up, so that a call no selector can match returns
+ * at once. Written by the loader from the hook's configuration (layout.rs
+ * HookGate::of).
+ * - The binary gate: when every selector has a matchBinaries filter with a
+ *   length gate (FILTER_LEN_GATE; not negated, no followChildren), a process
+ *   whose binary (from `processes`) has a length in no selector's gate, or,
+ *   for a hook of one selector, fails that filter's lookup, matches nothing.
+ * - The argument gate: when every selector needs a length-gated string
+ *   filter (not negated) to hold on the same argument, handle() reads that
+ *   argument first; a length in no selector's gate, or, for a hook of one
+ *   selector, a failed lookup of that filter, matches nothing. */
+struct hook_gate {
+	__u8 active;  /* the argument gate; 0: none */
 	__u8 arg;     /* the event argument read (arg_config index) */
 	__u8 index;   /* its raw argument (0..5) */
 	__u8 flags;   /* its arg_config flags (ARG_USER) */
@@ -352,8 +357,13 @@ struct arg_gate {
 	__u16 field_offset; /* tracepoints: the field's offset in the record */
 	__u32 filter; /* a hook of one selector: its gated filter's id */
 	__u8 op;      /* and operator, looked up in the gate too; 0: the length alone */
-	__u8 _pad[3];
+	__u8 bin_active; /* the binary gate; 0: none */
+	__u8 bin_op;  /* a hook of one selector: its matchBinaries operator; 0: the length alone */
+	__u8 _pad;
+	__u32 bin_filter; /* and its filter id */
+	__u32 _pad2;
 	__u64 lens[4]; /* bit n: a string of length n (capped at STR_LEN) can match */
+	__u64 bin_lens[4]; /* bit n: a binary path of length n (capped) can match */
 };
 
 /* Hooks sharing a syscall number on the raw syscall tracepoint. */

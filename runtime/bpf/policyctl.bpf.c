@@ -32,13 +32,13 @@ struct {
 	__type(value, struct hook_config);
 } hooks SEC(".maps");
 
-/* Each slot's argument gate (struct arg_gate), an array the verifier inlines
+/* Each slot's argument gate (struct hook_gate), an array the verifier inlines
  * the lookup of: what handle() tests before the `hooks` lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_HOOKS);
 	__type(key, __u32);
-	__type(value, struct arg_gate);
+	__type(value, struct hook_gate);
 } gates SEC(".maps");
 
 struct {
@@ -2310,19 +2310,46 @@ static __always_inline void complete_regs(struct scratch *s, bool syscall)
 	s->args_from = ARGS_READY;
 }
 
-/* ---- the argument gate (struct arg_gate, issue 16) ----------------------
- * Reads the gated argument into the event as read_arg does, and tells
- * whether its length lets any selector match (and, for a hook of one
- * selector, whether its filter holds). Returns the arguments read
- * (bit i: argument i; 0 without a gate), or GATE_SHUT when no selector can
- * match: the call costs the read and no lookup in `hooks`. A string that
- * cannot be read shuts the gate too: match_arg holds no filter on it. */
+/* ---- the gates (struct hook_gate, issue 16) -------------------------------
+ * The binary gate, then the argument gate, which reads the gated argument
+ * into the event as read_arg does and tells whether its length lets any
+ * selector match (and, for a hook of one selector, whether its filter
+ * holds). Returns the arguments read (bit i: argument i; 0 without an
+ * argument gate), or GATE_SHUT when no selector can match: the call costs
+ * the gates and no lookup in `hooks`. A string that cannot be read shuts
+ * the gate too: match_arg holds no filter on it. */
 #define GATE_SHUT 0xffffffffu
+
+/* The binary gate (struct hook_gate): true when the current process's
+ * binary, as match_binaries reads it from `processes`, lets no selector
+ * match. A process missing there is left to match_binaries, which reads
+ * the binary from the task. */
+static __always_inline bool binary_shut(struct scratch *s, struct hook_gate *g)
+{
+	if (!g->bin_active)
+		return false;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct process *p = bpf_map_lookup_elem(&processes, &pid);
+	if (!p)
+		return false;
+	__u32 n = p->binary_len;
+	if (!len_in(g->bin_lens, n))
+		return true;
+	if (!g->bin_op)
+		return false;
+	set_key(s, p->binary, n);
+	return !match_key(g->bin_filter, g->bin_op);
+}
 
 static __always_inline __u32 gate(struct scratch *s, __u32 slot)
 {
-	struct arg_gate *g = bpf_map_lookup_elem(&gates, &slot);
-	if (!g || !g->active)
+	struct hook_gate *g = bpf_map_lookup_elem(&gates, &slot);
+	if (!g)
+		return 0;
+	/* the binary first: what a selector tests first (handle) */
+	if (binary_shut(s, g))
+		return GATE_SHUT;
+	if (!g->active)
 		return 0;
 	__u64 i = g->arg, index = g->index;
 	if (i >= MAX_ARGS || index > 5)

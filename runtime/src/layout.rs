@@ -356,6 +356,14 @@ impl Filter {
             && matches!(self.op, op::EQUAL | op::IN | op::PREFIX | op::POSTFIX)
     }
 
+    /// Whether a process whose binary fails this matchBinaries filter's length gate fails the
+    /// filter: a gate, not negated, without followChildren (whose ancestors could match).
+    pub fn gates_binary(&self) -> bool {
+        self.flags & FILTER_LEN_GATE != 0
+            && self.flags & (FILTER_NOT | FILTER_FOLLOW) == 0
+            && matches!(self.op, op::EQUAL | op::IN | op::PREFIX | op::POSTFIX)
+    }
+
     /// Sets the inline CIDR values (at most [`MAX_VALUES`]).
     pub fn set_cidrs(&mut self, cidrs: &[Cidr]) {
         let n = cidrs.len().min(MAX_VALUES);
@@ -496,15 +504,19 @@ pub struct SyscallHooks {
     pub slots: [u32; SYSCALL_HOOKS],
 }
 
-/// `struct arg_gate`: a hook's argument gate (`gates`' value, issue 16). When every selector
-/// needs a length-gated string filter ([`FILTER_LEN_GATE`], not negated) to hold on the same
-/// `string` argument, `handle()` reads that argument before it looks the hook's configuration
-/// up, and returns at once when the string's length is in no selector's gate, or, for a hook
-/// of one selector, when that filter's lookup fails.
+/// `struct hook_gate`: a hook's gates (`gates`' value, issue 16), which `handle()` tests before
+/// it looks the hook's configuration up, so that a call no selector can match returns at once.
+///
+/// - The binary gate: when every selector has a matchBinaries filter with a length gate
+///   ([`FILTER_LEN_GATE`]; not negated, no followChildren), a process whose binary has a length
+///   in no selector's gate, or, for a hook of one selector, fails that filter's lookup.
+/// - The argument gate: when every selector needs a length-gated string filter (not negated)
+///   to hold on the same `string` argument, `handle()` reads that argument first: a length in
+///   no selector's gate, or, for a hook of one selector, a failed lookup of that filter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C)]
-pub struct ArgGate {
-    /// 1: the gate applies; 0: `handle()` goes on as without one.
+pub struct HookGate {
+    /// 1: the argument gate applies; 0: `handle()` goes on as without one.
     pub active: u8,
     /// The event argument read (its [`ArgConfig`]'s position).
     pub arg: u8,
@@ -522,23 +534,60 @@ pub struct ArgGate {
     pub filter: u32,
     /// That filter's operator; 0: the gate tests the length alone.
     pub op: u8,
-    pub _pad: [u8; 3],
+    /// 1: the binary gate applies.
+    pub bin_active: u8,
+    /// A hook of one selector: its matchBinaries operator, looked up in the gate; 0: the
+    /// length alone.
+    pub bin_op: u8,
+    pub _pad: u8,
+    /// And its filter id.
+    pub bin_filter: u32,
+    pub _pad2: u32,
     /// Bit n: a string of length n (capped at [`STR_LEN`]) can match some selector.
     pub lens: [u64; 4],
+    /// Bit n: a binary path of length n (capped at [`STR_LEN`]) can match some selector.
+    pub bin_lens: [u64; 4],
 }
 
-impl ArgGate {
-    /// The gate of a hook: the first argument that every selector filters with a length
-    /// gate, and the union of those gates; inactive for a hook without selectors, with a
-    /// return probe (every call's entry is kept) or without such an argument. Sound because a
-    /// selector's matchArgs filters must all hold, and `match_arg` holds no filter on a string
-    /// it could not read.
-    pub fn of(h: &HookConfig) -> ArgGate {
+/// The union of some filters' length gates, with the one filter's id and operator when
+/// there is one (a hook of one selector looks its filter up in the gate too).
+fn union_of(filters: &[&Filter]) -> ([u64; 4], u32, u8) {
+    let mut lens = [0u64; 4];
+    for f in filters {
+        lens.iter_mut()
+            .zip(&f.values[..4])
+            .for_each(|(l, v)| *l |= v);
+    }
+    match filters {
+        [f] => (lens, f.id, f.op),
+        _ => (lens, 0, 0),
+    }
+}
+
+impl HookGate {
+    /// A hook's gates, from its configuration; both inactive for a hook without selectors or
+    /// with a return probe (every call's entry is kept). Sound because a selector's filters
+    /// must all hold: `match_binaries` holds no filter the process's binary cannot match, and
+    /// `match_arg` no filter on a string it could not read.
+    pub fn of(h: &HookConfig) -> HookGate {
         let nsel = (h.nselectors as usize).min(MAX_SELECTORS);
         if nsel == 0 || h.returns != 0 {
-            return ArgGate::default();
+            return HookGate::default();
         }
         let selectors = &h.selectors[..nsel];
+        let mut gate = HookGate::default();
+        // the binary gate: every selector's matchBinaries
+        let binaries: Option<Vec<&Filter>> = selectors
+            .iter()
+            .map(|sel| {
+                (sel.has_binaries != 0 && sel.binaries.gates_binary()).then_some(&sel.binaries)
+            })
+            .collect();
+        if let Some(binaries) = binaries {
+            let (lens, filter, op) = union_of(&binaries);
+            (gate.bin_active, gate.bin_lens, gate.bin_filter, gate.bin_op) = (1, lens, filter, op);
+        }
+        // the argument gate: the first string argument every selector filters
         for (i, a) in h
             .args
             .iter()
@@ -557,18 +606,8 @@ impl ArgGate {
                 })
                 .collect();
             let Some(gated) = gated else { continue };
-            let mut lens = [0u64; 4];
-            for f in &gated {
-                lens.iter_mut()
-                    .zip(&f.values[..4])
-                    .for_each(|(l, v)| *l |= v);
-            }
-            // a hook of one selector: its filter is looked up in the gate too
-            let (filter, op) = match gated[..] {
-                [f] => (f.id, f.op),
-                _ => (0, 0),
-            };
-            return ArgGate {
+            let (lens, filter, op) = union_of(&gated);
+            return HookGate {
                 active: 1,
                 arg: i as u8,
                 index: a.index,
@@ -578,11 +617,11 @@ impl ArgGate {
                 field_offset: a.field_offset,
                 filter,
                 op,
-                _pad: [0; 3],
                 lens,
+                ..gate
             };
         }
-        ArgGate::default()
+        gate
     }
 }
 
@@ -942,7 +981,7 @@ pub const RETURN_EVENT_FIXED: usize = std::mem::offset_of!(ReturnEvent, enter) +
 unsafe impl aya::Pod for HookConfig {}
 unsafe impl aya::Pod for SyscallHooks {}
 unsafe impl aya::Pod for FuncHooks {}
-unsafe impl aya::Pod for ArgGate {}
+unsafe impl aya::Pod for HookGate {}
 unsafe impl aya::Pod for StrKeyData {}
 unsafe impl aya::Pod for Process {}
 unsafe impl aya::Pod for PendingKey {}

@@ -20,7 +20,7 @@ use aya::programs::{
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::layout::{
-    ArgGate, CelProg, FuncHooks, HookConfig, HookKind, PendingKey, Process, ReturnEvent,
+    CelProg, FuncHooks, HookConfig, HookGate, HookKind, PendingKey, Process, ReturnEvent,
     StrKeyData, SyscallHooks, UprobeRegs, UsdtSpec, ARG_BUF, FUNC_HOOKS, MAX_SELECTORS,
     SLOTS_PER_KIND, STR_LEN, SYSCALL_HOOKS,
 };
@@ -766,7 +766,7 @@ impl Loaded {
         // each slot's gate before its configuration: a call between the two finds no
         // configuration and returns, whatever the gate said
         for h in &plan.hooks {
-            self.set_gate(h.slot, ArgGate::of(&h.config))?;
+            self.set_gate(h.slot, HookGate::of(&h.config))?;
         }
         {
             let mut hooks = hash_map::<u32, HookConfig>(&mut self.bpf, "hooks")?;
@@ -1160,12 +1160,12 @@ impl Loaded {
 
     /// Writes a slot's entry of `gates` (issue 16: the argument gate `handle()` tests before it
     /// looks the slot's configuration up).
-    fn set_gate(&mut self, slot: u32, gate: ArgGate) -> Result<(), RunError> {
+    fn set_gate(&mut self, slot: u32, gate: HookGate) -> Result<(), RunError> {
         let map = self
             .bpf
             .map_mut("gates")
             .ok_or_else(|| err("no gates map"))?;
-        let mut gates: Array<&mut MapData, ArgGate> =
+        let mut gates: Array<&mut MapData, HookGate> =
             Array::try_from(map).map_err(|e| err(format!("gates map: {e}")))?;
         gates
             .set(slot, gate, 0)
@@ -1204,7 +1204,7 @@ impl Loaded {
         if let Ok(mut hooks) = hash_map::<u32, HookConfig>(&mut self.bpf, "hooks") {
             let _ = hooks.remove(&h.slot);
         }
-        let _ = self.set_gate(h.slot, ArgGate::default());
+        let _ = self.set_gate(h.slot, HookGate::default());
         if let Some(o) = &h.uprobe_override {
             if let Ok(mut regs) = hash_map::<u32, UprobeRegs>(&mut self.bpf, "uprobe_regs") {
                 for (sel, _) in &o.regs {

@@ -7,7 +7,7 @@
 //! section) with the project's own reader, `policyctl_validator::btf`:
 //!
 //! - `struct_layouts_match_btf`: for each struct (hook_config, arg_config, filter, selector,
-//!   cidr, arg_gate, syscall_hooks, str_key, process, event_header, exec_event, exit_event,
+//!   cidr, hook_gate, syscall_hooks, str_key, process, event_header, exec_event, exit_event,
 //!   sock_tuple, skb_info, cred_info, bpf_info, perf_info, map_info, user_ns_info, module_info, event_arg,
 //!   hook_event) the size, and every member's byte offset and
 //!   size, equal the Rust
@@ -66,7 +66,7 @@ const STRUCTS: &[&str] = &[
     "caps_filter",
     "selector",
     "hook_config",
-    "arg_gate",
+    "hook_gate",
     "syscall_hooks",
     "func_hooks",
     "str_key",
@@ -415,8 +415,8 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
             0,
         ),
         (
-            "arg_gate",
-            rust_struct!(ArgGate {
+            "hook_gate",
+            rust_struct!(HookGate {
                 active,
                 arg,
                 index,
@@ -426,8 +426,13 @@ fn mirrors() -> Vec<(&'static str, RustStruct, u64)> {
                 field_offset,
                 filter,
                 op,
+                bin_active,
+                bin_op,
                 _pad,
-                lens
+                bin_filter,
+                _pad2,
+                lens,
+                bin_lens
             }),
             0,
         ),
@@ -1550,7 +1555,7 @@ fn map_definitions_match_rust_types() {
             (
                 ARRAY,
                 u32_,
-                size(std::mem::size_of::<ArgGate>()),
+                size(std::mem::size_of::<HookGate>()),
                 size(MAX_HOOKS),
             ),
         ),

@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use policyctl_runtime::layout::{
-    action, arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, ArgGate, CapsFilter, Cidr,
-    Filter, HookConfig, HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR,
+    action, arg_source, arg_type, caps_set, ns_kind, op, ArgConfig, CapsFilter, Cidr, Filter,
+    HookConfig, HookGate, HookKind, NsFilter, ReturnSelector, Selector, ARG_LAST_ADDR,
     ARG_RETURN_COPY, ARG_USER, ENFORCER_KEY, FILTER_FOLLOW, FILTER_LEN_GATE, FILTER_NOT,
     FILTER_NSPID, MAX_ARGS, MAX_SELECTORS, MULTI_SLOTS, MULTI_SLOT_BASE, SLOTS_PER_KIND, STR_LEN,
 };
@@ -3532,9 +3532,9 @@ fn lens(ns: impl IntoIterator<Item = usize>) -> [u64; 4] {
     bits
 }
 
-fn gate_of(text: &str, method: Option<Method>) -> ArgGate {
+fn gate_of(text: &str, method: Option<Method>) -> HookGate {
     let p = compile(text, ALL, method).unwrap_or_else(|e| panic!("{e:#?}"));
-    ArgGate::of(&only_hook(&p).config)
+    HookGate::of(&only_hook(&p).config)
 }
 
 /// One selector comparing the path with Equal: the gate reads the path (event arg 0, raw
@@ -3548,7 +3548,7 @@ fn gate_reads_the_argument_every_selector_filters() {
     );
     assert_eq!(
         g,
-        ArgGate {
+        HookGate {
             active: 1,
             arg: 0,
             index: 1,
@@ -3558,8 +3558,8 @@ fn gate_reads_the_argument_every_selector_filters() {
             field_offset: 0,
             filter: 1,
             op: op::EQUAL,
-            _pad: [0; 3],
             lens: lens([11, 12]),
+            ..HookGate::default()
         }
     );
 }
@@ -3619,12 +3619,12 @@ fn gate_is_inactive_where_a_call_could_match_past_it() {
         ),
     ] {
         let g = gate_of(&text, None);
-        assert_eq!(g, ArgGate::default(), "{what}");
+        assert_eq!(g, HookGate::default(), "{what}");
     }
     // the file of security_file_open is a path built in the kernel, not a string argument
     assert_eq!(
-        ArgGate::of(&article_plan("block-secret-files").hooks[0].config),
-        ArgGate::default()
+        HookGate::of(&article_plan("block-secret-files").hooks[0].config),
+        HookGate::default()
     );
 }
 
@@ -3635,7 +3635,7 @@ fn gate_on_a_tracepoint_reads_the_field() {
     let text = openat("    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values:\n        - .so\n");
     let p = compile(&text, ALL, Some(Method::Tracepoint)).unwrap_or_else(|e| panic!("{e:#?}"));
     let h = only_hook(&p);
-    let g = ArgGate::of(&h.config);
+    let g = HookGate::of(&h.config);
     let a = h.config.args[0];
     assert_eq!(
         (g.active, g.arg, g.index, g.width, g.field_offset),
@@ -3645,4 +3645,73 @@ fn gate_on_a_tracepoint_reads_the_field() {
     assert_eq!((g.filter, g.op), (f.id, op::POSTFIX));
     assert!(a.field_offset > 0, "{a:?}");
     assert_eq!(g.lens, lens(3..=STR_LEN));
+}
+
+/// matchBinaries in every selector: the binary gate lets through the binaries' lengths (In:
+/// theirs), and, with one selector, looks its filter up; the argument gate is independent.
+#[test]
+fn binary_gate_from_every_selectors_match_binaries() {
+    let one = plan(&openat(
+        "    selectors:
+    - matchBinaries:
+      - operator: In
+        values:
+        - /usr/bin/cat
+        - /bin/sh
+      matchArgs:
+      - index: 1
+        operator: Equal
+        values:
+        - /etc/shadow
+",
+    ));
+    let c = &only_hook(&one).config;
+    let g = HookGate::of(c);
+    assert_eq!(
+        (g.bin_active, g.bin_filter, g.bin_op, g.bin_lens),
+        (1, c.selectors[0].binaries.id, op::IN, lens([12, 7]))
+    );
+    assert_eq!((g.active, g.op), (1, op::EQUAL));
+
+    let two = plan(&openat(
+        "    selectors:
+    - matchBinaries:
+      - operator: In
+        values:
+        - /usr/bin/cat
+    - matchBinaries:
+      - operator: Prefix
+        values:
+        - /usr/local/
+",
+    ));
+    let g = HookGate::of(&only_hook(&two).config);
+    assert_eq!(
+        (g.bin_active, g.bin_filter, g.bin_op, g.active),
+        (1, 0, 0, 0)
+    );
+    assert_eq!(g.bin_lens, lens([12].into_iter().chain(11..=STR_LEN)));
+}
+
+/// No binary gate where a process could match whatever its binary's length: NotIn, a
+/// followChildren filter (an ancestor's binary counts), a selector without matchBinaries.
+#[test]
+fn binary_gate_is_inactive_where_the_binary_alone_cannot_refuse() {
+    for (what, selectors) in [
+        (
+            "NotIn",
+            "    selectors:\n    - matchBinaries:\n      - operator: NotIn\n        values:\n        - /usr/bin/cat\n",
+        ),
+        (
+            "followChildren",
+            "    selectors:\n    - matchBinaries:\n      - operator: In\n        followChildren: true\n        values:\n        - /usr/bin/cat\n",
+        ),
+        (
+            "a selector without matchBinaries",
+            "    selectors:\n    - matchBinaries:\n      - operator: In\n        values:\n        - /usr/bin/cat\n    - matchPIDs:\n      - operator: In\n        values:\n        - 1\n",
+        ),
+    ] {
+        let g = HookGate::of(&only_hook(&plan(&openat(selectors))).config);
+        assert_eq!(g, HookGate::default(), "{what}");
+    }
 }
