@@ -2318,36 +2318,40 @@ static __always_inline void complete_regs(struct scratch *s, bool syscall)
  * argument gate), or GATE_SHUT when no selector can match: the call costs
  * the gates and no lookup in `hooks`. A string that cannot be read shuts
  * the gate too: match_arg holds no filter on it. */
-#define GATE_SHUT 0xffffffffu
+#define GATE_SHUT (-1)
 
-/* The binary gate (struct hook_gate): true when the current process's
- * binary, as match_binaries reads it from `processes`, lets no selector
- * match. A process missing there is left to match_binaries, which reads
- * the binary from the task. */
-static __always_inline bool binary_shut(struct scratch *s, struct hook_gate *g)
+/* The binary gate of the hook in `slot` (struct hook_gate): 1 when the
+ * current process's binary, as match_binaries reads it from `processes`,
+ * lets no selector match. A process missing there is left to
+ * match_binaries, which reads the binary from the task. A global function:
+ * verified once, its paths do not multiply the states of handle(). */
+GLOBAL int binary_shut(__u64 slot)
 {
-	if (!g->bin_active)
-		return false;
+	__u32 key = slot;
+	struct hook_gate *g = bpf_map_lookup_elem(&gates, &key);
+	struct scratch *s = get_scratch();
+	if (!g || !s)
+		return 0;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct process *p = bpf_map_lookup_elem(&processes, &pid);
 	if (!p)
-		return false;
+		return 0;
 	__u32 n = p->binary_len;
 	if (!len_in(g->bin_lens, n))
-		return true;
+		return 1;
 	if (!g->bin_op)
-		return false;
+		return 0;
 	set_key(s, p->binary, n);
 	return !match_key(g->bin_filter, g->bin_op);
 }
 
-static __always_inline __u32 gate(struct scratch *s, __u32 slot)
+static __always_inline int gate(struct scratch *s, __u32 slot)
 {
 	struct hook_gate *g = bpf_map_lookup_elem(&gates, &slot);
 	if (!g)
 		return 0;
 	/* the binary first: what a selector tests first (handle) */
-	if (binary_shut(s, g))
+	if (g->bin_active && binary_shut(slot))
 		return GATE_SHUT;
 	if (!g->active)
 		return 0;
@@ -2380,7 +2384,7 @@ static __always_inline __u32 gate(struct scratch *s, __u32 slot)
 		if (!match_key(g->filter, g->op))
 			return GATE_SHUT;
 	}
-	return 1u << i;
+	return 1 << i;
 }
 
 GLOBAL int handle(__u64 slot)
@@ -2389,9 +2393,10 @@ GLOBAL int handle(__u64 slot)
 	struct scratch *s = get_scratch();
 	if (!s)
 		return 0;
-	__u32 have = gate(s, key);
-	if (have == GATE_SHUT)
+	int gated = gate(s, key);
+	if (gated == GATE_SHUT)
 		return 0;
+	__u32 have = gated;
 	struct hook_config *h = bpf_map_lookup_elem(&hooks, &key);
 	if (!h || !h->enabled)
 		return 0;
