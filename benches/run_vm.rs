@@ -95,9 +95,9 @@ int main(int argc, char **argv) {
 /// The path the Equal policies compare with: no open in the bench has it, nor its length.
 const NEVER_OPENED: &str = "/nonexistent/never-opened";
 
-/// `call` hooked with `syscall: true`, a `string` arg 1 and one selector comparing it with
-/// `operator` to a path no open in the bench has.
-fn policy(name: &str, call: &str, operator: &str, value: &str) -> String {
+/// `call` hooked with `syscall: true`, a `string` arg 1 and one selector, `selector` (its
+/// lines, from the first filter's key).
+fn policy(name: &str, call: &str, selector: &str) -> String {
     format!(
         r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -111,7 +111,14 @@ spec:
     - index: 1
       type: "string"
     selectors:
-    - matchArgs:
+{selector}"#
+    )
+}
+
+/// A selector comparing arg 1 with `operator` to a path no open in the bench has.
+fn path_filter(operator: &str, value: &str) -> String {
+    format!(
+        r#"    - matchArgs:
       - index: 1
         operator: "{operator}"
         values:
@@ -120,42 +127,18 @@ spec:
     )
 }
 
-/// `sys_openat` hooked with one selector whose only filter is a matchPIDs on a pid that never
-/// runs: the path every hooked call takes up to its first filter, with no argument read.
-const PIDS_ONLY: &str = r#"apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "bench-openat-pids"
-spec:
-  kprobes:
-  - call: "sys_openat"
-    syscall: true
-    args:
-    - index: 1
-      type: "string"
-    selectors:
-    - matchPIDs:
+/// A selector whose only filter is a matchPIDs on a pid that never runs: the path every
+/// hooked call takes up to its first filter, with no argument read.
+const PIDS_ONLY: &str = r#"    - matchPIDs:
       - operator: "In"
         values:
         - 4000000
 "#;
 
-/// `sys_openat` hooked with one selector whose only filter is a matchBinaries In on a binary
-/// that never runs (of another length than the loop's): the path of a hook most real policies
-/// have (every selector with matchBinaries), refused by the binary gate.
-const BINARIES_ONLY: &str = r#"apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "bench-openat-binaries"
-spec:
-  kprobes:
-  - call: "sys_openat"
-    syscall: true
-    args:
-    - index: 1
-      type: "string"
-    selectors:
-    - matchBinaries:
+/// A selector whose only filter is a matchBinaries In on a binary that never runs (of another
+/// length than the loop's): the path of a hook most real policies have (every selector with
+/// matchBinaries), refused by the binary gate.
+const BINARIES_ONLY: &str = r#"    - matchBinaries:
       - operator: "In"
         values:
         - "/usr/sbin/never-run"
@@ -366,12 +349,20 @@ fn bench(kernel: vm::VmKernel) {
         .c_program("/usr/bin/floor", FLOOR)
         .bytes(
             "/etc/bench/openat.yaml",
-            policy("bench-openat", "sys_openat", "Equal", NEVER_OPENED),
+            policy(
+                "bench-openat",
+                "sys_openat",
+                &path_filter("Equal", NEVER_OPENED),
+            ),
             0o644,
         )
         .bytes(
             "/etc/bench/other.yaml",
-            policy("bench-other", "sys_mknodat", "Equal", NEVER_OPENED),
+            policy(
+                "bench-other",
+                "sys_mknodat",
+                &path_filter("Equal", NEVER_OPENED),
+            ),
             0o644,
         )
         .bytes(
@@ -379,13 +370,20 @@ fn bench(kernel: vm::VmKernel) {
             policy(
                 "bench-openat-prefix",
                 "sys_openat",
-                "Prefix",
-                "/nonexistent/",
+                &path_filter("Prefix", "/nonexistent/"),
             ),
             0o644,
         )
-        .bytes("/etc/bench/pids.yaml", PIDS_ONLY, 0o644)
-        .bytes("/etc/bench/binaries.yaml", BINARIES_ONLY, 0o644)
+        .bytes(
+            "/etc/bench/pids.yaml",
+            policy("bench-openat-pids", "sys_openat", PIDS_ONLY),
+            0o644,
+        )
+        .bytes(
+            "/etc/bench/binaries.yaml",
+            policy("bench-openat-binaries", "sys_openat", BINARIES_ONLY),
+            0o644,
+        )
         // guest time counts instructions (1 ns each), not the host's wall clock: the figures do
         // not move with the load of the host that runs the emulation
         .qemu_args_extra(&["-icount", "shift=0,sleep=off"])
@@ -435,12 +433,18 @@ fn bench(kernel: vm::VmKernel) {
         "\nDebian {} in qemu (TCG): openat+close, median of {rounds} rounds",
         kernel.short()
     );
+    // the label column as wide as the longest label shown
+    let w = chosen
+        .iter()
+        .map(|&i| CONFIGS[i].0.len())
+        .max()
+        .unwrap_or(0);
     println!(
-        "  {:<40} {:>12} {:>7} {:>15}",
+        "  {:<w$} {:>8} {:>7} {:>15}",
         "configuration", "ns/iter", "ratio", "prog ns/call"
     );
     println!(
-        "  {:<40} {:>12.0} {:>7}",
+        "  {:<w$} {:>8.0} {:>7}",
         "no policy",
         median(base_all),
         "1.00"
@@ -451,7 +455,7 @@ fn bench(kernel: vm::VmKernel) {
             .map(|v| format!("{:.0}", median(v.clone())))
             .unwrap_or_else(|| "-".into());
         println!(
-            "  {:<40} {:>12.0} {:>7.2} {:>15}",
+            "  {:<w$} {:>8.0} {:>7.2} {:>15}",
             CONFIGS[i].0,
             median(hooked[&i].clone()),
             median(ratios[&i].clone()),
