@@ -32,8 +32,8 @@ struct {
 	__type(value, struct hook_config);
 } hooks SEC(".maps");
 
-/* Each slot's argument gate (struct hook_gate), an array the verifier inlines
- * the lookup of: what handle() tests before the `hooks` lookup. */
+/* Each slot's gates (struct hook_gate), an array the verifier inlines the
+ * lookup of: what handle() tests before the `hooks` lookup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_HOOKS);
@@ -2293,12 +2293,6 @@ static __attribute__((noinline)) void post_stacks(void *ctx, struct scratch *s)
 	s->hook.stack_flags = 0;
 }
 
-/*
- * The generic handler, after the caller put the raw arguments in the
- * scratch: reads the arguments, finds the first selector that matches,
- * acts and posts the event. Returns 1 when the caller must override the
- * return value with the event's action_arg.
- */
 /* Completes the raw arguments a copy left, but a tracepoint's (ARGS_*):
  * `syscall`, the hook's arguments are its syscall's user registers. */
 static __always_inline void complete_regs(struct scratch *s, bool syscall)
@@ -2387,6 +2381,12 @@ static __always_inline int gate(struct scratch *s, __u32 slot)
 	return 1 << i;
 }
 
+/*
+ * The generic handler, after the caller put the raw arguments in the
+ * scratch: reads the arguments, finds the first selector that matches,
+ * acts and posts the event. Returns 1 when the caller must override the
+ * return value with the event's action_arg.
+ */
 GLOBAL int handle(__u64 slot)
 {
 	__u32 key = slot;
