@@ -1158,8 +1158,8 @@ impl Loaded {
         self.set_syscalls(per_nr)
     }
 
-    /// Writes a slot's entry of `gates` (issue 16: the argument gate `handle()` tests before it
-    /// looks the slot's configuration up).
+    /// Writes a slot's entry of `gates` (issue 16: the gates `handle()` tests before it looks
+    /// the slot's configuration up).
     fn set_gate(&mut self, slot: u32, gate: HookGate) -> Result<(), RunError> {
         let map = self
             .bpf
