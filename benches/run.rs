@@ -26,7 +26,9 @@
 //!   `Equal` on a path never opened, so the selectors run on every `openat` and no event is
 //!   posted;
 //! - `openat hooked, unmatched + matchBinaries`: the same with a `matchBinaries` `In` on a
-//!   binary that never runs (one more LPM lookup, in the process table and the string trie).
+//!   binary that never runs: the binary gate looks the process up and refuses the call before
+//!   the path is read (unless the bench's binary path has that binary's length; then the trie
+//!   lookup refuses it).
 //!
 //! Each configuration is measured right after a round with no policy loaded (the `no policy`
 //! column, so each ratio compares neighbouring measurements and a slow period of the machine
