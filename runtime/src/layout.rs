@@ -359,9 +359,7 @@ impl Filter {
     /// Whether a process whose binary fails this matchBinaries filter's length gate fails the
     /// filter: a gate, not negated, without followChildren (whose ancestors could match).
     pub fn gates_binary(&self) -> bool {
-        self.flags & FILTER_LEN_GATE != 0
-            && self.flags & (FILTER_NOT | FILTER_FOLLOW) == 0
-            && matches!(self.op, op::EQUAL | op::IN | op::PREFIX | op::POSTFIX)
+        self.gates_length() && self.flags & FILTER_FOLLOW == 0
     }
 
     /// Sets the inline CIDR values (at most [`MAX_VALUES`]).

@@ -69,6 +69,17 @@ fn err(message: impl Into<String>) -> RunError {
     RunError(message.into())
 }
 
+/// The object's array map `name`, typed (keyed by index), as [`hash_map`] opens a hash.
+fn array_map<'a, V: aya::Pod>(
+    bpf: &'a mut Ebpf,
+    name: &str,
+) -> Result<Array<&'a mut MapData, V>, RunError> {
+    let map = bpf
+        .map_mut(name)
+        .ok_or_else(|| err(format!("no {name} map")))?;
+    Array::try_from(map).map_err(|e| err(format!("{name} map: {e}")))
+}
+
 /// The object's hash map `name`, typed: every configuration map is opened through here, so a
 /// missing map and a wrong key or value size say which map.
 fn hash_map<'a, K: aya::Pod, V: aya::Pod>(
@@ -1161,13 +1172,7 @@ impl Loaded {
     /// Writes a slot's entry of `gates` (issue 16: the gates `handle()` tests before it looks
     /// the slot's configuration up).
     fn set_gate(&mut self, slot: u32, gate: HookGate) -> Result<(), RunError> {
-        let map = self
-            .bpf
-            .map_mut("gates")
-            .ok_or_else(|| err("no gates map"))?;
-        let mut gates: Array<&mut MapData, HookGate> =
-            Array::try_from(map).map_err(|e| err(format!("gates map: {e}")))?;
-        gates
+        array_map::<HookGate>(&mut self.bpf, "gates")?
             .set(slot, gate, 0)
             .map_err(|e| err(format!("gates map (slot {slot}): {e}")))
     }
@@ -1177,12 +1182,7 @@ impl Loaded {
         &mut self,
         per_nr: impl IntoIterator<Item = (u32, SyscallHooks)>,
     ) -> Result<(), RunError> {
-        let map = self
-            .bpf
-            .map_mut("syscalls")
-            .ok_or_else(|| err("no syscalls map"))?;
-        let mut syscalls: Array<&mut MapData, SyscallHooks> =
-            Array::try_from(map).map_err(|e| err(format!("syscalls map: {e}")))?;
+        let mut syscalls = array_map::<SyscallHooks>(&mut self.bpf, "syscalls")?;
         for (nr, e) in per_nr {
             syscalls
                 .set(nr, e, 0)
