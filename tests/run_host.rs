@@ -2477,6 +2477,12 @@ fn argument_gate_lets_through_what_a_selector_can_match() {
     let same_len = dir.write("other.txt", "other\n");
     let conf = dir.write("settings.conf", "conf\n");
     let longer = dir.write("a-longer-name.txt", "longer\n");
+    // longer than the 64 bytes the gate reads onto the stack: read again, whole
+    let long_conf = dir.write(
+        "a-name-long-enough-that-the-path-overflows-the-gates-first-read.conf",
+        "long\n",
+    );
+    assert!(long_conf.len() > 64, "{long_conf}");
     let policy = |name: &str, third: &str| {
         format!(
             r#"apiVersion: cilium.io/v1alpha1
@@ -2517,7 +2523,11 @@ spec:
         )
     };
     for (name, third, reported) in [
-        ("host-gate", "", vec![exact.as_str(), conf.as_str()]),
+        (
+            "host-gate",
+            "",
+            vec![exact.as_str(), long_conf.as_str(), conf.as_str()],
+        ),
         (
             "host-no-gate",
             &*format!(
@@ -2526,15 +2536,17 @@ spec:
             vec![
                 exact.as_str(),
                 same_len.as_str(),
-                conf.as_str(),
                 longer.as_str(),
+                long_conf.as_str(),
+                conf.as_str(),
             ],
         ),
     ] {
         let file = dir.write(&format!("{name}.yaml"), &policy(name, third));
         let running = started(&[file.as_str(), "--policy-events-only"]);
         // the last file opened is reported in both: once its event is in, so are the others'
-        let (status, pid, _) = run_child(&cat, &[&exact, &same_len, &longer, &conf]);
+        let order = [&exact, &same_len, &longer, &long_conf, &conf].map(|p| p.as_str());
+        let (status, pid, _) = run_child(&cat, &order);
         assert!(status.success());
         running.wait_events(1, |e| {
             pid_of(e, "process_kprobe") == Some(pid as u64) && opened(e) == conf.as_str()
@@ -2548,7 +2560,7 @@ spec:
         let paths: Vec<&str> = mine.iter().map(opened).collect();
         let mut expected = reported.clone();
         // cat opens its files in argument order
-        expected.sort_by_key(|p| [&exact, &same_len, &longer, &conf].iter().position(|f| f == p));
+        expected.sort_by_key(|p| order.iter().position(|f| f == p));
         assert_eq!(paths, expected, "{name}: {f}");
         for e in &mine {
             let k = &e["process_kprobe"];
