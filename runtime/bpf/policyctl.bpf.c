@@ -2179,6 +2179,17 @@ GLOBAL int match_parent_binaries(__u64 slot, __u64 sel, __u64 tgid);
 /* NotifyEnforcer (below) */
 GLOBAL int notify_enforcer(__u64 slot, __u64 sel);
 
+/* One field of the record, `w` bytes (8 at most) at `offset`, into `to`
+ * (0 for a width of 0): tp_fields' read of each field, and the gate's. */
+static __always_inline void tp_field(struct scratch *s, __u64 *to, __u32 w, __u32 offset)
+{
+	*to = 0;
+	if (w > 8)
+		w = 8;
+	if (w)
+		bpf_probe_read_kernel(to, w, (char *)s->tp_ctx + offset);
+}
+
 /* The raw arguments of a tracepoint hook: argument i is the field of width
  * w at its configured offset in the record. Read here, in handle(), which
  * has the hook's configuration, so the copy needs no lookup of its own
@@ -2188,15 +2199,8 @@ GLOBAL int notify_enforcer(__u64 slot, __u64 sel);
  * check, -EACCES; a generic copy cannot know its record's size.) */
 static __always_inline void tp_fields(struct scratch *s, struct hook_config *h)
 {
-	for (int i = 0; i < MAX_ARGS; i++) {
-		__u32 w = h->args[i].width;
-		s->raw[i] = 0;
-		if (w > 8)
-			w = 8;
-		if (w)
-			bpf_probe_read_kernel(&s->raw[i], w,
-					      (char *)s->tp_ctx + h->args[i].field_offset);
-	}
+	for (int i = 0; i < MAX_ARGS; i++)
+		tp_field(s, &s->raw[i], h->args[i].width, h->args[i].field_offset);
 }
 
 /* TrackSock / UntrackSock of a matched selector, on its argSock's sock. */
@@ -2356,12 +2360,7 @@ static __always_inline int gate(struct scratch *s, __u32 slot)
 		return 0;
 	__u64 v = 0;
 	if (s->args_from == ARGS_TRACEPOINT) {
-		/* one field, as tp_fields reads each */
-		__u32 w = g->width;
-		if (w > 8)
-			w = 8;
-		if (w)
-			bpf_probe_read_kernel(&v, w, (char *)s->tp_ctx + g->field_offset);
+		tp_field(s, &v, g->width, g->field_offset);
 	} else if (g->syscall && s->args_from != ARGS_READY) {
 		/* only the gated register: handle() reads the six if the
 		 * call passes */
