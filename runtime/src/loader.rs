@@ -46,8 +46,23 @@ struct MultiLink {
 enum MultiVia {
     /// A kprobe of its own (aya's link): kernels without `kprobe_multi` links.
     Kprobe(aya::programs::kprobe::KProbeLinkId),
-    /// The `kprobe_multi` link of that number in `Loaded::multi_batches`.
-    Link(u32),
+    /// `kprobe_multi` links in `Loaded::multi_batches`: the one made with it, and those that
+    /// had some of its addresses already (see [`Loaded::drop_idle_links`]).
+    Link,
+}
+
+/// The `kprobe_multi` links (by number, with their addresses) none of whose addresses is in
+/// `used` (the addresses of the hooks served), sorted.
+fn idle_links<'a>(
+    links: impl Iterator<Item = (u32, &'a [u64])>,
+    used: &std::collections::HashSet<u64>,
+) -> Vec<u32> {
+    let mut idle: Vec<u32> = links
+        .filter(|(_, addrs)| !addrs.iter().any(|a| used.contains(a)))
+        .map(|(n, _)| n)
+        .collect();
+    idle.sort_unstable();
+    idle
 }
 
 /// The compiled BPF object (`runtime/bpf/policyctl.bpf.o`, built by `runtime/bpf/build.sh`).
@@ -1398,24 +1413,24 @@ impl Loaded {
         };
         // an address in two links would run its hooks twice a call: one that another link has
         // (a name whose addresses overlap another's, not all the same) is left to that link
-        let linked: std::collections::HashMap<u64, u32> = self
+        let linked: std::collections::HashSet<u64> = self
             .multi_batches
-            .iter()
-            .flat_map(|(n, b)| b.addresses.iter().map(move |a| (*a, *n)))
+            .values()
+            .flat_map(|b| b.addresses.iter().copied())
             .collect();
-        // a function all of whose addresses a link has already is that link's
-        new.retain(|key, addrs| match linked.get(&addrs[0]) {
-            Some(batch) if addrs.iter().all(|a| linked.contains_key(a)) => {
-                self.multi_links.insert(*key, (MultiVia::Link(*batch), 0));
-                false
+        // a function all of whose addresses links have already is theirs
+        new.retain(|key, addrs| {
+            let all = addrs.iter().all(|a| linked.contains(a));
+            if all {
+                self.multi_links.insert(*key, (MultiVia::Link, 0));
             }
-            _ => true,
+            !all
         });
         let mut addresses: Vec<u64> = new
             .values()
             .flatten()
             .copied()
-            .filter(|a| !linked.contains_key(a))
+            .filter(|a| !linked.contains(a))
             .collect();
         addresses.sort_unstable();
         addresses.dedup();
@@ -1434,7 +1449,7 @@ impl Loaded {
                     },
                 );
                 for key in new.keys() {
-                    self.multi_links.insert(*key, (MultiVia::Link(batch), 0));
+                    self.multi_links.insert(*key, (MultiVia::Link, 0));
                 }
                 self.attached.push(format!(
                     "kprobe_multi link {batch} on {} functions",
@@ -1484,7 +1499,7 @@ impl Loaded {
             .get(&slot)
             .and_then(|s| s.multi.as_ref())
             .and_then(|(key, _)| self.multi_links.get(key))
-            .is_some_and(|(via, _)| matches!(via, MultiVia::Link(_)))
+            .is_some_and(|(via, _)| matches!(via, MultiVia::Link))
     }
 
     /// Serve the hook in `slot` on `symbol` by `kprobe_multi`: the function's addresses (every
@@ -1551,7 +1566,7 @@ impl Loaded {
         if *users > 0 {
             return Ok(());
         }
-        if matches!(via, MultiVia::Link(_)) {
+        if matches!(via, MultiVia::Link) {
             self.drop_idle_links();
             return Ok(());
         }
@@ -1567,31 +1582,37 @@ impl Loaded {
         })
     }
 
-    /// Closes the `kprobe_multi` links none of whose functions a hook uses (after their last
-    /// hook went, or a plan that failed part way): closing a link detaches it from every
-    /// function it had.
+    /// Closes the `kprobe_multi` links none of whose addresses a served hook uses (after
+    /// their last hook went, or a plan that failed part way): closing a link detaches it from
+    /// every function it had. A function may depend on more than one link (a name whose
+    /// addresses another name's link partly has: [`Loaded::link_functions`] links only the
+    /// rest), so a link is kept while any hook uses one of its addresses, and a function no
+    /// hook uses is forgotten, to be linked again when a hook next needs it.
     fn drop_idle_links(&mut self) {
-        let used: std::collections::HashSet<u32> = self
-            .multi_links
+        let used: std::collections::HashSet<u64> = self
+            .served
             .values()
-            .filter_map(|(via, users)| match via {
-                MultiVia::Link(batch) if *users > 0 => Some(*batch),
-                _ => None,
-            })
+            .filter_map(|s| s.multi.as_ref())
+            .flat_map(|(_, addrs)| addrs.iter().copied())
             .collect();
-        let idle: Vec<u32> = self
-            .multi_batches
-            .keys()
-            .filter(|batch| !used.contains(batch))
-            .copied()
-            .collect();
+        let idle = idle_links(
+            self.multi_batches
+                .iter()
+                .map(|(n, b)| (*n, b.addresses.as_slice())),
+            &used,
+        );
+        if idle.is_empty() {
+            return;
+        }
         for batch in idle {
             self.multi_batches.remove(&batch);
-            self.multi_links
-                .retain(|_, (v, _)| !matches!(v, MultiVia::Link(b) if *b == batch));
             let line = format!("kprobe_multi link {batch} on ");
             self.attached.retain(|a| !a.starts_with(&line));
         }
+        // a linked function in use keeps every link with one of its addresses; one not in use
+        // may have lost some of its addresses with the links just closed
+        self.multi_links
+            .retain(|_, (via, users)| !matches!(via, MultiVia::Link) || *users > 0);
     }
 
     /// Takes `slot` out of the `func_slots` entries of `addrs` (an entry left with no hook goes).
@@ -1771,5 +1792,32 @@ impl Loaded {
         Ok(format!(
             "uretprobe {target} (reference counter at {ref_ctr_offset:#x})"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idle_links;
+    use std::collections::HashSet;
+
+    /// Name X has addresses 1 and 2, linked by link 0; name Y, hooked later, has 2 and 3, so
+    /// link 1 has only 3. Y's hooks run at 2 through link 0.
+    const LINKS: [(u32, &[u64]); 2] = [(0, &[1, 2]), (1, &[3])];
+
+    fn idle(used: &[u64]) -> Vec<u32> {
+        idle_links(
+            LINKS.into_iter(),
+            &used.iter().copied().collect::<HashSet<u64>>(),
+        )
+    }
+
+    #[test]
+    fn a_link_stays_while_a_hook_of_another_name_uses_one_of_its_addresses() {
+        // X's hooks gone, Y's kept: link 0 still probes Y's address 2
+        assert_eq!(idle(&[2, 3]), Vec::<u32>::new());
+        // Y's gone, X's kept: link 1 probes nothing a hook uses
+        assert_eq!(idle(&[1, 2]), vec![1]);
+        // both gone
+        assert_eq!(idle(&[]), vec![0, 1]);
     }
 }
