@@ -2462,7 +2462,8 @@ spec:
 /// the hook's configuration is looked up, and a call whose path has a length no selector can
 /// match returns there. A path of the Equal value's length goes on to the trie (and fails it),
 /// the Equal value and a path ending as the Postfix value are reported by their selector, with
-/// the gated path and the other arguments in the event. The same policy with a third selector
+/// the gated path and the other arguments in the event, and so is a path longer than the 64
+/// bytes the gate reads first (read again, whole). The same policy with a third selector
 /// that filters no path (matchBinaries only) has no argument gate: all the cat's opens are
 /// reported. Every selector has matchBinaries, so the binary gate lets only the cat's calls
 /// through in both.
