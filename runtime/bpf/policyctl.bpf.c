@@ -2313,9 +2313,9 @@ static __always_inline void complete_regs(struct scratch *s, bool syscall)
  * The binary gate, then the argument gate, which reads the gated argument
  * (onto the stack first, into the event as read_arg does once it passes)
  * and tells whether its length lets any selector match (and, for a hook of
- * one selector, whether its filter holds). Returns the arguments read (bit i: argument i; 0 without an
- * argument gate), or GATE_SHUT when no selector can match: the call costs
- * the gates and no lookup in `hooks`. A string that cannot be read shuts
+ * one selector, whether its filter holds). Returns the arguments read (bit
+ * i: argument i; 0 without an argument gate), or GATE_SHUT when no selector
+ * can match: the call costs the gates and no lookup in `hooks`. A string that cannot be read shuts
  * the gate too: match_arg holds no filter on it. */
 #define GATE_SHUT (-1)
 #define GATE_BUF 64 /* bytes of the gated string read on the stack */
